@@ -1,0 +1,145 @@
+# Skiff: one non-recursive GNU Makefile; each folder adds its own module.mk.
+#
+#   make            build everything into build/
+#   make test       install missing packages, build, run every test, then the
+#                   unit tests again under ASan+UBSan
+#   make bench      benchmarks against real etcd (ratios against baselines)
+#   make fuzz       run every fuzz target for FUZZ_SECONDS each
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# B is the build directory; the sanitizer pass reuses every rule with
+# B=build/san.
+
+B        ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := 0.1.0
+
+CC       ?= cc
+PKGS     := libcurl jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson)
+EV_LIBS    := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+OPT      ?= -O2
+# Messages are truncated on purpose into fixed buffers; gcc's guess at
+# truncation is not a bug report (clang has no such warning).
+WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
+             -I. -Ietcdclient $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+ifeq ($(FUZZ),1)
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
+
+OBJ := $(B)/obj
+LIB := $(B)/lib
+BIN := $(B)/bin
+TBIN := $(B)/tests
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Filled in by the module.mk files.
+PROGRAMS :=
+UNIT_TESTS :=
+INTEG_TESTS :=
+BENCHES :=
+SAN_TESTS :=
+FUZZERS :=
+MAN_PAGES :=
+
+.PHONY: all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps
+all:
+
+include $(sort $(wildcard */module.mk))
+
+all: $(PROGRAMS) $(UNIT_TESTS) $(INTEG_TESTS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS)) -c -o $@ $<
+
+$(LIB)/%.a:
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+deps:
+	@./scripts/deps.sh
+
+# Tests: unit tests (pure logic), then integration tests against real etcd
+# (and Docker, for the components that need it), then the unit tests again
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+unit: $(UNIT_TESTS)
+	@./scripts/run-tests.sh $(UNIT_TESTS)
+
+integration: $(INTEG_TESTS) $(PROGRAMS)
+	@./scripts/run-tests.sh $(INTEG_TESTS)
+
+# The sanitizer pass: unit tests plus the integration tests of the pure
+# libraries (SAN_TESTS), rebuilt with clang under ASan+UBSan into build/san.
+san-unit:
+	$(Q)$(MAKE) --no-print-directory B=build/san SAN=1 CC=clang OPT=-O1 san-run
+
+san-run: $(UNIT_TESTS) $(SAN_TESTS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ./scripts/run-tests.sh $(UNIT_TESTS) $(SAN_TESTS)
+
+test: deps
+	@rm -f build/test-counts
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory san-unit
+	@./scripts/run-tests.sh --total
+
+# Fuzzing: FUZZERS are libFuzzer binaries (clang) listed by fuzz/module.mk.
+# make fuzz runs each for FUZZ_SECONDS; make test runs each over its seed
+# corpus plus FUZZ_SMOKE_SECONDS.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+fuzz:
+	$(Q)$(MAKE) --no-print-directory B=build/fuzz FUZZ=1 CC=clang OPT=-O1 fuzz-bins
+	@./scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS:$(B)/%=build/fuzz/%)
+
+fuzz-smoke:
+	$(Q)$(MAKE) --no-print-directory B=build/fuzz FUZZ=1 CC=clang OPT=-O1 fuzz-bins
+	@./scripts/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZERS:$(B)/%=build/fuzz/%)
+
+fuzz-bins: $(FUZZERS)
+
+bench: deps all $(BENCHES)
+	@./scripts/run-bench.sh $(BENCHES)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/skiff
+	$(if $(PROGRAMS),install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
+	install -m 644 $(LIB)/*.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 etcdclient/etcd.h etcdclient/etcd_sync.h $(DESTDIR)$(PREFIX)/include/skiff/
+	$(if $(MAN_PAGES),install -d $(DESTDIR)$(PREFIX)/share/man/man8 && install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# Test binaries: $(call test_prog,NAME,extra objects) links
+# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects.
+define test_prog
+$(TBIN)/$(1): $(OBJ)/$(2)/$(1).o $(3)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+endef

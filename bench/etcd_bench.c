@@ -1,0 +1,734 @@
+/*
+ * etcd_bench.c: throughput and watch latency of libskiffetcd against a real
+ * etcd, next to a plain client (bench/baseline_etcd.py: Python http.client,
+ * keep-alive, one thread per stream) doing the same work on the same etcd in
+ * the same run.
+ *
+ * Cases: puts, and single-operation transactions (compare MOD(key) == the
+ * mod_revision this stream last wrote, then put key: a CAS loop), each at
+ * concurrency 1, 8 and 64. Concurrency is the number of calls outstanding on
+ * the one libev loop (for the baseline: threads, each with one connection).
+ * Each client runs a case for --seconds measured time, split in two halves
+ * run in the order skiff, baseline, baseline, skiff; every half starts with
+ * --warmup unmeasured seconds and uses its own key prefix, which is deleted
+ * and compacted away afterwards. An operation counts when it completes
+ * inside the measured window; errors (including a txn whose compare fails)
+ * are counted apart, reported on stderr, and make the exit status 1.
+ *
+ * Then watch latency: one prefix watch and --watch-puts sequential puts
+ * under it on the same loop; each sample is the time from calling etcd_put
+ * to the watch callback delivering that key (CLOCK_MONOTONIC).
+ *
+ * Output on stdout, one line per case:
+ *   etcd-put c=8: skiff=N op/s baseline=N op/s ratio=R
+ *   etcd-txn c=8: skiff=N op/s baseline=N op/s ratio=R
+ *   etcd-watch latency: p50=N µs p99=N µs
+ * With -v, per-half details on stderr (connections, client stats, CPU).
+ * It does not start etcd: scripts/run-bench.sh does (scripts/etcd-local.sh).
+ */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "etcd.h"
+
+extern char **environ;
+
+enum bench_op { OP_PUT, OP_TXN };
+static const char *op_names[] = { "put", "txn" };
+
+struct opts {
+	const char *endpoint;
+	const char *baseline;     /* path of baseline_etcd.py */
+	const char *python;
+	double seconds;           /* measured seconds per client per case */
+	double warmup;            /* unmeasured seconds before each half */
+	int conc[8];
+	int nconc;
+	int do_put, do_txn, do_watch;
+	int watch_puts;
+	size_t value_size;
+	int verbose;
+};
+
+/* One client's measured totals for a case. */
+struct tally {
+	uint64_t ops, errors;
+	double seconds;           /* measured time */
+	double cpu;               /* client CPU seconds over the halves */
+	char first_err[320];
+};
+
+static struct ev_loop *loop;
+static struct etcd_client *client;
+static struct opts opt;
+static char *value;
+static int failed;            /* any error anywhere: exit 1 */
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+cpu_seconds(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!opt.verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("  # ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void
+tally_error(struct tally *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	t->errors++;
+	if (t->first_err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->first_err, sizeof(t->first_err), fmt, ap);
+	va_end(ap);
+}
+
+/* Open sockets of this process: the library's connections during a run. */
+static int
+count_sockets(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[64];
+	int n = 0;
+	ssize_t len;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0 && (target[len] = '\0', strncmp(target, "socket:", 7) == 0))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ------------------------------------------------------------------------
+ * A blocking call on the shared loop, for set-up and clean-up between runs.
+ */
+struct waiter {
+	int done;
+	struct etcd_result *res;
+};
+
+static void
+waiter_cb(struct etcd_result *res, void *arg)
+{
+	struct waiter *w = arg;
+
+	w->res = etcd_result_take(res);
+	w->done = 1;
+}
+
+/* Run the loop until w is done; returns its result (new) or NULL. */
+static struct etcd_result *
+waiter_wait(struct waiter *w)
+{
+	while (!w->done)
+		ev_run(loop, EVRUN_ONCE);
+	return w->res;
+}
+
+/* Delete everything under prefix, then compact history up to that point so
+ * that the next run starts on a store of the same shape. */
+static void
+wipe(const char *prefix)
+{
+	struct etcd_delete_opts dopts = { .prefix = 1 };
+	struct waiter w = { 0 };
+	struct etcd_error err;
+	struct etcd_result *res;
+	int64_t rev;
+
+	if (etcd_delete(client, prefix, &dopts, waiter_cb, &w, &err) < 0) {
+		fprintf(stderr, "etcd-bench: delete %s: %s\n", prefix, err.msg);
+		failed = 1;
+		return;
+	}
+	res = waiter_wait(&w);
+	if (res->err.code != ETCD_OK) {
+		fprintf(stderr, "etcd-bench: delete %s: %s\n", prefix, res->err.msg);
+		failed = 1;
+		etcd_result_free(res);
+		return;
+	}
+	rev = res->revision;
+	etcd_result_free(res);
+	w.done = 0;
+	if (etcd_compact(client, rev, 1, waiter_cb, &w, &err) < 0) {
+		fprintf(stderr, "etcd-bench: compact: %s\n", err.msg);
+		failed = 1;
+		return;
+	}
+	res = waiter_wait(&w);
+	/* Compacting at or below the current compact revision is harmless. */
+	if (res->err.code != ETCD_OK && res->err.code != ETCD_ECOMPACTED) {
+		fprintf(stderr, "etcd-bench: compact %" PRId64 ": %s\n", rev, res->err.msg);
+		failed = 1;
+	}
+	etcd_result_free(res);
+}
+
+/* ------------------------------------------------------------------------
+ * The library side of a throughput case: conc slots, each keeping one call
+ * outstanding until the window ends.
+ */
+struct run;
+
+struct slot {
+	struct run *r;
+	int idx;
+	uint64_t seq;
+	int64_t mod_rev;           /* txn: this slot's key's last mod_revision */
+	char key[160];
+};
+
+struct run {
+	enum bench_op op;
+	const char *prefix;
+	double t_measure, t_end;
+	int inflight;
+	int sockets;               /* sampled mid-window */
+	ev_timer sample;
+	struct tally *t;
+	struct slot *slots;
+};
+
+static void issue(struct slot *s);
+
+static void
+slot_retire(struct slot *s)
+{
+	struct run *r = s->r;
+
+	if (--r->inflight == 0)
+		ev_break(loop, EVBREAK_ONE);
+}
+
+/* After a failed compare: read the key's mod_revision, then carry on. */
+static void
+resync_cb(struct etcd_result *res, void *arg)
+{
+	struct slot *s = arg;
+
+	if (res->err.code == ETCD_OK)
+		s->mod_rev = res->nkvs ? res->kvs[0].mod_revision : 0;
+	else
+		tally_error(s->r->t, "resync get: %s: %s", etcd_code_name(res->err.code), res->err.msg);
+	if (mono() < s->r->t_end)
+		issue(s);
+	else
+		slot_retire(s);
+}
+
+static void
+done_cb(struct etcd_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct run *r = s->r;
+	struct etcd_error err;
+	double now = mono();
+
+	if (res->err.code != ETCD_OK) {
+		tally_error(r->t, "%s: %s", etcd_code_name(res->err.code), res->err.msg);
+	} else if (r->op == OP_TXN && !res->succeeded) {
+		tally_error(r->t, "txn compare failed on %s (mod_revision moved)", s->key);
+		if (etcd_get(client, s->key, resync_cb, s, &err) == 0)
+			return;
+		tally_error(r->t, "resync get: %s", err.msg);
+	} else {
+		if (r->op == OP_TXN)
+			s->mod_rev = res->revision;
+		if (now >= r->t_measure && now < r->t_end)
+			r->t->ops++;
+	}
+	if (now < r->t_end)
+		issue(s);
+	else
+		slot_retire(s);
+}
+
+/* Start the slot's next call; on a synchronous failure the slot stops. */
+static void
+issue(struct slot *s)
+{
+	struct run *r = s->r;
+	struct etcd_error err;
+	struct etcd_txn *t;
+	int rc;
+
+	if (r->op == OP_PUT) {
+		snprintf(s->key, sizeof(s->key), "%s%d/%" PRIu64, r->prefix, s->idx, s->seq++ % 128);
+		rc = etcd_put(client, s->key, value, opt.value_size, NULL, done_cb, s, &err);
+	} else {
+		t = etcd_txn_new();
+		if (!t) {
+			tally_error(r->t, "etcd_txn_new: out of memory");
+			slot_retire(s);
+			return;
+		}
+		etcd_txn_cmp(t, s->key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, s->mod_rev);
+		etcd_txn_put(t, ETCD_TXN_SUCCESS, s->key, value, opt.value_size, 0);
+		rc = etcd_txn_commit(client, t, done_cb, s, &err);
+	}
+	if (rc < 0) {
+		tally_error(r->t, "%s call refused: %s: %s", op_names[r->op], etcd_code_name(err.code), err.msg);
+		slot_retire(s);
+	}
+}
+
+static void
+sample_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct run *r = (struct run *)((char *)w - offsetof(struct run, sample));
+
+	(void)l;
+	(void)revents;
+	r->sockets = count_sockets();
+}
+
+/* One half of a case through the library. Adds to t. */
+static void
+run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct tally *t)
+{
+	struct run r = { .op = op, .prefix = prefix, .t = t };
+	struct etcd_stats s0, s1;
+	uint64_t ops0 = t->ops, err0 = t->errors;
+	double cpu0 = cpu_seconds(RUSAGE_SELF), start;
+	int i;
+
+	r.slots = calloc((size_t)conc, sizeof(*r.slots));
+	if (!r.slots) {
+		tally_error(t, "out of memory");
+		return;
+	}
+	etcd_client_stats(client, &s0);
+	start = mono();
+	r.t_measure = start + opt.warmup;
+	r.t_end = r.t_measure + seconds;
+	ev_timer_init(&r.sample, sample_cb, opt.warmup + seconds / 2, 0.0);
+	ev_timer_start(loop, &r.sample);
+	for (i = 0; i < conc; i++) {
+		r.slots[i].r = &r;
+		r.slots[i].idx = i;
+		snprintf(r.slots[i].key, sizeof(r.slots[i].key), "%s%d", prefix, i);
+		r.inflight++;
+	}
+	for (i = 0; i < conc; i++)
+		issue(&r.slots[i]);
+	if (r.inflight > 0)
+		ev_run(loop, 0);
+	ev_timer_stop(loop, &r.sample);
+	t->seconds += seconds;
+	t->cpu += cpu_seconds(RUSAGE_SELF) - cpu0;
+	etcd_client_stats(client, &s1);
+	note("skiff    %s c=%d: %" PRIu64 " ops (%.0f op/s) errors=%" PRIu64 " sockets=%d requests=%" PRIu64
+	     " failures=%" PRIu64 " retries=%" PRIu64 " cpu=%.0f us/op",
+	     op_names[op], conc, t->ops - ops0, (double)(t->ops - ops0) / seconds, t->errors - err0,
+	     r.sockets, s1.requests - s0.requests, s1.failures - s0.failures, s1.retries - s0.retries,
+	     (cpu_seconds(RUSAGE_SELF) - cpu0) * 1e6 / (double)(s1.requests - s0.requests + 1));
+	free(r.slots);
+}
+
+/* ------------------------------------------------------------------------
+ * The baseline side: one run of baseline_etcd.py. Adds to t.
+ */
+static void
+run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, struct tally *t)
+{
+	char cbuf[16], sbuf[32], wbuf[32], vbuf[32], out[1024];
+	char *argv[] = { (char *)opt.python, (char *)opt.baseline, "--endpoint", (char *)opt.endpoint,
+	                 "--op", (char *)op_names[op], "--concurrency", cbuf, "--duration", sbuf,
+	                 "--warmup", wbuf, "--prefix", (char *)prefix, "--value-size", vbuf, NULL };
+	posix_spawn_file_actions_t fa;
+	unsigned long long ops, errors;
+	double cpu0 = cpu_seconds(RUSAGE_CHILDREN);
+	size_t len = 0;
+	ssize_t n;
+	int pfd[2], status, rc;
+	pid_t pid;
+	char *fe;
+
+	snprintf(cbuf, sizeof(cbuf), "%d", conc);
+	snprintf(sbuf, sizeof(sbuf), "%.3f", seconds);
+	snprintf(wbuf, sizeof(wbuf), "%.3f", opt.warmup);
+	snprintf(vbuf, sizeof(vbuf), "%zu", opt.value_size);
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		tally_error(t, "pipe: %s", strerror(errno));
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	rc = posix_spawnp(&pid, opt.python, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		tally_error(t, "cannot run %s: %s", opt.python, strerror(rc));
+		return;
+	}
+	while (len < sizeof(out) - 1 && (n = read(pfd[0], out + len, sizeof(out) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	t->cpu += cpu_seconds(RUSAGE_CHILDREN) - cpu0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    sscanf(out, "ops=%llu errors=%llu", &ops, &errors) != 2) {
+		tally_error(t, "baseline failed (status %d): %s", status, out);
+		return;
+	}
+	t->ops += ops;
+	t->errors += errors;
+	t->seconds += seconds;
+	if (errors && !t->first_err[0] && (fe = strstr(out, "first_error=")))
+		snprintf(t->first_err, sizeof(t->first_err), "%s", fe + 12);
+	note("baseline %s c=%d: %llu ops (%.0f op/s) errors=%llu cpu=%.0f us/op", op_names[op], conc, ops,
+	     (double)ops / seconds, errors, (cpu_seconds(RUSAGE_CHILDREN) - cpu0) * 1e6 / (double)(ops + 1));
+}
+
+static double
+rate(const struct tally *t)
+{
+	return t->seconds > 0 ? (double)t->ops / t->seconds : 0;
+}
+
+static void
+report_errors(const char *name, const char *who, const struct tally *t)
+{
+	if (!t->errors)
+		return;
+	failed = 1;
+	fprintf(stderr, "%s: %s errors=%" PRIu64 " first: %s\n", name, who, t->errors, t->first_err);
+}
+
+static void
+bench_case(enum bench_op op, int conc)
+{
+	struct tally sk = { 0 }, bl = { 0 };
+	char name[64], prefix[128];
+	double half = opt.seconds / 2;
+	int i;
+
+	snprintf(name, sizeof(name), "etcd-%s c=%d", op_names[op], conc);
+	/* ABBA: each client gets one early and one late half. */
+	for (i = 0; i < 4; i++) {
+		int skiff = (i == 0 || i == 3);
+
+		snprintf(prefix, sizeof(prefix), "/skiff-bench/%d/%s/c%d/%s%d/", (int)getpid(), op_names[op],
+		         conc, skiff ? "s" : "b", i);
+		if (skiff)
+			run_skiff(op, conc, prefix, half, &sk);
+		else
+			run_baseline(op, conc, prefix, half, &bl);
+		wipe(prefix);
+	}
+	printf("%s: skiff=%.0f op/s baseline=%.0f op/s ratio=%.2f\n", name, rate(&sk), rate(&bl),
+	       rate(&bl) > 0 ? rate(&sk) / rate(&bl) : 0.0);
+	fflush(stdout);
+	note("%s cpu per op: skiff=%.0f us baseline=%.0f us", name,
+	     sk.ops ? sk.cpu * 1e6 / (double)sk.ops : 0.0, bl.ops ? bl.cpu * 1e6 / (double)bl.ops : 0.0);
+	report_errors(name, "skiff", &sk);
+	report_errors(name, "baseline", &bl);
+}
+
+/* ------------------------------------------------------------------------
+ * Watch latency: put -> watch callback, one put at a time.
+ */
+struct wlat {
+	int created, error;
+	int put_done, seen;
+	char want[160];
+	double t0, t_seen;
+	struct tally t;
+};
+
+static void
+wlat_watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	struct wlat *l = arg;
+	double now = mono();
+	size_t i;
+
+	(void)w;
+	switch (m->kind) {
+	case ETCD_WATCH_CREATED:
+		l->created = 1;
+		break;
+	case ETCD_WATCH_EVENTS:
+		for (i = 0; i < m->nevents; i++) {
+			if (!l->seen && l->want[0] && strcmp(m->events[i].kv.key, l->want) == 0) {
+				l->seen = 1;
+				l->t_seen = now;
+			}
+		}
+		break;
+	case ETCD_WATCH_PROGRESS:
+		break;
+	case ETCD_WATCH_RETRYING:
+	case ETCD_WATCH_ERROR:
+		tally_error(&l->t, "watch %s: %s", m->kind == ETCD_WATCH_ERROR ? "error" : "retrying",
+		            m->err ? m->err->msg : "?");
+		if (m->kind == ETCD_WATCH_ERROR)
+			l->error = 1;
+		break;
+	}
+}
+
+static void
+wlat_put_cb(struct etcd_result *res, void *arg)
+{
+	struct wlat *l = arg;
+
+	if (res->err.code != ETCD_OK)
+		tally_error(&l->t, "put: %s: %s", etcd_code_name(res->err.code), res->err.msg);
+	l->put_done = res->err.code == ETCD_OK ? 1 : -1;
+}
+
+/* Wakes the loop so that the waits below can notice their deadlines. */
+static void
+tick_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double
+percentile(const double *v, int n, double p)
+{
+	int k = (int)ceil(p / 100.0 * n) - 1;
+
+	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+static void
+bench_watch(void)
+{
+	struct etcd_watch_opts wo = { .prefix = 1 };
+	struct wlat l = { 0 };
+	struct etcd_error err;
+	struct etcd_watch *w;
+	ev_timer tick;
+	char prefix[96];
+	double *lat, deadline;
+	int i, n = 0;
+
+	lat = calloc((size_t)opt.watch_puts, sizeof(*lat));
+	if (!lat) {
+		fprintf(stderr, "etcd-watch: out of memory\n");
+		failed = 1;
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "/skiff-bench/%d/watch/", (int)getpid());
+	w = etcd_watch_start(client, prefix, &wo, wlat_watch_cb, &l, &err);
+	if (!w) {
+		fprintf(stderr, "etcd-watch: watch refused: %s\n", err.msg);
+		failed = 1;
+		free(lat);
+		return;
+	}
+	ev_timer_init(&tick, tick_cb, 0.1, 0.1);
+	ev_timer_start(loop, &tick);
+	deadline = mono() + 10;
+	while (!l.created && !l.error && mono() < deadline)
+		ev_run(loop, EVRUN_ONCE);
+	if (!l.created)
+		tally_error(&l.t, "watch not created within 10 s");
+	for (i = 0; l.created && !l.error && i < opt.watch_puts; i++) {
+		snprintf(l.want, sizeof(l.want), "%sk%d", prefix, i);
+		l.put_done = l.seen = 0;
+		l.t0 = mono();
+		if (etcd_put(client, l.want, value, opt.value_size, NULL, wlat_put_cb, &l, &err) < 0) {
+			tally_error(&l.t, "put refused: %s", err.msg);
+			break;
+		}
+		deadline = l.t0 + 10;
+		while ((!l.put_done || !l.seen) && !l.error && l.put_done >= 0 && mono() < deadline)
+			ev_run(loop, EVRUN_ONCE);
+		if (l.seen)
+			lat[n++] = (l.t_seen - l.t0) * 1e6;
+		else
+			tally_error(&l.t, "no watch event for %s within 10 s", l.want);
+	}
+	ev_timer_stop(loop, &tick);
+	etcd_watch_cancel(w);
+	wipe(prefix);
+	if (n > 0) {
+		qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
+		printf("etcd-watch latency: p50=%.0f µs p99=%.0f µs\n", percentile(lat, n, 50),
+		       percentile(lat, n, 99));
+		note("watch: %d samples, min=%.0f us max=%.0f us", n, lat[0], lat[n - 1]);
+	} else {
+		printf("etcd-watch latency: p50=- µs p99=- µs\n");
+	}
+	fflush(stdout);
+	report_errors("etcd-watch", "skiff", &l.t);
+	if (n < opt.watch_puts)
+		failed = 1;
+	free(lat);
+}
+
+/* ------------------------------------------------------------------------ */
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	        "usage: etcd_bench [-v] [--endpoint URL] [--seconds S] [--warmup S]\n"
+	        "                  [--concurrency 1,8,64] [--cases put,txn,watch] [--watch-puts N]\n"
+	        "                  [--value-size BYTES] [--baseline PATH] [--python PROG]\n"
+	        "  --endpoint    etcd to use (default $ETCD_ENDPOINT)\n"
+	        "  --seconds     measured seconds per client per case (default $BENCH_SECONDS or 3)\n"
+	        "  --baseline    the baseline client (default bench/baseline_etcd.py)\n"
+	        "Writes and then deletes keys under /skiff-bench/, and compacts the store.\n");
+	exit(code);
+}
+
+static void
+parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "endpoint", required_argument, NULL, 'e' }, { "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'w' },   { "concurrency", required_argument, NULL, 'c' },
+		{ "cases", required_argument, NULL, 'C' },    { "watch-puts", required_argument, NULL, 'n' },
+		{ "value-size", required_argument, NULL, 'V' }, { "baseline", required_argument, NULL, 'b' },
+		{ "python", required_argument, NULL, 'p' },   { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *s, *tok, *save;
+	int ch;
+
+	opt.endpoint = getenv("ETCD_ENDPOINT");
+	opt.seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 3.0;
+	opt.warmup = 0.3;
+	opt.baseline = "bench/baseline_etcd.py";
+	opt.python = "python3";
+	opt.watch_puts = 1000;
+	opt.value_size = 128;
+	opt.do_put = opt.do_txn = opt.do_watch = 1;
+	opt.conc[0] = 1, opt.conc[1] = 8, opt.conc[2] = 64, opt.nconc = 3;
+	while ((ch = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'e': opt.endpoint = optarg; break;
+		case 's': opt.seconds = atof(optarg); break;
+		case 'w': opt.warmup = atof(optarg); break;
+		case 'n': opt.watch_puts = atoi(optarg); break;
+		case 'V': opt.value_size = (size_t)atol(optarg); break;
+		case 'b': opt.baseline = optarg; break;
+		case 'p': opt.python = optarg; break;
+		case 'v': opt.verbose = 1; break;
+		case 'h': usage(0); break;
+		case 'c':
+			opt.nconc = 0;
+			s = strdup(optarg);
+			for (tok = strtok_r(s, ",", &save); tok && opt.nconc < 8; tok = strtok_r(NULL, ",", &save))
+				if ((opt.conc[opt.nconc++] = atoi(tok)) < 1)
+					usage(2);
+			free(s);
+			break;
+		case 'C':
+			opt.do_put = strstr(optarg, "put") != NULL;
+			opt.do_txn = strstr(optarg, "txn") != NULL;
+			opt.do_watch = strstr(optarg, "watch") != NULL;
+			break;
+		default: usage(2);
+		}
+	}
+	if (optind != argc || !opt.endpoint || opt.seconds <= 0 || opt.warmup < 0 || opt.watch_puts < 1 ||
+	    opt.nconc == 0 || opt.value_size > (1 << 20))
+		usage(2);
+	if ((opt.do_put || opt.do_txn) && access(opt.baseline, R_OK) != 0) {
+		fprintf(stderr, "etcd-bench: baseline %s: %s\n", opt.baseline, strerror(errno));
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct etcd_config cfg = { 0 };
+	struct etcd_error err;
+	int i;
+
+	parse_args(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	value = malloc(opt.value_size + 1);
+	if (!value)
+		return 1;
+	memset(value, 'x', opt.value_size);
+	loop = ev_default_loop(0);
+	cfg.endpoints = opt.endpoint;
+	client = etcd_client_new(loop, &cfg, &err);
+	if (!client) {
+		fprintf(stderr, "etcd-bench: %s: %s\n", opt.endpoint, err.msg);
+		return 1;
+	}
+	for (i = 0; opt.do_put && i < opt.nconc; i++)
+		bench_case(OP_PUT, opt.conc[i]);
+	for (i = 0; opt.do_txn && i < opt.nconc; i++)
+		bench_case(OP_TXN, opt.conc[i]);
+	if (opt.do_watch)
+		bench_watch();
+	etcd_client_free(client);
+	free(value);
+	return failed;
+}

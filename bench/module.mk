@@ -1,0 +1,10 @@
+# bench/: benchmarks run by `make bench` (scripts/run-bench.sh starts a
+# throwaway etcd and runs each $(BENCHES) binary against it). Each prints
+# "name: skiff=… baseline=… ratio=…" lines; baselines live next to them.
+# The library is named by path: etcdclient/module.mk is read after this one.
+BENCH_ETCD := $(B)/bench/etcd_bench
+$(BENCH_ETCD): $(OBJ)/bench/etcd_bench.o $(LIB)/libskiffetcd.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+BENCHES += $(BENCH_ETCD)

@@ -1,0 +1,200 @@
+/*
+ * etcd_internal.h: what the files of etcdclient/ share and nobody else sees.
+ *
+ * Layers, bottom up: etcd_http.c (every libcurl call: multi-socket glue on
+ * libev, one transfer = struct etcd_xfer), etcd_req.c (a unary call: send,
+ * classify the answer, fail over, re-authenticate, complete exactly once),
+ * etcd_json.c (wire encoding: base64 keys, int64 strings, result parsing),
+ * and the services on top (etcd_kv.c, etcd_txn.c, etcd_lease.c,
+ * etcd_watch.c, etcd_auth.c).
+ */
+#ifndef SKIFF_ETCD_INTERNAL_H
+#define SKIFF_ETCD_INTERNAL_H
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <jansson.h>
+#include <stdarg.h>
+
+#include "etcd.h"
+
+#define ETCD_CONTAINER_OF(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+/* A growable byte buffer. */
+struct etcd_buf {
+	char *data;
+	size_t len, cap;
+};
+int etcd_buf_append(struct etcd_buf *b, const void *p, size_t n);
+void etcd_buf_consume(struct etcd_buf *b, size_t n);
+void etcd_buf_free(struct etcd_buf *b);
+
+/* Fill err (code and printf-style message). Returns -1 for convenience. */
+int etcd_seterr(struct etcd_error *err, enum etcd_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- etcd_http.c: one HTTP transfer on the client's curl multi handle ---- */
+struct etcd_xfer;
+typedef size_t (*etcd_xfer_data_fn)(struct etcd_xfer *x, const char *p, size_t n);
+/* Called exactly once per started transfer, outside any curl callback. rc is
+ * CURLE_ABORTED_BY_CALLBACK after etcd_xfer_abort. */
+typedef void (*etcd_xfer_done_fn)(struct etcd_xfer *x, CURLcode rc, long status, const char *errmsg);
+
+struct etcd_xfer {
+	struct etcd_client *c;
+	CURL *easy;                 /* NULL when not running */
+	struct curl_slist *hdrs;
+	etcd_xfer_data_fn on_data;
+	etcd_xfer_done_fn on_done;
+	int aborting;
+	int connected;              /* a connection was made (request may have been sent) */
+	struct etcd_xfer *next_abort;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+int etcd_http_init(struct etcd_client *c, struct etcd_error *err);
+void etcd_http_cleanup(struct etcd_client *c);
+/* Start a POST of body (borrowed until on_done) to url. timeout_ms 0 means a
+ * stream: no total timeout, TCP keep-alive on. Returns 0 or -1 with err. */
+int etcd_xfer_start(struct etcd_xfer *x, const char *url, const char *body, size_t len,
+                    long timeout_ms, int stream, const char *token, struct etcd_error *err);
+/* Stop a running transfer; its on_done runs soon after with
+ * CURLE_ABORTED_BY_CALLBACK (never inside this call). No-op if not running. */
+void etcd_xfer_abort(struct etcd_xfer *x);
+int etcd_xfer_running(const struct etcd_xfer *x);
+/* Flush deferred aborts now (used by etcd_client_free). */
+void etcd_http_flush(struct etcd_client *c);
+
+/* ---- etcd_auth.c ---- */
+struct etcd_auth_waiter {
+	void (*ready)(struct etcd_auth_waiter *w, const struct etcd_error *err);
+	struct etcd_auth_waiter *next;
+	int waiting;
+};
+/* Returns 1 when the caller may send now (token known or auth off), 0 when
+ * w was queued and w->ready will run once authentication ends. */
+int etcd_auth_ready(struct etcd_client *c, struct etcd_auth_waiter *w);
+/* Forget the token if it is still tok (the server rejected it). */
+void etcd_auth_invalidate(struct etcd_client *c, const char *tok);
+void etcd_auth_unqueue(struct etcd_client *c, struct etcd_auth_waiter *w);
+void etcd_auth_cancel_all(struct etcd_client *c);
+/* Is this server error one that a fresh token cures? */
+int etcd_auth_token_error(int grpc_code, const char *msg);
+
+/* ---- etcd_req.c: unary calls ---- */
+struct etcd_req;
+/* Parse a 200 answer into res. Return 0 done, 1 to send r->body again (paging), -1 bad response (err set in res). */
+typedef int (*etcd_parse_fn)(struct etcd_req *r, json_t *root, struct etcd_result *res);
+
+enum etcd_req_flags {
+	ETCD_REQ_SAFE = 1,      /* may be sent again when the outcome is unknown (reads, guarded txns) */
+	ETCD_REQ_NO_AUTH = 2,   /* authenticate itself */
+	ETCD_REQ_STREAM = 4     /* answer is {"result":…} lines (lease keepalive) */
+};
+
+struct etcd_req {
+	struct etcd_xfer x;
+	struct etcd_auth_waiter aw;
+	struct etcd_client *c;
+	const char *path;
+	char *body;
+	size_t body_len;
+	struct etcd_buf resp;
+	int flags;
+	int too_large;
+	int attempts;
+	int ep;                     /* endpoint index of the current attempt */
+	double started;
+	long timeout_ms;            /* per attempt; 0 = client default */
+	ev_timer backoff;
+	etcd_parse_fn parse;
+	void *ctx;                  /* owned by the service that built the request */
+	void (*ctx_free)(void *ctx);
+	struct etcd_result *res;
+	etcd_cb cb;
+	void *arg;
+	char *token_used;
+	struct etcd_req *next, *prev;
+};
+
+/* Make a request for path with a JSON body (stolen: freed by the request).
+ * Returns NULL with err filled. */
+struct etcd_req *etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags,
+                              etcd_parse_fn parse, etcd_cb cb, void *arg, struct etcd_error *err);
+/* Queue r (it will call back exactly once). Returns 0, or -1 with err and r freed. */
+int etcd_req_submit(struct etcd_req *r, struct etcd_error *err);
+/* Replace the body (for paging). Steals body. */
+int etcd_req_set_body(struct etcd_req *r, json_t *body);
+void etcd_req_cancel_all(struct etcd_client *c);
+
+/* ---- etcd_json.c ---- */
+char *etcd_b64_encode(const void *p, size_t n);                 /* new string */
+int etcd_b64_decode(const char *s, size_t slen, char **out, size_t *outlen); /* 0/-1; *out new, NUL-terminated */
+json_t *etcd_json_b64(const void *p, size_t n);                 /* new json string */
+json_t *etcd_json_i64(int64_t v);                               /* new json string "v" */
+/* Read an int64 field (string or number; absent = 0). 0 ok, -1 wrong type. */
+int etcd_json_get_i64(json_t *obj, const char *name, int64_t *out);
+int etcd_json_get_u64(json_t *obj, const char *name, uint64_t *out);
+int etcd_json_get_bool(json_t *obj, const char *name, int *out);
+/* Bytes field (base64): *out new (NUL-terminated) or NULL when absent. */
+int etcd_json_get_bytes(json_t *obj, const char *name, char **out, size_t *len);
+int etcd_parse_header(json_t *root, struct etcd_result *res);
+int etcd_parse_kv(json_t *o, struct etcd_kv *kv);
+int etcd_parse_kvs(json_t *arr, struct etcd_kv **out, size_t *n);
+void etcd_kv_clear(struct etcd_kv *kv);
+/* Parse the body of a gRPC error into code/message. Returns 0 if body is an error body. */
+int etcd_parse_error_body(json_t *root, int *grpc_code, const char **msg);
+/* Map a gRPC code and message to a code. */
+enum etcd_code etcd_classify(int grpc_code, const char *msg);
+void etcd_result_clear(struct etcd_result *res);
+/* A new, empty top-level result (freed with etcd_result_free). */
+struct etcd_result *etcd_result_new(void);
+/* Response parsers shared by several services. */
+int etcd_parse_range_resp(json_t *o, struct etcd_result *res);
+int etcd_parse_put_resp(json_t *o, struct etcd_result *res);
+int etcd_parse_delete_resp(json_t *o, struct etcd_result *res);
+int etcd_parse_txn_resp(json_t *o, struct etcd_result *res);
+json_t *etcd_range_body(const char *key, size_t klen, const struct etcd_range_opts *o);
+
+/* ---- the client ---- */
+struct etcd_endpoint {
+	char *url;
+	int tls;
+};
+
+struct etcd_client {
+	struct ev_loop *loop;
+	CURLM *multi;
+	ev_timer curl_timer;
+	ev_timer abort_timer;
+	struct etcd_xfer *aborts;
+	CURL *pool[64];
+	int npool;
+	int in_curl;                /* > 0 while inside a curl callback */
+
+	struct etcd_endpoint *eps;
+	int neps, cur;
+	char *cacert, *cert, *key;
+	char *user, *password;
+	char *token;
+	int auth_off;               /* user given but the server has auth disabled */
+	int authenticating;
+	struct etcd_auth_waiter *auth_waiters;
+	long timeout_ms, connect_timeout_ms, retry_budget_ms;
+	size_t max_response;
+
+	struct etcd_stats stats;
+	struct etcd_req *reqs;
+	struct etcd_watch *watches;
+	struct etcd_keeper *keepers;
+	int freeing;
+};
+
+/* Move the preferred endpoint past ep (if it still is ep). */
+void etcd_client_failover(struct etcd_client *c, int ep);
+/* Backoff (seconds) before attempt n (0-based) after full sweeps. */
+double etcd_backoff(int sweep, double base, double cap);
+void etcd_watch_free_all(struct etcd_client *c);
+void etcd_keeper_free_all(struct etcd_client *c);
+
+#endif

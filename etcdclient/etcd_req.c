@@ -1,0 +1,458 @@
+/*
+ * etcd_req.c: the life of one unary call. Sends the body to the preferred
+ * endpoint, reads the answer, and decides: done, fail over to the next
+ * endpoint, back off, re-authenticate, or give up. Each request completes
+ * exactly once, in complete(), which is the only place it is freed.
+ *
+ * Retry rules (the Go client's, restated): a request that never reached a
+ * server (connection refused, TLS or connect failure) may always be sent
+ * again; "unavailable" answers that etcd gives before applying anything (no
+ * leader, not capable, too many requests) likewise. A request whose outcome
+ * is unknown (timeout or connection lost after sending) is sent again only
+ * when it is safe: a read, or a transaction guarded by a compare. Otherwise
+ * the caller gets the error with outcome_unknown set.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd_internal.h"
+
+struct result_box {
+	struct etcd_result res;
+	int taken;
+};
+
+struct etcd_result *
+etcd_result_take(struct etcd_result *res)
+{
+	ETCD_CONTAINER_OF(res, struct result_box, res)->taken = 1;
+	return res;
+}
+
+struct etcd_result *
+etcd_result_new(void)
+{
+	struct result_box *box = calloc(1, sizeof(*box));
+
+	if (!box)
+		return NULL;
+	box->taken = 1;
+	return &box->res;
+}
+
+static void attempt(struct etcd_req *r);
+
+static void
+list_remove(struct etcd_req *r)
+{
+	struct etcd_client *c = r->c;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else if (c->reqs == r)
+		c->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+}
+
+static void
+req_free(struct etcd_req *r)
+{
+	if (r->ctx_free)
+		r->ctx_free(r->ctx);
+	free(r->body);
+	free(r->token_used);
+	etcd_buf_free(&r->resp);
+	free(r);
+}
+
+/* The one place a request ends: call back, then free. */
+static void
+complete(struct etcd_req *r, const struct etcd_error *err)
+{
+	struct etcd_client *c = r->c;
+	struct result_box *box = ETCD_CONTAINER_OF(r->res, struct result_box, res);
+
+	ev_timer_stop(c->loop, &r->backoff);
+	etcd_auth_unqueue(c, &r->aw);
+	list_remove(r);
+	if (err) {
+		etcd_result_clear(r->res);
+		r->res->err = *err;
+		c->stats.failures++;
+	}
+	snprintf(r->res->err.endpoint, sizeof(r->res->err.endpoint), "%s", c->eps[r->ep].url);
+	r->cb(r->res, r->arg);
+	if (!box->taken)
+		etcd_result_free(r->res);
+	req_free(r);
+}
+
+static void
+backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	attempt(ETCD_CONTAINER_OF(w, struct etcd_req, backoff));
+}
+
+/* Try again (another endpoint) unless the budget is spent. */
+static void
+retry(struct etcd_req *r, struct etcd_error *err)
+{
+	struct etcd_client *c = r->c;
+	double elapsed = ev_now(c->loop) - r->started;
+	double delay = 0;
+
+	r->attempts++;
+	if (r->attempts >= 100 || elapsed * 1000.0 >= (double)c->retry_budget_ms) {
+		if (r->attempts > 1)
+			snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+			         " (gave up after %d attempts in %.1fs)", r->attempts, elapsed);
+		complete(r, err);
+		return;
+	}
+	c->stats.retries++;
+	etcd_client_failover(c, r->ep);
+	if (r->attempts % c->neps == 0)
+		delay = etcd_backoff(r->attempts / c->neps - 1, 0.05, 1.0);
+	ev_timer_set(&r->backoff, delay, 0.0);
+	ev_timer_start(c->loop, &r->backoff);
+}
+
+static int
+tls_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A transport failure: the request may or may not have reached etcd. */
+static void
+transport_failed(struct etcd_req *r, CURLcode rc, const char *msg)
+{
+	struct etcd_error err = {0};
+	int sent = r->x.connected;
+	const char *url = r->c->eps[r->ep].url;
+
+	if (r->too_large) {
+		etcd_seterr(&err, ETCD_ETOOLARGE, "response from %s is larger than %zu bytes",
+		            url, r->c->max_response);
+		complete(r, &err);
+		return;
+	}
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+		sent = 0;
+	if (tls_error(rc)) {
+		etcd_seterr(&err, ETCD_ETLS, "TLS with %s failed: %s (check --etcd-cacert, --etcd-cert, --etcd-key)",
+		            url, msg);
+		sent = 0;
+	} else if (rc == CURLE_OPERATION_TIMEDOUT && sent) {
+		etcd_seterr(&err, ETCD_ETIMEOUT, "%s did not answer %s in time: %s", url, r->path, msg);
+	} else {
+		etcd_seterr(&err, ETCD_ECONN, "cannot reach etcd at %s: %s", url, msg);
+	}
+	if (!sent || (r->flags & ETCD_REQ_SAFE)) {
+		retry(r, &err);
+		return;
+	}
+	err.outcome_unknown = 1;
+	complete(r, &err);
+}
+
+/* Unavailable answers that etcd gives before applying anything. */
+static int
+not_applied(const char *msg)
+{
+	static const char *const m[] = {"no leader", "not capable", "learner", "unhealthy cluster",
+	                                "too many requests", "no available", NULL};
+
+	for (int i = 0; m[i]; i++)
+		if (strstr(msg, m[i]))
+			return 1;
+	return 0;
+}
+
+static void
+server_error(struct etcd_req *r, long status, int grpc, const char *msg)
+{
+	struct etcd_error err = {0};
+	struct etcd_client *c = r->c;
+
+	err.grpc_code = grpc;
+	err.http_status = status;
+	etcd_seterr(&err, etcd_classify(grpc, msg), "etcd at %s: %s", c->eps[r->ep].url, msg);
+	if (c->user && !(r->flags & ETCD_REQ_NO_AUTH) && etcd_auth_token_error(grpc, msg) && r->attempts < 3) {
+		/* The token expired or the auth store moved on: get a new one. */
+		etcd_auth_invalidate(c, r->token_used);
+		r->attempts++;
+		attempt(r);
+		return;
+	}
+	if (err.code == ETCD_EUNAVAIL || grpc == 14) {
+		if (not_applied(msg) || (r->flags & ETCD_REQ_SAFE)) {
+			retry(r, &err);
+			return;
+		}
+		err.outcome_unknown = 1;
+	}
+	complete(r, &err);
+}
+
+static void
+bad_response(struct etcd_req *r, long status, const char *why)
+{
+	struct etcd_error err = {0};
+	char snippet[64];
+	size_t n = r->resp.len < sizeof(snippet) - 1 ? r->resp.len : sizeof(snippet) - 1;
+
+	for (size_t i = 0; i < n; i++)
+		snippet[i] = (r->resp.data[i] >= 32 && r->resp.data[i] < 127) ? r->resp.data[i] : '?';
+	snippet[n] = '\0';
+	err.http_status = status;
+	etcd_seterr(&err, ETCD_EBADRESP, "%s%s answered %s with HTTP %ld: %s (body: \"%s\")",
+	            r->c->eps[r->ep].url, r->path, status == 404 ? "(is this an etcd >= 3.4 client URL?)" : "",
+	            status, why, snippet);
+	if (status == 503 && (r->flags & ETCD_REQ_SAFE)) {
+		err.code = ETCD_EUNAVAIL;
+		retry(r, &err);
+		return;
+	}
+	complete(r, &err);
+}
+
+static void
+got_response(struct etcd_req *r, long status)
+{
+	json_error_t jerr;
+	json_t *root, *body;
+	const char *msg;
+	int grpc, rc;
+
+	root = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len,
+	                  (r->flags & ETCD_REQ_STREAM) ? JSON_DISABLE_EOF_CHECK : 0, &jerr);
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		bad_response(r, status, root ? "not a JSON object" : "not JSON");
+		return;
+	}
+	body = root;
+	if (r->flags & ETCD_REQ_STREAM) {
+		body = json_object_get(root, "result");
+		if (!body)
+			body = root;
+	}
+	if (status == 200 && !json_object_get(body, "error")) {
+		rc = r->parse(r, body, r->res);
+		json_decref(root);
+		if (rc == 1) {          /* another page */
+			r->attempts = 0;
+			r->started = ev_now(r->c->loop);
+			attempt(r);
+		} else if (rc < 0) {
+			struct etcd_error err = r->res->err;
+
+			if (err.code == ETCD_OK) {
+				bad_response(r, status, "unexpected response shape");
+				return;
+			}
+			complete(r, &err);
+		} else {
+			complete(r, NULL);
+		}
+		return;
+	}
+	if (etcd_parse_error_body(body, &grpc, &msg) == 0) {
+		char m[200];
+
+		snprintf(m, sizeof(m), "%s", msg);
+		json_decref(root);
+		server_error(r, status, grpc, m);
+		return;
+	}
+	json_decref(root);
+	bad_response(r, status, "not an etcd error body");
+}
+
+static size_t
+on_data(struct etcd_xfer *x, const char *p, size_t n)
+{
+	struct etcd_req *r = ETCD_CONTAINER_OF(x, struct etcd_req, x);
+
+	if (r->resp.len + n > r->c->max_response) {
+		r->too_large = 1;
+		return 0;
+	}
+	if (etcd_buf_append(&r->resp, p, n) < 0)
+		return 0;
+	return n;
+}
+
+static void
+on_done(struct etcd_xfer *x, CURLcode rc, long status, const char *msg)
+{
+	struct etcd_req *r = ETCD_CONTAINER_OF(x, struct etcd_req, x);
+	struct etcd_error err = {0};
+
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		etcd_seterr(&err, ETCD_ECANCELED, "canceled: the etcd client was closed");
+		complete(r, &err);
+	} else if (rc != CURLE_OK) {
+		transport_failed(r, rc, msg);
+	} else {
+		got_response(r, status);
+	}
+}
+
+static void
+auth_ready(struct etcd_auth_waiter *w, const struct etcd_error *err)
+{
+	struct etcd_req *r = ETCD_CONTAINER_OF(w, struct etcd_req, aw);
+
+	if (err) {
+		struct etcd_error e = *err;
+
+		complete(r, &e);
+		return;
+	}
+	attempt(r);
+}
+
+static int
+start(struct etcd_req *r, struct etcd_error *err)
+{
+	struct etcd_client *c = r->c;
+	const char *tok = NULL;
+	char url[512];
+
+	if (!(r->flags & ETCD_REQ_NO_AUTH)) {
+		if (!etcd_auth_ready(c, &r->aw))
+			return 0;
+		tok = c->token;
+	}
+	free(r->token_used);
+	r->token_used = tok ? strdup(tok) : NULL;
+	r->ep = c->cur;
+	r->too_large = 0;
+	etcd_buf_consume(&r->resp, r->resp.len);
+	snprintf(url, sizeof(url), "%s%s", c->eps[r->ep].url, r->path);
+	c->stats.requests++;
+	return etcd_xfer_start(&r->x, url, r->body, r->body_len, r->timeout_ms ? r->timeout_ms : c->timeout_ms,
+	                       0, tok, err);
+}
+
+static void
+attempt(struct etcd_req *r)
+{
+	struct etcd_error err = {0};
+
+	if (start(r, &err) < 0)
+		complete(r, &err);
+}
+
+struct etcd_req *
+etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse,
+             etcd_cb cb, void *arg, struct etcd_error *err)
+{
+	struct etcd_req *r = calloc(1, sizeof(*r));
+	struct result_box *box = calloc(1, sizeof(*box));
+
+	if (!r || !box || !body || !cb)
+		goto fail;
+	r->c = c;
+	r->path = path;
+	r->flags = flags;
+	r->parse = parse;
+	r->cb = cb;
+	r->arg = arg;
+	r->res = &box->res;
+	r->x.c = c;
+	r->x.on_data = on_data;
+	r->x.on_done = on_done;
+	r->aw.ready = auth_ready;
+	ev_timer_init(&r->backoff, backoff_cb, 0.0, 0.0);
+	if (etcd_req_set_body(r, body) < 0) {
+		body = NULL;
+		goto fail;
+	}
+	return r;
+fail:
+	json_decref(body);
+	free(r);
+	free(box);
+	etcd_seterr(err, cb ? ETCD_ENOMEM : ETCD_EINVAL, cb ? "out of memory building a request" : "no callback given");
+	return NULL;
+}
+
+int
+etcd_req_set_body(struct etcd_req *r, json_t *body)
+{
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	if (!s)
+		return -1;
+	free(r->body);
+	r->body = s;
+	r->body_len = strlen(s);
+	return 0;
+}
+
+int
+etcd_req_submit(struct etcd_req *r, struct etcd_error *err)
+{
+	struct etcd_client *c = r->c;
+
+	if (c->freeing) {
+		etcd_result_free(r->res);
+		req_free(r);
+		return etcd_seterr(err, ETCD_ECANCELED, "the etcd client is closing");
+	}
+	r->started = ev_now(c->loop);
+	r->next = c->reqs;
+	if (c->reqs)
+		c->reqs->prev = r;
+	c->reqs = r;
+	if (start(r, err) < 0) {
+		etcd_auth_unqueue(c, &r->aw);
+		list_remove(r);
+		etcd_result_free(r->res);
+		req_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+void
+etcd_req_cancel_all(struct etcd_client *c)
+{
+	struct etcd_error err = {0};
+
+	etcd_seterr(&err, ETCD_ECANCELED, "canceled: the etcd client was closed");
+	while (c->reqs) {
+		struct etcd_req *r = c->reqs;
+
+		if (etcd_xfer_running(&r->x)) {
+			etcd_xfer_abort(&r->x);
+			etcd_http_flush(c);     /* runs on_done → complete */
+		} else {
+			complete(r, &err);
+		}
+	}
+}

@@ -1,0 +1,13 @@
+# tests/: Check suites. tests/unit/check_*.c are pure-logic tests;
+# tests/integration/check_*.c run against a real etcd started by
+# tests/harness (and real Docker where a component needs it).
+HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
+
+ETCD_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_etcd*.c))
+$(foreach t,$(ETCD_UNIT),$(eval $(call test_prog,$(t),tests/unit,$(ETCD_LIB))))
+UNIT_TESTS += $(ETCD_UNIT:%=$(TBIN)/%)
+
+ETCD_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_etcd*.c))
+$(foreach t,$(ETCD_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+INTEG_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
+SAN_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
