@@ -30,7 +30,7 @@ OPT      ?= -O2
 WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
-             -I. -Ietcdclient $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+             -I. -Ietcdclient -Iruntime -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -61,6 +61,19 @@ MAN_PAGES :=
 
 .PHONY: all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps
 all:
+
+# Test binaries: $(call test_prog,NAME,extra objects) links
+# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects.
+define test_prog
+$(TBIN)/$(1): $(OBJ)/$(2)/$(1).o $(3)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+endef
+
+# Shared by every integration suite: the real-etcd harness.
+HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
+ETCD_LIB := $(LIB)/libskiffetcd.a
 
 include $(sort $(wildcard */module.mk))
 
@@ -134,12 +147,3 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
-
-# Test binaries: $(call test_prog,NAME,extra objects) links
-# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects.
-define test_prog
-$(TBIN)/$(1): $(OBJ)/$(2)/$(1).o $(3)
-	@mkdir -p $$(dir $$@)
-	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
-endef

@@ -236,13 +236,13 @@ int etcd_lease_ttl(struct etcd_client *c, int64_t id, int keys, etcd_cb cb, void
 
 enum etcd_lease_state {
 	ETCD_LEASE_ALIVE,  /* a keep-alive succeeded again after a doubt */
-	ETCD_LEASE_DOUBT,  /* no keep-alive succeeded for a whole TTL: act as if lost */
+	ETCD_LEASE_DOUBT,  /* no keep-alive sent in the last 3/4 TTL succeeded: act as if lost */
 	ETCD_LEASE_LOST    /* etcd says the lease no longer exists; the keeper stops */
 };
 typedef void (*etcd_lease_cb)(struct etcd_keeper *k, enum etcd_lease_state st,
                               const struct etcd_error *err, void *arg);
-/* Keep lease id (granted with ttl seconds) alive with a keep-alive every
- * ttl/3, and call cb when its state changes. Free with etcd_keeper_stop
+/* Keep lease id (granted with ttl seconds, just now) alive with a
+ * keep-alive every ttl/3, and call cb when its state changes. Free with etcd_keeper_stop
  * (safe inside cb); the lease itself is left to expire or be revoked. */
 struct etcd_keeper *etcd_keeper_start(struct etcd_client *c, int64_t id, int64_t ttl,
                                       etcd_lease_cb cb, void *arg);

@@ -7,7 +7,9 @@
  * A finished transfer is reported in exactly one place, check_multi_info(),
  * outside any curl callback, after its easy handle went back to the pool.
  * Aborts are deferred to a zero timer so that an owner may ask for one from
- * inside a curl callback (a watch handler cancelling its own watch).
+ * inside a curl callback (a watch handler cancelling its own watch); so are
+ * transfers started inside a curl callback (a watch handler that issues a
+ * request), since curl refuses re-entrant calls.
  * It knows nothing of etcd's JSON; it does not retry.
  */
 #include <stdlib.h>
@@ -136,11 +138,29 @@ unlink_abort(struct etcd_client *c, struct etcd_xfer *x)
 	x->next_abort = NULL;
 }
 
+static void
+unlink_add(struct etcd_client *c, struct etcd_xfer *x)
+{
+	struct etcd_xfer **pp;
+
+	for (pp = &c->adds; *pp; pp = &(*pp)->next_add) {
+		if (*pp == x) {
+			*pp = x->next_add;
+			break;
+		}
+	}
+	x->next_add = NULL;
+	x->deferred = 0;
+}
+
 /* Detach x from curl and give its handle back; x is then not running. */
 static void
 release(struct etcd_client *c, struct etcd_xfer *x)
 {
-	curl_multi_remove_handle(c->multi, x->easy);
+	if (x->deferred)
+		unlink_add(c, x);
+	else
+		curl_multi_remove_handle(c->multi, x->easy);
 	pool_put(c, x->easy);
 	x->easy = NULL;
 	curl_slist_free_all(x->hdrs);
@@ -203,6 +223,27 @@ etcd_http_flush(struct etcd_client *c)
 		x->next_abort = NULL;
 		/* finish() looks for x on the list again: harmless, it is gone. */
 		finish(c, x, CURLE_ABORTED_BY_CALLBACK);
+	}
+	while (c->adds) {
+		struct etcd_xfer *x = c->adds;
+
+		c->adds = x->next_add;
+		x->next_add = NULL;
+		x->deferred = 0;
+		if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+			snprintf(x->errbuf, sizeof(x->errbuf), "curl_multi_add_handle failed");
+			x->deferred = 1;    /* never added: release must not remove it */
+			finish(c, x, CURLE_FAILED_INIT);
+		}
+	}
+}
+
+static void
+arm_flush(struct etcd_client *c)
+{
+	if (!ev_is_active(&c->abort_timer)) {
+		ev_timer_set(&c->abort_timer, 0.0, 0.0);
+		ev_timer_start(c->loop, &c->abort_timer);
 	}
 }
 
@@ -327,6 +368,13 @@ etcd_xfer_start(struct etcd_xfer *x, const char *url, const char *body, size_t l
 	if (c->key)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
 	x->easy = e;
+	if (c->in_curl) {
+		x->deferred = 1;
+		x->next_add = c->adds;
+		c->adds = x;
+		arm_flush(c);
+		return 0;
+	}
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		x->easy = NULL;
 		curl_slist_free_all(x->hdrs);
@@ -347,10 +395,7 @@ etcd_xfer_abort(struct etcd_xfer *x)
 	x->aborting = 1;
 	x->next_abort = c->aborts;
 	c->aborts = x;
-	if (!ev_is_active(&c->abort_timer)) {
-		ev_timer_set(&c->abort_timer, 0.0, 0.0);
-		ev_timer_start(c->loop, &c->abort_timer);
-	}
+	arm_flush(c);
 }
 
 int

@@ -47,8 +47,9 @@ struct etcd_xfer {
 	etcd_xfer_data_fn on_data;
 	etcd_xfer_done_fn on_done;
 	int aborting;
+	int deferred;               /* started inside a curl callback; added to curl later */
 	int connected;              /* a connection was made (request may have been sent) */
-	struct etcd_xfer *next_abort;
+	struct etcd_xfer *next_abort, *next_add;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -166,8 +167,8 @@ struct etcd_client {
 	struct ev_loop *loop;
 	CURLM *multi;
 	ev_timer curl_timer;
-	ev_timer abort_timer;
-	struct etcd_xfer *aborts;
+	ev_timer abort_timer;       /* runs deferred aborts and adds */
+	struct etcd_xfer *aborts, *adds;
 	CURL *pool[64];
 	int npool;
 	int in_curl;                /* > 0 while inside a curl callback */

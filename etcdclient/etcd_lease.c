@@ -16,9 +16,11 @@ struct etcd_keeper {
 	etcd_lease_cb cb;
 	void *arg;
 	ev_timer tick;
-	double last_ok;
+	ev_timer deadline;          /* fires DOUBT 3/4 TTL after the last good send */
+	double last_ok;             /* when the last successful keep-alive was sent */
+	double sent_at;
 	enum etcd_lease_state state;
-	int inflight, stopped, lost;
+	int inflight, stopped, lost, in_cb;
 	struct etcd_keeper *next, *prev;
 };
 
@@ -119,6 +121,7 @@ keeper_unlink_free(struct etcd_keeper *k)
 	struct etcd_client *c = k->c;
 
 	ev_timer_stop(c->loop, &k->tick);
+	ev_timer_stop(c->loop, &k->deadline);
 	if (k->prev)
 		k->prev->next = k->next;
 	else if (c->keepers == k)
@@ -128,13 +131,46 @@ keeper_unlink_free(struct etcd_keeper *k)
 	free(k);
 }
 
+/* A keeper stopped inside its own callback, or with a keep-alive in
+ * flight, is freed here once neither holds it. Returns 1 if freed. */
+static int
+maybe_free(struct etcd_keeper *k)
+{
+	if (k->stopped && !k->inflight && !k->in_cb) {
+		keeper_unlink_free(k);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 set_state(struct etcd_keeper *k, enum etcd_lease_state st, const struct etcd_error *err)
 {
-	if (k->state == st)
+	if (k->state == st || k->stopped)
 		return;
 	k->state = st;
+	k->in_cb++;
 	k->cb(k, st, err, k->arg);
+	k->in_cb--;
+}
+
+/* etcd refreshes the lease at some moment after we sent the keep-alive,
+ * so it expires no earlier than sent + TTL. Doubt at 3/4 of that leaves a
+ * quarter TTL for a leader to stop before anyone else can start. */
+static double
+doubt_after(const struct etcd_keeper *k)
+{
+	return (double)k->ttl * 0.75;
+}
+
+static void
+arm_deadline(struct etcd_keeper *k)
+{
+	double left = k->last_ok + doubt_after(k) - ev_now(k->c->loop);
+
+	ev_timer_stop(k->c->loop, &k->deadline);
+	ev_timer_set(&k->deadline, left > 0 ? left : 0.0, 0.0);
+	ev_timer_start(k->c->loop, &k->deadline);
 }
 
 static void
@@ -142,14 +178,25 @@ doubt_check(struct etcd_keeper *k, const struct etcd_error *err)
 {
 	struct etcd_error e = {0};
 
-	if (ev_now(k->c->loop) - k->last_ok < (double)k->ttl || k->state != ETCD_LEASE_ALIVE)
+	if (ev_now(k->c->loop) - k->last_ok < doubt_after(k) || k->state != ETCD_LEASE_ALIVE)
 		return;
 	if (!err) {
-		etcd_seterr(&e, ETCD_ETIMEOUT, "no keep-alive of lease %llx succeeded for %llds (its TTL)",
-		            (unsigned long long)k->id, (long long)k->ttl);
+		etcd_seterr(&e, ETCD_ETIMEOUT, "no keep-alive of lease %llx succeeded for %.1fs (3/4 of its TTL)",
+		            (unsigned long long)k->id, doubt_after(k));
 		err = &e;
 	}
 	set_state(k, ETCD_LEASE_DOUBT, err);
+}
+
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct etcd_keeper *k = ETCD_CONTAINER_OF(w, struct etcd_keeper, deadline);
+
+	(void)loop;
+	(void)revents;
+	doubt_check(k, NULL);
+	maybe_free(k);
 }
 
 static void
@@ -158,22 +205,21 @@ keepalive_done(struct etcd_result *res, void *arg)
 	struct etcd_keeper *k = arg;
 
 	k->inflight = 0;
-	if (k->stopped) {
-		keeper_unlink_free(k);
+	if (maybe_free(k))
 		return;
-	}
 	if (res->err.code == ETCD_OK) {
-		k->last_ok = ev_now(k->c->loop);
+		k->last_ok = k->sent_at;
+		arm_deadline(k);
 		set_state(k, ETCD_LEASE_ALIVE, NULL);
 	} else if (res->err.code == ETCD_ENOLEASE) {
 		k->lost = 1;
 		ev_timer_stop(k->c->loop, &k->tick);
+		ev_timer_stop(k->c->loop, &k->deadline);
 		set_state(k, ETCD_LEASE_LOST, &res->err);
 	} else if (res->err.code != ETCD_ECANCELED) {
 		doubt_check(k, &res->err);
 	}
-	if (k->stopped && !k->inflight)
-		keeper_unlink_free(k);
+	maybe_free(k);
 }
 
 static void
@@ -185,8 +231,9 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	doubt_check(k, NULL);
-	if (k->stopped || k->inflight || k->lost)
+	if (maybe_free(k) || k->stopped || k->inflight || k->lost)
 		return;
+	k->sent_at = ev_now(k->c->loop);
 	if (etcd_lease_keepalive(k->c, k->id, keepalive_done, k, &err) == 0)
 		k->inflight = 1;
 }
@@ -211,6 +258,8 @@ etcd_keeper_start(struct etcd_client *c, int64_t id, int64_t ttl, etcd_lease_cb 
 		every = 0.2;
 	ev_timer_init(&k->tick, tick_cb, every, every);
 	ev_timer_start(c->loop, &k->tick);
+	ev_timer_init(&k->deadline, deadline_cb, 0.0, 0.0);
+	arm_deadline(k);
 	k->next = c->keepers;
 	if (c->keepers)
 		c->keepers->prev = k;
@@ -225,8 +274,8 @@ etcd_keeper_stop(struct etcd_keeper *k)
 		return;
 	k->stopped = 1;
 	ev_timer_stop(k->c->loop, &k->tick);
-	if (!k->inflight)
-		keeper_unlink_free(k);
+	ev_timer_stop(k->c->loop, &k->deadline);
+	maybe_free(k);
 }
 
 void

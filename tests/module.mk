@@ -1,7 +1,6 @@
 # tests/: Check suites. tests/unit/check_*.c are pure-logic tests;
 # tests/integration/check_*.c run against a real etcd started by
 # tests/harness (and real Docker where a component needs it).
-HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
 
 ETCD_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_etcd*.c))
 $(foreach t,$(ETCD_UNIT),$(eval $(call test_prog,$(t),tests/unit,$(ETCD_LIB))))

@@ -1,0 +1,397 @@
+/*
+ * informer.c: list + watch of one prefix into a cache (see informer.h).
+ *
+ * States: listing (a paged range in flight) → watching (from the list's
+ * revision + 1) → on a terminal watch error, listing again. A list after
+ * the first compares itself with the cache and delivers only differences,
+ * including the deletes that happened while the watch was down. Failed
+ * lists are retried with back-off; the watch reconnects by itself.
+ */
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "informer.h"
+
+struct entry {
+	struct informer_obj o;
+	char *key, *value;
+	unsigned gen;               /* list generation that last saw it */
+	UT_hash_handle hh;
+};
+
+struct informer {
+	struct etcd_client *c;
+	char *prefix;
+	size_t plen;
+	informer_decode_fn decode;
+	informer_free_fn free_obj;
+	struct informer_handlers h;
+	void *arg;
+	struct entry *table;
+	int64_t rev;
+	int synced, started;
+	struct list_call *listing;  /* the list in flight, if any */
+	unsigned gen;
+	struct etcd_watch *watch;
+	ev_timer retry;
+	int failures;
+	struct informer_stats st;
+};
+
+/* A list in flight points back through this, so that freeing the
+ * informer can disown the call instead of leaving it a dangling pointer. */
+struct list_call {
+	struct informer *inf;
+};
+
+static void list(struct informer *inf);
+
+static void
+entry_free(struct informer *inf, struct entry *e)
+{
+	if (!e)
+		return;
+	if (e->o.obj && inf->free_obj)
+		inf->free_obj(e->o.obj);
+	free(e->key);
+	free(e->value);
+	free(e);
+}
+
+static struct entry *
+entry_new(struct informer *inf, const struct etcd_kv *kv)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+
+	if (!e || !(e->key = malloc(kv->key_len + 1)) || !(e->value = malloc(kv->value_len + 1))) {
+		if (e)
+			free(e->key);
+		free(e);
+		return NULL;
+	}
+	memcpy(e->key, kv->key, kv->key_len + 1);
+	memcpy(e->value, kv->value, kv->value_len + 1);
+	e->o.key = e->key;
+	e->o.name = e->key + inf->plen;
+	e->o.value = e->value;
+	e->o.value_len = kv->value_len;
+	e->o.create_revision = kv->create_revision;
+	e->o.mod_revision = kv->mod_revision;
+	e->o.version = kv->version;
+	e->o.lease = kv->lease;
+	if (inf->decode) {
+		e->o.obj = inf->decode(e->o.name, e->value, kv->value_len, inf->arg);
+		if (!e->o.obj)
+			inf->st.decode_errors++;
+	}
+	return e;
+}
+
+static void
+report(struct informer *inf, enum etcd_code code, const char *fmt, const char *detail)
+{
+	struct etcd_error err = {0};
+
+	if (!inf->h.error)
+		return;
+	err.code = code;
+	snprintf(err.msg, sizeof(err.msg), fmt, inf->prefix, detail);
+	inf->h.error(inf, &err, inf->arg);
+}
+
+static void
+remove_entry(struct informer *inf, struct entry *old)
+{
+	HASH_DEL(inf->table, old);
+	if (inf->h.del)
+		inf->h.del(inf, &old->o, inf->arg);
+	entry_free(inf, old);
+}
+
+/* Put kv into the cache and tell the handlers what changed. */
+static void
+apply_put(struct informer *inf, const struct etcd_kv *kv)
+{
+	struct entry *old = NULL, *e;
+	const char *name = kv->key + inf->plen;
+
+	if (kv->key_len <= inf->plen || memcmp(kv->key, inf->prefix, inf->plen) != 0)
+		return;                 /* not ours (cannot happen with a prefix range) */
+	HASH_FIND_STR(inf->table, name, old);
+	if (old && old->o.mod_revision == kv->mod_revision) {
+		old->gen = inf->gen;
+		return;                 /* unchanged */
+	}
+	if (!(e = entry_new(inf, kv))) {
+		report(inf, ETCD_ENOMEM, "informer %s: out of memory caching %s", name);
+		return;
+	}
+	e->gen = inf->gen;
+	if (old && old->o.create_revision != kv->create_revision) {
+		remove_entry(inf, old);  /* a new incarnation: delete, then add */
+		old = NULL;
+	}
+	if (old) {
+		HASH_DEL(inf->table, old);
+		HASH_ADD_KEYPTR(hh, inf->table, e->o.name, strlen(e->o.name), e);
+		if (inf->h.update)
+			inf->h.update(inf, &old->o, &e->o, inf->arg);
+		entry_free(inf, old);
+	} else {
+		HASH_ADD_KEYPTR(hh, inf->table, e->o.name, strlen(e->o.name), e);
+		if (inf->h.add)
+			inf->h.add(inf, &e->o, inf->arg);
+	}
+}
+
+static void
+apply_delete(struct informer *inf, const struct etcd_kv *kv)
+{
+	struct entry *old = NULL;
+
+	if (kv->key_len <= inf->plen)
+		return;
+	HASH_FIND_STR(inf->table, kv->key + inf->plen, old);
+	if (old)
+		remove_entry(inf, old);
+}
+
+static void
+retry_later(struct informer *inf)
+{
+	double d = 0.1;
+
+	for (int i = 0; i < inf->failures && d < 5.0; i++)
+		d *= 2;
+	if (d > 5.0)
+		d = 5.0;
+	inf->failures++;
+	ev_timer_set(&inf->retry, d, 0.0);
+	ev_timer_start(etcd_client_loop(inf->c), &inf->retry);
+}
+
+static void
+watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	struct informer *inf = arg;
+
+	switch (m->kind) {
+	case ETCD_WATCH_EVENTS:
+		for (size_t i = 0; i < m->nevents; i++) {
+			const struct etcd_event *ev = &m->events[i];
+
+			inf->st.events++;
+			if (ev->type == ETCD_EVENT_PUT)
+				apply_put(inf, &ev->kv);
+			else
+				apply_delete(inf, &ev->kv);
+			if (ev->kv.mod_revision > inf->rev)
+				inf->rev = ev->kv.mod_revision;
+		}
+		break;
+	case ETCD_WATCH_PROGRESS:
+		if (m->revision > inf->rev)
+			inf->rev = m->revision;
+		break;
+	case ETCD_WATCH_CREATED:
+		inf->failures = 0;
+		break;
+	case ETCD_WATCH_RETRYING:
+		report(inf, m->err->code, "informer %s: watch interrupted, resuming: %s", m->err->msg);
+		break;
+	case ETCD_WATCH_ERROR:
+		report(inf, m->err->code, "informer %s: watch ended, listing again: %s", m->err->msg);
+		etcd_watch_cancel(w);
+		inf->watch = NULL;
+		inf->st.relists++;
+		if (m->err->code == ETCD_ECOMPACTED)
+			list(inf);
+		else
+			retry_later(inf);
+		break;
+	}
+}
+
+static void
+start_watch(struct informer *inf)
+{
+	struct etcd_watch_opts o = {.prefix = 1, .start_revision = inf->rev + 1};
+	struct etcd_error err = {0};
+
+	inf->watch = etcd_watch_start(inf->c, inf->prefix, &o, watch_cb, inf, &err);
+	if (!inf->watch) {
+		report(inf, err.code, "informer %s: cannot watch: %s", err.msg);
+		retry_later(inf);
+	}
+}
+
+static void
+list_done(struct etcd_result *res, void *arg)
+{
+	struct list_call *lc = arg;
+	struct informer *inf = lc->inf;
+	struct entry *e, *tmp;
+
+	free(lc);
+	if (!inf)
+		return;             /* the informer was freed meanwhile */
+	inf->listing = NULL;
+	if (res->err.code == ETCD_ECANCELED)
+		return;
+	if (res->err.code != ETCD_OK) {
+		report(inf, res->err.code, "informer %s: list failed, retrying: %s", res->err.msg);
+		retry_later(inf);
+		return;
+	}
+	inf->st.lists++;
+	inf->gen++;
+	for (size_t i = 0; i < res->nkvs; i++)
+		apply_put(inf, &res->kvs[i]);
+	/* Whatever this list did not see was deleted while we were away. */
+	HASH_ITER(hh, inf->table, e, tmp)
+		if (e->gen != inf->gen)
+			remove_entry(inf, e);
+	inf->rev = res->revision;
+	start_watch(inf);
+	if (!inf->synced) {
+		inf->synced = 1;
+		if (inf->h.synced)
+			inf->h.synced(inf, inf->arg);
+	}
+}
+
+static void
+list(struct informer *inf)
+{
+	struct etcd_error err = {0};
+	struct list_call *lc;
+
+	if (inf->listing)
+		return;
+	if (!(lc = calloc(1, sizeof(*lc)))) {
+		report(inf, ETCD_ENOMEM, "informer %s: %s", "out of memory");
+		retry_later(inf);
+		return;
+	}
+	lc->inf = inf;
+	inf->listing = lc;
+	if (etcd_list(inf->c, inf->prefix, list_done, lc, &err) < 0) {
+		inf->listing = NULL;
+		free(lc);
+		report(inf, err.code, "informer %s: cannot list: %s", err.msg);
+		retry_later(inf);
+	}
+}
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct informer *inf = (struct informer *)((char *)t - offsetof(struct informer, retry));
+
+	(void)loop;
+	(void)revents;
+	list(inf);
+}
+
+struct informer *
+informer_new(struct etcd_client *c, const char *prefix, informer_decode_fn decode, informer_free_fn free_obj,
+             const struct informer_handlers *h, void *arg)
+{
+	struct informer *inf;
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	if (n == 0 || prefix[n - 1] != '/' || !(inf = calloc(1, sizeof(*inf))))
+		return NULL;
+	if (!(inf->prefix = strdup(prefix))) {
+		free(inf);
+		return NULL;
+	}
+	inf->c = c;
+	inf->plen = n;
+	inf->decode = decode;
+	inf->free_obj = free_obj;
+	if (h)
+		inf->h = *h;
+	inf->arg = arg;
+	ev_timer_init(&inf->retry, retry_cb, 0.0, 0.0);
+	return inf;
+}
+
+void
+informer_start(struct informer *inf)
+{
+	if (inf->started)
+		return;
+	inf->started = 1;
+	list(inf);
+}
+
+void
+informer_free(struct informer *inf)
+{
+	struct entry *e, *tmp;
+
+	if (!inf)
+		return;
+	ev_timer_stop(etcd_client_loop(inf->c), &inf->retry);
+	etcd_watch_cancel(inf->watch);
+	if (inf->listing)
+		inf->listing->inf = NULL;   /* list_done frees the call */
+	HASH_ITER(hh, inf->table, e, tmp) {
+		HASH_DEL(inf->table, e);
+		entry_free(inf, e);
+	}
+	free(inf->prefix);
+	free(inf);
+}
+
+int
+informer_synced(const struct informer *inf)
+{
+	return inf->synced;
+}
+
+int64_t
+informer_revision(const struct informer *inf)
+{
+	return inf->rev;
+}
+
+const char *
+informer_prefix(const struct informer *inf)
+{
+	return inf->prefix;
+}
+
+const struct informer_obj *
+informer_get(const struct informer *inf, const char *name)
+{
+	struct entry *e = NULL;
+
+	HASH_FIND_STR(inf->table, name, e);
+	return e ? &e->o : NULL;
+}
+
+size_t
+informer_count(const struct informer *inf)
+{
+	return HASH_COUNT(inf->table);
+}
+
+void
+informer_foreach(const struct informer *inf, void (*fn)(const struct informer_obj *o, void *arg), void *arg)
+{
+	struct entry *e, *tmp;
+
+	HASH_ITER(hh, inf->table, e, tmp)
+		fn(&e->o, arg);
+}
+
+void
+informer_stats(const struct informer *inf, struct informer_stats *out)
+{
+	*out = inf->st;
+}

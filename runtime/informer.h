@@ -1,0 +1,71 @@
+/*
+ * informer.h: a watch cache over one etcd prefix. Lists the prefix, then
+ * watches from the list's revision + 1; keeps name → object (decoded by the
+ * caller's function) with create and mod revisions; calls add / update /
+ * delete handlers; lists again after compaction or a broken watch and then
+ * delivers only the differences. It tells the revision it has seen, so a
+ * controller can wait until its own writes are visible.
+ *
+ * The cache owns its objects. Handlers and readers borrow them until control
+ * returns to the loop and must not change them.
+ */
+#ifndef SKIFF_INFORMER_H
+#define SKIFF_INFORMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etcd.h"
+
+struct informer;
+
+struct informer_obj {
+	const char *name;           /* key without the prefix */
+	const char *key;            /* the whole key */
+	void *obj;                  /* decoded object; NULL if the value did not decode */
+	const char *value;          /* raw value, NUL-terminated */
+	size_t value_len;
+	int64_t create_revision, mod_revision, version, lease;
+};
+
+/* Decode a value into an object (new), or NULL: the entry is kept with
+ * obj NULL and the handlers still run, so a controller can report it. */
+typedef void *(*informer_decode_fn)(const char *name, const char *value, size_t len, void *arg);
+typedef void (*informer_free_fn)(void *obj);
+
+struct informer_handlers {
+	void (*add)(struct informer *inf, const struct informer_obj *o, void *arg);
+	/* old and o share the name; a new incarnation (create revision changed)
+	 * is a delete of old followed by an add of o, never an update. */
+	void (*update)(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg);
+	void (*del)(struct informer *inf, const struct informer_obj *old, void *arg);
+	/* The first list has been applied (once). */
+	void (*synced)(struct informer *inf, void *arg);
+	/* Something went wrong and the informer is recovering (for logs). */
+	void (*error)(struct informer *inf, const struct etcd_error *err, void *arg);
+};
+
+/* prefix must end in '/'. decode and free may be NULL (obj stays NULL). */
+struct informer *informer_new(struct etcd_client *c, const char *prefix, informer_decode_fn decode,
+                              informer_free_fn free_obj, const struct informer_handlers *h, void *arg);
+void informer_start(struct informer *inf);
+/* Stops the watch and frees every object. Not inside the informer's own handlers. */
+void informer_free(struct informer *inf);
+
+int informer_synced(const struct informer *inf);
+/* Every change up to this revision has been applied to the cache. */
+int64_t informer_revision(const struct informer *inf);
+const char *informer_prefix(const struct informer *inf);
+/* Borrowed; NULL when absent. O(1). */
+const struct informer_obj *informer_get(const struct informer *inf, const char *name);
+size_t informer_count(const struct informer *inf);
+/* Visit every entry (in no particular order). Don't add or delete inside. */
+void informer_foreach(const struct informer *inf, void (*fn)(const struct informer_obj *o, void *arg), void *arg);
+
+/* Counters for /metrics. */
+struct informer_stats {
+	uint64_t lists, events, relists, decode_errors;
+};
+void informer_stats(const struct informer *inf, struct informer_stats *out);
+
+#endif

@@ -1,0 +1,436 @@
+/*
+ * check_runtime.c: the controller runtime against a real etcd: the
+ * informer (a thousand keys, handlers, re-list after compaction delivering
+ * only differences, surviving an etcd restart), leader election (two
+ * contenders, a dead leader replaced within the TTL, never two at once)
+ * and the event recorder (repeats merged into count).
+ */
+#include <check.h>
+#include <ev.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd_harness.h"
+#include "etcd_testutil.h"
+#include "events.h"
+#include "informer.h"
+#include "leader.h"
+
+static struct th_etcd *E;
+static struct ev_loop *L;
+
+static void
+setup(void)
+{
+	E = th_etcd_start(1, NULL);
+	ck_assert_ptr_nonnull(E);
+	L = ev_loop_new(EVFLAG_AUTO);
+}
+
+static void
+teardown(void)
+{
+	ev_loop_destroy(L);
+	th_etcd_free(E);
+}
+
+static struct etcd_client *
+client(void)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+	struct etcd_client *c;
+
+	tu_config(E, &cfg);
+	c = etcd_client_new(L, &cfg, &err);
+	ck_assert_msg(c != NULL, "client: %s", err.msg);
+	return c;
+}
+
+static struct etcd_sync *
+sync_client(void)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+	struct etcd_sync *s;
+
+	tu_config(E, &cfg);
+	s = etcd_sync_new(&cfg, &err);
+	ck_assert_msg(s != NULL, "sync client: %s", err.msg);
+	return s;
+}
+
+/* ---- informer ---- */
+
+struct counts {
+	int adds, updates, dels, synced;
+	int64_t last_update_create;
+};
+
+static void
+on_add(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)o;
+	((struct counts *)arg)->adds++;
+}
+
+static void
+on_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	ck_assert_int_eq(old->create_revision, o->create_revision);
+	ck_assert_int_lt(old->mod_revision, o->mod_revision);
+	((struct counts *)arg)->updates++;
+}
+
+static void
+on_del(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	(void)inf;
+	(void)old;
+	((struct counts *)arg)->dels++;
+}
+
+static void
+on_synced(struct informer *inf, void *arg)
+{
+	(void)inf;
+	((struct counts *)arg)->synced++;
+}
+
+static const struct informer_handlers H = {on_add, on_update, on_del, on_synced, NULL};
+
+struct inf_wait {
+	struct informer *inf;
+	int64_t rev;
+	size_t count;
+};
+
+static int
+inf_at(void *arg)
+{
+	struct inf_wait *w = arg;
+
+	return informer_synced(w->inf) && informer_revision(w->inf) >= w->rev && informer_count(w->inf) == w->count;
+}
+
+/* Put n keys PREFIXkNNNN in batches of 100 per txn; returns the revision. */
+static int64_t
+put_many(struct etcd_sync *s, const char *prefix, int from, int n)
+{
+	int64_t rev = 0;
+
+	for (int i = from; i < from + n; i += 100) {
+		struct etcd_txn *t = etcd_txn_new();
+		struct etcd_result *r;
+
+		for (int j = i; j < i + 100 && j < from + n; j++) {
+			char k[128], v[32];
+
+			snprintf(k, sizeof(k), "%sk%04d", prefix, j);
+			snprintf(v, sizeof(v), "v%d", j);
+			etcd_txn_put(t, ETCD_TXN_SUCCESS, k, v, strlen(v), 0);
+		}
+		r = etcd_sync_txn(s, t);
+		TU_OK(r);
+		rev = r->revision;
+		etcd_result_free(r);
+	}
+	return rev;
+}
+
+START_TEST(test_informer_thousand_keys)
+{
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *c = client();
+	struct counts n = {0};
+	struct informer *inf;
+	struct inf_wait w;
+	int64_t rev = put_many(s, "/inf/a/", 0, 1000);
+
+	inf = informer_new(c, "/inf/a/", NULL, NULL, &H, &n);
+	informer_start(inf);
+	w = (struct inf_wait){inf, rev, 1000};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_int_eq(n.adds, 1000);
+	ck_assert_int_eq(n.synced, 1);
+	ck_assert_ptr_nonnull(informer_get(inf, "k0999"));
+	ck_assert_str_eq(informer_get(inf, "k0042")->value, "v42");
+	ck_assert_ptr_null(informer_get(inf, "k1000"));
+
+	/* Watch: 500 more, 10 updated, 20 deleted. */
+	put_many(s, "/inf/a/", 1000, 500);
+	rev = put_many(s, "/inf/a/", 0, 10);
+	for (int i = 100; i < 120; i++) {
+		char k[64];
+		struct etcd_result *r;
+
+		snprintf(k, sizeof(k), "/inf/a/k%04d", i);
+		r = etcd_sync_delete(s, k, NULL);
+		TU_OK(r);
+		rev = r->revision;
+		etcd_result_free(r);
+	}
+	w = (struct inf_wait){inf, rev, 1480};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_int_eq(n.adds, 1500);
+	ck_assert_int_eq(n.updates, 10);
+	ck_assert_int_eq(n.dels, 20);
+	informer_free(inf);
+	etcd_client_free(c);
+	etcd_sync_free(s);
+}
+END_TEST
+
+/* A re-list after compaction must deliver only what changed meanwhile,
+ * including deletes the watch never saw. */
+START_TEST(test_informer_relist_after_compaction)
+{
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *c = client();
+	struct counts n = {0};
+	struct informer *inf = informer_new(c, "/inf/b/", NULL, NULL, &H, &n);
+	struct inf_wait w;
+	struct etcd_result *r;
+	int64_t rev = put_many(s, "/inf/b/", 0, 50);
+
+	informer_start(inf);
+	w = (struct inf_wait){inf, rev, 50};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	/* Stop the etcd so the watch is down, then change things and compact
+	 * past them, so that the watch cannot resume. */
+	ck_assert_int_eq(th_etcd_stop(E, 0), 0);
+	th_wait(L, NULL, NULL, 0.3);
+	ck_assert_int_eq(th_etcd_restart(E, 0), 0);
+	/* Keep the informer's loop from running until compaction is done. */
+	rev = put_many(s, "/inf/b/", 0, 5);              /* 5 updates */
+	r = etcd_sync_delete(s, "/inf/b/k0049", NULL);   /* 1 delete */
+	etcd_result_free(r);
+	rev = put_many(s, "/inf/b/", 50, 3);             /* 3 adds */
+	r = etcd_sync_compact(s, rev, 1);
+	TU_OK(r);
+	etcd_result_free(r);
+	w = (struct inf_wait){inf, rev, 52};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 15), 0);
+	ck_assert_int_eq(n.adds, 53);
+	ck_assert_int_eq(n.updates, 5);
+	ck_assert_int_eq(n.dels, 1);
+	ck_assert_int_eq(n.synced, 1);
+	informer_free(inf);
+	etcd_client_free(c);
+	etcd_sync_free(s);
+}
+END_TEST
+
+/* ---- leader election ---- */
+
+struct cand {
+	struct leader *l;
+	int leading;
+	int *now_leading;           /* shared count of current leaders */
+	int *max_leading;
+	int starts;
+};
+
+static void
+cand_started(struct leader *l, void *arg)
+{
+	struct cand *c = arg;
+
+	(void)l;
+	c->leading = 1;
+	c->starts++;
+	if (++*c->now_leading > *c->max_leading)
+		*c->max_leading = *c->now_leading;
+}
+
+static void
+cand_stopped(struct leader *l, void *arg)
+{
+	struct cand *c = arg;
+
+	(void)l;
+	c->leading = 0;
+	--*c->now_leading;
+}
+
+static const struct leader_callbacks LC = {cand_started, cand_stopped, NULL};
+
+static int
+someone_leads(void *arg)
+{
+	struct cand *c = arg;
+
+	return c[0].leading || c[1].leading;
+}
+
+static int
+second_leads(void *arg)
+{
+	return ((struct cand *)arg)->leading;
+}
+
+START_TEST(test_leader_two_contenders)
+{
+	struct etcd_client *ca = client(), *cb = client();
+	int now = 0, max = 0;
+	struct cand c[2] = {{.now_leading = &now, .max_leading = &max}, {.now_leading = &now, .max_leading = &max}};
+	struct cand *winner, *loser;
+	double t0, took;
+
+	c[0].l = leader_new(ca, "/lead/sched", "a", 3, &LC, &c[0]);
+	c[1].l = leader_new(cb, "/lead/sched", "b", 3, &LC, &c[1]);
+	leader_start(c[0].l);
+	leader_start(c[1].l);
+	ck_assert_int_eq(th_wait(L, someone_leads, c, 10), 0);
+	/* Both campaign for a while; only one may lead. */
+	th_wait(L, NULL, NULL, 1.0);
+	ck_assert_int_eq(max, 1);
+	winner = c[0].leading ? &c[0] : &c[1];
+	loser = winner == &c[0] ? &c[1] : &c[0];
+	ck_assert_int_eq(loser->leading, 0);
+
+	/* The leader dies without resigning (its lease is not revoked, its
+	 * keep-alives stop): the other leads within the TTL (+1 s slack). */
+	winner->leading = 0;
+	now--;
+	leader_free(winner->l);
+	winner->l = NULL;
+	etcd_client_free(winner == &c[0] ? ca : cb);
+	t0 = ev_time();
+	ck_assert_int_eq(th_wait(L, second_leads, loser, 10), 0);
+	took = ev_time() - t0;
+	ck_assert_msg(took < 4.0, "takeover took %.2fs with a TTL of 3s", took);
+	ck_assert_int_eq(max, 1);
+	leader_free(loser->l);
+	etcd_client_free(loser == &c[0] ? ca : cb);
+}
+END_TEST
+
+static void
+resigned(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static int
+flag_set(void *arg)
+{
+	return *(int *)arg;
+}
+
+START_TEST(test_leader_resign_hands_over)
+{
+	struct etcd_client *ca = client(), *cb = client();
+	int now = 0, max = 0, done = 0;
+	struct cand c[2] = {{.now_leading = &now, .max_leading = &max}, {.now_leading = &now, .max_leading = &max}};
+	double t0;
+
+	c[0].l = leader_new(ca, "/lead/rc", "a", 10, &LC, &c[0]);
+	leader_start(c[0].l);
+	ck_assert_int_eq(th_wait(L, second_leads, &c[0], 10), 0);
+	c[1].l = leader_new(cb, "/lead/rc", "b", 10, &LC, &c[1]);
+	leader_start(c[1].l);
+	th_wait(L, NULL, NULL, 0.5);
+	ck_assert_int_eq(c[1].leading, 0);
+	t0 = ev_time();
+	leader_resign(c[0].l, resigned, &done);
+	ck_assert_int_eq(c[0].leading, 0);         /* stops acting at once */
+	ck_assert_int_eq(th_wait(L, second_leads, &c[1], 5), 0);
+	ck_assert_msg(ev_time() - t0 < 2.0, "handover after resign took %.2fs", ev_time() - t0);
+	ck_assert_int_eq(th_wait(L, flag_set, &done, 5), 0);
+	ck_assert_int_eq(max, 1);
+	leader_free(c[0].l);
+	leader_free(c[1].l);
+	etcd_client_free(ca);
+	etcd_client_free(cb);
+}
+END_TEST
+
+/* ---- events ---- */
+
+static int
+recorder_idle(void *arg)
+{
+	return recorder_pending(arg) == 0;
+}
+
+START_TEST(test_events_merge_repeats)
+{
+	struct etcd_client *c = client();
+	struct etcd_sync *s = sync_client();
+	struct recorder *rec = recorder_new(c, "/ev", "scheduler");
+	struct etcd_range_opts o = {.prefix = 1};
+	struct etcd_result *r;
+	char key[512];
+	json_t *j;
+
+	for (int i = 0; i < 5; i++)
+		recorder_eventf(rec, "pods", "web-1", "Warning", "FailedScheduling", "0/%d nodes are available", 3);
+	ck_assert_int_eq(th_wait(L, recorder_idle, rec, 10), 0);
+	recorder_eventf(rec, "pods", "web-1", "Warning", "FailedScheduling", "0/%d nodes are available", 3);
+	recorder_eventf(rec, "pods", "Bad/Name", "Warning", "Invalid", "metadata.name: not a DNS-1123 label");
+	ck_assert_int_eq(th_wait(L, recorder_idle, rec, 10), 0);
+
+	r = etcd_sync_range(s, "/ev/events/", &o);
+	TU_OK(r);
+	ck_assert_uint_eq(r->nkvs, 2);
+	recorder_event_key(rec, "pods", "web-1", "FailedScheduling", "0/3 nodes are available", key, sizeof(key));
+	ck_assert(strncmp(key, "/ev/events/pods/web-1/", 22) == 0);
+	for (size_t i = 0; i < r->nkvs; i++) {
+		j = json_loads(r->kvs[i].value, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		if (strcmp(r->kvs[i].key, key) == 0) {
+			ck_assert_int_eq(json_integer_value(json_object_get(j, "count")), 6);
+			ck_assert_str_eq(json_string_value(json_object_get(j, "reason")), "FailedScheduling");
+			ck_assert_str_eq(json_string_value(json_object_get(j, "source")), "scheduler");
+		} else {
+			ck_assert_msg(strstr(r->kvs[i].key, "/ev/events/pods/invalid-") == r->kvs[i].key, "key %s",
+			              r->kvs[i].key);
+		}
+		ck_assert_int_ne(r->kvs[i].lease, 0);
+		json_decref(j);
+	}
+	etcd_result_free(r);
+	recorder_free(rec);
+	etcd_client_free(c);
+	etcd_sync_free(s);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("runtime");
+	TCase *inf = tcase_create("informer"), *lead = tcase_create("leader"), *ev = tcase_create("events");
+
+	tcase_add_checked_fixture(inf, setup, teardown);
+	tcase_add_checked_fixture(lead, setup, teardown);
+	tcase_add_checked_fixture(ev, setup, teardown);
+	tcase_set_timeout(inf, 60);
+	tcase_set_timeout(lead, 60);
+	tcase_add_test(inf, test_informer_thousand_keys);
+	tcase_add_test(inf, test_informer_relist_after_compaction);
+	tcase_add_test(lead, test_leader_two_contenders);
+	tcase_add_test(lead, test_leader_resign_hands_over);
+	tcase_add_test(ev, test_events_merge_repeats);
+	suite_add_tcase(s, inf);
+	suite_add_tcase(s, lead);
+	suite_add_tcase(s, ev);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
