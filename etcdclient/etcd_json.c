@@ -546,6 +546,8 @@ etcd_classify(int grpc_code, const char *msg)
 		return ETCD_ENOSPACE;
 	if (strstr(msg, "key not found"))
 		return ETCD_ENOTFOUND;
+	if (strstr(msg, "permission denied"))
+		return ETCD_EPERM;
 	if (strstr(msg, "authentication failed") || strstr(msg, "invalid auth token") ||
 	    strstr(msg, "auth store is old") || strstr(msg, "user name is empty"))
 		return ETCD_EAUTH;

@@ -159,7 +159,9 @@ transport_failed(struct etcd_req *r, CURLcode rc, const char *msg)
 	}
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
 		sent = 0;
-	if (tls_error(rc)) {
+	/* A server that refuses our certificate does so with an alert that
+	 * curl reports as a plain receive error. */
+	if (tls_error(rc) || ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && strstr(msg, "SSL"))) {
 		etcd_seterr(&err, ETCD_ETLS, "TLS with %s failed: %s (check --etcd-cacert, --etcd-cert, --etcd-key)",
 		            url, msg);
 		sent = 0;

@@ -254,6 +254,16 @@ handle_line(struct etcd_watch *w, const char *p, size_t n)
 		if (etcd_auth_token_error(grpc, msg) && w->c->user) {
 			etcd_auth_invalidate(w->c, w->token_used);
 			w->auth_retry = 1;
+		} else if (grpc == 7 || grpc == 3) {
+			/* Permission denied, invalid argument: retrying cannot help. */
+			struct etcd_error err = {0};
+
+			err.grpc_code = grpc;
+			etcd_seterr(&err, grpc == 7 ? ETCD_EPERM : ETCD_EINVAL, "watch of %s refused by etcd: %s",
+			            w->key, msg);
+			stop(w, &err, 0);
+			json_decref(root);
+			return;
 		}
 		broke(w, ETCD_EUNAVAIL, "watch stream ended by etcd: %s", msg);
 		json_decref(root);
