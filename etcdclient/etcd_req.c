@@ -207,6 +207,14 @@ server_error(struct etcd_req *r, long status, int grpc, const char *msg)
 		attempt(r);
 		return;
 	}
+	if (err.code == ETCD_ETIMEOUT) {
+		/* etcd gave up waiting (DeadlineExceeded): the write may still apply. */
+		if (r->flags & ETCD_REQ_SAFE) {
+			retry(r, &err);
+			return;
+		}
+		err.outcome_unknown = 1;
+	}
 	if (err.code == ETCD_EUNAVAIL || grpc == 14) {
 		if (not_applied(msg) || (r->flags & ETCD_REQ_SAFE)) {
 			retry(r, &err);

@@ -310,7 +310,13 @@ on_data(struct etcd_xfer *x, const char *p, size_t n)
 	char *nl;
 
 	if (w->line.len + n > w->c->max_response || etcd_buf_append(&w->line, p, n) < 0) {
-		broke(w, ETCD_ETOOLARGE, "watch stream line over the size limit%s", "");
+		/* etcd splits big responses into fragments, so a line this long
+		 * is not etcd's: resuming would only meet it again. */
+		struct etcd_error err = {0};
+
+		etcd_seterr(&err, ETCD_ETOOLARGE, "watch of %s: a response line is over %zu bytes", w->key,
+		            w->c->max_response);
+		stop(w, &err, 0);
 		return 0;
 	}
 	while (!w->canceled && !w->stopped && !x->aborting &&
