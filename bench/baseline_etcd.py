@@ -17,8 +17,8 @@ DURATION seconds. Errors (HTTP status other than 200, a gRPC error body,
 a broken connection, an unexpected response) are counted and reported,
 never counted as operations.
 
-Output, one line on stdout:
-  ops=N errors=N seconds=S rate=R first_error="..."
+Output, one line on stdout (total counts warm-up operations too):
+  ops=N errors=N total=N seconds=S rate=R first_error="..."
 Exit status 0, or 2 on usage errors. Standard library only.
 """
 import argparse
@@ -44,6 +44,7 @@ class Stream(threading.Thread):
         self.t_measure = t_measure
         self.t_end = t_end
         self.ops = 0
+        self.total = 0
         self.errors = 0
         self.first_error = ""
         self.conn = None
@@ -117,6 +118,7 @@ class Stream(threading.Thread):
             try:
                 op()
                 now = time.monotonic()
+                self.total += 1
                 if now >= self.t_measure and now < self.t_end:
                     self.ops += 1
             except Exception as e:  # counted and reported, never as success
@@ -155,10 +157,11 @@ def main():
     for s in streams:
         s.join()
     ops = sum(s.ops for s in streams)
+    total = sum(s.total for s in streams)
     errors = sum(s.errors for s in streams)
     first = next((s.first_error for s in streams if s.first_error), "")
-    print('ops=%d errors=%d seconds=%.3f rate=%.1f first_error="%s"' % (
-        ops, errors, args.duration, ops / args.duration, first.replace('"', "'")))
+    print('ops=%d errors=%d total=%d seconds=%.3f rate=%.1f first_error="%s"' % (
+        ops, errors, total, args.duration, ops / args.duration, first.replace('"', "'")))
     return 0
 
 

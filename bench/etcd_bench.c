@@ -23,9 +23,11 @@
  *   etcd-put c=8: skiff=N op/s baseline=N op/s ratio=R
  *   etcd-txn c=8: skiff=N op/s baseline=N op/s ratio=R
  *   etcd-watch latency: p50=N µs p99=N µs
- * With -v, per-half details on stderr (connections, client stats, CPU).
+ * With -v, per-half details on stderr: established connections at the end,
+ * TCP connections opened (host-wide ActiveOpens), client stats, CPU per op.
  * It does not start etcd: scripts/run-bench.sh does (scripts/etcd-local.sh).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -35,12 +37,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +62,7 @@ struct opts {
 	int conc[8];
 	int nconc;
 	int do_put, do_txn, do_watch;
+	int no_baseline;          /* library only (for profiling) */
 	int watch_puts;
 	size_t value_size;
 	int verbose;
@@ -68,6 +71,7 @@ struct opts {
 /* One client's measured totals for a case. */
 struct tally {
 	uint64_t ops, errors;
+	uint64_t total;           /* completed operations, warm-up included */
 	double seconds;           /* measured time */
 	double cpu;               /* client CPU seconds over the halves */
 	char first_err[320];
@@ -125,26 +129,68 @@ tally_error(struct tally *t, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Open sockets of this process: the library's connections during a run. */
+/* Established TCP connections of this process: the library's connections
+ * (socket inodes among our fds, matched against /proc/net/tcp{,6}). */
 static int
-count_sockets(void)
+count_connections(void)
 {
-	DIR *d = opendir("/proc/self/fd");
+	unsigned long inodes[1024], ino;
+	char path[300], target[64], line[512];
+	const char *tables[] = { "/proc/self/net/tcp", "/proc/self/net/tcp6" };
 	struct dirent *e;
-	char path[300], target[64];
-	int n = 0;
+	unsigned st;
+	size_t ni = 0, i, k;
 	ssize_t len;
+	FILE *f;
+	DIR *d;
+	int n = 0;
 
-	if (!d)
+	if (!(d = opendir("/proc/self/fd")))
 		return -1;
-	while ((e = readdir(d))) {
+	while ((e = readdir(d)) && ni < sizeof(inodes) / sizeof(inodes[0])) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
 		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0 && (target[len] = '\0', strncmp(target, "socket:", 7) == 0))
-			n++;
+		if (len > 0 && (target[len] = '\0', sscanf(target, "socket:[%lu]", &ino) == 1))
+			inodes[ni++] = ino;
 	}
 	closedir(d);
+	for (k = 0; k < 2; k++) {
+		if (!(f = fopen(tables[k], "r")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+			if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &st, &ino) != 2 || st != 1)
+				continue;
+			for (i = 0; i < ni; i++)
+				if (inodes[i] == ino)
+					n++;
+		}
+		fclose(f);
+	}
 	return n;
+}
+
+/* TCP connections opened by anyone on this host so far (Tcp: ActiveOpens).
+ * Over a library-only half it tells how many connections the library made. */
+static long
+tcp_active_opens(void)
+{
+	char hdr[1024], val[1024], *h, *v, *hs, *vs;
+	long r = -1;
+	FILE *f = fopen("/proc/net/snmp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, "Tcp:", 4) != 0)
+			continue;
+		for (h = strtok_r(hdr, " \n", &hs), v = strtok_r(val, " \n", &vs); h && v;
+		     h = strtok_r(NULL, " \n", &hs), v = strtok_r(NULL, " \n", &vs))
+			if (strcmp(h, "ActiveOpens") == 0)
+				r = atol(v);
+	}
+	fclose(f);
+	return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -232,8 +278,7 @@ struct run {
 	const char *prefix;
 	double t_measure, t_end;
 	int inflight;
-	int sockets;               /* sampled mid-window */
-	ev_timer sample;
+	int conns;                 /* established connections when the window closed */
 	struct tally *t;
 	struct slot *slots;
 };
@@ -273,6 +318,9 @@ done_cb(struct etcd_result *res, void *arg)
 	struct etcd_error err;
 	double now = mono();
 
+	/* Counting reads /proc (slow): do it once the window is over. */
+	if (now >= r->t_end && r->conns < 0)
+		r->conns = count_connections();
 	if (res->err.code != ETCD_OK) {
 		tally_error(r->t, "%s: %s", etcd_code_name(res->err.code), res->err.msg);
 	} else if (r->op == OP_TXN && !res->succeeded) {
@@ -283,6 +331,7 @@ done_cb(struct etcd_result *res, void *arg)
 	} else {
 		if (r->op == OP_TXN)
 			s->mod_rev = res->revision;
+		r->t->total++;
 		if (now >= r->t_measure && now < r->t_end)
 			r->t->ops++;
 	}
@@ -321,24 +370,15 @@ issue(struct slot *s)
 	}
 }
 
-static void
-sample_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	struct run *r = (struct run *)((char *)w - offsetof(struct run, sample));
-
-	(void)l;
-	(void)revents;
-	r->sockets = count_sockets();
-}
-
 /* One half of a case through the library. Adds to t. */
 static void
 run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct tally *t)
 {
-	struct run r = { .op = op, .prefix = prefix, .t = t };
+	struct run r = { .op = op, .prefix = prefix, .t = t, .conns = -1 };
 	struct etcd_stats s0, s1;
-	uint64_t ops0 = t->ops, err0 = t->errors;
-	double cpu0 = cpu_seconds(RUSAGE_SELF), start;
+	uint64_t ops0 = t->ops, err0 = t->errors, total0 = t->total;
+	double cpu0 = cpu_seconds(RUSAGE_SELF), cpu, start;
+	long opens0 = tcp_active_opens();
 	int i;
 
 	r.slots = calloc((size_t)conc, sizeof(*r.slots));
@@ -350,8 +390,6 @@ run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct
 	start = mono();
 	r.t_measure = start + opt.warmup;
 	r.t_end = r.t_measure + seconds;
-	ev_timer_init(&r.sample, sample_cb, opt.warmup + seconds / 2, 0.0);
-	ev_timer_start(loop, &r.sample);
 	for (i = 0; i < conc; i++) {
 		r.slots[i].r = &r;
 		r.slots[i].idx = i;
@@ -362,15 +400,15 @@ run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct
 		issue(&r.slots[i]);
 	if (r.inflight > 0)
 		ev_run(loop, 0);
-	ev_timer_stop(loop, &r.sample);
+	cpu = cpu_seconds(RUSAGE_SELF) - cpu0;
 	t->seconds += seconds;
-	t->cpu += cpu_seconds(RUSAGE_SELF) - cpu0;
+	t->cpu += cpu;
 	etcd_client_stats(client, &s1);
-	note("skiff    %s c=%d: %" PRIu64 " ops (%.0f op/s) errors=%" PRIu64 " sockets=%d requests=%" PRIu64
+	note("skiff    %s c=%d: %.0f op/s errors=%" PRIu64 " conns=%d tcp-opens=%ld requests=%" PRIu64
 	     " failures=%" PRIu64 " retries=%" PRIu64 " cpu=%.0f us/op",
-	     op_names[op], conc, t->ops - ops0, (double)(t->ops - ops0) / seconds, t->errors - err0,
-	     r.sockets, s1.requests - s0.requests, s1.failures - s0.failures, s1.retries - s0.retries,
-	     (cpu_seconds(RUSAGE_SELF) - cpu0) * 1e6 / (double)(s1.requests - s0.requests + 1));
+	     op_names[op], conc, (double)(t->ops - ops0) / seconds, t->errors - err0, r.conns,
+	     tcp_active_opens() - opens0, s1.requests - s0.requests, s1.failures - s0.failures,
+	     s1.retries - s0.retries, t->total > total0 ? cpu * 1e6 / (double)(t->total - total0) : 0.0);
 	free(r.slots);
 }
 
@@ -385,11 +423,11 @@ run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, str
 	                 "--op", (char *)op_names[op], "--concurrency", cbuf, "--duration", sbuf,
 	                 "--warmup", wbuf, "--prefix", (char *)prefix, "--value-size", vbuf, NULL };
 	posix_spawn_file_actions_t fa;
-	unsigned long long ops, errors;
-	double cpu0 = cpu_seconds(RUSAGE_CHILDREN);
+	unsigned long long ops, errors, total;
+	double cpu0 = cpu_seconds(RUSAGE_CHILDREN), cpu;
 	size_t len = 0;
 	ssize_t n;
-	int pfd[2], status, rc;
+	int pfd[2], status = -1, rc;
 	pid_t pid;
 	char *fe;
 
@@ -422,19 +460,21 @@ run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, str
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	t->cpu += cpu_seconds(RUSAGE_CHILDREN) - cpu0;
+	cpu = cpu_seconds(RUSAGE_CHILDREN) - cpu0;
+	t->cpu += cpu;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    sscanf(out, "ops=%llu errors=%llu", &ops, &errors) != 2) {
+	    sscanf(out, "ops=%llu errors=%llu total=%llu", &ops, &errors, &total) != 3) {
 		tally_error(t, "baseline failed (status %d): %s", status, out);
 		return;
 	}
 	t->ops += ops;
 	t->errors += errors;
+	t->total += total;
 	t->seconds += seconds;
 	if (errors && !t->first_err[0] && (fe = strstr(out, "first_error=")))
 		snprintf(t->first_err, sizeof(t->first_err), "%s", fe + 12);
-	note("baseline %s c=%d: %llu ops (%.0f op/s) errors=%llu cpu=%.0f us/op", op_names[op], conc, ops,
-	     (double)ops / seconds, errors, (cpu_seconds(RUSAGE_CHILDREN) - cpu0) * 1e6 / (double)(ops + 1));
+	note("baseline %s c=%d: %.0f op/s errors=%llu cpu=%.0f us/op (interpreter start included)",
+	     op_names[op], conc, (double)ops / seconds, errors, total ? cpu * 1e6 / (double)total : 0.0);
 }
 
 static double
@@ -469,15 +509,17 @@ bench_case(enum bench_op op, int conc)
 		         conc, skiff ? "s" : "b", i);
 		if (skiff)
 			run_skiff(op, conc, prefix, half, &sk);
-		else
+		else if (!opt.no_baseline)
 			run_baseline(op, conc, prefix, half, &bl);
+		else
+			continue;
 		wipe(prefix);
 	}
 	printf("%s: skiff=%.0f op/s baseline=%.0f op/s ratio=%.2f\n", name, rate(&sk), rate(&bl),
 	       rate(&bl) > 0 ? rate(&sk) / rate(&bl) : 0.0);
 	fflush(stdout);
-	note("%s cpu per op: skiff=%.0f us baseline=%.0f us", name,
-	     sk.ops ? sk.cpu * 1e6 / (double)sk.ops : 0.0, bl.ops ? bl.cpu * 1e6 / (double)bl.ops : 0.0);
+	note("%s client cpu per op: skiff=%.0f us baseline=%.0f us", name,
+	     sk.total ? sk.cpu * 1e6 / (double)sk.total : 0.0, bl.total ? bl.cpu * 1e6 / (double)bl.total : 0.0);
 	report_errors(name, "skiff", &sk);
 	report_errors(name, "baseline", &bl);
 }
@@ -635,10 +677,11 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	        "usage: etcd_bench [-v] [--endpoint URL] [--seconds S] [--warmup S]\n"
 	        "                  [--concurrency 1,8,64] [--cases put,txn,watch] [--watch-puts N]\n"
-	        "                  [--value-size BYTES] [--baseline PATH] [--python PROG]\n"
+	        "                  [--value-size BYTES] [--baseline PATH] [--python PROG] [--no-baseline]\n"
 	        "  --endpoint    etcd to use (default $ETCD_ENDPOINT)\n"
 	        "  --seconds     measured seconds per client per case (default $BENCH_SECONDS or 3)\n"
 	        "  --baseline    the baseline client (default bench/baseline_etcd.py)\n"
+	        "  --no-baseline run the library only (baseline and ratio print as 0)\n"
 	        "Writes and then deletes keys under /skiff-bench/, and compacts the store.\n");
 	exit(code);
 }
@@ -652,6 +695,7 @@ parse_args(int argc, char **argv)
 		{ "cases", required_argument, NULL, 'C' },    { "watch-puts", required_argument, NULL, 'n' },
 		{ "value-size", required_argument, NULL, 'V' }, { "baseline", required_argument, NULL, 'b' },
 		{ "python", required_argument, NULL, 'p' },   { "help", no_argument, NULL, 'h' },
+		{ "no-baseline", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *s, *tok, *save;
@@ -676,6 +720,7 @@ parse_args(int argc, char **argv)
 		case 'b': opt.baseline = optarg; break;
 		case 'p': opt.python = optarg; break;
 		case 'v': opt.verbose = 1; break;
+		case 'N': opt.no_baseline = 1; break;
 		case 'h': usage(0); break;
 		case 'c':
 			opt.nconc = 0;
@@ -696,7 +741,7 @@ parse_args(int argc, char **argv)
 	if (optind != argc || !opt.endpoint || opt.seconds <= 0 || opt.warmup < 0 || opt.watch_puts < 1 ||
 	    opt.nconc == 0 || opt.value_size > (1 << 20))
 		usage(2);
-	if ((opt.do_put || opt.do_txn) && access(opt.baseline, R_OK) != 0) {
+	if ((opt.do_put || opt.do_txn) && !opt.no_baseline && access(opt.baseline, R_OK) != 0) {
 		fprintf(stderr, "etcd-bench: baseline %s: %s\n", opt.baseline, strerror(errno));
 		exit(2);
 	}

@@ -21,7 +21,7 @@ ETCD=${ETCD:-/usr/bin/etcd}
 ROOT=${TMPDIR:-/tmp}
 
 usage() {
-	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
 	exit 2
 }
 
@@ -84,9 +84,9 @@ start() {
 	[ -x "$ETCD" ] || { echo "etcd-local: $ETCD not found (install etcd-server)" >&2; exit 1; }
 	d=$(mktemp -d "$ROOT/skiff-etcd.XXXXXX") || exit 1
 	# A port can be taken between choosing it and etcd binding it: try again.
-	for attempt in 1 2 3 4 5; do
-		set -- $(free_ports)
-		cp=$1 pp=$2
+	for _ in 1 2 3 4 5; do
+		ports=$(free_ports)
+		cp=${ports% *} pp=${ports#* }
 		ep=http://127.0.0.1:$cp
 		rm -rf "$d/data"
 		setsid "$ETCD" --name skiff --data-dir "$d/data" \

@@ -8,7 +8,7 @@
 # (e.g. BENCH_ARGS=-v for details); $BENCH_TIMEOUT bounds each (default
 # 600 s). Exit 1 if any BIN failed or etcd did not start.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 helper=scripts/etcd-local.sh
 ep=""
 
@@ -25,7 +25,7 @@ for b in "$@"; do
 	ep=$($helper start --owner $$) || { status=1; break; }
 	echo "== $b (etcd $(/usr/bin/etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p') at $ep)"
 	# shellcheck disable=SC2086
-	ETCD_ENDPOINT=$ep timeout "${BENCH_TIMEOUT:-600}" "$b" ${BENCH_ARGS:-}
+	ETCD_ENDPOINT=$ep timeout --foreground "${BENCH_TIMEOUT:-600}" "$b" ${BENCH_ARGS:-}
 	rc=$?
 	[ "$rc" -ne 0 ] && { echo "FAILED: $b (exit $rc)"; status=1; }
 	stop
