@@ -17,9 +17,9 @@ DESTDIR  ?=
 VERSION  := 0.1.0
 
 CC       ?= cc
-PKGS     := libcurl jansson
+PKGS     := libcurl jansson libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lmicrohttpd)
 EV_LIBS    := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
@@ -71,13 +71,18 @@ $(TBIN)/$(1): $(OBJ)/$(2)/$(1).o $(3)
 	$$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
 endef
 
-# Shared by every integration suite: the real-etcd harness.
+# Shared by every integration suite: the real-etcd harness. The libraries
+# are named here, before any module.mk, so that every module can link them
+# whatever order the module.mk files are read in.
 HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
-ETCD_LIB := $(LIB)/libskiffetcd.a
+ETCD_LIB    := $(LIB)/libskiffetcd.a
+API_LIB     := $(LIB)/libskiffapi.a
+RUNTIME_LIB := $(LIB)/libskiffruntime.a
+DAEMON_LIB  := $(LIB)/libskiffdaemon.a
 
 include $(sort $(wildcard */module.mk))
 
-all: $(PROGRAMS) $(UNIT_TESTS) $(INTEG_TESTS)
+all: $(PROGRAMS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCHES)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
