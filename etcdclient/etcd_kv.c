@@ -171,6 +171,19 @@ parse_page(struct etcd_req *r, json_t *root, struct etcd_result *res)
 		return -1;
 	}
 	got = page.nkvs;
+	if (got > 0 && pg->n > 0) {
+		/* Each page must start after the last key of the one before, or a
+		 * broken server could keep us paging forever. */
+		const struct etcd_kv *a = &pg->acc[pg->n - 1], *b = &page.kvs[0];
+		size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
+		int cmp = memcmp(b->key, a->key, m);
+
+		if (cmp < 0 || (cmp == 0 && b->key_len <= a->key_len)) {
+			etcd_result_clear(&page);
+			return etcd_seterr(&res->err, ETCD_EBADRESP, "paging %s: a page did not start after the last one",
+			                   pg->key);
+		}
+	}
 	if (!pg->rev)
 		pg->rev = page.revision;
 	if (!pg->count_set) {       /* later pages count only what is left */

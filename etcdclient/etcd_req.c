@@ -106,7 +106,10 @@ retry(struct etcd_req *r, struct etcd_error *err)
 	double delay = 0;
 
 	r->attempts++;
-	if (r->attempts >= 100 || elapsed * 1000.0 >= (double)c->retry_budget_ms) {
+	if (r->attempts % c->neps == 0)
+		delay = etcd_backoff(r->attempts / c->neps - 1, 0.05, 1.0);
+	/* Give up rather than wait past the budget. */
+	if (r->attempts >= 100 || (elapsed + delay) * 1000.0 >= (double)c->retry_budget_ms) {
 		if (r->attempts > 1)
 			snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
 			         " (gave up after %d attempts in %.1fs)", r->attempts, elapsed);
@@ -115,8 +118,6 @@ retry(struct etcd_req *r, struct etcd_error *err)
 	}
 	c->stats.retries++;
 	etcd_client_failover(c, r->ep);
-	if (r->attempts % c->neps == 0)
-		delay = etcd_backoff(r->attempts / c->neps - 1, 0.05, 1.0);
 	ev_timer_set(&r->backoff, delay, 0.0);
 	ev_timer_start(c->loop, &r->backoff);
 }
@@ -265,8 +266,13 @@ got_response(struct etcd_req *r, long status)
 	body = root;
 	if (r->flags & ETCD_REQ_STREAM) {
 		body = json_object_get(root, "result");
-		if (!body)
+		if (!body) {
 			body = root;
+		} else if (!json_is_object(body)) {
+			json_decref(root);
+			bad_response(r, status, "\"result\" is not an object");
+			return;
+		}
 	}
 	if (status == 200 && !json_object_get(body, "error")) {
 		rc = r->parse(r, body, r->res);

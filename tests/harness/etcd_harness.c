@@ -13,6 +13,7 @@
  */
 #include "etcd_harness.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -54,6 +54,7 @@ struct th_etcd {
 	pid_t janitor;
 	int janitor_fd;
 	int tls, auth, token_ttl;
+	int port_clash; /* a member exited: "address already in use" */
 	char *password;
 	char **extra;
 	char dir[256];
@@ -65,7 +66,7 @@ struct th_etcd {
 };
 
 struct jmsg {
-	char op;     /* 'a' add pid, 'd' drop pid */
+	char op; /* 'a' add pid, 'd' drop pid */
 	pid_t pid;
 };
 
@@ -125,13 +126,28 @@ log_tail(const char *path)
 	fprintf(stderr, "---- tail of %s ----\n%s\n---- end ----\n", path, buf);
 }
 
+static int
+log_contains(const char *path, const char *needle)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
 /* ------------------------------------------------------------------------
  * Temporary directory removal and the janitor.
  */
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)st; (void)flag; (void)ftw;
+	(void)st;
+	(void)flag;
+	(void)ftw;
 	remove(path);
 	return 0;
 }
@@ -181,7 +197,7 @@ janitor_main(int fd, const char *dir)
 	int np = 0;
 	struct jmsg m;
 
-	setsid();   /* out of Check's process group: survive its killpg */
+	setsid(); /* out of Check's process group: survive its killpg */
 	for (int i = 3; i < 1024; i++)
 		if (i != fd)
 			close(i);
@@ -198,7 +214,7 @@ janitor_main(int fd, const char *dir)
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		break;   /* EOF: every holder of the write end is gone */
+		break; /* EOF: every holder of the write end is gone */
 	}
 	for (int i = 0; i < np; i++)
 		if (pid_alive(pids[i]) && pid_is_etcd(pids[i]))
@@ -343,28 +359,45 @@ th_etcd_spawn(struct th_etcd *e, int i)
 
 	snprintf(datadir, sizeof datadir, "%s/%s.etcd", e->dir, m->name);
 	argv[a++] = bin;
-	argv[a++] = "--name"; argv[a++] = m->name;
-	argv[a++] = "--data-dir"; argv[a++] = datadir;
-	argv[a++] = "--listen-client-urls"; argv[a++] = m->url;
-	argv[a++] = "--advertise-client-urls"; argv[a++] = m->url;
-	argv[a++] = "--listen-peer-urls"; argv[a++] = m->peer_url;
-	argv[a++] = "--initial-advertise-peer-urls"; argv[a++] = m->peer_url;
-	argv[a++] = "--initial-cluster"; argv[a++] = e->cluster;
-	argv[a++] = "--initial-cluster-state"; argv[a++] = "new";
-	argv[a++] = "--initial-cluster-token"; argv[a++] = e->token;
-	argv[a++] = "--heartbeat-interval"; argv[a++] = "50";
-	argv[a++] = "--election-timeout"; argv[a++] = "500";
-	argv[a++] = "--logger"; argv[a++] = "zap";
-	argv[a++] = "--log-outputs"; argv[a++] = "stderr";
+	argv[a++] = "--name";
+	argv[a++] = m->name;
+	argv[a++] = "--data-dir";
+	argv[a++] = datadir;
+	argv[a++] = "--listen-client-urls";
+	argv[a++] = m->url;
+	argv[a++] = "--advertise-client-urls";
+	argv[a++] = m->url;
+	argv[a++] = "--listen-peer-urls";
+	argv[a++] = m->peer_url;
+	argv[a++] = "--initial-advertise-peer-urls";
+	argv[a++] = m->peer_url;
+	argv[a++] = "--initial-cluster";
+	argv[a++] = e->cluster;
+	argv[a++] = "--initial-cluster-state";
+	argv[a++] = "new";
+	argv[a++] = "--initial-cluster-token";
+	argv[a++] = e->token;
+	argv[a++] = "--heartbeat-interval";
+	argv[a++] = "50";
+	argv[a++] = "--election-timeout";
+	argv[a++] = "500";
+	argv[a++] = "--logger";
+	argv[a++] = "zap";
+	argv[a++] = "--log-outputs";
+	argv[a++] = "stderr";
 	if (e->tls) {
-		argv[a++] = "--cert-file"; argv[a++] = e->srv_cert;
-		argv[a++] = "--key-file"; argv[a++] = e->srv_key;
-		argv[a++] = "--trusted-ca-file"; argv[a++] = e->ca;
+		argv[a++] = "--cert-file";
+		argv[a++] = e->srv_cert;
+		argv[a++] = "--key-file";
+		argv[a++] = e->srv_key;
+		argv[a++] = "--trusted-ca-file";
+		argv[a++] = e->ca;
 		argv[a++] = "--client-cert-auth";
 	}
 	if (e->token_ttl > 0) {
 		snprintf(ttl, sizeof ttl, "%d", e->token_ttl);
-		argv[a++] = "--auth-token-ttl"; argv[a++] = ttl;
+		argv[a++] = "--auth-token-ttl";
+		argv[a++] = ttl;
 	}
 	for (int k = 0; e->extra && e->extra[k] && a < 62; k++)
 		argv[a++] = e->extra[k];
@@ -480,8 +513,7 @@ buf_write(char *ptr, size_t sz, size_t nm, void *ud)
 
 /* One request to member i. body NULL = GET. */
 static long
-http_req(struct th_etcd *e, int i, const char *path, const char *body, const char *token,
-         char **resp, long timeout_ms)
+http_req(struct th_etcd *e, int i, const char *path, const char *body, const char *token, char **resp, long timeout_ms)
 {
 	curl_init_once();
 	CURL *h = curl_easy_init();
@@ -544,6 +576,7 @@ th_etcd_wait_healthy(struct th_etcd *e, int i, double timeout_s)
 	double deadline = now_s() + timeout_s;
 	for (;;) {
 		if (e->owner == getpid() && !member_reap(e, i, 0)) {
+			e->port_clash = log_contains(e->m[i].log, "address already in use");
 			warnx_("member %s exited", e->m[i].name);
 			log_tail(e->m[i].log);
 			return -1;
@@ -591,8 +624,8 @@ th_etcd_post(struct th_etcd *e, int i, const char *path, const char *body, char 
 static int
 enable_auth(struct th_etcd *e, const char *password)
 {
-	static const char *const paths[] = {"/v3/auth/user/add", "/v3/auth/role/add",
-	                                    "/v3/auth/user/grant", "/v3/auth/enable"};
+	static const char *const paths[] = {"/v3/auth/user/add", "/v3/auth/role/add", "/v3/auth/user/grant",
+	                                    "/v3/auth/enable"};
 	json_t *bodies[4] = {
 		json_pack("{s:s,s:s}", "name", "root", "password", password),
 		json_pack("{s:s}", "name", "root"),
@@ -621,8 +654,25 @@ enable_auth(struct th_etcd *e, const char *password)
 /* ------------------------------------------------------------------------
  * Cluster life cycle.
  */
+static struct th_etcd *start_once(int members, const struct th_etcd_opts *o, int *port_clash);
+
+/* Ports are picked by binding port 0 and closing it, so another process can
+ * take one before etcd binds it: try again with new ports when that is why
+ * a member exited. */
 struct th_etcd *
 th_etcd_start(int members, const struct th_etcd_opts *o)
+{
+	for (int attempt = 0;; attempt++) {
+		int clash = 0;
+		struct th_etcd *e = start_once(members, o, &clash);
+		if (e || !clash || attempt == 2)
+			return e;
+		warnx_("port taken by someone else; starting again with new ports");
+	}
+}
+
+static struct th_etcd *
+start_once(int members, const struct th_etcd_opts *o, int *port_clash)
 {
 	static int seq;
 	struct th_etcd *e;
@@ -673,12 +723,10 @@ th_etcd_start(int members, const struct th_etcd_opts *o)
 		m->client_port = ports[2 * i];
 		m->peer_port = ports[2 * i + 1];
 		snprintf(m->name, sizeof m->name, "m%d", i % 10);
-		snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", e->tls ? "https" : "http",
-		         m->client_port);
+		snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", e->tls ? "https" : "http", m->client_port);
 		snprintf(m->peer_url, sizeof m->peer_url, "http://127.0.0.1:%d", m->peer_port);
 		snprintf(m->log, sizeof m->log, "%s/m%d.log", e->dir, i % 10);
-		cl += snprintf(e->cluster + cl, sizeof e->cluster - cl, "%s%s=%s", i ? "," : "",
-		               m->name, m->peer_url);
+		cl += snprintf(e->cluster + cl, sizeof e->cluster - cl, "%s%s=%s", i ? "," : "", m->name, m->peer_url);
 		el += snprintf(e->endpoints + el, sizeof e->endpoints - el, "%s%s", i ? "," : "", m->url);
 	}
 	for (int i = 0; i < members; i++)
@@ -692,6 +740,7 @@ th_etcd_start(int members, const struct th_etcd_opts *o)
 	return e;
 fail:
 	warnx_("could not start a %d-member etcd in %s", members, e->dir);
+	*port_clash = e->port_clash;
 	th_etcd_free(e);
 	return NULL;
 }
@@ -729,13 +778,41 @@ th_etcd_restart(struct th_etcd *e, int i)
 	return th_etcd_wait_healthy(e, i, TH_START_TIMEOUT);
 }
 
-int th_etcd_members(const struct th_etcd *e) { return e ? e->n : 0; }
-const char *th_etcd_endpoints(const struct th_etcd *e) { return e->endpoints; }
-const char *th_etcd_dir(const struct th_etcd *e) { return e->dir; }
-const char *th_etcd_ca(const struct th_etcd *e) { return e->tls ? e->ca : NULL; }
-const char *th_etcd_cert(const struct th_etcd *e) { return e->tls ? e->cert : NULL; }
-const char *th_etcd_key(const struct th_etcd *e) { return e->tls ? e->key : NULL; }
-const char *th_etcd_other_ca(const struct th_etcd *e) { return e->tls ? e->other_ca : NULL; }
+int
+th_etcd_members(const struct th_etcd *e)
+{
+	return e ? e->n : 0;
+}
+const char *
+th_etcd_endpoints(const struct th_etcd *e)
+{
+	return e->endpoints;
+}
+const char *
+th_etcd_dir(const struct th_etcd *e)
+{
+	return e->dir;
+}
+const char *
+th_etcd_ca(const struct th_etcd *e)
+{
+	return e->tls ? e->ca : NULL;
+}
+const char *
+th_etcd_cert(const struct th_etcd *e)
+{
+	return e->tls ? e->cert : NULL;
+}
+const char *
+th_etcd_key(const struct th_etcd *e)
+{
+	return e->tls ? e->key : NULL;
+}
+const char *
+th_etcd_other_ca(const struct th_etcd *e)
+{
+	return e->tls ? e->other_ca : NULL;
+}
 
 const char *
 th_etcd_endpoint(const struct th_etcd *e, int i)
@@ -758,7 +835,9 @@ th_etcd_member_of(const struct th_etcd *e, const char *url)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	(void)loop; (void)w; (void)revents;
+	(void)loop;
+	(void)w;
+	(void)revents;
 }
 
 int

@@ -24,9 +24,9 @@ struct ev_loop;
 struct th_etcd;
 
 struct th_etcd_opts {
-	int tls;                   /* https with a generated CA, server and client certs, --client-cert-auth */
-	const char *root_password; /* non-NULL: add user root (role root) and enable auth */
-	int auth_token_ttl;        /* seconds, --auth-token-ttl; 0 = etcd's default */
+	int tls;                       /* https with a generated CA, server and client certs, --client-cert-auth */
+	const char *root_password;     /* non-NULL: add user root (role root) and enable auth */
+	int auth_token_ttl;            /* seconds, --auth-token-ttl; 0 = etcd's default */
 	const char *const *extra_args; /* more etcd flags, NULL-terminated, or NULL */
 };
 

@@ -22,8 +22,6 @@
 struct fh_conn {
 	struct fake_http *f;
 	int fd;
-	pthread_t th;
-	struct fh_conn *next;
 };
 
 struct fake_http {
@@ -31,9 +29,10 @@ struct fake_http {
 	int stop[2];
 	pthread_t acceptor;
 	pthread_mutex_t mu;
+	pthread_cond_t idle;
 	int nreq;
-	struct fh_conn *conns;
-	struct fh_reply r;     /* head and tail point into owned copies */
+	int active;        /* connection threads still running */
+	struct fh_reply r; /* head and tail point into owned copies */
 	char *head, *tail;
 	char url[64];
 };
@@ -83,7 +82,8 @@ content_length(const char *head)
 	return 0;
 }
 
-/* Read one request head and body. 0 ok, -1 closed/stopped. */
+/* Read one request head and body. 0 ok, 1 ok but over max_replies,
+ * -1 closed/stopped. */
 static int
 read_request(struct fake_http *f, int fd)
 {
@@ -120,9 +120,9 @@ read_request(struct fake_http *f, int fd)
 		body -= r;
 	}
 	pthread_mutex_lock(&f->mu);
-	f->nreq++;
+	int nr = ++f->nreq;
 	pthread_mutex_unlock(&f->mu);
-	return 0;
+	return f->r.max_replies > 0 && nr > f->r.max_replies ? 1 : 0;
 }
 
 static int
@@ -151,7 +151,8 @@ conn_main(void *arg)
 {
 	struct fh_conn *c = arg;
 	struct fake_http *f = c->f;
-	if (read_request(f, c->fd) == 0) {
+	int rq = read_request(f, c->fd);
+	if (rq == 0) {
 		int ok = f->r.no_reply ? 0 : send_reply(f, c->fd);
 		if (ok == 0 && f->r.after == FH_HOLD) {
 			/* Hold until the client closes or we stop; discard input. */
@@ -164,6 +165,12 @@ conn_main(void *arg)
 		}
 	}
 	shutdown(c->fd, SHUT_RDWR);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&f->mu);
+	if (--f->active == 0)
+		pthread_cond_broadcast(&f->idle);
+	pthread_mutex_unlock(&f->mu);
 	return NULL;
 }
 
@@ -182,15 +189,21 @@ accept_main(void *arg)
 		}
 		c->f = f;
 		c->fd = fd;
-		if (pthread_create(&c->th, NULL, conn_main, c) != 0) {
+		pthread_t th;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&f->mu);
+		f->active++;
+		pthread_mutex_unlock(&f->mu);
+		if (pthread_create(&th, &attr, conn_main, c) != 0) {
 			close(fd);
 			free(c);
-			continue;
+			pthread_mutex_lock(&f->mu);
+			f->active--;
+			pthread_mutex_unlock(&f->mu);
 		}
-		pthread_mutex_lock(&f->mu);
-		c->next = f->conns;
-		f->conns = c;
-		pthread_mutex_unlock(&f->mu);
+		pthread_attr_destroy(&attr);
 	}
 	return NULL;
 }
@@ -218,6 +231,7 @@ fh_start(const struct fh_reply *r)
 	f->lfd = -1;
 	f->stop[0] = f->stop[1] = -1;
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->idle, NULL);
 	f->r = *r;
 	if (r->head) {
 		f->r.head_len = r->head_len ? r->head_len : strlen(r->head);
@@ -251,6 +265,7 @@ fail:
 	}
 	free(f->head);
 	free(f->tail);
+	pthread_cond_destroy(&f->idle);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 	return NULL;
@@ -279,17 +294,16 @@ fh_stop(struct fake_http *f)
 	if (write(f->stop[1], "x", 1) != 1)
 		perror("fake_http stop");
 	pthread_join(f->acceptor, NULL);
-	for (struct fh_conn *c = f->conns, *next; c; c = next) {
-		next = c->next;
-		pthread_join(c->th, NULL);
-		close(c->fd);
-		free(c);
-	}
+	pthread_mutex_lock(&f->mu);
+	while (f->active > 0)
+		pthread_cond_wait(&f->idle, &f->mu);
+	pthread_mutex_unlock(&f->mu);
 	close(f->lfd);
 	close(f->stop[0]);
 	close(f->stop[1]);
 	free(f->head);
 	free(f->tail);
+	pthread_cond_destroy(&f->idle);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
@@ -300,8 +314,7 @@ fh_response(int status, const char *body)
 	size_t n = strlen(body) + 128;
 	char *s = malloc(n);
 	if (s)
-		snprintf(s, n,
-		         "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		snprintf(s, n, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
 		         status, strlen(body), body);
 	return s;
 }

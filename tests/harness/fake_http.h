@@ -6,7 +6,8 @@
  * then closes or holds the connection.
  *
  * It runs in a thread of the test process; each connection gets its own
- * thread. fh_stop closes every connection and joins every thread.
+ * (detached) thread. fh_stop closes every connection and waits until every
+ * thread has finished.
  */
 #ifndef SKIFF_TESTS_FAKE_HTTP_H
 #define SKIFF_TESTS_FAKE_HTTP_H
@@ -16,19 +17,20 @@
 struct fake_http;
 
 enum fh_after {
-	FH_CLOSE = 0,   /* close the connection after the reply */
-	FH_HOLD         /* keep it open (reading nothing) until the client or fh_stop closes it */
+	FH_CLOSE = 0, /* close the connection after the reply */
+	FH_HOLD       /* keep it open (reading nothing) until the client or fh_stop closes it */
 };
 
 struct fh_reply {
-	const char *head;     /* sent first, may be NULL; head_len 0 = strlen(head) */
+	const char *head; /* sent first, may be NULL; head_len 0 = strlen(head) */
 	size_t head_len;
-	size_t fill_len;      /* then this many fill_byte bytes (for huge bodies) */
+	size_t fill_len; /* then this many fill_byte bytes (for huge bodies) */
 	char fill_byte;
-	const char *tail;     /* then this, may be NULL; tail_len 0 = strlen(tail) */
+	const char *tail; /* then this, may be NULL; tail_len 0 = strlen(tail) */
 	size_t tail_len;
 	enum fh_after after;
-	int no_reply;         /* read the request, then send nothing at all */
+	int no_reply;    /* read the request, then send nothing at all */
+	int max_replies; /* > 0: later requests are closed without a reply */
 };
 
 /* Start a server answering each request with *r (copied). NULL on failure. */
