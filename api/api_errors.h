@@ -22,8 +22,7 @@ struct api_error {
 
 /* Fill err (if not NULL) with a formatted message; returns -1 so that
  * callers can write "return api_error_set(err, ...)". */
-int api_error_set(struct api_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int api_error_set(struct api_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* One problem of a document. field is the path ("" for the document as a
  * whole), msg what is wrong with it. Both owned by the list. */
@@ -45,8 +44,7 @@ void api_errors_init(struct api_errors *e);
 /* Free every item; the list is empty (and reusable) afterwards. */
 void api_errors_clear(struct api_errors *e);
 /* Append "field: msg". Returns 0, or -1 (and sets oom) when out of memory. */
-int api_errors_add(struct api_errors *e, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int api_errors_add(struct api_errors *e, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Non-zero when the list holds a problem or memory ran out. */
 int api_errors_any(const struct api_errors *e);
 /* Item i formatted as "field: msg" (or "msg" when the field is empty) into

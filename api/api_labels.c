@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_labels.h"
 #include "api_internal.h"
+#include "api_labels.h"
 
 /* Index of key, or of where it would go (*found = 0). */
 static size_t

@@ -113,7 +113,8 @@ api_check_label_key(const char *s, struct api_error *err)
 		return api_error_set(err, "label key %s: prefix must be a DNS-1123 subdomain",
 		                     api_quote(q, sizeof(q), s));
 	if (!qualified_syntax(name, nlen))
-		return api_error_set(err, "%s is not a valid label key (alphanumerics, '-', '_' or '.', "
+		return api_error_set(err,
+		                     "%s is not a valid label key (alphanumerics, '-', '_' or '.', "
 		                     "starting and ending with an alphanumeric, optional DNS prefix and '/')",
 		                     api_quote(q, sizeof(q), s));
 	return 0;
@@ -128,8 +129,10 @@ api_check_label_value(const char *s, struct api_error *err)
 	if (n > API_LABEL_MAX)
 		return api_error_set(err, "label value must be no more than %d characters, got %zu", API_LABEL_MAX, n);
 	if (n && !qualified_syntax(s, n))
-		return api_error_set(err, "%s is not a valid label value (alphanumerics, '-', '_' or '.', "
-		                     "starting and ending with an alphanumeric)", api_quote(q, sizeof(q), s));
+		return api_error_set(err,
+		                     "%s is not a valid label value (alphanumerics, '-', '_' or '.', "
+		                     "starting and ending with an alphanumeric)",
+		                     api_quote(q, sizeof(q), s));
 	return 0;
 }
 
@@ -150,7 +153,8 @@ api_check_port_name(const char *s, struct api_error *err)
 		letter |= s[i] >= 'a' && s[i] <= 'z';
 	}
 	if (!letter)
-		return api_error_set(err, "%s is not a valid port name: must contain a letter", api_quote(q, sizeof(q), s));
+		return api_error_set(err, "%s is not a valid port name: must contain a letter",
+		                     api_quote(q, sizeof(q), s));
 	if (s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
 		return api_error_set(err, "%s is not a valid port name: '-' only between letters or digits",
 		                     api_quote(q, sizeof(q), s));
@@ -170,7 +174,8 @@ api_check_env_name(const char *s, struct api_error *err)
 			break;
 	}
 	if (i == 0 || s[i])
-		return api_error_set(err, "%s is not a valid environment variable name "
+		return api_error_set(err,
+		                     "%s is not a valid environment variable name "
 		                     "(letters, digits, '-', '.', '_', not starting with a digit)",
 		                     api_quote(q, sizeof(q), s));
 	return 0;

@@ -14,9 +14,9 @@
 
 #include "api_errors.h"
 
-#define API_LABEL_MAX     63   /* DNS-1123 label, label name, label value */
-#define API_SUBDOMAIN_MAX 253  /* DNS-1123 subdomain */
-#define API_RANDOM_SUFFIX 5    /* RC-xxxxx */
+#define API_LABEL_MAX 63      /* DNS-1123 label, label name, label value */
+#define API_SUBDOMAIN_MAX 253 /* DNS-1123 subdomain */
+#define API_RANDOM_SUFFIX 5   /* RC-xxxxx */
 
 int api_check_dns_label(const char *s, struct api_error *err);
 int api_check_dns_subdomain(const char *s, struct api_error *err);

@@ -23,9 +23,9 @@ struct suffix {
 };
 
 static const struct suffix suffixes[] = {
-	{ "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 }, { "Ti", 0, 40 }, { "Pi", 0, 50 }, { "Ei", 0, 60 },
-	{ "n", -9, 0 }, { "u", -6, 0 }, { "m", -3, 0 }, { "", 0, 0 }, { "k", 3, 0 }, { "M", 6, 0 },
-	{ "G", 9, 0 }, { "T", 12, 0 }, { "P", 15, 0 }, { "E", 18, 0 },
+	{"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
+	{"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"", 0, 0},    {"k", 3, 0},   {"M", 6, 0},
+	{"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},
 };
 
 /* Read the suffix or exponent at s into *e10 / *e2. Returns 0 or -1. */
@@ -168,7 +168,7 @@ api_quantity_format_milli(int64_t milli, char *buf, size_t len)
 size_t
 api_quantity_format_bytes(int64_t bytes, char *buf, size_t len)
 {
-	static const char *bin[] = { "Ei", "Pi", "Ti", "Gi", "Mi", "Ki" };
+	static const char *bin[] = {"Ei", "Pi", "Ti", "Gi", "Mi", "Ki"};
 	int i;
 
 	for (i = 0; i < 6 && bytes != 0; i++) {

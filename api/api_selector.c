@@ -8,7 +8,7 @@
 #include "api_internal.h"
 #include "api_selector.h"
 
-static const char *op_names[] = { "In", "NotIn", "Exists", "DoesNotExist" };
+static const char *op_names[] = {"In", "NotIn", "Exists", "DoesNotExist"};
 
 const char *
 api_selector_op_name(enum api_selector_op op)
@@ -39,14 +39,10 @@ req_matches(const struct api_selector_req *r, const struct api_labels *labels)
 	const char *v = api_labels_get(labels, r->key);
 
 	switch (r->op) {
-	case API_SEL_IN:
-		return v && has_value(r, v);
-	case API_SEL_NOT_IN:
-		return !v || !has_value(r, v);
-	case API_SEL_EXISTS:
-		return v != NULL;
-	case API_SEL_DOES_NOT_EXIST:
-		return v == NULL;
+	case API_SEL_IN: return v && has_value(r, v);
+	case API_SEL_NOT_IN: return !v || !has_value(r, v);
+	case API_SEL_EXISTS: return v != NULL;
+	case API_SEL_DOES_NOT_EXIST: return v == NULL;
 	}
 	return 0;
 }
@@ -86,12 +82,8 @@ api_selector_format(const struct api_selector *s, char *buf, size_t len)
 				api_sbuf_printf(&sb, "%s%s", j ? "," : "", r->values[j]);
 			api_sbuf_puts(&sb, ")");
 			break;
-		case API_SEL_EXISTS:
-			api_sbuf_printf(&sb, "%s%s", sep, r->key);
-			break;
-		case API_SEL_DOES_NOT_EXIST:
-			api_sbuf_printf(&sb, "%s!%s", sep, r->key);
-			break;
+		case API_SEL_EXISTS: api_sbuf_printf(&sb, "%s%s", sep, r->key); break;
+		case API_SEL_DOES_NOT_EXIST: api_sbuf_printf(&sb, "%s!%s", sep, r->key); break;
 		}
 	}
 	api_sbuf_puts(&sb, "}");

@@ -1,0 +1,66 @@
+/*
+ * api_node.h: Node (P/nodes/NODE) and NodeLease (P/nodeleases/NODE).
+ *
+ * The contract fixes Node; it leaves NodeLease's value open (the key's
+ * existence is what makes a node Ready). Skiff writes it shaped like a
+ * Kubernetes coordination Lease:
+ *   {"metadata": {"name": "m1"}, "spec": {"holderIdentity": "m1",
+ *    "leaseDurationSeconds": 10, "acquireTime": "2026-11-26T15:00:00Z"}}
+ * every field optional.
+ */
+#ifndef SKIFF_API_NODE_H
+#define SKIFF_API_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api_errors.h"
+#include "api_meta.h"
+#include "api_pod.h"
+
+struct api_node_address {
+	char *type; /* InternalIP, ExternalIP (IPv4 address), Hostname, InternalDNS, ExternalDNS */
+	char *address;
+};
+
+struct api_node_spec {
+	int unschedulable;
+};
+
+struct api_node_status {
+	struct api_resource_list capacity; /* cpu (milli), memory (bytes), pods */
+	struct api_node_address *addresses;
+	size_t n_addresses;
+	char *pod_cidr; /* "10.244.1.0/24" or NULL */
+	char *agent_version;
+};
+
+struct api_node {
+	struct api_meta meta; /* name: DNS-1123 subdomain */
+	struct api_node_spec spec;
+	struct api_node_status status;
+};
+
+struct api_node *api_node_parse(const char *json, size_t len, struct api_errors *errs);
+char *api_node_serialize(const struct api_node *node);
+void api_node_free(struct api_node *node);
+/* The first address of type ("InternalIP"), or NULL. Borrowed. */
+const char *api_node_address(const struct api_node *node, const char *type);
+
+struct api_node_lease_spec {
+	char *holder_identity;
+	int64_t lease_duration_seconds; /* 0 = not given */
+	char *acquire_time;             /* RFC 3339 or NULL */
+	char *renew_time;
+};
+
+struct api_node_lease {
+	struct api_meta meta;
+	struct api_node_lease_spec spec;
+};
+
+struct api_node_lease *api_node_lease_parse(const char *json, size_t len, struct api_errors *errs);
+char *api_node_lease_serialize(const struct api_node_lease *lease);
+void api_node_lease_free(struct api_node_lease *lease);
+
+#endif

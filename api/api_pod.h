@@ -1,0 +1,91 @@
+/*
+ * api_pod.h: Pod (P/pods/NAME), its spec and containers. The same spec is
+ * the template of a ReplicationController and the copy inside a Binding.
+ *
+ * Decoding applies the contract's defaults: restartPolicy Always,
+ * imagePullPolicy IfNotPresent, terminationGracePeriodSeconds 10, port
+ * protocol TCP, requests 0 (text NULL, value 0).
+ */
+#ifndef SKIFF_API_POD_H
+#define SKIFF_API_POD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api_errors.h"
+#include "api_meta.h"
+#include "api_quantity.h"
+
+#define API_DEFAULT_GRACE_SECONDS 10
+
+enum api_protocol { API_PROTO_TCP, API_PROTO_UDP };
+enum api_pull_policy { API_PULL_IF_NOT_PRESENT, API_PULL_ALWAYS, API_PULL_NEVER };
+enum api_restart_policy { API_RESTART_ALWAYS, API_RESTART_ON_FAILURE, API_RESTART_NEVER };
+
+struct api_env_var {
+	char *name;
+	char *value; /* NULL = "" */
+};
+
+struct api_container_port {
+	char *name;         /* optional IANA service name */
+	int container_port; /* 1..65535 */
+	int host_port;      /* 0 = none */
+	enum api_protocol protocol;
+};
+
+/* cpu in milli-units, memory in bytes, pods (node capacity only) in units. */
+struct api_resource_list {
+	struct api_quantity cpu, memory, pods;
+};
+
+struct api_resources {
+	struct api_resource_list requests, limits;
+};
+
+struct api_container {
+	char *name;
+	char *image;
+	char **command;
+	size_t n_command;
+	char **args;
+	size_t n_args;
+	struct api_env_var *env;
+	size_t n_env;
+	struct api_container_port *ports;
+	size_t n_ports;
+	struct api_resources resources;
+	enum api_pull_policy image_pull_policy;
+};
+
+struct api_pod_spec {
+	struct api_container *containers; /* at least one */
+	size_t n_containers;
+	enum api_restart_policy restart_policy;
+	struct api_labels node_selector;
+	int64_t termination_grace_period_seconds;
+};
+
+struct api_pod {
+	struct api_meta meta;
+	struct api_pod_spec spec;
+};
+
+/* Decode and check a Pod from JSON text (len bytes). Returns a new pod
+ * (free with api_pod_free), or NULL with every problem in errs. */
+struct api_pod *api_pod_parse(const char *json, size_t len, struct api_errors *errs);
+/* Canonical JSON (compact, sorted keys; equal pods give equal bytes). New
+ * string (free()), NULL when out of memory. */
+char *api_pod_serialize(const struct api_pod *pod);
+/* A deep copy, NULL when out of memory. */
+struct api_pod *api_pod_dup(const struct api_pod *pod);
+void api_pod_free(struct api_pod *pod);
+
+/* Sum of the containers' requests: milli-cpu and bytes. */
+void api_pod_requests(const struct api_pod *pod, int64_t *cpu_milli, int64_t *memory_bytes);
+/* Name of an enum value as in JSON ("TCP", "IfNotPresent", "Always"). */
+const char *api_protocol_name(enum api_protocol p);
+const char *api_pull_policy_name(enum api_pull_policy p);
+const char *api_restart_policy_name(enum api_restart_policy p);
+
+#endif

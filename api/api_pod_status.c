@@ -1,0 +1,220 @@
+/*
+ * api_pod_status.c: PodStatus decode/encode. A container state must name
+ * exactly one of waiting, running, terminated. How phases follow from
+ * containers is the agent's business.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_internal.h"
+
+static const char *const phase_names[] = {"Pending", "Running", "Succeeded", "Failed"};
+static const char *const state_names[] = {"", "waiting", "running", "terminated"};
+
+const char *
+api_pod_phase_name(enum api_pod_phase p)
+{
+	return (unsigned)p < 4 ? phase_names[p] : "?";
+}
+
+static void
+state_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_container_state *s = out;
+	const json_t *body = NULL;
+	size_t mark;
+	int64_t v;
+	int k, found = 0;
+
+	for (k = API_STATE_WAITING; k <= API_STATE_TERMINATED; k++) {
+		const json_t *b = dec_member(d, j, state_names[k], JSON_OBJECT);
+
+		if (b && !found++) {
+			s->state = (enum api_state)k;
+			body = b;
+		}
+	}
+	if (found > 1)
+		dec_err(d, "must have only one of waiting, running and terminated");
+	if (!body)
+		return;
+	mark = dec_push(d, state_names[s->state]);
+	s->reason = dec_str(d, body, "reason", 0);
+	s->message = dec_str(d, body, "message", 0);
+	if (s->state != API_STATE_WAITING)
+		s->started_at = dec_time(d, body, "startedAt");
+	if (s->state == API_STATE_TERMINATED) {
+		s->finished_at = dec_time(d, body, "finishedAt");
+		if (dec_int(d, body, "exitCode", INT32_MIN, INT32_MAX, &v))
+			s->exit_code = (int)v;
+		if (dec_int(d, body, "signal", 0, 128, &v))
+			s->signal = (int)v;
+	}
+	dec_pop(d, mark);
+}
+
+static void
+cstatus_decode(struct api_dec *d, const json_t *j, void *item)
+{
+	struct api_container_status *c = item;
+	int64_t v;
+
+	c->name = dec_checked(d, j, "name", 1, api_check_dns_label);
+	dec_bool(d, j, "ready", &c->ready);
+	if (dec_int(d, j, "restartCount", 0, INT32_MAX, &v))
+		c->restart_count = (int)v;
+	c->image = dec_str(d, j, "image", 0);
+	c->image_id = dec_str(d, j, "imageID", 0);
+	c->container_id = dec_str(d, j, "containerID", 0);
+	dec_object(d, j, "state", &c->state, state_decode);
+	dec_object(d, j, "lastState", &c->last_state, state_decode);
+}
+
+static void
+status_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_pod_status *s = out;
+
+	s->uid = dec_checked(d, j, "uid", 1, api_check_uid);
+	s->phase = (enum api_pod_phase)dec_enum(d, j, "phase", phase_names, 4, API_PHASE_PENDING);
+	s->host_ip = dec_ipv4(d, j, "hostIP", 0);
+	s->pod_ip = dec_ipv4(d, j, "podIP", 0);
+	s->start_time = dec_time(d, j, "startTime");
+	s->reason = dec_str(d, j, "reason", 0);
+	s->message = dec_str(d, j, "message", 0);
+	s->containers = dec_array(d, j, "containerStatuses", sizeof(*s->containers), &s->n_containers, cstatus_decode);
+}
+
+static json_t *
+state_encode(const struct api_container_state *s)
+{
+	json_t *j = json_object(), *b = json_object();
+	int rc = !j || !b;
+
+	if (!rc && s->state != API_STATE_NONE) {
+		rc |= enc_str(b, "reason", s->reason);
+		rc |= enc_str(b, "message", s->message);
+		rc |= enc_str(b, "startedAt", s->started_at);
+		rc |= enc_str(b, "finishedAt", s->finished_at);
+		if (s->state == API_STATE_TERMINATED) {
+			rc |= enc_int(b, "exitCode", s->exit_code);
+			if (s->signal)
+				rc |= enc_int(b, "signal", s->signal);
+		}
+		/* An empty body still says which state: {"running": {}}. */
+		rc |= json_object_set(j, state_names[s->state], b);
+	}
+	json_decref(b);
+	return enc_done(j, rc);
+}
+
+static json_t *
+cstatus_encode(const void *item)
+{
+	const struct api_container_status *c = item;
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_str(j, "name", c->name);
+		rc |= json_object_set_new(j, "ready", json_boolean(c->ready));
+		rc |= enc_int(j, "restartCount", c->restart_count);
+		rc |= enc_str(j, "image", c->image);
+		rc |= enc_str(j, "imageID", c->image_id);
+		rc |= enc_str(j, "containerID", c->container_id);
+		rc |= enc_set(j, "state", state_encode(&c->state));
+		rc |= enc_set(j, "lastState", state_encode(&c->last_state));
+	}
+	return enc_done(j, rc);
+}
+
+static json_t *
+status_encode(const void *obj)
+{
+	const struct api_pod_status *s = obj;
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_str(j, "uid", s->uid);
+		rc |= enc_str(j, "phase", api_pod_phase_name(s->phase));
+		rc |= enc_str(j, "hostIP", s->host_ip);
+		rc |= enc_str(j, "podIP", s->pod_ip);
+		rc |= enc_str(j, "startTime", s->start_time);
+		rc |= enc_str(j, "reason", s->reason);
+		rc |= enc_str(j, "message", s->message);
+		if (s->n_containers)
+			rc |= enc_set(
+				j, "containerStatuses",
+				enc_array(s->containers, s->n_containers, sizeof(*s->containers), cstatus_encode));
+	}
+	return enc_done(j, rc);
+}
+
+static void
+state_clear(struct api_container_state *s)
+{
+	free(s->reason);
+	free(s->message);
+	free(s->started_at);
+	free(s->finished_at);
+}
+
+static void
+status_clear(void *obj)
+{
+	struct api_pod_status *s = obj;
+	size_t i;
+
+	free(s->uid);
+	free(s->host_ip);
+	free(s->pod_ip);
+	free(s->start_time);
+	free(s->reason);
+	free(s->message);
+	for (i = 0; i < s->n_containers; i++) {
+		free(s->containers[i].name);
+		free(s->containers[i].image);
+		free(s->containers[i].image_id);
+		free(s->containers[i].container_id);
+		state_clear(&s->containers[i].state);
+		state_clear(&s->containers[i].last_state);
+	}
+	free(s->containers);
+	memset(s, 0, sizeof(*s));
+}
+
+const struct api_kind_ops api_pod_status_ops = {"PodStatus", sizeof(struct api_pod_status), status_decode,
+                                                status_encode, status_clear};
+
+struct api_pod_status *
+api_pod_status_parse(const char *json, size_t len, struct api_errors *errs)
+{
+	return api_parse(API_PODSTATUS, json, len, errs);
+}
+
+char *
+api_pod_status_serialize(const struct api_pod_status *st)
+{
+	return api_serialize(API_PODSTATUS, st);
+}
+
+void
+api_pod_status_free(struct api_pod_status *st)
+{
+	api_free(API_PODSTATUS, st);
+}
+
+int
+api_pod_status_ready(const struct api_pod_status *st)
+{
+	size_t i;
+
+	if (st->phase != API_PHASE_RUNNING || st->n_containers == 0)
+		return 0;
+	for (i = 0; i < st->n_containers; i++)
+		if (!st->containers[i].ready)
+			return 0;
+	return 1;
+}

@@ -1,0 +1,245 @@
+/*
+ * api_service.c: Service decode/encode and the port list it shares with
+ * Endpoints (names, numbers, targetPort as number or port name, unique
+ * names and port/protocol pairs). Cluster IP allocation is not here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_internal.h"
+
+static const char *const proto_names[] = {"TCP", "UDP"};
+
+static void
+target_decode(struct api_dec *d, const json_t *j, struct api_service_port *p, int named)
+{
+	const json_t *tp = json_object_get(j, "targetPort");
+	int64_t v;
+
+	p->target_port = p->port;
+	if (!tp || json_is_null(tp))
+		return;
+	if (json_is_integer(tp)) {
+		p->target_port = dec_int(d, j, "targetPort", 1, 65535, &v) ? (int)v : 0;
+	} else if (json_is_string(tp) && named) {
+		p->target_port = 0;
+		p->target_port_name = dec_checked(d, j, "targetPort", 1, api_check_port_name);
+	} else {
+		dec_err_at(d, "targetPort", "must be %s, got %s", named ? "an integer or a port name" : "an integer",
+		           api_json_type_name(tp));
+	}
+}
+
+static void
+port_decode_common(struct api_dec *d, const json_t *j, void *item, int named)
+{
+	struct api_service_port *p = item;
+	int64_t v;
+
+	p->name = dec_checked(d, j, "name", 0, api_check_dns_label);
+	if (!dec_present(j, "port"))
+		dec_err_at(d, "port", "required");
+	else if (dec_int(d, j, "port", 1, 65535, &v))
+		p->port = (int)v;
+	target_decode(d, j, p, named);
+	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", proto_names, 2, API_PROTO_TCP);
+}
+
+static void
+port_decode_named(struct api_dec *d, const json_t *j, void *item)
+{
+	port_decode_common(d, j, item, 1);
+}
+
+static void
+port_decode_numeric(struct api_dec *d, const json_t *j, void *item)
+{
+	port_decode_common(d, j, item, 0);
+}
+
+/* Report msg at ports[i].field. */
+static void
+port_err(struct api_dec *d, size_t i, const char *field, const char *msg)
+{
+	size_t mark = dec_push(d, "ports");
+
+	dec_push_index(d, i);
+	dec_err_at(d, field, "%s", msg);
+	dec_pop(d, mark);
+}
+
+void
+api_service_ports_decode(struct api_dec *d, const json_t *obj, struct api_service_port **ports, size_t *n, int named)
+{
+	const json_t *raw = obj ? json_object_get(obj, "ports") : NULL;
+	char q[96], msg[160];
+	size_t i, j;
+
+	*ports = dec_array(d, obj, "ports", sizeof(**ports), n, named ? port_decode_named : port_decode_numeric);
+	if (!raw || json_is_null(raw))
+		dec_err_at(d, "ports", "required");
+	else if (json_is_array(raw) && json_array_size(raw) == 0)
+		dec_err_at(d, "ports", "must have at least one port");
+	for (i = 0; i < *n; i++) {
+		const struct api_service_port *p = &(*ports)[i];
+
+		if (!p->name && *n > 1 && json_is_object(json_array_get(raw, i)))
+			port_err(d, i, "name", "required when there is more than one port");
+		for (j = 0; j < i; j++) {
+			const struct api_service_port *o = &(*ports)[j];
+
+			if (p->name && o->name && strcmp(p->name, o->name) == 0) {
+				snprintf(msg, sizeof(msg), "duplicate port name %s", api_quote(q, sizeof(q), p->name));
+				port_err(d, i, "name", msg);
+			}
+			if (p->port && p->port == o->port && p->protocol == o->protocol) {
+				snprintf(msg, sizeof(msg), "duplicate port %d/%s", p->port,
+				         api_protocol_name(p->protocol));
+				port_err(d, i, "port", msg);
+			}
+		}
+	}
+}
+
+static json_t *
+port_encode(const void *item)
+{
+	const struct api_service_port *p = item;
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_str(j, "name", p->name);
+		rc |= enc_int(j, "port", p->port);
+		if (p->target_port_name)
+			rc |= enc_str(j, "targetPort", p->target_port_name);
+		else
+			rc |= enc_int(j, "targetPort", p->target_port);
+		rc |= enc_str(j, "protocol", api_protocol_name(p->protocol));
+	}
+	return enc_done(j, rc);
+}
+
+json_t *
+api_service_ports_encode(const struct api_service_port *ports, size_t n)
+{
+	return enc_array(ports, n, sizeof(*ports), port_encode);
+}
+
+void
+api_service_ports_free(struct api_service_port *ports, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(ports[i].name);
+		free(ports[i].target_port_name);
+	}
+	free(ports);
+}
+
+static void
+spec_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_service_spec *s = out;
+
+	api_selector_decode(d, j, "selector", &s->selector);
+	api_service_ports_decode(d, j, &s->ports, &s->n_ports, 1);
+	s->cluster_ip = dec_ipv4(d, j, "clusterIP", 0);
+}
+
+static void
+meta_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	api_meta_decode(d, j, out, API_NAME_LABEL);
+}
+
+static void
+service_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_service *svc = out;
+
+	dec_object(d, j, "metadata", &svc->meta, meta_decode);
+	dec_object(d, j, "spec", &svc->spec, spec_decode);
+}
+
+static json_t *
+spec_encode(const struct api_service_spec *s)
+{
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_set(j, "selector", api_selector_encode(&s->selector));
+		rc |= enc_set(j, "ports", api_service_ports_encode(s->ports, s->n_ports));
+		rc |= enc_str(j, "clusterIP", s->cluster_ip);
+	}
+	return enc_done(j, rc);
+}
+
+static json_t *
+service_encode(const void *obj)
+{
+	const struct api_service *svc = obj;
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_set(j, "metadata", api_meta_encode(&svc->meta));
+		rc |= enc_set(j, "spec", spec_encode(&svc->spec));
+	}
+	return enc_done(j, rc);
+}
+
+static void
+service_clear(void *obj)
+{
+	struct api_service *svc = obj;
+
+	api_meta_clear(&svc->meta);
+	api_selector_clear(&svc->spec.selector);
+	api_service_ports_free(svc->spec.ports, svc->spec.n_ports);
+	free(svc->spec.cluster_ip);
+	memset(svc, 0, sizeof(*svc));
+}
+
+const struct api_kind_ops api_service_ops = {"Service", sizeof(struct api_service), service_decode, service_encode,
+                                             service_clear};
+
+struct api_service *
+api_service_parse(const char *json, size_t len, struct api_errors *errs)
+{
+	return api_parse(API_SERVICE, json, len, errs);
+}
+
+char *
+api_service_serialize(const struct api_service *svc)
+{
+	return api_serialize(API_SERVICE, svc);
+}
+
+void
+api_service_free(struct api_service *svc)
+{
+	api_free(API_SERVICE, svc);
+}
+
+int
+api_service_port_target(const struct api_service_port *sp, const struct api_pod *pod)
+{
+	size_t i, j;
+
+	if (!sp->target_port_name)
+		return sp->target_port;
+	for (i = 0; i < pod->spec.n_containers; i++) {
+		const struct api_container *c = &pod->spec.containers[i];
+
+		for (j = 0; j < c->n_ports; j++)
+			if (c->ports[j].name && strcmp(c->ports[j].name, sp->target_port_name) == 0 &&
+			    c->ports[j].protocol == sp->protocol)
+				return c->ports[j].container_port;
+	}
+	return 0;
+}

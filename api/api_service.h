@@ -1,0 +1,56 @@
+/*
+ * api_service.h: Service (P/services/NAME) and the cluster IP record
+ * P/serviceips/IP -> {"service": NAME, "uid": "..."}.
+ *
+ * Defaults: port protocol TCP, targetPort = port. A service without
+ * selector is valid (its endpoints are nobody's business).
+ */
+#ifndef SKIFF_API_SERVICE_H
+#define SKIFF_API_SERVICE_H
+
+#include <stddef.h>
+
+#include "api_errors.h"
+#include "api_meta.h"
+#include "api_pod.h"
+#include "api_selector.h"
+
+struct api_service_port {
+	char *name;             /* DNS-1123 label; required when several ports */
+	int port;               /* 1..65535 */
+	int target_port;        /* 1..65535; 0 when target_port_name is set */
+	char *target_port_name; /* a container port name, or NULL (services only) */
+	enum api_protocol protocol;
+};
+
+struct api_service_spec {
+	struct api_selector selector;
+	struct api_service_port *ports; /* at least one */
+	size_t n_ports;
+	char *cluster_ip; /* IPv4, NULL = to be allocated */
+};
+
+struct api_service {
+	struct api_meta meta;
+	struct api_service_spec spec;
+};
+
+struct api_service *api_service_parse(const char *json, size_t len, struct api_errors *errs);
+char *api_service_serialize(const struct api_service *svc);
+void api_service_free(struct api_service *svc);
+
+/* The container port of pod that service port sp targets: target_port, or
+ * for a named target the number of the pod's port of that name and
+ * protocol, 0 when it has none. O(ports of the pod). */
+int api_service_port_target(const struct api_service_port *sp, const struct api_pod *pod);
+
+struct api_service_ip {
+	char *service; /* service name */
+	char *uid;     /* the service's create revision */
+};
+
+struct api_service_ip *api_service_ip_parse(const char *json, size_t len, struct api_errors *errs);
+char *api_service_ip_serialize(const struct api_service_ip *sip);
+void api_service_ip_free(struct api_service_ip *sip);
+
+#endif

@@ -1,0 +1,16 @@
+# fuzz/: libFuzzer targets, one per fuzz/fuzz_*.c, with seeds in
+# fuzz/corpus/NAME/ (and an optional dictionary fuzz/NAME.dict). Built by
+# "make fuzz" / "make fuzz-smoke" (B=build/fuzz FUZZ=1 CC=clang) and run by
+# scripts/run-fuzz.sh. A target needs no rule of its own: each links every
+# Skiff library that exists at link time (libskiff*.a, in one group, so
+# only what the target uses is pulled in). FUZZ_LIBS are built first; a new
+# library a target needs joins that list.
+FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
+FUZZERS   += $(FUZZ_SRC:fuzz/%.c=$(BIN)/%)
+FUZZ_LIBS := $(API_LIB) $(ETCD_LIB)
+
+$(FUZZ_SRC:fuzz/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/fuzz/%.o $(FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	  -Wl,--start-group $(LIB)/libskiff*.a -Wl,--end-group $(LDLIBS)

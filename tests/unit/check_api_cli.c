@@ -1,0 +1,344 @@
+/*
+ * check_api_cli.c: "skiffctl validate" run in-process (its output and exit
+ * status for valid, invalid, unreadable and odd inputs, and usage errors),
+ * then the built binary itself for what only main() does.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/skiffctl.h"
+
+#ifndef SKIFFCTL
+#define SKIFFCTL "build/bin/skiffctl"
+#endif
+
+static char tmpdir[64];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_api_cli.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Write content to tmpdir/name; returns the path (static buffer). */
+static const char *
+tmpfile_with(const char *name, const char *content)
+{
+	static char path[4][256];
+	static int next;
+	char *p = path[next++ % 4];
+	FILE *f;
+
+	snprintf(p, sizeof(path[0]), "%s/%s", tmpdir, name);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(content, f);
+	fclose(f);
+	return p;
+}
+
+struct run {
+	int rc;
+	char *out, *err;
+};
+
+/* Run "validate ARGS..." (NULL-terminated) in-process. */
+static struct run
+validate(const char *arg, ...)
+{
+	char *argv[32], *obuf = NULL, *ebuf = NULL;
+	size_t olen = 0, elen = 0;
+	FILE *out = open_memstream(&obuf, &olen), *err = open_memstream(&ebuf, &elen);
+	struct run r;
+	va_list ap;
+	int argc = 0;
+
+	argv[argc++] = "validate";
+	va_start(ap, arg);
+	for (; arg && argc < 31; arg = va_arg(ap, const char *))
+		argv[argc++] = (char *)arg;
+	va_end(ap);
+	argv[argc] = NULL;
+	r.rc = cmd_validate(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	r.out = obuf;
+	r.err = ebuf;
+	return r;
+}
+
+static void
+run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+START_TEST(test_valid_file)
+{
+	struct run r = validate("-f", "manifests/apache/pod.json", NULL);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_str_eq(r.out, "manifests/apache/pod.json: ok (Pod apache)\n");
+	ck_assert_str_eq(r.err, "");
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_directory)
+{
+	struct run r = validate("--filename", "manifests/test", NULL);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_str_eq(r.out, "manifests/test/controller.json: ok (ReplicationController apache)\n"
+	                        "manifests/test/pod.json: ok (Pod apache)\n"
+	                        "manifests/test/service.json: ok (Service apache)\n");
+	run_free(&r);
+	tmpfile_with("x.txt", ""); /* not *.json: skipped */
+	r = validate("-f", tmpdir, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, ": no *.json files"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_invalid_file)
+{
+	const char *f =
+		tmpfile_with("rc.json", "{\"kind\":\"ReplicationController\",\"metadata\":{\"name\":\"web\"},"
+	                                "\"spec\":{\"replicas\":\"4\",\"selector\":{\"app\":\"apache\"},"
+	                                "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+	                                "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"httpd\"}]}}}}");
+	char want[1024];
+	struct run r = validate("-f", f, NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.out, "");
+	snprintf(want, sizeof(want),
+	         "%s: spec.replicas: must be an integer, got string\n"
+	         "%s: spec.selector: does not match template labels {app=web}\n",
+	         f, f);
+	ck_assert_str_eq(r.err, want);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_mixed)
+{
+	const char *bad = tmpfile_with(
+		"bad.json",
+		"{\"metadata\":{\"name\":\"Apache_1\"},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\","
+		"\"ports\":[{\"containerPort\":70000}]}]}}");
+	char want[512];
+	struct run r = validate("-f", "manifests/apache/service.json", "-f", bad, "manifests/apache/pod.json", NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.out, "manifests/apache/service.json: ok (Service apache)\n"
+	                        "manifests/apache/pod.json: ok (Pod apache)\n");
+	snprintf(want, sizeof(want),
+	         "%s: metadata.name: \"Apache_1\" is not a DNS-1123 label\n"
+	         "%s: spec.containers[0].ports[0].containerPort: must be between 1 and 65535, got 70000\n",
+	         bad, bad);
+	ck_assert_str_eq(r.err, want);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_unreadable)
+{
+	struct run r = validate("-f", "/nonexistent/nope.json", NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.err, "/nonexistent/nope.json: cannot read: No such file or directory\n");
+	run_free(&r);
+}
+END_TEST
+
+/* File content, expected stderr after "FILE: " (one problem). */
+static const struct {
+	const char *content, *err;
+} odd[] = {
+	{"{\"kind\":\"Deployment\"}", "kind: unknown kind \"Deployment\" (see skiffctl validate --help)"},
+	{"{}", "cannot tell what kind of object this is; set \"kind\" or --kind"},
+	{"{\"spec\":", "invalid JSON at line 1, column 8: unexpected token near end of file"},
+	{"42", "invalid JSON at line 1, column 2: '[' or '{' expected near '42'"},
+	{"{\"kind\":\"List\",\"items\":{}}", "items: must be an array"},
+	{"{\"kind\":\"Leader\"}", "kind: unknown kind \"Leader\" (see skiffctl validate --help)"},
+};
+
+START_TEST(test_odd_documents)
+{
+	const char *f = tmpfile_with("odd.json", odd[_i].content);
+	char want[512];
+	struct run r = validate("-f", f, NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	snprintf(want, sizeof(want), "%s: %s\n", f, odd[_i].err);
+	ck_assert_str_eq(r.err, want);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_list)
+{
+	const char *f = tmpfile_with("list.json",
+	                             "{\"kind\":\"List\",\"items\":[{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"},"
+	                             "\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]}},"
+	                             "{\"kind\":\"Service\",\"spec\":{}},3,"
+	                             "{\"subnet\":\"10.244.1.0/24\"}]}");
+	const char *g = tmpfile_with("array.json", "[{\"kind\":\"NetworkConfig\"}]");
+	char want[512];
+	struct run r = validate("-f", f, g, NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	snprintf(want, sizeof(want), "%s[0]: ok (Pod a)\n%s[3]: ok (Subnet)\n%s[0]: ok (NetworkConfig)\n", f, f, g);
+	ck_assert_str_eq(r.out, want);
+	snprintf(want, sizeof(want), "%s[1]: spec.ports: required\n%s[2]: must be a JSON object\n", f, f);
+	ck_assert_str_eq(r.err, want);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_forced_kind)
+{
+	struct run r = validate("--kind", "Service", "-f", "manifests/apache/pod.json", NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.err, "manifests/apache/pod.json: kind: must be Service here, got \"Pod\"\n"
+	                        "manifests/apache/pod.json: spec.ports: required\n");
+	run_free(&r);
+	r = validate("--kind=Pod", "-f", "manifests/apache/pod.json", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_usage)
+{
+	struct run r = validate(NULL);
+
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "no files given"));
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: skiffctl validate"));
+	run_free(&r);
+	r = validate("--bogus", "-f", "manifests/apache/pod.json", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "unknown flag --bogus"));
+	ck_assert_str_eq(r.out, "");
+	run_free(&r);
+	r = validate("-f", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "-f needs a file name"));
+	run_free(&r);
+	r = validate("--kind", "Deployment", "-f", "x", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "unknown kind Deployment"));
+	run_free(&r);
+	r = validate("--kind", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	run_free(&r);
+	r = validate("--help", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: skiffctl validate"));
+	ck_assert_ptr_nonnull(strstr(r.out, "ReplicationController"));
+	run_free(&r);
+	/* After "--", a name starting with '-' is a file. */
+	r = validate("--", "--help", NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.err, "--help: cannot read: No such file or directory\n");
+	run_free(&r);
+}
+END_TEST
+
+/* The binary: exit status of sh -c cmd. */
+static int
+sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	ck_assert_msg(WIFEXITED(st), "%s: did not exit", cmd);
+	return WEXITSTATUS(st);
+}
+
+START_TEST(test_binary)
+{
+	char cmd[512], *line = NULL;
+	size_t cap = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s --help >/dev/null", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s --version | grep -q '^skiffctl '", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s help validate | grep -q 'usage: skiffctl validate'", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s 2>/dev/null", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s --bogus 2>/dev/null", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s frobnicate 2>/dev/null", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s validate -f manifests/apache 2>/dev/null >/dev/null", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s validate -f tests/fixtures/api/pod/duplicates/input.json 2>/dev/null", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 1);
+	snprintf(cmd, sizeof(cmd), "%s validate -f - < manifests/apache/controller.json", SKIFFCTL);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_gt(getline(&line, &cap, p), 0);
+	ck_assert_str_eq(line, "<stdin>: ok (ReplicationController apache)\n");
+	ck_assert_int_eq(pclose(p), 0);
+	free(line);
+}
+END_TEST
+
+static Suite *
+cli_suite(void)
+{
+	Suite *s = suite_create("api_cli");
+	TCase *core = tcase_create("core"), *errors = tcase_create("errors"), *binary = tcase_create("binary");
+
+	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(errors, setup, teardown);
+	tcase_add_test(core, test_valid_file);
+	tcase_add_test(core, test_directory);
+	tcase_add_test(core, test_list);
+	tcase_add_test(core, test_forced_kind);
+	tcase_add_test(errors, test_invalid_file);
+	tcase_add_test(errors, test_mixed);
+	tcase_add_test(errors, test_unreadable);
+	tcase_add_loop_test(errors, test_odd_documents, 0, sizeof(odd) / sizeof(odd[0]));
+	tcase_add_test(errors, test_usage);
+	tcase_add_test(binary, test_binary);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, errors);
+	suite_add_tcase(s, binary);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cli_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
