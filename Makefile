@@ -2,7 +2,8 @@
 #
 #   make            build everything into build/
 #   make test       install missing packages, build, run every test, then the
-#                   unit tests again under ASan+UBSan
+#                   unit tests again under ASan+UBSan, then each fuzz target
+#                   over its seeds plus FUZZ_SMOKE_SECONDS
 #   make bench      benchmarks against real etcd (ratios against baselines)
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -121,6 +122,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory san-unit
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@./scripts/run-tests.sh --total
 
 # Fuzzing: FUZZERS are libFuzzer binaries (clang) listed by fuzz/module.mk.
