@@ -51,17 +51,11 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 }
 
 static void
-meta_decode(struct api_dec *d, const json_t *j, void *out)
-{
-	api_meta_decode(d, j, out, API_NAME_LABEL);
-}
-
-static void
 controller_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_controller *rc = out;
 
-	dec_object(d, j, "metadata", &rc->meta, meta_decode);
+	dec_object(d, j, "metadata", &rc->meta, api_meta_decode_label);
 	dec_object(d, j, "spec", &rc->spec, spec_decode);
 }
 

@@ -141,6 +141,12 @@ enum api_name_rule {
 };
 void api_meta_decode(struct api_dec *d, const json_t *j, struct api_meta *m, enum api_name_rule rule);
 json_t *api_meta_encode(const struct api_meta *m);
+/* api_meta_decode with one rule, as dec_fn for dec_object. */
+void api_meta_decode_label(struct api_dec *d, const json_t *j, void *m);
+void api_meta_decode_subdomain(struct api_dec *d, const json_t *j, void *m);
+void api_meta_decode_template(struct api_dec *d, const json_t *j, void *m);
+/* "TCP", "UDP": the names of enum api_protocol. */
+extern const char *const api_proto_names[2];
 /* Selector member key of obj (plain map or matchLabels/matchExpressions). */
 void api_selector_decode(struct api_dec *d, const json_t *obj, const char *key, struct api_selector *s);
 json_t *api_selector_encode(const struct api_selector *s);

@@ -36,6 +36,24 @@ api_meta_decode(struct api_dec *d, const json_t *j, struct api_meta *m, enum api
 	dec_labels(d, j, "annotations", &m->annotations, DEC_MAP_LABEL_KEYS);
 }
 
+void
+api_meta_decode_label(struct api_dec *d, const json_t *j, void *out)
+{
+	api_meta_decode(d, j, out, API_NAME_LABEL);
+}
+
+void
+api_meta_decode_subdomain(struct api_dec *d, const json_t *j, void *out)
+{
+	api_meta_decode(d, j, out, API_NAME_SUBDOMAIN);
+}
+
+void
+api_meta_decode_template(struct api_dec *d, const json_t *j, void *out)
+{
+	api_meta_decode(d, j, out, API_NAME_NONE);
+}
+
 static json_t *
 owner_encode(const void *item)
 {

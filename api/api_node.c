@@ -53,17 +53,11 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 }
 
 static void
-meta_decode(struct api_dec *d, const json_t *j, void *out)
-{
-	api_meta_decode(d, j, out, API_NAME_SUBDOMAIN);
-}
-
-static void
 node_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_node *n = out;
 
-	dec_object(d, j, "metadata", &n->meta, meta_decode);
+	dec_object(d, j, "metadata", &n->meta, api_meta_decode_subdomain);
 	dec_object(d, j, "spec", &n->spec, spec_decode);
 	dec_object(d, j, "status", &n->status, status_decode);
 }

@@ -20,17 +20,11 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 }
 
 static void
-meta_decode(struct api_dec *d, const json_t *j, void *out)
-{
-	api_meta_decode(d, j, out, API_NAME_SUBDOMAIN);
-}
-
-static void
 lease_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_node_lease *l = out;
 
-	dec_object(d, j, "metadata", &l->meta, meta_decode);
+	dec_object(d, j, "metadata", &l->meta, api_meta_decode_subdomain);
 	dec_object(d, j, "spec", &l->spec, spec_decode);
 }
 

@@ -14,14 +14,14 @@
 #include "api_names.h"
 #include "api_pod.h"
 
-static const char *const proto_names[] = {"TCP", "UDP"};
+const char *const api_proto_names[2] = {"TCP", "UDP"};
 static const char *const pull_names[] = {"IfNotPresent", "Always", "Never"};
 static const char *const restart_names[] = {"Always", "OnFailure", "Never"};
 
 const char *
 api_protocol_name(enum api_protocol p)
 {
-	return (unsigned)p < 2 ? proto_names[p] : "?";
+	return (unsigned)p < 2 ? api_proto_names[p] : "?";
 }
 
 const char *
@@ -126,7 +126,7 @@ port_decode(struct api_dec *d, const json_t *j, void *item)
 		p->container_port = (int)v;
 	if (dec_present(j, "hostPort") && dec_int(d, j, "hostPort", 0, 65535, &v))
 		p->host_port = (int)v;
-	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", proto_names, 2, API_PROTO_TCP);
+	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", api_proto_names, 2, API_PROTO_TCP);
 }
 
 static void
@@ -244,24 +244,12 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 		s->termination_grace_period_seconds = v;
 }
 
-static void
-meta_decode(struct api_dec *d, const json_t *j, void *out)
-{
-	api_meta_decode(d, j, out, API_NAME_LABEL);
-}
-
-static void
-template_meta_decode(struct api_dec *d, const json_t *j, void *out)
-{
-	api_meta_decode(d, j, out, API_NAME_NONE);
-}
-
 void
 api_pod_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_pod *pod = out;
 
-	dec_object(d, j, "metadata", &pod->meta, meta_decode);
+	dec_object(d, j, "metadata", &pod->meta, api_meta_decode_label);
 	dec_object(d, j, "spec", &pod->spec, spec_decode);
 }
 
@@ -271,7 +259,7 @@ api_pod_template_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_pod *pod = out;
 
-	dec_object(d, j, "metadata", &pod->meta, template_meta_decode);
+	dec_object(d, j, "metadata", &pod->meta, api_meta_decode_template);
 	dec_object(d, j, "spec", &pod->spec, spec_decode);
 }
 

@@ -10,8 +10,6 @@
 #include "api.h"
 #include "api_internal.h"
 
-static const char *const proto_names[] = {"TCP", "UDP"};
-
 static void
 target_decode(struct api_dec *d, const json_t *j, struct api_service_port *p, int named)
 {
@@ -44,7 +42,7 @@ port_decode_common(struct api_dec *d, const json_t *j, void *item, int named)
 	else if (dec_int(d, j, "port", 1, 65535, &v))
 		p->port = (int)v;
 	target_decode(d, j, p, named);
-	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", proto_names, 2, API_PROTO_TCP);
+	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", api_proto_names, 2, API_PROTO_TCP);
 }
 
 static void
@@ -151,17 +149,11 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 }
 
 static void
-meta_decode(struct api_dec *d, const json_t *j, void *out)
-{
-	api_meta_decode(d, j, out, API_NAME_LABEL);
-}
-
-static void
 service_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_service *svc = out;
 
-	dec_object(d, j, "metadata", &svc->meta, meta_decode);
+	dec_object(d, j, "metadata", &svc->meta, api_meta_decode_label);
 	dec_object(d, j, "spec", &svc->spec, spec_decode);
 }
 
