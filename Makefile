@@ -31,7 +31,7 @@ OPT      ?= -O2
 WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
-             -I. -Ietcdclient -Iruntime -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+             -I. -Ietcdclient -Iruntime -Iapi -Idaemon -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -81,7 +81,7 @@ API_LIB     := $(LIB)/libskiffapi.a
 RUNTIME_LIB := $(LIB)/libskiffruntime.a
 DAEMON_LIB  := $(LIB)/libskiffdaemon.a
 
-include $(sort $(wildcard */module.mk))
+include $(sort $(wildcard */module.mk) $(wildcard */*/module.mk))
 
 all: $(PROGRAMS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCHES)
 

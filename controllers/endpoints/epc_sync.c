@@ -1,0 +1,238 @@
+/*
+ * epc_sync.c: reconcile one service. Reads only the caches: the service,
+ * its cluster IP claim, the pods its selector matches, their bindings and
+ * their status. Writes P/endpoints/NAME only when the bytes differ, with a
+ * transaction that compares the revision it read; releases the claims of
+ * deleted services. A failed compare is not an error: the watch brings the
+ * news and the name comes back.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "epc.h"
+
+struct epc_write *
+epc_write_new(struct epc *e, const char *name)
+{
+	struct epc_write *w = calloc(1, sizeof(*w));
+
+	if (w) {
+		w->e = e;
+		snprintf(w->name, sizeof(w->name), "%s", name);
+	}
+	return w;
+}
+
+void
+epc_write_done(struct etcd_result *res, void *arg)
+{
+	struct epc_write *w = arg;
+
+	if (res->err.code != ETCD_OK && res->err.code != ETCD_ECANCELED) {
+		log_kv(LL_WARN, KV("service", w->name), "write failed: %s; will retry", res->err.msg);
+		wq_add_after(w->e->q, w->name, 1.0);
+	} else if (res->err.code == ETCD_OK && !res->succeeded) {
+		wq_add(w->e->q, w->name);   /* someone else moved first: look again */
+	}
+	free(w);
+}
+
+/* ---- the endpoint list ---- */
+
+struct collect {
+	struct epc *e;
+	const struct api_service *svc;
+	struct api_endpoint_address *addr;
+	size_t n, cap;
+	const struct api_pod *first;  /* to resolve named target ports */
+};
+
+static void
+add_pod(const struct informer_obj *o, void *arg)
+{
+	struct collect *c = arg;
+	const struct api_pod *pod = o->obj;
+	const struct api_pod_status *st;
+	const struct informer_obj *so;
+	struct api_endpoint_address *a;
+	const char *node;
+	char key[600], uid[32];
+
+	if (!pod || !api_selector_matches(&c->svc->spec.selector, &pod->meta.labels))
+		return;
+	/* The status of this incarnation, on the node that reports it. */
+	if (!(node = epc_pod_node(c->e, o->name)))
+		return;
+	snprintf(key, sizeof(key), "%s/%s", node, o->name);
+	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
+	if (!(so = informer_get(c->e->status, key)) || !(st = so->obj) || !st->uid || strcmp(st->uid, uid) != 0 ||
+	    st->phase != API_PHASE_RUNNING || !api_pod_status_ready(st) || !st->pod_ip)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		struct api_endpoint_address *na = realloc(c->addr, cap * sizeof(*na));
+
+		if (!na)
+			return;
+		c->addr = na;
+		c->cap = cap;
+	}
+	a = &c->addr[c->n];
+	a->ip = strdup(st->pod_ip);
+	a->node = strdup(node);
+	a->pod = strdup(o->name);
+	if (!a->ip || !a->node || !a->pod) {
+		free(a->ip);
+		free(a->node);
+		free(a->pod);
+		return;
+	}
+	c->n++;
+	if (!c->first)
+		c->first = pod;
+}
+
+static char *
+endpoints_json(struct epc *e, const struct api_service *svc, const char *ip)
+{
+	struct collect c = {.e = e, .svc = svc};
+	struct api_endpoints ep = {0};
+	struct api_service_port *ports = calloc(svc->spec.n_ports, sizeof(*ports));
+	char *out = NULL;
+
+	informer_foreach(e->pods, add_pod, &c);
+	if (ports || svc->spec.n_ports == 0) {
+		for (size_t i = 0; i < svc->spec.n_ports; i++) {
+			ports[i] = svc->spec.ports[i];
+			ports[i].target_port_name = NULL;
+			if (svc->spec.ports[i].target_port_name)
+				ports[i].target_port = c.first ? api_service_port_target(&svc->spec.ports[i], c.first) : 0;
+			if (ports[i].target_port == 0)
+				ports[i].target_port = ports[i].port;
+		}
+		ep.cluster_ip = (char *)ip;
+		ep.ports = ports;
+		ep.n_ports = svc->spec.n_ports;
+		ep.addresses = c.addr;
+		ep.n_addresses = c.n;
+		out = api_endpoints_serialize(&ep);
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		free(c.addr[i].ip);
+		free(c.addr[i].node);
+		free(c.addr[i].pod);
+	}
+	free(c.addr);
+	free(ports);
+	return out;
+}
+
+static void
+write_endpoints(struct epc *e, const char *name, const char *val)
+{
+	const struct informer_obj *cur = informer_get(e->endpoints, name);
+	struct etcd_error err = {0};
+	struct etcd_txn *t;
+	struct epc_write *w;
+	char key[300];
+
+	if (cur && cur->value_len == strlen(val) && memcmp(cur->value, val, cur->value_len) == 0)
+		return;             /* written only when it changes */
+	snprintf(key, sizeof(key), "%s/endpoints/%s", e->prefix, name);
+	t = etcd_txn_new();
+	etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cur ? cur->mod_revision : 0);
+	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
+	if (!(w = epc_write_new(e, name)) || etcd_txn_commit(e->d->etcd, t, epc_write_done, w, &err) < 0) {
+		free(w);
+		log_kv(LL_WARN, KV("service", name), "cannot write endpoints: %s; will retry", err.msg);
+		wq_add_after(e->q, name, 1.0);
+		return;
+	}
+	metric_inc(e->writes);
+	log_kv(LL_DEBUG, KV("service", name), "endpoints updated");
+}
+
+static void
+delete_endpoints(struct epc *e, const char *name)
+{
+	const struct informer_obj *cur = informer_get(e->endpoints, name);
+	struct etcd_error err = {0};
+	struct etcd_txn *t;
+	struct epc_write *w;
+
+	if (!cur)
+		return;
+	t = etcd_txn_new();
+	etcd_txn_cmp(t, cur->key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cur->mod_revision);
+	etcd_txn_delete(t, ETCD_TXN_SUCCESS, cur->key, 0);
+	if (!(w = epc_write_new(e, name)) || etcd_txn_commit(e->d->etcd, t, epc_write_done, w, &err) < 0)
+		free(w);
+}
+
+void
+epc_reconcile(struct wq *q, const char *name, void *arg)
+{
+	struct epc *e = arg;
+	const struct informer_obj *o = informer_get(e->services, name);
+	char ip[20], uid[32];
+	char *val;
+
+	if (!o) {
+		/* Deleted: give the address back, drop the list. */
+		epc_release(e, name, NULL);
+		delete_endpoints(e, name);
+		wq_done(q, name, WQ_OK, 0);
+		return;
+	}
+	if (!o->obj) {
+		wq_done(q, name, WQ_OK, 0);   /* invalid: the decoder reported it */
+		return;
+	}
+	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
+	epc_release(e, name, uid);        /* claims of older incarnations */
+	if (!epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
+		wq_done(q, name, WQ_OK, 0);   /* a claim is in flight, or impossible */
+		return;
+	}
+	if (!(val = endpoints_json(e, o->obj, ip))) {
+		wq_done(q, name, WQ_RETRY, 0);
+		return;
+	}
+	write_endpoints(e, name, val);
+	free(val);
+	wq_done(q, name, WQ_OK, 0);
+}
+
+struct pod_services {
+	struct epc *e;
+	const struct api_labels *labels;
+};
+
+static void
+enqueue_if_selects(const struct informer_obj *o, void *arg)
+{
+	struct pod_services *p = arg;
+	const struct api_service *svc = o->obj;
+
+	if (svc && api_selector_matches(&svc->spec.selector, p->labels))
+		wq_add(p->e->q, o->name);
+}
+
+void
+epc_enqueue_for_labels(struct epc *e, const struct api_labels *labels)
+{
+	struct pod_services p = {e, labels};
+
+	informer_foreach(e->services, enqueue_if_selects, &p);
+}
+
+void
+epc_enqueue_for_pod(struct epc *e, const char *pod)
+{
+	const struct informer_obj *o = informer_get(e->pods, pod);
+
+	if (o && o->obj)
+		epc_enqueue_for_labels(e, &((const struct api_pod *)o->obj)->meta.labels);
+}

@@ -1,0 +1,368 @@
+/*
+ * skiff-endpoints-controller: cluster IPs and endpoint lists for services.
+ * Watches services, pods, pod status, cluster IP claims, endpoints and the
+ * network config; every change enqueues the services it concerns; while
+ * this process leads, epc_reconcile (epc_sync.c) brings each one up to
+ * date. Invalid objects get a Warning event and are left alone.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "elect.h"
+#include "epc.h"
+
+struct podnode {
+	char *pod, *node;
+	UT_hash_handle hh;
+};
+
+static struct epc E;
+
+static const struct skiff_prog prog = {
+	.name = "skiff-endpoints-controller",
+	.summary = "Gives services a cluster IP and keeps their endpoint lists.",
+	.health_addr = "",
+	.elects = 1,
+};
+
+/* ---- decoding: one small context per informer ---- */
+
+struct src {
+	enum api_kind kind;
+	const char *dir;            /* for events: "services", "pods", or NULL */
+};
+
+static const struct src SERVICES = {API_SERVICE, "services"}, PODS = {API_POD, "pods"},
+                        STATUS = {API_PODSTATUS, NULL}, IPS = {API_SERVICEIP, NULL},
+                        ENDPOINTS = {API_ENDPOINTS, NULL}, NETWORK = {API_NETWORKCONFIG, NULL};
+
+static void *
+decode(const char *name, const char *value, size_t len, void *arg, const struct src *s)
+{
+	struct api_errors errs = {0};
+	void *obj;
+	char *why;
+
+	(void)arg;
+	if (s->kind == API_NETWORKCONFIG && strcmp(name, "config") != 0)
+		return NULL;            /* P/network/subnets/…: not ours */
+	if ((obj = api_parse(s->kind, value, len, &errs))) {
+		const struct api_meta *m = api_object_meta(s->kind, obj);
+
+		if (!m || api_meta_check_name(m, name, &errs) == 0) {
+			api_errors_clear(&errs);
+			return obj;
+		}
+		api_free(s->kind, obj);
+		obj = NULL;
+	}
+	why = api_errors_join(&errs, "; ");
+	log_kv(LL_WARN, KV("kind", api_kind_name(s->kind), "name", name), "ignoring invalid object: %s; fix the key",
+	       why ? why : "out of memory");
+	if (s->dir)
+		recorder_eventf(E.rec, s->dir, name, "Warning", "Invalid", "%s", why ? why : "out of memory");
+	free(why);
+	api_errors_clear(&errs);
+	return NULL;
+}
+
+#define DECODER(fn, src, kind)                                                                          \
+	static void *fn(const char *name, const char *value, size_t len, void *arg)                       \
+	{                                                                                               \
+		return decode(name, value, len, arg, &src);                                             \
+	}                                                                                               \
+	static void fn##_free(void *obj) { api_free(kind, obj); }
+
+DECODER(dec_service, SERVICES, API_SERVICE)
+DECODER(dec_pod, PODS, API_POD)
+DECODER(dec_status, STATUS, API_PODSTATUS)
+DECODER(dec_ip, IPS, API_SERVICEIP)
+DECODER(dec_endpoints, ENDPOINTS, API_ENDPOINTS)
+DECODER(dec_network, NETWORK, API_NETWORKCONFIG)
+
+/* ---- handlers: enqueue what a change concerns ---- */
+
+static void enqueue_all(void);
+
+static void
+enqueue_name(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	wq_add(E.q, o->name);
+}
+
+static void
+enqueue_name2(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	enqueue_name(inf, o, arg);
+}
+
+static void
+pod_changed(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	if (o->obj)
+		epc_enqueue_for_labels(&E, &((const struct api_pod *)o->obj)->meta.labels);
+}
+
+static void
+pod_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	pod_changed(inf, old, arg);     /* services that selected it before… */
+	pod_changed(inf, o, arg);       /* …and those that select it now */
+}
+
+static void
+podnode_set(const char *key, int present)
+{
+	const char *slash = strchr(key, '/');
+	struct podnode *pn = NULL;
+
+	if (!slash)
+		return;
+	HASH_FIND_STR(E.podnodes, slash + 1, pn);
+	if (present) {
+		if (!pn) {
+			if (!(pn = calloc(1, sizeof(*pn))) || !(pn->pod = strdup(slash + 1))) {
+				free(pn);
+				return;
+			}
+			HASH_ADD_KEYPTR(hh, E.podnodes, pn->pod, strlen(pn->pod), pn);
+		}
+		free(pn->node);
+		pn->node = strndup(key, (size_t)(slash - key));
+	} else if (pn && pn->node && strlen(pn->node) == (size_t)(slash - key) && strncmp(pn->node, key, (size_t)(slash - key)) == 0) {
+		HASH_DEL(E.podnodes, pn);
+		free(pn->pod);
+		free(pn->node);
+		free(pn);
+	}
+}
+
+const char *
+epc_pod_node(struct epc *e, const char *pod)
+{
+	struct podnode *pn = NULL;
+
+	HASH_FIND_STR(e->podnodes, pod, pn);
+	return pn ? pn->node : NULL;
+}
+
+static void
+status_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	const char *slash = strchr(o->name, '/');
+
+	(void)inf;
+	(void)arg;
+	podnode_set(o->name, 1);
+	if (slash)
+		epc_enqueue_for_pod(&E, slash + 1);
+}
+
+static void
+status_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	status_added(inf, o, arg);
+}
+
+static void
+status_deleted(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	const char *slash = strchr(o->name, '/');
+
+	(void)inf;
+	(void)arg;
+	podnode_set(o->name, 0);
+	if (slash)
+		epc_enqueue_for_pod(&E, slash + 1);
+}
+
+static void
+ip_changed(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	const struct api_service_ip *sip = o->obj;
+
+	(void)inf;
+	(void)arg;
+	if (sip && sip->service)
+		wq_add(E.q, sip->service);
+}
+
+/* A released address may be the one another service asked for. */
+static void
+ip_deleted(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)o;
+	(void)arg;
+	enqueue_all();
+}
+
+static void
+ip_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	ip_changed(inf, old, arg);
+	ip_changed(inf, o, arg);
+}
+
+static void
+enqueue_all_cb(const struct informer_obj *o, void *arg)
+{
+	(void)arg;
+	wq_add(E.q, o->name);
+}
+
+static void
+enqueue_all(void)
+{
+	informer_foreach(E.services, enqueue_all_cb, NULL);
+	informer_foreach(E.endpoints, enqueue_all_cb, NULL);   /* lists of deleted services */
+}
+
+static void
+network_changed(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)o;
+	(void)arg;
+	enqueue_all();
+}
+
+static void
+network_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	network_changed(inf, o, arg);
+}
+
+static void
+watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
+{
+	(void)arg;
+	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s", err->msg);
+}
+
+/* Work starts only once every cache holds a full list: deciding from a
+ * half-filled cache would allocate addresses that are already taken. */
+static int
+all_synced(void)
+{
+	return E.services && informer_synced(E.services) && informer_synced(E.pods) &&
+	       informer_synced(E.status) && informer_synced(E.ips) && informer_synced(E.endpoints) &&
+	       informer_synced(E.network);
+}
+
+static void
+maybe_start(void)
+{
+	if (E.leading && all_synced()) {
+		wq_resume(E.q);
+		enqueue_all();
+	}
+}
+
+static void
+synced(struct informer *inf, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	maybe_start();
+}
+
+/* ---- leadership ---- */
+
+static void
+lead(void *arg)
+{
+	(void)arg;
+	E.leading = 1;
+	maybe_start();
+}
+
+static void
+follow(void *arg)
+{
+	(void)arg;
+	E.leading = 0;
+	wq_pause(E.q);
+}
+
+static struct informer *
+watch(const char *dir, informer_decode_fn dec, informer_free_fn fr, const struct informer_handlers *h)
+{
+	char prefix[300];
+	struct informer *inf;
+
+	snprintf(prefix, sizeof(prefix), "%s/%s/", E.prefix, dir);
+	if (!(inf = informer_new(E.d->etcd, prefix, dec, fr, h, NULL)))
+		fatalx("out of memory");
+	informer_start(inf);
+	return inf;
+}
+
+static void
+free_all(void)
+{
+	struct podnode *pn, *tmp;
+
+	informer_free(E.services);
+	informer_free(E.pods);
+	informer_free(E.status);
+	informer_free(E.ips);
+	informer_free(E.endpoints);
+	informer_free(E.network);
+	wq_free(E.q);
+	recorder_free(E.rec);
+	epc_alloc_free();
+	HASH_ITER(hh, E.podnodes, pn, tmp) {
+		HASH_DEL(E.podnodes, pn);
+		free(pn->pod);
+		free(pn->node);
+		free(pn);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct skiff_daemon d;
+	static const struct informer_handlers h_service = {enqueue_name, enqueue_name2, enqueue_name, synced, watch_error};
+	static const struct informer_handlers h_pod = {pod_changed, pod_updated, pod_changed, synced, watch_error};
+	static const struct informer_handlers h_status = {status_added, status_updated, status_deleted, synced, watch_error};
+	static const struct informer_handlers h_ip = {ip_changed, ip_updated, ip_deleted, synced, watch_error};
+	static const struct informer_handlers h_ep = {enqueue_name, enqueue_name2, enqueue_name, synced, watch_error};
+	static const struct informer_handlers h_net = {network_changed, network_updated, network_changed, synced, watch_error};
+	struct daemon_elect *el;
+	int rc;
+
+	daemon_init(&d, &prog, argc, argv);
+	E.d = &d;
+	E.prefix = d.opts.prefix;
+	if (!(E.rec = recorder_new(d.etcd, E.prefix, "endpoints-controller")) ||
+	    !(E.q = wq_new(d.loop, epc_reconcile, &E, 16)))
+		fatalx("out of memory");
+	wq_pause(E.q);
+	E.writes = metrics_add(d.metrics, "skiff_endpoints_writes_total", NULL, METRIC_COUNTER, "endpoint list writes");
+	E.allocs = metrics_add(d.metrics, "skiff_cluster_ip_claims_total", NULL, METRIC_COUNTER, "cluster IP claims sent");
+	E.network = watch("network", dec_network, dec_network_free, &h_net);
+	E.ips = watch("serviceips", dec_ip, dec_ip_free, &h_ip);
+	E.endpoints = watch("endpoints", dec_endpoints, dec_endpoints_free, &h_ep);
+	E.status = watch("podstatus", dec_status, dec_status_free, &h_status);
+	E.pods = watch("pods", dec_pod, dec_pod_free, &h_pod);
+	E.services = watch("services", dec_service, dec_service_free, &h_service);
+	el = daemon_elect(&d, "endpoints-controller", lead, follow, NULL);
+	log_info("watching services under %s/services/", E.prefix);
+	rc = daemon_run(&d);
+	daemon_elect_free(el);
+	free_all();
+	daemon_free(&d);
+	return rc;
+}

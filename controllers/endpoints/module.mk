@@ -1,0 +1,12 @@
+# controllers/endpoints/: skiff-endpoints-controller (cluster IPs and
+# endpoint lists of services).
+EPC_SRC := $(wildcard controllers/endpoints/*.c)
+PROGRAMS += $(BIN)/skiff-endpoints-controller
+$(BIN)/skiff-endpoints-controller: $(EPC_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+EPC_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_endpoints*.c))
+$(foreach t,$(EPC_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+INTEG_TESTS += $(EPC_INTEG:%=$(TBIN)/%)

@@ -1,0 +1,307 @@
+/*
+ * check_endpoints.c: skiff-endpoints-controller as a real process against
+ * a real etcd: cluster IP allocation (requested, taken, released), the
+ * endpoint list following pod status, restart safety (no second IP).
+ * Pod status keys are written by the test, as agents would.
+ */
+#include <check.h>
+#include <ev.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "etcd_harness.h"
+#include "etcd_testutil.h"
+#include "th_proc.h"
+
+static struct th_etcd *E;
+static struct etcd_sync *S;
+static struct th_proc *P;
+static char PFX[64];
+
+static struct th_proc *
+start_controller(void)
+{
+	char ep[512], pfx[80];
+	char *argv[] = {"skiff-endpoints-controller", ep, pfx, "--leader-elect=false", "--log-level=debug", NULL};
+	struct th_proc *p;
+
+	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
+	snprintf(pfx, sizeof(pfx), "--prefix=%s", PFX);
+	p = th_proc_start("build/bin/skiff-endpoints-controller", argv, NULL);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static void
+setup(void)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+
+	E = th_etcd_start(1, NULL);
+	ck_assert_ptr_nonnull(E);
+	tu_config(E, &cfg);
+	S = etcd_sync_new(&cfg, &err);
+	ck_assert_ptr_nonnull(S);
+	snprintf(PFX, sizeof(PFX), "/t%d", (int)getpid());
+	P = start_controller();
+}
+
+static void
+teardown(void)
+{
+	th_proc_free(P, 1);
+	etcd_sync_free(S);
+	th_etcd_free(E);
+}
+
+static int64_t
+put(const char *fmt_key, const char *name, const char *val)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), fmt_key, PFX, name);
+	return tu_put(S, key, val);
+}
+
+static void
+del(const char *fmt_key, const char *name)
+{
+	char key[256];
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), fmt_key, PFX, name);
+	r = etcd_sync_delete(S, key, NULL);
+	TU_OK(r);
+	etcd_result_free(r);
+}
+
+static int64_t
+put_pod(const char *name, const char *app)
+{
+	char v[512];
+
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+	         "\"image\":\"skiff/test-httpd:latest\",\"ports\":[{\"containerPort\":8080,\"name\":\"http\"}]}]}}",
+	         name, app);
+	return put("%s/pods/%s", name, v);
+}
+
+static void
+put_status(const char *node, const char *pod, int64_t uid, const char *phase, int ready, const char *ip)
+{
+	char k[128], v[512];
+
+	snprintf(k, sizeof(k), "%s/%s", node, pod);
+	snprintf(v, sizeof(v),
+	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"%s\",\"podIP\":\"%s\",\"hostIP\":\"127.0.0.1\","
+	         "\"containerStatuses\":[{\"name\":\"web\",\"ready\":%s,\"restartCount\":0,\"image\":\"x\","
+	         "\"state\":{\"running\":{\"startedAt\":\"2026-11-26T15:00:00Z\"}}}]}",
+	         uid, phase, ip, ready ? "true" : "false");
+	put("%s/podstatus/%s", k, v);
+}
+
+/* Wait until P/endpoints/NAME lists exactly the pods in want ("a,b" sorted
+ * by IP as the controller writes them; "" for none). */
+struct ep_want {
+	const char *name, *want;
+	char got[512], ip[32];
+};
+
+static int
+endpoints_are(void *arg)
+{
+	struct ep_want *w = arg;
+	char key[256];
+	struct etcd_result *r;
+	json_t *j, *a;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s/endpoints/%s", PFX, w->name);
+	r = etcd_sync_get(S, key);
+	w->got[0] = '\0';
+	if (!r || r->err.code != ETCD_OK || r->nkvs != 1) {
+		etcd_result_free(r);
+		return 0;
+	}
+	j = json_loads(r->kvs[0].value, 0, NULL);
+	etcd_result_free(r);
+	if (!j)
+		return 0;
+	snprintf(w->ip, sizeof(w->ip), "%s", json_string_value(json_object_get(j, "clusterIP")) ?: "");
+	json_array_foreach(json_object_get(j, "addresses"), i, a) {
+		size_t n = strlen(w->got);
+
+		snprintf(w->got + n, sizeof(w->got) - n, "%s%s", n ? "," : "",
+		         json_string_value(json_object_get(a, "pod")) ?: "?");
+	}
+	json_decref(j);
+	return strcmp(w->got, w->want) == 0;
+}
+
+static int
+wait_endpoints(struct ep_want *w, double secs)
+{
+	double end = ev_time() + secs;
+
+	while (ev_time() < end) {
+		if (endpoints_are(w))
+			return 0;
+		usleep(20000);      /* polling etcd with a deadline */
+	}
+	return -1;
+}
+
+static size_t
+count_prefix(const char *dir)
+{
+	char key[256];
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct etcd_result *r;
+	size_t n;
+
+	snprintf(key, sizeof(key), "%s/%s/", PFX, dir);
+	r = etcd_sync_range(S, key, &o);
+	TU_OK(r);
+	n = (size_t)r->count;
+	etcd_result_free(r);
+	return n;
+}
+
+static const char *SVC = "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},"
+                         "\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"http\"}]}}";
+
+START_TEST(test_endpoints_follow_status)
+{
+	struct ep_want w = {.name = "web"};
+	int64_t r1 = put_pod("web-1", "web"), r2 = put_pod("web-2", "web"), r3 = put_pod("db-1", "db");
+
+	put("%s/services/%s", "web", SVC);
+	put_status("n1", "web-1", r1, "Running", 1, "10.244.1.5");
+	put_status("n2", "web-2", r2, "Pending", 0, "10.244.2.7");
+	put_status("n1", "db-1", r3, "Running", 1, "10.244.1.9");
+	w.want = "web-1";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	ck_assert_msg(strncmp(w.ip, "10.0.0.", 7) == 0, "cluster IP %s not in 10.0.0.0/24", w.ip);
+	ck_assert_int_eq(count_prefix("serviceips"), 1);
+
+	/* web-2 becomes ready; web-1's status is from an old incarnation. */
+	put_status("n2", "web-2", r2, "Running", 1, "10.244.2.7");
+	w.want = "web-1,web-2";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	put_status("n1", "web-1", r1 - 1, "Running", 1, "10.244.1.5");
+	w.want = "web-2";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	put_status("n1", "web-1", r1, "Running", 1, "10.244.1.5");
+	w.want = "web-1,web-2";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+
+	/* A deleted pod leaves; its status key vanishing too changes nothing more. */
+	del("%s/pods/%s", "web-1");
+	w.want = "web-2";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+}
+END_TEST
+
+static int
+gone(const char *dir, size_t want)
+{
+	double end = ev_time() + 10;
+
+	while (ev_time() < end) {
+		if (count_prefix(dir) == want)
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+START_TEST(test_ip_requested_taken_released_restart)
+{
+	struct ep_want w = {.name = "a"};
+	char events[128];
+
+	put("%s/services/%s", "a",
+	    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"selector\":{\"app\":\"a\"},\"clusterIP\":\"10.0.0.10\","
+	    "\"ports\":[{\"port\":80}]}}");
+	w.want = "";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	ck_assert_str_eq(w.ip, "10.0.0.10");
+
+	/* The same address asked for by another service: a Warning event. */
+	put("%s/services/%s", "b",
+	    "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"selector\":{\"app\":\"b\"},\"clusterIP\":\"10.0.0.10\","
+	    "\"ports\":[{\"port\":80}]}}");
+	snprintf(events, sizeof(events), "events/services/b");
+	ck_assert_int_eq(gone(events, 1), 0);
+	ck_assert_int_eq(count_prefix("serviceips"), 1);
+
+	/* Out of range: another event. */
+	put("%s/services/%s", "c",
+	    "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"selector\":{\"app\":\"c\"},\"clusterIP\":\"192.168.7.7\","
+	    "\"ports\":[{\"port\":80}]}}");
+	ck_assert_int_eq(gone("events/services/c", 1), 0);
+
+	/* Kill -9 and restart: still one address per service, none leaked. */
+	th_proc_kill(P);
+	th_proc_free(P, 0);
+	put("%s/services/%s", "d", "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"app\":\"d\"},"
+	                           "\"ports\":[{\"port\":80}]}}");
+	P = start_controller();
+	w.name = "d";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	ck_assert_int_eq(count_prefix("serviceips"), 2);
+
+	/* Deleting a service releases its address and its list; then b, which
+	 * asked for that address, gets it. */
+	del("%s/services/%s", "a");
+	w.name = "b";
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	ck_assert_str_eq(w.ip, "10.0.0.10");
+	ck_assert_int_eq(gone("endpoints", 2), 0);        /* d and b, not a */
+	ck_assert_int_eq(count_prefix("serviceips"), 2);
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
+START_TEST(test_invalid_service_event)
+{
+	put("%s/services/%s", "bad", "{\"metadata\":{\"name\":\"bad\"},\"spec\":{\"ports\":[{\"port\":70000}]}}");
+	ck_assert_int_eq(gone("events/services/bad", 1), 0);
+	ck_assert_int_eq(count_prefix("serviceips"), 0);
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("endpoints");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_endpoints_follow_status);
+	tcase_add_test(tc, test_ip_requested_taken_released_restart);
+	tcase_add_test(tc, test_invalid_service_event);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
