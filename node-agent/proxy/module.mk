@@ -1,0 +1,11 @@
+# node-agent/proxy/: skiff-proxy, the per-node service proxy.
+PROXY_SRC := $(wildcard node-agent/proxy/*.c)
+PROGRAMS += $(BIN)/skiff-proxy
+$(BIN)/skiff-proxy: $(PROXY_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+PROXY_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_proxy*.c))
+$(foreach t,$(PROXY_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+INTEG_TESTS += $(PROXY_INTEG:%=$(TBIN)/%)

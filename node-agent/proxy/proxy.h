@@ -1,0 +1,71 @@
+/*
+ * proxy.h: skiff-proxy's private header. One proxy per node makes
+ * connections to clusterIP:port reach the service's endpoints. In
+ * userspace mode (the 2014 design) each service port has a listener on an
+ * ephemeral port; nftables rules redirect clusterIP:port there; each
+ * accepted connection is forwarded to an endpoint, round-robin, trying the
+ * next one when a connect fails. In nftables mode the kernel rewrites the
+ * destination to an endpoint itself.
+ */
+#ifndef SKIFF_PROXY_H
+#define SKIFF_PROXY_H
+
+#include <stdint.h>
+#include <uthash.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "informer.h"
+
+enum px_mode { PX_USERSPACE, PX_NFTABLES };
+
+struct px_backend {
+	uint32_t ip;                /* host order */
+	int port;
+};
+
+/* One service port. */
+struct px_port {
+	char key[300];              /* "SERVICE/PORTNAME-or-PORT" */
+	char service[64];
+	uint32_t cluster_ip;
+	int port;
+	int listen_fd, listen_port;
+	ev_io accept_w;
+	ev_timer accept_pause;      /* EMFILE: stop accepting for a moment */
+	struct px_backend *be;
+	size_t nbe, rr;
+	unsigned gen;
+	struct px_proxy *px;
+	UT_hash_handle hh;
+};
+
+struct px_proxy {
+	struct skiff_daemon *d;
+	enum px_mode mode;
+	const char *node;
+	char table[80];             /* our nftables table: "skiff_<node>" */
+	struct informer *endpoints;
+	struct px_port *ports;
+	unsigned gen;
+	ev_timer sync;              /* coalesces endpoint changes */
+	char *rules;                /* the ruleset last applied */
+	int nft_ok;                 /* rules could be applied */
+	size_t conns;
+	struct metric *m_conns, *m_fail;
+};
+
+/* px_sync.c */
+void px_sync(struct px_proxy *px);
+void px_free_ports(struct px_proxy *px);
+
+/* px_conn.c: forward one accepted connection of port. */
+void px_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
+void px_conn_close_all(struct px_proxy *px);
+
+/* px_nft.c: make our table say rules (an nft script body for the table),
+ * or remove the table when rules is NULL. 0 or -1 (logged). Runs nft. */
+int px_nft_apply(struct px_proxy *px, const char *rules);
+char *px_nft_render(struct px_proxy *px);
+
+#endif

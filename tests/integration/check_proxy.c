@@ -1,0 +1,369 @@
+/*
+ * check_proxy.c: skiff-proxy as a real process (root: it installs
+ * nftables rules) against a real etcd, in both modes. Endpoints keys are
+ * written by the test; the endpoints are small TCP servers of the test on
+ * 127.0.0.2 and 127.0.0.3 that answer with their address. The service
+ * CIDR used (10.0.0.0/24, checked to be unrouted first) is routed into a
+ * sink bridge with no ports, so a packet the proxy failed to catch dies on
+ * this machine. Everything (bridge, route, table, processes) is removed.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "etcd_harness.h"
+#include "etcd_testutil.h"
+#include "th_proc.h"
+
+#define CIP "10.0.0.77"
+
+static struct th_etcd *E;
+static struct etcd_sync *S;
+static struct th_proc *P;
+static char PFX[64], NODE[64], BR[16];
+static int BPORT;
+static int srv_fd[2];
+static pthread_t srv_th[2];
+
+/* An endpoint: accepts, says its address, then echoes until closed. */
+static void *
+serve(void *arg)
+{
+	int fd = *(int *)arg;
+
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+		char buf[256], name[32];
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		ssize_t n;
+
+		if (c < 0)
+			return NULL;
+		getsockname(c, (struct sockaddr *)&sa, &len);
+		snprintf(name, sizeof(name), "%s\n", inet_ntoa(sa.sin_addr));
+		if (write(c, name, strlen(name)) < 0) {
+			close(c);
+			continue;
+		}
+		while ((n = read(c, buf, sizeof(buf))) > 0)
+			if (write(c, buf, (size_t)n) != n)
+				break;
+		close(c);
+	}
+}
+
+static int
+listen_on(const char *ip, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+sh(const char *cmd)
+{
+	return system(cmd);
+}
+
+static void
+start_proxy(const char *mode)
+{
+	char ep[512], pfx[80], node[80], m[40];
+	char *argv[] = {"skiff-proxy", ep, pfx, node, m, NULL};
+
+	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
+	snprintf(pfx, sizeof(pfx), "--prefix=%s", PFX);
+	snprintf(node, sizeof(node), "--node-name=%s", NODE);
+	snprintf(m, sizeof(m), "--mode=%s", mode);
+	P = th_proc_start("build/bin/skiff-proxy", argv, NULL);
+	ck_assert_ptr_nonnull(P);
+}
+
+/* Once, in Check's parent process, so that it is undone even when a test
+ * fails: the sink bridge and its route, and etcd. */
+static void
+bed_up(void)
+{
+	char cmd[256];
+
+	if (geteuid() != 0)
+		return;
+	/* Never take a range the machine routes already. */
+	if (sh("ip route show | grep -q '^10\\.0\\.0\\.'") == 0) {
+		fprintf(stderr, "check_proxy: 10.0.0.0/24 is routed on this machine; refusing to use it\n");
+		exit(1);
+	}
+	snprintf(BR, sizeof(BR), "skiff-blk%d", (int)getpid() % 10000);
+	snprintf(cmd, sizeof(cmd), "ip link add %s type bridge && ip link set %s up && ip route add 10.0.0.0/24 dev %s",
+	         BR, BR, BR);
+	if (sh(cmd) != 0 || !(E = th_etcd_start(1, NULL))) {
+		fprintf(stderr, "check_proxy: cannot set up the test bed\n");
+		exit(1);
+	}
+	snprintf(NODE, sizeof(NODE), "proxytest%d", (int)getpid());
+}
+
+static void
+bed_down(void)
+{
+	char cmd[256];
+
+	if (geteuid() != 0)
+		return;
+	snprintf(cmd, sizeof(cmd), "nft delete table ip skiff_%s 2>/dev/null; ip link del %s", NODE, BR);
+	sh(cmd);
+	th_etcd_free(E);
+}
+
+static void
+setup(void)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+
+	if (geteuid() != 0)
+		return;
+	tu_config(E, &cfg);
+	S = etcd_sync_new(&cfg, &err);
+	ck_assert_ptr_nonnull(S);
+	snprintf(PFX, sizeof(PFX), "/t%d", (int)getpid());
+	/* Two endpoints on one port, two loopback addresses. */
+	for (BPORT = 18000 + getpid() % 2000;; BPORT++) {
+		srv_fd[0] = listen_on("127.0.0.2", BPORT);
+		srv_fd[1] = listen_on("127.0.0.3", BPORT);
+		if (srv_fd[0] >= 0 && srv_fd[1] >= 0)
+			break;
+		if (srv_fd[0] >= 0)
+			close(srv_fd[0]);
+		if (srv_fd[1] >= 0)
+			close(srv_fd[1]);
+	}
+	pthread_create(&srv_th[0], NULL, serve, &srv_fd[0]);
+	pthread_create(&srv_th[1], NULL, serve, &srv_fd[1]);
+}
+
+static void
+teardown(void)
+{
+	if (geteuid() != 0)
+		return;
+	th_proc_free(P, 0);
+	etcd_sync_free(S);
+	close(srv_fd[0]);
+	close(srv_fd[1]);
+}
+
+static void
+put_endpoints(const char *name, const char *ips)
+{
+	char key[128], val[1024], addrs[512] = "";
+	const char *p = ips;
+
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p), l = strlen(addrs);
+
+		snprintf(addrs + l, sizeof(addrs) - l, "%s{\"ip\":\"%.*s\",\"node\":\"n1\",\"pod\":\"p%zu\"}", l ? "," : "",
+		         (int)n, p, l);
+		p = comma ? comma + 1 : NULL;
+	}
+	snprintf(key, sizeof(key), "%s/endpoints/%s", PFX, name);
+	snprintf(val, sizeof(val),
+	         "{\"clusterIP\":\"" CIP "\",\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":%d,"
+	         "\"protocol\":\"TCP\"}],\"addresses\":[%s]}",
+	         BPORT, addrs);
+	ck_assert_int_gt(tu_put(S, key, val), 0);
+}
+
+/* Connect to CIP:80 and read the greeting ("" when refused or closed). */
+static int
+dial(char *who, size_t len)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(80)};
+	struct timeval tv = {2, 0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n;
+
+	who[0] = '\0';
+	inet_pton(AF_INET, CIP, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, who, len - 1);
+	who[n > 0 ? n : 0] = '\0';
+	if (n > 0 && who[n - 1] == '\n')
+		who[n - 1] = '\0';
+	return fd;
+}
+
+/* Dial until 6 answers in a row come from endpoints of want (e.g.
+ * "127.0.0.2,127.0.0.3") and cover all of them. */
+static int
+answers_are(const char *want, double secs)
+{
+	double end = ev_time() + secs;
+	int run = 0, seen2 = 0, seen3 = 0;
+	int w2 = strstr(want, ".2") != NULL, w3 = strstr(want, ".3") != NULL;
+
+	while (ev_time() < end) {
+		char who[64];
+		int fd = dial(who, sizeof(who)), ok;
+
+		if (fd >= 0)
+			close(fd);
+		ok = (w2 && strcmp(who, "127.0.0.2") == 0) || (w3 && strcmp(who, "127.0.0.3") == 0);
+		if (!ok) {
+			run = seen2 = seen3 = 0;
+			usleep(10000);      /* polling with a deadline */
+			continue;
+		}
+		run++;
+		seen2 |= strcmp(who, "127.0.0.2") == 0;
+		seen3 |= strcmp(who, "127.0.0.3") == 0;
+		if (run >= 6 && seen2 == w2 && seen3 == w3)
+			return 0;
+	}
+	return -1;
+}
+
+static void
+run_mode(const char *mode)
+{
+	char who[64], buf[64], cmd[160];
+	int keep;
+	ssize_t n;
+
+	put_endpoints("web", "127.0.0.2,127.0.0.3");
+	start_proxy(mode);
+	if (answers_are("127.0.0.2,127.0.0.3", 10) != 0) {
+		th_proc_free(P, 1);
+		P = NULL;
+		ck_abort_msg("both endpoints did not answer");
+	}
+
+	/* A long-lived connection survives an endpoint change. */
+	keep = dial(who, sizeof(who));
+	ck_assert_int_ge(keep, 0);
+	ck_assert(who[0]);
+	put_endpoints("web", strcmp(who, "127.0.0.2") == 0 ? "127.0.0.2" : "127.0.0.3");
+	put_endpoints("web", strcmp(who, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2");
+	ck_assert_msg(answers_are(strcmp(who, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2", 10) == 0,
+	              "new connections did not move to the other endpoint");
+	ck_assert_int_eq(write(keep, "ping", 4), 4);
+	n = read(keep, buf, sizeof(buf));
+	ck_assert_int_eq(n, 4);
+	close(keep);
+
+	/* No endpoints: refused or closed at once, never a hang. */
+	put_endpoints("web", "");
+	{
+		double end = ev_time() + 10, t0;
+		int ok = 0;
+
+		while (!ok && ev_time() < end) {
+			int fd;
+
+			t0 = ev_time();
+			fd = dial(who, sizeof(who));
+			if (fd >= 0)
+				close(fd);
+			ok = who[0] == '\0' && ev_time() - t0 < 1.0;
+			if (!ok)
+				usleep(10000);
+		}
+		ck_assert_msg(ok, "a service without endpoints did not refuse at once");
+	}
+
+	/* SIGTERM removes our table. */
+	ck_assert_int_eq(th_proc_signal(P, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(P, 10), 0);
+	snprintf(cmd, sizeof(cmd), "nft list table ip skiff_%s >/dev/null 2>&1", NODE);
+	ck_assert_msg(sh(cmd) != 0, "table skiff_%s still there after exit", NODE);
+}
+
+START_TEST(test_userspace)
+{
+	if (geteuid() != 0)
+		return;
+	run_mode("userspace");
+}
+END_TEST
+
+START_TEST(test_nftables)
+{
+	if (geteuid() != 0)
+		return;
+	run_mode("nftables");
+}
+END_TEST
+
+START_TEST(test_stale_rules_replaced)
+{
+	char cmd[300];
+
+	if (geteuid() != 0)
+		return;
+	/* A crashed run left a rule sending the service to a dead port. */
+	snprintf(cmd, sizeof(cmd),
+	         "nft 'add table ip skiff_%s; add chain ip skiff_%s output { type nat hook output priority -100; }; "
+	         "add rule ip skiff_%s output ip daddr " CIP " tcp dport 80 redirect to :1'",
+	         NODE, NODE, NODE);
+	ck_assert_int_eq(sh(cmd), 0);
+	put_endpoints("web", "127.0.0.2");
+	start_proxy("userspace");
+	ck_assert_msg(answers_are("127.0.0.2", 10) == 0, "stale rules were not replaced");
+	snprintf(cmd, sizeof(cmd), "test $(nft list table ip skiff_%s | grep -c 'redirect to :1$') -eq 0", NODE);
+	ck_assert_int_eq(sh(cmd), 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("proxy");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, bed_up, bed_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_userspace);
+	tcase_add_test(tc, test_nftables);
+	tcase_add_test(tc, test_stale_rules_replaced);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	if (geteuid() != 0)
+		fprintf(stderr, "check_proxy: not root: the proxy tests need nftables and are skipped\n");
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
