@@ -8,3 +8,10 @@ $(BENCH_ETCD): $(OBJ)/bench/etcd_bench.o $(ETCD_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 BENCHES += $(BENCH_ETCD)
+
+BENCH_PROXY := $(B)/bench/proxy_bench
+$(BENCH_PROXY): $(OBJ)/bench/proxy_bench.o $(ETCD_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+BENCHES += $(BENCH_PROXY)

@@ -8,6 +8,7 @@
  * start (stale rules of a crashed run) and removed on exit.
  */
 #include <ctype.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,10 +149,16 @@ main(int argc, char **argv)
 	static struct skiff_daemon d;
 	static const struct informer_handlers h = {on_add, on_update, on_add, on_synced, on_error};
 	char prefix[300];
+	struct rlimit rl;
 	size_t i, n;
 	int rc;
 
 	daemon_init(&d, &prog, argc, argv);
+	/* Two descriptors per proxied connection: take all we may have. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	PX.d = &d;
 	PX.node = node_name;
 	PX.mode = strcmp(mode_name, "nftables") == 0 ? PX_NFTABLES : PX_USERSPACE;

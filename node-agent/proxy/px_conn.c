@@ -4,8 +4,12 @@
  * connect fails), then copy bytes both ways. An idle connection costs only
  * its struct: data is read into a buffer on the stack and written on at
  * once; only what the other side cannot take yet is kept, and reading from
- * that side stops until it drains (back-pressure). A service without
- * endpoints closes new connections at once instead of letting them hang.
+ * that side stops until it drains (back-pressure). Bytes move through one
+ * pipe shared by all connections with splice(2), so they never cross into
+ * userspace; whatever the pipe still holds when the other side blocks is
+ * read out into that connection's own buffer, leaving the pipe empty for
+ * the next one. A service without endpoints closes new connections at once
+ * instead of letting them hang.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include "proxy.h"
 
 #define CHUNK 65536
+#define SPLICE_CHUNK (1 << 20)
 
 /* One direction: bytes read from src and not yet written to dst. */
 struct pipe_dir {
@@ -88,6 +93,85 @@ flush(int fd, struct pipe_dir *dir)
 	return 0;
 }
 
+static int spl[2] = {-1, -1};   /* the shared pipe; -1: splice unavailable */
+static int spl_tried;
+
+static int
+splice_ready(void)
+{
+	if (!spl_tried) {
+		spl_tried = 1;
+		if (pipe2(spl, O_NONBLOCK | O_CLOEXEC) < 0)
+			spl[0] = spl[1] = -1;
+		else
+			fcntl(spl[1], F_SETPIPE_SZ, SPLICE_CHUNK);   /* fewer, larger moves */
+	}
+	return spl[0] >= 0;
+}
+
+/* Keep what the other side did not take (n bytes, still in the shared
+ * pipe) in dir, and wait for dst to drain. */
+static int
+park(struct px_conn *k, size_t n, struct pipe_dir *dir, ev_io *src_r, ev_io *dst_w)
+{
+	struct ev_loop *loop = k->px->d->loop;
+	size_t got = 0;
+
+	if (!(dir->pend = malloc(n)))
+		return -1;
+	while (got < n) {
+		ssize_t r = read(spl[0], dir->pend + got, n - got);
+
+		if (r <= 0 && errno != EINTR)
+			return -1;
+		if (r > 0)
+			got += (size_t)r;
+	}
+	dir->len = n;
+	dir->off = 0;
+	ev_io_stop(loop, src_r);
+	ev_io_start(loop, dst_w);
+	return 0;
+}
+
+/* pump() with splice: src → shared pipe → dst. */
+static int
+pump_splice(struct px_conn *k, int src, int dst, struct pipe_dir *dir, ev_io *src_r, ev_io *dst_w)
+{
+	for (;;) {
+		ssize_t n = splice(src, NULL, spl[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK), w = 0;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -1;
+		}
+		if (n == 0) {
+			dir->eof = 1;
+			ev_io_stop(k->px->d->loop, src_r);
+			shutdown(dst, SHUT_WR);
+			return 0;
+		}
+		while (w < n) {
+			ssize_t m = splice(spl[0], NULL, dst, NULL, (size_t)(n - w), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0)
+				break;
+			w += m;
+		}
+		if (w < n) {
+			if (errno != EAGAIN) {
+				/* dst failed: empty the pipe for the others, end this one. */
+				park(k, (size_t)(n - w), dir, src_r, dst_w);
+				return -1;
+			}
+			return park(k, (size_t)(n - w), dir, src_r, dst_w);
+		}
+	}
+}
+
 /* Move bytes from src to dst until src would block. -1 ends the conn. */
 static int
 pump(struct px_conn *k, int src, int dst, struct pipe_dir *dir, ev_io *src_r, ev_io *dst_w)
@@ -95,6 +179,8 @@ pump(struct px_conn *k, int src, int dst, struct pipe_dir *dir, ev_io *src_r, ev
 	struct ev_loop *loop = k->px->d->loop;
 	char buf[CHUNK];
 
+	if (splice_ready())
+		return pump_splice(k, src, dst, dir, src_r, dst_w);
 	for (;;) {
 		ssize_t n = read(src, buf, sizeof(buf)), w = 0;
 
