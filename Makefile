@@ -148,7 +148,9 @@ install: all
 	$(if $(PROGRAMS),install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 644 $(LIB)/*.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 etcdclient/etcd.h etcdclient/etcd_sync.h $(DESTDIR)$(PREFIX)/include/skiff/
-	$(if $(MAN_PAGES),install -d $(DESTDIR)$(PREFIX)/share/man/man8 && install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/)
+	@for m in $(MAN_PAGES); do s=$${m##*.}; \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/ || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -10,3 +10,4 @@ $(BIN)/skiff-endpoints-controller: $(EPC_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUN
 EPC_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_endpoints*.c))
 $(foreach t,$(EPC_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(EPC_INTEG:%=$(TBIN)/%)
+MAN_PAGES += controllers/endpoints/skiff-endpoints-controller.8

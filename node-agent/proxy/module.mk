@@ -9,3 +9,4 @@ $(BIN)/skiff-proxy: $(PROXY_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNTIME_LIB) $(A
 PROXY_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_proxy*.c))
 $(foreach t,$(PROXY_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(PROXY_INTEG:%=$(TBIN)/%)
+MAN_PAGES += node-agent/proxy/skiff-proxy.8
