@@ -114,6 +114,8 @@ pager_free(void *p)
 static int
 pager_take(struct pager *pg, struct etcd_result *page)
 {
+	if (page->nkvs == 0)
+		return 0;
 	if (pg->n + page->nkvs > pg->cap) {
 		size_t cap = pg->cap ? pg->cap * 2 : 1024;
 		struct etcd_kv *a;
