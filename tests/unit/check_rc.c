@@ -1,0 +1,116 @@
+/*
+ * check_rc.c: the pure parts of skiff-replication-controller: the pod →
+ * binding/status index (rc_index.c) and the scale-down order
+ * (rc_delete.c): unbound first, then not running, then not ready, then
+ * the youngest.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controllers/replication/rc.h"
+
+/* rc_delete.c sends through rc_sync.c; not linked here. */
+void
+rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t)
+{
+	(void)p;
+	(void)kind;
+	(void)pod;
+	etcd_txn_free(t);
+}
+
+static struct api_pod_status *
+status(const char *uid, int running, int ready)
+{
+	char json[512];
+	struct api_errors errs = {0};
+	struct api_pod_status *st;
+
+	snprintf(json, sizeof(json),
+	         "{\"uid\":\"%s\",\"phase\":\"%s\",\"containerStatuses\":[{\"name\":\"c\",\"ready\":%s,"
+	         "\"restartCount\":0,\"state\":{\"running\":{}}}]}",
+	         uid, running ? "Running" : "Pending", ready ? "true" : "false");
+	st = api_pod_status_parse(json, strlen(json), &errs);
+	ck_assert_msg(st != NULL, "status does not parse");
+	api_errors_clear(&errs);
+	return st;
+}
+
+START_TEST(test_index)
+{
+	struct rc rc = {0};
+	struct api_pod_status *st = status("7", 1, 1);
+	const struct rc_podinfo *pi;
+
+	rc_index_binding(&rc, "n1/a", 1);
+	rc_index_status(&rc, "n1/a", st, 1);
+	pi = rc_podinfo(&rc, "a");
+	ck_assert_ptr_nonnull(pi);
+	ck_assert_int_eq(pi->bindings, 1);
+	ck_assert(pi->running && pi->ready);
+	ck_assert_str_eq(pi->status_uid, "7");
+	/* A delete of a status on another node leaves the one we know. */
+	rc_index_status(&rc, "n2/a", NULL, 0);
+	ck_assert_ptr_nonnull(rc_podinfo(&rc, "a")->status_node);
+	rc_index_status(&rc, "n1/a", NULL, 0);
+	rc_index_binding(&rc, "n1/a", 0);
+	ck_assert_ptr_null(rc_podinfo(&rc, "a"));
+	/* Names without a node part are ignored. */
+	rc_index_binding(&rc, "nonode", 1);
+	ck_assert_ptr_null(rc_podinfo(&rc, "nonode"));
+	rc_index_free(&rc);
+	api_pod_status_free(st);
+}
+END_TEST
+
+START_TEST(test_rank)
+{
+	struct rc rc = {0};
+	struct api_pod_status *running = status("1", 1, 0), *ready = status("1", 1, 1);
+	struct informer_obj objs[6] = {
+		{.name = "ready-old", .create_revision = 1},   {.name = "ready-young", .create_revision = 9},
+		{.name = "running", .create_revision = 2},     {.name = "bound", .create_revision = 3},
+		{.name = "unbound-old", .create_revision = 4}, {.name = "unbound-young", .create_revision = 8},
+	};
+	const struct informer_obj *v[6];
+	static const char *const want[6] = {"unbound-young", "unbound-old", "bound",
+	                                    "running",       "ready-young", "ready-old"};
+
+	rc_index_binding(&rc, "n/ready-old", 1);
+	rc_index_status(&rc, "n/ready-old", ready, 1);
+	rc_index_binding(&rc, "n/ready-young", 1);
+	rc_index_status(&rc, "n/ready-young", ready, 1);
+	rc_index_binding(&rc, "n/running", 1);
+	rc_index_status(&rc, "n/running", running, 1);
+	rc_index_binding(&rc, "n/bound", 1);
+	/* A status without binding still counts as unbound. */
+	rc_index_status(&rc, "n/unbound-old", ready, 1);
+	for (int i = 0; i < 6; i++)
+		v[i] = &objs[i];
+	rc_rank_for_delete(&rc, v, 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_str_eq(v[i]->name, want[i]);
+	rc_index_free(&rc);
+	api_pod_status_free(running);
+	api_pod_status_free(ready);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("rc");
+	TCase *core = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(core, test_index);
+	tcase_add_test(core, test_rank);
+	suite_add_tcase(s, core);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
