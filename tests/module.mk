@@ -10,3 +10,9 @@ ETCD_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/ch
 $(foreach t,$(ETCD_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
 SAN_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
+
+# Provisioning: the release tarball, systemd units and cloud-init user-data.
+$(eval $(call test_prog,check_provision,tests/integration,$(HARNESS_OBJ) $(ETCD_LIB)))
+$(OBJ)/tests/integration/check_provision.o: CFLAGS += -DSKIFF_SRCDIR='"$(CURDIR)"' -DSKIFF_BINDIR='"$(CURDIR)/$(BIN)"'
+$(TBIN)/check_provision: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_provision
