@@ -1,6 +1,8 @@
 /*
  * skiffctl.c: skiffctl's main: global flags, then dispatch to a
- * subcommand (cmd_*.c). Talks to nothing by itself.
+ * subcommand (cmd_*.c). Talks to nothing by itself. Every command that
+ * reads etcd takes the daemons' connection flags (--etcd-endpoints or
+ * SKIFF_ETCD_ENDPOINTS, --prefix, TLS, --etcd-user) after its name.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,14 @@
 #endif
 
 static const struct skiffctl_cmd commands[] = {
+	{"get", cmd_get, cmd_get_usage, "list objects as a table, as JSON, or follow changes (-w)"},
+	{"describe", cmd_describe, cmd_describe_usage, "show one object with its status and events"},
+	{"apply", cmd_apply, cmd_apply_usage, "create or update objects from manifests (-f)"},
+	{"create", cmd_create, cmd_create_usage, "create objects from manifests, failing if they exist"},
+	{"delete", cmd_delete, cmd_delete_usage, "delete an object (a controller with its pods)"},
+	{"scale", cmd_scale, cmd_scale_usage, "set a controller's replicas"},
+	{"cordon", cmd_cordon, cmd_cordon_usage, "mark a node unschedulable"},
+	{"uncordon", cmd_uncordon, cmd_uncordon_usage, "mark a node schedulable"},
 	{"validate", cmd_validate, cmd_validate_usage, "check manifests offline"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -23,7 +33,7 @@ usage(FILE *f)
 
 	fprintf(f, "usage: skiffctl [--help] [--version] COMMAND [ARGS...]\n\ncommands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'skiffctl COMMAND --help' for a command's flags.\n");
 }
 

@@ -1,0 +1,189 @@
+/*
+ * cmd_delete.c: "skiffctl delete KIND NAME": delete P/KIND/NAME. What
+ * follows is the components' business: a pod's binding and containers go
+ * (scheduler, agent); a controller's pods are deleted by the replication
+ * controller, which deletes the pods it owns.
+ *
+ * --cascade=false keeps a controller's pods: first every pod whose
+ * ownerReferences name this controller (kind, name and uid = its create
+ * revision) loses that reference, each with a guarded read-modify-write;
+ * then the controller is deleted with a compare on its create revision (so
+ * a controller written again meanwhile is left alone). A pod the
+ * controller creates between the two steps (it only creates for a
+ * shortfall, and orphaning changes no count) would still be owned.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "skiffctl.h"
+
+static int cascade_flag;
+
+static const struct flag delete_flags[] = {
+	{"cascade", FLAG_BOOL, &cascade_flag, "true", NULL,
+         "false: keep a controller's pods (their ownerReferences to it are removed first)", NULL, NULL},
+	{0}};
+
+static const struct skiff_prog prog = {.name = "skiffctl delete",
+                                       .summary =
+                                               "Delete a pod, controller, service or node (KIND as in skiffctl get).\n"
+                                               "Deleting a controller deletes its pods unless --cascade=false.\n"
+                                               "Exit 0 on success, 1 when it does not exist or etcd fails.",
+                                       .args = "KIND NAME",
+                                       .flags = delete_flags};
+
+void
+cmd_delete_usage(FILE *f)
+{
+	opts_help(&prog, f);
+}
+
+struct orphan {
+	const char *name;
+	char uid[24];
+};
+
+/* Drop the owner references naming the controller. */
+static int
+drop_owner(json_t *j, void *arg)
+{
+	struct orphan *o = arg;
+	json_t *refs = ctl_jget(j, "metadata.ownerReferences"), *r;
+	size_t i;
+	int changed = 0;
+
+	if (!json_is_array(refs))
+		return 0;
+	for (i = 0; i < json_array_size(refs);) {
+		const char *k, *n, *u;
+
+		r = json_array_get(refs, i);
+		k = ctl_jstr(r, "kind");
+		n = ctl_jstr(r, "name");
+		u = ctl_jstr(r, "uid");
+		if (k && n && u && strcmp(k, API_CONTROLLER_KIND) == 0 && strcmp(n, o->name) == 0 &&
+		    strcmp(u, o->uid) == 0) {
+			json_array_remove(refs, i);
+			changed = 1;
+		} else {
+			i++;
+		}
+	}
+	if (changed && json_array_size(refs) == 0)
+		json_object_del(json_object_get(j, "metadata"), "ownerReferences");
+	return changed;
+}
+
+/* Orphan the pods of controller name (create revision rc_create). Returns
+ * how many, or -1. */
+static int
+orphan_pods(struct ctl *c, const char *name, int64_t rc_create)
+{
+	int want[API_KIND_COUNT] = {[API_POD] = 1};
+	struct ctl_state st;
+	struct orphan o;
+	size_t i;
+	int n = 0;
+
+	o.name = name;
+	snprintf(o.uid, sizeof(o.uid), "%lld", (long long)rc_create);
+	if (ctl_state_load(c, &st, want) < 0)
+		return -1;
+	for (i = 0; i < st.l[API_POD].n; i++) {
+		struct ctl_kv *p = &st.l[API_POD].kv[i];
+		json_t *copy = json_deep_copy(p->j);
+		int owned = copy && drop_owner(copy, &o);
+
+		json_decref(copy);
+		if (!owned)
+			continue;
+		switch (ctl_update(c, p->key, drop_owner, &o, NULL)) {
+		case CTL_UPDATED: n++; break;
+		case CTL_UNCHANGED:
+		case CTL_NOT_FOUND: break;
+		default: ctl_state_free(&st); return -1;
+		}
+	}
+	ctl_state_free(&st);
+	return n;
+}
+
+static int
+delete_key(struct ctl *c, const char *key, int64_t create)
+{
+	struct etcd_txn *t = etcd_txn_new();
+	struct etcd_result *r;
+	int ok;
+
+	if (!t)
+		return -1;
+	if (create)
+		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, create);
+	else
+		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_GREATER, 0);
+	etcd_txn_delete(t, ETCD_TXN_SUCCESS, key, 0);
+	r = etcd_sync_txn(c->s, t);
+	if (!r || r->err.code != ETCD_OK) {
+		ctl_etcd_fail(c, key, r);
+		etcd_result_free(r);
+		return -1;
+	}
+	ok = r->succeeded;
+	etcd_result_free(r);
+	return ok ? 1 : 0;
+}
+
+int
+cmd_delete(int argc, char **argv, FILE *out, FILE *err)
+{
+	const struct ctl_kind *k;
+	char key[API_KEY_MAX];
+	int64_t create = 0;
+	int rc, orphaned = -1, d;
+	struct ctl c;
+
+	cascade_flag = 1;
+	if ((rc = ctl_parse(&c, &prog, argc, argv, out, err, 0)) != CTL_CONTINUE)
+		goto done;
+	if (c.nargs != 2) {
+		rc = ctl_usage_error(&c, &prog, "expected KIND NAME");
+		goto done;
+	}
+	rc = SKIFFCTL_EXIT_FAIL;
+	if (!(k = ctl_kind_lookup(c.args[0])) || k->kind == API_EVENT) {
+		fprintf(err, "%s: %s kind \"%s\"; use one of pods (po), controllers (rc), services (svc), nodes (no)\n",
+		        c.name, k ? "cannot delete" : "unknown", c.args[0]);
+		goto done;
+	}
+	if (ctl_key(&c, key, k->kind, c.args[1]) < 0 || ctl_connect(&c) < 0)
+		goto done;
+	if (k->kind == API_CONTROLLER && !cascade_flag) {
+		struct etcd_result *r = etcd_sync_get(c.s, key);
+
+		if (!r || r->err.code != ETCD_OK) {
+			ctl_etcd_fail(&c, key, r);
+			etcd_result_free(r);
+			goto done;
+		}
+		create = r->nkvs ? r->kvs[0].create_revision : 0;
+		etcd_result_free(r);
+		if (create && (orphaned = orphan_pods(&c, c.args[1], create)) < 0)
+			goto done;
+	}
+	if ((d = delete_key(&c, key, create)) < 0)
+		goto done;
+	if (d == 0) {
+		fprintf(err, "%s: %s \"%s\" not found under %s%s\n", c.name, k->singular, c.args[1], c.opts.prefix,
+		        create ? " (it was deleted or written again meanwhile)" : "");
+		goto done;
+	}
+	if (orphaned >= 0)
+		fprintf(out, "%s/%s deleted (%d pod%s kept)\n", k->singular, c.args[1], orphaned,
+		        orphaned == 1 ? "" : "s");
+	else
+		fprintf(out, "%s/%s deleted\n", k->singular, c.args[1]);
+	rc = SKIFFCTL_EXIT_OK;
+done:
+	ctl_done(&c);
+	return rc;
+}

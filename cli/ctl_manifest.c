@@ -1,0 +1,369 @@
+/*
+ * ctl_manifest.c: manifests for apply and create: a FILE, a DIR (its
+ * *.json, *.yaml and *.yml in name order) or "-" (stdin), each in JSON or
+ * YAML (a file is JSON when its name ends in .json or its text starts with
+ * '{' or '['; otherwise YAML, any number of "---" documents). A document is
+ * one object, an array of them or a List. YAML is turned into JSON with
+ * libyaml's document loader: plain scalars become null, booleans and
+ * numbers as YAML 1.1's core schema reads them, everything quoted a
+ * string. Anchors and aliases are followed; tags are ignored.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "skiffctl.h"
+
+#define MAX_FILE (16 << 20)
+#define MAX_DEPTH 64
+
+static void
+problem(struct ctl_objects *objs, FILE *err, const char *where, const char *msg)
+{
+	fprintf(err, "%s: %s\n", where, msg);
+	objs->failed = 1;
+}
+
+static void
+add_object(struct ctl_objects *objs, FILE *err, const char *where, json_t *j)
+{
+	struct ctl_object *no;
+
+	if (!json_is_object(j)) {
+		problem(objs, err, where, "must be an object (a mapping)");
+		return;
+	}
+	if (objs->n == objs->cap) {
+		size_t cap = objs->cap ? objs->cap * 2 : 8;
+
+		if (!(no = realloc(objs->o, cap * sizeof(*no)))) {
+			problem(objs, err, where, "out of memory");
+			return;
+		}
+		objs->o = no;
+		objs->cap = cap;
+	}
+	if (!(objs->o[objs->n].where = strdup(where))) {
+		problem(objs, err, where, "out of memory");
+		return;
+	}
+	objs->o[objs->n++].j = json_incref(j);
+}
+
+/* One document's value: an object, an array of them or a List. */
+static void
+add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j)
+{
+	const char *kind = ctl_jstr(j, "kind");
+	json_t *items = json_is_array(j) ? j : NULL, *it;
+	char where[4200];
+	size_t i;
+
+	if (!items && kind && strcmp(kind, "List") == 0) {
+		items = json_object_get(j, "items");
+		if (!json_is_array(items)) {
+			problem(objs, err, name, "items: must be an array");
+			return;
+		}
+	}
+	if (!items) {
+		add_object(objs, err, name, j);
+		return;
+	}
+	json_array_foreach(items, i, it)
+	{
+		snprintf(where, sizeof(where), "%s[%zu]", name, i);
+		add_object(objs, err, where, it);
+	}
+}
+
+static json_t *
+scalar(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+	char *end;
+
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return json_stringn(s, len);
+	if (len == 0 || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
+		return json_null();
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		return json_true();
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		return json_false();
+	if (isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))) {
+		long long v;
+		double d;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (!*end && !errno)
+			return json_integer(v);
+		d = strtod(s, &end);
+		if (!*end && !errno && strspn(s, "+-0123456789.eE") == len)
+			return json_real(d);
+	}
+	return json_stringn(s, len);
+}
+
+static json_t *
+convert(yaml_document_t *doc, yaml_node_t *n, int depth, char *msg, size_t len)
+{
+	json_t *j = NULL, *v;
+	yaml_node_item_t *it;
+	yaml_node_pair_t *p;
+
+	if (!n || depth > MAX_DEPTH) {
+		snprintf(msg, len, "YAML nested too deeply");
+		return NULL;
+	}
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return scalar(n);
+	case YAML_SEQUENCE_NODE:
+		j = json_array();
+		for (it = n->data.sequence.items.start; j && it < n->data.sequence.items.top; it++) {
+			if (!(v = convert(doc, yaml_document_get_node(doc, *it), depth + 1, msg, len))) {
+				json_decref(j);
+				return NULL;
+			}
+			json_array_append_new(j, v);
+		}
+		return j;
+	case YAML_MAPPING_NODE:
+		j = json_object();
+		for (p = n->data.mapping.pairs.start; j && p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+			if (!k || k->type != YAML_SCALAR_NODE) {
+				snprintf(msg, len, "line %lu: mapping keys must be plain strings",
+				         k ? (unsigned long)k->start_mark.line + 1 : 0UL);
+				json_decref(j);
+				return NULL;
+			}
+			if (!(v = convert(doc, yaml_document_get_node(doc, p->value), depth + 1, msg, len))) {
+				json_decref(j);
+				return NULL;
+			}
+			json_object_setn_new(j, (const char *)k->data.scalar.value, k->data.scalar.length, v);
+		}
+		return j;
+	default: snprintf(msg, len, "empty YAML node"); return NULL;
+	}
+}
+
+json_t *
+ctl_yaml_to_json(const char *buf, size_t len, char *msg, size_t msglen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	json_t *docs = json_array(), *v, *one;
+
+	if (!docs || !yaml_parser_initialize(&parser)) {
+		json_decref(docs);
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	for (;;) {
+		yaml_node_t *root;
+
+		if (!yaml_parser_load(&parser, &doc)) {
+			snprintf(msg, msglen, "invalid YAML at line %lu, column %lu: %s%s%s",
+			         (unsigned long)parser.problem_mark.line + 1,
+			         (unsigned long)parser.problem_mark.column + 1,
+			         parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+			         parser.context ? parser.context : "");
+			json_decref(docs);
+			docs = NULL;
+			break;
+		}
+		if (!(root = yaml_document_get_root_node(&doc))) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		v = convert(&doc, root, 0, msg, msglen);
+		yaml_document_delete(&doc);
+		if (!v) {
+			json_decref(docs);
+			docs = NULL;
+			break;
+		}
+		if (!json_is_null(v))
+			json_array_append_new(docs, v);
+		else
+			json_decref(v);
+	}
+	yaml_parser_delete(&parser);
+	if (!docs)
+		return NULL;
+	if (json_array_size(docs) == 1) {
+		one = json_incref(json_array_get(docs, 0));
+		json_decref(docs);
+		return one;
+	}
+	return docs;
+}
+
+static char *
+read_all(FILE *f, size_t *len)
+{
+	size_t cap = 65536, n = 0, r;
+	char *buf = malloc(cap), *nb;
+
+	while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += r;
+		if (n == cap - 1) {
+			if (cap >= MAX_FILE) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			if (!(nb = realloc(buf, cap *= 2)))
+				free(buf);
+			buf = nb;
+		}
+	}
+	if (buf && ferror(f)) {
+		free(buf);
+		return NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static int
+is_json(const char *name, const char *buf)
+{
+	size_t l = strlen(name);
+
+	if (l > 5 && strcmp(name + l - 5, ".json") == 0)
+		return 1;
+	while (isspace((unsigned char)*buf))
+		buf++;
+	return *buf == '{' || *buf == '[';
+}
+
+static void
+read_file(const char *path, struct ctl_objects *objs, FILE *err)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	const char *name = f == stdin ? "<stdin>" : path;
+	char msg[512];
+	json_error_t jerr;
+	size_t len;
+	char *buf;
+	json_t *j;
+
+	if (!f || !(buf = read_all(f, &len))) {
+		snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+		problem(objs, err, name, msg);
+		if (f && f != stdin)
+			fclose(f);
+		return;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (is_json(path, buf)) {
+		if (!(j = json_loadb(buf, len, 0, &jerr)))
+			snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
+			         jerr.text);
+	} else {
+		j = ctl_yaml_to_json(buf, len, msg, sizeof(msg));
+	}
+	free(buf);
+	if (!j) {
+		problem(objs, err, name, msg);
+		return;
+	}
+	if (json_is_array(j) && json_array_size(j) == 0)
+		problem(objs, err, name, "holds no object");
+	else
+		add_document(objs, err, name, j);
+	json_decref(j);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+manifest_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".json")) || (l > 5 && !strcmp(n + l - 5, ".yaml")) ||
+	                       (l > 4 && !strcmp(n + l - 4, ".yml")));
+}
+
+static void
+read_dir(const char *dir, struct ctl_objects *objs, FILE *err)
+{
+	struct dirent *de;
+	char **names = NULL, **nn, path[4096];
+	size_t n = 0, i;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		snprintf(path, sizeof(path), "cannot read: %s", strerror(errno));
+		problem(objs, err, dir, path);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!manifest_name(de->d_name))
+			continue;
+		if (!(nn = realloc(names, (n + 1) * sizeof(*names))) || !(nn[n] = strdup(de->d_name))) {
+			names = nn ? nn : names;
+			problem(objs, err, dir, "out of memory");
+			break;
+		}
+		names = nn;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), str_cmp);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
+		read_file(path, objs, err);
+		free(names[i]);
+	}
+	if (n == 0)
+		problem(objs, err, dir, "no *.json, *.yaml or *.yml files");
+	free(names);
+}
+
+void
+ctl_manifests_read(const char *const *paths, int n, struct ctl_objects *objs, FILE *err)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+			read_dir(paths[i], objs, err);
+		else
+			read_file(paths[i], objs, err);
+	}
+}
+
+void
+ctl_objects_free(struct ctl_objects *objs)
+{
+	size_t i;
+
+	for (i = 0; i < objs->n; i++) {
+		free(objs->o[i].where);
+		json_decref(objs->o[i].j);
+	}
+	free(objs->o);
+	memset(objs, 0, sizeof(*objs));
+}
