@@ -60,7 +60,7 @@ SAN_TESTS :=
 FUZZERS :=
 MAN_PAGES :=
 
-.PHONY: all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps
+.PHONY: up down all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps
 all:
 
 # Test binaries: $(call test_prog,NAME,extra objects) links
@@ -97,6 +97,13 @@ $(LIB)/%.a:
 
 deps:
 	@./scripts/deps.sh
+
+# A whole Skiff on this machine (see scripts/up.sh); NODES=3 for three.
+up:
+	@./scripts/up.sh
+
+down:
+	@./scripts/down.sh
 
 # Tests: unit tests (pure logic), then integration tests against real etcd
 # (and Docker, for the components that need it), then the unit tests again

@@ -134,9 +134,12 @@ START_TEST(test_apache)
 	ck_assert_int_eq(api_selector_matches(&svc->spec.selector, &pod->meta.labels), 0);
 	if (strcmp(sets[_i].dir, "test") == 0) {
 		ck_assert_int_eq(c->image_pull_policy, API_PULL_NEVER);
-		ck_assert_uint_ge(c->n_command, 2);
+		/* busybox writes a page naming the pod and its IP, then serves it. */
+		ck_assert_uint_eq(c->n_command, 3);
 		ck_assert_str_eq(c->command[0], "/bin/busybox");
-		ck_assert_str_eq(c->command[1], "httpd");
+		ck_assert_str_eq(c->command[1], "sh");
+		ck_assert_ptr_nonnull(strstr(c->command[2], "pod=$(/bin/busybox hostname)"));
+		ck_assert_ptr_nonnull(strstr(c->command[2], "exec /bin/busybox httpd -f -p 80 -h /www"));
 	}
 	api_controller_free(rc);
 	api_service_free(svc);
