@@ -135,11 +135,12 @@ START_TEST(test_apache)
 	if (strcmp(sets[_i].dir, "test") == 0) {
 		ck_assert_int_eq(c->image_pull_policy, API_PULL_NEVER);
 		/* busybox writes a page naming the pod and its IP, then serves it. */
-		ck_assert_uint_eq(c->n_command, 3);
+		ck_assert_uint_eq(c->n_command, 4);
 		ck_assert_str_eq(c->command[0], "/bin/busybox");
 		ck_assert_str_eq(c->command[1], "sh");
-		ck_assert_ptr_nonnull(strstr(c->command[2], "pod=$(/bin/busybox hostname)"));
-		ck_assert_ptr_nonnull(strstr(c->command[2], "exec /bin/busybox httpd -f -p 80 -h /www"));
+		ck_assert_str_eq(c->command[2], "-c");
+		ck_assert_ptr_nonnull(strstr(c->command[3], "pod=$(/bin/busybox hostname)"));
+		ck_assert_ptr_nonnull(strstr(c->command[3], "exec /bin/busybox httpd -f -p 80 -h /www"));
 	}
 	api_controller_free(rc);
 	api_service_free(svc);
