@@ -1,0 +1,233 @@
+/*
+ * sched.h: skiff-scheduler's private header. Two tiers:
+ *
+ *  - pure logic (sched_filter.c, sched_score.c): a node seen as numbers
+ *    (struct sched_nodeview) and a pod's needs (struct sched_podreq); no
+ *    etcd, no globals, unit-tested on their own;
+ *  - the daemon (sched_cache.c bookkeeping, sched_watch.c informers,
+ *    sched_bind.c scheduling passes and binding transactions, main.c) on
+ *    one libev loop, sharing the one struct sched S.
+ */
+#ifndef SKIFF_SCHED_H
+#define SKIFF_SCHED_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "events.h"
+#include "informer.h"
+#include "workqueue.h"
+
+#define SCHED_UNLIMITED (-1) /* a capacity the node does not state */
+
+/* ---- pure logic ---- */
+
+struct sched_hostport {
+	int port;
+	int proto; /* enum api_protocol */
+};
+
+struct sched_portuse {
+	int port, proto, count;
+};
+
+/* What a pod asks for. Everything borrowed. */
+struct sched_podreq {
+	int64_t cpu, mem; /* milli-cpu, bytes */
+	const struct sched_hostport *ports;
+	size_t nports;
+	const struct api_labels *selector; /* spec.nodeSelector */
+	const char *owner;                 /* non-NULL when the pod has spread keys */
+};
+
+/* A node as the filters and scores see it. */
+struct sched_nodeview {
+	const char *name;
+	int ready, unschedulable;
+	const struct api_labels *labels;
+	int64_t cap_cpu, cap_mem, cap_pods; /* SCHED_UNLIMITED when not stated */
+	int64_t used_cpu, used_mem, used_pods;
+	const struct sched_portuse *ports; /* host ports taken */
+	size_t nports;
+	int same_owner; /* most pods there sharing a spread key with the pod */
+};
+
+/* Why a node does not fit (bits; a node may fail several). */
+enum {
+	SF_NOT_READY = 1u << 0,
+	SF_UNSCHEDULABLE = 1u << 1,
+	SF_SELECTOR = 1u << 2,
+	SF_CPU = 1u << 3,
+	SF_MEMORY = 1u << 4,
+	SF_PODS = 1u << 5,
+	SF_PORTS = 1u << 6,
+};
+#define SF_COUNT 7
+
+/* 0 when pod fits on n, else the SF_* bits of every failing filter. O(ports). */
+unsigned sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p);
+/* Kubernetes' summary, e.g. "0/3 nodes are available: 2 Insufficient
+ * memory, 1 node(s) didn't match node selector." from the per-reason node
+ * counts (index = bit number). snprintf-style. */
+size_t sched_filter_summary(const unsigned counts[SF_COUNT], size_t nnodes, char *buf, size_t len);
+/* Text of one reason bit ("Insufficient cpu"). Static. */
+const char *sched_filter_reason(unsigned bit);
+
+/* Scores 0..10 each, compared in this order (higher is better). */
+struct sched_score {
+	int spread;   /* fewer pods of the same owner */
+	int least;    /* most free cpu and memory after placing the pod */
+	int balanced; /* cpu and memory used in like proportion */
+};
+
+/* Score pod on n; max_same is the largest same_owner among the feasible nodes. */
+void sched_score(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same, struct sched_score *out);
+/* <0, 0, >0 as a is worse than, like, better than b. */
+int sched_score_cmp(const struct sched_score *a, const struct sched_score *b);
+
+/* ---- the daemon's bookkeeping (sched_cache.c) ---- */
+
+struct sched_group;
+
+/* Pods of one spread key on one node. */
+struct sched_owner {
+	char *key;
+	int count;
+	struct sched_node *node;
+	struct sched_group *group;
+	size_t gidx; /* index in group->members */
+	UT_hash_handle hh;
+};
+
+/* Every node holding pods of one spread key, so that a decision touches
+ * only those nodes. */
+struct sched_group {
+	char *key;
+	struct sched_owner **members;
+	size_t n, cap;
+	UT_hash_handle hh;
+};
+
+/* A node name known from P/nodes/, P/nodeleases/ or a binding. */
+struct sched_node {
+	char *name;
+	struct sched_nodeview v;     /* v.name = name; usage kept incrementally */
+	const struct api_node *node; /* borrowed from the nodes informer, NULL if absent/invalid */
+	int has_key;                 /* P/nodes/NODE exists */
+	struct sched_portuse *ports;
+	size_t nports, capports;
+	struct sched_owner *owners;
+	int refs; /* placements counted here */
+	UT_hash_handle hh;
+};
+
+/* What a pod is spread by: "Kind/name" of its controller owner, then
+ * "Service/NAME" of each service selecting it. */
+struct sched_skey {
+	char *key;
+	size_t len;
+	unsigned hv; /* uthash hash of key, computed once */
+};
+
+struct sched_spread {
+	struct sched_skey *keys;
+	size_t n;
+};
+
+/* Where a pod is, or is assumed to be, bound. One per pod name. */
+struct sched_place {
+	char *pod;
+	struct sched_node *node;
+	int64_t uid; /* create revision of the pod incarnation bound */
+	int64_t cpu, mem;
+	struct sched_hostport *ports;
+	size_t nports;
+	char *owner; /* owner key, or NULL */
+	struct api_labels labels;
+	struct sched_spread spread;
+	int assumed;  /* our bind txn, not yet seen in P/bindings/ */
+	int64_t bmod; /* binding key mod revision when confirmed */
+	UT_hash_handle hh;
+};
+
+enum { SP_READY, SP_UNSCHED };
+
+/* A pod without a binding. */
+struct sched_pending {
+	char *pod;
+	int64_t create_rev;
+	int state;
+	uint64_t gen;      /* S.gen when found unschedulable */
+	double not_before; /* ev_now time before which not to try */
+	UT_hash_handle hh;
+};
+
+struct sched {
+	struct skiff_daemon *d;
+	const char *prefix;
+	struct recorder *rec;
+	struct informer *pods, *nodes, *leases, *bindings, *services;
+	struct wq *q; /* binding upkeep, by pod name */
+	struct sched_node *nodetab;
+	struct sched_place *places;
+	struct sched_group *groups;
+	struct sched_pending *pending;
+	uint64_t gen; /* bumped when room may have appeared */
+	char **order; /* pending pod names, oldest first, consumed from order_at */
+	size_t order_n, order_at;
+	int order_dirty; /* pending set changed: sort again */
+	uint64_t order_gen;
+	unsigned rr; /* round-robin offset for ties */
+	int leading, stopping, dead;
+	int inflight; /* bind txns in flight */
+	long max_inflight;
+	ev_timer kick, later;
+	struct metric *m_binds, *m_conflicts, *m_unsched, *m_refresh, *m_unbind;
+};
+
+extern struct sched S;
+
+struct sched_node *sched_node_get(const char *name, int create);
+void sched_node_gc(struct sched_node *n);
+void sched_node_set(struct sched_node *n, const struct api_node *node, int has_key);
+/* Fill req from pod. *ports (new array or NULL) and sp are the caller's to
+ * free (free, sched_spread_free); req borrows them. 0, or -1 out of memory. */
+int sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
+                  struct sched_spread *sp);
+/* The controller owner's key of m ("ReplicationController/web"), new, or NULL. */
+char *sched_owner_key(const struct api_meta *m);
+/* sp = owner (if any) + every service whose selector matches labels. O(services). */
+int sched_spread_keys(const struct api_labels *labels, const char *owner, struct sched_spread *sp);
+void sched_spread_free(struct sched_spread *sp);
+/* Raise v.same_owner of every node holding pods of a key of sp to the
+ * largest such count (callers zero it first). O(nodes holding them). */
+void sched_spread_apply(const struct sched_spread *sp);
+/* Services changed: recompute every placement's spread keys. O(pods × services). */
+void sched_places_rekey(void);
+struct sched_place *sched_place_find(const char *pod);
+/* Record pod on node (replacing any earlier placement of the name). NULL when out of memory. */
+struct sched_place *sched_place_add(const char *pod, const char *node, int64_t uid, const struct api_pod *obj,
+                                    int assumed);
+void sched_place_del(struct sched_place *p);
+void sched_pending_add(const char *pod, int64_t create_rev);
+void sched_pending_del(const char *pod);
+struct sched_pending *sched_pending_find(const char *pod);
+void sched_cache_free(void);
+
+/* ---- scheduling and binding (sched_bind.c) ---- */
+void sched_kick(void); /* run a pass soon */
+void sched_init_bind(void);
+void sched_upkeep(struct wq *q, const char *pod, void *arg);
+int sched_stop_hook(struct skiff_daemon *d, void *arg);
+void sched_bind_free(void);
+
+/* ---- informers (sched_watch.c) ---- */
+void sched_watch_start(void);
+int sched_synced(void);
+void sched_watch_free(void);
+
+#endif

@@ -1,0 +1,556 @@
+/*
+ * sched_bind.c: scheduling passes and the transactions that write
+ * P/bindings/. A pass takes the pending pods oldest first (create
+ * revision), filters and scores every known node, and binds each pod with
+ * one guarded transaction, many in flight at once; a pod is counted on its
+ * node ("assumed") as soon as its transaction is sent, so the next decision
+ * sees it. Pods that fit nowhere get a FailedScheduling event and wait for
+ * a change that could make room (S.gen), never for a timer.
+ *
+ * The upkeep queue (pod names) keeps existing bindings true: it refreshes
+ * the pod copy when the pod changes and deletes the binding of a pod that
+ * is gone or was replaced by a new incarnation.
+ *
+ * Nothing here runs unless this process leads and every cache has synced.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+#include "sched.h"
+
+struct bindreq {
+	char *pod, *node;
+	char bkey[API_KEY_MAX], pkey[API_KEY_MAX];
+	char *value;
+	int64_t podmod, uid;
+	int tries;
+	ev_timer retry;
+	struct bindreq *prev, *next; /* S-wide list, for the stop hook */
+};
+
+struct upkeep {
+	char *pod;
+};
+
+static struct bindreq *reqs;
+
+static void maybe_stop_done(void);
+
+/* ---- the binding value ---- */
+
+/* {"node":NODE,"pod":POD with metadata.name and metadata.uid}: new string or NULL. */
+static char *
+binding_value(const char *node, const struct informer_obj *po)
+{
+	struct api_pod *dup;
+	struct api_binding b;
+	char uid[24], *s = NULL;
+
+	if (!(dup = api_pod_dup(po->obj)))
+		return NULL;
+	snprintf(uid, sizeof(uid), "%" PRId64, po->create_revision);
+	if (api_set_string(&dup->meta.uid, uid) == 0 && api_set_string(&dup->meta.name, po->name) == 0) {
+		b.node = (char *)node;
+		b.pod = *dup;
+		s = api_binding_serialize(&b);
+	}
+	api_pod_free(dup);
+	return s;
+}
+
+/* ---- bind transactions ---- */
+
+static void bind_send(struct bindreq *r);
+
+static void
+req_free(struct bindreq *r)
+{
+	free(r->pod);
+	free(r->node);
+	free(r->value);
+	free(r);
+}
+
+/* Our assumption about r did not come true: uncount it, try the pod again. */
+static void
+release(struct bindreq *r, double delay)
+{
+	struct sched_place *pl = sched_place_find(r->pod);
+	const struct informer_obj *po;
+	struct sched_pending *w;
+
+	if (pl && pl->assumed && strcmp(pl->node->name, r->node) == 0)
+		sched_place_del(pl);
+	if (!S.dead && !sched_place_find(r->pod) && (po = informer_get(S.pods, r->pod)) && po->obj) {
+		sched_pending_add(r->pod, po->create_revision);
+		if ((w = sched_pending_find(r->pod)) && delay > 0)
+			w->not_before = ev_now(S.d->loop) + delay;
+	}
+}
+
+static void
+req_done(struct bindreq *r)
+{
+	DL_DELETE(reqs, r);
+	req_free(r);
+	S.inflight--;
+	sched_kick();
+	maybe_stop_done();
+}
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct bindreq *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	bind_send(r);
+}
+
+static int
+ours(const struct etcd_result *fr, int64_t uid)
+{
+	struct api_errors errs = {0};
+	struct api_binding *b;
+	int yes = 0;
+
+	if (!fr || fr->nkvs == 0)
+		return 0;
+	if ((b = api_binding_parse(fr->kvs[0].value, fr->kvs[0].value_len, &errs)))
+		yes = b->pod.meta.uid && strtoll(b->pod.meta.uid, NULL, 10) == uid;
+	api_binding_free(b);
+	api_errors_clear(&errs);
+	return yes;
+}
+
+static void
+bind_cb(struct etcd_result *res, void *arg)
+{
+	struct bindreq *r = arg;
+
+	if (S.dead) {
+		req_free(r); /* cancelled at exit; everything else is gone */
+		return;
+	}
+	if (res->err.code != ETCD_OK) {
+		if (S.stopping || !S.leading) {
+			release(r, 0);
+			req_done(r);
+			return;
+		}
+		r->tries++;
+		log_kv(LL_WARN, KV("pod", r->pod, "node", r->node, "error", etcd_code_name(res->err.code)),
+		       "bind failed: %s; retrying the same binding (attempt %d)", res->err.msg, r->tries + 1);
+		ev_timer_set(&r->retry, r->tries < 6 ? 0.1 * (1 << r->tries) : 5.0, 0);
+		ev_timer_start(S.d->loop, &r->retry);
+		return;
+	}
+	if (res->succeeded || ours(res->nresponses ? &res->responses[0] : NULL, r->uid)) {
+		metric_inc(S.m_binds);
+		log_kv(LL_INFO, KV("pod", r->pod, "node", r->node), "bound pod to node");
+	} else {
+		/* The pod changed or a binding appeared since we read them: the
+		 * watch brings the news; try again once the cache has it. */
+		metric_inc(S.m_conflicts);
+		log_kv(LL_DEBUG, KV("pod", r->pod, "node", r->node), "bind conflict; the pod is tried again");
+		release(r, 0.2);
+	}
+	req_done(r);
+}
+
+static void
+bind_send(struct bindreq *r)
+{
+	struct etcd_txn *t = etcd_txn_new();
+	struct etcd_error err;
+
+	if (t) {
+		etcd_txn_cmp(t, r->pkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, r->podmod);
+		etcd_txn_cmp(t, r->bkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+		etcd_txn_put(t, ETCD_TXN_SUCCESS, r->bkey, r->value, strlen(r->value), 0);
+		etcd_txn_get(t, ETCD_TXN_FAILURE, r->bkey, NULL);
+	}
+	if (!t || etcd_txn_commit(S.d->etcd, t, bind_cb, r, &err) < 0) {
+		log_kv(LL_ERROR, KV("pod", r->pod, "node", r->node), "cannot send bind: %s",
+		       t ? err.msg : "out of memory");
+		release(r, 1.0);
+		req_done(r);
+	}
+}
+
+static int
+bind(const struct informer_obj *po, struct sched_node *n)
+{
+	struct bindreq *r;
+	struct api_error e;
+
+	if (!(r = calloc(1, sizeof(*r))) || !(r->pod = strdup(po->name)) || !(r->node = strdup(n->name)) ||
+	    !(r->value = binding_value(n->name, po))) {
+		if (r)
+			req_free(r);
+		log_kv(LL_ERROR, KV("pod", po->name), "out of memory binding; trying again later");
+		return -1;
+	}
+	if (api_key_on_node(r->bkey, sizeof(r->bkey), S.prefix, API_BINDING, n->name, po->name, &e) < 0 ||
+	    api_key_object(r->pkey, sizeof(r->pkey), S.prefix, API_POD, po->name, &e) < 0) {
+		log_kv(LL_WARN, KV("pod", po->name, "node", n->name), "cannot build the binding key: %s", e.msg);
+		req_free(r);
+		return -1;
+	}
+	r->podmod = po->mod_revision;
+	r->uid = po->create_revision;
+	r->retry.data = r;
+	ev_timer_init(&r->retry, retry_cb, 0, 0);
+	if (!sched_place_add(po->name, n->name, po->create_revision, po->obj, 1)) {
+		req_free(r);
+		return -1;
+	}
+	sched_pending_del(po->name);
+	DL_APPEND(reqs, r);
+	S.inflight++;
+	bind_send(r);
+	return 0;
+}
+
+/* ---- decisions ---- */
+
+struct cands {
+	struct sched_node **v;
+	size_t n;
+};
+
+static void
+unschedulable(struct sched_pending *w, const unsigned counts[SF_COUNT], size_t nnodes)
+{
+	char msg[512];
+
+	sched_filter_summary(counts, nnodes, msg, sizeof(msg));
+	w->state = SP_UNSCHED;
+	w->gen = S.gen;
+	metric_inc(S.m_unsched);
+	log_kv(LL_WARN, KV("pod", w->pod),
+	       "%s; the pod waits until a node changes, a node becomes ready or room "
+	       "is freed",
+	       msg);
+	recorder_eventf(S.rec, "pods", w->pod, "Warning", "FailedScheduling", "%s", msg);
+}
+
+static void
+schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node **feas)
+{
+	const struct informer_obj *po = informer_get(S.pods, w->pod);
+	struct sched_podreq req;
+	struct sched_hostport *ports;
+	struct sched_score best_s, s;
+	struct sched_node *best = NULL;
+	unsigned counts[SF_COUNT] = {0};
+	struct sched_spread sp;
+	size_t nf = 0, start;
+	int max_same = 0;
+
+	if (!po || !po->obj || sched_place_find(w->pod)) {
+		sched_pending_del(w->pod);
+		return;
+	}
+	if (sched_pod_req(po->obj, &req, &ports, &sp) < 0) {
+		w->not_before = ev_now(S.d->loop) + 1.0;
+		return;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		c->v[i]->v.same_owner = 0;
+	sched_spread_apply(&sp);
+	for (size_t i = 0; i < c->n; i++) {
+		struct sched_node *n = c->v[i];
+		unsigned why;
+
+		if ((why = sched_filter(&n->v, &req)) == 0) {
+			feas[nf++] = n;
+			if (n->v.same_owner > max_same)
+				max_same = n->v.same_owner;
+		}
+		for (unsigned b = 0; b < SF_COUNT; b++)
+			counts[b] += (why >> b) & 1;
+	}
+	if (nf == 0) {
+		unschedulable(w, counts, c->n);
+	} else {
+		start = S.rr++ % nf;
+		for (size_t j = 0; j < nf; j++) {
+			struct sched_node *n = feas[(start + j) % nf];
+
+			sched_score(&n->v, &req, max_same, &s);
+			if (!best || sched_score_cmp(&s, &best_s) > 0) {
+				best = n;
+				best_s = s;
+			}
+		}
+		if (bind(po, best) < 0) {
+			w->not_before = ev_now(S.d->loop) + 1.0;
+		}
+	}
+	free(ports);
+	sched_spread_free(&sp);
+}
+
+static int
+by_age(const void *a, const void *b)
+{
+	const struct sched_pending *x = *(struct sched_pending *const *)a, *y = *(struct sched_pending *const *)b;
+
+	if (x->create_rev != y->create_rev)
+		return x->create_rev < y->create_rev ? -1 : 1;
+	return strcmp(x->pod, y->pod);
+}
+
+static void
+order_clear(void)
+{
+	for (size_t i = 0; i < S.order_n; i++)
+		free(S.order[i]);
+	free(S.order);
+	S.order = NULL;
+	S.order_n = S.order_at = 0;
+}
+
+/* Sort the pending pods worth trying, oldest first. O(n log n); done only
+ * when the pending set or S.gen changed, not on every pass. */
+static void
+order_build(void)
+{
+	struct sched_pending *w, *tmp, **v;
+	size_t k = 0, np = HASH_COUNT(S.pending);
+
+	order_clear();
+	S.order_dirty = 0;
+	S.order_gen = S.gen;
+	if (np == 0 || !(v = calloc(np, sizeof(*v))))
+		return;
+	HASH_ITER(hh, S.pending, w, tmp) {
+		if (w->state != SP_UNSCHED || w->gen != S.gen)
+			v[k++] = w;
+	}
+	qsort(v, k, sizeof(*v), by_age);
+	if ((S.order = calloc(k + 1, sizeof(*S.order)))) {
+		for (size_t i = 0; i < k; i++)
+			if ((S.order[S.order_n] = strdup(v[i]->pod)))
+				S.order_n++;
+	}
+	free(v);
+}
+
+/* One pass: take pending pods in order while binds may start. */
+static void
+pass(void)
+{
+	struct sched_node *n, *nt, **feas = NULL;
+	struct cands c = {0};
+	size_t nn = HASH_COUNT(S.nodetab);
+	double now = ev_now(S.d->loop), next = 0;
+
+	if (!S.leading || S.stopping || S.dead || !sched_synced() || S.inflight >= S.max_inflight)
+		return;
+	if (S.order_dirty || S.order_gen != S.gen)
+		order_build();
+	if (S.order_at >= S.order_n)
+		return;
+	if (!(c.v = calloc(nn + 1, sizeof(*c.v))) || !(feas = calloc(nn + 1, sizeof(*feas))))
+		goto out;
+	HASH_ITER(hh, S.nodetab, n, nt) {
+		if (n->has_key && n->node)
+			c.v[c.n++] = n;
+	}
+	while (S.order_at < S.order_n && S.inflight < S.max_inflight) {
+		struct sched_pending *w = sched_pending_find(S.order[S.order_at++]);
+
+		if (!w || (w->state == SP_UNSCHED && w->gen == S.gen))
+			continue;
+		if (w->not_before > now) {
+			if (!next || w->not_before < next)
+				next = w->not_before;
+			continue;
+		}
+		schedule_one(w, &c, feas);
+	}
+	if (next) {
+		ev_timer_stop(S.d->loop, &S.later);
+		ev_timer_set(&S.later, next - now + 0.001, 0);
+		ev_timer_start(S.d->loop, &S.later);
+	}
+out:
+	free(c.v);
+	free(feas);
+}
+
+static void
+kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	pass();
+}
+
+void
+sched_kick(void)
+{
+	if (!S.dead && !ev_is_active(&S.kick))
+		ev_timer_start(S.d->loop, &S.kick);
+}
+
+/* ---- upkeep of existing bindings ---- */
+
+static void
+upkeep_cb(struct etcd_result *res, void *arg)
+{
+	struct upkeep *u = arg;
+
+	if (!S.dead) {
+		if (res->err.code != ETCD_OK)
+			log_kv(LL_WARN, KV("pod", u->pod), "binding upkeep failed: %s; retrying", res->err.msg);
+		wq_done(S.q, u->pod, res->err.code == ETCD_OK ? WQ_OK : WQ_RETRY, 0);
+		maybe_stop_done();
+	}
+	free(u->pod);
+	free(u);
+}
+
+/* One guarded write on the binding key (and the pod key when pmod > 0). */
+static void
+upkeep_txn(const char *pod, const char *bkey, int64_t bmod, const char *pkey, int64_t pmod, const char *value)
+{
+	struct etcd_txn *t = etcd_txn_new();
+	struct upkeep *u = calloc(1, sizeof(*u));
+	struct etcd_error err;
+
+	if (!t || !u || !(u->pod = strdup(pod))) {
+		etcd_txn_free(t);
+		free(u);
+		wq_done(S.q, pod, WQ_RETRY, 0);
+		return;
+	}
+	etcd_txn_cmp(t, bkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, bmod);
+	if (pmod > 0)
+		etcd_txn_cmp(t, pkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, pmod);
+	if (value)
+		etcd_txn_put(t, ETCD_TXN_SUCCESS, bkey, value, strlen(value), 0);
+	else
+		etcd_txn_delete(t, ETCD_TXN_SUCCESS, bkey, 0);
+	if (etcd_txn_commit(S.d->etcd, t, upkeep_cb, u, &err) < 0) {
+		log_kv(LL_WARN, KV("pod", pod), "binding upkeep failed: %s; retrying", err.msg);
+		free(u->pod);
+		free(u);
+		wq_done(S.q, pod, WQ_RETRY, 0);
+	}
+}
+
+void
+sched_upkeep(struct wq *q, const char *pod, void *arg)
+{
+	struct sched_place *pl = sched_place_find(pod);
+	const struct informer_obj *bo, *po;
+	char bname[API_SUBDOMAIN_MAX + API_LABEL_MAX + 2], bkey[API_KEY_MAX], pkey[API_KEY_MAX];
+	struct api_error e;
+	char *value;
+
+	(void)arg;
+	if (!pl || pl->assumed)
+		goto done;
+	snprintf(bname, sizeof(bname), "%s/%s", pl->node->name, pod);
+	if (!(bo = informer_get(S.bindings, bname)) ||
+	    api_key_on_node(bkey, sizeof(bkey), S.prefix, API_BINDING, pl->node->name, pod, &e) < 0 ||
+	    api_key_object(pkey, sizeof(pkey), S.prefix, API_POD, pod, &e) < 0)
+		goto done;
+	po = informer_get(S.pods, pod);
+	if (!po || pl->uid != po->create_revision) {
+		log_kv(LL_INFO, KV("pod", pod, "node", pl->node->name), "%s; deleting its binding",
+		       po ? "pod was replaced by a new incarnation" : "pod was deleted");
+		metric_inc(S.m_unbind);
+		upkeep_txn(pod, bkey, bo->mod_revision, NULL, 0, NULL);
+		return;
+	}
+	/* A binding is written (and refreshed) comparing the pod's mod
+	 * revision, so a binding newer than the pod already holds its copy. */
+	if (!po->obj || po->mod_revision < bo->mod_revision)
+		goto done;
+	if (!(value = binding_value(pl->node->name, po))) {
+		wq_done(q, pod, WQ_RETRY, 0);
+		return;
+	}
+	if (strlen(value) == bo->value_len && memcmp(value, bo->value, bo->value_len) == 0) {
+		free(value);
+		goto done;
+	}
+	log_kv(LL_INFO, KV("pod", pod, "node", pl->node->name), "pod changed; refreshing the copy in its binding");
+	metric_inc(S.m_refresh);
+	upkeep_txn(pod, bkey, bo->mod_revision, pkey, po->mod_revision, value);
+	free(value);
+	return;
+done:
+	wq_done(q, pod, WQ_OK, 0);
+}
+
+/* ---- life ---- */
+
+static void
+maybe_stop_done(void)
+{
+	if (S.stopping && S.inflight == 0 && wq_inflight(S.q) == 0)
+		daemon_stop_done(S.d);
+}
+
+int
+sched_stop_hook(struct skiff_daemon *d, void *arg)
+{
+	struct bindreq *r, *tmp;
+
+	(void)d;
+	(void)arg;
+	S.stopping = 1;
+	wq_pause(S.q);
+	DL_FOREACH_SAFE(reqs, r, tmp) {
+		if (ev_is_active(&r->retry)) { /* waiting to retry, not in flight */
+			ev_timer_stop(S.d->loop, &r->retry);
+			release(r, 0);
+			req_done(r);
+		}
+	}
+	return S.inflight == 0 && wq_inflight(S.q) == 0 ? DAEMON_DONE : DAEMON_PENDING;
+}
+
+static void
+later_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	S.order_dirty = 1; /* pods whose back-off ended */
+	kick_cb(loop, w, revents);
+}
+
+void
+sched_init_bind(void)
+{
+	ev_timer_init(&S.kick, kick_cb, 0, 0);
+	ev_timer_init(&S.later, later_cb, 0, 0);
+}
+
+/* After daemon_run. Requests still in flight are freed by their callbacks
+ * when the client is freed (S.dead). */
+void
+sched_bind_free(void)
+{
+	struct bindreq *r, *tmp;
+
+	S.dead = 1;
+	order_clear();
+	ev_timer_stop(S.d->loop, &S.kick);
+	ev_timer_stop(S.d->loop, &S.later);
+	DL_FOREACH_SAFE(reqs, r, tmp) {
+		DL_DELETE(reqs, r);
+		if (ev_is_active(&r->retry)) {
+			ev_timer_stop(S.d->loop, &r->retry);
+			req_free(r);
+		}
+	}
+}

@@ -1,0 +1,481 @@
+/*
+ * sched_cache.c: the scheduler's bookkeeping, kept incrementally from the
+ * informers' handlers: each node name with what is placed on it (sums of
+ * requests, pod count, host ports in use, pods per spread key: owner or
+ * service), each pod's
+ * placement (bound per P/bindings/, or assumed while our bind transaction
+ * is in flight), and the set of pods still waiting for a node. It does not
+ * decide anything and writes nothing to etcd.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+struct sched_node *
+sched_node_get(const char *name, int create)
+{
+	struct sched_node *n = NULL;
+
+	HASH_FIND_STR(S.nodetab, name, n);
+	if (n || !create)
+		return n;
+	if (!(n = calloc(1, sizeof(*n))) || !(n->name = strdup(name))) {
+		free(n);
+		return NULL;
+	}
+	n->v.name = n->name;
+	n->v.cap_cpu = n->v.cap_mem = n->v.cap_pods = SCHED_UNLIMITED;
+	HASH_ADD_KEYPTR(hh, S.nodetab, n->name, strlen(n->name), n);
+	return n;
+}
+
+static void
+owner_free(struct sched_node *n, struct sched_owner *o)
+{
+	struct sched_group *g = o->group;
+
+	if (g) {
+		g->members[o->gidx] = g->members[--g->n];
+		g->members[o->gidx]->gidx = o->gidx;
+		if (g->n == 0) {
+			HASH_DEL(S.groups, g);
+			free(g->members);
+			free(g->key);
+			free(g);
+		}
+	}
+	HASH_DEL(n->owners, o);
+	free(o->key);
+	free(o);
+}
+
+/* Put o in the group of its key. -1 when out of memory. */
+static int
+group_join(struct sched_owner *o)
+{
+	struct sched_group *g = NULL;
+	struct sched_owner **m;
+
+	HASH_FIND_STR(S.groups, o->key, g);
+	if (!g) {
+		if (!(g = calloc(1, sizeof(*g))) || !(g->key = strdup(o->key))) {
+			free(g);
+			return -1;
+		}
+		HASH_ADD_KEYPTR(hh, S.groups, g->key, strlen(g->key), g);
+	}
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 8;
+
+		if (!(m = realloc(g->members, cap * sizeof(*m))))
+			return -1; /* g may stay empty; it is freed with the next leaver or at exit */
+		g->members = m;
+		g->cap = cap;
+	}
+	o->group = g;
+	o->gidx = g->n;
+	g->members[g->n++] = o;
+	return 0;
+}
+
+static void
+node_free(struct sched_node *n)
+{
+	struct sched_owner *o, *tmp;
+
+	HASH_ITER(hh, n->owners, o, tmp)
+		owner_free(n, o);
+	free(n->ports);
+	free(n->name);
+	free(n);
+}
+
+/* Forget n once nothing refers to it: no node key, no lease, no placement. */
+void
+sched_node_gc(struct sched_node *n)
+{
+	if (!n || n->has_key || n->v.ready || n->refs > 0)
+		return;
+	HASH_DEL(S.nodetab, n);
+	node_free(n);
+}
+
+static int64_t
+cap_of(const struct api_quantity *q)
+{
+	return q->text ? q->value : SCHED_UNLIMITED;
+}
+
+void
+sched_node_set(struct sched_node *n, const struct api_node *node, int has_key)
+{
+	n->node = node;
+	n->has_key = has_key;
+	n->v.labels = node ? &node->meta.labels : NULL;
+	n->v.unschedulable = node ? node->spec.unschedulable : 0;
+	n->v.cap_cpu = node ? cap_of(&node->status.capacity.cpu) : SCHED_UNLIMITED;
+	n->v.cap_mem = node ? cap_of(&node->status.capacity.memory) : SCHED_UNLIMITED;
+	n->v.cap_pods = node ? cap_of(&node->status.capacity.pods) : SCHED_UNLIMITED;
+}
+
+char *
+sched_owner_key(const struct api_meta *m)
+{
+	const struct api_owner_ref *ref = NULL;
+	size_t len;
+	char *key;
+
+	for (size_t i = 0; i < m->n_owners; i++)
+		if (!ref || m->owners[i].controller)
+			ref = &m->owners[i];
+	if (!ref || !ref->name)
+		return NULL;
+	len = strlen(ref->name) + (ref->kind ? strlen(ref->kind) : 0) + 2;
+	if ((key = malloc(len)))
+		snprintf(key, len, "%s/%s", ref->kind ? ref->kind : "", ref->name);
+	return key;
+}
+
+void
+sched_spread_free(struct sched_spread *sp)
+{
+	for (size_t i = 0; i < sp->n; i++)
+		free(sp->keys[i].key);
+	free(sp->keys);
+	sp->keys = NULL;
+	sp->n = 0;
+}
+
+struct svc_match {
+	const struct api_labels *labels;
+	struct sched_spread *sp;
+	size_t cap;
+	int oom;
+};
+
+static int
+spread_add(struct sched_spread *sp, size_t *cap, const char *kind, const char *name)
+{
+	size_t len = strlen(kind) + strlen(name) + 1;
+	struct sched_skey *k;
+
+	if (sp->n == *cap) {
+		*cap = *cap ? 2 * *cap : 4;
+		if (!(k = realloc(sp->keys, *cap * sizeof(*k))))
+			return -1;
+		sp->keys = k;
+	}
+	k = &sp->keys[sp->n];
+	if (!(k->key = malloc(len)))
+		return -1;
+	snprintf(k->key, len, "%s%s", kind, name);
+	k->len = len - 1;
+	HASH_VALUE(k->key, k->len, k->hv);
+	sp->n++;
+	return 0;
+}
+
+static void
+svc_match(const struct informer_obj *o, void *arg)
+{
+	struct svc_match *m = arg;
+	const struct api_service *svc = o->obj;
+
+	if (svc && !api_selector_empty(&svc->spec.selector) && api_selector_matches(&svc->spec.selector, m->labels) &&
+	    spread_add(m->sp, &m->cap, "Service/", o->name) < 0)
+		m->oom = 1;
+}
+
+int
+sched_spread_keys(const struct api_labels *labels, const char *owner, struct sched_spread *sp)
+{
+	struct svc_match m = {labels, sp, 0, 0};
+
+	memset(sp, 0, sizeof(*sp));
+	if (owner && spread_add(sp, &m.cap, "", owner) < 0)
+		m.oom = 1;
+	if (S.services && !m.oom)
+		informer_foreach(S.services, svc_match, &m);
+	if (m.oom) {
+		sched_spread_free(sp);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sched_spread_apply(const struct sched_spread *sp)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		struct sched_group *g = NULL;
+
+		HASH_FIND_BYHASHVALUE(hh, S.groups, sp->keys[i].key, sp->keys[i].len, sp->keys[i].hv, g);
+		for (size_t j = 0; g && j < g->n; j++) {
+			struct sched_owner *o = g->members[j];
+
+			if (o->count > o->node->v.same_owner)
+				o->node->v.same_owner = o->count;
+		}
+	}
+}
+
+int
+sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
+              struct sched_spread *sp)
+{
+	size_t n = 0;
+	char *owner;
+
+	memset(req, 0, sizeof(*req));
+	memset(sp, 0, sizeof(*sp));
+	*ports = NULL;
+	api_pod_requests(pod, &req->cpu, &req->mem);
+	req->selector = &pod->spec.node_selector;
+	for (size_t i = 0; i < pod->spec.n_containers; i++)
+		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++)
+			n += pod->spec.containers[i].ports[j].host_port > 0;
+	if (n && !(*ports = calloc(n, sizeof(**ports))))
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < pod->spec.n_containers; i++)
+		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++) {
+			const struct api_container_port *cp = &pod->spec.containers[i].ports[j];
+
+			if (cp->host_port > 0)
+				(*ports)[n++] = (struct sched_hostport){cp->host_port, (int)cp->protocol};
+		}
+	req->ports = *ports;
+	req->nports = n;
+	owner = sched_owner_key(&pod->meta);
+	if (sched_spread_keys(&pod->meta.labels, owner, sp) < 0) {
+		free(owner);
+		free(*ports);
+		*ports = NULL;
+		return -1;
+	}
+	free(owner);
+	req->owner = sp->n ? sp->keys[0].key : NULL;
+	return 0;
+}
+
+static void
+port_use(struct sched_node *n, const struct sched_hostport *hp, int delta)
+{
+	struct sched_portuse *pu;
+
+	for (size_t i = 0; i < n->nports; i++)
+		if (n->ports[i].port == hp->port && n->ports[i].proto == hp->proto) {
+			n->ports[i].count += delta;
+			if (n->ports[i].count <= 0)
+				n->ports[i] = n->ports[--n->nports];
+			goto out;
+		}
+	if (delta <= 0)
+		goto out;
+	if (n->nports == n->capports) {
+		size_t cap = n->capports ? 2 * n->capports : 4;
+
+		if (!(pu = realloc(n->ports, cap * sizeof(*pu))))
+			goto out; /* the port goes unrecorded; txn compares still hold */
+		n->ports = pu;
+		n->capports = cap;
+	}
+	n->ports[n->nports++] = (struct sched_portuse){hp->port, hp->proto, delta};
+out:
+	n->v.ports = n->ports;
+	n->v.nports = n->nports;
+}
+
+static void
+owner_use(struct sched_node *n, const char *key, int delta)
+{
+	struct sched_owner *o = NULL;
+
+	if (!key)
+		return;
+	HASH_FIND_STR(n->owners, key, o);
+	if (!o && delta > 0) {
+		if (!(o = calloc(1, sizeof(*o))) || !(o->key = strdup(key))) {
+			free(o);
+			return;
+		}
+		o->node = n;
+		HASH_ADD_KEYPTR(hh, n->owners, o->key, strlen(o->key), o);
+		if (group_join(o) < 0) {
+			owner_free(n, o); /* spreading ignores it: a worse score, nothing wrong */
+			return;
+		}
+	}
+	if (!o)
+		return;
+	o->count += delta;
+	if (o->count <= 0)
+		owner_free(n, o);
+}
+
+static void
+account_spread(struct sched_place *p, int delta)
+{
+	for (size_t i = 0; i < p->spread.n; i++)
+		owner_use(p->node, p->spread.keys[i].key, delta);
+}
+
+static void
+account(struct sched_place *p, int delta)
+{
+	struct sched_node *n = p->node;
+
+	n->v.used_cpu += delta * p->cpu;
+	n->v.used_mem += delta * p->mem;
+	n->v.used_pods += delta;
+	n->refs += delta;
+	for (size_t i = 0; i < p->nports; i++)
+		port_use(n, &p->ports[i], delta);
+	account_spread(p, delta);
+}
+
+struct sched_place *
+sched_place_find(const char *pod)
+{
+	struct sched_place *p = NULL;
+
+	HASH_FIND_STR(S.places, pod, p);
+	return p;
+}
+
+struct sched_place *
+sched_place_add(const char *pod, const char *node, int64_t uid, const struct api_pod *obj, int assumed)
+{
+	struct sched_place *p, *old;
+	struct sched_podreq req = {0};
+
+	if ((old = sched_place_find(pod)))
+		sched_place_del(old); /* first: it may hold the last reference to node */
+	if (!(p = calloc(1, sizeof(*p))) || !(p->pod = strdup(pod)) || !(p->node = sched_node_get(node, 1)))
+		goto fail;
+	if (obj &&
+	    (sched_pod_req(obj, &req, &p->ports, &p->spread) < 0 || api_labels_copy(&p->labels, &obj->meta.labels) < 0))
+		goto fail;
+	if (obj)
+		p->owner = sched_owner_key(&obj->meta); /* NULL: not spread by owner */
+	p->uid = uid;
+	p->cpu = req.cpu;
+	p->mem = req.mem;
+	p->nports = req.nports;
+	p->assumed = assumed;
+	HASH_ADD_KEYPTR(hh, S.places, p->pod, strlen(p->pod), p);
+	account(p, 1);
+	return p;
+fail:
+	if (p) {
+		free(p->pod);
+		free(p->ports);
+		free(p->owner);
+		api_labels_clear(&p->labels);
+		sched_spread_free(&p->spread);
+		sched_node_gc(p->node);
+	}
+	free(p);
+	return NULL;
+}
+
+void
+sched_place_del(struct sched_place *p)
+{
+	struct sched_node *n = p->node;
+
+	account(p, -1);
+	HASH_DEL(S.places, p);
+	free(p->pod);
+	free(p->ports);
+	free(p->owner);
+	api_labels_clear(&p->labels);
+	sched_spread_free(&p->spread);
+	free(p);
+	sched_node_gc(n);
+}
+
+void
+sched_places_rekey(void)
+{
+	struct sched_place *p, *tmp;
+	struct sched_spread sp;
+
+	HASH_ITER(hh, S.places, p, tmp) {
+		if (sched_spread_keys(&p->labels, p->owner, &sp) < 0)
+			continue; /* out of memory: keep the old keys */
+		account_spread(p, -1);
+		sched_spread_free(&p->spread);
+		p->spread = sp;
+		account_spread(p, 1);
+	}
+}
+
+struct sched_pending *
+sched_pending_find(const char *pod)
+{
+	struct sched_pending *w = NULL;
+
+	HASH_FIND_STR(S.pending, pod, w);
+	return w;
+}
+
+/* Add pod, or make it worth trying again now. */
+void
+sched_pending_add(const char *pod, int64_t create_rev)
+{
+	struct sched_pending *w = sched_pending_find(pod);
+
+	if (!w) {
+		if (!(w = calloc(1, sizeof(*w))) || !(w->pod = strdup(pod))) {
+			free(w);
+			log_kv(LL_ERROR, KV("pod", pod), "out of memory; the pod is scheduled after a restart");
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, S.pending, w->pod, strlen(w->pod), w);
+	}
+	w->create_rev = create_rev;
+	w->state = SP_READY;
+	w->not_before = 0;
+	S.order_dirty = 1;
+	sched_kick();
+}
+
+void
+sched_pending_del(const char *pod)
+{
+	struct sched_pending *w = sched_pending_find(pod);
+
+	if (w) {
+		HASH_DEL(S.pending, w);
+		free(w->pod);
+		free(w);
+	}
+}
+
+void
+sched_cache_free(void)
+{
+	struct sched_pending *w, *wt;
+	struct sched_place *p, *pt;
+	struct sched_node *n, *nt;
+
+	HASH_ITER(hh, S.pending, w, wt)
+		sched_pending_del(w->pod);
+	HASH_ITER(hh, S.places, p, pt)
+		sched_place_del(p);
+	HASH_ITER(hh, S.nodetab, n, nt) {
+		HASH_DEL(S.nodetab, n);
+		node_free(n);
+	}
+	/* Groups left empty by a failed join. */
+	struct sched_group *g, *gt;
+	HASH_ITER(hh, S.groups, g, gt) {
+		HASH_DEL(S.groups, g);
+		free(g->members);
+		free(g->key);
+		free(g);
+	}
+}

@@ -1,0 +1,57 @@
+/*
+ * sched_score.c: how feasible nodes are ranked, in the manner of the first
+ * Kubernetes priorities, each 0..10: spreading of pods with the same owner,
+ * least requested cpu/memory, balanced cpu/memory. Scores compare in that
+ * order (spreading first). Ties are broken by the caller (sched_bind.c
+ * rotates its starting node). Pure functions.
+ */
+#include <stdlib.h>
+
+#include "sched.h"
+
+/* Free fraction after placing want, 0..10; 10 when capacity is not stated. */
+static int
+least(int64_t cap, int64_t used, int64_t want)
+{
+	int64_t after = used + want;
+
+	if (cap == SCHED_UNLIMITED)
+		return 10;
+	if (cap <= 0 || after >= cap)
+		return 0;
+	return (int)(((cap - after) * 10) / cap);
+}
+
+/* Used fraction after placing want, 0..1; 0 when capacity is not stated. */
+static double
+frac(int64_t cap, int64_t used, int64_t want)
+{
+	if (cap == SCHED_UNLIMITED || cap <= 0)
+		return 0.0;
+	double f = (double)(used + want) / (double)cap;
+	return f > 1.0 ? 1.0 : f;
+}
+
+void
+sched_score(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same, struct sched_score *out)
+{
+	double d;
+
+	if (!p->owner || max_same <= 0)
+		out->spread = 10;
+	else
+		out->spread = (int)(10 * (max_same - n->same_owner) / max_same);
+	out->least = (least(n->cap_cpu, n->used_cpu, p->cpu) + least(n->cap_mem, n->used_mem, p->mem)) / 2;
+	d = frac(n->cap_cpu, n->used_cpu, p->cpu) - frac(n->cap_mem, n->used_mem, p->mem);
+	out->balanced = (int)(10 - (d < 0 ? -d : d) * 10);
+}
+
+int
+sched_score_cmp(const struct sched_score *a, const struct sched_score *b)
+{
+	if (a->spread != b->spread)
+		return a->spread - b->spread;
+	if (a->least != b->least)
+		return a->least - b->least;
+	return a->balanced - b->balanced;
+}

@@ -1,0 +1,416 @@
+/*
+ * sched_watch.c: the informers (pods, nodes, node leases, bindings, and
+ * services for spreading), their decoders and handlers. Handlers only
+ * update the bookkeeping of sched_cache.c, mark pods pending and queue binding upkeep; deciding and
+ * writing happen in sched_bind.c. Invalid pods and nodes are reported here
+ * (log line and Warning event "Invalid") and otherwise ignored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+/* ---- decoders ---- */
+
+static void
+report_invalid(const char *kind, const char *dir, const char *name, struct api_errors *errs)
+{
+	char *why = api_errors_join(errs, "; ");
+
+	log_kv(LL_WARN, KV(kind, name), "ignoring invalid %s: %s; fix the key's JSON", kind,
+	       why ? why : "out of memory");
+	if (dir)
+		recorder_eventf(S.rec, dir, name, "Warning", "Invalid", "%s", why ? why : "out of memory");
+	free(why);
+}
+
+static void *
+dec_pod(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	struct api_error e;
+	struct api_pod *pod = NULL;
+
+	(void)arg;
+	if (api_check_dns_label(name, &e) < 0)
+		api_errors_add(&errs, "metadata.name", "%s", e.msg);
+	else if ((pod = api_pod_parse(value, len, &errs)) && api_meta_check_name(&pod->meta, name, &errs) < 0) {
+		api_pod_free(pod);
+		pod = NULL;
+	}
+	if (!pod)
+		report_invalid("pod", "pods", name, &errs);
+	api_errors_clear(&errs);
+	return pod;
+}
+
+static void
+free_pod(void *obj)
+{
+	api_pod_free(obj);
+}
+
+static void *
+dec_node(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	struct api_error e;
+	struct api_node *node = NULL;
+
+	(void)arg;
+	if (api_check_dns_subdomain(name, &e) < 0)
+		api_errors_add(&errs, "metadata.name", "%s", e.msg);
+	else if ((node = api_node_parse(value, len, &errs)) && api_meta_check_name(&node->meta, name, &errs) < 0) {
+		api_node_free(node);
+		node = NULL;
+	}
+	if (!node)
+		report_invalid("node", "nodes", name, &errs);
+	api_errors_clear(&errs);
+	return node;
+}
+
+static void
+free_node(void *obj)
+{
+	api_node_free(obj);
+}
+
+static void *
+dec_binding(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	struct api_binding *b;
+
+	(void)arg;
+	if (!(b = api_binding_parse(value, len, &errs)))
+		report_invalid("binding", NULL, name, &errs);
+	api_errors_clear(&errs);
+	return b;
+}
+
+static void
+free_binding(void *obj)
+{
+	api_binding_free(obj);
+}
+
+/* Services are only read for spreading; the endpoints controller reports
+ * invalid ones, so only a log line here. */
+static void *
+dec_service(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	struct api_service *svc;
+	char *why;
+
+	(void)arg;
+	if (!(svc = api_service_parse(value, len, &errs))) {
+		why = api_errors_join(&errs, "; ");
+		log_kv(LL_DEBUG, KV("service", name), "invalid service not used for spreading: %s",
+		       why ? why : "out of memory");
+		free(why);
+	}
+	api_errors_clear(&errs);
+	return svc;
+}
+
+static void
+free_service(void *obj)
+{
+	api_service_free(obj);
+}
+
+/* ---- pods ---- */
+
+/* Level-triggered: where does pod o stand now? */
+static void
+pod_seen(const struct informer_obj *o)
+{
+	struct sched_place *pl = sched_place_find(o->name);
+
+	if (!o->obj) {
+		sched_pending_del(o->name); /* invalid: reported by the decoder, left alone */
+		return;
+	}
+	if (pl) {
+		sched_pending_del(o->name);
+		if (!pl->assumed)
+			wq_add(S.q, o->name); /* refresh the copy, or drop an old incarnation's binding */
+		return;
+	}
+	sched_pending_add(o->name, o->create_revision);
+}
+
+static void
+pod_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	pod_seen(o);
+}
+
+static void
+pod_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)old;
+	(void)arg;
+	pod_seen(o);
+}
+
+static void
+pod_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	struct sched_place *pl = sched_place_find(old->name);
+
+	(void)inf;
+	(void)arg;
+	sched_pending_del(old->name);
+	if (pl && !pl->assumed)
+		wq_add(S.q, old->name);
+}
+
+/* ---- nodes and leases ---- */
+
+static void
+room_changed(void)
+{
+	S.gen++;
+	sched_kick();
+}
+
+static void
+node_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct sched_node *n = sched_node_get(o->name, 1);
+
+	(void)inf;
+	(void)arg;
+	if (!n)
+		return;
+	sched_node_set(n, o->obj, 1);
+	room_changed();
+}
+
+static void
+node_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	node_added(inf, o, arg);
+}
+
+static void
+node_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	struct sched_node *n = sched_node_get(old->name, 0);
+
+	(void)inf;
+	(void)arg;
+	if (n) {
+		sched_node_set(n, NULL, 0);
+		sched_node_gc(n);
+	}
+}
+
+static void
+lease_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct sched_node *n = sched_node_get(o->name, 1);
+
+	(void)inf;
+	(void)arg;
+	if (!n)
+		return;
+	n->v.ready = 1;
+	room_changed();
+}
+
+static void
+lease_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	struct sched_node *n = sched_node_get(old->name, 0);
+
+	(void)inf;
+	(void)arg;
+	if (n) {
+		n->v.ready = 0;
+		log_kv(LL_INFO, KV("node", old->name), "node lease gone: node not ready, no new pods go there");
+		sched_node_gc(n);
+	}
+}
+
+/* ---- bindings: NAME is "NODE/POD" ---- */
+
+static int
+split(const char *name, char *node, size_t len, const char **pod)
+{
+	const char *slash = strchr(name, '/');
+
+	if (!slash || (size_t)(slash - name) >= len || !slash[1] || strchr(slash + 1, '/'))
+		return -1;
+	memcpy(node, name, (size_t)(slash - name));
+	node[slash - name] = '\0';
+	*pod = slash + 1;
+	return 0;
+}
+
+static void
+binding_seen(const struct informer_obj *o)
+{
+	char node[API_SUBDOMAIN_MAX + 1];
+	const char *pod;
+	const struct api_binding *b = o->obj;
+	struct sched_place *pl;
+	int64_t uid = 0;
+
+	if (split(o->name, node, sizeof(node), &pod) < 0)
+		return;
+	if (b && b->pod.meta.uid)
+		uid = strtoll(b->pod.meta.uid, NULL, 10);
+	pl = sched_place_find(pod);
+	if (pl && !pl->assumed && strcmp(pl->node->name, node) != 0) {
+		log_kv(LL_ERROR, KV("pod", pod, "node", node, "other", pl->node->name),
+		       "pod has bindings on two nodes; delete the wrong one with etcdctl");
+		return;
+	}
+	if (!(pl = sched_place_add(pod, node, uid, b ? &b->pod : NULL, 0))) {
+		log_kv(LL_ERROR, KV("pod", pod, "node", node), "out of memory recording a binding");
+		return;
+	}
+	pl->bmod = o->mod_revision;
+	sched_pending_del(pod);
+	wq_add(S.q, pod);
+}
+
+static void
+binding_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	binding_seen(o);
+}
+
+static void
+binding_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)old;
+	(void)arg;
+	binding_seen(o);
+}
+
+static void
+binding_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	char node[API_SUBDOMAIN_MAX + 1];
+	const char *pod;
+	struct sched_place *pl;
+	const struct informer_obj *po;
+
+	(void)inf;
+	(void)arg;
+	if (split(old->name, node, sizeof(node), &pod) < 0)
+		return;
+	if (!(pl = sched_place_find(pod)) || pl->assumed || strcmp(pl->node->name, node) != 0)
+		return;
+	sched_place_del(pl);
+	S.gen++;
+	if ((po = informer_get(S.pods, pod)) && po->obj)
+		sched_pending_add(pod, po->create_revision);
+	sched_kick();
+}
+
+/* ---- services: they change which pods spread together ---- */
+
+static void
+service_changed(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)o;
+	(void)arg;
+	if (informer_synced(S.services))
+		sched_places_rekey();
+}
+
+static void
+service_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	service_changed(inf, o, arg);
+}
+
+/* ---- life ---- */
+
+static void
+synced(struct informer *inf, void *arg)
+{
+	(void)arg;
+	if (inf == S.services)
+		sched_places_rekey();
+	if (sched_synced())
+		log_info("caches synced: %zu pods, %zu nodes, %zu bindings", informer_count(S.pods),
+		         informer_count(S.nodes), informer_count(S.bindings));
+	sched_kick();
+}
+
+static void
+watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
+{
+	(void)arg;
+	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s; retrying", err->msg);
+}
+
+int
+sched_synced(void)
+{
+	return S.pods && informer_synced(S.pods) && informer_synced(S.nodes) && informer_synced(S.leases) &&
+	       informer_synced(S.bindings) && informer_synced(S.services);
+}
+
+static struct informer *
+watch(const char *dir, informer_decode_fn dec, informer_free_fn fr, const struct informer_handlers *h)
+{
+	char prefix[API_PREFIX_MAX + 32];
+	struct informer *inf;
+
+	snprintf(prefix, sizeof(prefix), "%s/%s/", S.prefix, dir);
+	if (!(inf = informer_new(S.d->etcd, prefix, dec, fr, h, NULL)))
+		fatalx("out of memory");
+	return inf;
+}
+
+void
+sched_watch_start(void)
+{
+	static const struct informer_handlers hp = {pod_added, pod_updated, pod_deleted, synced, watch_error};
+	static const struct informer_handlers hn = {node_added, node_updated, node_deleted, synced, watch_error};
+	static const struct informer_handlers hl = {lease_added, NULL, lease_deleted, synced, watch_error};
+	static const struct informer_handlers hs = {service_changed, service_updated, service_changed, synced,
+	                                            watch_error};
+	static const struct informer_handlers hb = {binding_added, binding_updated, binding_deleted, synced,
+	                                            watch_error};
+
+	S.nodes = watch("nodes", dec_node, free_node, &hn);
+	S.leases = watch("nodeleases", NULL, NULL, &hl);
+	S.bindings = watch("bindings", dec_binding, free_binding, &hb);
+	S.pods = watch("pods", dec_pod, free_pod, &hp);
+	S.services = watch("services", dec_service, free_service, &hs);
+	informer_start(S.services);
+	informer_start(S.nodes);
+	informer_start(S.leases);
+	informer_start(S.bindings);
+	informer_start(S.pods);
+}
+
+void
+sched_watch_free(void)
+{
+	informer_free(S.pods);
+	informer_free(S.bindings);
+	informer_free(S.leases);
+	informer_free(S.nodes);
+	informer_free(S.services);
+	S.pods = S.bindings = S.leases = S.nodes = S.services = NULL;
+}

@@ -1,0 +1,236 @@
+/*
+ * check_scheduler_logic.c: the scheduler's pure logic: each filter (ready,
+ * unschedulable, node selector, cpu, memory, pod count, host ports), the
+ * unschedulable summary, and the scores (spreading, least requested,
+ * balanced) with their order.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "scheduler/sched.h" /* not <sched.h> */
+
+static struct api_labels ssd, hdd;
+
+static void
+setup(void)
+{
+	api_labels_set(&ssd, "disk", "ssd");
+	api_labels_set(&ssd, "zone", "z1");
+	api_labels_set(&hdd, "disk", "hdd");
+}
+
+static void
+teardown(void)
+{
+	api_labels_clear(&ssd);
+	api_labels_clear(&hdd);
+}
+
+static struct sched_nodeview
+node(int64_t cpu, int64_t mem, int64_t pods)
+{
+	return (struct sched_nodeview){
+		.name = "n", .ready = 1, .labels = &ssd, .cap_cpu = cpu, .cap_mem = mem, .cap_pods = pods};
+}
+
+START_TEST(fits_empty_node)
+{
+	struct sched_nodeview n = node(2000, 1 << 30, 110);
+	struct sched_podreq p = {.cpu = 2000, .mem = 1 << 30};
+
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+}
+END_TEST
+
+START_TEST(not_ready_unschedulable)
+{
+	struct sched_nodeview n = node(2000, 1 << 30, 110);
+	struct sched_podreq p = {0};
+
+	n.ready = 0;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_NOT_READY);
+	n.ready = 1;
+	n.unschedulable = 1;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_UNSCHEDULABLE);
+}
+END_TEST
+
+START_TEST(selector)
+{
+	struct sched_nodeview n = node(2000, 1 << 30, 110);
+	struct api_labels want = {0};
+	struct sched_podreq p = {.selector = &want};
+
+	ck_assert_uint_eq(sched_filter(&n, &p), 0); /* empty selector */
+	api_labels_set(&want, "disk", "ssd");
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	n.labels = &hdd;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_SELECTOR);
+	n.labels = NULL;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_SELECTOR);
+	api_labels_clear(&want);
+}
+END_TEST
+
+START_TEST(resources)
+{
+	struct sched_nodeview n = node(1000, 1000, 3);
+	struct sched_podreq p = {.cpu = 400, .mem = 400};
+
+	n.used_cpu = 600;
+	n.used_mem = 600;
+	n.used_pods = 2;
+	ck_assert_uint_eq(sched_filter(&n, &p), 0); /* exactly full */
+	p.cpu = 401;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_CPU);
+	p.mem = 401;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_CPU | SF_MEMORY);
+	n.used_pods = 3;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_CPU | SF_MEMORY | SF_PODS);
+	/* Zero requests fit even a full node's cpu. */
+	p.cpu = p.mem = 0;
+	n.used_cpu = 5000;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_PODS);
+}
+END_TEST
+
+START_TEST(unlimited)
+{
+	struct sched_nodeview n = node(SCHED_UNLIMITED, SCHED_UNLIMITED, SCHED_UNLIMITED);
+	struct sched_podreq p = {.cpu = 1000000, .mem = (int64_t)1 << 50};
+
+	n.used_pods = 100000;
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+}
+END_TEST
+
+START_TEST(host_ports)
+{
+	struct sched_portuse taken[] = {{8080, API_PROTO_TCP, 1}, {53, API_PROTO_UDP, 1}, {9000, API_PROTO_TCP, 0}};
+	struct sched_nodeview n = node(1000, 1000, 10);
+	struct sched_hostport want[2] = {{80, API_PROTO_TCP}, {8080, API_PROTO_TCP}};
+	struct sched_podreq p = {.ports = want, .nports = 1};
+
+	n.ports = taken;
+	n.nports = 3;
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	p.nports = 2;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_PORTS);
+	want[1] = (struct sched_hostport){53, API_PROTO_TCP}; /* other protocol */
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	want[1] = (struct sched_hostport){9000, API_PROTO_TCP}; /* count 0: free */
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+}
+END_TEST
+
+START_TEST(summary)
+{
+	unsigned counts[SF_COUNT] = {0};
+	char buf[256];
+
+	sched_filter_summary(counts, 0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0/0 nodes are available.");
+	counts[2] = 1; /* selector */
+	counts[4] = 2; /* memory */
+	sched_filter_summary(counts, 3, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0/3 nodes are available: 2 Insufficient memory, 1 node(s) didn't match node selector.");
+	counts[3] = 2; /* cpu ties with memory: alphabetical */
+	sched_filter_summary(counts, 3, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0/3 nodes are available: 2 Insufficient cpu, 2 Insufficient memory, "
+	                      "1 node(s) didn't match node selector.");
+	/* Truncation is snprintf-like. */
+	ck_assert_uint_gt(sched_filter_summary(counts, 3, buf, 10), 10);
+	ck_assert_uint_eq(strlen(buf), 9);
+}
+END_TEST
+
+START_TEST(score_least_balanced)
+{
+	struct sched_nodeview a = node(4000, 4000, 110), b = node(4000, 4000, 110);
+	struct sched_podreq p = {.cpu = 1000, .mem = 1000};
+	struct sched_score sa, sb;
+
+	b.used_cpu = 2000;
+	b.used_mem = 2000;
+	sched_score(&a, &p, 0, &sa);
+	sched_score(&b, &p, 0, &sb);
+	ck_assert_int_eq(sa.spread, 10);
+	ck_assert_int_eq(sa.least, 7); /* 3/4 free */
+	ck_assert_int_eq(sb.least, 2); /* 1/4 free */
+	ck_assert_int_eq(sa.balanced, 10);
+	ck_assert_int_gt(sched_score_cmp(&sa, &sb), 0);
+	/* Same free share, but b would be lopsided. */
+	a.used_cpu = a.used_mem = 1000; /* 50% and 50% after */
+	b = node(5000, 5000, 110);
+	b.used_mem = 3000; /* 20% and 80% after */
+	sched_score(&a, &p, 0, &sa);
+	sched_score(&b, &p, 0, &sb);
+	ck_assert_int_eq(sa.least, sb.least);
+	ck_assert_int_lt(sb.balanced, sa.balanced);
+	ck_assert_int_gt(sched_score_cmp(&sa, &sb), 0);
+	/* Capacity not stated scores as free. */
+	a = node(SCHED_UNLIMITED, SCHED_UNLIMITED, SCHED_UNLIMITED);
+	sched_score(&a, &p, 0, &sa);
+	ck_assert_int_eq(sa.least, 10);
+	ck_assert_int_eq(sa.balanced, 10);
+}
+END_TEST
+
+START_TEST(score_spread_first)
+{
+	struct sched_nodeview big = node(64000, 64000, 110), small = node(500, 500, 110);
+	struct sched_podreq p = {.cpu = 100, .mem = 100, .owner = "ReplicationController/web"};
+	struct sched_score sbig, ssmall;
+
+	big.same_owner = 2;
+	small.same_owner = 1;
+	sched_score(&big, &p, 2, &sbig);
+	sched_score(&small, &p, 2, &ssmall);
+	ck_assert_int_eq(sbig.spread, 0);
+	ck_assert_int_eq(ssmall.spread, 5);
+	ck_assert_int_gt(sbig.least, ssmall.least);
+	ck_assert_int_gt(sched_score_cmp(&ssmall, &sbig), 0); /* spreading wins */
+	/* Without an owner, spreading does not count. */
+	p.owner = NULL;
+	sched_score(&big, &p, 2, &sbig);
+	sched_score(&small, &p, 2, &ssmall);
+	ck_assert_int_eq(sbig.spread, ssmall.spread);
+	ck_assert_int_gt(sched_score_cmp(&sbig, &ssmall), 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("scheduler");
+	TCase *core = tcase_create("core"), *errors = tcase_create("errors"), *limits = tcase_create("limits");
+
+	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(errors, setup, teardown);
+	tcase_add_checked_fixture(limits, setup, teardown);
+	tcase_add_test(core, fits_empty_node);
+	tcase_add_test(core, selector);
+	tcase_add_test(core, host_ports);
+	tcase_add_test(core, score_least_balanced);
+	tcase_add_test(core, score_spread_first);
+	tcase_add_test(errors, not_ready_unschedulable);
+	tcase_add_test(errors, summary);
+	tcase_add_test(limits, resources);
+	tcase_add_test(limits, unlimited);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, errors);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
