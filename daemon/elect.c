@@ -134,6 +134,18 @@ daemon_elect_leading(const struct daemon_elect *e)
 	return e->leading;
 }
 
+int
+daemon_elect_fence(const struct daemon_elect *e, const char **key, int64_t *rev)
+{
+	if (!e->l)
+		return 0;
+	if (!e->leading || !leader_key(e->l))
+		return -1;
+	*key = leader_key(e->l);
+	*rev = leader_revision(e->l);
+	return 1;
+}
+
 void
 daemon_elect_free(struct daemon_elect *e)
 {

@@ -90,6 +90,7 @@ main(int argc, char **argv)
 	metrics_init(d.metrics);
 	sched_watch_start();
 	el = daemon_elect(&d, "scheduler", lead, follow, NULL);
+	S.elect = el;
 	if (daemon_on_stop(&d, "scheduler", sched_stop_hook, NULL) < 0)
 		fatalx("out of memory");
 	log_info("scheduling pods under %s/pods/", S.prefix);

@@ -183,6 +183,7 @@ struct sched {
 	uint64_t order_gen;
 	unsigned rr; /* round-robin offset for ties */
 	int leading, stopping, dead;
+	struct daemon_elect *elect; /* for fencing binds with the leader key */
 	int inflight; /* bind txns in flight */
 	long max_inflight;
 	ev_timer kick, later;

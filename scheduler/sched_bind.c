@@ -19,6 +19,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "elect.h"
 #include "sched.h"
 
 struct bindreq {
@@ -167,8 +168,13 @@ bind_send(struct bindreq *r)
 {
 	struct etcd_txn *t = etcd_txn_new();
 	struct etcd_error err;
+	const char *lkey;
+	int64_t lrev;
 
 	if (t) {
+		/* Fenced: a scheduler that lost the election cannot bind. */
+		if (S.elect && daemon_elect_fence(S.elect, &lkey, &lrev) == 1)
+			etcd_txn_cmp(t, lkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, lrev);
 		etcd_txn_cmp(t, r->pkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, r->podmod);
 		etcd_txn_cmp(t, r->bkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 		etcd_txn_put(t, ETCD_TXN_SUCCESS, r->bkey, r->value, strlen(r->value), 0);
