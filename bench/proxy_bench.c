@@ -350,7 +350,7 @@ main(void)
 	atexit(cleanup);
 	if (system(cmd) != 0)
 		return 1;
-	ip_base = 10 + (int)(getpid() % 120) * 2;
+	ip_base = 10 + (int)((getpid() + time(NULL)) % 120) * 2;
 	if ((server_pid = fork()) == 0)
 		run_server();
 	if (!(s = etcd_sync_new(&cfg, &err)))
