@@ -1,0 +1,275 @@
+/*
+ * agent_bench.c: how fast skiff-agent turns bindings into running pods and
+ * back, against the real etcd ($ETCD_ENDPOINT) and the real dockerd,
+ * next to a baseline that makes the same Docker calls itself, one after
+ * the other, as a naive agent would (no etcd, no status).
+ *
+ *   agent-start n=20: skiff=6.1 pods/s baseline=3.2 pods/s ratio=1.91
+ *   agent-stop n=20: skiff=... pods/s baseline=... pods/s ratio=...
+ *
+ * start: from the first binding put to every P/podstatus/NODE/POD Running;
+ * stop: from the first binding delete to every status gone and every
+ * container removed. Every pod is one infra + one busybox httpd container.
+ * Containers are labelled skiff.node=bench-PID… and removed at the end.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker_harness.h"
+#include "etcd.h"
+#include "etcd_sync.h"
+#include "th_proc.h"
+
+#ifndef SKIFF_AGENT
+#define SKIFF_AGENT "build/bin/skiff-agent"
+#endif
+#ifndef PAUSE_TAR
+#define PAUSE_TAR "build/bin/pause.tar"
+#endif
+
+#define NPODS 20
+
+static struct etcd_sync *S;
+static int verbose;
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Pods under prefix with phase Running (want_running) or keys present. */
+static int
+count_status(const char *prefix, int want_running)
+{
+	struct etcd_range_opts o = {.prefix = 1};
+	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
+	int n = 0;
+	size_t i;
+
+	if (!r || r->err.code != ETCD_OK) {
+		if (r)
+			etcd_result_free(r);
+		return -1;
+	}
+	for (i = 0; i < r->nkvs; i++) {
+		if (!want_running)
+			n++;
+		else if (strstr(r->kvs[i].value, "\"phase\":\"Running\""))
+			n++;
+	}
+	etcd_result_free(r);
+	return n;
+}
+
+static int
+wait_count(const char *prefix, int want_running, int n, double timeout)
+{
+	double end = mono() + timeout;
+
+	while (count_status(prefix, want_running) != n) {
+		if (mono() > end)
+			return -1;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+static int
+node_ctrs(const char *node)
+{
+	char l[128];
+	const char *labels[] = {l, NULL};
+
+	snprintf(l, sizeof(l), "skiff.node=%s", node);
+	return dh_list(labels, NULL);
+}
+
+static int
+run_skiff(double *t_start, double *t_stop)
+{
+	char node[64], prefix[64], key[256], val[1024], sdir[256];
+	const char *argv[] = {SKIFF_AGENT,
+	                      "--etcd-endpoints",
+	                      getenv("ETCD_ENDPOINT"),
+	                      "--prefix",
+	                      prefix,
+	                      "--node-name",
+	                      node,
+	                      "--log-level",
+	                      "warn",
+	                      NULL};
+	struct th_proc *p;
+	double t0, end;
+	int i, rc = -1;
+
+	snprintf(node, sizeof(node), "bench-%d-skiff", (int)getpid());
+	snprintf(prefix, sizeof(prefix), "/bench-%d", (int)getpid());
+	snprintf(sdir, sizeof(sdir), "%s/podstatus/%s/", prefix, node);
+	p = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
+	if (!p)
+		return -1;
+	t0 = mono();
+	for (i = 0; i < NPODS; i++) {
+		struct etcd_result *r;
+
+		snprintf(key, sizeof(key), "%s/bindings/%s/pod-%d", prefix, node, i);
+		snprintf(val, sizeof(val),
+		         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"pod-%d\",\"uid\":\"%d\"},\"spec\":{"
+		         "\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"%s\"}]}}}",
+		         node, i, 1000 + i, DH_TEST_IMAGE);
+		r = etcd_sync_put(S, key, val, strlen(val), NULL);
+		if (!r || r->err.code != ETCD_OK) {
+			fprintf(stderr, "agent_bench: put failed\n");
+			goto out;
+		}
+		etcd_result_free(r);
+	}
+	if (wait_count(sdir, 1, NPODS, 120) < 0) {
+		fprintf(stderr, "agent_bench: pods not Running in time\n");
+		goto out;
+	}
+	*t_start = mono() - t0;
+	t0 = mono();
+	{
+		char bdir[256];
+		struct etcd_delete_opts o = {.prefix = 1};
+		struct etcd_result *r;
+
+		snprintf(bdir, sizeof(bdir), "%s/bindings/%s/", prefix, node);
+		r = etcd_sync_delete(S, bdir, &o);
+		if (r)
+			etcd_result_free(r);
+	}
+	if (wait_count(sdir, 0, 0, 120) < 0) {
+		fprintf(stderr, "agent_bench: statuses not deleted in time\n");
+		goto out;
+	}
+	end = mono() + 60;
+	while (node_ctrs(node) != 0 && mono() < end)
+		usleep(10 * 1000);
+	*t_stop = mono() - t0;
+	rc = node_ctrs(node) == 0 ? 0 : -1;
+out:
+	th_proc_free(p, rc < 0);
+	dh_remove_where("skiff.node", node);
+	{
+		struct etcd_delete_opts o = {.prefix = 1};
+		char all[80];
+		struct etcd_result *r;
+
+		snprintf(all, sizeof(all), "%s/", prefix);
+		r = etcd_sync_delete(S, all, &o);
+		if (r)
+			etcd_result_free(r);
+	}
+	return rc;
+}
+
+/* Create and start; the new ID in id. */
+static int
+create_start(const char *body, const char *name, char *id, size_t len)
+{
+	char path[256], *resp = NULL;
+	json_t *j;
+	long st;
+
+	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+	st = dh_request("POST", path, body, &resp);
+	j = st == 201 ? json_loads(resp, 0, NULL) : NULL;
+	free(resp);
+	if (!j)
+		return -1;
+	snprintf(id, len, "%s", json_string_value(json_object_get(j, "Id")));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/containers/%s/start", id);
+	return dh_request("POST", path, NULL, NULL) == 204 ? 0 : -1;
+}
+
+static int
+run_baseline(double *t_start, double *t_stop)
+{
+	char node[64], body[1024], name[128], infra[NPODS][80], app[NPODS][80], path[256];
+	double t0;
+	int i;
+
+	snprintf(node, sizeof(node), "bench-%d-base", (int)getpid());
+	t0 = mono();
+	for (i = 0; i < NPODS; i++) {
+		snprintf(
+			body, sizeof(body),
+			"{\"Image\":\"skiff/pause:0.1\",\"Entrypoint\":[\"/pause\"],\"Labels\":{\"skiff.node\":\"%s\"},"
+			"\"HostConfig\":{\"RestartPolicy\":{\"Name\":\"no\"}}}",
+			node);
+		snprintf(name, sizeof(name), "%s_POD_%d", node, i);
+		if (create_start(body, name, infra[i], sizeof(infra[i])) < 0)
+			return -1;
+		snprintf(body, sizeof(body),
+		         "{\"Image\":\"%s\",\"Labels\":{\"skiff.node\":\"%s\"},\"HostConfig\":{\"NetworkMode\":"
+		         "\"container:%s\",\"Init\":true,\"RestartPolicy\":{\"Name\":\"no\"}}}",
+		         DH_TEST_IMAGE, node, infra[i]);
+		snprintf(name, sizeof(name), "%s_web_%d", node, i);
+		if (create_start(body, name, app[i], sizeof(app[i])) < 0)
+			return -1;
+	}
+	*t_start = mono() - t0;
+	t0 = mono();
+	for (i = 0; i < NPODS; i++) {
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", app[i]);
+		dh_request("POST", path, NULL, NULL);
+		dh_remove(app[i]);
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", infra[i]);
+		dh_request("POST", path, NULL, NULL);
+		dh_remove(infra[i]);
+	}
+	*t_stop = mono() - t0;
+	dh_remove_where("skiff.node", node);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct etcd_config cfg = {0};
+	struct etcd_error err = {0};
+	double ss = 0, sp = 0, bs = 0, bp = 0;
+	int rc = 0;
+
+	verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+	cfg.endpoints = getenv("ETCD_ENDPOINT");
+	if (!cfg.endpoints) {
+		fprintf(stderr, "agent_bench: set ETCD_ENDPOINT (make bench does)\n");
+		return 1;
+	}
+	if (dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0 ||
+	    dh_ensure_image_from_tar(PAUSE_TAR, "skiff/pause", "0.1") < 0) {
+		fprintf(stderr, "agent_bench: Docker is not usable\n");
+		return 1;
+	}
+	S = etcd_sync_new(&cfg, &err);
+	if (!S) {
+		fprintf(stderr, "agent_bench: %s\n", err.msg);
+		return 1;
+	}
+	if (run_baseline(&bs, &bp) < 0 || run_skiff(&ss, &sp) < 0) {
+		fprintf(stderr, "agent_bench: a run failed\n");
+		rc = 1;
+	} else {
+		if (verbose)
+			fprintf(stderr, "skiff start %.2fs stop %.2fs; baseline start %.2fs stop %.2fs\n", ss, sp, bs,
+			        bp);
+		printf("agent-start n=%d: skiff=%.1f pods/s baseline=%.1f pods/s ratio=%.2f\n", NPODS, NPODS / ss,
+		       NPODS / bs, bs / ss);
+		printf("agent-stop n=%d: skiff=%.1f pods/s baseline=%.1f pods/s ratio=%.2f\n", NPODS, NPODS / sp,
+		       NPODS / bp, bp / sp);
+	}
+	etcd_sync_free(S);
+	return rc;
+}

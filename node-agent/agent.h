@@ -1,0 +1,220 @@
+/*
+ * agent.h: skiff-agent's private header. The agent registers its node
+ * (P/nodes/NODE, P/nodeleases/NODE on a lease), runs the pods bound to it
+ * (P/bindings/NODE/) as Docker containers, one infrastructure container per
+ * pod holding the network namespace, and reports P/podstatus/NODE/POD.
+ *
+ * Files: agent_docker.c (Engine API client on the loop), agent_register.c
+ * (node and lease), agent_pods.c (reconcile one pod), agent_status.c (pod
+ * status), agent_events.c (Docker's event stream, resync), main.c.
+ */
+#ifndef SKIFF_AGENT_H
+#define SKIFF_AGENT_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "daemon/daemon.h"
+#include "etcd.h"
+#include "events.h"
+#include "informer.h"
+#include "workqueue.h"
+
+/* Labels on every container the agent makes. */
+#define LBL_POD "skiff.pod"
+#define LBL_UID "skiff.uid"
+#define LBL_NODE "skiff.node"
+#define LBL_CTR "skiff.container"
+#define LBL_HASH "skiff.hash"
+#define LBL_RESTARTS "skiff.restarts" /* restart count of the pod's container */
+#define LBL_SANDBOX "skiff.sandbox"   /* app containers: the infra container's ID */
+#define LBL_GRACE "skiff.grace"       /* termination grace period, seconds */
+#define INFRA_NAME "POD"              /* skiff.container of the infra container */
+#define PAUSE_IMAGE "skiff/pause:0.1"
+
+/* ------------------------------------------------------------------------
+ * Docker Engine API client (agent_docker.c): HTTP over the unix socket,
+ * curl multi on the loop. Every request ends in exactly one done callback
+ * (never before dk_call returns), unless cancelled or the client freed.
+ */
+struct dk;
+struct dk_req;
+
+struct dk_resp {
+	long status; /* HTTP status, 0 when no response */
+	char *body;  /* NUL-terminated; borrowed for the callback */
+	size_t len;
+	int curl_rc;   /* CURLcode */
+	char err[256]; /* transport error, "" when a response came */
+};
+
+typedef void (*dk_done_fn)(struct dk_resp *r, void *arg);
+/* One line of a streamed body (no '\n'); return non-zero to stop. Runs
+ * inside curl: it must not start or cancel requests. */
+typedef int (*dk_line_fn)(const char *line, size_t len, void *arg);
+
+struct dk *dk_new(struct ev_loop *loop, const char *socket_path);
+/* Cancels everything in flight without callbacks. */
+void dk_free(struct dk *d);
+/* method "GET"/"POST"/"DELETE"; path like "/containers/json" (the API
+ * version is added); body may be NULL; ctype NULL = application/json when
+ * there is a body. timeout_ms 0 = none; idle_s > 0 aborts a transfer that
+ * received nothing for that long. on_line non-NULL streams the body by
+ * lines (the done callback then gets no body). Returns NULL when out of
+ * memory. body is copied. */
+struct dk_req *dk_call(struct dk *d, const char *method, const char *path, const void *body, size_t len,
+                       const char *ctype, long timeout_ms, long idle_s, dk_line_fn on_line, dk_done_fn done, void *arg);
+/* Stop a request without its callback. Not inside a dk callback of it. */
+void dk_cancel(struct dk_req *r);
+/* A message for a failed response: the body's "message", the transport
+ * error, or "HTTP n". Writes into buf, returns buf. */
+const char *dk_errmsg(const struct dk_resp *r, char *buf, size_t len);
+/* URL-escape s into buf (returns buf, "" when it does not fit). */
+const char *dk_escape(const char *s, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * The agent.
+ */
+struct agent_opts {
+	const char *node_name;
+	const char *node_ip;      /* NULL = default route's source address */
+	const char *node_labels;  /* "k=v,k2=v2" */
+	const char *capacity_cpu; /* NULL = machine's */
+	const char *capacity_memory;
+	long max_pods;
+	long lease_ttl_ms;
+	long resync_ms;
+	long backoff_base_ms;
+	long backoff_max_ms;
+	const char *docker_socket;
+	long workers;
+};
+
+/* Per-pod memory that survives passes (not restarts of the agent). */
+struct ctr_memo {
+	char *name;
+	int restarts;     /* lowest restart count for the next container */
+	char *img_reason; /* ErrImagePull / ErrImageNeverPull / CreateContainerError */
+	char *img_message;
+	double retry_at; /* ev_now of the next attempt */
+	int failures;
+	struct ctr_memo *next;
+};
+
+struct pod_memo {
+	char *name;
+	char *uid;
+	struct ctr_memo *ctrs;
+	struct pod_memo *next;
+};
+
+struct pass;
+
+struct agent {
+	struct skiff_daemon *d;
+	struct agent_opts o;
+	const char *prefix;
+	char host_ip[64];
+	char *pause_tarball; /* resolved path */
+	struct dk *dk;
+	struct recorder *rec;
+	struct informer *bindings; /* P/bindings/NODE/ */
+	struct informer *statuses; /* P/podstatus/NODE/ */
+	int bindings_synced, statuses_synced, started;
+	struct wq *q;
+	struct pass *passes; /* in flight */
+	struct pod_memo *memos;
+	ev_timer resync;
+	/* registration (agent_register.c) */
+	ev_timer reg_timer;
+	int reg_busy;
+	int64_t lease_id;
+	struct etcd_keeper *keeper;
+	ev_timer lease_timer;
+	int lease_busy;
+	/* docker events (agent_events.c) */
+	struct dk_req *events_req;
+	ev_timer events_timer;
+	struct dk_req *list_req; /* resync list of our containers */
+	int pause_importing;
+	int pause_ready;
+	struct metric *m_passes, *m_restarts, *m_status_writes;
+	int stopping;
+	int orphans;         /* stopped passes waiting for an etcd answer */
+	ev_timer stop_timer; /* polls orphans and the recorder at stop */
+};
+
+/* main.c */
+double agent_now(struct agent *a);
+
+/* agent_register.c */
+void register_start(struct agent *a);
+void register_stop(struct agent *a);
+/* The source address of the default route into buf: 0, or -1 when there
+ * is no default route. */
+int register_host_ip(char *buf, size_t len);
+
+/* agent_pods.c */
+void pods_stop(struct agent *a);
+void pods_process(struct wq *q, const char *name, void *arg);
+struct pod_memo *pods_memo(struct agent *a, const char *pod, const char *uid);
+void pods_memo_drop(struct agent *a, const char *pod);
+struct ctr_memo *pods_ctr_memo(struct pod_memo *m, const char *name);
+void pods_free_memos(struct agent *a);
+/* The binding of pod if it is valid (borrowed until control returns to the
+ * loop); NULL when absent. *malformed set when present but unusable. */
+const struct api_binding *pods_binding(struct agent *a, const char *pod, int *malformed);
+/* FNV-1a 64 of the container's spec, as 16 hex digits. */
+void pods_hash_container(const struct api_container *c, char *out, size_t len);
+void pods_hash_infra(const struct api_pod *p, char *out, size_t len);
+
+/* agent_status.c: one snapshot of a container as Docker reports it. */
+struct snap {
+	char *id;
+	char *pod, *uid, *ctr, *hash, *sandbox;
+	int restarts;
+	long grace;     /* from LBL_GRACE, default 10 */
+	char state[16]; /* created, running, exited, ... */
+	int running;
+	int exit_code;
+	int oom;
+	char *error;
+	char *started_at, *finished_at;
+	char *ip; /* infra: NetworkSettings IP */
+	char *image;
+};
+void snap_clear(struct snap *s);
+/* Fill s from a containers/json item's labels (id and labels). */
+int snap_from_list(struct snap *s, void *json_item);
+/* Fill state fields from an inspect body. 0 or -1. */
+int snap_from_inspect(struct snap *s, const char *body, size_t len);
+
+/* Per-container view a pass computes for the status. */
+struct cstat {
+	enum api_state state;
+	const char *reason; /* borrowed */
+	const char *message;
+	const struct snap *s;    /* current container, or NULL */
+	const struct snap *last; /* exited container (lastState), or NULL */
+	int restarts;
+};
+
+/* Write P/podstatus/NODE/POD if it differs from the cache (message: the
+ * pod's, or NULL). Calls
+ * done(arg, ok) later (or now, when nothing changes: ok=1). */
+typedef void (*status_done_fn)(void *arg, int ok);
+void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
+                  const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg);
+/* Delete P/podstatus/NODE/POD if present. */
+void status_delete(struct agent *a, const char *pod, status_done_fn done, void *arg);
+
+/* agent_events.c */
+void events_start(struct agent *a);
+void events_stop(struct agent *a);
+/* Enqueue every pod known to etcd or Docker. */
+void events_resync(struct agent *a);
+
+#endif

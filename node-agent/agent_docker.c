@@ -1,0 +1,401 @@
+/*
+ * agent_docker.c: the Docker Engine API client of the agent. HTTP/1.1 over
+ * the unix socket (CURLOPT_UNIX_SOCKET_PATH) with libcurl's multi-socket
+ * API on the daemon's libev loop, in the shape of curl's evhiperfifo.c: one
+ * timer for curl's timeouts, one ev_io per socket. Bodies are collected
+ * whole, or split into lines for streams (events, pulls, imports).
+ *
+ * A finished request is reported in exactly one place, check_done(),
+ * outside any curl callback, and freed right after its callback. New
+ * requests are added to curl from a zero timer, so a callback may start
+ * more. It knows nothing of containers; it does not retry.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+struct dk_sock {
+	ev_io io;
+	curl_socket_t fd;
+	struct dk *d;
+};
+
+struct dk_req {
+	struct dk *d;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *reqbody;
+	char *buf;
+	size_t len, cap;
+	dk_line_fn on_line;
+	dk_done_fn done;
+	void *arg;
+	int stopped; /* on_line asked to stop */
+	int added;   /* handed to curl */
+	char errbuf[CURL_ERROR_SIZE];
+	struct dk_req *next, *prev;
+};
+
+struct dk {
+	struct ev_loop *loop;
+	CURLM *multi;
+	char sock[108];
+	ev_timer curl_timer;
+	ev_timer add_timer;
+	struct dk_req *reqs; /* every live request */
+};
+
+static void check_done(struct dk *d);
+
+static void
+sock_action(struct dk *d, curl_socket_t fd, int mask)
+{
+	int running;
+
+	curl_multi_socket_action(d->multi, fd, mask, &running);
+	check_done(d);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dk_sock *s = (struct dk_sock *)w;
+
+	(void)loop;
+	sock_action(s->d, s->fd,
+	            (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0));
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct dk *d = (struct dk *)((char *)w - offsetof(struct dk, curl_timer));
+
+	(void)loop;
+	(void)revents;
+	sock_action(d, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int
+multi_timer_cb(CURLM *m, long ms, void *userp)
+{
+	struct dk *d = userp;
+
+	(void)m;
+	ev_timer_stop(d->loop, &d->curl_timer);
+	if (ms >= 0) {
+		ev_timer_set(&d->curl_timer, (double)ms / 1000.0, 0.0);
+		ev_timer_start(d->loop, &d->curl_timer);
+	}
+	return 0;
+}
+
+static int
+multi_sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+	struct dk *d = userp;
+	struct dk_sock *s = sockp;
+	int events;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			ev_io_stop(d->loop, &s->io);
+			free(s);
+			curl_multi_assign(d->multi, fd, NULL);
+		}
+		return 0;
+	}
+	events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->fd = fd;
+		s->d = d;
+		ev_io_init(&s->io, io_cb, fd, events);
+		curl_multi_assign(d->multi, fd, s);
+	} else {
+		ev_io_stop(d->loop, &s->io);
+		ev_io_set(&s->io, fd, events);
+	}
+	ev_io_start(d->loop, &s->io);
+	return 0;
+}
+
+static void
+req_unlink(struct dk_req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->d->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+}
+
+static void
+req_free(struct dk_req *r)
+{
+	if (r->easy) {
+		if (r->added)
+			curl_multi_remove_handle(r->d->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->hdrs);
+	free(r->reqbody);
+	free(r->buf);
+	free(r);
+}
+
+static void
+check_done(struct dk *d)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(d->multi, &left))) {
+		struct dk_req *r = NULL;
+		struct dk_resp resp;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		memset(&resp, 0, sizeof(resp));
+		resp.curl_rc = m->data.result;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+		if (resp.curl_rc != CURLE_OK && !(r->stopped && resp.curl_rc == CURLE_WRITE_ERROR))
+			snprintf(resp.err, sizeof(resp.err), "docker: %s",
+			         r->errbuf[0] ? r->errbuf : curl_easy_strerror(resp.curl_rc));
+		resp.body = r->on_line ? (char *)"" : (r->buf ? r->buf : (char *)"");
+		resp.len = r->on_line ? 0 : r->len;
+		req_unlink(r);
+		if (r->done)
+			r->done(&resp, r->arg);
+		req_free(r);
+	}
+}
+
+static void
+add_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct dk *d = (struct dk *)((char *)w - offsetof(struct dk, add_timer));
+	struct dk_req *r;
+
+	(void)loop;
+	(void)revents;
+	for (r = d->reqs; r; r = r->next) {
+		if (r->added)
+			continue;
+		r->added = 1;
+		if (curl_multi_add_handle(d->multi, r->easy) != CURLM_OK) {
+			/* Report through a failed transfer: remove and fake done. */
+			struct dk_resp resp = {0};
+
+			r->added = 0;
+			snprintf(resp.err, sizeof(resp.err), "docker: curl_multi_add_handle failed");
+			resp.body = (char *)"";
+			req_unlink(r);
+			if (r->done)
+				r->done(&resp, r->arg);
+			req_free(r);
+			ev_timer_start(d->loop, &d->add_timer); /* list changed: come back */
+			return;
+		}
+	}
+}
+
+static size_t
+write_cb(char *p, size_t sz, size_t n, void *ud)
+{
+	struct dk_req *r = ud;
+	size_t len = sz * n;
+
+	if (r->len + len + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		char *nb;
+
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		if (cap > ((size_t)64 << 20))
+			return 0; /* far more than any answer we expect */
+		nb = realloc(r->buf, cap);
+		if (!nb)
+			return 0;
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, p, len);
+	r->len += len;
+	r->buf[r->len] = '\0';
+	if (r->on_line) {
+		char *s = r->buf, *nl;
+
+		while (!r->stopped && (nl = memchr(s, '\n', r->len - (size_t)(s - r->buf)))) {
+			if (nl > s && r->on_line(s, (size_t)(nl - s), r->arg))
+				r->stopped = 1;
+			s = nl + 1;
+		}
+		memmove(r->buf, s, r->len - (size_t)(s - r->buf));
+		r->len -= (size_t)(s - r->buf);
+		r->buf[r->len] = '\0';
+		if (r->stopped)
+			return 0;
+	}
+	return len;
+}
+
+struct dk *
+dk_new(struct ev_loop *loop, const char *socket_path)
+{
+	struct dk *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->loop = loop;
+	snprintf(d->sock, sizeof(d->sock), "%s", socket_path);
+	d->multi = curl_multi_init();
+	if (!d->multi) {
+		free(d);
+		return NULL;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, multi_sock_cb);
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+	ev_timer_init(&d->curl_timer, timer_cb, 0.0, 0.0);
+	ev_timer_init(&d->add_timer, add_cb, 0.0, 0.0);
+	return d;
+}
+
+void
+dk_free(struct dk *d)
+{
+	if (!d)
+		return;
+	while (d->reqs) {
+		struct dk_req *r = d->reqs;
+
+		req_unlink(r);
+		req_free(r);
+	}
+	ev_timer_stop(d->loop, &d->curl_timer);
+	ev_timer_stop(d->loop, &d->add_timer);
+	curl_multi_cleanup(d->multi);
+	free(d);
+}
+
+struct dk_req *
+dk_call(struct dk *d, const char *method, const char *path, const void *body, size_t len, const char *ctype,
+        long timeout_ms, long idle_s, dk_line_fn on_line, dk_done_fn done, void *arg)
+{
+	struct dk_req *r = calloc(1, sizeof(*r));
+	char url[2048], h[128];
+
+	if (!r)
+		return NULL;
+	r->d = d;
+	r->on_line = on_line;
+	r->done = done;
+	r->arg = arg;
+	r->easy = curl_easy_init();
+	if (!r->easy)
+		goto fail;
+	snprintf(url, sizeof(url), "http://localhost/v1.41%s", path);
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	if (timeout_ms > 0)
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (idle_s > 0) {
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, idle_s);
+	}
+	if (strcmp(method, "POST") == 0) {
+		r->reqbody = malloc(len + 1);
+		if (!r->reqbody)
+			goto fail;
+		if (len)
+			memcpy(r->reqbody, body, len);
+		r->reqbody[len] = '\0';
+		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->reqbody);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		if (body) {
+			snprintf(h, sizeof(h), "Content-Type: %s", ctype ? ctype : "application/json");
+			r->hdrs = curl_slist_append(r->hdrs, h);
+		}
+		/* No "Expect: 100-continue" round trip for large bodies. */
+		r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+	}
+	r->next = d->reqs;
+	if (d->reqs)
+		d->reqs->prev = r;
+	d->reqs = r;
+	if (!ev_is_active(&d->add_timer)) {
+		ev_timer_set(&d->add_timer, 0.0, 0.0);
+		ev_timer_start(d->loop, &d->add_timer);
+	}
+	return r;
+fail:
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	free(r->reqbody);
+	free(r);
+	return NULL;
+}
+
+void
+dk_cancel(struct dk_req *r)
+{
+	if (!r)
+		return;
+	req_unlink(r);
+	req_free(r);
+}
+
+const char *
+dk_errmsg(const struct dk_resp *r, char *buf, size_t len)
+{
+	json_t *j;
+
+	if (r->err[0]) {
+		snprintf(buf, len, "%s", r->err);
+		return buf;
+	}
+	j = r->len ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	if (j && json_is_string(json_object_get(j, "message")))
+		snprintf(buf, len, "%s", json_string_value(json_object_get(j, "message")));
+	else if (r->len)
+		snprintf(buf, len, "HTTP %ld: %.*s", r->status, (int)(r->len > 200 ? 200 : r->len), r->body);
+	else
+		snprintf(buf, len, "HTTP %ld", r->status);
+	json_decref(j);
+	return buf;
+}
+
+const char *
+dk_escape(const char *s, char *buf, size_t len)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+
+	if (!e || strlen(e) + 1 > len)
+		buf[0] = '\0';
+	else
+		memcpy(buf, e, strlen(e) + 1);
+	curl_free(e);
+	return buf;
+}

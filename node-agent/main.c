@@ -1,0 +1,448 @@
+/*
+ * main.c: skiff-agent, the node agent. Flags, the two informers
+ * (P/bindings/NODE/, P/podstatus/NODE/), the work queue of pod names, and
+ * the order of start and stop. The work lives in agent_*.c.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#ifndef SKIFF_PREFIX
+#define SKIFF_PREFIX "/usr/local"
+#endif
+
+static struct agent A;
+static const char *node_name, *node_ip, *node_labels, *cap_cpu, *cap_mem, *docker_socket, *pause_tarball;
+static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers;
+
+static int
+check_positive(const struct flag *f, char *err, size_t len)
+{
+	if (*(long *)f->dest <= 0) {
+		snprintf(err, len, "--%s must be greater than zero", f->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_lease(const struct flag *f, char *err, size_t len)
+{
+	if (*(long *)f->dest < 2000) {
+		snprintf(err, len, "--%s must be at least 2s", f->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_node(const struct flag *f, char *err, size_t len)
+{
+	struct api_error e;
+	const char *s = *(const char **)f->dest;
+
+	if (s && *s && api_check_dns_subdomain(s, &e) < 0) {
+		snprintf(err, len, "--%s: %s", f->name, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_quantity(const struct flag *f, char *err, size_t len)
+{
+	struct api_error e;
+	const char *s = *(const char **)f->dest;
+	int64_t v;
+
+	if (!s || !*s)
+		return 0;
+	if ((strcmp(f->name, "capacity-cpu") == 0 ? api_quantity_parse_milli(s, &v, &e)
+	                                          : api_quantity_parse_value(s, &v, &e)) < 0) {
+		snprintf(err, len, "--%s: %s", f->name, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_labels(const struct flag *f, char *err, size_t len)
+{
+	const char *s = *(const char **)f->dest;
+	char buf[4096], *tok, *save = NULL;
+	struct api_error e;
+
+	if (!s || !*s)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq) {
+			snprintf(err, len, "--%s: \"%s\" is not key=value", f->name, tok);
+			return -1;
+		}
+		*eq = '\0';
+		if (api_check_label_key(tok, &e) < 0 || api_check_label_value(eq + 1, &e) < 0) {
+			snprintf(err, len, "--%s: %s", f->name, e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_ip(const struct flag *f, char *err, size_t len)
+{
+	struct api_error e;
+	const char *s = *(const char **)f->dest;
+	uint32_t ip;
+
+	if (s && *s && api_ipv4_parse(s, &ip, &e) < 0) {
+		snprintf(err, len, "--%s: %s", f->name, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct flag agent_flags[] = {
+	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
+         "NAME", check_node},
+	{"node-ip", FLAG_STRING, &node_ip, "", NULL, "address to report (default: the default route's source)", "IP",
+         check_ip},
+	{"node-labels", FLAG_STRING, &node_labels, "", NULL, "labels set at first registration only", "K=V,...",
+         check_labels},
+	{"capacity-cpu", FLAG_STRING, &cap_cpu, "", NULL, "CPU capacity (default: the CPU count)", "QUANTITY",
+         check_quantity},
+	{"capacity-memory", FLAG_STRING, &cap_mem, "", NULL, "memory capacity (default: MemTotal)", "QUANTITY",
+         check_quantity},
+	{"max-pods", FLAG_INT, &max_pods, "110", NULL, "pods capacity", NULL, check_positive},
+	{"lease-ttl", FLAG_DURATION, &lease_ttl, "10s", NULL, "TTL of the node lease", NULL, check_lease},
+	{"resync-interval", FLAG_DURATION, &resync, "60s", NULL, "full reconcile and node refresh interval", NULL,
+         check_positive},
+	{"restart-backoff-base", FLAG_DURATION, &backoff_base, "10s", NULL, "first restart back-off (doubles)", NULL,
+         check_positive},
+	{"restart-backoff-max", FLAG_DURATION, &backoff_max, "5m", NULL, "longest restart back-off", NULL,
+         check_positive},
+	{"docker-socket", FLAG_STRING, &docker_socket, "/var/run/docker.sock", NULL, "Docker Engine API socket", "PATH",
+         NULL},
+	{"pause-tarball", FLAG_STRING, &pause_tarball, "", NULL,
+         "tar of the infrastructure image (default: pause.tar next to the binary, else " SKIFF_PREFIX
+         "/share/skiff/pause.tar)",
+         "PATH", NULL},
+	{"workers", FLAG_INT, &workers, "4", NULL, "pods reconciled at once", NULL, check_positive},
+	{0}};
+
+static const struct skiff_prog prog = {
+	.name = "skiff-agent",
+	.summary = "Runs the pods bound to this node in Docker and reports their status.",
+	.health_addr = NULL,
+	.flags = agent_flags,
+};
+
+double
+agent_now(struct agent *a)
+{
+	return ev_now(a->d->loop);
+}
+
+static char *
+default_tarball(void)
+{
+	char exe[PATH_MAX], *slash, *path;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if (asprintf(&path, "%s/pause.tar", exe) >= 0) {
+				if (access(path, R_OK) == 0)
+					return path;
+				free(path);
+			}
+		}
+	}
+	return strdup(SKIFF_PREFIX "/share/skiff/pause.tar");
+}
+
+/* ---------------------------------------------------------------- informers */
+
+static void *
+decode_binding(const char *name, const char *value, size_t len, void *arg)
+{
+	struct agent *a = arg;
+	struct api_errors e = {0};
+	struct api_binding *b;
+
+	if (api_check_dns_label(name, NULL) < 0)
+		return NULL;
+	b = api_binding_parse(value, len, &e);
+	api_errors_clear(&e);
+	if (b && (strcmp(b->node, a->o.node_name) != 0 || (b->pod.meta.name && strcmp(b->pod.meta.name, name) != 0))) {
+		api_binding_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void
+free_binding(void *obj)
+{
+	api_binding_free(obj);
+}
+
+static void
+report_invalid(struct agent *a, const struct informer_obj *o)
+{
+	struct api_errors e = {0};
+	struct api_binding *b;
+	char *why = NULL, q[128];
+
+	if (api_check_dns_label(o->name, NULL) < 0) {
+		log_kv(LL_WARN, KV("key", o->key), "ignoring a binding whose pod name %s is not valid",
+		       api_quote(q, sizeof(q), o->name));
+		recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "Invalid", "binding %s: invalid pod name",
+		                api_quote(q, sizeof(q), o->name));
+		return;
+	}
+	b = api_binding_parse(o->value, o->value_len, &e);
+	if (b) {
+		why = strdup(strcmp(b->node, a->o.node_name) != 0 ? "node: must equal the key's node"
+		                                                  : "pod.metadata.name: must equal the key's name");
+		api_binding_free(b);
+	} else {
+		why = api_errors_join(&e, "; ");
+	}
+	api_errors_clear(&e);
+	log_kv(LL_WARN, KV("pod", o->name, "key", o->key), "invalid binding, pod left as it is: %s; fix the binding",
+	       why ? why : "?");
+	recorder_eventf(a->rec, "pods", o->name, "Warning", "Invalid", "binding: %s", why ? why : "?");
+	free(why);
+}
+
+static void
+b_add(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)inf;
+	if (!o->obj)
+		report_invalid(a, o);
+	else
+		wq_add(a->q, o->name);
+}
+
+static void
+b_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	b_add(inf, o, arg);
+}
+
+static void
+b_del(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)inf;
+	if (api_check_dns_label(old->name, NULL) == 0)
+		wq_add(a->q, old->name);
+}
+
+static void
+maybe_started(struct agent *a)
+{
+	if (a->started || !a->bindings_synced || !a->statuses_synced)
+		return;
+	a->started = 1;
+	log_kv(LL_INFO, KV("node", a->o.node_name), "caches synced: reconciling %zu bindings",
+	       informer_count(a->bindings));
+	events_start(a);
+	wq_resume(a->q);
+}
+
+static void
+b_synced(struct informer *inf, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)inf;
+	a->bindings_synced = 1;
+	maybe_started(a);
+}
+
+static void
+s_synced(struct informer *inf, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)inf;
+	a->statuses_synced = 1;
+	maybe_started(a);
+}
+
+static void
+s_add(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)inf;
+	if (a->started && api_check_dns_label(o->name, NULL) == 0 && !informer_get(a->bindings, o->name))
+		wq_add(a->q, o->name);
+}
+
+static void
+s_del(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)inf;
+	if (api_check_dns_label(old->name, NULL) == 0)
+		wq_add(a->q, old->name);
+}
+
+static void
+inf_error(struct informer *inf, const struct etcd_error *err, void *arg)
+{
+	(void)arg;
+	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "watch trouble: %s; recovering by itself", err->msg);
+}
+
+/* ---------------------------------------------------------------- life */
+
+/* The stop waits (at most the daemon's stop deadline) for status writes
+ * and events already sent to etcd. */
+static void
+stop_poll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, stop_timer));
+
+	(void)revents;
+	if (a->orphans > 0 || recorder_pending(a->rec) > 0)
+		return;
+	ev_timer_stop(loop, w);
+	daemon_stop_done(a->d);
+}
+
+static int
+on_stop(struct skiff_daemon *d, void *arg)
+{
+	struct agent *a = arg;
+
+	a->stopping = 1;
+	log_kv(LL_INFO, KV("node", a->o.node_name), "stopping; containers keep running");
+	events_stop(a);
+	register_stop(a);
+	wq_pause(a->q);
+	pods_stop(a);
+	if (a->orphans == 0 && recorder_pending(a->rec) == 0)
+		return DAEMON_DONE;
+	ev_timer_init(&a->stop_timer, stop_poll, 0.02, 0.02);
+	ev_timer_start(d->loop, &a->stop_timer);
+	return DAEMON_PENDING;
+}
+
+static void
+agent_start(struct skiff_daemon *d)
+{
+	struct agent *a = &A;
+	static const struct informer_handlers bh = {b_add, b_update, b_del, b_synced, inf_error};
+	static const struct informer_handlers sh = {s_add, NULL, s_del, s_synced, inf_error};
+	char host[256], dir[API_KEY_MAX];
+	static char host_name[256];
+
+	a->d = d;
+	a->prefix = d->opts.prefix;
+	if (!node_name || !*node_name) {
+		if (gethostname(host, sizeof(host)) < 0 || api_check_dns_subdomain(host, NULL) < 0)
+			fatalx("the host name is not a valid node name; give --node-name");
+		snprintf(host_name, sizeof(host_name), "%s", host);
+		node_name = host_name;
+	}
+	a->o.node_name = node_name;
+	a->o.node_ip = node_ip && *node_ip ? node_ip : NULL;
+	a->o.node_labels = node_labels;
+	a->o.capacity_cpu = cap_cpu && *cap_cpu ? cap_cpu : NULL;
+	a->o.capacity_memory = cap_mem && *cap_mem ? cap_mem : NULL;
+	a->o.max_pods = max_pods;
+	a->o.lease_ttl_ms = lease_ttl;
+	a->o.resync_ms = resync;
+	a->o.backoff_base_ms = backoff_base;
+	a->o.backoff_max_ms = backoff_max < backoff_base ? backoff_base : backoff_max;
+	a->o.docker_socket = docker_socket;
+	a->o.workers = workers;
+	if (a->o.node_ip)
+		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
+	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
+		fatalx("cannot find the default route's source address; give --node-ip");
+	a->pause_tarball = pause_tarball && *pause_tarball ? strdup(pause_tarball) : default_tarball();
+	if (strlen(docker_socket) > 107)
+		fatalx("--docker-socket %s is longer than 107 bytes", docker_socket);
+	a->dk = dk_new(d->loop, docker_socket);
+	a->rec = recorder_new(d->etcd, a->prefix, "agent");
+	a->q = wq_new(d->loop, pods_process, a, (int)workers);
+	if (!a->dk || !a->rec || !a->q || !a->pause_tarball)
+		fatalx("out of memory");
+	wq_set_backoff(a->q, 0.5, 30.0);
+	wq_pause(a->q);
+	a->m_passes = metrics_add(d->metrics, "skiff_agent_reconcile_passes_total", NULL, METRIC_COUNTER,
+	                          "Reconcile passes of pods started.");
+	a->m_restarts = metrics_add(d->metrics, "skiff_agent_container_restarts_total", NULL, METRIC_COUNTER,
+	                            "Containers restarted by the restart policy.");
+	a->m_status_writes = metrics_add(d->metrics, "skiff_agent_status_writes_total", NULL, METRIC_COUNTER,
+	                                 "Pod status keys written.");
+	if (api_key_dir(dir, sizeof(dir), a->prefix, API_BINDING, node_name, NULL) < 0)
+		fatalx("bad prefix or node name");
+	a->bindings = informer_new(d->etcd, dir, decode_binding, free_binding, &bh, a);
+	if (api_key_dir(dir, sizeof(dir), a->prefix, API_PODSTATUS, node_name, NULL) < 0)
+		fatalx("bad prefix or node name");
+	a->statuses = informer_new(d->etcd, dir, NULL, NULL, &sh, a);
+	if (!a->bindings || !a->statuses)
+		fatalx("out of memory");
+	if (daemon_on_stop(d, "agent", on_stop, a) < 0)
+		fatalx("out of memory");
+	log_kv(LL_INFO, KV("node", node_name, "ip", a->host_ip, "docker", docker_socket), "starting node agent");
+	register_start(a);
+	informer_start(a->bindings);
+	informer_start(a->statuses);
+}
+
+static void
+agent_free(struct agent *a)
+{
+	a->stopping = 1;
+	if (a->d)
+		ev_timer_stop(a->d->loop, &a->stop_timer);
+	events_stop(a);
+	register_stop(a);
+	pods_stop(a);
+	informer_free(a->bindings);
+	informer_free(a->statuses);
+	a->bindings = a->statuses = NULL;
+	if (a->q)
+		wq_free(a->q);
+	recorder_free(a->rec);
+	dk_free(a->dk);
+	pods_free_memos(a);
+	free(a->pause_tarball);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct skiff_daemon d;
+	int rc;
+
+	daemon_init(&d, &prog, argc, argv);
+	agent_start(&d);
+	rc = daemon_run(&d);
+	agent_free(&A);
+	daemon_free(&d);
+	return rc;
+}

@@ -1,0 +1,51 @@
+# node-agent/: skiff-agent, the node agent (build/bin/skiff-agent), the
+# infrastructure container's program (pause, static) and its image tarball
+# (build/bin/pause.tar, imported by the agent as skiff/pause:0.1), and the
+# integration tests tests/integration/check_agent*.c (real etcd, real
+# Docker, the real agent binary).
+AGENT_SRC := $(wildcard node-agent/*.c)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(OBJ)/%.o)
+
+$(AGENT_OBJ): CFLAGS += -DSKIFF_PREFIX='"$(PREFIX)"'
+
+$(BIN)/skiff-agent: $(AGENT_OBJ) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB) | $(BIN)/pause.tar
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+PROGRAMS += $(BIN)/skiff-agent
+MAN_PAGES += node-agent/skiff-agent.8
+
+# The pause program is static and plain (no sanitizers: it runs inside a
+# container that has nothing but itself).
+$(BIN)/pause: node-agent/pause/pause.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BIN)/pause.tar: $(BIN)/pause
+	@$(if $(Q),echo "  TAR     $@")
+	$(Q)rm -rf $@.d && mkdir -p $@.d && cp $< $@.d/pause && \
+	  tar --owner=0 --group=0 --numeric-owner -C $@.d -cf $@.tmp pause && mv $@.tmp $@ && rm -rf $@.d
+all: $(BIN)/pause.tar
+
+.PHONY: install-agent
+install: install-agent
+install-agent: $(BIN)/pause.tar
+	install -d $(DESTDIR)$(PREFIX)/share/skiff
+	install -m 644 $(BIN)/pause.tar $(DESTDIR)$(PREFIX)/share/skiff/pause.tar
+
+AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
+$(foreach t,$(AGENT_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"'))
+$(foreach t,$(AGENT_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-agent))
+INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
+
+# bench/agent_bench.c: bindings → running pods → removed, against the real
+# etcd and dockerd, next to the same Docker calls made one by one.
+BENCH_AGENT := $(B)/bench/agent_bench
+$(OBJ)/bench/agent_bench.o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"' -DPAUSE_TAR='"$(BIN)/pause.tar"'
+$(BENCH_AGENT): $(OBJ)/bench/agent_bench.o $(HARNESS_OBJ) $(ETCD_LIB) | $(BIN)/skiff-agent
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+BENCHES += $(BENCH_AGENT)

@@ -1,0 +1,1064 @@
+/*
+ * check_agent.c: the real skiff-agent against a real etcd and the real
+ * dockerd. Each test has its own --prefix and --node-name, writes bindings
+ * as the scheduler would and checks P/podstatus/NODE/POD and Docker: a pod
+ * runs with a pod IP; a killed container restarts; a crashing one backs
+ * off; a missing image is reported; deleting the binding removes
+ * everything; kill -9 and restart adopts; foreign containers and other
+ * agents' containers are never touched; a malformed binding only warns;
+ * the node and its lease are registered and kept.
+ *
+ * Every container a test makes carries skiff.node=tPID-… (or
+ * skiff.test=tPID); the suite's teardown removes them all.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker_harness.h"
+#include "etcd_harness.h"
+#include "etcd_testutil.h"
+#include "th_proc.h"
+
+#ifndef SKIFF_AGENT
+#define SKIFF_AGENT "build/bin/skiff-agent"
+#endif
+
+#define HTTPD_SPEC                                                                                                      \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-httpd:latest\"," \
+	"\"env\":[{\"name\":\"MODE\",\"value\":\"test\"}],\"resources\":{\"limits\":{\"memory\":\"64Mi\",\"cpu\":\"500m\"}}}]}"
+
+static struct th_etcd *E;
+static struct etcd_sync *S;
+static char RUN[32];
+
+/* ---------------------------------------------------------------- fixtures */
+
+static void
+suite_setup(void)
+{
+	snprintf(RUN, sizeof(RUN), "t%d", (int)getpid());
+	if (dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0) {
+		fprintf(stderr, "check_agent: Docker is not usable\n");
+		abort();
+	}
+	E = th_etcd_start(1, NULL);
+	if (!E)
+		abort();
+}
+
+static void
+suite_teardown(void)
+{
+	dh_remove_where("skiff.node", RUN);
+	dh_remove_where("skiff.test", RUN);
+	th_etcd_free(E);
+}
+
+static void
+setup(void)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+
+	tu_config(E, &cfg);
+	S = etcd_sync_new(&cfg, &err);
+	ck_assert_msg(S != NULL, "sync client: %s", err.msg);
+}
+
+static void
+teardown(void)
+{
+	etcd_sync_free(S);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Poll cond every 50 ms until it holds or timeout_s passes: 0 / -1. */
+static int
+wait_until(int (*cond)(void *), void *arg, double timeout_s)
+{
+	double end = mono() + timeout_s;
+
+	for (;;) {
+		if (cond(arg))
+			return 0;
+		if (mono() > end)
+			return -1;
+		usleep(50 * 1000);
+	}
+}
+
+struct ctx {
+	char prefix[64], node[64];
+	struct th_proc *agent;
+};
+
+static void
+ctx_init(struct ctx *c, const char *name)
+{
+	snprintf(c->prefix, sizeof(c->prefix), "/%s-%s", RUN, name);
+	snprintf(c->node, sizeof(c->node), "%s-%s", RUN, name);
+	c->agent = NULL;
+}
+
+static struct th_proc *
+start_agent(const struct ctx *c, const char *const *extra)
+{
+	const char *argv[40] = {SKIFF_AGENT,
+	                        "--etcd-endpoints",
+	                        th_etcd_endpoints(E),
+	                        "--prefix",
+	                        c->prefix,
+	                        "--node-name",
+	                        c->node,
+	                        "--restart-backoff-base",
+	                        "1s",
+	                        "--resync-interval",
+	                        "2s",
+	                        "--log-level",
+	                        "debug"};
+	int n = 13;
+	struct th_proc *p;
+
+	for (; extra && *extra && n < 38; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	p = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* Stop the agent, then remove what it made (the agent first, or it would
+ * put them back). */
+static void
+ctx_done(struct ctx *c, int show_log)
+{
+	th_proc_free(c->agent, show_log);
+	c->agent = NULL;
+	dh_remove_where("skiff.node", c->node);
+}
+
+static void
+put(const char *key, const char *val)
+{
+	ck_assert_msg(tu_put(S, key, val) > 0, "put %s failed", key);
+}
+
+static void
+bind_pod(const struct ctx *c, const char *node, const char *pod, const char *uid, const char *spec)
+{
+	char key[256], val[4096];
+
+	snprintf(key, sizeof(key), "%s/bindings/%s/%s", c->prefix, node, pod);
+	snprintf(val, sizeof(val),
+	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s\",\"uid\":\"%s\"},\"spec\":%s}}", node, pod,
+	         uid, spec);
+	put(key, val);
+}
+
+static void
+unbind_pod(const struct ctx *c, const char *node, const char *pod)
+{
+	char key[256];
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), "%s/bindings/%s/%s", c->prefix, node, pod);
+	r = etcd_sync_delete(S, key, NULL);
+	TU_OK(r);
+	etcd_result_free(r);
+}
+
+/* The value of key as JSON (new), NULL when absent. */
+static json_t *
+get_json(const char *key)
+{
+	struct etcd_result *r = etcd_sync_get(S, key);
+	json_t *j = NULL;
+
+	if (r && r->err.code == ETCD_OK && r->nkvs == 1)
+		j = json_loadb(r->kvs[0].value, r->kvs[0].value_len, 0, NULL);
+	if (r)
+		etcd_result_free(r);
+	return j;
+}
+
+static int
+key_exists(const char *key)
+{
+	struct etcd_result *r = etcd_sync_get(S, key);
+	int n = r && r->err.code == ETCD_OK ? (int)r->nkvs : -1;
+
+	if (r)
+		etcd_result_free(r);
+	return n;
+}
+
+static int
+count_prefix(const char *prefix)
+{
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
+	int n = r && r->err.code == ETCD_OK ? (int)r->count : -1;
+
+	if (r)
+		etcd_result_free(r);
+	return n;
+}
+
+/* A condition on P/podstatus/NODE/POD. */
+struct want {
+	const struct ctx *c;
+	const char *node, *pod;
+	const char *phase;  /* or NULL */
+	const char *reason; /* waiting reason of container 0, or NULL */
+	int running;        /* container 0 running */
+	int min_restarts;
+	int gone;     /* the key must be absent */
+	json_t *last; /* the last value read (owned) */
+};
+
+static int
+status_ok(void *arg)
+{
+	struct want *w = arg;
+	char key[256];
+	json_t *st, *c0;
+	const char *phase, *reason;
+
+	snprintf(key, sizeof(key), "%s/podstatus/%s/%s", w->c->prefix, w->node ? w->node : w->c->node, w->pod);
+	json_decref(w->last);
+	w->last = st = get_json(key);
+	if (w->gone)
+		return st == NULL;
+	if (!st)
+		return 0;
+	c0 = json_array_get(json_object_get(st, "containerStatuses"), 0);
+	phase = json_string_value(json_object_get(st, "phase"));
+	reason = json_string_value(json_object_get(json_object_get(json_object_get(c0, "state"), "waiting"), "reason"));
+	if (w->phase && (!phase || strcmp(phase, w->phase) != 0))
+		return 0;
+	if (w->reason && (!reason || strcmp(reason, w->reason) != 0))
+		return 0;
+	if (w->running && !json_object_get(json_object_get(c0, "state"), "running"))
+		return 0;
+	if (json_integer_value(json_object_get(c0, "restartCount")) < w->min_restarts)
+		return 0;
+	return 1;
+}
+
+static void
+wait_status(struct want *w, double timeout_s)
+{
+	int rc = wait_until(status_ok, w, timeout_s);
+	char *s = w->last ? json_dumps(w->last, JSON_COMPACT) : NULL;
+
+	if (rc < 0)
+		th_proc_free(w->c->agent, 1), ((struct ctx *)w->c)->agent = NULL;
+	ck_assert_msg(rc == 0, "pod %s: status not as expected after %.0f s: %s", w->pod, timeout_s, s ? s : "(none)");
+	free(s);
+}
+
+static const char *
+ctr_id(json_t *st, int i)
+{
+	const char *id = json_string_value(
+		json_object_get(json_array_get(json_object_get(st, "containerStatuses"), (size_t)i), "containerID"));
+
+	return id && strncmp(id, "docker://", 9) == 0 ? id + 9 : NULL;
+}
+
+static int
+node_containers(const char *node, const char *pod, char **ids)
+{
+	char l1[128], l2[128];
+	const char *labels[] = {l1, pod ? l2 : NULL, NULL};
+
+	snprintf(l1, sizeof(l1), "skiff.node=%s", node);
+	snprintf(l2, sizeof(l2), "skiff.pod=%s", pod ? pod : "");
+	return dh_list(labels, ids);
+}
+
+struct count_want {
+	const char *node, *pod;
+	int n;
+};
+
+static int
+count_is(void *arg)
+{
+	struct count_want *w = arg;
+
+	return node_containers(w->node, w->pod, NULL) == w->n;
+}
+
+struct log_want {
+	struct th_proc *p;
+	const char *needle;
+};
+
+static int
+log_has(void *arg)
+{
+	struct log_want *w = arg;
+
+	return th_proc_log_has(w->p, w->needle);
+}
+
+static size_t
+sink(char *p, size_t sz, size_t n, void *ud)
+{
+	char *b = ud;
+	size_t len = strlen(b), add = sz * n;
+
+	if (len + add < 255) {
+		memcpy(b + len, p, add);
+		b[len + add] = '\0';
+	}
+	return sz * n;
+}
+
+/* GET http://ip/ and return 1 when the body is "hello\n". */
+static int
+http_hello(const char *ip)
+{
+	CURL *c = curl_easy_init();
+	char url[64], body[256] = "";
+	long st = 0;
+
+	snprintf(url, sizeof(url), "http://%s/", ip);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(c);
+	return st == 200 && strcmp(body, "hello\n") == 0;
+}
+
+static int
+http_ok(void *arg)
+{
+	return http_hello(arg);
+}
+
+/* A TCP port free on every address (bound to 0.0.0.0:0, then closed). */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_family = AF_INET;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	ck_assert_int_gt(port, 0);
+	return port;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(test_pod_runs)
+{
+	struct ctx c;
+	struct want w = {0};
+	const char *ip, *id;
+	char *resp = NULL, path[256];
+	json_t *in, *labels, *env;
+	size_t i;
+	int found = 0;
+
+	char spec[1024], hostport[64];
+	int port = free_port();
+
+	ctx_init(&c, "runs");
+	c.agent = start_agent(&c, NULL);
+	snprintf(
+		spec, sizeof(spec),
+		"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-httpd:latest\","
+		"\"ports\":[{\"containerPort\":80,\"hostPort\":%d}],"
+		"\"env\":[{\"name\":\"MODE\",\"value\":\"test\"}],"
+		"\"resources\":{\"limits\":{\"memory\":\"64Mi\",\"cpu\":\"500m\"}}}]}",
+		port);
+	bind_pod(&c, c.node, "web", "101", spec);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	w.running = 1;
+	wait_status(&w, 30);
+	ck_assert_str_eq(json_string_value(json_object_get(w.last, "uid")), "101");
+	ip = json_string_value(json_object_get(w.last, "podIP"));
+	ck_assert_msg(ip && *ip, "no podIP");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(w.last, "hostIP")));
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(w.last, "startTime")));
+	/* The app container answers on the infra container's IP. */
+	ck_assert_msg(wait_until(http_ok, (void *)ip, 10) == 0, "httpd does not answer on the pod IP %s", ip);
+	/* ... and on the host port the infra container publishes. */
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", port);
+	ck_assert_msg(wait_until(http_ok, hostport, 10) == 0, "httpd does not answer on %s", hostport);
+	/* Labels, env and limits of the app container. */
+	id = ctr_id(w.last, 0);
+	ck_assert_ptr_nonnull(id);
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	ck_assert_int_eq(dh_request("GET", path, NULL, &resp), 200);
+	in = json_loads(resp, 0, NULL);
+	free(resp);
+	labels = json_object_get(json_object_get(in, "Config"), "Labels");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "skiff.pod")), "web");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "skiff.uid")), "101");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "skiff.node")), c.node);
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "skiff.container")), "web");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(labels, "skiff.hash")));
+	env = json_object_get(json_object_get(in, "Config"), "Env");
+	for (i = 0; i < json_array_size(env); i++)
+		found |= strcmp(json_string_value(json_array_get(env, i)), "MODE=test") == 0;
+	ck_assert_msg(found, "MODE=test not in the container's environment");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(in, "HostConfig"), "Memory")), 64 << 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(in, "HostConfig"), "NanoCpus")), 500000000);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_object_get(in, "HostConfig"), "RestartPolicy"), "Name")),
+	                 "no");
+	ck_assert(strncmp(json_string_value(json_object_get(json_object_get(in, "HostConfig"), "NetworkMode")),
+	                  "container:", 10) == 0);
+	json_decref(in);
+	/* One infra + one app container. */
+	ck_assert_int_eq(node_containers(c.node, "web", NULL), 2);
+	/* SIGTERM stops the agent cleanly; the pod keeps running. */
+	ck_assert_int_eq(th_proc_signal(c.agent, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(c.agent, 20), 0);
+	ck_assert_int_eq(dh_exists(id), 1);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_killed_container_restarts)
+{
+	struct ctx c;
+	struct want w = {0};
+	char path[256], first[80];
+
+	ctx_init(&c, "kill");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(&c, c.node, "web", "102", HTTPD_SPEC);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	w.running = 1;
+	wait_status(&w, 30);
+	snprintf(first, sizeof(first), "%s", ctr_id(w.last, 0));
+	snprintf(path, sizeof(path), "/containers/%s/kill?signal=SIGKILL", first);
+	ck_assert_int_eq(dh_request("POST", path, NULL, NULL), 204);
+	w.min_restarts = 1;
+	wait_status(&w, 30);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(w.last, "containerStatuses"), 0), "restartCount")),
+	                 1);
+	ck_assert_str_ne(ctr_id(w.last, 0), first);
+	ck_assert_int_eq(node_containers(c.node, "web", NULL), 2);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_crash_loop_backoff)
+{
+	struct ctx c;
+	struct want w = {0};
+	json_t *last;
+
+	ctx_init(&c, "crash");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(
+		&c, c.node, "crash", "103",
+		"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\","
+		"\"command\":[\"/bin/busybox\",\"sh\",\"-c\",\"exit 1\"]}]}");
+	w.c = &c;
+	w.pod = "crash";
+	w.reason = "CrashLoopBackOff";
+	w.min_restarts = 1;
+	wait_status(&w, 30);
+	last = json_object_get(
+		json_object_get(json_array_get(json_object_get(w.last, "containerStatuses"), 0), "lastState"),
+		"terminated");
+	ck_assert_int_eq(json_integer_value(json_object_get(last, "exitCode")), 1);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_missing_image)
+{
+	struct ctx c;
+	struct want w = {0};
+	const char *msg;
+	char prefix[256];
+
+	ctx_init(&c, "img");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(
+		&c, c.node, "never", "104",
+		"{\"containers\":[{\"name\":\"c\",\"image\":\"skiff/no-such-image:1\",\"imagePullPolicy\":\"Never\"}]}");
+	bind_pod(&c, c.node, "pull", "105",
+	         "{\"containers\":[{\"name\":\"c\",\"image\":\"skiff-nosuch.invalid/x:1\"}]}");
+	w.c = &c;
+	w.pod = "never";
+	w.phase = "Pending";
+	w.reason = "ErrImageNeverPull";
+	wait_status(&w, 30);
+	w.pod = "pull";
+	w.reason = "ErrImagePull";
+	wait_status(&w, 30);
+	msg = json_string_value(json_object_get(
+		json_object_get(
+			json_object_get(json_array_get(json_object_get(w.last, "containerStatuses"), 0), "state"),
+			"waiting"),
+		"message"));
+	ck_assert_msg(msg && strstr(msg, "skiff-nosuch.invalid"), "message: %s", msg ? msg : "(none)");
+	snprintf(prefix, sizeof(prefix), "%s/events/pods/pull/", c.prefix);
+	ck_assert_int_ge(count_prefix(prefix), 1);
+	/* Only the infra containers exist. */
+	ck_assert_int_eq(node_containers(c.node, "pull", NULL), 1);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_binding_deleted)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct count_want cw;
+
+	ctx_init(&c, "del");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(&c, c.node, "web", "106", HTTPD_SPEC);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	wait_status(&w, 30);
+	json_decref(w.last);
+	unbind_pod(&c, c.node, "web");
+	memset(&w, 0, sizeof(w));
+	w.c = &c;
+	w.pod = "web";
+	w.gone = 1;
+	wait_status(&w, 30);
+	cw.node = c.node;
+	cw.pod = NULL;
+	cw.n = 0;
+	ck_assert_msg(wait_until(count_is, &cw, 10) == 0, "containers left behind");
+	ck_assert(th_proc_running(c.agent));
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_restart_adopts)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct log_want lw;
+	char *before = NULL, *after = NULL, key[256];
+	int64_t rev_before;
+	struct etcd_result *r;
+
+	ctx_init(&c, "adopt");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(&c, c.node, "web", "107", HTTPD_SPEC);
+	bind_pod(&c, c.node, "web2", "108", HTTPD_SPEC);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	wait_status(&w, 30);
+	w.pod = "web2";
+	wait_status(&w, 30);
+	json_decref(w.last);
+	ck_assert_int_eq(node_containers(c.node, NULL, &before), 4);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/web", c.prefix, c.node);
+	r = etcd_sync_get(S, key);
+	rev_before = r->kvs[0].mod_revision;
+	etcd_result_free(r);
+	/* kill -9, then a binding removed while the agent is down. */
+	th_proc_kill(c.agent);
+	th_proc_free(c.agent, 0);
+	unbind_pod(&c, c.node, "web2");
+	c.agent = start_agent(&c, NULL);
+	lw.p = c.agent;
+	lw.needle = "pod=web msg=reconciled";
+	ck_assert_msg(wait_until(log_has, &lw, 20) == 0, "no pass over pod web after the restart");
+	w.pod = "web2";
+	w.phase = NULL;
+	w.gone = 1;
+	w.last = NULL;
+	wait_status(&w, 30);
+	{
+		struct count_want cw = {c.node, "web2", 0};
+
+		ck_assert_msg(wait_until(count_is, &cw, 15) == 0, "web2's containers were not removed");
+	}
+	ck_assert_int_eq(node_containers(c.node, NULL, &after), 2);
+	/* web's two containers are exactly the ones from before. */
+	{
+		char *line, *save = NULL, *copy = strdup(after);
+
+		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			ck_assert_msg(strstr(before, line), "container %s is new", line);
+		free(copy);
+	}
+	r = etcd_sync_get(S, key);
+	ck_assert_int_eq(r->kvs[0].mod_revision, rev_before); /* unchanged status: not rewritten */
+	etcd_result_free(r);
+	free(before);
+	free(after);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_foreign_containers_survive)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct log_want lw;
+	char name1[96], name2[96], lt[96], ln[96], *id1, *id2;
+	const char *l1[] = {lt, "skiff.pod=web", NULL};
+	const char *l2[3];
+
+	ctx_init(&c, "foreign");
+	snprintf(name1, sizeof(name1), "%s-foreign-plain", RUN);
+	snprintf(name2, sizeof(name2), "%s-foreign-other", RUN);
+	snprintf(lt, sizeof(lt), "skiff.test=%s", RUN);
+	snprintf(ln, sizeof(ln), "skiff.node=%s-foreign-other", RUN);
+	l2[0] = ln;
+	l2[1] = "skiff.pod=web";
+	l2[2] = NULL;
+	id1 = dh_run(name1, l1);
+	id2 = dh_run(name2, l2);
+	ck_assert_ptr_nonnull(id1);
+	ck_assert_ptr_nonnull(id2);
+	c.agent = start_agent(&c, NULL);
+	bind_pod(&c, c.node, "web", "109", HTTPD_SPEC);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	wait_status(&w, 30);
+	json_decref(w.last);
+	unbind_pod(&c, c.node, "web");
+	w.gone = 1;
+	w.last = NULL;
+	w.phase = NULL;
+	wait_status(&w, 30);
+	/* A resync after the removal (every 2 s) must not touch them either. */
+	lw.p = c.agent;
+	lw.needle = "msg=\"caches synced";
+	ck_assert(wait_until(log_has, &lw, 5) == 0);
+	{
+		struct count_want cw = {c.node, NULL, 0};
+
+		ck_assert(wait_until(count_is, &cw, 10) == 0);
+	}
+	ck_assert_int_eq(dh_exists(id1), 1);
+	ck_assert_int_eq(dh_exists(id2), 1);
+	dh_remove(id1);
+	dh_remove(id2);
+	free(id1);
+	free(id2);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_two_agents_apart)
+{
+	struct ctx a, b;
+	struct want w = {0};
+	char *bb = NULL, *ba = NULL;
+	struct count_want cw;
+
+	ctx_init(&a, "two-a");
+	ctx_init(&b, "two-b");
+	snprintf(b.prefix, sizeof(b.prefix), "%s", a.prefix); /* one cluster */
+	a.agent = start_agent(&a, NULL);
+	b.agent = start_agent(&b, NULL);
+	bind_pod(&a, a.node, "web", "110", HTTPD_SPEC);
+	bind_pod(&b, b.node, "web", "111", HTTPD_SPEC);
+	w.phase = "Running";
+	w.pod = "web";
+	w.c = &a;
+	wait_status(&w, 30);
+	w.c = &b;
+	wait_status(&w, 30);
+	json_decref(w.last);
+	ck_assert_int_eq(node_containers(b.node, NULL, &bb), 2);
+	unbind_pod(&a, a.node, "web");
+	cw.node = a.node;
+	cw.pod = NULL;
+	cw.n = 0;
+	ck_assert(wait_until(count_is, &cw, 20) == 0);
+	memset(&w, 0, sizeof(w));
+	w.c = &b;
+	w.pod = "web";
+	w.phase = "Running";
+	wait_status(&w, 10);
+	ck_assert_int_eq(node_containers(b.node, NULL, &ba), 2);
+	ck_assert_str_eq(ba, bb);
+	free(ba);
+	free(bb);
+	json_decref(w.last);
+	ctx_done(&a, 0);
+	ctx_done(&b, 0);
+}
+END_TEST
+
+START_TEST(test_malformed_binding)
+{
+	struct ctx c;
+	struct want w = {0};
+	char key[256], prefix[256];
+	struct count_want cw;
+
+	ctx_init(&c, "bad");
+	c.agent = start_agent(&c, NULL);
+	snprintf(key, sizeof(key), "%s/bindings/%s/bad", c.prefix, c.node);
+	put(key, "{not json");
+	snprintf(key, sizeof(key), "%s/bindings/%s/bad2", c.prefix, c.node);
+	put(key, "{\"node\":\"elsewhere\",\"pod\":{\"metadata\":{\"name\":\"bad2\",\"uid\":\"5\"},"
+	         "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}");
+	snprintf(key, sizeof(key), "%s/bindings/%s/Bad_Name", c.prefix, c.node);
+	put(key, "{}");
+	bind_pod(&c, c.node, "web", "112", HTTPD_SPEC);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	wait_status(&w, 30);
+	snprintf(prefix, sizeof(prefix), "%s/events/pods/bad/", c.prefix);
+	ck_assert_int_ge(count_prefix(prefix), 1);
+	snprintf(prefix, sizeof(prefix), "%s/events/pods/bad2/", c.prefix);
+	ck_assert_int_ge(count_prefix(prefix), 1);
+	cw.node = c.node;
+	cw.pod = "bad";
+	cw.n = 0;
+	ck_assert(count_is(&cw));
+	snprintf(key, sizeof(key), "%s/podstatus/%s/bad", c.prefix, c.node);
+	ck_assert_int_eq(key_exists(key), 0);
+	ck_assert(th_proc_running(c.agent));
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+struct node_want {
+	const char *key;
+	const char *label_disk;
+	json_t *last;
+};
+
+static int
+node_ok(void *arg)
+{
+	struct node_want *w = arg;
+	json_t *n;
+
+	json_decref(w->last);
+	w->last = n = get_json(w->key);
+	if (!n || !json_object_get(json_object_get(n, "status"), "capacity"))
+		return 0;
+	return !w->label_disk ||
+	       (json_string_value(json_object_get(json_object_get(json_object_get(n, "metadata"), "labels"), "disk")) &&
+	        strcmp(json_string_value(
+			       json_object_get(json_object_get(json_object_get(n, "metadata"), "labels"), "disk")),
+	               w->label_disk) == 0);
+}
+
+struct lease_want {
+	const char *key;
+	int64_t not_lease;
+};
+
+static int
+lease_ok(void *arg)
+{
+	struct lease_want *w = arg;
+	struct etcd_result *r = etcd_sync_get(S, w->key);
+	int ok = r && r->err.code == ETCD_OK && r->nkvs == 1 && r->kvs[0].lease != 0 && r->kvs[0].lease != w->not_lease;
+
+	if (r)
+		etcd_result_free(r);
+	return ok;
+}
+
+START_TEST(test_node_registration)
+{
+	struct ctx c;
+	const char *extra[] = {"--node-labels",
+	                       "disk=ssd,zone=a",
+	                       "--capacity-cpu",
+	                       "3",
+	                       "--capacity-memory",
+	                       "1Gi",
+	                       "--max-pods",
+	                       "7",
+	                       "--lease-ttl",
+	                       "3s",
+	                       "--resync-interval",
+	                       "1s",
+	                       NULL};
+	char nkey[256], lkey[256];
+	struct node_want nw = {0};
+	struct lease_want lw = {0};
+	json_t *cap, *meta, *edit;
+	char *s;
+	struct etcd_result *r;
+	int64_t lease;
+
+	ctx_init(&c, "reg");
+	c.agent = start_agent(&c, extra);
+	snprintf(nkey, sizeof(nkey), "%s/nodes/%s", c.prefix, c.node);
+	snprintf(lkey, sizeof(lkey), "%s/nodeleases/%s", c.prefix, c.node);
+	nw.key = nkey;
+	nw.label_disk = "ssd";
+	ck_assert(wait_until(node_ok, &nw, 20) == 0);
+	cap = json_object_get(json_object_get(nw.last, "status"), "capacity");
+	ck_assert_str_eq(json_string_value(json_object_get(cap, "cpu")), "3");
+	ck_assert_str_eq(json_string_value(json_object_get(cap, "memory")), "1Gi");
+	ck_assert_str_eq(json_string_value(json_object_get(cap, "pods")), "7");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(json_object_get(nw.last, "status"), "addresses"), 0), "type")),
+		"InternalIP");
+	lw.key = lkey;
+	ck_assert(wait_until(lease_ok, &lw, 20) == 0);
+	/* An admin edits labels and spec and drops the status: the agent puts
+	 * its status back and keeps the edits. */
+	edit = json_deep_copy(nw.last);
+	meta = json_object_get(edit, "metadata");
+	json_object_set_new(meta, "labels", json_pack("{s:s,s:s}", "disk", "hdd", "admin", "x"));
+	json_object_set_new(edit, "spec", json_pack("{s:b}", "unschedulable", 1));
+	json_object_del(edit, "status");
+	s = json_dumps(edit, JSON_COMPACT);
+	put(nkey, s);
+	free(s);
+	json_decref(edit);
+	nw.label_disk = "hdd";
+	ck_assert_msg(wait_until(node_ok, &nw, 20) == 0, "status not restored");
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_object_get(nw.last, "metadata"), "labels"), "admin")),
+	                 "x");
+	ck_assert(json_is_true(json_object_get(json_object_get(nw.last, "spec"), "unschedulable")));
+	/* The lease is revoked: the agent grants a new one and writes the key again. */
+	r = etcd_sync_get(S, lkey);
+	lease = r->kvs[0].lease;
+	etcd_result_free(r);
+	r = etcd_sync_lease_revoke(S, lease);
+	TU_OK(r);
+	etcd_result_free(r);
+	lw.not_lease = lease;
+	ck_assert_msg(wait_until(lease_ok, &lw, 20) == 0, "the lease key was not re-created");
+	json_decref(nw.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_host_port_conflict)
+{
+	struct ctx c;
+	struct want w = {0};
+	char spec[512];
+	const char *msg;
+	int port = free_port();
+
+	ctx_init(&c, "port");
+	c.agent = start_agent(&c, NULL);
+	snprintf(
+		spec, sizeof(spec),
+		"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-httpd:latest\","
+		"\"ports\":[{\"containerPort\":80,\"hostPort\":%d}]}]}",
+		port);
+	bind_pod(&c, c.node, "first", "113", spec);
+	w.c = &c;
+	w.pod = "first";
+	w.phase = "Running";
+	wait_status(&w, 30);
+	bind_pod(&c, c.node, "second", "114", spec);
+	w.pod = "second";
+	w.phase = "Pending";
+	w.reason = "ContainerCreating";
+	wait_status(&w, 30);
+	msg = json_string_value(json_object_get(w.last, "message"));
+	ck_assert_msg(msg && *msg, "no message saying why the sandbox does not start");
+	/* The first pod is untouched. */
+	w.pod = "first";
+	w.phase = "Running";
+	w.reason = NULL;
+	wait_status(&w, 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(w.last, "containerStatuses"), 0), "restartCount")),
+	                 0);
+	ck_assert(th_proc_running(c.agent));
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+static int
+env_has(const char *id, const char *kv)
+{
+	char path[256], *resp = NULL;
+	json_t *in, *env;
+	size_t i;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	if (dh_request("GET", path, NULL, &resp) != 200) {
+		free(resp);
+		return 0;
+	}
+	in = json_loads(resp, 0, NULL);
+	free(resp);
+	env = json_object_get(json_object_get(in, "Config"), "Env");
+	for (i = 0; i < json_array_size(env); i++)
+		found |= strcmp(json_string_value(json_array_get(env, i)), kv) == 0;
+	json_decref(in);
+	return found;
+}
+
+struct new_id {
+	struct want *w;
+	const char *old;
+};
+
+static int
+replaced(void *arg)
+{
+	struct new_id *n = arg;
+	const char *id;
+
+	if (!status_ok(n->w))
+		return 0;
+	id = ctr_id(n->w->last, 0);
+	return id && strcmp(id, n->old) != 0;
+}
+
+START_TEST(test_spec_change_recreates)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct new_id ni;
+	char old[80];
+
+	ctx_init(&c, "spec");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(&c, c.node, "web", "115", HTTPD_SPEC);
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	w.running = 1;
+	wait_status(&w, 30);
+	snprintf(old, sizeof(old), "%s", ctr_id(w.last, 0));
+	/* The scheduler refreshes the binding's copy with a new env. */
+	bind_pod(
+		&c, c.node, "web", "115",
+		"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-httpd:latest\","
+		"\"env\":[{\"name\":\"MODE\",\"value\":\"changed\"}]}]}");
+	ni.w = &w;
+	ni.old = old;
+	ck_assert_msg(wait_until(replaced, &ni, 30) == 0, "container not recreated");
+	ck_assert(env_has(ctr_id(w.last, 0), "MODE=changed"));
+	ck_assert_int_eq(dh_exists(old), 0);
+	ck_assert_int_eq(node_containers(c.node, "web", NULL), 2);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+START_TEST(test_never_policy_succeeds)
+{
+	struct ctx c;
+	struct want w = {0};
+	json_t *term;
+
+	ctx_init(&c, "never");
+	c.agent = start_agent(&c, NULL);
+	bind_pod(&c, c.node, "job", "116",
+	         "{\"restartPolicy\":\"Never\",\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\","
+	         "\"image\":\"skiff/test-httpd:latest\",\"command\":[\"/bin/busybox\",\"true\"]}]}");
+	w.c = &c;
+	w.pod = "job";
+	w.phase = "Succeeded";
+	wait_status(&w, 30);
+	term = json_object_get(
+		json_object_get(json_array_get(json_object_get(w.last, "containerStatuses"), 0), "state"),
+		"terminated");
+	ck_assert_ptr_nonnull(term);
+	ck_assert_int_eq(json_integer_value(json_object_get(term, "exitCode")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(term, "reason")), "Completed");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(w.last, "containerStatuses"), 0), "restartCount")),
+	                 0);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("agent");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_node_registration);
+	tcase_add_test(tc, test_pod_runs);
+	tcase_add_test(tc, test_killed_container_restarts);
+	tcase_add_test(tc, test_crash_loop_backoff);
+	tcase_add_test(tc, test_missing_image);
+	tcase_add_test(tc, test_binding_deleted);
+	tcase_add_test(tc, test_restart_adopts);
+	tcase_add_test(tc, test_foreign_containers_survive);
+	tcase_add_test(tc, test_two_agents_apart);
+	tcase_add_test(tc, test_malformed_binding);
+	tcase_add_test(tc, test_host_port_conflict);
+	tcase_add_test(tc, test_spec_change_recreates);
+	tcase_add_test(tc, test_never_policy_succeeds);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
