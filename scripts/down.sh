@@ -42,4 +42,8 @@ for f in "$RUN"/pids/agent-*.pid; do
 done
 stop dockerd
 stop etcd
+if [ -f "$RUN/sink-route" ]; then
+	ip link del skiff-blk0 2>/dev/null
+	rm -f "$RUN/sink-route"
+fi
 exit 0

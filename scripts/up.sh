@@ -70,6 +70,14 @@ if ! curl -fsS -m 2 --unix-socket /var/run/docker.sock http://docker/_ping >/dev
 fi
 ./scripts/test-image.sh
 
+# Service addresses are private; route the default service CIDR into a
+# bridge with no ports while it is not routed, so that a packet the proxy
+# fails to catch dies here instead of leaving the machine.
+if [ "$(id -u)" = 0 ] && ! ip route show | grep -q '^10\.0\.0\.'; then
+	ip link add skiff-blk0 type bridge && ip link set skiff-blk0 up &&
+		ip route add 10.0.0.0/24 dev skiff-blk0 && touch "$RUN/sink-route"
+fi
+
 # control plane, nodes, proxy
 start scheduler "$BIN/skiff-scheduler"
 start replication-controller "$BIN/skiff-replication-controller"
@@ -89,7 +97,7 @@ running() { [ "$("$BIN/skiffctl" get pods -l app=apache 2>/dev/null | grep -c ' 
 wait_for 120 "4 Running apache pods" running
 wait_for 30 "the apache service endpoints" sh -c "'$BIN/skiffctl' get services apache | grep -q '10\\.'"
 "$BIN/skiffctl" get pods,svc
-ip=$("$BIN/skiffctl" get services apache -o json | sed -n 's/.*"clusterIP": *"\([0-9.]*\)".*/\1/p' | head -n 1)
+ip=$("$BIN/skiffctl" get services apache | awk 'NR == 2 { print $2 }')
 echo
 echo "Skiff is up. Reach the service with:"
 echo "  curl http://$ip/"
