@@ -5,7 +5,7 @@
 # run/log; `rm -rf run` forgets everything.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-RUN=$PWD/run
+RUN=${SKIFF_RUN_DIR:-$PWD/run}
 [ -d "$RUN/pids" ] || exit 0
 
 stop() { # stop NAME: SIGTERM, wait up to 15 s, then SIGKILL

@@ -8,11 +8,12 @@
 #     and node controllers), $NODES agents (default 1) and a proxy;
 #   - manifests/test/ (four httpd pods behind service "apache"), then it
 #     waits until the four pods run and prints how to reach the service.
-# Logs go to run/log/, pids to run/pids/. make down stops what this started.
+# Logs go to run/log/, pids to run/pids/ ($SKIFF_RUN_DIR instead of run/ when
+# set). make down stops what this started.
 set -eu
 cd "$(dirname "$0")/.."
 NODES=${NODES:-1}
-RUN=$PWD/run
+RUN=${SKIFF_RUN_DIR:-$PWD/run}
 BIN=$PWD/build/bin
 mkdir -p "$RUN/log" "$RUN/pids"
 

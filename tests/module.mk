@@ -16,3 +16,8 @@ $(eval $(call test_prog,check_provision,tests/integration,$(HARNESS_OBJ) $(ETCD_
 $(OBJ)/tests/integration/check_provision.o: CFLAGS += -DSKIFF_SRCDIR='"$(CURDIR)"' -DSKIFF_BINDIR='"$(CURDIR)/$(BIN)"'
 $(TBIN)/check_provision: | $(PROGRAMS)
 INTEG_TESTS += $(TBIN)/check_provision
+
+# The README's make up / make down, end to end (root, Docker).
+$(eval $(call test_prog,check_make_up,tests/integration,))
+$(TBIN)/check_make_up: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_make_up
