@@ -21,3 +21,9 @@ INTEG_TESTS += $(TBIN)/check_provision
 $(eval $(call test_prog,check_make_up,tests/integration,))
 $(TBIN)/check_make_up: | $(PROGRAMS)
 INTEG_TESTS += $(TBIN)/check_make_up
+
+# Services end to end: scheduler, controllers, agent and proxy as real
+# processes (root, Docker, nftables).
+$(eval $(call test_prog,check_services_e2e,tests/integration,$(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_services_e2e: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_services_e2e
