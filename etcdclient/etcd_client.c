@@ -127,7 +127,7 @@ etcd_client_free(struct etcd_client *c)
 	if (!c)
 		return;
 	c->freeing = 1;
-	if (c->multi) {
+	if (c->ce.multi) {
 		etcd_watch_free_all(c);
 		etcd_keeper_free_all(c);
 		etcd_auth_cancel_all(c);

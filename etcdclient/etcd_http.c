@@ -1,8 +1,7 @@
 /*
- * etcd_http.c: every libcurl call of the client. Glues curl's multi-socket
- * API to the caller's libev loop (the shape of curl's evhiperfifo.c: a timer
- * for curl's timeouts, one ev_io per socket curl asks about) and runs HTTP
- * transfers (struct etcd_xfer) on it.
+ * etcd_http.c: every libcurl call of the client. Runs HTTP transfers
+ * (struct etcd_xfer) on curl's multi-socket API, which curl_ev.c drives
+ * from the caller's libev loop.
  *
  * A finished transfer is reported in exactly one place, check_multi_info(),
  * outside any curl callback, after its easy handle went back to the pool.
@@ -17,92 +16,13 @@
 
 #include "etcd_internal.h"
 
-struct etcd_sock {
-	ev_io io;
-	curl_socket_t fd;
-	struct etcd_client *c;
-};
-
 static void check_multi_info(struct etcd_client *c);
 
+/* curl_ev's done(): read what finished. */
 static void
-socket_action(struct etcd_client *c, curl_socket_t fd, int ev_bitmask)
+curl_done(struct curl_ev *ce)
 {
-	int running;
-
-	c->in_curl++;
-	curl_multi_socket_action(c->multi, fd, ev_bitmask, &running);
-	c->in_curl--;
-	check_multi_info(c);
-}
-
-static void
-io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct etcd_sock *s = (struct etcd_sock *)w;
-	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
-
-	(void)loop;
-	socket_action(s->c, s->fd, action);
-}
-
-static void
-timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct etcd_client *c = ETCD_CONTAINER_OF(w, struct etcd_client, curl_timer);
-
-	(void)loop;
-	(void)revents;
-	socket_action(c, CURL_SOCKET_TIMEOUT, 0);
-}
-
-/* CURLMOPT_TIMERFUNCTION: -1 stops the timer, 0 fires on the next loop turn. */
-static int
-multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct etcd_client *c = userp;
-
-	(void)multi;
-	ev_timer_stop(c->loop, &c->curl_timer);
-	if (timeout_ms >= 0) {
-		ev_timer_set(&c->curl_timer, (double)timeout_ms / 1000.0, 0.0);
-		ev_timer_start(c->loop, &c->curl_timer);
-	}
-	return 0;
-}
-
-/* CURLMOPT_SOCKETFUNCTION: keep one ev_io per socket in step with curl. */
-static int
-multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	struct etcd_client *c = userp;
-	struct etcd_sock *s = sockp;
-	int events;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			ev_io_stop(c->loop, &s->io);
-			free(s);
-			curl_multi_assign(c->multi, fd, NULL);
-		}
-		return 0;
-	}
-	events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -1;
-		s->fd = fd;
-		s->c = c;
-		ev_io_init(&s->io, io_cb, fd, events);
-		curl_multi_assign(c->multi, fd, s);
-	} else {
-		ev_io_stop(c->loop, &s->io);
-		ev_io_set(&s->io, fd, events);
-	}
-	ev_io_start(c->loop, &s->io);
-	return 0;
+	check_multi_info(ETCD_CONTAINER_OF(ce, struct etcd_client, ce));
 }
 
 static void
@@ -160,7 +80,7 @@ release(struct etcd_client *c, struct etcd_xfer *x)
 	if (x->deferred)
 		unlink_add(c, x);
 	else
-		curl_multi_remove_handle(c->multi, x->easy);
+		curl_multi_remove_handle(c->ce.multi, x->easy);
 	pool_put(c, x->easy);
 	x->easy = NULL;
 	curl_slist_free_all(x->hdrs);
@@ -193,7 +113,7 @@ check_multi_info(struct etcd_client *c)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(c->multi, &left))) {
+	while ((m = curl_multi_info_read(c->ce.multi, &left))) {
 		struct etcd_xfer *x = NULL;
 
 		if (m->msg != CURLMSG_DONE)
@@ -230,7 +150,7 @@ etcd_http_flush(struct etcd_client *c)
 		c->adds = x->next_add;
 		x->next_add = NULL;
 		x->deferred = 0;
-		if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+		if (curl_multi_add_handle(c->ce.multi, x->easy) != CURLM_OK) {
 			snprintf(x->errbuf, sizeof(x->errbuf), "curl_multi_add_handle failed");
 			x->deferred = 1;    /* never added: release must not remove it */
 			finish(c, x, CURLE_FAILED_INIT);
@@ -250,16 +170,10 @@ arm_flush(struct etcd_client *c)
 int
 etcd_http_init(struct etcd_client *c, struct etcd_error *err)
 {
-	c->multi = curl_multi_init();
-	if (!c->multi)
+	if (curl_ev_init(&c->ce, c->loop, curl_done) < 0)
 		return etcd_seterr(err, ETCD_ENOMEM, "curl_multi_init failed");
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, multi_sock_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	/* Keep enough idle connections for a burst of 64 concurrent calls. */
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 128L);
-	ev_timer_init(&c->curl_timer, timer_cb, 0.0, 0.0);
+	curl_multi_setopt(c->ce.multi, CURLMOPT_MAXCONNECTS, 128L);
 	ev_timer_init(&c->abort_timer, abort_cb, 0.0, 0.0);
 	return 0;
 }
@@ -268,13 +182,10 @@ void
 etcd_http_cleanup(struct etcd_client *c)
 {
 	etcd_http_flush(c);
-	ev_timer_stop(c->loop, &c->curl_timer);
 	ev_timer_stop(c->loop, &c->abort_timer);
 	while (c->npool > 0)
 		curl_easy_cleanup(c->pool[--c->npool]);
-	if (c->multi)
-		curl_multi_cleanup(c->multi);
-	c->multi = NULL;
+	curl_ev_cleanup(&c->ce);
 }
 
 static size_t
@@ -368,14 +279,14 @@ etcd_xfer_start(struct etcd_xfer *x, const char *url, const char *body, size_t l
 	if (c->key)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
 	x->easy = e;
-	if (c->in_curl) {
+	if (c->ce.in_curl) {
 		x->deferred = 1;
 		x->next_add = c->adds;
 		c->adds = x;
 		arm_flush(c);
 		return 0;
 	}
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+	if (curl_multi_add_handle(c->ce.multi, e) != CURLM_OK) {
 		x->easy = NULL;
 		curl_slist_free_all(x->hdrs);
 		x->hdrs = NULL;

@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+
+#include "curl_ev.h"
 #include <jansson.h>
 #include <stdarg.h>
 
@@ -165,13 +167,11 @@ struct etcd_endpoint {
 
 struct etcd_client {
 	struct ev_loop *loop;
-	CURLM *multi;
-	ev_timer curl_timer;
+	struct curl_ev ce;          /* the multi handle on the loop */
 	ev_timer abort_timer;       /* runs deferred aborts and adds */
 	struct etcd_xfer *aborts, *adds;
 	CURL *pool[64];
 	int npool;
-	int in_curl;                /* > 0 while inside a curl callback */
 
 	struct etcd_endpoint *eps;
 	int neps, cur;

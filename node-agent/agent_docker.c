@@ -1,8 +1,8 @@
 /*
  * agent_docker.c: the Docker Engine API client of the agent. HTTP/1.1 over
  * the unix socket (CURLOPT_UNIX_SOCKET_PATH) with libcurl's multi-socket
- * API on the daemon's libev loop, in the shape of curl's evhiperfifo.c: one
- * timer for curl's timeouts, one ev_io per socket. Bodies are collected
+ * API on the daemon's libev loop (etcdclient/curl_ev.c, the same glue the
+ * etcd client uses). Bodies are collected
  * whole, or split into lines for streams (events, pulls, imports).
  *
  * A finished request is reported in exactly one place, check_done(),
@@ -17,12 +17,7 @@
 #include <string.h>
 
 #include "agent.h"
-
-struct dk_sock {
-	ev_io io;
-	curl_socket_t fd;
-	struct dk *d;
-};
+#include "curl_ev.h"
 
 struct dk_req {
 	struct dk *d;
@@ -42,89 +37,19 @@ struct dk_req {
 
 struct dk {
 	struct ev_loop *loop;
-	CURLM *multi;
+	struct curl_ev ce;
 	char sock[108];
-	ev_timer curl_timer;
 	ev_timer add_timer;
 	struct dk_req *reqs; /* every live request */
 };
 
 static void check_done(struct dk *d);
 
+/* curl_ev's done(): read what finished. */
 static void
-sock_action(struct dk *d, curl_socket_t fd, int mask)
+curl_done(struct curl_ev *ce)
 {
-	int running;
-
-	curl_multi_socket_action(d->multi, fd, mask, &running);
-	check_done(d);
-}
-
-static void
-io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct dk_sock *s = (struct dk_sock *)w;
-
-	(void)loop;
-	sock_action(s->d, s->fd,
-	            (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0));
-}
-
-static void
-timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct dk *d = (struct dk *)((char *)w - offsetof(struct dk, curl_timer));
-
-	(void)loop;
-	(void)revents;
-	sock_action(d, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int
-multi_timer_cb(CURLM *m, long ms, void *userp)
-{
-	struct dk *d = userp;
-
-	(void)m;
-	ev_timer_stop(d->loop, &d->curl_timer);
-	if (ms >= 0) {
-		ev_timer_set(&d->curl_timer, (double)ms / 1000.0, 0.0);
-		ev_timer_start(d->loop, &d->curl_timer);
-	}
-	return 0;
-}
-
-static int
-multi_sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	struct dk *d = userp;
-	struct dk_sock *s = sockp;
-	int events;
-
-	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			ev_io_stop(d->loop, &s->io);
-			free(s);
-			curl_multi_assign(d->multi, fd, NULL);
-		}
-		return 0;
-	}
-	events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -1;
-		s->fd = fd;
-		s->d = d;
-		ev_io_init(&s->io, io_cb, fd, events);
-		curl_multi_assign(d->multi, fd, s);
-	} else {
-		ev_io_stop(d->loop, &s->io);
-		ev_io_set(&s->io, fd, events);
-	}
-	ev_io_start(d->loop, &s->io);
-	return 0;
+	check_done((struct dk *)((char *)ce - offsetof(struct dk, ce)));
 }
 
 static void
@@ -144,7 +69,7 @@ req_free(struct dk_req *r)
 {
 	if (r->easy) {
 		if (r->added)
-			curl_multi_remove_handle(r->d->multi, r->easy);
+			curl_multi_remove_handle(r->d->ce.multi, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->hdrs);
@@ -159,7 +84,7 @@ check_done(struct dk *d)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(d->multi, &left))) {
+	while ((m = curl_multi_info_read(d->ce.multi, &left))) {
 		struct dk_req *r = NULL;
 		struct dk_resp resp;
 
@@ -193,7 +118,7 @@ add_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (r->added)
 			continue;
 		r->added = 1;
-		if (curl_multi_add_handle(d->multi, r->easy) != CURLM_OK) {
+		if (curl_multi_add_handle(d->ce.multi, r->easy) != CURLM_OK) {
 			/* Report through a failed transfer: remove and fake done. */
 			struct dk_resp resp = {0};
 
@@ -259,16 +184,10 @@ dk_new(struct ev_loop *loop, const char *socket_path)
 		return NULL;
 	d->loop = loop;
 	snprintf(d->sock, sizeof(d->sock), "%s", socket_path);
-	d->multi = curl_multi_init();
-	if (!d->multi) {
+	if (curl_ev_init(&d->ce, loop, curl_done) < 0) {
 		free(d);
 		return NULL;
 	}
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, multi_sock_cb);
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
-	ev_timer_init(&d->curl_timer, timer_cb, 0.0, 0.0);
 	ev_timer_init(&d->add_timer, add_cb, 0.0, 0.0);
 	return d;
 }
@@ -284,9 +203,8 @@ dk_free(struct dk *d)
 		req_unlink(r);
 		req_free(r);
 	}
-	ev_timer_stop(d->loop, &d->curl_timer);
 	ev_timer_stop(d->loop, &d->add_timer);
-	curl_multi_cleanup(d->multi);
+	curl_ev_cleanup(&d->ce);
 	free(d);
 }
 
