@@ -17,8 +17,9 @@
 /* 0 when GET /_ping answers; otherwise start `dockerd` in the background
  * (log in /tmp/skiff-dockerd.log) and wait up to timeout_s for it. */
 int dh_ensure_dockerd(double timeout_s);
-/* skiff/test-httpd:latest: /bin/busybox and /www/index.html ("hello"),
- * CMD busybox httpd -f -p 80 -h /www. Imported when missing. 0 / -1. */
+/* skiff/test-httpd:latest, made by scripts/test-image.sh (as for make up):
+ * /bin/busybox and /www/index.html ("hello"), CMD busybox httpd -f -p 80
+ * -h /www. Imported when missing; run from the repository root. 0 / -1. */
 int dh_ensure_test_image(void);
 /* Import image repo:tag from a tarball when missing. 0 / -1. */
 int dh_ensure_image_from_tar(const char *tarball, const char *repo, const char *tag);
