@@ -1,20 +1,26 @@
 /*
  * px_conn.c: userspace forwarding of one connection. Accept, pick an
  * endpoint round-robin, connect without blocking (the next endpoint when a
- * connect fails), then copy bytes both ways. An idle connection costs only
- * its struct: data is read into a buffer on the stack and written on at
- * once; only what the other side cannot take yet is kept, and reading from
- * that side stops until it drains (back-pressure). Bytes move through one
- * pipe shared by all connections with splice(2), so they never cross into
- * userspace; whatever the pipe still holds when the other side blocks is
- * read out into that connection's own buffer, leaving the pipe empty for
- * the next one. A service without endpoints closes new connections at once
- * instead of letting them hang.
+ * connect fails), then move bytes both ways.
+ *
+ * Bytes move with splice(2), socket → pipe → socket, so they never cross
+ * into userspace. A direction borrows a pipe from a small pool for as long
+ * as it holds bytes (the pool keeps a few empty pipes, so a busy
+ * connection costs no pipe(2) per event), and gives it back once the other
+ * side took everything: an idle connection costs only its struct and no
+ * descriptor beyond its two sockets. While a direction holds bytes the
+ * other side cannot take yet, reading from its source stops until they
+ * drain (back-pressure). When no pipe can be had (out of descriptors) the
+ * direction copies through a buffer on the stack instead and keeps only
+ * the unwritten rest. A service without endpoints closes new connections
+ * at once instead of letting them hang. Not here: SPLICE_F_MORE (it corks
+ * the socket, so the last bytes of a burst would wait for a timer).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,13 +29,19 @@
 #include "proxy.h"
 
 #define CHUNK 65536
-#define SPLICE_CHUNK (1 << 20)
+#define PIPE_SIZE (1 << 20)     /* asked for; /proc/sys/fs/pipe-max-size caps it */
+#define POOL_MAX 16             /* empty pipes kept for the next busy direction */
+#define EVENT_BUDGET (4 << 20)  /* bytes one direction moves per event: fairness */
 
-/* One direction: bytes read from src and not yet written to dst. */
+/* One direction: bytes read from src and not yet written to dst, either in
+ * a pipe (held) or, without a pipe, in a heap buffer (pend). */
 struct pipe_dir {
+	int p[2];                   /* -1 while the direction holds no bytes */
+	size_t held;
 	char *pend;
 	size_t len, off;
-	int eof;
+	int eof, shut;
+	ev_io *src_r, *dst_w;
 };
 
 struct px_conn {
@@ -46,6 +58,52 @@ struct px_conn {
 
 static struct px_conn *conns;
 
+/* ---- the pipe pool ---- */
+
+static int pool[POOL_MAX][2];
+static int npool;
+static size_t pipe_room = 65536;    /* the size of our pipes, once one was made */
+
+/* A pipe of pipe_room bytes, empty; 0, or -1 (errno) when none can be had. */
+static int
+pipe_get(int p[2])
+{
+	int sz;
+
+	if (npool > 0) {
+		npool--;
+		p[0] = pool[npool][0];
+		p[1] = pool[npool][1];
+		return 0;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	/* Fewer, larger moves; refused (pipe-user-pages-soft) leaves 64 KiB. */
+	if ((sz = fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE)) < 0)
+		sz = fcntl(p[1], F_GETPIPE_SZ);
+	if (sz > 0)
+		pipe_room = (size_t)sz;
+	return 0;
+}
+
+/* Give back the pipe of d: to the pool when empty, else closed. */
+static void
+pipe_put(struct pipe_dir *d)
+{
+	if (d->p[0] < 0)
+		return;
+	if (d->held == 0 && npool < POOL_MAX) {
+		pool[npool][0] = d->p[0];
+		pool[npool][1] = d->p[1];
+		npool++;
+	} else {
+		close(d->p[0]);
+		close(d->p[1]);
+	}
+	d->p[0] = d->p[1] = -1;
+	d->held = 0;
+}
+
 static void
 conn_free(struct px_conn *k)
 {
@@ -59,6 +117,8 @@ conn_free(struct px_conn *k)
 		close(k->cfd);
 	if (k->bfd >= 0)
 		close(k->bfd);
+	pipe_put(&k->up);
+	pipe_put(&k->down);
 	free(k->up.pend);
 	free(k->down.pend);
 	free(k->tried);
@@ -73,157 +133,134 @@ conn_free(struct px_conn *k)
 	free(k);
 }
 
-/* Write what dir holds to fd; 0 when all is out, 1 when some waits, -1 on error. */
+/* Write what d holds to fd; 0 when all is out, 1 when some waits, -1 on error. */
 static int
-flush(int fd, struct pipe_dir *dir)
+drain(int fd, struct pipe_dir *d)
 {
-	while (dir->off < dir->len) {
-		ssize_t n = write(fd, dir->pend + dir->off, dir->len - dir->off);
+	while (d->held > 0) {
+		ssize_t n = splice(d->p[0], NULL, fd, NULL, d->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return errno == EAGAIN ? 1 : -1;
-		}
-		dir->off += (size_t)n;
+		d->held -= (size_t)n;
 	}
-	free(dir->pend);
-	dir->pend = NULL;
-	dir->len = dir->off = 0;
+	while (d->off < d->len) {
+		ssize_t n = write(fd, d->pend + d->off, d->len - d->off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 1 : -1;
+		d->off += (size_t)n;
+	}
+	free(d->pend);
+	d->pend = NULL;
+	d->len = d->off = 0;
 	return 0;
 }
 
-static int spl[2] = {-1, -1};   /* the shared pipe; -1: splice unavailable */
-static int spl_tried;
-
-static int
-splice_ready(void)
+/* Read from fd into d: into its pipe when one can be had, else through a
+ * stack buffer written on to dst at once (the rest kept in pend). Bytes
+ * read, 0 at EOF, -1 (errno) on error or EAGAIN. *full: it took all the
+ * room there was, so fd may have more. */
+static ssize_t
+fill(int fd, int dst, struct pipe_dir *d, int *full)
 {
-	if (!spl_tried) {
-		spl_tried = 1;
-		if (pipe2(spl, O_NONBLOCK | O_CLOEXEC) < 0)
-			spl[0] = spl[1] = -1;
-		else
-			fcntl(spl[1], F_SETPIPE_SZ, SPLICE_CHUNK);   /* fewer, larger moves */
-	}
-	return spl[0] >= 0;
-}
-
-/* Keep what the other side did not take (n bytes, still in the shared
- * pipe) in dir, and wait for dst to drain. */
-static int
-park(struct px_conn *k, size_t n, struct pipe_dir *dir, ev_io *src_r, ev_io *dst_w)
-{
-	struct ev_loop *loop = k->px->d->loop;
-	size_t got = 0;
-
-	if (!(dir->pend = malloc(n)))
-		return -1;
-	while (got < n) {
-		ssize_t r = read(spl[0], dir->pend + got, n - got);
-
-		if (r <= 0 && errno != EINTR)
-			return -1;
-		if (r > 0)
-			got += (size_t)r;
-	}
-	dir->len = n;
-	dir->off = 0;
-	ev_io_stop(loop, src_r);
-	ev_io_start(loop, dst_w);
-	return 0;
-}
-
-/* pump() with splice: src → shared pipe → dst. */
-static int
-pump_splice(struct px_conn *k, int src, int dst, struct pipe_dir *dir, ev_io *src_r, ev_io *dst_w)
-{
-	for (;;) {
-		ssize_t n = splice(src, NULL, spl[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK), w = 0;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -1;
-		}
-		if (n == 0) {
-			dir->eof = 1;
-			ev_io_stop(k->px->d->loop, src_r);
-			shutdown(dst, SHUT_WR);
-			return 0;
-		}
-		while (w < n) {
-			ssize_t m = splice(spl[0], NULL, dst, NULL, (size_t)(n - w), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0)
-				break;
-			w += m;
-		}
-		if (w < n) {
-			if (errno != EAGAIN) {
-				/* dst failed: empty the pipe for the others, end this one. */
-				park(k, (size_t)(n - w), dir, src_r, dst_w);
-				return -1;
-			}
-			return park(k, (size_t)(n - w), dir, src_r, dst_w);
-		}
-	}
-}
-
-/* Move bytes from src to dst until src would block. -1 ends the conn. */
-static int
-pump(struct px_conn *k, int src, int dst, struct pipe_dir *dir, ev_io *src_r, ev_io *dst_w)
-{
-	struct ev_loop *loop = k->px->d->loop;
 	char buf[CHUNK];
+	ssize_t n, w = 0;
 
-	if (splice_ready())
-		return pump_splice(k, src, dst, dir, src_r, dst_w);
+	if (d->p[0] >= 0 || pipe_get(d->p) == 0) {
+		do
+			n = splice(fd, NULL, d->p[1], NULL, pipe_room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		while (n < 0 && errno == EINTR);
+		if (n > 0)
+			d->held = (size_t)n;
+		*full = n == (ssize_t)pipe_room;
+		return n;
+	}
+	do
+		n = read(fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	*full = n == (ssize_t)sizeof(buf);
+	if (n <= 0)
+		return n;
+	while (w < n) {
+		ssize_t m = write(dst, buf + w, (size_t)(n - w));
+
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m < 0 && errno != EAGAIN)
+			return -1;
+		if (m < 0)
+			break;
+		w += m;
+	}
+	if (w < n) {
+		if (!(d->pend = malloc((size_t)(n - w))))
+			return -1;
+		memcpy(d->pend, buf + w, (size_t)(n - w));
+		d->len = (size_t)(n - w);
+		d->off = 0;
+	}
+	return n;
+}
+
+static void
+io_set(struct ev_loop *loop, ev_io *w, int on)
+{
+	if (on && !ev_is_active(w))
+		ev_io_start(loop, w);
+	else if (!on && ev_is_active(w))
+		ev_io_stop(loop, w);
+}
+
+/* Move bytes of d from its source to its destination until the source
+ * would block, the destination is full or the event's budget is spent;
+ * then watch whichever side can unblock d. -1 ends the connection. Level-
+ * triggered watchers bring the connection back for whatever is left. */
+static int
+move(struct px_conn *k, struct pipe_dir *d)
+{
+	struct ev_loop *loop = k->px->d->loop;
+	int src = d->src_r->fd, dst = d->dst_w->fd, rc, full = 1;
+	size_t budget = EVENT_BUDGET;
+
 	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf)), w = 0;
+		ssize_t n;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -1;
-		}
-		if (n == 0) {
-			dir->eof = 1;
-			ev_io_stop(loop, src_r);
-			shutdown(dst, SHUT_WR);
-			return 0;
-		}
-		while (w < n) {
-			ssize_t m = write(dst, buf + w, (size_t)(n - w));
-
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m < 0 && errno != EAGAIN)
+		if ((rc = drain(dst, d)) != 0)
+			break;
+		if (d->eof || !full || budget == 0)
+			break;
+		if ((n = fill(src, dst, d, &full)) == 0) {
+			d->eof = 1;
+		} else if (n < 0) {
+			if (errno != EAGAIN)
 				return -1;
-			if (m < 0)
-				break;
-			w += m;
-		}
-		if (w < n) {
-			/* The other side is full: keep the rest, stop reading here. */
-			if (!(dir->pend = malloc((size_t)(n - w))))
-				return -1;
-			memcpy(dir->pend, buf + w, (size_t)(n - w));
-			dir->len = (size_t)(n - w);
-			dir->off = 0;
-			ev_io_stop(loop, src_r);
-			ev_io_start(loop, dst_w);
-			return 0;
+			break;
+		} else {
+			budget = (size_t)n < budget ? budget - (size_t)n : 0;
 		}
 	}
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		pipe_put(d);
+	if (d->eof && rc == 0 && !d->shut) {
+		shutdown(dst, SHUT_WR);
+		d->shut = 1;
+	}
+	io_set(loop, d->src_r, !d->eof && rc == 0);
+	io_set(loop, d->dst_w, rc == 1);
+	return 0;
 }
 
 static void
 maybe_done(struct px_conn *k)
 {
-	if (k->up.eof && k->down.eof && !k->up.pend && !k->down.pend)
+	if (k->up.shut && k->down.shut)
 		conn_free(k);
 }
 
@@ -234,7 +271,7 @@ client_read(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (pump(k, k->cfd, k->bfd, &k->up, &k->c_r, &k->b_w) < 0)
+	if (move(k, &k->up) < 0)
 		conn_free(k);
 	else
 		maybe_done(k);
@@ -247,7 +284,7 @@ backend_read(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (pump(k, k->bfd, k->cfd, &k->down, &k->b_r, &k->c_w) < 0)
+	if (move(k, &k->down) < 0)
 		conn_free(k);
 	else
 		maybe_done(k);
@@ -257,19 +294,13 @@ static void
 client_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct px_conn *k = w->data;
-	int rc = flush(k->cfd, &k->down);
 
+	(void)loop;
 	(void)revents;
-	if (rc < 0) {
+	if (move(k, &k->down) < 0)
 		conn_free(k);
-		return;
-	}
-	if (rc == 0) {
-		ev_io_stop(loop, &k->c_w);
-		if (!k->down.eof)
-			ev_io_start(loop, &k->b_r);
+	else
 		maybe_done(k);
-	}
 }
 
 static void try_connect(struct px_conn *k);
@@ -278,36 +309,30 @@ static void
 backend_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct px_conn *k = w->data;
-	int rc, err = 0;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	(void)revents;
-	if (!k->connected) {
-		ev_io_stop(loop, &k->b_w);
-		if (getsockopt(k->bfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
-			metric_inc(k->px->m_fail);
-			close(k->bfd);
-			k->bfd = -1;
-			try_connect(k);     /* the next endpoint */
-			return;
-		}
-		k->connected = 1;
-		free(k->tried);         /* an idle connection keeps only its struct */
-		k->tried = NULL;
-		ev_io_start(loop, &k->c_r);
-		ev_io_start(loop, &k->b_r);
+	if (k->connected) {
+		if (move(k, &k->up) < 0)
+			conn_free(k);
+		else
+			maybe_done(k);
 		return;
 	}
-	if ((rc = flush(k->bfd, &k->up)) < 0) {
-		conn_free(k);
+	ev_io_stop(loop, &k->b_w);
+	if (getsockopt(k->bfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+		metric_inc(k->px->m_fail);
+		close(k->bfd);
+		k->bfd = -1;
+		try_connect(k);     /* the next endpoint */
 		return;
 	}
-	if (rc == 0) {
-		ev_io_stop(loop, &k->b_w);
-		if (!k->up.eof)
-			ev_io_start(loop, &k->c_r);
-		maybe_done(k);
-	}
+	k->connected = 1;
+	free(k->tried);         /* an idle connection keeps only its struct */
+	k->tried = NULL;
+	ev_io_start(loop, &k->c_r);
+	ev_io_start(loop, &k->b_r);
 }
 
 /* Connect to the next endpoint not yet tried; close the client when none
@@ -383,6 +408,8 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		k->px = px;
 		k->cfd = fd;
 		k->bfd = -1;
+		k->up = (struct pipe_dir){.p = {-1, -1}, .src_r = &k->c_r, .dst_w = &k->b_w};
+		k->down = (struct pipe_dir){.p = {-1, -1}, .src_r = &k->b_r, .dst_w = &k->c_w};
 		snprintf(k->key, sizeof(k->key), "%s", p->key);
 		if (!(k->tried = malloc(p->nbe * sizeof(*k->tried)))) {
 			close(fd);
@@ -411,4 +438,9 @@ px_conn_close_all(struct px_proxy *px)
 	(void)px;
 	while (conns)
 		conn_free(conns);
+	while (npool > 0) {
+		npool--;
+		close(pool[npool][0]);
+		close(pool[npool][1]);
+	}
 }
