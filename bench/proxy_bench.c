@@ -317,7 +317,7 @@ wait_ready(void)
 	double end = now() + 10;
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "nft list table ip skiff_bench 2>/dev/null | grep -qF 'daddr %s '", CIP);
+	snprintf(cmd, sizeof(cmd), "nft list table ip skiff_bench 2>/dev/null | grep -qF '%s '", CIP);
 	while (system(cmd) != 0)
 		if (now() > end)
 			return -1;

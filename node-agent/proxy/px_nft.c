@@ -5,11 +5,16 @@
  * so there is never a moment with half the rules; a table left by a crashed
  * run is replaced the same way at start, and removed on exit.
  *
- * userspace: clusterIP:port is redirected to the port's local listener,
- *   for traffic from the node (output) and from its pods (prerouting).
- * nftables: clusterIP:port is rewritten straight to an endpoint, chosen
- *   by numgen round-robin, so there is no userspace hop.
+ * Both modes look clusterIP . port up in one map ("services"), for traffic
+ * from the node (output) and from its pods (prerouting):
+ * userspace: the map gives the port's local listener, and the connection
+ *   is redirected there.
+ * nftables: the map jumps to the port's chain (svc_N, commented with the
+ *   port's key), which rewrites the destination straight to an endpoint
+ *   chosen by numgen round-robin, so there is no userspace hop; a port
+ *   without endpoints is refused with a reset.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,45 +62,77 @@ ip_str(uint32_t ip, char *buf, size_t len)
 	api_ipv4_format(ip, buf, len);
 }
 
+/* The element of the services map for p: "IP . PORT : VALUE" where VALUE
+ * is the local listener (userspace) or a jump to p's chain number i. */
 static void
-port_rules(struct px_proxy *px, struct sbuf *b, const struct px_port *p)
+port_element(struct px_proxy *px, struct sbuf *b, const struct px_port *p, size_t i)
 {
-	char cip[20], bip[20];
+	char cip[20];
 
 	ip_str(p->cluster_ip, cip, sizeof(cip));
-	if (px->mode == PX_USERSPACE) {
-		sb_printf(b, "\t\tip daddr %s tcp dport %d redirect to :%d\n", cip, p->port, p->listen_port);
-		return;
-	}
-	if (p->nbe == 0) {
-		/* Nobody to send to: refuse at once rather than let it hang. */
-		sb_printf(b, "\t\tip daddr %s tcp dport %d reject with tcp reset\n", cip, p->port);
-		return;
-	}
-	sb_printf(b, "\t\tip daddr %s tcp dport %d dnat to numgen inc mod %zu map { ", cip, p->port, p->nbe);
-	for (size_t i = 0; i < p->nbe; i++) {
-		ip_str(p->be[i].ip, bip, sizeof(bip));
-		sb_printf(b, "%s%zu : %s . %d", i ? ", " : "", i, bip, p->be[i].port);
-	}
-	sb_printf(b, " }\n");
+	if (px->mode == PX_USERSPACE)
+		sb_printf(b, "%s%s . %d : %d", i ? ", " : "", cip, p->port, p->listen_port);
+	else
+		sb_printf(b, "%s%s . %d : jump svc_%zu", i ? ", " : "", cip, p->port, i);
 }
 
+/* nftables mode: p's chain number i, which picks an endpoint. */
+static void
+port_chain(struct sbuf *b, const struct px_port *p, size_t i)
+{
+	char bip[20], key[sizeof(p->key)];
+
+	/* The key in a comment, with anything nft would not take as '_'. */
+	for (size_t j = 0; j < sizeof(key); j++)
+		key[j] = !p->key[j] || isalnum((unsigned char)p->key[j]) || strchr("-/._", p->key[j]) ? p->key[j] : '_';
+	sb_printf(b, "\tchain svc_%zu {\n\t\tcomment \"%s\"\n", i, key);
+	if (p->nbe == 0) {
+		/* Nobody to send to: refuse at once rather than let it hang. */
+		sb_printf(b, "\t\treject with tcp reset\n\t}\n");
+		return;
+	}
+	sb_printf(b, "\t\tmeta l4proto tcp dnat to numgen inc mod %zu map { ", p->nbe);
+	for (size_t j = 0; j < p->nbe; j++) {
+		ip_str(p->be[j].ip, bip, sizeof(bip));
+		sb_printf(b, "%s%zu : %s . %d", j ? ", " : "", j, bip, p->be[j].port);
+	}
+	sb_printf(b, " }\n\t}\n");
+}
+
+/* One map lookup per new connection, whatever the number of service
+ * ports (nat chains see only a connection's first packet; conntrack
+ * rewrites the rest). */
 char *
 px_nft_render(struct px_proxy *px)
 {
 	struct sbuf b = {0};
 	struct px_port *p, *tmp;
+	size_t i = 0;
+	int us = px->mode == PX_USERSPACE;
 	const char *hooks[2][2] = {{"prerouting", "type nat hook prerouting priority dstnat"},
 	                           {"output", "type nat hook output priority -100"}};
 
 	sb_printf(&b, "table ip %s {\n", px->table);
+	if (px->ports) {
+		sb_printf(&b, "\tmap services {\n\t\ttype ipv4_addr . inet_service : %s\n\t\telements = { ",
+		          us ? "inet_service" : "verdict");
+		HASH_ITER(hh, px->ports, p, tmp)
+			port_element(px, &b, p, i++);
+		sb_printf(&b, " }\n\t}\n");
+	}
+	i = 0;
+	if (!us)
+		HASH_ITER(hh, px->ports, p, tmp)
+			port_chain(&b, p, i++);
 	for (int h = 0; h < 2; h++) {
 		sb_printf(&b, "\tchain %s {\n\t\t%s; policy accept;\n", hooks[h][0], hooks[h][1]);
-		HASH_ITER(hh, px->ports, p, tmp)
-			port_rules(px, &b, p);
+		if (px->ports && us)
+			sb_printf(&b, "\t\tmeta l4proto tcp redirect to : ip daddr . tcp dport map @services\n");
+		else if (px->ports)
+			sb_printf(&b, "\t\tip daddr . tcp dport vmap @services\n");
 		sb_printf(&b, "\t}\n");
 	}
-	if (px->mode == PX_NFTABLES) {
+	if (!us) {
 		/* Replies of rewritten connections need no rule (conntrack); let
 		 * a node reach endpoints on its own loopback too. */
 		sb_printf(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
