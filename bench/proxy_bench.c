@@ -65,6 +65,7 @@ static char CIP[20];
 static int ip_base;                 /* per run: conntrack remembers old runs */
 static pid_t server_pid, proxy_pid;
 static int verbose;
+static char nofile_why[160];        /* why the proxy has too few descriptors */
 
 static double
 now(void)
@@ -369,9 +370,9 @@ idle_conns(void)
 	if (prlimit(proxy_pid, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && base >= 0 &&
 	    ((long)rl.rlim_cur - base) / 2 < want) {
 		want = (int)(((long)rl.rlim_cur - base) / 2);
-		printf("proxy: the proxy's descriptor limit (%ld, hard; it holds %d already) allows %d idle "
-		       "connections, not %d\n",
-		       (long)rl.rlim_cur, base, want, IDLE);
+		printf("proxy: RLIMIT_NOFILE: %s; with %ld descriptors, %d in use before and two per "
+		       "connection, the proxy can hold %d idle connections, not %d\n",
+		       nofile_why[0] ? nofile_why : "too low", (long)rl.rlim_cur, base, want, IDLE);
 	}
 	for (; n < want; n++) {
 		char c = 'x';
@@ -392,12 +393,31 @@ idle_conns(void)
 		close(fds[--n]);
 }
 
+/* CPU seconds each process used during one bulk transfer, and its bytes. */
+struct cost {
+	double client, sink, proxy, bytes;
+};
+
+static double
+measure(const char *ip, int port, struct cost *c)
+{
+	double c0 = cpu_s(getpid()), s0 = cpu_s(server_pid), p0 = cpu_s(proxy_pid), bps;
+
+	bps = throughput(ip, port, WARM, SECS, &c->bytes);
+	c->client = cpu_s(getpid()) - c0;
+	c->sink = cpu_s(server_pid) - s0;
+	c->proxy = cpu_s(proxy_pid) - p0;
+	if (c->bytes <= 0)
+		c->bytes = 1;
+	return bps;
+}
+
 /* ROUNDS rounds of direct and proxied bulk transfer, alternating which
  * goes first; LAT_BATCHES alternating batches of short connections. */
 static void
 run_mode(const char *ep, const char *mode)
 {
-	double ratio[ROUNDS], dir[ROUNDS], prx[ROUNDS], *dl, *pl, lo, hi, cpu = 0, bytes = 0, c0, b;
+	double ratio[ROUNDS], dir[ROUNDS], prx[ROUNDS], *dl, *pl, lo, hi, cpu = 0, bytes = 0;
 	int nd = 0, np = 0, per = LAT_CONNS / LAT_BATCHES;
 
 	snprintf(CIP, sizeof(CIP), "10.0.0.%d", ip_base + (strcmp(mode, "userspace") == 0 ? 0 : 1));
@@ -409,18 +429,24 @@ run_mode(const char *ep, const char *mode)
 	if (verbose)
 		fprintf(stderr, "# %s: proxy pid %d, cluster IP %s\n", mode, (int)proxy_pid, CIP);
 	for (int r = 0; r < ROUNDS; r++) {
-		if (r % 2 == 0)
-			dir[r] = throughput("127.0.0.2", SINK_PORT, WARM, SECS, &b);
-		c0 = cpu_s(proxy_pid);
-		prx[r] = throughput(CIP, 80, WARM, SECS, &b);
-		cpu += cpu_s(proxy_pid) - c0;
-		bytes += b;
-		if (r % 2 == 1)
-			dir[r] = throughput("127.0.0.2", SINK_PORT, WARM, SECS, &b);
+		struct cost d, x;
+
+		/* ABBA: direct first in even rounds, proxied first in odd ones. */
+		for (int i = 0; i < 2; i++)
+			if ((i + r) % 2 == 0)
+				dir[r] = measure("127.0.0.2", SINK_PORT, &d);
+			else
+				prx[r] = measure(CIP, 80, &x);
+		cpu += x.proxy;
+		bytes += x.bytes;
 		ratio[r] = dir[r] > 0 ? prx[r] / dir[r] : 0;
 		if (verbose)
-			fprintf(stderr, "# %s round %d: direct %.0f MB/s proxied %.0f MB/s ratio %.3f\n", mode, r,
-			        dir[r] / 1e6, prx[r] / 1e6, ratio[r]);
+			fprintf(stderr,
+			        "# %s round %d: direct %.0f MB/s proxied %.0f MB/s ratio %.3f; CPU s/GB direct: "
+			        "client %.3f sink %.3f, proxied: client %.3f sink %.3f proxy %.3f\n",
+			        mode, r, dir[r] / 1e6, prx[r] / 1e6, ratio[r], d.client / (d.bytes / 1e9),
+			        d.sink / (d.bytes / 1e9), x.client / (x.bytes / 1e9), x.sink / (x.bytes / 1e9),
+			        x.proxy / (x.bytes / 1e9));
 	}
 	dl = calloc(LAT_CONNS, sizeof(*dl));
 	pl = calloc(LAT_CONNS, sizeof(*pl));
@@ -475,8 +501,16 @@ main(int argc, char **argv)
 		printf("proxy: skipped (10.0.0.0/24 is routed on this machine)\n");
 		return 0;
 	}
-	/* Room for 10,000 connections each side, as far as the limit goes. */
+	/* Room for IDLE connections each side: the proxy (which inherits our
+	 * limits) holds two descriptors per connection. Raising the hard limit
+	 * needs CAP_SYS_RESOURCE; without it, as far as the limit goes. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		struct rlimit want = {(rlim_t)IDLE * 2 + 256, (rlim_t)IDLE * 2 + 256};
+
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want.rlim_max && setrlimit(RLIMIT_NOFILE, &want) < 0)
+			snprintf(nofile_why, sizeof(nofile_why), "the hard limit %ld cannot be raised to %ld: %s",
+			         (long)rl.rlim_max, (long)want.rlim_max, strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
