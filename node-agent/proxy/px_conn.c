@@ -49,9 +49,9 @@ struct px_conn {
 	int cfd, bfd;
 	ev_io c_r, c_w, b_r, b_w;
 	struct pipe_dir up, down;   /* client → backend, backend → client */
-	struct px_backend *tried;   /* copy of the port's endpoints at accept */
+	struct px_backend *tried;   /* copy of the port's endpoints at accept, */
+	const char *key;            /* then its key; both freed once connected */
 	size_t ntried, next, nbe;
-	char key[300];
 	int connected;
 	struct px_conn *prev, *next_conn;
 };
@@ -331,6 +331,7 @@ backend_write(struct ev_loop *loop, ev_io *w, int revents)
 	k->connected = 1;
 	free(k->tried);         /* an idle connection keeps only its struct */
 	k->tried = NULL;
+	k->key = NULL;
 	ev_io_start(loop, &k->c_r);
 	ev_io_start(loop, &k->b_r);
 }
@@ -410,13 +411,13 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		k->bfd = -1;
 		k->up = (struct pipe_dir){.p = {-1, -1}, .src_r = &k->c_r, .dst_w = &k->b_w};
 		k->down = (struct pipe_dir){.p = {-1, -1}, .src_r = &k->b_r, .dst_w = &k->c_w};
-		snprintf(k->key, sizeof(k->key), "%s", p->key);
-		if (!(k->tried = malloc(p->nbe * sizeof(*k->tried)))) {
+		if (!(k->tried = malloc(p->nbe * sizeof(*k->tried) + strlen(p->key) + 1))) {
 			close(fd);
 			free(k);
 			continue;
 		}
 		memcpy(k->tried, p->be, p->nbe * sizeof(*k->tried));
+		k->key = strcpy((char *)(k->tried + p->nbe), p->key);
 		k->nbe = p->nbe;
 		k->next = p->rr++ % p->nbe;
 		ev_io_init(&k->c_r, client_read, fd, EV_READ);
