@@ -104,6 +104,17 @@ pipe_put(struct pipe_dir *d)
 	d->held = 0;
 }
 
+/* Close the spare pipes (at exit, or when descriptors run out). */
+static void
+pool_drain(void)
+{
+	while (npool > 0) {
+		npool--;
+		close(pool[npool][0]);
+		close(pool[npool][1]);
+	}
+}
+
 static void
 conn_free(struct px_conn *k)
 {
@@ -392,8 +403,10 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				/* Out of descriptors: pause instead of spinning. */
+				/* Out of descriptors: give back the spare pipes,
+				 * and pause instead of spinning. */
 				log_warn("accept on port %d", p->listen_port);
+				pool_drain();
 				ev_io_stop(loop, w);
 				ev_timer_init(&p->accept_pause, resume_accept, 0.5, 0.0);
 				p->accept_pause.data = p;
@@ -439,9 +452,5 @@ px_conn_close_all(struct px_proxy *px)
 	(void)px;
 	while (conns)
 		conn_free(conns);
-	while (npool > 0) {
-		npool--;
-		close(pool[npool][0]);
-		close(pool[npool][1]);
-	}
+	pool_drain();
 }
