@@ -21,7 +21,8 @@
  * batches. "proxy CPU" is the proxy process's user + system time per GB
  * it moved in the bulk runs (steadier than the ratio when other work
  * shares the CPUs; in nftables mode the kernel's work is charged to the
- * client and the sink). -v prints each round on stderr;
+ * client and the sink); "all CPU" is the median CPU per GB of client,
+ * sink and proxy together, proxied vs direct. -v prints each round on stderr;
  * PROXY_BENCH_MODE=userspace|nftables runs one mode.
  *
  * No dial reaches a cluster IP before the proxy's rules for it exist: a
@@ -417,7 +418,8 @@ measure(const char *ip, int port, struct cost *c)
 static void
 run_mode(const char *ep, const char *mode)
 {
-	double ratio[ROUNDS], dir[ROUNDS], prx[ROUNDS], *dl, *pl, lo, hi, cpu = 0, bytes = 0;
+	double ratio[ROUNDS], dir[ROUNDS], prx[ROUNDS], cdir[ROUNDS], cprx[ROUNDS];
+	double *dl, *pl, lo, hi, cpu = 0, bytes = 0;
 	int nd = 0, np = 0, per = LAT_CONNS / LAT_BATCHES;
 
 	snprintf(CIP, sizeof(CIP), "10.0.0.%d", ip_base + (strcmp(mode, "userspace") == 0 ? 0 : 1));
@@ -440,6 +442,8 @@ run_mode(const char *ep, const char *mode)
 		cpu += x.proxy;
 		bytes += x.bytes;
 		ratio[r] = dir[r] > 0 ? prx[r] / dir[r] : 0;
+		cdir[r] = (d.client + d.sink) / (d.bytes / 1e9);
+		cprx[r] = (x.client + x.sink + x.proxy) / (x.bytes / 1e9);
 		if (verbose)
 			fprintf(stderr,
 			        "# %s round %d: direct %.0f MB/s proxied %.0f MB/s ratio %.3f; CPU s/GB direct: "
@@ -464,10 +468,11 @@ run_mode(const char *ep, const char *mode)
 	lo = hi = ratio[0];
 	for (int r = 1; r < ROUNDS; r++)
 		lo = ratio[r] < lo ? ratio[r] : lo, hi = ratio[r] > hi ? ratio[r] : hi;
-	printf("proxy %s: throughput ratio=%.2f (%.2f–%.2f over %d rounds; %.0f vs %.0f MB/s direct; proxy CPU %.2f s/GB) "
-	       "added p50=%.0f µs p99=%.0f µs\n",
+	printf("proxy %s: throughput ratio=%.2f (%.2f–%.2f over %d rounds; %.0f vs %.0f MB/s direct; proxy CPU %.2f s/GB; "
+	       "all CPU %.2f vs %.2f s/GB direct) added p50=%.0f µs p99=%.0f µs\n",
 	       mode, median(ratio, ROUNDS), lo, hi, ROUNDS, median(prx, ROUNDS) / 1e6, median(dir, ROUNDS) / 1e6,
-	       bytes > 0 ? cpu / (bytes / 1e9) : 0, nd && np ? (pl[np / 2] - dl[nd / 2]) * 1e6 : 0,
+	       bytes > 0 ? cpu / (bytes / 1e9) : 0, median(cprx, ROUNDS), median(cdir, ROUNDS),
+	       nd && np ? (pl[np / 2] - dl[nd / 2]) * 1e6 : 0,
 	       nd && np ? (pl[np * 99 / 100] - dl[nd * 99 / 100]) * 1e6 : 0);
 	if (nd < LAT_CONNS || np < LAT_CONNS)
 		fprintf(stderr, "bench: %d direct and %d proxied short connections of %d failed\n", LAT_CONNS - nd,
