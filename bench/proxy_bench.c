@@ -22,8 +22,8 @@
  * it moved in the bulk runs (steadier than the ratio when other work
  * shares the CPUs; in nftables mode the kernel's work is charged to the
  * client and the sink); "all CPU" is the median CPU per GB of client,
- * sink and proxy together, proxied vs direct. -v prints each round on stderr;
- * PROXY_BENCH_MODE=userspace|nftables runs one mode.
+ * sink and proxy together, proxied vs direct. -v prints each round on
+ * stderr; PROXY_BENCH_MODE=userspace|nftables runs one mode.
  *
  * No dial reaches a cluster IP before the proxy's rules for it exist: a
  * SYN sent earlier leaves an un-NATed conntrack entry (SYN_SENT, 120 s)
