@@ -629,7 +629,7 @@ sched_upkeep(struct wq *q, const char *pod, void *arg)
 		wq_done(q, pod, WQ_RETRY, 0);
 		return;
 	}
-	if (strlen(value) == bo->value_len && memcmp(value, bo->value, bo->value_len) == 0) {
+	if (pl->bhash == sched_hash(value, strlen(value))) {
 		free(value);
 		goto done;
 	}

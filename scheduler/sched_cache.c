@@ -355,11 +355,8 @@ sched_place_add(const char *pod, const char *node, int64_t uid, const struct api
 		sched_place_del(old); /* first: it may hold the last reference to node */
 	if (!(p = calloc(1, sizeof(*p))) || !(p->pod = strdup(pod)) || !(p->node = sched_node_get(node, 1)))
 		goto fail;
-	if (obj &&
-	    (sched_pod_req(obj, &req, &p->ports, &p->spread) < 0 || api_labels_copy(&p->labels, &obj->meta.labels) < 0))
+	if (obj && sched_pod_req(obj, &req, &p->ports, &p->spread) < 0)
 		goto fail;
-	if (obj)
-		p->owner = sched_owner_key(&obj->meta); /* NULL: not spread by owner */
 	p->uid = uid;
 	p->cpu = req.cpu;
 	p->mem = req.mem;
@@ -372,8 +369,6 @@ fail:
 	if (p) {
 		free(p->pod);
 		free(p->ports);
-		free(p->owner);
-		api_labels_clear(&p->labels);
 		sched_spread_free(&p->spread);
 		sched_node_gc(p->node);
 	}
@@ -390,27 +385,49 @@ sched_place_del(struct sched_place *p)
 	HASH_DEL(S.places, p);
 	free(p->pod);
 	free(p->ports);
-	free(p->owner);
-	api_labels_clear(&p->labels);
 	sched_spread_free(&p->spread);
 	free(p);
 	sched_node_gc(n);
 }
 
+/* The labels and owner come from the pod as cached now (the placement
+ * keeps no copy); a placement whose pod is gone or replaced keeps its keys
+ * until upkeep deletes its binding. */
 void
 sched_places_rekey(void)
 {
 	struct sched_place *p, *tmp;
+	const struct informer_obj *po;
+	const struct api_pod *pod;
 	struct sched_spread sp;
+	char *owner;
+	int rc;
 
 	HASH_ITER(hh, S.places, p, tmp) {
-		if (sched_spread_keys(&p->labels, p->owner, &sp) < 0)
+		if (!(po = informer_get(S.pods, p->pod)) || !(pod = po->obj) || po->create_revision != p->uid)
+			continue;
+		owner = sched_owner_key(&pod->meta);
+		rc = sched_spread_keys(&pod->meta.labels, owner, &sp);
+		free(owner);
+		if (rc < 0)
 			continue; /* out of memory: keep the old keys */
 		account_spread(p, -1);
 		sched_spread_free(&p->spread);
 		p->spread = sp;
 		account_spread(p, 1);
 	}
+}
+
+uint64_t
+sched_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 struct sched_pending *

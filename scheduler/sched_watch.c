@@ -77,9 +77,9 @@ free_node(void *obj)
 	api_node_free(obj);
 }
 
-/* Bindings are decoded in their handler and not kept: the cache holds
- * only the raw value (upkeep compares it), and the placement keeps the few
- * numbers the scheduler needs. New binding, or NULL (reported). */
+/* Bindings are decoded in their handler and not kept, nor is their raw
+ * value: the placement keeps the few numbers the scheduler needs and a
+ * hash of the value (upkeep compares it). New binding, or NULL (reported). */
 static struct api_binding *
 parse_binding(const struct informer_obj *o)
 {
@@ -252,6 +252,17 @@ split(const char *name, char *node, size_t len, const char **pod)
 	return 0;
 }
 
+/* Could sched_upkeep have anything to do for binding o of pl? Not when
+ * it holds the current incarnation's latest copy (it was written after the
+ * pod's last change), the case of every binding we just made. */
+static int
+upkeep_needed(const struct sched_place *pl, const struct informer_obj *o)
+{
+	const struct informer_obj *po = informer_get(S.pods, pl->pod);
+
+	return !po || po->create_revision != pl->uid || (po->obj && po->mod_revision >= o->mod_revision);
+}
+
 static void
 binding_seen(const struct informer_obj *o)
 {
@@ -280,8 +291,10 @@ binding_seen(const struct informer_obj *o)
 		return;
 	}
 	pl->bmod = o->mod_revision;
+	pl->bhash = sched_hash(o->value, o->value_len);
 	sched_pending_del(pod);
-	wq_add(S.q, pod);
+	if (upkeep_needed(pl, o))
+		wq_add(S.q, pod);
 }
 
 static void
@@ -397,6 +410,9 @@ sched_watch_start(void)
 	S.bindings = watch("bindings", NULL, NULL, &hb);
 	S.pods = watch("pods", dec_pod, free_pod, &hp);
 	S.services = watch("services", dec_service, free_service, &hs);
+	/* Pods and bindings are the many: keep their decoded form only. */
+	informer_drop_values(S.pods);
+	informer_drop_values(S.bindings);
 	informer_start(S.services);
 	informer_start(S.nodes);
 	informer_start(S.leases);
