@@ -24,7 +24,7 @@
 
 struct bindreq {
 	char *pod, *node;
-	char bkey[API_KEY_MAX], pkey[API_KEY_MAX];
+	char *bkey, *pkey; /* the binding's and the pod's keys */
 	char *value;
 	int64_t podmod, uid;
 	int tries;
@@ -75,6 +75,8 @@ req_free(struct bindreq *r)
 {
 	free(r->pod);
 	free(r->node);
+	free(r->bkey);
+	free(r->pkey);
 	free(r->value);
 	free(r);
 }
@@ -332,6 +334,7 @@ outbox_add(struct bindreq *r)
 static int
 bind(const struct informer_obj *po, struct sched_node *n)
 {
+	char bkey[API_KEY_MAX], pkey[API_KEY_MAX];
 	struct bindreq *r;
 	struct api_error e;
 
@@ -342,9 +345,14 @@ bind(const struct informer_obj *po, struct sched_node *n)
 		log_kv(LL_ERROR, KV("pod", po->name), "out of memory binding; trying again later");
 		return -1;
 	}
-	if (api_key_on_node(r->bkey, sizeof(r->bkey), S.prefix, API_BINDING, n->name, po->name, &e) < 0 ||
-	    api_key_object(r->pkey, sizeof(r->pkey), S.prefix, API_POD, po->name, &e) < 0) {
+	if (api_key_on_node(bkey, sizeof(bkey), S.prefix, API_BINDING, n->name, po->name, &e) < 0 ||
+	    api_key_object(pkey, sizeof(pkey), S.prefix, API_POD, po->name, &e) < 0) {
 		log_kv(LL_WARN, KV("pod", po->name, "node", n->name), "cannot build the binding key: %s", e.msg);
+		req_free(r);
+		return -1;
+	}
+	if (!(r->bkey = strdup(bkey)) || !(r->pkey = strdup(pkey))) {
+		log_kv(LL_ERROR, KV("pod", po->name), "out of memory binding; trying again later");
 		req_free(r);
 		return -1;
 	}
