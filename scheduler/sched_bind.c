@@ -152,11 +152,13 @@ bind_failed(struct bindreq *r, const struct etcd_error *err)
 }
 
 /* The txn of r was judged: res is its (possibly nested) txn result, or
- * NULL when an enclosing compare (the fence) failed. */
-static void
+ * NULL when an enclosing compare (the fence) failed. 1 when bound. */
+static int
 bind_judged(struct bindreq *r, const struct etcd_result *res)
 {
-	if (res && (res->succeeded || ours(res->nresponses ? &res->responses[0] : NULL, r->uid))) {
+	int ok = res && (res->succeeded || ours(res->nresponses ? &res->responses[0] : NULL, r->uid));
+
+	if (ok) {
 		metric_inc(S.m_binds);
 		log_kv(LL_INFO, KV("pod", r->pod, "node", r->node), "bound pod to node");
 	} else {
@@ -167,6 +169,7 @@ bind_judged(struct bindreq *r, const struct etcd_result *res)
 		release(r, 0.2);
 	}
 	req_done(r);
+	return ok;
 }
 
 static void
@@ -235,6 +238,7 @@ batch_cb(struct etcd_result *res, void *arg)
 {
 	struct batch *b = arg;
 	struct etcd_error no_result = {.code = ETCD_EBADRESP};
+	size_t nok = 0;
 
 	snprintf(no_result.msg, sizeof(no_result.msg), "no result for this pod in a batched bind");
 	for (size_t i = 0; i < b->n; i++) {
@@ -247,10 +251,12 @@ batch_cb(struct etcd_result *res, void *arg)
 		else if (!res->succeeded) /* the fence failed: nothing was written */
 			bind_judged(r, NULL);
 		else if (i < res->nresponses && res->responses[i].op == ETCD_OP_TXN)
-			bind_judged(r, &res->responses[i]);
+			nok += bind_judged(r, &res->responses[i]);
 		else
 			bind_failed(r, &no_result);
 	}
+	if (!S.dead && res->err.code == ETCD_OK)
+		log_debug("batched bind of %zu pods: %zu bound, %zu conflicts", b->n, nok, b->n - nok);
 	free(b->v);
 	free(b);
 }
