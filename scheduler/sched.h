@@ -95,7 +95,7 @@ struct sched_group;
 
 /* Pods of one spread key on one node. */
 struct sched_owner {
-	char *key;
+	const char *key; /* borrowed from group */
 	int count;
 	struct sched_node *node;
 	struct sched_group *group;

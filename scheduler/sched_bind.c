@@ -526,8 +526,11 @@ pass(void)
 			c.v[c.n++] = n;
 	}
 	while (S.order_at < S.order_n && S.inflight < S.max_inflight) {
-		struct sched_pending *w = sched_pending_find(S.order[S.order_at++]);
+		char *name = S.order[S.order_at];
+		struct sched_pending *w = sched_pending_find(name);
 
+		S.order[S.order_at++] = NULL; /* taken: its memory serves what comes next */
+		free(name);
 		if (!w || (w->state == SP_UNSCHED && w->gen == S.gen))
 			continue;
 		if (w->not_before > now) {

@@ -36,6 +36,7 @@ owner_free(struct sched_node *n, struct sched_owner *o)
 {
 	struct sched_group *g = o->group;
 
+	HASH_DEL(n->owners, o); /* first: o->key is the group's */
 	if (g) {
 		g->members[o->gidx] = g->members[--g->n];
 		g->members[o->gidx]->gidx = o->gidx;
@@ -46,21 +47,20 @@ owner_free(struct sched_node *n, struct sched_owner *o)
 			free(g);
 		}
 	}
-	HASH_DEL(n->owners, o);
-	free(o->key);
 	free(o);
 }
 
-/* Put o in the group of its key. -1 when out of memory. */
+/* Put o in the group of key (made if needed); o->key borrows the group's
+ * copy. -1 when out of memory (o is then in no group). */
 static int
-group_join(struct sched_owner *o)
+group_join(struct sched_owner *o, const char *key)
 {
 	struct sched_group *g = NULL;
 	struct sched_owner **m;
 
-	HASH_FIND_STR(S.groups, o->key, g);
+	HASH_FIND_STR(S.groups, key, g);
 	if (!g) {
-		if (!(g = calloc(1, sizeof(*g))) || !(g->key = strdup(o->key))) {
+		if (!(g = calloc(1, sizeof(*g))) || !(g->key = strdup(key))) {
 			free(g);
 			return -1;
 		}
@@ -75,6 +75,7 @@ group_join(struct sched_owner *o)
 		g->cap = cap;
 	}
 	o->group = g;
+	o->key = g->key;
 	o->gidx = g->n;
 	g->members[g->n++] = o;
 	return 0;
@@ -297,16 +298,14 @@ owner_use(struct sched_node *n, const char *key, int delta)
 		return;
 	HASH_FIND_STR(n->owners, key, o);
 	if (!o && delta > 0) {
-		if (!(o = calloc(1, sizeof(*o))) || !(o->key = strdup(key))) {
-			free(o);
+		if (!(o = calloc(1, sizeof(*o))))
+			return;
+		if (group_join(o, key) < 0) {
+			free(o); /* spreading ignores it: a worse score, nothing wrong */
 			return;
 		}
 		o->node = n;
 		HASH_ADD_KEYPTR(hh, n->owners, o->key, strlen(o->key), o);
-		if (group_join(o) < 0) {
-			owner_free(n, o); /* spreading ignores it: a worse score, nothing wrong */
-			return;
-		}
 	}
 	if (!o)
 		return;
