@@ -4,7 +4,9 @@
  * revision), filters and scores every known node, and binds each pod with
  * one guarded transaction, many in flight at once; a pod is counted on its
  * node ("assumed") as soon as its transaction is sent, so the next decision
- * sees it. Pods that fit nowhere get a FailedScheduling event and wait for
+ * sees it. The binds a pass decides go out at its end: a lone one as its
+ * own txn, several as batches, one request each holding one nested guarded
+ * txn per pod, so that a stale pod fails alone. Pods that fit nowhere get a FailedScheduling event and wait for
  * a change that could make room (S.gen), never for a timer.
  *
  * The upkeep queue (pod names) keeps existing bindings true: it refreshes
