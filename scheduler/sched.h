@@ -84,6 +84,9 @@ struct sched_score {
 	int balanced; /* cpu and memory used in like proportion */
 };
 
+/* The spread part of sched_score alone (it compares first): a node whose
+ * spread is below the best so far cannot win. */
+int sched_score_spread(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same);
 /* Score pod on n; max_same is the largest same_owner among the feasible nodes. */
 void sched_score(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same, struct sched_score *out);
 /* <0, 0, >0 as a is worse than, like, better than b. */
@@ -204,8 +207,10 @@ char *sched_owner_key(const struct api_meta *m);
 int sched_spread_keys(const struct api_labels *labels, const char *owner, struct sched_spread *sp);
 void sched_spread_free(struct sched_spread *sp);
 /* Raise v.same_owner of every node holding pods of a key of sp to the
- * largest such count (callers zero it first). O(nodes holding them). */
+ * largest such count; sched_spread_reset sets them back to 0 (every
+ * node's same_owner is 0 between decisions). O(nodes holding them). */
 void sched_spread_apply(const struct sched_spread *sp);
+void sched_spread_reset(const struct sched_spread *sp);
 /* Services changed: recompute every placement's spread keys from its pod
  * in the pods cache. O(pods × services). */
 void sched_places_rekey(void);

@@ -413,7 +413,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 	struct sched_node *best = NULL;
 	unsigned counts[SF_COUNT] = {0};
 	struct sched_spread sp;
-	size_t nf = 0, start;
+	size_t nf = 0;
 	int max_same = 0;
 
 	if (!po || !po->obj || sched_place_find(w->pod)) {
@@ -424,8 +424,6 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 		w->not_before = ev_now(S.d->loop) + 1.0;
 		return;
 	}
-	for (size_t i = 0; i < c->n; i++)
-		c->v[i]->v.same_owner = 0;
 	sched_spread_apply(&sp);
 	for (size_t i = 0; i < c->n; i++) {
 		struct sched_node *n = c->v[i];
@@ -435,6 +433,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 			feas[nf++] = n;
 			if (n->v.same_owner > max_same)
 				max_same = n->v.same_owner;
+			continue;
 		}
 		for (unsigned b = 0; b < SF_COUNT; b++)
 			counts[b] += (why >> b) & 1;
@@ -442,10 +441,13 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 	if (nf == 0) {
 		unschedulable(w, counts, c->n);
 	} else {
-		start = S.rr++ % nf;
-		for (size_t j = 0; j < nf; j++) {
-			struct sched_node *n = feas[(start + j) % nf];
+		size_t i = S.rr++ % nf; /* ties go to the first seen: rotate the start */
 
+		for (size_t j = 0; j < nf; j++, i = i + 1 == nf ? 0 : i + 1) {
+			struct sched_node *n = feas[i];
+
+			if (best && sched_score_spread(&n->v, &req, max_same) < best_s.spread)
+				continue; /* cannot win: spread compares first */
 			sched_score(&n->v, &req, max_same, &s);
 			if (!best || sched_score_cmp(&s, &best_s) > 0) {
 				best = n;
@@ -456,6 +458,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 			w->not_before = ev_now(S.d->loop) + 1.0;
 		}
 	}
+	sched_spread_reset(&sp);
 	free(ports);
 	sched_spread_free(&sp);
 }

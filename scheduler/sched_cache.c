@@ -222,6 +222,18 @@ sched_spread_apply(const struct sched_spread *sp)
 	}
 }
 
+void
+sched_spread_reset(const struct sched_spread *sp)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		struct sched_group *g = NULL;
+
+		HASH_FIND_BYHASHVALUE(hh, S.groups, sp->keys[i].key, sp->keys[i].len, sp->keys[i].hv, g);
+		for (size_t j = 0; g && j < g->n; j++)
+			g->members[j]->node->v.same_owner = 0;
+	}
+}
+
 int
 sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
               struct sched_spread *sp)
