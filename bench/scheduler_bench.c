@@ -296,6 +296,22 @@ delete_prefix(const char *prefix)
 		ev_run(loop, 0);
 }
 
+/* Leave etcd as the case found it (the next case's baseline runs on it):
+ * keys and the nodes' lease gone, history compacted. */
+static void
+tidy(int64_t lease)
+{
+	struct etcd_error err;
+	int64_t n;
+
+	delete_prefix(PFX "/");
+	delete_prefix("/bench-base/");
+	if (etcd_lease_revoke(client, lease, range_cb, &n, &err) == 0)
+		ev_run(loop, 0);
+	if (etcd_compact(client, last_rev, 1, range_cb, &n, &err) == 0)
+		ev_run(loop, 0);
+}
+
 /* One burst on n nodes: the scheduler, then the baseline. 0, or 1 on failure. */
 static int
 run_case(const char *ep, int n)
@@ -370,8 +386,7 @@ run_case(const char *ep, int n)
 	       cpu * 1e6 / pods);
 	printf("scheduler %d nodes: cpu %.2f s, %.1f s to bind all, baseline %.1f s\n", nodes, cpu, t_sched, t_base);
 	fflush(stdout);
-	delete_prefix(PFX "/");
-	delete_prefix("/bench-base/");
+	tidy(lease);
 	return failed;
 }
 
