@@ -11,9 +11,13 @@
  *      values by the library alone, with as many in flight as the
  *      scheduler allows (256).
  *
- * Prints "scheduler 10000 pods/1000 nodes: skiff=… pods/s baseline=… txn/s
- * ratio=…" and the scheduler's peak RSS (VmHWM). Exit 1 on any failure.
- * Options: -n NODES -p PODS -c INFLIGHT -b BIN.
+ * Then all of it again on 100 nodes, so that the cost per pod can be
+ * compared across node counts. Per node count, prints
+ * "scheduler 10000 pods/1000 nodes: skiff=… pods/s baseline=… txn/s
+ * ratio=… peak_rss=… MB cpu_per_pod=… us" (the scheduler's VmHWM and its
+ * user+system CPU divided by the pods) and a line of raw times. Exit 1 on
+ * any failure. Options: -n NODES (1000) -m SMALL_NODES (100; 0: skip)
+ * -p PODS -c INFLIGHT -b BIN.
  */
 #include <errno.h>
 #include <ev.h>
@@ -292,45 +296,39 @@ delete_prefix(const char *prefix)
 		ev_run(loop, 0);
 }
 
-int
-main(int argc, char **argv)
+/* Leave etcd as the case found it (the next case's baseline runs on it):
+ * keys and the nodes' lease gone, history compacted. */
+static void
+tidy(int64_t lease)
 {
-	const char *ep = getenv("ETCD_ENDPOINT");
-	struct etcd_config cfg = {0};
 	struct etcd_error err;
+	int64_t n;
+
+	delete_prefix(PFX "/");
+	delete_prefix("/bench-base/");
+	if (etcd_lease_revoke(client, lease, range_cb, &n, &err) == 0)
+		ev_run(loop, 0);
+	if (etcd_compact(client, last_rev, 1, range_cb, &n, &err) == 0)
+		ev_run(loop, 0);
+}
+
+/* One burst on n nodes: the scheduler, then the baseline. 0, or 1 on failure. */
+static int
+run_case(const char *ep, int n)
+{
 	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_error err;
 	struct etcd_watch *w;
 	ev_timer limit;
-	double t0, t_sched, t_base;
+	double t0, t_sched, t_base, cpu;
 	int64_t lease = -1, nb;
 	long rss;
-	double cpu;
 	pid_t pid;
-	int c, st;
+	int st;
 
-	while ((c = getopt(argc, argv, "n:p:c:b:v")) != -1)
-		switch (c) {
-		case 'n': nodes = atoi(optarg); break;
-		case 'p': pods = atoi(optarg); break;
-		case 'c': conc = atoi(optarg); break;
-		case 'b': bin = optarg; break;
-		case 'v': setenv("BENCH_VERBOSE", "1", 1); break;
-		default:
-			fprintf(stderr, "usage: scheduler_bench [-n nodes] [-p pods] [-c inflight] [-b bin] [-v]\n");
-			return 2;
-		}
-	if (!ep || nodes < 1 || pods < 1 || conc < 1) {
-		fprintf(stderr, "scheduler-bench: set ETCD_ENDPOINT\n");
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	loop = ev_default_loop(0);
-	cfg.endpoints = ep;
-	cfg.request_timeout_ms = 30000;
-	if (!(client = etcd_client_new(loop, &cfg, &err))) {
-		fprintf(stderr, "scheduler-bench: %s\n", err.msg);
-		return 1;
-	}
+	nodes = n;
+	bound = 0;
+	failed = 0;
 	delete_prefix(PFX "/");
 	delete_prefix("/bench-base/");
 	/* 1. the cluster and the burst */
@@ -382,12 +380,53 @@ main(int argc, char **argv)
 	if (write_all(pods, make_base, 1, 0))
 		failed = 1;
 	t_base = now() - t0;
-	printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f\n", pods, nodes,
-	       pods / t_sched, pods / t_base, (pods / t_sched) / (pods / t_base));
-	printf("scheduler peak RSS: %ld kB, cpu %.1f s (%.1f s to bind all, baseline %.1f s)\n", rss, cpu, t_sched,
-	       t_base);
-	delete_prefix(PFX "/");
-	delete_prefix("/bench-base/");
-	etcd_client_free(client);
+	printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f peak_rss=%.1f MB "
+	       "cpu_per_pod=%.0f us\n",
+	       pods, nodes, pods / t_sched, pods / t_base, (pods / t_sched) / (pods / t_base), rss / 1024.0,
+	       cpu * 1e6 / pods);
+	printf("scheduler %d nodes: cpu %.2f s, %.1f s to bind all, baseline %.1f s\n", nodes, cpu, t_sched, t_base);
+	fflush(stdout);
+	tidy(lease);
 	return failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *ep = getenv("ETCD_ENDPOINT");
+	struct etcd_config cfg = {0};
+	struct etcd_error err;
+	int c, small = 100, rc;
+
+	while ((c = getopt(argc, argv, "n:m:p:c:b:v")) != -1)
+		switch (c) {
+		case 'n': nodes = atoi(optarg); break;
+		case 'm': small = atoi(optarg); break;
+		case 'p': pods = atoi(optarg); break;
+		case 'c': conc = atoi(optarg); break;
+		case 'b': bin = optarg; break;
+		case 'v': setenv("BENCH_VERBOSE", "1", 1); break;
+		default:
+			fprintf(stderr, "usage: scheduler_bench [-n nodes] [-m small-nodes] [-p pods] [-c inflight] "
+			                "[-b bin] [-v]\n");
+			return 2;
+		}
+	if (!ep || nodes < 1 || small < 0 || pods < 1 || conc < 1) {
+		fprintf(stderr, "scheduler-bench: set ETCD_ENDPOINT\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(0);
+	cfg.endpoints = ep;
+	cfg.request_timeout_ms = 30000;
+	if (!(client = etcd_client_new(loop, &cfg, &err))) {
+		fprintf(stderr, "scheduler-bench: %s\n", err.msg);
+		return 1;
+	}
+	c = nodes;
+	rc = run_case(ep, c);
+	if (small > 0 && small != c)
+		rc |= run_case(ep, small);
+	etcd_client_free(client);
+	return rc;
 }

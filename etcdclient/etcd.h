@@ -217,6 +217,13 @@ int etcd_txn_put(struct etcd_txn *t, enum etcd_txn_branch b, const char *key, co
 int etcd_txn_delete(struct etcd_txn *t, enum etcd_txn_branch b, const char *key, int prefix);
 int etcd_txn_get(struct etcd_txn *t, enum etcd_txn_branch b, const char *key,
                  const struct etcd_range_opts *o);
+/* Append inner as one operation of branch b: a nested txn (etcd >= 3.3),
+ * judged by its own compares; consumes inner (also on failure). Its result
+ * is one entry of responses[] with op ETCD_OP_TXN, its own succeeded and
+ * responses. etcd refuses two nested txns that write the same key. A txn
+ * without compares whose operations are all guarded nested txns is itself
+ * guarded. */
+int etcd_txn_txn(struct etcd_txn *t, enum etcd_txn_branch b, struct etcd_txn *inner);
 size_t etcd_txn_ops(const struct etcd_txn *t);   /* largest of compares/success/failure */
 int etcd_txn_commit(struct etcd_client *c, struct etcd_txn *t, etcd_cb cb, void *arg,
                     struct etcd_error *err);

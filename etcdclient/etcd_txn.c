@@ -3,7 +3,9 @@
  * in the making; builder calls append compares and operations, and commit
  * sends it. A txn with a compare is "guarded" and may be resent when its
  * outcome is unknown: if the first copy was applied, the second fails its
- * compare, and the caller reads the state to learn what happened.
+ * compare, and the caller reads the state to learn what happened. So is a
+ * txn whose every operation is a guarded nested txn (etcd >= 3.3), which
+ * lets one request carry several independent guarded writes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 struct etcd_txn {
 	json_t *cmp, *ops[2];
+	size_t guarded_subs; /* nested txns that carry a compare */
 	int oom;
 };
 
@@ -173,6 +176,38 @@ etcd_txn_get(struct etcd_txn *t, enum etcd_txn_branch b, const char *key, const 
 	return add(t, t->ops[b], g ? json_pack("{s:o}", "request_range", g) : NULL);
 }
 
+/* Consumes inner. Its operations count against etcd's limit on their own. */
+int
+etcd_txn_txn(struct etcd_txn *t, enum etcd_txn_branch b, struct etcd_txn *inner)
+{
+	json_t *x = NULL;
+	int guarded;
+
+	if (!t || !inner || inner->oom || (unsigned)b > 1 || etcd_txn_ops(inner) > 128) {
+		if (t)
+			t->oom = 1;
+		etcd_txn_free(inner);
+		return -1;
+	}
+	guarded = json_array_size(inner->cmp) > 0;
+	x = json_pack("{s:O, s:O, s:O}", "compare", inner->cmp, "success", inner->ops[0], "failure", inner->ops[1]);
+	etcd_txn_free(inner);
+	if (add(t, t->ops[b], x ? json_pack("{s:o}", "request_txn", x) : NULL) < 0)
+		return -1;
+	t->guarded_subs += guarded;
+	return 0;
+}
+
+/* Sending t twice is harmless: it compares something, or every operation
+ * is a nested txn that does. */
+static int
+guarded(const struct etcd_txn *t)
+{
+	size_t nops = json_array_size(t->ops[0]) + json_array_size(t->ops[1]);
+
+	return json_array_size(t->cmp) > 0 || (nops > 0 && t->guarded_subs == nops);
+}
+
 size_t
 etcd_txn_ops(const struct etcd_txn *t)
 {
@@ -197,7 +232,7 @@ etcd_txn_commit(struct etcd_client *c, struct etcd_txn *t, etcd_cb cb, void *arg
 {
 	struct etcd_req *r;
 	json_t *b;
-	int guarded;
+	int safe;
 
 	if (!t)
 		return etcd_seterr(err, ETCD_ENOMEM, "txn: out of memory");
@@ -209,9 +244,9 @@ etcd_txn_commit(struct etcd_client *c, struct etcd_txn *t, etcd_cb cb, void *arg
 		etcd_txn_free(t);
 		return etcd_seterr(err, ETCD_ETOOLARGE, "txn: more than 128 operations in one list (etcd's --max-txn-ops)");
 	}
-	guarded = json_array_size(t->cmp) > 0;
+	safe = guarded(t);
 	b = json_pack("{s:O, s:O, s:O}", "compare", t->cmp, "success", t->ops[0], "failure", t->ops[1]);
 	etcd_txn_free(t);
-	r = etcd_req_new(c, "/v3/kv/txn", b, guarded ? ETCD_REQ_SAFE : 0, parse_txn, cb, arg, err);
+	r = etcd_req_new(c, "/v3/kv/txn", b, safe ? ETCD_REQ_SAFE : 0, parse_txn, cb, arg, err);
 	return r ? etcd_req_submit(r, err) : -1;
 }

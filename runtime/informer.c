@@ -33,6 +33,7 @@ struct informer {
 	struct entry *table;
 	int64_t rev;
 	int synced, started;
+	int drop_values;            /* see informer_drop_values */
 	struct list_call *listing;  /* the list in flight, if any */
 	unsigned gen;
 	struct etcd_watch *watch;
@@ -66,24 +67,26 @@ entry_new(struct informer *inf, const struct etcd_kv *kv)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 
-	if (!e || !(e->key = malloc(kv->key_len + 1)) || !(e->value = malloc(kv->value_len + 1))) {
+	if (!e || !(e->key = malloc(kv->key_len + 1)) ||
+	    (!inf->drop_values && !(e->value = malloc(kv->value_len + 1)))) {
 		if (e)
 			free(e->key);
 		free(e);
 		return NULL;
 	}
 	memcpy(e->key, kv->key, kv->key_len + 1);
-	memcpy(e->value, kv->value, kv->value_len + 1);
+	if (e->value)
+		memcpy(e->value, kv->value, kv->value_len + 1);
 	e->o.key = e->key;
 	e->o.name = e->key + inf->plen;
-	e->o.value = e->value;
+	e->o.value = e->value ? e->value : kv->value; /* borrowed until apply_put ends */
 	e->o.value_len = kv->value_len;
 	e->o.create_revision = kv->create_revision;
 	e->o.mod_revision = kv->mod_revision;
 	e->o.version = kv->version;
 	e->o.lease = kv->lease;
 	if (inf->decode) {
-		e->o.obj = inf->decode(e->o.name, e->value, kv->value_len, inf->arg);
+		e->o.obj = inf->decode(e->o.name, e->o.value, kv->value_len, inf->arg);
 		if (!e->o.obj)
 			inf->st.decode_errors++;
 	}
@@ -144,6 +147,10 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 		HASH_ADD_KEYPTR(hh, inf->table, e->o.name, strlen(e->o.name), e);
 		if (inf->h.add)
 			inf->h.add(inf, &e->o, inf->arg);
+	}
+	if (!e->value) {            /* kv's value is not ours to keep */
+		e->o.value = NULL;
+		e->o.value_len = 0;
 	}
 }
 
@@ -318,6 +325,12 @@ informer_new(struct etcd_client *c, const char *prefix, informer_decode_fn decod
 	inf->arg = arg;
 	ev_timer_init(&inf->retry, retry_cb, 0.0, 0.0);
 	return inf;
+}
+
+void
+informer_drop_values(struct informer *inf)
+{
+	inf->drop_values = 1;
 }
 
 void

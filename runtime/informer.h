@@ -48,6 +48,11 @@ struct informer_handlers {
 /* prefix must end in '/'. decode and free may be NULL (obj stays NULL). */
 struct informer *informer_new(struct etcd_client *c, const char *prefix, informer_decode_fn decode,
                               informer_free_fn free_obj, const struct informer_handlers *h, void *arg);
+/* Before informer_start: keep only decoded objects, not raw values. The
+ * new object's value is then readable by the decoder and the add/update
+ * handlers only; cached entries (what informer_get returns, the old
+ * object of update and del) have value NULL and value_len 0. */
+void informer_drop_values(struct informer *inf);
 void informer_start(struct informer *inf);
 /* Stops the watch and frees every object. Not inside the informer's own handlers. */
 void informer_free(struct informer *inf);

@@ -14,7 +14,7 @@ struct sched S;
 static long max_inflight = 256;
 
 static const struct flag sched_flags[] = {
-	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "bind transactions in flight at once (1..100000)",
+	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "binds (pods) in flight at once (1..100000)",
          "N", NULL},
 	{0},
 };

@@ -84,6 +84,9 @@ struct sched_score {
 	int balanced; /* cpu and memory used in like proportion */
 };
 
+/* The spread part of sched_score alone (it compares first): a node whose
+ * spread is below the best so far cannot win. */
+int sched_score_spread(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same);
 /* Score pod on n; max_same is the largest same_owner among the feasible nodes. */
 void sched_score(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same, struct sched_score *out);
 /* <0, 0, >0 as a is worse than, like, better than b. */
@@ -95,7 +98,7 @@ struct sched_group;
 
 /* Pods of one spread key on one node. */
 struct sched_owner {
-	char *key;
+	const char *key; /* borrowed from group */
 	int count;
 	struct sched_node *node;
 	struct sched_group *group;
@@ -146,11 +149,10 @@ struct sched_place {
 	int64_t cpu, mem;
 	struct sched_hostport *ports;
 	size_t nports;
-	char *owner; /* owner key, or NULL */
-	struct api_labels labels;
 	struct sched_spread spread;
 	int assumed;  /* our bind txn, not yet seen in P/bindings/ */
-	int64_t bmod; /* binding key mod revision when confirmed */
+	int64_t bmod;   /* binding key mod revision when confirmed */
+	uint64_t bhash; /* sched_hash of the binding's value then */
 	UT_hash_handle hh;
 };
 
@@ -205,15 +207,20 @@ char *sched_owner_key(const struct api_meta *m);
 int sched_spread_keys(const struct api_labels *labels, const char *owner, struct sched_spread *sp);
 void sched_spread_free(struct sched_spread *sp);
 /* Raise v.same_owner of every node holding pods of a key of sp to the
- * largest such count (callers zero it first). O(nodes holding them). */
+ * largest such count; sched_spread_reset sets them back to 0 (every
+ * node's same_owner is 0 between decisions). O(nodes holding them). */
 void sched_spread_apply(const struct sched_spread *sp);
-/* Services changed: recompute every placement's spread keys. O(pods × services). */
+void sched_spread_reset(const struct sched_spread *sp);
+/* Services changed: recompute every placement's spread keys from its pod
+ * in the pods cache. O(pods × services). */
 void sched_places_rekey(void);
 struct sched_place *sched_place_find(const char *pod);
 /* Record pod on node (replacing any earlier placement of the name). NULL when out of memory. */
 struct sched_place *sched_place_add(const char *pod, const char *node, int64_t uid, const struct api_pod *obj,
                                     int assumed);
 void sched_place_del(struct sched_place *p);
+/* FNV-1a 64 of s[0..len): compares a value with one no longer kept. */
+uint64_t sched_hash(const char *s, size_t len);
 void sched_pending_add(const char *pod, int64_t create_rev);
 void sched_pending_del(const char *pod);
 struct sched_pending *sched_pending_find(const char *pod);

@@ -4,7 +4,9 @@
  * revision), filters and scores every known node, and binds each pod with
  * one guarded transaction, many in flight at once; a pod is counted on its
  * node ("assumed") as soon as its transaction is sent, so the next decision
- * sees it. Pods that fit nowhere get a FailedScheduling event and wait for
+ * sees it. The binds a pass decides go out at its end: a lone one as its
+ * own txn, several as batches, one request each holding one nested guarded
+ * txn per pod, so that a stale pod fails alone. Pods that fit nowhere get a FailedScheduling event and wait for
  * a change that could make room (S.gen), never for a timer.
  *
  * The upkeep queue (pod names) keeps existing bindings true: it refreshes
@@ -24,13 +26,17 @@
 
 struct bindreq {
 	char *pod, *node;
-	char bkey[API_KEY_MAX], pkey[API_KEY_MAX];
+	char *bkey, *pkey; /* the binding's and the pod's keys */
 	char *value;
 	int64_t podmod, uid;
 	int tries;
 	ev_timer retry;
 	struct bindreq *prev, *next; /* S-wide list, for the stop hook */
 };
+
+/* Most pods bound by one request (each is one nested txn of 1 put or 1
+ * get; etcd allows 128 operations per list by default). */
+#define BIND_BATCH 32
 
 struct upkeep {
 	char *pod;
@@ -71,6 +77,8 @@ req_free(struct bindreq *r)
 {
 	free(r->pod);
 	free(r->node);
+	free(r->bkey);
+	free(r->pkey);
 	free(r->value);
 	free(r);
 }
@@ -128,29 +136,31 @@ ours(const struct etcd_result *fr, int64_t uid)
 	return yes;
 }
 
+/* The request failed (no answer, or an error from etcd): retry the same
+ * binding alone after a back-off, or give the pod up when not leading. */
 static void
-bind_cb(struct etcd_result *res, void *arg)
+bind_failed(struct bindreq *r, const struct etcd_error *err)
 {
-	struct bindreq *r = arg;
+	if (S.stopping || !S.leading) {
+		release(r, 0);
+		req_done(r);
+		return;
+	}
+	r->tries++;
+	log_kv(LL_WARN, KV("pod", r->pod, "node", r->node, "error", etcd_code_name(err->code)),
+	       "bind failed: %s; retrying the same binding (attempt %d)", err->msg, r->tries + 1);
+	ev_timer_set(&r->retry, r->tries < 6 ? 0.1 * (1 << r->tries) : 5.0, 0);
+	ev_timer_start(S.d->loop, &r->retry);
+}
 
-	if (S.dead) {
-		req_free(r); /* cancelled at exit; everything else is gone */
-		return;
-	}
-	if (res->err.code != ETCD_OK) {
-		if (S.stopping || !S.leading) {
-			release(r, 0);
-			req_done(r);
-			return;
-		}
-		r->tries++;
-		log_kv(LL_WARN, KV("pod", r->pod, "node", r->node, "error", etcd_code_name(res->err.code)),
-		       "bind failed: %s; retrying the same binding (attempt %d)", res->err.msg, r->tries + 1);
-		ev_timer_set(&r->retry, r->tries < 6 ? 0.1 * (1 << r->tries) : 5.0, 0);
-		ev_timer_start(S.d->loop, &r->retry);
-		return;
-	}
-	if (res->succeeded || ours(res->nresponses ? &res->responses[0] : NULL, r->uid)) {
+/* The txn of r was judged: res is its (possibly nested) txn result, or
+ * NULL when an enclosing compare (the fence) failed. 1 when bound. */
+static int
+bind_judged(struct bindreq *r, const struct etcd_result *res)
+{
+	int ok = res && (res->succeeded || ours(res->nresponses ? &res->responses[0] : NULL, r->uid));
+
+	if (ok) {
 		metric_inc(S.m_binds);
 		log_kv(LL_INFO, KV("pod", r->pod, "node", r->node), "bound pod to node");
 	} else {
@@ -161,6 +171,43 @@ bind_cb(struct etcd_result *res, void *arg)
 		release(r, 0.2);
 	}
 	req_done(r);
+	return ok;
+}
+
+static void
+bind_cb(struct etcd_result *res, void *arg)
+{
+	struct bindreq *r = arg;
+
+	if (S.dead) {
+		req_free(r); /* cancelled at exit; everything else is gone */
+		return;
+	}
+	if (res->err.code != ETCD_OK)
+		bind_failed(r, &res->err);
+	else
+		bind_judged(r, res);
+}
+
+/* What binds r: the pod is as we read it and has no binding on the node. */
+static void
+bind_guard(struct etcd_txn *t, const struct bindreq *r)
+{
+	etcd_txn_cmp(t, r->pkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, r->podmod);
+	etcd_txn_cmp(t, r->bkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+	etcd_txn_put(t, ETCD_TXN_SUCCESS, r->bkey, r->value, strlen(r->value), 0);
+	etcd_txn_get(t, ETCD_TXN_FAILURE, r->bkey, NULL);
+}
+
+/* Fenced: a scheduler that lost the election cannot bind. */
+static void
+bind_fence(struct etcd_txn *t)
+{
+	const char *lkey;
+	int64_t lrev;
+
+	if (S.elect && daemon_elect_fence(S.elect, &lkey, &lrev) == 1)
+		etcd_txn_cmp(t, lkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, lrev);
 }
 
 static void
@@ -168,17 +215,10 @@ bind_send(struct bindreq *r)
 {
 	struct etcd_txn *t = etcd_txn_new();
 	struct etcd_error err;
-	const char *lkey;
-	int64_t lrev;
 
 	if (t) {
-		/* Fenced: a scheduler that lost the election cannot bind. */
-		if (S.elect && daemon_elect_fence(S.elect, &lkey, &lrev) == 1)
-			etcd_txn_cmp(t, lkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, lrev);
-		etcd_txn_cmp(t, r->pkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, r->podmod);
-		etcd_txn_cmp(t, r->bkey, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
-		etcd_txn_put(t, ETCD_TXN_SUCCESS, r->bkey, r->value, strlen(r->value), 0);
-		etcd_txn_get(t, ETCD_TXN_FAILURE, r->bkey, NULL);
+		bind_fence(t);
+		bind_guard(t, r);
 	}
 	if (!t || etcd_txn_commit(S.d->etcd, t, bind_cb, r, &err) < 0) {
 		log_kv(LL_ERROR, KV("pod", r->pod, "node", r->node), "cannot send bind: %s",
@@ -188,9 +228,121 @@ bind_send(struct bindreq *r)
 	}
 }
 
+/* ---- batched binds: one request, one nested txn per pod ---- */
+
+struct batch {
+	struct bindreq **v;
+	size_t n;
+};
+
+static void
+batch_cb(struct etcd_result *res, void *arg)
+{
+	struct batch *b = arg;
+	struct etcd_error no_result = {.code = ETCD_EBADRESP};
+	size_t nok = 0;
+
+	snprintf(no_result.msg, sizeof(no_result.msg), "no result for this pod in a batched bind");
+	for (size_t i = 0; i < b->n; i++) {
+		struct bindreq *r = b->v[i];
+
+		if (S.dead)
+			req_free(r);
+		else if (res->err.code != ETCD_OK)
+			bind_failed(r, &res->err);
+		else if (!res->succeeded) /* the fence failed: nothing was written */
+			bind_judged(r, NULL);
+		else if (i < res->nresponses && res->responses[i].op == ETCD_OP_TXN)
+			nok += bind_judged(r, &res->responses[i]);
+		else
+			bind_failed(r, &no_result);
+	}
+	if (!S.dead && res->err.code == ETCD_OK)
+		log_debug("batched bind of %zu pods: %zu bound, %zu conflicts", b->n, nok, b->n - nok);
+	free(b->v);
+	free(b);
+}
+
+/* Send v[0..n) in one request: an outer txn (the fence) whose success
+ * branch holds one guarded txn per pod, so a pod that changed meanwhile
+ * fails alone. Falls back to one txn each when that cannot be built. */
+static void
+batch_send(struct bindreq **v, size_t n)
+{
+	struct etcd_txn *t = etcd_txn_new();
+	struct batch *b = calloc(1, sizeof(*b));
+	struct etcd_error err;
+
+	if (!t || !b || !(b->v = malloc(n * sizeof(*v))))
+		goto single;
+	memcpy(b->v, v, n * sizeof(*v));
+	b->n = n;
+	bind_fence(t);
+	for (size_t i = 0; i < n; i++) {
+		struct etcd_txn *in = etcd_txn_new();
+
+		if (in)
+			bind_guard(in, v[i]);
+		if (etcd_txn_txn(t, ETCD_TXN_SUCCESS, in) < 0)
+			goto single;
+	}
+	if (etcd_txn_commit(S.d->etcd, t, batch_cb, b, &err) == 0)
+		return;
+	t = NULL; /* consumed */
+	log_kv(LL_WARN, KV("pods", "batch"), "cannot send a batched bind: %s; binding one by one", err.msg);
+single:
+	etcd_txn_free(t);
+	if (b)
+		free(b->v);
+	free(b);
+	for (size_t i = 0; i < n; i++)
+		bind_send(v[i]);
+}
+
+/* Binds decided in this pass, sent together at its end. */
+static struct bindreq **outbox;
+static size_t outbox_n, outbox_cap;
+
+/* Send what the pass decided: alone when there is one (no added latency),
+ * else in batches of at most BIND_BATCH pods, as evenly as possible. */
+static void
+flush(void)
+{
+	size_t nb = (outbox_n + BIND_BATCH - 1) / BIND_BATCH, at = 0;
+
+	for (size_t k = 0; k < nb; k++) {
+		size_t len = (outbox_n - at) / (nb - k);
+
+		if (len == 1)
+			bind_send(outbox[at]);
+		else
+			batch_send(outbox + at, len);
+		at += len;
+	}
+	outbox_n = 0;
+}
+
+static int
+outbox_add(struct bindreq *r)
+{
+	struct bindreq **v;
+
+	if (outbox_n == outbox_cap) {
+		size_t cap = outbox_cap ? 2 * outbox_cap : 64;
+
+		if (!(v = realloc(outbox, cap * sizeof(*v))))
+			return -1;
+		outbox = v;
+		outbox_cap = cap;
+	}
+	outbox[outbox_n++] = r;
+	return 0;
+}
+
 static int
 bind(const struct informer_obj *po, struct sched_node *n)
 {
+	char bkey[API_KEY_MAX], pkey[API_KEY_MAX];
 	struct bindreq *r;
 	struct api_error e;
 
@@ -201,9 +353,14 @@ bind(const struct informer_obj *po, struct sched_node *n)
 		log_kv(LL_ERROR, KV("pod", po->name), "out of memory binding; trying again later");
 		return -1;
 	}
-	if (api_key_on_node(r->bkey, sizeof(r->bkey), S.prefix, API_BINDING, n->name, po->name, &e) < 0 ||
-	    api_key_object(r->pkey, sizeof(r->pkey), S.prefix, API_POD, po->name, &e) < 0) {
+	if (api_key_on_node(bkey, sizeof(bkey), S.prefix, API_BINDING, n->name, po->name, &e) < 0 ||
+	    api_key_object(pkey, sizeof(pkey), S.prefix, API_POD, po->name, &e) < 0) {
 		log_kv(LL_WARN, KV("pod", po->name, "node", n->name), "cannot build the binding key: %s", e.msg);
+		req_free(r);
+		return -1;
+	}
+	if (!(r->bkey = strdup(bkey)) || !(r->pkey = strdup(pkey))) {
+		log_kv(LL_ERROR, KV("pod", po->name), "out of memory binding; trying again later");
 		req_free(r);
 		return -1;
 	}
@@ -218,7 +375,8 @@ bind(const struct informer_obj *po, struct sched_node *n)
 	sched_pending_del(po->name);
 	DL_APPEND(reqs, r);
 	S.inflight++;
-	bind_send(r);
+	if (outbox_add(r) < 0)
+		bind_send(r);
 	return 0;
 }
 
@@ -255,7 +413,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 	struct sched_node *best = NULL;
 	unsigned counts[SF_COUNT] = {0};
 	struct sched_spread sp;
-	size_t nf = 0, start;
+	size_t nf = 0;
 	int max_same = 0;
 
 	if (!po || !po->obj || sched_place_find(w->pod)) {
@@ -266,8 +424,6 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 		w->not_before = ev_now(S.d->loop) + 1.0;
 		return;
 	}
-	for (size_t i = 0; i < c->n; i++)
-		c->v[i]->v.same_owner = 0;
 	sched_spread_apply(&sp);
 	for (size_t i = 0; i < c->n; i++) {
 		struct sched_node *n = c->v[i];
@@ -277,6 +433,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 			feas[nf++] = n;
 			if (n->v.same_owner > max_same)
 				max_same = n->v.same_owner;
+			continue;
 		}
 		for (unsigned b = 0; b < SF_COUNT; b++)
 			counts[b] += (why >> b) & 1;
@@ -284,10 +441,13 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 	if (nf == 0) {
 		unschedulable(w, counts, c->n);
 	} else {
-		start = S.rr++ % nf;
-		for (size_t j = 0; j < nf; j++) {
-			struct sched_node *n = feas[(start + j) % nf];
+		size_t i = S.rr++ % nf; /* ties go to the first seen: rotate the start */
 
+		for (size_t j = 0; j < nf; j++, i = i + 1 == nf ? 0 : i + 1) {
+			struct sched_node *n = feas[i];
+
+			if (best && sched_score_spread(&n->v, &req, max_same) < best_s.spread)
+				continue; /* cannot win: spread compares first */
 			sched_score(&n->v, &req, max_same, &s);
 			if (!best || sched_score_cmp(&s, &best_s) > 0) {
 				best = n;
@@ -298,6 +458,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 			w->not_before = ev_now(S.d->loop) + 1.0;
 		}
 	}
+	sched_spread_reset(&sp);
 	free(ports);
 	sched_spread_free(&sp);
 }
@@ -370,8 +531,11 @@ pass(void)
 			c.v[c.n++] = n;
 	}
 	while (S.order_at < S.order_n && S.inflight < S.max_inflight) {
-		struct sched_pending *w = sched_pending_find(S.order[S.order_at++]);
+		char *name = S.order[S.order_at];
+		struct sched_pending *w = sched_pending_find(name);
 
+		S.order[S.order_at++] = NULL; /* taken: its memory serves what comes next */
+		free(name);
 		if (!w || (w->state == SP_UNSCHED && w->gen == S.gen))
 			continue;
 		if (w->not_before > now) {
@@ -381,6 +545,7 @@ pass(void)
 		}
 		schedule_one(w, &c, feas);
 	}
+	flush();
 	if (next) {
 		ev_timer_stop(S.d->loop, &S.later);
 		ev_timer_set(&S.later, next - now + 0.001, 0);
@@ -486,7 +651,7 @@ sched_upkeep(struct wq *q, const char *pod, void *arg)
 		wq_done(q, pod, WQ_RETRY, 0);
 		return;
 	}
-	if (strlen(value) == bo->value_len && memcmp(value, bo->value, bo->value_len) == 0) {
+	if (pl->bhash == sched_hash(value, strlen(value))) {
 		free(value);
 		goto done;
 	}
@@ -550,6 +715,9 @@ sched_bind_free(void)
 
 	S.dead = 1;
 	order_clear();
+	free(outbox);
+	outbox = NULL;
+	outbox_n = outbox_cap = 0;
 	ev_timer_stop(S.d->loop, &S.kick);
 	ev_timer_stop(S.d->loop, &S.later);
 	DL_FOREACH_SAFE(reqs, r, tmp) {

@@ -36,6 +36,7 @@ owner_free(struct sched_node *n, struct sched_owner *o)
 {
 	struct sched_group *g = o->group;
 
+	HASH_DEL(n->owners, o); /* first: o->key is the group's */
 	if (g) {
 		g->members[o->gidx] = g->members[--g->n];
 		g->members[o->gidx]->gidx = o->gidx;
@@ -46,21 +47,20 @@ owner_free(struct sched_node *n, struct sched_owner *o)
 			free(g);
 		}
 	}
-	HASH_DEL(n->owners, o);
-	free(o->key);
 	free(o);
 }
 
-/* Put o in the group of its key. -1 when out of memory. */
+/* Put o in the group of key (made if needed); o->key borrows the group's
+ * copy. -1 when out of memory (o is then in no group). */
 static int
-group_join(struct sched_owner *o)
+group_join(struct sched_owner *o, const char *key)
 {
 	struct sched_group *g = NULL;
 	struct sched_owner **m;
 
-	HASH_FIND_STR(S.groups, o->key, g);
+	HASH_FIND_STR(S.groups, key, g);
 	if (!g) {
-		if (!(g = calloc(1, sizeof(*g))) || !(g->key = strdup(o->key))) {
+		if (!(g = calloc(1, sizeof(*g))) || !(g->key = strdup(key))) {
 			free(g);
 			return -1;
 		}
@@ -75,6 +75,7 @@ group_join(struct sched_owner *o)
 		g->cap = cap;
 	}
 	o->group = g;
+	o->key = g->key;
 	o->gidx = g->n;
 	g->members[g->n++] = o;
 	return 0;
@@ -221,6 +222,18 @@ sched_spread_apply(const struct sched_spread *sp)
 	}
 }
 
+void
+sched_spread_reset(const struct sched_spread *sp)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		struct sched_group *g = NULL;
+
+		HASH_FIND_BYHASHVALUE(hh, S.groups, sp->keys[i].key, sp->keys[i].len, sp->keys[i].hv, g);
+		for (size_t j = 0; g && j < g->n; j++)
+			g->members[j]->node->v.same_owner = 0;
+	}
+}
+
 int
 sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
               struct sched_spread *sp)
@@ -297,16 +310,14 @@ owner_use(struct sched_node *n, const char *key, int delta)
 		return;
 	HASH_FIND_STR(n->owners, key, o);
 	if (!o && delta > 0) {
-		if (!(o = calloc(1, sizeof(*o))) || !(o->key = strdup(key))) {
-			free(o);
+		if (!(o = calloc(1, sizeof(*o))))
+			return;
+		if (group_join(o, key) < 0) {
+			free(o); /* spreading ignores it: a worse score, nothing wrong */
 			return;
 		}
 		o->node = n;
 		HASH_ADD_KEYPTR(hh, n->owners, o->key, strlen(o->key), o);
-		if (group_join(o) < 0) {
-			owner_free(n, o); /* spreading ignores it: a worse score, nothing wrong */
-			return;
-		}
 	}
 	if (!o)
 		return;
@@ -355,11 +366,8 @@ sched_place_add(const char *pod, const char *node, int64_t uid, const struct api
 		sched_place_del(old); /* first: it may hold the last reference to node */
 	if (!(p = calloc(1, sizeof(*p))) || !(p->pod = strdup(pod)) || !(p->node = sched_node_get(node, 1)))
 		goto fail;
-	if (obj &&
-	    (sched_pod_req(obj, &req, &p->ports, &p->spread) < 0 || api_labels_copy(&p->labels, &obj->meta.labels) < 0))
+	if (obj && sched_pod_req(obj, &req, &p->ports, &p->spread) < 0)
 		goto fail;
-	if (obj)
-		p->owner = sched_owner_key(&obj->meta); /* NULL: not spread by owner */
 	p->uid = uid;
 	p->cpu = req.cpu;
 	p->mem = req.mem;
@@ -372,8 +380,6 @@ fail:
 	if (p) {
 		free(p->pod);
 		free(p->ports);
-		free(p->owner);
-		api_labels_clear(&p->labels);
 		sched_spread_free(&p->spread);
 		sched_node_gc(p->node);
 	}
@@ -390,27 +396,49 @@ sched_place_del(struct sched_place *p)
 	HASH_DEL(S.places, p);
 	free(p->pod);
 	free(p->ports);
-	free(p->owner);
-	api_labels_clear(&p->labels);
 	sched_spread_free(&p->spread);
 	free(p);
 	sched_node_gc(n);
 }
 
+/* The labels and owner come from the pod as cached now (the placement
+ * keeps no copy); a placement whose pod is gone or replaced keeps its keys
+ * until upkeep deletes its binding. */
 void
 sched_places_rekey(void)
 {
 	struct sched_place *p, *tmp;
+	const struct informer_obj *po;
+	const struct api_pod *pod;
 	struct sched_spread sp;
+	char *owner;
+	int rc;
 
 	HASH_ITER(hh, S.places, p, tmp) {
-		if (sched_spread_keys(&p->labels, p->owner, &sp) < 0)
+		if (!(po = informer_get(S.pods, p->pod)) || !(pod = po->obj) || po->create_revision != p->uid)
+			continue;
+		owner = sched_owner_key(&pod->meta);
+		rc = sched_spread_keys(&pod->meta.labels, owner, &sp);
+		free(owner);
+		if (rc < 0)
 			continue; /* out of memory: keep the old keys */
 		account_spread(p, -1);
 		sched_spread_free(&p->spread);
 		p->spread = sp;
 		account_spread(p, 1);
 	}
+}
+
+uint64_t
+sched_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 struct sched_pending *

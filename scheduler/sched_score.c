@@ -32,15 +32,20 @@ frac(int64_t cap, int64_t used, int64_t want)
 	return f > 1.0 ? 1.0 : f;
 }
 
+int
+sched_score_spread(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same)
+{
+	if (!p->owner || max_same <= 0)
+		return 10;
+	return (int)(10 * (max_same - n->same_owner) / max_same);
+}
+
 void
 sched_score(const struct sched_nodeview *n, const struct sched_podreq *p, int max_same, struct sched_score *out)
 {
 	double d;
 
-	if (!p->owner || max_same <= 0)
-		out->spread = 10;
-	else
-		out->spread = (int)(10 * (max_same - n->same_owner) / max_same);
+	out->spread = sched_score_spread(n, p, max_same);
 	out->least = (least(n->cap_cpu, n->used_cpu, p->cpu) + least(n->cap_mem, n->used_mem, p->mem)) / 2;
 	d = frac(n->cap_cpu, n->used_cpu, p->cpu) - frac(n->cap_mem, n->used_mem, p->mem);
 	out->balanced = (int)(10 - (d < 0 ? -d : d) * 10);

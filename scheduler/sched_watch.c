@@ -77,23 +77,19 @@ free_node(void *obj)
 	api_node_free(obj);
 }
 
-static void *
-dec_binding(const char *name, const char *value, size_t len, void *arg)
+/* Bindings are decoded in their handler and not kept, nor is their raw
+ * value: the placement keeps the few numbers the scheduler needs and a
+ * hash of the value (upkeep compares it). New binding, or NULL (reported). */
+static struct api_binding *
+parse_binding(const struct informer_obj *o)
 {
 	struct api_errors errs = {0};
 	struct api_binding *b;
 
-	(void)arg;
-	if (!(b = api_binding_parse(value, len, &errs)))
-		report_invalid("binding", NULL, name, &errs);
+	if (!(b = api_binding_parse(o->value, o->value_len, &errs)))
+		report_invalid("binding", NULL, o->name, &errs);
 	api_errors_clear(&errs);
 	return b;
-}
-
-static void
-free_binding(void *obj)
-{
-	api_binding_free(obj);
 }
 
 /* Services are only read for spreading; the endpoints controller reports
@@ -256,32 +252,49 @@ split(const char *name, char *node, size_t len, const char **pod)
 	return 0;
 }
 
+/* Could sched_upkeep have anything to do for binding o of pl? Not when
+ * it holds the current incarnation's latest copy (it was written after the
+ * pod's last change), the case of every binding we just made. */
+static int
+upkeep_needed(const struct sched_place *pl, const struct informer_obj *o)
+{
+	const struct informer_obj *po = informer_get(S.pods, pl->pod);
+
+	return !po || po->create_revision != pl->uid || (po->obj && po->mod_revision >= o->mod_revision);
+}
+
 static void
 binding_seen(const struct informer_obj *o)
 {
 	char node[API_SUBDOMAIN_MAX + 1];
 	const char *pod;
-	const struct api_binding *b = o->obj;
+	struct api_binding *b;
 	struct sched_place *pl;
 	int64_t uid = 0;
 
 	if (split(o->name, node, sizeof(node), &pod) < 0)
 		return;
+	b = parse_binding(o);
 	if (b && b->pod.meta.uid)
 		uid = strtoll(b->pod.meta.uid, NULL, 10);
 	pl = sched_place_find(pod);
 	if (pl && !pl->assumed && strcmp(pl->node->name, node) != 0) {
 		log_kv(LL_ERROR, KV("pod", pod, "node", node, "other", pl->node->name),
 		       "pod has bindings on two nodes; delete the wrong one with etcdctl");
+		api_binding_free(b);
 		return;
 	}
-	if (!(pl = sched_place_add(pod, node, uid, b ? &b->pod : NULL, 0))) {
+	pl = sched_place_add(pod, node, uid, b ? &b->pod : NULL, 0);
+	api_binding_free(b);
+	if (!pl) {
 		log_kv(LL_ERROR, KV("pod", pod, "node", node), "out of memory recording a binding");
 		return;
 	}
 	pl->bmod = o->mod_revision;
+	pl->bhash = sched_hash(o->value, o->value_len);
 	sched_pending_del(pod);
-	wq_add(S.q, pod);
+	if (upkeep_needed(pl, o))
+		wq_add(S.q, pod);
 }
 
 static void
@@ -394,9 +407,12 @@ sched_watch_start(void)
 
 	S.nodes = watch("nodes", dec_node, free_node, &hn);
 	S.leases = watch("nodeleases", NULL, NULL, &hl);
-	S.bindings = watch("bindings", dec_binding, free_binding, &hb);
+	S.bindings = watch("bindings", NULL, NULL, &hb);
 	S.pods = watch("pods", dec_pod, free_pod, &hp);
 	S.services = watch("services", dec_service, free_service, &hs);
+	/* Pods and bindings are the many: keep their decoded form only. */
+	informer_drop_values(S.pods);
+	informer_drop_values(S.bindings);
 	informer_start(S.services);
 	informer_start(S.nodes);
 	informer_start(S.leases);

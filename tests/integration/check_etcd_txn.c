@@ -2,7 +2,8 @@
  * check_etcd_txn.c: transactions against a real one-member etcd (started
  * once for the file): compares on version, create, mod, value and lease,
  * prefix compares, both branches (etcd omits "succeeded" when false),
- * create-if-absent, several operations at one revision, limits and errors.
+ * create-if-absent, several operations at one revision, nested txns that
+ * fail one by one, limits and errors.
  */
 #include <check.h>
 #include <ev.h>
@@ -443,6 +444,78 @@ START_TEST(txn_commit_error_consumes)
 }
 END_TEST
 
+/* The scheduler's batched bind: one request, an outer txn without compares
+ * whose success branch holds one guarded create per pod. A pod that changed
+ * since it was read (stale mod revision) fails alone; the others bind. */
+static struct etcd_txn *
+bind_one(const char *pod, int64_t podmod, const char *binding)
+{
+	struct etcd_txn *in = etcd_txn_new();
+
+	ck_assert_int_eq(etcd_txn_cmp(in, pod, ETCD_CMP_MOD, ETCD_CMP_EQUAL, podmod), 0);
+	ck_assert_int_eq(etcd_txn_cmp(in, binding, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0), 0);
+	ck_assert_int_eq(etcd_txn_put(in, ETCD_TXN_SUCCESS, binding, pod, strlen(pod), 0), 0);
+	ck_assert_int_eq(etcd_txn_get(in, ETCD_TXN_FAILURE, binding, NULL), 0);
+	return in;
+}
+
+static int64_t
+count_prefix(const char *prefix)
+{
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
+	int64_t n;
+
+	TU_OK(r);
+	n = r->count;
+	TU_FREE(r);
+	return n;
+}
+
+START_TEST(txn_nested_stale_one_fails_alone)
+{
+	const char *pods[3] = {"/txn/nest/pods/a", "/txn/nest/pods/b", "/txn/nest/pods/c"};
+	const char *binds[3] = {"/txn/nest/bindings/n1/a", "/txn/nest/bindings/n2/b", "/txn/nest/bindings/n1/c"};
+	int64_t mod[3];
+	struct etcd_txn *t;
+	struct etcd_result *r;
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_gt(mod[i] = tu_put(S, pods[i], "{}"), 0);
+	ck_assert_int_gt(tu_put(S, pods[1], "{\"changed\":1}"), 0); /* b is stale now */
+	t = etcd_txn_new();
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(etcd_txn_txn(t, ETCD_TXN_SUCCESS, bind_one(pods[i], mod[i], binds[i])), 0);
+	r = etcd_sync_txn(S, t);
+	TU_OK(r);
+	ck_assert_int_eq(r->succeeded, 1);
+	ck_assert_uint_eq(r->nresponses, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(r->responses[i].op, ETCD_OP_TXN);
+	ck_assert_int_eq(r->responses[0].succeeded, 1);
+	ck_assert_int_eq(r->responses[1].succeeded, 0);
+	ck_assert_int_eq(r->responses[2].succeeded, 1);
+	ck_assert_uint_eq(r->responses[1].nresponses, 1);
+	ck_assert_uint_eq(r->responses[1].responses[0].nkvs, 0); /* b has no binding */
+	TU_FREE(r);
+	ck_assert_int_eq(count_prefix("/txn/nest/bindings/"), 2);
+
+	/* The same batch again: every create fails alone, nothing is written
+	 * twice, and the failure branches show the bindings already there. */
+	t = etcd_txn_new();
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(etcd_txn_txn(t, ETCD_TXN_SUCCESS, bind_one(pods[i], mod[i], binds[i])), 0);
+	r = etcd_sync_txn(S, t);
+	TU_OK(r);
+	ck_assert_int_eq(r->responses[0].succeeded, 0);
+	ck_assert_uint_eq(r->responses[0].responses[0].nkvs, 1);
+	ck_assert_str_eq(r->responses[0].responses[0].kvs[0].value, pods[0]);
+	ck_assert_int_eq(r->responses[2].succeeded, 0);
+	TU_FREE(r);
+	ck_assert_int_eq(count_prefix("/txn/nest/bindings/"), 2);
+}
+END_TEST
+
 static Suite *
 txn_suite(void)
 {
@@ -462,6 +535,7 @@ txn_suite(void)
 	tcase_add_test(core, txn_empty);
 	tcase_add_test(core, txn_async_commit);
 	tcase_add_test(core, txn_free_without_commit);
+	tcase_add_test(core, txn_nested_stale_one_fails_alone);
 	suite_add_tcase(s, core);
 
 	TCase *errs = tcase_create("errors");

@@ -1,7 +1,7 @@
 /*
  * check_runtime.c: the controller runtime against a real etcd: the
  * informer (a thousand keys, handlers, re-list after compaction delivering
- * only differences, surviving an etcd restart), leader election (two
+ * only differences, surviving an etcd restart, a cache without raw values), leader election (two
  * contenders, a dead leader replaced within the TTL, never two at once)
  * and the event recorder (repeats merged into count).
  */
@@ -179,6 +179,71 @@ START_TEST(test_informer_thousand_keys)
 	ck_assert_int_eq(n.adds, 1500);
 	ck_assert_int_eq(n.updates, 10);
 	ck_assert_int_eq(n.dels, 20);
+	informer_free(inf);
+	etcd_client_free(c);
+	etcd_sync_free(s);
+}
+END_TEST
+
+/* informer_drop_values: the decoder and the add/update handlers read the
+ * new value; the cache keeps only the decoded object. */
+static void *
+dec_len(const char *name, const char *value, size_t len, void *arg)
+{
+	size_t *n = malloc(sizeof(*n));
+
+	(void)name;
+	(void)arg;
+	ck_assert_uint_eq(strlen(value), len);
+	if (n)
+		*n = len;
+	return n;
+}
+
+static void
+on_add_value(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	ck_assert_ptr_nonnull(o->value);
+	ck_assert_int_eq(o->value[0], 'v');
+	((struct counts *)arg)->adds++;
+}
+
+static void
+on_update_value(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	ck_assert_ptr_null(old->value);
+	ck_assert_ptr_nonnull(o->value);
+	((struct counts *)arg)->updates++;
+}
+
+START_TEST(test_informer_drop_values)
+{
+	static const struct informer_handlers hv = {on_add_value, on_update_value, on_del, on_synced, NULL};
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *c = client();
+	struct counts n = {0};
+	const struct informer_obj *o;
+	struct informer *inf;
+	struct inf_wait w;
+	int64_t rev = put_many(s, "/inf/d/", 0, 150);
+
+	inf = informer_new(c, "/inf/d/", dec_len, free, &hv, &n);
+	informer_drop_values(inf);
+	informer_start(inf);
+	w = (struct inf_wait){inf, rev, 150};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_int_eq(n.adds, 150);
+	ck_assert_ptr_nonnull(o = informer_get(inf, "k0042"));
+	ck_assert_ptr_null(o->value);
+	ck_assert_uint_eq(o->value_len, 0);
+	ck_assert_uint_eq(*(size_t *)o->obj, 3); /* "v42" */
+	rev = put_many(s, "/inf/d/", 0, 20);    /* updates through the watch */
+	w = (struct inf_wait){inf, rev, 150};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_int_eq(n.updates, 20);
+	ck_assert_ptr_null(informer_get(inf, "k0001")->value);
 	informer_free(inf);
 	etcd_client_free(c);
 	etcd_sync_free(s);
@@ -414,6 +479,7 @@ suite(void)
 	tcase_set_timeout(lead, 60);
 	tcase_add_test(inf, test_informer_thousand_keys);
 	tcase_add_test(inf, test_informer_relist_after_compaction);
+	tcase_add_test(inf, test_informer_drop_values);
 	tcase_add_test(lead, test_leader_two_contenders);
 	tcase_add_test(lead, test_leader_resign_hands_over);
 	tcase_add_test(ev, test_events_merge_repeats);

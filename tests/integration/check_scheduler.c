@@ -854,6 +854,57 @@ START_TEST(kill_mid_burst)
 }
 END_TEST
 
+/* A line "batched bind of N pods: B bound, C conflicts" with B and C > 0:
+ * one request bound some pods while a stale one failed. */
+static int
+batch_split(const struct th_proc *p)
+{
+	char *log = th_proc_log(p), *at = log;
+	unsigned n, b, c;
+	int yes = 0;
+
+	while (at && (at = strstr(at, "batched bind of ")) && !yes) {
+		if (sscanf(at, "batched bind of %u pods: %u bound, %u conflicts", &n, &b, &c) == 3 && b > 0 && c > 0)
+			yes = 1;
+		at++;
+	}
+	free(log);
+	return yes;
+}
+
+/* A burst goes out as batched binds; the pod "hot", rewritten all the
+ * time, is stale in its batch: it fails alone and the others are bound. */
+START_TEST(batch_stale_pod)
+{
+	enum { N = 32 };
+	double end;
+	int i, ok = 0;
+
+	node("a", "100", "100Gi", "1000", NULL, 0);
+	ready("a");
+	pod("hot", NULL, NULL, 0, NULL, NULL);
+	for (i = 0; i < N - 1; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "cold-%d", i);
+		pod(name, NULL, NULL, 0, NULL, NULL);
+	}
+	start(0, "--leader-elect=false", NULL);
+	end = now() + 20;
+	/* Rewrite hot until the others are bound and a batch has been split. */
+	for (i = 0; now() < end && !ok; i++) {
+		pod("hot", NULL, NULL, 0, NULL, NULL); /* a new mod revision each time */
+		if (i % 20 == 0)
+			ok = count("bindings") >= N - 1 && batch_split(P[0]);
+	}
+	CK_MSG(ok, "no batch bound its pods while a stale one failed (%d bindings)", count("bindings"));
+	CK_EQ(bound_once(N - 1, "cold-%d"), N - 1);
+	/* Left alone, hot is bound too, once. */
+	assert_bound("hot", "a");
+	CK_EQ(bindings_of("hot", NULL), 1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -882,6 +933,7 @@ suite(void)
 	tcase_add_test(k, replaced_incarnation);
 	tcase_add_test(k, lease_gone);
 	tcase_add_test(k, invalid_pod);
+	tcase_add_test(k, batch_stale_pod);
 	tcase_add_test(l, two_schedulers);
 	tcase_add_test(l, kill_mid_burst);
 	return s;
