@@ -44,7 +44,7 @@ INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 # etcd and dockerd, next to the same Docker calls made one by one.
 BENCH_AGENT := $(B)/bench/agent_bench
 $(OBJ)/bench/agent_bench.o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"' -DPAUSE_TAR='"$(BIN)/pause.tar"'
-$(BENCH_AGENT): $(OBJ)/bench/agent_bench.o $(HARNESS_OBJ) $(ETCD_LIB) | $(BIN)/skiff-agent
+$(BENCH_AGENT): $(OBJ)/bench/agent_bench.o $(OBJ)/bench/proc_mem.o $(HARNESS_OBJ) $(ETCD_LIB) | $(BIN)/skiff-agent
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
