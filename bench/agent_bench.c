@@ -6,12 +6,12 @@
  *
  *   agent-start n=20: skiff=6.1 pods/s baseline=3.2 pods/s ratio=1.91
  *   agent-stop n=20: skiff=... pods/s baseline=... pods/s ratio=...
- *   agent idle 60s n=20: cpu=0.031 s rss=10.1 MB pss=3.9 MB private=1.6 MB
+ *   agent idle 60s n=20: cpu=0.031 s rss=9.9 MB pss=3.9 MB private=1.8 MB anon=1.5 MB
  *
  * start: from the first binding put to every P/podstatus/NODE/POD Running;
  * idle: the same agent, with those pods Running, left alone for
  * $AGENT_IDLE_SECONDS (default 60): its CPU time over the window, then its
- * real VmRSS, Pss and private pages (bench/proc_mem.c);
+ * real VmRSS, Pss, private and anonymous pages (bench/proc_mem.c);
  * stop: from the first binding delete to every status gone and every
  * container removed. Every pod is one infra + one busybox httpd container.
  * Containers are labelled skiff.node=bench-PID… and removed at the end.
@@ -304,9 +304,9 @@ main(int argc, char **argv)
 		       NPODS / bs, bs / ss);
 		printf("agent-stop n=%d: skiff=%.1f pods/s baseline=%.1f pods/s ratio=%.2f\n", NPODS, NPODS / sp,
 		       NPODS / bp, bp / sp);
-		printf("agent idle %ds n=%d: cpu=%.3f s rss=%.1f MB pss=%.1f MB private=%.1f MB\n", idle.seconds,
-		       NPODS, idle.cpu, idle.mem.rss_kb / 1024.0, idle.mem.pss_kb / 1024.0,
-		       idle.mem.private_kb / 1024.0);
+		printf("agent idle %ds n=%d: cpu=%.3f s rss=%.1f MB pss=%.1f MB private=%.1f MB anon=%.1f MB\n",
+		       idle.seconds, NPODS, idle.cpu, idle.mem.rss_kb / 1024.0, idle.mem.pss_kb / 1024.0,
+		       idle.mem.private_kb / 1024.0, idle.mem.anon_kb / 1024.0);
 	}
 	etcd_sync_free(S);
 	return rc;
