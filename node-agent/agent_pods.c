@@ -16,6 +16,7 @@
  * count across recreations and agent restarts.
  */
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,17 @@ pass_unlink(struct pass *p)
 	}
 }
 
+/* After a burst of passes (start-up, a resync, many bindings) the freed
+ * Docker and etcd answers leave free pages all over the heap, which glibc
+ * keeps resident; give them back once the queue has drained. Costs one walk
+ * of the heap per burst, not per pass. */
+static void
+trim_if_idle(struct agent *a)
+{
+	if (!a->passes && wq_len(a->q) == 0 && wq_inflight(a->q) == 0)
+		malloc_trim(0);
+}
+
 static void
 finish(struct pass *p, enum wq_result r)
 {
@@ -327,6 +339,7 @@ finish(struct pass *p, enum wq_result r)
 		wq_done(a->q, pod, WQ_REQUEUE_AFTER, after);
 	else
 		wq_done(a->q, pod, r, 0);
+	trim_if_idle(a);
 }
 
 static void
