@@ -18,9 +18,9 @@ DESTDIR  ?=
 VERSION  := 0.1.0
 
 CC       ?= cc
-PKGS     := libcurl jansson libmicrohttpd
+PKGS     := libcurl jansson libmicrohttpd openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lmicrohttpd)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lmicrohttpd -lssl -lcrypto)
 EV_LIBS    := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)

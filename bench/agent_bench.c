@@ -6,8 +6,12 @@
  *
  *   agent-start n=20: skiff=6.1 pods/s baseline=3.2 pods/s ratio=1.91
  *   agent-stop n=20: skiff=... pods/s baseline=... pods/s ratio=...
+ *   agent idle 60s n=20: cpu=0.031 s rss=9.9 MB pss=3.9 MB private=1.8 MB anon=1.5 MB
  *
  * start: from the first binding put to every P/podstatus/NODE/POD Running;
+ * idle: the same agent, with those pods Running, left alone for
+ * $AGENT_IDLE_SECONDS (default 60): its CPU time over the window, then its
+ * real VmRSS, Pss, private and anonymous pages (bench/proc_mem.c);
  * stop: from the first binding delete to every status gone and every
  * container removed. Every pod is one infra + one busybox httpd container.
  * Containers are labelled skiff.node=bench-PID… and removed at the end.
@@ -22,6 +26,7 @@
 #include "docker_harness.h"
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "proc_mem.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -35,6 +40,12 @@
 
 static struct etcd_sync *S;
 static int verbose;
+
+struct idle {
+	int seconds;
+	double cpu;
+	struct proc_mem mem;
+};
 
 static double
 mono(void)
@@ -92,8 +103,25 @@ node_ctrs(const char *node)
 	return dh_list(labels, NULL);
 }
 
+/* Leave the agent alone for idle->seconds; its CPU time over that window
+ * and its memory at the end. */
 static int
-run_skiff(double *t_start, double *t_stop)
+measure_idle(pid_t pid, struct idle *idle)
+{
+	double cpu0 = proc_cpu_seconds(pid), cpu1;
+
+	sleep((unsigned)idle->seconds);
+	cpu1 = proc_cpu_seconds(pid);
+	if (cpu0 < 0 || cpu1 < 0 || proc_mem_read(pid, &idle->mem) < 0) {
+		fprintf(stderr, "agent_bench: the agent is gone during the idle window\n");
+		return -1;
+	}
+	idle->cpu = cpu1 - cpu0;
+	return 0;
+}
+
+static int
+run_skiff(double *t_start, double *t_stop, struct idle *idle)
 {
 	char node[64], prefix[64], key[256], val[1024], sdir[256];
 	const char *argv[] = {SKIFF_AGENT,
@@ -137,6 +165,8 @@ run_skiff(double *t_start, double *t_stop)
 		goto out;
 	}
 	*t_start = mono() - t0;
+	if (measure_idle(th_proc_pid(p), idle) < 0)
+		goto out;
 	t0 = mono();
 	{
 		char bdir[256];
@@ -240,6 +270,7 @@ main(int argc, char **argv)
 	struct etcd_config cfg = {0};
 	struct etcd_error err = {0};
 	double ss = 0, sp = 0, bs = 0, bp = 0;
+	struct idle idle = {.seconds = getenv("AGENT_IDLE_SECONDS") ? atoi(getenv("AGENT_IDLE_SECONDS")) : 60};
 	int rc = 0;
 
 	verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
@@ -258,7 +289,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "agent_bench: %s\n", err.msg);
 		return 1;
 	}
-	if (run_baseline(&bs, &bp) < 0 || run_skiff(&ss, &sp) < 0) {
+	if (idle.seconds < 0) {
+		fprintf(stderr, "agent_bench: AGENT_IDLE_SECONDS must be 0 or more\n");
+		return 2;
+	}
+	if (run_baseline(&bs, &bp) < 0 || run_skiff(&ss, &sp, &idle) < 0) {
 		fprintf(stderr, "agent_bench: a run failed\n");
 		rc = 1;
 	} else {
@@ -269,6 +304,9 @@ main(int argc, char **argv)
 		       NPODS / bs, bs / ss);
 		printf("agent-stop n=%d: skiff=%.1f pods/s baseline=%.1f pods/s ratio=%.2f\n", NPODS, NPODS / sp,
 		       NPODS / bp, bp / sp);
+		printf("agent idle %ds n=%d: cpu=%.3f s rss=%.1f MB pss=%.1f MB private=%.1f MB anon=%.1f MB\n",
+		       idle.seconds, NPODS, idle.cpu, idle.mem.rss_kb / 1024.0, idle.mem.pss_kb / 1024.0,
+		       idle.mem.private_kb / 1024.0, idle.mem.anon_kb / 1024.0);
 	}
 	etcd_sync_free(S);
 	return rc;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "etcd.h"
+#include "proc_mem.h"
 
 #define PFX "/bench-sched"
 
@@ -208,27 +209,6 @@ peak_rss_kb(pid_t pid)
 	return kb;
 }
 
-/* User+system CPU seconds of pid so far, or -1. */
-static double
-cpu_seconds(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')) ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static pid_t
 start_scheduler(const char *ep)
 {
@@ -362,7 +342,7 @@ run_case(const char *ep, int n)
 	ev_timer_stop(loop, &limit);
 	etcd_watch_cancel(w);
 	rss = peak_rss_kb(pid);
-	cpu = cpu_seconds(pid);
+	cpu = proc_cpu_seconds(pid);
 	kill(pid, SIGTERM);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;

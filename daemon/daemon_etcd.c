@@ -88,6 +88,7 @@ daemon_etcd_connect(struct skiff_daemon *d)
 	struct etcd_error err = {0};
 
 	opts_etcd_config(&d->opts, &cfg);
+	daemon_tls_init(&d->opts);
 	if (!(d->etcd = etcd_client_new(d->loop, &cfg, &err))) {
 		log_kv(LL_ERROR, KV("endpoints", d->opts.etcd_endpoints, "code", etcd_code_name(err.code)),
 		       "cannot set up the etcd client: %s; %s", err.msg, advice(err.code));

@@ -16,7 +16,7 @@
  * count across recreations and agent restarts.
  */
 #include <jansson.h>
-#include <math.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,22 +153,32 @@ pods_free_memos(struct agent *a)
 	}
 }
 
+/* Seconds before attempt n + 1 after n failures: 0 for n <= 0, then the
+ * base doubling up to the max. Doubled by hand: nothing else in the agent
+ * needs libm, and not loading it saves its pages. */
+static double
+backoff(struct agent *a, int n)
+{
+	double d = (double)a->o.backoff_base_ms / 1000.0, max = (double)a->o.backoff_max_ms / 1000.0;
+
+	if (n <= 0)
+		return 0;
+	while (--n > 0 && d < max)
+		d *= 2;
+	return d > max ? max : d;
+}
+
 static void
 memo_error(struct agent *a, struct ctr_memo *c, const char *reason, const char *msg)
 {
-	double delay;
-
 	if (!c)
 		return;
 	free(c->img_reason);
 	free(c->img_message);
 	c->img_reason = strdup(reason);
 	c->img_message = strdup(msg);
-	delay = (double)a->o.backoff_base_ms / 1000.0 * pow(2.0, c->failures);
-	if (delay > (double)a->o.backoff_max_ms / 1000.0)
-		delay = (double)a->o.backoff_max_ms / 1000.0;
 	c->failures++;
-	c->retry_at = agent_now(a) + delay;
+	c->retry_at = agent_now(a) + backoff(a, c->failures);
 }
 
 static void
@@ -304,6 +314,17 @@ pass_unlink(struct pass *p)
 	}
 }
 
+/* After a burst of passes (start-up, a resync, many bindings) the freed
+ * Docker and etcd answers leave free pages all over the heap, which glibc
+ * keeps resident; give them back once the queue has drained. Costs one walk
+ * of the heap per burst, not per pass. */
+static void
+trim_if_idle(struct agent *a)
+{
+	if (!a->passes && wq_len(a->q) == 0 && wq_inflight(a->q) == 0)
+		malloc_trim(0);
+}
+
 static void
 finish(struct pass *p, enum wq_result r)
 {
@@ -318,6 +339,7 @@ finish(struct pass *p, enum wq_result r)
 		wq_done(a->q, pod, WQ_REQUEUE_AFTER, after);
 	else
 		wq_done(a->q, pod, r, 0);
+	trim_if_idle(a);
 }
 
 static void
@@ -980,19 +1002,6 @@ delete_done(void *arg, int ok)
 		want_requeue(p, 0.5);
 	}
 	finish(p, WQ_OK);
-}
-
-static double
-backoff(struct agent *a, int restarts)
-{
-	double d;
-
-	if (restarts <= 0)
-		return 0;
-	d = (double)a->o.backoff_base_ms / 1000.0 * pow(2.0, restarts - 1);
-	if (d > (double)a->o.backoff_max_ms / 1000.0)
-		d = (double)a->o.backoff_max_ms / 1000.0;
-	return d;
 }
 
 static int

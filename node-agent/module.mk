@@ -8,10 +8,12 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(OBJ)/%.o)
 
 $(AGENT_OBJ): CFLAGS += -DSKIFF_PREFIX='"$(PREFIX)"'
 
+# --as-needed: no NEEDED entry (and no loaded, relocated pages) for a
+# library of $(LDLIBS) the agent does not call, such as libm.
 $(BIN)/skiff-agent: $(AGENT_OBJ) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB) | $(BIN)/pause.tar
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) -Wl,--as-needed $(LDLIBS)
 PROGRAMS += $(BIN)/skiff-agent
 MAN_PAGES += node-agent/skiff-agent.8
 
@@ -44,7 +46,7 @@ INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 # etcd and dockerd, next to the same Docker calls made one by one.
 BENCH_AGENT := $(B)/bench/agent_bench
 $(OBJ)/bench/agent_bench.o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"' -DPAUSE_TAR='"$(BIN)/pause.tar"'
-$(BENCH_AGENT): $(OBJ)/bench/agent_bench.o $(HARNESS_OBJ) $(ETCD_LIB) | $(BIN)/skiff-agent
+$(BENCH_AGENT): $(OBJ)/bench/agent_bench.o $(OBJ)/bench/proc_mem.o $(HARNESS_OBJ) $(ETCD_LIB) | $(BIN)/skiff-agent
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
-libcurl4-openssl-dev libjansson-dev libev-dev check libyaml-dev
+libcurl4-openssl-dev libssl-dev libjansson-dev libev-dev check libyaml-dev
 uthash-dev libmicrohttpd-dev
 etcd-server etcd-client docker.io busybox-static
 openssl python3 iproute2 nftables procps curl cloud-init"
