@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "hash.h"
 
 #define MAX_STEPS 24
 
@@ -198,13 +199,9 @@ memo_ok(struct ctr_memo *c)
 static uint64_t
 fnv(uint64_t h, const char *s)
 {
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
+	h = fnv1a64(h, s, s ? strlen(s) : 0);
 	h ^= 0xff; /* field separator */
-	h *= 1099511628211ULL;
-	return h;
+	return h * FNV64_PRIME;
 }
 
 static uint64_t
@@ -216,10 +213,15 @@ fnv_int(uint64_t h, long long v)
 	return fnv(h, b);
 }
 
+/* The hashes below start from 1469598103934665603, not FNV's basis (a
+ * digit went missing): kept, since a new start would change every
+ * container's skiff.hash and so recreate every container on upgrade. */
+#define SPEC_HASH_BASIS 1469598103934665603ULL
+
 void
 pods_hash_container(const struct api_container *c, char *out, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = SPEC_HASH_BASIS;
 	size_t i;
 
 	h = fnv(h, c->name);
@@ -243,7 +245,7 @@ pods_hash_container(const struct api_container *c, char *out, size_t len)
 void
 pods_hash_infra(const struct api_pod *p, char *out, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = SPEC_HASH_BASIS;
 	size_t i, j;
 
 	h = fnv(h, "infra-v1");

@@ -18,6 +18,7 @@
 #include <utlist.h>
 
 #include "events.h"
+#include "hash.h"
 
 #define MAX_INFLIGHT 32
 #define MAX_ENTRIES 4096
@@ -63,11 +64,7 @@ now_iso(char *buf, size_t len)
 static uint64_t
 fnv1a(uint64_t h, const char *s)
 {
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h * 1099511628211ULL;     /* the NUL separates fields */
+	return fnv1a64(h, s, strlen(s)) * FNV64_PRIME; /* the NUL separates fields */
 }
 
 static int
@@ -90,13 +87,13 @@ void
 recorder_event_key(const struct recorder *r, const char *kind, const char *name, const char *reason,
                    const char *message, char *buf, size_t len)
 {
-	uint64_t h = fnv1a(fnv1a(fnv1a(14695981039346656037ULL, r->source), reason), message);
+	uint64_t h = fnv1a(fnv1a(fnv1a(FNV64_BASIS, r->source), reason), message);
 
 	if (name_ok(name))
 		snprintf(buf, len, "%s/events/%s/%s/%016" PRIx64, r->prefix, kind, name, h);
 	else
 		snprintf(buf, len, "%s/events/%s/invalid-%08" PRIx64 "/%016" PRIx64, r->prefix, kind,
-		         fnv1a(14695981039346656037ULL, name) & 0xffffffffu, h);
+		         fnv1a(FNV64_BASIS, name) & 0xffffffffu, h);
 }
 
 static void

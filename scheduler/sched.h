@@ -152,7 +152,7 @@ struct sched_place {
 	struct sched_spread spread;
 	int assumed;  /* our bind txn, not yet seen in P/bindings/ */
 	int64_t bmod;   /* binding key mod revision when confirmed */
-	uint64_t bhash; /* sched_hash of the binding's value then */
+	uint64_t bhash; /* fnv1a64 of the binding's value then */
 	UT_hash_handle hh;
 };
 
@@ -219,8 +219,6 @@ struct sched_place *sched_place_find(const char *pod);
 struct sched_place *sched_place_add(const char *pod, const char *node, int64_t uid, const struct api_pod *obj,
                                     int assumed);
 void sched_place_del(struct sched_place *p);
-/* FNV-1a 64 of s[0..len): compares a value with one no longer kept. */
-uint64_t sched_hash(const char *s, size_t len);
 void sched_pending_add(const char *pod, int64_t create_rev);
 void sched_pending_del(const char *pod);
 struct sched_pending *sched_pending_find(const char *pod);

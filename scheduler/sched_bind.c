@@ -22,6 +22,7 @@
 #include <utlist.h>
 
 #include "elect.h"
+#include "hash.h"
 #include "sched.h"
 
 struct bindreq {
@@ -651,7 +652,7 @@ sched_upkeep(struct wq *q, const char *pod, void *arg)
 		wq_done(q, pod, WQ_RETRY, 0);
 		return;
 	}
-	if (pl->bhash == sched_hash(value, strlen(value))) {
+	if (pl->bhash == fnv1a64(FNV64_BASIS, value, strlen(value))) {
 		free(value);
 		goto done;
 	}

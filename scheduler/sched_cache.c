@@ -429,18 +429,6 @@ sched_places_rekey(void)
 	}
 }
 
-uint64_t
-sched_hash(const char *s, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 struct sched_pending *
 sched_pending_find(const char *pod)
 {

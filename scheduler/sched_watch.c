@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "sched.h"
 
 /* ---- decoders ---- */
@@ -291,7 +292,7 @@ binding_seen(const struct informer_obj *o)
 		return;
 	}
 	pl->bmod = o->mod_revision;
-	pl->bhash = sched_hash(o->value, o->value_len);
+	pl->bhash = fnv1a64(FNV64_BASIS, o->value, o->value_len);
 	sched_pending_del(pod);
 	if (upkeep_needed(pl, o))
 		wq_add(S.q, pod);
