@@ -11,10 +11,10 @@
  * descriptor beyond its two sockets. While a direction holds bytes the
  * other side cannot take yet, reading from its source stops until they
  * drain (back-pressure). When no pipe can be had (out of descriptors) the
- * direction copies through a buffer on the stack instead and keeps only
- * the unwritten rest. A service without endpoints closes new connections
- * at once instead of letting them hang. Not here: SPLICE_F_MORE (it corks
- * the socket, so the last bytes of a burst would wait for a timer).
+ * direction reads into a heap buffer instead, written on like the pipe.
+ * A service without endpoints closes new connections at once instead of
+ * letting them hang. Not here: SPLICE_F_MORE (it corks the socket, so
+ * the last bytes of a burst would wait for a timer).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,14 +174,14 @@ drain(int fd, struct pipe_dir *d)
 }
 
 /* Read from fd into d: into its pipe when one can be had, else through a
- * stack buffer written on to dst at once (the rest kept in pend). Bytes
- * read, 0 at EOF, -1 (errno) on error or EAGAIN. *full: it took all the
- * room there was, so fd may have more. */
+ * stack buffer into pend (drain writes either on). Bytes read, 0 at EOF,
+ * -1 (errno) on error or EAGAIN. *full: it took all the room there was,
+ * so fd may have more. */
 static ssize_t
-fill(int fd, int dst, struct pipe_dir *d, int *full)
+fill(int fd, struct pipe_dir *d, int *full)
 {
 	char buf[CHUNK];
-	ssize_t n, w = 0;
+	ssize_t n;
 
 	if (d->p[0] >= 0 || pipe_get(d->p) == 0) {
 		do
@@ -198,24 +198,11 @@ fill(int fd, int dst, struct pipe_dir *d, int *full)
 	*full = n == (ssize_t)sizeof(buf);
 	if (n <= 0)
 		return n;
-	while (w < n) {
-		ssize_t m = write(dst, buf + w, (size_t)(n - w));
-
-		if (m < 0 && errno == EINTR)
-			continue;
-		if (m < 0 && errno != EAGAIN)
-			return -1;
-		if (m < 0)
-			break;
-		w += m;
-	}
-	if (w < n) {
-		if (!(d->pend = malloc((size_t)(n - w))))
-			return -1;
-		memcpy(d->pend, buf + w, (size_t)(n - w));
-		d->len = (size_t)(n - w);
-		d->off = 0;
-	}
+	if (!(d->pend = malloc((size_t)n)))
+		return -1;
+	memcpy(d->pend, buf, (size_t)n);
+	d->len = (size_t)n;
+	d->off = 0;
 	return n;
 }
 
@@ -246,7 +233,7 @@ move(struct px_conn *k, struct pipe_dir *d)
 			break;
 		if (d->eof || !full || budget == 0)
 			break;
-		if ((n = fill(src, dst, d, &full)) == 0) {
+		if ((n = fill(src, d, &full)) == 0) {
 			d->eof = 1;
 		} else if (n < 0) {
 			if (errno != EAGAIN)
