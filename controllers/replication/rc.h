@@ -6,7 +6,8 @@
  *
  * "Never twice for one shortfall": each controller remembers the highest
  * revision of its own pod writes (expect_rev) and does not count its pods
- * again until the pods informer has applied every change up to it.
+ * again until the pods informer has applied every change up to it. One
+ * pass sends creates for the whole shortfall it counted, never more.
  */
 #ifndef SKIFF_RC_H
 #define SKIFF_RC_H
@@ -20,8 +21,9 @@
 #include "informer.h"
 #include "workqueue.h"
 
-#define RC_BURST 500     /* most pod writes of one controller in one pass */
-#define RC_BATCH_MAX 128 /* most creates of one batch (in flight at once) */
+#define RC_BURST 500       /* most pod deletes of one controller in one pass */
+#define RC_TXN_CREATES 64  /* most creates in one transaction (etcd allows 127 nested) */
+#define RC_WINDOW_MAX 512  /* most creates of one controller in flight at once */
 
 /* What the controller knows of one controller name (kept while running). */
 struct rc_state {
@@ -31,7 +33,7 @@ struct rc_state {
 	char *invalid;      /* why the key is invalid (from decoding), or NULL */
 	char *reported;     /* the invalid message last reported by an event */
 	char *last_error;   /* why the last pass could not create pods, or NULL */
-	int batch;          /* slow start: the first create batch of the next pass */
+	int window;         /* slow start: the create window the next pass starts with */
 	UT_hash_handle hh;
 };
 
@@ -75,27 +77,48 @@ void rc_index_status(struct rc *rc, const char *name, const struct api_pod_statu
 const struct rc_podinfo *rc_podinfo(const struct rc *rc, const char *pod);
 void rc_index_free(struct rc *rc);
 
+/* A pod name a pass has used (so two creates never share one). */
+struct rc_name {
+	char name[API_LABEL_MAX + 1];
+	UT_hash_handle hh;
+};
+
 /* One reconcile pass of one controller with writes in flight. Freed in
- * exactly one place, rc_pass_finish. */
+ * exactly one place, pass_finish (rc_sync.c). */
 struct rc_pass {
 	struct rc *rc;
 	char name[API_LABEL_MAX + 1];
 	char uid[24];
 	struct api_controller *ctl; /* own copy, for creates */
-	int want;                   /* creates still to send */
-	int batch;                  /* size of the next create batch */
+	int64_t ctl_mod;            /* the controller's mod revision the pass counted for */
+	int want;                   /* creates still to send (the rest of the shortfall) */
+	int window;                 /* slow start: most creates in flight */
+	int creating;               /* creates in flight */
+	struct rc_name *names;      /* names used by this pass's creates */
 	int pending;                /* writes in flight */
 	int failed, unknown;
 	double requeue; /* > 0: run again after this many seconds */
-	int created, deleted;
-	int64_t max_rev; /* highest revision of a pod write that applied */
+	int created, deleted, collided;
+	int64_t max_rev; /* highest revision a pod write of the pass returned */
 };
 
 /* rc_sync.c: the work queue's process function. */
 void rc_reconcile(struct wq *q, const char *name, void *arg);
 
-/* rc_create.c: send the next slow-start batch of creates (1, 2, 4, …). */
-void rc_create_batch(struct rc_pass *p);
+/* rc_create.c: send creates while the slow-start window has room (it
+ * starts at 1 and grows by every create that succeeds, up to
+ * RC_WINDOW_MAX), in transactions of up to RC_TXN_CREATES. */
+void rc_create_more(struct rc_pass *p);
+/* A create transaction of n creates returned: created of them succeeded. */
+void rc_create_done(struct rc_pass *p, int n, int created);
+void rc_create_names_free(struct rc_pass *p);
+
+/* rc_batch.c: add a create-if-absent of key (a nested txn guarded by
+ * create_revision == 0) to t. 0, or -1 (t remembers it; commit fails). */
+int rc_batch_add(struct etcd_txn *t, const char *key, const char *json);
+/* Count what a committed batch of n creates did: 0, or -1 when the answer
+ * does not have one nested result per create. */
+int rc_batch_tally(const struct etcd_result *res, int n, int *created, int *collided);
 /* rc_delete.c: delete pod (guarded by its mod revision). */
 void rc_delete_pod(struct rc_pass *p, const struct informer_obj *pod);
 /* Order pods for scale-down: unbound, not running, not ready, youngest. */
@@ -110,6 +133,9 @@ void rc_status_write(struct rc_pass *p, const struct api_controller_status *st);
  * move expect_rev). pod may be NULL. */
 enum rc_op_kind { RC_OP_CREATE, RC_OP_DELETE, RC_OP_STATUS };
 void rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t);
+/* The same for a batch of n creates (rc_batch_add); pod names the first
+ * (for logs). 0, or -1 when it could not be sent (counted as a failure). */
+int rc_op_commit_creates(struct rc_pass *p, const char *pod, int n, struct etcd_txn *t);
 /* main.c: all five informers have listed once. */
 int rc_synced(void);
 

@@ -1,11 +1,15 @@
 /*
  * rc_create.c: new pods from a controller's template, named NAME-xxxxx
- * (5 random [a-z0-9]), each in a create-if-absent transaction. Creates go
- * out in batches of 1, 2, 4, 8, … (slow start, as Kubernetes does): the
- * next batch leaves only when every create of the previous one succeeded,
+ * (5 random [a-z0-9]), each created only if absent. Creates go out in
+ * transactions of up to RC_TXN_CREATES (rc_batch.c), under a slow-start
+ * window: one create in flight at first, and every create that succeeds
+ * lets one more out, so the window doubles each round trip (1, 2, 4, …, as
+ * Kubernetes does) up to RC_WINDOW_MAX. A failure stops the pass's creates,
  * so a template etcd refuses costs one write per pass, not a flood. The
- * batch size reached carries over to the controller's next pass (up to
- * RC_BATCH_MAX) and falls back to 1 after a failure.
+ * window reached carries over to the controller's next pass and falls
+ * back to 1 after a failure. The pass never sends more creates than the
+ * shortfall it counted (p->want); how many pass_step lets out, and when to
+ * stop (the controller changed, leadership lost), is rc_sync.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,54 +32,120 @@ random_suffix(char *out)
 	out[API_RANDOM_SUFFIX] = '\0';
 }
 
-/* Build and send one create. 0, or -1 (counted as a failure). */
 static int
-create_one(struct rc_pass *p)
+name_used(const struct rc_pass *p, const char *pod)
 {
-	char pod[API_LABEL_MAX + 1], suffix[API_RANDOM_SUFFIX + 1], key[API_KEY_MAX];
-	struct api_error err;
-	struct api_pod *obj;
-	struct etcd_txn *t;
-	char *json;
+	struct rc_name *n = NULL;
+
+	HASH_FIND_STR(p->names, pod, n);
+	return n != NULL || informer_get(p->rc->pods, pod) != NULL;
+}
+
+/* A name neither in the pods cache nor used by this pass, remembered in
+ * the pass. 0, or -1 when out of memory. */
+static int
+pick_name(struct rc_pass *p, char *pod, size_t len)
+{
+	char suffix[API_RANDOM_SUFFIX + 1];
+	struct rc_name *n;
 	int tries = 0;
 
 	do {
 		random_suffix(suffix);
-		if (api_generate_name(pod, sizeof(pod), p->name, suffix) < 0)
+		if (api_generate_name(pod, len, p->name, suffix) < 0)
 			return -1;
-	} while (informer_get(p->rc->pods, pod) && ++tries < 8);
-	if (api_key_object(key, sizeof(key), p->rc->prefix, API_POD, pod, &err) < 0)
+	} while (name_used(p, pod) && ++tries < 8);
+	if (!(n = calloc(1, sizeof(*n))))
+		return -1;
+	snprintf(n->name, sizeof(n->name), "%s", pod);
+	HASH_ADD_STR(p->names, name, n);
+	return 0;
+}
+
+/* Add one create to t. 0, or -1. */
+static int
+add_create(struct rc_pass *p, struct etcd_txn *t, char *pod)
+{
+	char key[API_KEY_MAX];
+	struct api_error err;
+	struct api_pod *obj;
+	char *json;
+	int rc;
+
+	if (pick_name(p, pod, API_LABEL_MAX + 1) < 0 ||
+	    api_key_object(key, sizeof(key), p->rc->prefix, API_POD, pod, &err) < 0)
 		return -1;
 	if (!(obj = api_controller_new_pod(p->ctl, p->name, p->uid, pod)))
 		return -1;
 	json = api_pod_serialize(obj);
 	api_pod_free(obj);
-	if (!json || !(t = etcd_txn_new())) {
-		free(json);
+	if (!json)
 		return -1;
-	}
-	etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
-	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, json, strlen(json), 0);
+	rc = rc_batch_add(t, key, json);
 	free(json);
 	log_kv(LL_DEBUG, KV("controller", p->name, "pod", pod), "creating pod");
-	rc_op_commit(p, RC_OP_CREATE, pod, t);
-	return 0;
+	return rc;
+}
+
+/* Send one transaction of n creates. */
+static void
+send_creates(struct rc_pass *p, int n)
+{
+	char pod[API_LABEL_MAX + 1], first[API_LABEL_MAX + 1] = "";
+	struct etcd_txn *t = etcd_txn_new();
+
+	for (int i = 0; t && i < n; i++) {
+		if (add_create(p, t, pod) < 0) {
+			etcd_txn_free(t);
+			t = NULL;
+		} else if (i == 0) {
+			snprintf(first, sizeof(first), "%s", pod);
+		}
+	}
+	if (!t) {
+		log_kv(LL_ERROR, KV("controller", p->name),
+		       "cannot build a pod from the template (out of memory?); retrying");
+		p->failed++;
+		return;
+	}
+	p->want -= n;
+	p->creating += n;
+	if (rc_op_commit_creates(p, first, n, t) < 0)
+		p->creating -= n;
 }
 
 void
-rc_create_batch(struct rc_pass *p)
+rc_create_more(struct rc_pass *p)
 {
-	int n = p->batch < p->want ? p->batch : p->want;
+	while (p->want > 0 && !p->failed) {
+		int full = p->want < RC_TXN_CREATES ? p->want : RC_TXN_CREATES;
+		int room = p->window - p->creating;
+		int n = room < full ? room : full;
 
-	for (int i = 0; i < n; i++) {
-		if (create_one(p) < 0) {
-			log_kv(LL_ERROR, KV("controller", p->name),
-			       "cannot build a pod from the template (out of memory?); retrying");
-			p->failed++;
+		/* A small txn only when nothing is in flight: otherwise wait
+		 * until a whole one fits. */
+		if (n <= 0 || (n < full && p->creating > 0))
 			break;
-		}
-		p->want--;
+		send_creates(p, n);
 	}
-	if (p->batch < RC_BATCH_MAX)
-		p->batch *= 2;
+}
+
+void
+rc_create_done(struct rc_pass *p, int n, int created)
+{
+	p->creating -= n;
+	p->window += created;
+	if (p->window > RC_WINDOW_MAX)
+		p->window = RC_WINDOW_MAX;
+}
+
+void
+rc_create_names_free(struct rc_pass *p)
+{
+	struct rc_name *n, *tmp;
+
+	HASH_ITER(hh, p->names, n, tmp) {
+		HASH_DEL(p->names, n);
+		free(n);
+	}
 }

@@ -3,10 +3,16 @@
  * the pods that count for the controller (matching its selector and not
  * owned by someone else), then creates, deletes and a status write, all
  * in flight at once, ending the pass (wq_done) when the last one returns.
+ * Creates for the whole shortfall go out under rc_create.c's slow-start
+ * window, more as earlier ones return, until the shortfall is sent or the
+ * pass must stop: a failure, the controller key changed (it is counted
+ * again in a new pass), leadership lost, or the program stopping.
  *
  * Expectations with revisions: a pass that wrote pods remembers the
- * highest revision it wrote at; the next pass of that controller counts
- * nothing until the pods informer has reached it. A write whose outcome is
+ * highest revision its pod writes returned (also a create whose name
+ * existed: that pod may be our own, from a write resent after a lost
+ * answer); the next pass of that controller counts nothing until the pods
+ * informer has reached it. A write whose outcome is
  * unknown makes the next pass first read the store's revision (anything
  * the write did lies below it). It does not adopt orphans: a matching pod
  * without an owner counts but keeps no owner reference.
@@ -21,6 +27,7 @@
 struct rc_op {
 	struct rc_pass *p;
 	enum rc_op_kind kind;
+	int n; /* creates in the txn (RC_OP_CREATE) */
 	char pod[API_LABEL_MAX + 1];
 };
 
@@ -35,7 +42,7 @@ pass_new(struct rc *rc, const char *name)
 		return NULL;
 	p->rc = rc;
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->batch = 1;
+	p->window = 1;
 	p->pending = 1; /* held by the pass itself until it has sent its writes */
 	rc->passes++;
 	return p;
@@ -60,14 +67,14 @@ pass_finish(struct rc_pass *p)
 			/* Slow start carries over while creates succeed and starts
 			 * again from 1 after a failure. */
 			if (p->failed)
-				st->batch = 1;
+				st->window = 1;
 			else if (p->created > 0)
-				st->batch = p->batch;
+				st->window = p->window;
 		}
-		if (p->created || p->deleted)
+		if (p->created || p->deleted || p->collided)
 			log_kv(LL_INFO, KV("controller", p->name),
-			       "created %d and deleted %d pods; counting again at revision %" PRId64, p->created,
-			       p->deleted, st ? st->expect_rev : p->max_rev);
+			       "created %d (%d names taken) and deleted %d pods; counting again at revision %" PRId64,
+			       p->created, p->collided, p->deleted, st ? st->expect_rev : p->max_rev);
 		if (p->failed)
 			wq_done(rc->q, p->name, WQ_RETRY, 0);
 		else if (p->requeue > 0)
@@ -76,25 +83,83 @@ pass_finish(struct rc_pass *p)
 			wq_done(rc->q, p->name, WQ_OK, 0);
 	}
 	api_controller_free(p->ctl);
+	rc_create_names_free(p);
 	free(p);
 	rc->passes--;
 	rc_pass_ended(rc);
 }
 
-/* One write less in flight: send the next create batch while creates
- * succeed, or end the pass. */
+/* May the pass send more creates? Not after a failure, nor once the
+ * controller it counted for has changed or gone (the change enqueued it:
+ * the next pass counts again), nor when not leading or stopping. */
+static int
+may_create(const struct rc_pass *p)
+{
+	const struct informer_obj *o;
+
+	if (p->want <= 0 || p->failed || !p->rc->q || !p->rc->leading || p->rc->d->stopping)
+		return 0;
+	o = informer_get(p->rc->controllers, p->name);
+	return o && o->mod_revision == p->ctl_mod;
+}
+
+/* One write less in flight: let more creates out while the window has
+ * room, or end the pass when nothing is left in flight. */
 static void
 pass_step(struct rc_pass *p)
 {
-	if (--p->pending > 0)
-		return;
-	if (p->rc->q && !p->failed && p->requeue == 0 && p->want > 0 && p->rc->leading && !p->rc->d->stopping) {
-		p->pending++;
-		rc_create_batch(p);
-		if (--p->pending > 0)
-			return;
+	if (may_create(p))
+		rc_create_more(p);
+	if (--p->pending == 0)
+		pass_finish(p);
+}
+
+/* A create txn of op->n creates came back (res->err.code == ETCD_OK). */
+static void
+creates_done(struct rc_op *op, struct etcd_result *res)
+{
+	struct rc_pass *p = op->p;
+	int created = 0, collided = 0;
+
+	if (rc_batch_tally(res, op->n, &created, &collided) < 0) {
+		log_kv(LL_WARN, KV("controller", p->name), "etcd's answer to %d creates has %zu results; counting again",
+		       op->n, res->nresponses);
+		p->failed++;
 	}
-	pass_finish(p);
+	p->created += created;
+	p->collided += collided;
+	metric_add(p->rc->m_creates, created);
+	if (collided)
+		p->requeue = 0.05; /* a name was taken: count again soon */
+	rc_create_done(p, op->n, created);
+}
+
+/* A write failed (not a failed compare): back off, and say why when
+ * pods cannot be created. */
+static void
+op_failed(struct rc_op *op, const struct etcd_result *res)
+{
+	struct rc_pass *p = op->p;
+	struct rc_state *st;
+	char msg[512];
+
+	p->failed++;
+	if (res->err.code == ETCD_ECANCELED)
+		return;
+	if (res->err.outcome_unknown && op->kind != RC_OP_STATUS)
+		p->unknown = 1;
+	metric_inc(p->rc->m_failures);
+	log_kv(LL_WARN, KV("controller", p->name, "pod", op->pod[0] ? op->pod : NULL),
+	       "cannot %s: %s (%s); retrying with back-off", op_verb[op->kind], res->err.msg,
+	       etcd_code_name(res->err.code));
+	if (op->kind != RC_OP_CREATE || !p->rc->q)
+		return;
+	snprintf(msg, sizeof(msg), "creating pods failed: %s", res->err.msg);
+	recorder_eventf(p->rc->rec, "controllers", p->name, "Warning", "FailedCreate", "%s", msg);
+	if ((st = rc_state_get(p->rc, p->name, 1))) {
+		free(st->last_error);
+		st->last_error = strdup(msg);
+	}
 }
 
 static void
@@ -102,53 +167,29 @@ op_done(struct etcd_result *res, void *arg)
 {
 	struct rc_op *op = arg;
 	struct rc_pass *p = op->p;
-	int pod_write = op->kind != RC_OP_STATUS;
 
-	if (res->err.code == ETCD_ECANCELED) {
-		p->failed++;
-	} else if (res->err.code != ETCD_OK) {
-		p->failed++;
-		if (res->err.outcome_unknown && pod_write)
-			p->unknown = 1;
-		metric_inc(p->rc->m_failures);
-		log_kv(LL_WARN, KV("controller", p->name, "pod", op->pod[0] ? op->pod : NULL),
-		       "cannot %s: %s (%s); retrying with back-off", op_verb[op->kind], res->err.msg,
-		       etcd_code_name(res->err.code));
-		if (op->kind == RC_OP_CREATE && p->rc->q) {
-			struct rc_state *st = rc_state_get(p->rc, p->name, 1);
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "creating pods failed: %s", res->err.msg);
-			recorder_eventf(p->rc->rec, "controllers", p->name, "Warning", "FailedCreate", "%s", msg);
-			if (st) {
-				free(st->last_error);
-				st->last_error = strdup(msg);
-			}
-		}
+	if (op->kind != RC_OP_STATUS && res->err.code == ETCD_OK && res->revision > p->max_rev)
+		p->max_rev = res->revision;
+	if (res->err.code != ETCD_OK) {
+		if (op->kind == RC_OP_CREATE)
+			rc_create_done(p, op->n, 0);
+		op_failed(op, res);
+	} else if (op->kind == RC_OP_CREATE) {
+		creates_done(op, res);
 	} else if (!res->succeeded) {
-		/* Someone changed the key first (or a name collided). */
-		p->requeue = 0.05;
+		p->requeue = 0.05; /* someone changed the key first */
+	} else if (op->kind == RC_OP_DELETE) {
+		p->deleted++;
+		metric_inc(p->rc->m_deletes);
 	} else {
-		if (pod_write && res->revision > p->max_rev)
-			p->max_rev = res->revision;
-		switch (op->kind) {
-		case RC_OP_CREATE:
-			p->created++;
-			metric_inc(p->rc->m_creates);
-			break;
-		case RC_OP_DELETE:
-			p->deleted++;
-			metric_inc(p->rc->m_deletes);
-			break;
-		case RC_OP_STATUS: metric_inc(p->rc->m_status); break;
-		}
+		metric_inc(p->rc->m_status);
 	}
 	free(op);
 	pass_step(p);
 }
 
-void
-rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t)
+static int
+commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, int n, struct etcd_txn *t)
 {
 	struct etcd_error err = {0};
 	struct rc_op *op = calloc(1, sizeof(*op));
@@ -156,19 +197,33 @@ rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct et
 	if (!op) {
 		etcd_txn_free(t);
 		p->failed++;
-		return;
+		return -1;
 	}
 	op->p = p;
 	op->kind = kind;
+	op->n = n;
 	snprintf(op->pod, sizeof(op->pod), "%s", pod ? pod : "");
 	if (etcd_txn_commit(p->rc->d->etcd, t, op_done, op, &err) < 0) {
 		log_kv(LL_WARN, KV("controller", p->name, "pod", pod), "cannot %s: %s; retrying with back-off",
 		       op_verb[kind], err.msg);
 		free(op);
 		p->failed++;
-		return;
+		return -1;
 	}
 	p->pending++;
+	return 0;
+}
+
+void
+rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t)
+{
+	commit(p, kind, pod, 0, t);
+}
+
+int
+rc_op_commit_creates(struct rc_pass *p, const char *pod, int n, struct etcd_txn *t)
+{
+	return commit(p, RC_OP_CREATE, pod, n, t);
 }
 
 /* ---- reading the caches ---- */
@@ -298,12 +353,13 @@ sync_valid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *o,
 	delete_stale(p, c, &budget);
 	diff = (long)ctl->spec.replicas - (long)c->nmatch;
 	if (diff > 0) {
-		p->want = diff < budget ? (int)diff : budget;
+		p->want = (int)diff; /* replicas is an int: so is the shortfall */
+		p->ctl_mod = o->mod_revision;
 		if (!(p->ctl = api_dup(API_CONTROLLER, ctl))) {
 			p->failed++;
 			p->want = 0;
 		}
-		rc_create_batch(p);
+		rc_create_more(p);
 	} else if (diff < 0) {
 		rc_rank_for_delete(p->rc, c->match, c->nmatch);
 		for (long i = 0; i < -diff && budget > 0; i++, budget--)
@@ -367,8 +423,8 @@ rc_reconcile(struct wq *q, const char *name, void *arg)
 		wq_done(q, name, WQ_RETRY, 0);
 		return;
 	}
-	if (st->batch > 1)
-		p->batch = st->batch;
+	if (st->window > 1)
+		p->window = st->window;
 	if (st->unknown) {
 		learn_revision(p);
 		pass_step(p);
