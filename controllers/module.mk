@@ -16,7 +16,9 @@ $(BIN)/skiff-node-controller: $(NODECTL_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNT
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 CTL_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_replication*.c tests/integration/check_nodectl*.c))
-$(foreach t,$(CTL_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+# check_replication also tries rc_batch.c (creates in one txn) alone.
+CTL_EXTRA_check_replication := $(OBJ)/controllers/replication/rc_batch.o
+$(foreach t,$(CTL_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(CTL_EXTRA_$(t)) $(HARNESS_OBJ) $(ETCD_LIB))))
 $(foreach t,$(CTL_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-replication-controller $(BIN)/skiff-node-controller))
 INTEG_TESTS += $(CTL_INTEG:%=$(TBIN)/%)
 

@@ -4,7 +4,8 @@
  * --prefix. A watch on P/pods/ in the test counts pods as they come and go
  * and remembers the most it ever saw, so "never more than N" is checked
  * at every revision, not only at the end. No scheduler or agent runs: the
- * tests write bindings and pod status themselves.
+ * tests write bindings and pod status themselves. The batch of creates
+ * (rc_batch.c) is also tried alone, with one name taken.
  */
 #include <check.h>
 #include <ev.h>
@@ -18,6 +19,8 @@
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
 #include "th_proc.h"
+
+#include "controllers/replication/rc.h"
 
 #define RC_BIN "build/bin/skiff-replication-controller"
 
@@ -546,6 +549,47 @@ START_TEST(test_status_ready)
 }
 END_TEST
 
+/* A batch of creates where one name is taken: the other seven are
+ * written once each, the taken key is left as it was, and the tally says
+ * 7 created, 1 taken (what the controller counts). */
+START_TEST(test_batch_collision)
+{
+	struct etcd_txn *t = etcd_txn_new();
+	struct etcd_result *r;
+	char key[256];
+	int created, taken;
+
+	ck_assert_int_gt(put("pods", "col-taken", "{\"old\":true}"), 0);
+	for (int i = 0; i < 8; i++) {
+		if (i == 3)
+			snprintf(key, sizeof(key), "%s/pods/col-taken", P);
+		else
+			snprintf(key, sizeof(key), "%s/pods/col-%05d", P, i);
+		ck_assert_int_eq(rc_batch_add(t, key, "{\"new\":true}"), 0);
+	}
+	r = etcd_sync_txn(S, t);
+	TU_OK(r);
+	ck_assert_int_eq(rc_batch_tally(r, 8, &created, &taken), 0);
+	ck_assert_int_eq(created, 7);
+	ck_assert_int_eq(taken, 1);
+	ck_assert_int_eq(rc_batch_tally(r, 7, &created, &taken), -1);
+	etcd_result_free(r);
+	r = list("pods");
+	ck_assert_uint_eq(r->nkvs, 8);
+	for (size_t i = 0; i < r->nkvs; i++) {
+		ck_assert_int_eq(r->kvs[i].version, 1);
+		ck_assert_str_eq(r->kvs[i].value, strstr(r->kvs[i].key, "taken") ? "{\"old\":true}" : "{\"new\":true}");
+	}
+	etcd_result_free(r);
+	{
+		int want = 8;
+
+		WAIT(pw_created, &want, 10);
+	}
+	ck_assert_int_eq(W.created, 8);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -567,6 +611,7 @@ suite(void)
 	tcase_add_test(core, test_cascade_and_foreign);
 	tcase_add_test(core, test_status_ready);
 	tcase_add_test(errors, test_invalid_then_fixed);
+	tcase_add_test(errors, test_batch_collision);
 	tcase_add_test(limits, test_kill_restart_no_double);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
