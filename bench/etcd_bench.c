@@ -33,7 +33,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -46,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "etcd.h"
 
 extern char **environ;
@@ -586,23 +586,6 @@ tick_cb(struct ev_loop *l, ev_timer *w, int revents)
 	(void)revents;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static double
-percentile(const double *v, int n, double p)
-{
-	int k = (int)ceil(p / 100.0 * n) - 1;
-
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 static void
 bench_watch(void)
 {
@@ -656,9 +639,9 @@ bench_watch(void)
 	etcd_watch_cancel(w);
 	wipe(prefix);
 	if (n > 0) {
-		qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-		printf("etcd-watch latency: p50=%.0f µs p99=%.0f µs\n", percentile(lat, n, 50),
-		       percentile(lat, n, 99));
+		bench_sort(lat, n);
+		printf("etcd-watch latency: p50=%.0f µs p99=%.0f µs\n", bench_percentile(lat, n, 50),
+		       bench_percentile(lat, n, 99));
 		note("watch: %d samples, min=%.0f us max=%.0f us", n, lat[0], lat[n - 1]);
 	} else {
 		printf("etcd-watch latency: p50=- µs p99=- µs\n");

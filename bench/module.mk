@@ -3,7 +3,8 @@
 # "name: skiff=… baseline=… ratio=…" lines; baselines live next to them.
 # The library is named by path: etcdclient/module.mk is read after this one.
 BENCH_ETCD := $(B)/bench/etcd_bench
-$(BENCH_ETCD): $(OBJ)/bench/etcd_bench.o $(ETCD_LIB)
+BENCH_STATS_OBJ := $(OBJ)/bench/bench_stats.o
+$(BENCH_ETCD): $(OBJ)/bench/etcd_bench.o $(BENCH_STATS_OBJ) $(ETCD_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)

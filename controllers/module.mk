@@ -30,7 +30,8 @@ UNIT_TESTS += $(TBIN)/check_rc
 # bench/replication_bench: time to fill a controller of 10,000 replicas
 # against 10,000 create-if-absent transactions by the library alone.
 BENCH_RC := $(B)/bench/replication_bench
-$(BENCH_RC): $(OBJ)/bench/replication_bench.o $(ETCD_LIB) | $(BIN)/skiff-replication-controller
+$(BENCH_RC): $(OBJ)/bench/replication_bench.o $(OBJ)/bench/bench_stats.o $(OBJ)/controllers/replication/rc_batch.o \
+             $(ETCD_LIB) | $(BIN)/skiff-replication-controller
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
