@@ -24,6 +24,7 @@
 #define RC_BURST 500       /* most pod deletes of one controller in one pass */
 #define RC_TXN_CREATES 64  /* most creates in one transaction (etcd allows 127 nested) */
 #define RC_WINDOW_MAX 512  /* most creates of one controller in flight at once */
+#define RC_TXN_BYTES (512L * 1024) /* pod JSON per txn (base64: 4/3; etcd takes 1.5 MiB) */
 
 /* What the controller knows of one controller name (kept while running). */
 struct rc_state {
@@ -107,7 +108,8 @@ void rc_reconcile(struct wq *q, const char *name, void *arg);
 
 /* rc_create.c: send creates while the slow-start window has room (it
  * starts at 1 and grows by every create that succeeds, up to
- * RC_WINDOW_MAX), in transactions of up to RC_TXN_CREATES. */
+ * RC_WINDOW_MAX), in transactions of up to RC_TXN_CREATES creates and
+ * about RC_TXN_BYTES of pod JSON. */
 void rc_create_more(struct rc_pass *p);
 /* A create transaction of n creates returned: created of them succeeded. */
 void rc_create_done(struct rc_pass *p, int n, int created);

@@ -62,15 +62,15 @@ pick_name(struct rc_pass *p, char *pod, size_t len)
 	return 0;
 }
 
-/* Add one create to t. 0, or -1. */
-static int
+/* Add one create to t. Bytes of the pod's JSON, or -1. */
+static long
 add_create(struct rc_pass *p, struct etcd_txn *t, char *pod)
 {
 	char key[API_KEY_MAX];
 	struct api_error err;
 	struct api_pod *obj;
 	char *json;
-	int rc;
+	long len;
 
 	if (pick_name(p, pod, API_LABEL_MAX + 1) < 0 ||
 	    api_key_object(key, sizeof(key), p->rc->prefix, API_POD, pod, &err) < 0)
@@ -81,27 +81,32 @@ add_create(struct rc_pass *p, struct etcd_txn *t, char *pod)
 	api_pod_free(obj);
 	if (!json)
 		return -1;
-	rc = rc_batch_add(t, key, json);
+	len = rc_batch_add(t, key, json) < 0 ? -1 : (long)strlen(json);
 	free(json);
 	log_kv(LL_DEBUG, KV("controller", p->name, "pod", pod), "creating pod");
-	return rc;
+	return len;
 }
 
-/* Send one transaction of n creates. */
+/* Send one transaction of up to n creates: fewer when their JSON passes
+ * RC_TXN_BYTES (etcd refuses requests over --max-request-bytes). */
 static void
 send_creates(struct rc_pass *p, int n)
 {
 	char pod[API_LABEL_MAX + 1], first[API_LABEL_MAX + 1] = "";
 	struct etcd_txn *t = etcd_txn_new();
+	long len, bytes = 0;
+	int i;
 
-	for (int i = 0; t && i < n; i++) {
-		if (add_create(p, t, pod) < 0) {
+	for (i = 0; t && i < n && bytes < RC_TXN_BYTES; i++) {
+		if ((len = add_create(p, t, pod)) < 0) {
 			etcd_txn_free(t);
 			t = NULL;
 		} else if (i == 0) {
 			snprintf(first, sizeof(first), "%s", pod);
 		}
+		bytes += len;
 	}
+	n = i;
 	if (!t) {
 		log_kv(LL_ERROR, KV("controller", p->name),
 		       "cannot build a pod from the template (out of memory?); retrying");

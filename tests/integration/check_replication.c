@@ -592,6 +592,41 @@ START_TEST(test_batch_collision)
 }
 END_TEST
 
+/* Pods of 30 KB: 64 of them would pass etcd's 1.5 MiB request limit, so
+ * a transaction carries fewer, and all 150 are created. */
+START_TEST(test_large_template)
+{
+	struct th_proc *p = start_rc();
+	size_t big = 30000;
+	char *env = malloc(big + 1), *json = malloc(big + 1024);
+	int64_t rev;
+
+	memset(env, 'x', big);
+	env[big] = '\0';
+	snprintf(json, big + 1024,
+	         "{\"metadata\":{\"name\":\"fat\"},\"spec\":{\"replicas\":150,\"selector\":{\"app\":\"fat\"},"
+	         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"fat\"}},"
+	         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"httpd:2.4\","
+	         "\"env\":[{\"name\":\"PAD\",\"value\":\"%s\"}]}]}}}}",
+	         env);
+	rev = put("controllers", "fat", json);
+	free(env);
+	free(json);
+	wait_settled(p, "fat", 150, rev, 60);
+	ck_assert_int_le(W.max, 150);
+	{
+		/* No create failed on the way (a refused txn is retried smaller
+		 * and would get there too, but with a FailedCreate event). */
+		struct etcd_result *r = list("events/controllers/fat");
+
+		for (size_t i = 0; i < r->nkvs; i++)
+			ck_assert_msg(!strstr(r->kvs[i].value, "FailedCreate"), "%s", r->kvs[i].value);
+		etcd_result_free(r);
+	}
+	th_proc_free(p, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -615,6 +650,7 @@ suite(void)
 	tcase_add_test(errors, test_invalid_then_fixed);
 	tcase_add_test(errors, test_batch_collision);
 	tcase_add_test(limits, test_kill_restart_no_double);
+	tcase_add_test(limits, test_large_template);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, limits);
