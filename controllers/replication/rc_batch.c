@@ -16,7 +16,7 @@ rc_batch_add(struct etcd_txn *t, const char *key, const char *json)
 
 	etcd_txn_cmp(in, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 	etcd_txn_put(in, ETCD_TXN_SUCCESS, key, json, strlen(json), 0);
-	return etcd_txn_nest(t, ETCD_TXN_SUCCESS, in);
+	return etcd_txn_txn(t, ETCD_TXN_SUCCESS, in);
 }
 
 int
