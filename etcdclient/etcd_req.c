@@ -165,6 +165,13 @@ transport_failed(struct etcd_req *r, CURLcode rc, const char *msg)
 	if (tls_error(rc) || ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && strstr(msg, "SSL"))) {
 		etcd_seterr(&err, ETCD_ETLS, "TLS with %s failed: %s (check --etcd-cacert, --etcd-cert, --etcd-key)",
 		            url, msg);
+		/* A certificate does not fix itself in seconds: try each other
+		 * endpoint once, then say so instead of backing off until the
+		 * budget ends in a timeout that hides the cause. */
+		if (r->attempts + 1 >= r->c->neps) {
+			complete(r, &err);
+			return;
+		}
 		sent = 0;
 	} else if (rc == CURLE_OPERATION_TIMEDOUT && sent) {
 		etcd_seterr(&err, ETCD_ETIMEOUT, "%s did not answer %s in time: %s", url, r->path, msg);

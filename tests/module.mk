@@ -27,3 +27,6 @@ INTEG_TESTS += $(TBIN)/check_make_up
 $(eval $(call test_prog,check_services_e2e,tests/integration,$(HARNESS_OBJ) $(ETCD_LIB)))
 $(TBIN)/check_services_e2e: | $(PROGRAMS)
 INTEG_TESTS += $(TBIN)/check_services_e2e
+
+# check_etcd_auth_tls also runs a daemon (skiff-node-controller) over TLS.
+$(TBIN)/check_etcd_auth_tls: | $(PROGRAMS)

@@ -3,9 +3,12 @@
  * one-member clusters for the file: one with auth enabled (root user, simple
  * tokens with --auth-token-ttl 2 so tokens expire during the tests), one
  * serving https with a generated CA and requiring client certificates.
+ * The TLS cluster also serves a real daemon (skiff-node-controller), which
+ * sets OpenSSL up through its own path (daemon/daemon_tls.c).
  */
 #include <check.h>
 #include <ev.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,9 @@
 #include "etcd_sync.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
+#include "tests/harness/th_proc.h"
+
+#define NODE_CONTROLLER "build/bin/skiff-node-controller"
 
 #define ROOT_PW "r00t-pw"
 #define TOKEN_TTL 2
@@ -345,6 +351,82 @@ START_TEST(auth_user_when_auth_disabled)
 }
 END_TEST
 
+/* skiff-node-controller against the TLS cluster with the given CA; the
+ * process, to be freed by the caller. */
+static struct th_proc *
+tls_daemon(const char *prefix, const char *ca)
+{
+	char *const argv[] = {NODE_CONTROLLER,
+	                      "--etcd-endpoints",
+	                      (char *)th_etcd_endpoint(g_tls, 0),
+	                      "--etcd-cacert",
+	                      (char *)ca,
+	                      "--etcd-cert",
+	                      (char *)th_etcd_cert(g_tls),
+	                      "--etcd-key",
+	                      (char *)th_etcd_key(g_tls),
+	                      "--prefix",
+	                      (char *)prefix,
+	                      "--health-addr",
+	                      "",
+	                      NULL};
+	struct th_proc *p = th_proc_start(NODE_CONTROLLER, argv, NULL);
+
+	ck_assert_msg(p != NULL, "cannot start %s", NODE_CONTROLLER);
+	return p;
+}
+
+struct leader_wait {
+	struct etcd_sync *s;
+	struct th_proc *p;
+};
+
+/* th_wait cond: a leader key under /tlsd/leaders/, or the daemon gone. */
+static int
+leader_or_exit(void *arg)
+{
+	struct leader_wait *w = arg;
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct etcd_result *r = etcd_sync_range(w->s, "/tlsd/leaders/", &o);
+	int done = (r && r->err.code == ETCD_OK && r->count > 0) || !th_proc_running(w->p);
+
+	if (r)
+		etcd_result_free(r);
+	return done;
+}
+
+START_TEST(tls_daemon_elects_leader)
+{
+	ck_assert_ptr_nonnull(g_tls);
+	struct ev_loop *loop = ev_loop_new(0);
+	struct leader_wait w = {tls_sync(th_etcd_ca(g_tls), th_etcd_cert(g_tls), th_etcd_key(g_tls)),
+	                        tls_daemon("/tlsd", th_etcd_ca(g_tls))};
+
+	ck_assert_msg(th_wait(loop, leader_or_exit, &w, 20) == 0 && th_proc_running(w.p),
+	              "the daemon never took leadership over TLS:\n%s", th_proc_log(w.p));
+	ck_assert_int_eq(th_proc_signal(w.p, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(w.p, 10), 0);
+	th_proc_free(w.p, 0);
+	etcd_sync_free(w.s);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(tls_daemon_wrong_ca_says_so)
+{
+	/* The start-up check fails at once with the TLS cause and the flags to
+	 * look at, and the daemon exits for its supervisor to restart it. */
+	ck_assert_ptr_nonnull(g_tls);
+	struct th_proc *p = tls_daemon("/tlsbad", th_etcd_other_ca(g_tls));
+
+	ck_assert_msg(th_proc_wait(p, 4) > 0, "the daemon did not exit on a wrong CA within 4 s:\n%s",
+	              th_proc_log(p));
+	ck_assert_msg(th_proc_log_has(p, "code=tls") && th_proc_log_has(p, "--etcd-cacert"),
+	              "the log does not name the TLS failure:\n%s", th_proc_log(p));
+	th_proc_free(p, 0);
+}
+END_TEST
+
 static Suite *
 auth_tls_suite(void)
 {
@@ -368,6 +450,8 @@ auth_tls_suite(void)
 	tcase_add_test(tls, tls_unreadable_files);
 	tcase_add_test(tls, tls_plain_http_to_tls_port);
 	tcase_add_test(tls, auth_user_when_auth_disabled);
+	tcase_add_test(tls, tls_daemon_elects_leader);
+	tcase_add_test(tls, tls_daemon_wrong_ca_says_so);
 	suite_add_tcase(s, tls);
 	return s;
 }
