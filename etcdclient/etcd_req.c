@@ -144,6 +144,17 @@ tls_error(CURLcode rc)
 	}
 }
 
+/* The peer's certificate (or our CA or client files) failed verification:
+ * trying again later gives the same answer. */
+static int
+cert_rejected(CURLcode rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM ||
+	       rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
+	       rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_SSL_CRL_BADFILE ||
+	       rc == CURLE_SSL_INVALIDCERTSTATUS;
+}
+
 /* A transport failure: the request may or may not have reached etcd. */
 static void
 transport_failed(struct etcd_req *r, CURLcode rc, const char *msg)
@@ -167,8 +178,9 @@ transport_failed(struct etcd_req *r, CURLcode rc, const char *msg)
 		            url, msg);
 		/* A certificate does not fix itself in seconds: try each other
 		 * endpoint once, then say so instead of backing off until the
-		 * budget ends in a timeout that hides the cause. */
-		if (r->attempts + 1 >= r->c->neps) {
+		 * budget ends in a timeout that hides the cause. A reset during
+		 * the handshake (a member restarting) is retried as usual. */
+		if (cert_rejected(rc) && r->attempts + 1 >= r->c->neps) {
 			complete(r, &err);
 			return;
 		}
