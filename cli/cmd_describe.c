@@ -13,7 +13,7 @@
 
 #include "skiffctl.h"
 
-static const struct skiff_prog prog = {.name = "skiffctl describe",
+static const struct skiff_prog prog = {.client = 1, .name = "skiffctl describe",
                                        .summary = "Show an object in detail with its status and events.\n"
                                                   "KIND: pod (po), controller (rc), service (svc), node (no).\n"
                                                   "Exit 0 on success, 1 when it does not exist or etcd fails.",

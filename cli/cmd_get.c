@@ -57,7 +57,7 @@ static const struct flag get_flags[] = {
 	{0}};
 
 static const struct skiff_prog prog = {
-	.name = "skiffctl get", .summary = GET_HELP, .args = "KIND[,KIND...] [NAME]", .flags = get_flags};
+	.client = 1, .name = "skiffctl get", .summary = GET_HELP, .args = "KIND[,KIND...] [NAME]", .flags = get_flags};
 
 void
 cmd_get_usage(FILE *f)

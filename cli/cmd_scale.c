@@ -21,7 +21,7 @@ static const struct flag scale_flags[] = {
 	{0}};
 
 static const struct skiff_prog prog = {
-	.name = "skiffctl scale", .summary = SCALE_HELP, .args = "controller NAME", .flags = scale_flags};
+	.client = 1, .name = "skiffctl scale", .summary = SCALE_HELP, .args = "controller NAME", .flags = scale_flags};
 
 void
 cmd_scale_usage(FILE *f)

@@ -115,7 +115,8 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 	size_t n = 0;
 
 	for (size_t i = 0; all[i].name; i++)
-		if (p->elects || strcmp(all[i].name, "leader-elect") != 0)
+		if ((p->elects || strcmp(all[i].name, "leader-elect") != 0) &&
+		    (!p->client || strcmp(all[i].name, "health-addr") != 0))
 			t[n++] = all[i];
 	t[n] = (struct flag){0};
 	return t;
@@ -181,6 +182,7 @@ opts_parse(struct skiff_opts *o, const struct skiff_prog *p, int argc, char **ar
 	int rc;
 
 	memset(o, 0, sizeof(*o));
+	o->health_addr = ""; /* for clients, which have no such flag */
 	rc = flags_parse(tabs, argc, argv, p->args ? &o->nargs : NULL, err, len);
 	if (rc != FLAGS_OK)
 		return rc;

@@ -28,6 +28,7 @@ struct skiff_prog {
 	const char *args;         /* synopsis of positional arguments; NULL = none taken */
 	const char *health_addr;  /* default --health-addr; NULL or "" = off */
 	int elects;               /* takes --leader-elect */
+	int client;               /* a command-line client: no --health-addr */
 	const struct flag *flags; /* the program's own flags ({0}-ended), or NULL */
 };
 

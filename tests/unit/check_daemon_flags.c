@@ -269,7 +269,7 @@ static const struct skiff_prog sched = {.name = "skiff-scheduler",
                                         .health_addr = "127.0.0.1:10251",
                                         .elects = 1,
                                         .flags = sched_flags};
-static const struct skiff_prog ctl = {.name = "skiffctl", .args = "COMMAND [ARG]..."};
+static const struct skiff_prog ctl = {.name = "skiffctl", .args = "COMMAND [ARG]...", .client = 1};
 
 static struct skiff_opts o;
 
@@ -324,6 +324,8 @@ START_TEST(test_common_defaults)
 	ck_assert_int_eq(o.leader_elect, 0);
 	ck_assert_int_eq(oparse(&ctl, "--leader-elect", NULL), FLAGS_ERR);
 	ck_assert_str_eq(err, "unknown flag --leader-elect");
+	ck_assert_int_eq(oparse(&ctl, "--health-addr=:8080", NULL), FLAGS_ERR); /* a client serves nothing */
+	ck_assert_str_eq(err, "unknown flag --health-addr");
 	ck_assert_int_eq(oparse(&sched, "--workers=8", "--leader-elect=false", NULL), FLAGS_OK);
 	ck_assert_int_eq(workers, 8);
 	ck_assert_int_eq(o.leader_elect, 0);
