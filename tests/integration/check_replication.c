@@ -5,7 +5,8 @@
  * and remembers the most it ever saw, so "never more than N" is checked
  * at every revision, not only at the end. No scheduler or agent runs: the
  * tests write bindings and pod status themselves. The batch of creates
- * (rc_batch.c) is also tried alone, with one name taken.
+ * (rc_batch.c) is also tried alone, with one name taken. Two controllers
+ * at once: one leads, the other takes over when it dies.
  */
 #include <check.h>
 #include <ev.h>
@@ -331,6 +332,67 @@ START_TEST(test_deleted_pod_replaced)
 }
 END_TEST
 
+static const char *
+pod_name(struct etcd_result *r, size_t i)
+{
+	return strrchr(r->kvs[i].key, '/') + 1;
+}
+
+START_TEST(test_deleted_during_scale_up)
+{
+	struct th_proc *p = start_rc();
+	int64_t rev = put_rc("grow", 3000, "grow");
+	int some = 5, at;
+	struct etcd_result *r;
+	char victim[128];
+
+	/* Delete a pod by hand while the controller is still creating: it is
+	 * replaced exactly once, and the count never goes over 3000. */
+	WAIT(pw_created, &some, 20);
+	r = list("pods");
+	snprintf(victim, sizeof(victim), "%s", pod_name(r, 0));
+	etcd_result_free(r);
+	at = W.created;
+	del("pods", victim);
+	fprintf(stderr, "deleted %s with %d of 3000 pods created\n", victim, at);
+	ck_assert_msg(at < 3000, "the delete came after the fill; nothing was tested");
+	wait_settled(p, "grow", 3000, rev, 40);
+	ck_assert_int_le(W.max, 3000);
+	ck_assert_int_eq(W.created, 3001);
+	th_proc_free(p, 0);
+}
+END_TEST
+
+/* th_wait cond: the process's log says it leads. */
+static int
+leads(void *arg)
+{
+	return th_proc_log_has(arg, "became leader");
+}
+
+START_TEST(test_two_controllers_one_leader)
+{
+	struct th_proc *a = start_rc(), *b;
+	int64_t rev;
+
+	WAIT(leads, a, 20);
+	b = start_rc();
+	rev = put_rc("ha", 5, "ha");
+	wait_settled(b, "ha", 5, rev, 20);
+	ck_assert_msg(!th_proc_log_has(b, "became leader"), "both controllers lead");
+	/* The leader dies without a word: the standby takes over once the
+	 * dead one's lease ends, and adds exactly the 3 missing pods. */
+	th_proc_kill(a);
+	th_proc_free(a, 0);
+	rev = put_rc("ha", 8, "ha");
+	WAIT(leads, b, 30);
+	wait_settled(b, "ha", 8, rev, 20);
+	ck_assert_int_le(W.max, 8);
+	ck_assert_int_eq(W.created, 8);
+	th_proc_free(b, 0);
+}
+END_TEST
+
 START_TEST(test_kill_restart_no_double)
 {
 	struct th_proc *p = start_rc();
@@ -351,12 +413,6 @@ START_TEST(test_kill_restart_no_double)
 	th_proc_free(p, 0);
 }
 END_TEST
-
-static const char *
-pod_name(struct etcd_result *r, size_t i)
-{
-	return strrchr(r->kvs[i].key, '/') + 1;
-}
 
 START_TEST(test_scale_down_order)
 {
@@ -644,6 +700,8 @@ suite(void)
 	tcase_set_timeout(limits, 90);
 	tcase_add_test(core, test_scale_steps);
 	tcase_add_test(core, test_deleted_pod_replaced);
+	tcase_add_test(core, test_deleted_during_scale_up);
+	tcase_add_test(core, test_two_controllers_one_leader);
 	tcase_add_test(core, test_scale_down_order);
 	tcase_add_test(core, test_cascade_and_foreign);
 	tcase_add_test(core, test_status_ready);
