@@ -71,6 +71,8 @@ netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *
 	for (i = 0; i < n && cand + size - 1 <= end; i++) {
 		uint64_t lo = t[i].addr, hi = cidr_last(&t[i]);
 
+		if (t[i].len <= pod->len)
+			continue; /* not a subnet of the pool: invalid, and must not block it all */
 		if (hi < cand || lo > cand + size - 1)
 			continue; /* before the candidate, or after it: sorted, so the candidate is free of it */
 		cand = (hi + 1 + size - 1) / size * size; /* first aligned subnet after t[i] */

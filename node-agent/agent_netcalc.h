@@ -20,7 +20,8 @@
 int netcalc_config(const char *json, size_t len, struct api_network_config *out, char *why, size_t whylen);
 
 /* The lowest subnet of length len inside pod that overlaps none of taken
- * (n entries, any lengths, any order), skipping index 0 (pod's first
+ * (n entries, any lengths, any order; one as large as pod or larger is
+ * invalid and ignored, so a bogus 0.0.0.0/0 blocks nothing), skipping index 0 (pod's first
  * subnet, as flannel does: 10.244.0.0/24 is never handed out). Returns 0
  * with *out, 1 when the pool is exhausted, -1 when len is not longer than
  * pod's prefix or longer than 30. O(n log n); taken is not changed. */

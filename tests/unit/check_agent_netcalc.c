@@ -114,7 +114,8 @@ START_TEST(test_next_skips_zero_and_fills_holes)
 END_TEST
 
 /* Claims of another length (the config changed since) block what they
- * overlap; claims outside the pod network are ignored. */
+ * overlap; claims outside the pod network, or not smaller than it, are
+ * ignored. */
 START_TEST(test_next_other_lengths)
 {
 	struct api_cidr pod = C("10.244.0.0/16"), out, taken[4];
@@ -124,8 +125,11 @@ START_TEST(test_next_other_lengths)
 	taken[2] = C("192.168.0.0/16");
 	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 3, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.5.0/24");
-	taken[3] = C("10.0.0.0/8"); /* everything */
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 4, &out), 1);
+	taken[3] = C("10.0.0.0/8"); /* not a subnet of the pool: ignored, as 0.0.0.0/0 would be */
+	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 4, &out), 0);
+	ck_assert_str_eq(fmt(&out), "10.244.5.0/24");
+	taken[3] = C("10.244.0.0/16");
+	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 4, &out), 0);
 }
 END_TEST
 
