@@ -65,9 +65,10 @@ netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *
 	t = n ? malloc(n * sizeof(*t)) : NULL;
 	if (n && !t)
 		return -1;
-	if (n)
+	if (n) {
 		memcpy(t, taken, n * sizeof(*t));
-	qsort(t, n, sizeof(*t), cmp_cidr);
+		qsort(t, n, sizeof(*t), cmp_cidr);
+	}
 	for (i = 0; i < n && cand + size - 1 <= end; i++) {
 		uint64_t lo = t[i].addr, hi = cidr_last(&t[i]);
 

@@ -32,6 +32,13 @@ add_attr(struct rt_req *q, unsigned short type, const void *data, size_t dlen)
 	q->nh.nlmsg_len = NLMSG_ALIGN(q->nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
+/* NLMSG_OK without its mixed-sign comparisons (gcc and clang disagree). */
+static int
+msg_ok(const struct nlmsghdr *h, size_t left)
+{
+	return left >= sizeof(*h) && h->nlmsg_len >= sizeof(*h) && h->nlmsg_len <= left;
+}
+
 static int
 nl_open(char *why, size_t len)
 {
@@ -90,7 +97,7 @@ nl_ack(struct rt_req *q, int *e, char *why, size_t len)
 	}
 	close(fd);
 	h = (struct nlmsghdr *)buf;
-	if (!NLMSG_OK(h, (int)n) || h->nlmsg_type != NLMSG_ERROR) {
+	if (!msg_ok(h, (size_t)n) || h->nlmsg_type != NLMSG_ERROR) {
 		snprintf(why, len, "netlink: unexpected answer");
 		return -1;
 	}
@@ -159,13 +166,30 @@ take_route(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t
 	return 0;
 }
 
+/* One message of a dump: 1 at its end, 0 to go on, -1 with errno. */
+static int
+dump_msg(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t *n, size_t *cap)
+{
+	if (h->nlmsg_type == NLMSG_DONE)
+		return 1;
+	if (h->nlmsg_type == NLMSG_ERROR) {
+		errno = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+		return -1;
+	}
+	if (h->nlmsg_type == RTM_NEWROUTE && take_route(h, proto, out, n, cap) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 int
 rtnl_list(uint8_t proto, struct netcalc_route **out, size_t *n, char *why, size_t len)
 {
 	static char buf[32768];
 	struct rt_req q;
 	size_t cap = 0;
-	int fd = nl_open(why, len), done = 0;
+	int fd = nl_open(why, len), rc = 0;
 	ssize_t got;
 
 	*out = NULL;
@@ -175,23 +199,18 @@ rtnl_list(uint8_t proto, struct netcalc_route **out, size_t *n, char *why, size_
 	req_init(&q, RTM_GETROUTE, NLM_F_DUMP, NULL, 0);
 	if (send(fd, &q, q.nh.nlmsg_len, 0) < 0)
 		goto fail;
-	while (!done && (got = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		struct nlmsghdr *h;
-		int left = (int)got;
+	while (rc == 0 && (got = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		size_t left = (size_t)got, step;
 
-		for (h = (struct nlmsghdr *)buf; !done && NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				done = 1;
-			else if (h->nlmsg_type == NLMSG_ERROR) {
-				errno = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto fail;
-			} else if (h->nlmsg_type == RTM_NEWROUTE && take_route(h, proto, out, n, &cap) < 0) {
-				errno = ENOMEM;
-				goto fail;
-			}
+		while (rc == 0 && msg_ok(h, left)) {
+			rc = dump_msg(h, proto, out, n, &cap);
+			step = NLMSG_ALIGN(h->nlmsg_len);
+			left = step < left ? left - step : 0;
+			h = (struct nlmsghdr *)((char *)h + step);
 		}
 	}
-	if (!done)
+	if (rc != 1)
 		goto fail;
 	close(fd);
 	return 0;

@@ -715,6 +715,10 @@ START_TEST(test_host_gw_routes)
 	start_agent(&c, extra);
 	wait_log(&c, "routes synced", 20);
 	check_fw_once(&c);
+	/* a clean stop (under ASan: no leaks) leaves the routes too */
+	ck_assert_int_eq(th_proc_signal(c.agent, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(c.agent, 20), 0);
+	ck_assert(route_is(&(struct route_want){ns, "10.219.3.0/24 via 10.217.99.6", 1}));
 	ctx_done(&c, 0);
 	etcd_sync_free(S);
 	S = main_s;
