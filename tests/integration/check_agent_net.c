@@ -175,7 +175,7 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	static const char *const nets[] = {"a", "b", "p", "r", NULL};
+	static const char *const nets[] = {"a", "b", "p", "c", "m", "r", NULL};
 	char path[64];
 	int i;
 
@@ -575,6 +575,112 @@ START_TEST(test_pod_ip_in_subnet)
 }
 END_TEST
 
+struct event_want {
+	const struct ctx *c;
+	const char *reason;
+	char message[512];
+};
+
+/* A Warning event with the wanted reason on the node. */
+static int
+node_event(void *arg)
+{
+	struct event_want *w = arg;
+	struct etcd_range_opts o = {.prefix = 1};
+	char dir[256];
+	struct etcd_result *r;
+	size_t i;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%s/events/nodes/%s/", w->c->prefix, w->c->node);
+	r = etcd_sync_range(S, dir, &o);
+	for (i = 0; r && r->err.code == ETCD_OK && i < r->nkvs && !found; i++) {
+		json_t *j = json_loadb(r->kvs[i].value, r->kvs[i].value_len, 0, NULL);
+		const char *reason = json_string_value(json_object_get(j, "reason"));
+
+		if (reason && strcmp(reason, w->reason) == 0) {
+			found = 1;
+			snprintf(w->message, sizeof(w->message), "%s",
+			         json_string_value(json_object_get(j, "message")) ?: "");
+		}
+		json_decref(j);
+	}
+	if (r)
+		etcd_result_free(r);
+	return found;
+}
+
+static void
+wait_event(struct ctx *c, struct event_want *w)
+{
+	w->c = c;
+	if (wait_until(node_event, w, 20) < 0) {
+		th_proc_free(c->agent, 1);
+		c->agent = NULL;
+		ck_abort_msg("no Warning event %s on node %s", w->reason, c->node);
+	}
+}
+
+/* A malformed P/network/config: no claim, a Warning event naming the
+ * field, the agent keeps running; fixed, the claim follows (retry 10 s). */
+START_TEST(test_bad_config_warns_then_claims)
+{
+	struct ctx a;
+	struct event_want ev = {.reason = "InvalidNetworkConfig"};
+	char key[256];
+
+	ctx_init(&a, "bc", "c");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":\"24\"}");
+	start_agent(&a, NULL);
+	wait_event(&a, &ev);
+	ck_assert_msg(strstr(ev.message, "subnetLength"), "event message: %s", ev.message);
+	ck_assert(th_proc_running(a.agent));
+	put(key, AGENT_CIDR);
+	wait_subnet(&a, "10.218.1.0/24");
+	wait_log(&a, "pod network ready", 20);
+	ctx_done(&a, 0);
+}
+END_TEST
+
+/* The Docker network exists with another subnet and a container on it:
+ * the agent says what to do (event NetworkMismatch) and waits; once the
+ * container is gone it makes the network again with its subnet. */
+START_TEST(test_network_in_use_mismatch)
+{
+	struct ctx a;
+	struct event_want ev = {.reason = "NetworkMismatch"};
+	char key[256], val[1024], name[64], buf[64];
+
+	ctx_init(&a, "nm", "m");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, AGENT_CIDR);
+	snprintf(val, sizeof(val),
+	         "{\"Name\":\"%s\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.218.66.0/24\"}]},"
+	         "\"Options\":{\"com.docker.network.bridge.name\":\"%s\"}}",
+	         a.net, a.net);
+	ck_assert_int_eq(dh_request("POST", "/networks/create", val, NULL), 201);
+	snprintf(name, sizeof(name), "%s-user", a.node);
+	snprintf(val, sizeof(val),
+	         "{\"Image\":\"skiff/test-httpd:latest\",\"Labels\":{\"skiff.node\":\"%s\"},"
+	         "\"HostConfig\":{\"NetworkMode\":\"%s\"}}",
+	         a.node, a.net);
+	snprintf(key, sizeof(key), "/containers/create?name=%s", name);
+	ck_assert_int_eq(dh_request("POST", key, val, NULL), 201);
+	snprintf(key, sizeof(key), "/containers/%s/start", name); /* only a running one is on the network */
+	ck_assert_int_eq(dh_request("POST", key, NULL, NULL), 204);
+	start_agent(&a, NULL);
+	wait_event(&a, &ev);
+	ck_assert_msg(strstr(ev.message, "10.218.66.0/24") && strstr(ev.message, "remove those containers"), "%s",
+	              ev.message);
+	ck_assert_int_eq(dh_remove(name), 0);
+	wait_log(&a, "pod network ready", 20);
+	docker_subnet(a.net, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "10.218.1.0/24");
+	ctx_done(&a, 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- routes */
 
 /* A network namespace NAME with a veth to the host: 10.217.99.1 on the
@@ -744,6 +850,8 @@ suite(void)
 	tcase_set_timeout(agent, 120);
 	tcase_add_test(agent, test_agents_claim_and_keep);
 	tcase_add_test(agent, test_pod_ip_in_subnet);
+	tcase_add_test(agent, test_bad_config_warns_then_claims);
+	tcase_add_test(agent, test_network_in_use_mismatch);
 	tcase_add_unchecked_fixture(routes, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(routes, setup, teardown);
 	tcase_set_timeout(routes, 120);
