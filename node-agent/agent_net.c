@@ -77,10 +77,11 @@ net_ready(struct agent *a)
 	if (a->o.host_gw) {
 		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
 		if (fw_ensure(pod, a->pod_subnet, why, sizeof(why)) < 0)
-			net_warn(a, LL_ERROR, "NetworkSetupFailed",
-			         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not reach "
-			         "this node's pods; fix it and restart the agent",
-			         a->pod_subnet, why);
+			net_warn(
+				a, LL_ERROR, "NetworkSetupFailed",
+				"cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not reach "
+				"this node's pods; fix it and restart the agent",
+				a->pod_subnet, why);
 		routes_start(a);
 	}
 	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
@@ -218,8 +219,9 @@ inspect_done(struct dk_resp *r, void *arg)
 	} else if (j) {
 		net_check(a, j);
 	} else {
-		net_warn(a, LL_WARN, "NetworkSetupFailed", "cannot inspect the Docker network %s: %s; retrying in %.0fs",
-		         a->o.docker_network, dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
+		net_warn(a, LL_WARN, "NetworkSetupFailed",
+		         "cannot inspect the Docker network %s: %s; retrying in %.0fs", a->o.docker_network,
+		         dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
 		net_again(a, PHASE_DOCKER, NET_RETRY_S);
 	}
 	json_decref(j);
@@ -242,10 +244,11 @@ claim_done(const struct claim_result *r, void *arg)
 
 	a->claim = NULL;
 	if (r->status != CLAIM_OK) {
-		net_warn(a, LL_ERROR, reason[r->status], "cannot claim a pod subnet: %s; pods wait; %s, retrying in %.0fs",
-		         r->msg,
-		         r->status == CLAIM_EXHAUSTED    ? "free a subnet (delete a gone node's P/network/subnets/ key) or "
-		                                           "widen podCIDR"
+		net_warn(a, LL_ERROR, reason[r->status],
+		         "cannot claim a pod subnet: %s; pods wait; %s, retrying in %.0fs", r->msg,
+		         r->status == CLAIM_EXHAUSTED
+		                 ? "free a subnet (delete a gone node's P/network/subnets/ key) or "
+		                   "widen podCIDR"
 		         : r->status == CLAIM_BAD_CONFIG ? "fix P/network/config"
 		                                         : "check etcd",
 		         NET_RETRY_S);
@@ -256,7 +259,9 @@ claim_done(const struct claim_result *r, void *arg)
 	snprintf(a->pod_subnet, sizeof(a->pod_subnet), "%s", r->subnet);
 	log_kv(LL_INFO, KV("node", a->o.node_name, "subnet", r->subnet, "hostIP", a->host_ip), "%s%s",
 	       r->kept ? "keeping this node's pod subnet" : "claimed a pod subnet",
-	       r->host_ip_updated ? " (hostIP updated)" : r->replaced_bad ? " (the old value was invalid)" : "");
+	       r->host_ip_updated ? " (hostIP updated)"
+	       : r->replaced_bad  ? " (the old value was invalid)"
+	                          : "");
 	register_refresh(a);
 	net_inspect(a);
 }

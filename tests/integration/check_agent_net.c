@@ -42,7 +42,7 @@
 
 #define AGENT_CIDR "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
 #define NS_CIDR "{\"podCIDR\":\"10.219.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
-#define HTTPD_SPEC                                                                                     \
+#define HTTPD_SPEC                                                                                       \
 	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-" \
 	"httpd:latest\"}]}"
 
@@ -358,9 +358,21 @@ static void
 start_agent(struct ctx *c, const char *const *extra)
 {
 	char ns[128];
-	const char *argv[48] = {"nsenter", ns, SKIFF_AGENT, "--etcd-endpoints", c->etcd ? c->etcd : th_etcd_endpoints(E),
-	                        "--prefix", c->prefix, "--node-name", c->node, "--docker-network", c->net,
-	                        "--resync-interval", "2s", "--log-level", "debug"};
+	const char *argv[48] = {"nsenter",
+	                        ns,
+	                        SKIFF_AGENT,
+	                        "--etcd-endpoints",
+	                        c->etcd ? c->etcd : th_etcd_endpoints(E),
+	                        "--prefix",
+	                        c->prefix,
+	                        "--node-name",
+	                        c->node,
+	                        "--docker-network",
+	                        c->net,
+	                        "--resync-interval",
+	                        "2s",
+	                        "--log-level",
+	                        "debug"};
 	int n = 15, skip = c->ns ? 0 : 2;
 
 	snprintf(ns, sizeof(ns), "--net=/run/netns/%s", c->ns ? c->ns : "");
@@ -442,7 +454,7 @@ docker_subnet(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s",
 	         json_string_value(json_object_get(
 			 json_array_get(json_object_get(json_object_get(j, "IPAM"), "Config"), 0), "Subnet"))
-			 ?: "");
+	                 ?: "");
 	json_decref(j);
 	free(resp);
 }
@@ -559,8 +571,9 @@ START_TEST(test_pod_ip_in_subnet)
 	docker_subnet(a.net, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "10.218.1.0/24");
 	snprintf(key, sizeof(key), "%s/bindings/%s/web1", a.prefix, a.node);
-	snprintf(val, sizeof(val), "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"web1\",\"uid\":\"7\"},\"spec\":%s}}",
-	         a.node, HTTPD_SPEC);
+	snprintf(val, sizeof(val),
+	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"web1\",\"uid\":\"7\"},\"spec\":%s}}", a.node,
+	         HTTPD_SPEC);
 	put(key, val);
 	snprintf(key, sizeof(key), "%s/podstatus/%s/web1", a.prefix, a.node);
 	w.key = key;
@@ -690,8 +703,8 @@ netns_make(const char *ns, const char *veth)
 {
 	sh("ip netns del %s 2>/dev/null", ns);
 	ck_assert_int_eq(sh("ip netns add %s", ns), 0);
-	ck_assert_int_eq(sh("ip link add %sh type veth peer name %sn && ip link set %sn netns %s", veth, veth, veth, ns),
-	                 0);
+	ck_assert_int_eq(
+		sh("ip link add %sh type veth peer name %sn && ip link set %sn netns %s", veth, veth, veth, ns), 0);
 	ck_assert_int_eq(sh("ip addr add 10.217.99.1/24 dev %sh && ip link set %sh up", veth, veth), 0);
 	ck_assert_int_eq(sh("ip -n %s addr add 10.217.99.2/24 dev %sn && ip -n %s link set %sn up && "
 	                    "ip -n %s link set lo up",
