@@ -7,7 +7,9 @@
  * (agent_fw.c) and the routes (agent_routes.c). Pods start only after the
  * network is ready. Every failure is one log line plus a Warning event on
  * the node, and is retried (a claim every 10 s, Docker every 10 s); the
- * agent never exits for it.
+ * agent never exits for it. Once ready, the Docker network and the
+ * firewall rules are checked again at every resync, so a network removed
+ * by hand comes back.
  *
  * Nothing is undone at stop: the network, routes and rules are what running
  * pods use, and the next start finds and keeps them.
@@ -69,6 +71,9 @@ net_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---------------------------------------------------------------- ready */
 
+/* The network is there: forwarding and routes with host-gw, then pods may
+ * start. Runs again at every resync (the Docker network and the firewall
+ * rules are checked again and repaired, idempotently). */
 static void
 net_ready(struct agent *a)
 {
@@ -77,16 +82,17 @@ net_ready(struct agent *a)
 	if (a->o.host_gw) {
 		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
 		if (fw_ensure(pod, a->pod_subnet, why, sizeof(why)) < 0)
-			net_warn(
-				a, LL_ERROR, "NetworkSetupFailed",
-				"cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not reach "
-				"this node's pods; fix it and restart the agent",
-				a->pod_subnet, why);
+			net_warn(a, LL_ERROR, "NetworkSetupFailed",
+			         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not "
+			         "reach this node's pods; fix it, the agent tries again every resync",
+			         a->pod_subnet, why);
 		routes_start(a);
 	}
-	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
-	       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
+	if (!a->net_ready)
+		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+		       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
 	a->net_ready = 1;
+	net_again(a, PHASE_DOCKER, (double)a->o.resync_ms / 1000.0);
 	agent_maybe_start(a);
 }
 
@@ -185,7 +191,8 @@ net_check(struct agent *a, json_t *j)
 	int same = sub && strcmp(sub, a->pod_subnet) == 0 && strcmp(masq ? masq : "true", want_masq(a)) == 0;
 
 	if (same) {
-		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+		log_kv(a->net_ready ? LL_DEBUG : LL_INFO,
+		       KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
 		       "the Docker network exists with our subnet");
 		net_ready(a);
 	} else if (users == 0) {

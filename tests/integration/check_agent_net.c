@@ -495,9 +495,24 @@ mod_revision(const char *key)
 	return rev;
 }
 
+struct dnet_want {
+	const char *name, *subnet;
+};
+
+static int
+docker_net_is(void *arg)
+{
+	struct dnet_want *w = arg;
+	char buf[64];
+
+	docker_subnet(w->name, buf, sizeof(buf));
+	return strcmp(buf, w->subnet) == 0;
+}
+
 /* Two agents (two nodes, two Docker networks) on one prefix claim the two
- * lowest subnets, each Docker network gets its subnet; a restart keeps
- * the subnet without writing it again. */
+ * lowest subnets, each Docker network gets its subnet (and comes back at
+ * the next resync when removed by hand); a restart keeps the subnet
+ * without writing it again. */
 START_TEST(test_agents_claim_and_keep)
 {
 	struct ctx a, b;
@@ -518,6 +533,10 @@ START_TEST(test_agents_claim_and_keep)
 	ck_assert_str_eq(buf, "10.218.1.0/24");
 	docker_subnet(b.net, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "10.218.2.0/24");
+	snprintf(key, sizeof(key), "/networks/%s", b.net);
+	ck_assert_int_eq(dh_request("DELETE", key, NULL, NULL), 204);
+	ck_assert_msg(wait_until(docker_net_is, &(struct dnet_want){b.net, "10.218.2.0/24"}, 20) == 0,
+	              "the removed Docker network did not come back");
 	snprintf(key, sizeof(key), "%s/network/subnets/%s", a.prefix, a.node);
 	rev = mod_revision(key);
 	ck_assert_int_eq(th_proc_signal(a.agent, SIGTERM), 0);
