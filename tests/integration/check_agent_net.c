@@ -336,6 +336,37 @@ START_TEST(test_claim_exhausted_and_bad_config)
 }
 END_TEST
 
+/* Bad network flags: exit 2 with a message saying what is wrong, before
+ * anything is claimed or created. */
+START_TEST(test_flags_refused)
+{
+	static const struct {
+		const char *flag, *value, *other, *other_value, *msg;
+	} cases[] = {
+		{"--docker-network", "bridge", NULL, NULL, "Docker's own network"},
+		{"--docker-network", "skiff0-is-too-long", NULL, NULL, "longer than 15 bytes"},
+		{"--docker-network", "-x", NULL, NULL, "starting with a letter or digit"},
+		{"--docker-network", "a/b", NULL, NULL, "must be letters"},
+		{"--routing", "bgp", NULL, NULL, "must be none or host-gw"},
+		{"--routing", "host-gw", NULL, NULL, "host-gw needs --docker-network"},
+		{"--routing", "host-gw", "--docker-network", "", "host-gw needs --docker-network"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = {SKIFF_AGENT,    "--etcd-endpoints", th_etcd_endpoints(E), cases[i].flag,
+		                      cases[i].value, cases[i].other,     cases[i].other_value, NULL};
+		struct th_proc *p = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_int_eq(th_proc_wait(p, 10), 2);
+		ck_assert_msg(th_proc_log_has(p, cases[i].msg), "%s %s: no \"%s\" in the message", cases[i].flag,
+		              cases[i].value, cases[i].msg);
+		th_proc_free(p, 0);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- agent */
 
 struct ctx {
@@ -877,6 +908,7 @@ suite(void)
 	tcase_add_test(claim, test_claim_defaults_keep_update);
 	tcase_add_test(claim, test_claim_concurrent_no_duplicates);
 	tcase_add_test(claim, test_claim_exhausted_and_bad_config);
+	tcase_add_test(claim, test_flags_refused);
 	tcase_add_unchecked_fixture(agent, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(agent, setup, teardown);
 	tcase_set_timeout(agent, 120);
