@@ -5,10 +5,12 @@
  * claim: the claim code itself (node-agent/agent_claim.c, linked in) with
  * many concurrent claimants on one loop: defaults (10.244.1.0/24 first),
  * restart keeps, hostIP rewritten, no duplicates under contention, an
- * exhausted pool and a malformed config refused.
+ * exhausted pool and a malformed config refused; bad network flags exit 2.
  * agent: the real binary with --docker-network: two agents claim two
- * subnets, written to status.podCIDR; a restart keeps it; the Docker
- * network has it; a pod's IP lies in it.
+ * subnets, written to status.podCIDR; the Docker network has it (and comes
+ * back when removed); a restart keeps it; a pod's IP lies in it; a bad
+ * config and a mismatched network in use give Warning events, and the
+ * agent recovers once they are fixed.
  * routes: the agent with --routing host-gw runs in a throwaway network
  * namespace (nsenter), talking to an etcd that also listens on the host's
  * end of a veth pair; fake subnets of other nodes become routes there,
