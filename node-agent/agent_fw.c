@@ -150,8 +150,12 @@ fw_ensure(const char *pod_cidr, const char *subnet, char *why, size_t len)
 	STEP(ip_forward_on(w, sizeof(w)));
 	STEP(ensure_chain("filter", "DOCKER-USER", w, sizeof(w)));
 	STEP(ensure_chain("filter", "SKIFF-FWD", w, sizeof(w)));
-	STEP(ensure_rule("filter", "SKIFF-FWD", 0,
-	                 (const char *const[]){"-s", pod_cidr, "-d", subnet, "-j", "ACCEPT", NULL}, w, sizeof(w)));
+	/* In: anything routed here for our pods, as flannel does: pods of
+	 * other nodes, and other nodes themselves (a client on a node whose
+	 * service connection the proxy sent to one of our pods keeps the
+	 * node's address as its source). */
+	STEP(ensure_rule("filter", "SKIFF-FWD", 0, (const char *const[]){"-d", subnet, "-j", "ACCEPT", NULL}, w,
+	                 sizeof(w)));
 	STEP(ensure_rule("filter", "SKIFF-FWD", 0,
 	                 (const char *const[]){"-s", subnet, "-d", pod_cidr, "-j", "ACCEPT", NULL}, w, sizeof(w)));
 	STEP(ensure_rule("filter", "DOCKER-USER", 1, (const char *const[]){"-j", "SKIFF-FWD", NULL}, w, sizeof(w)));

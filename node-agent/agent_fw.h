@@ -9,7 +9,7 @@
 
 /* Make sure, idempotently (check before insert, no duplicates):
  *   filter SKIFF-FWD, jumped to from DOCKER-USER (made when absent):
- *     -s POD_CIDR -d SUBNET -j ACCEPT;  -s SUBNET -d POD_CIDR -j ACCEPT
+ *     -d SUBNET -j ACCEPT;  -s SUBNET -d POD_CIDR -j ACCEPT
  *   nat SKIFF-NAT, jumped to from POSTROUTING:
  *     -s SUBNET ! -d POD_CIDR -j MASQUERADE
  *   /proc/sys/net/ipv4/ip_forward = 1
