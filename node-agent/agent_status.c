@@ -3,8 +3,9 @@
  * list item and an inspect), and the pod's status key
  * P/podstatus/NODE/POD: built from a pass's view, serialized canonically,
  * written with a transaction comparing the mod revision the podstatus
- * informer holds (create-if-absent when absent), only when the bytes
- * differ. It decides no phase rules beyond what the view says.
+ * informer holds (create-if-absent when absent) and the create revision of
+ * the pod's binding (so no status outlives its binding), only when the
+ * bytes differ. It decides no phase rules beyond what the view says.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -209,6 +210,23 @@ commit(struct agent *a, struct etcd_txn *t, status_done_fn done, void *arg)
 	}
 }
 
+/* Write only while the binding we act on is still in etcd: an agent back
+ * from a partition acts on a cache that may still hold bindings deleted
+ * (and pods evicted, now running elsewhere) while it was away, and a
+ * status written for one of those would tell the endpoints controller
+ * that the pod runs here again. -1 when the cache has no binding. */
+static int
+guard_binding(struct agent *a, struct etcd_txn *t, const char *pod)
+{
+	const struct informer_obj *b = informer_get(a->bindings, pod);
+	char key[API_KEY_MAX];
+
+	if (!b || api_key_on_node(key, sizeof(key), a->prefix, API_BINDING, a->o.node_name, pod, NULL) < 0)
+		return -1;
+	etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, b->create_revision);
+	return 0;
+}
+
 void
 status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
              const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg)
@@ -286,6 +304,12 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 		etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cur->mod_revision);
 	else
 		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+	if (guard_binding(a, t, pod) < 0) {
+		etcd_txn_free(t);
+		free(val);
+		done(arg, 1); /* no binding: the pod is on its way out, with no status */
+		return;
+	}
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
 	free(val);
 	commit(a, t, done, arg);
