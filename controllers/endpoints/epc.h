@@ -20,7 +20,7 @@ struct epc {
 	struct wq *q;
 	struct recorder *rec;
 	int leading;
-	struct podnode *podnodes;   /* pod name → node reporting its status */
+	struct podnode *podnodes;   /* pod name → the nodes reporting its status (main.c) */
 	uint32_t next_ip;           /* where the allocator looks first */
 	struct metric *writes, *allocs;
 };

@@ -14,8 +14,20 @@
 #include "elect.h"
 #include "epc.h"
 
+/* The nodes that hold a status key for a pod, with the key's mod revision.
+ * Usually one; two while a pod evicted from a node that was cut off is
+ * reported by both (the old node's agent deletes its key once it is back).
+ * The pod's node is the one written last, and when its key goes, the one
+ * written before: revisions, so a relist of the informer keeps the order. */
+struct podnode_at {
+	char *node;
+	int64_t rev;
+};
+
 struct podnode {
-	char *pod, *node;
+	char *pod;
+	struct podnode_at *at;
+	size_t n;
 	UT_hash_handle hh;
 };
 
@@ -119,39 +131,76 @@ pod_updated(struct informer *inf, const struct informer_obj *old, const struct i
 }
 
 static void
-podnode_set(const char *key, int present)
+podnode_free(struct podnode *pn)
 {
-	const char *slash = strchr(key, '/');
+	for (size_t i = 0; i < pn->n; i++)
+		free(pn->at[i].node);
+	free(pn->at);
+	free(pn->pod);
+	free(pn);
+}
+
+/* Take node (len bytes) out of pn's list; 1 if it was there. */
+static int
+podnode_remove(struct podnode *pn, const char *node, size_t len)
+{
+	for (size_t i = 0; i < pn->n; i++) {
+		if (strlen(pn->at[i].node) == len && strncmp(pn->at[i].node, node, len) == 0) {
+			free(pn->at[i].node);
+			pn->at[i] = pn->at[--pn->n];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* o is the status NODE/POD, written (present) or deleted. */
+static void
+podnode_set(const struct informer_obj *o, int present)
+{
+	const char *slash = strchr(o->name, '/');
+	size_t len = slash ? (size_t)(slash - o->name) : 0;
 	struct podnode *pn = NULL;
+	struct podnode_at *at;
+	char *node;
 
 	if (!slash)
 		return;
 	HASH_FIND_STR(E.podnodes, slash + 1, pn);
-	if (present) {
-		if (!pn) {
-			if (!(pn = calloc(1, sizeof(*pn))) || !(pn->pod = strdup(slash + 1))) {
-				free(pn);
-				return;
-			}
-			HASH_ADD_KEYPTR(hh, E.podnodes, pn->pod, strlen(pn->pod), pn);
+	if (!present) {
+		if (pn && podnode_remove(pn, o->name, len) && pn->n == 0) {
+			HASH_DEL(E.podnodes, pn);
+			podnode_free(pn);
 		}
-		free(pn->node);
-		pn->node = strndup(key, (size_t)(slash - key));
-	} else if (pn && pn->node && strlen(pn->node) == (size_t)(slash - key) && strncmp(pn->node, key, (size_t)(slash - key)) == 0) {
-		HASH_DEL(E.podnodes, pn);
-		free(pn->pod);
-		free(pn->node);
-		free(pn);
+		return;
 	}
+	if (!pn) {
+		if (!(pn = calloc(1, sizeof(*pn))) || !(pn->pod = strdup(slash + 1))) {
+			free(pn);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, E.podnodes, pn->pod, strlen(pn->pod), pn);
+	}
+	podnode_remove(pn, o->name, len);
+	if (!(node = strndup(o->name, len)) || !(at = realloc(pn->at, (pn->n + 1) * sizeof(*at)))) {
+		free(node);
+		return;
+	}
+	pn->at = at;
+	pn->at[pn->n++] = (struct podnode_at){node, o->mod_revision};
 }
 
 const char *
 epc_pod_node(struct epc *e, const char *pod)
 {
 	struct podnode *pn = NULL;
+	const struct podnode_at *last = NULL;
 
 	HASH_FIND_STR(e->podnodes, pod, pn);
-	return pn ? pn->node : NULL;
+	for (size_t i = 0; pn && i < pn->n; i++)
+		if (!last || pn->at[i].rev > last->rev)
+			last = &pn->at[i];
+	return last ? last->node : NULL;
 }
 
 static void
@@ -161,7 +210,7 @@ status_added(struct informer *inf, const struct informer_obj *o, void *arg)
 
 	(void)inf;
 	(void)arg;
-	podnode_set(o->name, 1);
+	podnode_set(o, 1);
 	if (slash)
 		epc_enqueue_for_pod(&E, slash + 1);
 }
@@ -180,7 +229,7 @@ status_deleted(struct informer *inf, const struct informer_obj *o, void *arg)
 
 	(void)inf;
 	(void)arg;
-	podnode_set(o->name, 0);
+	podnode_set(o, 0);
 	if (slash)
 		epc_enqueue_for_pod(&E, slash + 1);
 }
@@ -324,9 +373,7 @@ free_all(void)
 	epc_alloc_free();
 	HASH_ITER(hh, E.podnodes, pn, tmp) {
 		HASH_DEL(E.podnodes, pn);
-		free(pn->pod);
-		free(pn->node);
-		free(pn);
+		podnode_free(pn);
 	}
 }
 
