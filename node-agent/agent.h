@@ -6,7 +6,10 @@
  *
  * Files: agent_docker.c (Engine API client on the loop), agent_register.c
  * (node and lease), agent_pods.c (reconcile one pod), agent_status.c (pod
- * status), agent_events.c (Docker's event stream, resync), main.c.
+ * status), agent_events.c (Docker's event stream, resync), agent_net.c
+ * (pod subnet claim and Docker network, with agent_claim.c and the pure
+ * agent_netcalc.c), agent_routes.c (host-gw routes, with agent_rtnl.c and
+ * the firewall rules of agent_fw.c), main.c.
  */
 #ifndef SKIFF_AGENT_H
 #define SKIFF_AGENT_H
@@ -16,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "agent_claim.h"
 #include "api/api.h"
 #include "daemon/daemon.h"
 #include "etcd.h"
@@ -91,6 +95,8 @@ struct agent_opts {
 	long backoff_max_ms;
 	const char *docker_socket;
 	long workers;
+	const char *docker_network; /* NULL = Docker's default bridge, no subnet claimed */
+	int host_gw;                /* --routing host-gw */
 };
 
 /* Per-pod memory that survives passes (not restarts of the agent). */
@@ -142,6 +148,17 @@ struct agent {
 	int pause_importing;
 	int pause_ready;
 	struct metric *m_passes, *m_restarts, *m_status_writes;
+	/* pod network (agent_net.c, agent_routes.c) */
+	struct claim *claim;
+	char pod_subnet[24]; /* claimed subnet, "" until then */
+	struct api_network_config netcfg;
+	int net_ready; /* pods may start: no --docker-network, or the network exists */
+	struct dk_req *net_req;
+	ev_timer net_timer;
+	int net_phase; /* what net_timer does: claim (0) or look at Docker (1) */
+	struct informer *subnets; /* P/network/subnets/, with host-gw */
+	ev_timer route_timer;     /* a sync soon after changes, then at every resync */
+	int reg_pending;          /* node write asked for while one was in flight */
 	int stopping;
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */
@@ -149,10 +166,14 @@ struct agent {
 
 /* main.c */
 double agent_now(struct agent *a);
+/* Start reconciling pods once the caches synced and the network is ready. */
+void agent_maybe_start(struct agent *a);
 
 /* agent_register.c */
 void register_start(struct agent *a);
 void register_stop(struct agent *a);
+/* Write the node again soon (e.g. its status.podCIDR changed). */
+void register_refresh(struct agent *a);
 /* The source address of the default route into buf: 0, or -1 when there
  * is no default route. */
 int register_host_ip(char *buf, size_t len);
@@ -169,7 +190,8 @@ void pods_free_memos(struct agent *a);
 const struct api_binding *pods_binding(struct agent *a, const char *pod, int *malformed);
 /* FNV-1a 64 of the container's spec, as 16 hex digits. */
 void pods_hash_container(const struct api_container *c, char *out, size_t len);
-void pods_hash_infra(const struct api_pod *p, char *out, size_t len);
+/* net: the --docker-network, part of the hash when set. */
+void pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len);
 
 /* agent_status.c: one snapshot of a container as Docker reports it. */
 struct snap {
@@ -189,8 +211,9 @@ struct snap {
 void snap_clear(struct snap *s);
 /* Fill s from a containers/json item's labels (id and labels). */
 int snap_from_list(struct snap *s, void *json_item);
-/* Fill state fields from an inspect body. 0 or -1. */
-int snap_from_inspect(struct snap *s, const char *body, size_t len);
+/* Fill state fields from an inspect body; the IP is the one on Docker
+ * network net (NULL: the first one found). 0 or -1. */
+int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net);
 
 /* Per-container view a pass computes for the status. */
 struct cstat {
@@ -216,5 +239,19 @@ void events_start(struct agent *a);
 void events_stop(struct agent *a);
 /* Enqueue every pod known to etcd or Docker. */
 void events_resync(struct agent *a);
+
+/* agent_net.c: without --docker-network, net_ready at once. Otherwise claim
+ * the subnet, write it to the node, make sure the Docker network exists
+ * with it, start the routes (host-gw), then set net_ready; every failure
+ * is logged with a Warning event on the node and retried. */
+void net_start(struct agent *a);
+void net_stop(struct agent *a);
+/* Emit a Warning event on our node and log the same line at level l. */
+void net_warn(struct agent *a, enum log_level l, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* agent_routes.c: keep one route per other node's subnet (host-gw). */
+void routes_start(struct agent *a);
+void routes_stop(struct agent *a);
 
 #endif

@@ -243,12 +243,14 @@ pods_hash_container(const struct api_container *c, char *out, size_t len)
 }
 
 void
-pods_hash_infra(const struct api_pod *p, char *out, size_t len)
+pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len)
 {
 	uint64_t h = SPEC_HASH_BASIS;
 	size_t i, j;
 
 	h = fnv(h, "infra-v1");
+	if (net) /* only then: infra containers made without the flag keep their hash */
+		h = fnv(h, net);
 	for (i = 0; i < p->spec.n_containers; i++) {
 		const struct api_container *c = &p->spec.containers[i];
 
@@ -380,7 +382,7 @@ inspect_done(struct dk_resp *r, void *arg)
 
 	p->req = NULL;
 	if (r->status == 200)
-		snap_from_inspect(&p->s[p->ix], r->body, r->len);
+		snap_from_inspect(&p->s[p->ix], r->body, r->len, p->a->o.docker_network);
 	else if (r->status != 404) {
 		char m[256];
 
@@ -885,7 +887,7 @@ create_infra(struct pass *p, const struct api_pod *pod)
 	char hash[32], name[400], port[32], hp[16];
 	size_t i, j;
 
-	pods_hash_infra(pod, hash, sizeof(hash));
+	pods_hash_infra(pod, p->a->o.docker_network, hash, sizeof(hash));
 	for (i = 0; i < pod->spec.n_containers; i++) {
 		const struct api_container *c = &pod->spec.containers[i];
 
@@ -906,6 +908,8 @@ create_infra(struct pass *p, const struct api_pod *pod)
 	json_object_set_new(body, "ExposedPorts", exp);
 	json_object_set_new(hc, "PortBindings", pb);
 	json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}", "Name", "no"));
+	if (p->a->o.docker_network)
+		json_object_set_new(hc, "NetworkMode", json_string(p->a->o.docker_network));
 	json_object_set_new(body, "HostConfig", hc);
 	snprintf(name, sizeof(name), "skiff_POD_%s_%s_%s", p->pod, p->a->o.node_name, pod->meta.uid);
 	p->ci = -1;
@@ -1098,7 +1102,7 @@ decide(struct pass *p)
 		}
 	}
 	/* The infrastructure container: the running one with the right hash. */
-	pods_hash_infra(pod, ih, sizeof(ih));
+	pods_hash_infra(pod, p->a->o.docker_network, ih, sizeof(ih));
 	for (i = 0; i < p->n; i++) {
 		struct snap *s = &p->s[i];
 

@@ -3,7 +3,8 @@
  * status (capacity, address, version) by read-modify-write, a transaction
  * comparing the mod revision it read (create-if-absent the first time, with
  * the --node-labels), so admin edits of labels and spec survive; it is
- * refreshed at every resync. P/nodeleases/NODE is put on a lease kept alive
+ * refreshed at every resync; status.podCIDR is the subnet agent_net.c
+ * claimed (kept as found until then). P/nodeleases/NODE is put on a lease kept alive
  * by the etcd client's keeper; when the lease is lost a new one is granted
  * and the key written again, retrying every second until etcd answers.
  */
@@ -129,6 +130,16 @@ reg_again(struct agent *a, double after)
 	ev_timer_start(a->d->loop, &a->reg_timer);
 }
 
+/* The next write: now when one was asked for meanwhile, else at resync. */
+static void
+reg_next(struct agent *a)
+{
+	double after = a->reg_pending ? 0.0 : (double)a->o.resync_ms / 1000.0;
+
+	a->reg_pending = 0;
+	reg_again(a, after);
+}
+
 static void
 reg_put_done(struct etcd_result *res, void *arg)
 {
@@ -144,7 +155,7 @@ reg_put_done(struct etcd_result *res, void *arg)
 		reg_again(a, 0.05); /* someone edited it meanwhile: read again */
 	} else {
 		log_kv(LL_DEBUG, KV("node", a->o.node_name), "node status written");
-		reg_again(a, (double)a->o.resync_ms / 1000.0);
+		reg_next(a);
 	}
 }
 
@@ -193,7 +204,9 @@ reg_get_done(struct etcd_result *res, void *arg)
 		json_t *st = node_status(a), *old = json_object_get(cur ? cur : want, "status");
 		const char *cidr = json_string_value(json_object_get(old, "podCIDR"));
 
-		if (cidr) /* not ours to decide: keep it */
+		if (a->pod_subnet[0])
+			json_object_set_new(st, "podCIDR", json_string(a->pod_subnet));
+		else if (cidr) /* not claimed (yet): keep what is there */
 			json_object_set_new(st, "podCIDR", json_string(cidr));
 		json_object_set_new(want, "status", st);
 	}
@@ -201,7 +214,7 @@ reg_get_done(struct etcd_result *res, void *arg)
 		json_decref(cur);
 		json_decref(want);
 		a->reg_busy = 0;
-		reg_again(a, (double)a->o.resync_ms / 1000.0);
+		reg_next(a);
 		return;
 	}
 	val = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
@@ -353,6 +366,15 @@ register_start(struct agent *a)
 	ev_timer_init(&a->lease_timer, lease_timer_cb, 0.0, 0.0);
 	reg_again(a, 0.0);
 	lease_again(a, 0.0);
+}
+
+void
+register_refresh(struct agent *a)
+{
+	if (a->reg_busy)
+		a->reg_pending = 1;
+	else
+		reg_again(a, 0.0);
 }
 
 void

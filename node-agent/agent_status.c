@@ -66,7 +66,7 @@ snap_from_list(struct snap *s, void *item)
 }
 
 int
-snap_from_inspect(struct snap *s, const char *body, size_t len)
+snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
 {
 	json_t *j = json_loadb(body, len, 0, NULL), *st, *ns, *nets, *v;
 	const char *k, *ip;
@@ -86,9 +86,9 @@ snap_from_inspect(struct snap *s, const char *body, size_t len)
 	free(s->finished_at);
 	s->finished_at = dupstr(json_object_get(st, "FinishedAt"));
 	ns = json_object_get(j, "NetworkSettings");
-	ip = json_string_value(json_object_get(ns, "IPAddress"));
-	if (!ip || !*ip) {
-		nets = json_object_get(ns, "Networks");
+	nets = json_object_get(ns, "Networks");
+	ip = json_string_value(json_object_get(net ? json_object_get(nets, net) : ns, "IPAddress"));
+	if (!net && (!ip || !*ip)) {
 		ip = NULL;
 		json_object_foreach(nets, k, v)
 		{

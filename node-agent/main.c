@@ -17,6 +17,7 @@
 
 static struct agent A;
 static const char *node_name, *node_ip, *node_labels, *cap_cpu, *cap_mem, *docker_socket, *pause_tarball;
+static const char *docker_network, *routing;
 static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers;
 
 static int
@@ -109,6 +110,49 @@ check_ip(const struct flag *f, char *err, size_t len)
 	return 0;
 }
 
+/* A Docker network name that is also the Linux bridge's name: at most 15
+ * bytes (IFNAMSIZ - 1) of [A-Za-z0-9_.-], starting with a letter or
+ * digit, and not one of Docker's own networks. */
+static int
+check_network(const struct flag *f, char *err, size_t len)
+{
+	const char *s = *(const char **)f->dest, *p;
+	static const char *const reserved[] = {"bridge", "host", "none", "default", NULL};
+	int i;
+
+	if (!s || !*s)
+		return 0;
+	for (i = 0; reserved[i]; i++)
+		if (strcmp(s, reserved[i]) == 0) {
+			snprintf(err, len, "%s is Docker's own network; name a new one, such as skiff0", s);
+			return -1;
+		}
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      (p > s && (*p == '_' || *p == '.' || *p == '-')))) {
+			snprintf(err, len,
+			         "\"%s\" must be letters, digits, '_', '.', '-', starting with a letter or digit", s);
+			return -1;
+		}
+	if (strlen(s) > 15) {
+		snprintf(err, len, "\"%s\" is longer than 15 bytes, the limit of a Linux bridge's name", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_routing(const struct flag *f, char *err, size_t len)
+{
+	const char *s = *(const char **)f->dest;
+
+	if (strcmp(s, "none") != 0 && strcmp(s, "host-gw") != 0) {
+		snprintf(err, len, "must be none or host-gw, got \"%s\"", s);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -135,6 +179,11 @@ static const struct flag agent_flags[] = {
          "/share/skiff/pause.tar)",
          "PATH", NULL},
 	{"workers", FLAG_INT, &workers, "4", NULL, "pods reconciled at once", NULL, check_positive},
+	{"docker-network", FLAG_STRING, &docker_network, "", NULL,
+         "claim a pod subnet and run pods on this Docker bridge network (default: Docker's bridge, one host)",
+         "NAME", check_network},
+	{"routing", FLAG_STRING, &routing, "none", NULL,
+         "none, or host-gw: routes to other nodes' pod subnets (needs --docker-network)", "MODE", check_routing},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -255,10 +304,10 @@ b_del(struct informer *inf, const struct informer_obj *old, void *arg)
 		wq_add(a->q, old->name);
 }
 
-static void
-maybe_started(struct agent *a)
+void
+agent_maybe_start(struct agent *a)
 {
-	if (a->started || !a->bindings_synced || !a->statuses_synced)
+	if (a->started || a->stopping || !a->bindings_synced || !a->statuses_synced || !a->net_ready)
 		return;
 	a->started = 1;
 	log_kv(LL_INFO, KV("node", a->o.node_name), "caches synced: reconciling %zu bindings",
@@ -274,7 +323,7 @@ b_synced(struct informer *inf, void *arg)
 
 	(void)inf;
 	a->bindings_synced = 1;
-	maybe_started(a);
+	agent_maybe_start(a);
 }
 
 static void
@@ -284,7 +333,7 @@ s_synced(struct informer *inf, void *arg)
 
 	(void)inf;
 	a->statuses_synced = 1;
-	maybe_started(a);
+	agent_maybe_start(a);
 }
 
 static void
@@ -336,8 +385,9 @@ on_stop(struct skiff_daemon *d, void *arg)
 	struct agent *a = arg;
 
 	a->stopping = 1;
-	log_kv(LL_INFO, KV("node", a->o.node_name), "stopping; containers keep running");
+	log_kv(LL_INFO, KV("node", a->o.node_name), "stopping; containers, routes and firewall rules stay");
 	events_stop(a);
+	net_stop(a);
 	register_stop(a);
 	wq_pause(a->q);
 	pods_stop(a);
@@ -377,6 +427,10 @@ agent_start(struct skiff_daemon *d)
 	a->o.backoff_max_ms = backoff_max < backoff_base ? backoff_base : backoff_max;
 	a->o.docker_socket = docker_socket;
 	a->o.workers = workers;
+	a->o.docker_network = docker_network && *docker_network ? docker_network : NULL;
+	a->o.host_gw = strcmp(routing, "host-gw") == 0;
+	if (a->o.host_gw && !a->o.docker_network)
+		fatalx("--routing host-gw needs --docker-network: the routes lead to the pod subnets it claims");
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
@@ -409,6 +463,7 @@ agent_start(struct skiff_daemon *d)
 		fatalx("out of memory");
 	log_kv(LL_INFO, KV("node", node_name, "ip", a->host_ip, "docker", docker_socket), "starting node agent");
 	register_start(a);
+	net_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
 }
@@ -421,6 +476,7 @@ agent_free(struct agent *a)
 		ev_timer_stop(a->d->loop, &a->stop_timer);
 	events_stop(a);
 	register_stop(a);
+	net_stop(a);
 	pods_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);

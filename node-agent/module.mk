@@ -36,11 +36,21 @@ install-agent: $(BIN)/pause.tar
 	install -d $(DESTDIR)$(PREFIX)/share/skiff
 	install -m 644 $(BIN)/pause.tar $(DESTDIR)$(PREFIX)/share/skiff/pause.tar
 
+# agent_netcalc.c is pure, agent_claim.c needs only etcd and the object
+# model: the unit tests and check_agent_net (many claims in one process)
+# link them.
+AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
+AGENT_CLAIM := $(OBJ)/node-agent/agent_claim.o $(AGENT_NETCALC)
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(AGENT_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(filter-out check_agent_net,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(eval $(call test_prog,check_agent_net,tests/integration,$(AGENT_CLAIM) $(HARNESS_OBJ) $(API_LIB) $(ETCD_LIB)))
 $(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"'))
 $(foreach t,$(AGENT_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-agent))
 INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
+
+AGENT_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_agent*.c))
+$(foreach t,$(AGENT_UNIT),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(API_LIB))))
+UNIT_TESTS += $(AGENT_UNIT:%=$(TBIN)/%)
 
 # bench/agent_bench.c: bindings → running pods → removed, against the real
 # etcd and dockerd, next to the same Docker calls made one by one.

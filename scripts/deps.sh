@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev libev-dev check libyaml-dev
 uthash-dev libmicrohttpd-dev
 etcd-server etcd-client docker.io busybox-static
-openssl python3 iproute2 nftables procps curl cloud-init"
+openssl python3 iproute2 nftables iptables procps curl cloud-init"
 
 missing=""
 for p in $PKGS; do

@@ -57,6 +57,7 @@ struct th_etcd {
 	int port_clash; /* a member exited: "address already in use" */
 	char *password;
 	char **extra;
+	char also_listen[32]; /* "" or an address clients may also use */
 	char dir[256];
 	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], other_ca[PATH_MAX];
 	char srv_cert[PATH_MAX], srv_key[PATH_MAX];
@@ -352,7 +353,7 @@ th_etcd_spawn(struct th_etcd *e, int i)
 	if (!e || i < 0 || i >= e->n || e->owner != getpid() || e->m[i].pid > 0)
 		return -1;
 	struct th_member *m = &e->m[i];
-	char datadir[PATH_MAX + 16], ttl[32];
+	char datadir[PATH_MAX + 16], ttl[32], listen[160];
 	const char *argv[64];
 	int a = 0;
 	const char *bin = getenv("ETCD_BIN") ? getenv("ETCD_BIN") : "/usr/bin/etcd";
@@ -363,8 +364,12 @@ th_etcd_spawn(struct th_etcd *e, int i)
 	argv[a++] = m->name;
 	argv[a++] = "--data-dir";
 	argv[a++] = datadir;
+	snprintf(listen, sizeof listen, "%s", m->url);
+	if (e->also_listen[0])
+		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), ",%s://%s:%d", e->tls ? "https" : "http",
+		         e->also_listen, m->client_port);
 	argv[a++] = "--listen-client-urls";
-	argv[a++] = m->url;
+	argv[a++] = listen;
 	argv[a++] = "--advertise-client-urls";
 	argv[a++] = m->url;
 	argv[a++] = "--listen-peer-urls";
@@ -692,6 +697,8 @@ start_once(int members, const struct th_etcd_opts *o, int *port_clash)
 	e->janitor_fd = -1;
 	e->tls = o && o->tls;
 	e->token_ttl = o ? o->auth_token_ttl : 0;
+	if (o && o->also_listen)
+		snprintf(e->also_listen, sizeof e->also_listen, "%s", o->also_listen);
 	if (o && o->extra_args) {
 		int k = 0;
 		while (o->extra_args[k])

@@ -28,6 +28,8 @@ struct th_etcd_opts {
 	const char *root_password;     /* non-NULL: add user root (role root) and enable auth */
 	int auth_token_ttl;            /* seconds, --auth-token-ttl; 0 = etcd's default */
 	const char *const *extra_args; /* more etcd flags, NULL-terminated, or NULL */
+	const char *also_listen;       /* an IPv4 address (a veth's, for a network namespace) the members'
+	                                  client ports also listen on, or NULL; endpoints stay loopback */
 };
 
 /* Start members (1 or 3) and wait up to 20 s until each answers GET /health.

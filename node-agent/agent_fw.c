@@ -1,0 +1,164 @@
+/*
+ * agent_fw.c: iptables chains and ip_forward for host-gw (see
+ * agent_fw.h). The `iptables` program does the work (with the nf_tables
+ * backend on Debian 12 it talks netlink itself); rules are checked with -C
+ * and added only when missing, so a restart or a second agent adds
+ * nothing twice. Nothing here removes rules: running pods need them while
+ * the agent is down.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_fw.h"
+#include "daemon/log.h"
+
+extern char **environ;
+
+/* Run iptables with args (NULL-ended, without argv[0]). Returns its exit
+ * status (-1 when it could not run); out gets the first line it wrote. */
+static int
+iptables(const char *const *args, char *out, size_t len)
+{
+	const char *argv[24] = {"iptables", "-w", "5"};
+	posix_spawn_file_actions_t fa;
+	char buf[512];
+	int pfd[2], st, i, n = 3;
+	ssize_t r;
+	size_t got = 0;
+	pid_t pid;
+
+	for (i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	out[0] = '\0';
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	st = posix_spawnp(&pid, "iptables", &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (st != 0) {
+		close(pfd[0]);
+		snprintf(out, len, "cannot run iptables: %s", strerror(st));
+		return -1;
+	}
+	while ((r = read(pfd[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
+		size_t k = r > 0 && got < len - 1 ? (size_t)r : 0; /* all is read, so the child never blocks */
+
+		if (k > len - 1 - got)
+			k = len - 1 - got;
+		memcpy(out + got, buf, k);
+		got += k;
+	}
+	out[got] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Make chain in table exist. */
+static int
+ensure_chain(const char *table, const char *chain, char *why, size_t len)
+{
+	char out[256];
+
+	if (iptables((const char *const[]){"-t", table, "-S", chain, NULL}, out, sizeof(out)) == 0)
+		return 0;
+	if (iptables((const char *const[]){"-t", table, "-N", chain, NULL}, out, sizeof(out)) == 0) {
+		log_kv(LL_INFO, KV("table", table, "chain", chain), "created iptables chain");
+		return 0;
+	}
+	snprintf(why, len, "iptables -t %s -N %s: %s", table, chain, out);
+	return -1;
+}
+
+/* Make the rule (args after "-t table -C/-I/-A chain") exist: -C, then
+ * -I chain 1 (first = 1) or -A. */
+static int
+ensure_rule(const char *table, const char *chain, int first, const char *const *rule, char *why, size_t len)
+{
+	const char *argv[20] = {"-t", table, "-C", chain};
+	char out[256], shown[256] = "";
+	int n = 4, i, rc;
+
+	for (i = 0; rule[i] && n < 18; i++)
+		argv[n++] = rule[i];
+	argv[n] = NULL;
+	if (iptables(argv, out, sizeof(out)) == 0)
+		return 0;
+	for (i = 0; rule[i]; i++)
+		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), " %s", rule[i]);
+	if (first) {
+		memmove(&argv[5], &argv[4], (size_t)(n - 3) * sizeof(*argv));
+		argv[4] = "1";
+	}
+	argv[2] = first ? "-I" : "-A";
+	rc = iptables(argv, out, sizeof(out));
+	if (rc != 0) {
+		snprintf(why, len, "iptables -t %s %s %s%s: %s", table, argv[2], chain, shown, out);
+		return -1;
+	}
+	log_kv(LL_INFO, KV("table", table, "chain", chain), "added iptables rule:%s", shown);
+	return 0;
+}
+
+static int
+ip_forward_on(char *why, size_t len)
+{
+	const char *path = "/proc/sys/net/ipv4/ip_forward";
+	char cur[8] = "";
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (!fgets(cur, sizeof(cur), f))
+			cur[0] = '\0';
+		fclose(f);
+	}
+	if (cur[0] == '1')
+		return 0;
+	f = fopen(path, "w");
+	if (!f || fputs("1\n", f) < 0 || fclose(f) != 0) {
+		snprintf(why, len, "cannot write 1 to %s: %s", path, strerror(errno));
+		return -1;
+	}
+	log_kv(LL_INFO, NULL, "set net.ipv4.ip_forward to 1 (it was %c)", cur[0] ? cur[0] : '?');
+	return 0;
+}
+
+int
+fw_ensure(const char *pod_cidr, const char *subnet, char *why, size_t len)
+{
+	char w[512];
+	int bad = 0;
+
+	why[0] = '\0';
+#define STEP(x)                                               \
+	do {                                                  \
+		if ((x) < 0 && !bad++)                        \
+			snprintf(why, len, "%s", w);          \
+	} while (0)
+	STEP(ip_forward_on(w, sizeof(w)));
+	STEP(ensure_chain("filter", "DOCKER-USER", w, sizeof(w)));
+	STEP(ensure_chain("filter", "SKIFF-FWD", w, sizeof(w)));
+	STEP(ensure_rule("filter", "SKIFF-FWD", 0, (const char *const[]){"-s", pod_cidr, "-d", subnet, "-j", "ACCEPT", NULL},
+	                 w, sizeof(w)));
+	STEP(ensure_rule("filter", "SKIFF-FWD", 0, (const char *const[]){"-s", subnet, "-d", pod_cidr, "-j", "ACCEPT", NULL},
+	                 w, sizeof(w)));
+	STEP(ensure_rule("filter", "DOCKER-USER", 1, (const char *const[]){"-j", "SKIFF-FWD", NULL}, w, sizeof(w)));
+	STEP(ensure_chain("nat", "SKIFF-NAT", w, sizeof(w)));
+	STEP(ensure_rule("nat", "SKIFF-NAT", 0,
+	                 (const char *const[]){"-s", subnet, "!", "-d", pod_cidr, "-j", "MASQUERADE", NULL}, w, sizeof(w)));
+	STEP(ensure_rule("nat", "POSTROUTING", 1, (const char *const[]){"-j", "SKIFF-NAT", NULL}, w, sizeof(w)));
+#undef STEP
+	return bad ? -1 : 0;
+}

@@ -1,0 +1,296 @@
+/*
+ * agent_net.c: the pod network of this node, with --docker-network NAME.
+ * At start: claim the pod subnet (agent_claim.c), put it in the node's
+ * status.podCIDR, make sure the Docker bridge network NAME exists with
+ * exactly that subnet (remove and create it again when it differs and no
+ * container is attached), then, with host-gw, set up forwarding
+ * (agent_fw.c) and the routes (agent_routes.c). Pods start only after the
+ * network is ready. Every failure is one log line plus a Warning event on
+ * the node, and is retried (a claim every 10 s, Docker every 10 s); the
+ * agent never exits for it.
+ *
+ * Nothing is undone at stop: the network, routes and rules are what running
+ * pods use, and the next start finds and keeps them.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "agent_fw.h"
+
+#define NET_RETRY_S 10.0
+#define OPT_BRIDGE "com.docker.network.bridge.name"
+#define OPT_MASQ "com.docker.network.bridge.enable_ip_masquerade"
+
+enum { PHASE_CLAIM = 0, PHASE_DOCKER = 1 };
+
+static void net_claim(struct agent *a);
+static void net_inspect(struct agent *a);
+
+void
+net_warn(struct agent *a, enum log_level l, const char *reason, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_kv(l, KV("node", a->o.node_name, "network", a->o.docker_network), "%s", msg);
+	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", reason, "%s", msg);
+}
+
+static void
+net_again(struct agent *a, int phase, double after)
+{
+	a->net_phase = phase;
+	ev_timer_stop(a->d->loop, &a->net_timer);
+	ev_timer_set(&a->net_timer, after, 0.0);
+	ev_timer_start(a->d->loop, &a->net_timer);
+}
+
+static void
+net_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, net_timer));
+
+	(void)loop;
+	(void)revents;
+	if (a->stopping)
+		return;
+	if (a->net_phase == PHASE_CLAIM)
+		net_claim(a);
+	else
+		net_inspect(a);
+}
+
+/* ---------------------------------------------------------------- ready */
+
+static void
+net_ready(struct agent *a)
+{
+	char why[512], pod[24];
+
+	if (a->o.host_gw) {
+		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
+		if (fw_ensure(pod, a->pod_subnet, why, sizeof(why)) < 0)
+			net_warn(a, LL_ERROR, "NetworkSetupFailed",
+			         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not reach "
+			         "this node's pods; fix it and restart the agent",
+			         a->pod_subnet, why);
+		routes_start(a);
+	}
+	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+	       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
+	a->net_ready = 1;
+	agent_maybe_start(a);
+}
+
+/* ---------------------------------------------------------------- Docker */
+
+static void
+create_done(struct dk_resp *r, void *arg)
+{
+	struct agent *a = arg;
+	char m[256];
+
+	a->net_req = NULL;
+	if (r->status == 201) {
+		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+		       "created the Docker network");
+		net_ready(a);
+	} else if (r->status == 409) {
+		net_again(a, PHASE_DOCKER, 0.2); /* made meanwhile by someone else: look again */
+	} else {
+		net_warn(a, LL_ERROR, "NetworkSetupFailed",
+		         "cannot create the Docker network %s with subnet %s: %s; pods wait; remove whatever holds "
+		         "the subnet or the name, retrying in %.0fs",
+		         a->o.docker_network, a->pod_subnet, dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
+		net_again(a, PHASE_DOCKER, NET_RETRY_S);
+	}
+}
+
+/* Masquerade by Docker only without host-gw: with it, the agent's own
+ * SKIFF-NAT rule masquerades just what leaves the pod network. */
+static const char *
+want_masq(const struct agent *a)
+{
+	return a->o.host_gw ? "false" : "true";
+}
+
+static void
+net_create(struct agent *a)
+{
+	struct api_cidr c;
+	char gw[16], *body;
+	json_t *j;
+
+	api_cidr_parse(a->pod_subnet, &c, NULL);
+	api_ipv4_format(c.addr + 1, gw, sizeof(gw));
+	j = json_pack("{s:s,s:s,s:b,s:{s:s,s:[{s:s,s:s}]},s:{s:s,s:s},s:{s:s}}", "Name", a->o.docker_network, "Driver",
+	              "bridge", "CheckDuplicate", 1, "IPAM", "Driver", "default", "Config", "Subnet", a->pod_subnet,
+	              "Gateway", gw, "Options", OPT_BRIDGE, a->o.docker_network, OPT_MASQ, want_masq(a), "Labels",
+	              LBL_NODE, a->o.node_name);
+	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (body)
+		a->net_req = dk_call(a->dk, "POST", "/networks/create", body, strlen(body), NULL, 30000, 0, NULL,
+		                     create_done, a);
+	free(body);
+	if (!a->net_req)
+		net_again(a, PHASE_DOCKER, 1.0);
+}
+
+static void
+delete_done(struct dk_resp *r, void *arg)
+{
+	struct agent *a = arg;
+	char m[256];
+
+	a->net_req = NULL;
+	if (r->status == 204 || r->status == 404) {
+		net_create(a);
+		return;
+	}
+	net_warn(a, LL_ERROR, "NetworkSetupFailed", "cannot remove the Docker network %s: %s; retrying in %.0fs",
+	         a->o.docker_network, dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
+	net_again(a, PHASE_DOCKER, NET_RETRY_S);
+}
+
+/* method on /networks/NAME; on no memory, look again in a second. */
+static void
+net_call(struct agent *a, const char *method, dk_done_fn done)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/networks/%s", a->o.docker_network);
+	a->net_req = dk_call(a->dk, method, path, NULL, 0, NULL, 30000, 0, NULL, done, a);
+	if (!a->net_req)
+		net_again(a, PHASE_DOCKER, 1.0);
+}
+
+/* The existing network j: ready when it has our subnet and masquerade
+ * setting, replaced when it is unused, else an error for a person. */
+static void
+net_check(struct agent *a, json_t *j)
+{
+	json_t *cfg = json_array_get(json_object_get(json_object_get(j, "IPAM"), "Config"), 0);
+	const char *sub = json_string_value(json_object_get(cfg, "Subnet"));
+	const char *masq = json_string_value(json_object_get(json_object_get(j, "Options"), OPT_MASQ));
+	size_t users = json_object_size(json_object_get(j, "Containers"));
+	int same = sub && strcmp(sub, a->pod_subnet) == 0 && strcmp(masq ? masq : "true", want_masq(a)) == 0;
+
+	if (same) {
+		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+		       "the Docker network exists with our subnet");
+		net_ready(a);
+	} else if (users == 0) {
+		log_kv(LL_WARN, KV("node", a->o.node_name, "network", a->o.docker_network),
+		       "the Docker network has subnet %s and masquerade %s, want %s and %s; nothing is attached, so "
+		       "removing and creating it again",
+		       sub ? sub : "(none)", masq ? masq : "(default)", a->pod_subnet, want_masq(a));
+		net_call(a, "DELETE", delete_done);
+	} else {
+		net_warn(a, LL_ERROR, "NetworkMismatch",
+		         "the Docker network %s has subnet %s (masquerade %s) but this node's pod subnet is %s "
+		         "(masquerade %s), and %zu containers use it; pods wait; remove those containers (docker "
+		         "network inspect %s), or the network, and the agent creates it again (retrying in %.0fs)",
+		         a->o.docker_network, sub ? sub : "(none)", masq ? masq : "(default)", a->pod_subnet,
+		         want_masq(a), users, a->o.docker_network, NET_RETRY_S);
+		net_again(a, PHASE_DOCKER, NET_RETRY_S);
+	}
+}
+
+static void
+inspect_done(struct dk_resp *r, void *arg)
+{
+	struct agent *a = arg;
+	json_t *j = r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	const char *name = json_string_value(json_object_get(j, "Name"));
+	char m[256];
+
+	a->net_req = NULL;
+	if (r->status == 404 || (j && (!name || strcmp(name, a->o.docker_network) != 0))) {
+		net_create(a); /* absent (a match by ID prefix is not ours either) */
+	} else if (j) {
+		net_check(a, j);
+	} else {
+		net_warn(a, LL_WARN, "NetworkSetupFailed", "cannot inspect the Docker network %s: %s; retrying in %.0fs",
+		         a->o.docker_network, dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
+		net_again(a, PHASE_DOCKER, NET_RETRY_S);
+	}
+	json_decref(j);
+}
+
+static void
+net_inspect(struct agent *a)
+{
+	net_call(a, "GET", inspect_done);
+}
+
+/* ---------------------------------------------------------------- claim */
+
+static void
+claim_done(const struct claim_result *r, void *arg)
+{
+	struct agent *a = arg;
+	static const char *const reason[] = {"", "SubnetPoolExhausted", "InvalidNetworkConfig", "SubnetClaimFailed",
+	                                     "SubnetClaimFailed"};
+
+	a->claim = NULL;
+	if (r->status != CLAIM_OK) {
+		net_warn(a, LL_ERROR, reason[r->status], "cannot claim a pod subnet: %s; pods wait; %s, retrying in %.0fs",
+		         r->msg,
+		         r->status == CLAIM_EXHAUSTED    ? "free a subnet (delete a gone node's P/network/subnets/ key) or "
+		                                           "widen podCIDR"
+		         : r->status == CLAIM_BAD_CONFIG ? "fix P/network/config"
+		                                         : "check etcd",
+		         NET_RETRY_S);
+		net_again(a, PHASE_CLAIM, NET_RETRY_S);
+		return;
+	}
+	a->netcfg = r->config;
+	snprintf(a->pod_subnet, sizeof(a->pod_subnet), "%s", r->subnet);
+	log_kv(LL_INFO, KV("node", a->o.node_name, "subnet", r->subnet, "hostIP", a->host_ip), "%s%s",
+	       r->kept ? "keeping this node's pod subnet" : "claimed a pod subnet",
+	       r->host_ip_updated ? " (hostIP updated)" : r->replaced_bad ? " (the old value was invalid)" : "");
+	register_refresh(a);
+	net_inspect(a);
+}
+
+static void
+net_claim(struct agent *a)
+{
+	a->claim = claim_start(a->d->etcd, a->prefix, a->o.node_name, a->host_ip, claim_done, a);
+	if (!a->claim)
+		net_again(a, PHASE_CLAIM, 1.0);
+}
+
+void
+net_start(struct agent *a)
+{
+	ev_timer_init(&a->net_timer, net_timer_cb, 0.0, 0.0);
+	if (!a->o.docker_network) {
+		a->net_ready = 1;
+		return;
+	}
+	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network), "claiming a pod subnet");
+	net_claim(a);
+}
+
+void
+net_stop(struct agent *a)
+{
+	if (!a->d)
+		return;
+	ev_timer_stop(a->d->loop, &a->net_timer);
+	claim_cancel(a->claim);
+	a->claim = NULL;
+	if (a->net_req)
+		dk_cancel(a->net_req);
+	a->net_req = NULL;
+	routes_stop(a);
+}

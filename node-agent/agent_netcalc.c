@@ -1,0 +1,150 @@
+/*
+ * agent_netcalc.c: pure network arithmetic for the agent (see
+ * agent_netcalc.h). It decides, it never talks to etcd, Docker or the
+ * kernel.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_netcalc.h"
+
+int
+netcalc_config(const char *json, size_t len, struct api_network_config *out, char *why, size_t whylen)
+{
+	struct api_errors e = {0};
+	struct api_network_config *nc;
+	char *msg;
+
+	api_network_config_default(out);
+	if (!json)
+		return 0;
+	nc = api_network_config_parse(json, len, &e);
+	if (nc) {
+		*out = *nc;
+		api_network_config_free(nc);
+		api_errors_clear(&e);
+		return 0;
+	}
+	msg = api_errors_join(&e, "; ");
+	snprintf(why, whylen, "%s", msg ? msg : "out of memory");
+	free(msg);
+	api_errors_clear(&e);
+	return -1;
+}
+
+static int
+cmp_cidr(const void *x, const void *y)
+{
+	const struct api_cidr *a = x, *b = y;
+
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* The last address of c, widened so that the end of 255.255.255.255/n
+ * does not wrap. */
+static uint64_t
+cidr_last(const struct api_cidr *c)
+{
+	return (uint64_t)c->addr + ((uint64_t)1 << (32 - c->len)) - 1;
+}
+
+int
+netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *taken, size_t n,
+                    struct api_cidr *out)
+{
+	uint64_t size, cand, end;
+	struct api_cidr *t;
+	size_t i;
+
+	if (len <= pod->len || len > 30)
+		return -1;
+	size = (uint64_t)1 << (32 - len);
+	cand = (uint64_t)pod->addr + size; /* index 0 is skipped */
+	end = cidr_last(pod);
+	t = n ? malloc(n * sizeof(*t)) : NULL;
+	if (n && !t)
+		return -1;
+	if (n) {
+		memcpy(t, taken, n * sizeof(*t));
+		qsort(t, n, sizeof(*t), cmp_cidr);
+	}
+	for (i = 0; i < n && cand + size - 1 <= end; i++) {
+		uint64_t lo = t[i].addr, hi = cidr_last(&t[i]);
+
+		if (t[i].len <= pod->len)
+			continue; /* not a subnet of the pool: invalid, and must not block it all */
+		if (hi < cand || lo > cand + size - 1)
+			continue; /* before the candidate, or after it: sorted, so the candidate is free of it */
+		cand = (hi + 1 + size - 1) / size * size; /* first aligned subnet after t[i] */
+	}
+	free(t);
+	if (cand + size - 1 > end)
+		return 1;
+	out->addr = (uint32_t)cand;
+	out->len = len;
+	return 0;
+}
+
+int
+netcalc_want_route(const struct api_network_config *nc, const char *subnet, const char *host_ip, uint32_t self_ip,
+                   struct netcalc_route *out, char *why, size_t whylen)
+{
+	struct api_error e = {0};
+	char pb[24];
+
+	if (!subnet || api_cidr_parse(subnet, &out->dst, &e) < 0) {
+		snprintf(why, whylen, "subnet: %s", subnet ? e.msg : "missing");
+		return -1;
+	}
+	if (!host_ip || api_ipv4_parse(host_ip, &out->gw, &e) < 0) {
+		snprintf(why, whylen, "hostIP: %s", host_ip ? e.msg : "missing");
+		return -1;
+	}
+	if (out->gw == self_ip)
+		return 1;
+	if (out->dst.len <= nc->pod_cidr.len || !api_cidr_contains(&nc->pod_cidr, out->dst.addr)) {
+		api_cidr_format(&nc->pod_cidr, pb, sizeof(pb));
+		snprintf(why, whylen, "subnet: %s is not a subnet of the podCIDR %s", subnet, pb);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+same_dst(const struct netcalc_route *a, const struct netcalc_route *b)
+{
+	return a->dst.addr == b->dst.addr && a->dst.len == b->dst.len;
+}
+
+/* Index of the first route in r[0..n) with x's destination, or -1. */
+static long
+find_dst(const struct netcalc_route *r, size_t n, const struct netcalc_route *x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (same_dst(&r[i], x))
+			return (long)i;
+	return -1;
+}
+
+void
+netcalc_route_diff(const struct netcalc_route *want, size_t nw, const struct netcalc_route *have, size_t nh,
+                   struct netcalc_route *add, size_t *nadd, struct netcalc_route *del, size_t *ndel)
+{
+	size_t i;
+	long j;
+
+	*nadd = *ndel = 0;
+	for (i = 0; i < nw; i++) {
+		if (find_dst(want, i, &want[i]) >= 0)
+			continue; /* a duplicate: the first one wins */
+		j = find_dst(have, nh, &want[i]);
+		if (j < 0 || have[j].gw != want[i].gw)
+			add[(*nadd)++] = want[i];
+	}
+	for (i = 0; i < nh; i++)
+		if (find_dst(want, nw, &have[i]) < 0)
+			del[(*ndel)++] = have[i];
+}

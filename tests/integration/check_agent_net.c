@@ -1,0 +1,767 @@
+/*
+ * check_agent_net.c: pod subnets and host-gw routes of skiff-agent,
+ * against a real etcd and the real dockerd.
+ *
+ * claim: the claim code itself (node-agent/agent_claim.c, linked in) with
+ * many concurrent claimants on one loop: defaults (10.244.1.0/24 first),
+ * restart keeps, hostIP rewritten, no duplicates under contention, an
+ * exhausted pool and a malformed config refused.
+ * agent: the real binary with --docker-network: two agents claim two
+ * subnets, written to status.podCIDR; a restart keeps it; the Docker
+ * network has it; a pod's IP lies in it.
+ * routes: the agent with --routing host-gw runs in a throwaway network
+ * namespace (nsenter), talking to an etcd that also listens on the host's
+ * end of a veth pair; fake subnets of other nodes become routes there,
+ * vanish when deleted, a stale route of ours goes, the iptables chains are
+ * made once, and everything survives kill -9.
+ *
+ * Agent tests use podCIDR 10.218.0.0/16 and the namespace 10.217.99.0/24
+ * and 10.219.0.0/16 (set in P/network/config), so that the Docker networks
+ * made here clash with nothing else on the host. Teardown removes the
+ * containers, Docker networks and namespace this run made.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker_harness.h"
+#include "etcd_harness.h"
+#include "etcd_testutil.h"
+#include "node-agent/agent_claim.h"
+#include "th_proc.h"
+
+#ifndef SKIFF_AGENT
+#define SKIFF_AGENT "build/bin/skiff-agent"
+#endif
+
+#define AGENT_CIDR "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
+#define NS_CIDR "{\"podCIDR\":\"10.219.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
+#define HTTPD_SPEC                                                                                     \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-" \
+	"httpd:latest\"}]}"
+
+static struct th_etcd *E;
+static struct etcd_sync *S;
+static char RUN[32];
+
+/* ---------------------------------------------------------------- helpers */
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Poll cond every 50 ms until it holds or timeout_s passes: 0 / -1. */
+static int
+wait_until(int (*cond)(void *), void *arg, double timeout_s)
+{
+	double end = mono() + timeout_s;
+
+	while (!cond(arg))
+		if (mono() > end)
+			return -1;
+		else
+			usleep(50 * 1000);
+	return 0;
+}
+
+/* Run a shell command; its exit status. */
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st == -1 ? -1 : WEXITSTATUS(st);
+}
+
+/* A command's whole output (new string, "" on failure). */
+static char *
+sh_out(const char *fmt, ...)
+{
+	char cmd[1024], *buf = NULL;
+	size_t len = 0;
+	FILE *f, *p;
+	va_list ap;
+	int c;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = open_memstream(&buf, &len);
+	p = popen(cmd, "r");
+	while (p && (c = fgetc(p)) != EOF)
+		fputc(c, f);
+	if (p)
+		pclose(p);
+	fclose(f);
+	return buf;
+}
+
+static void
+put(const char *key, const char *val)
+{
+	ck_assert_msg(tu_put(S, key, val) > 0, "put %s failed", key);
+}
+
+static void
+del(const char *key)
+{
+	struct etcd_result *r = etcd_sync_delete(S, key, NULL);
+
+	TU_OK(r);
+	etcd_result_free(r);
+}
+
+/* The value of key as JSON (new), NULL when absent. */
+static json_t *
+get_json(const char *key)
+{
+	struct etcd_result *r = etcd_sync_get(S, key);
+	json_t *j = NULL;
+
+	if (r && r->err.code == ETCD_OK && r->nkvs == 1)
+		j = json_loadb(r->kvs[0].value, r->kvs[0].value_len, 0, NULL);
+	if (r)
+		etcd_result_free(r);
+	return j;
+}
+
+/* A string member at path a.b (b may be NULL) of key's value, or "". */
+static const char *
+get_str(const char *key, const char *a, const char *b, char *buf, size_t len)
+{
+	json_t *j = get_json(key), *v = json_object_get(j, a);
+
+	if (b)
+		v = json_object_get(v, b);
+	snprintf(buf, len, "%s", json_string_value(v) ? json_string_value(v) : "");
+	json_decref(j);
+	return buf;
+}
+
+/* ---------------------------------------------------------------- fixtures */
+
+static void
+suite_setup(void)
+{
+	snprintf(RUN, sizeof(RUN), "t%d", (int)getpid());
+	if (dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0) {
+		fprintf(stderr, "check_agent_net: Docker is not usable\n");
+		abort();
+	}
+	E = th_etcd_start(1, NULL);
+	if (!E)
+		abort();
+}
+
+/* After a failed test too (the test process is gone by then): the
+ * containers, Docker networks and namespace a test of this run made. */
+static void
+suite_teardown(void)
+{
+	static const char *const nets[] = {"a", "b", "p", "r", NULL};
+	char path[64];
+	int i;
+
+	dh_remove_where("skiff.node", RUN);
+	for (i = 0; nets[i]; i++) {
+		snprintf(path, sizeof(path), "/networks/sk%d%s", atoi(RUN + 1) % 10000000, nets[i]);
+		dh_request("DELETE", path, NULL, NULL);
+	}
+	sh("ip netns del skrt-%s 2>/dev/null", RUN);
+	th_etcd_free(E);
+}
+
+static void
+setup(void)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+
+	tu_config(E, &cfg);
+	S = etcd_sync_new(&cfg, &err);
+	ck_assert_msg(S != NULL, "sync client: %s", err.msg);
+}
+
+static void
+teardown(void)
+{
+	etcd_sync_free(S);
+}
+
+/* ---------------------------------------------------------------- claim */
+
+struct claims {
+	int n, done, all_done;
+	struct claim_result r[16];
+};
+
+struct claimant {
+	struct claims *cs;
+	int i;
+};
+
+static void
+claimed(const struct claim_result *r, void *arg)
+{
+	struct claimant *c = arg;
+
+	c->cs->r[c->i] = *r;
+	if (++c->cs->done == c->cs->n)
+		c->cs->all_done = 1;
+}
+
+/* Claim for nodes NAME0..NAME(n-1) (or just name when n == 1) all at once
+ * under prefix, each with host IP 198.51.100.(10+i). */
+static void
+claim_many(struct claims *cs, int n, const char *prefix, const char *name)
+{
+	struct claimant who[16];
+	char node[64], ip[32];
+	int i;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->n = n;
+	for (i = 0; i < n; i++) {
+		who[i].cs = cs;
+		who[i].i = i;
+		snprintf(node, sizeof(node), n == 1 ? "%s" : "%s%d", name, i);
+		snprintf(ip, sizeof(ip), "198.51.100.%d", 10 + i);
+		ck_assert_ptr_nonnull(claim_start(etcd_sync_client(S), prefix, node, ip, claimed, &who[i]));
+	}
+	ck_assert_msg(etcd_sync_run(S, &cs->all_done, 30000) == 0 && cs->all_done, "claims did not finish");
+}
+
+static const struct claim_result *
+claim_one(struct claims *cs, const char *prefix, const char *node)
+{
+	claim_many(cs, 1, prefix, node);
+	return &cs->r[0];
+}
+
+START_TEST(test_claim_defaults_keep_update)
+{
+	struct claims cs;
+	const struct claim_result *r;
+	char prefix[64], key[128], buf[64];
+
+	snprintf(prefix, sizeof(prefix), "/%s-cd", RUN);
+	r = claim_one(&cs, prefix, "m1");
+	ck_assert_msg(r->status == CLAIM_OK, "%s", r->msg);
+	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
+	ck_assert_int_eq(r->kept, 0);
+	r = claim_one(&cs, prefix, "m2");
+	ck_assert_str_eq(r->subnet, "10.244.2.0/24");
+	/* again for m1, same host IP: kept, nothing written */
+	r = claim_one(&cs, prefix, "m1");
+	ck_assert_msg(r->status == CLAIM_OK && r->kept && !r->host_ip_updated && r->attempts == 0, "%s", r->msg);
+	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
+	/* m1 moved to another address: kept, hostIP rewritten */
+	snprintf(key, sizeof(key), "%s/network/subnets/m1", prefix);
+	put(key, "{\"subnet\":\"10.244.1.0/24\",\"hostIP\":\"198.51.100.99\"}");
+	r = claim_one(&cs, prefix, "m1");
+	ck_assert_msg(r->status == CLAIM_OK && r->kept && r->host_ip_updated, "%s", r->msg);
+	ck_assert_str_eq(get_str(key, "hostIP", NULL, buf, sizeof(buf)), "198.51.100.10");
+	ck_assert_str_eq(get_str(key, "subnet", NULL, buf, sizeof(buf)), "10.244.1.0/24");
+	/* garbage in our key is replaced by a fresh claim (the lowest free) */
+	put(key, "{\"subnet\":42}");
+	r = claim_one(&cs, prefix, "m1");
+	ck_assert_msg(r->status == CLAIM_OK && r->replaced_bad, "%s", r->msg);
+	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
+}
+END_TEST
+
+/* 12 claimants at once: every one gets a subnet, no two the same, and
+ * together exactly the 12 lowest. */
+START_TEST(test_claim_concurrent_no_duplicates)
+{
+	struct claims cs;
+	char prefix[64], want[24];
+	int i, j, seen[13] = {0}, races = 0;
+
+	snprintf(prefix, sizeof(prefix), "/%s-cc", RUN);
+	claim_many(&cs, 12, prefix, "n");
+	for (i = 0; i < 12; i++) {
+		ck_assert_msg(cs.r[i].status == CLAIM_OK, "claimant %d: %s", i, cs.r[i].msg);
+		for (j = 1; j <= 12; j++) {
+			snprintf(want, sizeof(want), "10.244.%d.0/24", j);
+			if (strcmp(cs.r[i].subnet, want) == 0)
+				seen[j]++;
+		}
+		races += cs.r[i].attempts - 1;
+	}
+	for (j = 1; j <= 12; j++)
+		ck_assert_msg(seen[j] == 1, "10.244.%d.0/24 claimed %d times", j, seen[j]);
+	ck_assert_msg(races > 0, "no claimant ever lost a race: the test did not test contention");
+}
+END_TEST
+
+START_TEST(test_claim_exhausted_and_bad_config)
+{
+	struct claims cs;
+	const struct claim_result *r;
+	char prefix[64], key[128];
+
+	snprintf(prefix, sizeof(prefix), "/%s-cx", RUN);
+	snprintf(key, sizeof(key), "%s/network/config", prefix);
+	put(key, "{\"podCIDR\":\"10.9.0.0/29\",\"subnetLength\":30}");
+	r = claim_one(&cs, prefix, "a");
+	ck_assert_msg(r->status == CLAIM_OK, "%s", r->msg);
+	ck_assert_str_eq(r->subnet, "10.9.0.4/30");
+	r = claim_one(&cs, prefix, "b");
+	ck_assert_int_eq(r->status, CLAIM_EXHAUSTED);
+	ck_assert_msg(strstr(r->msg, "no free /30 subnet left in the podCIDR 10.9.0.0/29"), "%s", r->msg);
+	put(key, "{\"podCIDR\":\"10.9.0.0/16\",\"subnetLength\":\"24\"}");
+	r = claim_one(&cs, prefix, "b");
+	ck_assert_int_eq(r->status, CLAIM_BAD_CONFIG);
+	ck_assert_msg(strstr(r->msg, "subnetLength"), "%s", r->msg);
+	snprintf(key, sizeof(key), "%s/network/subnets/b", prefix);
+	ck_assert_ptr_null(get_json(key));
+}
+END_TEST
+
+/* ---------------------------------------------------------------- agent */
+
+struct ctx {
+	char prefix[64], node[64], net[16];
+	const char *ns;   /* network namespace to run in, or NULL */
+	const char *etcd; /* endpoints, NULL = E's */
+	struct th_proc *agent;
+};
+
+static void
+ctx_init(struct ctx *c, const char *prefix, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->prefix, sizeof(c->prefix), "/%s-%s", RUN, prefix);
+	snprintf(c->node, sizeof(c->node), "%s-%s", RUN, name);
+	snprintf(c->net, sizeof(c->net), "sk%d%s", atoi(RUN + 1) % 10000000, name);
+}
+
+static void
+start_agent(struct ctx *c, const char *const *extra)
+{
+	char ns[128];
+	const char *argv[48] = {"nsenter", ns, SKIFF_AGENT, "--etcd-endpoints", c->etcd ? c->etcd : th_etcd_endpoints(E),
+	                        "--prefix", c->prefix, "--node-name", c->node, "--docker-network", c->net,
+	                        "--resync-interval", "2s", "--log-level", "debug"};
+	int n = 15, skip = c->ns ? 0 : 2;
+
+	snprintf(ns, sizeof(ns), "--net=/run/netns/%s", c->ns ? c->ns : "");
+	for (; extra && *extra && n < 46; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	c->agent = th_proc_start(c->ns ? "/usr/bin/nsenter" : SKIFF_AGENT, (char *const *)argv + skip, NULL);
+	ck_assert_ptr_nonnull(c->agent);
+}
+
+/* Stop the agent, then remove its containers and its Docker network. */
+static void
+ctx_done(struct ctx *c, int show_log)
+{
+	char path[64];
+
+	th_proc_free(c->agent, show_log);
+	c->agent = NULL;
+	dh_remove_where("skiff.node", c->node);
+	snprintf(path, sizeof(path), "/networks/%s", c->net);
+	dh_request("DELETE", path, NULL, NULL);
+}
+
+struct key_want {
+	const char *key, *a, *b, *value;
+};
+
+static int
+key_is(void *arg)
+{
+	struct key_want *w = arg;
+	char buf[256];
+
+	return strcmp(get_str(w->key, w->a, w->b, buf, sizeof(buf)), w->value) == 0;
+}
+
+/* Wait until member a(.b) of key's value is value; show the agent's log
+ * when it never is. */
+static void
+wait_key(struct ctx *c, const char *key, const char *a, const char *b, const char *value, double timeout_s)
+{
+	struct key_want w = {key, a, b, value};
+	char buf[256];
+
+	if (wait_until(key_is, &w, timeout_s) < 0) {
+		th_proc_free(c->agent, 1);
+		c->agent = NULL;
+		ck_abort_msg("%s: %s%s%s is \"%s\", not \"%s\" after %.0f s", key, a, b ? "." : "", b ? b : "",
+		             get_str(key, a, b, buf, sizeof(buf)), value, timeout_s);
+	}
+}
+
+/* Wait until the agent claimed subnet: its key and its node's podCIDR. */
+static void
+wait_subnet(struct ctx *c, const char *subnet)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s/network/subnets/%s", c->prefix, c->node);
+	wait_key(c, key, "subnet", NULL, subnet, 20);
+	snprintf(key, sizeof(key), "%s/nodes/%s", c->prefix, c->node);
+	wait_key(c, key, "status", "podCIDR", subnet, 20);
+}
+
+/* The first IPAM subnet of Docker network name, "" when absent. */
+static void
+docker_subnet(const char *name, char *buf, size_t len)
+{
+	char path[64], *resp = NULL;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/networks/%s", name);
+	buf[0] = '\0';
+	if (dh_request("GET", path, NULL, &resp) != 200) {
+		free(resp);
+		return;
+	}
+	j = json_loads(resp, 0, NULL);
+	snprintf(buf, len, "%s",
+	         json_string_value(json_object_get(
+			 json_array_get(json_object_get(json_object_get(j, "IPAM"), "Config"), 0), "Subnet"))
+			 ?: "");
+	json_decref(j);
+	free(resp);
+}
+
+struct log_want {
+	struct th_proc *p;
+	const char *needle;
+};
+
+static int
+log_has(void *arg)
+{
+	struct log_want *w = arg;
+
+	return th_proc_log_has(w->p, w->needle);
+}
+
+static void
+wait_log(struct ctx *c, const char *needle, double timeout_s)
+{
+	struct log_want w = {c->agent, needle};
+
+	if (wait_until(log_has, &w, timeout_s) < 0) {
+		th_proc_free(c->agent, 1);
+		c->agent = NULL;
+		ck_abort_msg("the agent never logged \"%s\"", needle);
+	}
+}
+
+static int64_t
+mod_revision(const char *key)
+{
+	struct etcd_result *r = etcd_sync_get(S, key);
+	int64_t rev = r && r->err.code == ETCD_OK && r->nkvs == 1 ? r->kvs[0].mod_revision : -1;
+
+	if (r)
+		etcd_result_free(r);
+	return rev;
+}
+
+/* Two agents (two nodes, two Docker networks) on one prefix claim the two
+ * lowest subnets, each Docker network gets its subnet; a restart keeps
+ * the subnet without writing it again. */
+START_TEST(test_agents_claim_and_keep)
+{
+	struct ctx a, b;
+	char key[256], buf[64];
+	int64_t rev;
+
+	ctx_init(&a, "ak", "a");
+	ctx_init(&b, "ak", "b");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, AGENT_CIDR);
+	start_agent(&a, NULL);
+	wait_subnet(&a, "10.218.1.0/24");
+	start_agent(&b, NULL);
+	wait_subnet(&b, "10.218.2.0/24");
+	wait_log(&a, "pod network ready", 20);
+	wait_log(&b, "pod network ready", 20);
+	docker_subnet(a.net, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "10.218.1.0/24");
+	docker_subnet(b.net, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "10.218.2.0/24");
+	snprintf(key, sizeof(key), "%s/network/subnets/%s", a.prefix, a.node);
+	rev = mod_revision(key);
+	ck_assert_int_eq(th_proc_signal(a.agent, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(a.agent, 20), 0);
+	th_proc_free(a.agent, 0);
+	start_agent(&a, NULL);
+	wait_log(&a, "keeping this node's pod subnet", 20);
+	wait_log(&a, "the Docker network exists with our subnet", 20);
+	ck_assert_str_eq(get_str(key, "subnet", NULL, buf, sizeof(buf)), "10.218.1.0/24");
+	ck_assert_int_eq(mod_revision(key), rev);
+	ctx_done(&a, 0);
+	ctx_done(&b, 0);
+}
+END_TEST
+
+struct ip_want {
+	const char *key, *prefix;
+	char ip[64];
+};
+
+static int
+pod_ip_in(void *arg)
+{
+	struct ip_want *w = arg;
+
+	get_str(w->key, "podIP", NULL, w->ip, sizeof(w->ip));
+	return strncmp(w->ip, w->prefix, strlen(w->prefix)) == 0;
+}
+
+/* A pod bound to the node runs on its Docker network with an IP from its
+ * subnet; a Docker network left with another subnet (and nothing attached)
+ * is made again with the right one first. */
+START_TEST(test_pod_ip_in_subnet)
+{
+	struct ctx a;
+	struct ip_want w = {0};
+	char key[256], val[1024], buf[64];
+
+	ctx_init(&a, "pi", "p");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, AGENT_CIDR);
+	snprintf(val, sizeof(val),
+	         "{\"Name\":\"%s\",\"Driver\":\"bridge\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.218.77.0/24\"}]},"
+	         "\"Options\":{\"com.docker.network.bridge.name\":\"%s\"}}",
+	         a.net, a.net);
+	ck_assert_int_eq(dh_request("POST", "/networks/create", val, NULL), 201);
+	start_agent(&a, NULL);
+	wait_subnet(&a, "10.218.1.0/24");
+	wait_log(&a, "removing and creating it again", 20);
+	wait_log(&a, "pod network ready", 20);
+	docker_subnet(a.net, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "10.218.1.0/24");
+	snprintf(key, sizeof(key), "%s/bindings/%s/web1", a.prefix, a.node);
+	snprintf(val, sizeof(val), "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"web1\",\"uid\":\"7\"},\"spec\":%s}}",
+	         a.node, HTTPD_SPEC);
+	put(key, val);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/web1", a.prefix, a.node);
+	w.key = key;
+	w.prefix = "10.218.1.";
+	if (wait_until(pod_ip_in, &w, 60) < 0) {
+		th_proc_free(a.agent, 1);
+		a.agent = NULL;
+		ck_abort_msg("podIP is \"%s\", not in 10.218.1.0/24", w.ip);
+	}
+	ck_assert_str_ne(w.ip, "10.218.1.1"); /* the gateway */
+	ctx_done(&a, 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- routes */
+
+/* A network namespace NAME with a veth to the host: 10.217.99.1 on the
+ * host's end, 10.217.99.2 inside. */
+static void
+netns_make(const char *ns, const char *veth)
+{
+	sh("ip netns del %s 2>/dev/null", ns);
+	ck_assert_int_eq(sh("ip netns add %s", ns), 0);
+	ck_assert_int_eq(sh("ip link add %sh type veth peer name %sn && ip link set %sn netns %s", veth, veth, veth, ns),
+	                 0);
+	ck_assert_int_eq(sh("ip addr add 10.217.99.1/24 dev %sh && ip link set %sh up", veth, veth), 0);
+	ck_assert_int_eq(sh("ip -n %s addr add 10.217.99.2/24 dev %sn && ip -n %s link set %sn up && "
+	                    "ip -n %s link set lo up",
+	                    ns, veth, ns, veth, ns),
+	                 0);
+}
+
+struct route_want {
+	const char *ns, *line;
+	int present;
+};
+
+static int
+route_is(void *arg)
+{
+	struct route_want *w = arg;
+	char *out = sh_out("ip -n %s route show", w->ns);
+	int has = strstr(out, w->line) != NULL;
+
+	free(out);
+	return has == w->present;
+}
+
+static void
+wait_route(struct ctx *c, const char *line, int present)
+{
+	struct route_want w = {c->ns, line, present};
+	char *out;
+
+	if (wait_until(route_is, &w, 20) == 0)
+		return;
+	out = sh_out("ip -n %s route show", c->ns);
+	th_proc_free(c->agent, 1);
+	c->agent = NULL;
+	ck_abort_msg("route \"%s\" %s after 20 s; routes:\n%s", line, present ? "missing" : "still there", out);
+}
+
+/* Lines of `iptables -S chain` (in table) inside the namespace that
+ * contain needle. */
+static int
+rule_count(const char *ns, const char *table, const char *chain, const char *needle)
+{
+	char *out = sh_out("ip netns exec %s iptables -w -t %s -S %s 2>&1", ns, table, chain), *p = out;
+	int n = 0;
+
+	while ((p = strstr(p, needle))) {
+		n++;
+		p += strlen(needle);
+	}
+	free(out);
+	return n;
+}
+
+static void
+fake_subnet(const struct ctx *c, const char *node, const char *subnet, const char *host_ip)
+{
+	char key[256], val[256];
+
+	snprintf(key, sizeof(key), "%s/network/subnets/%s", c->prefix, node);
+	snprintf(val, sizeof(val), "{\"subnet\":\"%s\",\"hostIP\":\"%s\"}", subnet, host_ip);
+	put(key, val);
+}
+
+static void
+check_fw_once(const struct ctx *c)
+{
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-s 10.219.0.0/16 -d 10.219.1.0/24 -j ACCEPT"), 1);
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-s 10.219.1.0/24 -d 10.219.0.0/16 -j ACCEPT"), 1);
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-j"), 2); /* nothing else opened */
+	ck_assert_int_eq(rule_count(c->ns, "filter", "DOCKER-USER", "-j SKIFF-FWD"), 1);
+	ck_assert_int_eq(rule_count(c->ns, "nat", "SKIFF-NAT", "-s 10.219.1.0/24 ! -d 10.219.0.0/16 -j MASQUERADE"), 1);
+	ck_assert_int_eq(rule_count(c->ns, "nat", "POSTROUTING", "-j SKIFF-NAT"), 1);
+}
+
+/* host-gw in a throwaway namespace: other nodes' subnets become routes via
+ * their hostIP, a deleted one goes, a stale route of ours goes at start,
+ * other routes and entries outside podCIDR are left alone; the chains are
+ * made once, and routes and rules outlive the agent. */
+START_TEST(test_host_gw_routes)
+{
+	struct th_etcd_opts o = {.also_listen = "10.217.99.1"};
+	struct th_etcd *ne;
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+	struct ctx c;
+	const char *extra[] = {"--routing", "host-gw", "--node-ip", "10.217.99.2", NULL};
+	char ns[32], veth[16], ep[96], key[256];
+	struct etcd_sync *main_s = S;
+
+	snprintf(ns, sizeof(ns), "skrt-%s", RUN);
+	snprintf(veth, sizeof(veth), "skr%d", atoi(RUN + 1) % 10000000);
+	netns_make(ns, veth);
+	ne = th_etcd_start(1, &o);
+	ck_assert_ptr_nonnull(ne);
+	tu_config(ne, &cfg);
+	S = etcd_sync_new(&cfg, &err);
+	ck_assert_msg(S != NULL, "sync client: %s", err.msg);
+	snprintf(ep, sizeof(ep), "http://10.217.99.1%s", strrchr(th_etcd_endpoint(ne, 0), ':'));
+	ctx_init(&c, "rt", "r");
+	c.ns = ns;
+	c.etcd = ep;
+	snprintf(key, sizeof(key), "%s/network/config", c.prefix);
+	put(key, NS_CIDR);
+	fake_subnet(&c, "other1", "10.219.2.0/24", "10.217.99.3");
+	fake_subnet(&c, "other2", "10.219.3.0/24", "10.217.99.4");
+	fake_subnet(&c, "evil", "0.0.0.0/0", "10.217.99.5");
+	ck_assert_int_eq(sh("ip -n %s route add 10.219.77.0/24 via 10.217.99.9 proto 95", ns), 0);
+	ck_assert_int_eq(sh("ip -n %s route add 10.219.88.0/24 via 10.217.99.9", ns), 0);
+	start_agent(&c, extra);
+	wait_subnet(&c, "10.219.1.0/24");
+	wait_route(&c, "10.219.2.0/24 via 10.217.99.3", 1);
+	wait_route(&c, "10.219.3.0/24 via 10.217.99.4", 1);
+	wait_route(&c, "10.219.77.0/24", 0);
+	wait_log(&c, "no route for this subnet entry", 10);
+	ck_assert(route_is(&(struct route_want){ns, "10.219.88.0/24 via 10.217.99.9", 1}));
+	ck_assert(route_is(&(struct route_want){ns, "default", 0}));
+	check_fw_once(&c);
+	snprintf(key, sizeof(key), "%s/network/subnets/other1", c.prefix);
+	del(key);
+	wait_route(&c, "10.219.2.0/24", 0);
+	fake_subnet(&c, "other2", "10.219.3.0/24", "10.217.99.6"); /* moved */
+	wait_route(&c, "10.219.3.0/24 via 10.217.99.6", 1);
+	/* kill -9: routes stay; a new agent adds no second rule */
+	th_proc_kill(c.agent);
+	ck_assert(route_is(&(struct route_want){ns, "10.219.3.0/24 via 10.217.99.6", 1}));
+	th_proc_free(c.agent, 0);
+	start_agent(&c, extra);
+	wait_log(&c, "routes synced", 20);
+	check_fw_once(&c);
+	/* a clean stop (under ASan: no leaks) leaves the routes too */
+	ck_assert_int_eq(th_proc_signal(c.agent, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(c.agent, 20), 0);
+	ck_assert(route_is(&(struct route_want){ns, "10.219.3.0/24 via 10.217.99.6", 1}));
+	ctx_done(&c, 0);
+	etcd_sync_free(S);
+	S = main_s;
+	th_etcd_free(ne);
+	ck_assert_int_eq(sh("ip netns del %s", ns), 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("agent_net");
+	TCase *claim = tcase_create("claim"), *agent = tcase_create("agent"), *routes = tcase_create("routes");
+
+	tcase_add_unchecked_fixture(claim, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(claim, setup, teardown);
+	tcase_set_timeout(claim, 60);
+	tcase_add_test(claim, test_claim_defaults_keep_update);
+	tcase_add_test(claim, test_claim_concurrent_no_duplicates);
+	tcase_add_test(claim, test_claim_exhausted_and_bad_config);
+	tcase_add_unchecked_fixture(agent, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(agent, setup, teardown);
+	tcase_set_timeout(agent, 120);
+	tcase_add_test(agent, test_agents_claim_and_keep);
+	tcase_add_test(agent, test_pod_ip_in_subnet);
+	tcase_add_unchecked_fixture(routes, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(routes, setup, teardown);
+	tcase_set_timeout(routes, 120);
+	tcase_add_test(routes, test_host_gw_routes);
+	suite_add_tcase(s, claim);
+	suite_add_tcase(s, agent);
+	suite_add_tcase(s, routes);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
