@@ -25,12 +25,19 @@ minion_net() {
 		in_ns "$i" ip link set lo up &&
 		in_ns "$i" ip addr add "$ip/24" dev eth0 &&
 		in_ns "$i" ip link set eth0 up &&
-		in_ns "$i" sysctl -qw net.ipv4.ip_forward=1 &&
 		in_ns "$i" ip link add skiff-sink type bridge &&
 		in_ns "$i" ip link set skiff-sink up &&
 		in_ns "$i" ip route add "$SVC_CIDR" dev skiff-sink src "$ip" ||
 		{ echo "tests/cluster: cannot set up the network of minion $i" >&2; return 1; }
-	[ "$(cat "$D/netmode")" = bridge ] || return 0
+	# In agent mode forwarding starts off, as on a fresh machine (a new
+	# namespace inherits the host's setting): dockerd turns it on and sets
+	# the FORWARD policy to DROP, as it would there, and the agent must
+	# open the way for pod traffic itself.
+	if [ "$(cat "$D/netmode")" = agent ]; then
+		in_ns "$i" sysctl -qw net.ipv4.ip_forward=0
+		return
+	fi
+	in_ns "$i" sysctl -qw net.ipv4.ip_forward=1 || return 1
 	j=1
 	while [ "$j" -le "$2" ]; do
 		if [ "$j" != "$i" ]; then
@@ -43,8 +50,10 @@ minion_net() {
 # minion_docker I: start its dockerd (not waiting for it).
 minion_docker() {
 	i=$1 m=$D/m$1
+	# In agent mode the agent's SKIFF-FWD chain hangs off Docker's
+	# DOCKER-USER: Docker's iptables rules stay on.
 	if [ "$(cat "$D/netmode")" = bridge ]; then
-		net="--bip=10.244.$i.1/24"
+		net="--bip=10.244.$i.1/24 --iptables=false"
 	else
 		net="--bridge=none"
 	fi
@@ -53,7 +62,7 @@ minion_docker() {
 	spawn "$m/dockerd.pid" "$m/dockerd.log" nsenter --net="/run/netns/skiff-m$i" dockerd \
 		--data-root "$m/data" --exec-root "$m/exec" --pidfile "$m/exec/dockerd.pid" \
 		-H "unix://$m/docker.sock" --containerd-namespace "skiff-m$i" \
-		--containerd-plugins-namespace "skiff-m$i-p" --iptables=false $net \
+		--containerd-plugins-namespace "skiff-m$i-p" $net \
 		${SKIFF_CLUSTER_DOCKERD_ARGS:-}
 }
 
