@@ -107,6 +107,12 @@ bed_minions(void)
 }
 
 const char *
+bed_etcd(void)
+{
+	return ETCD_EP;
+}
+
+const char *
 bed_prefix(void)
 {
 	return PFX;

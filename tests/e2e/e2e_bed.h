@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define BED_MAXA 64
 
@@ -27,6 +28,7 @@ int bed_up(int n, const char *extra);
 void bed_down(int show_logs);
 
 int bed_minions(void);
+const char *bed_etcd(void); /* the endpoint on loopback */
 const char *bed_prefix(void);
 /* minion i's Docker socket (borrowed static buffer, next call overwrites) */
 const char *bed_docker(int i);
@@ -55,6 +57,11 @@ int bed_eps_has(const struct bed_eps *e, const char *pod);
 int bed_eps_on(const struct bed_eps *e, const char *node);
 void bed_eps_str(const struct bed_eps *e, char *buf, size_t len);
 
+/* A child in minion i's namespace that GETs http://ip/ until max requests
+ * or secs have passed, writing one line per request to *rfd's pipe: the
+ * "pod=" name, or an empty line when there was no answer. Closing *rfd
+ * stops it; reap it with waitpid. Its pid, or -1. */
+pid_t bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd);
 /* Inside minion i's network namespace, GET http://ip/ up to max times
  * (until every name of want, n_want of them, has answered; with want NULL
  * until max). got gets the distinct "pod=" names seen (up to BED_MAXA);

@@ -123,6 +123,29 @@ client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, do
 	_exit(0);
 }
 
+pid_t
+bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		signal(SIGPIPE, SIG_DFL); /* the reader closing its end stops the child */
+		client(p[1], i, ip, NULL, 0, max, secs);
+	}
+	close(p[1]);
+	*rfd = p[0];
+	return pid;
+}
+
 int
 bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, double secs, char got[][128],
               int *failed)
