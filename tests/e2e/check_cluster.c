@@ -5,8 +5,8 @@
  * namespace (see docs/testing.md). The story of the seed: the apache
  * controller (manifests/test/: 4 replicas of the busybox test image, each
  * answering "pod=NAME ip=IP") and its service, across the minions; a pod
- * reaching a pod on another minion; a minion lost and back; scaling; a
- * node selector.
+ * reaching a pod on another minion; a node selector; a minion cut off and
+ * back; a minion's agent killed and restarted; scaling.
  *
  * The bed is made once in main, before the tests, and removed after them
  * (its logs printed first when a test failed); the tests run in order and
@@ -23,7 +23,6 @@
 
 #define NMIN 3
 #define SSD_MINION 3 /* started with --node-labels disk=ssd */
-#define LOST 1       /* the minion whose link is cut */
 
 static int ROOT;
 
@@ -87,6 +86,25 @@ wait_eps(int n, const char *not_on, int spread, double secs, struct bed_eps *e)
 	bed_eps_str(e, s, sizeof(s));
 	ck_abort_msg("endpoints/apache never had %d addresses%s%s%s: %s", n, not_on ? " none on " : "",
 	             not_on ? not_on : "", spread ? " on every minion" : "", s);
+}
+
+/* The apache endpoints keep n addresses for secs (a window in which
+ * something must not happen: no pod running elsewhere may drop out while
+ * a returning minion cleans up). */
+static void
+eps_hold(int n, double secs)
+{
+	double end = bed_now() + secs;
+	struct bed_eps e;
+	char s[4096];
+
+	do {
+		bed_eps_get("apache", &e);
+		bed_eps_str(&e, s, sizeof(s));
+		ck_assert_msg(e.n == n, "endpoints/apache dropped to %d addresses (running pods: %d): %s", e.n,
+		              bed_list("podstatus/", NULL, 0), s);
+		usleep(100 * 1000);
+	} while (bed_now() < end);
 }
 
 /* From minion i, the service answers from every pod of e. */
@@ -262,53 +280,88 @@ START_TEST(test_node_selector)
 }
 END_TEST
 
-/* 5. Minion 1 loses its link: after the eviction timeout its pods run on
- * the other two, the endpoints follow, the service keeps answering from
- * both, and there are still 4 pods. Its containers are still there. */
-START_TEST(test_minion_lost)
+/* Minion i is lost (how: "cut" its link, or "kill-agent"): after the
+ * eviction timeout its pods run on the other two, the endpoints follow,
+ * the service keeps answering from both, and there are still 4 pods.
+ * Its containers are still there. */
+static void
+minion_lost(int i, const char *how)
 {
 	struct bed_eps e;
+	char node[8], cmd[64];
 	double t0;
-	int had;
+	int had, a = i % NMIN + 1, b = a % NMIN + 1;
 
-	if (!ROOT)
-		return;
-	wait_eps(4, NULL, 1, 30, &e);
-	had = bindings_on("m1");
-	ck_assert_int_gt(had, 0);
+	snprintf(node, sizeof(node), "m%d", i);
+	wait_eps(4, NULL, 0, 30, &e);
+	had = bindings_on(node);
+	ck_assert_msg(had > 0, "no pods on %s to lose", node);
 	t0 = bed_now();
-	ck_assert_int_eq(bed_link(LOST, 0), 0);
-	WAIT_FOR(bindings_on("m1") == 0, 90, "m1's %d bindings were never evicted", had);
-	fprintf(stderr, "check_cluster: m1 cut; its %d pods evicted after %.1f s\n", had, bed_now() - t0);
-	wait_eps(4, "m1", 0, 60, &e);
-	fprintf(stderr, "check_cluster: endpoints back to 4 (none on m1) after %.1f s\n", bed_now() - t0);
+	snprintf(cmd, sizeof(cmd), "tests/cluster %s %d", how, i);
+	ck_assert_int_eq(system(cmd), 0);
+	WAIT_FOR(bindings_on(node) == 0, 90, "%s's %d bindings were never evicted", node, had);
+	fprintf(stderr, "check_cluster: %s %s: its %d pods evicted after %.1f s\n", how, node, had, bed_now() - t0);
+	wait_eps(4, node, 0, 60, &e);
+	fprintf(stderr, "check_cluster: endpoints back to 4 (none on %s) after %.1f s\n", node, bed_now() - t0);
 	ck_assert_int_eq(pods_of("apache"), 4);
 	ck_assert_int_eq(bindings_on(""), 4);
-	answers_from_all(2, &e);
-	answers_from_all(3, &e);
-	ck_assert_msg(bed_pod_containers(LOST) >= 2 * had, "m1's agent removed containers while cut off");
+	answers_from_all(a, &e);
+	answers_from_all(b, &e);
+	ck_assert_msg(bed_pod_containers(i) >= 2 * had, "%s's containers were removed while it was lost", node);
 }
-END_TEST
 
-/* 6. Minion 1 comes back: Ready again, its agent removes the stale
- * containers (their bindings are gone); pods stay where they are. */
-START_TEST(test_minion_back)
+/* Minion i comes back (how: "heal" or "start-agent"): Ready again, its
+ * agent removes the stale containers (their bindings are gone); the pods
+ * stay where they are. */
+static void
+minion_back(int i, const char *how)
 {
-	char rest[64];
+	char rest[64], cmd[64];
 	json_t *l = NULL;
 
-	if (!ROOT)
-		return;
-	ck_assert_int_eq(bed_link(LOST, 1), 0);
-	snprintf(rest, sizeof(rest), "nodeleases/m%d", LOST);
-	WAIT_FOR((l = bed_get(rest, NULL)) != NULL, 60, "m1 did not become Ready again");
+	snprintf(cmd, sizeof(cmd), "tests/cluster %s %d", how, i);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(rest, sizeof(rest), "nodeleases/m%d", i);
+	WAIT_FOR((l = bed_get(rest, NULL)) != NULL, 60, "m%d did not become Ready again", i);
 	json_decref(l);
-	WAIT_FOR(bed_pod_containers(LOST) == 0, 60, "m1 still has %d stale containers", bed_pod_containers(LOST));
+	WAIT_FOR(bed_pod_containers(i) == 0, 60, "m%d still has %d stale containers", i, bed_pod_containers(i));
+	snprintf(rest, sizeof(rest), "podstatus/m%d/", i);
+	WAIT_FOR(bed_list(rest, NULL, 0) == 0, 30, "m%d's stale pod statuses are still there", i);
 	ck_assert_int_eq(pods_of("apache"), 4);
+	eps_hold(4, 3);
+}
+
+/* 5, 6. Minion 1's link is cut, then back. */
+START_TEST(test_minion_cut_off)
+{
+	if (ROOT)
+		minion_lost(1, "cut");
 }
 END_TEST
 
-/* 7. Scale to 8 (the returned minion takes new pods) and back to 4. */
+START_TEST(test_minion_cut_back)
+{
+	if (ROOT)
+		minion_back(1, "heal");
+}
+END_TEST
+
+/* 7, 8. Minion 2's agent is killed (SIGKILL), then started again. */
+START_TEST(test_agent_killed)
+{
+	if (ROOT)
+		minion_lost(2, "kill-agent");
+}
+END_TEST
+
+START_TEST(test_agent_restarted)
+{
+	if (ROOT)
+		minion_back(2, "start-agent");
+}
+END_TEST
+
+/* 9. Scale to 8 (the returned minions take new pods) and back to 4. */
 START_TEST(test_scale)
 {
 	struct bed_eps e;
@@ -318,6 +371,7 @@ START_TEST(test_scale)
 	put_controller("apache", 8, NULL);
 	wait_eps(8, NULL, 1, 90, &e);
 	ck_assert_int_gt(bindings_on("m1"), 0);
+	ck_assert_int_gt(bindings_on("m2"), 0);
 	answers_from_all(1, &e);
 	put_controller("apache", 4, NULL);
 	wait_eps(4, NULL, 0, 60, &e);
@@ -338,8 +392,10 @@ suite(void)
 	tcase_add_test(tc, test_service_across_minions);
 	tcase_add_test(tc, test_pod_to_pod_across_minions);
 	tcase_add_test(tc, test_node_selector);
-	tcase_add_test(tc, test_minion_lost);
-	tcase_add_test(tc, test_minion_back);
+	tcase_add_test(tc, test_minion_cut_off);
+	tcase_add_test(tc, test_minion_cut_back);
+	tcase_add_test(tc, test_agent_killed);
+	tcase_add_test(tc, test_agent_restarted);
 	tcase_add_test(tc, test_scale);
 	suite_add_tcase(s, tc);
 	return s;
