@@ -89,19 +89,25 @@ minion_image() {
 		{ echo "tests/cluster: cannot load the images into minion $1" >&2; return 1; }
 }
 
-# minion_skiff I LABELS: its agent and proxy.
-minion_skiff() {
+# minion_agent I: start minion I's agent (labels from $D/mI/labels).
+minion_agent() {
 	i=$1 m=$D/m$1
-	a="--etcd-endpoints=$ETCD_MINION --prefix=$PREFIX --node-name=m$i"
 	extra=""
-	[ -n "$2" ] && extra="--node-labels=$2"
+	[ -s "$m/labels" ] && extra="--node-labels=$(cat "$m/labels")"
 	[ "$(cat "$D/netmode")" = agent ] && extra="$extra --docker-network=skiff0 --routing=host-gw"
 	# shellcheck disable=SC2086
 	spawn "$m/agent.pid" "$m/agent.log" nsenter --net="/run/netns/skiff-m$i" "$ROOT/build/bin/skiff-agent" \
-		$a --node-ip="$(minion_ip "$i")" --docker-socket="$m/docker.sock" --lease-ttl="$LEASE_TTL" \
-		--restart-backoff-base=1s $extra &&
-		spawn "$m/proxy.pid" "$m/proxy.log" nsenter --net="/run/netns/skiff-m$i" \
-			"$ROOT/build/bin/skiff-proxy" $a --mode=nftables
+		--etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" --node-name="m$i" --node-ip="$(minion_ip "$i")" \
+		--docker-socket="$m/docker.sock" --lease-ttl="$LEASE_TTL" --restart-backoff-base=1s $extra
+}
+
+# minion_skiff I LABELS: its agent and proxy.
+minion_skiff() {
+	echo "$2" >"$D/m$1/labels"
+	minion_agent "$1" &&
+		spawn "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" \
+			"$ROOT/build/bin/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+			--node-name="m$1" --mode=nftables
 }
 
 # minion_kill_leftovers I: whatever still runs in the namespace or inside
