@@ -13,7 +13,7 @@
 
 enum claim_status {
 	CLAIM_OK = 0,
-	CLAIM_EXHAUSTED, /* no free subnet in podCIDR */
+	CLAIM_EXHAUSTED,  /* no free subnet in podCIDR */
 	CLAIM_BAD_CONFIG, /* P/network/config is invalid: nothing claimed */
 	CLAIM_CONFLICT,   /* the bounded retries all lost a race */
 	CLAIM_ETCD,       /* etcd did not answer or refused */
@@ -21,13 +21,13 @@ enum claim_status {
 
 struct claim_result {
 	enum claim_status status;
-	char subnet[24];                /* CLAIM_OK: "10.244.1.0/24" */
+	char subnet[24];                  /* CLAIM_OK: "10.244.1.0/24" */
 	struct api_network_config config; /* the config in force (defaults when absent) */
-	int kept;                       /* 1: the node already had this subnet */
-	int host_ip_updated;            /* 1: kept, with hostIP rewritten */
-	int replaced_bad;               /* 1: our key held garbage and was replaced */
-	int attempts;                   /* transactions sent */
-	char msg[512];                  /* what went wrong, for a log line and an event */
+	int kept;                         /* 1: the node already had this subnet */
+	int host_ip_updated;              /* 1: kept, with hostIP rewritten */
+	int replaced_bad;                 /* 1: our key held garbage and was replaced */
+	int attempts;                     /* transactions sent */
+	char msg[512];                    /* what went wrong, for a log line and an event */
 };
 
 struct claim;

@@ -142,22 +142,23 @@ fw_ensure(const char *pod_cidr, const char *subnet, char *why, size_t len)
 	int bad = 0;
 
 	why[0] = '\0';
-#define STEP(x)                                               \
-	do {                                                  \
-		if ((x) < 0 && !bad++)                        \
-			snprintf(why, len, "%s", w);          \
+#define STEP(x)                                      \
+	do {                                         \
+		if ((x) < 0 && !bad++)               \
+			snprintf(why, len, "%s", w); \
 	} while (0)
 	STEP(ip_forward_on(w, sizeof(w)));
 	STEP(ensure_chain("filter", "DOCKER-USER", w, sizeof(w)));
 	STEP(ensure_chain("filter", "SKIFF-FWD", w, sizeof(w)));
-	STEP(ensure_rule("filter", "SKIFF-FWD", 0, (const char *const[]){"-s", pod_cidr, "-d", subnet, "-j", "ACCEPT", NULL},
-	                 w, sizeof(w)));
-	STEP(ensure_rule("filter", "SKIFF-FWD", 0, (const char *const[]){"-s", subnet, "-d", pod_cidr, "-j", "ACCEPT", NULL},
-	                 w, sizeof(w)));
+	STEP(ensure_rule("filter", "SKIFF-FWD", 0,
+	                 (const char *const[]){"-s", pod_cidr, "-d", subnet, "-j", "ACCEPT", NULL}, w, sizeof(w)));
+	STEP(ensure_rule("filter", "SKIFF-FWD", 0,
+	                 (const char *const[]){"-s", subnet, "-d", pod_cidr, "-j", "ACCEPT", NULL}, w, sizeof(w)));
 	STEP(ensure_rule("filter", "DOCKER-USER", 1, (const char *const[]){"-j", "SKIFF-FWD", NULL}, w, sizeof(w)));
 	STEP(ensure_chain("nat", "SKIFF-NAT", w, sizeof(w)));
 	STEP(ensure_rule("nat", "SKIFF-NAT", 0,
-	                 (const char *const[]){"-s", subnet, "!", "-d", pod_cidr, "-j", "MASQUERADE", NULL}, w, sizeof(w)));
+	                 (const char *const[]){"-s", subnet, "!", "-d", pod_cidr, "-j", "MASQUERADE", NULL}, w,
+	                 sizeof(w)));
 	STEP(ensure_rule("nat", "POSTROUTING", 1, (const char *const[]){"-j", "SKIFF-NAT", NULL}, w, sizeof(w)));
 #undef STEP
 	return bad ? -1 : 0;

@@ -7,7 +7,9 @@
  * (agent_fw.c) and the routes (agent_routes.c). Pods start only after the
  * network is ready. Every failure is one log line plus a Warning event on
  * the node, and is retried (a claim every 10 s, Docker every 10 s); the
- * agent never exits for it.
+ * agent never exits for it. Once ready, the Docker network and the
+ * firewall rules are checked again at every resync, so a network removed
+ * by hand comes back.
  *
  * Nothing is undone at stop: the network, routes and rules are what running
  * pods use, and the next start finds and keeps them.
@@ -69,6 +71,9 @@ net_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---------------------------------------------------------------- ready */
 
+/* The network is there: forwarding and routes with host-gw, then pods may
+ * start. Runs again at every resync (the Docker network and the firewall
+ * rules are checked again and repaired, idempotently). */
 static void
 net_ready(struct agent *a)
 {
@@ -78,14 +83,16 @@ net_ready(struct agent *a)
 		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
 		if (fw_ensure(pod, a->pod_subnet, why, sizeof(why)) < 0)
 			net_warn(a, LL_ERROR, "NetworkSetupFailed",
-			         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not reach "
-			         "this node's pods; fix it and restart the agent",
+			         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not "
+			         "reach this node's pods; fix it, the agent tries again every resync",
 			         a->pod_subnet, why);
 		routes_start(a);
 	}
-	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
-	       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
+	if (!a->net_ready)
+		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+		       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
 	a->net_ready = 1;
+	net_again(a, PHASE_DOCKER, (double)a->o.resync_ms / 1000.0);
 	agent_maybe_start(a);
 }
 
@@ -184,7 +191,8 @@ net_check(struct agent *a, json_t *j)
 	int same = sub && strcmp(sub, a->pod_subnet) == 0 && strcmp(masq ? masq : "true", want_masq(a)) == 0;
 
 	if (same) {
-		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
+		log_kv(a->net_ready ? LL_DEBUG : LL_INFO,
+		       KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
 		       "the Docker network exists with our subnet");
 		net_ready(a);
 	} else if (users == 0) {
@@ -218,8 +226,9 @@ inspect_done(struct dk_resp *r, void *arg)
 	} else if (j) {
 		net_check(a, j);
 	} else {
-		net_warn(a, LL_WARN, "NetworkSetupFailed", "cannot inspect the Docker network %s: %s; retrying in %.0fs",
-		         a->o.docker_network, dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
+		net_warn(a, LL_WARN, "NetworkSetupFailed",
+		         "cannot inspect the Docker network %s: %s; retrying in %.0fs", a->o.docker_network,
+		         dk_errmsg(r, m, sizeof(m)), NET_RETRY_S);
 		net_again(a, PHASE_DOCKER, NET_RETRY_S);
 	}
 	json_decref(j);
@@ -242,10 +251,11 @@ claim_done(const struct claim_result *r, void *arg)
 
 	a->claim = NULL;
 	if (r->status != CLAIM_OK) {
-		net_warn(a, LL_ERROR, reason[r->status], "cannot claim a pod subnet: %s; pods wait; %s, retrying in %.0fs",
-		         r->msg,
-		         r->status == CLAIM_EXHAUSTED    ? "free a subnet (delete a gone node's P/network/subnets/ key) or "
-		                                           "widen podCIDR"
+		net_warn(a, LL_ERROR, reason[r->status],
+		         "cannot claim a pod subnet: %s; pods wait; %s, retrying in %.0fs", r->msg,
+		         r->status == CLAIM_EXHAUSTED
+		                 ? "free a subnet (delete a gone node's P/network/subnets/ key) or "
+		                   "widen podCIDR"
 		         : r->status == CLAIM_BAD_CONFIG ? "fix P/network/config"
 		                                         : "check etcd",
 		         NET_RETRY_S);
@@ -256,7 +266,9 @@ claim_done(const struct claim_result *r, void *arg)
 	snprintf(a->pod_subnet, sizeof(a->pod_subnet), "%s", r->subnet);
 	log_kv(LL_INFO, KV("node", a->o.node_name, "subnet", r->subnet, "hostIP", a->host_ip), "%s%s",
 	       r->kept ? "keeping this node's pod subnet" : "claimed a pod subnet",
-	       r->host_ip_updated ? " (hostIP updated)" : r->replaced_bad ? " (the old value was invalid)" : "");
+	       r->host_ip_updated ? " (hostIP updated)"
+	       : r->replaced_bad  ? " (the old value was invalid)"
+	                          : "");
 	register_refresh(a);
 	net_inspect(a);
 }

@@ -50,8 +50,7 @@ cidr_last(const struct api_cidr *c)
 }
 
 int
-netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *taken, size_t n,
-                    struct api_cidr *out)
+netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *taken, size_t n, struct api_cidr *out)
 {
 	uint64_t size, cand, end;
 	struct api_cidr *t;

@@ -50,7 +50,8 @@ apply(struct agent *a, const struct netcalc_route *add, size_t nadd, const struc
 		api_cidr_format(&r->dst, dst, sizeof(dst));
 		api_ipv4_format(r->gw, gw, sizeof(gw));
 		if (rc < 0)
-			net_warn(a, LL_ERROR, "RouteFailed", "cannot %s the route %s via %s: %s; retrying at the next sync",
+			net_warn(a, LL_ERROR, "RouteFailed",
+			         "cannot %s the route %s via %s: %s; retrying at the next sync",
 			         i < nadd ? "add" : "delete", dst, gw, why);
 		else
 			log_kv(LL_INFO, KV("node", a->o.node_name, "subnet", dst, "via", gw), "%s",
@@ -74,7 +75,8 @@ routes_sync(struct agent *a)
 		goto out;
 	informer_foreach(a->subnets, want_one, &w);
 	if (rtnl_list(SKIFF_RTPROT, &have, &nh, why, sizeof(why)) < 0) {
-		net_warn(a, LL_ERROR, "RouteFailed", "cannot read the routing table: %s; retrying at the next sync", why);
+		net_warn(a, LL_ERROR, "RouteFailed", "cannot read the routing table: %s; retrying at the next sync",
+		         why);
 		goto out;
 	}
 	add = calloc(w.n + 1, sizeof(*add));
@@ -83,7 +85,8 @@ routes_sync(struct agent *a)
 		goto out;
 	netcalc_route_diff(w.r, w.n, have, nh, add, &nadd, del, &ndel);
 	apply(a, add, nadd, del, ndel);
-	log_kv(LL_DEBUG, KV("node", a->o.node_name), "routes synced: %zu wanted, %zu set, %zu deleted", w.n, nadd, ndel);
+	log_kv(LL_DEBUG, KV("node", a->o.node_name), "routes synced: %zu wanted, %zu set, %zu deleted", w.n, nadd,
+	       ndel);
 out:
 	free(w.r);
 	free(have);

@@ -150,6 +150,11 @@ check_routing(const struct flag *f, char *err, size_t len)
 		snprintf(err, len, "must be none or host-gw, got \"%s\"", s);
 		return -1;
 	}
+	/* Checks run after every flag is parsed, so --docker-network is known. */
+	if (strcmp(s, "host-gw") == 0 && (!docker_network || !*docker_network)) {
+		snprintf(err, len, "host-gw needs --docker-network: the routes lead to the pod subnets it claims");
+		return -1;
+	}
 	return 0;
 }
 
@@ -429,8 +434,6 @@ agent_start(struct skiff_daemon *d)
 	a->o.workers = workers;
 	a->o.docker_network = docker_network && *docker_network ? docker_network : NULL;
 	a->o.host_gw = strcmp(routing, "host-gw") == 0;
-	if (a->o.host_gw && !a->o.docker_network)
-		fatalx("--routing host-gw needs --docker-network: the routes lead to the pod subnets it claims");
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)

@@ -5,10 +5,12 @@
  * claim: the claim code itself (node-agent/agent_claim.c, linked in) with
  * many concurrent claimants on one loop: defaults (10.244.1.0/24 first),
  * restart keeps, hostIP rewritten, no duplicates under contention, an
- * exhausted pool and a malformed config refused.
+ * exhausted pool and a malformed config refused; bad network flags exit 2.
  * agent: the real binary with --docker-network: two agents claim two
- * subnets, written to status.podCIDR; a restart keeps it; the Docker
- * network has it; a pod's IP lies in it.
+ * subnets, written to status.podCIDR; the Docker network has it (and comes
+ * back when removed); a restart keeps it; a pod's IP lies in it; a bad
+ * config and a mismatched network in use give Warning events, and the
+ * agent recovers once they are fixed.
  * routes: the agent with --routing host-gw runs in a throwaway network
  * namespace (nsenter), talking to an etcd that also listens on the host's
  * end of a veth pair; fake subnets of other nodes become routes there,
@@ -42,7 +44,7 @@
 
 #define AGENT_CIDR "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
 #define NS_CIDR "{\"podCIDR\":\"10.219.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
-#define HTTPD_SPEC                                                                                     \
+#define HTTPD_SPEC                                                                                       \
 	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-" \
 	"httpd:latest\"}]}"
 
@@ -175,7 +177,7 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	static const char *const nets[] = {"a", "b", "p", "r", NULL};
+	static const char *const nets[] = {"a", "b", "p", "c", "m", "r", NULL};
 	char path[64];
 	int i;
 
@@ -336,6 +338,37 @@ START_TEST(test_claim_exhausted_and_bad_config)
 }
 END_TEST
 
+/* Bad network flags: exit 2 with a message saying what is wrong, before
+ * anything is claimed or created. */
+START_TEST(test_flags_refused)
+{
+	static const struct {
+		const char *flag, *value, *other, *other_value, *msg;
+	} cases[] = {
+		{"--docker-network", "bridge", NULL, NULL, "Docker's own network"},
+		{"--docker-network", "skiff0-is-too-long", NULL, NULL, "longer than 15 bytes"},
+		{"--docker-network", "-x", NULL, NULL, "starting with a letter or digit"},
+		{"--docker-network", "a/b", NULL, NULL, "must be letters"},
+		{"--routing", "bgp", NULL, NULL, "must be none or host-gw"},
+		{"--routing", "host-gw", NULL, NULL, "host-gw needs --docker-network"},
+		{"--routing", "host-gw", "--docker-network", "", "host-gw needs --docker-network"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = {SKIFF_AGENT,    "--etcd-endpoints", th_etcd_endpoints(E), cases[i].flag,
+		                      cases[i].value, cases[i].other,     cases[i].other_value, NULL};
+		struct th_proc *p = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_int_eq(th_proc_wait(p, 10), 2);
+		ck_assert_msg(th_proc_log_has(p, cases[i].msg), "%s %s: no \"%s\" in the message", cases[i].flag,
+		              cases[i].value, cases[i].msg);
+		th_proc_free(p, 0);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- agent */
 
 struct ctx {
@@ -358,9 +391,21 @@ static void
 start_agent(struct ctx *c, const char *const *extra)
 {
 	char ns[128];
-	const char *argv[48] = {"nsenter", ns, SKIFF_AGENT, "--etcd-endpoints", c->etcd ? c->etcd : th_etcd_endpoints(E),
-	                        "--prefix", c->prefix, "--node-name", c->node, "--docker-network", c->net,
-	                        "--resync-interval", "2s", "--log-level", "debug"};
+	const char *argv[48] = {"nsenter",
+	                        ns,
+	                        SKIFF_AGENT,
+	                        "--etcd-endpoints",
+	                        c->etcd ? c->etcd : th_etcd_endpoints(E),
+	                        "--prefix",
+	                        c->prefix,
+	                        "--node-name",
+	                        c->node,
+	                        "--docker-network",
+	                        c->net,
+	                        "--resync-interval",
+	                        "2s",
+	                        "--log-level",
+	                        "debug"};
 	int n = 15, skip = c->ns ? 0 : 2;
 
 	snprintf(ns, sizeof(ns), "--net=/run/netns/%s", c->ns ? c->ns : "");
@@ -442,7 +487,7 @@ docker_subnet(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s",
 	         json_string_value(json_object_get(
 			 json_array_get(json_object_get(json_object_get(j, "IPAM"), "Config"), 0), "Subnet"))
-			 ?: "");
+	                 ?: "");
 	json_decref(j);
 	free(resp);
 }
@@ -483,9 +528,24 @@ mod_revision(const char *key)
 	return rev;
 }
 
+struct dnet_want {
+	const char *name, *subnet;
+};
+
+static int
+docker_net_is(void *arg)
+{
+	struct dnet_want *w = arg;
+	char buf[64];
+
+	docker_subnet(w->name, buf, sizeof(buf));
+	return strcmp(buf, w->subnet) == 0;
+}
+
 /* Two agents (two nodes, two Docker networks) on one prefix claim the two
- * lowest subnets, each Docker network gets its subnet; a restart keeps
- * the subnet without writing it again. */
+ * lowest subnets, each Docker network gets its subnet (and comes back at
+ * the next resync when removed by hand); a restart keeps the subnet
+ * without writing it again. */
 START_TEST(test_agents_claim_and_keep)
 {
 	struct ctx a, b;
@@ -506,6 +566,10 @@ START_TEST(test_agents_claim_and_keep)
 	ck_assert_str_eq(buf, "10.218.1.0/24");
 	docker_subnet(b.net, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "10.218.2.0/24");
+	snprintf(key, sizeof(key), "/networks/%s", b.net);
+	ck_assert_int_eq(dh_request("DELETE", key, NULL, NULL), 204);
+	ck_assert_msg(wait_until(docker_net_is, &(struct dnet_want){b.net, "10.218.2.0/24"}, 20) == 0,
+	              "the removed Docker network did not come back");
 	snprintf(key, sizeof(key), "%s/network/subnets/%s", a.prefix, a.node);
 	rev = mod_revision(key);
 	ck_assert_int_eq(th_proc_signal(a.agent, SIGTERM), 0);
@@ -559,8 +623,9 @@ START_TEST(test_pod_ip_in_subnet)
 	docker_subnet(a.net, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "10.218.1.0/24");
 	snprintf(key, sizeof(key), "%s/bindings/%s/web1", a.prefix, a.node);
-	snprintf(val, sizeof(val), "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"web1\",\"uid\":\"7\"},\"spec\":%s}}",
-	         a.node, HTTPD_SPEC);
+	snprintf(val, sizeof(val),
+	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"web1\",\"uid\":\"7\"},\"spec\":%s}}", a.node,
+	         HTTPD_SPEC);
 	put(key, val);
 	snprintf(key, sizeof(key), "%s/podstatus/%s/web1", a.prefix, a.node);
 	w.key = key;
@@ -575,6 +640,112 @@ START_TEST(test_pod_ip_in_subnet)
 }
 END_TEST
 
+struct event_want {
+	const struct ctx *c;
+	const char *reason;
+	char message[512];
+};
+
+/* A Warning event with the wanted reason on the node. */
+static int
+node_event(void *arg)
+{
+	struct event_want *w = arg;
+	struct etcd_range_opts o = {.prefix = 1};
+	char dir[256];
+	struct etcd_result *r;
+	size_t i;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%s/events/nodes/%s/", w->c->prefix, w->c->node);
+	r = etcd_sync_range(S, dir, &o);
+	for (i = 0; r && r->err.code == ETCD_OK && i < r->nkvs && !found; i++) {
+		json_t *j = json_loadb(r->kvs[i].value, r->kvs[i].value_len, 0, NULL);
+		const char *reason = json_string_value(json_object_get(j, "reason"));
+
+		if (reason && strcmp(reason, w->reason) == 0) {
+			found = 1;
+			snprintf(w->message, sizeof(w->message), "%s",
+			         json_string_value(json_object_get(j, "message")) ?: "");
+		}
+		json_decref(j);
+	}
+	if (r)
+		etcd_result_free(r);
+	return found;
+}
+
+static void
+wait_event(struct ctx *c, struct event_want *w)
+{
+	w->c = c;
+	if (wait_until(node_event, w, 20) < 0) {
+		th_proc_free(c->agent, 1);
+		c->agent = NULL;
+		ck_abort_msg("no Warning event %s on node %s", w->reason, c->node);
+	}
+}
+
+/* A malformed P/network/config: no claim, a Warning event naming the
+ * field, the agent keeps running; fixed, the claim follows (retry 10 s). */
+START_TEST(test_bad_config_warns_then_claims)
+{
+	struct ctx a;
+	struct event_want ev = {.reason = "InvalidNetworkConfig"};
+	char key[256];
+
+	ctx_init(&a, "bc", "c");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":\"24\"}");
+	start_agent(&a, NULL);
+	wait_event(&a, &ev);
+	ck_assert_msg(strstr(ev.message, "subnetLength"), "event message: %s", ev.message);
+	ck_assert(th_proc_running(a.agent));
+	put(key, AGENT_CIDR);
+	wait_subnet(&a, "10.218.1.0/24");
+	wait_log(&a, "pod network ready", 20);
+	ctx_done(&a, 0);
+}
+END_TEST
+
+/* The Docker network exists with another subnet and a container on it:
+ * the agent says what to do (event NetworkMismatch) and waits; once the
+ * container is gone it makes the network again with its subnet. */
+START_TEST(test_network_in_use_mismatch)
+{
+	struct ctx a;
+	struct event_want ev = {.reason = "NetworkMismatch"};
+	char key[256], val[1024], name[64], buf[64];
+
+	ctx_init(&a, "nm", "m");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, AGENT_CIDR);
+	snprintf(val, sizeof(val),
+	         "{\"Name\":\"%s\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.218.66.0/24\"}]},"
+	         "\"Options\":{\"com.docker.network.bridge.name\":\"%s\"}}",
+	         a.net, a.net);
+	ck_assert_int_eq(dh_request("POST", "/networks/create", val, NULL), 201);
+	snprintf(name, sizeof(name), "%s-user", a.node);
+	snprintf(val, sizeof(val),
+	         "{\"Image\":\"skiff/test-httpd:latest\",\"Labels\":{\"skiff.node\":\"%s\"},"
+	         "\"HostConfig\":{\"NetworkMode\":\"%s\"}}",
+	         a.node, a.net);
+	snprintf(key, sizeof(key), "/containers/create?name=%s", name);
+	ck_assert_int_eq(dh_request("POST", key, val, NULL), 201);
+	snprintf(key, sizeof(key), "/containers/%s/start", name); /* only a running one is on the network */
+	ck_assert_int_eq(dh_request("POST", key, NULL, NULL), 204);
+	start_agent(&a, NULL);
+	wait_event(&a, &ev);
+	ck_assert_msg(strstr(ev.message, "10.218.66.0/24") && strstr(ev.message, "remove those containers"), "%s",
+	              ev.message);
+	ck_assert_int_eq(dh_remove(name), 0);
+	wait_log(&a, "pod network ready", 20);
+	docker_subnet(a.net, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "10.218.1.0/24");
+	ctx_done(&a, 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- routes */
 
 /* A network namespace NAME with a veth to the host: 10.217.99.1 on the
@@ -584,8 +755,8 @@ netns_make(const char *ns, const char *veth)
 {
 	sh("ip netns del %s 2>/dev/null", ns);
 	ck_assert_int_eq(sh("ip netns add %s", ns), 0);
-	ck_assert_int_eq(sh("ip link add %sh type veth peer name %sn && ip link set %sn netns %s", veth, veth, veth, ns),
-	                 0);
+	ck_assert_int_eq(
+		sh("ip link add %sh type veth peer name %sn && ip link set %sn netns %s", veth, veth, veth, ns), 0);
 	ck_assert_int_eq(sh("ip addr add 10.217.99.1/24 dev %sh && ip link set %sh up", veth, veth), 0);
 	ck_assert_int_eq(sh("ip -n %s addr add 10.217.99.2/24 dev %sn && ip -n %s link set %sn up && "
 	                    "ip -n %s link set lo up",
@@ -739,11 +910,14 @@ suite(void)
 	tcase_add_test(claim, test_claim_defaults_keep_update);
 	tcase_add_test(claim, test_claim_concurrent_no_duplicates);
 	tcase_add_test(claim, test_claim_exhausted_and_bad_config);
+	tcase_add_test(claim, test_flags_refused);
 	tcase_add_unchecked_fixture(agent, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(agent, setup, teardown);
 	tcase_set_timeout(agent, 120);
 	tcase_add_test(agent, test_agents_claim_and_keep);
 	tcase_add_test(agent, test_pod_ip_in_subnet);
+	tcase_add_test(agent, test_bad_config_warns_then_claims);
+	tcase_add_test(agent, test_network_in_use_mismatch);
 	tcase_add_unchecked_fixture(routes, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(routes, setup, teardown);
 	tcase_set_timeout(routes, 120);

@@ -100,8 +100,10 @@ START_TEST(test_up_curl_down)
 
 	ck_assert_int_eq(sh("timeout 120 ./scripts/down.sh > %s/down.out 2>&1", RUNDIR), 0);
 	/* Nothing left behind. */
-	/* ("[/]tmp" keeps the pattern from matching the shell that runs pgrep.) */
-	ck_assert_msg(sh("pgrep -f '[/]%s' >/dev/null", RUNDIR + 1) != 0 && sh("pgrep -f 'build/bin/[s]kiff-' >/dev/null", "") != 0,
+	/* ("[/]tmp" keeps the pattern from matching the shell that runs pgrep;
+	 * $PWD keeps Skiff programs of other checkouts, such as a test bed
+	 * running next to this test, out of it: make up starts $PWD/build/bin.) */
+	ck_assert_msg(sh("pgrep -f '[/]%s' >/dev/null", RUNDIR + 1) != 0 && sh("pgrep -f \"$PWD/build/bin/[s]kiff-\" >/dev/null", "") != 0,
 	              "a process of make up survived make down");
 	ck_assert_msg(sh("test -z \"$(docker ps -aq --filter label=skiff.node=node-1)\"", "") == 0,
 	              "containers of node-1 survived make down");

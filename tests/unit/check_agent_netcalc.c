@@ -12,8 +12,7 @@
 #include "node-agent/agent_netcalc.h"
 
 static struct api_cidr
-C(const char *s)
-{
+C(const char *s) {
 	struct api_cidr c = {0, 0};
 
 	ck_assert_msg(api_cidr_parse(s, &c, NULL) == 0, "bad CIDR %s in the test", s);
@@ -86,8 +85,8 @@ START_TEST(test_config_malformed)
 
 		ck_assert_msg(netcalc_config(cases[i].json, strlen(cases[i].json), &nc, why, sizeof(why)) == -1,
 		              "%s accepted", cases[i].json);
-		ck_assert_msg(strstr(why, cases[i].field) != NULL && why[0], "%s: message \"%s\" lacks %s", cases[i].json,
-		              why, cases[i].field);
+		ck_assert_msg(strstr(why, cases[i].field) != NULL && why[0], "%s: message \"%s\" lacks %s",
+		              cases[i].json, why, cases[i].field);
 		ck_assert_str_eq(fmt(&nc.pod_cidr), "10.244.0.0/16");
 	}
 }
@@ -198,8 +197,7 @@ START_TEST(test_want_route)
 END_TEST
 
 static struct netcalc_route
-R(const char *dst, uint32_t gw)
-{
+R(const char *dst, uint32_t gw) {
 	struct netcalc_route r = {C(dst), gw};
 
 	return r;
