@@ -13,9 +13,10 @@ in_ns() {
 	nsenter --net="/run/netns/skiff-m$_ns" "$@"
 }
 
-# minion_net I N: the namespace, its link, a sink for the service CIDR
-# (a bridge with no ports, so that a connection to a cluster IP has a route for the proxy's NAT
-# to rewrite), and in bridge mode the routes to the other minions' pods.
+# minion_net I N: the namespace, its link, a sink for the service CIDR (a
+# bridge with no ports: a connection to a cluster IP needs a route before
+# the proxy's NAT rewrites it), and in bridge mode the routes to the other
+# minions' pods.
 minion_net() {
 	i=$1 ns=skiff-m$1 ip=$(minion_ip "$1")
 	mkdir -p "$D/m$i" &&
