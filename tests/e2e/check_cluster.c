@@ -298,7 +298,7 @@ minion_lost(int i, const char *how)
 	ck_assert_msg(had > 0, "no pods on %s to lose", node);
 	t0 = bed_now();
 	snprintf(cmd, sizeof(cmd), "tests/cluster %s %d", how, i);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
 	WAIT_FOR(bindings_on(node) == 0, 90, "%s's %d bindings were never evicted", node, had);
 	fprintf(stderr, "check_cluster: %s %s: its %d pods evicted after %.1f s\n", how, node, had, bed_now() - t0);
 	wait_eps(4, node, 0, 60, &e);
@@ -320,7 +320,7 @@ minion_back(int i, const char *how)
 	json_t *l = NULL;
 
 	snprintf(cmd, sizeof(cmd), "tests/cluster %s %d", how, i);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(system(cmd) == 0, "%s failed (did the test before this one get as far as losing m%d?)", cmd, i);
 	snprintf(rest, sizeof(rest), "nodeleases/m%d", i);
 	WAIT_FOR((l = bed_get(rest, NULL)) != NULL, 60, "m%d did not become Ready again", i);
 	json_decref(l);
@@ -331,22 +331,7 @@ minion_back(int i, const char *how)
 	eps_hold(4, 3);
 }
 
-/* 5, 6. Minion 1's link is cut, then back. */
-START_TEST(test_minion_cut_off)
-{
-	if (ROOT)
-		minion_lost(1, "cut");
-}
-END_TEST
-
-START_TEST(test_minion_cut_back)
-{
-	if (ROOT)
-		minion_back(1, "heal");
-}
-END_TEST
-
-/* 7, 8. Minion 2's agent is killed (SIGKILL), then started again. */
+/* 5, 6. Minion 2's agent is killed (SIGKILL), then started again. */
 START_TEST(test_agent_killed)
 {
 	if (ROOT)
@@ -358,6 +343,21 @@ START_TEST(test_agent_restarted)
 {
 	if (ROOT)
 		minion_back(2, "start-agent");
+}
+END_TEST
+
+/* 7, 8. Minion 1's link is cut, then back. */
+START_TEST(test_minion_cut_off)
+{
+	if (ROOT)
+		minion_lost(1, "cut");
+}
+END_TEST
+
+START_TEST(test_minion_cut_back)
+{
+	if (ROOT)
+		minion_back(1, "heal");
 }
 END_TEST
 
@@ -392,10 +392,10 @@ suite(void)
 	tcase_add_test(tc, test_service_across_minions);
 	tcase_add_test(tc, test_pod_to_pod_across_minions);
 	tcase_add_test(tc, test_node_selector);
-	tcase_add_test(tc, test_minion_cut_off);
-	tcase_add_test(tc, test_minion_cut_back);
 	tcase_add_test(tc, test_agent_killed);
 	tcase_add_test(tc, test_agent_restarted);
+	tcase_add_test(tc, test_minion_cut_off);
+	tcase_add_test(tc, test_minion_cut_back);
 	tcase_add_test(tc, test_scale);
 	suite_add_tcase(s, tc);
 	return s;
