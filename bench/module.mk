@@ -16,3 +16,14 @@ $(BENCH_PROXY): $(OBJ)/bench/proxy_bench.o $(ETCD_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 BENCHES += $(BENCH_PROXY)
+
+# bench/cluster_bench: three minions of tests/cluster (root); the bed's
+# helpers are tests/e2e's (named by path: tests/e2e/module.mk comes later).
+BENCH_CLUSTER := $(B)/bench/cluster_bench
+$(OBJ)/bench/cluster_bench.o $(OBJ)/bench/cluster_bench_raw.o: CFLAGS += -Itests/e2e
+$(BENCH_CLUSTER): $(OBJ)/bench/cluster_bench.o $(OBJ)/bench/cluster_bench_raw.o $(OBJ)/tests/e2e/e2e_bed.o \
+		$(OBJ)/tests/e2e/e2e_net.o $(HARNESS_OBJ) $(ETCD_LIB) | $(PROGRAMS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -pthread -o $@ $^ $(LDLIBS)
+BENCHES += $(BENCH_CLUSTER)

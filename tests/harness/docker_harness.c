@@ -35,8 +35,8 @@ collect(char *p, size_t sz, size_t n, void *ud)
 }
 
 static long
-request(const char *method, const char *path, const void *body, size_t len, const char *ctype, long timeout_s,
-        char **resp)
+request_on(const char *sock, const char *method, const char *path, const void *body, size_t len, const char *ctype,
+           long timeout_s, char **resp)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -48,7 +48,7 @@ request(const char *method, const char *path, const void *body, size_t len, cons
 		return 0;
 	snprintf(url, sizeof(url), "http://localhost/v1.41%s", path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, DH_SOCKET);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
@@ -75,6 +75,19 @@ request(const char *method, const char *path, const void *body, size_t len, cons
 	else
 		free(b.p);
 	return status;
+}
+
+static long
+request(const char *method, const char *path, const void *body, size_t len, const char *ctype, long timeout_s,
+        char **resp)
+{
+	return request_on(DH_SOCKET, method, path, body, len, ctype, timeout_s, resp);
+}
+
+long
+dh_request_on(const char *sock, const char *method, const char *path, const char *body, char **resp)
+{
+	return request_on(sock, method, path, body, body ? strlen(body) : 0, NULL, 60, resp);
 }
 
 long

@@ -28,6 +28,8 @@ int dh_ensure_image_from_tar(const char *tarball, const char *repo, const char *
  * HTTP status (0 on transport failure); *resp, when resp is non-NULL, gets
  * the body as a new string. */
 long dh_request(const char *method, const char *path, const char *body, char **resp);
+/* The same on another dockerd's socket (e.g. a minion of tests/cluster). */
+long dh_request_on(const char *sock, const char *method, const char *path, const char *body, char **resp);
 /* Containers (all=1) with every label of labels ("k=v" or "k", NULL-ended):
  * their count, or -1; *ids (when non-NULL) gets the IDs, sorted,
  * '\n'-joined (new string). */

@@ -1,0 +1,144 @@
+# minion.sh (sourced by tests/cluster): minion I is the network namespace
+# skiff-mI, joined to skiff-cbr0 by the veth skiff-vI (eth0 inside, address
+# 10.213.0.(10+I)/24, no default route: a stray packet dies), with its own
+# dockerd (entered with nsenter --net, which keeps the host's /sys and
+# cgroup mounts that dockerd needs; `ip netns exec` would remount /sys),
+# skiff-agent and skiff-proxy. State in $D/mI.
+
+minion_ip() { echo "$NET.$((10 + $1))"; }
+minion_sock() { echo "$D/m$1/docker.sock"; }
+in_ns() {
+	_ns=$1
+	shift
+	nsenter --net="/run/netns/skiff-m$_ns" "$@"
+}
+
+# minion_net I N: the namespace, its link, a sink for the service CIDR (a
+# bridge with no ports: a connection to a cluster IP needs a route before
+# the proxy's NAT rewrites it), and in bridge mode the routes to the other
+# minions' pods.
+minion_net() {
+	i=$1 ns=skiff-m$1 ip=$(minion_ip "$1")
+	mkdir -p "$D/m$i" &&
+		ip netns add "$ns" &&
+		ip link add "skiff-v$i" type veth peer name eth0 netns "$ns" &&
+		ip link set "skiff-v$i" master "$BR" up &&
+		in_ns "$i" ip link set lo up &&
+		in_ns "$i" ip addr add "$ip/24" dev eth0 &&
+		in_ns "$i" ip link set eth0 up &&
+		in_ns "$i" ip link add skiff-sink type bridge &&
+		in_ns "$i" ip link set skiff-sink up &&
+		in_ns "$i" ip route add "$SVC_CIDR" dev skiff-sink src "$ip" ||
+		{ echo "tests/cluster: cannot set up the network of minion $i" >&2; return 1; }
+	# In agent mode forwarding starts off, as on a fresh machine (a new
+	# namespace inherits the host's setting): dockerd turns it on and sets
+	# the FORWARD policy to DROP, as it would there, and the agent must
+	# open the way for pod traffic itself.
+	if [ "$(cat "$D/netmode")" = agent ]; then
+		in_ns "$i" sysctl -qw net.ipv4.ip_forward=0
+		return
+	fi
+	in_ns "$i" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	j=1
+	while [ "$j" -le "$2" ]; do
+		if [ "$j" != "$i" ]; then
+			in_ns "$i" ip route add "10.244.$j.0/24" via "$(minion_ip "$j")" || return 1
+		fi
+		j=$((j + 1))
+	done
+}
+
+# minion_docker I: start its dockerd (not waiting for it).
+minion_docker() {
+	i=$1 m=$D/m$1
+	# In agent mode the agent's SKIFF-FWD chain hangs off Docker's
+	# DOCKER-USER: Docker's iptables rules stay on.
+	if [ "$(cat "$D/netmode")" = bridge ]; then
+		net="--bip=10.244.$i.1/24 --iptables=false"
+	else
+		net="--bridge=none"
+	fi
+	mkdir -p "$m/data" "$m/exec" || return 1
+	# shellcheck disable=SC2086
+	spawn "$m/dockerd.pid" "$m/dockerd.log" nsenter --net="/run/netns/skiff-m$i" dockerd \
+		--data-root "$m/data" --exec-root "$m/exec" --pidfile "$m/exec/dockerd.pid" \
+		-H "unix://$m/docker.sock" --containerd-namespace "skiff-m$i" \
+		--containerd-plugins-namespace "skiff-m$i-p" $net \
+		${SKIFF_CLUSTER_DOCKERD_ARGS:-}
+}
+
+minion_docker_wait() {
+	# Until it answers, or gives up early when dockerd has exited.
+	_p=$(cat "$D/m$1/dockerd.pid")
+	_ping="curl -sf -m 2 --unix-socket $(minion_sock "$1") http://d/_ping"
+	wait_for 60 sh -c "$_ping || ! kill -0 $_p"
+	if ! $_ping >/dev/null 2>&1; then
+		echo "tests/cluster: dockerd of minion $1 did not answer; its log:" >&2
+		tail -n 20 "$D/m$1/dockerd.log" >&2
+		return 1
+	fi
+}
+
+# minion_image I: the test image and the pause image, as the agent would
+# import it (so the first pod does not wait for the import).
+minion_image() {
+	s=$(minion_sock "$1")
+	DOCKER_HOST=unix://$s "$ROOT/scripts/test-image.sh" 2>/dev/null &&
+		curl -sf -m 60 --unix-socket "$s" -X POST -H 'Content-Type: application/x-tar' \
+			--data-binary @"$ROOT/build/bin/pause.tar" \
+			'http://d/images/create?fromSrc=-&repo=skiff%2Fpause&tag=0.1' >/dev/null ||
+		{ echo "tests/cluster: cannot load the images into minion $1" >&2; return 1; }
+}
+
+# minion_agent I: start minion I's agent (labels from $D/mI/labels).
+minion_agent() {
+	i=$1 m=$D/m$1
+	extra=""
+	[ -s "$m/labels" ] && extra="--node-labels=$(cat "$m/labels")"
+	[ "$(cat "$D/netmode")" = agent ] && extra="$extra --docker-network=skiff0 --routing=host-gw"
+	# shellcheck disable=SC2086
+	spawn "$m/agent.pid" "$m/agent.log" nsenter --net="/run/netns/skiff-m$i" "$ROOT/build/bin/skiff-agent" \
+		--etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" --node-name="m$i" --node-ip="$(minion_ip "$i")" \
+		--docker-socket="$m/docker.sock" --lease-ttl="$LEASE_TTL" --restart-backoff-base=1s $extra
+}
+
+# minion_skiff I LABELS: its agent and proxy.
+minion_skiff() {
+	echo "$2" >"$D/m$1/labels"
+	minion_agent "$1" &&
+		spawn "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" \
+			"$ROOT/build/bin/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+			--node-name="m$1" --mode=nftables
+}
+
+# minion_kill_leftovers I: whatever still runs in the namespace or inside
+# one of its dockerd's containers (after a dockerd that died uncleanly).
+minion_kill_leftovers() {
+	for p in $(ip netns pids "skiff-m$1" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	for r in /proc/[0-9]*/root; do
+		case $(readlink "$r" 2>/dev/null) in
+		"$D/m$1/data/"*) p=${r#/proc/}; kill -KILL "${p%/root}" 2>/dev/null ;;
+		esac
+	done
+}
+
+# minion_down I: containers, agent, proxy, dockerd, namespace, link, files.
+minion_down() {
+	i=$1 m=$D/m$1
+	stop 10 "$m/agent.pid" "$m/proxy.pid"
+	if curl -sf -m 2 --unix-socket "$m/docker.sock" http://d/_ping >/dev/null 2>&1; then
+		ids=$(DOCKER_HOST=unix://$m/docker.sock docker ps -aq 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$ids" ] && DOCKER_HOST=unix://$m/docker.sock docker rm -f $ids >/dev/null 2>&1
+	fi
+	stop 30 "$m/dockerd.pid"
+	minion_kill_leftovers "$i"
+	for c in "$m"/data/containers/*; do
+		[ -d "$c" ] && rmdir /sys/fs/cgroup/*/docker/"${c##*/}" 2>/dev/null
+	done
+	umount_under "$m"
+	ip netns del "skiff-m$i" 2>/dev/null
+	ip link del "skiff-v$i" 2>/dev/null
+	rm -rf "$m"
+	return 0
+}

@@ -1,0 +1,54 @@
+# net.sh (sourced by tests/cluster): the host side of the bed: the bridge
+# skiff-cbr0 with 10.213.0.1/24 and the FORWARD rule that lets the minions
+# talk across it (Docker sets the host's FORWARD policy to DROP and
+# br_netfilter sends bridged frames through it). Nothing else is routed in
+# the host namespace: it has no route to the service or pod CIDRs.
+
+# net_check_free: 0 when 10.213.0.0/24 is unused here; else why, on stderr.
+net_check_free() {
+	if ip -4 route show | grep -qE '^10\.213\.' || ip -4 addr show | grep -q 'inet 10\.213\.'; then
+		echo "tests/cluster: 10.213.0.0/24 is already routed on this machine:" >&2
+		ip -4 route show | grep -E '^10\.213\.' >&2
+		echo "tests/cluster: refusing to share it (a leftover bed? tests/cluster down)" >&2
+		return 1
+	fi
+	if ip link show "$BR" >/dev/null 2>&1; then
+		echo "tests/cluster: $BR exists: run tests/cluster down first" >&2
+		return 1
+	fi
+	return 0
+}
+
+# net_mode: "agent" when the agent makes the pod network itself
+# (--docker-network, --routing), else "bridge".
+net_mode() {
+	if "$ROOT/build/bin/skiff-agent" --help 2>&1 | grep -q -- '--docker-network'; then
+		echo agent
+	else
+		echo bridge
+	fi
+}
+
+net_up() {
+	ip link add "$BR" type bridge &&
+		ip addr add "$NET.1/24" dev "$BR" &&
+		ip link set "$BR" up &&
+		iptables -I FORWARD -i "$BR" -o "$BR" -m comment --comment "$TAG" -j ACCEPT ||
+		{ echo "tests/cluster: cannot set up $BR" >&2; return 1; }
+}
+
+net_down() {
+	k=0
+	while [ $k -lt 20 ] &&
+		iptables -D FORWARD -i "$BR" -o "$BR" -m comment --comment "$TAG" -j ACCEPT 2>/dev/null; do
+		k=$((k + 1))
+	done
+	if ip link show "$BR" >/dev/null 2>&1; then ip link del "$BR"; fi
+}
+
+# umount_under DIR: every mount below DIR, deepest first, lazily.
+umount_under() {
+	awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mp; do
+		umount -l "$mp" 2>/dev/null
+	done
+}

@@ -1,0 +1,92 @@
+# plane.sh (sourced by tests/cluster): etcd and the control plane in the
+# host namespace. etcd listens on 127.0.0.1 (for the control plane and the
+# tests) and on 10.213.0.1 (for the minions), same port, data in $D/etcd.
+
+free_ports() {
+	python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s:
+    x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))
+'
+}
+
+plane_etcd() {
+	ports=$(free_ports) || return 1
+	cp=${ports% *} pp=${ports#* }
+	ETCD=http://127.0.0.1:$cp
+	ETCD_MINION=http://$NET.1:$cp
+	spawn "$D/etcd.pid" "$D/etcd.log" etcd --name skiff-cluster --data-dir "$D/etcd" \
+		--listen-client-urls "$ETCD,$ETCD_MINION" --advertise-client-urls "$ETCD_MINION" \
+		--listen-peer-urls "http://127.0.0.1:$pp" --initial-advertise-peer-urls "http://127.0.0.1:$pp" \
+		--initial-cluster "skiff-cluster=http://127.0.0.1:$pp" --initial-cluster-state new
+	if ! wait_for 20 sh -c "curl -sf -m 1 $ETCD/health | grep -q '\"health\":\"true\"'"; then
+		echo "tests/cluster: etcd did not become healthy; its log:" >&2
+		tail -n 20 "$D/etcd.log" >&2
+		return 1
+	fi
+}
+
+plane_write_env() {
+	cat >"$D/env" <<EOT
+SKIFF_CLUSTER_DIR=$D
+ETCD=$ETCD
+ETCD_MINION=$ETCD_MINION
+PREFIX=$PREFIX
+MINIONS=$(cat "$D/minions")
+NETMODE=$(cat "$D/netmode")
+EOT
+}
+
+PLANE="skiff-scheduler skiff-replication-controller skiff-endpoints-controller skiff-node-controller"
+
+plane_start() {
+	for p in $PLANE; do
+		extra=""
+		[ "$p" = skiff-node-controller ] && extra="--eviction-timeout=$EVICTION"
+		spawn "$D/$p.pid" "$D/$p.log" "$ROOT/build/bin/$p" --etcd-endpoints="$ETCD" \
+			--prefix="$PREFIX" $extra || return 1
+	done
+}
+
+plane_down() {
+	# shellcheck disable=SC2046
+	stop 10 $(for p in $PLANE; do echo "$D/$p.pid"; done)
+	stop 10 "$D/etcd.pid"
+}
+
+ectl() {
+	ETCDCTL_API=3 etcdctl --endpoints="$ETCD" --dial-timeout=2s --command-timeout=5s "$@"
+}
+
+# plane_wait_nodes N: every minion has its lease (is Ready) within 60 s.
+plane_wait_nodes() {
+	if ! wait_for 60 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints=$ETCD --keys-only get --prefix \
+		$PREFIX/nodeleases/ | grep -c .) -ge $1 ]"; then
+		echo "tests/cluster: not all $1 minions became Ready; leases:" >&2
+		ectl get --prefix --keys-only "$PREFIX/nodeleases/" >&2
+		return 1
+	fi
+}
+
+plane_status() {
+	[ -f "$D/env" ] || die "no bed in $D"
+	. "$D/env"
+	echo "nodes (Ready = lease present):"
+	for k in $(ectl get --prefix --keys-only "$PREFIX/nodes/"); do
+		n=${k##*/}
+		r=NotReady
+		[ -n "$(ectl get --keys-only "$PREFIX/nodeleases/$n")" ] && r=Ready
+		echo "  $n $r"
+	done
+	echo "pods (binding -> phase, pod IP):"
+	for k in $(ectl get --prefix --keys-only "$PREFIX/bindings/"); do
+		rest=${k#"$PREFIX"/bindings/}
+		st=$(ectl get --print-value-only "$PREFIX/podstatus/$rest" |
+			python3 -c 'import json,sys
+try: s=json.load(sys.stdin); print(s.get("phase","?"), s.get("podIP",""))
+except Exception: print("-")')
+		echo "  ${rest#*/} on ${rest%%/*}: $st"
+	done
+}
