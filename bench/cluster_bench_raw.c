@@ -2,9 +2,13 @@
  * cluster_bench_raw.c: the baseline of bench/cluster_bench: the containers
  * of a pod (the pause container, then the app container in its network,
  * with an init process, as the agent makes them) created and started
- * directly through a minion's Docker API, timed per pod. RAW_WORKERS
- * threads per minion, every minion at once; each request is one
- * synchronous libcurl call (curl_global_init must have run).
+ * directly through a minion's Docker API. RAW_WORKERS threads per minion
+ * (the agent's --workers), every minion at once; each request is one
+ * synchronous libcurl call (curl_global_init must have run). A pod's time
+ * runs from the moment its minion's pods are all asked for (as the
+ * bindings of a new controller arrive together) to its app's start, so
+ * it holds the wait for a free worker, as the agent's binding -> Running
+ * does.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -19,6 +23,7 @@
 
 struct raw_minion {
 	int i, next, per;
+	double t0; /* when this minion's pods were asked for */
 	char net[64];
 	double *lat; /* per pods, filled in order of index */
 	pthread_mutex_t mu;
@@ -59,12 +64,11 @@ app_command(void)
 	return cmd;
 }
 
-/* One pod: seconds from the first create to the app's start, or -1. */
+/* One pod: seconds from m->t0 to the app's start, or -1. */
 static double
 raw_pod(struct raw_minion *m, int k, json_t *cmd)
 {
 	char name[64], id[128], app[128], nm[160];
-	double t0 = bed_now();
 	json_t *b;
 
 	snprintf(name, sizeof(name), "raw-m%d-%d", m->i, k);
@@ -80,7 +84,7 @@ raw_pod(struct raw_minion *m, int k, json_t *cmd)
 	              "Labels", "skiff-bench", "raw", "HostConfig", "NetworkMode", nm, "Init", 1);
 	create_start(m->i, name, b, app, sizeof(app));
 	json_decref(b);
-	return app[0] ? bed_now() - t0 : -1;
+	return app[0] ? bed_now() - m->t0 : -1;
 }
 
 static void *
@@ -122,6 +126,7 @@ raw_docker_starts(double *lat, int per_minion)
 		m[i] = (struct raw_minion){.i = i + 1, .per = per_minion, .lat = all + i * per_minion};
 		pthread_mutex_init(&m[i].mu, NULL);
 		pod_network(i + 1, m[i].net, sizeof(m[i].net));
+		m[i].t0 = bed_now();
 		for (int w = 0; w < RAW_WORKERS; w++)
 			pthread_create(&th[i][w], NULL, raw_worker, &m[i]);
 	}
