@@ -4,13 +4,15 @@
 # scripts/run-fuzz.sh. A target needs no rule of its own: each links every
 # Skiff library that exists at link time (libskiff*.a, in one group, so
 # only what the target uses is pulled in). FUZZ_LIBS are built first; a new
-# library a target needs joins that list.
+# library a target needs joins that list. A program's own pure code that a
+# target tests is an extra object prerequisite of the target.
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZERS   += $(FUZZ_SRC:fuzz/%.c=$(BIN)/%)
 FUZZ_LIBS := $(API_LIB) $(ETCD_LIB)
+$(BIN)/fuzz_netcalc: $(OBJ)/node-agent/agent_netcalc.o
 
 $(FUZZ_SRC:fuzz/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/fuzz/%.o $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	$(Q)$(CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
 	  -Wl,--start-group $(LIB)/libskiff*.a -Wl,--end-group $(LDLIBS)

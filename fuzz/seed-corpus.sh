@@ -7,6 +7,7 @@
 #   fuzz_api_quantity/  quantities, valid and not
 #   fuzz_api_selector/  selectors, a newline, a label set
 #   fuzz_api_keys/      prefix byte + keys, valid and not
+# (fuzz_netcalc/ and fuzz_etcd_resp/ are written by hand.)
 # Files named regress-* (inputs that once crashed a target) are kept.
 set -eu
 out=fuzz/corpus
