@@ -6,7 +6,8 @@
  *   - a config accepted has a subnet length longer than the pod prefix;
  *   - the next free subnet lies in podCIDR, has that length, is not index
  *     0, and overlaps no subnet taken;
- *   - a route wanted lies in podCIDR;
+ *   - a route wanted lies in podCIDR and off our own subnet (the first
+ *     subnet line's);
  *   - the route diff applied to the routes present gives the routes
  *     wanted (every wanted destination present with its gateway, nothing
  *     else left).
@@ -107,9 +108,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*sp = '\0';
 		if (api_cidr_parse(lines[i], &taken[nt], NULL) == 0)
 			nt++;
-		if (netcalc_want_route(&nc, lines[i], sp + 1, 0x0a000001u, &r, why, sizeof(why)) == 0) {
+		if (netcalc_want_route(&nc, lines[i], sp + 1, 0x0a000001u, nt ? &taken[0] : NULL, &r, why, sizeof(why)) ==
+		    0) {
 			if (!api_cidr_contains(&nc.pod_cidr, r.dst.addr) || r.dst.len < nc.pod_cidr.len)
 				abort();
+			if (nt && api_cidr_overlap(&taken[0], &r.dst))
+				abort(); /* a route over our own subnet */
 			want[nw++] = r;
 		}
 	}

@@ -87,7 +87,7 @@ netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *
 
 int
 netcalc_want_route(const struct api_network_config *nc, const char *subnet, const char *host_ip, uint32_t self_ip,
-                   struct netcalc_route *out, char *why, size_t whylen)
+                   const struct api_cidr *own, struct netcalc_route *out, char *why, size_t whylen)
 {
 	struct api_error e = {0};
 	char pb[24];
@@ -105,6 +105,12 @@ netcalc_want_route(const struct api_network_config *nc, const char *subnet, cons
 	if (out->dst.len <= nc->pod_cidr.len || !api_cidr_contains(&nc->pod_cidr, out->dst.addr)) {
 		api_cidr_format(&nc->pod_cidr, pb, sizeof(pb));
 		snprintf(why, whylen, "subnet: %s is not a subnet of the podCIDR %s", subnet, pb);
+		return -1;
+	}
+	if (own && own->len > 0 && api_cidr_overlap(own, &out->dst)) {
+		api_cidr_format(own, pb, sizeof(pb));
+		snprintf(why, whylen, "subnet: %s overlaps this node's own subnet %s (a route would take its pods away)",
+		         subnet, pb);
 		return -1;
 	}
 	return 0;

@@ -37,9 +37,11 @@ struct netcalc_route {
 /* The route for one P/network/subnets/NODE entry. Returns 0 with *out; 1
  * when there is no route to make (the entry is our own: self_ip == hostIP);
  * -1 when the entry is unusable, with why: the subnet outside podCIDR (a
- * route there could hijack other traffic), or a malformed subnet/hostIP. */
+ * route there could hijack other traffic), overlapping own (this node's
+ * subnet, NULL = none yet: a route would take over the bridge's own), or
+ * a malformed subnet/hostIP. */
 int netcalc_want_route(const struct api_network_config *nc, const char *subnet, const char *host_ip, uint32_t self_ip,
-                       struct netcalc_route *out, char *why, size_t whylen);
+                       const struct api_cidr *own, struct netcalc_route *out, char *why, size_t whylen);
 
 /* What to change so that the routes present (have, nh) become want (nw):
  * add[] gets each wanted route not present with the same gateway (to

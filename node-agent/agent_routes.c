@@ -23,16 +23,25 @@ struct want_ctx {
 	size_t n;
 };
 
+/* This node's claimed subnet in *c, or NULL before the claim. */
+static const struct api_cidr *
+own_subnet(const struct agent *a, struct api_cidr *c)
+{
+	return a->pod_subnet[0] && api_cidr_parse(a->pod_subnet, c, NULL) == 0 ? c : NULL;
+}
+
 static void
 want_one(const struct informer_obj *o, void *arg)
 {
 	struct want_ctx *w = arg;
 	const struct api_subnet *s = o->obj;
+	struct api_cidr own;
 	char why[256];
 
 	if (!s || strcmp(o->name, w->a->o.node_name) == 0)
 		return;
-	if (netcalc_want_route(&w->a->netcfg, s->subnet, s->host_ip, w->self, &w->r[w->n], why, sizeof(why)) == 0)
+	if (netcalc_want_route(&w->a->netcfg, s->subnet, s->host_ip, w->self, own_subnet(w->a, &own), &w->r[w->n], why,
+	                       sizeof(why)) == 0)
 		w->n++;
 }
 
@@ -140,6 +149,7 @@ check_entry(struct agent *a, const struct informer_obj *o)
 {
 	const struct api_subnet *s = o->obj;
 	struct netcalc_route r;
+	struct api_cidr own;
 	uint32_t self = 0;
 	char why[256], q[128];
 
@@ -148,7 +158,8 @@ check_entry(struct agent *a, const struct informer_obj *o)
 	api_ipv4_parse(a->host_ip, &self, NULL);
 	if (!s)
 		snprintf(why, sizeof(why), "not a valid Subnet object (name %s)", api_quote(q, sizeof(q), o->name));
-	else if (netcalc_want_route(&a->netcfg, s->subnet, s->host_ip, self, &r, why, sizeof(why)) >= 0)
+	else if (netcalc_want_route(&a->netcfg, s->subnet, s->host_ip, self, own_subnet(a, &own), &r, why, sizeof(why)) >=
+	         0)
 		return;
 	log_kv(LL_WARN, KV("key", o->key), "no route for this subnet entry: %s; fix or delete the key", why);
 	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "Invalid", "%s: %s", o->key, why);

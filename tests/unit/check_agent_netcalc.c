@@ -181,18 +181,39 @@ START_TEST(test_want_route)
 	char why[256];
 
 	api_ipv4_parse("198.51.100.11", &self, NULL);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, &r, why, sizeof(why)), 0);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, NULL, &r, why, sizeof(why)), 0);
 	ck_assert_str_eq(fmt(&r.dst), "10.244.2.0/24");
 	ck_assert_uint_eq(r.gw, self + 1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.11", self, &r, why, sizeof(why)), 1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "0.0.0.0/0", "198.51.100.12", self, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.11", self, NULL, &r, why, sizeof(why)), 1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "0.0.0.0/0", "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
 	ck_assert_ptr_nonnull(strstr(why, "podCIDR"));
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/16", "198.51.100.12", self, &r, why, sizeof(why)), -1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.245.1.0/24", "198.51.100.12", self, &r, why, sizeof(why)), -1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "nope", self, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/16", "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.245.1.0/24", "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "nope", self, NULL, &r, why, sizeof(why)), -1);
 	ck_assert_ptr_nonnull(strstr(why, "hostIP"));
-	ck_assert_int_eq(netcalc_want_route(&nc, NULL, "198.51.100.12", self, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, NULL, "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
 	ck_assert_ptr_nonnull(strstr(why, "subnet"));
+}
+END_TEST
+
+START_TEST(test_want_route_not_over_own)
+{
+	/* Another node claiming our subnet, or a piece of it, gets no route:
+	 * replacing the bridge's connected route would take our pods away. */
+	struct api_network_config nc = config_ok(NULL);
+	struct netcalc_route r;
+	struct api_cidr own;
+	uint32_t self;
+	char why[256];
+
+	api_ipv4_parse("198.51.100.11", &self, NULL);
+	api_cidr_parse("10.244.1.0/24", &own, NULL);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.12", self, &own, &r, why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "own subnet"));
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.128/25", "198.51.100.12", self, &own, &r, why, sizeof(why)),
+	                 -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/23", "198.51.100.12", self, &own, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, &own, &r, why, sizeof(why)), 0);
 }
 END_TEST
 
@@ -235,6 +256,7 @@ suite(void)
 	tcase_add_test(core, test_config_defaults);
 	tcase_add_test(core, test_next_skips_zero_and_fills_holes);
 	tcase_add_test(core, test_want_route);
+	tcase_add_test(core, test_want_route_not_over_own);
 	tcase_add_test(core, test_route_diff);
 	tcase_add_test(errors, test_config_malformed);
 	tcase_add_test(limits, test_next_other_lengths);
