@@ -6,9 +6,12 @@
  * after done runs, or at cancel (or in the pending etcd callback when the
  * cancel came while a request was in flight).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agent_claim.h"
 
@@ -20,6 +23,7 @@ struct claim {
 	char own[API_KEY_MAX], dir[API_KEY_MAX], net[API_KEY_MAX], cfg[API_KEY_MAX];
 	char *host_ip;
 	int busy, cancelled;
+	unsigned seed; /* for rand_r: each agent its own jitter */
 	ev_timer retry;
 	claim_done_fn done;
 	void *arg;
@@ -63,7 +67,14 @@ again(struct claim *cl)
 		finish(cl, CLAIM_CONFLICT);
 		return;
 	}
-	ev_timer_set(&cl->retry, 0.01 + (double)(rand() % 90) / 1000.0, 0.0);
+	/* 10 ms plus up to 10 ms * 2^attempts (at most 640 ms) at random:
+	 * agents that start together spread out instead of colliding in
+	 * step, and one wins each round (the prefix guard). */
+	{
+		int k = cl->r.attempts < 6 ? cl->r.attempts : 6;
+
+		ev_timer_set(&cl->retry, 0.01 + (double)(rand_r(&cl->seed) % (10 << k)) / 1000.0, 0.0);
+	}
 	ev_timer_start(cl->loop, &cl->retry);
 }
 
@@ -121,6 +132,20 @@ commit(struct claim *cl, struct etcd_txn *t, const char *subnet)
 	}
 }
 
+/* 1 when s is a subnet the pick could have made: inside the podCIDR in
+ * force, longer than its prefix, no longer than /30 (a gateway and hosts).
+ * Anything else (0.0.0.0/0, a /32, a leftover of another pod network)
+ * would open the firewall wide or never make a network. */
+static int
+usable(const struct claim *cl, const char *subnet)
+{
+	const struct api_cidr *pod = &cl->r.config.pod_cidr;
+	struct api_cidr c;
+
+	return api_cidr_parse(subnet, &c, NULL) == 0 && c.len > pod->len && c.len <= 30 &&
+	       api_cidr_contains(pod, c.addr);
+}
+
 /* Our own key's entry when it holds a usable subnet: keep it, rewriting
  * hostIP if needed. Returns 1 when handled. */
 static int
@@ -132,7 +157,8 @@ keep_own(struct claim *cl, const struct etcd_kv *kv)
 	int same;
 
 	api_errors_clear(&e);
-	if (!s) {
+	if (!s || !usable(cl, s->subnet)) {
+		api_subnet_free(s);
 		cl->r.replaced_bad = 1;
 		return 0;
 	}
@@ -220,6 +246,11 @@ decide(struct claim *cl, const struct etcd_result *res)
 	else
 		etcd_txn_cmp(t, cl->own, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 	etcd_txn_cmp_prefix(t, cl->dir, ETCD_CMP_MOD, ETCD_CMP_LESS, res->revision + 1);
+	/* and the pool we picked from is still the one in force */
+	if (cfg)
+		etcd_txn_cmp(t, cl->cfg, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cfg->mod_revision);
+	else
+		etcd_txn_cmp(t, cl->cfg, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 	commit(cl, t, buf);
 }
 
@@ -264,6 +295,7 @@ claim_start(struct etcd_client *c, const char *prefix, const char *node, const c
 	cl->loop = etcd_client_loop(c);
 	cl->done = done;
 	cl->arg = arg;
+	cl->seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)(uintptr_t)cl;
 	ev_timer_init(&cl->retry, retry_cb, 0.0, 0.0);
 	if (!(cl->host_ip = strdup(host_ip)) ||
 	    api_key_object(cl->own, sizeof(cl->own), prefix, API_SUBNET, node, NULL) < 0 ||

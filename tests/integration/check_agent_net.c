@@ -286,6 +286,23 @@ START_TEST(test_claim_defaults_keep_update)
 	r = claim_one(&cs, prefix, "m1");
 	ck_assert_msg(r->status == CLAIM_OK && r->replaced_bad, "%s", r->msg);
 	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
+	/* so is a subnet that parses but is no pod subnet: the whole address
+	 * space (it would open the firewall to everything), a /32 (no room
+	 * for a gateway), one outside the podCIDR */
+	{
+		const char *bad[] = {"0.0.0.0/0", "10.244.7.1/32", "10.99.1.0/24"};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			char val[128];
+
+			snprintf(val, sizeof(val), "{\"subnet\":\"%s\",\"hostIP\":\"198.51.100.10\"}", bad[i]);
+			put(key, val);
+			r = claim_one(&cs, prefix, "m1");
+			ck_assert_msg(r->status == CLAIM_OK && r->replaced_bad && !r->kept, "%s: %s", bad[i], r->msg);
+			ck_assert_str_eq(r->subnet, "10.244.1.0/24");
+			ck_assert_str_eq(get_str(key, "subnet", NULL, buf, sizeof(buf)), "10.244.1.0/24");
+		}
+	}
 }
 END_TEST
 
