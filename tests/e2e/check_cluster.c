@@ -159,7 +159,78 @@ pods_of(const char *name)
 
 /* ---------------------------------------------------------------- tests */
 
-/* 1. Every minion registered, Ready, with its address and labels. */
+/* m<i>'s subnet claim into out; 0 when it has none (yet). */
+static int
+subnet_of(int i, char *out, size_t len)
+{
+	char rest[64];
+	json_t *sn;
+	const char *sub;
+
+	snprintf(rest, sizeof(rest), "network/subnets/m%d", i);
+	if (!(sn = bed_get(rest, NULL)))
+		return 0;
+	sub = json_string_value(json_object_get(sn, "subnet"));
+	snprintf(out, len, "%s", sub ? sub : "");
+	json_decref(sn);
+	return sub != NULL;
+}
+
+/* 1 when m<i>'s status.podCIDR is want. */
+static int
+podcidr_is(int i, const char *want)
+{
+	char rest[64];
+	json_t *n;
+	const char *cidr;
+	int ok;
+
+	snprintf(rest, sizeof(rest), "nodes/m%d", i);
+	if (!(n = bed_get(rest, NULL)))
+		return 0;
+	cidr = json_string_value(json_object_get(json_object_get(n, "status"), "podCIDR"));
+	ok = cidr && strcmp(cidr, want) == 0;
+	json_decref(n);
+	return ok;
+}
+
+/* Routes of the agent's protocol (95) in m<i>'s namespace, -1 on error. */
+static int
+proto95_routes(int i)
+{
+	char cmd[128], line[256];
+	FILE *f;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "nsenter --net=/run/netns/skiff-m%d ip route show proto 95", i);
+	if (!(f = popen(cmd, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	return pclose(f) == 0 ? n : -1;
+}
+
+/* The agents made the pod network themselves (not the bed's fallback):
+ * each minion claimed its own subnet, wrote it to status.podCIDR, and has
+ * a route of the agent's protocol (95) to each other minion's subnet. */
+static void
+check_pod_network(void)
+{
+	char subnets[NMIN + 1][32];
+
+	for (int i = 1; i <= NMIN; i++) {
+		WAIT_FOR(subnet_of(i, subnets[i], sizeof(subnets[i])), 30, "minion m%d claimed no subnet", i);
+		ck_assert_msg(strncmp(subnets[i], "10.244.", 7) == 0, "m%d: subnet %s", i, subnets[i]);
+		for (int j = 1; j < i; j++)
+			ck_assert_msg(strcmp(subnets[i], subnets[j]) != 0, "m%d and m%d both hold %s", j, i, subnets[i]);
+		WAIT_FOR(podcidr_is(i, subnets[i]), 30, "m%d: status.podCIDR is not its subnet %s", i, subnets[i]);
+		WAIT_FOR(proto95_routes(i) == NMIN - 1, 30, "m%d has %d routes of proto 95, not %d", i, proto95_routes(i),
+		         NMIN - 1);
+	}
+}
+
+/* 1. Every minion registered, Ready, with its address and labels, and
+ * on a pod network the agents made. */
 START_TEST(test_minions_ready)
 {
 	if (!ROOT)
@@ -182,6 +253,7 @@ START_TEST(test_minions_ready)
 		                 i == SSD_MINION);
 		json_decref(n);
 	}
+	check_pod_network();
 }
 END_TEST
 
