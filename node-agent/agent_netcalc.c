@@ -107,7 +107,7 @@ netcalc_want_route(const struct api_network_config *nc, const char *subnet, cons
 		snprintf(why, whylen, "subnet: %s is not a subnet of the podCIDR %s", subnet, pb);
 		return -1;
 	}
-	if (own && own->len > 0 && api_cidr_overlap(own, &out->dst)) {
+	if (own && api_cidr_overlap(own, &out->dst)) {
 		api_cidr_format(own, pb, sizeof(pb));
 		snprintf(why, whylen, "subnet: %s overlaps this node's own subnet %s (a route would take its pods away)",
 		         subnet, pb);
