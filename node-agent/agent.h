@@ -158,6 +158,7 @@ struct agent {
 	int net_phase; /* what net_timer does: claim (0) or look at Docker (1) */
 	struct informer *subnets; /* P/network/subnets/, with host-gw */
 	ev_timer route_timer;     /* a sync soon after changes, then at every resync */
+	struct fw_job *fw_job;    /* iptables set-up running in a child (agent_fw.c) */
 	int reg_pending;          /* node write asked for while one was in flight */
 	int stopping;
 	int orphans;         /* stopped passes waiting for an etcd answer */

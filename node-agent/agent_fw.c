@@ -4,11 +4,15 @@
  * backend on Debian 12 it talks netlink itself); rules are checked with -C
  * and added only when missing, so a restart or a second agent adds
  * nothing twice. Nothing here removes rules: running pods need them while
- * the agent is down.
+ * the agent is down. fw_ensure_async runs it all in a forked child that
+ * writes its verdict into a pipe and exits; the loop hears of the exit
+ * through an ev_child watcher and reads the verdict then (the child has
+ * written it all: far less than a pipe holds).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,4 +170,86 @@ fw_ensure(const char *pod_cidr, const char *subnet, char *why, size_t len)
 	STEP(ensure_rule("nat", "POSTROUTING", 1, (const char *const[]){"-j", "SKIFF-NAT", NULL}, w, sizeof(w)));
 #undef STEP
 	return bad ? -1 : 0;
+}
+
+struct fw_job {
+	struct ev_loop *loop;
+	ev_child child;
+	int fd; /* read end of the verdict pipe */
+	fw_done_fn done;
+	void *arg;
+};
+
+static void
+job_free(struct fw_job *j)
+{
+	ev_child_stop(j->loop, &j->child);
+	close(j->fd);
+	free(j);
+}
+
+static void
+child_done(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct fw_job *j = (struct fw_job *)((char *)w - offsetof(struct fw_job, child));
+	char why[512];
+	ssize_t n;
+	size_t got = 0;
+	int ok = WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0;
+
+	(void)loop;
+	(void)revents;
+	while (got < sizeof(why) - 1 && ((n = read(j->fd, why + got, sizeof(why) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	why[got] = '\0';
+	if (!ok && !why[0])
+		snprintf(why, sizeof(why), "the iptables helper process ended with status %d", w->rstatus);
+	j->done(j->arg, ok, why);
+	job_free(j);
+}
+
+struct fw_job *
+fw_ensure_async(struct ev_loop *loop, const char *pod_cidr, const char *subnet, fw_done_fn done, void *arg,
+                char *why, size_t len)
+{
+	struct fw_job *j = calloc(1, sizeof(*j));
+	int pfd[2];
+	pid_t pid;
+
+	if (!j || pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(why, len, "cannot start the iptables helper: %s", strerror(errno));
+		free(j);
+		return NULL;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		snprintf(why, len, "cannot fork the iptables helper: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		free(j);
+		return NULL;
+	}
+	if (pid == 0) {
+		char w[512];
+		int rc = fw_ensure(pod_cidr, subnet, w, sizeof(w));
+
+		if (rc < 0 && write(pfd[1], w, strlen(w)) < 0)
+			_exit(2);
+		_exit(rc < 0 ? 1 : 0);
+	}
+	close(pfd[1]);
+	j->loop = loop;
+	j->fd = pfd[0];
+	j->done = done;
+	j->arg = arg;
+	ev_child_init(&j->child, child_done, pid, 0);
+	ev_child_start(loop, &j->child);
+	return j;
+}
+
+void
+fw_job_cancel(struct fw_job *j)
+{
+	if (j)
+		job_free(j);
 }

@@ -71,23 +71,53 @@ net_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---------------------------------------------------------------- ready */
 
-/* The network is there: forwarding and routes with host-gw, then pods may
- * start. Runs again at every resync (the Docker network and the firewall
- * rules are checked again and repaired, idempotently). */
+static void
+fw_failed(struct agent *a, const char *why)
+{
+	net_warn(a, LL_ERROR, "NetworkSetupFailed",
+	         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not "
+	         "reach this node's pods; fix it, the agent tries again every resync",
+	         a->pod_subnet, why);
+}
+
+static void net_ready_finish(struct agent *a);
+
+static void
+fw_done(void *arg, int ok, const char *why)
+{
+	struct agent *a = arg;
+
+	a->fw_job = NULL;
+	if (!ok)
+		fw_failed(a, why);
+	net_ready_finish(a);
+}
+
+/* The network is there: forwarding (in a child: iptables may wait for its
+ * lock) and routes with host-gw, then pods may start. Runs again at every
+ * resync (the Docker network and the firewall rules are checked again and
+ * repaired, idempotently). */
 static void
 net_ready(struct agent *a)
 {
 	char why[512], pod[24];
 
+	if (a->fw_job)
+		return; /* one set-up at a time; its end goes on */
 	if (a->o.host_gw) {
 		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
-		if (fw_ensure(pod, a->pod_subnet, why, sizeof(why)) < 0)
-			net_warn(a, LL_ERROR, "NetworkSetupFailed",
-			         "cannot set up forwarding for the pod subnet %s: %s; pods on other nodes may not "
-			         "reach this node's pods; fix it, the agent tries again every resync",
-			         a->pod_subnet, why);
-		routes_start(a);
+		if ((a->fw_job = fw_ensure_async(a->d->loop, pod, a->pod_subnet, fw_done, a, why, sizeof(why))))
+			return; /* fw_done goes on */
+		fw_failed(a, why);
 	}
+	net_ready_finish(a);
+}
+
+static void
+net_ready_finish(struct agent *a)
+{
+	if (a->o.host_gw)
+		routes_start(a);
 	if (!a->net_ready)
 		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
 		       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
@@ -304,5 +334,7 @@ net_stop(struct agent *a)
 	if (a->net_req)
 		dk_cancel(a->net_req);
 	a->net_req = NULL;
+	fw_job_cancel(a->fw_job);
+	a->fw_job = NULL;
 	routes_stop(a);
 }
