@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,7 @@
 
 #include "agent_fw.h"
 #include "daemon/log.h"
-
-extern char **environ;
+#include "daemon/run.h"
 
 /* Run iptables with args (NULL-ended, without argv[0]). Returns its exit
  * status (-1 when it could not run); out gets the first line it wrote. */
@@ -30,44 +28,14 @@ static int
 iptables(const char *const *args, char *out, size_t len)
 {
 	const char *argv[24] = {"iptables", "-w", "5"};
-	posix_spawn_file_actions_t fa;
-	char buf[512];
-	int pfd[2], st, i, n = 3;
-	ssize_t r;
-	size_t got = 0;
-	pid_t pid;
+	int i, n = 3, rc;
 
 	for (i = 0; args[i] && n < 23; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	out[0] = '\0';
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	st = posix_spawnp(&pid, "iptables", &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (st != 0) {
-		close(pfd[0]);
-		snprintf(out, len, "cannot run iptables: %s", strerror(st));
-		return -1;
-	}
-	while ((r = read(pfd[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
-		size_t k = r > 0 && got < len - 1 ? (size_t)r : 0; /* all is read, so the child never blocks */
-
-		if (k > len - 1 - got)
-			k = len - 1 - got;
-		memcpy(out + got, buf, k);
-		got += k;
-	}
-	out[got] = '\0';
+	rc = run_program(argv, out, len);
 	out[strcspn(out, "\n")] = '\0';
-	close(pfd[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return rc;
 }
 
 /* Make chain in table exist. */

@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/run.h"
 #include "proxy.h"
 
 struct sbuf {
@@ -147,46 +147,29 @@ px_nft_render(struct px_proxy *px)
 static int
 run_nft(const char *script, char *err, size_t errlen)
 {
-	char path[] = "/tmp/skiff-nft.XXXXXX", out[] = "/tmp/skiff-nft-out.XXXXXX";
-	int fd = mkstemp(path), ofd = mkstemp(out), st = -1;
-	pid_t pid;
-	ssize_t n;
+	char path[] = "/tmp/skiff-nft.XXXXXX";
+	int fd = mkstemp(path), rc;
 
 	err[0] = '\0';
-	if (fd < 0 || ofd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script)) {
+	if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script)) {
 		snprintf(err, errlen, "cannot write a temporary file: %s", strerror(errno));
-		goto done;
+		if (fd >= 0)
+			close(fd), unlink(path);
+		return -1;
 	}
-	if ((pid = fork()) == 0) {
-		dup2(ofd, 1);
-		dup2(ofd, 2);
-		execlp("nft", "nft", "-f", path, (char *)NULL);
-		_exit(127);
+	rc = run_program((const char *const[]){"nft", "-f", path, NULL}, err, errlen);
+	close(fd);
+	unlink(path);
+	if (rc == 0) {
+		err[0] = '\0'; /* what nft said is only news when it failed */
+		return 0;
 	}
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		goto done;
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		n = pread(ofd, err, errlen - 1, 0);
-		err[n > 0 ? n : 0] = '\0';
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-			snprintf(err, errlen, "nft not found (install nftables)");
-		for (char *c = err; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
-		st = -1;
-	} else {
-		st = 0;
-	}
-done:
-	if (fd >= 0)
-		close(fd), unlink(path);
-	if (ofd >= 0)
-		close(ofd), unlink(out);
-	return st;
+	if (rc == 127)
+		snprintf(err, errlen, "nft not found (install nftables)");
+	for (char *c = err; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return -1;
 }
 
 int
