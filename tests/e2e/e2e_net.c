@@ -5,17 +5,13 @@
  * the child reports the "pod=" names it saw through a pipe. Commands in a
  * pod run through that minion's Docker API (exec).
  */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,38 +19,18 @@
 
 #include "docker_harness.h"
 #include "e2e_bed.h"
+#include "th_podhttp.h"
 
 /* GET http://ip/ with 2 s timeouts; the "pod=" name into pod, "" when
  * there was no answer. */
 static void
 get_pod(const char *ip, char *pod, size_t len)
 {
-	static const char req[] = "GET / HTTP/1.0\r\nHost: e2e\r\n\r\n";
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(80)};
-	struct timeval tv = {2, 0};
-	char buf[2048];
-	size_t got = 0;
-	ssize_t n;
-	const char *p;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = th_http_dial(ip, 80, 2);
 
 	pod[0] = '\0';
-	inet_pton(AF_INET, ip, &sa.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
-		close(fd);
-		return;
-	}
-	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	close(fd);
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || !strstr(buf, " 200 ") || !(p = strstr(buf, "pod=")))
-		return;
-	p += 4;
-	snprintf(pod, len, "%.*s", (int)strcspn(p, " \r\n"), p);
+	if (fd >= 0)
+		th_http_pod(fd, "e2e", pod, len);
 }
 
 static int

@@ -16,10 +16,8 @@
  * The tests run in order and build on each other's state in etcd. Every
  * wait polls a condition against a deadline.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +29,7 @@
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_podhttp.h"
 #include "th_proc.h"
 
 #define BIN "build/bin/"
@@ -201,58 +200,14 @@ wait_eps_n(int n, double secs, struct eps *out)
 	ck_abort_msg("endpoints/web never had %d addresses: %s", n, s);
 }
 
-/* Connect to ip:80 with 2 s timeouts; fd or -1. */
-static int
-dial(const char *ip)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(80)};
-	struct timeval tv = {2, 0};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	inet_pton(AF_INET, ip, &sa.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Send GET / on fd and read the answer's "pod=NAME" into pod ("" when
- * none). Closes fd. */
-static void
-http_get_on(int fd, char *pod, size_t len)
-{
-	static const char req[] = "GET / HTTP/1.0\r\nHost: web\r\n\r\n";
-	char buf[4096];
-	size_t got = 0;
-	ssize_t n;
-	const char *p;
-
-	pod[0] = '\0';
-	if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
-		close(fd);
-		return;
-	}
-	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	close(fd);
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || !strstr(buf, " 200 ") || !(p = strstr(buf, "pod=")))
-		return;
-	p += 4;
-	snprintf(pod, len, "%.*s", (int)strcspn(p, " \r\n"), p);
-}
-
 static void
 http_get(const char *ip, char *pod, size_t len)
 {
-	int fd = dial(ip);
+	int fd = th_http_dial(ip, 80, 2);
 
 	pod[0] = '\0';
 	if (fd >= 0)
-		http_get_on(fd, pod, len);
+		th_http_pod(fd, "web", pod, len);
 }
 
 /* GET the cluster IP until every pod of e has answered. */
@@ -619,7 +574,7 @@ START_TEST(test_connection_survives_change)
 		return;
 	wait_eps_n(3, 30, &e);
 	all_answer(&e, 20);
-	fd = dial(e.cip);
+	fd = th_http_dial(e.cip, 80, 2);
 	ck_assert_msg(fd >= 0, "cannot connect to %s:80", e.cip);
 
 	/* Scale to 4, guarded on the controller's revision. */
@@ -643,7 +598,7 @@ START_TEST(test_connection_survives_change)
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
-	http_get_on(fd, pod, sizeof(pod));
+	th_http_pod(fd, "web", pod, sizeof(pod));
 	ck_assert_msg(pod[0], "the connection opened before the change got no answer after it");
 	ck_assert_msg(eps_has(&e, pod), "answer from %s, not an endpoint", pod);
 }
