@@ -63,14 +63,27 @@ typedef int (*dk_line_fn)(const char *line, size_t len, void *arg);
 struct dk *dk_new(struct ev_loop *loop, const char *socket_path);
 /* Cancels everything in flight without callbacks. */
 void dk_free(struct dk *d);
-/* method "GET"/"POST"/"DELETE"; path like "/containers/json" (the API
- * version is added); body may be NULL; ctype NULL = application/json when
- * there is a body. timeout_ms 0 = none; idle_s > 0 aborts a transfer that
- * received nothing for that long. on_line non-NULL streams the body by
- * lines (the done callback then gets no body). Returns NULL when out of
- * memory. body is copied. */
-struct dk_req *dk_call(struct dk *d, const char *method, const char *path, const void *body, size_t len,
-                       const char *ctype, long timeout_ms, long idle_s, dk_line_fn on_line, dk_done_fn done, void *arg);
+/* What dk_call sends. method "GET" (also when NULL), "POST" or "DELETE";
+ * path like "/containers/json" (the API version is added); body may be
+ * NULL (copied, len bytes); ctype NULL = application/json when there is a
+ * body. timeout_ms 0 = none; idle_s > 0 aborts a transfer that received
+ * nothing for that long. on_line non-NULL streams the body by lines (the
+ * done callback then gets no body). */
+struct dk_call_opts {
+	const char *method;
+	const char *path;
+	const void *body;
+	size_t len;
+	const char *ctype;
+	long timeout_ms;
+	long idle_s;
+	dk_line_fn on_line;
+	dk_done_fn done;
+	void *arg;
+};
+/* Start the request o describes (o is not kept). Returns NULL when out of
+ * memory. */
+struct dk_req *dk_call(struct dk *d, const struct dk_call_opts *o);
 /* Stop a request without its callback. Not inside a dk callback of it. */
 void dk_cancel(struct dk_req *r);
 /* A message for a failed response: the body's "message", the transport

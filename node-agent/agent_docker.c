@@ -209,22 +209,22 @@ dk_free(struct dk *d)
 }
 
 struct dk_req *
-dk_call(struct dk *d, const char *method, const char *path, const void *body, size_t len, const char *ctype,
-        long timeout_ms, long idle_s, dk_line_fn on_line, dk_done_fn done, void *arg)
+dk_call(struct dk *d, const struct dk_call_opts *o)
 {
 	struct dk_req *r = calloc(1, sizeof(*r));
+	const char *method = o->method ? o->method : "GET";
 	char url[2048], h[128];
 
 	if (!r)
 		return NULL;
 	r->d = d;
-	r->on_line = on_line;
-	r->done = done;
-	r->arg = arg;
+	r->on_line = o->on_line;
+	r->done = o->done;
+	r->arg = o->arg;
 	r->easy = curl_easy_init();
 	if (!r->easy)
 		goto fail;
-	snprintf(url, sizeof(url), "http://localhost/v1.41%s", path);
+	snprintf(url, sizeof(url), "http://localhost/v1.41%s", o->path);
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, d->sock);
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
@@ -233,24 +233,24 @@ dk_call(struct dk *d, const char *method, const char *path, const void *body, si
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	if (timeout_ms > 0)
-		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-	if (idle_s > 0) {
+	if (o->timeout_ms > 0)
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (o->idle_s > 0) {
 		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, idle_s);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, o->idle_s);
 	}
 	if (strcmp(method, "POST") == 0) {
-		r->reqbody = malloc(len + 1);
+		r->reqbody = malloc(o->len + 1);
 		if (!r->reqbody)
 			goto fail;
-		if (len)
-			memcpy(r->reqbody, body, len);
-		r->reqbody[len] = '\0';
+		if (o->len)
+			memcpy(r->reqbody, o->body, o->len);
+		r->reqbody[o->len] = '\0';
 		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->reqbody);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		if (body) {
-			snprintf(h, sizeof(h), "Content-Type: %s", ctype ? ctype : "application/json");
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->len);
+		if (o->body) {
+			snprintf(h, sizeof(h), "Content-Type: %s", o->ctype ? o->ctype : "application/json");
 			r->hdrs = curl_slist_append(r->hdrs, h);
 		}
 		/* No "Expect: 100-continue" round trip for large bodies. */

@@ -365,7 +365,9 @@ want_requeue(struct pass *p, double after)
 static int
 call(struct pass *p, const char *method, const char *path, const char *body, long timeout_ms, dk_done_fn done)
 {
-	p->req = dk_call(p->a->dk, method, path, body, body ? strlen(body) : 0, NULL, timeout_ms, 0, NULL, done, p);
+	p->req = dk_call(p->a->dk, &(struct dk_call_opts){.method = method, .path = path, .body = body,
+	                                               .len = body ? strlen(body) : 0, .timeout_ms = timeout_ms,
+	                                               .done = done, .arg = p});
 	if (!p->req) {
 		fail(p, "docker request", "out of memory");
 		return -1;
@@ -634,7 +636,8 @@ pull(struct pass *p, const char *img)
 	log_kv(LL_INFO, KV("pod", p->pod, "image", img), "pulling image");
 	snprintf(path, sizeof(path), "/images/create?fromImage=%s%s%s", dk_escape(repo, er, sizeof(er)),
 	         tag[0] ? "&tag=" : "", tag[0] ? dk_escape(tag, et, sizeof(et)) : "");
-	p->req = dk_call(p->a->dk, "POST", path, NULL, 0, NULL, 0, 60, pull_line, pull_done, p);
+	p->req = dk_call(p->a->dk, &(struct dk_call_opts){.method = "POST", .path = path, .idle_s = 60,
+	                                               .on_line = pull_line, .done = pull_done, .arg = p});
 	if (!p->req)
 		fail(p, "pull", "out of memory");
 }
@@ -726,8 +729,10 @@ pause_import(struct pass *p)
 		fclose(f);
 		p->pull_err[0] = '\0';
 		p->a->pause_importing = 1;
-		p->req = dk_call(p->a->dk, "POST", "/images/create?fromSrc=-&repo=skiff%2Fpause&tag=0.1", buf,
-		                 (size_t)n, "application/x-tar", 120000, 0, pull_line, pause_import_done, p);
+		p->req = dk_call(p->a->dk, &(struct dk_call_opts){
+		        .method = "POST", .path = "/images/create?fromSrc=-&repo=skiff%2Fpause&tag=0.1", .body = buf,
+		        .len = (size_t)n, .ctype = "application/x-tar", .timeout_ms = 120000,
+		        .on_line = pull_line, .done = pause_import_done, .arg = p});
 		free(buf);
 		if (!p->req) {
 			p->a->pause_importing = 0;
