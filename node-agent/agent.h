@@ -5,8 +5,10 @@
  * pod holding the network namespace, and reports P/podstatus/NODE/POD.
  *
  * Files: agent_docker.c (Engine API client on the loop), agent_register.c
- * (node and lease), agent_pods.c (reconcile one pod), agent_status.c (pod
- * status), agent_events.c (Docker's event stream, resync), agent_net.c
+ * (node and lease), agent_pods.c (one pod's pass: list, inspect, plan,
+ * status), agent_plan.c (the pure planner, agent_plan.h), agent_exec.c
+ * (the Docker actions of a plan), agent_status.c (pod status),
+ * agent_events.c (Docker's event stream, resync), agent_net.c
  * (pod subnet claim and Docker network, with agent_claim.c and the pure
  * agent_netcalc.c), agent_routes.c (host-gw routes, with agent_rtnl.c and
  * the firewall rules of agent_fw.c), main.c.
@@ -20,6 +22,7 @@
 #include <time.h>
 
 #include "agent_claim.h"
+#include "agent_plan.h"
 #include "api/api.h"
 #include "daemon/daemon.h"
 #include "etcd.h"
@@ -112,24 +115,6 @@ struct agent_opts {
 	int host_gw;                /* --routing host-gw */
 };
 
-/* Per-pod memory that survives passes (not restarts of the agent). */
-struct ctr_memo {
-	char *name;
-	int restarts;     /* lowest restart count for the next container */
-	char *img_reason; /* ErrImagePull / ErrImageNeverPull / CreateContainerError */
-	char *img_message;
-	double retry_at; /* ev_now of the next attempt */
-	int failures;
-	struct ctr_memo *next;
-};
-
-struct pod_memo {
-	char *name;
-	char *uid;
-	struct ctr_memo *ctrs;
-	struct pod_memo *next;
-};
-
 struct pass;
 
 struct agent {
@@ -197,47 +182,17 @@ void pods_stop(struct agent *a);
 void pods_process(struct wq *q, const char *name, void *arg);
 struct pod_memo *pods_memo(struct agent *a, const char *pod, const char *uid);
 void pods_memo_drop(struct agent *a, const char *pod);
-struct ctr_memo *pods_ctr_memo(struct pod_memo *m, const char *name);
 void pods_free_memos(struct agent *a);
 /* The binding of pod if it is valid (borrowed until control returns to the
  * loop); NULL when absent. *malformed set when present but unusable. */
 const struct api_binding *pods_binding(struct agent *a, const char *pod, int *malformed);
-/* FNV-1a 64 of the container's spec, as 16 hex digits. */
-void pods_hash_container(const struct api_container *c, char *out, size_t len);
-/* net: the --docker-network, part of the hash when set. */
-void pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len);
 
-/* agent_status.c: one snapshot of a container as Docker reports it. */
-struct snap {
-	char *id;
-	char *pod, *uid, *ctr, *hash, *sandbox;
-	int restarts;
-	long grace;     /* from LBL_GRACE, default 10 */
-	char state[16]; /* created, running, exited, ... */
-	int running;
-	int exit_code;
-	int oom;
-	char *error;
-	char *started_at, *finished_at;
-	char *ip; /* infra: NetworkSettings IP */
-	char *image;
-};
-void snap_clear(struct snap *s);
+/* agent_status.c: struct snap (agent_plan.h) from Docker's answers. */
 /* Fill s from a containers/json item's labels (id and labels). */
 int snap_from_list(struct snap *s, void *json_item);
 /* Fill state fields from an inspect body; the IP is the one on Docker
  * network net (NULL: the first one found). 0 or -1. */
 int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net);
-
-/* Per-container view a pass computes for the status. */
-struct cstat {
-	enum api_state state;
-	const char *reason; /* borrowed */
-	const char *message;
-	const struct snap *s;    /* current container, or NULL */
-	const struct snap *last; /* exited container (lastState), or NULL */
-	int restarts;
-};
 
 /* Write P/podstatus/NODE/POD if it differs from the cache (message: the
  * pod's, or NULL). Calls

@@ -5,30 +5,14 @@
  * written with a transaction comparing the mod revision the podstatus
  * informer holds (create-if-absent when absent) and the create revision of
  * the pod's binding (so no status outlives its binding), only when the
- * bytes differ. It decides no phase rules beyond what the view says.
+ * bytes differ. It decides nothing: the rows and the phase come from the
+ * planner (agent_plan.c).
  */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
-
-void
-snap_clear(struct snap *s)
-{
-	free(s->id);
-	free(s->pod);
-	free(s->uid);
-	free(s->ctr);
-	free(s->hash);
-	free(s->sandbox);
-	free(s->error);
-	free(s->started_at);
-	free(s->finished_at);
-	free(s->ip);
-	free(s->image);
-	memset(s, 0, sizeof(*s));
-}
 
 static char *
 dupstr(json_t *j)
@@ -145,31 +129,6 @@ fill_state(struct api_container_state *out, const struct snap *s, enum api_state
 	}
 }
 
-static enum api_pod_phase
-phase_of(const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n)
-{
-	size_t i, running = 0, term = 0, failed = 0, backoff = 0;
-
-	if (!infra || !infra->running)
-		return API_PHASE_PENDING;
-	for (i = 0; i < n; i++) {
-		if (cs[i].state == API_STATE_RUNNING)
-			running++;
-		else if (cs[i].state == API_STATE_TERMINATED) {
-			term++;
-			failed += cs[i].s && cs[i].s->exit_code != 0;
-		} else if (cs[i].state == API_STATE_WAITING && cs[i].reason &&
-		           strcmp(cs[i].reason, "CrashLoopBackOff") == 0)
-			backoff++;
-	}
-	(void)p;
-	if (running + backoff + term < n)
-		return API_PHASE_PENDING; /* something not started yet */
-	if (running + backoff > 0)
-		return API_PHASE_RUNNING;
-	return failed ? API_PHASE_FAILED : API_PHASE_SUCCEEDED;
-}
-
 struct swrite {
 	struct agent *a;
 	status_done_fn done;
@@ -227,25 +186,51 @@ guard_binding(struct agent *a, struct etcd_txn *t, const char *pod)
 	return 0;
 }
 
-void
-status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
-             const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg)
+/* Free the strings and rows of st (not st). */
+static void
+status_clear(struct api_pod_status *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_containers; i++) {
+		struct api_container_status *c = &st->containers[i];
+
+		free(c->name);
+		free(c->image);
+		free(c->container_id);
+		free(c->state.reason);
+		free(c->state.message);
+		free(c->state.started_at);
+		free(c->state.finished_at);
+		free(c->last_state.reason);
+		free(c->last_state.message);
+		free(c->last_state.started_at);
+		free(c->last_state.finished_at);
+	}
+	free(st->containers);
+	free(st->uid);
+	free(st->host_ip);
+	free(st->pod_ip);
+	free(st->start_time);
+	free(st->message);
+}
+
+/* The status value for the rows (new, canonical), NULL when out of memory. */
+static char *
+status_value(struct agent *a, const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
+             const char *message)
 {
 	struct api_pod_status st;
-	const struct informer_obj *cur;
-	struct etcd_txn *t;
-	char key[API_KEY_MAX], b[32], *val;
+	char b[32], *val;
 	size_t i;
 
 	memset(&st, 0, sizeof(st));
 	st.containers = calloc(n ? n : 1, sizeof(*st.containers));
-	if (!st.containers) {
-		done(arg, 0);
-		return;
-	}
+	if (!st.containers)
+		return NULL;
 	st.n_containers = n;
 	api_set_string(&st.uid, p->meta.uid);
-	st.phase = phase_of(p, infra, cs, n);
+	st.phase = plan_phase(infra, cs, n);
 	api_set_string(&st.host_ip, a->host_ip);
 	api_set_string(&st.pod_ip, infra && infra->running ? infra->ip : NULL);
 	api_set_string(&st.start_time, infra ? rfc3339(infra->started_at, b, sizeof(b)) : NULL);
@@ -267,27 +252,18 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 			fill_state(&c->last_state, cs[i].last, API_STATE_TERMINATED, NULL, NULL);
 	}
 	val = api_pod_status_serialize(&st);
-	for (i = 0; i < n; i++) {
-		struct api_container_status *c = &st.containers[i];
+	status_clear(&st);
+	return val;
+}
 
-		free(c->name);
-		free(c->image);
-		free(c->container_id);
-		free(c->state.reason);
-		free(c->state.message);
-		free(c->state.started_at);
-		free(c->state.finished_at);
-		free(c->last_state.reason);
-		free(c->last_state.message);
-		free(c->last_state.started_at);
-		free(c->last_state.finished_at);
-	}
-	free(st.containers);
-	free(st.uid);
-	free(st.host_ip);
-	free(st.pod_ip);
-	free(st.start_time);
-	free(st.message);
+void
+status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
+             const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg)
+{
+	const struct informer_obj *cur;
+	struct etcd_txn *t;
+	char key[API_KEY_MAX], *val = status_value(a, p, infra, cs, n, message);
+
 	if (!val || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
 		free(val);
 		done(arg, 0);

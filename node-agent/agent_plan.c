@@ -1,0 +1,634 @@
+/*
+ * agent_plan.c: the planner. From one pod's binding, its containers'
+ * snapshots and its memo it picks at most one action, in this order: an
+ * older incarnation's containers, then containers not in the spec, go; the
+ * sandbox (the infrastructure container with the right hash) is made,
+ * started or replaced first; then, per spec container, wrong-hash and
+ * duplicate copies go, a created one is started, an exited one restarted
+ * after its crash-loop back-off (as the restart policy says), a missing one
+ * has its image checked or pulled and is created. When nothing is left to
+ * do it returns the status rows and when to look again. Without a binding
+ * it tears the pod down, apps first, then deletes the status.
+ *
+ * Identity: labels skiff.uid (binding's metadata.uid) and skiff.hash (the
+ * container's spec) decide adoption; skiff.restarts carries the restart
+ * count across recreations and agent restarts.
+ *
+ * It does no I/O and reads no clock: the executor (agent_pods.c,
+ * agent_exec.c) lists and inspects, carries out the action and plans again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_plan.h"
+#include "hash.h"
+
+#define INFRA "POD" /* skiff.container of the infra container (agent.h's INFRA_NAME) */
+
+/* ---------------------------------------------------------------- snapshots, memos */
+
+void
+snap_clear(struct snap *s)
+{
+	free(s->id);
+	free(s->pod);
+	free(s->uid);
+	free(s->ctr);
+	free(s->hash);
+	free(s->sandbox);
+	free(s->error);
+	free(s->started_at);
+	free(s->finished_at);
+	free(s->ip);
+	free(s->image);
+	memset(s, 0, sizeof(*s));
+}
+
+struct ctr_memo *
+plan_ctr_memo(struct pod_memo *m, const char *name)
+{
+	struct ctr_memo *c;
+
+	if (!m)
+		return NULL;
+	for (c = m->ctrs; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = strdup(name))) {
+		free(c);
+		return NULL;
+	}
+	c->next = m->ctrs;
+	m->ctrs = c;
+	return c;
+}
+
+void
+plan_memo_free(struct pod_memo *m)
+{
+	while (m->ctrs) {
+		struct ctr_memo *c = m->ctrs;
+
+		m->ctrs = c->next;
+		free(c->name);
+		free(c->img_reason);
+		free(c->img_message);
+		free(c);
+	}
+	free(m->name);
+	free(m->uid);
+	free(m);
+}
+
+/* Doubled by hand: nothing else in the agent needs libm, and not loading
+ * it saves its pages. */
+double
+plan_backoff(long base_ms, long max_ms, int n)
+{
+	double d = (double)base_ms / 1000.0, max = (double)max_ms / 1000.0;
+
+	if (n <= 0)
+		return 0;
+	while (--n > 0 && d < max)
+		d *= 2;
+	return d > max ? max : d;
+}
+
+void
+plan_memo_error(struct ctr_memo *c, const char *reason, const char *msg, double now, long base_ms, long max_ms)
+{
+	if (!c)
+		return;
+	free(c->img_reason);
+	free(c->img_message);
+	c->img_reason = strdup(reason);
+	c->img_message = strdup(msg);
+	c->failures++;
+	c->retry_at = now + plan_backoff(base_ms, max_ms, c->failures);
+}
+
+static void
+memo_ok(struct ctr_memo *c)
+{
+	if (!c)
+		return;
+	free(c->img_reason);
+	free(c->img_message);
+	c->img_reason = c->img_message = NULL;
+	c->failures = 0;
+	c->retry_at = 0;
+}
+
+/* Raise the memo's restart count to at least n. */
+static void
+memo_restarts(struct ctr_memo *c, int n)
+{
+	if (c && n > c->restarts)
+		c->restarts = n;
+}
+
+/* ---------------------------------------------------------------- hashes */
+
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	h = fnv1a64(h, s, s ? strlen(s) : 0);
+	h ^= 0xff; /* field separator */
+	return h * FNV64_PRIME;
+}
+
+static uint64_t
+fnv_int(uint64_t h, long long v)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "%lld", v);
+	return fnv(h, b);
+}
+
+/* The hashes below start from 1469598103934665603, not FNV's basis (a
+ * digit went missing): kept, since a new start would change every
+ * container's skiff.hash and so recreate every container on upgrade. */
+#define SPEC_HASH_BASIS 1469598103934665603ULL
+
+void
+pods_hash_container(const struct api_container *c, char *out, size_t len)
+{
+	uint64_t h = SPEC_HASH_BASIS;
+	size_t i;
+
+	h = fnv(h, c->name);
+	h = fnv(h, c->image);
+	h = fnv_int(h, (long long)c->n_command);
+	for (i = 0; i < c->n_command; i++)
+		h = fnv(h, c->command[i]);
+	h = fnv_int(h, (long long)c->n_args);
+	for (i = 0; i < c->n_args; i++)
+		h = fnv(h, c->args[i]);
+	h = fnv_int(h, (long long)c->n_env);
+	for (i = 0; i < c->n_env; i++) {
+		h = fnv(h, c->env[i].name);
+		h = fnv(h, c->env[i].value);
+	}
+	h = fnv_int(h, c->resources.limits.cpu.value);
+	h = fnv_int(h, c->resources.limits.memory.value);
+	snprintf(out, len, "%016llx", (unsigned long long)h);
+}
+
+void
+pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len)
+{
+	uint64_t h = SPEC_HASH_BASIS;
+	size_t i, j;
+
+	h = fnv(h, "infra-v1");
+	if (net) /* only then: infra containers made without the flag keep their hash */
+		h = fnv(h, net);
+	for (i = 0; i < p->spec.n_containers; i++) {
+		const struct api_container *c = &p->spec.containers[i];
+
+		for (j = 0; j < c->n_ports; j++) {
+			h = fnv_int(h, c->ports[j].container_port);
+			h = fnv_int(h, c->ports[j].host_port);
+			h = fnv_int(h, c->ports[j].protocol);
+		}
+	}
+	snprintf(out, len, "%016llx", (unsigned long long)h);
+}
+
+/* ---------------------------------------------------------------- phase */
+
+enum api_pod_phase
+plan_phase(const struct snap *infra, const struct cstat *cs, size_t n)
+{
+	size_t i, running = 0, term = 0, failed = 0, backoff = 0;
+
+	if (!infra || !infra->running)
+		return API_PHASE_PENDING;
+	for (i = 0; i < n; i++) {
+		if (cs[i].state == API_STATE_RUNNING)
+			running++;
+		else if (cs[i].state == API_STATE_TERMINATED) {
+			term++;
+			failed += cs[i].s && cs[i].s->exit_code != 0;
+		} else if (cs[i].state == API_STATE_WAITING && cs[i].reason &&
+		           strcmp(cs[i].reason, "CrashLoopBackOff") == 0)
+			backoff++;
+	}
+	if (running + backoff + term < n)
+		return API_PHASE_PENDING; /* something not started yet */
+	if (running + backoff > 0)
+		return API_PHASE_RUNNING;
+	return failed ? API_PHASE_FAILED : API_PHASE_SUCCEEDED;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int
+is_infra(const struct snap *s)
+{
+	return strcmp(s->ctr, INFRA) == 0;
+}
+
+static int
+failed_to_start(const struct plan_in *in, const char *id)
+{
+	const char *s = in->failed_start;
+	size_t l = strlen(id);
+
+	while (s && (s = strstr(s, id))) {
+		if (s[l] == ' ')
+			return 1;
+		s += l;
+	}
+	return 0;
+}
+
+static void
+want_requeue(struct plan_out *out, double after)
+{
+	if (after < 0.05)
+		after = 0.05;
+	if (out->requeue <= 0 || after < out->requeue)
+		out->requeue = after;
+}
+
+/* Remove s: a running container is stopped first with its grace period. */
+static int
+act_remove(struct plan_out *out, const struct snap *s, const char *why)
+{
+	out->act = PLAN_REMOVE;
+	out->target = s;
+	out->grace = s->running ? s->grace : -1;
+	out->why = why;
+	return 1;
+}
+
+static int
+act_start(struct plan_out *out, const struct snap *s)
+{
+	out->act = PLAN_START;
+	out->target = s;
+	return 1;
+}
+
+static int
+act_image(struct plan_out *out, enum plan_act act, size_t ci)
+{
+	out->act = act;
+	out->ci = (int)ci;
+	return 1;
+}
+
+static int
+alloc_rows(const struct plan_in *in, struct plan_out *out)
+{
+	size_t n = in->binding->pod.spec.n_containers;
+
+	out->cs = calloc(n ? n : 1, sizeof(*out->cs));
+	out->events = calloc(n ? n : 1, sizeof(*out->events));
+	if (!out->cs || !out->events)
+		return -1;
+	out->n = n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- teardown, sandbox */
+
+/* No binding: apps first, then the infra container, then the status. */
+static int
+plan_teardown(const struct plan_in *in, struct plan_out *out)
+{
+	size_t i;
+
+	for (i = 0; i < in->n; i++)
+		if (!is_infra(&in->s[i]))
+			return act_remove(out, &in->s[i], "its binding is gone");
+	if (in->n > 0)
+		return act_remove(out, &in->s[0], "its binding is gone");
+	out->act = PLAN_DELETE_STATUS;
+	return 0;
+}
+
+/* Containers of an older incarnation (apps first), then ones not in the
+ * spec: 1 when one is to be removed. */
+static int
+plan_strangers(const struct plan_in *in, struct plan_out *out)
+{
+	const struct api_pod *pod = &in->binding->pod;
+	const char *old = "it belongs to an older incarnation of the pod";
+	size_t i, j;
+
+	for (i = 0; i < in->n; i++)
+		if (strcmp(in->s[i].uid, pod->meta.uid) != 0 && !is_infra(&in->s[i]))
+			return act_remove(out, &in->s[i], old);
+	for (i = 0; i < in->n; i++)
+		if (strcmp(in->s[i].uid, pod->meta.uid) != 0)
+			return act_remove(out, &in->s[i], old);
+	for (i = 0; i < in->n; i++) {
+		int known = is_infra(&in->s[i]);
+
+		for (j = 0; j < pod->spec.n_containers && !known; j++)
+			known = strcmp(in->s[i].ctr, pod->spec.containers[j].name) == 0;
+		if (!known)
+			return act_remove(out, &in->s[i], "it is not in the pod's spec");
+	}
+	return 0;
+}
+
+/* The infrastructure container: the right hash, a running one first. */
+static const struct snap *
+find_infra(const struct plan_in *in)
+{
+	const struct snap *infra = NULL;
+	char ih[32];
+	size_t i;
+
+	pods_hash_infra(&in->binding->pod, in->network, ih, sizeof(ih));
+	for (i = 0; i < in->n; i++) {
+		const struct snap *s = &in->s[i];
+
+		if (!is_infra(s) || !s->hash || strcmp(s->hash, ih) != 0)
+			continue;
+		if (!infra || (s->running && !infra->running))
+			infra = s;
+	}
+	return infra;
+}
+
+/* Docker cannot start the sandbox (a host port in use, ...): report it and
+ * try again after the queue's back-off. */
+static int
+plan_sandbox_failed(const struct plan_in *in, struct plan_out *out)
+{
+	const struct api_pod *pod = &in->binding->pod;
+	size_t j;
+
+	if (alloc_rows(in, out) < 0)
+		return -1;
+	for (j = 0; j < out->n; j++) {
+		struct ctr_memo *cm = plan_ctr_memo(in->memo, pod->spec.containers[j].name);
+
+		out->cs[j].state = API_STATE_WAITING;
+		out->cs[j].reason = "ContainerCreating";
+		out->cs[j].restarts = cm ? cm->restarts : 0;
+	}
+	out->act = PLAN_STATUS;
+	out->message = in->start_err;
+	out->retry = 1;
+	return 0;
+}
+
+/* No usable sandbox: clear the apps, then the old sandbox, then make one. */
+static int
+plan_no_sandbox(const struct plan_in *in, const struct snap *infra, struct plan_out *out)
+{
+	size_t i;
+
+	for (i = 0; i < in->n; i++) {
+		if (!is_infra(&in->s[i])) {
+			if (infra)
+				memo_restarts(plan_ctr_memo(in->memo, in->s[i].ctr), in->s[i].restarts + 1);
+			return act_remove(out, &in->s[i], "the pod's sandbox is gone");
+		}
+	}
+	if (infra && strcmp(infra->state, "created") == 0 && !failed_to_start(in, infra->id))
+		return act_start(out, infra);
+	if (in->n > 0)
+		return act_remove(out, &in->s[0], "the pod's sandbox is not running");
+	out->act = in->pause_ready ? PLAN_CREATE_INFRA : PLAN_PAUSE_IMAGE;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- app containers */
+
+/* The copy of spec container c to keep (right hash and sandbox, running
+ * first, then the highest restart count), or an action removing another
+ * one (1). */
+static int
+pick_current(const struct plan_in *in, const struct api_container *c, const struct snap *infra, struct ctr_memo *cm,
+             const struct snap **curp, struct plan_out *out)
+{
+	const struct snap *cur = NULL;
+	char h[32];
+	size_t i;
+
+	pods_hash_container(c, h, sizeof(h));
+	for (i = 0; i < in->n; i++) {
+		const struct snap *s = &in->s[i];
+
+		if (strcmp(s->ctr, c->name) != 0)
+			continue;
+		if (!s->hash || strcmp(s->hash, h) != 0 || !s->sandbox || strcmp(s->sandbox, infra->id) != 0) {
+			memo_restarts(cm, s->restarts);
+			return act_remove(out, s, "its spec changed or its sandbox was replaced");
+		}
+		if (!cur || (s->running && !cur->running) ||
+		    (s->running == cur->running && s->restarts > cur->restarts))
+			cur = s;
+	}
+	for (i = 0; i < in->n; i++)
+		if (strcmp(in->s[i].ctr, c->name) == 0 && &in->s[i] != cur)
+			return act_remove(out, &in->s[i], "a duplicate");
+	*curp = cur;
+	return 0;
+}
+
+/* An exited (or dead) container: terminated for good, restarted, or
+ * waiting out its crash-loop back-off. */
+static int
+plan_exited(const struct plan_in *in, const struct snap *cur, struct ctr_memo *cm, struct cstat *row,
+            struct plan_out *out)
+{
+	const struct api_pod *pod = &in->binding->pod;
+	int again = pod->spec.restart_policy == API_RESTART_ALWAYS ||
+	            (pod->spec.restart_policy == API_RESTART_ON_FAILURE && cur->exit_code != 0);
+	time_t fin = 0, began = 0;
+	double delay = plan_backoff(in->backoff_base_ms, in->backoff_max_ms, cur->restarts), waited;
+
+	if (!again) {
+		row->state = API_STATE_TERMINATED;
+		return 0;
+	}
+	if (cur->finished_at)
+		api_time_parse(cur->finished_at, &fin, NULL);
+	if (cur->started_at && api_time_parse(cur->started_at, &began, NULL) == 0 && fin &&
+	    difftime(fin, began) >= 2.0 * (double)in->backoff_max_ms / 1000.0)
+		delay = 0; /* it ran long enough: no back-off, as kubelet */
+	waited = fin ? difftime(in->wall, fin) : delay;
+	if (waited + 0.001 >= delay) {
+		memo_restarts(cm, cur->restarts + 1);
+		act_remove(out, cur, "it exited and the restart policy restarts it");
+		out->restart = 1;
+		return 1;
+	}
+	row->state = API_STATE_WAITING;
+	row->reason = "CrashLoopBackOff";
+	row->message = "back-off restarting failed container";
+	row->last = cur;
+	row->s = cur;
+	want_requeue(out, delay - waited);
+	return 0;
+}
+
+static int
+image_path_ok(const char *img)
+{
+	for (; *img; img++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/:._@-", *img))
+			return 0;
+	return 1;
+}
+
+/* Waiting for the memo's next attempt at the image or the creation. */
+static int
+plan_memo_wait(const struct plan_in *in, struct ctr_memo *cm, struct cstat *row, struct plan_out *out)
+{
+	row->state = API_STATE_WAITING;
+	row->reason = cm ? cm->img_reason : NULL;
+	row->message = cm ? cm->img_message : NULL;
+	want_requeue(out, cm ? cm->retry_at - in->now : 0);
+	return 0;
+}
+
+/* An image failure found here (not by a Docker call): remember it, warn,
+ * and wait. */
+static int
+plan_image_failed(const struct plan_in *in, const struct api_container *c, struct ctr_memo *cm, const char *reason,
+                  const char *msg, struct cstat *row, struct plan_out *out)
+{
+	plan_memo_error(cm, reason, msg, in->now, in->backoff_base_ms, in->backoff_max_ms);
+	if (cm) {
+		struct plan_event *e = &out->events[out->n_events++];
+
+		e->reason = cm->img_reason;
+		e->container = c->name;
+		e->message = cm->img_message;
+	}
+	return plan_memo_wait(in, cm, row, out);
+}
+
+/* No container yet: its image first (checked, pulled), then create it. */
+static int
+plan_missing(const struct plan_in *in, size_t j, struct ctr_memo *cm, struct cstat *row, struct plan_out *out)
+{
+	const struct api_container *c = &in->binding->pod.spec.containers[j];
+	enum plan_img img = in->img ? (enum plan_img)in->img[j] : PLAN_IMG_UNKNOWN;
+	char m[512];
+
+	if (cm && cm->img_reason && cm->retry_at > in->now)
+		return plan_memo_wait(in, cm, row, out);
+	if (img == PLAN_IMG_UNKNOWN && !image_path_ok(c->image)) {
+		snprintf(m, sizeof(m), "invalid image reference \"%.200s\"", c->image);
+		return plan_image_failed(in, c, cm, "InvalidImageName", m, row, out);
+	}
+	if (img == PLAN_IMG_UNKNOWN)
+		return act_image(out, c->image_pull_policy == API_PULL_ALWAYS ? PLAN_PULL_IMAGE : PLAN_INSPECT_IMAGE,
+		                 j);
+	if (img == PLAN_IMG_ABSENT && c->image_pull_policy == API_PULL_NEVER) {
+		snprintf(m, sizeof(m), "container image \"%s\" is not present with pull policy of Never", c->image);
+		return plan_image_failed(in, c, cm, "ErrImageNeverPull", m, row, out);
+	}
+	if (img == PLAN_IMG_ABSENT)
+		return act_image(out, PLAN_PULL_IMAGE, j);
+	out->act = PLAN_CREATE_APP;
+	out->ci = (int)j;
+	out->restarts = cm ? cm->restarts : 0;
+	return 1;
+}
+
+/* Spec container j in sandbox infra: 1 with an action in out, 0 with its
+ * row filled. */
+static int
+plan_container(const struct plan_in *in, size_t j, const struct snap *infra, struct plan_out *out)
+{
+	const struct api_container *c = &in->binding->pod.spec.containers[j];
+	struct ctr_memo *cm = plan_ctr_memo(in->memo, c->name);
+	struct cstat *row = &out->cs[j];
+	const struct snap *cur = NULL;
+
+	if (pick_current(in, c, infra, cm, &cur, out))
+		return 1;
+	row->s = cur;
+	row->restarts = cur ? cur->restarts : cm ? cm->restarts : 0;
+	if (cur && cur->running) {
+		row->state = API_STATE_RUNNING;
+		memo_ok(cm);
+		return 0;
+	}
+	if (cur && strcmp(cur->state, "created") == 0 && !failed_to_start(in, cur->id))
+		return act_start(out, cur);
+	if (cur && strcmp(cur->state, "created") == 0) {
+		/* Docker could not start it: report, remove, retry later. */
+		plan_memo_error(cm, "RunContainerError", cur->error && *cur->error ? cur->error : "start failed",
+		                in->now, in->backoff_base_ms, in->backoff_max_ms);
+		return act_remove(out, cur, "it could not be started");
+	}
+	if (cur)
+		return plan_exited(in, cur, cm, row, out);
+	return plan_missing(in, j, cm, row, out);
+}
+
+/* ---------------------------------------------------------------- plan */
+
+int
+plan(const struct plan_in *in, struct plan_out *out)
+{
+	const struct snap *infra;
+	size_t i, j;
+
+	memset(out, 0, sizeof(*out));
+	out->ci = -1;
+	out->grace = -1;
+	if (!in->binding)
+		return plan_teardown(in, out), 0;
+	if (plan_strangers(in, out))
+		return 0;
+	infra = find_infra(in);
+	if (infra && failed_to_start(in, infra->id))
+		return plan_sandbox_failed(in, out);
+	if (!infra || !infra->running)
+		return plan_no_sandbox(in, infra, out), 0;
+	out->infra = infra;
+	for (i = 0; i < in->n; i++)
+		if (&in->s[i] != infra && is_infra(&in->s[i]))
+			return act_remove(out, &in->s[i], "a duplicate sandbox"), 0;
+	if (alloc_rows(in, out) < 0)
+		return -1;
+	for (j = 0; j < out->n; j++) {
+		if (plan_container(in, j, infra, out)) {
+			out->n = 0;
+			free(out->cs);
+			out->cs = NULL;
+			return 0;
+		}
+	}
+	out->act = PLAN_STATUS;
+	return 0;
+}
+
+void
+plan_out_clear(struct plan_out *out)
+{
+	free(out->cs);
+	free(out->events);
+	out->cs = NULL;
+	out->events = NULL;
+	out->n = out->n_events = 0;
+}
+
+const char *
+plan_act_name(enum plan_act a)
+{
+	static const char *const names[] = {
+		[PLAN_STATUS] = "status",           [PLAN_DELETE_STATUS] = "delete-status",
+		[PLAN_REMOVE] = "remove",           [PLAN_START] = "start",
+		[PLAN_PAUSE_IMAGE] = "pause-image", [PLAN_CREATE_INFRA] = "create-infra",
+		[PLAN_CREATE_APP] = "create-app",   [PLAN_INSPECT_IMAGE] = "inspect-image",
+		[PLAN_PULL_IMAGE] = "pull-image",
+	};
+
+	return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}

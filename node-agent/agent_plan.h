@@ -1,0 +1,147 @@
+/*
+ * agent_plan.h: the agent's planner, a pure function from what the agent
+ * knows about one pod (its binding, Docker's snapshots of its containers,
+ * the pod's memo, the clocks) to the one next step: a Docker action, the
+ * deletion of its status, or its status rows and when to look again. It
+ * does no I/O: no Docker, no etcd, no clock, no logging (agent_pods.c and
+ * agent_exec.c do those). Links with the object model alone.
+ */
+#ifndef SKIFF_AGENT_PLAN_H
+#define SKIFF_AGENT_PLAN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "api/api.h"
+
+/* One snapshot of a container as Docker reports it (agent_status.c fills
+ * it from a list item and an inspect). */
+struct snap {
+	char *id;
+	char *pod, *uid, *ctr, *hash, *sandbox;
+	int restarts;
+	long grace;     /* from LBL_GRACE, default 10 */
+	char state[16]; /* created, running, exited, ... */
+	int running;
+	int exit_code;
+	int oom;
+	char *error;
+	char *started_at, *finished_at;
+	char *ip; /* infra: NetworkSettings IP */
+	char *image;
+};
+/* Free what s owns and zero it. */
+void snap_clear(struct snap *s);
+
+/* Per-pod memory that survives passes (not restarts of the agent). */
+struct ctr_memo {
+	char *name;
+	int restarts;     /* lowest restart count for the next container */
+	char *img_reason; /* ErrImagePull / ErrImageNeverPull / CreateContainerError */
+	char *img_message;
+	double retry_at; /* monotonic time of the next attempt */
+	int failures;
+	struct ctr_memo *next;
+};
+
+struct pod_memo {
+	char *name;
+	char *uid;
+	struct ctr_memo *ctrs;
+	struct pod_memo *next;
+};
+
+/* The entry of container name in m, made when missing (owned by m).
+ * NULL when m is NULL or out of memory. */
+struct ctr_memo *plan_ctr_memo(struct pod_memo *m, const char *name);
+/* Free m and its entries (not the rest of its list). */
+void plan_memo_free(struct pod_memo *m);
+/* Seconds before attempt n + 1 after n failures: 0 for n <= 0, then
+ * base_ms doubling up to max_ms. */
+double plan_backoff(long base_ms, long max_ms, int n);
+/* A failure of container c's image or creation (reason, msg copied): one
+ * more failure, the next attempt after the back-off from now. c may be
+ * NULL (nothing happens). */
+void plan_memo_error(struct ctr_memo *c, const char *reason, const char *msg, double now, long base_ms, long max_ms);
+
+/* FNV-1a 64 of the container's spec, as 16 hex digits. */
+void pods_hash_container(const struct api_container *c, char *out, size_t len);
+/* net: the --docker-network, part of the hash when set. */
+void pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len);
+
+/* Per-container status row: what agent_status.c writes. */
+struct cstat {
+	enum api_state state;
+	const char *reason; /* borrowed */
+	const char *message;
+	const struct snap *s;    /* current container, or NULL */
+	const struct snap *last; /* exited container (lastState), or NULL */
+	int restarts;
+};
+/* The pod's phase from its sandbox and its rows. */
+enum api_pod_phase plan_phase(const struct snap *infra, const struct cstat *cs, size_t n);
+
+/* What this pass learned about a spec container's image. */
+enum plan_img { PLAN_IMG_UNKNOWN, PLAN_IMG_PRESENT, PLAN_IMG_ABSENT };
+
+struct plan_in {
+	const struct api_binding *binding; /* NULL: the binding is gone */
+	const struct snap *s;              /* the pod's containers (our node's) */
+	size_t n;
+	struct pod_memo *memo; /* the pod's (uid's) memo, updated; NULL: none */
+	double now;            /* monotonic seconds, the clock of memo retry_at */
+	time_t wall;           /* wall clock, the clock of Docker's times */
+	const char *network;   /* --docker-network or NULL */
+	long backoff_base_ms, backoff_max_ms;
+	int pause_ready;          /* the pause image is known present */
+	const unsigned char *img; /* enum plan_img per spec container; NULL: all unknown */
+	const char *failed_start; /* IDs whose start failed in this pass, each + ' ' */
+	const char *start_err;    /* why the last start failed */
+};
+
+enum plan_act {
+	PLAN_STATUS,        /* nothing to do: write the status rows and end */
+	PLAN_DELETE_STATUS, /* binding and containers gone: delete the status, drop the memo */
+	PLAN_REMOVE,        /* stop target (grace >= 0) then remove it */
+	PLAN_START,         /* start target */
+	PLAN_PAUSE_IMAGE,   /* make sure the pause image exists */
+	PLAN_CREATE_INFRA,  /* create the pod's sandbox */
+	PLAN_CREATE_APP,    /* create spec container ci (restarts) in infra */
+	PLAN_INSPECT_IMAGE, /* is spec container ci's image present? */
+	PLAN_PULL_IMAGE,    /* pull spec container ci's image */
+};
+
+/* A warning for the log and the pod's events. */
+struct plan_event {
+	const char *reason;
+	const char *container;
+	const char *message;
+};
+
+struct plan_out {
+	enum plan_act act;
+	const struct snap *target; /* REMOVE, START */
+	long grace;                /* REMOVE: stop with this timeout first; -1: remove at once */
+	const char *why;           /* REMOVE: for the log */
+	int restart;               /* REMOVE: it exited and the restart policy restarts it */
+	int ci;                    /* CREATE_APP, *_IMAGE: spec container index */
+	int restarts;              /* CREATE_APP: its restart count */
+	const struct snap *infra;  /* CREATE_APP, STATUS: the sandbox (STATUS: NULL = none) */
+	struct cstat *cs;          /* STATUS: one row per spec container */
+	size_t n;
+	const char *message; /* STATUS: the pod's message, or NULL */
+	int retry;           /* STATUS: end the pass with the queue's back-off */
+	double requeue;      /* > 0: look again after this many seconds */
+	struct plan_event *events;
+	size_t n_events;
+};
+
+/* Decide the next step for one pod. Everything out points to is borrowed
+ * from in (snapshots, memo) or owned by out (plan_out_clear frees it).
+ * Updates in->memo. 0, or -1 when out of memory. Cost: O(n * containers). */
+int plan(const struct plan_in *in, struct plan_out *out);
+void plan_out_clear(struct plan_out *out);
+/* The name of an action, as the fixtures spell it. */
+const char *plan_act_name(enum plan_act a);
+
+#endif
