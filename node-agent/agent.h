@@ -39,7 +39,6 @@
 #define LBL_RESTARTS "skiff.restarts" /* restart count of the pod's container */
 #define LBL_SANDBOX "skiff.sandbox"   /* app containers: the infra container's ID */
 #define LBL_GRACE "skiff.grace"       /* termination grace period, seconds */
-#define INFRA_NAME "POD"              /* skiff.container of the infra container */
 #define PAUSE_IMAGE "skiff/pause:0.1"
 
 /* ------------------------------------------------------------------------

@@ -24,8 +24,6 @@
 #include "agent_plan.h"
 #include "hash.h"
 
-#define INFRA "POD" /* skiff.container of the infra container (agent.h's INFRA_NAME) */
-
 /* ---------------------------------------------------------------- snapshots, memos */
 
 void
@@ -198,38 +196,12 @@ pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len)
 	snprintf(out, len, "%016llx", (unsigned long long)h);
 }
 
-/* ---------------------------------------------------------------- phase */
-
-enum api_pod_phase
-plan_phase(const struct snap *infra, const struct cstat *cs, size_t n)
-{
-	size_t i, running = 0, term = 0, failed = 0, backoff = 0;
-
-	if (!infra || !infra->running)
-		return API_PHASE_PENDING;
-	for (i = 0; i < n; i++) {
-		if (cs[i].state == API_STATE_RUNNING)
-			running++;
-		else if (cs[i].state == API_STATE_TERMINATED) {
-			term++;
-			failed += cs[i].s && cs[i].s->exit_code != 0;
-		} else if (cs[i].state == API_STATE_WAITING && cs[i].reason &&
-		           strcmp(cs[i].reason, "CrashLoopBackOff") == 0)
-			backoff++;
-	}
-	if (running + backoff + term < n)
-		return API_PHASE_PENDING; /* something not started yet */
-	if (running + backoff > 0)
-		return API_PHASE_RUNNING;
-	return failed ? API_PHASE_FAILED : API_PHASE_SUCCEEDED;
-}
-
 /* ---------------------------------------------------------------- helpers */
 
 static int
 is_infra(const struct snap *s)
 {
-	return strcmp(s->ctr, INFRA) == 0;
+	return strcmp(s->ctr, INFRA_NAME) == 0;
 }
 
 static int

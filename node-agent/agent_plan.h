@@ -14,6 +14,8 @@
 
 #include "api/api.h"
 
+#define INFRA_NAME "POD" /* skiff.container (label) of the infrastructure container */
+
 /* One snapshot of a container as Docker reports it (agent_status.c fills
  * it from a list item and an inspect). */
 struct snap {
@@ -78,8 +80,13 @@ struct cstat {
 	const struct snap *last; /* exited container (lastState), or NULL */
 	int restarts;
 };
-/* The pod's phase from its sandbox and its rows. */
+/* agent_plan_status.c: the pod's phase from its sandbox and its rows. */
 enum api_pod_phase plan_phase(const struct snap *infra, const struct cstat *cs, size_t n);
+/* The canonical P/podstatus value for pod p from the rows (one per spec
+ * container), the sandbox (NULL: none), the pod's message (NULL: none) and
+ * the node's address. New string; NULL when out of memory. */
+char *plan_status_value(const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
+                        const char *message, const char *host_ip);
 
 /* What this pass learned about a spec container's image. */
 enum plan_img { PLAN_IMG_UNKNOWN, PLAN_IMG_PRESENT, PLAN_IMG_ABSENT };

@@ -437,7 +437,7 @@ pass_decide(struct pass *p)
 		status_delete(p->a, p->pod, delete_done, p);
 	} else
 		exec_action(p, b, &out);
-	plan_out_clear(&out); /* p may be gone: out borrowed nothing from it that is freed */
+	plan_out_clear(&out); /* p may have ended: out's arrays are its own */
 }
 
 /* ---------------------------------------------------------------- stop */

@@ -1,12 +1,12 @@
 /*
  * agent_status.c: what Docker says about a container (struct snap, from a
  * list item and an inspect), and the pod's status key
- * P/podstatus/NODE/POD: built from a pass's view, serialized canonically,
+ * P/podstatus/NODE/POD: its value (agent_plan_status.c) from a plan's rows,
  * written with a transaction comparing the mod revision the podstatus
  * informer holds (create-if-absent when absent) and the create revision of
  * the pod's binding (so no status outlives its binding), only when the
- * bytes differ. It decides nothing: the rows and the phase come from the
- * planner (agent_plan.c).
+ * bytes differ. It decides nothing: the rows come from the planner
+ * (agent_plan.c).
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -91,44 +91,6 @@ snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
 	return 0;
 }
 
-/* Docker's "2026-11-26T15:00:00.123456789Z" → "2026-11-26T15:00:00Z";
- * NULL for the zero time. */
-static char *
-rfc3339(const char *docker, char *buf, size_t len)
-{
-	time_t t;
-
-	if (!docker || strncmp(docker, "0001-", 5) == 0 || api_time_parse(docker, &t, NULL) < 0)
-		return NULL;
-	api_time_format(t, buf, len);
-	return buf;
-}
-
-static void
-fill_state(struct api_container_state *out, const struct snap *s, enum api_state st, const char *reason,
-           const char *message)
-{
-	char b1[32], b2[32];
-
-	memset(out, 0, sizeof(*out));
-	out->state = st;
-	if (st == API_STATE_RUNNING && s) {
-		api_set_string(&out->started_at, rfc3339(s->started_at, b1, sizeof(b1)));
-	} else if (st == API_STATE_TERMINATED && s) {
-		out->exit_code = s->exit_code;
-		api_set_string(&out->reason, reason              ? reason
-		                             : s->oom            ? "OOMKilled"
-		                             : s->exit_code == 0 ? "Completed"
-		                                                 : "Error");
-		api_set_string(&out->message, s->error && *s->error ? s->error : NULL);
-		api_set_string(&out->started_at, rfc3339(s->started_at, b1, sizeof(b1)));
-		api_set_string(&out->finished_at, rfc3339(s->finished_at, b2, sizeof(b2)));
-	} else if (st == API_STATE_WAITING) {
-		api_set_string(&out->reason, reason);
-		api_set_string(&out->message, message && *message ? message : NULL);
-	}
-}
-
 struct swrite {
 	struct agent *a;
 	status_done_fn done;
@@ -186,83 +148,13 @@ guard_binding(struct agent *a, struct etcd_txn *t, const char *pod)
 	return 0;
 }
 
-/* Free the strings and rows of st (not st). */
-static void
-status_clear(struct api_pod_status *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_containers; i++) {
-		struct api_container_status *c = &st->containers[i];
-
-		free(c->name);
-		free(c->image);
-		free(c->container_id);
-		free(c->state.reason);
-		free(c->state.message);
-		free(c->state.started_at);
-		free(c->state.finished_at);
-		free(c->last_state.reason);
-		free(c->last_state.message);
-		free(c->last_state.started_at);
-		free(c->last_state.finished_at);
-	}
-	free(st->containers);
-	free(st->uid);
-	free(st->host_ip);
-	free(st->pod_ip);
-	free(st->start_time);
-	free(st->message);
-}
-
-/* The status value for the rows (new, canonical), NULL when out of memory. */
-static char *
-status_value(struct agent *a, const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
-             const char *message)
-{
-	struct api_pod_status st;
-	char b[32], *val;
-	size_t i;
-
-	memset(&st, 0, sizeof(st));
-	st.containers = calloc(n ? n : 1, sizeof(*st.containers));
-	if (!st.containers)
-		return NULL;
-	st.n_containers = n;
-	api_set_string(&st.uid, p->meta.uid);
-	st.phase = plan_phase(infra, cs, n);
-	api_set_string(&st.host_ip, a->host_ip);
-	api_set_string(&st.pod_ip, infra && infra->running ? infra->ip : NULL);
-	api_set_string(&st.start_time, infra ? rfc3339(infra->started_at, b, sizeof(b)) : NULL);
-	api_set_string(&st.message, message && *message ? message : NULL);
-	for (i = 0; i < n; i++) {
-		struct api_container_status *c = &st.containers[i];
-		char id[80];
-
-		api_set_string(&c->name, p->spec.containers[i].name);
-		api_set_string(&c->image, p->spec.containers[i].image);
-		c->restart_count = cs[i].restarts;
-		c->ready = cs[i].state == API_STATE_RUNNING;
-		if (cs[i].s) {
-			snprintf(id, sizeof(id), "docker://%s", cs[i].s->id);
-			api_set_string(&c->container_id, id);
-		}
-		fill_state(&c->state, cs[i].s, cs[i].state, cs[i].reason, cs[i].message);
-		if (cs[i].last)
-			fill_state(&c->last_state, cs[i].last, API_STATE_TERMINATED, NULL, NULL);
-	}
-	val = api_pod_status_serialize(&st);
-	status_clear(&st);
-	return val;
-}
-
 void
 status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
              const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg)
 {
 	const struct informer_obj *cur;
 	struct etcd_txn *t;
-	char key[API_KEY_MAX], *val = status_value(a, p, infra, cs, n, message);
+	char key[API_KEY_MAX], *val = plan_status_value(p, infra, cs, n, message, a->host_ip);
 
 	if (!val || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
 		free(val);

@@ -48,9 +48,10 @@ $(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DS
 $(foreach t,$(AGENT_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-agent))
 INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 
-# agent_plan.c (the planner) is pure too: check_agent_plan runs it over
-# the fixture folders tests/fixtures/agent/<case>/.
-AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o
+# agent_plan.c (the planner) and agent_plan_status.c (the status value it
+# makes) are pure too: check_agent_plan runs them over the fixture folders
+# tests/fixtures/agent/<case>/.
+AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o
 AGENT_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_agent*.c))
 $(foreach t,$(AGENT_UNIT),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(AGENT_PLAN) $(API_LIB))))
 UNIT_TESTS += $(AGENT_UNIT:%=$(TBIN)/%)

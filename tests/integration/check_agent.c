@@ -8,6 +8,11 @@
  * agents' containers are never touched; a malformed binding only warns;
  * the node and its lease are registered and kept.
  *
+ * The planner's rules on their own (restart policy and exit code, back-off,
+ * adoption, image errors, teardown) are tested without Docker by
+ * tests/unit/check_agent_plan.c over tests/fixtures/agent/; the tests here
+ * are those that need Docker's own answers.
+ *
  * Every container a test makes carries skiff.node=tPID-… (or
  * skiff.test=tPID); the suite's teardown removes them all.
  */
@@ -996,35 +1001,6 @@ START_TEST(test_spec_change_recreates)
 }
 END_TEST
 
-START_TEST(test_never_policy_succeeds)
-{
-	struct ctx c;
-	struct want w = {0};
-	json_t *term;
-
-	ctx_init(&c, "never");
-	c.agent = start_agent(&c, NULL);
-	bind_pod(&c, c.node, "job", "116",
-	         "{\"restartPolicy\":\"Never\",\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\","
-	         "\"image\":\"skiff/test-httpd:latest\",\"command\":[\"/bin/busybox\",\"true\"]}]}");
-	w.c = &c;
-	w.pod = "job";
-	w.phase = "Succeeded";
-	wait_status(&w, 30);
-	term = json_object_get(
-		json_object_get(json_array_get(json_object_get(w.last, "containerStatuses"), 0), "state"),
-		"terminated");
-	ck_assert_ptr_nonnull(term);
-	ck_assert_int_eq(json_integer_value(json_object_get(term, "exitCode")), 0);
-	ck_assert_str_eq(json_string_value(json_object_get(term, "reason")), "Completed");
-	ck_assert_int_eq(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(w.last, "containerStatuses"), 0), "restartCount")),
-	                 0);
-	json_decref(w.last);
-	ctx_done(&c, 0);
-}
-END_TEST
-
 static Suite *
 suite(void)
 {
@@ -1046,7 +1022,6 @@ suite(void)
 	tcase_add_test(tc, test_malformed_binding);
 	tcase_add_test(tc, test_host_port_conflict);
 	tcase_add_test(tc, test_spec_change_recreates);
-	tcase_add_test(tc, test_never_policy_succeeds);
 	suite_add_tcase(s, tc);
 	return s;
 }

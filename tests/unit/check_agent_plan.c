@@ -7,7 +7,8 @@
  * them), memo.json (optional: the pod's memo and what the pass learned so
  * far) and expected.json (the action, the status rows, the requeue, the
  * warnings and the memo afterwards). The clocks and flags are fixed: now
- * 1000 s, wall clock FIX_WALL, back-off 10 s doubling to 300 s. See
+ * 1000 s, wall clock FIX_WALL, back-off 10 s doubling to 300 s, host IP
+ * 10.0.0.1. See
  * tests/fixtures/agent/README.md.
  *
  * SKIFF_FIXTURES=dir reads another folder; SKIFF_FIXTURES_UPDATE=1 writes
@@ -29,6 +30,7 @@
 #define FIX_WALL "2026-12-01T12:00:00Z"
 #define FIX_BASE_MS 10000
 #define FIX_MAX_MS 300000
+#define FIX_HOST_IP "10.0.0.1"
 #define HASH_CONTAINER "3d148c35b46e1584"
 #define HASH_INFRA "a1cd9e217be4318f"
 #define HASH_INFRA_NET "da285da939a82cbf"
@@ -281,39 +283,18 @@ action_json(const struct plan_in *in, const struct plan_out *out)
 	return a;
 }
 
-static const char *
-state_name(enum api_state s)
-{
-	return s == API_STATE_WAITING      ? "waiting"
-	       : s == API_STATE_RUNNING    ? "running"
-	       : s == API_STATE_TERMINATED ? "terminated"
-	                                   : "none";
-}
-
+/* The P/podstatus value the agent would write for the rows. */
 static json_t *
 status_json(const struct plan_in *in, const struct plan_out *out)
 {
-	json_t *st = json_object(), *rows = json_array();
-	size_t j;
+	char *v = plan_status_value(&in->binding->pod, out->infra, out->cs, out->n, out->message, FIX_HOST_IP);
+	json_t *j;
 
-	set_str(st, "phase", api_pod_phase_name(plan_phase(out->infra, out->cs, out->n)));
-	set_str(st, "sandbox", out->infra ? out->infra->id : NULL);
-	set_str(st, "message", out->message);
-	if (out->retry)
-		json_object_set_new(st, "retry", json_true());
-	for (j = 0; j < out->n; j++) {
-		const struct cstat *c = &out->cs[j];
-		json_t *r = json_pack("{s:s,s:s,s:i}", "name", in->binding->pod.spec.containers[j].name, "state",
-		                      state_name(c->state), "restarts", c->restarts);
-
-		set_str(r, "reason", c->reason);
-		set_str(r, "message", c->message);
-		set_str(r, "id", c->s ? c->s->id : NULL);
-		set_str(r, "last", c->last ? c->last->id : NULL);
-		json_array_append_new(rows, r);
-	}
-	json_object_set_new(st, "containers", rows);
-	return st;
+	ck_assert_ptr_nonnull(v);
+	j = json_loads(v, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	free(v);
+	return j;
 }
 
 static json_t *
@@ -344,6 +325,8 @@ result_json(const struct plan_in *in, const struct plan_out *out)
 	json_object_set_new(r, "action", action_json(in, out));
 	if (out->act == PLAN_STATUS)
 		json_object_set_new(r, "status", status_json(in, out));
+	if (out->retry)
+		json_object_set_new(r, "retry", json_true());
 	if (out->requeue > 0)
 		json_object_set_new(r, "requeue", json_real(out->requeue));
 	for (i = 0; i < out->n_events; i++)
