@@ -6,8 +6,9 @@
  *
  * Files: agent_docker.c (Engine API client on the loop), agent_register.c
  * (node and lease), agent_pods.c (one pod's pass: list, inspect, plan,
- * status), agent_plan.c (the pure planner, agent_plan.h), agent_exec.c
- * (the Docker actions of a plan), agent_status.c (pod status),
+ * status), agent_plan.c (the pure planner, agent_plan.h, with the status
+ * value of agent_plan_status.c), agent_exec.c (the Docker actions of a
+ * plan), agent_status.c (snapshots from Docker, the status write),
  * agent_events.c (Docker's event stream, resync), agent_net.c
  * (pod subnet claim and Docker network, with agent_claim.c and the pure
  * agent_netcalc.c), agent_routes.c (host-gw routes, with agent_rtnl.c and

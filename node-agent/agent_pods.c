@@ -271,7 +271,7 @@ list_done(struct dk_resp *r, void *arg)
 	inspect_next(p);
 }
 
-/* Lists the pod's containers, then inspects each, then decides. */
+/* Lists the pod's containers, then inspects each, then plans. */
 static void
 pass_list(struct pass *p)
 {
