@@ -63,12 +63,14 @@ daemon_controller_run(struct skiff_daemon *d, struct controller *c, const char *
 	struct daemon_elect *e = NULL;
 	int rc;
 
-	if (daemon_on_stop(d, component, stop_hook, c) < 0)
-		fatalx("out of memory");
 	if (d->prog->elects)
 		e = daemon_elect(d, component, lead, follow, c);
 	else
 		controller_lead(c);
+	/* Registered last, run first: finish the writes in flight while
+	 * still leading, then resign. */
+	if (daemon_on_stop(d, component, stop_hook, c) < 0)
+		fatalx("out of memory");
 	if (elect)
 		*elect = e;
 	controller_start(c);

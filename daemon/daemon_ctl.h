@@ -25,7 +25,7 @@ struct controller *daemon_controller(struct skiff_daemon *d, const struct contro
 
 /* Start c's informers; run it while this process leads the election
  * P/leaders/COMPONENT (programs that do not elect run it at once); on
- * SIGTERM resign, then stop c and wait for its work in flight; run the
+ * SIGTERM stop c and wait for its work in flight, then resign; run the
  * loop until the stop is over. *elect (when elect is not NULL) holds the
  * election during the run, for fencing, and is NULL after. Returns
  * daemon_run's status. */
