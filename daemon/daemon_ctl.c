@@ -57,8 +57,7 @@ stop_hook(struct skiff_daemon *d, void *arg)
 }
 
 int
-daemon_controller_run(struct skiff_daemon *d, struct controller *c, const char *component,
-                      struct daemon_elect **elect)
+daemon_controller_run(struct skiff_daemon *d, struct controller *c, const char *component, struct daemon_elect **elect)
 {
 	struct daemon_elect *e = NULL;
 	int rc;

@@ -56,10 +56,10 @@ int flags_check_bounds(const struct flag *f, long min, long max, char *err, size
  *   FLAG_BOUNDS(check_workers, 1, 1024)
  *   {"workers", FLAG_INT, &workers, "8", NULL, "…", "N", check_workers},
  * max LONG_MAX means no upper bound (include <limits.h>). */
-#define FLAG_BOUNDS(name, min, max)                                                                                \
-	static int name(const struct flag *f, char *err, size_t len)                                               \
-	{                                                                                                          \
-		return flags_check_bounds(f, (min), (max), err, len);                                              \
+#define FLAG_BOUNDS(name, min, max)                                   \
+	static int name(const struct flag *f, char *err, size_t len)  \
+	{                                                             \
+		return flags_check_bounds(f, (min), (max), err, len); \
 	}
 
 /* Kubernetes-style durations: one or more NUMBER UNIT with units h, m, s, ms

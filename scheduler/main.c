@@ -18,8 +18,8 @@ static long max_inflight = 256;
 FLAG_BOUNDS(check_inflight, 1, 100000)
 
 static const struct flag sched_flags[] = {
-	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "binds (pods) in flight at once (1..100000)",
-	 "N", check_inflight},
+	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "binds (pods) in flight at once (1..100000)", "N",
+         check_inflight},
 	{0},
 };
 

@@ -388,8 +388,12 @@ sched_resync(struct controller *c, void *arg)
 /* Started in this order; pods and bindings are the many: their caches
  * keep the decoded form only. */
 const struct controller_watch sched_watches[] = {
-	{"services", dec_service, free_service, {service_changed, service_updated, service_changed, synced, NULL}, 0,
-	 &S.services},
+	{"services",
+         dec_service,
+         free_service,
+         {service_changed, service_updated, service_changed, synced, NULL},
+         0,
+         &S.services},
 	{"nodes", dec_node, free_node, {node_added, node_updated, node_deleted, synced, NULL}, 0, &S.nodes},
 	{"nodeleases", NULL, NULL, {lease_added, NULL, lease_deleted, synced, NULL}, 0, &S.leases},
 	{"bindings", NULL, NULL, {binding_added, binding_updated, binding_deleted, synced, NULL}, 1, &S.bindings},

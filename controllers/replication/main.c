@@ -333,8 +333,12 @@ static const struct controller_watch watches[] = {
 	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 0, &RC.podstatus},
 	{"bindings", NULL, NULL, {binding_add, binding_update, binding_del, NULL, NULL}, 0, &RC.bindings},
 	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 0, &RC.pods},
-	{"controllers", dec_controller, free_controller, {ctl_add, ctl_update, ctl_add, NULL, NULL}, 0,
-	 &RC.controllers},
+	{"controllers",
+         dec_controller,
+         free_controller,
+         {ctl_add, ctl_update, ctl_add, NULL, NULL},
+         0,
+         &RC.controllers},
 	{0},
 };
 

@@ -56,7 +56,7 @@ struct rc {
 	struct controller *ctl; /* informers, queue, leadership (runtime/controller.h) */
 	struct wq *q;           /* the controller's queue; NULL once freed */
 	struct recorder *rec;
-	int passes;             /* passes with writes in flight */
+	int passes; /* passes with writes in flight */
 	struct rc_state *states;
 	struct rc_podinfo *podinfo;
 	struct metric *m_creates, *m_deletes, *m_status, *m_failures;

@@ -177,7 +177,8 @@ main(int argc, char **argv)
 	px_nft_apply(&PX, NULL);
 	PX.ctl = daemon_controller(&d, &cfg);
 	daemon_on_stop(&d, "nftables rules", stop_hook, NULL);
-	log_kv(LL_INFO, KV("node", node_name, "mode", mode_name), "proxying services of %s", informer_prefix(PX.endpoints));
+	log_kv(LL_INFO, KV("node", node_name, "mode", mode_name), "proxying services of %s",
+	       informer_prefix(PX.endpoints));
 	rc = daemon_controller_run(&d, PX.ctl, "proxy", NULL);
 	px_conn_close_all(&PX);
 	px_free_ports(&PX);

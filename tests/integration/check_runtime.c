@@ -475,11 +475,11 @@ END_TEST
 struct ctl_run {
 	struct controller *c;
 	int reconciled, all_calls;
-	int hold;          /* keep names in flight (wq_done later) */
+	int hold; /* keep names in flight (wq_done later) */
 	char held[64];
 	int stop_done;
-	int want;          /* for ctl_idle: reconciles to wait for */
-	int64_t rev;       /* for ctl_seen: the revision the informer must reach */
+	int want;    /* for ctl_idle: reconciles to wait for */
+	int64_t rev; /* for ctl_seen: the revision the informer must reach */
 };
 
 static void
@@ -560,8 +560,13 @@ ctl_new(struct etcd_client *ec, struct ctl_run *r, double resync)
 		{0},
 	};
 	struct controller_config cfg = {
-		.prefix = "/ctl", .watches = w, .reconcile = ctl_reconcile, .workers = 2, .resync = resync,
-		.enqueue_all = ctl_all, .arg = r,
+		.prefix = "/ctl",
+		.watches = w,
+		.reconcile = ctl_reconcile,
+		.workers = 2,
+		.resync = resync,
+		.enqueue_all = ctl_all,
+		.arg = r,
 	};
 
 	r->c = controller_new(L, ec, &cfg);

@@ -264,11 +264,10 @@ static long b_workers, b_lease, b_every;
 FLAG_BOUNDS(check_workers, 1, 1024)
 FLAG_BOUNDS(check_lease, 2000, LONG_MAX)
 FLAG_BOUNDS(check_every, 1, LONG_MAX)
-static const struct flag bound_flags[] = {
-	{"workers", FLAG_INT, &b_workers, "8", NULL, "workers", "N", check_workers},
-	{"lease", FLAG_DURATION, &b_lease, "10s", NULL, "lease", NULL, check_lease},
-	{"every", FLAG_DURATION, &b_every, "60s", NULL, "every", NULL, check_every},
-	{0}};
+static const struct flag bound_flags[] = {{"workers", FLAG_INT, &b_workers, "8", NULL, "workers", "N", check_workers},
+                                          {"lease", FLAG_DURATION, &b_lease, "10s", NULL, "lease", NULL, check_lease},
+                                          {"every", FLAG_DURATION, &b_every, "60s", NULL, "every", NULL, check_every},
+                                          {0}};
 
 static int
 bparse(const char *a)
