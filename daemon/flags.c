@@ -193,6 +193,38 @@ preset(const struct flag *const *tabs, char *err, size_t len)
 	return FLAGS_OK;
 }
 
+/* v as the flag reads it: "1024", or "1500ms" / "2s" for durations. */
+static const char *
+show(const struct flag *f, long v, char *buf, size_t len)
+{
+	if (f->type != FLAG_DURATION)
+		snprintf(buf, len, "%ld", v);
+	else if (v % 1000 == 0)
+		snprintf(buf, len, "%lds", v / 1000);
+	else
+		snprintf(buf, len, "%ldms", v);
+	return buf;
+}
+
+int
+flags_check_bounds(const struct flag *f, long min, long max, char *err, size_t len)
+{
+	char lo[32], hi[32], got[32];
+	long v = *(long *)f->dest;
+
+	if (v >= min && v <= max)
+		return 0;
+	show(f, v, got, sizeof(got));
+	if (max == LONG_MAX && min == 1)
+		snprintf(err, len, "must be above 0, got %s", got);
+	else if (max == LONG_MAX)
+		snprintf(err, len, "must be at least %s, got %s", show(f, min, lo, sizeof(lo)), got);
+	else
+		snprintf(err, len, "must be between %s and %s, got %s", show(f, min, lo, sizeof(lo)),
+		         show(f, max, hi, sizeof(hi)), got);
+	return -1;
+}
+
 static int
 run_checks(const struct flag *const *tabs, char *err, size_t len)
 {

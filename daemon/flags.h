@@ -48,6 +48,20 @@ enum { FLAGS_ERR = -1, FLAGS_OK = 0, FLAGS_HELP = 1, FLAGS_VERSION = 2 };
  * for a person in err. Cost O(argc × flags). */
 int flags_parse(const struct flag *const *tabs, int argc, char **argv, int *nargs, char *err, size_t len);
 
+/* A check for FLAG_INT and FLAG_DURATION (milliseconds) entries: the value
+ * lies in min..max. 0, or -1 with why in err ("must be between 1 and 1024,
+ * got 0"). Use through FLAG_BOUNDS. */
+int flags_check_bounds(const struct flag *f, long min, long max, char *err, size_t len);
+/* Define a check function name for a table entry's check field:
+ *   FLAG_BOUNDS(check_workers, 1, 1024)
+ *   {"workers", FLAG_INT, &workers, "8", NULL, "…", "N", check_workers},
+ * max LONG_MAX means no upper bound (include <limits.h>). */
+#define FLAG_BOUNDS(name, min, max)                                   \
+	static int name(const struct flag *f, char *err, size_t len)  \
+	{                                                             \
+		return flags_check_bounds(f, (min), (max), err, len); \
+	}
+
 /* Kubernetes-style durations: one or more NUMBER UNIT with units h, m, s, ms
  * ("1h30m", "500ms", "1.5s"), or a bare NUMBER meaning seconds ("10").
  * Returns 0 with *ms set, -1 for anything else (signs, spaces, unknown

@@ -111,11 +111,14 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 	         "serve /healthz and /metrics on this address; empty = off", "HOST:PORT", opts_check_hostport},
 		{"leader-elect", FLAG_BOOL, &o->leader_elect, "true", NULL,
 	         "run only while holding leadership, so that replicas can stand by", NULL, NULL},
+		{"resync-interval", FLAG_DURATION, &o->resync_ms, "60s", NULL,
+	         "reconcile every object again this often, events or not", NULL, check_positive},
 		{0}};
 	size_t n = 0;
 
 	for (size_t i = 0; all[i].name; i++)
 		if ((p->elects || strcmp(all[i].name, "leader-elect") != 0) &&
+		    (p->resyncs || strcmp(all[i].name, "resync-interval") != 0) &&
 		    (!p->client || strcmp(all[i].name, "health-addr") != 0))
 			t[n++] = all[i];
 	t[n] = (struct flag){0};

@@ -28,6 +28,7 @@ struct skiff_prog {
 	const char *args;         /* synopsis of positional arguments; NULL = none taken */
 	const char *health_addr;  /* default --health-addr; NULL or "" = off */
 	int elects;               /* takes --leader-elect */
+	int resyncs;              /* takes --resync-interval (a controller's full reconcile) */
 	int client;               /* a command-line client: no --health-addr */
 	const struct flag *flags; /* the program's own flags ({0}-ended), or NULL */
 };
@@ -44,6 +45,7 @@ struct skiff_opts {
 	enum log_level log_level;
 	const char *health_addr; /* "" = no health server */
 	int leader_elect;        /* 1 unless --leader-elect=false (always 0 if !prog->elects) */
+	long resync_ms;          /* --resync-interval (0 if !prog->resyncs) */
 	int nargs;               /* positional arguments, now at argv[1..nargs] */
 };
 

@@ -20,21 +20,17 @@ static const char *node_name, *node_ip, *node_labels, *cap_cpu, *cap_mem, *docke
 static const char *docker_network, *routing;
 static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers;
 
-static int
-check_positive(const struct flag *f, char *err, size_t len)
-{
-	if (*(long *)f->dest <= 0) {
-		snprintf(err, len, "--%s must be greater than zero", f->name);
-		return -1;
-	}
-	return 0;
-}
+FLAG_BOUNDS(check_positive, 1, LONG_MAX)
+FLAG_BOUNDS(check_lease, 2000, LONG_MAX)
 
+/* A unix socket path fits sun_path (108 bytes with its NUL). */
 static int
-check_lease(const struct flag *f, char *err, size_t len)
+check_socket(const struct flag *f, char *err, size_t len)
 {
-	if (*(long *)f->dest < 2000) {
-		snprintf(err, len, "--%s must be at least 2s", f->name);
+	const char *s = *(const char **)f->dest;
+
+	if (strlen(s) > 107) {
+		snprintf(err, len, "%s is longer than 107 bytes", s);
 		return -1;
 	}
 	return 0;
@@ -178,7 +174,7 @@ static const struct flag agent_flags[] = {
 	{"restart-backoff-max", FLAG_DURATION, &backoff_max, "5m", NULL, "longest restart back-off", NULL,
          check_positive},
 	{"docker-socket", FLAG_STRING, &docker_socket, "/var/run/docker.sock", NULL, "Docker Engine API socket", "PATH",
-         NULL},
+         check_socket},
 	{"pause-tarball", FLAG_STRING, &pause_tarball, "", NULL,
          "tar of the infrastructure image (default: pause.tar next to the binary, else " SKIFF_PREFIX
          "/share/skiff/pause.tar)",
@@ -439,8 +435,6 @@ agent_start(struct skiff_daemon *d)
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
 		fatalx("cannot find the default route's source address; give --node-ip");
 	a->pause_tarball = pause_tarball && *pause_tarball ? strdup(pause_tarball) : default_tarball();
-	if (strlen(docker_socket) > 107)
-		fatalx("--docker-socket %s is longer than 107 bytes", docker_socket);
 	a->dk = dk_new(d->loop, docker_socket);
 	a->rec = recorder_new(d->etcd, a->prefix, "agent");
 	a->q = wq_new(d->loop, pods_process, a, (int)workers);

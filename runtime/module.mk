@@ -1,5 +1,6 @@
 # runtime/: the controller runtime (informer, work queue, leader election,
-# event recorder), libskiffruntime.a, on top of the etcd client.
+# event recorder, and the controller harness that ties informers and a
+# queue together), libskiffruntime.a, on top of the etcd client.
 RUNTIME_SRC := $(wildcard runtime/*.c)
 RUNTIME_LIB := $(LIB)/libskiffruntime.a
 $(RUNTIME_LIB): $(RUNTIME_SRC:%.c=$(OBJ)/%.o)

@@ -1,21 +1,25 @@
 /*
  * skiff-scheduler: binds pods to nodes. Watches P/pods/, P/nodes/,
- * P/nodeleases/ and P/bindings/; while this process leads (daemon/elect.h,
- * component "scheduler") it binds every unbound pod to a fitting node with
- * one guarded transaction and keeps bindings true as pods change or go.
+ * P/nodeleases/, P/bindings/ and P/services/; while this process leads
+ * (daemon/elect.h, component "scheduler") it binds every unbound pod to a
+ * fitting node with one guarded transaction and keeps bindings true as
+ * pods change or go. The informers, the upkeep queue, leadership, resync
+ * and stop are runtime/controller.c's.
  */
+#include <limits.h>
 #include <stdlib.h>
 
-#include "elect.h"
+#include "daemon_ctl.h"
 #include "sched.h"
 
 struct sched S;
 
 static long max_inflight = 256;
+FLAG_BOUNDS(check_inflight, 1, 100000)
 
 static const struct flag sched_flags[] = {
-	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "binds (pods) in flight at once (1..100000)",
-         "N", NULL},
+	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "binds (pods) in flight at once (1..100000)", "N",
+         check_inflight},
 	{0},
 };
 
@@ -24,25 +28,9 @@ static const struct skiff_prog prog = {
 	.summary = "Binds pods to nodes.",
 	.health_addr = "",
 	.elects = 1,
+	.resyncs = 1,
 	.flags = sched_flags,
 };
-
-static void
-lead(void *arg)
-{
-	(void)arg;
-	S.leading = 1;
-	wq_resume(S.q);
-	sched_kick();
-}
-
-static void
-follow(void *arg)
-{
-	(void)arg;
-	S.leading = 0;
-	wq_pause(S.q);
-}
 
 static double
 pending_count(void *arg)
@@ -71,34 +59,32 @@ int
 main(int argc, char **argv)
 {
 	static struct skiff_daemon d;
-	struct daemon_elect *el;
+	static const struct controller_config cfg = {
+		.watches = sched_watches,
+		.reconcile = sched_upkeep,
+		.workers = 32,
+		.enqueue_all = sched_resync,
+		.stopping = sched_stopping,
+		.busy = sched_busy,
+	};
 	int rc;
 
 	daemon_init(&d, &prog, argc, argv);
-	if (max_inflight < 1 || max_inflight > 100000) {
-		log_errorx("--max-binds-in-flight must be between 1 and 100000, got %ld", max_inflight);
-		daemon_free(&d);
-		return 2;
-	}
 	S.d = &d;
 	S.prefix = d.opts.prefix;
 	S.max_inflight = max_inflight;
-	if (!(S.rec = recorder_new(d.etcd, S.prefix, "scheduler")) || !(S.q = wq_new(d.loop, sched_upkeep, NULL, 32)))
+	if (!(S.rec = recorder_new(d.etcd, S.prefix, "scheduler")))
 		fatalx("out of memory");
-	wq_pause(S.q);
 	sched_init_bind();
 	metrics_init(d.metrics);
-	sched_watch_start();
-	el = daemon_elect(&d, "scheduler", lead, follow, NULL);
-	S.elect = el;
-	if (daemon_on_stop(&d, "scheduler", sched_stop_hook, NULL) < 0)
-		fatalx("out of memory");
+	S.ctl = daemon_controller(&d, &cfg);
+	S.q = controller_queue(S.ctl);
 	log_info("scheduling pods under %s/pods/", S.prefix);
-	rc = daemon_run(&d);
-	daemon_elect_free(el);
+	rc = daemon_controller_run(&d, S.ctl, "scheduler", &S.elect);
 	sched_bind_free();
-	sched_watch_free();
-	wq_free(S.q);
+	controller_free(S.ctl);
+	S.ctl = NULL;
+	S.q = NULL;
 	recorder_free(S.rec);
 	sched_cache_free();
 	daemon_free(&d);

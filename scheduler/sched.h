@@ -17,6 +17,7 @@
 #include <uthash.h>
 
 #include "api.h"
+#include "controller.h"
 #include "daemon.h"
 #include "events.h"
 #include "informer.h"
@@ -173,7 +174,8 @@ struct sched {
 	const char *prefix;
 	struct recorder *rec;
 	struct informer *pods, *nodes, *leases, *bindings, *services;
-	struct wq *q; /* binding upkeep, by pod name */
+	struct controller *ctl; /* informers, queue, leadership (runtime/controller.h) */
+	struct wq *q;           /* the controller's queue: binding upkeep, by pod name */
 	struct sched_node *nodetab;
 	struct sched_place *places;
 	struct sched_group *groups;
@@ -184,7 +186,7 @@ struct sched {
 	int order_dirty; /* pending set changed: sort again */
 	uint64_t order_gen;
 	unsigned rr; /* round-robin offset for ties */
-	int leading, stopping, dead;
+	int stopping, dead;
 	struct daemon_elect *elect; /* for fencing binds with the leader key */
 	int inflight; /* bind txns in flight */
 	long max_inflight;
@@ -228,12 +230,17 @@ void sched_cache_free(void);
 void sched_kick(void); /* run a pass soon */
 void sched_init_bind(void);
 void sched_upkeep(struct wq *q, const char *pod, void *arg);
-int sched_stop_hook(struct skiff_daemon *d, void *arg);
+/* The controller's stop: stop starting binds, give up those waiting to
+ * retry; sched_busy counts the bind transactions still in flight. */
+void sched_stopping(void *arg);
+int sched_busy(void *arg);
 void sched_bind_free(void);
 
 /* ---- informers (sched_watch.c) ---- */
-void sched_watch_start(void);
-int sched_synced(void);
-void sched_watch_free(void);
+/* The watch table, in start order (runtime/controller.h). */
+extern const struct controller_watch sched_watches[];
+/* Everything again (a new leader, a full cache, a resync): upkeep of
+ * every confirmed binding, and a scheduling pass. */
+void sched_resync(struct controller *c, void *arg);
 
 #endif

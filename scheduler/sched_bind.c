@@ -47,6 +47,12 @@ static struct bindreq *reqs;
 
 static void maybe_stop_done(void);
 
+static int
+leading(void)
+{
+	return S.ctl && controller_leading(S.ctl);
+}
+
 /* ---- the binding value ---- */
 
 /* {"node":NODE,"pod":POD with metadata.name and metadata.uid}: new string or NULL. */
@@ -98,6 +104,7 @@ release(struct bindreq *r, double delay)
 		sched_pending_add(r->pod, po->create_revision);
 		if ((w = sched_pending_find(r->pod)) && delay > 0)
 			w->not_before = ev_now(S.d->loop) + delay;
+		sched_kick();
 	}
 }
 
@@ -142,7 +149,7 @@ ours(const struct etcd_result *fr, int64_t uid)
 static void
 bind_failed(struct bindreq *r, const struct etcd_error *err)
 {
-	if (S.stopping || !S.leading) {
+	if (S.stopping || !leading()) {
 		release(r, 0);
 		req_done(r);
 		return;
@@ -519,7 +526,7 @@ pass(void)
 	size_t nn = HASH_COUNT(S.nodetab);
 	double now = ev_now(S.d->loop), next = 0;
 
-	if (!S.leading || S.stopping || S.dead || !sched_synced() || S.inflight >= S.max_inflight)
+	if (S.dead || !leading() || S.stopping || !controller_synced(S.ctl) || S.inflight >= S.max_inflight)
 		return;
 	if (S.order_dirty || S.order_gen != S.gen)
 		order_build();
@@ -667,22 +674,21 @@ done:
 
 /* ---- life ---- */
 
+/* Work in flight ended: a stop waiting for it may be over. */
 static void
 maybe_stop_done(void)
 {
-	if (S.stopping && S.inflight == 0 && wq_inflight(S.q) == 0)
-		daemon_stop_done(S.d);
+	if (S.stopping && S.ctl)
+		controller_settled(S.ctl);
 }
 
-int
-sched_stop_hook(struct skiff_daemon *d, void *arg)
+void
+sched_stopping(void *arg)
 {
 	struct bindreq *r, *tmp;
 
-	(void)d;
 	(void)arg;
 	S.stopping = 1;
-	wq_pause(S.q);
 	DL_FOREACH_SAFE(reqs, r, tmp) {
 		if (ev_is_active(&r->retry)) { /* waiting to retry, not in flight */
 			ev_timer_stop(S.d->loop, &r->retry);
@@ -690,7 +696,13 @@ sched_stop_hook(struct skiff_daemon *d, void *arg)
 			req_done(r);
 		}
 	}
-	return S.inflight == 0 && wq_inflight(S.q) == 0 ? DAEMON_DONE : DAEMON_PENDING;
+}
+
+int
+sched_busy(void *arg)
+{
+	(void)arg;
+	return S.inflight;
 }
 
 static void

@@ -438,7 +438,7 @@ sched_pending_find(const char *pod)
 	return w;
 }
 
-/* Add pod, or make it worth trying again now. */
+/* Add pod, or make it worth trying again now. The caller kicks a pass. */
 void
 sched_pending_add(const char *pod, int64_t create_rev)
 {
@@ -456,7 +456,6 @@ sched_pending_add(const char *pod, int64_t create_rev)
 	w->state = SP_READY;
 	w->not_before = 0;
 	S.order_dirty = 1;
-	sched_kick();
 }
 
 void

@@ -1,8 +1,9 @@
 /*
  * sched_watch.c: the informers (pods, nodes, node leases, bindings, and
- * services for spreading), their decoders and handlers. Handlers only
- * update the bookkeeping of sched_cache.c, mark pods pending and queue binding upkeep; deciding and
- * writing happen in sched_bind.c. Invalid pods and nodes are reported here
+ * services for spreading) as a table for runtime/controller.c, their
+ * decoders and handlers. Handlers only update the bookkeeping of
+ * sched_cache.c, mark pods pending, kick a pass and queue binding upkeep;
+ * deciding and writing happen in sched_bind.c. Invalid pods and nodes are reported here
  * (log line and Warning event "Invalid") and otherwise ignored.
  */
 #include <stdio.h>
@@ -138,6 +139,7 @@ pod_seen(const struct informer_obj *o)
 		return;
 	}
 	sched_pending_add(o->name, o->create_revision);
+	sched_kick();
 }
 
 static void
@@ -363,71 +365,38 @@ synced(struct informer *inf, void *arg)
 	(void)arg;
 	if (inf == S.services)
 		sched_places_rekey();
-	if (sched_synced())
+	if (controller_synced(S.ctl))
 		log_info("caches synced: %zu pods, %zu nodes, %zu bindings", informer_count(S.pods),
 		         informer_count(S.nodes), informer_count(S.bindings));
 	sched_kick();
 }
 
-static void
-watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
+void
+sched_resync(struct controller *c, void *arg)
 {
+	struct sched_place *p, *tmp;
+
+	(void)c;
 	(void)arg;
-	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s; retrying", err->msg);
+	HASH_ITER(hh, S.places, p, tmp) {
+		if (!p->assumed)
+			wq_add(S.q, p->pod);
+	}
+	sched_kick();
 }
 
-int
-sched_synced(void)
-{
-	return S.pods && informer_synced(S.pods) && informer_synced(S.nodes) && informer_synced(S.leases) &&
-	       informer_synced(S.bindings) && informer_synced(S.services);
-}
-
-static struct informer *
-watch(const char *dir, informer_decode_fn dec, informer_free_fn fr, const struct informer_handlers *h)
-{
-	char prefix[API_PREFIX_MAX + 32];
-	struct informer *inf;
-
-	snprintf(prefix, sizeof(prefix), "%s/%s/", S.prefix, dir);
-	if (!(inf = informer_new(S.d->etcd, prefix, dec, fr, h, NULL)))
-		fatalx("out of memory");
-	return inf;
-}
-
-void
-sched_watch_start(void)
-{
-	static const struct informer_handlers hp = {pod_added, pod_updated, pod_deleted, synced, watch_error};
-	static const struct informer_handlers hn = {node_added, node_updated, node_deleted, synced, watch_error};
-	static const struct informer_handlers hl = {lease_added, NULL, lease_deleted, synced, watch_error};
-	static const struct informer_handlers hs = {service_changed, service_updated, service_changed, synced,
-	                                            watch_error};
-	static const struct informer_handlers hb = {binding_added, binding_updated, binding_deleted, synced,
-	                                            watch_error};
-
-	S.nodes = watch("nodes", dec_node, free_node, &hn);
-	S.leases = watch("nodeleases", NULL, NULL, &hl);
-	S.bindings = watch("bindings", NULL, NULL, &hb);
-	S.pods = watch("pods", dec_pod, free_pod, &hp);
-	S.services = watch("services", dec_service, free_service, &hs);
-	/* Pods and bindings are the many: keep their decoded form only. */
-	informer_drop_values(S.pods);
-	informer_drop_values(S.bindings);
-	informer_start(S.services);
-	informer_start(S.nodes);
-	informer_start(S.leases);
-	informer_start(S.bindings);
-	informer_start(S.pods);
-}
-
-void
-sched_watch_free(void)
-{
-	informer_free(S.pods);
-	informer_free(S.bindings);
-	informer_free(S.leases);
-	informer_free(S.nodes);
-	informer_free(S.services);
-	S.pods = S.bindings = S.leases = S.nodes = S.services = NULL;
-}
+/* Started in this order; pods and bindings are the many: their caches
+ * keep the decoded form only. */
+const struct controller_watch sched_watches[] = {
+	{"services",
+         dec_service,
+         free_service,
+         {service_changed, service_updated, service_changed, synced, NULL},
+         0,
+         &S.services},
+	{"nodes", dec_node, free_node, {node_added, node_updated, node_deleted, synced, NULL}, 0, &S.nodes},
+	{"nodeleases", NULL, NULL, {lease_added, NULL, lease_deleted, synced, NULL}, 0, &S.leases},
+	{"bindings", NULL, NULL, {binding_added, binding_updated, binding_deleted, synced, NULL}, 1, &S.bindings},
+	{"pods", dec_pod, free_pod, {pod_added, pod_updated, pod_deleted, synced, NULL}, 1, &S.pods},
+	{0},
+};

@@ -8,6 +8,7 @@
 #define SKIFF_EPC_H
 
 #include "api.h"
+#include "controller.h"
 #include "daemon.h"
 #include "events.h"
 #include "informer.h"
@@ -17,9 +18,9 @@ struct epc {
 	struct skiff_daemon *d;
 	const char *prefix;
 	struct informer *services, *pods, *status, *bindings, *ips, *endpoints, *network;
-	struct wq *q;
+	struct controller *ctl;     /* informers, queue, leadership (runtime/controller.h) */
+	struct wq *q;               /* the controller's queue */
 	struct recorder *rec;
-	int leading;
 	struct podnode *podnodes;   /* pod name → the nodes reporting its status (main.c) */
 	uint32_t next_ip;           /* where the allocator looks first */
 	struct metric *writes, *allocs;

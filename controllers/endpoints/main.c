@@ -3,7 +3,11 @@
  * Watches services, pods, pod status, cluster IP claims, endpoints and the
  * network config; every change enqueues the services it concerns; while
  * this process leads, epc_reconcile (epc_sync.c) brings each one up to
- * date. Invalid objects get a Warning event and are left alone.
+ * date. Invalid objects get a Warning event and are left alone. The
+ * informers, the queue, leadership, resync and stop are
+ * runtime/controller.c's; work starts only once every cache holds a full
+ * list (deciding from a half-filled cache would allocate addresses that
+ * are already taken).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,7 +15,7 @@
 #include <string.h>
 #include <uthash.h>
 
-#include "elect.h"
+#include "daemon_ctl.h"
 #include "epc.h"
 
 /* The nodes that hold a status key for a pod, with the key's mod revision.
@@ -38,6 +42,7 @@ static const struct skiff_prog prog = {
 	.summary = "Gives services a cluster IP and keeps their endpoint lists.",
 	.health_addr = "",
 	.elects = 1,
+	.resyncs = 1,
 };
 
 /* ---- decoding: one small context per informer ---- */
@@ -293,82 +298,11 @@ network_updated(struct informer *inf, const struct informer_obj *old, const stru
 }
 
 static void
-watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
-{
-	(void)arg;
-	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s", err->msg);
-}
-
-/* Work starts only once every cache holds a full list: deciding from a
- * half-filled cache would allocate addresses that are already taken. */
-static int
-all_synced(void)
-{
-	return E.services && informer_synced(E.services) && informer_synced(E.pods) &&
-	       informer_synced(E.status) && informer_synced(E.ips) && informer_synced(E.endpoints) &&
-	       informer_synced(E.network);
-}
-
-static void
-maybe_start(void)
-{
-	if (E.leading && all_synced()) {
-		wq_resume(E.q);
-		enqueue_all();
-	}
-}
-
-static void
-synced(struct informer *inf, void *arg)
-{
-	(void)inf;
-	(void)arg;
-	maybe_start();
-}
-
-/* ---- leadership ---- */
-
-static void
-lead(void *arg)
-{
-	(void)arg;
-	E.leading = 1;
-	maybe_start();
-}
-
-static void
-follow(void *arg)
-{
-	(void)arg;
-	E.leading = 0;
-	wq_pause(E.q);
-}
-
-static struct informer *
-watch(const char *dir, informer_decode_fn dec, informer_free_fn fr, const struct informer_handlers *h)
-{
-	char prefix[300];
-	struct informer *inf;
-
-	snprintf(prefix, sizeof(prefix), "%s/%s/", E.prefix, dir);
-	if (!(inf = informer_new(E.d->etcd, prefix, dec, fr, h, NULL)))
-		fatalx("out of memory");
-	informer_start(inf);
-	return inf;
-}
-
-static void
 free_all(void)
 {
 	struct podnode *pn, *tmp;
 
-	informer_free(E.services);
-	informer_free(E.pods);
-	informer_free(E.status);
-	informer_free(E.ips);
-	informer_free(E.endpoints);
-	informer_free(E.network);
-	wq_free(E.q);
+	controller_free(E.ctl);
 	recorder_free(E.rec);
 	epc_alloc_free();
 	HASH_ITER(hh, E.podnodes, pn, tmp) {
@@ -377,38 +311,68 @@ free_all(void)
 	}
 }
 
+static void
+enqueue_all_ctl(struct controller *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	enqueue_all();
+}
+
+static const struct controller_watch watches[] = {
+	{"network",
+         dec_network,
+         dec_network_free,
+         {network_changed, network_updated, network_changed, NULL, NULL},
+         0,
+         &E.network},
+	{"serviceips", dec_ip, dec_ip_free, {ip_changed, ip_updated, ip_deleted, NULL, NULL}, 0, &E.ips},
+	{"endpoints",
+         dec_endpoints,
+         dec_endpoints_free,
+         {enqueue_name, enqueue_name2, enqueue_name, NULL, NULL},
+         0,
+         &E.endpoints},
+	{"podstatus",
+         dec_status,
+         dec_status_free,
+         {status_added, status_updated, status_deleted, NULL, NULL},
+         0,
+         &E.status},
+	{"pods", dec_pod, dec_pod_free, {pod_changed, pod_updated, pod_changed, NULL, NULL}, 0, &E.pods},
+	{"services",
+         dec_service,
+         dec_service_free,
+         {enqueue_name, enqueue_name2, enqueue_name, NULL, NULL},
+         0,
+         &E.services},
+	{0},
+};
+
 int
 main(int argc, char **argv)
 {
 	static struct skiff_daemon d;
-	static const struct informer_handlers h_service = {enqueue_name, enqueue_name2, enqueue_name, synced, watch_error};
-	static const struct informer_handlers h_pod = {pod_changed, pod_updated, pod_changed, synced, watch_error};
-	static const struct informer_handlers h_status = {status_added, status_updated, status_deleted, synced, watch_error};
-	static const struct informer_handlers h_ip = {ip_changed, ip_updated, ip_deleted, synced, watch_error};
-	static const struct informer_handlers h_ep = {enqueue_name, enqueue_name2, enqueue_name, synced, watch_error};
-	static const struct informer_handlers h_net = {network_changed, network_updated, network_changed, synced, watch_error};
-	struct daemon_elect *el;
+	static const struct controller_config cfg = {
+		.watches = watches,
+		.reconcile = epc_reconcile,
+		.workers = 16,
+		.enqueue_all = enqueue_all_ctl,
+		.arg = &E,
+	};
 	int rc;
 
 	daemon_init(&d, &prog, argc, argv);
 	E.d = &d;
 	E.prefix = d.opts.prefix;
-	if (!(E.rec = recorder_new(d.etcd, E.prefix, "endpoints-controller")) ||
-	    !(E.q = wq_new(d.loop, epc_reconcile, &E, 16)))
+	if (!(E.rec = recorder_new(d.etcd, E.prefix, "endpoints-controller")))
 		fatalx("out of memory");
-	wq_pause(E.q);
 	E.writes = metrics_add(d.metrics, "skiff_endpoints_writes_total", NULL, METRIC_COUNTER, "endpoint list writes");
 	E.allocs = metrics_add(d.metrics, "skiff_cluster_ip_claims_total", NULL, METRIC_COUNTER, "cluster IP claims sent");
-	E.network = watch("network", dec_network, dec_network_free, &h_net);
-	E.ips = watch("serviceips", dec_ip, dec_ip_free, &h_ip);
-	E.endpoints = watch("endpoints", dec_endpoints, dec_endpoints_free, &h_ep);
-	E.status = watch("podstatus", dec_status, dec_status_free, &h_status);
-	E.pods = watch("pods", dec_pod, dec_pod_free, &h_pod);
-	E.services = watch("services", dec_service, dec_service_free, &h_service);
-	el = daemon_elect(&d, "endpoints-controller", lead, follow, NULL);
+	E.ctl = daemon_controller(&d, &cfg);
+	E.q = controller_queue(E.ctl);
 	log_info("watching services under %s/services/", E.prefix);
-	rc = daemon_run(&d);
-	daemon_elect_free(el);
+	rc = daemon_controller_run(&d, E.ctl, "endpoints-controller", NULL);
 	free_all();
 	daemon_free(&d);
 	return rc;

@@ -5,12 +5,16 @@
  * the program itself checks, while it leads, which nodes have been
  * without lease for longer than the eviction timeout (nodectl_evict.c).
  * On start, a node whose lease is absent counts from the start time.
+ * The informers, leadership, resync and stop are runtime/controller.c's;
+ * there is no work queue: each tick (and each resync) looks at every node.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "elect.h"
+#include <limits.h>
+
+#include "daemon_ctl.h"
 #include "nodectl.h"
 
 static struct nodectl NC;
@@ -26,21 +30,13 @@ check_rate(const struct flag *f, char *err, size_t len)
 	double v = strtod(s, &end);
 
 	if (end == s || *end || !(v > 0) || v > 1e6) {
-		snprintf(err, len, "--%s: want nodes per second, a number above 0 (like 0.1), got \"%s\"", f->name, s);
+		snprintf(err, len, "want nodes per second, a number above 0 (like 0.1), got \"%s\"", s);
 		return -1;
 	}
 	return 0;
 }
 
-static int
-check_timeout(const struct flag *f, char *err, size_t len)
-{
-	if (*(long *)f->dest <= 0) {
-		snprintf(err, len, "--%s: must be above 0", f->name);
-		return -1;
-	}
-	return 0;
-}
+FLAG_BOUNDS(check_timeout, 1, LONG_MAX)
 
 static const struct flag nc_flags[] = {
 	{"eviction-timeout", FLAG_DURATION, &eviction_timeout_ms, "40s", NULL,
@@ -55,6 +51,7 @@ static const struct skiff_prog prog = {
 	.summary = "Evicts the pods of nodes whose lease is gone.",
 	.health_addr = "",
 	.elects = 1,
+	.resyncs = 1,
 	.flags = nc_flags,
 };
 
@@ -147,7 +144,7 @@ lease_add(struct informer *inf, const struct informer_obj *o, void *arg)
 	(void)arg;
 	if (!valid_name(o->name) || !(n = node_get(o->name, 1)))
 		return;
-	if (n->reported && NC.leading)
+	if (n->reported && controller_leading(NC.ctl))
 		log_kv(LL_INFO, KV("node", n->name), "node is Ready again (lease back)");
 	n->has_lease = 1;
 	n->reported = n->evicting = 0;
@@ -168,61 +165,35 @@ lease_del(struct informer *inf, const struct informer_obj *o, void *arg)
 }
 
 static void
-watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
-{
-	(void)arg;
-	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s", err->msg);
-}
-
-static void
 tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)t;
 	(void)revents;
-	if (!NC.leading || NC.d->stopping || !informer_synced(NC.nodes) || !informer_synced(NC.leases) ||
-	    !informer_synced(NC.bindings) || !informer_synced(NC.podstatus))
-		return;
+	if (controller_ready(NC.ctl) && !NC.d->stopping)
+		nc_check(&NC);
+}
+
+static void
+resync(struct controller *c, void *arg)
+{
+	(void)c;
+	(void)arg;
 	nc_check(&NC);
 }
 
 static void
-lead(void *arg)
+stopping(void *arg)
 {
 	(void)arg;
-	NC.leading = 1;
-}
-
-static void
-follow(void *arg)
-{
-	(void)arg;
-	NC.leading = 0;
+	ev_timer_stop(NC.d->loop, &NC.tick);
 }
 
 static int
-stop_hook(struct skiff_daemon *d, void *arg)
+busy(void *arg)
 {
-	(void)d;
 	(void)arg;
-	ev_timer_stop(NC.d->loop, &NC.tick);
-	if (NC.inflight == 0)
-		return DAEMON_DONE;
-	NC.stop_waiting = 1;
-	return DAEMON_PENDING;
-}
-
-static struct informer *
-watch(const char *dir, const struct informer_handlers *h)
-{
-	char prefix[API_PREFIX_MAX + 32];
-	struct informer *inf;
-
-	snprintf(prefix, sizeof(prefix), "%s/%s/", NC.prefix, dir);
-	if (!(inf = informer_new(NC.d->etcd, prefix, NULL, NULL, h, NULL)))
-		fatalx("out of memory");
-	informer_start(inf);
-	return inf;
+	return NC.inflight;
 }
 
 static void
@@ -230,10 +201,8 @@ free_all(void)
 {
 	struct nc_node *n, *tmp;
 
-	informer_free(NC.nodes);
-	informer_free(NC.leases);
-	informer_free(NC.bindings);
-	informer_free(NC.podstatus);
+	controller_free(NC.ctl);
+	NC.ctl = NULL;
 	recorder_free(NC.rec);
 	HASH_ITER(hh, NC.table, n, tmp) {
 		HASH_DEL(NC.table, n);
@@ -242,14 +211,25 @@ free_all(void)
 	}
 }
 
+static const struct controller_watch watches[] = {
+	{"bindings", NULL, NULL, {NULL, NULL, NULL, NULL, NULL}, 0, &NC.bindings},
+	{"podstatus", NULL, NULL, {NULL, NULL, NULL, NULL, NULL}, 0, &NC.podstatus},
+	{"nodeleases", NULL, NULL, {lease_add, NULL, lease_del, NULL, NULL}, 0, &NC.leases},
+	{"nodes", NULL, NULL, {node_add, node_update, node_del, NULL, NULL}, 0, &NC.nodes},
+	{0},
+};
+
 int
 main(int argc, char **argv)
 {
 	static struct skiff_daemon d;
-	static const struct informer_handlers h_node = {node_add, node_update, node_del, NULL, watch_error};
-	static const struct informer_handlers h_lease = {lease_add, NULL, lease_del, NULL, watch_error};
-	static const struct informer_handlers h_keys = {NULL, NULL, NULL, NULL, watch_error};
-	struct daemon_elect *el;
+	static const struct controller_config cfg = {
+		.watches = watches,
+		.enqueue_all = resync,
+		.stopping = stopping,
+		.busy = busy,
+		.arg = &NC,
+	};
 	double every;
 	int rc;
 
@@ -266,21 +246,14 @@ main(int argc, char **argv)
 	                                 "nodes whose pods were evicted");
 	NC.m_deletes = metrics_add(d.metrics, "skiff_node_eviction_deletes_total", NULL, METRIC_COUNTER,
 	                           "binding and status keys deleted by evictions");
-	NC.bindings = watch("bindings", &h_keys);
-	NC.podstatus = watch("podstatus", &h_keys);
-	NC.leases = watch("nodeleases", &h_lease);
-	NC.nodes = watch("nodes", &h_node);
+	NC.ctl = daemon_controller(&d, &cfg);
 	every = NC.timeout / 4 < 0.5 ? NC.timeout / 4 : 0.5;
 	ev_timer_init(&NC.tick, tick_cb, every, every);
 	ev_timer_start(d.loop, &NC.tick);
-	if (daemon_on_stop(&d, "evictions", stop_hook, NULL) < 0)
-		fatalx("out of memory");
-	el = daemon_elect(&d, "node-controller", lead, follow, NULL);
 	log_info("watching node leases under %s/nodeleases/ (eviction timeout %.1fs, at most %s nodes/s)", NC.prefix,
 	         NC.timeout, eviction_rate);
-	rc = daemon_run(&d);
+	rc = daemon_controller_run(&d, NC.ctl, "node-controller", NULL);
 	ev_timer_stop(d.loop, &NC.tick);
-	daemon_elect_free(el);
 	free_all();
 	daemon_free(&d);
 	return rc;

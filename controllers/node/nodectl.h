@@ -12,6 +12,7 @@
 #include <uthash.h>
 
 #include "api.h"
+#include "controller.h"
 #include "daemon.h"
 #include "events.h"
 #include "informer.h"
@@ -31,12 +32,11 @@ struct nodectl {
 	struct skiff_daemon *d;
 	const char *prefix;
 	struct informer *nodes, *leases, *bindings, *podstatus;
+	struct controller *ctl; /* informers, leadership, resync, stop (runtime/controller.h) */
 	struct recorder *rec;
 	struct nc_node *table;
-	int leading;
 	int full_disruption;
 	int inflight; /* deletes in flight, all nodes */
-	int stop_waiting;
 	double timeout; /* seconds */
 	double rate;    /* nodes per second */
 	double tokens, refilled;
@@ -45,12 +45,12 @@ struct nodectl {
 };
 
 /* nodectl_evict.c */
-/* Called from the tick timer while leading: reports, rate-limits and
- * sweeps. */
+/* Called from the tick timer and at each resync while ready (leading,
+ * synced): reports, rate-limits and sweeps. */
 void nc_check(struct nodectl *nc);
 /* Number of nodes known / Ready. */
 void nc_count(const struct nodectl *nc, int *total, int *ready);
-/* Stop hook bookkeeping: a delete finished. */
+/* A delete finished (a stop waits for the last). */
 void nc_delete_ended(struct nodectl *nc);
 
 #endif

@@ -34,10 +34,8 @@ nc_count(const struct nodectl *nc, int *total, int *ready)
 void
 nc_delete_ended(struct nodectl *nc)
 {
-	if (--nc->inflight == 0 && nc->stop_waiting) {
-		nc->stop_waiting = 0;
-		daemon_stop_done(nc->d);
-	}
+	if (--nc->inflight == 0 && nc->ctl)
+		controller_settled(nc->ctl);
 }
 
 static void

@@ -4,20 +4,22 @@
  * and controller status; every change enqueues the controllers it
  * concerns; while this process leads, rc_reconcile (rc_sync.c) brings each
  * one up to date. Invalid controllers get a Warning event and a status
- * message and are otherwise left alone.
+ * message and are otherwise left alone. The informers, the queue,
+ * leadership, resync and stop are runtime/controller.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "elect.h"
+#include "daemon_ctl.h"
 #include "rc.h"
 
 struct rc RC;
 
 static long workers = 8;
+FLAG_BOUNDS(check_workers, 1, 1024)
 static const struct flag rc_flags[] = {
-	{"workers", FLAG_INT, &workers, "8", NULL, "controllers reconciled at once", "N", NULL},
+	{"workers", FLAG_INT, &workers, "8", NULL, "controllers reconciled at once (1..1024)", "N", check_workers},
 	{0},
 };
 
@@ -26,6 +28,7 @@ static const struct skiff_prog prog = {
 	.summary = "Keeps the number of pods each replication controller asks for.",
 	.health_addr = "",
 	.elects = 1,
+	.resyncs = 1,
 	.flags = rc_flags,
 };
 
@@ -128,13 +131,6 @@ free_status(void *o)
 }
 
 /* ---- handlers: enqueue what a change concerns ---- */
-
-int
-rc_synced(void)
-{
-	return informer_synced(RC.controllers) && informer_synced(RC.pods) && informer_synced(RC.bindings) &&
-	       informer_synced(RC.podstatus) && informer_synced(RC.cstatus);
-}
 
 static void
 ctl_add(struct informer *inf, const struct informer_obj *o, void *arg)
@@ -277,85 +273,25 @@ enqueue_owner_cb(const struct informer_obj *o, void *arg)
 }
 
 /* Every controller, every status of one, and every owner of a pod: what
- * a new leader or a fresh cache must look at (controllers deleted while
- * nobody watched leave owned pods and a status behind). */
+ * a new leader, a fresh cache or a resync must look at (controllers
+ * deleted while nobody watched leave owned pods and a status behind). */
 static void
-enqueue_all(void)
+enqueue_all(struct controller *c, void *arg)
 {
-	if (!rc_synced())
-		return;
+	(void)c;
+	(void)arg;
 	informer_foreach(RC.controllers, enqueue_name_cb, NULL);
 	informer_foreach(RC.cstatus, enqueue_name_cb, NULL);
 	informer_foreach(RC.pods, enqueue_owner_cb, NULL);
 }
 
-static void
-synced(struct informer *inf, void *arg)
-{
-	(void)inf;
-	(void)arg;
-	enqueue_all();
-}
-
-static void
-watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
-{
-	(void)arg;
-	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s", err->msg);
-}
-
-/* ---- leadership and stop ---- */
-
-static void
-lead(void *arg)
-{
-	(void)arg;
-	RC.leading = 1;
-	wq_resume(RC.q);
-	enqueue_all();
-}
-
-static void
-follow(void *arg)
-{
-	(void)arg;
-	RC.leading = 0;
-	wq_pause(RC.q);
-}
-
-void
-rc_pass_ended(struct rc *rc)
-{
-	if (rc->passes == 0 && rc->stopping_hook) {
-		rc->stopping_hook = 0;
-		daemon_stop_done(rc->d);
-	}
-}
-
-/* Let the writes in flight finish, so their callbacks never see freed state. */
+/* Writes in flight: a stop waits for them, so their callbacks never see
+ * freed state. */
 static int
-stop_hook(struct skiff_daemon *d, void *arg)
+busy(void *arg)
 {
-	(void)d;
 	(void)arg;
-	wq_pause(RC.q);
-	if (RC.passes == 0)
-		return DAEMON_DONE;
-	RC.stopping_hook = 1;
-	return DAEMON_PENDING;
-}
-
-static struct informer *
-watch(const char *dir, informer_decode_fn dec, informer_free_fn fr, const struct informer_handlers *h)
-{
-	char prefix[API_PREFIX_MAX + 32];
-	struct informer *inf;
-
-	snprintf(prefix, sizeof(prefix), "%s/%s/", RC.prefix, dir);
-	if (!(inf = informer_new(RC.d->etcd, prefix, dec, fr, h, NULL)))
-		fatalx("out of memory");
-	informer_start(inf);
-	return inf;
+	return RC.passes;
 }
 
 static void
@@ -363,12 +299,8 @@ free_all(void)
 {
 	struct rc_state *st, *tmp;
 
-	informer_free(RC.controllers);
-	informer_free(RC.pods);
-	informer_free(RC.bindings);
-	informer_free(RC.podstatus);
-	informer_free(RC.cstatus);
-	wq_free(RC.q);
+	controller_free(RC.ctl);
+	RC.ctl = NULL;
 	RC.q = NULL;
 	recorder_free(RC.rec);
 	RC.rec = NULL;
@@ -383,49 +315,57 @@ free_all(void)
 	}
 }
 
+static void
+metrics_init(struct metrics *m)
+{
+	RC.m_creates = metrics_add(m, "skiff_replication_pod_creates_total", NULL, METRIC_COUNTER, "pods created");
+	RC.m_deletes = metrics_add(m, "skiff_replication_pod_deletes_total", NULL, METRIC_COUNTER, "pods deleted");
+	RC.m_status = metrics_add(m, "skiff_replication_status_writes_total", NULL, METRIC_COUNTER,
+	                          "controller status writes");
+	RC.m_failures = metrics_add(m, "skiff_replication_write_failures_total", NULL, METRIC_COUNTER,
+	                            "writes that failed (not counting failed compares)");
+}
+
+/* Started in this order: the controllers last, so that their first passes
+ * find the other caches filled. */
+static const struct controller_watch watches[] = {
+	{"controllerstatus", NULL, NULL, {NULL, ctl_update, ctl_add, NULL, NULL}, 0, &RC.cstatus},
+	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 0, &RC.podstatus},
+	{"bindings", NULL, NULL, {binding_add, binding_update, binding_del, NULL, NULL}, 0, &RC.bindings},
+	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 0, &RC.pods},
+	{"controllers",
+         dec_controller,
+         free_controller,
+         {ctl_add, ctl_update, ctl_add, NULL, NULL},
+         0,
+         &RC.controllers},
+	{0},
+};
+
 int
 main(int argc, char **argv)
 {
 	static struct skiff_daemon d;
-	static const struct informer_handlers h_ctl = {ctl_add, ctl_update, ctl_add, synced, watch_error};
-	static const struct informer_handlers h_pod = {pod_add, pod_update, pod_add, synced, watch_error};
-	static const struct informer_handlers h_bind = {binding_add, binding_update, binding_del, synced, watch_error};
-	static const struct informer_handlers h_stat = {status_add, status_update, status_del, synced, watch_error};
-	static const struct informer_handlers h_cst = {NULL, ctl_update, ctl_add, synced, watch_error};
-	struct daemon_elect *el;
+	struct controller_config cfg = {
+		.watches = watches,
+		.reconcile = rc_reconcile,
+		.enqueue_all = enqueue_all,
+		.busy = busy,
+		.arg = &RC,
+	};
 	int rc;
 
 	daemon_init(&d, &prog, argc, argv);
-	if (workers < 1 || workers > 1024) {
-		log_errorx("--workers must be between 1 and 1024, got %ld", workers);
-		daemon_free(&d);
-		return 2;
-	}
 	RC.d = &d;
 	RC.prefix = d.opts.prefix;
-	if (!(RC.rec = recorder_new(d.etcd, RC.prefix, "replication-controller")) ||
-	    !(RC.q = wq_new(d.loop, rc_reconcile, &RC, (int)workers)))
+	if (!(RC.rec = recorder_new(d.etcd, RC.prefix, "replication-controller")))
 		fatalx("out of memory");
-	wq_pause(RC.q);
-	RC.m_creates =
-		metrics_add(d.metrics, "skiff_replication_pod_creates_total", NULL, METRIC_COUNTER, "pods created");
-	RC.m_deletes =
-		metrics_add(d.metrics, "skiff_replication_pod_deletes_total", NULL, METRIC_COUNTER, "pods deleted");
-	RC.m_status = metrics_add(d.metrics, "skiff_replication_status_writes_total", NULL, METRIC_COUNTER,
-	                          "controller status writes");
-	RC.m_failures = metrics_add(d.metrics, "skiff_replication_write_failures_total", NULL, METRIC_COUNTER,
-	                            "writes that failed (not counting failed compares)");
-	RC.cstatus = watch("controllerstatus", NULL, NULL, &h_cst);
-	RC.podstatus = watch("podstatus", dec_status, free_status, &h_stat);
-	RC.bindings = watch("bindings", NULL, NULL, &h_bind);
-	RC.pods = watch("pods", dec_pod, free_pod, &h_pod);
-	RC.controllers = watch("controllers", dec_controller, free_controller, &h_ctl);
-	if (daemon_on_stop(&d, "replication passes", stop_hook, NULL) < 0)
-		fatalx("out of memory");
-	el = daemon_elect(&d, "replication-controller", lead, follow, NULL);
+	metrics_init(d.metrics);
+	cfg.workers = (int)workers;
+	RC.ctl = daemon_controller(&d, &cfg);
+	RC.q = controller_queue(RC.ctl);
 	log_info("watching replication controllers under %s/controllers/", RC.prefix);
-	rc = daemon_run(&d);
-	daemon_elect_free(el);
+	rc = daemon_controller_run(&d, RC.ctl, "replication-controller", NULL);
 	free_all();
 	daemon_free(&d);
 	return rc;

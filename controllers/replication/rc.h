@@ -16,6 +16,7 @@
 #include <uthash.h>
 
 #include "api.h"
+#include "controller.h"
 #include "daemon.h"
 #include "events.h"
 #include "informer.h"
@@ -52,11 +53,10 @@ struct rc {
 	struct skiff_daemon *d;
 	const char *prefix;
 	struct informer *controllers, *pods, *bindings, *podstatus, *cstatus;
-	struct wq *q;
+	struct controller *ctl; /* informers, queue, leadership (runtime/controller.h) */
+	struct wq *q;           /* the controller's queue; NULL once freed */
 	struct recorder *rec;
-	int leading;
-	int passes;        /* passes with writes in flight */
-	int stopping_hook; /* the stop hook waits for passes */
+	int passes; /* passes with writes in flight */
 	struct rc_state *states;
 	struct rc_podinfo *podinfo;
 	struct metric *m_creates, *m_deletes, *m_status, *m_failures;
@@ -69,8 +69,6 @@ extern struct rc RC;
 struct rc_state *rc_state_get(struct rc *rc, const char *name, int create);
 /* Enqueue the controller owning pod, or every controller selecting it. */
 void rc_enqueue_for_pod(struct rc *rc, const struct api_pod *pod);
-/* A pass ended (its writes are all done). */
-void rc_pass_ended(struct rc *rc);
 
 /* rc_index.c: the pod → binding/status index. */
 void rc_index_binding(struct rc *rc, const char *name, int add);
@@ -106,11 +104,18 @@ struct rc_pass {
 /* rc_sync.c: the work queue's process function. */
 void rc_reconcile(struct wq *q, const char *name, void *arg);
 
-/* rc_create.c: send creates while the slow-start window has room (it
- * starts at 1 and grows by every create that succeeds, up to
- * RC_WINDOW_MAX), in transactions of up to RC_TXN_CREATES creates and
- * about RC_TXN_BYTES of pod JSON. */
-void rc_create_more(struct rc_pass *p);
+/* rc_create.c: pod creates under a slow-start window (it starts at 1 and
+ * grows by every create that succeeds, up to RC_WINDOW_MAX), in
+ * transactions of up to RC_TXN_CREATES creates and about RC_TXN_BYTES of
+ * pod JSON. It builds transactions; rc_sync.c commits them. */
+/* How many creates the next transaction may carry now: 0 when the
+ * shortfall is sent, the pass failed or the window is full. */
+int rc_create_next(const struct rc_pass *p);
+/* A transaction of up to *n creates (fewer when their JSON passes
+ * RC_TXN_BYTES; *n is set to how many), the first pod's name in first;
+ * new, or NULL when a pod could not be built (out of memory). The names
+ * are remembered in p. */
+struct etcd_txn *rc_create_txn(struct rc_pass *p, int *n, char *first, size_t len);
 /* A create transaction of n creates returned: created of them succeeded. */
 void rc_create_done(struct rc_pass *p, int n, int created);
 void rc_create_names_free(struct rc_pass *p);
@@ -121,24 +126,15 @@ int rc_batch_add(struct etcd_txn *t, const char *key, const char *json);
 /* Count what a committed batch of n creates did: 0, or -1 when the answer
  * does not have one nested result per create. */
 int rc_batch_tally(const struct etcd_result *res, int n, int *created, int *collided);
-/* rc_delete.c: delete pod (guarded by its mod revision). */
-void rc_delete_pod(struct rc_pass *p, const struct informer_obj *pod);
+/* rc_delete.c: the delete of pod, guarded by its mod revision: new, or
+ * NULL when out of memory. */
+struct etcd_txn *rc_delete_txn(const struct informer_obj *pod);
 /* Order pods for scale-down: unbound, not running, not ready, youngest. */
 void rc_rank_for_delete(const struct rc *rc, const struct informer_obj **pods, size_t n);
 
-/* rc_status.c: write P/controllerstatus/NAME when its bytes change (or
- * delete it, st NULL). */
-void rc_status_write(struct rc_pass *p, const struct api_controller_status *st);
-
-/* rc_sync.c: commit t (consumed) as one write of pass p; kind says what
- * it does (for logs, metrics and expectations: creates and deletes of pods
- * move expect_rev). pod may be NULL. */
-enum rc_op_kind { RC_OP_CREATE, RC_OP_DELETE, RC_OP_STATUS };
-void rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t);
-/* The same for a batch of n creates (rc_batch_add); pod names the first
- * (for logs). 0, or -1 when it could not be sent (counted as a failure). */
-int rc_op_commit_creates(struct rc_pass *p, const char *pod, int n, struct etcd_txn *t);
-/* main.c: all five informers have listed once. */
-int rc_synced(void);
+/* rc_status.c: the write of P/controllerstatus/NAME when its bytes
+ * change (or its delete, st NULL). 0 with *out new, or NULL when there is
+ * nothing to write; -1 when out of memory. */
+int rc_status_txn(const struct rc *rc, const char *name, const struct api_controller_status *st, struct etcd_txn **out);
 
 #endif

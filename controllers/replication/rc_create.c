@@ -8,8 +8,9 @@
  * so a template etcd refuses costs one write per pass, not a flood. The
  * window reached carries over to the controller's next pass and falls
  * back to 1 after a failure. The pass never sends more creates than the
- * shortfall it counted (p->want); how many pass_step lets out, and when to
- * stop (the controller changed, leadership lost), is rc_sync.c's.
+ * shortfall it counted (p->want). It builds the transactions; sending
+ * them, and when to stop (the controller changed, leadership lost), is
+ * rc_sync.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,52 +88,39 @@ add_create(struct rc_pass *p, struct etcd_txn *t, char *pod)
 	return len;
 }
 
-/* Send one transaction of up to n creates: fewer when their JSON passes
- * RC_TXN_BYTES (etcd refuses requests over --max-request-bytes). */
-static void
-send_creates(struct rc_pass *p, int n)
+struct etcd_txn *
+rc_create_txn(struct rc_pass *p, int *n, char *first, size_t len)
 {
-	char pod[API_LABEL_MAX + 1], first[API_LABEL_MAX + 1] = "";
+	char pod[API_LABEL_MAX + 1];
 	struct etcd_txn *t = etcd_txn_new();
-	long len, bytes = 0;
+	long one, bytes = 0;
 	int i;
 
-	for (i = 0; t && i < n && bytes < RC_TXN_BYTES; i++) {
-		if ((len = add_create(p, t, pod)) < 0) {
+	for (i = 0; t && i < *n && bytes < RC_TXN_BYTES; i++) {
+		if ((one = add_create(p, t, pod)) < 0) {
 			etcd_txn_free(t);
-			t = NULL;
-		} else if (i == 0) {
-			snprintf(first, sizeof(first), "%s", pod);
+			return NULL;
 		}
-		bytes += len;
+		if (i == 0)
+			snprintf(first, len, "%s", pod);
+		bytes += one;
 	}
-	n = i;
-	if (!t) {
-		log_kv(LL_ERROR, KV("controller", p->name),
-		       "cannot build a pod from the template (out of memory?); retrying");
-		p->failed++;
-		return;
-	}
-	p->want -= n;
-	p->creating += n;
-	if (rc_op_commit_creates(p, first, n, t) < 0)
-		p->creating -= n;
+	*n = i;
+	return t;
 }
 
-void
-rc_create_more(struct rc_pass *p)
+int
+rc_create_next(const struct rc_pass *p)
 {
-	while (p->want > 0 && !p->failed) {
-		int full = p->want < RC_TXN_CREATES ? p->want : RC_TXN_CREATES;
-		int room = p->window - p->creating;
-		int n = room < full ? room : full;
+	int full = p->want < RC_TXN_CREATES ? p->want : RC_TXN_CREATES;
+	int room = p->window - p->creating;
+	int n = room < full ? room : full;
 
-		/* A small txn only when nothing is in flight: otherwise wait
-		 * until a whole one fits. */
-		if (n <= 0 || (n < full && p->creating > 0))
-			break;
-		send_creates(p, n);
-	}
+	/* A small txn only when nothing is in flight: otherwise wait until a
+	 * whole one fits. */
+	if (p->want <= 0 || p->failed || n <= 0 || (n < full && p->creating > 0))
+		return 0;
+	return n;
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * rc_delete.c: which pods go first when a controller has too many, and
  * the guarded delete itself (it compares the pod's mod revision, so a pod
- * changed since it was read is left alone and looked at again).
+ * changed since it was read is left alone and looked at again). It builds
+ * the transaction; rc_sync.c commits it.
  */
 #include <stdlib.h>
 
@@ -43,17 +44,14 @@ rc_rank_for_delete(const struct rc *rc, const struct informer_obj **pods, size_t
 	rank_rc = NULL;
 }
 
-void
-rc_delete_pod(struct rc_pass *p, const struct informer_obj *pod)
+struct etcd_txn *
+rc_delete_txn(const struct informer_obj *pod)
 {
 	struct etcd_txn *t = etcd_txn_new();
 
-	if (!t) {
-		p->failed++;
-		return;
-	}
+	if (!t)
+		return NULL;
 	etcd_txn_cmp(t, pod->key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, pod->mod_revision);
 	etcd_txn_delete(t, ETCD_TXN_SUCCESS, pod->key, 0);
-	log_kv(LL_DEBUG, KV("controller", p->name, "pod", pod->name), "deleting pod");
-	rc_op_commit(p, RC_OP_DELETE, pod->name, t);
+	return t;
 }

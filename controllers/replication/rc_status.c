@@ -2,40 +2,36 @@
  * rc_status.c: P/controllerstatus/NAME, written only when its canonical
  * bytes differ from what the status informer holds, with a transaction
  * that compares the mod revision read (or absence). Deleted with the
- * controller.
+ * controller. It builds the transaction; rc_sync.c commits it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "rc.h"
 
-void
-rc_status_write(struct rc_pass *p, const struct api_controller_status *st)
+int
+rc_status_txn(const struct rc *rc, const char *name, const struct api_controller_status *st, struct etcd_txn **out)
 {
-	const struct informer_obj *cur = informer_get(p->rc->cstatus, p->name);
+	const struct informer_obj *cur = informer_get(rc->cstatus, name);
 	char key[API_KEY_MAX];
 	struct api_error err;
 	struct etcd_txn *t;
 	char *json = NULL;
 
-	if (api_key_object(key, sizeof(key), p->rc->prefix, API_CONTROLLERSTATUS, p->name, &err) < 0)
-		return;
-	if (!st && !cur)
-		return;
+	*out = NULL;
+	if (api_key_object(key, sizeof(key), rc->prefix, API_CONTROLLERSTATUS, name, &err) < 0 || (!st && !cur))
+		return 0;
 	if (st) {
-		if (!(json = api_controller_status_serialize(st))) {
-			p->failed++;
-			return;
-		}
+		if (!(json = api_controller_status_serialize(st)))
+			return -1;
 		if (cur && cur->value_len == strlen(json) && memcmp(cur->value, json, cur->value_len) == 0) {
 			free(json);
-			return;
+			return 0;
 		}
 	}
 	if (!(t = etcd_txn_new())) {
 		free(json);
-		p->failed++;
-		return;
+		return -1;
 	}
 	if (cur)
 		etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cur->mod_revision);
@@ -46,5 +42,6 @@ rc_status_write(struct rc_pass *p, const struct api_controller_status *st)
 	else
 		etcd_txn_delete(t, ETCD_TXN_SUCCESS, key, 0);
 	free(json);
-	rc_op_commit(p, RC_OP_STATUS, NULL, t);
+	*out = t;
+	return 0;
 }

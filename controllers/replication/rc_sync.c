@@ -24,6 +24,8 @@
 
 #include "rc.h"
 
+enum rc_op_kind { RC_OP_CREATE, RC_OP_DELETE, RC_OP_STATUS };
+
 struct rc_op {
 	struct rc_pass *p;
 	enum rc_op_kind kind;
@@ -86,7 +88,8 @@ pass_finish(struct rc_pass *p)
 	rc_create_names_free(p);
 	free(p);
 	rc->passes--;
-	rc_pass_ended(rc);
+	if (rc->q)
+		controller_settled(rc->ctl);
 }
 
 /* May the pass send more creates? Not after a failure, nor once the
@@ -97,10 +100,58 @@ may_create(const struct rc_pass *p)
 {
 	const struct informer_obj *o;
 
-	if (p->want <= 0 || p->failed || !p->rc->q || !p->rc->leading || p->rc->d->stopping)
+	if (p->want <= 0 || p->failed || !p->rc->q || !controller_leading(p->rc->ctl) || p->rc->d->stopping)
 		return 0;
 	o = informer_get(p->rc->controllers, p->name);
 	return o && o->mod_revision == p->ctl_mod;
+}
+
+static int commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, int n, struct etcd_txn *t);
+
+/* Send creates while the window has room (rc_create.c builds them). */
+static void
+create_more(struct rc_pass *p)
+{
+	char first[API_LABEL_MAX + 1] = "";
+	struct etcd_txn *t;
+	int n;
+
+	while ((n = rc_create_next(p)) > 0) {
+		if (!(t = rc_create_txn(p, &n, first, sizeof(first)))) {
+			log_kv(LL_ERROR, KV("controller", p->name),
+			       "cannot build a pod from the template (out of memory?); retrying");
+			p->failed++;
+			return;
+		}
+		p->want -= n;
+		p->creating += n;
+		if (commit(p, RC_OP_CREATE, first, n, t) < 0)
+			p->creating -= n;
+	}
+}
+
+static void
+delete_pod(struct rc_pass *p, const struct informer_obj *pod)
+{
+	struct etcd_txn *t = rc_delete_txn(pod);
+
+	if (!t) {
+		p->failed++;
+		return;
+	}
+	log_kv(LL_DEBUG, KV("controller", p->name, "pod", pod->name), "deleting pod");
+	commit(p, RC_OP_DELETE, pod->name, 0, t);
+}
+
+static void
+status_write(struct rc_pass *p, const struct api_controller_status *st)
+{
+	struct etcd_txn *t;
+
+	if (rc_status_txn(p->rc, p->name, st, &t) < 0)
+		p->failed++;
+	else if (t)
+		commit(p, RC_OP_STATUS, NULL, 0, t);
 }
 
 /* One write less in flight: let more creates out while the window has
@@ -109,7 +160,7 @@ static void
 pass_step(struct rc_pass *p)
 {
 	if (may_create(p))
-		rc_create_more(p);
+		create_more(p);
 	if (--p->pending == 0)
 		pass_finish(p);
 }
@@ -214,18 +265,6 @@ commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, int n, struct e
 	return 0;
 }
 
-void
-rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t)
-{
-	commit(p, kind, pod, 0, t);
-}
-
-int
-rc_op_commit_creates(struct rc_pass *p, const char *pod, int n, struct etcd_txn *t)
-{
-	return commit(p, RC_OP_CREATE, pod, n, t);
-}
-
 /* ---- reading the caches ---- */
 
 struct collect {
@@ -297,7 +336,7 @@ static void
 delete_stale(struct rc_pass *p, struct collect *c, int *budget)
 {
 	for (size_t i = 0; i<c->nstale && * budget> 0; i++, (*budget)--)
-		rc_delete_pod(p, c->stale[i]);
+		delete_pod(p, c->stale[i]);
 }
 
 static void
@@ -323,7 +362,7 @@ sync_gone(struct rc_pass *p, struct collect *c)
 	delete_stale(p, c, &budget);
 	if (budget == 0)
 		p->requeue = 0.05;
-	rc_status_write(p, NULL);
+	status_write(p, NULL);
 }
 
 static void
@@ -338,7 +377,7 @@ sync_invalid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *
 	s.observed_revision = o->mod_revision;
 	s.message = st->invalid;
 	if (api_check_dns_label(o->name, NULL) == 0)
-		rc_status_write(p, &s);
+		status_write(p, &s);
 }
 
 static void
@@ -359,18 +398,18 @@ sync_valid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *o,
 			p->failed++;
 			p->want = 0;
 		}
-		rc_create_more(p);
+		create_more(p);
 	} else if (diff < 0) {
 		rc_rank_for_delete(p->rc, c->match, c->nmatch);
 		for (long i = 0; i < -diff && budget > 0; i++, budget--)
-			rc_delete_pod(p, c->match[i]);
+			delete_pod(p, c->match[i]);
 	}
 	s.uid = p->uid;
 	s.observed_revision = o->mod_revision;
 	s.replicas = (int)c->nmatch;
 	s.ready_replicas = c->ready;
 	s.message = st->last_error;
-	rc_status_write(p, &s);
+	status_write(p, &s);
 }
 
 static void
@@ -415,7 +454,7 @@ rc_reconcile(struct wq *q, const char *name, void *arg)
 	struct rc_state *st;
 	struct rc_pass *p;
 
-	if (!rc_synced()) {
+	if (!controller_synced(rc->ctl)) {
 		wq_done(q, name, WQ_OK, 0); /* enqueued again once every cache has listed */
 		return;
 	}

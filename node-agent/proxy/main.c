@@ -5,7 +5,9 @@
  * (listeners + forwarding, nftables redirects) or nftables mode (the
  * kernel rewrites the destination). Endpoint changes apply without
  * touching established connections; our nftables table is replaced at
- * start (stale rules of a crashed run) and removed on exit.
+ * start (stale rules of a crashed run) and removed on exit. The informer,
+ * the queue (one key: a sync covers every service), resync and stop are
+ * runtime/controller.c's; the proxy runs on every node, without election.
  */
 #include <ctype.h>
 #include <sys/resource.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon_ctl.h"
 #include "proxy.h"
 
 static struct px_proxy PX;
@@ -57,6 +60,7 @@ static const struct skiff_prog prog = {
 	.summary = "Forwards connections for service cluster IPs to their endpoints.",
 	.health_addr = "",
 	.elects = 0,
+	.resyncs = 1,
 	.flags = flags,
 };
 
@@ -83,32 +87,24 @@ free_ep(void *obj)
 	api_endpoints_free(obj);
 }
 
+#define PX_KEY "endpoints" /* the queue's one key: a sync covers every service */
+
 static void
-sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
+reconcile(struct wq *q, const char *name, void *arg)
 {
-	(void)loop;
-	(void)t;
-	(void)revents;
-	px_sync(&PX);
+	px_sync(arg);
+	wq_done(q, name, WQ_OK, 0);
 }
 
-/* Many changes in one loop turn make one sync. */
-static void
-changed(void)
-{
-	if (!ev_is_active(&PX.sync) && informer_synced(PX.endpoints)) {
-		ev_timer_set(&PX.sync, 0.0, 0.0);
-		ev_timer_start(PX.d->loop, &PX.sync);
-	}
-}
-
+/* Many changes in one loop turn make one sync (the queue holds the key
+ * once, and once more while a sync runs). */
 static void
 on_add(struct informer *inf, const struct informer_obj *o, void *arg)
 {
 	(void)inf;
 	(void)o;
 	(void)arg;
-	changed();
+	controller_add(PX.ctl, PX_KEY);
 }
 
 static void
@@ -119,18 +115,10 @@ on_update(struct informer *inf, const struct informer_obj *old, const struct inf
 }
 
 static void
-on_synced(struct informer *inf, void *arg)
-{
-	(void)inf;
-	(void)arg;
-	changed();
-}
-
-static void
-on_error(struct informer *inf, const struct etcd_error *err, void *arg)
+resync(struct controller *c, void *arg)
 {
 	(void)arg;
-	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "%s", err->msg);
+	controller_add(c, PX_KEY);
 }
 
 static int
@@ -143,14 +131,33 @@ stop_hook(struct skiff_daemon *d, void *arg)
 	return DAEMON_DONE;
 }
 
+static const struct controller_watch watches[] = {
+	{"endpoints", decode, free_ep, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.endpoints},
+	{0},
+};
+
+/* The nftables table: "skiff_<node>", letters, digits and underscores. */
+static void
+table_name(struct px_proxy *px, const char *node)
+{
+	size_t n = (size_t)snprintf(px->table, sizeof(px->table), "skiff_%s", node);
+
+	for (size_t i = 6; i < n && i < sizeof(px->table); i++)
+		if (!isalnum((unsigned char)px->table[i]))
+			px->table[i] = '_';
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct skiff_daemon d;
-	static const struct informer_handlers h = {on_add, on_update, on_add, on_synced, on_error};
-	char prefix[300];
+	static const struct controller_config cfg = {
+		.watches = watches,
+		.reconcile = reconcile,
+		.enqueue_all = resync,
+		.arg = &PX,
+	};
 	struct rlimit rl;
-	size_t i, n;
 	int rc;
 
 	daemon_init(&d, &prog, argc, argv);
@@ -162,28 +169,20 @@ main(int argc, char **argv)
 	PX.d = &d;
 	PX.node = node_name;
 	PX.mode = strcmp(mode_name, "nftables") == 0 ? PX_NFTABLES : PX_USERSPACE;
-	/* nft names: letters, digits, underscores. */
-	n = (size_t)snprintf(PX.table, sizeof(PX.table), "skiff_%s", node_name);
-	for (i = 6; i < n && i < sizeof(PX.table); i++)
-		if (!isalnum((unsigned char)PX.table[i]))
-			PX.table[i] = '_';
+	table_name(&PX, node_name);
 	PX.m_conns = metrics_add(d.metrics, "skiff_proxy_connections", NULL, METRIC_GAUGE, "open proxied connections");
 	PX.m_fail = metrics_add(d.metrics, "skiff_proxy_connect_failures_total", NULL, METRIC_COUNTER,
 	                        "connects to an endpoint that failed");
-	ev_timer_init(&PX.sync, sync_cb, 0.0, 0.0);
 	/* Replace whatever a crashed run left with an empty table. */
 	px_nft_apply(&PX, NULL);
-	snprintf(prefix, sizeof(prefix), "%s/endpoints/", d.opts.prefix);
-	if (!(PX.endpoints = informer_new(d.etcd, prefix, decode, free_ep, &h, NULL)))
-		fatalx("out of memory");
-	informer_start(PX.endpoints);
+	PX.ctl = daemon_controller(&d, &cfg);
 	daemon_on_stop(&d, "nftables rules", stop_hook, NULL);
-	log_kv(LL_INFO, KV("node", node_name, "mode", mode_name), "proxying services of %s", prefix);
-	rc = daemon_run(&d);
-	ev_timer_stop(d.loop, &PX.sync);
+	log_kv(LL_INFO, KV("node", node_name, "mode", mode_name), "proxying services of %s",
+	       informer_prefix(PX.endpoints));
+	rc = daemon_controller_run(&d, PX.ctl, "proxy", NULL);
 	px_conn_close_all(&PX);
 	px_free_ports(&PX);
-	informer_free(PX.endpoints);
+	controller_free(PX.ctl);
 	daemon_free(&d);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <uthash.h>
 
 #include "api.h"
+#include "controller.h"
 #include "daemon.h"
 #include "informer.h"
 
@@ -46,9 +47,9 @@ struct px_proxy {
 	const char *node;
 	char table[80];             /* our nftables table: "skiff_<node>" */
 	struct informer *endpoints;
+	struct controller *ctl;     /* the informer and the sync queue (runtime/controller.h) */
 	struct px_port *ports;
 	unsigned gen;
-	ev_timer sync;              /* coalesces endpoint changes */
 	char *rules;                /* the ruleset last applied */
 	int nft_ok;                 /* rules could be applied */
 	size_t conns;

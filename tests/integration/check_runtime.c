@@ -3,7 +3,10 @@
  * informer (a thousand keys, handlers, re-list after compaction delivering
  * only differences, surviving an etcd restart, a cache without raw values), leader election (two
  * contenders, a dead leader replaced within the TTL, never two at once)
- * and the event recorder (repeats merged into count).
+ * the event recorder (repeats merged into count) and the controller
+ * harness (synced gating, a paused queue while following, everything
+ * enqueued on leading and at each resync, a stop that waits for work in
+ * flight).
  */
 #include <check.h>
 #include <ev.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
 #include "events.h"
@@ -466,11 +470,211 @@ START_TEST(test_events_merge_repeats)
 }
 END_TEST
 
+/* ---- controller ---- */
+
+struct ctl_run {
+	struct controller *c;
+	int reconciled, all_calls;
+	int hold; /* keep names in flight (wq_done later) */
+	char held[64];
+	int stop_done;
+	int want;    /* for ctl_idle: reconciles to wait for */
+	int64_t rev; /* for ctl_seen: the revision the informer must reach */
+};
+
+static void
+ctl_reconcile(struct wq *q, const char *name, void *arg)
+{
+	struct ctl_run *r = arg;
+
+	ck_assert_msg(controller_synced(r->c) && controller_leading(r->c),
+	              "reconciled %s before every cache had listed, or while following", name);
+	r->reconciled++;
+	if (r->hold) {
+		snprintf(r->held, sizeof(r->held), "%s", name);
+		return;
+	}
+	wq_done(q, name, WQ_OK, 0);
+}
+
+static void
+ctl_add(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	controller_add(((struct ctl_run *)arg)->c, o->name);
+}
+
+static void
+ctl_foreach_add(const struct informer_obj *o, void *arg)
+{
+	controller_add(arg, o->name);
+}
+
+static void
+ctl_all(struct controller *c, void *arg)
+{
+	struct ctl_run *r = arg;
+
+	r->all_calls++;
+	informer_foreach(controller_informer(c, 0), ctl_foreach_add, c);
+}
+
+static int
+ctl_reconciled(void *arg)
+{
+	struct ctl_run *r = arg;
+
+	return r->reconciled >= r->want;
+}
+
+/* want reconciles done and nothing left queued or in flight. */
+static int
+ctl_idle(void *arg)
+{
+	struct ctl_run *r = arg;
+	struct wq *q = controller_queue(r->c);
+
+	return wq_len(q) == 0 && wq_inflight(q) == 0 && ctl_reconciled(r);
+}
+
+static void
+ctl_stopped(void *arg)
+{
+	((struct ctl_run *)arg)->stop_done++;
+}
+
+static int
+ctl_seen(void *arg)
+{
+	struct ctl_run *r = arg;
+
+	return controller_synced(r->c) && informer_revision(controller_informer(r->c, 0)) >= r->rev;
+}
+
+static struct controller *
+ctl_new(struct etcd_client *ec, struct ctl_run *r, double resync)
+{
+	static const struct controller_watch w[] = {
+		{"a", NULL, NULL, {ctl_add, NULL, ctl_add, NULL, NULL}, 0, NULL},
+		{"b", NULL, NULL, {NULL, NULL, NULL, NULL, NULL}, 1, NULL},
+		{0},
+	};
+	struct controller_config cfg = {
+		.prefix = "/ctl",
+		.watches = w,
+		.reconcile = ctl_reconcile,
+		.workers = 2,
+		.resync = resync,
+		.enqueue_all = ctl_all,
+		.arg = r,
+	};
+
+	r->c = controller_new(L, ec, &cfg);
+	ck_assert_ptr_nonnull(r->c);
+	return r->c;
+}
+/* Nothing is reconciled before every cache has listed (ctl_reconcile
+ * asserts it), nor while following; leading enqueues everything. */
+START_TEST(test_controller_gating_and_leadership)
+{
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *ec = client();
+	struct ctl_run r = {0};
+	struct tu_call call = {0};
+	struct controller *c;
+
+	put_many(s, "/ctl/b/", 0, 1000); /* a slower second cache */
+	put_many(s, "/ctl/a/", 0, 3);
+	c = ctl_new(ec, &r, 0);
+	controller_lead(c); /* leading, not synced: the queue stays paused */
+	controller_start(c);
+	r.want = 3;
+	ck_assert_int_eq(th_wait(L, ctl_idle, &r, 10), 0);
+	ck_assert_int_eq(r.reconciled, 3);
+	ck_assert_int_eq(r.all_calls, 1);
+
+	controller_follow(c); /* changes are collected, not reconciled */
+	tu_put(s, "/ctl/a/k0100", "x");
+	r.rev = tu_put(s, "/ctl/a/k0101", "x");
+	ck_assert_int_eq(th_wait(L, ctl_seen, &r, 10), 0);
+	ck_assert_int_eq(etcd_get(ec, "/ctl/a/k0100", tu_call_cb, &call, NULL), 0);
+	ck_assert_int_eq(th_wait(L, tu_call_done, &call, 10), 0); /* the loop has turned meanwhile */
+	tu_call_reset(&call);
+	ck_assert_int_eq(r.reconciled, 3);
+	ck_assert_uint_eq(wq_len(controller_queue(c)), 2);
+	ck_assert(!controller_ready(c));
+
+	controller_lead(c); /* everything once: queued names do not run twice */
+	r.want = 8;
+	ck_assert_int_eq(th_wait(L, ctl_idle, &r, 10), 0);
+	ck_assert_int_eq(r.reconciled, 8);
+	ck_assert_int_eq(r.all_calls, 2);
+	controller_free(c);
+	etcd_client_free(ec);
+	etcd_sync_free(s);
+}
+END_TEST
+
+/* Each resync enqueues everything again while ready. */
+START_TEST(test_controller_resync)
+{
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *ec = client();
+	struct ctl_run r = {0};
+	struct controller *c;
+
+	put_many(s, "/ctl/a/", 0, 3);
+	c = ctl_new(ec, &r, 0.1);
+	controller_lead(c);
+	controller_start(c);
+	r.want = 9; /* the first pass and two resyncs at least */
+	ck_assert_int_eq(th_wait(L, ctl_idle, &r, 10), 0);
+	ck_assert_int_ge(r.all_calls, 3);
+	ck_assert_int_eq(r.reconciled % 3, 0);
+	controller_free(c);
+	etcd_client_free(ec);
+	etcd_sync_free(s);
+}
+END_TEST
+
+/* A stop pauses the queue and ends once the last reconcile in flight has
+ * finished. */
+START_TEST(test_controller_stop_waits)
+{
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *ec = client();
+	struct ctl_run r = {.hold = 1};
+	struct controller *c;
+
+	put_many(s, "/ctl/a/", 0, 1);
+	c = ctl_new(ec, &r, 0);
+	controller_lead(c);
+	controller_start(c);
+	r.want = 1;
+	ck_assert_int_eq(th_wait(L, ctl_reconciled, &r, 10), 0);
+	ck_assert_str_eq(r.held, "k0000");
+	ck_assert_int_eq(controller_stop(c, ctl_stopped, &r), 0);
+	ck_assert(!controller_ready(c));
+	controller_settled(c); /* still in flight */
+	ck_assert_int_eq(r.stop_done, 0);
+	wq_done(controller_queue(c), r.held, WQ_OK, 0);
+	controller_settled(c);
+	ck_assert_int_eq(r.stop_done, 1);
+	controller_settled(c); /* once only */
+	ck_assert_int_eq(r.stop_done, 1);
+	ck_assert_int_eq(controller_stop(c, ctl_stopped, &r), 1);
+	controller_free(c);
+	etcd_client_free(ec);
+	etcd_sync_free(s);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("runtime");
 	TCase *inf = tcase_create("informer"), *lead = tcase_create("leader"), *ev = tcase_create("events");
+	TCase *ctl = tcase_create("controller");
 
 	tcase_add_checked_fixture(inf, setup, teardown);
 	tcase_add_checked_fixture(lead, setup, teardown);
@@ -483,6 +687,12 @@ suite(void)
 	tcase_add_test(lead, test_leader_two_contenders);
 	tcase_add_test(lead, test_leader_resign_hands_over);
 	tcase_add_test(ev, test_events_merge_repeats);
+	tcase_add_checked_fixture(ctl, setup, teardown);
+	tcase_set_timeout(ctl, 60);
+	tcase_add_test(ctl, test_controller_gating_and_leadership);
+	tcase_add_test(ctl, test_controller_resync);
+	tcase_add_test(ctl, test_controller_stop_waits);
+	suite_add_tcase(s, ctl);
 	suite_add_tcase(s, inf);
 	suite_add_tcase(s, lead);
 	suite_add_tcase(s, ev);

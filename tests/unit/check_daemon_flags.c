@@ -5,6 +5,7 @@
  * password file, prefix and host:port checks, --help text, exit statuses.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,45 @@ START_TEST(test_checks_run_last)
 }
 END_TEST
 
+/* FLAG_BOUNDS: integers and durations kept within bounds by the table. */
+static long b_workers, b_lease, b_every;
+FLAG_BOUNDS(check_workers, 1, 1024)
+FLAG_BOUNDS(check_lease, 2000, LONG_MAX)
+FLAG_BOUNDS(check_every, 1, LONG_MAX)
+static const struct flag bound_flags[] = {{"workers", FLAG_INT, &b_workers, "8", NULL, "workers", "N", check_workers},
+                                          {"lease", FLAG_DURATION, &b_lease, "10s", NULL, "lease", NULL, check_lease},
+                                          {"every", FLAG_DURATION, &b_every, "60s", NULL, "every", NULL, check_every},
+                                          {0}};
+
+static int
+bparse(const char *a)
+{
+	const struct flag *const bt[] = {bound_flags, NULL};
+	char *argv[] = {"prog", (char *)a, NULL};
+
+	err[0] = '\0';
+	return flags_parse(bt, a ? 2 : 1, argv, NULL, err, sizeof(err));
+}
+
+START_TEST(test_bounds)
+{
+	ck_assert_int_eq(bparse(NULL), FLAGS_OK);
+	ck_assert_int_eq(b_workers, 8);
+	ck_assert_int_eq(bparse("--workers=1024"), FLAGS_OK);
+	ck_assert_int_eq(bparse("--workers=1"), FLAGS_OK);
+	ck_assert_int_eq(bparse("--workers=1025"), FLAGS_ERR);
+	ck_assert_str_eq(err, "--workers: must be between 1 and 1024, got 1025");
+	ck_assert_int_eq(bparse("--workers=0"), FLAGS_ERR);
+	ck_assert_str_eq(err, "--workers: must be between 1 and 1024, got 0");
+	ck_assert_int_eq(bparse("--lease=2s"), FLAGS_OK);
+	ck_assert_int_eq(bparse("--lease=1500ms"), FLAGS_ERR);
+	ck_assert_str_eq(err, "--lease: must be at least 2s, got 1500ms");
+	ck_assert_int_eq(bparse("--every=1ms"), FLAGS_OK);
+	ck_assert_int_eq(bparse("--every=0s"), FLAGS_ERR);
+	ck_assert_str_eq(err, "--every: must be above 0, got 0s");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * The common flags.
  */
@@ -270,6 +310,8 @@ static const struct skiff_prog sched = {.name = "skiff-scheduler",
                                         .elects = 1,
                                         .flags = sched_flags};
 static const struct skiff_prog ctl = {.name = "skiffctl", .args = "COMMAND [ARG]...", .client = 1};
+static const struct skiff_prog rsync = {
+	.name = "skiff-replication-controller", .elects = 1, .resyncs = 1, .flags = bound_flags};
 
 static struct skiff_opts o;
 
@@ -558,6 +600,31 @@ START_TEST(test_exit_statuses)
 }
 END_TEST
 
+/* --resync-interval: only programs that resync take it; a bad value (or a
+ * bound of the program's own table) is a usage error before anything runs. */
+START_TEST(test_resync_interval)
+{
+	char out[8192], eout[8192];
+	char *zero[] = {"skiff-replication-controller", "--resync-interval=0", NULL};
+	char *many[] = {"skiff-replication-controller", "--workers=2000", NULL};
+	char *help[] = {"skiff-replication-controller", "--help", NULL};
+
+	ck_assert_int_eq(oparse(&rsync, NULL), FLAGS_OK);
+	ck_assert_int_eq(o.resync_ms, 60000);
+	ck_assert_int_eq(oparse(&rsync, "--resync-interval=5s", NULL), FLAGS_OK);
+	ck_assert_int_eq(o.resync_ms, 5000);
+	ck_assert_int_eq(oparse(&sched, "--resync-interval=5s", NULL), FLAGS_ERR);
+	ck_assert_str_eq(err, "unknown flag --resync-interval");
+	ck_assert_int_eq(run_child(&rsync, zero, 2, out, eout, sizeof(out)), 2);
+	ck_assert_ptr_nonnull(strstr(eout, "--resync-interval: must be more than 0"));
+	ck_assert_int_eq(run_child(&rsync, many, 2, out, eout, sizeof(out)), 2);
+	ck_assert_ptr_nonnull(strstr(eout, "--workers: must be between 1 and 1024, got 2000"));
+	ck_assert_int_eq(run_child(&rsync, help, 2, out, eout, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--resync-interval duration"));
+	ck_assert_ptr_nonnull(strstr(out, "(default 60s)"));
+}
+END_TEST
+
 static Suite *
 flags_suite(void)
 {
@@ -575,6 +642,7 @@ flags_suite(void)
 	tcase_add_test(errors, test_duration_flag_errors);
 	tcase_add_test(errors, test_unknown_and_missing);
 	tcase_add_test(errors, test_checks_run_last);
+	tcase_add_test(errors, test_bounds);
 	tcase_add_test(common, test_common_defaults);
 	tcase_add_test(common, test_common_values);
 	tcase_add_test(common, test_common_errors);
@@ -584,6 +652,7 @@ flags_suite(void)
 	tcase_add_test(common, test_password_file_too_large);
 	tcase_add_test(common, test_help_text);
 	tcase_add_test(common, test_exit_statuses);
+	tcase_add_test(common, test_resync_interval);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, common);

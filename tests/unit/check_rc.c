@@ -10,16 +10,6 @@
 
 #include "controllers/replication/rc.h"
 
-/* rc_delete.c sends through rc_sync.c; not linked here. */
-void
-rc_op_commit(struct rc_pass *p, enum rc_op_kind kind, const char *pod, struct etcd_txn *t)
-{
-	(void)p;
-	(void)kind;
-	(void)pod;
-	etcd_txn_free(t);
-}
-
 static struct api_pod_status *
 status(const char *uid, int running, int ready)
 {
