@@ -4,85 +4,42 @@
  * backend on Debian 12 it talks netlink itself); rules are checked with -C
  * and added only when missing, so a restart or a second agent adds
  * nothing twice. Nothing here removes rules: running pods need them while
- * the agent is down. fw_ensure_async runs it all in a forked child that
- * writes its verdict into a pipe and exits; the loop hears of the exit
- * through an ev_child watcher and reads the verdict then (the child has
- * written it all: far less than a pipe holds).
+ * the agent is down. The steps are a table; fw_ensure_async runs them one
+ * after the other, each iptables through run_program_async (daemon/run.c),
+ * so the loop never waits for iptables or its xtables lock: a step's end
+ * starts the next one, the last one calls back.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "agent_fw.h"
 #include "daemon/log.h"
 #include "daemon/run.h"
 
-/* Run iptables with args (NULL-ended, without argv[0]). Returns its exit
- * status (-1 when it could not run); out gets the first line it wrote. */
-static int
-iptables(const char *const *args, char *out, size_t len)
-{
-	const char *argv[24] = {"iptables", "-w", "5"};
-	int i, n = 3, rc;
+#define FW_STEPS 8
 
-	for (i = 0; args[i] && n < 23; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = run_program(argv, out, len);
-	out[strcspn(out, "\n")] = '\0';
-	return rc;
-}
+/* Make a chain exist (rule[0] NULL), or a rule in it. */
+struct fw_step {
+	const char *table, *chain;
+	int first;           /* a rule goes first (-I chain 1), else last (-A) */
+	const char *rule[8]; /* NULL-ended */
+};
 
-/* Make chain in table exist. */
-static int
-ensure_chain(const char *table, const char *chain, char *why, size_t len)
-{
-	char out[256];
-
-	if (iptables((const char *const[]){"-t", table, "-S", chain, NULL}, out, sizeof(out)) == 0)
-		return 0;
-	if (iptables((const char *const[]){"-t", table, "-N", chain, NULL}, out, sizeof(out)) == 0) {
-		log_kv(LL_INFO, KV("table", table, "chain", chain), "created iptables chain");
-		return 0;
-	}
-	snprintf(why, len, "iptables -t %s -N %s: %s", table, chain, out);
-	return -1;
-}
-
-/* Make the rule (args after "-t table -C/-I/-A chain") exist: -C, then
- * -I chain 1 (first = 1) or -A. */
-static int
-ensure_rule(const char *table, const char *chain, int first, const char *const *rule, char *why, size_t len)
-{
-	const char *argv[20] = {"-t", table, "-C", chain};
-	char out[256], shown[256] = "";
-	int n = 4, i, rc;
-
-	for (i = 0; rule[i] && n < 18; i++)
-		argv[n++] = rule[i];
-	argv[n] = NULL;
-	if (iptables(argv, out, sizeof(out)) == 0)
-		return 0;
-	for (i = 0; rule[i]; i++)
-		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), " %s", rule[i]);
-	if (first) {
-		memmove(&argv[5], &argv[4], (size_t)(n - 3) * sizeof(*argv));
-		argv[4] = "1";
-	}
-	argv[2] = first ? "-I" : "-A";
-	rc = iptables(argv, out, sizeof(out));
-	if (rc != 0) {
-		snprintf(why, len, "iptables -t %s %s %s%s: %s", table, argv[2], chain, shown, out);
-		return -1;
-	}
-	log_kv(LL_INFO, KV("table", table, "chain", chain), "added iptables rule:%s", shown);
-	return 0;
-}
+struct fw_job {
+	struct ev_loop *loop;
+	struct run_job *run; /* the iptables running now */
+	struct fw_step steps[FW_STEPS];
+	size_t step;
+	int making; /* the step's check failed: now -N, -I or -A */
+	int bad;
+	char why[512]; /* the first failure */
+	char pod_cidr[64], subnet[64];
+	fw_done_fn done;
+	void *arg;
+};
 
 static int
 ip_forward_on(char *why, size_t len)
@@ -107,117 +64,165 @@ ip_forward_on(char *why, size_t len)
 	return 0;
 }
 
-int
-fw_ensure(const char *pod_cidr, const char *subnet, char *why, size_t len)
+/* The steps, in order; the rules point into j's own copies of the
+ * subnets. */
+static void
+fw_steps(struct fw_job *j)
 {
-	char w[512];
-	int bad = 0;
+	const char *sn = j->subnet, *pc = j->pod_cidr;
+	const struct fw_step s[FW_STEPS] = {
+		{"filter", "DOCKER-USER", 0, {NULL}},
+		{"filter", "SKIFF-FWD", 0, {NULL}},
+		/* In: anything routed here for our pods, as flannel does: pods
+		 * of other nodes, and other nodes themselves (a client on a
+		 * node whose service connection the proxy sent to one of our
+		 * pods keeps the node's address as its source). */
+		{"filter", "SKIFF-FWD", 0, {"-d", sn, "-j", "ACCEPT", NULL}},
+		{"filter", "SKIFF-FWD", 0, {"-s", sn, "-d", pc, "-j", "ACCEPT", NULL}},
+		{"filter", "DOCKER-USER", 1, {"-j", "SKIFF-FWD", NULL}},
+		{"nat", "SKIFF-NAT", 0, {NULL}},
+		{"nat", "SKIFF-NAT", 0, {"-s", sn, "!", "-d", pc, "-j", "MASQUERADE", NULL}},
+		{"nat", "POSTROUTING", 1, {"-j", "SKIFF-NAT", NULL}},
+	};
 
-	why[0] = '\0';
-#define STEP(x)                                      \
-	do {                                         \
-		if ((x) < 0 && !bad++)               \
-			snprintf(why, len, "%s", w); \
-	} while (0)
-	STEP(ip_forward_on(w, sizeof(w)));
-	STEP(ensure_chain("filter", "DOCKER-USER", w, sizeof(w)));
-	STEP(ensure_chain("filter", "SKIFF-FWD", w, sizeof(w)));
-	/* In: anything routed here for our pods, as flannel does: pods of
-	 * other nodes, and other nodes themselves (a client on a node whose
-	 * service connection the proxy sent to one of our pods keeps the
-	 * node's address as its source). */
-	STEP(ensure_rule("filter", "SKIFF-FWD", 0, (const char *const[]){"-d", subnet, "-j", "ACCEPT", NULL}, w,
-	                 sizeof(w)));
-	STEP(ensure_rule("filter", "SKIFF-FWD", 0,
-	                 (const char *const[]){"-s", subnet, "-d", pod_cidr, "-j", "ACCEPT", NULL}, w, sizeof(w)));
-	STEP(ensure_rule("filter", "DOCKER-USER", 1, (const char *const[]){"-j", "SKIFF-FWD", NULL}, w, sizeof(w)));
-	STEP(ensure_chain("nat", "SKIFF-NAT", w, sizeof(w)));
-	STEP(ensure_rule("nat", "SKIFF-NAT", 0,
-	                 (const char *const[]){"-s", subnet, "!", "-d", pod_cidr, "-j", "MASQUERADE", NULL}, w,
-	                 sizeof(w)));
-	STEP(ensure_rule("nat", "POSTROUTING", 1, (const char *const[]){"-j", "SKIFF-NAT", NULL}, w, sizeof(w)));
-#undef STEP
-	return bad ? -1 : 0;
+	memcpy(j->steps, s, sizeof(s));
 }
 
-struct fw_job {
-	struct ev_loop *loop;
-	ev_child child;
-	int fd; /* read end of the verdict pipe */
-	fw_done_fn done;
-	void *arg;
-};
-
+/* "iptables -w 5 -t TABLE OP CHAIN [1] RULE…" for step s: a chain is
+ * listed (-S) then made (-N); a rule is checked (-C) then made (-I or -A).
+ * -w waits for the xtables lock, at most 5 s. */
 static void
-job_free(struct fw_job *j)
+step_argv(const struct fw_step *s, int making, const char *argv[20])
 {
-	ev_child_stop(j->loop, &j->child);
-	close(j->fd);
-	free(j);
+	int n = 0;
+
+	argv[n++] = "iptables";
+	argv[n++] = "-w";
+	argv[n++] = "5";
+	argv[n++] = "-t";
+	argv[n++] = s->table;
+	if (!s->rule[0])
+		argv[n++] = making ? "-N" : "-S";
+	else
+		argv[n++] = !making ? "-C" : s->first ? "-I" : "-A";
+	argv[n++] = s->chain;
+	if (s->rule[0] && making && s->first)
+		argv[n++] = "1";
+	for (int i = 0; s->rule[i]; i++)
+		argv[n++] = s->rule[i];
+	argv[n] = NULL;
 }
 
-static void
-child_done(struct ev_loop *loop, ev_child *w, int revents)
-{
-	struct fw_job *j = (struct fw_job *)((char *)w - offsetof(struct fw_job, child));
-	char why[512];
-	ssize_t n;
-	size_t got = 0;
-	int ok = WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0;
+static void fail(struct fw_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	(void)loop;
-	(void)revents;
-	while (got < sizeof(why) - 1 && ((n = read(j->fd, why + got, sizeof(why) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
-		got += n > 0 ? (size_t)n : 0;
-	why[got] = '\0';
-	if (!ok && !why[0])
-		snprintf(why, sizeof(why), "the iptables helper process ended with status %d", w->rstatus);
-	j->done(j->arg, ok, why);
-	job_free(j);
+/* Keep the first failure; the steps go on. */
+static void
+fail(struct fw_job *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(j->why, sizeof(j->why), fmt, ap);
+	va_end(ap);
+}
+
+static void step_done(const struct run_result *r, void *arg);
+
+/* Run the current step's command; -1 (with why) when it cannot start. */
+static int
+step_start(struct fw_job *j)
+{
+	const char *argv[20];
+
+	step_argv(&j->steps[j->step], j->making, argv);
+	if ((j->run = run_program_async(j->loop, argv, NULL, 0, step_done, j)))
+		return 0;
+	fail(j, "cannot run iptables: %s", strerror(errno));
+	return -1;
+}
+
+/* The made step's log line, or its failure (what iptables said first). */
+static void
+step_made(struct fw_job *j, const struct run_result *r)
+{
+	const struct fw_step *s = &j->steps[j->step];
+	char shown[256] = "";
+	int line = (int)strcspn(r->out, "\n");
+
+	for (int i = 0; s->rule[i]; i++)
+		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), " %s", s->rule[i]);
+	if (r->status != 0 && !s->rule[0])
+		fail(j, "iptables -t %s -N %s: %.*s", s->table, s->chain, line, r->out);
+	else if (r->status != 0)
+		fail(j, "iptables -t %s %s %s%s: %.*s", s->table, s->first ? "-I" : "-A", s->chain, shown, line,
+		     r->out);
+	else if (!s->rule[0])
+		log_kv(LL_INFO, KV("table", s->table, "chain", s->chain), "created iptables chain");
+	else
+		log_kv(LL_INFO, KV("table", s->table, "chain", s->chain), "added iptables rule:%s", shown);
+}
+
+/* One command has ended: make what its check found missing, or go on to
+ * the next step; after the last one, call back and free the job. */
+static void
+step_done(const struct run_result *r, void *arg)
+{
+	struct fw_job *j = arg;
+
+	j->run = NULL;
+	if (!j->making && r->status != 0) {
+		j->making = 1;
+		if (step_start(j) == 0)
+			return;
+	} else if (j->making) {
+		step_made(j, r);
+	}
+	for (;;) {
+		j->making = 0;
+		if (++j->step == FW_STEPS) {
+			j->done(j->arg, !j->bad, j->why);
+			free(j);
+			return;
+		}
+		if (step_start(j) == 0)
+			return;
+	}
 }
 
 struct fw_job *
-fw_ensure_async(struct ev_loop *loop, const char *pod_cidr, const char *subnet, fw_done_fn done, void *arg,
-                char *why, size_t len)
+fw_ensure_async(struct ev_loop *loop, const char *pod_cidr, const char *subnet, fw_done_fn done, void *arg, char *why,
+                size_t len)
 {
 	struct fw_job *j = calloc(1, sizeof(*j));
-	int pfd[2];
-	pid_t pid;
+	char w[512];
 
-	if (!j || pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(why, len, "cannot start the iptables helper: %s", strerror(errno));
-		free(j);
+	if (!j) {
+		snprintf(why, len, "cannot start the iptables set-up: out of memory");
 		return NULL;
 	}
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		snprintf(why, len, "cannot fork the iptables helper: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
-		free(j);
-		return NULL;
-	}
-	if (pid == 0) {
-		char w[512];
-		int rc = fw_ensure(pod_cidr, subnet, w, sizeof(w));
-
-		if (rc < 0 && write(pfd[1], w, strlen(w)) < 0)
-			_exit(2);
-		_exit(rc < 0 ? 1 : 0);
-	}
-	close(pfd[1]);
 	j->loop = loop;
-	j->fd = pfd[0];
 	j->done = done;
 	j->arg = arg;
-	ev_child_init(&j->child, child_done, pid, 0);
-	ev_child_start(loop, &j->child);
+	snprintf(j->pod_cidr, sizeof(j->pod_cidr), "%s", pod_cidr);
+	snprintf(j->subnet, sizeof(j->subnet), "%s", subnet);
+	fw_steps(j);
+	if (ip_forward_on(w, sizeof(w)) < 0)
+		fail(j, "%s", w);
+	if (step_start(j) < 0) {
+		snprintf(why, len, "%s", j->why);
+		free(j);
+		return NULL;
+	}
 	return j;
 }
 
 void
 fw_job_cancel(struct fw_job *j)
 {
-	if (j)
-		job_free(j);
+	if (!j)
+		return;
+	run_cancel(j->run);
+	free(j);
 }

@@ -126,9 +126,7 @@ stop_hook(struct skiff_daemon *d, void *arg)
 {
 	(void)d;
 	(void)arg;
-	px_nft_apply(&PX, NULL);
-	log_kv(LL_INFO, KV("table", PX.table), "removed our nftables table");
-	return DAEMON_DONE;
+	return px_nft_stop(&PX);
 }
 
 static const struct controller_watch watches[] = {

@@ -18,6 +18,8 @@
 #include "daemon.h"
 #include "informer.h"
 
+struct run_job;
+
 enum px_mode { PX_USERSPACE, PX_NFTABLES };
 
 struct px_backend {
@@ -50,8 +52,12 @@ struct px_proxy {
 	struct controller *ctl;     /* the informer and the sync queue (runtime/controller.h) */
 	struct px_port *ports;
 	unsigned gen;
-	char *rules;                /* the ruleset last applied */
+	char *rules;                /* the ruleset last applied, or being applied;
+	                             * px_nft.c drops it when that failed */
 	int nft_ok;                 /* rules could be applied */
+	struct run_job *nft_run;    /* the nft running (px_nft.c) */
+	char *nft_next;             /* the script to run after it */
+	int nft_stopping;           /* the stop hook waits for the removal */
 	size_t conns;
 	struct metric *m_conns, *m_fail;
 };
@@ -65,8 +71,15 @@ void px_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 void px_conn_close_all(struct px_proxy *px);
 
 /* px_nft.c: make our table say rules (an nft script body for the table),
- * or remove the table when rules is NULL. 0 or -1 (logged). Runs nft. */
+ * or remove the table when rules is NULL, without waiting: nft runs as a
+ * child, after the one running if any. 0 when it is started or queued
+ * (its failure is logged when it ends, and px->rules dropped), -1 when it
+ * cannot be (logged) or the proxy is stopping. */
 int px_nft_apply(struct px_proxy *px, const char *rules);
 char *px_nft_render(struct px_proxy *px);
+/* The stop hook's part: remove our table once the nft running has ended;
+ * DAEMON_PENDING until then (daemon_stop_done follows), or DAEMON_DONE
+ * when nft cannot be run. Later px_nft_apply calls do nothing. */
+int px_nft_stop(struct px_proxy *px);
 
 #endif

@@ -5,6 +5,11 @@
  * so there is never a moment with half the rules; a table left by a crashed
  * run is replaced the same way at start, and removed on exit.
  *
+ * nft reads the script on its stdin ("nft -f -", no temporary file) and
+ * runs as a child the loop does not wait for (run_program_async): one at
+ * a time, in order; a script asked for while one runs waits, and a newer
+ * one takes its place (each replaces the whole table).
+ *
  * Both modes look clusterIP . port up in one map ("services"), for traffic
  * from the node (output) and from its pods (prerouting):
  * userspace: the map gives the port's local listener, and the connection
@@ -16,10 +21,10 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon/run.h"
 #include "proxy.h"
@@ -142,50 +147,100 @@ px_nft_render(struct px_proxy *px)
 	return b.s;
 }
 
-/* Run "nft -f FILE" on script; blocking, but nft takes milliseconds and
- * runs only when the rules change. */
-static int
-run_nft(const char *script, char *err, size_t errlen)
+/* What nft said, on one line (err, at most len - 1 bytes). */
+static void
+nft_said(const struct run_result *r, char *err, size_t len)
 {
-	char path[] = "/tmp/skiff-nft.XXXXXX";
-	int fd = mkstemp(path), rc;
+	size_t n;
 
-	err[0] = '\0';
-	if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script)) {
-		snprintf(err, errlen, "cannot write a temporary file: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd), unlink(path);
-		return -1;
-	}
-	rc = run_program((const char *const[]){"nft", "-f", path, NULL}, err, errlen);
-	close(fd);
-	unlink(path);
-	if (rc == 0) {
-		err[0] = '\0'; /* what nft said is only news when it failed */
-		return 0;
-	}
-	if (rc == 127)
-		snprintf(err, errlen, "nft not found (install nftables)");
+	if (r->status == 127)
+		snprintf(err, len, "nft not found (install nftables)");
+	else if (r->signal)
+		snprintf(err, len, "%s%snft was killed by signal %d", r->out, r->len ? "; " : "", r->signal);
+	else if (r->len)
+		snprintf(err, len, "%s", r->out);
+	else
+		snprintf(err, len, "nft exited with status %d", r->status);
 	for (char *c = err; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
+	for (n = strlen(err); n && err[n - 1] == ' ';)
+		err[--n] = '\0';
+}
+
+static void nft_done(const struct run_result *r, void *arg);
+
+/* Start "nft -f -" with script on its stdin (freed here). 0, or -1 when
+ * it could not be started (logged). */
+static int
+nft_start(struct px_proxy *px, char *script)
+{
+	px->nft_run = run_program_async(px->d->loop, (const char *const[]){"nft", "-f", "-", NULL}, script,
+	                                strlen(script), nft_done, px);
+	free(script);
+	if (px->nft_run)
+		return 0;
+	log_kv(LL_ERROR, KV("table", px->table), "cannot run nft: %s; service IPs will not be redirected",
+	       strerror(errno));
 	return -1;
+}
+
+/* The nft running has ended: the next script queued, if any, runs now.
+ * A failure is logged; when nothing newer is queued the rules are
+ * forgotten, so that the next sync applies them again. */
+static void
+nft_done(const struct run_result *r, void *arg)
+{
+	struct px_proxy *px = arg;
+	char err[512];
+	char *next = px->nft_next;
+
+	px->nft_run = NULL;
+	px->nft_next = NULL;
+	px->nft_ok = r->status == 0;
+	if (!px->nft_ok) {
+		nft_said(r, err, sizeof(err));
+		log_kv(LL_ERROR, KV("table", px->table),
+		       "cannot apply nftables rules: %s; service IPs will not be redirected (run as root with nftables)",
+		       err);
+	}
+	if (next && nft_start(px, next) == 0)
+		return;
+	if (!px->nft_ok || next) {
+		px->nft_ok = 0;
+		free(px->rules);
+		px->rules = NULL;
+	}
+	if (px->nft_stopping) {
+		if (px->nft_ok)
+			log_kv(LL_INFO, KV("table", px->table), "removed our nftables table");
+		daemon_stop_done(px->d);
+	}
 }
 
 int
 px_nft_apply(struct px_proxy *px, const char *rules)
 {
 	struct sbuf b = {0};
-	char err[512];
-	int rc;
 
+	if (px->nft_stopping)
+		return -1; /* the table is going away for good */
 	/* "add table" makes the delete valid whether or not the table exists. */
 	sb_printf(&b, "add table ip %s\ndelete table ip %s\n%s", px->table, px->table, rules ? rules : "");
-	rc = run_nft(b.s, err, sizeof(err));
-	free(b.s);
-	if (rc < 0)
-		log_kv(LL_ERROR, KV("table", px->table),
-		       "cannot apply nftables rules: %s; service IPs will not be redirected (run as root with nftables)",
-		       err);
-	return rc;
+	if (!px->nft_run)
+		return nft_start(px, b.s);
+	/* One nft at a time, in order; each script replaces the whole table,
+	 * so only the newest one waiting matters. */
+	free(px->nft_next);
+	px->nft_next = b.s;
+	return 0;
+}
+
+int
+px_nft_stop(struct px_proxy *px)
+{
+	if (px_nft_apply(px, NULL) < 0)
+		return DAEMON_DONE;
+	px->nft_stopping = 1;
+	return DAEMON_PENDING;
 }

@@ -6,6 +6,8 @@
  * CIDR used (10.0.0.0/24, checked to be unrouted first) is routed into a
  * sink bridge with no ports, so a packet the proxy failed to catch dies on
  * this machine. Everything (bridge, route, table, processes) is removed.
+ * One test puts a slow stand-in for nft first on the proxy's PATH and
+ * polls /healthz while it runs: the proxy's loop never waits for nft.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -17,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_podhttp.h"
 #include "th_proc.h"
 
 #define CIP "10.0.0.77"
@@ -338,6 +342,146 @@ START_TEST(test_stale_rules_replaced)
 }
 END_TEST
 
+/* A stand-in for nft, first on the proxy's PATH: it marks that it runs
+ * (dir/running), sleeps 2 s, then runs the real nft on the same arguments
+ * and stdin and adds its status to dir/runs, so the proxy's rules are
+ * real and the test's own checks still mean something. */
+static void
+slow_nft(const char *dir)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nft", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f,
+	        "#!/bin/sh\n"
+	        "touch %s/running\n"
+	        "sleep 2\n"
+	        "rm -f %s/running\n"
+	        "PATH=/usr/sbin:/usr/bin:/sbin:/bin nft \"$@\"; rc=$?\n"
+	        "echo $rc >> %s/runs\n"
+	        "exit $rc\n",
+	        dir, dir, dir);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+}
+
+/* A free port on 127.0.0.1 (free when asked). */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* GET /healthz on 127.0.0.1:port: the seconds it took to read a whole
+ * 200 answer, or -1 (refused, not 200, or no answer within 1 s). */
+static double
+healthz(int port)
+{
+	static const char req[] = "GET /healthz HTTP/1.0\r\n\r\n";
+	char buf[1024];
+	size_t got = 0;
+	ssize_t n;
+	double t0 = ev_time();
+	int fd = th_http_dial("127.0.0.1", port, 1);
+
+	if (fd < 0 || write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	return strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0 ? ev_time() - t0 : -1;
+}
+
+static int
+lines_in(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Poll /healthz until the stand-in nft has run `runs` times; every answer
+ * must come within 50 ms. Returns how many polls began and ended while
+ * the stand-in was running. */
+static int
+poll_while_nft(const char *dir, int port, int runs)
+{
+	char running[300], done[300];
+	double end = ev_time() + 20, took;
+	int during = 0, before;
+
+	snprintf(running, sizeof(running), "%s/running", dir);
+	snprintf(done, sizeof(done), "%s/runs", dir);
+	while (lines_in(done) < runs && ev_time() < end) {
+		before = access(running, F_OK) == 0;
+		took = healthz(port);
+		ck_assert_msg(took >= 0 && took < 0.050, "/healthz took %.3fs (-1: no answer) while nft %s", took,
+		              before ? "ran" : "did not run");
+		during += before && access(running, F_OK) == 0;
+		usleep(5000); /* pacing the polls; the deadline bounds the wait */
+	}
+	ck_assert_msg(lines_in(done) >= runs, "the stand-in nft ran %d times, not %d", lines_in(done), runs);
+	return during;
+}
+
+START_TEST(test_loop_answers_while_nft_runs)
+{
+	char dir[] = "/tmp/skiff-slownft-XXXXXX", ep[512], pfx[80], node[80], health[64], path[300], cmd[400];
+	char *argv[] = {"skiff-proxy", ep, pfx, node, health, NULL}, *env[2] = {path, NULL};
+	int port = free_port(), during;
+	double end;
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	slow_nft(dir);
+	snprintf(path, sizeof(path), "PATH=%s:%s", dir, getenv("PATH") ? getenv("PATH") : "/usr/sbin:/usr/bin");
+	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
+	snprintf(pfx, sizeof(pfx), "--prefix=%s", PFX);
+	snprintf(node, sizeof(node), "--node-name=%s", NODE);
+	snprintf(health, sizeof(health), "--health-addr=127.0.0.1:%d", port);
+	put_endpoints("web", "127.0.0.2");
+	ck_assert_ptr_nonnull(P = th_proc_start("build/bin/skiff-proxy", argv, env));
+	/* Up: the health server answers (it listens before the loop runs). */
+	for (end = ev_time() + 10; healthz(port) < 0 && ev_time() < end;)
+		usleep(10000);
+	/* Two slow nft runs in a row: the stale table at start, then the
+	 * service's rules; the loop answers throughout. */
+	during = poll_while_nft(dir, port, 2);
+	ck_assert_msg(during >= 10, "only %d polls fell while the stand-in nft ran", during);
+	snprintf(cmd, sizeof(cmd), "test \"$(cat %s/runs)\" = \"$(printf '0\\n0')\"", dir);
+	ck_assert_msg(sh(cmd) == 0, "the real nft behind the stand-in failed");
+	ck_assert_msg(answers_are("127.0.0.2", 10) == 0, "the rules applied through the stand-in do not work");
+	/* The stop waits for its own (slow) nft and removes the table. */
+	ck_assert_int_eq(th_proc_signal(P, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(P, 10), 0);
+	snprintf(cmd, sizeof(cmd), "nft list table ip skiff_%s >/dev/null 2>&1", NODE);
+	ck_assert_msg(sh(cmd) != 0, "table skiff_%s still there after exit", NODE);
+	ck_assert_int_eq(lines_in(strcat(strcpy(path, dir), "/runs")), 3);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	sh(cmd);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -350,6 +494,7 @@ suite(void)
 	tcase_add_test(tc, test_userspace);
 	tcase_add_test(tc, test_nftables);
 	tcase_add_test(tc, test_stale_rules_replaced);
+	tcase_add_test(tc, test_loop_answers_while_nft_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }
