@@ -45,22 +45,22 @@ typedef int (*tp_line_fn)(void *arg, const char *line, size_t len);
 
 struct tp_opts {
 	const char *url;
-	const char *method;          /* NULL: POST when body is set, else GET */
-	const void *body;            /* copied; len bytes */
+	const char *method; /* NULL: POST when body is set, else GET */
+	const void *body;   /* copied; len bytes */
 	size_t len;
-	const char *const *headers;  /* "Name: value" each, NULL-terminated; copied */
-	const char *unix_socket;     /* connect here instead of the URL's host */
-	const char *cacert;          /* TLS: CA bundle, client certificate and key files */
+	const char *const *headers; /* "Name: value" each, NULL-terminated; copied */
+	const char *unix_socket;    /* connect here instead of the URL's host */
+	const char *cacert;         /* TLS: CA bundle, client certificate and key files */
 	const char *cert;
 	const char *key;
-	long connect_timeout_ms;     /* 0: curl's default */
-	long timeout_ms;             /* the whole transfer; 0: none */
-	long idle_s;                 /* end when under 1 byte/s for this long; 0: never */
-	long keepalive_s;            /* TCP keep-alive probes after this idle time; 0: off */
-	int own_connection;          /* closed after, never handed to another transfer */
-	size_t max_body;             /* bound on the body, or on one line; 0: TP_MAX_BODY */
-	tp_line_fn on_line;          /* non-NULL: hand the body out as lines */
-	tp_done_fn done;             /* required */
+	long connect_timeout_ms; /* 0: curl's default */
+	long timeout_ms;         /* the whole transfer; 0: none */
+	long idle_s;             /* end when under 1 byte/s for this long; 0: never */
+	long keepalive_s;        /* TCP keep-alive probes after this idle time; 0: off */
+	int own_connection;      /* closed after, never handed to another transfer */
+	size_t max_body;         /* bound on the body, or on one line; 0: TP_MAX_BODY */
+	tp_line_fn on_line;      /* non-NULL: hand the body out as lines */
+	tp_done_fn done;         /* required */
 	void *arg;
 };
 

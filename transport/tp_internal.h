@@ -10,10 +10,10 @@
 #include "tp.h"
 
 enum tp_state {
-	TP_IDLE,     /* in the pool, or being set up */
-	TP_ADDING,   /* started inside curl: waits on the pending list to be added */
-	TP_RUNNING,  /* in curl's hands */
-	TP_ABORTING  /* aborted inside curl: waits on the pending list to be removed */
+	TP_IDLE,    /* in the pool, or being set up */
+	TP_ADDING,  /* started inside curl: waits on the pending list to be added */
+	TP_RUNNING, /* in curl's hands */
+	TP_ABORTING /* aborted inside curl: waits on the pending list to be removed */
 };
 
 struct tp_xfer {
@@ -24,13 +24,13 @@ struct tp_xfer {
 	tp_line_fn on_line;
 	tp_done_fn done;
 	void *arg;
-	size_t max;         /* bound on buf */
-	char *buf;          /* the body, or the partial line of a stream */
+	size_t max; /* bound on buf */
+	char *buf;  /* the body, or the partial line of a stream */
 	size_t len, cap;
-	int stopped;        /* on_line asked to end */
-	int too_big;        /* buf would have passed max */
-	struct tp_xfer *next_live, *prev_live;  /* every transfer not idle */
-	struct tp_xfer *next;                   /* on the pending list or in the pool */
+	int stopped;                           /* on_line asked to end */
+	int too_big;                           /* buf would have passed max */
+	struct tp_xfer *next_live, *prev_live; /* every transfer not idle */
+	struct tp_xfer *next;                  /* on the pending list or in the pool */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

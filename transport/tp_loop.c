@@ -187,8 +187,10 @@ finish(struct tp *t, struct tp_xfer *x, CURLcode rc)
 	res.sent = sent > 0;
 	if (x->too_big) {
 		res.rc = CURLE_FILESIZE_EXCEEDED;
-		snprintf(msg, sizeof(msg), x->on_line ? "a line of the response is longer than %zu bytes"
-		                                      : "the response is larger than %zu bytes", x->max);
+		snprintf(msg, sizeof(msg),
+		         x->on_line ? "a line of the response is longer than %zu bytes"
+		                    : "the response is larger than %zu bytes",
+		         x->max);
 		res.err = msg;
 	} else if (x->stopped && rc == CURLE_WRITE_ERROR) {
 		res.rc = CURLE_OK;

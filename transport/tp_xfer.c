@@ -166,8 +166,8 @@ tp_escape(const char *s, char *buf, size_t len)
 
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		            c == '-' || c == '.' || c == '_' || c == '~';
+		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		            c == '.' || c == '_' || c == '~';
 
 		if (n + (plain ? 1 : 3) + 1 > len) {
 			if (len)

@@ -167,8 +167,8 @@ server_start(void)
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	stopping = 0;
-	srv = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-	                       handler, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, done_con, NULL,
+	srv = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
+	                       NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, done_con, NULL,
 	                       MHD_OPTION_END);
 	ck_assert_ptr_nonnull(srv);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", MHD_get_daemon_info(srv, MHD_DAEMON_INFO_BIND_PORT)->port);
@@ -240,7 +240,7 @@ struct seen {
 	char err[256];
 	char lines[16][32];
 	int nlines;
-	int stop_after; /* on_line returns 1 at this many lines */
+	int stop_after;           /* on_line returns 1 at this many lines */
 	struct tp_xfer *abort_me; /* on_line aborts this at its first line */
 	void *free_me;            /* and then frees this */
 	double ended;
