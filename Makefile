@@ -31,7 +31,7 @@ OPT      ?= -O2
 WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
-             -I. -Ietcdclient -Iruntime -Iapi -Idaemon -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+             -I. -Itransport -Ietcdclient -Iruntime -Iapi -Idaemon -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -76,7 +76,9 @@ endef
 # are named here, before any module.mk, so that every module can link them
 # whatever order the module.mk files are read in.
 HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
-ETCD_LIB    := $(LIB)/libskiffetcd.a
+# The etcd client runs on the HTTP transport: linking it means both.
+TRANSPORT_LIB := $(LIB)/libskifftransport.a
+ETCD_LIB    := $(LIB)/libskiffetcd.a $(TRANSPORT_LIB)
 API_LIB     := $(LIB)/libskiffapi.a
 RUNTIME_LIB := $(LIB)/libskiffruntime.a
 DAEMON_LIB  := $(LIB)/libskiffdaemon.a

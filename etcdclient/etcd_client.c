@@ -80,19 +80,11 @@ copy_file_opt(char **dst, const char *path, const char *what, struct etcd_error 
 struct etcd_client *
 etcd_client_new(struct ev_loop *loop, const struct etcd_config *cfg, struct etcd_error *err)
 {
-	static int curl_ready;
 	struct etcd_client *c;
 	struct etcd_config def = {0};
 
 	if (!cfg)
 		cfg = &def;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			etcd_seterr(err, ETCD_ENOMEM, "curl_global_init failed");
-			return NULL;
-		}
-		curl_ready = 1;
-	}
 	if (!(c = calloc(1, sizeof(*c)))) {
 		etcd_seterr(err, ETCD_ENOMEM, "out of memory");
 		return NULL;
@@ -127,7 +119,7 @@ etcd_client_free(struct etcd_client *c)
 	if (!c)
 		return;
 	c->freeing = 1;
-	if (c->ce.multi) {
+	if (c->tp) {
 		etcd_watch_free_all(c);
 		etcd_keeper_free_all(c);
 		etcd_auth_cancel_all(c);

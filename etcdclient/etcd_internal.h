@@ -1,8 +1,8 @@
 /*
  * etcd_internal.h: what the files of etcdclient/ share and nobody else sees.
  *
- * Layers, bottom up: etcd_http.c (every libcurl call: multi-socket glue on
- * libev, one transfer = struct etcd_xfer), etcd_req.c (a unary call: send,
+ * Layers, bottom up: the HTTP transport (transport/tp.h: every libcurl
+ * call), etcd_http.c (a request of the client on it), etcd_req.c (a unary call: send,
  * classify the answer, fail over, re-authenticate, complete exactly once),
  * etcd_json.c (wire encoding: base64 keys, int64 strings, result parsing),
  * and the services on top (etcd_kv.c, etcd_txn.c, etcd_lease.c,
@@ -11,62 +11,38 @@
 #ifndef SKIFF_ETCD_INTERNAL_H
 #define SKIFF_ETCD_INTERNAL_H
 
-#include <curl/curl.h>
 #include <ev.h>
-
-#include "curl_ev.h"
 #include <jansson.h>
 #include <stdarg.h>
 
 #include "etcd.h"
+#include "tp.h"
 
 #define ETCD_CONTAINER_OF(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
-
-/* A growable byte buffer. */
-struct etcd_buf {
-	char *data;
-	size_t len, cap;
-};
-int etcd_buf_append(struct etcd_buf *b, const void *p, size_t n);
-void etcd_buf_consume(struct etcd_buf *b, size_t n);
-void etcd_buf_free(struct etcd_buf *b);
 
 /* Fill err (code and printf-style message). Returns -1 for convenience. */
 int etcd_seterr(struct etcd_error *err, enum etcd_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* ---- etcd_http.c: one HTTP transfer on the client's curl multi handle ---- */
-struct etcd_xfer;
-typedef size_t (*etcd_xfer_data_fn)(struct etcd_xfer *x, const char *p, size_t n);
-/* Called exactly once per started transfer, outside any curl callback. rc is
- * CURLE_ABORTED_BY_CALLBACK after etcd_xfer_abort. */
-typedef void (*etcd_xfer_done_fn)(struct etcd_xfer *x, CURLcode rc, long status, const char *errmsg);
-
-struct etcd_xfer {
-	struct etcd_client *c;
-	CURL *easy;                 /* NULL when not running */
-	struct curl_slist *hdrs;
-	etcd_xfer_data_fn on_data;
-	etcd_xfer_done_fn on_done;
-	int aborting;
-	int deferred;               /* started inside a curl callback; added to curl later */
-	int connected;              /* a connection was made (request may have been sent) */
-	struct etcd_xfer *next_abort, *next_add;
-	char errbuf[CURL_ERROR_SIZE];
+/* ---- etcd_http.c: the client's requests on the HTTP transport ---- */
+/* One POST: body and token are copied. stream: a watch (no total timeout,
+ * TCP keep-alive, its own connection); else timeout_ms bounds it. */
+struct etcd_post {
+	const char *url;
+	const char *body;
+	size_t len;
+	long timeout_ms;
+	int stream;
+	const char *token;
+	tp_line_fn on_line;     /* streams: one JSON message per line */
+	tp_done_fn done;
+	void *arg;
 };
 
 int etcd_http_init(struct etcd_client *c, struct etcd_error *err);
 void etcd_http_cleanup(struct etcd_client *c);
-/* Start a POST of body (borrowed until on_done) to url. timeout_ms 0 means a
- * stream: no total timeout, TCP keep-alive on. Returns 0 or -1 with err. */
-int etcd_xfer_start(struct etcd_xfer *x, const char *url, const char *body, size_t len,
-                    long timeout_ms, int stream, const char *token, struct etcd_error *err);
-/* Stop a running transfer; its on_done runs soon after with
- * CURLE_ABORTED_BY_CALLBACK (never inside this call). No-op if not running. */
-void etcd_xfer_abort(struct etcd_xfer *x);
-int etcd_xfer_running(const struct etcd_xfer *x);
-/* Flush deferred aborts now (used by etcd_client_free). */
-void etcd_http_flush(struct etcd_client *c);
+/* Start p; the transfer, or NULL with err. */
+struct tp_xfer *etcd_http_post(struct etcd_client *c, const struct etcd_post *p, struct etcd_error *err);
 
 /* ---- etcd_auth.c ---- */
 struct etcd_auth_waiter {
@@ -96,15 +72,15 @@ enum etcd_req_flags {
 };
 
 struct etcd_req {
-	struct etcd_xfer x;
+	struct tp_xfer *x;          /* the running transfer, NULL between attempts */
 	struct etcd_auth_waiter aw;
 	struct etcd_client *c;
 	const char *path;
 	char *body;
 	size_t body_len;
-	struct etcd_buf resp;
+	const char *resp;           /* the answer's body, borrowed while it is read */
+	size_t resp_len;
 	int flags;
-	int too_large;
 	int attempts;
 	int ep;                     /* endpoint index of the current attempt */
 	double started;
@@ -167,11 +143,7 @@ struct etcd_endpoint {
 
 struct etcd_client {
 	struct ev_loop *loop;
-	struct curl_ev ce;          /* the multi handle on the loop */
-	ev_timer abort_timer;       /* runs deferred aborts and adds */
-	struct etcd_xfer *aborts, *adds;
-	CURL *pool[64];
-	int npool;
+	struct tp *tp;              /* the HTTP transport on loop */
 
 	struct etcd_endpoint *eps;
 	int neps, cur;

@@ -17,50 +17,6 @@
 #include "etcd_internal.h"
 
 int
-etcd_buf_append(struct etcd_buf *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *d;
-
-		while (cap < b->len + n + 1) {
-			if (cap > SIZE_MAX / 2)
-				return -1;
-			cap *= 2;
-		}
-		d = realloc(b->data, cap);
-		if (!d)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-void
-etcd_buf_consume(struct etcd_buf *b, size_t n)
-{
-	if (n >= b->len) {
-		b->len = 0;
-	} else {
-		memmove(b->data, b->data + n, b->len - n);
-		b->len -= n;
-	}
-	if (b->data)
-		b->data[b->len] = '\0';
-}
-
-void
-etcd_buf_free(struct etcd_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-int
 etcd_seterr(struct etcd_error *err, enum etcd_code code, const char *fmt, ...)
 {
 	va_list ap;

@@ -63,7 +63,6 @@ req_free(struct etcd_req *r)
 		r->ctx_free(r->ctx);
 	free(r->body);
 	free(r->token_used);
-	etcd_buf_free(&r->resp);
 	free(r);
 }
 
@@ -157,13 +156,12 @@ cert_rejected(CURLcode rc)
 
 /* A transport failure: the request may or may not have reached etcd. */
 static void
-transport_failed(struct etcd_req *r, CURLcode rc, const char *msg)
+transport_failed(struct etcd_req *r, CURLcode rc, int sent, const char *msg)
 {
 	struct etcd_error err = {0};
-	int sent = r->x.connected;
 	const char *url = r->c->eps[r->ep].url;
 
-	if (r->too_large) {
+	if (rc == CURLE_FILESIZE_EXCEEDED) {
 		etcd_seterr(&err, ETCD_ETOOLARGE, "response from %s is larger than %zu bytes",
 		            url, r->c->max_response);
 		complete(r, &err);
@@ -250,10 +248,10 @@ bad_response(struct etcd_req *r, long status, const char *why)
 {
 	struct etcd_error err = {0};
 	char snippet[64];
-	size_t n = r->resp.len < sizeof(snippet) - 1 ? r->resp.len : sizeof(snippet) - 1;
+	size_t n = r->resp_len < sizeof(snippet) - 1 ? r->resp_len : sizeof(snippet) - 1;
 
 	for (size_t i = 0; i < n; i++)
-		snippet[i] = (r->resp.data[i] >= 32 && r->resp.data[i] < 127) ? r->resp.data[i] : '?';
+		snippet[i] = (r->resp[i] >= 32 && r->resp[i] < 127) ? r->resp[i] : '?';
 	snippet[n] = '\0';
 	err.http_status = status;
 	etcd_seterr(&err, ETCD_EBADRESP, "%s%s answered %s with HTTP %ld: %s (body: \"%s\")",
@@ -275,7 +273,7 @@ got_response(struct etcd_req *r, long status)
 	const char *msg;
 	int grpc, rc;
 
-	root = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len,
+	root = json_loadb(r->resp, r->resp_len,
 	                  (r->flags & ETCD_REQ_STREAM) ? JSON_DISABLE_EOF_CHECK : 0, &jerr);
 	if (!root || !json_is_object(root)) {
 		json_decref(root);
@@ -325,34 +323,20 @@ got_response(struct etcd_req *r, long status)
 	bad_response(r, status, "not an etcd error body");
 }
 
-static size_t
-on_data(struct etcd_xfer *x, const char *p, size_t n)
-{
-	struct etcd_req *r = ETCD_CONTAINER_OF(x, struct etcd_req, x);
-
-	if (r->resp.len + n > r->c->max_response) {
-		r->too_large = 1;
-		return 0;
-	}
-	if (etcd_buf_append(&r->resp, p, n) < 0)
-		return 0;
-	return n;
-}
-
+/* The transfer ended (the transport's done callback). */
 static void
-on_done(struct etcd_xfer *x, CURLcode rc, long status, const char *msg)
+on_done(void *arg, const struct tp_result *res)
 {
-	struct etcd_req *r = ETCD_CONTAINER_OF(x, struct etcd_req, x);
-	struct etcd_error err = {0};
+	struct etcd_req *r = arg;
 
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		etcd_seterr(&err, ETCD_ECANCELED, "canceled: the etcd client was closed");
-		complete(r, &err);
-	} else if (rc != CURLE_OK) {
-		transport_failed(r, rc, msg);
-	} else {
-		got_response(r, status);
+	r->x = NULL;
+	if (res->rc != CURLE_OK) {
+		transport_failed(r, res->rc, res->sent, res->err);
+		return;
 	}
+	r->resp = res->body;
+	r->resp_len = res->len;
+	got_response(r, res->status);
 }
 
 static void
@@ -375,6 +359,12 @@ start(struct etcd_req *r, struct etcd_error *err)
 	struct etcd_client *c = r->c;
 	const char *tok = NULL;
 	char url[512];
+	struct etcd_post p = {.url = url,
+	                      .body = r->body,
+	                      .len = r->body_len,
+	                      .timeout_ms = r->timeout_ms ? r->timeout_ms : c->timeout_ms,
+	                      .done = on_done,
+	                      .arg = r};
 
 	if (!(r->flags & ETCD_REQ_NO_AUTH)) {
 		if (!etcd_auth_ready(c, &r->aw))
@@ -384,12 +374,11 @@ start(struct etcd_req *r, struct etcd_error *err)
 	free(r->token_used);
 	r->token_used = tok ? strdup(tok) : NULL;
 	r->ep = c->cur;
-	r->too_large = 0;
-	etcd_buf_consume(&r->resp, r->resp.len);
 	snprintf(url, sizeof(url), "%s%s", c->eps[r->ep].url, r->path);
+	p.token = tok;
 	c->stats.requests++;
-	return etcd_xfer_start(&r->x, url, r->body, r->body_len, r->timeout_ms ? r->timeout_ms : c->timeout_ms,
-	                       0, tok, err);
+	r->x = etcd_http_post(c, &p, err);
+	return r->x ? 0 : -1;
 }
 
 static void
@@ -417,9 +406,6 @@ etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, e
 	r->cb = cb;
 	r->arg = arg;
 	r->res = &box->res;
-	r->x.c = c;
-	r->x.on_data = on_data;
-	r->x.on_done = on_done;
 	r->aw.ready = auth_ready;
 	ev_timer_init(&r->backoff, backoff_cb, 0.0, 0.0);
 	if (etcd_req_set_body(r, body) < 0) {
@@ -483,11 +469,8 @@ etcd_req_cancel_all(struct etcd_client *c)
 	while (c->reqs) {
 		struct etcd_req *r = c->reqs;
 
-		if (etcd_xfer_running(&r->x)) {
-			etcd_xfer_abort(&r->x);
-			etcd_http_flush(c);     /* runs on_done → complete */
-		} else {
-			complete(r, &err);
-		}
+		tp_abort(r->x);
+		r->x = NULL;
+		complete(r, &err);
 	}
 }

@@ -9,7 +9,10 @@
  * terminal: the caller must list again.
  *
  * Memory: a watch is freed in one place, watch_free(), reached only once
- * its transfer has ended and no callback of it is on the stack.
+ * its transfer has ended or been aborted (the transport then touches it no
+ * more) and no callback of it is on the stack. A stream the watch breaks
+ * itself (a bad line, a token to renew) is aborted, and the zero timer
+ * `ended` then does what the end of the stream does: reconnect.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@
 
 struct etcd_watch {
 	struct etcd_client *c;
-	struct etcd_xfer x;
+	struct tp_xfer *x;          /* the stream, NULL when none runs */
 	struct etcd_auth_waiter aw;
 	char *body;
 	size_t body_len;
@@ -28,7 +31,6 @@ struct etcd_watch {
 	int64_t next_rev;           /* 0 = from now, until created */
 	etcd_watch_cb cb;
 	void *arg;
-	struct etcd_buf line;
 	struct etcd_event *frag;    /* events of fragments not yet complete */
 	size_t nfrag;
 	struct etcd_error broke;    /* why the stream is being torn down */
@@ -37,6 +39,7 @@ struct etcd_watch {
 	int ep, failures;
 	int canceled, stopped, in_cb;
 	ev_timer retry;
+	ev_timer ended;             /* the stream was broken on purpose: reconnect */
 	struct etcd_watch *next, *prev;
 };
 
@@ -61,6 +64,7 @@ watch_free(struct etcd_watch *w)
 	struct etcd_client *c = w->c;
 
 	ev_timer_stop(c->loop, &w->retry);
+	ev_timer_stop(c->loop, &w->ended);
 	etcd_auth_unqueue(c, &w->aw);
 	if (w->prev)
 		w->prev->next = w->next;
@@ -69,7 +73,6 @@ watch_free(struct etcd_watch *w)
 	if (w->next)
 		w->next->prev = w->prev;
 	free_events(w->frag, w->nfrag);
-	etcd_buf_free(&w->line);
 	json_decref(w->range_end);
 	free(w->body);
 	free(w->key);
@@ -80,7 +83,7 @@ watch_free(struct etcd_watch *w)
 static void
 maybe_free(struct etcd_watch *w)
 {
-	if (w->canceled && !w->in_cb && !etcd_xfer_running(&w->x))
+	if (w->canceled && !w->in_cb && !w->x)
 		watch_free(w);
 }
 
@@ -104,6 +107,13 @@ deliver_error(struct etcd_watch *w, enum etcd_watch_kind kind, const struct etcd
 	deliver(w, &m);
 }
 
+static void
+abort_stream(struct etcd_watch *w)
+{
+	tp_abort(w->x);
+	w->x = NULL;
+}
+
 /* Stop the stream for good with err (ETCD_WATCH_ERROR). */
 static void
 stop(struct etcd_watch *w, const struct etcd_error *err, int64_t compact_rev)
@@ -111,11 +121,12 @@ stop(struct etcd_watch *w, const struct etcd_error *err, int64_t compact_rev)
 	struct etcd_watch_msg m = {.kind = ETCD_WATCH_ERROR, .err = err, .compact_revision = compact_rev};
 
 	w->stopped = 1;
-	etcd_xfer_abort(&w->x);
+	abort_stream(w);
 	deliver(w, &m);
 }
 
-/* Tear the stream down; on_done reconnects with the reason given here. */
+/* Tear the stream down; the `ended` timer reconnects with the reason
+ * given here. */
 static void
 broke(struct etcd_watch *w, enum etcd_code code, const char *fmt, const char *detail)
 {
@@ -123,7 +134,11 @@ broke(struct etcd_watch *w, enum etcd_code code, const char *fmt, const char *de
 		etcd_seterr(&w->broke, code, fmt, detail);
 		w->have_broke = 1;
 	}
-	etcd_xfer_abort(&w->x);
+	if (w->x) {
+		abort_stream(w);
+		ev_timer_set(&w->ended, 0.0, 0.0);
+		ev_timer_start(w->c->loop, &w->ended);
+	}
 }
 
 static int
@@ -302,35 +317,18 @@ handle_line(struct etcd_watch *w, const char *p, size_t n)
 	json_decref(root);
 }
 
-static size_t
-on_data(struct etcd_xfer *x, const char *p, size_t n)
+/* One line of the stream (the transport's line callback). */
+static int
+on_line(void *arg, const char *p, size_t n)
 {
-	struct etcd_watch *w = ETCD_CONTAINER_OF(x, struct etcd_watch, x);
-	size_t start = 0;
-	char *nl;
+	struct etcd_watch *w = arg;
 
-	if (w->line.len + n > w->c->max_response || etcd_buf_append(&w->line, p, n) < 0) {
-		/* etcd splits big responses into fragments, so a line this long
-		 * is not etcd's: resuming would only meet it again. */
-		struct etcd_error err = {0};
-
-		etcd_seterr(&err, ETCD_ETOOLARGE, "watch of %s: a response line is over %zu bytes", w->key,
-		            w->c->max_response);
-		stop(w, &err, 0);
-		return 0;
-	}
-	while (!w->canceled && !w->stopped && !x->aborting &&
-	       (nl = memchr(w->line.data + start, '\n', w->line.len - start))) {
-		size_t len = (size_t)(nl - (w->line.data + start));
-
-		if (len > 0)
-			handle_line(w, w->line.data + start, len);
-		start += len + 1;
-	}
-	etcd_buf_consume(&w->line, start);
-	if (w->canceled || w->stopped || x->aborting)
-		return 0;
-	return n;
+	w->in_cb++;
+	if (!w->canceled && !w->stopped)
+		handle_line(w, p, n);
+	w->in_cb--;
+	maybe_free(w);
+	return 0;
 }
 
 static void
@@ -352,7 +350,6 @@ reconnect(struct etcd_watch *w, struct etcd_error *err)
 	free_events(w->frag, w->nfrag);
 	w->frag = NULL;
 	w->nfrag = 0;
-	etcd_buf_consume(&w->line, w->line.len);
 	if (w->auth_retry) {
 		w->auth_retry = 0;
 		connect_stream(w);
@@ -368,10 +365,11 @@ reconnect(struct etcd_watch *w, struct etcd_error *err)
 	ev_timer_start(c->loop, &w->retry);
 }
 
+/* The stream is over: why, and what next. rc and msg are the transport's
+ * (CURLE_OK when the stream was broken on purpose or ended cleanly). */
 static void
-on_done(struct etcd_xfer *x, CURLcode rc, long status, const char *msg)
+stream_over(struct etcd_watch *w, CURLcode rc, long status, const char *msg)
 {
-	struct etcd_watch *w = ETCD_CONTAINER_OF(x, struct etcd_watch, x);
 	struct etcd_error err = {0};
 
 	if (w->canceled || w->stopped || w->c->freeing) {
@@ -381,7 +379,15 @@ on_done(struct etcd_xfer *x, CURLcode rc, long status, const char *msg)
 	if (w->have_broke) {
 		err = w->broke;
 		w->have_broke = 0;
-	} else if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK) {
+	} else if (rc == CURLE_FILESIZE_EXCEEDED) {
+		/* etcd splits big responses into fragments, so a line this long
+		 * is not etcd's: resuming would only meet it again. */
+		etcd_seterr(&err, ETCD_ETOOLARGE, "watch of %s: a response line is over %zu bytes", w->key,
+		            w->c->max_response);
+		stop(w, &err, 0);
+		maybe_free(w);
+		return;
+	} else if (rc != CURLE_OK) {
 		etcd_seterr(&err, ETCD_ECONN, "watch stream to %s broke: %s", w->c->eps[w->ep].url, msg);
 	} else {
 		etcd_seterr(&err, ETCD_EUNAVAIL, "watch stream to %s ended (HTTP %ld)", w->c->eps[w->ep].url, status);
@@ -390,6 +396,23 @@ on_done(struct etcd_xfer *x, CURLcode rc, long status, const char *msg)
 	snprintf(err.endpoint, sizeof(err.endpoint), "%s", w->c->eps[w->ep].url);
 	reconnect(w, &err);
 	maybe_free(w);
+}
+
+static void
+on_done(void *arg, const struct tp_result *res)
+{
+	struct etcd_watch *w = arg;
+
+	w->x = NULL;
+	stream_over(w, res->rc, res->status, res->err);
+}
+
+static void
+ended_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	stream_over(ETCD_CONTAINER_OF(t, struct etcd_watch, ended), CURLE_OK, 0, "");
 }
 
 static int
@@ -452,6 +475,7 @@ connect_stream(struct etcd_watch *w)
 	struct etcd_client *c = w->c;
 	struct etcd_error err = {0};
 	char url[512];
+	struct etcd_post p = {.url = url, .stream = 1, .on_line = on_line, .done = on_done, .arg = w};
 
 	if (w->canceled || w->stopped)
 		return;
@@ -467,7 +491,10 @@ connect_stream(struct etcd_watch *w)
 	w->ep = c->cur;
 	w->have_broke = 0;
 	snprintf(url, sizeof(url), "%s/v3/watch", c->eps[w->ep].url);
-	if (etcd_xfer_start(&w->x, url, w->body, w->body_len, 0, 1, w->token_used, &err) < 0)
+	p.body = w->body;
+	p.len = w->body_len;
+	p.token = w->token_used;
+	if (!(w->x = etcd_http_post(c, &p, &err)))
 		reconnect(w, &err);
 }
 
@@ -493,11 +520,9 @@ etcd_watch_start(struct etcd_client *c, const char *key, const struct etcd_watch
 	w->next_rev = o->start_revision;
 	w->cb = cb;
 	w->arg = arg;
-	w->x.c = c;
-	w->x.on_data = on_data;
-	w->x.on_done = on_done;
 	w->aw.ready = auth_ready;
 	ev_timer_init(&w->retry, retry_cb, 0.0, 0.0);
+	ev_timer_init(&w->ended, ended_cb, 0.0, 0.0);
 	if (o->range_end) {
 		w->range_end = etcd_json_b64(o->range_end, strlen(o->range_end));
 	} else if (o->prefix) {
@@ -530,8 +555,9 @@ etcd_watch_cancel(struct etcd_watch *w)
 		return;
 	w->canceled = 1;
 	ev_timer_stop(w->c->loop, &w->retry);
+	ev_timer_stop(w->c->loop, &w->ended);
 	etcd_auth_unqueue(w->c, &w->aw);
-	etcd_xfer_abort(&w->x);
+	abort_stream(w);
 	maybe_free(w);
 }
 
@@ -552,5 +578,4 @@ etcd_watch_free_all(struct etcd_client *c)
 		etcd_watch_cancel(w);
 		w = next;
 	}
-	etcd_http_flush(c);
 }

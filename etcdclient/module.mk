@@ -1,5 +1,5 @@
-# etcdclient/: the etcd v3 client library (libskiffetcd.a).
+# etcdclient/: the etcd v3 client library (libskiffetcd.a). It runs on the
+# transport (transport/), so $(ETCD_LIB), named in the Makefile, is both.
 ETCD_SRC := $(wildcard etcdclient/*.c)
-ETCD_LIB := $(LIB)/libskiffetcd.a
-$(ETCD_LIB): $(ETCD_SRC:%.c=$(OBJ)/%.o)
-all: $(ETCD_LIB)
+$(LIB)/libskiffetcd.a: $(ETCD_SRC:%.c=$(OBJ)/%.o)
+all: $(LIB)/libskiffetcd.a

@@ -43,9 +43,10 @@
 #define PAUSE_IMAGE "skiff/pause:0.1"
 
 /* ------------------------------------------------------------------------
- * Docker Engine API client (agent_docker.c): HTTP over the unix socket,
- * curl multi on the loop. Every request ends in exactly one done callback
- * (never before dk_call returns), unless cancelled or the client freed.
+ * Docker Engine API client (agent_docker.c): HTTP over the unix socket on
+ * the HTTP transport (transport/tp.h). Every request ends in exactly one
+ * done callback (never before dk_call returns), unless cancelled or the
+ * client freed.
  */
 struct dk;
 struct dk_req;
@@ -54,13 +55,13 @@ struct dk_resp {
 	long status; /* HTTP status, 0 when no response */
 	char *body;  /* NUL-terminated; borrowed for the callback */
 	size_t len;
-	int curl_rc;   /* CURLcode */
+	int curl_rc;   /* CURLcode (tp.h's tp_result.rc) */
 	char err[256]; /* transport error, "" when a response came */
 };
 
 typedef void (*dk_done_fn)(struct dk_resp *r, void *arg);
 /* One line of a streamed body (no '\n'); return non-zero to stop. Runs
- * inside curl: it must not start or cancel requests. */
+ * inside curl; it may start requests and cancel any, its own included. */
 typedef int (*dk_line_fn)(const char *line, size_t len, void *arg);
 
 struct dk *dk_new(struct ev_loop *loop, const char *socket_path);
@@ -87,7 +88,8 @@ struct dk_call_opts {
 /* Start the request o describes (o is not kept). Returns NULL when out of
  * memory. */
 struct dk_req *dk_call(struct dk *d, const struct dk_call_opts *o);
-/* Stop a request without its callback. Not inside a dk callback of it. */
+/* Stop a request without its callback. Not from its own done callback
+ * (the request is gone by then). */
 void dk_cancel(struct dk_req *r);
 /* A message for a failed response: the body's "message", the transport
  * error, or "HTTP n". Writes into buf, returns buf. */
