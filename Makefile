@@ -33,8 +33,11 @@ OPT      ?= -O2
 WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
-             -I. -Ietcdclient -Iruntime -Iapi -Idaemon -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+             -I. -Ietcdclient -Iruntime -Iapi -Idaemon $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
+# Only tests, benchmarks and fuzz targets see the test harness's headers:
+# production code cannot include them by accident.
+HARNESS_CFLAGS = $(if $(filter tests/% bench/% fuzz/%,$<),-Itests/harness)
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
@@ -91,7 +94,7 @@ all: $(PROGRAMS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCHES)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS)) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(HARNESS_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS)) -c -o $@ $<
 
 $(LIB)/%.a:
 	@mkdir -p $(dir $@)
