@@ -70,12 +70,13 @@ MAN_PAGES :=
 all:
 
 # Test binaries: $(call test_prog,NAME,extra objects) links
-# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects.
+# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects (and a
+# target's TEST_LDFLAGS, if it sets any).
 define test_prog
 $(TBIN)/$(1): $(OBJ)/$(2)/$(1).o $(3)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+	$$(Q)$$(CC) $$(SAN_FLAGS) $$(TEST_LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
 endef
 
 # Shared by every integration suite: the real-etcd harness. The libraries
