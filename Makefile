@@ -82,7 +82,9 @@ endef
 # Shared by every integration suite: the real-etcd harness. The libraries
 # are named here, before any module.mk, so that every module can link them
 # whatever order the module.mk files are read in.
-HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
+# The check_etcd_* suites' fixture uses Check: only they link it.
+ETCD_FIXTURE_OBJ := $(OBJ)/tests/harness/etcd_fixture.o
+HARNESS_OBJ := $(filter-out $(ETCD_FIXTURE_OBJ),$(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c)))
 ETCD_LIB    := $(LIB)/libskiffetcd.a
 API_LIB     := $(LIB)/libskiffapi.a
 RUNTIME_LIB := $(LIB)/libskiffruntime.a

@@ -17,7 +17,7 @@ $(TBIN)/check_chaos: TEST_LDFLAGS := \
 UNIT_TESTS += $(TBIN)/check_chaos
 
 ETCD_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_etcd*.c))
-$(foreach t,$(ETCD_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(ETCD_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
 SAN_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
 

@@ -16,6 +16,7 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
 #include "tests/harness/fake_http.h"
@@ -942,9 +943,7 @@ malformed_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(malformed_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	static const struct tu_fixture fx = {.no_etcd = 1};
+
+	return tu_suite_main(malformed_suite(), &fx);
 }
