@@ -792,15 +792,7 @@ END_TEST
 
 START_TEST(kv_connection_refused)
 {
-	char ep[64];
-	struct etcd_config cfg;
-	struct etcd_error err;
-	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", tu_closed_port());
-	memset(&cfg, 0, sizeof cfg);
-	cfg.endpoints = ep;
-	cfg.request_timeout_ms = 500;
-	cfg.retry_budget_ms = 1000;
-	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
+	struct etcd_sync *s = tu_refused_sync(500, 1000);
 	ck_assert_ptr_nonnull(s);
 	struct etcd_result *r = etcd_sync_get(s, "/kv/x");
 	TU_CODE(r, ETCD_ECONN);

@@ -404,15 +404,7 @@ END_TEST
 START_TEST(txn_commit_error_consumes)
 {
 	/* a closed endpoint: commit fails, the txn is consumed either way */
-	char ep[64];
-	struct etcd_config cfg;
-	struct etcd_error err;
-	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", tu_closed_port());
-	memset(&cfg, 0, sizeof cfg);
-	cfg.endpoints = ep;
-	cfg.request_timeout_ms = 500;
-	cfg.retry_budget_ms = 800;
-	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
+	struct etcd_sync *s = tu_refused_sync(500, 800);
 	ck_assert_ptr_nonnull(s);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp(t, "/txn/x", ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
