@@ -123,8 +123,8 @@ START_TEST(failover_watch_when_member_killed)
 	int second = current_member();
 	ck_assert_int_ne(second, first);
 	ck_assert_int_eq(th_etcd_kill(tu_etcd, second), 0);
-	ck_assert_msg(th_wait(tu_loop, tu_writer_done, wr, 40) == 0, "writer stuck at %d (errors %d)", tu_writer_written(wr),
-	              tu_writer_errors(wr));
+	ck_assert_msg(th_wait(tu_loop, tu_writer_done, wr, 40) == 0, "writer stuck at %d (errors %d)",
+	              tu_writer_written(wr), tu_writer_errors(wr));
 	struct tu_wcount wc = {&l, (size_t)N};
 	ck_assert_msg(th_wait(tu_loop, tu_wlog_has, &wc, 20) == 0,
 	              "watch got %zu events of %d (created %d, retrying %d, errors %d)", l.n, N, l.created, l.retrying,

@@ -315,7 +315,6 @@ END_TEST
 
 /* ---- JSON ---- */
 
-
 START_TEST(mal_json_nul_byte)
 {
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{\"header\":{}}\0\0\0";

@@ -69,7 +69,7 @@ START_TEST(txn_compare_version)
 {
 	const char *k = "/txn/ver/k";
 	ck_assert_int_gt(tu_put(tu_sync, k, "1"), 0);
-	ck_assert_int_gt(tu_put(tu_sync, k, "2"), 0);                 /* version 2 */
+	ck_assert_int_gt(tu_put(tu_sync, k, "2"), 0);           /* version 2 */
 	ck_assert_int_eq(cas_version(k, ETCD_CMP_EQUAL, 2), 1); /* now 3 */
 	ck_assert_int_eq(cas_version(k, ETCD_CMP_EQUAL, 2), 0);
 	ck_assert_int_eq(cas_version(k, ETCD_CMP_GREATER, 5), 0);

@@ -32,8 +32,8 @@ static void
 wait_events(struct tu_wlog *l, size_t n)
 {
 	struct tu_wcount wc = {l, n};
-	ck_assert_msg(th_wait(tu_loop, tu_wlog_has, &wc, 15) == 0, "got %zu events of %zu (errors %d, retrying %d)", l->n, n,
-	              l->errors, l->retrying);
+	ck_assert_msg(th_wait(tu_loop, tu_wlog_has, &wc, 15) == 0, "got %zu events of %zu (errors %d, retrying %d)",
+	              l->n, n, l->errors, l->retrying);
 }
 
 static int64_t
@@ -231,7 +231,8 @@ START_TEST(watch_compacted_start_revision)
 	struct etcd_error err;
 	struct etcd_watch *w = etcd_watch_start(tu_client, "/w/cmp/k", &o, tu_wlog_cb, &l, &err);
 	ck_assert_ptr_nonnull(w);
-	ck_assert_msg(th_wait(tu_loop, tu_wlog_errored, &l, 10) == 0, "no ERROR (events %zu, retrying %d)", l.n, l.retrying);
+	ck_assert_msg(th_wait(tu_loop, tu_wlog_errored, &l, 10) == 0, "no ERROR (events %zu, retrying %d)", l.n,
+	              l.retrying);
 	ck_assert_int_eq(l.last_err, ETCD_ECOMPACTED);
 	ck_assert_int_eq(l.compact_revision, r3);
 	ck_assert_uint_eq(l.n, 0);
