@@ -6,6 +6,8 @@
 #                   over its seeds plus FUZZ_SMOKE_SECONDS
 #   make bench      benchmarks against real etcd (ratios against baselines)
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
+#   make format-check  list the sources that differ from .clang-format (fails)
+#   make format     apply .clang-format to every tracked .c and .h
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -31,8 +33,11 @@ OPT      ?= -O2
 WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
-             -I. -Itransport -Ietcdclient -Iruntime -Iapi -Idaemon -Itests/harness $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+             -I. -Itransport -Ietcdclient -Iruntime -Iapi -Idaemon $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
+# Only tests, benchmarks and fuzz targets see the test harness's headers:
+# production code cannot include them by accident.
+HARNESS_CFLAGS = $(if $(filter tests/% bench/% fuzz/%,$<),-Itests/harness)
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
@@ -60,22 +65,26 @@ SAN_TESTS :=
 FUZZERS :=
 MAN_PAGES :=
 
-.PHONY: up down all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps
+.PHONY: up down all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps \
+        format format-check
 all:
 
 # Test binaries: $(call test_prog,NAME,extra objects) links
-# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects.
+# $(TBIN)/NAME from tests/*/NAME.c with Check and the given objects (and a
+# target's TEST_LDFLAGS, if it sets any).
 define test_prog
 $(TBIN)/$(1): $(OBJ)/$(2)/$(1).o $(3)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+	$$(Q)$$(CC) $$(SAN_FLAGS) $$(TEST_LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
 endef
 
 # Shared by every integration suite: the real-etcd harness. The libraries
 # are named here, before any module.mk, so that every module can link them
 # whatever order the module.mk files are read in.
-HARNESS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c))
+# The check_etcd_* suites' fixture uses Check: only they link it.
+ETCD_FIXTURE_OBJ := $(OBJ)/tests/harness/etcd_fixture.o
+HARNESS_OBJ := $(filter-out $(ETCD_FIXTURE_OBJ),$(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/harness/*.c)))
 # The etcd client runs on the HTTP transport: linking it means both.
 TRANSPORT_LIB := $(LIB)/libskifftransport.a
 ETCD_LIB    := $(LIB)/libskiffetcd.a $(TRANSPORT_LIB)
@@ -90,7 +99,7 @@ all: $(PROGRAMS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCHES)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS)) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(HARNESS_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS)) -c -o $@ $<
 
 $(LIB)/%.a:
 	@mkdir -p $(dir $@)
@@ -148,6 +157,23 @@ fuzz-smoke:
 	@./scripts/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZERS:$(B)/%=build/fuzz/%)
 
 fuzz-bins: $(FUZZERS)
+
+# Formatting: .clang-format over every tracked C source (every .c and .h
+# when the tree is not a git checkout). format-check changes nothing and
+# names each file that differs.
+CLANG_FORMAT ?= clang-format
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -path ./build -prune -o -name '*.[ch]' -print)
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found (make deps)" >&2; exit 1; }
+	@out=$$($(CLANG_FORMAT) --dry-run -Werror $(FORMAT_SRCS) 2>&1 >/dev/null); st=$$?; \
+	bad=$$(printf '%s\n' "$$out" | sed -n 's/^\([^:]*\.[ch]\):[0-9]*:[0-9]*: error: .*/\1/p' | sort -u); \
+	if [ -n "$$bad" ]; then \
+	  echo "format-check: these files differ from .clang-format (make format rewrites them):" >&2; \
+	  printf '  %s\n' $$bad >&2; exit 1; \
+	elif [ $$st -ne 0 ]; then printf '%s\n' "$$out" >&2; exit 1; fi
+
+format:
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 
 bench: deps all $(BENCHES)
 	@./scripts/run-bench.sh $(BENCHES)

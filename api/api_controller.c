@@ -26,7 +26,7 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 		s->replicas = (int)v;
 	before = d->errs->n;
 	api_selector_decode(d, j, "selector", &s->selector);
-	sel_bad = d->errs->n > before;
+	sel_bad = d->errs->n > before || d->errs->oom; /* half a selector when out of memory */
 	if (!dec_present(j, "template")) {
 		dec_err_at(d, "template", "required");
 		return;

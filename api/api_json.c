@@ -583,10 +583,24 @@ enc_done(json_t *o, int rc)
 	return o;
 }
 
+/* Measured, then written into a buffer of ours: jansson 2.14's json_dumps
+ * can return text with a key missing when one of its allocations fails
+ * (it drops some of its own buffer's errors). json_dumpb reports them. */
 char *
 api_json_dumps(const json_t *j)
 {
-	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
+	size_t n = j ? json_dumpb(j, NULL, 0, flags) : 0;
+	char *s;
+
+	if (n == 0 || !(s = malloc(n + 1)))
+		return NULL;
+	if (json_dumpb(j, s, n, flags) != n) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
 }
 
 /* ------------------------------------------------------------------------

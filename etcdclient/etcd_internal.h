@@ -133,6 +133,11 @@ int etcd_parse_range_resp(json_t *o, struct etcd_result *res);
 int etcd_parse_put_resp(json_t *o, struct etcd_result *res);
 int etcd_parse_delete_resp(json_t *o, struct etcd_result *res);
 int etcd_parse_txn_resp(json_t *o, struct etcd_result *res);
+/* One event of a watch response into ev: 0, or -1 (ev left empty) when o
+ * is not an event or memory ran out. */
+int etcd_parse_event(json_t *o, struct etcd_event *ev);
+/* Free n events and the array. */
+void etcd_events_free(struct etcd_event *ev, size_t n);
 json_t *etcd_range_body(const char *key, size_t klen, const struct etcd_range_opts *o);
 
 /* ---- the client ---- */

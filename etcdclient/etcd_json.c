@@ -2,7 +2,7 @@
  * etcd_json.c: the wire format of etcd's JSON gateway. Base64 for every
  * bytes field, int64 as strings (accepting numbers too), defaults that the
  * gateway leaves out, both error body shapes (3.4/3.5 and 3.6), and the
- * parsers that turn responses into struct etcd_result.
+ * parsers that turn responses and watch events into C structs.
  *
  * Every parser treats the response as hostile: a wrong type, a bad base64
  * string or a missing object is a -1 (the caller reports ETCD_EBADRESP),
@@ -364,6 +364,48 @@ etcd_parse_header(json_t *root, struct etcd_result *res)
 	    etcd_json_get_u64(h, "member_id", &res->member_id) < 0)
 		return -1;
 	return 0;
+}
+
+int
+etcd_parse_event(json_t *o, struct etcd_event *ev)
+{
+	json_t *type = json_object_get(o, "type"), *pk = json_object_get(o, "prev_kv");
+
+	memset(ev, 0, sizeof(*ev));
+	if (!json_is_object(o))
+		return -1;
+	if (!type || (json_is_string(type) && strcmp(json_string_value(type), "PUT") == 0) ||
+	    (json_is_integer(type) && json_integer_value(type) == 0))
+		ev->type = ETCD_EVENT_PUT;
+	else if ((json_is_string(type) && strcmp(json_string_value(type), "DELETE") == 0) ||
+	         (json_is_integer(type) && json_integer_value(type) == 1))
+		ev->type = ETCD_EVENT_DELETE;
+	else
+		return -1;
+	if (etcd_parse_kv(json_object_get(o, "kv"), &ev->kv) < 0)
+		return -1;
+	if (pk) {
+		if (!(ev->prev_kv = calloc(1, sizeof(*ev->prev_kv))) || etcd_parse_kv(pk, ev->prev_kv) < 0) {
+			free(ev->prev_kv);
+			ev->prev_kv = NULL;
+			etcd_kv_clear(&ev->kv);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+etcd_events_free(struct etcd_event *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		etcd_kv_clear(&ev[i].kv);
+		if (ev[i].prev_kv) {
+			etcd_kv_clear(ev[i].prev_kv);
+			free(ev[i].prev_kv);
+		}
+	}
+	free(ev);
 }
 
 int

@@ -46,19 +46,6 @@ struct etcd_watch {
 static void connect_stream(struct etcd_watch *w);
 
 static void
-free_events(struct etcd_event *ev, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		etcd_kv_clear(&ev[i].kv);
-		if (ev[i].prev_kv) {
-			etcd_kv_clear(ev[i].prev_kv);
-			free(ev[i].prev_kv);
-		}
-	}
-	free(ev);
-}
-
-static void
 watch_free(struct etcd_watch *w)
 {
 	struct etcd_client *c = w->c;
@@ -72,7 +59,7 @@ watch_free(struct etcd_watch *w)
 		c->watches = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
-	free_events(w->frag, w->nfrag);
+	etcd_events_free(w->frag, w->nfrag);
 	json_decref(w->range_end);
 	free(w->body);
 	free(w->key);
@@ -141,35 +128,6 @@ broke(struct etcd_watch *w, enum etcd_code code, const char *fmt, const char *de
 	}
 }
 
-static int
-parse_event(json_t *o, struct etcd_event *ev)
-{
-	json_t *type = json_object_get(o, "type"), *pk = json_object_get(o, "prev_kv");
-
-	memset(ev, 0, sizeof(*ev));
-	if (!json_is_object(o))
-		return -1;
-	if (!type || (json_is_string(type) && strcmp(json_string_value(type), "PUT") == 0) ||
-	    (json_is_integer(type) && json_integer_value(type) == 0))
-		ev->type = ETCD_EVENT_PUT;
-	else if ((json_is_string(type) && strcmp(json_string_value(type), "DELETE") == 0) ||
-	         (json_is_integer(type) && json_integer_value(type) == 1))
-		ev->type = ETCD_EVENT_DELETE;
-	else
-		return -1;
-	if (etcd_parse_kv(json_object_get(o, "kv"), &ev->kv) < 0)
-		return -1;
-	if (pk) {
-		if (!(ev->prev_kv = calloc(1, sizeof(*ev->prev_kv))) || etcd_parse_kv(pk, ev->prev_kv) < 0) {
-			free(ev->prev_kv);
-			ev->prev_kv = NULL;
-			etcd_kv_clear(&ev->kv);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Append the events of one response to w->frag. */
 static int
 collect_events(struct etcd_watch *w, json_t *arr)
@@ -185,7 +143,7 @@ collect_events(struct etcd_watch *w, json_t *arr)
 		return -1;
 	w->frag = ev;
 	for (i = 0; i < n; i++) {
-		if (parse_event(json_array_get(arr, i), &w->frag[w->nfrag]) < 0)
+		if (etcd_parse_event(json_array_get(arr, i), &w->frag[w->nfrag]) < 0)
 			return -1;
 		w->nfrag++;
 	}
@@ -213,7 +171,7 @@ deliver_events(struct etcd_watch *w, int64_t rev)
 		w->c->stats.watch_events += m.nevents;
 		alive = deliver(w, &m);
 	}
-	free_events(ev, n);
+	etcd_events_free(ev, n);
 	return alive;
 }
 
@@ -347,7 +305,7 @@ reconnect(struct etcd_watch *w, struct etcd_error *err)
 	double delay;
 
 	c->stats.watch_restarts++;
-	free_events(w->frag, w->nfrag);
+	etcd_events_free(w->frag, w->nfrag);
 	w->frag = NULL;
 	w->nfrag = 0;
 	if (w->auth_retry) {

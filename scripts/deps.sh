@@ -4,7 +4,7 @@
 # otherwise it names what is missing and exits 1.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
+PKGS="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev libev-dev check libyaml-dev
 uthash-dev libmicrohttpd-dev
 etcd-server etcd-client docker.io busybox-static

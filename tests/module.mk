@@ -6,8 +6,18 @@ ETCD_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_etcd*.c))
 $(foreach t,$(ETCD_UNIT),$(eval $(call test_prog,$(t),tests/unit,$(ETCD_LIB))))
 UNIT_TESTS += $(ETCD_UNIT:%=$(TBIN)/%)
 
+# Allocation failures in api/ and etcdclient/'s JSON decoding: the
+# libraries' malloc, calloc, realloc, free, strdup and strndup go to the
+# suite's own counting hook through the linker (production code unchanged),
+# and it sees when jansson's parser runs.
+$(eval $(call test_prog,check_chaos,tests/unit,$(API_LIB) $(ETCD_LIB)))
+$(TBIN)/check_chaos: TEST_LDFLAGS := \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup \
+	-Wl,--wrap=json_loadb,--wrap=json_loads
+UNIT_TESTS += $(TBIN)/check_chaos
+
 ETCD_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_etcd*.c))
-$(foreach t,$(ETCD_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(ETCD_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
 SAN_TESTS += $(ETCD_INTEG:%=$(TBIN)/%)
 

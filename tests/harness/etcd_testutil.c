@@ -322,3 +322,17 @@ tu_writer_free(struct tu_writer *w)
 	ev_timer_stop(w->loop, &w->retry);
 	free(w);
 }
+
+struct etcd_sync *
+tu_refused_sync(long request_timeout_ms, long retry_budget_ms)
+{
+	struct etcd_config cfg = {0};
+	struct etcd_error err;
+	char ep[64];
+
+	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", tu_closed_port());
+	cfg.endpoints = ep; /* copied by the client */
+	cfg.request_timeout_ms = request_timeout_ms;
+	cfg.retry_budget_ms = retry_budget_ms;
+	return etcd_sync_new(&cfg, &err);
+}

@@ -99,5 +99,8 @@ void tu_writer_free(struct tu_writer *w);
 
 /* A free loopback port nobody listens on (bound, then closed). */
 int tu_closed_port(void);
+/* A synchronous client whose one endpoint is such a port (every connection
+ * refused), with these timeouts; NULL on failure. */
+struct etcd_sync *tu_refused_sync(long request_timeout_ms, long retry_budget_ms);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
 #include "tests/harness/th_proc.h"
@@ -24,16 +25,16 @@
 #define ROOT_PW "r00t-pw"
 #define TOKEN_TTL 2
 
-static struct th_etcd *g_auth; /* auth on, plain http */
-static struct th_etcd *g_tls;  /* https, client certs, auth off */
+/* tu_etcd, the fixture's etcd: auth on, plain http. */
+static struct th_etcd *g_tls; /* https, client certs, auth off */
 
 static struct etcd_sync *
 auth_sync(const char *user, const char *pw)
 {
 	struct etcd_config cfg;
 	struct etcd_error err;
-	ck_assert_msg(g_auth != NULL, "auth etcd did not start (see stderr)");
-	tu_config(g_auth, &cfg);
+	ck_assert_msg(tu_etcd != NULL, "auth etcd did not start (see stderr)");
+	tu_config(tu_etcd, &cfg);
 	cfg.user = user;
 	cfg.password = pw;
 	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
@@ -187,14 +188,14 @@ static void
 admin(const char *path, const char *body)
 {
 	char *resp = NULL;
-	long st = th_etcd_post(g_auth, 0, path, body, &resp);
+	long st = th_etcd_post(tu_etcd, 0, path, body, &resp);
 	ck_assert_msg(st == 200, "%s: HTTP %ld: %s", path, st, resp ? resp : "");
 	free(resp);
 }
 
 START_TEST(auth_permission_denied)
 {
-	ck_assert_ptr_nonnull(g_auth);
+	ck_assert_ptr_nonnull(tu_etcd);
 	/* user alice may only read /ro/ */
 	char body[512];
 	char *k = th_b64("/ro/", 4), *e = th_b64("/ro0", 4);
@@ -459,16 +460,14 @@ auth_tls_suite(void)
 int
 main(void)
 {
-	struct th_etcd_opts ao = {.root_password = ROOT_PW, .auth_token_ttl = TOKEN_TTL};
-	struct th_etcd_opts to = {.tls = 1};
-	g_auth = th_etcd_start(1, &ao);
-	g_tls = th_etcd_start(1, &to);
-	int started = g_auth && g_tls;
-	SRunner *sr = srunner_create(auth_tls_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	th_etcd_free(g_auth);
+	static const struct th_etcd_opts auth = {.root_password = ROOT_PW, .auth_token_ttl = TOKEN_TTL};
+	static const struct th_etcd_opts tls = {.tls = 1};
+	static const struct tu_fixture fx = {.opts = &auth};
+	int started, rc;
+
+	g_tls = th_etcd_start(1, &tls);
+	started = g_tls != NULL;
+	rc = tu_suite_main(auth_tls_suite(), &fx);
 	th_etcd_free(g_tls);
-	return failed == 0 && started ? 0 : 1;
+	return rc == 0 && started ? 0 : 1;
 }

@@ -13,50 +13,28 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
 
-static struct th_etcd *E;
-static struct ev_loop *L;
-static struct etcd_client *C;
-
+/* A write sent to a member while the others elect a new leader waits for
+ * the election (about a second with --election-timeout 500). */
 static void
-setup(void)
+tune(struct etcd_config *cfg)
 {
-	struct etcd_config cfg;
-	struct etcd_error err;
-	E = th_etcd_start(3, NULL);
-	ck_assert_msg(E != NULL, "3-member etcd did not start (see stderr)");
-	tu_config(E, &cfg);
-	/* a write sent to a member while the others elect a new leader waits
-	 * for the election (about a second with --election-timeout 500) */
-	cfg.request_timeout_ms = 3000;
-	cfg.connect_timeout_ms = 500;
-	cfg.retry_budget_ms = 6000;
-	L = ev_loop_new(0);
-	C = etcd_client_new(L, &cfg, &err);
-	ck_assert_msg(C != NULL, "etcd_client_new: %s", tu_err(&err));
+	cfg->request_timeout_ms = 3000;
+	cfg->connect_timeout_ms = 500;
+	cfg->retry_budget_ms = 6000;
 }
 
-static void
-teardown(void)
-{
-	etcd_client_free(C);
-	ev_loop_destroy(L);
-	th_etcd_free(E);
-	C = NULL;
-	L = NULL;
-	E = NULL;
-}
-
-/* One call on C, waited for; returns the taken result. */
+/* One call on tu_client, waited for; returns the taken result. */
 static struct etcd_result *
 call_put(const char *key, const char *val)
 {
 	struct tu_call call = {0, NULL};
 	struct etcd_error err;
-	ck_assert_int_eq(etcd_put(C, key, val, strlen(val), NULL, tu_call_cb, &call, &err), 0);
-	ck_assert_int_eq(th_wait(L, tu_call_done, &call, 15), 0);
+	ck_assert_int_eq(etcd_put(tu_client, key, val, strlen(val), NULL, tu_call_cb, &call, &err), 0);
+	ck_assert_int_eq(th_wait(tu_loop, tu_call_done, &call, 15), 0);
 	return call.res;
 }
 
@@ -65,16 +43,16 @@ call_get(const char *key)
 {
 	struct tu_call call = {0, NULL};
 	struct etcd_error err;
-	ck_assert_int_eq(etcd_get(C, key, tu_call_cb, &call, &err), 0);
-	ck_assert_int_eq(th_wait(L, tu_call_done, &call, 15), 0);
+	ck_assert_int_eq(etcd_get(tu_client, key, tu_call_cb, &call, &err), 0);
+	ck_assert_int_eq(th_wait(tu_loop, tu_call_done, &call, 15), 0);
 	return call.res;
 }
 
 static int
 current_member(void)
 {
-	int i = th_etcd_member_of(E, etcd_client_endpoint(C));
-	ck_assert_msg(i >= 0, "client endpoint %s is no member", etcd_client_endpoint(C));
+	int i = th_etcd_member_of(tu_etcd, etcd_client_endpoint(tu_client));
+	ck_assert_msg(i >= 0, "client endpoint %s is no member", etcd_client_endpoint(tu_client));
 	return i;
 }
 
@@ -84,7 +62,7 @@ START_TEST(failover_unary_when_member_killed)
 	TU_OK(r);
 	TU_FREE(r);
 	int dead = current_member();
-	ck_assert_int_eq(th_etcd_kill(E, dead), 0);
+	ck_assert_int_eq(th_etcd_kill(tu_etcd, dead), 0);
 	/* Read first: reads are retried until a new leader serves them. A
 	 * write sent while the survivors still follow the dead leader can be
 	 * lost by etcd and time out with an unknown outcome, which the client
@@ -99,14 +77,14 @@ START_TEST(failover_unary_when_member_killed)
 	TU_FREE(r);
 	ck_assert_int_ne(current_member(), dead);
 	struct etcd_stats st;
-	etcd_client_stats(C, &st);
+	etcd_client_stats(tu_client, &st);
 	ck_assert_uint_ge(st.failovers, 1);
 
 	/* bring it back (two members down would lose quorum), then kill the
 	 * member the client moved to */
-	ck_assert_int_eq(th_etcd_restart(E, dead), 0);
+	ck_assert_int_eq(th_etcd_restart(tu_etcd, dead), 0);
 	int dead2 = current_member();
-	ck_assert_int_eq(th_etcd_kill(E, dead2), 0);
+	ck_assert_int_eq(th_etcd_kill(tu_etcd, dead2), 0);
 	r = call_get("/fo/u/k");
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "2");
@@ -128,30 +106,30 @@ START_TEST(failover_watch_when_member_killed)
 	struct tu_wlog l = {0};
 	struct etcd_error err;
 	struct etcd_watch_opts o = {.prefix = 1};
-	struct etcd_watch *w = etcd_watch_start(C, "/fo/w/", &o, tu_wlog_cb, &l, &err);
+	struct etcd_watch *w = etcd_watch_start(tu_client, "/fo/w/", &o, tu_wlog_cb, &l, &err);
 	ck_assert_ptr_nonnull(w);
-	ck_assert_int_eq(th_wait(L, tu_wlog_created, &l, 10), 0);
-	struct tu_writer *wr = tu_writer_start(C, "/fo/w/", N);
+	ck_assert_int_eq(th_wait(tu_loop, tu_wlog_created, &l, 10), 0);
+	struct tu_writer *wr = tu_writer_start(tu_client, "/fo/w/", N);
 
 	struct tu_writer_at at = {wr, 100};
-	ck_assert_int_eq(th_wait(L, tu_writer_reached, &at, 30), 0);
+	ck_assert_int_eq(th_wait(tu_loop, tu_writer_reached, &at, 30), 0);
 	int first = current_member(); /* the watch started there */
-	ck_assert_int_eq(th_etcd_kill(E, first), 0);
+	ck_assert_int_eq(th_etcd_kill(tu_etcd, first), 0);
 	at.n = 200;
-	ck_assert_msg(th_wait(L, tu_writer_reached, &at, 30) == 0, "writer stuck at %d (errors %d)",
+	ck_assert_msg(th_wait(tu_loop, tu_writer_reached, &at, 30) == 0, "writer stuck at %d (errors %d)",
 	              tu_writer_written(wr), tu_writer_errors(wr));
 	/* bring it back, then kill the member the client moved to */
-	ck_assert_int_eq(th_etcd_restart(E, first), 0);
+	ck_assert_int_eq(th_etcd_restart(tu_etcd, first), 0);
 	int second = current_member();
 	ck_assert_int_ne(second, first);
-	ck_assert_int_eq(th_etcd_kill(E, second), 0);
-	ck_assert_msg(th_wait(L, tu_writer_done, wr, 40) == 0, "writer stuck at %d (errors %d)", tu_writer_written(wr),
-	              tu_writer_errors(wr));
+	ck_assert_int_eq(th_etcd_kill(tu_etcd, second), 0);
+	ck_assert_msg(th_wait(tu_loop, tu_writer_done, wr, 40) == 0, "writer stuck at %d (errors %d)",
+	              tu_writer_written(wr), tu_writer_errors(wr));
 	struct tu_wcount wc = {&l, (size_t)N};
-	ck_assert_msg(th_wait(L, tu_wlog_has, &wc, 20) == 0,
+	ck_assert_msg(th_wait(tu_loop, tu_wlog_has, &wc, 20) == 0,
 	              "watch got %zu events of %d (created %d, retrying %d, errors %d)", l.n, N, l.created, l.retrying,
 	              l.errors);
-	th_wait(L, NULL, NULL, 0.3);
+	th_wait(tu_loop, NULL, NULL, 0.3);
 	ck_assert_msg(l.n == (size_t)N, "%zu events for %d keys", l.n, N);
 	ck_assert_int_eq(l.errors, 0);
 	ck_assert_int_eq(l.out_of_order, 0);
@@ -175,14 +153,14 @@ START_TEST(failover_all_down_then_back)
 	TU_OK(r);
 	TU_FREE(r);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(th_etcd_kill(E, i), 0);
+		ck_assert_int_eq(th_etcd_kill(tu_etcd, i), 0);
 	r = call_get("/fo/all/k");
 	TU_CODE(r, ETCD_ECONN);
 	TU_FREE(r);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(th_etcd_spawn(E, i), 0);
+		ck_assert_int_eq(th_etcd_spawn(tu_etcd, i), 0);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(th_etcd_wait_healthy(E, i, 20), 0);
+		ck_assert_int_eq(th_etcd_wait_healthy(tu_etcd, i, 20), 0);
 	r = call_get("/fo/all/k");
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "1");
@@ -195,7 +173,7 @@ failover_suite(void)
 {
 	Suite *s = suite_create("etcd_failover");
 	TCase *tc = tcase_create("failover");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, failover_unary_when_member_killed);
 	tcase_add_test(tc, failover_watch_when_member_killed);
@@ -207,9 +185,7 @@ failover_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(failover_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	static const struct tu_fixture fx = {.members = 3, .per_test = 1, .async = 1, .tune = tune};
+
+	return tu_suite_main(failover_suite(), &fx);
 }

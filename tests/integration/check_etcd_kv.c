@@ -12,29 +12,9 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
-
-static struct th_etcd *g_etcd;
-static struct etcd_sync *S;
-
-static void
-setup(void)
-{
-	struct etcd_config cfg;
-	struct etcd_error err;
-	ck_assert_msg(g_etcd != NULL, "etcd did not start (see stderr)");
-	tu_config(g_etcd, &cfg);
-	S = etcd_sync_new(&cfg, &err);
-	ck_assert_msg(S != NULL, "etcd_sync_new: %s", tu_err(&err));
-}
-
-static void
-teardown(void)
-{
-	etcd_sync_free(S);
-	S = NULL;
-}
 
 static void
 put3(const char *pfx)
@@ -42,7 +22,7 @@ put3(const char *pfx)
 	char k[128];
 	for (int i = 0; i < 3; i++) {
 		snprintf(k, sizeof k, "%s%c", pfx, 'a' + i);
-		ck_assert_int_gt(tu_put(S, k, k + strlen(k) - 1), 0);
+		ck_assert_int_gt(tu_put(tu_sync, k, k + strlen(k) - 1), 0);
 	}
 }
 
@@ -50,9 +30,9 @@ put3(const char *pfx)
 
 START_TEST(kv_put_then_get)
 {
-	int64_t rev = tu_put(S, "/kv/pg/a", "one");
+	int64_t rev = tu_put(tu_sync, "/kv/pg/a", "one");
 	ck_assert_int_gt(rev, 0);
-	struct etcd_result *r = etcd_sync_get(S, "/kv/pg/a");
+	struct etcd_result *r = etcd_sync_get(tu_sync, "/kv/pg/a");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/pg/a");
@@ -68,8 +48,8 @@ START_TEST(kv_put_then_get)
 	ck_assert_int_eq(r->more, 0);
 	ck_assert_uint_ne(r->member_id, 0);
 	TU_FREE(r);
-	ck_assert_int_gt(tu_put(S, "/kv/pg/a", "two"), rev);
-	r = etcd_sync_get(S, "/kv/pg/a");
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/pg/a", "two"), rev);
+	r = etcd_sync_get(tu_sync, "/kv/pg/a");
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "two");
 	ck_assert_int_eq(r->kvs[0].version, 2);
@@ -80,7 +60,7 @@ END_TEST
 
 START_TEST(kv_get_missing_key)
 {
-	struct etcd_result *r = etcd_sync_get(S, "/kv/missing/nothing-here");
+	struct etcd_result *r = etcd_sync_get(tu_sync, "/kv/missing/nothing-here");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	ck_assert_int_eq(r->count, 0);
@@ -92,10 +72,10 @@ END_TEST
 START_TEST(kv_binary_and_empty_values)
 {
 	static const char bin[] = {'a', 0, (char)0xff, 0, 'z', (char)0x80};
-	struct etcd_result *r = etcd_sync_put(S, "/kv/bin/v", bin, sizeof bin, NULL);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/bin/v", bin, sizeof bin, NULL);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/bin/v");
+	r = etcd_sync_get(tu_sync, "/kv/bin/v");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_uint_eq(r->kvs[0].value_len, sizeof bin);
@@ -103,10 +83,10 @@ START_TEST(kv_binary_and_empty_values)
 	ck_assert_int_eq(r->kvs[0].value[sizeof bin], 0);
 	TU_FREE(r);
 
-	r = etcd_sync_put(S, "/kv/bin/empty", "", 0, NULL);
+	r = etcd_sync_put(tu_sync, "/kv/bin/empty", "", 0, NULL);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/bin/empty");
+	r = etcd_sync_get(tu_sync, "/kv/bin/empty");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_uint_eq(r->kvs[0].value_len, 0);
@@ -117,8 +97,8 @@ END_TEST
 START_TEST(kv_key_with_odd_bytes)
 {
 	const char *key = "/kv/odd/sp ace/\xc3\xa9/\x01/+=?&";
-	ck_assert_int_gt(tu_put(S, key, "v"), 0);
-	struct etcd_result *r = etcd_sync_get(S, key);
+	ck_assert_int_gt(tu_put(tu_sync, key, "v"), 0);
+	struct etcd_result *r = etcd_sync_get(tu_sync, key);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_str_eq(r->kvs[0].key, key);
@@ -129,11 +109,11 @@ END_TEST
 START_TEST(kv_range_prefix)
 {
 	put3("/kv/rp/");
-	ck_assert_int_gt(tu_put(S, "/kv/rp", "outside"), 0);
-	ck_assert_int_gt(tu_put(S, "/kv/rpz", "outside"), 0);
-	ck_assert_int_gt(tu_put(S, "/kv/rp0", "outside"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/rp", "outside"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/rpz", "outside"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/rp0", "outside"), 0);
 	struct etcd_range_opts o = {.prefix = 1};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/rp/", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/rp/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 3);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/rp/a");
@@ -144,7 +124,7 @@ START_TEST(kv_range_prefix)
 	ck_assert_int_eq(r->more, 0);
 	TU_FREE(r);
 
-	r = etcd_sync_range(S, "/kv/rp/nothing/", &o);
+	r = etcd_sync_range(tu_sync, "/kv/rp/nothing/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	ck_assert_int_eq(r->count, 0);
@@ -157,7 +137,7 @@ START_TEST(kv_list_shorthand)
 	put3("/kv/list/");
 	struct tu_call call = {0, NULL};
 	struct etcd_error err;
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	ck_assert_int_eq(etcd_list(c, "/kv/list/", tu_call_cb, &call, &err), 0);
 	ck_assert_int_eq(call.calls, 0); /* never before the call returns */
 	ck_assert_int_eq(th_wait(etcd_client_loop(c), tu_call_done, &call, 10), 0);
@@ -181,7 +161,7 @@ START_TEST(kv_range_limit)
 {
 	put3("/kv/lim/");
 	struct etcd_range_opts o = {.prefix = 1, .limit = 2};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/lim/", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/lim/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 2);
 	ck_assert_int_eq(r->more, 1);
@@ -193,24 +173,24 @@ END_TEST
 
 START_TEST(kv_range_at_revision)
 {
-	int64_t r1 = tu_put(S, "/kv/rev/k", "v1");
-	int64_t r2 = tu_put(S, "/kv/rev/k", "v2");
+	int64_t r1 = tu_put(tu_sync, "/kv/rev/k", "v1");
+	int64_t r2 = tu_put(tu_sync, "/kv/rev/k", "v2");
 	ck_assert_int_gt(r1, 0);
 	ck_assert_int_gt(r2, r1);
 	struct etcd_range_opts o = {.revision = r1};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/rev/k", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/rev/k", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_str_eq(r->kvs[0].value, "v1");
 	ck_assert_int_eq(r->kvs[0].mod_revision, r1);
 	TU_FREE(r);
 	o.revision = r1 - 1;
-	r = etcd_sync_range(S, "/kv/rev/k", &o);
+	r = etcd_sync_range(tu_sync, "/kv/rev/k", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	TU_FREE(r);
 	o.revision = 0;
-	r = etcd_sync_range(S, "/kv/rev/k", &o);
+	r = etcd_sync_range(tu_sync, "/kv/rev/k", &o);
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "v2");
 	TU_FREE(r);
@@ -219,10 +199,10 @@ END_TEST
 
 START_TEST(kv_range_future_revision)
 {
-	int64_t now = tu_revision(S);
+	int64_t now = tu_revision(tu_sync);
 	ck_assert_int_gt(now, 0);
 	struct etcd_range_opts o = {.revision = now + 1000};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/future", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/future", &o);
 	TU_CODE(r, ETCD_EFUTURE);
 	ck_assert_int_eq(r->err.grpc_code, 11);
 	TU_FREE(r);
@@ -233,7 +213,7 @@ START_TEST(kv_range_keys_only_and_count_only)
 {
 	put3("/kv/ko/");
 	struct etcd_range_opts o = {.prefix = 1, .keys_only = 1};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/ko/", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/ko/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 3);
 	for (size_t i = 0; i < r->nkvs; i++) {
@@ -244,7 +224,7 @@ START_TEST(kv_range_keys_only_and_count_only)
 	TU_FREE(r);
 
 	struct etcd_range_opts oc = {.prefix = 1, .count_only = 1};
-	r = etcd_sync_range(S, "/kv/ko/", &oc);
+	r = etcd_sync_range(tu_sync, "/kv/ko/", &oc);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	ck_assert_int_eq(r->count, 3);
@@ -254,11 +234,11 @@ END_TEST
 
 START_TEST(kv_range_sort)
 {
-	ck_assert_int_gt(tu_put(S, "/kv/sort/b", "1"), 0);
-	ck_assert_int_gt(tu_put(S, "/kv/sort/c", "3"), 0);
-	ck_assert_int_gt(tu_put(S, "/kv/sort/a", "2"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/sort/b", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/sort/c", "3"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/sort/a", "2"), 0);
 	struct etcd_range_opts o = {.prefix = 1, .sort_target = ETCD_SORT_KEY, .sort_order = ETCD_SORT_DESCEND};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/sort/", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/sort/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 3);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/sort/c");
@@ -267,7 +247,7 @@ START_TEST(kv_range_sort)
 
 	o.sort_target = ETCD_SORT_MOD;
 	o.sort_order = ETCD_SORT_ASCEND;
-	r = etcd_sync_range(S, "/kv/sort/", &o);
+	r = etcd_sync_range(tu_sync, "/kv/sort/", &o);
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/sort/b");
 	ck_assert_str_eq(r->kvs[1].key, "/kv/sort/c");
@@ -276,7 +256,7 @@ START_TEST(kv_range_sort)
 
 	o.sort_target = ETCD_SORT_VALUE;
 	o.sort_order = ETCD_SORT_DESCEND;
-	r = etcd_sync_range(S, "/kv/sort/", &o);
+	r = etcd_sync_range(tu_sync, "/kv/sort/", &o);
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "3");
 	ck_assert_str_eq(r->kvs[2].value, "1");
@@ -285,7 +265,7 @@ START_TEST(kv_range_sort)
 	/* the newest key: create revision descending, limit 1 */
 	struct etcd_range_opts on = {
 		.prefix = 1, .sort_target = ETCD_SORT_CREATE, .sort_order = ETCD_SORT_DESCEND, .limit = 1};
-	r = etcd_sync_range(S, "/kv/sort/", &on);
+	r = etcd_sync_range(tu_sync, "/kv/sort/", &on);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/sort/a");
@@ -297,7 +277,7 @@ START_TEST(kv_range_end_and_from_key)
 {
 	put3("/kv/re/");
 	struct etcd_range_opts o = {.range_end = "/kv/re/c"};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/re/a", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/re/a", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 2);
 	ck_assert_str_eq(r->kvs[1].key, "/kv/re/b");
@@ -305,7 +285,7 @@ START_TEST(kv_range_end_and_from_key)
 
 	/* from_key: every key >= /kv/re/b (counting only this suite's /kv/re/ keys) */
 	struct etcd_range_opts of = {.from_key = 1, .keys_only = 1};
-	r = etcd_sync_range(S, "/kv/re/b", &of);
+	r = etcd_sync_range(tu_sync, "/kv/re/b", &of);
 	TU_OK(r);
 	ck_assert_uint_ge(r->nkvs, 2);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/re/b");
@@ -318,18 +298,18 @@ END_TEST
 
 START_TEST(kv_range_revision_filters)
 {
-	int64_t ra = tu_put(S, "/kv/flt/a", "1");
-	int64_t rb = tu_put(S, "/kv/flt/b", "1");
-	int64_t rc = tu_put(S, "/kv/flt/c", "1");
+	int64_t ra = tu_put(tu_sync, "/kv/flt/a", "1");
+	int64_t rb = tu_put(tu_sync, "/kv/flt/b", "1");
+	int64_t rc = tu_put(tu_sync, "/kv/flt/c", "1");
 	ck_assert_int_gt(ra, 0);
 	struct etcd_range_opts o = {.prefix = 1, .min_mod_revision = rb};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/flt/", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/flt/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 2);
 	ck_assert_str_eq(r->kvs[0].key, "/kv/flt/b");
 	TU_FREE(r);
 	struct etcd_range_opts o2 = {.prefix = 1, .max_create_revision = rc - 1};
-	r = etcd_sync_range(S, "/kv/flt/", &o2);
+	r = etcd_sync_range(tu_sync, "/kv/flt/", &o2);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 2);
 	ck_assert_str_eq(r->kvs[1].key, "/kv/flt/b");
@@ -339,9 +319,9 @@ END_TEST
 
 START_TEST(kv_range_serializable)
 {
-	ck_assert_int_gt(tu_put(S, "/kv/ser/a", "x"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/ser/a", "x"), 0);
 	struct etcd_range_opts o = {.serializable = 1};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/ser/a", &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/ser/a", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	TU_FREE(r);
@@ -383,12 +363,12 @@ START_TEST(kv_range_paging_one_revision)
 			snprintf(val, sizeof val, "value-%d", i);
 			ck_assert_int_eq(etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0), 0);
 		}
-		struct etcd_result *r = etcd_sync_txn(S, t);
+		struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 		TU_OK(r);
 		TU_FREE(r);
 	}
 
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	struct ev_loop *loop = etcd_client_loop(c);
 	struct etcd_error err;
 	struct tu_call call = {0, NULL};
@@ -421,7 +401,7 @@ START_TEST(kv_range_paging_one_revision)
 	}
 	/* the same range in one request at the same revision must be identical */
 	struct etcd_range_opts one = {.prefix = 1, .revision = p->revision};
-	struct etcd_result *r = etcd_sync_range(S, "/kv/page/", &one);
+	struct etcd_result *r = etcd_sync_range(tu_sync, "/kv/page/", &one);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, p->nkvs);
 	for (size_t i = 0; i < p->nkvs; i++) {
@@ -434,7 +414,7 @@ START_TEST(kv_range_paging_one_revision)
 
 	/* and with a limit smaller than a page and keys_only */
 	struct etcd_range_opts ko = {.prefix = 1, .page_size = 700, .keys_only = 1};
-	r = etcd_sync_range(S, "/kv/page/", &ko);
+	r = etcd_sync_range(tu_sync, "/kv/page/", &ko);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, NPAGEKEYS + 20 / 2);
 	ck_assert_uint_eq(r->kvs[0].value_len, 0);
@@ -445,12 +425,12 @@ END_TEST
 START_TEST(kv_put_prev_kv)
 {
 	struct etcd_put_opts po = {.prev_kv = 1};
-	struct etcd_result *r = etcd_sync_put(S, "/kv/prev/k", "v1", 2, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/prev/k", "v1", 2, &po);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nprev, 0); /* a new key has no previous value */
 	int64_t r1 = r->revision;
 	TU_FREE(r);
-	r = etcd_sync_put(S, "/kv/prev/k", "v2", 2, &po);
+	r = etcd_sync_put(tu_sync, "/kv/prev/k", "v2", 2, &po);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nprev, 1);
 	ck_assert_str_eq(r->prev_kvs[0].key, "/kv/prev/k");
@@ -463,16 +443,16 @@ END_TEST
 
 START_TEST(kv_put_with_lease)
 {
-	struct etcd_result *g = etcd_sync_lease_grant(S, 60, 0);
+	struct etcd_result *g = etcd_sync_lease_grant(tu_sync, 60, 0);
 	TU_OK(g);
 	int64_t id = g->lease_id;
 	ck_assert_int_ne(id, 0);
 	TU_FREE(g);
 	struct etcd_put_opts po = {.lease = id};
-	struct etcd_result *r = etcd_sync_put(S, "/kv/lease/k", "v", 1, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/lease/k", "v", 1, &po);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/lease/k");
+	r = etcd_sync_get(tu_sync, "/kv/lease/k");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	ck_assert_int_eq(r->kvs[0].lease, id);
@@ -480,19 +460,19 @@ START_TEST(kv_put_with_lease)
 
 	/* ignore_lease keeps the lease while changing the value */
 	struct etcd_put_opts il = {.ignore_lease = 1};
-	r = etcd_sync_put(S, "/kv/lease/k", "w", 1, &il);
+	r = etcd_sync_put(tu_sync, "/kv/lease/k", "w", 1, &il);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/lease/k");
+	r = etcd_sync_get(tu_sync, "/kv/lease/k");
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "w");
 	ck_assert_int_eq(r->kvs[0].lease, id);
 	TU_FREE(r);
 
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/lease/k");
+	r = etcd_sync_get(tu_sync, "/kv/lease/k");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	TU_FREE(r);
@@ -501,23 +481,23 @@ END_TEST
 
 START_TEST(kv_put_ignore_value)
 {
-	ck_assert_int_gt(tu_put(S, "/kv/iv/k", "keep"), 0);
-	struct etcd_result *g = etcd_sync_lease_grant(S, 60, 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/iv/k", "keep"), 0);
+	struct etcd_result *g = etcd_sync_lease_grant(tu_sync, 60, 0);
 	TU_OK(g);
 	struct etcd_put_opts po = {.ignore_value = 1, .lease = g->lease_id};
-	struct etcd_result *r = etcd_sync_put(S, "/kv/iv/k", NULL, 0, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/iv/k", NULL, 0, &po);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/iv/k");
+	r = etcd_sync_get(tu_sync, "/kv/iv/k");
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "keep");
 	ck_assert_int_eq(r->kvs[0].lease, g->lease_id);
 	TU_FREE(r);
 	/* on a missing key etcd answers "key not found" */
-	r = etcd_sync_put(S, "/kv/iv/missing", NULL, 0, &po);
+	r = etcd_sync_put(tu_sync, "/kv/iv/missing", NULL, 0, &po);
 	TU_CODE(r, ETCD_ENOTFOUND);
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, g->lease_id);
+	r = etcd_sync_lease_revoke(tu_sync, g->lease_id);
 	TU_FREE(r);
 	TU_FREE(g);
 }
@@ -526,7 +506,7 @@ END_TEST
 START_TEST(kv_put_unknown_lease)
 {
 	struct etcd_put_opts po = {.lease = 0x7ead12345678LL};
-	struct etcd_result *r = etcd_sync_put(S, "/kv/nolease/k", "v", 1, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/nolease/k", "v", 1, &po);
 	TU_CODE(r, ETCD_ENOLEASE);
 	ck_assert_int_eq(r->err.grpc_code, 5);
 	ck_assert_int_eq(r->err.outcome_unknown, 0);
@@ -537,7 +517,7 @@ END_TEST
 
 START_TEST(kv_put_empty_key)
 {
-	struct etcd_result *r = etcd_sync_put(S, "", "v", 1, NULL);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "", "v", 1, NULL);
 	TU_CODE(r, ETCD_EINVAL);
 	TU_FREE(r);
 }
@@ -545,14 +525,14 @@ END_TEST
 
 START_TEST(kv_delete_single)
 {
-	int64_t r1 = tu_put(S, "/kv/del/a", "x");
+	int64_t r1 = tu_put(tu_sync, "/kv/del/a", "x");
 	ck_assert_int_gt(r1, 0);
-	struct etcd_result *r = etcd_sync_delete(S, "/kv/del/a", NULL);
+	struct etcd_result *r = etcd_sync_delete(tu_sync, "/kv/del/a", NULL);
 	TU_OK(r);
 	ck_assert_int_eq(r->deleted, 1);
 	ck_assert_int_gt(r->revision, r1);
 	TU_FREE(r);
-	r = etcd_sync_delete(S, "/kv/del/a", NULL);
+	r = etcd_sync_delete(tu_sync, "/kv/del/a", NULL);
 	TU_OK(r);
 	ck_assert_int_eq(r->deleted, 0);
 	ck_assert_uint_eq(r->nprev, 0);
@@ -563,9 +543,9 @@ END_TEST
 START_TEST(kv_delete_prefix_prev_kv)
 {
 	put3("/kv/dp/");
-	ck_assert_int_gt(tu_put(S, "/kv/dp0", "stays"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/dp0", "stays"), 0);
 	struct etcd_delete_opts o = {.prefix = 1, .prev_kv = 1};
-	struct etcd_result *r = etcd_sync_delete(S, "/kv/dp/", &o);
+	struct etcd_result *r = etcd_sync_delete(tu_sync, "/kv/dp/", &o);
 	TU_OK(r);
 	ck_assert_int_eq(r->deleted, 3);
 	ck_assert_uint_eq(r->nprev, 3);
@@ -579,11 +559,11 @@ START_TEST(kv_delete_prefix_prev_kv)
 	ck_assert_int_eq(seen, 7);
 	TU_FREE(r);
 	struct etcd_range_opts ro = {.prefix = 1};
-	r = etcd_sync_range(S, "/kv/dp/", &ro);
+	r = etcd_sync_range(tu_sync, "/kv/dp/", &ro);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/dp0");
+	r = etcd_sync_get(tu_sync, "/kv/dp0");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	TU_FREE(r);
@@ -594,12 +574,12 @@ START_TEST(kv_delete_range_end)
 {
 	put3("/kv/dr/");
 	struct etcd_delete_opts o = {.range_end = "/kv/dr/c"};
-	struct etcd_result *r = etcd_sync_delete(S, "/kv/dr/a", &o);
+	struct etcd_result *r = etcd_sync_delete(tu_sync, "/kv/dr/a", &o);
 	TU_OK(r);
 	ck_assert_int_eq(r->deleted, 2);
 	ck_assert_uint_eq(r->nprev, 0); /* not asked */
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/dr/c");
+	r = etcd_sync_get(tu_sync, "/kv/dr/c");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	TU_FREE(r);
@@ -608,31 +588,31 @@ END_TEST
 
 START_TEST(kv_compact_then_old_revision)
 {
-	int64_t r1 = tu_put(S, "/kv/cmp/k", "v1");
-	int64_t r2 = tu_put(S, "/kv/cmp/k", "v2");
-	int64_t r3 = tu_put(S, "/kv/cmp/k", "v3");
+	int64_t r1 = tu_put(tu_sync, "/kv/cmp/k", "v1");
+	int64_t r2 = tu_put(tu_sync, "/kv/cmp/k", "v2");
+	int64_t r3 = tu_put(tu_sync, "/kv/cmp/k", "v3");
 	ck_assert_int_gt(r1, 0);
 	ck_assert_int_gt(r3, r2);
-	struct etcd_result *r = etcd_sync_compact(S, r2, 1);
+	struct etcd_result *r = etcd_sync_compact(tu_sync, r2, 1);
 	TU_OK(r);
 	TU_FREE(r);
 
 	struct etcd_range_opts o = {.revision = r1};
-	r = etcd_sync_range(S, "/kv/cmp/k", &o);
+	r = etcd_sync_range(tu_sync, "/kv/cmp/k", &o);
 	TU_CODE(r, ETCD_ECOMPACTED);
 	ck_assert_int_eq(r->err.grpc_code, 11);
 	TU_FREE(r);
 	o.revision = r2; /* the compaction revision itself stays readable */
-	r = etcd_sync_range(S, "/kv/cmp/k", &o);
+	r = etcd_sync_range(tu_sync, "/kv/cmp/k", &o);
 	TU_OK(r);
 	ck_assert_str_eq(r->kvs[0].value, "v2");
 	TU_FREE(r);
 	/* compacting again at or below the compacted revision */
-	r = etcd_sync_compact(S, r1, 0);
+	r = etcd_sync_compact(tu_sync, r1, 0);
 	TU_CODE(r, ETCD_ECOMPACTED);
 	TU_FREE(r);
 	/* compacting in the future */
-	r = etcd_sync_compact(S, r3 + 1000, 0);
+	r = etcd_sync_compact(tu_sync, r3 + 1000, 0);
 	TU_CODE(r, ETCD_EFUTURE);
 	TU_FREE(r);
 }
@@ -640,9 +620,9 @@ END_TEST
 
 START_TEST(kv_compact_async)
 {
-	int64_t r1 = tu_put(S, "/kv/cmpa/k", "v1");
-	ck_assert_int_gt(tu_put(S, "/kv/cmpa/k", "v2"), r1);
-	struct etcd_client *c = etcd_sync_client(S);
+	int64_t r1 = tu_put(tu_sync, "/kv/cmpa/k", "v1");
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/cmpa/k", "v2"), r1);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	struct tu_call call = {0, NULL};
 	struct etcd_error err;
 	ck_assert_int_eq(etcd_compact(c, r1 + 1, 0, tu_call_cb, &call, &err), 0);
@@ -655,8 +635,8 @@ END_TEST
 
 START_TEST(kv_status)
 {
-	int64_t rev = tu_put(S, "/kv/status", "x");
-	struct etcd_result *r = etcd_sync_status(S);
+	int64_t rev = tu_put(tu_sync, "/kv/status", "x");
+	struct etcd_result *r = etcd_sync_status(tu_sync);
 	TU_OK(r);
 	ck_assert_ptr_nonnull(r->version_str);
 	ck_assert_msg(strncmp(r->version_str, "3.", 2) == 0, "version %s", r->version_str);
@@ -671,16 +651,16 @@ END_TEST
 START_TEST(kv_stats_count_requests)
 {
 	struct etcd_stats a, b;
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	etcd_client_stats(c, &a);
-	ck_assert_int_gt(tu_put(S, "/kv/stats", "x"), 0);
-	struct etcd_result *r = etcd_sync_get(S, "/kv/stats");
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/stats", "x"), 0);
+	struct etcd_result *r = etcd_sync_get(tu_sync, "/kv/stats");
 	TU_FREE(r);
 	etcd_client_stats(c, &b);
 	ck_assert_uint_ge(b.requests, a.requests + 2);
 	ck_assert_uint_eq(b.failures, a.failures);
 	ck_assert_ptr_nonnull(etcd_client_endpoint(c));
-	ck_assert_int_eq(th_etcd_member_of(g_etcd, etcd_client_endpoint(c)), 0);
+	ck_assert_int_eq(th_etcd_member_of(tu_etcd, etcd_client_endpoint(c)), 0);
 }
 END_TEST
 
@@ -719,9 +699,9 @@ END_TEST
 
 START_TEST(kv_async_delete_and_status)
 {
-	ck_assert_int_gt(tu_put(S, "/kv/adel/a", "1"), 0);
-	ck_assert_int_gt(tu_put(S, "/kv/adel/b", "2"), 0);
-	struct etcd_client *c = etcd_sync_client(S);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/adel/a", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/kv/adel/b", "2"), 0);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	struct etcd_error err;
 	struct tu_call d = {0, NULL}, st = {0, NULL};
 	struct etcd_delete_opts o = {.prefix = 1, .prev_kv = 1};
@@ -749,10 +729,10 @@ START_TEST(kv_value_1_4_mib_accepted)
 	ck_assert_ptr_nonnull(v);
 	for (size_t i = 0; i < n; i++)
 		v[i] = (char)(i * 7 + (i >> 11));
-	struct etcd_result *r = etcd_sync_put(S, "/kv/big/ok", v, n, NULL);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/big/ok", v, n, NULL);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_get(S, "/kv/big/ok");
+	r = etcd_sync_get(tu_sync, "/kv/big/ok");
 	TU_OK(r);
 	ck_assert_uint_eq(r->kvs[0].value_len, n);
 	ck_assert(memcmp(r->kvs[0].value, v, n) == 0);
@@ -770,14 +750,14 @@ START_TEST(kv_value_over_limit_rejected)
 		char *v = malloc(sizes[k]);
 		ck_assert_ptr_nonnull(v);
 		memset(v, 'x', sizes[k]);
-		struct etcd_result *r = etcd_sync_put(S, "/kv/big/no", v, sizes[k], NULL);
+		struct etcd_result *r = etcd_sync_put(tu_sync, "/kv/big/no", v, sizes[k], NULL);
 		ck_assert_msg(r && r->err.code == ETCD_ETOOLARGE, "%zu bytes: expected too large, got %s", sizes[k],
 		              r ? tu_err(&r->err) : "NULL");
 		ck_assert_int_eq(r->err.outcome_unknown, 0);
 		TU_FREE(r);
 		free(v);
 	}
-	struct etcd_result *r = etcd_sync_get(S, "/kv/big/no");
+	struct etcd_result *r = etcd_sync_get(tu_sync, "/kv/big/no");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	TU_FREE(r);
@@ -812,15 +792,7 @@ END_TEST
 
 START_TEST(kv_connection_refused)
 {
-	char ep[64];
-	struct etcd_config cfg;
-	struct etcd_error err;
-	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", tu_closed_port());
-	memset(&cfg, 0, sizeof cfg);
-	cfg.endpoints = ep;
-	cfg.request_timeout_ms = 500;
-	cfg.retry_budget_ms = 1000;
-	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
+	struct etcd_sync *s = tu_refused_sync(500, 1000);
 	ck_assert_ptr_nonnull(s);
 	struct etcd_result *r = etcd_sync_get(s, "/kv/x");
 	TU_CODE(r, ETCD_ECONN);
@@ -840,13 +812,13 @@ START_TEST(kv_second_endpoint_used_when_first_down)
 	char eps[256];
 	struct etcd_config cfg;
 	struct etcd_error err;
-	snprintf(eps, sizeof eps, "http://127.0.0.1:%d,%s", tu_closed_port(), th_etcd_endpoint(g_etcd, 0));
-	tu_config(g_etcd, &cfg);
+	snprintf(eps, sizeof eps, "http://127.0.0.1:%d,%s", tu_closed_port(), th_etcd_endpoint(tu_etcd, 0));
+	tu_config(tu_etcd, &cfg);
 	cfg.endpoints = eps;
 	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_gt(tu_put(s, "/kv/2ep/k", "v"), 0);
-	ck_assert_str_eq(etcd_client_endpoint(etcd_sync_client(s)), th_etcd_endpoint(g_etcd, 0));
+	ck_assert_str_eq(etcd_client_endpoint(etcd_sync_client(s)), th_etcd_endpoint(tu_etcd, 0));
 	etcd_sync_free(s);
 }
 END_TEST
@@ -856,7 +828,7 @@ kv_suite(void)
 {
 	Suite *s = suite_create("etcd_kv");
 	TCase *core = tcase_create("core");
-	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(core, tu_setup, tu_teardown);
 	tcase_set_timeout(core, 60);
 	tcase_add_test(core, kv_put_then_get);
 	tcase_add_test(core, kv_get_missing_key);
@@ -888,14 +860,14 @@ kv_suite(void)
 	suite_add_tcase(s, core);
 
 	TCase *lim = tcase_create("limits");
-	tcase_add_checked_fixture(lim, setup, teardown);
+	tcase_add_checked_fixture(lim, tu_setup, tu_teardown);
 	tcase_set_timeout(lim, 60);
 	tcase_add_test(lim, kv_value_1_4_mib_accepted);
 	tcase_add_test(lim, kv_value_over_limit_rejected);
 	suite_add_tcase(s, lim);
 
 	TCase *errs = tcase_create("errors");
-	tcase_add_checked_fixture(errs, setup, teardown);
+	tcase_add_checked_fixture(errs, tu_setup, tu_teardown);
 	tcase_set_timeout(errs, 60);
 	tcase_add_test(errs, kv_range_future_revision);
 	tcase_add_test(errs, kv_put_unknown_lease);
@@ -910,12 +882,7 @@ kv_suite(void)
 int
 main(void)
 {
-	g_etcd = th_etcd_start(1, NULL);
-	int started = g_etcd != NULL;
-	SRunner *sr = srunner_create(kv_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	th_etcd_free(g_etcd);
-	return failed == 0 && started ? 0 : 1;
+	static const struct tu_fixture fx = {.sync = 1};
+
+	return tu_suite_main(kv_suite(), &fx);
 }

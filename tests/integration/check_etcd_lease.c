@@ -15,29 +15,9 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
-
-static struct th_etcd *g_etcd;
-static struct etcd_sync *S;
-
-static void
-setup(void)
-{
-	struct etcd_config cfg;
-	struct etcd_error err;
-	ck_assert_msg(g_etcd != NULL, "etcd did not start (see stderr)");
-	tu_config(g_etcd, &cfg);
-	S = etcd_sync_new(&cfg, &err);
-	ck_assert_msg(S != NULL, "etcd_sync_new: %s", tu_err(&err));
-}
-
-static void
-teardown(void)
-{
-	etcd_sync_free(S);
-	S = NULL;
-}
 
 static double
 now_s(void)
@@ -50,7 +30,7 @@ now_s(void)
 static int64_t
 grant(int64_t ttl)
 {
-	struct etcd_result *r = etcd_sync_lease_grant(S, ttl, 0);
+	struct etcd_result *r = etcd_sync_lease_grant(tu_sync, ttl, 0);
 	TU_OK(r);
 	int64_t id = r->lease_id;
 	ck_assert_int_ne(id, 0);
@@ -62,22 +42,22 @@ grant(int64_t ttl)
 START_TEST(lease_grant_ttl_revoke)
 {
 	int64_t id = grant(30);
-	struct etcd_result *r = etcd_sync_lease_ttl(S, id, 0);
+	struct etcd_result *r = etcd_sync_lease_ttl(tu_sync, id, 0);
 	TU_OK(r);
 	ck_assert_int_eq(r->lease_id, id);
 	ck_assert_int_eq(r->granted_ttl, 30);
 	ck_assert_int_gt(r->ttl, 0);
 	ck_assert_int_le(r->ttl, 30);
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_OK(r);
 	ck_assert_int_gt(r->revision, 0);
 	TU_FREE(r);
-	r = etcd_sync_lease_ttl(S, id, 0);
+	r = etcd_sync_lease_ttl(tu_sync, id, 0);
 	TU_OK(r);
 	ck_assert_int_eq(r->ttl, -1); /* unknown lease */
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_CODE(r, ETCD_ENOLEASE);
 	TU_FREE(r);
 }
@@ -86,17 +66,17 @@ END_TEST
 START_TEST(lease_grant_chosen_id)
 {
 	int64_t id = 0x5e11f00d0001LL;
-	struct etcd_result *r = etcd_sync_lease_grant(S, 20, id);
+	struct etcd_result *r = etcd_sync_lease_grant(tu_sync, 20, id);
 	TU_OK(r);
 	ck_assert_int_eq(r->lease_id, id);
 	TU_FREE(r);
 	/* a second grant of the same id fails ("lease already exists") */
-	r = etcd_sync_lease_grant(S, 20, id);
+	r = etcd_sync_lease_grant(tu_sync, 20, id);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_msg(r->err.code != ETCD_OK, "granted the same id twice");
 	ck_assert(r->err.msg[0] != 0);
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_OK(r);
 	TU_FREE(r);
 }
@@ -106,13 +86,13 @@ START_TEST(lease_ttl_lists_keys)
 {
 	int64_t id = grant(30);
 	struct etcd_put_opts po = {.lease = id};
-	struct etcd_result *r = etcd_sync_put(S, "/lease/keys/a", "1", 1, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/lease/keys/a", "1", 1, &po);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_put(S, "/lease/keys/b", "2", 1, &po);
+	r = etcd_sync_put(tu_sync, "/lease/keys/b", "2", 1, &po);
 	TU_OK(r);
 	TU_FREE(r);
-	r = etcd_sync_lease_ttl(S, id, 1);
+	r = etcd_sync_lease_ttl(tu_sync, id, 1);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 2);
 	int a = 0, b = 0;
@@ -122,11 +102,11 @@ START_TEST(lease_ttl_lists_keys)
 	}
 	ck_assert(a == 1 && b == 1);
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_OK(r);
 	TU_FREE(r);
 	struct etcd_range_opts o = {.prefix = 1};
-	r = etcd_sync_range(S, "/lease/keys/", &o);
+	r = etcd_sync_range(tu_sync, "/lease/keys/", &o);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 0);
 	TU_FREE(r);
@@ -136,14 +116,14 @@ END_TEST
 START_TEST(lease_keepalive_once)
 {
 	int64_t id = grant(20);
-	struct etcd_result *r = etcd_sync_lease_keepalive(S, id);
+	struct etcd_result *r = etcd_sync_lease_keepalive(tu_sync, id);
 	TU_OK(r);
 	ck_assert_int_eq(r->lease_id, id);
 	ck_assert_int_eq(r->ttl, 20); /* the full granted TTL */
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_FREE(r);
-	r = etcd_sync_lease_keepalive(S, id);
+	r = etcd_sync_lease_keepalive(tu_sync, id);
 	TU_CODE(r, ETCD_ENOLEASE);
 	ck_assert_int_eq(r->ttl, 0);
 	TU_FREE(r);
@@ -152,7 +132,7 @@ END_TEST
 
 START_TEST(lease_async_calls)
 {
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	struct ev_loop *loop = etcd_client_loop(c);
 	struct etcd_error err;
 	struct tu_call g = {0, NULL}, k = {0, NULL}, t = {0, NULL}, v = {0, NULL};
@@ -182,14 +162,14 @@ START_TEST(lease_expiry_deletes_keys)
 {
 	int64_t id = grant(1); /* raised to etcd's minimum TTL if below it */
 	struct etcd_put_opts po = {.lease = id};
-	struct etcd_result *r = etcd_sync_put(S, "/lease/exp/k", "v", 1, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/lease/exp/k", "v", 1, &po);
 	TU_OK(r);
 	int64_t rev = r->revision;
 	TU_FREE(r);
 	/* wait for the DELETE event, not for a fixed time */
 	struct etcd_config cfg;
 	struct etcd_error err;
-	tu_config(g_etcd, &cfg);
+	tu_config(tu_etcd, &cfg);
 	struct ev_loop *loop = ev_loop_new(0);
 	struct etcd_client *c = etcd_client_new(loop, &cfg, &err);
 	ck_assert_ptr_nonnull(c);
@@ -201,7 +181,7 @@ START_TEST(lease_expiry_deletes_keys)
 	ck_assert_int_eq(th_wait(loop, tu_wlog_has, &wc, 10), 0);
 	ck_assert_int_eq(l.ev[0].type, ETCD_EVENT_DELETE);
 	ck_assert_msg(now_s() - t0 < 8, "expired after %.1f s", now_s() - t0);
-	r = etcd_sync_lease_keepalive(S, id);
+	r = etcd_sync_lease_keepalive(tu_sync, id);
 	TU_CODE(r, ETCD_ENOLEASE);
 	TU_FREE(r);
 	etcd_client_free(c);
@@ -261,10 +241,10 @@ k_alive(void *arg)
 
 START_TEST(keeper_keeps_short_lease_alive)
 {
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	int64_t id = grant(2);
 	struct etcd_put_opts po = {.lease = id};
-	struct etcd_result *r = etcd_sync_put(S, "/lease/keep/k", "v", 1, &po);
+	struct etcd_result *r = etcd_sync_put(tu_sync, "/lease/keep/k", "v", 1, &po);
 	TU_OK(r);
 	TU_FREE(r);
 	struct kstate ks = {0};
@@ -274,17 +254,17 @@ START_TEST(keeper_keeps_short_lease_alive)
 	th_wait(etcd_client_loop(c), NULL, NULL, 4.5);
 	ck_assert_int_eq(ks.doubt, 0);
 	ck_assert_int_eq(ks.lost, 0);
-	r = etcd_sync_get(S, "/lease/keep/k");
+	r = etcd_sync_get(tu_sync, "/lease/keep/k");
 	TU_OK(r);
 	ck_assert_uint_eq(r->nkvs, 1);
 	TU_FREE(r);
-	r = etcd_sync_lease_ttl(S, id, 0);
+	r = etcd_sync_lease_ttl(tu_sync, id, 0);
 	TU_OK(r);
 	ck_assert_int_gt(r->ttl, 0);
 	TU_FREE(r);
 	etcd_keeper_stop(ks.k);
 	/* stopped: the lease now expires by itself */
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_OK(r);
 	TU_FREE(r);
 }
@@ -292,7 +272,7 @@ END_TEST
 
 START_TEST(keeper_lost_when_revoked)
 {
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	int64_t id = grant(3);
 	struct kstate ks = {0};
 	ks.k = etcd_keeper_start(c, id, 3, keeper_cb, &ks);
@@ -301,7 +281,7 @@ START_TEST(keeper_lost_when_revoked)
 	/* revoke behind its back, with another client */
 	struct etcd_config cfg;
 	struct etcd_error err;
-	tu_config(g_etcd, &cfg);
+	tu_config(tu_etcd, &cfg);
 	struct etcd_sync *other = etcd_sync_new(&cfg, &err);
 	ck_assert_ptr_nonnull(other);
 	struct etcd_result *r = etcd_sync_lease_revoke(other, id);
@@ -323,13 +303,13 @@ END_TEST
 
 START_TEST(keeper_stop_inside_lost_callback)
 {
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	int64_t id = grant(3);
 	struct kstate ks = {0};
 	ks.stop_in_cb = 1;
 	ks.k = etcd_keeper_start(c, id, 3, keeper_cb, &ks);
 	ck_assert_ptr_nonnull(ks.k);
-	struct etcd_result *r = etcd_sync_lease_revoke(S, id);
+	struct etcd_result *r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_OK(r);
 	TU_FREE(r);
 	ck_assert_int_eq(th_wait(etcd_client_loop(c), k_lost, &ks, 6), 0);
@@ -341,7 +321,7 @@ END_TEST
 
 START_TEST(keeper_of_unknown_lease_is_lost)
 {
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	struct kstate ks = {0};
 	ks.k = etcd_keeper_start(c, 0x7e57000000000abcLL, 3, keeper_cb, &ks);
 	ck_assert_ptr_nonnull(ks.k);
@@ -355,7 +335,7 @@ START_TEST(keeper_freed_with_client)
 {
 	struct etcd_config cfg;
 	struct etcd_error err;
-	tu_config(g_etcd, &cfg);
+	tu_config(tu_etcd, &cfg);
 	struct ev_loop *loop = ev_loop_new(0);
 	struct etcd_client *c = etcd_client_new(loop, &cfg, &err);
 	ck_assert_ptr_nonnull(c);
@@ -366,7 +346,7 @@ START_TEST(keeper_freed_with_client)
 	th_wait(loop, NULL, NULL, 0.2);
 	etcd_client_free(c); /* frees the keeper too */
 	ev_loop_destroy(loop);
-	struct etcd_result *r = etcd_sync_lease_revoke(S, id);
+	struct etcd_result *r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_FREE(r);
 }
 END_TEST
@@ -426,7 +406,7 @@ lease_suite(void)
 {
 	Suite *s = suite_create("etcd_lease");
 	TCase *core = tcase_create("core");
-	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(core, tu_setup, tu_teardown);
 	tcase_set_timeout(core, 60);
 	tcase_add_test(core, lease_grant_ttl_revoke);
 	tcase_add_test(core, lease_grant_chosen_id);
@@ -437,7 +417,7 @@ lease_suite(void)
 	suite_add_tcase(s, core);
 
 	TCase *kp = tcase_create("keeper");
-	tcase_add_checked_fixture(kp, setup, teardown);
+	tcase_add_checked_fixture(kp, tu_setup, tu_teardown);
 	tcase_set_timeout(kp, 60);
 	tcase_add_test(kp, keeper_keeps_short_lease_alive);
 	tcase_add_test(kp, keeper_lost_when_revoked);
@@ -452,12 +432,7 @@ lease_suite(void)
 int
 main(void)
 {
-	g_etcd = th_etcd_start(1, NULL);
-	int started = g_etcd != NULL;
-	SRunner *sr = srunner_create(lease_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	th_etcd_free(g_etcd);
-	return failed == 0 && started ? 0 : 1;
+	static const struct tu_fixture fx = {.sync = 1};
+
+	return tu_suite_main(lease_suite(), &fx);
 }

@@ -16,11 +16,14 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
 #include "tests/harness/fake_http.h"
 
 #define END_CODES ETCD_ECODE_MAX
+#define MAX_CODES 4 /* codes a table case accepts, ETCD_OK ending them */
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void
 config(struct fake_http *f, struct etcd_config *cfg)
@@ -61,48 +64,72 @@ stop_fake(void)
 	K.f = NULL;
 }
 
-/* res must carry one of the codes (list ends with END_CODES). */
+/* res must carry one of the codes (ETCD_OK ends the list). */
 static void
-expect_codes(const struct etcd_result *r, const char *what, ...)
+expect_any(const struct etcd_result *r, const char *what, const enum etcd_code *codes)
 {
-	va_list ap;
 	int ok = 0;
 	char want[256] = "";
 	ck_assert_msg(r != NULL, "%s: NULL result", what);
-	va_start(ap, what);
-	for (int c = va_arg(ap, int); c != END_CODES; c = va_arg(ap, int)) {
-		ok |= r->err.code == (enum etcd_code)c;
-		strncat(want, etcd_code_name((enum etcd_code)c), sizeof want - strlen(want) - 2);
+	for (int i = 0; i < MAX_CODES && codes[i] != ETCD_OK; i++) {
+		ok |= r->err.code == codes[i];
+		strncat(want, etcd_code_name(codes[i]), sizeof want - strlen(want) - 2);
 		strcat(want, " ");
 	}
-	va_end(ap);
 	ck_assert_msg(ok, "%s: expected one of { %s}, got %s", what, want, tu_err(&r->err));
 	ck_assert_msg(r->err.msg[0] != 0, "%s: error without a message", what);
 	ck_assert_uint_eq(r->nkvs, 0);
 }
 
+/* The codes of a variadic list ending with END_CODES, into codes. */
 static void
-get_case(const char *head, ...)
+va_codes(va_list ap, enum etcd_code *codes)
+{
+	int n = 0;
+
+	memset(codes, 0, MAX_CODES * sizeof(*codes));
+	for (int c = va_arg(ap, int); c != END_CODES; c = va_arg(ap, int)) {
+		ck_assert_int_lt(n, MAX_CODES - 1);
+		codes[n++] = (enum etcd_code)c;
+	}
+}
+
+/* res must carry one of the codes (list ends with END_CODES). */
+static void
+expect_codes(const struct etcd_result *r, const char *what, ...)
+{
+	enum etcd_code codes[MAX_CODES];
+	va_list ap;
+
+	va_start(ap, what);
+	va_codes(ap, codes);
+	va_end(ap);
+	expect_any(r, what, codes);
+}
+
+/* A get answered with head must end in one of the codes. */
+static void
+get_case_codes(const char *what, const char *head, const enum etcd_code *codes)
 {
 	struct fh_reply rep = {.head = head};
-	va_list ap;
 	start_fake(&rep, NULL);
 	struct etcd_result *r = etcd_sync_get(K.s, "/mal/k");
 	ck_assert_ptr_nonnull(r);
-	int ok = 0;
-	char want[256] = "";
-	va_start(ap, head);
-	for (int c = va_arg(ap, int); c != END_CODES; c = va_arg(ap, int)) {
-		ok |= r->err.code == (enum etcd_code)c;
-		strncat(want, etcd_code_name((enum etcd_code)c), sizeof want - strlen(want) - 2);
-		strcat(want, " ");
-	}
-	va_end(ap);
-	ck_assert_msg(ok, "expected one of { %s}, got %s", want, tu_err(&r->err));
-	ck_assert_msg(r->err.msg[0] != 0, "error without a message");
-	ck_assert_uint_eq(r->nkvs, 0);
+	expect_any(r, what, codes);
 	TU_FREE(r);
 	stop_fake();
+}
+
+static void
+get_case(const char *head, ...)
+{
+	enum etcd_code codes[MAX_CODES];
+	va_list ap;
+
+	va_start(ap, head);
+	va_codes(ap, codes);
+	va_end(ap);
+	get_case_codes("get", head, codes);
 }
 
 /* A 200 response with a JSON body. */
@@ -112,22 +139,78 @@ ok_json(const char *body)
 	return fh_response(200, body);
 }
 
-#define JSON_CASE(name, body, ...)                      \
-	START_TEST(name)                                \
-	{                                               \
-		char *resp = ok_json(body);             \
-		get_case(resp, __VA_ARGS__, END_CODES); \
-		free(resp);                             \
-	}                                               \
-	END_TEST
+/* A get answered with a canned reply must end in one of the codes. */
+struct get_case {
+	const char *name;
+	const char *reply;               /* the bytes (transport), or a 200's JSON body */
+	enum etcd_code codes[MAX_CODES]; /* ETCD_OK ends the list */
+};
 
-/* ---- transport ---- */
+static const struct get_case transport_replies[] = {
+	{"not_http", "garbage that is no HTTP at all\r\n\r\n", {ETCD_EBADRESP, ETCD_ECONN}},
+	{"truncated_chunked",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n{\"header\":{\"revision\":",
+         {ETCD_ECONN, ETCD_EBADRESP}},
+	{"bad_chunk_size",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+         {ETCD_ECONN, ETCD_EBADRESP}},
+	{"truncated_content_length",
+         "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"header\":",
+         {ETCD_ECONN, ETCD_EBADRESP}},
+	{"status_line_only", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", {ETCD_EBADRESP}},
+	{"http_500_text",
+         "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops",
+         {ETCD_ESERVER, ETCD_EBADRESP}},
+	{"http_503_text", "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", {ETCD_EUNAVAIL}},
+	{"http_404_text",
+         "HTTP/1.1 404 Not Found\r\nContent-Length: 18\r\n\r\n404 page not found",
+         {ETCD_ESERVER, ETCD_EBADRESP}},
+};
 
-START_TEST(mal_not_http)
+START_TEST(mal_transport_reply)
 {
-	get_case("garbage that is no HTTP at all\r\n\r\n", ETCD_EBADRESP, ETCD_ECONN, END_CODES);
+	const struct get_case *c = &transport_replies[_i];
+
+	get_case_codes(c->name, c->reply, c->codes);
 }
 END_TEST
+
+static const struct get_case json_bodies[] = {
+	{"invalid_json", "{not json", {ETCD_EBADRESP}},
+	{"json_array", "[1,2,3]", {ETCD_EBADRESP}},
+	{"json_string", "\"hello\"", {ETCD_EBADRESP}},
+	{"json_trailing_garbage", "{\"header\":{\"revision\":\"5\"}} trailing", {ETCD_EBADRESP}},
+	{"revision_object", "{\"header\":{\"revision\":{}}}", {ETCD_EBADRESP}},
+	{"revision_not_numeric", "{\"header\":{\"revision\":\"12abc\"}}", {ETCD_EBADRESP}},
+	{"revision_overflow", "{\"header\":{\"revision\":\"99999999999999999999999\"}}", {ETCD_EBADRESP}},
+	{"header_not_object", "{\"header\":[]}", {ETCD_EBADRESP}},
+	{"kvs_not_array", "{\"header\":{\"revision\":\"5\"},\"kvs\":\"nope\"}", {ETCD_EBADRESP}},
+	{"kv_not_object", "{\"header\":{\"revision\":\"5\"},\"kvs\":[7]}", {ETCD_EBADRESP}},
+	{"kv_bad_base64",
+         "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":\"!!!not-base64\",\"mod_revision\":\"5\"}]}",
+         {ETCD_EBADRESP}},
+	{"kv_key_number", "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":5}]}", {ETCD_EBADRESP}},
+	{"kv_value_wrong_type",
+         "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":\"YQ==\",\"value\":{\"a\":1}}]}",
+         {ETCD_EBADRESP}},
+	{"kv_version_wrong_type",
+         "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":\"YQ==\",\"version\":[1]}]}",
+         {ETCD_EBADRESP}},
+	{"count_bool", "{\"header\":{\"revision\":\"5\"},\"count\":true}", {ETCD_EBADRESP}},
+	{"more_string", "{\"header\":{\"revision\":\"5\"},\"more\":\"yes\"}", {ETCD_EBADRESP}},
+};
+
+START_TEST(mal_json_body)
+{
+	const struct get_case *c = &json_bodies[_i];
+	char *resp = ok_json(c->reply);
+
+	get_case_codes(c->name, resp, c->codes);
+	free(resp);
+}
+END_TEST
+
+/* ---- transport ---- */
 
 START_TEST(mal_close_without_reply)
 {
@@ -136,17 +219,6 @@ START_TEST(mal_close_without_reply)
 	struct etcd_result *r = etcd_sync_get(K.s, "/mal/k");
 	expect_codes(r, "get", ETCD_ECONN, END_CODES);
 	ck_assert_int_ge(fh_requests(K.f), 1);
-	TU_FREE(r);
-	stop_fake();
-}
-END_TEST
-
-START_TEST(mal_never_answers)
-{
-	struct fh_reply rep = {.no_reply = 1, .after = FH_HOLD};
-	start_fake(&rep, NULL);
-	struct etcd_result *r = etcd_sync_get(K.s, "/mal/k");
-	expect_codes(r, "get", ETCD_ETIMEOUT, END_CODES);
 	TU_FREE(r);
 	stop_fake();
 }
@@ -192,75 +264,34 @@ START_TEST(mal_delete_no_reply_not_retried)
 }
 END_TEST
 
-START_TEST(mal_truncated_chunked)
-{
-	get_case("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n{\"header\":{\"revision\":", ETCD_ECONN,
-	         ETCD_EBADRESP, END_CODES);
-}
-END_TEST
+/* Replies that are not whole ones: a get must end in the code. */
+static const struct odd_reply {
+	const char *name;
+	struct fh_reply rep;
+	enum etcd_code want;
+} odd_replies[] = {
+	{"never_answers", {.no_reply = 1, .after = FH_HOLD}, ETCD_ETIMEOUT},
+	{"huge_body",
+         {.head = "HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n{\"header\":{},\"x\":\"",
+          .fill_len = 64 << 20,
+          .fill_byte = 'x'},
+         ETCD_ETOOLARGE},
+	{"huge_chunked_body",
+         {.head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4000000\r\n",
+          .fill_len = 64 << 20,
+          .fill_byte = '['},
+         ETCD_ETOOLARGE},
+};
 
-START_TEST(mal_bad_chunk_size)
+START_TEST(mal_odd_reply)
 {
-	get_case("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", ETCD_ECONN,
-	         ETCD_EBADRESP, END_CODES);
-}
-END_TEST
+	const struct odd_reply *c = &odd_replies[_i];
 
-START_TEST(mal_truncated_content_length)
-{
-	get_case("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"header\":", ETCD_ECONN, ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_status_line_only)
-{
-	get_case("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_huge_body)
-{
-	struct fh_reply rep = {.head = "HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n{\"header\":{},\"x\":\"",
-	                       .fill_len = 64 << 20,
-	                       .fill_byte = 'x'};
-	start_fake(&rep, NULL);
+	start_fake(&c->rep, NULL);
 	struct etcd_result *r = etcd_sync_get(K.s, "/mal/k");
-	expect_codes(r, "get", ETCD_ETOOLARGE, END_CODES);
+	expect_codes(r, c->name, c->want, END_CODES);
 	TU_FREE(r);
 	stop_fake();
-}
-END_TEST
-
-START_TEST(mal_huge_chunked_body)
-{
-	struct fh_reply rep = {.head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4000000\r\n",
-	                       .fill_len = 64 << 20,
-	                       .fill_byte = '['};
-	start_fake(&rep, NULL);
-	struct etcd_result *r = etcd_sync_get(K.s, "/mal/k");
-	expect_codes(r, "get", ETCD_ETOOLARGE, END_CODES);
-	TU_FREE(r);
-	stop_fake();
-}
-END_TEST
-
-START_TEST(mal_http_500_text)
-{
-	get_case("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops", ETCD_ESERVER, ETCD_EBADRESP,
-	         END_CODES);
-}
-END_TEST
-
-START_TEST(mal_http_503_text)
-{
-	get_case("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", ETCD_EUNAVAIL, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_http_404_text)
-{
-	get_case("HTTP/1.1 404 Not Found\r\nContent-Length: 18\r\n\r\n404 page not found", ETCD_ESERVER, ETCD_EBADRESP,
-	         END_CODES);
 }
 END_TEST
 
@@ -268,15 +299,7 @@ START_TEST(mal_retry_budget_respected)
 {
 	/* connection refused on every attempt: the call must give up once the
 	 * retry budget (1 s here) is spent, not long after */
-	char ep[64];
-	struct etcd_config cfg;
-	struct etcd_error err;
-	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", tu_closed_port());
-	memset(&cfg, 0, sizeof cfg);
-	cfg.endpoints = ep;
-	cfg.request_timeout_ms = 700;
-	cfg.retry_budget_ms = 1000;
-	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
+	struct etcd_sync *s = tu_refused_sync(700, 1000);
 	ck_assert_ptr_nonnull(s);
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -291,27 +314,6 @@ START_TEST(mal_retry_budget_respected)
 END_TEST
 
 /* ---- JSON ---- */
-
-JSON_CASE(mal_invalid_json, "{not json", ETCD_EBADRESP)
-JSON_CASE(mal_json_array, "[1,2,3]", ETCD_EBADRESP)
-JSON_CASE(mal_json_string, "\"hello\"", ETCD_EBADRESP)
-JSON_CASE(mal_json_trailing_garbage, "{\"header\":{\"revision\":\"5\"}} trailing", ETCD_EBADRESP)
-JSON_CASE(mal_revision_object, "{\"header\":{\"revision\":{}}}", ETCD_EBADRESP)
-JSON_CASE(mal_revision_not_numeric, "{\"header\":{\"revision\":\"12abc\"}}", ETCD_EBADRESP)
-JSON_CASE(mal_revision_overflow, "{\"header\":{\"revision\":\"99999999999999999999999\"}}", ETCD_EBADRESP)
-JSON_CASE(mal_header_not_object, "{\"header\":[]}", ETCD_EBADRESP)
-JSON_CASE(mal_kvs_not_array, "{\"header\":{\"revision\":\"5\"},\"kvs\":\"nope\"}", ETCD_EBADRESP)
-JSON_CASE(mal_kv_not_object, "{\"header\":{\"revision\":\"5\"},\"kvs\":[7]}", ETCD_EBADRESP)
-JSON_CASE(mal_kv_bad_base64,
-          "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":\"!!!not-base64\",\"mod_revision\":\"5\"}]}",
-          ETCD_EBADRESP)
-JSON_CASE(mal_kv_key_number, "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":5}]}", ETCD_EBADRESP)
-JSON_CASE(mal_kv_value_wrong_type, "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":\"YQ==\",\"value\":{\"a\":1}}]}",
-          ETCD_EBADRESP)
-JSON_CASE(mal_kv_version_wrong_type, "{\"header\":{\"revision\":\"5\"},\"kvs\":[{\"key\":\"YQ==\",\"version\":[1]}]}",
-          ETCD_EBADRESP)
-JSON_CASE(mal_count_bool, "{\"header\":{\"revision\":\"5\"},\"count\":true}", ETCD_EBADRESP)
-JSON_CASE(mal_more_string, "{\"header\":{\"revision\":\"5\"},\"more\":\"yes\"}", ETCD_EBADRESP)
 
 START_TEST(mal_json_nul_byte)
 {
@@ -343,14 +345,14 @@ END_TEST
 /* ---- error bodies (grpc-gateway shapes) ---- */
 
 static void
-err_case(int status, const char *body, enum etcd_code want, int grpc, int put)
+err_case(const char *name, int status, const char *body, enum etcd_code want, int grpc, int put)
 {
 	char *resp = fh_response(status, body);
 	struct fh_reply rep = {.head = resp};
 	start_fake(&rep, NULL);
 	struct etcd_result *r = put ? etcd_sync_put(K.s, "/mal/k", "v", 1, NULL) : etcd_sync_get(K.s, "/mal/k");
-	ck_assert_msg(r && r->err.code == want, "HTTP %d %s: expected %s, got %s", status, body, etcd_code_name(want),
-	              r ? tu_err(&r->err) : "NULL");
+	ck_assert_msg(r && r->err.code == want, "%s: HTTP %d %s: expected %s, got %s", name, status, body,
+	              etcd_code_name(want), r ? tu_err(&r->err) : "NULL");
 	ck_assert_int_eq(r->err.grpc_code, grpc);
 	ck_assert_int_eq(r->err.http_status, status);
 	ck_assert_msg(r->err.msg[0] != 0, "no message");
@@ -362,63 +364,34 @@ err_case(int status, const char *body, enum etcd_code want, int grpc, int put)
 
 #define GW34(msg, code) "{\"error\":\"" msg "\",\"message\":\"" msg "\",\"code\":" #code "}"
 
-START_TEST(errmap_compacted)
-{
-	err_case(400, GW34("etcdserver: mvcc: required revision has been compacted", 11), ETCD_ECOMPACTED, 11, 0);
-}
-END_TEST
+/* Gateway error bodies: the status and body, the code and gRPC code
+ * they map to, and whether the call is a put (else a get). */
+static const struct err_case {
+	const char *name;
+	int status;
+	const char *body;
+	enum etcd_code want;
+	int grpc, put;
+} err_cases[] = {
+	{"compacted", 400, GW34("etcdserver: mvcc: required revision has been compacted", 11), ETCD_ECOMPACTED, 11, 0},
+	{"future_revision", 400, GW34("etcdserver: mvcc: required revision is a future revision", 11), ETCD_EFUTURE, 11,
+         0},
+	{"lease_not_found", 404, GW34("etcdserver: requested lease not found", 5), ETCD_ENOLEASE, 5, 1},
+	{"permission_denied", 403, GW34("etcdserver: permission denied", 7), ETCD_EPERM, 7, 1},
+	{"request_too_large", 400, GW34("etcdserver: request is too large", 3), ETCD_ETOOLARGE, 3, 1},
+	{"grpc_message_too_large", 429, GW34("grpc: received message larger than max (2097162 vs. 2097152)", 8),
+         ETCD_ETOOLARGE, 8, 1},
+	{"no_space", 429, GW34("etcdserver: mvcc: database space exceeded", 8), ETCD_ENOSPACE, 8, 1},
+	{"key_not_found", 400, GW34("etcdserver: key not found", 3), ETCD_ENOTFOUND, 3, 1},
+	{"invalid_argument", 400, GW34("etcdserver: duplicate key given in txn request", 3), ETCD_EINVAL, 3, 1},
+	{"unknown_internal", 500, GW34("something odd happened", 2), ETCD_ESERVER, 2, 0},
+};
 
-START_TEST(errmap_future_revision)
+START_TEST(errmap_gateway_body)
 {
-	err_case(400, GW34("etcdserver: mvcc: required revision is a future revision", 11), ETCD_EFUTURE, 11, 0);
-}
-END_TEST
+	const struct err_case *c = &err_cases[_i];
 
-START_TEST(errmap_lease_not_found)
-{
-	err_case(404, GW34("etcdserver: requested lease not found", 5), ETCD_ENOLEASE, 5, 1);
-}
-END_TEST
-
-START_TEST(errmap_permission_denied)
-{
-	err_case(403, GW34("etcdserver: permission denied", 7), ETCD_EPERM, 7, 1);
-}
-END_TEST
-
-START_TEST(errmap_request_too_large)
-{
-	err_case(400, GW34("etcdserver: request is too large", 3), ETCD_ETOOLARGE, 3, 1);
-}
-END_TEST
-
-START_TEST(errmap_grpc_message_too_large)
-{
-	err_case(429, GW34("grpc: received message larger than max (2097162 vs. 2097152)", 8), ETCD_ETOOLARGE, 8, 1);
-}
-END_TEST
-
-START_TEST(errmap_no_space)
-{
-	err_case(429, GW34("etcdserver: mvcc: database space exceeded", 8), ETCD_ENOSPACE, 8, 1);
-}
-END_TEST
-
-START_TEST(errmap_key_not_found)
-{
-	err_case(400, GW34("etcdserver: key not found", 3), ETCD_ENOTFOUND, 3, 1);
-}
-END_TEST
-
-START_TEST(errmap_invalid_argument)
-{
-	err_case(400, GW34("etcdserver: duplicate key given in txn request", 3), ETCD_EINVAL, 3, 1);
-}
-END_TEST
-
-START_TEST(errmap_unknown_internal)
-{
-	err_case(500, GW34("something odd happened", 2), ETCD_ESERVER, 2, 0);
+	err_case(c->name, c->status, c->body, c->want, c->grpc, c->put);
 }
 END_TEST
 
@@ -473,8 +446,21 @@ END_TEST
 
 /* ---- other calls ---- */
 
+/* The calls a canned reply is tried on. */
+enum call {
+	CALL_TXN,
+	CALL_LEASE_GRANT,
+	CALL_KEEPALIVE,
+	CALL_LEASE_TTL,
+	CALL_STATUS,
+	CALL_PUT_PREV,
+	CALL_DELETE_PREV,
+	CALL_RANGE_PAGED
+};
+
+/* The call which, answered with body, must end in one of the codes. */
 static void
-sync_case(const char *body, int which, ...)
+sync_case(const char *name, const char *body, enum call which, const enum etcd_code *codes)
 {
 	char *resp = ok_json(body);
 	struct fh_reply rep = {.head = resp};
@@ -482,71 +468,92 @@ sync_case(const char *body, int which, ...)
 	struct etcd_result *r = NULL;
 	struct etcd_txn *t;
 	switch (which) {
-	case 0:
+	case CALL_TXN:
 		t = etcd_txn_new();
 		etcd_txn_cmp(t, "/mal/k", ETCD_CMP_VERSION, ETCD_CMP_EQUAL, 0);
 		etcd_txn_put(t, ETCD_TXN_SUCCESS, "/mal/k", "v", 1, 0);
 		etcd_txn_get(t, ETCD_TXN_FAILURE, "/mal/k", NULL);
 		r = etcd_sync_txn(K.s, t);
 		break;
-	case 1: r = etcd_sync_lease_grant(K.s, 10, 0); break;
-	case 2: r = etcd_sync_lease_keepalive(K.s, 5); break;
-	case 3: r = etcd_sync_lease_ttl(K.s, 5, 1); break;
-	case 4: r = etcd_sync_status(K.s); break;
-	case 5: r = etcd_sync_put(K.s, "/mal/k", "v", 1, &(struct etcd_put_opts){.prev_kv = 1}); break;
-	case 6: r = etcd_sync_delete(K.s, "/mal/k", &(struct etcd_delete_opts){.prev_kv = 1}); break;
-	case 7: r = etcd_sync_range(K.s, "/mal/", &(struct etcd_range_opts){.prefix = 1, .page_size = 2}); break;
+	case CALL_LEASE_GRANT: r = etcd_sync_lease_grant(K.s, 10, 0); break;
+	case CALL_KEEPALIVE: r = etcd_sync_lease_keepalive(K.s, 5); break;
+	case CALL_LEASE_TTL: r = etcd_sync_lease_ttl(K.s, 5, 1); break;
+	case CALL_STATUS: r = etcd_sync_status(K.s); break;
+	case CALL_PUT_PREV: r = etcd_sync_put(K.s, "/mal/k", "v", 1, &(struct etcd_put_opts){.prev_kv = 1}); break;
+	case CALL_DELETE_PREV: r = etcd_sync_delete(K.s, "/mal/k", &(struct etcd_delete_opts){.prev_kv = 1}); break;
+	case CALL_RANGE_PAGED:
+		r = etcd_sync_range(K.s, "/mal/", &(struct etcd_range_opts){.prefix = 1, .page_size = 2});
+		break;
 	}
 	ck_assert_ptr_nonnull(r);
-	va_list ap;
 	int ok = 0;
-	va_start(ap, which);
-	for (int c = va_arg(ap, int); c != END_CODES; c = va_arg(ap, int))
-		ok |= r->err.code == (enum etcd_code)c;
-	va_end(ap);
-	ck_assert_msg(ok, "call %d on %s: got %s", which, body, tu_err(&r->err));
+	for (int i = 0; i < MAX_CODES && codes[i] != ETCD_OK; i++)
+		ok |= r->err.code == codes[i];
+	ck_assert_msg(ok, "%s: call %d on %s: got %s", name, which, body, tu_err(&r->err));
 	TU_FREE(r);
 	stop_fake();
 	free(resp);
 }
 
-START_TEST(mal_txn_succeeded_string)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"succeeded\":\"yes\",\"responses\":[]}", 0, ETCD_EBADRESP,
-	          END_CODES);
-}
-END_TEST
+static const struct sync_reply {
+	const char *name;
+	const char *body;
+	enum call which;
+	enum etcd_code codes[MAX_CODES]; /* ETCD_OK ends the list */
+} sync_replies[] = {
+	{"txn_succeeded_string",
+         "{\"header\":{\"revision\":\"5\"},\"succeeded\":\"yes\",\"responses\":[]}",
+         CALL_TXN,
+         {ETCD_EBADRESP}},
+	{"txn_response_wrong_type",
+         "{\"header\":{\"revision\":\"5\"},\"succeeded\":true,\"responses\":[{\"response_put\":5}]}",
+         CALL_TXN,
+         {ETCD_EBADRESP}},
+	{"txn_responses_not_array",
+         "{\"header\":{\"revision\":\"5\"},\"succeeded\":true,\"responses\":{}}",
+         CALL_TXN,
+         {ETCD_EBADRESP}},
+	{"txn_unknown_response_kind",
+         "{\"header\":{\"revision\":\"5\"},\"succeeded\":true,\"responses\":[{\"response_bogus\":{}}]}",
+         CALL_TXN,
+         {ETCD_EBADRESP}},
+	{"txn_nested_range_bad_kvs",
+         "{\"header\":{\"revision\":\"5\"},\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":[]}]}}]}",
+         CALL_TXN,
+         {ETCD_EBADRESP}},
+	{"lease_grant_ttl_object",
+         "{\"header\":{\"revision\":\"5\"},\"ID\":\"5\",\"TTL\":{}}",
+         CALL_LEASE_GRANT,
+         {ETCD_EBADRESP}},
+	{"keepalive_result_not_object", "{\"result\":5}\n", CALL_KEEPALIVE, {ETCD_EBADRESP}},
+	{"keepalive_stream_error",
+         "{\"error\":{\"grpc_code\":5,\"http_code\":404,\"message\":\"etcdserver: requested lease not found\","
+         "\"http_status\":\"Not Found\"}}\n",
+         CALL_KEEPALIVE,
+         {ETCD_ENOLEASE}},
+	{"lease_ttl_keys_wrong_type",
+         "{\"header\":{\"revision\":\"5\"},\"ID\":\"5\",\"TTL\":\"3\",\"keys\":\"a\"}",
+         CALL_LEASE_TTL,
+         {ETCD_EBADRESP}},
+	{"status_wrong_types",
+         "{\"header\":{\"revision\":\"5\"},\"version\":5,\"leader\":[]}",
+         CALL_STATUS,
+         {ETCD_EBADRESP}},
+	{"put_prev_kv_wrong_type",
+         "{\"header\":{\"revision\":\"5\"},\"prev_kv\":\"x\"}",
+         CALL_PUT_PREV,
+         {ETCD_EBADRESP}},
+	{"delete_deleted_wrong_type",
+         "{\"header\":{\"revision\":\"5\"},\"deleted\":{},\"prev_kvs\":[]}",
+         CALL_DELETE_PREV,
+         {ETCD_EBADRESP}},
+};
 
-START_TEST(mal_txn_response_wrong_type)
+START_TEST(mal_call_reply)
 {
-	sync_case("{\"header\":{\"revision\":\"5\"},\"succeeded\":true,\"responses\":[{\"response_put\":5}]}", 0,
-	          ETCD_EBADRESP, END_CODES);
-}
-END_TEST
+	const struct sync_reply *c = &sync_replies[_i];
 
-START_TEST(mal_txn_responses_not_array)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"succeeded\":true,\"responses\":{}}", 0, ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_txn_unknown_response_kind)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"succeeded\":true,\"responses\":[{\"response_bogus\":{}}]}", 0,
-	          ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_txn_nested_range_bad_kvs)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":[]}]}}]}", 0,
-	          ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_lease_grant_ttl_object)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"ID\":\"5\",\"TTL\":{}}", 1, ETCD_EBADRESP, END_CODES);
+	sync_case(c->name, c->body, c->which, c->codes);
 }
 END_TEST
 
@@ -563,45 +570,6 @@ START_TEST(mal_keepalive_without_ttl)
 	TU_FREE(r);
 	stop_fake();
 	free(resp);
-}
-END_TEST
-
-START_TEST(mal_keepalive_result_not_object)
-{
-	sync_case("{\"result\":5}\n", 2, ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_keepalive_stream_error)
-{
-	sync_case("{\"error\":{\"grpc_code\":5,\"http_code\":404,\"message\":\"etcdserver: requested lease not found\","
-	          "\"http_status\":\"Not Found\"}}\n",
-	          2, ETCD_ENOLEASE, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_lease_ttl_keys_wrong_type)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"ID\":\"5\",\"TTL\":\"3\",\"keys\":\"a\"}", 3, ETCD_EBADRESP,
-	          END_CODES);
-}
-END_TEST
-
-START_TEST(mal_status_wrong_types)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"version\":5,\"leader\":[]}", 4, ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_put_prev_kv_wrong_type)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"prev_kv\":\"x\"}", 5, ETCD_EBADRESP, END_CODES);
-}
-END_TEST
-
-START_TEST(mal_delete_deleted_wrong_type)
-{
-	sync_case("{\"header\":{\"revision\":\"5\"},\"deleted\":{},\"prev_kvs\":[]}", 6, ETCD_EBADRESP, END_CODES);
 }
 END_TEST
 
@@ -685,13 +653,13 @@ stream(const char *body)
 }
 
 static void
-watch_case(const char *lines, enum etcd_code want)
+watch_case(const char *name, const char *lines, enum etcd_code want)
 {
 	char *resp = stream(lines);
 	struct fh_reply rep = {.head = resp, .after = FH_HOLD};
 	struct wcase wc;
 	watch_start(&wc, &rep);
-	ck_assert_msg(wc.l.last_err == want, "expected %s, got %s", etcd_code_name(want),
+	ck_assert_msg(wc.l.last_err == want, "%s: expected %s, got %s", name, etcd_code_name(want),
 	              etcd_code_name(wc.l.last_err));
 	ck_assert_uint_eq(wc.l.n, 0);
 	watch_end(&wc);
@@ -700,42 +668,30 @@ watch_case(const char *lines, enum etcd_code want)
 
 #define CREATED "{\"result\":{\"header\":{\"revision\":\"5\"},\"created\":true}}\n"
 
-START_TEST(mal_watch_garbage_line)
-{
-	watch_case("this is not json\n", ETCD_EBADRESP);
-}
-END_TEST
+static const struct watch_reply {
+	const char *name;
+	const char *lines;
+	enum etcd_code want;
+} watch_replies[] = {
+	{"watch_garbage_line", "this is not json\n", ETCD_EBADRESP},
+	{"watch_revision_object", "{\"result\":{\"header\":{\"revision\":{}},\"created\":true}}\n", ETCD_EBADRESP},
+	{"watch_events_not_array", CREATED "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":\"x\"}}\n",
+         ETCD_EBADRESP},
+	{"watch_event_bad_kv",
+         CREATED "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":[{\"kv\":{\"key\":\"***\"}}]}}\n",
+         ETCD_EBADRESP},
+	{"watch_result_not_object", "{\"result\":[]}\n", ETCD_EBADRESP},
+	{"watch_error_chunk_unavailable",
+         CREATED "{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":\"etcdserver: no leader\","
+                 "\"http_status\":\"Service Unavailable\"}}\n",
+         ETCD_EUNAVAIL},
+};
 
-START_TEST(mal_watch_revision_object)
+START_TEST(mal_watch_reply)
 {
-	watch_case("{\"result\":{\"header\":{\"revision\":{}},\"created\":true}}\n", ETCD_EBADRESP);
-}
-END_TEST
+	const struct watch_reply *c = &watch_replies[_i];
 
-START_TEST(mal_watch_events_not_array)
-{
-	watch_case(CREATED "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":\"x\"}}\n", ETCD_EBADRESP);
-}
-END_TEST
-
-START_TEST(mal_watch_event_bad_kv)
-{
-	watch_case(CREATED "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":[{\"kv\":{\"key\":\"***\"}}]}}\n",
-	           ETCD_EBADRESP);
-}
-END_TEST
-
-START_TEST(mal_watch_result_not_object)
-{
-	watch_case("{\"result\":[]}\n", ETCD_EBADRESP);
-}
-END_TEST
-
-START_TEST(mal_watch_error_chunk_unavailable)
-{
-	watch_case(CREATED "{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":\"etcdserver: no leader\","
-	                   "\"http_status\":\"Service Unavailable\"}}\n",
-	           ETCD_EUNAVAIL);
+	watch_case(c->name, c->lines, c->want);
 }
 END_TEST
 
@@ -920,72 +876,28 @@ malformed_suite(void)
 	Suite *s = suite_create("etcd_malformed");
 	TCase *tr = tcase_create("transport");
 	tcase_set_timeout(tr, 30);
-	tcase_add_test(tr, mal_not_http);
+	tcase_add_loop_test(tr, mal_transport_reply, 0, NELEM(transport_replies));
 	tcase_add_test(tr, mal_close_without_reply);
-	tcase_add_test(tr, mal_never_answers);
+	tcase_add_loop_test(tr, mal_odd_reply, 0, NELEM(odd_replies));
 	tcase_add_test(tr, mal_put_no_reply_not_retried);
 	tcase_add_test(tr, mal_put_timeout_outcome_unknown);
 	tcase_add_test(tr, mal_delete_no_reply_not_retried);
-	tcase_add_test(tr, mal_truncated_chunked);
-	tcase_add_test(tr, mal_bad_chunk_size);
-	tcase_add_test(tr, mal_truncated_content_length);
-	tcase_add_test(tr, mal_status_line_only);
-	tcase_add_test(tr, mal_huge_body);
-	tcase_add_test(tr, mal_huge_chunked_body);
-	tcase_add_test(tr, mal_http_500_text);
-	tcase_add_test(tr, mal_http_503_text);
-	tcase_add_test(tr, mal_http_404_text);
 	tcase_add_test(tr, mal_retry_budget_respected);
 	suite_add_tcase(s, tr);
 
 	TCase *js = tcase_create("json");
 	tcase_set_timeout(js, 30);
-	tcase_add_test(js, mal_invalid_json);
-	tcase_add_test(js, mal_json_array);
-	tcase_add_test(js, mal_json_string);
-	tcase_add_test(js, mal_json_trailing_garbage);
+	tcase_add_loop_test(js, mal_json_body, 0, NELEM(json_bodies));
 	tcase_add_test(js, mal_json_nul_byte);
 	tcase_add_test(js, mal_json_deeply_nested);
-	tcase_add_test(js, mal_revision_object);
-	tcase_add_test(js, mal_revision_not_numeric);
-	tcase_add_test(js, mal_revision_overflow);
-	tcase_add_test(js, mal_header_not_object);
-	tcase_add_test(js, mal_kvs_not_array);
-	tcase_add_test(js, mal_kv_not_object);
-	tcase_add_test(js, mal_kv_bad_base64);
-	tcase_add_test(js, mal_kv_key_number);
-	tcase_add_test(js, mal_kv_value_wrong_type);
-	tcase_add_test(js, mal_kv_version_wrong_type);
-	tcase_add_test(js, mal_count_bool);
-	tcase_add_test(js, mal_more_string);
-	tcase_add_test(js, mal_txn_succeeded_string);
-	tcase_add_test(js, mal_txn_response_wrong_type);
-	tcase_add_test(js, mal_txn_responses_not_array);
-	tcase_add_test(js, mal_txn_unknown_response_kind);
-	tcase_add_test(js, mal_txn_nested_range_bad_kvs);
-	tcase_add_test(js, mal_lease_grant_ttl_object);
+	tcase_add_loop_test(js, mal_call_reply, 0, NELEM(sync_replies));
 	tcase_add_test(js, mal_keepalive_without_ttl);
-	tcase_add_test(js, mal_keepalive_result_not_object);
-	tcase_add_test(js, mal_keepalive_stream_error);
-	tcase_add_test(js, mal_lease_ttl_keys_wrong_type);
-	tcase_add_test(js, mal_status_wrong_types);
-	tcase_add_test(js, mal_put_prev_kv_wrong_type);
-	tcase_add_test(js, mal_delete_deleted_wrong_type);
 	tcase_add_test(js, mal_paging_more_forever);
 	suite_add_tcase(s, js);
 
 	TCase *em = tcase_create("errors");
 	tcase_set_timeout(em, 30);
-	tcase_add_test(em, errmap_compacted);
-	tcase_add_test(em, errmap_future_revision);
-	tcase_add_test(em, errmap_lease_not_found);
-	tcase_add_test(em, errmap_permission_denied);
-	tcase_add_test(em, errmap_request_too_large);
-	tcase_add_test(em, errmap_grpc_message_too_large);
-	tcase_add_test(em, errmap_no_space);
-	tcase_add_test(em, errmap_key_not_found);
-	tcase_add_test(em, errmap_invalid_argument);
-	tcase_add_test(em, errmap_unknown_internal);
+	tcase_add_loop_test(em, errmap_gateway_body, 0, NELEM(err_cases));
 	tcase_add_test(em, errmap_v36_shape_no_leader);
 	tcase_add_test(em, errmap_error_body_wrong_types);
 	tcase_add_test(em, errmap_authenticate_rejected);
@@ -994,12 +906,7 @@ malformed_suite(void)
 
 	TCase *wa = tcase_create("watch");
 	tcase_set_timeout(wa, 30);
-	tcase_add_test(wa, mal_watch_garbage_line);
-	tcase_add_test(wa, mal_watch_revision_object);
-	tcase_add_test(wa, mal_watch_events_not_array);
-	tcase_add_test(wa, mal_watch_event_bad_kv);
-	tcase_add_test(wa, mal_watch_result_not_object);
-	tcase_add_test(wa, mal_watch_error_chunk_unavailable);
+	tcase_add_loop_test(wa, mal_watch_reply, 0, NELEM(watch_replies));
 	tcase_add_test(wa, mal_watch_compacted);
 	tcase_add_test(wa, mal_watch_http_404);
 	tcase_add_test(wa, mal_watch_closed_without_reply);
@@ -1019,9 +926,7 @@ malformed_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(malformed_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	static const struct tu_fixture fx = {.no_etcd = 1};
+
+	return tu_suite_main(malformed_suite(), &fx);
 }

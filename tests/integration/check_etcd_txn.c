@@ -13,29 +13,9 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
-
-static struct th_etcd *g_etcd;
-static struct etcd_sync *S;
-
-static void
-setup(void)
-{
-	struct etcd_config cfg;
-	struct etcd_error err;
-	ck_assert_msg(g_etcd != NULL, "etcd did not start (see stderr)");
-	tu_config(g_etcd, &cfg);
-	S = etcd_sync_new(&cfg, &err);
-	ck_assert_msg(S != NULL, "etcd_sync_new: %s", tu_err(&err));
-}
-
-static void
-teardown(void)
-{
-	etcd_sync_free(S);
-	S = NULL;
-}
 
 /* Run a txn: compare (built by the caller) then put key=val on success,
  * get key on failure. Returns the result (new). */
@@ -44,7 +24,7 @@ cas(struct etcd_txn *t, const char *key, const char *val)
 {
 	ck_assert_int_eq(etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0), 0);
 	ck_assert_int_eq(etcd_txn_get(t, ETCD_TXN_FAILURE, key, NULL), 0);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nresponses, 1);
 	ck_assert_int_eq(r->responses[0].op, r->succeeded ? ETCD_OP_PUT : ETCD_OP_RANGE);
@@ -88,8 +68,8 @@ END_TEST
 START_TEST(txn_compare_version)
 {
 	const char *k = "/txn/ver/k";
-	ck_assert_int_gt(tu_put(S, k, "1"), 0);
-	ck_assert_int_gt(tu_put(S, k, "2"), 0);                 /* version 2 */
+	ck_assert_int_gt(tu_put(tu_sync, k, "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, k, "2"), 0);           /* version 2 */
 	ck_assert_int_eq(cas_version(k, ETCD_CMP_EQUAL, 2), 1); /* now 3 */
 	ck_assert_int_eq(cas_version(k, ETCD_CMP_EQUAL, 2), 0);
 	ck_assert_int_eq(cas_version(k, ETCD_CMP_GREATER, 5), 0);
@@ -106,7 +86,7 @@ END_TEST
 START_TEST(txn_compare_mod_revision)
 {
 	const char *k = "/txn/mod/k";
-	int64_t m = tu_put(S, k, "v1");
+	int64_t m = tu_put(tu_sync, k, "v1");
 	ck_assert_int_gt(m, 0);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp(t, k, ETCD_CMP_MOD, ETCD_CMP_EQUAL, m);
@@ -133,8 +113,8 @@ END_TEST
 START_TEST(txn_compare_create_revision)
 {
 	const char *k = "/txn/create/k";
-	int64_t c = tu_put(S, k, "a");
-	ck_assert_int_gt(tu_put(S, k, "b"), c);
+	int64_t c = tu_put(tu_sync, k, "a");
+	ck_assert_int_gt(tu_put(tu_sync, k, "b"), c);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp(t, k, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, c); /* ownership fence */
 	struct etcd_result *r = cas(t, k, "fenced");
@@ -152,7 +132,7 @@ START_TEST(txn_compare_value)
 {
 	const char *k = "/txn/val/k";
 	static const char bin[] = {'x', 0, 'y'};
-	ck_assert_int_gt(tu_put(S, k, "hello"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, k, "hello"), 0);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp_value(t, k, ETCD_CMP_EQUAL, "hello", 5);
 	struct etcd_result *r = cas(t, k, "world");
@@ -175,7 +155,7 @@ START_TEST(txn_compare_value)
 	ck_assert_int_eq(r->succeeded, 1);
 	TU_FREE(r);
 	/* binary value with a NUL */
-	struct etcd_result *p = etcd_sync_put(S, k, bin, sizeof bin, NULL);
+	struct etcd_result *p = etcd_sync_put(tu_sync, k, bin, sizeof bin, NULL);
 	TU_FREE(p);
 	t = etcd_txn_new();
 	etcd_txn_cmp_value(t, k, ETCD_CMP_EQUAL, bin, sizeof bin);
@@ -195,22 +175,22 @@ END_TEST
 START_TEST(txn_compare_lease)
 {
 	const char *k = "/txn/lease/k";
-	struct etcd_result *g = etcd_sync_lease_grant(S, 60, 0);
+	struct etcd_result *g = etcd_sync_lease_grant(tu_sync, 60, 0);
 	TU_OK(g);
 	int64_t id = g->lease_id;
 	TU_FREE(g);
 	struct etcd_put_opts po = {.lease = id};
-	struct etcd_result *p = etcd_sync_put(S, k, "v", 1, &po);
+	struct etcd_result *p = etcd_sync_put(tu_sync, k, "v", 1, &po);
 	TU_OK(p);
 	TU_FREE(p);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp(t, k, ETCD_CMP_LEASE, ETCD_CMP_EQUAL, id);
 	ck_assert_int_eq(etcd_txn_put(t, ETCD_TXN_SUCCESS, k, "w", 1, id), 0);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->succeeded, 1);
 	TU_FREE(r);
-	r = etcd_sync_get(S, k);
+	r = etcd_sync_get(tu_sync, k);
 	TU_OK(r);
 	ck_assert_int_eq(r->kvs[0].lease, id);
 	ck_assert_str_eq(r->kvs[0].value, "w");
@@ -220,15 +200,15 @@ START_TEST(txn_compare_lease)
 	r = cas(t, k, "x");
 	ck_assert_int_eq(r->succeeded, 0);
 	TU_FREE(r);
-	r = etcd_sync_lease_revoke(S, id);
+	r = etcd_sync_lease_revoke(tu_sync, id);
 	TU_FREE(r);
 }
 END_TEST
 
 START_TEST(txn_compare_prefix)
 {
-	ck_assert_int_gt(tu_put(S, "/txn/pfx/a", "1"), 0);
-	ck_assert_int_gt(tu_put(S, "/txn/pfx/b", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/txn/pfx/a", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/txn/pfx/b", "1"), 0);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp_prefix(t, "/txn/pfx/", ETCD_CMP_VERSION, ETCD_CMP_EQUAL, 1);
 	struct etcd_result *r = cas(t, "/txn/pfx/c", "1");
@@ -255,7 +235,7 @@ END_TEST
 
 START_TEST(txn_several_ops_one_revision)
 {
-	ck_assert_int_gt(tu_put(S, "/txn/multi/old", "gone soon"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/txn/multi/old", "gone soon"), 0);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp(t, "/txn/multi/a", ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, "/txn/multi/a", "A", 1, 0);
@@ -265,7 +245,7 @@ START_TEST(txn_several_ops_one_revision)
 	etcd_txn_get(t, ETCD_TXN_SUCCESS, "/txn/multi/", &ro);
 	etcd_txn_delete(t, ETCD_TXN_FAILURE, "/txn/multi/", 1);
 	ck_assert_uint_eq(etcd_txn_ops(t), 4);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->succeeded, 1);
 	ck_assert_uint_eq(r->nresponses, 4);
@@ -282,7 +262,7 @@ START_TEST(txn_several_ops_one_revision)
 	int64_t rev = r->revision;
 	TU_FREE(r);
 	/* the whole txn was one revision */
-	r = etcd_sync_get(S, "/txn/multi/b");
+	r = etcd_sync_get(tu_sync, "/txn/multi/b");
 	TU_OK(r);
 	ck_assert_int_eq(r->kvs[0].mod_revision, rev);
 	TU_FREE(r);
@@ -292,7 +272,7 @@ START_TEST(txn_several_ops_one_revision)
 	etcd_txn_cmp(t, "/txn/multi/a", ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, "/txn/multi/a", "A", 1, 0);
 	etcd_txn_delete(t, ETCD_TXN_FAILURE, "/txn/multi/", 1);
-	r = etcd_sync_txn(S, t);
+	r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->succeeded, 0);
 	ck_assert_uint_eq(r->nresponses, 1);
@@ -307,14 +287,14 @@ START_TEST(txn_get_with_options)
 	for (int i = 0; i < 5; i++) {
 		char k[32];
 		snprintf(k, sizeof k, "/txn/opt/%d", i);
-		ck_assert_int_gt(tu_put(S, k, "v"), 0);
+		ck_assert_int_gt(tu_put(tu_sync, k, "v"), 0);
 	}
 	struct etcd_txn *t = etcd_txn_new();
 	struct etcd_range_opts lim = {.prefix = 1, .limit = 2, .sort_order = ETCD_SORT_DESCEND};
 	struct etcd_range_opts cnt = {.prefix = 1, .count_only = 1};
 	etcd_txn_get(t, ETCD_TXN_SUCCESS, "/txn/opt/", &lim);
 	etcd_txn_get(t, ETCD_TXN_SUCCESS, "/txn/opt/", &cnt);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->succeeded, 1); /* no compares: success */
 	ck_assert_uint_eq(r->nresponses, 2);
@@ -331,7 +311,7 @@ START_TEST(txn_empty)
 {
 	struct etcd_txn *t = etcd_txn_new();
 	ck_assert_uint_eq(etcd_txn_ops(t), 0);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->succeeded, 1);
 	ck_assert_uint_eq(r->nresponses, 0);
@@ -341,7 +321,7 @@ END_TEST
 
 START_TEST(txn_async_commit)
 {
-	struct etcd_client *c = etcd_sync_client(S);
+	struct etcd_client *c = etcd_sync_client(tu_sync);
 	struct etcd_error err;
 	struct tu_call call = {0, NULL};
 	struct etcd_txn *t = etcd_txn_new();
@@ -366,7 +346,7 @@ START_TEST(txn_too_many_ops)
 		ck_assert_int_eq(etcd_txn_put(t, ETCD_TXN_SUCCESS, k, "v", 1, 0), 0);
 	}
 	ck_assert_uint_eq(etcd_txn_ops(t), 129);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	/* etcd answers code 3 "too many operations in txn request"; a client
 	 * that checks first may call it too large */
 	ck_assert_msg(r && (r->err.code == ETCD_EINVAL || r->err.code == ETCD_ETOOLARGE),
@@ -379,7 +359,7 @@ START_TEST(txn_too_many_ops)
 		snprintf(k, sizeof k, "/txn/many/%03d", i);
 		etcd_txn_put(t, ETCD_TXN_SUCCESS, k, "v", 1, 0);
 	}
-	r = etcd_sync_txn(S, t);
+	r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_uint_eq(r->nresponses, 128);
 	TU_FREE(r);
@@ -391,7 +371,7 @@ START_TEST(txn_duplicate_key)
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, "/txn/dup/k", "1", 1, 0);
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, "/txn/dup/k", "2", 1, 0);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_CODE(r, ETCD_EINVAL);
 	ck_assert_int_eq(r->err.grpc_code, 3);
 	TU_FREE(r);
@@ -402,7 +382,7 @@ START_TEST(txn_unknown_lease_in_put)
 {
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, "/txn/nolease/k", "1", 1, 0x7eadbeef01LL);
-	struct etcd_result *r = etcd_sync_txn(S, t);
+	struct etcd_result *r = etcd_sync_txn(tu_sync, t);
 	TU_CODE(r, ETCD_ENOLEASE);
 	TU_FREE(r);
 }
@@ -424,15 +404,7 @@ END_TEST
 START_TEST(txn_commit_error_consumes)
 {
 	/* a closed endpoint: commit fails, the txn is consumed either way */
-	char ep[64];
-	struct etcd_config cfg;
-	struct etcd_error err;
-	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", tu_closed_port());
-	memset(&cfg, 0, sizeof cfg);
-	cfg.endpoints = ep;
-	cfg.request_timeout_ms = 500;
-	cfg.retry_budget_ms = 800;
-	struct etcd_sync *s = etcd_sync_new(&cfg, &err);
+	struct etcd_sync *s = tu_refused_sync(500, 800);
 	ck_assert_ptr_nonnull(s);
 	struct etcd_txn *t = etcd_txn_new();
 	etcd_txn_cmp(t, "/txn/x", ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
@@ -463,7 +435,7 @@ static int64_t
 count_prefix(const char *prefix)
 {
 	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
-	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
+	struct etcd_result *r = etcd_sync_range(tu_sync, prefix, &o);
 	int64_t n;
 
 	TU_OK(r);
@@ -481,12 +453,12 @@ START_TEST(txn_nested_stale_one_fails_alone)
 	struct etcd_result *r;
 
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_gt(mod[i] = tu_put(S, pods[i], "{}"), 0);
-	ck_assert_int_gt(tu_put(S, pods[1], "{\"changed\":1}"), 0); /* b is stale now */
+		ck_assert_int_gt(mod[i] = tu_put(tu_sync, pods[i], "{}"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, pods[1], "{\"changed\":1}"), 0); /* b is stale now */
 	t = etcd_txn_new();
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(etcd_txn_txn(t, ETCD_TXN_SUCCESS, bind_one(pods[i], mod[i], binds[i])), 0);
-	r = etcd_sync_txn(S, t);
+	r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->succeeded, 1);
 	ck_assert_uint_eq(r->nresponses, 3);
@@ -505,7 +477,7 @@ START_TEST(txn_nested_stale_one_fails_alone)
 	t = etcd_txn_new();
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(etcd_txn_txn(t, ETCD_TXN_SUCCESS, bind_one(pods[i], mod[i], binds[i])), 0);
-	r = etcd_sync_txn(S, t);
+	r = etcd_sync_txn(tu_sync, t);
 	TU_OK(r);
 	ck_assert_int_eq(r->responses[0].succeeded, 0);
 	ck_assert_uint_eq(r->responses[0].responses[0].nkvs, 1);
@@ -521,7 +493,7 @@ txn_suite(void)
 {
 	Suite *s = suite_create("etcd_txn");
 	TCase *core = tcase_create("core");
-	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(core, tu_setup, tu_teardown);
 	tcase_set_timeout(core, 60);
 	tcase_add_test(core, txn_create_if_absent);
 	tcase_add_test(core, txn_compare_version);
@@ -539,7 +511,7 @@ txn_suite(void)
 	suite_add_tcase(s, core);
 
 	TCase *errs = tcase_create("errors");
-	tcase_add_checked_fixture(errs, setup, teardown);
+	tcase_add_checked_fixture(errs, tu_setup, tu_teardown);
 	tcase_set_timeout(errs, 60);
 	tcase_add_test(errs, txn_too_many_ops);
 	tcase_add_test(errs, txn_duplicate_key);
@@ -552,12 +524,7 @@ txn_suite(void)
 int
 main(void)
 {
-	g_etcd = th_etcd_start(1, NULL);
-	int started = g_etcd != NULL;
-	SRunner *sr = srunner_create(txn_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	th_etcd_free(g_etcd);
-	return failed == 0 && started ? 0 : 1;
+	static const struct tu_fixture fx = {.sync = 1};
+
+	return tu_suite_main(txn_suite(), &fx);
 }

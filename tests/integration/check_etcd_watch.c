@@ -14,47 +14,17 @@
 
 #include "etcd.h"
 #include "etcd_sync.h"
+#include "tests/harness/etcd_fixture.h"
 #include "tests/harness/etcd_harness.h"
 #include "tests/harness/etcd_testutil.h"
-
-static struct th_etcd *g_etcd;
-static struct etcd_sync *S; /* writes */
-static struct ev_loop *L;
-static struct etcd_client *C; /* watches */
-
-static void
-setup(void)
-{
-	struct etcd_config cfg;
-	struct etcd_error err;
-	ck_assert_msg(g_etcd != NULL, "etcd did not start (see stderr)");
-	tu_config(g_etcd, &cfg);
-	S = etcd_sync_new(&cfg, &err);
-	ck_assert_msg(S != NULL, "etcd_sync_new: %s", tu_err(&err));
-	L = ev_loop_new(0);
-	C = etcd_client_new(L, &cfg, &err);
-	ck_assert_msg(C != NULL, "etcd_client_new: %s", tu_err(&err));
-}
-
-static void
-teardown(void)
-{
-	if (C)
-		etcd_client_free(C);
-	ev_loop_destroy(L);
-	etcd_sync_free(S);
-	C = NULL;
-	L = NULL;
-	S = NULL;
-}
 
 static struct etcd_watch *
 start(const char *key, const struct etcd_watch_opts *o, struct tu_wlog *l)
 {
 	struct etcd_error err;
-	struct etcd_watch *w = etcd_watch_start(C, key, o, tu_wlog_cb, l, &err);
+	struct etcd_watch *w = etcd_watch_start(tu_client, key, o, tu_wlog_cb, l, &err);
 	ck_assert_msg(w != NULL, "etcd_watch_start: %s", tu_err(&err));
-	ck_assert_int_eq(th_wait(L, tu_wlog_created, l, 10), 0);
+	ck_assert_int_eq(th_wait(tu_loop, tu_wlog_created, l, 10), 0);
 	return w;
 }
 
@@ -62,14 +32,14 @@ static void
 wait_events(struct tu_wlog *l, size_t n)
 {
 	struct tu_wcount wc = {l, n};
-	ck_assert_msg(th_wait(L, tu_wlog_has, &wc, 15) == 0, "got %zu events of %zu (errors %d, retrying %d)", l->n, n,
-	              l->errors, l->retrying);
+	ck_assert_msg(th_wait(tu_loop, tu_wlog_has, &wc, 15) == 0, "got %zu events of %zu (errors %d, retrying %d)",
+	              l->n, n, l->errors, l->retrying);
 }
 
 static int64_t
 del(const char *key)
 {
-	struct etcd_result *r = etcd_sync_delete(S, key, NULL);
+	struct etcd_result *r = etcd_sync_delete(tu_sync, key, NULL);
 	TU_OK(r);
 	int64_t rev = r->revision;
 	TU_FREE(r);
@@ -82,13 +52,13 @@ START_TEST(watch_put_and_delete_events)
 	struct etcd_watch_opts o = {.prefix = 1};
 	struct etcd_watch *w = start("/w/pd/", &o, &l);
 	ck_assert_int_eq(l.created, 1);
-	int64_t r1 = tu_put(S, "/w/pd/a", "1");
-	int64_t r2 = tu_put(S, "/w/pd/b", "2");
-	int64_t r3 = tu_put(S, "/w/pd/a", "3");
-	ck_assert_int_gt(tu_put(S, "/w/pdz", "outside"), 0);
+	int64_t r1 = tu_put(tu_sync, "/w/pd/a", "1");
+	int64_t r2 = tu_put(tu_sync, "/w/pd/b", "2");
+	int64_t r3 = tu_put(tu_sync, "/w/pd/a", "3");
+	ck_assert_int_gt(tu_put(tu_sync, "/w/pdz", "outside"), 0);
 	int64_t r4 = del("/w/pd/a");
 	wait_events(&l, 4);
-	th_wait(L, NULL, NULL, 0.2); /* nothing more may come */
+	th_wait(tu_loop, NULL, NULL, 0.2); /* nothing more may come */
 	ck_assert_uint_eq(l.n, 4);
 	ck_assert_int_eq(l.ev[0].type, ETCD_EVENT_PUT);
 	ck_assert_str_eq(l.ev[0].key, "/w/pd/a");
@@ -116,13 +86,13 @@ END_TEST
 
 START_TEST(watch_from_start_revision)
 {
-	int64_t r1 = tu_put(S, "/w/hist/a", "1");
-	ck_assert_int_gt(tu_put(S, "/w/hist/b", "2"), r1);
-	int64_t r3 = tu_put(S, "/w/hist/c", "3");
+	int64_t r1 = tu_put(tu_sync, "/w/hist/a", "1");
+	ck_assert_int_gt(tu_put(tu_sync, "/w/hist/b", "2"), r1);
+	int64_t r3 = tu_put(tu_sync, "/w/hist/c", "3");
 	struct tu_wlog l = {0};
 	struct etcd_watch_opts o = {.prefix = 1, .start_revision = r1};
 	struct etcd_error err;
-	struct etcd_watch *w = etcd_watch_start(C, "/w/hist/", &o, tu_wlog_cb, &l, &err);
+	struct etcd_watch *w = etcd_watch_start(tu_client, "/w/hist/", &o, tu_wlog_cb, &l, &err);
 	ck_assert_ptr_nonnull(w);
 	wait_events(&l, 3);
 	ck_assert_int_ge(l.created, 1);
@@ -132,7 +102,7 @@ START_TEST(watch_from_start_revision)
 	ck_assert_int_eq(l.out_of_order, 0);
 	ck_assert_int_eq(etcd_watch_next_revision(w), r3 + 1);
 	/* later events keep coming on the same watch */
-	int64_t r4 = tu_put(S, "/w/hist/d", "4");
+	int64_t r4 = tu_put(tu_sync, "/w/hist/d", "4");
 	wait_events(&l, 4);
 	ck_assert_int_eq(l.ev[3].mod_revision, r4);
 	etcd_watch_cancel(w);
@@ -145,8 +115,8 @@ START_TEST(watch_prev_kv)
 	struct tu_wlog l = {0};
 	struct etcd_watch_opts o = {.prev_kv = 1};
 	struct etcd_watch *w = start("/w/prev/k", &o, &l);
-	ck_assert_int_gt(tu_put(S, "/w/prev/k", "v1"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/prev/k", "v2"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/prev/k", "v1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/prev/k", "v2"), 0);
 	del("/w/prev/k");
 	wait_events(&l, 3);
 	ck_assert_int_eq(l.ev[0].has_prev, 0); /* a create has no previous value */
@@ -167,14 +137,14 @@ START_TEST(watch_filters)
 	struct etcd_watch_opts nd = {.prefix = 1, .no_delete = 1};
 	struct etcd_watch *wp = start("/w/flt/", &np, &lp);
 	struct etcd_watch *wd = start("/w/flt/", &nd, &ld);
-	ck_assert_int_gt(tu_put(S, "/w/flt/a", "1"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/flt/a", "2"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/flt/a", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/flt/a", "2"), 0);
 	int64_t rd = del("/w/flt/a");
-	int64_t rl = tu_put(S, "/w/flt/b", "3");
+	int64_t rl = tu_put(tu_sync, "/w/flt/b", "3");
 	wait_events(&lp, 1);
 	wait_events(&ld, 3);
 	ck_assert_int_eq(ld.ev[2].mod_revision, rl);
-	th_wait(L, NULL, NULL, 0.2);
+	th_wait(tu_loop, NULL, NULL, 0.2);
 	ck_assert_uint_eq(lp.n, 1);
 	ck_assert_int_eq(lp.ev[0].type, ETCD_EVENT_DELETE);
 	ck_assert_int_eq(lp.ev[0].mod_revision, rd);
@@ -194,10 +164,10 @@ START_TEST(watch_single_key_and_range_end)
 	struct etcd_watch *w1 = start("/w/one/k", NULL, &l1);
 	struct etcd_watch_opts re = {.range_end = "/w/one/m"};
 	struct etcd_watch *w2 = start("/w/one/b", &re, &l2);
-	ck_assert_int_gt(tu_put(S, "/w/one/k2", "no"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/one/a", "no"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/one/z", "no"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/one/k", "yes"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/one/k2", "no"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/one/a", "no"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/one/z", "no"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/one/k", "yes"), 0);
 	wait_events(&l1, 1);
 	wait_events(&l2, 2);
 	ck_assert_uint_eq(l1.n, 1);
@@ -219,11 +189,11 @@ START_TEST(watch_cancel_inside_callback)
 	l.cancel_after = 1;
 	start("/w/cancel/", &o, &l);
 	struct etcd_watch *wm = start("/w/cancel/", &o, &marker);
-	ck_assert_int_gt(tu_put(S, "/w/cancel/a", "1"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/cancel/b", "2"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/cancel/c", "3"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/cancel/a", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/cancel/b", "2"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/cancel/c", "3"), 0);
 	wait_events(&marker, 3);
-	th_wait(L, NULL, NULL, 0.2);
+	th_wait(tu_loop, NULL, NULL, 0.2);
 	ck_assert_int_eq(l.canceled, 1);
 	ck_assert_int_eq(l.calls_after_cancel, 0);
 	ck_assert_uint_ge(l.n, 1);
@@ -238,11 +208,11 @@ START_TEST(watch_cancel_before_created)
 	struct tu_wlog l = {0};
 	struct etcd_error err;
 	struct etcd_watch_opts o = {.prefix = 1};
-	struct etcd_watch *w = etcd_watch_start(C, "/w/early/", &o, tu_wlog_cb, &l, &err);
+	struct etcd_watch *w = etcd_watch_start(tu_client, "/w/early/", &o, tu_wlog_cb, &l, &err);
 	ck_assert_ptr_nonnull(w);
 	etcd_watch_cancel(w); /* before the loop ever ran */
-	ck_assert_int_gt(tu_put(S, "/w/early/a", "1"), 0);
-	th_wait(L, NULL, NULL, 0.3);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/early/a", "1"), 0);
+	th_wait(tu_loop, NULL, NULL, 0.3);
 	ck_assert_int_eq(l.calls, 0);
 	tu_wlog_free(&l);
 }
@@ -250,24 +220,25 @@ END_TEST
 
 START_TEST(watch_compacted_start_revision)
 {
-	int64_t r1 = tu_put(S, "/w/cmp/k", "1");
-	ck_assert_int_gt(tu_put(S, "/w/cmp/k", "2"), r1);
-	int64_t r3 = tu_put(S, "/w/cmp/k", "3");
-	struct etcd_result *r = etcd_sync_compact(S, r3, 1);
+	int64_t r1 = tu_put(tu_sync, "/w/cmp/k", "1");
+	ck_assert_int_gt(tu_put(tu_sync, "/w/cmp/k", "2"), r1);
+	int64_t r3 = tu_put(tu_sync, "/w/cmp/k", "3");
+	struct etcd_result *r = etcd_sync_compact(tu_sync, r3, 1);
 	TU_OK(r);
 	TU_FREE(r);
 	struct tu_wlog l = {0};
 	struct etcd_watch_opts o = {.start_revision = r1};
 	struct etcd_error err;
-	struct etcd_watch *w = etcd_watch_start(C, "/w/cmp/k", &o, tu_wlog_cb, &l, &err);
+	struct etcd_watch *w = etcd_watch_start(tu_client, "/w/cmp/k", &o, tu_wlog_cb, &l, &err);
 	ck_assert_ptr_nonnull(w);
-	ck_assert_msg(th_wait(L, tu_wlog_errored, &l, 10) == 0, "no ERROR (events %zu, retrying %d)", l.n, l.retrying);
+	ck_assert_msg(th_wait(tu_loop, tu_wlog_errored, &l, 10) == 0, "no ERROR (events %zu, retrying %d)", l.n,
+	              l.retrying);
 	ck_assert_int_eq(l.last_err, ETCD_ECOMPACTED);
 	ck_assert_int_eq(l.compact_revision, r3);
 	ck_assert_uint_eq(l.n, 0);
 	/* terminal: nothing more, even when the key changes */
-	ck_assert_int_gt(tu_put(S, "/w/cmp/k", "4"), 0);
-	th_wait(L, NULL, NULL, 0.3);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/cmp/k", "4"), 0);
+	th_wait(tu_loop, NULL, NULL, 0.3);
 	ck_assert_int_eq(l.errors, 1);
 	ck_assert_uint_eq(l.n, 0);
 	etcd_watch_cancel(w);
@@ -277,19 +248,19 @@ END_TEST
 
 START_TEST(watch_compacted_cancel_in_callback)
 {
-	int64_t r1 = tu_put(S, "/w/cmp2/k", "1");
-	int64_t r2 = tu_put(S, "/w/cmp2/k", "2");
-	struct etcd_result *r = etcd_sync_compact(S, r2, 0);
+	int64_t r1 = tu_put(tu_sync, "/w/cmp2/k", "1");
+	int64_t r2 = tu_put(tu_sync, "/w/cmp2/k", "2");
+	struct etcd_result *r = etcd_sync_compact(tu_sync, r2, 0);
 	TU_OK(r);
 	TU_FREE(r);
 	struct tu_wlog l = {0};
 	l.cancel_on_error = 1;
 	struct etcd_watch_opts o = {.start_revision = r1};
 	struct etcd_error err;
-	ck_assert_ptr_nonnull(etcd_watch_start(C, "/w/cmp2/k", &o, tu_wlog_cb, &l, &err));
-	ck_assert_int_eq(th_wait(L, tu_wlog_errored, &l, 10), 0);
+	ck_assert_ptr_nonnull(etcd_watch_start(tu_client, "/w/cmp2/k", &o, tu_wlog_cb, &l, &err));
+	ck_assert_int_eq(th_wait(tu_loop, tu_wlog_errored, &l, 10), 0);
 	ck_assert_int_eq(l.last_err, ETCD_ECOMPACTED);
-	th_wait(L, NULL, NULL, 0.2);
+	th_wait(tu_loop, NULL, NULL, 0.2);
 	ck_assert_int_eq(l.calls_after_cancel, 0);
 	tu_wlog_free(&l);
 }
@@ -307,7 +278,7 @@ START_TEST(watch_large_events)
 		char key[32];
 		memset(v, 'a' + k, n);
 		snprintf(key, sizeof key, "/w/big/%d", k);
-		struct etcd_result *r = etcd_sync_put(S, key, v, n, NULL);
+		struct etcd_result *r = etcd_sync_put(tu_sync, key, v, n, NULL);
 		TU_OK(r);
 		if (!first)
 			first = r->revision;
@@ -316,7 +287,7 @@ START_TEST(watch_large_events)
 	struct tu_wlog l = {0};
 	struct etcd_watch_opts o = {.prefix = 1, .start_revision = first};
 	struct etcd_error err;
-	struct etcd_watch *w = etcd_watch_start(C, "/w/big/", &o, tu_wlog_cb, &l, &err);
+	struct etcd_watch *w = etcd_watch_start(tu_client, "/w/big/", &o, tu_wlog_cb, &l, &err);
 	ck_assert_ptr_nonnull(w);
 	wait_events(&l, 4);
 	for (int k = 0; k < 4; k++) {
@@ -336,10 +307,10 @@ START_TEST(watch_many_events_in_order)
 	struct tu_wlog l = {0};
 	struct etcd_watch_opts o = {.prefix = 1};
 	struct etcd_watch *w = start("/w/many/", &o, &l);
-	struct tu_writer *wr = tu_writer_start(C, "/w/many/", 300);
-	ck_assert_int_eq(th_wait(L, tu_writer_done, wr, 30), 0);
+	struct tu_writer *wr = tu_writer_start(tu_client, "/w/many/", 300);
+	ck_assert_int_eq(th_wait(tu_loop, tu_writer_done, wr, 30), 0);
 	wait_events(&l, 300);
-	th_wait(L, NULL, NULL, 0.1);
+	th_wait(tu_loop, NULL, NULL, 0.1);
 	ck_assert_uint_eq(l.n, 300);
 	for (int i = 0; i < 300; i++) {
 		char key[32], val[16];
@@ -363,10 +334,10 @@ START_TEST(watch_freed_with_client)
 	struct etcd_watch_opts o = {.prefix = 1};
 	start("/w/free/", &o, &l1);
 	start("/w/free2/", &o, &l2);
-	ck_assert_int_gt(tu_put(S, "/w/free/a", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/free/a", "1"), 0);
 	wait_events(&l1, 1);
-	etcd_client_free(C);
-	C = NULL;
+	etcd_client_free(tu_client);
+	tu_client = NULL;
 	ck_assert_int_eq(l1.errors, 0);
 	tu_wlog_free(&l1);
 	tu_wlog_free(&l2);
@@ -385,18 +356,18 @@ START_TEST(watch_driven_by_sync_run)
 {
 	/* a watch on the sync client's own loop, run with etcd_sync_run */
 	struct etcd_error err;
-	struct etcd_watch_opts o = {.prefix = 1, .start_revision = tu_revision(S) + 1};
+	struct etcd_watch_opts o = {.prefix = 1, .start_revision = tu_revision(tu_sync) + 1};
 	int events = 0, done = 0;
-	struct etcd_watch *w = etcd_watch_start(etcd_sync_client(S), "/w/sr/", &o, count_cb, &events, &err);
+	struct etcd_watch *w = etcd_watch_start(etcd_sync_client(tu_sync), "/w/sr/", &o, count_cb, &events, &err);
 	ck_assert_ptr_nonnull(w);
-	ck_assert_int_gt(tu_put(S, "/w/sr/a", "1"), 0);
-	ck_assert_int_gt(tu_put(S, "/w/sr/b", "2"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/sr/a", "1"), 0);
+	ck_assert_int_gt(tu_put(tu_sync, "/w/sr/b", "2"), 0);
 	for (int i = 0; i < 100 && events < 2; i++)
-		etcd_sync_run(S, &done, 100); /* done stays 0: each run times out after 100 ms */
+		etcd_sync_run(tu_sync, &done, 100); /* done stays 0: each run times out after 100 ms */
 	ck_assert_int_eq(events, 2);
-	ck_assert_int_eq(etcd_sync_run(S, &done, 10), -1);
+	ck_assert_int_eq(etcd_sync_run(tu_sync, &done, 10), -1);
 	done = 1;
-	ck_assert_int_eq(etcd_sync_run(S, &done, 1000), 0);
+	ck_assert_int_eq(etcd_sync_run(tu_sync, &done, 1000), 0);
 	etcd_watch_cancel(w);
 }
 END_TEST
@@ -474,7 +445,7 @@ watch_suite(void)
 {
 	Suite *s = suite_create("etcd_watch");
 	TCase *core = tcase_create("core");
-	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(core, tu_setup, tu_teardown);
 	tcase_set_timeout(core, 60);
 	tcase_add_test(core, watch_put_and_delete_events);
 	tcase_add_test(core, watch_from_start_revision);
@@ -490,7 +461,7 @@ watch_suite(void)
 	suite_add_tcase(s, core);
 
 	TCase *lim = tcase_create("limits");
-	tcase_add_checked_fixture(lim, setup, teardown);
+	tcase_add_checked_fixture(lim, tu_setup, tu_teardown);
 	tcase_set_timeout(lim, 60);
 	tcase_add_test(lim, watch_large_events);
 	tcase_add_test(lim, watch_many_events_in_order);
@@ -506,12 +477,7 @@ watch_suite(void)
 int
 main(void)
 {
-	g_etcd = th_etcd_start(1, NULL);
-	int started = g_etcd != NULL;
-	SRunner *sr = srunner_create(watch_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	th_etcd_free(g_etcd);
-	return failed == 0 && started ? 0 : 1;
+	static const struct tu_fixture fx = {.sync = 1, .async = 1};
+
+	return tu_suite_main(watch_suite(), &fx);
 }
