@@ -8,6 +8,7 @@
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
 #   make format-check  list the sources that differ from .clang-format (fails)
 #   make format     apply .clang-format to every tracked .c and .h
+#   make fn-length  no function of the programs is longer than 80 lines
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -66,7 +67,7 @@ FUZZERS :=
 MAN_PAGES :=
 
 .PHONY: up down all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps \
-        format format-check
+        format format-check fn-length
 all:
 
 # Test binaries: $(call test_prog,NAME,extra objects) links
@@ -174,6 +175,11 @@ format-check:
 
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+# No function of the programs (scheduler/, controllers/, node-agent/, cli/)
+# is longer than 80 lines.
+fn-length:
+	@./scripts/fn-length.sh 80
 
 bench: deps all $(BENCHES)
 	@./scripts/run-bench.sh $(BENCHES)
