@@ -265,6 +265,34 @@ START_TEST(test_usage)
 }
 END_TEST
 
+/* A YAML alias bomb (9^9 strings from 350 bytes) is refused at once; a
+ * document using anchors as people do is expanded. */
+START_TEST(test_yaml_alias_bomb)
+{
+	static const char bomb[] = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+	                           "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+	                           "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+	                           "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+	                           "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+	static const char fine[] = "env: &env [{name: A, value: '1'}, {name: B, value: '2'}]\n"
+	                           "containers:\n- {name: a, image: x, env: *env}\n- {name: b, image: x, env: *env}\n";
+	char msg[512] = "";
+	json_t *j = ctl_yaml_to_json(bomb, sizeof(bomb) - 1, msg, sizeof(msg));
+
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(msg, "YAML expands to more than 13") != NULL, "%s", msg);
+	ck_assert_ptr_nonnull(strstr(msg, "refused"));
+	j = ctl_yaml_to_json(fine, sizeof(fine) - 1, msg, sizeof(msg));
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(json_array_get(json_object_get(j, "containers"), 1), "env"),
+	                                        1),
+				 "value")),
+	                 "2");
+	json_decref(j);
+}
+END_TEST
+
 /* The binary: exit status of sh -c cmd. */
 static int
 sh(const char *cmd)
@@ -324,6 +352,7 @@ cli_suite(void)
 	tcase_add_test(errors, test_unreadable);
 	tcase_add_loop_test(errors, test_odd_documents, 0, sizeof(odd) / sizeof(odd[0]));
 	tcase_add_test(errors, test_usage);
+	tcase_add_test(errors, test_yaml_alias_bomb);
 	tcase_add_test(binary, test_binary);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
