@@ -293,6 +293,31 @@ START_TEST(test_yaml_alias_bomb)
 }
 END_TEST
 
+/* Control characters come out as \xNN (C1 in UTF-8 as \u00NN); other
+ * text, UTF-8 included, is unchanged; a short buffer never holds half an
+ * escape. */
+START_TEST(test_escape)
+{
+	char buf[64], *m = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	ck_assert_uint_eq(ctl_escape("a\x1b[31mb\r\a\x7f\t\n", buf, sizeof(buf)), 30);
+	ck_assert_str_eq(buf, "a\\x1b[31mb\\x0d\\x07\\x7f\\x09\\x0a");
+	ck_assert_uint_eq(ctl_escape("caf\xc3\xa9 \xc2\x9b" "1m \xc2\xa0", buf, sizeof(buf)), 17);
+	ck_assert_str_eq(buf, "caf\xc3\xa9 \\u009b1m \xc2\xa0");
+	ck_assert_uint_eq(ctl_escape("ab\x1b", buf, 5), 6);
+	ck_assert_str_eq(buf, "ab");
+	ck_assert_uint_eq(ctl_escape("plain", NULL, 0), 5);
+	f = open_memstream(&m, &n);
+	ck_assert_ptr_nonnull(f);
+	ctl_fputs_escaped("x\x1b]0;t\ay", f);
+	fclose(f);
+	ck_assert_str_eq(m, "x\\x1b]0;t\\x07y");
+	free(m);
+}
+END_TEST
+
 /* The binary: exit status of sh -c cmd. */
 static int
 sh(const char *cmd)
@@ -347,6 +372,7 @@ cli_suite(void)
 	tcase_add_test(core, test_directory);
 	tcase_add_test(core, test_list);
 	tcase_add_test(core, test_forced_kind);
+	tcase_add_test(core, test_escape);
 	tcase_add_test(errors, test_invalid_file);
 	tcase_add_test(errors, test_mixed);
 	tcase_add_test(errors, test_unreadable);
