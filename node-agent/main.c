@@ -450,6 +450,7 @@ agent_start(struct skiff_daemon *d)
 	                                 "Pod status keys written.");
 	if (api_key_dir(dir, sizeof(dir), a->prefix, API_BINDING, node_name, NULL) < 0)
 		fatalx("bad prefix or node name");
+	informer_default_max_value((size_t)d->opts.max_value_bytes);
 	a->bindings = informer_new(d->etcd, dir, decode_binding, free_binding, &bh, a);
 	if (api_key_dir(dir, sizeof(dir), a->prefix, API_PODSTATUS, node_name, NULL) < 0)
 		fatalx("bad prefix or node name");
