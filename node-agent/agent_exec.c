@@ -209,9 +209,9 @@ image_inspect_done(struct dk_resp *r, void *arg)
 static void
 inspect_image(struct pass *p, const char *img)
 {
-	char path[4200];
+	char path[12400], esc[3 * 4096 + 1]; /* an image is at most 4096 bytes */
 
-	snprintf(path, sizeof(path), "/images/%s/json", img);
+	snprintf(path, sizeof(path), "/images/%s/json", dk_escape(img, esc, sizeof(esc)));
 	pass_call(p, "GET", path, NULL, 10000, image_inspect_done);
 }
 
