@@ -165,8 +165,7 @@ digest_ok(const char *s)
 		int c = (unsigned char)s[i];
 		int first = i == 0 || strchr("+._-", s[i - 1]);
 
-		if (first ? !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		          : !alnum(c) && !strchr("+._-", c))
+		if (first ? !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) : !alnum(c) && !strchr("+._-", c))
 			return 0;
 	}
 	if (strchr("+._-", colon[-1]))

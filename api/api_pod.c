@@ -196,8 +196,10 @@ find_dups(const struct api_pod_spec *s, size_t nports, struct api_key_ref *refs,
 	for (n = 0, f = 0, i = 0; i < s->n_containers; i++)
 		for (k = 0; k < s->containers[i].n_ports; k++, f++)
 			if (s->containers[i].ports[k].host_port)
-				refs[n++] = (struct api_key_ref){
-					NULL, s->containers[i].ports[k].host_port * 2 + s->containers[i].ports[k].protocol, f};
+				refs[n++] = (struct api_key_ref){NULL,
+				                                 s->containers[i].ports[k].host_port * 2 +
+				                                         s->containers[i].ports[k].protocol,
+				                                 f};
 	api_mark_dups(refs, n, hp);
 	for (n = 0, f = 0, i = 0; i < s->n_containers; i++)
 		for (k = 0; k < s->containers[i].n_ports; k++, f++)

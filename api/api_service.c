@@ -105,7 +105,8 @@ api_service_ports_decode(struct api_dec *d, const json_t *obj, struct api_servic
 	*ports = NULL;
 	*n = 0;
 	if (!dec_too_many(d, obj, "ports", API_MAX_SERVICE_PORTS))
-		*ports = dec_array(d, obj, "ports", sizeof(**ports), n, named ? port_decode_named : port_decode_numeric);
+		*ports =
+			dec_array(d, obj, "ports", sizeof(**ports), n, named ? port_decode_named : port_decode_numeric);
 	if (!raw || json_is_null(raw))
 		dec_err_at(d, "ports", "required");
 	else if (json_is_array(raw) && json_array_size(raw) == 0)

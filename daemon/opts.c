@@ -126,7 +126,8 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 	for (size_t i = 0; all[i].name; i++)
 		if ((p->elects || strcmp(all[i].name, "leader-elect") != 0) &&
 		    (p->resyncs || strcmp(all[i].name, "resync-interval") != 0) &&
-		    (!p->client || (strcmp(all[i].name, "health-addr") != 0 && strcmp(all[i].name, "max-value-bytes") != 0)))
+		    (!p->client ||
+		     (strcmp(all[i].name, "health-addr") != 0 && strcmp(all[i].name, "max-value-bytes") != 0)))
 			t[n++] = all[i];
 	t[n] = (struct flag){0};
 	return t;

@@ -77,8 +77,8 @@ oversize(struct informer *inf, const struct etcd_kv *kv)
 		return 0;
 	inf->st.decode_errors++;
 	inf->st.oversize++;
-	snprintf(why, sizeof(why), "%.400s is %zu bytes, over the limit of %zu (--max-value-bytes); ignored",
-	         kv->key, kv->value_len, inf->max_value);
+	snprintf(why, sizeof(why), "%.400s is %zu bytes, over the limit of %zu (--max-value-bytes); ignored", kv->key,
+	         kv->value_len, inf->max_value);
 	report(inf, ETCD_ETOOLARGE, "informer %s: %s", why);
 	return 1;
 }
@@ -90,8 +90,7 @@ entry_new(struct informer *inf, const struct etcd_kv *kv)
 	int big = oversize(inf, kv);
 	size_t vlen = big ? 0 : kv->value_len;
 
-	if (!e || !(e->key = malloc(kv->key_len + 1)) ||
-	    (!inf->drop_values && !(e->value = malloc(vlen + 1)))) {
+	if (!e || !(e->key = malloc(kv->key_len + 1)) || (!inf->drop_values && !(e->value = malloc(vlen + 1)))) {
 		if (e)
 			free(e->key);
 		free(e);

@@ -23,8 +23,7 @@ FLAG_BOUNDS(check_max_replicas, 1, INT32_MAX)
 static const struct flag rc_flags[] = {
 	{"workers", FLAG_INT, &workers, "8", NULL, "controllers reconciled at once (1..1024)", "N", check_workers},
 	{"max-replicas", FLAG_INT, &max_replicas, "10000", NULL,
-         "keep at most N pods for one controller; one asking for more gets a Warning event", "N",
-         check_max_replicas},
+         "keep at most N pods for one controller; one asking for more gets a Warning event", "N", check_max_replicas},
 	{0},
 };
 

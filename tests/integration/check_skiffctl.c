@@ -625,9 +625,8 @@ END_TEST
  * BEL or C1 CSI byte in any output, the escapes written out instead. */
 START_TEST(test_hostile_text_escaped)
 {
-	static const char *const cmds[][4] = {{"describe", "pod", "evil", NULL},
-	                                      {"get", "events", NULL, NULL},
-	                                      {"get", "pods", "-o", "wide"}};
+	static const char *const cmds[][4] = {
+		{"describe", "pod", "evil", NULL}, {"get", "events", NULL, NULL}, {"get", "pods", "-o", "wide"}};
 	static const char *const raw[] = {"\x1b", "\r", "\a", "\x7f", "\xc2\x9b"};
 	int64_t uid;
 	struct run r;
@@ -635,8 +634,9 @@ START_TEST(test_hostile_text_escaped)
 
 	uid = put("pods/evil", "{\"metadata\":{\"labels\":{\"app\":\"a\\u001b]0;pwned\\u0007\"}},"
 	                       "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
-	putf("bindings/m1/evil", "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"evil\",\"uid\":\"%lld\"},"
-	                         "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	putf("bindings/m1/evil",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"evil\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
 	     (long long)uid);
 	putf("podstatus/m1/evil",
 	     "{\"uid\":\"%lld\",\"phase\":\"Pending\",\"message\":\"ok\\r\\u001b[2Kfine\\u0007\","

@@ -270,12 +270,12 @@ END_TEST
 START_TEST(test_yaml_alias_bomb)
 {
 	static const char bomb[] = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
-	                           "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-	                           "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-	                           "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
-	                           "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+				   "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+				   "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+				   "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+				   "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
 	static const char fine[] = "env: &env [{name: A, value: '1'}, {name: B, value: '2'}]\n"
-	                           "containers:\n- {name: a, image: x, env: *env}\n- {name: b, image: x, env: *env}\n";
+				   "containers:\n- {name: a, image: x, env: *env}\n- {name: b, image: x, env: *env}\n";
 	char msg[512] = "";
 	json_t *j = ctl_yaml_to_json(bomb, sizeof(bomb) - 1, msg, sizeof(msg));
 
@@ -284,11 +284,11 @@ START_TEST(test_yaml_alias_bomb)
 	ck_assert_ptr_nonnull(strstr(msg, "refused"));
 	j = ctl_yaml_to_json(fine, sizeof(fine) - 1, msg, sizeof(msg));
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(json_array_get(json_object_get(j, "containers"), 1), "env"),
-	                                        1),
-				 "value")),
-	                 "2");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(json_array_get(json_object_get(j, "containers"), 1), "env"), 1),
+			"value")),
+		"2");
 	json_decref(j);
 }
 END_TEST
@@ -304,7 +304,10 @@ START_TEST(test_escape)
 
 	ck_assert_uint_eq(ctl_escape("a\x1b[31mb\r\a\x7f\t\n", buf, sizeof(buf)), 30);
 	ck_assert_str_eq(buf, "a\\x1b[31mb\\x0d\\x07\\x7f\\x09\\x0a");
-	ck_assert_uint_eq(ctl_escape("caf\xc3\xa9 \xc2\x9b" "1m \xc2\xa0", buf, sizeof(buf)), 17);
+	ck_assert_uint_eq(ctl_escape("caf\xc3\xa9 \xc2\x9b"
+	                             "1m \xc2\xa0",
+	                             buf, sizeof(buf)),
+	                  17);
 	ck_assert_str_eq(buf, "caf\xc3\xa9 \\u009b1m \xc2\xa0");
 	ck_assert_uint_eq(ctl_escape("ab\x1b", buf, 5), 6);
 	ck_assert_str_eq(buf, "ab");

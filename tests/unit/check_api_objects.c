@@ -576,7 +576,8 @@ START_TEST(test_worst_pod_is_fast)
 		                        i ? "," : "");
 		for (k = 0; k < API_MAX_PORTS; k++)
 			len += (size_t)snprintf(js + len, cap - len,
-			                        "%s{\"name\":\"p\",\"containerPort\":80,\"hostPort\":80}", k ? "," : "");
+			                        "%s{\"name\":\"p\",\"containerPort\":80,\"hostPort\":80}",
+			                        k ? "," : "");
 		len += (size_t)snprintf(js + len, cap - len, "]}");
 	}
 	len += (size_t)snprintf(js + len, cap - len, "]}}");
