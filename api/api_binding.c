@@ -1,6 +1,9 @@
 /*
  * api_binding.c: Binding decode/encode. The pod inside is checked as any
- * pod, plus name and uid, which the agent needs to act on it alone.
+ * pod, plus name and uid, which the agent needs to act on it alone; only
+ * its images are held to the old, looser rule, so that a binding written
+ * before the reference grammar still reaches the agent, which reports a
+ * bad image on the pod (InvalidImageName) rather than losing the pod.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,9 @@ binding_decode(struct api_dec *d, const json_t *j, void *out)
 		dec_err_at(d, "pod", "required");
 		return;
 	}
+	d->loose_images = 1; /* the agent checks and escapes them (see api_image.c) */
 	dec_object(d, j, "pod", &b->pod, api_pod_decode);
+	d->loose_images = 0;
 	if (!json_is_object(pod))
 		return;
 	meta = json_object_get(pod, "metadata");

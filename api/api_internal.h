@@ -47,6 +47,7 @@ struct api_dec {
 	struct api_errors *errs;
 	size_t len;
 	char path[API_PATH_MAX];
+	int loose_images; /* a binding's pod: api_check_image, not the grammar */
 };
 
 /* Decodes one object j (NULL when absent) into out. */
@@ -102,6 +103,19 @@ void dec_quantity(struct api_dec *d, const json_t *obj, const char *key, int sca
 /* A string member that must pass check (an api_check_* function). */
 char *dec_checked(struct api_dec *d, const json_t *obj, const char *key, int required,
                   int (*check)(const char *, struct api_error *));
+
+/* api_bounds.c. When member key of obj is an array of more than max
+ * items: reported at path.key, returns 1 (the caller then skips it). */
+int dec_too_many(struct api_dec *d, const json_t *obj, const char *key, size_t max);
+/* A key (a string, a number or both) of item idx, for api_mark_dups. */
+struct api_key_ref {
+	const char *str; /* NULL reads as "" */
+	int64_t num;
+	size_t idx;
+};
+/* Sorts refs[0..n) and sets dup[idx] = 1 for every item whose key an item
+ * of lower idx also has. dup has room for every idx. O(n log n). */
+void api_mark_dups(struct api_key_ref *refs, size_t n, unsigned char *dup);
 
 /* ------------------------------------------------------------------------
  * Encoding. Each returns 0 or -1 (out of memory); callers OR the results

@@ -72,6 +72,7 @@ dec_init(struct api_dec *d, struct api_errors *errs)
 {
 	d->errs = errs;
 	d->len = 0;
+	d->loose_images = 0;
 	d->path[0] = '\0';
 }
 

@@ -34,6 +34,9 @@ int api_check_env_name(const char *s, struct api_error *err);
 int api_check_uid(const char *s, struct api_error *err);
 /* Non-empty, at most 4096 bytes, no whitespace or control characters. */
 int api_check_image(const char *s, struct api_error *err);
+/* api_check_image, then Docker's reference grammar (api_image.c):
+ * [host[:port]/]path[:tag][@digest]. What pods and templates must hold. */
+int api_check_image_ref(const char *s, struct api_error *err);
 
 /* Write the name of a new pod of controller base into buf: "BASE-SUFFIX",
  * BASE cut to 57 characters so that the result is a valid label of at most

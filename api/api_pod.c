@@ -2,7 +2,9 @@
  * api_pod.c: Pod, pod spec and container: decode with every check and the
  * contract's defaults, encode canonically, free. The rules that span
  * containers (unique names, unique host ports and port names) run after
- * the containers are read. Scheduling rules are not here.
+ * the containers are read, in O(n log n); lists longer than the limits of
+ * api_pod.h are refused before their items are read. Scheduling rules are
+ * not here.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,10 +41,28 @@ api_restart_policy_name(enum api_restart_policy p)
 /* ------------------------------------------------------------------------
  * Resources
  */
+/* dec_quantity, refused above max (written as max_text). Memory and pods
+ * need no bound of their own: int64 holds any sum (api_pod_requests
+ * saturates) and Docker takes the bytes as they are. */
+static void
+dec_quantity_max(struct api_dec *d, const json_t *j, const char *key, int scale, int64_t max, const char *max_text,
+                 struct api_quantity *q)
+{
+	char qq[96];
+
+	dec_quantity(d, j, key, scale, q);
+	if (!q->text || q->value <= max)
+		return;
+	dec_err_at(d, key, "must be at most %s, got %s", max_text, api_quote(qq, sizeof(qq), q->text));
+	free(q->text);
+	q->text = NULL;
+	q->value = 0;
+}
+
 void
 api_resource_list_decode(struct api_dec *d, const json_t *j, struct api_resource_list *l, int with_pods)
 {
-	dec_quantity(d, j, "cpu", 3, &l->cpu);
+	dec_quantity_max(d, j, "cpu", 3, API_MAX_CPU_MILLI, "1M (a million cores)", &l->cpu);
 	dec_quantity(d, j, "memory", 0, &l->memory);
 	if (with_pods)
 		dec_quantity(d, j, "pods", 0, &l->pods);
@@ -135,11 +155,13 @@ container_decode(struct api_dec *d, const json_t *j, void *item)
 	struct api_container *c = item;
 
 	c->name = dec_checked(d, j, "name", 1, api_check_dns_label);
-	c->image = dec_checked(d, j, "image", 1, api_check_image);
+	c->image = dec_checked(d, j, "image", 1, d->loose_images ? api_check_image : api_check_image_ref);
 	dec_strv(d, j, "command", &c->command, &c->n_command);
 	dec_strv(d, j, "args", &c->args, &c->n_args);
-	c->env = dec_array(d, j, "env", sizeof(*c->env), &c->n_env, env_decode);
-	c->ports = dec_array(d, j, "ports", sizeof(*c->ports), &c->n_ports, port_decode);
+	if (!dec_too_many(d, j, "env", API_MAX_ENV))
+		c->env = dec_array(d, j, "env", sizeof(*c->env), &c->n_env, env_decode);
+	if (!dec_too_many(d, j, "ports", API_MAX_PORTS))
+		c->ports = dec_array(d, j, "ports", sizeof(*c->ports), &c->n_ports, port_decode);
 	dec_object(d, j, "resources", &c->resources, resources_decode);
 	c->image_pull_policy =
 		(enum api_pull_policy)dec_enum(d, j, "imagePullPolicy", pull_names, 3, API_PULL_IF_NOT_PRESENT);
@@ -158,69 +180,80 @@ port_err(struct api_dec *d, size_t ci, size_t pi, const char *field, const char 
 	dec_pop(d, mark);
 }
 
-/* The first port before ports[k] of container i (in this container or an
- * earlier one) for which same() holds, or NULL. */
-static const struct api_container_port *
-earlier_port(const struct api_pod_spec *s, size_t i, size_t k,
-             int (*same)(const struct api_container_port *, const struct api_container_port *))
+/* Which containers repeat an earlier name (dup[0..n_containers)), which
+ * ports (numbered across containers) an earlier host port with protocol
+ * (dup + n_containers) or port name (dup + n_containers + nports). */
+static void
+find_dups(const struct api_pod_spec *s, size_t nports, struct api_key_ref *refs, unsigned char *dup)
 {
-	const struct api_container_port *p = &s->containers[i].ports[k];
-	size_t j, l;
+	unsigned char *hp = dup + s->n_containers, *pn = hp + nports;
+	size_t i, k, n = 0, f;
 
-	for (j = 0; j <= i; j++)
-		for (l = 0; l < (j == i ? k : s->containers[j].n_ports); l++)
-			if (same(p, &s->containers[j].ports[l]))
-				return &s->containers[j].ports[l];
-	return NULL;
-}
-
-static int
-same_host_port(const struct api_container_port *a, const struct api_container_port *b)
-{
-	return a->host_port && a->host_port == b->host_port && a->protocol == b->protocol;
-}
-
-static int
-same_port_name(const struct api_container_port *a, const struct api_container_port *b)
-{
-	return a->name && b->name && strcmp(a->name, b->name) == 0;
+	for (i = 0; i < s->n_containers; i++)
+		if (s->containers[i].name)
+			refs[n++] = (struct api_key_ref){s->containers[i].name, 0, i};
+	api_mark_dups(refs, n, dup);
+	for (n = 0, f = 0, i = 0; i < s->n_containers; i++)
+		for (k = 0; k < s->containers[i].n_ports; k++, f++)
+			if (s->containers[i].ports[k].host_port)
+				refs[n++] = (struct api_key_ref){NULL,
+				                                 s->containers[i].ports[k].host_port * 2 +
+				                                         s->containers[i].ports[k].protocol,
+				                                 f};
+	api_mark_dups(refs, n, hp);
+	for (n = 0, f = 0, i = 0; i < s->n_containers; i++)
+		for (k = 0; k < s->containers[i].n_ports; k++, f++)
+			if (s->containers[i].ports[k].name)
+				refs[n++] = (struct api_key_ref){s->containers[i].ports[k].name, 0, f};
+	api_mark_dups(refs, n, pn);
 }
 
 /* Container names, host ports (with protocol) and port names must be
  * unique within the pod; each clash is reported once, at the later one.
- * O(ports²), ports are few. */
+ * O(n log n) in containers and ports. */
 static void
 check_unique(struct api_dec *d, const struct api_pod_spec *s)
 {
 	char q[96], msg[160];
-	size_t i, j, k, mark;
+	size_t i, k, f, mark, nports = 0;
+	struct api_key_ref *refs;
+	unsigned char *dup;
 
-	for (i = 0; i < s->n_containers; i++) {
+	for (i = 0; i < s->n_containers; i++)
+		nports += s->containers[i].n_ports;
+	refs = malloc((s->n_containers + nports + 1) * sizeof(*refs));
+	dup = calloc(s->n_containers + 2 * nports + 1, 1);
+	if (!refs || !dup) {
+		dec_oom(d);
+		goto done;
+	}
+	find_dups(s, nports, refs, dup);
+	for (f = 0, i = 0; i < s->n_containers; i++) {
 		const struct api_container *c = &s->containers[i];
 
-		for (j = 0; c->name && j < i; j++) {
-			if (s->containers[j].name && strcmp(s->containers[j].name, c->name) == 0) {
-				mark = dec_push(d, "containers");
-				dec_push_index(d, i);
-				dec_err_at(d, "name", "duplicate container name %s", api_quote(q, sizeof(q), c->name));
-				dec_pop(d, mark);
-				break;
-			}
+		if (dup[i]) {
+			mark = dec_push(d, "containers");
+			dec_push_index(d, i);
+			dec_err_at(d, "name", "duplicate container name %s", api_quote(q, sizeof(q), c->name));
+			dec_pop(d, mark);
 		}
-		for (k = 0; k < c->n_ports; k++) {
+		for (k = 0; k < c->n_ports; k++, f++) {
 			const struct api_container_port *p = &c->ports[k];
 
-			if (earlier_port(s, i, k, same_host_port)) {
+			if (dup[s->n_containers + f]) {
 				snprintf(msg, sizeof(msg), "duplicate host port %d/%s", p->host_port,
 				         api_protocol_name(p->protocol));
 				port_err(d, i, k, "hostPort", msg);
 			}
-			if (earlier_port(s, i, k, same_port_name)) {
+			if (dup[s->n_containers + nports + f]) {
 				snprintf(msg, sizeof(msg), "duplicate port name %s", api_quote(q, sizeof(q), p->name));
 				port_err(d, i, k, "name", msg);
 			}
 		}
 	}
+done:
+	free(refs);
+	free(dup);
 }
 
 static void
@@ -230,7 +263,9 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	const json_t *cs = j ? json_object_get(j, "containers") : NULL;
 	int64_t v;
 
-	s->containers = dec_array(d, j, "containers", sizeof(*s->containers), &s->n_containers, container_decode);
+	if (!dec_too_many(d, j, "containers", API_MAX_CONTAINERS))
+		s->containers =
+			dec_array(d, j, "containers", sizeof(*s->containers), &s->n_containers, container_decode);
 	if (!cs || json_is_null(cs))
 		dec_err_at(d, "containers", "required");
 	else if (json_is_array(cs) && json_array_size(cs) == 0)
@@ -240,7 +275,12 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 		(enum api_restart_policy)dec_enum(d, j, "restartPolicy", restart_names, 3, API_RESTART_ALWAYS);
 	dec_labels(d, j, "nodeSelector", &s->node_selector, DEC_MAP_LABELS);
 	s->termination_grace_period_seconds = API_DEFAULT_GRACE_SECONDS;
-	if (dec_int(d, j, "terminationGracePeriodSeconds", 0, INT32_MAX, &v))
+	if (!dec_int(d, j, "terminationGracePeriodSeconds", 0, INT32_MAX, &v))
+		return;
+	if (v > API_MAX_GRACE_SECONDS)
+		dec_err_at(d, "terminationGracePeriodSeconds", "must be at most %d (one day), got %" PRId64,
+		           API_MAX_GRACE_SECONDS, v);
+	else
 		s->termination_grace_period_seconds = v;
 }
 

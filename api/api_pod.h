@@ -18,6 +18,15 @@
 
 #define API_DEFAULT_GRACE_SECONDS 10
 
+/* Bounds, far beyond what real manifests hold (docs/keys.md, "Limits"):
+ * they keep the cost of one pod bounded and the agent's product of cpu
+ * (nanocores for Docker) inside int64. */
+#define API_MAX_CONTAINERS 100         /* per pod */
+#define API_MAX_PORTS 1024             /* per container */
+#define API_MAX_ENV 1024               /* per container */
+#define API_MAX_GRACE_SECONDS 86400    /* one day */
+#define API_MAX_CPU_MILLI 1000000000LL /* a million cores */
+
 enum api_protocol { API_PROTO_TCP, API_PROTO_UDP };
 enum api_pull_policy { API_PULL_IF_NOT_PRESENT, API_PULL_ALWAYS, API_PULL_NEVER };
 enum api_restart_policy { API_RESTART_ALWAYS, API_RESTART_ON_FAILURE, API_RESTART_NEVER };

@@ -1,7 +1,8 @@
 /*
  * api_service.c: Service decode/encode and the port list it shares with
  * Endpoints (names, numbers, targetPort as number or port name, unique
- * names and port/protocol pairs). Cluster IP allocation is not here.
+ * names and port/protocol pairs, found in O(n log n); at most
+ * API_MAX_SERVICE_PORTS). Cluster IP allocation is not here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,37 +69,65 @@ port_err(struct api_dec *d, size_t i, const char *field, const char *msg)
 	dec_pop(d, mark);
 }
 
+/* Names and port/protocol pairs repeated from an earlier port: dup[i] and
+ * dup[n + i]. O(n log n). */
+static int
+find_dups(const struct api_service_port *ports, size_t n, unsigned char **dup)
+{
+	struct api_key_ref *refs = malloc((n + 1) * sizeof(*refs));
+	size_t i, k = 0;
+
+	*dup = calloc(2 * n + 1, 1);
+	if (!refs || !*dup) {
+		free(refs);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (ports[i].name)
+			refs[k++] = (struct api_key_ref){ports[i].name, 0, i};
+	api_mark_dups(refs, k, *dup);
+	for (k = 0, i = 0; i < n; i++)
+		if (ports[i].port)
+			refs[k++] = (struct api_key_ref){NULL, ports[i].port * 2 + ports[i].protocol, i};
+	api_mark_dups(refs, k, *dup + n);
+	free(refs);
+	return 0;
+}
+
 void
 api_service_ports_decode(struct api_dec *d, const json_t *obj, struct api_service_port **ports, size_t *n, int named)
 {
 	const json_t *raw = obj ? json_object_get(obj, "ports") : NULL;
 	char q[96], msg[160];
-	size_t i, j;
+	unsigned char *dup = NULL;
+	size_t i;
 
-	*ports = dec_array(d, obj, "ports", sizeof(**ports), n, named ? port_decode_named : port_decode_numeric);
+	*ports = NULL;
+	*n = 0;
+	if (!dec_too_many(d, obj, "ports", API_MAX_SERVICE_PORTS))
+		*ports =
+			dec_array(d, obj, "ports", sizeof(**ports), n, named ? port_decode_named : port_decode_numeric);
 	if (!raw || json_is_null(raw))
 		dec_err_at(d, "ports", "required");
 	else if (json_is_array(raw) && json_array_size(raw) == 0)
 		dec_err_at(d, "ports", "must have at least one port");
-	for (i = 0; i < *n; i++) {
+	if (find_dups(*ports, *n, &dup) < 0)
+		dec_oom(d);
+	for (i = 0; dup && i < *n; i++) {
 		const struct api_service_port *p = &(*ports)[i];
 
 		if (!p->name && *n > 1 && json_is_object(json_array_get(raw, i)))
 			port_err(d, i, "name", "required when there is more than one port");
-		for (j = 0; j < i; j++) {
-			const struct api_service_port *o = &(*ports)[j];
-
-			if (p->name && o->name && strcmp(p->name, o->name) == 0) {
-				snprintf(msg, sizeof(msg), "duplicate port name %s", api_quote(q, sizeof(q), p->name));
-				port_err(d, i, "name", msg);
-			}
-			if (p->port && p->port == o->port && p->protocol == o->protocol) {
-				snprintf(msg, sizeof(msg), "duplicate port %d/%s", p->port,
-				         api_protocol_name(p->protocol));
-				port_err(d, i, "port", msg);
-			}
+		if (dup[i]) {
+			snprintf(msg, sizeof(msg), "duplicate port name %s", api_quote(q, sizeof(q), p->name));
+			port_err(d, i, "name", msg);
+		}
+		if (dup[*n + i]) {
+			snprintf(msg, sizeof(msg), "duplicate port %d/%s", p->port, api_protocol_name(p->protocol));
+			port_err(d, i, "port", msg);
 		}
 	}
+	free(dup);
 }
 
 static json_t *

@@ -15,6 +15,8 @@
 #include "api_pod.h"
 #include "api_selector.h"
 
+#define API_MAX_SERVICE_PORTS 1024 /* per service or endpoints (docs/keys.md) */
+
 struct api_service_port {
 	char *name;             /* DNS-1123 label; required when several ports */
 	int port;               /* 1..65535 */

@@ -31,14 +31,18 @@ static void line(FILE *f, int indent, const char *label, const char *fmt, ...) _
 static void
 line(FILE *f, int indent, const char *label, const char *fmt, ...)
 {
-	char l[128];
+	char l[128], *v = NULL;
 	va_list ap;
+	int n;
 
 	snprintf(l, sizeof(l), "%s:", label);
 	fprintf(f, "%*s%-*s", indent, "", 20 - indent > 0 ? 20 - indent : 1, l);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	n = vasprintf(&v, fmt, ap);
 	va_end(ap);
+	if (n >= 0)
+		ctl_fputs_escaped(v, f);
+	free(v);
 	fputc('\n', f);
 }
 
@@ -113,7 +117,9 @@ containers(FILE *f, const json_t *spec, const json_t *cs)
 		const char *name = ctl_jstr(c, "name");
 		size_t n = 0;
 
-		fprintf(f, "  %s:\n", or_none(name));
+		fputs("  ", f);
+		ctl_fputs_escaped(or_none(name), f);
+		fputs(":\n", f);
 		line(f, 4, "Image", "%s", or_none(ctl_jstr(c, "image")));
 		if (json_array_size(json_object_get(c, "command")))
 			line(f, 4, "Command", "%s", join(json_object_get(c, "command"), " ", buf, sizeof(buf)));
@@ -369,7 +375,7 @@ describe_node(FILE *f, const struct ctl_state *st, const struct ctl_kv *no)
 {
 	const struct ctl_list *bl = &st->l[API_BINDING];
 	int64_t cpu = 0, mem = 0;
-	char buf[64], buf2[64];
+	char buf[64], buf2[64], name[CTL_CELL];
 	json_t *a;
 	size_t i, n = 0;
 
@@ -400,11 +406,12 @@ describe_node(FILE *f, const struct ctl_state *st, const struct ctl_kv *no)
 			api_binding_free(b);
 		}
 		api_errors_clear(&e);
-		cpu += c;
-		mem += m;
+		cpu = c > INT64_MAX - cpu ? INT64_MAX : cpu + c;
+		mem = m > INT64_MAX - mem ? INT64_MAX : mem + m;
 		api_quantity_format_milli(c, buf, sizeof(buf));
 		api_quantity_format_bytes(m, buf2, sizeof(buf2));
-		fprintf(f, "  %-40s cpu=%s memory=%s\n", bl->kv[i].name, buf, buf2);
+		ctl_escape(bl->kv[i].name, name, sizeof(name));
+		fprintf(f, "  %-40s cpu=%s memory=%s\n", name, buf, buf2);
 	}
 	if (!n)
 		fprintf(f, "  <none>\n");

@@ -6,7 +6,9 @@
  * one object, an array of them or a List. YAML is turned into JSON with
  * libyaml's document loader: plain scalars become null, booleans and
  * numbers as YAML 1.1's core schema reads them, everything quoted a
- * string. Anchors and aliases are followed; tags are ignored.
+ * string. Anchors and aliases are followed, up to a number of values in
+ * proportion to the input (an alias bomb is refused, not expanded); tags
+ * are ignored.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -20,6 +22,12 @@
 
 #define MAX_FILE (16 << 20)
 #define MAX_DEPTH 64
+/* Values YAML may produce: 10 per byte of input (an alias-free document
+ * makes at most one per 2 bytes, so anchors may repeat it twenty times),
+ * at least 10,000 and at most 4 million (a few hundred MB of JSON). */
+#define YAML_NODES_PER_BYTE 10
+#define YAML_NODES_MIN 10000
+#define YAML_NODES_MAX 4000000
 
 static void
 problem(struct ctl_objects *objs, FILE *err, const char *where, const char *msg)
@@ -111,49 +119,86 @@ scalar(const yaml_node_t *n)
 	return json_stringn(s, len);
 }
 
+/* One document's conversion: the nodes it may still produce (aliases
+ * make a few bytes expand to billions: each node an alias reaches counts
+ * every time it is reached) and where a problem is written. */
+struct conv {
+	yaml_document_t *doc;
+	size_t left, max;
+	char *msg;
+	size_t len;
+};
+
+static json_t *convert(struct conv *c, yaml_node_t *n, int depth);
+
 static json_t *
-convert(yaml_document_t *doc, yaml_node_t *n, int depth, char *msg, size_t len)
+convert_sequence(struct conv *c, yaml_node_t *n, int depth)
 {
-	json_t *j = NULL, *v;
+	json_t *j = json_array(), *v;
 	yaml_node_item_t *it;
+
+	for (it = n->data.sequence.items.start; j && it < n->data.sequence.items.top; it++) {
+		if (!(v = convert(c, yaml_document_get_node(c->doc, *it), depth + 1))) {
+			json_decref(j);
+			return NULL;
+		}
+		json_array_append_new(j, v);
+	}
+	return j;
+}
+
+static json_t *
+convert_mapping(struct conv *c, yaml_node_t *n, int depth)
+{
+	json_t *j = json_object(), *v;
 	yaml_node_pair_t *p;
 
+	for (p = n->data.mapping.pairs.start; j && p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+
+		if (!k || k->type != YAML_SCALAR_NODE) {
+			snprintf(c->msg, c->len, "line %lu: mapping keys must be plain strings",
+			         k ? (unsigned long)k->start_mark.line + 1 : 0UL);
+			json_decref(j);
+			return NULL;
+		}
+		if (!(v = convert(c, yaml_document_get_node(c->doc, p->value), depth + 1))) {
+			json_decref(j);
+			return NULL;
+		}
+		json_object_setn_new(j, (const char *)k->data.scalar.value, k->data.scalar.length, v);
+	}
+	return j;
+}
+
+static json_t *
+convert(struct conv *c, yaml_node_t *n, int depth)
+{
 	if (!n || depth > MAX_DEPTH) {
-		snprintf(msg, len, "YAML nested too deeply");
+		snprintf(c->msg, c->len, "YAML nested too deeply");
 		return NULL;
 	}
+	if (c->left == 0) {
+		snprintf(c->msg, c->len, "YAML expands to more than %zu values (aliases repeating aliases?); refused",
+		         c->max);
+		return NULL;
+	}
+	c->left--;
 	switch (n->type) {
 	case YAML_SCALAR_NODE: return scalar(n);
-	case YAML_SEQUENCE_NODE:
-		j = json_array();
-		for (it = n->data.sequence.items.start; j && it < n->data.sequence.items.top; it++) {
-			if (!(v = convert(doc, yaml_document_get_node(doc, *it), depth + 1, msg, len))) {
-				json_decref(j);
-				return NULL;
-			}
-			json_array_append_new(j, v);
-		}
-		return j;
-	case YAML_MAPPING_NODE:
-		j = json_object();
-		for (p = n->data.mapping.pairs.start; j && p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-			if (!k || k->type != YAML_SCALAR_NODE) {
-				snprintf(msg, len, "line %lu: mapping keys must be plain strings",
-				         k ? (unsigned long)k->start_mark.line + 1 : 0UL);
-				json_decref(j);
-				return NULL;
-			}
-			if (!(v = convert(doc, yaml_document_get_node(doc, p->value), depth + 1, msg, len))) {
-				json_decref(j);
-				return NULL;
-			}
-			json_object_setn_new(j, (const char *)k->data.scalar.value, k->data.scalar.length, v);
-		}
-		return j;
-	default: snprintf(msg, len, "empty YAML node"); return NULL;
+	case YAML_SEQUENCE_NODE: return convert_sequence(c, n, depth);
+	case YAML_MAPPING_NODE: return convert_mapping(c, n, depth);
+	default: snprintf(c->msg, c->len, "empty YAML node"); return NULL;
 	}
+}
+
+/* The most values input of len bytes may expand to. */
+static size_t
+max_nodes(size_t len)
+{
+	if (len > (YAML_NODES_MAX - YAML_NODES_MIN) / YAML_NODES_PER_BYTE)
+		return YAML_NODES_MAX;
+	return YAML_NODES_MIN + YAML_NODES_PER_BYTE * len;
 }
 
 json_t *
@@ -162,6 +207,7 @@ ctl_yaml_to_json(const char *buf, size_t len, char *msg, size_t msglen)
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	json_t *docs = json_array(), *v, *one;
+	struct conv c = {&doc, max_nodes(len), max_nodes(len), msg, msglen};
 
 	if (!docs || !yaml_parser_initialize(&parser)) {
 		json_decref(docs);
@@ -186,7 +232,7 @@ ctl_yaml_to_json(const char *buf, size_t len, char *msg, size_t msglen)
 			yaml_document_delete(&doc);
 			break;
 		}
-		v = convert(&doc, root, 0, msg, msglen);
+		v = convert(&c, root, 0);
 		yaml_document_delete(&doc);
 		if (!v) {
 			json_decref(docs);

@@ -294,9 +294,12 @@ ctl_table_add(struct ctl_table *t, ctl_row row)
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		size_t w = strlen(row[i]);
+		size_t w = ctl_escape(row[i], NULL, 0);
+		char *cell = malloc(w + 1);
 
-		if (!(t->cells[t->nrows * t->ncols + i] = strdup(row[i]))) {
+		if (cell)
+			ctl_escape(row[i], cell, w + 1);
+		if (!(t->cells[t->nrows * t->ncols + i] = cell)) {
 			while (i-- > 0)
 				free(t->cells[t->nrows * t->ncols + i]);
 			return -1;
@@ -333,12 +336,16 @@ ctl_table_print(struct ctl_table *t, FILE *f)
 void
 ctl_table_print_row(const struct ctl_table *t, ctl_row row, FILE *f)
 {
-	char *cells[CTL_MAX_COLS];
+	struct ctl_table one = *t;
 	size_t i;
 
-	for (i = 0; i < t->ncols; i++)
-		cells[i] = row[i];
-	print_cells(t, cells, f);
+	one.nrows = one.cap = 0;
+	one.cells = NULL;
+	if (ctl_table_add(&one, row) == 0)
+		print_cells(t, one.cells, f);
+	for (i = 0; i < one.nrows * one.ncols; i++)
+		free(one.cells[i]);
+	free(one.cells);
 }
 
 void

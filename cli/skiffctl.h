@@ -180,6 +180,16 @@ void ctl_labels_text(const json_t *labels, char *buf, size_t len);
 void ctl_age(const char *t, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
+ * Text from etcd for a terminal (ctl_escape.c): C0 controls and DEL as
+ * \xNN, UTF-8 C1 controls as \u00NN, the rest unchanged. Table cells and
+ * describe's lines go through these; so must any new output of such text.
+ */
+/* s escaped into buf, snprintf-style (returns the length it needed; an
+ * escape is never cut in half). */
+size_t ctl_escape(const char *s, char *buf, size_t len);
+void ctl_fputs_escaped(const char *s, FILE *f);
+
+/* ------------------------------------------------------------------------
  * Tables: rows of cells, printed with columns aligned (3 spaces apart).
  */
 #define CTL_MAX_COLS 16
@@ -192,10 +202,10 @@ struct ctl_table {
 	size_t nrows, cap;
 	size_t width[CTL_MAX_COLS];
 };
-/* Add a row of t->ncols cells (copied). 0 or -1 (out of memory). */
+/* Add a row of t->ncols cells (copied, escaped). 0 or -1 (out of memory). */
 int ctl_table_add(struct ctl_table *t, ctl_row row);
 void ctl_table_print(struct ctl_table *t, FILE *f);
-/* Print one row with t's widths (for watches). */
+/* Print one row (escaped) with t's widths (for watches). */
 void ctl_table_print_row(const struct ctl_table *t, ctl_row row, FILE *f);
 void ctl_table_free(struct ctl_table *t);
 

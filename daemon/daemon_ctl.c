@@ -27,6 +27,7 @@ daemon_controller(struct skiff_daemon *d, const struct controller_config *cfg)
 		c.resync = (double)d->opts.resync_ms / 1000.0;
 	if (!c.error)
 		c.error = watch_error;
+	informer_default_max_value((size_t)d->opts.max_value_bytes);
 	if (!(ctl = controller_new(d->loop, d->etcd, &c)))
 		fatalx("out of memory");
 	return ctl;

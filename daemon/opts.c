@@ -38,6 +38,10 @@ check_positive(const struct flag *f, char *err, size_t len)
 	return -1;
 }
 
+/* 1 KiB .. 1 GiB: the limit of one value a daemon decodes (etcd's own
+ * request limit is 1.5 MiB unless raised). */
+FLAG_BOUNDS(check_value_bytes, 1024, 1L << 30)
+
 int
 opts_check_prefix(const struct flag *f, char *err, size_t len)
 {
@@ -113,13 +117,17 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 	         "run only while holding leadership, so that replicas can stand by", NULL, NULL},
 		{"resync-interval", FLAG_DURATION, &o->resync_ms, "60s", NULL,
 	         "reconcile every object again this often, events or not", NULL, check_positive},
+		{"max-value-bytes", FLAG_INT, &o->max_value_bytes, "1433600", NULL,
+	         "ignore (as malformed) any watched value larger than this; statuses and events: at most 262144",
+	         "BYTES", check_value_bytes},
 		{0}};
 	size_t n = 0;
 
 	for (size_t i = 0; all[i].name; i++)
 		if ((p->elects || strcmp(all[i].name, "leader-elect") != 0) &&
 		    (p->resyncs || strcmp(all[i].name, "resync-interval") != 0) &&
-		    (!p->client || strcmp(all[i].name, "health-addr") != 0))
+		    (!p->client ||
+		     (strcmp(all[i].name, "health-addr") != 0 && strcmp(all[i].name, "max-value-bytes") != 0)))
 			t[n++] = all[i];
 	t[n] = (struct flag){0};
 	return t;

@@ -46,6 +46,7 @@ struct skiff_opts {
 	const char *health_addr; /* "" = no health server */
 	int leader_elect;        /* 1 unless --leader-elect=false (always 0 if !prog->elects) */
 	long resync_ms;          /* --resync-interval (0 if !prog->resyncs) */
+	long max_value_bytes;    /* --max-value-bytes, for informers (0 for clients) */
 	int nargs;               /* positional arguments, now at argv[1..nargs] */
 };
 

@@ -113,6 +113,7 @@ struct agent_opts {
 	long backoff_max_ms;
 	const char *docker_socket;
 	long workers;
+	long max_grace_s;           /* --max-grace-period: the longest stop, seconds */
 	const char *docker_network; /* NULL = Docker's default bridge, no subnet claimed */
 	int host_gw;                /* --routing host-gw */
 };

@@ -89,6 +89,7 @@ static void
 remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o)
 {
 	const struct snap *s = o->target;
+	long grace = o->grace < p->a->o.max_grace_s ? o->grace : p->a->o.max_grace_s;
 	char path[256];
 
 	if (o->restart) {
@@ -104,9 +105,9 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 		pass_fail(p, "remove", "out of memory");
 		return;
 	}
-	if (o->grace >= 0) {
-		snprintf(path, sizeof(path), "/containers/%s/stop?t=%ld", s->id, o->grace);
-		pass_call(p, "POST", path, NULL, (o->grace + 15) * 1000, remove_stop_done);
+	if (grace >= 0) {
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=%ld", s->id, grace);
+		pass_call(p, "POST", path, NULL, (grace + 15) * 1000, remove_stop_done);
 	} else {
 		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", s->id);
 		pass_call(p, "DELETE", path, NULL, 30000, action_done);
@@ -209,9 +210,9 @@ image_inspect_done(struct dk_resp *r, void *arg)
 static void
 inspect_image(struct pass *p, const char *img)
 {
-	char path[4200];
+	char path[12400], esc[3 * 4096 + 1]; /* an image is at most 4096 bytes */
 
-	snprintf(path, sizeof(path), "/images/%s/json", img);
+	snprintf(path, sizeof(path), "/images/%s/json", dk_escape(img, esc, sizeof(esc)));
 	pass_call(p, "GET", path, NULL, 10000, image_inspect_done);
 }
 

@@ -18,10 +18,13 @@
 static struct agent A;
 static const char *node_name, *node_ip, *node_labels, *cap_cpu, *cap_mem, *docker_socket, *pause_tarball;
 static const char *docker_network, *routing;
-static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers;
+static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers, max_grace;
 
 FLAG_BOUNDS(check_positive, 1, LONG_MAX)
 FLAG_BOUNDS(check_lease, 2000, LONG_MAX)
+/* 0s..1h: a container's grace label above an hour reads back as the
+ * default 10s (agent_status.c), so a larger cap would not hold. */
+FLAG_BOUNDS(check_grace, 0, 3600 * 1000)
 
 /* A unix socket path fits sun_path (108 bytes with its NUL). */
 static int
@@ -180,6 +183,8 @@ static const struct flag agent_flags[] = {
          "/share/skiff/pause.tar)",
          "PATH", NULL},
 	{"workers", FLAG_INT, &workers, "4", NULL, "pods reconciled at once", NULL, check_positive},
+	{"max-grace-period", FLAG_DURATION, &max_grace, "1h", NULL,
+         "stop containers with at most this grace period, whatever the pod asks (0s..1h)", NULL, check_grace},
 	{"docker-network", FLAG_STRING, &docker_network, "", NULL,
          "claim a pod subnet and run pods on this Docker bridge network (default: Docker's bridge, one host)",
          "NAME", check_network},
@@ -428,6 +433,7 @@ agent_start(struct skiff_daemon *d)
 	a->o.backoff_max_ms = backoff_max < backoff_base ? backoff_base : backoff_max;
 	a->o.docker_socket = docker_socket;
 	a->o.workers = workers;
+	a->o.max_grace_s = max_grace / 1000;
 	a->o.docker_network = docker_network && *docker_network ? docker_network : NULL;
 	a->o.host_gw = strcmp(routing, "host-gw") == 0;
 	if (a->o.node_ip)
@@ -450,6 +456,7 @@ agent_start(struct skiff_daemon *d)
 	                                 "Pod status keys written.");
 	if (api_key_dir(dir, sizeof(dir), a->prefix, API_BINDING, node_name, NULL) < 0)
 		fatalx("bad prefix or node name");
+	informer_default_max_value((size_t)d->opts.max_value_bytes);
 	a->bindings = informer_new(d->etcd, dir, decode_binding, free_binding, &bh, a);
 	if (api_key_dir(dir, sizeof(dir), a->prefix, API_PODSTATUS, node_name, NULL) < 0)
 		fatalx("bad prefix or node name");

@@ -5,7 +5,8 @@
  * revision + 1) → on a terminal watch error, listing again. A list after
  * the first compares itself with the cache and delivers only differences,
  * including the deletes that happened while the watch was down. Failed
- * lists are retried with back-off; the watch reconnects by itself.
+ * lists are retried with back-off; the watch reconnects by itself. A value
+ * over the informer's size limit is neither kept nor decoded.
  */
 #include <ev.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ struct informer {
 	int64_t rev;
 	int synced, started;
 	int drop_values;            /* see informer_drop_values */
+	size_t max_value;           /* see informer_max_value */
 	struct list_call *listing;  /* the list in flight, if any */
 	unsigned gen;
 	struct etcd_watch *watch;
@@ -62,13 +64,33 @@ entry_free(struct informer *inf, struct entry *e)
 	free(e);
 }
 
+static void report(struct informer *inf, enum etcd_code code, const char *fmt, const char *detail);
+
+/* A value over the limit is kept as "" and never decoded, like one that
+ * does not decode (obj NULL); the error handler hears of it. */
+static int
+oversize(struct informer *inf, const struct etcd_kv *kv)
+{
+	char why[600];
+
+	if (kv->value_len <= inf->max_value)
+		return 0;
+	inf->st.decode_errors++;
+	inf->st.oversize++;
+	snprintf(why, sizeof(why), "%.400s is %zu bytes, over the limit of %zu (--max-value-bytes); ignored", kv->key,
+	         kv->value_len, inf->max_value);
+	report(inf, ETCD_ETOOLARGE, "informer %s: %s", why);
+	return 1;
+}
+
 static struct entry *
 entry_new(struct informer *inf, const struct etcd_kv *kv)
 {
 	struct entry *e = calloc(1, sizeof(*e));
+	int big = oversize(inf, kv);
+	size_t vlen = big ? 0 : kv->value_len;
 
-	if (!e || !(e->key = malloc(kv->key_len + 1)) ||
-	    (!inf->drop_values && !(e->value = malloc(kv->value_len + 1)))) {
+	if (!e || !(e->key = malloc(kv->key_len + 1)) || (!inf->drop_values && !(e->value = malloc(vlen + 1)))) {
 		if (e)
 			free(e->key);
 		free(e);
@@ -76,16 +98,16 @@ entry_new(struct informer *inf, const struct etcd_kv *kv)
 	}
 	memcpy(e->key, kv->key, kv->key_len + 1);
 	if (e->value)
-		memcpy(e->value, kv->value, kv->value_len + 1);
+		memcpy(e->value, big ? "" : kv->value, vlen + 1);
 	e->o.key = e->key;
 	e->o.name = e->key + inf->plen;
-	e->o.value = e->value ? e->value : kv->value; /* borrowed until apply_put ends */
-	e->o.value_len = kv->value_len;
+	e->o.value = e->value ? e->value : big ? "" : kv->value; /* borrowed until apply_put ends */
+	e->o.value_len = vlen;
 	e->o.create_revision = kv->create_revision;
 	e->o.mod_revision = kv->mod_revision;
 	e->o.version = kv->version;
 	e->o.lease = kv->lease;
-	if (inf->decode) {
+	if (inf->decode && !big) {
 		e->o.obj = inf->decode(e->o.name, e->o.value, kv->value_len, inf->arg);
 		if (!e->o.obj)
 			inf->st.decode_errors++;
@@ -303,6 +325,21 @@ retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	list(inf);
 }
 
+static size_t max_value_default = INFORMER_MAX_VALUE;
+
+/* The limit of a new informer: statuses and events are small, so their
+ * directories get the smaller of the default and INFORMER_MAX_STATUS. */
+static size_t
+default_max(const char *prefix)
+{
+	static const char *const small[] = {"/podstatus/", "/controllerstatus/", "/nodestatus/", "/events/"};
+
+	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+		if (strstr(prefix, small[i]))
+			return max_value_default < INFORMER_MAX_STATUS ? max_value_default : INFORMER_MAX_STATUS;
+	return max_value_default;
+}
+
 struct informer *
 informer_new(struct etcd_client *c, const char *prefix, informer_decode_fn decode, informer_free_fn free_obj,
              const struct informer_handlers *h, void *arg)
@@ -323,6 +360,7 @@ informer_new(struct etcd_client *c, const char *prefix, informer_decode_fn decod
 	if (h)
 		inf->h = *h;
 	inf->arg = arg;
+	inf->max_value = default_max(prefix);
 	ev_timer_init(&inf->retry, retry_cb, 0.0, 0.0);
 	return inf;
 }
@@ -331,6 +369,18 @@ void
 informer_drop_values(struct informer *inf)
 {
 	inf->drop_values = 1;
+}
+
+void
+informer_max_value(struct informer *inf, size_t bytes)
+{
+	inf->max_value = bytes;
+}
+
+void
+informer_default_max_value(size_t bytes)
+{
+	max_value_default = bytes;
 }
 
 void

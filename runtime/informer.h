@@ -53,6 +53,18 @@ struct informer *informer_new(struct etcd_client *c, const char *prefix, informe
  * handlers only; cached entries (what informer_get returns, the old
  * object of update and del) have value NULL and value_len 0. */
 void informer_drop_values(struct informer *inf);
+/* Values larger than this are not decoded nor kept: their entry holds ""
+ * with obj NULL, like a value that does not decode, and the error handler
+ * is told (ETCD_ETOOLARGE). The default, for informers created after
+ * informer_default_max_value (the daemons' --max-value-bytes), is
+ * INFORMER_MAX_VALUE, a little under etcd's 1.5 MiB request limit; the
+ * directories of statuses and events (a prefix holding "/podstatus/",
+ * "/controllerstatus/", "/nodestatus/" or "/events/") get at most
+ * INFORMER_MAX_STATUS. */
+#define INFORMER_MAX_VALUE (1400 * 1024)
+#define INFORMER_MAX_STATUS (256 * 1024)
+void informer_max_value(struct informer *inf, size_t bytes);
+void informer_default_max_value(size_t bytes);
 void informer_start(struct informer *inf);
 /* Stops the watch and frees every object. Not inside the informer's own handlers. */
 void informer_free(struct informer *inf);
@@ -69,7 +81,8 @@ void informer_foreach(const struct informer *inf, void (*fn)(const struct inform
 
 /* Counters for /metrics. */
 struct informer_stats {
-	uint64_t lists, events, relists, decode_errors;
+	uint64_t lists, events, relists, decode_errors; /* decode_errors counts oversize too */
+	uint64_t oversize;
 };
 void informer_stats(const struct informer *inf, struct informer_stats *out);
 

@@ -7,6 +7,7 @@
  * message and are otherwise left alone. The informers, the queue,
  * leadership, resync and stop are runtime/controller.c's.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,13 @@
 
 struct rc RC;
 
-static long workers = 8;
+static long workers = 8, max_replicas = RC_MAX_REPLICAS;
 FLAG_BOUNDS(check_workers, 1, 1024)
+FLAG_BOUNDS(check_max_replicas, 1, INT32_MAX)
 static const struct flag rc_flags[] = {
 	{"workers", FLAG_INT, &workers, "8", NULL, "controllers reconciled at once (1..1024)", "N", check_workers},
+	{"max-replicas", FLAG_INT, &max_replicas, "10000", NULL,
+         "keep at most N pods for one controller; one asking for more gets a Warning event", "N", check_max_replicas},
 	{0},
 };
 
@@ -362,6 +366,7 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	metrics_init(d.metrics);
 	cfg.workers = (int)workers;
+	RC.max_replicas = (int)max_replicas;
 	RC.ctl = daemon_controller(&d, &cfg);
 	RC.q = controller_queue(RC.ctl);
 	log_info("watching replication controllers under %s/controllers/", RC.prefix);

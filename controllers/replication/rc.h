@@ -26,6 +26,7 @@
 #define RC_TXN_CREATES 64  /* most creates in one transaction (etcd allows 127 nested) */
 #define RC_WINDOW_MAX 512  /* most creates of one controller in flight at once */
 #define RC_TXN_BYTES (512L * 1024) /* pod JSON per txn (base64: 4/3; etcd takes 1.5 MiB) */
+#define RC_MAX_REPLICAS 10000      /* --max-replicas default: pods kept for one controller */
 
 /* What the controller knows of one controller name (kept while running). */
 struct rc_state {
@@ -35,6 +36,7 @@ struct rc_state {
 	char *invalid;      /* why the key is invalid (from decoding), or NULL */
 	char *reported;     /* the invalid message last reported by an event */
 	char *last_error;   /* why the last pass could not create pods, or NULL */
+	int capped;         /* spec.replicas last reported over --max-replicas, 0 = none */
 	int window;         /* slow start: the create window the next pass starts with */
 	UT_hash_handle hh;
 };
@@ -59,6 +61,7 @@ struct rc {
 	int passes; /* passes with writes in flight */
 	struct rc_state *states;
 	struct rc_podinfo *podinfo;
+	int max_replicas; /* --max-replicas: pods kept for one controller at most */
 	struct metric *m_creates, *m_deletes, *m_status, *m_failures;
 };
 

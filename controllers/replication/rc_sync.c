@@ -380,6 +380,26 @@ sync_invalid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *
 		status_write(p, &s);
 }
 
+/* spec.replicas, or --max-replicas when it asks for more (a Warning event
+ * once for each value over it). */
+static int
+replicas_capped(struct rc *rc, struct rc_state *st, const char *name, int replicas)
+{
+	if (replicas <= rc->max_replicas) {
+		st->capped = 0;
+		return replicas;
+	}
+	if (st->capped != replicas) {
+		recorder_eventf(rc->rec, "controllers", name, "Warning", "TooManyReplicas",
+		                "spec.replicas %d is over this cluster's limit of %d (--max-replicas); keeping %d",
+		                replicas, rc->max_replicas, rc->max_replicas);
+		log_kv(LL_WARN, KV("controller", name), "spec.replicas %d over --max-replicas %d; keeping %d", replicas,
+		       rc->max_replicas, rc->max_replicas);
+		st->capped = replicas;
+	}
+	return rc->max_replicas;
+}
+
 static void
 sync_valid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *o, struct collect *c)
 {
@@ -390,7 +410,7 @@ sync_valid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *o,
 
 	report_invalid(p->rc, st, o->name);
 	delete_stale(p, c, &budget);
-	diff = (long)ctl->spec.replicas - (long)c->nmatch;
+	diff = (long)replicas_capped(p->rc, st, o->name, ctl->spec.replicas) - (long)c->nmatch;
 	if (diff > 0) {
 		p->want = (int)diff; /* replicas is an int: so is the shortfall */
 		p->ctl_mod = o->mod_revision;

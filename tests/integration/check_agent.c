@@ -583,6 +583,33 @@ START_TEST(test_binding_deleted)
 }
 END_TEST
 
+/* --max-grace-period caps the stop: busybox httpd as PID 1 ignores SIGTERM,
+ * so with the pod's 60 s it would stay a minute; capped at 1 s it is gone
+ * in seconds. */
+START_TEST(test_max_grace_period)
+{
+	static const char *const extra[] = {"--max-grace-period", "1s", NULL};
+	struct ctx c;
+	struct want w = {0};
+	struct count_want cw = {0};
+
+	ctx_init(&c, "grace");
+	c.agent = start_agent(&c, extra);
+	bind_pod(&c, c.node, "web", "116",
+	         "{\"terminationGracePeriodSeconds\":60,\"containers\":[{\"name\":\"web\","
+	         "\"image\":\"skiff/test-httpd:latest\"}]}");
+	w.c = &c;
+	w.pod = "web";
+	w.phase = "Running";
+	wait_status(&w, 30);
+	json_decref(w.last);
+	unbind_pod(&c, c.node, "web");
+	cw.node = c.node;
+	ck_assert_msg(wait_until(count_is, &cw, 15) == 0, "containers still there: the 60 s grace was not capped");
+	ctx_done(&c, 0);
+}
+END_TEST
+
 START_TEST(test_restart_adopts)
 {
 	struct ctx c;
@@ -1016,6 +1043,7 @@ suite(void)
 	tcase_add_test(tc, test_crash_loop_backoff);
 	tcase_add_test(tc, test_missing_image);
 	tcase_add_test(tc, test_binding_deleted);
+	tcase_add_test(tc, test_max_grace_period);
 	tcase_add_test(tc, test_restart_adopts);
 	tcase_add_test(tc, test_foreign_containers_survive);
 	tcase_add_test(tc, test_two_agents_apart);

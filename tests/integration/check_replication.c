@@ -129,10 +129,10 @@ static struct th_proc *CUR; /* the controller running, for logs on failure */
 	} while (0)
 
 static struct th_proc *
-start_rc(void)
+start_rc_with(const char *flag)
 {
 	char ep[512], pfx[96];
-	char *argv[] = {"skiff-replication-controller", ep, pfx, "--log-level=debug", NULL};
+	char *argv[] = {"skiff-replication-controller", ep, pfx, "--log-level=debug", (char *)flag, NULL};
 	struct th_proc *p;
 
 	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
@@ -141,6 +141,12 @@ start_rc(void)
 	ck_assert_ptr_nonnull(p);
 	CUR = p;
 	return p;
+}
+
+static struct th_proc *
+start_rc(void)
+{
+	return start_rc_with(NULL);
 }
 
 /* ---- keys ---- */
@@ -683,6 +689,36 @@ START_TEST(test_large_template)
 }
 END_TEST
 
+/* A controller asking for more than --max-replicas gets that many pods and
+ * a Warning event, no more. */
+static int
+has_capped_event(void *arg)
+{
+	struct etcd_result *r = list(arg);
+	int found = 0;
+
+	for (size_t i = 0; i < r->nkvs; i++)
+		found |= strstr(r->kvs[i].value, "\"TooManyReplicas\"") != NULL &&
+		         strstr(r->kvs[i].value, "spec.replicas 1000000 is over this cluster's limit of 5") != NULL;
+	etcd_result_free(r);
+	return found;
+}
+
+START_TEST(test_max_replicas)
+{
+	struct th_proc *p = start_rc_with("--max-replicas=5");
+	int64_t rev = put_rc("huge", 1000000, "huge");
+
+	wait_settled(p, "huge", 5, rev, 20);
+	WAIT(has_capped_event, "events/controllers/huge", 20);
+	th_wait(L, NULL, NULL, 0.5);
+	ck_assert_int_eq(count("pods"), 5);
+	rev = put_rc("huge", 3, "huge"); /* under the limit: obeyed as ever */
+	wait_settled(p, "huge", 3, rev, 20);
+	th_proc_free(p, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -709,6 +745,7 @@ suite(void)
 	tcase_add_test(errors, test_batch_collision);
 	tcase_add_test(limits, test_kill_restart_no_double);
 	tcase_add_test(limits, test_large_template);
+	tcase_add_test(limits, test_max_replicas);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, limits);

@@ -254,6 +254,84 @@ START_TEST(test_informer_drop_values)
 }
 END_TEST
 
+/* Values over the informer's limit are neither decoded nor kept (obj NULL,
+ * value ""), the error handler hears ETCD_ETOOLARGE, and a value back under
+ * the limit decodes again; an events directory gets the smaller limit. */
+static int too_large;
+
+static void
+on_error_size(struct informer *inf, const struct etcd_error *err, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	if (err->code == ETCD_ETOOLARGE && strstr(err->msg, "over the limit of 100"))
+		too_large++;
+}
+
+START_TEST(test_informer_value_limit)
+{
+	static const struct informer_handlers hs = {on_add, on_update, on_del, on_synced, on_error_size};
+	struct etcd_sync *s = sync_client();
+	struct etcd_client *c = client();
+	struct counts n = {0};
+	const struct informer_obj *o;
+	struct informer *inf, *ev;
+	struct informer_stats st;
+	struct inf_wait w;
+	struct etcd_result *r;
+	char big[200], *v;
+	int64_t rev;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	rev = tu_put(s, "/inf/s/big", big);
+	ck_assert_int_gt(rev, 0);
+	inf = informer_new(c, "/inf/s/", dec_len, free, &hs, &n);
+	informer_max_value(inf, 100);
+	informer_start(inf);
+	w = (struct inf_wait){inf, rev, 1};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_ptr_nonnull(o = informer_get(inf, "big"));
+	ck_assert_ptr_null(o->obj);
+	ck_assert_str_eq(o->value, "");
+	ck_assert_uint_eq(o->value_len, 0);
+	ck_assert_int_eq(too_large, 1);
+	rev = tu_put(s, "/inf/s/big", "small"); /* through the watch */
+	w = (struct inf_wait){inf, rev, 1};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_uint_eq(*(size_t *)informer_get(inf, "big")->obj, 5);
+	informer_stats(inf, &st);
+	ck_assert_uint_eq(st.oversize, 1);
+	ck_assert_uint_eq(st.decode_errors, 1);
+	informer_free(inf);
+	/* The default for events and statuses is smaller. */
+	ck_assert_ptr_nonnull(v = malloc(INFORMER_MAX_STATUS + 1));
+	memset(v, 'v', INFORMER_MAX_STATUS + 1);
+	r = etcd_sync_put(s, "/inf/t/events/e", v, INFORMER_MAX_STATUS + 1, 0);
+	TU_OK(r);
+	etcd_result_free(r);
+	r = etcd_sync_put(s, "/inf/t/pods/p", v, INFORMER_MAX_STATUS + 1, 0);
+	TU_OK(r);
+	rev = r->revision;
+	etcd_result_free(r);
+	free(v);
+	ev = informer_new(c, "/inf/t/events/", NULL, NULL, &hs, &n);
+	inf = informer_new(c, "/inf/t/pods/", NULL, NULL, &hs, &n);
+	informer_start(ev);
+	informer_start(inf);
+	w = (struct inf_wait){ev, rev, 1};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	w = (struct inf_wait){inf, rev, 1};
+	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_uint_eq(informer_get(ev, "e")->value_len, 0);
+	ck_assert_uint_eq(informer_get(inf, "p")->value_len, INFORMER_MAX_STATUS + 1);
+	informer_free(ev);
+	informer_free(inf);
+	etcd_client_free(c);
+	etcd_sync_free(s);
+}
+END_TEST
+
 /* A re-list after compaction must deliver only what changed meanwhile,
  * including deletes the watch never saw. */
 START_TEST(test_informer_relist_after_compaction)
@@ -684,6 +762,7 @@ suite(void)
 	tcase_add_test(inf, test_informer_thousand_keys);
 	tcase_add_test(inf, test_informer_relist_after_compaction);
 	tcase_add_test(inf, test_informer_drop_values);
+	tcase_add_test(inf, test_informer_value_limit);
 	tcase_add_test(lead, test_leader_two_contenders);
 	tcase_add_test(lead, test_leader_resign_hands_over);
 	tcase_add_test(ev, test_events_merge_repeats);

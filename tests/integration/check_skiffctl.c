@@ -620,6 +620,68 @@ START_TEST(test_apply_invalid_writes_nothing)
 }
 END_TEST
 
+/* Text a hostile writer put in etcd (an event, a status message, a label
+ * value that does not validate) reaches the terminal escaped: no ESC, CR,
+ * BEL or C1 CSI byte in any output, the escapes written out instead. */
+START_TEST(test_hostile_text_escaped)
+{
+	static const char *const cmds[][4] = {
+		{"describe", "pod", "evil", NULL}, {"get", "events", NULL, NULL}, {"get", "pods", "-o", "wide"}};
+	static const char *const raw[] = {"\x1b", "\r", "\a", "\x7f", "\xc2\x9b"};
+	int64_t uid;
+	struct run r;
+	size_t i, k;
+
+	uid = put("pods/evil", "{\"metadata\":{\"labels\":{\"app\":\"a\\u001b]0;pwned\\u0007\"}},"
+	                       "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	putf("bindings/m1/evil",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"evil\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)uid);
+	putf("podstatus/m1/evil",
+	     "{\"uid\":\"%lld\",\"phase\":\"Pending\",\"message\":\"ok\\r\\u001b[2Kfine\\u0007\","
+	     "\"containerStatuses\":[{\"name\":\"c\",\"state\":{\"waiting\":{\"reason\":\"Bad\\u001b[31m\","
+	     "\"message\":\"x\\u009b31m\\u007f\"}}}]}",
+	     (long long)uid);
+	put("events/pods/evil/e1", "{\"type\":\"Warning\",\"reason\":\"Evil\\u001b[5m\",\"message\":\"clear\\u001b[2J"
+	                           "\\r\\u0007done\",\"source\":\"agent\\u001b\",\"count\":1}");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		r = ctl(cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL);
+		ck_assert_msg(r.rc == 0, "%s: rc %d: %s", cmds[i][0], r.rc, r.err);
+		for (k = 0; k < sizeof(raw) / sizeof(raw[0]); k++)
+			HASNT(r.out, raw[k]);
+		HAS(r.out, "\\x1b");
+		run_free(&r);
+	}
+	r = ctl("describe", "pod", "evil", NULL);
+	HAS(line_of(r.out, "Message:"), "ok\\x0d\\x1b[2Kfine\\x07");
+	HAS(r.out, "x\\u009b31m\\x7f");
+	HAS(r.out, "clear\\x1b[2J\\x0d\\x07done");
+	run_free(&r);
+}
+END_TEST
+
+/* A YAML alias bomb is refused quickly and writes nothing. */
+START_TEST(test_apply_alias_bomb)
+{
+	const char *bomb = write_file("bomb.yaml", "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+	                                           "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+	                                           "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+	                                           "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+	                                           "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+	                                           "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+	                                           "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+	                                           "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+	                                           "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n");
+	struct run r = ctl("apply", "-f", bomb, NULL);
+
+	ck_assert_int_eq(r.rc, 1);
+	HAS(r.err, "bomb.yaml: YAML expands to more than");
+	ck_assert_str_eq(r.out, "");
+	run_free(&r);
+}
+END_TEST
+
 /* ---- delete, scale, cordon ---- */
 
 START_TEST(test_delete)
@@ -786,6 +848,8 @@ suite(void)
 	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_apply);
 	tcase_add_test(tc, test_apply_invalid_writes_nothing);
+	tcase_add_test(tc, test_hostile_text_escaped);
+	tcase_add_test(tc, test_apply_alias_bomb);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_scale_cordon);
 	tcase_add_test(tc, test_watch);

@@ -265,6 +265,62 @@ START_TEST(test_usage)
 }
 END_TEST
 
+/* A YAML alias bomb (9^9 strings from 350 bytes) is refused at once; a
+ * document using anchors as people do is expanded. */
+START_TEST(test_yaml_alias_bomb)
+{
+	static const char bomb[] = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+				   "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+				   "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+				   "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+				   "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+	static const char fine[] = "env: &env [{name: A, value: '1'}, {name: B, value: '2'}]\n"
+				   "containers:\n- {name: a, image: x, env: *env}\n- {name: b, image: x, env: *env}\n";
+	char msg[512] = "";
+	json_t *j = ctl_yaml_to_json(bomb, sizeof(bomb) - 1, msg, sizeof(msg));
+
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(msg, "YAML expands to more than 13") != NULL, "%s", msg);
+	ck_assert_ptr_nonnull(strstr(msg, "refused"));
+	j = ctl_yaml_to_json(fine, sizeof(fine) - 1, msg, sizeof(msg));
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(json_array_get(json_object_get(j, "containers"), 1), "env"), 1),
+			"value")),
+		"2");
+	json_decref(j);
+}
+END_TEST
+
+/* Control characters come out as \xNN (C1 in UTF-8 as \u00NN); other
+ * text, UTF-8 included, is unchanged; a short buffer never holds half an
+ * escape. */
+START_TEST(test_escape)
+{
+	char buf[64], *m = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	ck_assert_uint_eq(ctl_escape("a\x1b[31mb\r\a\x7f\t\n", buf, sizeof(buf)), 30);
+	ck_assert_str_eq(buf, "a\\x1b[31mb\\x0d\\x07\\x7f\\x09\\x0a");
+	ck_assert_uint_eq(ctl_escape("caf\xc3\xa9 \xc2\x9b"
+	                             "1m \xc2\xa0",
+	                             buf, sizeof(buf)),
+	                  17);
+	ck_assert_str_eq(buf, "caf\xc3\xa9 \\u009b1m \xc2\xa0");
+	ck_assert_uint_eq(ctl_escape("ab\x1b", buf, 5), 6);
+	ck_assert_str_eq(buf, "ab");
+	ck_assert_uint_eq(ctl_escape("plain", NULL, 0), 5);
+	f = open_memstream(&m, &n);
+	ck_assert_ptr_nonnull(f);
+	ctl_fputs_escaped("x\x1b]0;t\ay", f);
+	fclose(f);
+	ck_assert_str_eq(m, "x\\x1b]0;t\\x07y");
+	free(m);
+}
+END_TEST
+
 /* The binary: exit status of sh -c cmd. */
 static int
 sh(const char *cmd)
@@ -319,11 +375,13 @@ cli_suite(void)
 	tcase_add_test(core, test_directory);
 	tcase_add_test(core, test_list);
 	tcase_add_test(core, test_forced_kind);
+	tcase_add_test(core, test_escape);
 	tcase_add_test(errors, test_invalid_file);
 	tcase_add_test(errors, test_mixed);
 	tcase_add_test(errors, test_unreadable);
 	tcase_add_loop_test(errors, test_odd_documents, 0, sizeof(odd) / sizeof(odd[0]));
 	tcase_add_test(errors, test_usage);
+	tcase_add_test(errors, test_yaml_alias_bomb);
 	tcase_add_test(binary, test_binary);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);

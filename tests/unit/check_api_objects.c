@@ -557,11 +557,47 @@ START_TEST(test_check_key)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Limits: the worst pod the limits allow decodes in time (the case's
+ * timeout is the assertion: pairwise checks would take minutes), with each
+ * clash reported once.
+ */
+START_TEST(test_worst_pod_is_fast)
+{
+	size_t cap = (size_t)API_MAX_CONTAINERS * API_MAX_PORTS * 64 + 4096, len = 0, i, k;
+	char *js = malloc(cap);
+	struct api_errors errs = {0};
+	void *pod;
+
+	ck_assert_ptr_nonnull(js);
+	len += (size_t)snprintf(js + len, cap - len, "{\"spec\":{\"containers\":[");
+	for (i = 0; i < API_MAX_CONTAINERS; i++) {
+		len += (size_t)snprintf(js + len, cap - len, "%s{\"name\":\"c\",\"image\":\"x\",\"ports\":[",
+		                        i ? "," : "");
+		for (k = 0; k < API_MAX_PORTS; k++)
+			len += (size_t)snprintf(js + len, cap - len,
+			                        "%s{\"name\":\"p\",\"containerPort\":80,\"hostPort\":80}",
+			                        k ? "," : "");
+		len += (size_t)snprintf(js + len, cap - len, "]}");
+	}
+	len += (size_t)snprintf(js + len, cap - len, "]}}");
+	ck_assert_uint_lt(len, cap);
+	pod = api_parse(API_POD, js, len, &errs);
+	ck_assert_ptr_null(pod);
+	/* every container but the first repeats the name; every port but the
+	 * first repeats the host port and the port name */
+	ck_assert_uint_eq(errs.n, (API_MAX_CONTAINERS - 1) + 2 * ((size_t)API_MAX_CONTAINERS * API_MAX_PORTS - 1));
+	ck_assert_str_eq(errs.items[0].field, "spec.containers[0].ports[1].hostPort");
+	api_errors_clear(&errs);
+	free(js);
+}
+END_TEST
+
 static Suite *
 objects_suite(void)
 {
 	Suite *s = suite_create("api_objects");
-	TCase *core = tcase_create("core"), *helpers = tcase_create("helpers");
+	TCase *core = tcase_create("core"), *helpers = tcase_create("helpers"), *limits = tcase_create("limits");
 
 	tcase_add_loop_test(core, test_fixture, 0, (int)n_fixtures);
 	tcase_add_test(core, test_have_fixtures);
@@ -576,8 +612,11 @@ objects_suite(void)
 	tcase_add_test(helpers, test_event_message);
 	tcase_add_test(helpers, test_endpoints_sorted);
 	tcase_add_test(helpers, test_check_key);
+	tcase_add_test(limits, test_worst_pod_is_fast);
+	tcase_set_timeout(limits, 20);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, helpers);
+	suite_add_tcase(s, limits);
 	return s;
 }
 
