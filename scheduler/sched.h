@@ -25,6 +25,18 @@
 
 #define SCHED_UNLIMITED (-1) /* a capacity the node does not state */
 
+/* a + b, held at INT64_MAX / INT64_MIN instead of overflowing: requests
+ * of exabytes are valid quantities, and a node they fill looks full. */
+static inline int64_t
+sched_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* ---- pure logic ---- */
 
 struct sched_hostport {

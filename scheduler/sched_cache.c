@@ -338,8 +338,8 @@ account(struct sched_place *p, int delta)
 {
 	struct sched_node *n = p->node;
 
-	n->v.used_cpu += delta * p->cpu;
-	n->v.used_mem += delta * p->mem;
+	n->v.used_cpu = sched_add_sat(n->v.used_cpu, delta * p->cpu);
+	n->v.used_mem = sched_add_sat(n->v.used_mem, delta * p->mem);
 	n->v.used_pods += delta;
 	n->refs += delta;
 	for (size_t i = 0; i < p->nports; i++)

@@ -38,7 +38,7 @@ port_taken(const struct sched_nodeview *n, const struct sched_hostport *hp)
 static int
 over(int64_t cap, int64_t used, int64_t want)
 {
-	return cap != SCHED_UNLIMITED && want > 0 && used + want > cap;
+	return cap != SCHED_UNLIMITED && want > 0 && sched_add_sat(used, want) > cap;
 }
 
 unsigned

@@ -13,12 +13,14 @@
 static int
 least(int64_t cap, int64_t used, int64_t want)
 {
-	int64_t after = used + want;
+	int64_t after = sched_add_sat(used, want);
 
 	if (cap == SCHED_UNLIMITED)
 		return 10;
 	if (cap <= 0 || after >= cap)
 		return 0;
+	if (cap - after > INT64_MAX / 10) /* the product would overflow */
+		return (int)((cap - after) / (cap / 10));
 	return (int)(((cap - after) * 10) / cap);
 }
 
@@ -28,7 +30,7 @@ frac(int64_t cap, int64_t used, int64_t want)
 {
 	if (cap == SCHED_UNLIMITED || cap <= 0)
 		return 0.0;
-	double f = (double)(used + want) / (double)cap;
+	double f = (double)sched_add_sat(used, want) / (double)cap;
 	return f > 1.0 ? 1.0 : f;
 }
 

@@ -94,6 +94,30 @@ START_TEST(resources)
 }
 END_TEST
 
+/* Exabyte requests are valid quantities: sums hold at INT64_MAX (the node
+ * looks full) instead of overflowing (UBSan checks this in make san-unit). */
+START_TEST(huge_requests)
+{
+	const int64_t ei7 = (int64_t)7 << 60;
+	struct sched_nodeview n = node(INT64_MAX - 1, INT64_MAX - 1, 110);
+	struct sched_podreq p = {.cpu = ei7, .mem = ei7};
+	struct sched_score sc;
+
+	n.used_cpu = sched_add_sat(0, ei7);
+	n.used_mem = sched_add_sat(n.used_cpu, ei7);
+	ck_assert(n.used_mem == INT64_MAX);
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_CPU | SF_MEMORY);
+	sched_score(&n, &p, 0, &sc);
+	ck_assert_int_eq(sc.least, 0);
+	n.used_cpu = n.used_mem = 0;
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	sched_score(&n, &p, 0, &sc);
+	ck_assert_int_ge(sc.least, 0);
+	ck_assert_int_le(sc.least, 10);
+	ck_assert(sched_add_sat(INT64_MIN, -1) == INT64_MIN);
+}
+END_TEST
+
 START_TEST(unlimited)
 {
 	struct sched_nodeview n = node(SCHED_UNLIMITED, SCHED_UNLIMITED, SCHED_UNLIMITED);
@@ -217,6 +241,7 @@ suite(void)
 	tcase_add_test(errors, summary);
 	tcase_add_test(limits, resources);
 	tcase_add_test(limits, unlimited);
+	tcase_add_test(limits, huge_requests);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, limits);
