@@ -184,8 +184,9 @@ agent_stop(struct agent *a)
 		fprintf(stderr, "agent_bench: the agent's Docker trace is in %s\n", a->trace);
 }
 
+/* Pods tag-pod-I with uids (a create revision: a decimal) uid0 + I. */
 static int
-put_bindings(struct agent *a, const char *tag)
+put_bindings(struct agent *a, const char *tag, int uid0)
 {
 	char key[256], val[1024];
 
@@ -194,10 +195,10 @@ put_bindings(struct agent *a, const char *tag)
 
 		snprintf(key, sizeof(key), "%s/bindings/%s/%s-pod-%d", a->prefix, a->node, tag, i);
 		snprintf(val, sizeof(val),
-		         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s-pod-%d\",\"uid\":\"%s-uid-%d\"},"
+		         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s-pod-%d\",\"uid\":\"%d\"},"
 		         "\"spec\":{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":"
 		         "\"%s\"}]}}}",
-		         a->node, tag, i, tag, i, DH_TEST_IMAGE);
+		         a->node, tag, i, uid0 + i, DH_TEST_IMAGE);
 		r = etcd_sync_put(S, key, val, strlen(val), NULL);
 		if (!r || r->err.code != ETCD_OK) {
 			fprintf(stderr, "agent_bench: put %s failed\n", key);
@@ -227,9 +228,10 @@ measure_idle(pid_t pid, struct idle *idle)
 	return 0;
 }
 
-/* Pods tag-pod-0..NPODS-1 started, (idle,) stopped; times and windows. */
+/* Pods tag-pod-0..NPODS-1 (uids from uid0) started, (idle,) stopped;
+ * times and windows. */
 static int
-skiff_run(struct agent *a, const char *tag, struct run *r, struct idle *idle)
+skiff_run(struct agent *a, const char *tag, int uid0, struct run *r, struct idle *idle)
 {
 	char sdir[256], bdir[256];
 	pid_t pid = th_proc_pid(a->p);
@@ -238,7 +240,7 @@ skiff_run(struct agent *a, const char *tag, struct run *r, struct idle *idle)
 	snprintf(sdir, sizeof(sdir), "%s/podstatus/%s/", a->prefix, a->node);
 	snprintf(bdir, sizeof(bdir), "%s/bindings/%s/", a->prefix, a->node);
 	r->w[0] = mono();
-	if (put_bindings(a, tag) < 0 || wait_count(sdir, 1, NPODS, 300) < 0) {
+	if (put_bindings(a, tag, uid0) < 0 || wait_count(sdir, 1, NPODS, 300) < 0) {
 		fprintf(stderr, "agent_bench: skiff %s: %d of %d pods Running after 300 s\n", tag,
 		        count_status(sdir, 1), NPODS);
 		return r->bad = -1;
@@ -268,12 +270,12 @@ skiff_run(struct agent *a, const char *tag, struct run *r, struct idle *idle)
 /* A measured skiff round: the run, then its trace read for calls and the
  * agent's time outside Docker calls. */
 static int
-skiff_round(struct agent *a, const char *tag, struct run *r, char *kinds, size_t klen)
+skiff_round(struct agent *a, const char *tag, int uid0, struct run *r, char *kinds, size_t klen)
 {
 	long off = tr_size(a->trace);
 	struct trace t;
 
-	if (skiff_run(a, tag, r, NULL) < 0)
+	if (skiff_run(a, tag, uid0, r, NULL) < 0)
 		return -1;
 	if (tr_load(&t, a->trace, off) < 0) {
 		fprintf(stderr, "agent_bench: cannot read the trace %s\n", a->trace);
@@ -411,7 +413,7 @@ warm_up(struct agent *a, struct idle *idle, struct trace *t, struct tr_pod **tp)
 	struct run r = {0};
 	int n;
 
-	if (skiff_run(a, "w", &r, idle) < 0)
+	if (skiff_run(a, "w", 1000, &r, idle) < 0)
 		return -1;
 	if (tr_load(t, a->trace, off) < 0) {
 		fprintf(stderr, "agent_bench: cannot read the trace %s\n", a->trace);
@@ -448,7 +450,7 @@ measure(struct agent *a, const struct tr_pod *tp, int rounds)
 			int skiff_now = (i + r) % 2 == 0;
 
 			snprintf(tag, sizeof(tag), "%c%d", skiff_now ? 's' : 'b', r);
-			if (skiff_now ? skiff_round(a, tag, &sk[r], kinds, sizeof(kinds))
+			if (skiff_now ? skiff_round(a, tag, 2000 + 1000 * r, &sk[r], kinds, sizeof(kinds))
 			              : baseline_run(tp, tag, WORKERS, &bs[r]))
 				return -1;
 		}

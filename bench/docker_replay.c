@@ -52,22 +52,40 @@ rp_job_init(struct rp_job *j, const struct tr_pod *tp, const char *sock, int gro
 	snprintf(j->node, sizeof(j->node), "%s", node);
 }
 
-/* s with every old string of pairs replaced by its new one (one left to
- * right scan: a replacement is not looked at again). */
+/* How many bytes of s the pair's old string matches: all of it, or for a
+ * container ID (nids > 0, counted down) a prefix of 12 or more ending
+ * where the hex does (the agent writes "container:ID" shortened). */
+static size_t
+match(const char *s, const char *old, int is_id)
+{
+	size_t n = 0;
+
+	if (!is_id)
+		return *old && strncmp(s, old, strlen(old)) == 0 ? strlen(old) : 0;
+	while (old[n] && s[n] == old[n])
+		n++;
+	return n == strlen(old) || (n >= 12 && !strchr("0123456789abcdef", s[n] ? s[n] : 'x')) ? n : 0;
+}
+
+/* s with every old string of pairs replaced by its new one (the first
+ * nids pairs are IDs: a prefix is replaced by as long a prefix); one
+ * left to right scan, a replacement is not looked at again. */
 static char *
-replace(const char *s, const char *(*pairs)[2], int np)
+replace(const char *s, const char *(*pairs)[2], int np, int nids)
 {
 	size_t cap = strlen(s) * 2 + 256, o = 0;
 	char *out = malloc(cap);
 
 	while (out && *s) {
+		size_t m = 0, len = 1;
 		int k;
 
-		for (k = 0; k < np && (!*pairs[k][0] || strncmp(s, pairs[k][0], strlen(pairs[k][0])) != 0); k++)
+		for (k = 0; k < np && !(m = match(s, pairs[k][0], k < nids)); k++)
 			;
 		const char *add = k < np ? pairs[k][1] : s;
-		size_t len = k < np ? strlen(add) : 1;
 
+		len = k < np ? strlen(add) : 1;
+		len = k < nids && m < len ? m : len;
 		if (o + len + 1 > cap) {
 			char *no = realloc(out, cap = (o + len + 1) * 2);
 
@@ -79,35 +97,36 @@ replace(const char *s, const char *(*pairs)[2], int np)
 		}
 		memcpy(out + o, add, len);
 		o += len;
-		s += k < np ? strlen(pairs[k][0]) : 1;
+		s += k < np ? m : 1;
 	}
 	if (out)
 		out[o] = '\0';
 	return out;
 }
 
-/* The template's text under the job's names and IDs. */
+/* The template's text under the job's names and IDs: the IDs first (so
+ * nothing inside one is replaced), then "_NODE_UID" (in container names),
+ * then the pod's name. */
 static char *
 subst(const struct rp_job *j, const char *s)
 {
-	const char *pairs[3 + RP_MAXIDS][2];
-	char on[80], nn[80];
+	const char *pairs[2 + RP_MAXIDS][2];
+	char on[200], nn[200];
 	int np = 0;
 
 	if (!s)
 		return NULL;
-	snprintf(on, sizeof(on), "_%s_", j->tp->node);
-	snprintf(nn, sizeof(nn), "_%s_", j->node);
-	pairs[np][0] = j->tp->pod, pairs[np++][1] = j->pod;
-	pairs[np][0] = j->tp->uid, pairs[np++][1] = j->uid;
-	pairs[np][0] = on, pairs[np++][1] = nn;
 	for (int i = 0; i < j->nids; i++)
 		pairs[np][0] = j->ids[i][0], pairs[np++][1] = j->ids[i][1];
-	return replace(s, pairs, np);
+	snprintf(on, sizeof(on), "_%s_%s", j->tp->node, j->tp->uid);
+	snprintf(nn, sizeof(nn), "_%s_%s", j->node, j->uid);
+	pairs[np][0] = on, pairs[np++][1] = nn;
+	pairs[np][0] = j->tp->pod, pairs[np++][1] = j->pod;
+	return replace(s, pairs, np, j->nids);
 }
 
-/* A create's body: also its skiff.node label (the node name alone is too
- * short to replace as text). */
+/* A create's body: also its skiff.node and skiff.uid labels (as text,
+ * the node's name or a uid alone could be part of anything). */
 static char *
 subst_body(const struct rp_job *j, const char *body)
 {
@@ -119,6 +138,8 @@ subst_body(const struct rp_job *j, const char *body)
 		return s;
 	}
 	json_object_set_new(l, "skiff.node", json_string(j->node));
+	if (json_is_string(json_object_get(l, "skiff.uid")))
+		json_object_set_new(l, "skiff.uid", json_string(j->uid));
 	out = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	free(s);

@@ -2,8 +2,9 @@
  * docker_replay.h: the baseline of the agent and cluster benches: a pod's
  * writes as the agent made them (bench/docker_trace.h), made again call
  * for call against a Docker socket under new names: the template's pod
- * name, uid and node replaced, and every container ID the template's
- * creates returned replaced by the one the replay's creates return. The
+ * name, uid and node replaced (in container names, labels and the
+ * hostname), and every container ID the template's creates returned
+ * replaced by the one the replay's creates return. The
  * bodies, network and options are the agent's own.
  */
 #ifndef SKIFF_BENCH_DOCKER_REPLAY_H
