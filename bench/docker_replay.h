@@ -24,6 +24,8 @@ struct rp_job {
 	double done; /* CLOCK_MONOTONIC when its last call of the phase returned */
 	int calls;   /* requests made (retries included) */
 	double call_time; /* seconds they took, summed */
+	double start_time; /* of which POST /containers/ID/start */
+	int starts;
 	int failed;
 };
 

@@ -210,14 +210,27 @@ tr_busy(const struct trace *t, double w0, double w1)
 	return busy;
 }
 
+int
+tr_path_ends(const char *path, const char *suffix)
+{
+	size_t n = strcspn(path, "?"), l = suffix ? strlen(suffix) : 0;
+
+	return !suffix || (n >= l && strncmp(path + n - l, suffix, l) == 0);
+}
+
 double
-tr_call_time(const struct trace *t, double w0, double w1)
+tr_call_time(const struct trace *t, double w0, double w1, const char *suffix, int *n)
 {
 	double sum = 0;
+	int k = 0;
 
 	for (int i = 0; i < t->n; i++)
-		if (in(&t->c[i], w0, w1) && t->c[i].t1 > 0)
+		if (in(&t->c[i], w0, w1) && t->c[i].t1 > 0 && tr_path_ends(t->c[i].path, suffix)) {
 			sum += t->c[i].t1 - t->c[i].t0;
+			k++;
+		}
+	if (n)
+		*n = k;
 	return sum;
 }
 

@@ -48,8 +48,12 @@ int tr_count(const struct trace *t, double w0, double w1);
 /* Seconds of [w0, w1] in which at least one request made in it was
  * waiting for its answer. */
 double tr_busy(const struct trace *t, double w0, double w1);
-/* The sum of the durations of the requests made in [w0, w1] (answered). */
-double tr_call_time(const struct trace *t, double w0, double w1);
+/* The sum of the durations of the requests made in [w0, w1] (answered)
+ * whose path (without query) ends in suffix (NULL: all); *n gets how
+ * many when n is not NULL. */
+double tr_call_time(const struct trace *t, double w0, double w1, const char *suffix, int *n);
+/* 1 if path, without its query, ends in suffix (NULL: any). */
+int tr_path_ends(const char *path, const char *suffix);
 /* Prints (stderr, "who: ...") every answer of a request made in [w0, w1]
  * that is not 2xx/304, with Docker's message; returns how many. */
 int tr_failures(const struct trace *t, double w0, double w1, const char *who);
