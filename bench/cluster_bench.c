@@ -60,6 +60,7 @@ pod(const char *name)
 			return &PODS[i];
 	if (NP == BED_MAXA || strncmp(name, ROUND_PFX, strlen(ROUND_PFX)) != 0)
 		return NULL;
+	memset(&PODS[NP], 0, sizeof(PODS[NP])); /* a slot of an earlier round */
 	snprintf(PODS[NP].name, sizeof(PODS[0].name), "%s", name);
 	return &PODS[NP++];
 }
