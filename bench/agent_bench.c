@@ -1,33 +1,46 @@
 /*
  * agent_bench.c: how fast skiff-agent turns bindings into running pods and
- * back, against the real etcd ($ETCD_ENDPOINT) and the real dockerd,
- * next to a baseline that makes the same Docker calls itself (create and
- * start the infra container, then the app container, per pod) at the
- * agent's concurrency (its default --workers, 4 pods at once), without
- * etcd or status. Ratios are skiff's time over the baseline's (≤ 1.25 is
- * the target; lower is better):
+ * back, against the real etcd ($ETCD_ENDPOINT) and the real dockerd, next
+ * to a baseline that makes exactly the agent's Docker writes for the same
+ * pods, and nothing else. One agent runs throughout, its Docker requests
+ * traced (SKIFF_DOCKER_TRACE, bench/docker_trace.h):
  *
- *   agent 50 pods: skiff=9.8 s baseline=8.9 s ratio=1.10
- *   agent 50 pods stop: skiff=... s baseline=... s ratio=...
- *   agent idle 60s n=50: cpu=0.031 s rss=9.9 MB pss=3.9 MB private=1.8 MB anon=1.5 MB
+ *   warm-up  50 pods started (unmeasured), the agent left alone for
+ *            $AGENT_IDLE_SECONDS (default 60: the idle line), the pods
+ *            stopped; the trace of it gives each pod's writes (create,
+ *            start, stop, delete with the agent's bodies, network and
+ *            options) to replay (bench/docker_replay.h)
+ *   rounds   $AGENT_BENCH_ROUNDS (default 4, at least 3) of skiff then
+ *            baseline, the order alternating (ABBA), fresh names each
+ *            round; the baseline replays the writes at the agent's default
+ *            concurrency (--workers 4)
+ *   curve    the baseline again with 1 and 8 workers
  *
- * start: from the first binding put to every P/podstatus/NODE/POD Running;
- * idle: the same agent, with those pods Running, left alone for
- * $AGENT_IDLE_SECONDS (default 60): its CPU time over the window, then its
- * real VmRSS, Pss, private and anonymous pages (bench/proc_mem.c);
- * stop: from the first binding delete to every status gone and every
- * container removed. Every pod is one infra + one busybox httpd container.
- * Containers are labelled skiff.node=bench-PID… and removed at the end.
+ *   agent 50 pods: skiff=S s baseline=B s ratio=R (LO-HI over N rounds) calls/pod skiff=C baseline=D
+ *   agent 50 pods stop: skiff=S s baseline=B s ratio=R (LO-HI over N rounds)
+ *
+ * (medians over the rounds; ratio: the median of the rounds' skiff over
+ * baseline), then the floor (calls per pod by kind, the agent's time
+ * outside Docker calls and its CPU), the curve and the idle line. start:
+ * from the first binding put to every P/podstatus/NODE/POD Running; stop:
+ * from the bindings' delete to every status and container gone. Exit 1
+ * only when a pod never starts or never goes; a failed Docker answer of
+ * either side is printed with its status and message.
  */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "bench_stats.h"
 #include "docker_harness.h"
+#include "docker_replay.h"
+#include "docker_trace.h"
 #include "etcd.h"
 #include "etcd_sync.h"
 #include "proc_mem.h"
@@ -42,9 +55,26 @@
 
 #define NPODS 50
 #define WORKERS 4 /* skiff-agent's default --workers */
+#define MAXROUNDS 16
 
 static struct etcd_sync *S;
 static int verbose;
+
+struct agent {
+	struct th_proc *p;
+	char node[64], prefix[64], trace[64];
+};
+
+/* One start and stop: times, windows (monotonic), calls and the agent's. */
+struct run {
+	double start, stop;
+	double w[4]; /* start window w[0]..w[1], stop window w[2]..w[3] */
+	double calls_start, calls_stop; /* per pod */
+	double dt_start, dt_stop;       /* seconds in Docker calls per pod, summed */
+	double start_call;              /* seconds per POST /containers/ID/start */
+	double outside_start, outside_stop, cpu_start, cpu_stop; /* skiff: seconds per pod */
+	int bad; /* a pod never started or never went */
+};
 
 struct idle {
 	int seconds;
@@ -68,23 +98,21 @@ count_status(const char *prefix, int want_running)
 	struct etcd_range_opts o = {.prefix = 1};
 	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
 	int n = 0;
-	size_t i;
 
 	if (!r || r->err.code != ETCD_OK) {
 		if (r)
 			etcd_result_free(r);
 		return -1;
 	}
-	for (i = 0; i < r->nkvs; i++) {
-		if (!want_running)
-			n++;
-		else if (strstr(r->kvs[i].value, "\"phase\":\"Running\""))
-			n++;
-	}
+	for (size_t i = 0; i < r->nkvs; i++)
+		n += !want_running || strstr(r->kvs[i].value, "\"phase\":\"Running\"");
 	etcd_result_free(r);
 	return n;
 }
 
+/* Polls every 50 ms: at most 0.5% of a 10 s start, and etcd's and the
+ * bench's CPU stay with the agent (at 10 ms the polls cost the skiff
+ * side measurably more than the baseline, which polls nothing). */
 static int
 wait_count(const char *prefix, int want_running, int n, double timeout)
 {
@@ -93,7 +121,7 @@ wait_count(const char *prefix, int want_running, int n, double timeout)
 	while (count_status(prefix, want_running) != n) {
 		if (mono() > end)
 			return -1;
-		usleep(10 * 1000);
+		usleep(50 * 1000);
 	}
 	return 0;
 }
@@ -106,6 +134,85 @@ node_ctrs(const char *node)
 
 	snprintf(l, sizeof(l), "skiff.node=%s", node);
 	return dh_list(labels, NULL);
+}
+
+static void
+etcd_delete_prefix(const char *prefix)
+{
+	struct etcd_delete_opts o = {.prefix = 1};
+	struct etcd_result *r = etcd_sync_delete(S, prefix, &o);
+
+	if (r)
+		etcd_result_free(r);
+}
+
+/* ---------------------------------------------------------------- skiff */
+
+static int
+agent_start(struct agent *a)
+{
+	char env0[128], key[160];
+	const char *argv[] = {SKIFF_AGENT,  "--etcd-endpoints", getenv("ETCD_ENDPOINT"), "--prefix", a->prefix,
+	                      "--node-name", a->node,           "--log-level",           "warn",     NULL};
+	char *env[] = {env0, NULL};
+	int fd;
+
+	snprintf(a->node, sizeof(a->node), "bench-%d", (int)getpid());
+	snprintf(a->prefix, sizeof(a->prefix), "/bench-%d", (int)getpid());
+	snprintf(a->trace, sizeof(a->trace), "/tmp/skiff-agent-trace.XXXXXX");
+	if ((fd = mkstemp(a->trace)) < 0)
+		return -1;
+	close(fd);
+	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", a->trace);
+	a->p = th_proc_start(SKIFF_AGENT, (char *const *)argv, env);
+	snprintf(key, sizeof(key), "%s/nodes/%s", a->prefix, a->node);
+	if (!a->p || wait_count(key, 0, 1, 60) < 0) {
+		fprintf(stderr, "agent_bench: the agent did not register its node within 60 s\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+agent_stop(struct agent *a)
+{
+	char all[80];
+
+	th_proc_free(a->p, 0);
+	dh_remove_where("skiff.node", a->node);
+	snprintf(all, sizeof(all), "%s/", a->prefix);
+	etcd_delete_prefix(all);
+	if (!verbose)
+		unlink(a->trace);
+	else
+		fprintf(stderr, "agent_bench: the agent's Docker trace is in %s\n", a->trace);
+}
+
+/* Pods tag-pod-I with uids (a create revision: a decimal) uid0 + I. */
+static int
+put_bindings(struct agent *a, const char *tag, int uid0)
+{
+	char key[256], val[1024];
+
+	for (int i = 0; i < NPODS; i++) {
+		struct etcd_result *r;
+
+		snprintf(key, sizeof(key), "%s/bindings/%s/%s-pod-%d", a->prefix, a->node, tag, i);
+		snprintf(val, sizeof(val),
+		         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s-pod-%d\",\"uid\":\"%d\"},"
+		         "\"spec\":{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":"
+		         "\"%s\"}]}}}",
+		         a->node, tag, i, uid0 + i, DH_TEST_IMAGE);
+		r = etcd_sync_put(S, key, val, strlen(val), NULL);
+		if (!r || r->err.code != ETCD_OK) {
+			fprintf(stderr, "agent_bench: put %s failed\n", key);
+			if (r)
+				etcd_result_free(r);
+			return -1;
+		}
+		etcd_result_free(r);
+	}
+	return 0;
 }
 
 /* Leave the agent alone for idle->seconds; its CPU time over that window
@@ -125,192 +232,262 @@ measure_idle(pid_t pid, struct idle *idle)
 	return 0;
 }
 
+/* Pods tag-pod-0..NPODS-1 (uids from uid0) started, (idle,) stopped;
+ * times and windows. */
 static int
-run_skiff(double *t_start, double *t_stop, struct idle *idle)
+skiff_run(struct agent *a, const char *tag, int uid0, struct run *r, struct idle *idle)
 {
-	char node[64], prefix[64], key[256], val[1024], sdir[256];
-	const char *argv[] = {SKIFF_AGENT,
-	                      "--etcd-endpoints",
-	                      getenv("ETCD_ENDPOINT"),
-	                      "--prefix",
-	                      prefix,
-	                      "--node-name",
-	                      node,
-	                      "--log-level",
-	                      "warn",
-	                      NULL};
-	struct th_proc *p;
-	double t0, end;
-	int i, rc = -1;
+	char sdir[256], bdir[256];
+	pid_t pid = th_proc_pid(a->p);
+	double cpu0 = proc_cpu_seconds(pid), cpu1, end;
 
-	snprintf(node, sizeof(node), "bench-%d-skiff", (int)getpid());
-	snprintf(prefix, sizeof(prefix), "/bench-%d", (int)getpid());
-	snprintf(sdir, sizeof(sdir), "%s/podstatus/%s/", prefix, node);
-	p = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
-	if (!p)
-		return -1;
-	t0 = mono();
-	for (i = 0; i < NPODS; i++) {
-		struct etcd_result *r;
-
-		snprintf(key, sizeof(key), "%s/bindings/%s/pod-%d", prefix, node, i);
-		snprintf(val, sizeof(val),
-		         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"pod-%d\",\"uid\":\"%d\"},\"spec\":{"
-		         "\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":\"%s\"}]}}}",
-		         node, i, 1000 + i, DH_TEST_IMAGE);
-		r = etcd_sync_put(S, key, val, strlen(val), NULL);
-		if (!r || r->err.code != ETCD_OK) {
-			fprintf(stderr, "agent_bench: put failed\n");
-			goto out;
-		}
-		etcd_result_free(r);
+	snprintf(sdir, sizeof(sdir), "%s/podstatus/%s/", a->prefix, a->node);
+	snprintf(bdir, sizeof(bdir), "%s/bindings/%s/", a->prefix, a->node);
+	r->w[0] = mono();
+	if (put_bindings(a, tag, uid0) < 0 || wait_count(sdir, 1, NPODS, 300) < 0) {
+		fprintf(stderr, "agent_bench: skiff %s: %d of %d pods Running after 300 s\n", tag,
+		        count_status(sdir, 1), NPODS);
+		return r->bad = -1;
 	}
-	if (wait_count(sdir, 1, NPODS, 120) < 0) {
-		fprintf(stderr, "agent_bench: pods not Running in time\n");
-		goto out;
-	}
-	*t_start = mono() - t0;
-	if (measure_idle(th_proc_pid(p), idle) < 0)
-		goto out;
-	t0 = mono();
-	{
-		char bdir[256];
-		struct etcd_delete_opts o = {.prefix = 1};
-		struct etcd_result *r;
-
-		snprintf(bdir, sizeof(bdir), "%s/bindings/%s/", prefix, node);
-		r = etcd_sync_delete(S, bdir, &o);
-		if (r)
-			etcd_result_free(r);
-	}
-	if (wait_count(sdir, 0, 0, 120) < 0) {
-		fprintf(stderr, "agent_bench: statuses not deleted in time\n");
-		goto out;
-	}
-	end = mono() + 60;
-	while (node_ctrs(node) != 0 && mono() < end)
-		usleep(10 * 1000);
-	*t_stop = mono() - t0;
-	rc = node_ctrs(node) == 0 ? 0 : -1;
-out:
-	th_proc_free(p, rc < 0);
-	dh_remove_where("skiff.node", node);
-	{
-		struct etcd_delete_opts o = {.prefix = 1};
-		char all[80];
-		struct etcd_result *r;
-
-		snprintf(all, sizeof(all), "%s/", prefix);
-		r = etcd_sync_delete(S, all, &o);
-		if (r)
-			etcd_result_free(r);
-	}
-	return rc;
-}
-
-/* Create and start; the new ID in id. */
-static int
-create_start(const char *body, const char *name, char *id, size_t len)
-{
-	char path[256], *resp = NULL;
-	json_t *j;
-	long st;
-
-	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
-	st = dh_request("POST", path, body, &resp);
-	j = st == 201 ? json_loads(resp, 0, NULL) : NULL;
-	free(resp);
-	if (!j)
-		return -1;
-	snprintf(id, len, "%s", json_string_value(json_object_get(j, "Id")));
-	json_decref(j);
-	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	return dh_request("POST", path, NULL, NULL) == 204 ? 0 : -1;
-}
-
-/* Pod i of the baseline: infra then app, created and started. */
-static int
-baseline_start_pod(const char *node, int i)
-{
-	char body[1024], name[128], infra[80], app[80];
-
-	snprintf(body, sizeof(body),
-	         "{\"Image\":\"skiff/pause:0.1\",\"Entrypoint\":[\"/pause\"],\"Labels\":{\"skiff.node\":\"%s\"},"
-	         "\"HostConfig\":{\"RestartPolicy\":{\"Name\":\"no\"}}}",
-	         node);
-	snprintf(name, sizeof(name), "%s_POD_%d", node, i);
-	if (create_start(body, name, infra, sizeof(infra)) < 0)
-		return -1;
-	snprintf(body, sizeof(body),
-	         "{\"Image\":\"%s\",\"Labels\":{\"skiff.node\":\"%s\"},\"HostConfig\":{\"NetworkMode\":"
-	         "\"container:%s\",\"Init\":true,\"RestartPolicy\":{\"Name\":\"no\"}}}",
-	         DH_TEST_IMAGE, node, infra);
-	snprintf(name, sizeof(name), "%s_web_%d", node, i);
-	return create_start(body, name, app, sizeof(app));
-}
-
-/* Pod i of the baseline: app then infra, stopped and removed (by name). */
-static int
-baseline_stop_pod(const char *node, int i)
-{
-	const char *kinds[] = {"web", "POD"};
-	char name[128], path[256];
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		snprintf(name, sizeof(name), "%s_%s_%d", node, kinds[k], i);
-		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", name);
-		dh_request("POST", path, NULL, NULL);
-		if (dh_remove(name) < 0)
-			return -1;
+	r->w[1] = mono();
+	cpu1 = proc_cpu_seconds(pid);
+	r->cpu_start = (cpu1 - cpu0) / NPODS;
+	if (idle && measure_idle(pid, idle) < 0)
+		return r->bad = -1;
+	cpu0 = proc_cpu_seconds(pid);
+	r->w[2] = mono();
+	etcd_delete_prefix(bdir);
+	end = r->w[2] + 300;
+	/* The agent deletes a status after the pod's containers: Docker is
+	 * asked (its list would compete with the agent's calls) only then. */
+	while ((count_status(sdir, 0) != 0 || node_ctrs(a->node) != 0) && mono() < end)
+		usleep(50 * 1000);
+	r->w[3] = mono();
+	r->cpu_stop = (proc_cpu_seconds(pid) - cpu0) / NPODS;
+	r->start = r->w[1] - r->w[0];
+	r->stop = r->w[3] - r->w[2];
+	if (r->w[3] >= end) {
+		fprintf(stderr, "agent_bench: skiff %s: pods not gone after 300 s\n", tag);
+		return r->bad = -1;
 	}
 	return 0;
 }
 
-/* Run step on pods 0..NPODS-1 in WORKERS processes, pod i in worker
- * i % WORKERS, as the agent's work queue spreads them; -1 if any failed. */
+/* A measured skiff round: the run, then its trace read for calls and the
+ * agent's time outside Docker calls. */
 static int
-baseline_fanout(int (*step)(const char *, int), const char *node)
+skiff_round(struct agent *a, const char *tag, int uid0, struct run *r, char *kinds, size_t klen)
 {
-	pid_t pids[WORKERS];
-	int w, st, rc = 0;
+	long off = tr_size(a->trace);
+	struct trace t;
+	int starts;
 
-	fflush(NULL);
-	for (w = 0; w < WORKERS; w++) {
-		pids[w] = fork();
-		if (pids[w] == 0) {
-			int i, bad = 0;
-
-			for (i = w; i < NPODS; i += WORKERS)
-				bad |= step(node, i) < 0;
-			_exit(bad);
-		}
-		if (pids[w] < 0)
-			rc = -1;
+	if (skiff_run(a, tag, uid0, r, NULL) < 0)
+		return -1;
+	if (tr_load(&t, a->trace, off) < 0) {
+		fprintf(stderr, "agent_bench: cannot read the trace %s\n", a->trace);
+		return -1;
 	}
-	for (w = 0; w < WORKERS; w++)
-		if (pids[w] > 0 && (waitpid(pids[w], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0))
-			rc = -1;
-	return rc;
+	tr_failures(&t, r->w[0], r->w[3], "skiff");
+	r->calls_start = (double)tr_count(&t, r->w[0], r->w[1]) / NPODS;
+	r->calls_stop = (double)tr_count(&t, r->w[2], r->w[3]) / NPODS;
+	r->dt_start = tr_call_time(&t, r->w[0], r->w[1], NULL, NULL) / NPODS;
+	r->dt_stop = tr_call_time(&t, r->w[2], r->w[3], NULL, NULL) / NPODS;
+	r->start_call = tr_call_time(&t, r->w[0], r->w[1], "/start", &starts);
+	r->start_call /= starts > 0 ? starts : 1;
+	r->outside_start = (r->start - tr_busy(&t, r->w[0], r->w[1])) / NPODS;
+	r->outside_stop = (r->stop - tr_busy(&t, r->w[2], r->w[3])) / NPODS;
+	if (kinds) {
+		size_t o;
+
+		tr_kinds(&t, r->w[0], r->w[1], NPODS, kinds, klen);
+		o = strlen(kinds);
+		snprintf(kinds + o, klen - o, "\nstop: ");
+		o = strlen(kinds);
+		tr_kinds(&t, r->w[2], r->w[3], NPODS, kinds + o, klen - o);
+	}
+	tr_free(&t);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- baseline */
+
+/* The warm-up's writes replayed for pods tag-pod-0..NPODS-1 on node
+ * bench-PID-tag, workers at once. */
+static int
+baseline_run(const struct tr_pod *tp, const char *tag, int workers, struct run *r)
+{
+	struct rp_job jobs[NPODS];
+	char node[64], pod[64], uid[64];
+	int calls = 0, failed, starts = 0;
+	double dt = 0;
+
+	snprintf(node, sizeof(node), "bench-%d-%s", (int)getpid(), tag);
+	for (int i = 0; i < NPODS; i++) {
+		snprintf(pod, sizeof(pod), "%s-pod-%d", tag, i);
+		snprintf(uid, sizeof(uid), "%s-uid-%d", tag, i);
+		rp_job_init(&jobs[i], &tp[i], DH_SOCKET, 0, pod, uid, node);
+	}
+	r->w[0] = mono();
+	failed = rp_run(jobs, NPODS, 0, workers, "baseline");
+	r->w[1] = r->w[2] = mono();
+	for (int i = 0; i < NPODS; i++) {
+		calls += jobs[i].calls;
+		dt += jobs[i].call_time;
+		r->start_call += jobs[i].start_time;
+		starts += jobs[i].starts;
+	}
+	r->start_call /= starts > 0 ? starts : 1;
+	r->calls_start = (double)calls / NPODS;
+	r->dt_start = dt / NPODS;
+	if (!failed)
+		rp_run(jobs, NPODS, 1, workers, "baseline");
+	r->w[3] = mono();
+	r->calls_stop = -r->calls_start;
+	r->dt_stop = -r->dt_start;
+	for (int i = 0; i < NPODS; i++) {
+		r->calls_stop += (double)jobs[i].calls / NPODS;
+		r->dt_stop += jobs[i].call_time / NPODS;
+	}
+	r->start = r->w[1] - r->w[0];
+	r->stop = r->w[3] - r->w[2];
+	rp_cleanup(jobs, NPODS);
+	dh_remove_where("skiff.node", node);
+	if (failed) {
+		fprintf(stderr, "agent_bench: baseline %s: %d of %d pods never started\n", tag, failed, NPODS);
+		return r->bad = -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void
+print_ratio(const char *what, const double *sk, const double *bs, int n, const char *tail)
+{
+	double s[MAXROUNDS], b[MAXROUNDS], q[MAXROUNDS], lo, hi;
+
+	for (int i = 0; i < n; i++) {
+		s[i] = sk[i];
+		b[i] = bs[i];
+		q[i] = bs[i] > 0 ? sk[i] / bs[i] : 0;
+	}
+	bench_range(q, n, &lo, &hi);
+	printf("agent %d pods%s: skiff=%.2f s baseline=%.2f s ratio=%.2f (%.2f-%.2f over %d rounds)%s\n", NPODS, what,
+	       bench_median(s, n), bench_median(b, n), bench_median(q, n), lo, hi, n, tail);
+}
+
+/* The median over runs[0..n) of the double at offset off in struct run. */
+static double
+median_of(const struct run *runs, int n, size_t off)
+{
+	double v[MAXROUNDS];
+
+	for (int i = 0; i < n; i++)
+		v[i] = *(const double *)((const char *)&runs[i] + off);
+	return bench_median(v, n);
+}
+
+#define MEDIAN_OF(runs, n, field) median_of((runs), (n), offsetof(struct run, field))
+
+static void
+report(const struct run *sk, const struct run *bs, int n, const char *kinds)
+{
+	double ss[MAXROUNDS], bss[MAXROUNDS], sp[MAXROUNDS], bsp[MAXROUNDS];
+	char tail[128];
+
+	for (int i = 0; i < n; i++) {
+		ss[i] = sk[i].start, bss[i] = bs[i].start;
+		sp[i] = sk[i].stop, bsp[i] = bs[i].stop;
+	}
+	snprintf(tail, sizeof(tail), " calls/pod skiff=%.1f baseline=%.1f", MEDIAN_OF(sk, n, calls_start),
+	         MEDIAN_OF(bs, n, calls_start));
+	print_ratio("", ss, bss, n, tail);
+	print_ratio(" stop", sp, bsp, n, "");
+	printf("agent %d pods floor: stop calls/pod skiff=%.1f baseline=%.1f; in Docker calls start skiff=%.0f "
+	       "baseline=%.0f ms/pod (a container start skiff=%.0f baseline=%.0f ms), stop skiff=%.0f baseline=%.0f "
+	       "ms/pod; skiff with no Docker call in flight start=%.1f stop=%.1f ms/pod; agent CPU start=%.1f "
+	       "stop=%.1f ms/pod\n",
+	       NPODS, MEDIAN_OF(sk, n, calls_stop), MEDIAN_OF(bs, n, calls_stop), MEDIAN_OF(sk, n, dt_start) * 1e3,
+	       MEDIAN_OF(bs, n, dt_start) * 1e3, MEDIAN_OF(sk, n, start_call) * 1e3, MEDIAN_OF(bs, n, start_call) * 1e3,
+	       MEDIAN_OF(sk, n, dt_stop) * 1e3, MEDIAN_OF(bs, n, dt_stop) * 1e3,
+	       MEDIAN_OF(sk, n, outside_start) * 1e3, MEDIAN_OF(sk, n, outside_stop) * 1e3,
+	       MEDIAN_OF(sk, n, cpu_start) * 1e3, MEDIAN_OF(sk, n, cpu_stop) * 1e3);
+	printf("agent %d pods skiff calls/pod start: %s\n", NPODS, kinds);
+}
+
+/* ---------------------------------------------------------------- main */
+
+/* The unmeasured warm-up: start, idle, stop; *t keeps the trace the
+ * templates in *tp point into. */
+static int
+warm_up(struct agent *a, struct idle *idle, struct trace *t, struct tr_pod **tp)
+{
+	long off = tr_size(a->trace);
+	struct run r = {0};
+	int n;
+
+	if (skiff_run(a, "w", 1000, &r, idle) < 0)
+		return -1;
+	if (tr_load(t, a->trace, off) < 0) {
+		fprintf(stderr, "agent_bench: cannot read the trace %s\n", a->trace);
+		return -1;
+	}
+	tr_failures(t, r.w[0], r.w[3], "skiff warm-up");
+	n = tr_pods(t, r.w[0], r.w[1], r.w[2], r.w[3], tp);
+	if (n != NPODS) {
+		fprintf(stderr, "agent_bench: the warm-up's trace holds the writes of %d pods, not %d\n", n, NPODS);
+		tr_pods_free(*tp, n);
+		*tp = NULL;
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if ((*tp)[i].n_start == 0 || (*tp)[i].n_stop == 0) {
+			fprintf(stderr, "agent_bench: pod %s has no start or no stop in the trace\n", (*tp)[i].pod);
+			return -1;
+		}
+	if (verbose)
+		fprintf(stderr, "warm-up: start %.2f s stop %.2f s, %d writes per pod\n", r.start, r.stop,
+		        (*tp)[0].n_start + (*tp)[0].n_stop);
+	return 0;
+}
+
+/* ABBA rounds, then the baseline's curve over workers. */
+static int
+measure(struct agent *a, const struct tr_pod *tp, int rounds)
+{
+	struct run sk[MAXROUNDS] = {{0}}, bs[MAXROUNDS] = {{0}}, c1 = {0}, c8 = {0};
+	char tag[16], kinds[4096] = "";
+
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < 2; i++) {
+			int skiff_now = (i + r) % 2 == 0;
+
+			snprintf(tag, sizeof(tag), "%c%d", skiff_now ? 's' : 'b', r);
+			if (skiff_now ? skiff_round(a, tag, 2000 + 1000 * r, &sk[r], kinds, sizeof(kinds))
+			              : baseline_run(tp, tag, WORKERS, &bs[r]))
+				return -1;
+		}
+		if (verbose)
+			fprintf(stderr, "round %d: skiff start %.2f s stop %.2f s; baseline start %.2f s stop %.2f s\n", r,
+			        sk[r].start, sk[r].stop, bs[r].start, bs[r].stop);
+	}
+	report(sk, bs, rounds, kinds);
+	if (baseline_run(tp, "c1", 1, &c1) < 0 || baseline_run(tp, "c8", 8, &c8) < 0)
+		return -1;
+	printf("agent %d pods baseline workers=1: start=%.2f s stop=%.2f s\n", NPODS, c1.start, c1.stop);
+	printf("agent %d pods baseline workers=4: start=%.2f s stop=%.2f s (median of the rounds)\n", NPODS,
+	       MEDIAN_OF(bs, rounds, start), MEDIAN_OF(bs, rounds, stop));
+	printf("agent %d pods baseline workers=8: start=%.2f s stop=%.2f s\n", NPODS, c8.start, c8.stop);
+	return 0;
 }
 
 static int
-run_baseline(double *t_start, double *t_stop)
+env_int(const char *name, int def)
 {
-	char node[64];
-	double t0;
-	int rc;
+	const char *v = getenv(name);
 
-	snprintf(node, sizeof(node), "bench-%d-base", (int)getpid());
-	t0 = mono();
-	rc = baseline_fanout(baseline_start_pod, node);
-	*t_start = mono() - t0;
-	t0 = mono();
-	if (rc == 0)
-		rc = baseline_fanout(baseline_stop_pod, node);
-	*t_stop = mono() - t0;
-	dh_remove_where("skiff.node", node);
-	return rc;
+	return v && *v ? atoi(v) : def;
 }
 
 int
@@ -318,43 +495,39 @@ main(int argc, char **argv)
 {
 	struct etcd_config cfg = {0};
 	struct etcd_error err = {0};
-	double ss = 0, sp = 0, bs = 0, bp = 0;
-	struct idle idle = {.seconds = getenv("AGENT_IDLE_SECONDS") ? atoi(getenv("AGENT_IDLE_SECONDS")) : 60};
-	int rc = 0;
+	struct idle idle = {.seconds = env_int("AGENT_IDLE_SECONDS", 60)};
+	int rounds = env_int("AGENT_BENCH_ROUNDS", 4), rc = 1;
+	struct agent a = {0};
+	struct trace t = {0};
+	struct tr_pod *tp = NULL;
 
 	verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
 	cfg.endpoints = getenv("ETCD_ENDPOINT");
-	if (!cfg.endpoints) {
-		fprintf(stderr, "agent_bench: set ETCD_ENDPOINT (make bench does)\n");
-		return 1;
+	if (!cfg.endpoints || idle.seconds < 0 || rounds < 3 || rounds > MAXROUNDS) {
+		fprintf(stderr, "agent_bench: set ETCD_ENDPOINT (make bench does); AGENT_IDLE_SECONDS >= 0, "
+		                "AGENT_BENCH_ROUNDS 3..16\n");
+		return 2;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0 ||
 	    dh_ensure_image_from_tar(PAUSE_TAR, "skiff/pause", "0.1") < 0) {
 		fprintf(stderr, "agent_bench: Docker is not usable\n");
 		return 1;
 	}
-	S = etcd_sync_new(&cfg, &err);
-	if (!S) {
+	if (!(S = etcd_sync_new(&cfg, &err))) {
 		fprintf(stderr, "agent_bench: %s\n", err.msg);
 		return 1;
 	}
-	if (idle.seconds < 0) {
-		fprintf(stderr, "agent_bench: AGENT_IDLE_SECONDS must be 0 or more\n");
-		return 2;
-	}
-	if (run_baseline(&bs, &bp) < 0 || run_skiff(&ss, &sp, &idle) < 0) {
-		fprintf(stderr, "agent_bench: a run failed\n");
-		rc = 1;
-	} else {
-		if (verbose)
-			fprintf(stderr, "skiff start %.2fs stop %.2fs; baseline start %.2fs stop %.2fs\n", ss, sp, bs,
-			        bp);
-		printf("agent %d pods: skiff=%.2f s baseline=%.2f s ratio=%.2f\n", NPODS, ss, bs, ss / bs);
-		printf("agent %d pods stop: skiff=%.2f s baseline=%.2f s ratio=%.2f\n", NPODS, sp, bp, sp / bp);
+	if (agent_start(&a) == 0 && warm_up(&a, &idle, &t, &tp) == 0 && measure(&a, tp, rounds) == 0) {
 		printf("agent idle %ds n=%d: cpu=%.3f s rss=%.1f MB pss=%.1f MB private=%.1f MB anon=%.1f MB\n",
 		       idle.seconds, NPODS, idle.cpu, idle.mem.rss_kb / 1024.0, idle.mem.pss_kb / 1024.0,
 		       idle.mem.private_kb / 1024.0, idle.mem.anon_kb / 1024.0);
+		rc = 0;
 	}
+	agent_stop(&a);
+	tr_pods_free(tp, NPODS);
+	tr_free(&t);
 	etcd_sync_free(S);
+	curl_global_cleanup();
 	return rc;
 }

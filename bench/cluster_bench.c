@@ -1,15 +1,23 @@
 /*
- * cluster_bench.c: Skiff on three minions of tests/cluster (root). Puts a
- * 30-replica controller of the test image behind a service and times
- *   - from the put until the service has answered from all 30 pods
- *     (clients in every minion's namespace, the union of their answers);
- *   - each pod's start: its binding -> its status says Running, as seen
- *     by a watch on the bed's etcd (receive times, CLOCK_MONOTONIC);
- * then, in the same run, the same containers (pause + app, app in the
- * pause container's network) created and started directly through each
- * minion's Docker API, 4 at a time per minion like the agent's workers.
+ * cluster_bench.c: Skiff on three minions of tests/cluster (root), next to
+ * the same Docker writes made directly (cluster_bench_raw.c). The agents
+ * trace their Docker requests (SKIFF_DOCKER_TRACE, inherited through the
+ * bed). In order:
+ *   warm-up  a 30-replica controller of the test image behind a service:
+ *            from the put until the service has answered from all 30 pods
+ *            (clients in every minion's namespace, the union of their
+ *            answers); then deleted. Not in the ratios: its trace gives
+ *            each pod's writes to replay.
+ *   rounds   $CLUSTER_BENCH_ROUNDS (default 4, at least 3) of Skiff and
+ *            raw, the order alternating (ABBA), fresh names each round:
+ *            Skiff, a controller bench-rN of 30 replicas, each pod's start
+ *            from the watch seeing its binding to the watch seeing its
+ *            status say Running (receive times, CLOCK_MONOTONIC); raw, the
+ *            warm-up's writes replayed on the same minions.
+ *   cluster pod start: p50=A s p99=B s raw docker p50=C s p99=D s ratio p50=E p99=F (N rounds)
+ * (medians over the rounds; the ratios are the medians of the rounds'.)
  * It uses the bed's own etcd, not $ETCD_ENDPOINT. Prints "skipped" when
- * not root. Exit 0, or 1 when something did not finish in time.
+ * not root. Exit 1 only when a pod never started or never went.
  */
 #include <ev.h>
 #include <fcntl.h>
@@ -23,12 +31,16 @@
 
 #include <curl/curl.h>
 
+#include "bench_stats.h"
+#include "cluster_bench.h"
+#include "docker_trace.h"
 #include "e2e_bed.h"
 #include "etcd.h"
 #include "etcd_harness.h"
 
 #define NPODS 30
 #define NMIN 3
+#define MAXROUNDS 16
 
 struct pod_t {
 	char name[128];
@@ -38,6 +50,7 @@ struct pod_t {
 static struct pod_t PODS[BED_MAXA];
 static int NP;
 static int VERBOSE;
+static char ROUND_PFX[32] = "bench-"; /* the names of this round's pods */
 
 static struct pod_t *
 pod(const char *name)
@@ -45,8 +58,9 @@ pod(const char *name)
 	for (int i = 0; i < NP; i++)
 		if (strcmp(PODS[i].name, name) == 0)
 			return &PODS[i];
-	if (NP == BED_MAXA || strncmp(name, "bench-", 6) != 0)
+	if (NP == BED_MAXA || strncmp(name, ROUND_PFX, strlen(ROUND_PFX)) != 0)
 		return NULL;
+	memset(&PODS[NP], 0, sizeof(PODS[NP])); /* a slot of an earlier round */
 	snprintf(PODS[NP].name, sizeof(PODS[0].name), "%s", name);
 	return &PODS[NP++];
 }
@@ -168,72 +182,43 @@ all_in(void *arg)
 	return count(2) >= NPODS && count(1) >= NPODS;
 }
 
-/* ---------------------------------------------------------------- results */
+/* ---------------------------------------------------------------- objects */
 
+/* The test controller as NAME, its pods labelled app=NAME. */
 static int
-cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile q of n values (sorted in place). */
-static double
-pct(double *v, int n, double q)
-{
-	int k;
-
-	if (n == 0)
-		return -1;
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	k = (int)(q * n + 0.999999) - 1;
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
-/* Defined in cluster_bench_raw.c. */
-int raw_docker_starts(double *lat, int per_minion);
-
-static int
-report(double t0, double t_ans, double t_run)
-{
-	double start[BED_MAXA], raw[NPODS];
-	int n = 0, nraw;
-
-	for (int i = 0; i < NP; i++)
-		if (PODS[i].bound && PODS[i].running)
-			start[n++] = PODS[i].running - PODS[i].bound;
-	nraw = raw_docker_starts(raw, NPODS / NMIN);
-	printf("cluster %d pods: service answers from all in %.1f s (all Running in %.1f s)\n", NPODS, t_ans - t0,
-	       t_run - t0);
-	printf("cluster pod start: p50=%.2f s p99=%.2f s raw docker p50=%.2f s p99=%.2f s (Kubernetes goal p99 <= 5 s)\n",
-	       pct(start, n, 0.5), pct(start, n, 0.99), pct(raw, nraw, 0.5), pct(raw, nraw, 0.99));
-	return n == NPODS && nraw == NPODS ? 0 : -1;
-}
-
-/* ---------------------------------------------------------------- run */
-
-static int
-put_objects(void)
+put_controller(const char *name)
 {
 	json_t *c = json_load_file("manifests/test/controller.json", 0, NULL);
-	json_t *s = json_load_file("manifests/test/service.json", 0, NULL);
-	json_t *sel = json_pack("{s:s}", "app", "bench");
+	json_t *sel = json_pack("{s:s}", "app", name);
+	char key[160];
 	int rc = -1;
 
-	if (c && s && sel) {
-		json_object_set_new(json_object_get(c, "metadata"), "name", json_string("bench"));
+	if (c && sel) {
+		json_object_set_new(json_object_get(c, "metadata"), "name", json_string(name));
 		json_object_set_new(json_object_get(c, "spec"), "replicas", json_integer(NPODS));
 		json_object_set(json_object_get(c, "spec"), "selector", sel);
 		json_object_set_new(json_object_get(json_object_get(json_object_get(c, "spec"), "template"), "metadata"),
 		                    "labels", json_deep_copy(sel));
-		json_object_set_new(json_object_get(s, "metadata"), "name", json_string("bench"));
-		json_object_set(json_object_get(s, "spec"), "selector", sel);
-		rc = bed_put_json("services/bench", s) == 0 && bed_put_json("controllers/bench", c) == 0 ? 0 : -1;
+		snprintf(key, sizeof(key), "controllers/%s", name);
+		rc = bed_put_json(key, c);
 	}
 	json_decref(c);
-	json_decref(s);
 	json_decref(sel);
+	return rc;
+}
+
+static int
+put_service(void)
+{
+	json_t *s = json_load_file("manifests/test/service.json", 0, NULL);
+	int rc = -1;
+
+	if (s) {
+		json_object_set_new(json_object_get(s, "metadata"), "name", json_string("bench"));
+		json_object_set_new(json_object_get(s, "spec"), "selector", json_pack("{s:s}", "app", "bench"));
+		rc = bed_put_json("services/bench", s);
+	}
+	json_decref(s);
 	return rc;
 }
 
@@ -256,12 +241,16 @@ cluster_ip(char *cip, size_t len)
 	return -1;
 }
 
-/* Every bench pod deleted and its containers removed (60 s). */
+/* Controller name deleted, every pod and container gone (120 s). */
 static int
-pods_gone(void)
+pods_gone(const char *name)
 {
-	double end = bed_now() + 60;
+	char key[160];
+	double end = bed_now() + 120;
 
+	snprintf(key, sizeof(key), "controllers/%s", name);
+	if (bed_del(key) < 0)
+		return -1;
 	for (;;) {
 		int left = bed_list("bindings/", NULL, 0);
 
@@ -273,26 +262,35 @@ pods_gone(void)
 			break;
 		usleep(100 * 1000);
 	}
-	fprintf(stderr, "cluster: the bench pods were not removed within 60 s\n");
+	fprintf(stderr, "cluster: the pods of %s were not removed within 120 s\n", name);
 	return -1;
 }
 
-static int
-run(struct ev_loop *loop, struct etcd_client *c)
+/* ---------------------------------------------------------------- runs */
+
+static double
+latest(int which)
 {
-	struct etcd_watch_opts wo = {.prefix = 1};
-	struct etcd_error err = {0};
-	char cip[64], key[160];
-	double t0, t_run = 0;
+	double t = 0;
+
+	for (int i = 0; i < NP; i++) {
+		double v = which == 1 ? PODS[i].running : PODS[i].answered;
+
+		t = v > t ? v : t;
+	}
+	return t;
+}
+
+/* The warm-up: service and controller "bench", clients until every pod
+ * answered, then deleted. w gets the start and the stop window. */
+static int
+warm_up(struct ev_loop *loop, double w[4])
+{
+	char cip[64];
 	int rc;
 
-	snprintf(key, sizeof(key), "%s/", bed_prefix());
-	if (!etcd_watch_start(c, key, &wo, watch_cb, NULL, &err) || th_wait(loop, watching, NULL, 10) < 0) {
-		fprintf(stderr, "cluster: cannot watch %s: %s\n", key, err.msg);
-		return -1;
-	}
-	t0 = bed_now();
-	if (put_objects() < 0 || cluster_ip(cip, sizeof(cip)) < 0)
+	w[0] = bed_now();
+	if (put_service() < 0 || put_controller("bench") < 0 || cluster_ip(cip, sizeof(cip)) < 0)
 		return -1;
 	for (int i = 0; i < NMIN; i++) {
 		PROBE[i].pid = bed_http_spawn(i + 1, cip, 1000000, 300, &PROBE[i].fd);
@@ -300,23 +298,161 @@ run(struct ev_loop *loop, struct etcd_client *c)
 	}
 	rc = th_wait(loop, all_in, NULL, 300);
 	probes_stop();
-	for (int i = 0; i < NP; i++)
-		t_run = PODS[i].running > t_run ? PODS[i].running : t_run;
 	if (rc < 0) {
 		fprintf(stderr, "cluster: after 300 s: %d bound, %d Running, %d answered of %d\n", count(0), count(1),
 		        count(2), NPODS);
 		return -1;
 	}
-	{
-		double t_ans = 0;
+	w[1] = latest(1);
+	printf("cluster %d pods: service answers from all in %.1f s (all Running in %.1f s)\n", NPODS,
+	       latest(2) - w[0], w[1] - w[0]);
+	fflush(stdout);
+	w[2] = bed_now();
+	if (pods_gone("bench") < 0)
+		return -1;
+	w[3] = bed_now();
+	return 0;
+}
 
-		for (int i = 0; i < NP; i++)
-			t_ans = PODS[i].answered > t_ans ? PODS[i].answered : t_ans;
-		/* The pods go before the raw containers start. */
-		if (bed_del("controllers/bench") < 0 || pods_gone() < 0)
-			return -1;
-		return report(t0, t_ans, t_run);
+static int
+all_running(void *arg)
+{
+	(void)arg;
+	return count(1) >= NPODS;
+}
+
+/* A Skiff round: controller bench-rN; lat gets each pod's binding ->
+ * Running, w the window from the put to the last Running. */
+static int
+skiff_round(struct ev_loop *loop, int r, double *lat, double w[2])
+{
+	char name[32];
+	int n = 0;
+
+	snprintf(name, sizeof(name), "bench-r%d", r);
+	snprintf(ROUND_PFX, sizeof(ROUND_PFX), "%s-", name);
+	NP = 0;
+	w[0] = bed_now();
+	if (put_controller(name) < 0)
+		return -1;
+	if (th_wait(loop, all_running, NULL, 300) < 0) {
+		fprintf(stderr, "cluster: %s: after 300 s %d bound, %d Running of %d\n", name, count(0), count(1), NPODS);
+		return -1;
 	}
+	w[1] = latest(1);
+	for (int i = 0; i < NP; i++)
+		if (PODS[i].bound && PODS[i].running)
+			lat[n++] = PODS[i].running - PODS[i].bound;
+	return pods_gone(name) < 0 || n != NPODS ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- rounds */
+
+struct round {
+	double p50, p99, raw50, raw99, calls, raw_calls;
+};
+
+static void
+summarise(double *lat, int n, double *p50, double *p99)
+{
+	bench_sort(lat, n);
+	*p50 = bench_percentile(lat, n, 50);
+	*p99 = bench_percentile(lat, n, 99);
+}
+
+/* One round's Skiff half: its pods' times and its calls from the trace. */
+static int
+skiff_half(struct ev_loop *loop, int r, const char *trace, struct round *res)
+{
+	double lat[NPODS], w[2];
+	long off = tr_size(trace);
+	struct trace t;
+
+	if (skiff_round(loop, r, lat, w) < 0)
+		return -1;
+	summarise(lat, NPODS, &res->p50, &res->p99);
+	if (tr_load(&t, trace, off) == 0) {
+		tr_failures(&t, w[0], w[1], "cluster skiff");
+		res->calls = (double)tr_count(&t, w[0], w[1]) / NPODS;
+		tr_free(&t);
+	}
+	return 0;
+}
+
+static int
+raw_half(const struct tr_pod *tp, int r, struct round *res)
+{
+	double lat[NPODS];
+	char tag[16];
+	int n;
+
+	snprintf(tag, sizeof(tag), "raw%d", r);
+	n = raw_docker_starts(tp, NPODS, tag, lat, &res->raw_calls);
+	if (n != NPODS)
+		return -1;
+	summarise(lat, n, &res->raw50, &res->raw99);
+	return 0;
+}
+
+static void
+report(const struct round *res, int n)
+{
+	double v[6][MAXROUNDS], lo50, hi50, lo99, hi99;
+
+	for (int i = 0; i < n; i++) {
+		v[0][i] = res[i].p50, v[1][i] = res[i].p99, v[2][i] = res[i].raw50, v[3][i] = res[i].raw99;
+		v[4][i] = res[i].raw50 > 0 ? res[i].p50 / res[i].raw50 : 0;
+		v[5][i] = res[i].raw99 > 0 ? res[i].p99 / res[i].raw99 : 0;
+	}
+	bench_range(v[4], n, &lo50, &hi50);
+	bench_range(v[5], n, &lo99, &hi99);
+	printf("cluster pod start: p50=%.2f s p99=%.2f s raw docker p50=%.2f s p99=%.2f s ratio p50=%.2f p99=%.2f (%d "
+	       "rounds)\n",
+	       bench_median(v[0], n), bench_median(v[1], n), bench_median(v[2], n), bench_median(v[3], n),
+	       bench_median(v[4], n), bench_median(v[5], n), n);
+	for (int i = 0; i < n; i++)
+		v[0][i] = res[i].calls, v[1][i] = res[i].raw_calls;
+	printf("cluster pod start floor: ratio p50 %.2f-%.2f p99 %.2f-%.2f over %d rounds; calls/pod skiff=%.1f "
+	       "raw=%.1f (Kubernetes goal p99 <= 5 s)\n",
+	       lo50, hi50, lo99, hi99, n, bench_median(v[0], n), bench_median(v[1], n));
+}
+
+static int
+run(struct ev_loop *loop, struct etcd_client *c, const char *trace, int rounds)
+{
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_error err = {0};
+	struct round res[MAXROUNDS] = {{0}};
+	struct tr_pod *tp = NULL;
+	struct trace t = {0};
+	double w[4];
+	char key[160];
+	int np = -1, rc = 0;
+
+	snprintf(key, sizeof(key), "%s/", bed_prefix());
+	if (!etcd_watch_start(c, key, &wo, watch_cb, NULL, &err) || th_wait(loop, watching, NULL, 10) < 0) {
+		fprintf(stderr, "cluster: cannot watch %s: %s\n", key, err.msg);
+		return -1;
+	}
+	if (warm_up(loop, w) < 0 || tr_load(&t, trace, 0) < 0)
+		return -1;
+	tr_failures(&t, w[0], w[3], "cluster skiff warm-up");
+	if ((np = tr_pods(&t, w[0], w[1], w[2], w[3], &tp)) != NPODS) {
+		fprintf(stderr, "cluster: the warm-up's trace holds the writes of %d pods, not %d\n", np, NPODS);
+		rc = -1;
+	}
+	for (int r = 0; r < rounds && rc == 0; r++) {
+		for (int i = 0; i < 2 && rc == 0; i++)
+			rc = (i + r) % 2 == 0 ? skiff_half(loop, r, trace, &res[r]) : raw_half(tp, r, &res[r]);
+		if (VERBOSE && rc == 0)
+			fprintf(stderr, "round %d: skiff p50 %.2f p99 %.2f, raw p50 %.2f p99 %.2f\n", r, res[r].p50,
+			        res[r].p99, res[r].raw50, res[r].raw99);
+	}
+	if (rc == 0)
+		report(res, rounds);
+	tr_pods_free(tp, np > 0 ? np : 0);
+	tr_free(&t);
+	return rc;
 }
 
 int
@@ -326,25 +462,38 @@ main(int argc, char **argv)
 	struct etcd_client *c;
 	struct etcd_config cfg = {0};
 	struct etcd_error err = {0};
-	int rc;
+	const char *r = getenv("CLUSTER_BENCH_ROUNDS");
+	int rounds = r && *r ? atoi(r) : 4, rc, fd;
+	char trace[] = "/tmp/skiff-cluster-trace.XXXXXX";
 
 	VERBOSE = argc > 1 && strcmp(argv[1], "-v") == 0;
 	if (geteuid() != 0) {
 		printf("cluster: skipped (not root: needs network namespaces and a dockerd per minion)\n");
 		return 0;
 	}
+	if (rounds < 3 || rounds > MAXROUNDS || (fd = mkstemp(trace)) < 0) {
+		fprintf(stderr, "cluster: CLUSTER_BENCH_ROUNDS must be 3..16 (and /tmp writable)\n");
+		return 2;
+	}
+	close(fd);
+	setenv("SKIFF_DOCKER_TRACE", trace, 1); /* the bed's agents inherit it */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (bed_up(NMIN, NULL) < 0) {
 		bed_down(1);
+		unlink(trace);
 		return 1;
 	}
 	loop = ev_loop_new(EVFLAG_AUTO);
 	cfg.endpoints = bed_etcd();
 	c = etcd_client_new(loop, &cfg, &err);
-	rc = c ? run(loop, c) : -1;
+	rc = c ? run(loop, c, trace, rounds) : -1;
 	if (c)
 		etcd_client_free(c);
 	ev_loop_destroy(loop);
 	bed_down(rc < 0 || VERBOSE);
+	if (VERBOSE)
+		fprintf(stderr, "cluster: the agents' Docker trace is in %s\n", trace);
+	else
+		unlink(trace);
 	return rc < 0 ? 1 : 0;
 }

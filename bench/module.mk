@@ -10,6 +10,11 @@ $(BENCH_ETCD): $(OBJ)/bench/etcd_bench.o $(BENCH_STATS_OBJ) $(ETCD_LIB)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 BENCHES += $(BENCH_ETCD)
 
+# The agent's Docker trace read back and replayed: the baseline of the
+# agent bench (node-agent/module.mk links agent_bench) and the cluster bench.
+BENCH_REPLAY_OBJ := $(OBJ)/bench/docker_trace.o $(OBJ)/bench/docker_replay.o $(BENCH_STATS_OBJ)
+$(B)/bench/agent_bench: $(BENCH_REPLAY_OBJ)
+
 BENCH_PROXY := $(B)/bench/proxy_bench
 $(BENCH_PROXY): $(OBJ)/bench/proxy_bench.o $(ETCD_LIB)
 	@mkdir -p $(dir $@)
@@ -22,7 +27,7 @@ BENCHES += $(BENCH_PROXY)
 BENCH_CLUSTER := $(B)/bench/cluster_bench
 $(OBJ)/bench/cluster_bench.o $(OBJ)/bench/cluster_bench_raw.o: CFLAGS += -Itests/e2e
 $(BENCH_CLUSTER): $(OBJ)/bench/cluster_bench.o $(OBJ)/bench/cluster_bench_raw.o $(OBJ)/tests/e2e/e2e_bed.o \
-		$(OBJ)/tests/e2e/e2e_net.o $(HARNESS_OBJ) $(ETCD_LIB) | $(PROGRAMS)
+		$(OBJ)/tests/e2e/e2e_net.o $(BENCH_REPLAY_OBJ) $(HARNESS_OBJ) $(ETCD_LIB) | $(PROGRAMS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -pthread -o $@ $^ $(LDLIBS)

@@ -7,11 +7,17 @@
  * Every request goes through dk_call, and ends in its done callback,
  * after which it is freed, or in dk_cancel. It knows nothing of
  * containers; it does not retry.
+ *
+ * SKIFF_DOCKER_TRACE=FILE appends one JSON line per request and one per
+ * answer to FILE (bench/agent_bench.c replays them; see bench/README).
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "tp.h"
@@ -30,6 +36,52 @@ struct dk {
 	char sock[108];
 	struct dk_req *reqs; /* every live request */
 };
+
+/* SKIFF_DOCKER_TRACE: a request (o) or its answer (resp) as one JSON line
+ * {"t","pid","req", then "method","path","ctype","body" (or "body_len" for
+ * a binary body) or "status","len","resp" (short answers)}, one write(). */
+static void
+dk_trace(const void *r, const struct dk_call_opts *o, const struct dk_resp *resp)
+{
+	const char *f = getenv("SKIFF_DOCKER_TRACE"), *ct = o && o->ctype ? o->ctype : "application/json";
+	struct timespec ts;
+	char id[32], *s;
+	json_t *j, *b = NULL;
+	int fd;
+
+	if (!f || !*f)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(id, sizeof(id), "%p", r);
+	j = json_pack("{s:f,s:i,s:s}", "t", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, "pid", (int)getpid(), "req",
+	              id);
+	if (o) {
+		json_object_set_new(j, "method", json_string(o->method ? o->method : "GET"));
+		json_object_set_new(j, "path", json_string(o->path));
+		json_object_set_new(j, "ctype", json_string(o->body ? ct : ""));
+		if (o->body && (strstr(ct, "json") || strncmp(ct, "text/", 5) == 0))
+			b = json_stringn(o->body, o->len);
+		json_object_set_new(j, b ? "body" : "body_len", b ? b : json_integer((json_int_t)o->len));
+	} else {
+		json_object_set_new(j, "status", json_integer(resp->status));
+		json_object_set_new(j, "len", json_integer((json_int_t)resp->len));
+		if (resp->len && resp->len <= 512 && (b = json_stringn(resp->body, resp->len)))
+			json_object_set_new(j, "resp", b);
+	}
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	fd = s ? open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+	if (fd >= 0) {
+		size_t n = strlen(s);
+		ssize_t w;
+
+		s[n] = '\n'; /* in place of the NUL: one write, one whole line */
+		w = write(fd, s, n + 1);
+		(void)w;
+		close(fd);
+	}
+	free(s);
+}
 
 static void
 req_unlink(struct dk_req *r)
@@ -62,6 +114,7 @@ on_done(void *arg, const struct tp_result *res)
 	if (res->rc != CURLE_OK)
 		snprintf(resp.err, sizeof(resp.err), "docker: %s", res->err);
 	req_unlink(r);
+	dk_trace(r, NULL, &resp);
 	if (r->done)
 		r->done(&resp, r->arg);
 	free(r);
@@ -114,6 +167,7 @@ dk_call(struct dk *d, const struct dk_call_opts *o)
 
 	if (!r)
 		return NULL;
+	dk_trace(r, o, NULL);
 	r->d = d;
 	r->on_line = o->on_line;
 	r->done = o->done;

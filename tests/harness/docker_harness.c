@@ -115,7 +115,10 @@ dh_ensure_dockerd(double timeout_s)
 		if (!started) {
 			fprintf(stderr, "docker_harness: no dockerd on %s; starting one (log /tmp/skiff-dockerd.log)\n",
 			        DH_SOCKET);
-			if (system("setsid dockerd >/tmp/skiff-dockerd.log 2>&1 </dev/null &") != 0) {
+			/* Without descriptors 3-9: a dockerd that kept the lock of
+			 * `flock /tmp/skiff-docker.lock` would hold it for ever. */
+			if (system("setsid dockerd >/tmp/skiff-dockerd.log 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- "
+			           "9>&- &") != 0) {
 				fprintf(stderr, "docker_harness: cannot run dockerd\n");
 				return -1;
 			}
