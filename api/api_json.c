@@ -390,8 +390,7 @@ dec_labels(struct api_dec *d, const json_t *obj, const char *key, struct api_lab
 		return;
 	}
 	mark = dec_push(d, key);
-	json_object_foreach((json_t *)m, k, v)
-	{
+	json_object_foreach((json_t *)m, k, v) {
 		struct api_label *l = &out->items[out->n];
 		size_t km;
 

@@ -68,12 +68,12 @@ struct agent {
 /* One start and stop: times, windows (monotonic), calls and the agent's. */
 struct run {
 	double start, stop;
-	double w[4]; /* start window w[0]..w[1], stop window w[2]..w[3] */
-	double calls_start, calls_stop; /* per pod */
-	double dt_start, dt_stop;       /* seconds in Docker calls per pod, summed */
-	double start_call;              /* seconds per POST /containers/ID/start */
+	double w[4];                                             /* start window w[0]..w[1], stop window w[2]..w[3] */
+	double calls_start, calls_stop;                          /* per pod */
+	double dt_start, dt_stop;                                /* seconds in Docker calls per pod, summed */
+	double start_call;                                       /* seconds per POST /containers/ID/start */
 	double outside_start, outside_stop, cpu_start, cpu_stop; /* skiff: seconds per pod */
-	int bad; /* a pod never started or never went */
+	int bad;                                                 /* a pod never started or never went */
 };
 
 struct idle {
@@ -152,8 +152,10 @@ static int
 agent_start(struct agent *a)
 {
 	char env0[128], key[160];
-	const char *argv[] = {SKIFF_AGENT,  "--etcd-endpoints", getenv("ETCD_ENDPOINT"), "--prefix", a->prefix,
-	                      "--node-name", a->node,           "--log-level",           "warn",     NULL};
+	const char *argv[] = {SKIFF_AGENT, "--etcd-endpoints", getenv("ETCD_ENDPOINT"),
+	                      "--prefix",  a->prefix,          "--node-name",
+	                      a->node,     "--log-level",      "warn",
+	                      NULL};
 	char *env[] = {env0, NULL};
 	int fd;
 
@@ -410,9 +412,9 @@ report(const struct run *sk, const struct run *bs, int n, const char *kinds)
 	       "stop=%.1f ms/pod\n",
 	       NPODS, MEDIAN_OF(sk, n, calls_stop), MEDIAN_OF(bs, n, calls_stop), MEDIAN_OF(sk, n, dt_start) * 1e3,
 	       MEDIAN_OF(bs, n, dt_start) * 1e3, MEDIAN_OF(sk, n, start_call) * 1e3, MEDIAN_OF(bs, n, start_call) * 1e3,
-	       MEDIAN_OF(sk, n, dt_stop) * 1e3, MEDIAN_OF(bs, n, dt_stop) * 1e3,
-	       MEDIAN_OF(sk, n, outside_start) * 1e3, MEDIAN_OF(sk, n, outside_stop) * 1e3,
-	       MEDIAN_OF(sk, n, cpu_start) * 1e3, MEDIAN_OF(sk, n, cpu_stop) * 1e3);
+	       MEDIAN_OF(sk, n, dt_stop) * 1e3, MEDIAN_OF(bs, n, dt_stop) * 1e3, MEDIAN_OF(sk, n, outside_start) * 1e3,
+	       MEDIAN_OF(sk, n, outside_stop) * 1e3, MEDIAN_OF(sk, n, cpu_start) * 1e3,
+	       MEDIAN_OF(sk, n, cpu_stop) * 1e3);
 	printf("agent %d pods skiff calls/pod start: %s\n", NPODS, kinds);
 }
 
@@ -469,8 +471,8 @@ measure(struct agent *a, const struct tr_pod *tp, int rounds)
 				return -1;
 		}
 		if (verbose)
-			fprintf(stderr, "round %d: skiff start %.2f s stop %.2f s; baseline start %.2f s stop %.2f s\n", r,
-			        sk[r].start, sk[r].stop, bs[r].start, bs[r].stop);
+			fprintf(stderr, "round %d: skiff start %.2f s stop %.2f s; baseline start %.2f s stop %.2f s\n",
+			        r, sk[r].start, sk[r].stop, bs[r].start, bs[r].stop);
 	}
 	report(sk, bs, rounds, kinds);
 	if (baseline_run(tp, "c1", 1, &c1) < 0 || baseline_run(tp, "c8", 8, &c8) < 0)

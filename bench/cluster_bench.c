@@ -197,8 +197,9 @@ put_controller(const char *name)
 		json_object_set_new(json_object_get(c, "metadata"), "name", json_string(name));
 		json_object_set_new(json_object_get(c, "spec"), "replicas", json_integer(NPODS));
 		json_object_set(json_object_get(c, "spec"), "selector", sel);
-		json_object_set_new(json_object_get(json_object_get(json_object_get(c, "spec"), "template"), "metadata"),
-		                    "labels", json_deep_copy(sel));
+		json_object_set_new(
+			json_object_get(json_object_get(json_object_get(c, "spec"), "template"), "metadata"), "labels",
+			json_deep_copy(sel));
 		snprintf(key, sizeof(key), "controllers/%s", name);
 		rc = bed_put_json(key, c);
 	}
@@ -304,8 +305,8 @@ warm_up(struct ev_loop *loop, double w[4])
 		return -1;
 	}
 	w[1] = latest(1);
-	printf("cluster %d pods: service answers from all in %.1f s (all Running in %.1f s)\n", NPODS,
-	       latest(2) - w[0], w[1] - w[0]);
+	printf("cluster %d pods: service answers from all in %.1f s (all Running in %.1f s)\n", NPODS, latest(2) - w[0],
+	       w[1] - w[0]);
 	fflush(stdout);
 	w[2] = bed_now();
 	if (pods_gone("bench") < 0)
@@ -336,7 +337,8 @@ skiff_round(struct ev_loop *loop, int r, double *lat, double w[2])
 	if (put_controller(name) < 0)
 		return -1;
 	if (th_wait(loop, all_running, NULL, 300) < 0) {
-		fprintf(stderr, "cluster: %s: after 300 s %d bound, %d Running of %d\n", name, count(0), count(1), NPODS);
+		fprintf(stderr, "cluster: %s: after 300 s %d bound, %d Running of %d\n", name, count(0), count(1),
+		        NPODS);
 		return -1;
 	}
 	w[1] = latest(1);

@@ -51,7 +51,8 @@ raw_docker_starts(const struct tr_pod *tp, int n, const char *tag, double *lat, 
 		snprintf(node, sizeof(node), "%s-%s", tag, tp[i].node);
 		rp_job_init(&jobs[i], &tp[i], minion_sock(m), m - 1, pod, uid, node);
 		if (!jobs[i].sock) {
-			fprintf(stderr, "cluster raw: pod %s ran on %s, not a minion of the bed\n", tp[i].pod, tp[i].node);
+			fprintf(stderr, "cluster raw: pod %s ran on %s, not a minion of the bed\n", tp[i].pod,
+			        tp[i].node);
 			free(jobs);
 			return -1;
 		}
@@ -68,6 +69,7 @@ raw_docker_starts(const struct tr_pod *tp, int n, const char *tag, double *lat, 
 	rp_cleanup(jobs, n);
 	free(jobs);
 	if (failed)
-		fprintf(stderr, "cluster raw %s: %d of %d pods never started (Docker's answers above)\n", tag, failed, n);
+		fprintf(stderr, "cluster raw %s: %d of %d pods never started (Docker's answers above)\n", tag, failed,
+		        n);
 	return k;
 }

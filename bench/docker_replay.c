@@ -40,8 +40,8 @@ mono(void)
 }
 
 void
-rp_job_init(struct rp_job *j, const struct tr_pod *tp, const char *sock, int group, const char *pod,
-            const char *uid, const char *node)
+rp_job_init(struct rp_job *j, const struct tr_pod *tp, const char *sock, int group, const char *pod, const char *uid,
+            const char *node)
 {
 	memset(j, 0, sizeof(*j));
 	j->tp = tp;
@@ -164,7 +164,9 @@ print_failure(const char *who, const char *method, const char *path, long status
 	const char *m = json_string_value(json_object_get(j, "message"));
 
 	fprintf(stderr, "%s: %s %s: Docker answered %ld: %.300s\n", who, method, path, status,
-	        m ? m : status ? resp : "(no answer: transport error)");
+	        m        ? m
+	        : status ? resp
+	                 : "(no answer: transport error)");
 	json_decref(j);
 }
 

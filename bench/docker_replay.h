@@ -21,9 +21,9 @@ struct rp_job {
 	char pod[128], uid[128], node[64];
 	char ids[RP_MAXIDS][2][72]; /* template's ID -> the replay's */
 	int nids;
-	double done; /* CLOCK_MONOTONIC when its last call of the phase returned */
-	int calls;   /* requests made (retries included) */
-	double call_time; /* seconds they took, summed */
+	double done;       /* CLOCK_MONOTONIC when its last call of the phase returned */
+	int calls;         /* requests made (retries included) */
+	double call_time;  /* seconds they took, summed */
 	double start_time; /* of which POST /containers/ID/start */
 	int starts;
 	int failed;

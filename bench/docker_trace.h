@@ -19,8 +19,8 @@ struct tr_call {
 	char *method, *path, *ctype;
 	char *body; /* NULL: no body, or a binary one */
 	long status;
-	char *resp;      /* short answers only, else NULL */
-	char *pod; /* the pod a write belongs to (its skiff.pod label), or NULL */
+	char *resp; /* short answers only, else NULL */
+	char *pod;  /* the pod a write belongs to (its skiff.pod label), or NULL */
 };
 
 struct trace {

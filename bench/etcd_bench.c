@@ -51,18 +51,18 @@
 extern char **environ;
 
 enum bench_op { OP_PUT, OP_TXN };
-static const char *op_names[] = { "put", "txn" };
+static const char *op_names[] = {"put", "txn"};
 
 struct opts {
 	const char *endpoint;
-	const char *baseline;     /* path of baseline_etcd.py */
+	const char *baseline; /* path of baseline_etcd.py */
 	const char *python;
-	double seconds;           /* measured seconds per client per case */
-	double warmup;            /* unmeasured seconds before each half */
+	double seconds; /* measured seconds per client per case */
+	double warmup;  /* unmeasured seconds before each half */
 	int conc[8];
 	int nconc;
 	int do_put, do_txn, do_watch;
-	int no_baseline;          /* library only (for profiling) */
+	int no_baseline; /* library only (for profiling) */
 	int watch_puts;
 	size_t value_size;
 	int verbose;
@@ -71,9 +71,9 @@ struct opts {
 /* One client's measured totals for a case. */
 struct tally {
 	uint64_t ops, errors;
-	uint64_t total;           /* completed operations, warm-up included */
-	double seconds;           /* measured time */
-	double cpu;               /* client CPU seconds over the halves */
+	uint64_t total; /* completed operations, warm-up included */
+	double seconds; /* measured time */
+	double cpu;     /* client CPU seconds over the halves */
 	char first_err[320];
 };
 
@@ -81,7 +81,7 @@ static struct ev_loop *loop;
 static struct etcd_client *client;
 static struct opts opt;
 static char *value;
-static int failed;            /* any error anywhere: exit 1 */
+static int failed; /* any error anywhere: exit 1 */
 
 static double
 mono(void)
@@ -98,8 +98,8 @@ cpu_seconds(int who)
 	struct rusage ru;
 
 	getrusage(who, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void
@@ -136,7 +136,7 @@ count_connections(void)
 {
 	unsigned long inodes[1024], ino;
 	char path[300], target[64], line[512];
-	const char *tables[] = { "/proc/self/net/tcp", "/proc/self/net/tcp6" };
+	const char *tables[] = {"/proc/self/net/tcp", "/proc/self/net/tcp6"};
 	struct dirent *e;
 	unsigned st;
 	size_t ni = 0, i, k;
@@ -224,8 +224,8 @@ waiter_wait(struct waiter *w)
 static void
 wipe(const char *prefix)
 {
-	struct etcd_delete_opts dopts = { .prefix = 1 };
-	struct waiter w = { 0 };
+	struct etcd_delete_opts dopts = {.prefix = 1};
+	struct waiter w = {0};
 	struct etcd_error err;
 	struct etcd_result *res;
 	int64_t rev;
@@ -269,7 +269,7 @@ struct slot {
 	struct run *r;
 	int idx;
 	uint64_t seq;
-	int64_t mod_rev;           /* txn: this slot's key's last mod_revision */
+	int64_t mod_rev; /* txn: this slot's key's last mod_revision */
 	char key[160];
 };
 
@@ -278,7 +278,7 @@ struct run {
 	const char *prefix;
 	double t_measure, t_end;
 	int inflight;
-	int conns;                 /* established connections when the window closed */
+	int conns; /* established connections when the window closed */
 	struct tally *t;
 	struct slot *slots;
 };
@@ -374,7 +374,7 @@ issue(struct slot *s)
 static void
 run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct tally *t)
 {
-	struct run r = { .op = op, .prefix = prefix, .t = t, .conns = -1 };
+	struct run r = {.op = op, .prefix = prefix, .t = t, .conns = -1};
 	struct etcd_stats s0, s1;
 	uint64_t ops0 = t->ops, err0 = t->errors, total0 = t->total;
 	double cpu0 = cpu_seconds(RUSAGE_SELF), cpu, start;
@@ -407,8 +407,8 @@ run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct
 	note("skiff    %s c=%d: %.0f op/s errors=%" PRIu64 " conns=%d tcp-opens=%ld requests=%" PRIu64
 	     " failures=%" PRIu64 " retries=%" PRIu64 " cpu=%.0f us/op",
 	     op_names[op], conc, (double)(t->ops - ops0) / seconds, t->errors - err0, r.conns,
-	     tcp_active_opens() - opens0, s1.requests - s0.requests, s1.failures - s0.failures,
-	     s1.retries - s0.retries, t->total > total0 ? cpu * 1e6 / (double)(t->total - total0) : 0.0);
+	     tcp_active_opens() - opens0, s1.requests - s0.requests, s1.failures - s0.failures, s1.retries - s0.retries,
+	     t->total > total0 ? cpu * 1e6 / (double)(t->total - total0) : 0.0);
 	free(r.slots);
 }
 
@@ -419,9 +419,23 @@ static void
 run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, struct tally *t)
 {
 	char cbuf[16], sbuf[32], wbuf[32], vbuf[32], out[1024];
-	char *argv[] = { (char *)opt.python, (char *)opt.baseline, "--endpoint", (char *)opt.endpoint,
-	                 "--op", (char *)op_names[op], "--concurrency", cbuf, "--duration", sbuf,
-	                 "--warmup", wbuf, "--prefix", (char *)prefix, "--value-size", vbuf, NULL };
+	char *argv[] = {(char *)opt.python,
+	                (char *)opt.baseline,
+	                "--endpoint",
+	                (char *)opt.endpoint,
+	                "--op",
+	                (char *)op_names[op],
+	                "--concurrency",
+	                cbuf,
+	                "--duration",
+	                sbuf,
+	                "--warmup",
+	                wbuf,
+	                "--prefix",
+	                (char *)prefix,
+	                "--value-size",
+	                vbuf,
+	                NULL};
 	posix_spawn_file_actions_t fa;
 	unsigned long long ops, errors, total;
 	double cpu0 = cpu_seconds(RUSAGE_CHILDREN), cpu;
@@ -473,8 +487,8 @@ run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, str
 	t->seconds += seconds;
 	if (errors && !t->first_err[0] && (fe = strstr(out, "first_error=")))
 		snprintf(t->first_err, sizeof(t->first_err), "%s", fe + 12);
-	note("baseline %s c=%d: %.0f op/s errors=%llu cpu=%.0f us/op (interpreter start included)",
-	     op_names[op], conc, (double)ops / seconds, errors, total ? cpu * 1e6 / (double)total : 0.0);
+	note("baseline %s c=%d: %.0f op/s errors=%llu cpu=%.0f us/op (interpreter start included)", op_names[op], conc,
+	     (double)ops / seconds, errors, total ? cpu * 1e6 / (double)total : 0.0);
 }
 
 static double
@@ -495,7 +509,7 @@ report_errors(const char *name, const char *who, const struct tally *t)
 static void
 bench_case(enum bench_op op, int conc)
 {
-	struct tally sk = { 0 }, bl = { 0 };
+	struct tally sk = {0}, bl = {0};
 	char name[64], prefix[128];
 	double half = opt.seconds / 2;
 	int i;
@@ -505,8 +519,8 @@ bench_case(enum bench_op op, int conc)
 	for (i = 0; i < 4; i++) {
 		int skiff = (i == 0 || i == 3);
 
-		snprintf(prefix, sizeof(prefix), "/skiff-bench/%d/%s/c%d/%s%d/", (int)getpid(), op_names[op],
-		         conc, skiff ? "s" : "b", i);
+		snprintf(prefix, sizeof(prefix), "/skiff-bench/%d/%s/c%d/%s%d/", (int)getpid(), op_names[op], conc,
+		         skiff ? "s" : "b", i);
 		if (skiff)
 			run_skiff(op, conc, prefix, half, &sk);
 		else if (!opt.no_baseline)
@@ -544,9 +558,7 @@ wlat_watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 
 	(void)w;
 	switch (m->kind) {
-	case ETCD_WATCH_CREATED:
-		l->created = 1;
-		break;
+	case ETCD_WATCH_CREATED: l->created = 1; break;
 	case ETCD_WATCH_EVENTS:
 		for (i = 0; i < m->nevents; i++) {
 			if (!l->seen && l->want[0] && strcmp(m->events[i].kv.key, l->want) == 0) {
@@ -555,8 +567,7 @@ wlat_watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 			}
 		}
 		break;
-	case ETCD_WATCH_PROGRESS:
-		break;
+	case ETCD_WATCH_PROGRESS: break;
 	case ETCD_WATCH_RETRYING:
 	case ETCD_WATCH_ERROR:
 		tally_error(&l->t, "watch %s: %s", m->kind == ETCD_WATCH_ERROR ? "error" : "retrying",
@@ -589,8 +600,8 @@ tick_cb(struct ev_loop *l, ev_timer *w, int revents)
 static void
 bench_watch(void)
 {
-	struct etcd_watch_opts wo = { .prefix = 1 };
-	struct wlat l = { 0 };
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct wlat l = {0};
 	struct etcd_error err;
 	struct etcd_watch *w;
 	ev_timer tick;
@@ -673,14 +684,12 @@ static void
 parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "endpoint", required_argument, NULL, 'e' }, { "seconds", required_argument, NULL, 's' },
-		{ "warmup", required_argument, NULL, 'w' },   { "concurrency", required_argument, NULL, 'c' },
-		{ "cases", required_argument, NULL, 'C' },    { "watch-puts", required_argument, NULL, 'n' },
-		{ "value-size", required_argument, NULL, 'V' }, { "baseline", required_argument, NULL, 'b' },
-		{ "python", required_argument, NULL, 'p' },   { "help", no_argument, NULL, 'h' },
-		{ "no-baseline", no_argument, NULL, 'N' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{"endpoint", required_argument, NULL, 'e'},   {"seconds", required_argument, NULL, 's'},
+		{"warmup", required_argument, NULL, 'w'},     {"concurrency", required_argument, NULL, 'c'},
+		{"cases", required_argument, NULL, 'C'},      {"watch-puts", required_argument, NULL, 'n'},
+		{"value-size", required_argument, NULL, 'V'}, {"baseline", required_argument, NULL, 'b'},
+		{"python", required_argument, NULL, 'p'},     {"help", no_argument, NULL, 'h'},
+		{"no-baseline", no_argument, NULL, 'N'},      {NULL, 0, NULL, 0}};
 	char *s, *tok, *save;
 	int ch;
 
@@ -733,7 +742,7 @@ parse_args(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct etcd_config cfg = { 0 };
+	struct etcd_config cfg = {0};
 	struct etcd_error err;
 	int i;
 

@@ -56,8 +56,8 @@ int
 proc_mem_read(pid_t pid, struct proc_mem *m)
 {
 	static const char *const rss[] = {"VmRSS:", NULL}, *const pss[] = {"Pss:", NULL},
-	                         *const priv[] = {"Private_Clean:", "Private_Dirty:", NULL},
-	                         *const anon[] = {"Anonymous:", NULL};
+				 *const priv[] = {"Private_Clean:", "Private_Dirty:", NULL},
+				 *const anon[] = {"Anonymous:", NULL};
 	char status[64], rollup[64];
 
 	snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);

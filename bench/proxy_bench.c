@@ -33,8 +33,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -53,20 +53,20 @@
 #define SINK_PORT 19001
 #define ECHO_PORT 19002
 #define IDLE 10000
-#define ROUNDS 7            /* bulk transfers, each way */
-#define WARM 0.2            /* s of unmeasured transfer before each */
-#define SECS 0.8            /* s measured per transfer */
-#define LAT_CONNS 2000      /* short connections, each way */
+#define ROUNDS 7       /* bulk transfers, each way */
+#define WARM 0.2       /* s of unmeasured transfer before each */
+#define SECS 0.8       /* s measured per transfer */
+#define LAT_CONNS 2000 /* short connections, each way */
 #define LAT_BATCHES 10
 
 static char BR[32];
 /* Each mode has its own cluster IP, so that no connection of one mode can
  * meet a conntrack entry (and its NAT) left by the other. */
 static char CIP[20];
-static int ip_base;                 /* per run: conntrack remembers old runs */
+static int ip_base; /* per run: conntrack remembers old runs */
 static pid_t server_pid, proxy_pid;
 static int verbose;
-static char nofile_why[160];        /* why the proxy has too few descriptors */
+static char nofile_why[160]; /* why the proxy has too few descriptors */
 
 static double
 now(void)

@@ -52,16 +52,16 @@
 static struct ev_loop *L;
 static struct etcd_client *C;
 static int errors, done_calls, verbose;
-static volatile pid_t child; /* the controller, 0 when none runs */
+static volatile pid_t child;              /* the controller, 0 when none runs */
 static double react[TRIES], probe[TRIES]; /* ms */
 
 /* What the watch on /bench-rc/ has seen. */
 static struct {
-	int pods;          /* first versions of keys under /bench-rc/pods/ */
-	const char *want;  /* a key prefix waited for, or NULL */
-	int seen;          /* a key with that prefix came ... */
-	double t_want;     /* ... at this time */
-	int mark[5];       /* fill: pod counts worth a time stamp (-v) */
+	int pods;         /* first versions of keys under /bench-rc/pods/ */
+	const char *want; /* a key prefix waited for, or NULL */
+	int seen;         /* a key with that prefix came ... */
+	double t_want;    /* ... at this time */
+	int mark[5];      /* fill: pod counts worth a time stamp (-v) */
 	double t_mark[5];
 } W;
 
@@ -101,8 +101,13 @@ static void
 start_controller(const char *endpoint)
 {
 	char ep[512];
-	char *argv[] = {"skiff-replication-controller", ep, "--prefix=/bench-rc", "--leader-elect=false",
-	                verbose ? "--log-level=info" : "--log-level=warn", "--workers=8", NULL};
+	char *argv[] = {"skiff-replication-controller",
+	                ep,
+	                "--prefix=/bench-rc",
+	                "--leader-elect=false",
+	                verbose ? "--log-level=info" : "--log-level=warn",
+	                "--workers=8",
+	                NULL};
 	pid_t parent = getpid(), pid;
 
 	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", endpoint);

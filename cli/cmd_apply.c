@@ -33,8 +33,10 @@ static const struct flag file_flags[] = {{"filename", FLAG_STRING, NULL, NULL, N
                                           "manifest file, directory or - (short: -f; repeatable)", "FILE", NULL},
                                          {0}};
 
-static const struct skiff_prog apply_prog = {.client = 1, .name = "skiffctl apply", .summary = APPLY_HELP, .flags = file_flags};
-static const struct skiff_prog create_prog = {.client = 1, .name = "skiffctl create", .summary = CREATE_HELP, .flags = file_flags};
+static const struct skiff_prog apply_prog = {
+	.client = 1, .name = "skiffctl apply", .summary = APPLY_HELP, .flags = file_flags};
+static const struct skiff_prog create_prog = {
+	.client = 1, .name = "skiffctl create", .summary = CREATE_HELP, .flags = file_flags};
 
 void
 cmd_apply_usage(FILE *f)

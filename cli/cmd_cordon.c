@@ -9,12 +9,14 @@
 #include "skiffctl.h"
 
 static const struct skiff_prog cordon_prog = {
-	.client = 1, .name = "skiffctl cordon",
+	.client = 1,
+	.name = "skiffctl cordon",
 	.summary = "Mark a node unschedulable: no new pod is scheduled there; bound pods stay.\n"
 		   "Exit 0 on success (also when it already was), 1 when the node does not exist.",
 	.args = "NODE"};
 static const struct skiff_prog uncordon_prog = {
-	.client = 1, .name = "skiffctl uncordon",
+	.client = 1,
+	.name = "skiffctl uncordon",
 	.summary = "Mark a node schedulable again.\n"
 		   "Exit 0 on success (also when it already was), 1 when the node does not exist.",
 	.args = "NODE"};

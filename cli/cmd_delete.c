@@ -24,7 +24,8 @@ static const struct flag delete_flags[] = {
          "false: keep a controller's pods (their ownerReferences to it are removed first)", NULL, NULL},
 	{0}};
 
-static const struct skiff_prog prog = {.client = 1, .name = "skiffctl delete",
+static const struct skiff_prog prog = {.client = 1,
+                                       .name = "skiffctl delete",
                                        .summary =
                                                "Delete a pod, controller, service or node (KIND as in skiffctl get).\n"
                                                "Deleting a controller deletes its pods unless --cascade=false.\n"

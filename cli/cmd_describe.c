@@ -13,7 +13,8 @@
 
 #include "skiffctl.h"
 
-static const struct skiff_prog prog = {.client = 1, .name = "skiffctl describe",
+static const struct skiff_prog prog = {.client = 1,
+                                       .name = "skiffctl describe",
                                        .summary = "Show an object in detail with its status and events.\n"
                                                   "KIND: pod (po), controller (rc), service (svc), node (no).\n"
                                                   "Exit 0 on success, 1 when it does not exist or etcd fails.",
@@ -60,8 +61,7 @@ join(const json_t *a, const char *sep, char *buf, size_t len)
 	size_t i, n = 0;
 
 	buf[0] = '\0';
-	json_array_foreach((json_t *)a, i, v)
-	{
+	json_array_foreach((json_t *)a, i, v) {
 		if (n < len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? sep : "",
 			                      json_is_string(v) ? json_string_value(v) : "?");
@@ -112,8 +112,7 @@ containers(FILE *f, const json_t *spec, const json_t *cs)
 	char buf[2048];
 
 	fprintf(f, "Containers:\n");
-	json_array_foreach(json_object_get(spec, "containers"), i, c)
-	{
+	json_array_foreach(json_object_get(spec, "containers"), i, c) {
 		const char *name = ctl_jstr(c, "name");
 		size_t n = 0;
 
@@ -126,8 +125,7 @@ containers(FILE *f, const json_t *spec, const json_t *cs)
 		if (json_array_size(json_object_get(c, "args")))
 			line(f, 4, "Args", "%s", join(json_object_get(c, "args"), " ", buf, sizeof(buf)));
 		buf[0] = '\0';
-		json_array_foreach(json_object_get(c, "ports"), k, p)
-		{
+		json_array_foreach(json_object_get(c, "ports"), k, p) {
 			const char *proto = ctl_jstr(p, "protocol");
 
 			if (n < sizeof(buf))
@@ -142,16 +140,14 @@ containers(FILE *f, const json_t *spec, const json_t *cs)
 		resources(f, "Limits", ctl_jget(c, "resources.limits"));
 		n = 0;
 		buf[0] = '\0';
-		json_array_foreach(json_object_get(c, "env"), k, e)
-		{
+		json_array_foreach(json_object_get(c, "env"), k, e) {
 			if (n < sizeof(buf))
 				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s=%s", k ? ", " : "",
 				                      or_none(ctl_jstr(e, "name")),
 				                      ctl_jstr(e, "value") ? ctl_jstr(e, "value") : "");
 		}
 		line(f, 4, "Environment", "%s", or_none(buf));
-		json_array_foreach((json_t *)cs, k, s)
-		{
+		json_array_foreach((json_t *)cs, k, s) {
 			const char *sn = ctl_jstr(s, "name");
 
 			if (!name || !sn || strcmp(sn, name) != 0)
@@ -248,7 +244,7 @@ meta(FILE *f, const char *kind, const struct ctl_kv *kv)
 	line(f, 0, "Annotations", "%s", buf);
 	json_array_foreach(ctl_jget(kv->j, "metadata.ownerReferences"), i, o)
 		line(f, 0, "Controlled By", "%s/%s (uid %s)", or_none(ctl_jstr(o, "kind")),
-	             or_none(ctl_jstr(o, "name")), or_none(ctl_jstr(o, "uid")));
+		     or_none(ctl_jstr(o, "name")), or_none(ctl_jstr(o, "uid")));
 	if (!json_is_object(kv->j))
 		line(f, 0, "Invalid", "the stored value is not a JSON object: %.200s", kv->value);
 }
@@ -314,9 +310,9 @@ describe_controller(FILE *f, const struct ctl_state *st, const struct ctl_kv *rc
 		size_t k;
 		int mine = 0;
 
-		json_array_foreach(ctl_jget(pl->kv[i].j, "metadata.ownerReferences"), k, o) mine |=
-			ctl_jstr(o, "name") && ctl_jstr(o, "uid") && !strcmp(ctl_jstr(o, "name"), rc->name) &&
-			!strcmp(ctl_jstr(o, "uid"), uid);
+		json_array_foreach(ctl_jget(pl->kv[i].j, "metadata.ownerReferences"), k, o)
+			mine |= ctl_jstr(o, "name") && ctl_jstr(o, "uid") && !strcmp(ctl_jstr(o, "name"), rc->name) &&
+			        !strcmp(ctl_jstr(o, "uid"), uid);
 		if (!mine)
 			continue;
 		owned++;
@@ -349,8 +345,7 @@ describe_service(FILE *f, const struct ctl_state *st, const struct ctl_kv *svc)
 	ctl_row_of(st, API_SERVICE, svc, 1, *row);
 	line(f, 0, "Selector", "%s", (*row)[4]);
 	line(f, 0, "IP", "%s", (*row)[1]);
-	json_array_foreach(ctl_jget(svc->j, "spec.ports"), i, p)
-	{
+	json_array_foreach(ctl_jget(svc->j, "spec.ports"), i, p) {
 		const char *tn = ctl_jstr(p, "targetPort");
 		char tp[64];
 
@@ -365,7 +360,7 @@ describe_service(FILE *f, const struct ctl_state *st, const struct ctl_kv *svc)
 		line(f, 0, "Endpoints", "<none>");
 	json_array_foreach(ep ? ctl_jget(ep->j, "addresses") : NULL, i, a)
 		line(f, 0, "Endpoints", "%s (pod %s on %s)", or_none(ctl_jstr(a, "ip")), or_none(ctl_jstr(a, "pod")),
-	             or_none(ctl_jstr(a, "node")));
+		     or_none(ctl_jstr(a, "node")));
 	events(f, st, API_SERVICE, svc->name);
 	free(row);
 }

@@ -492,7 +492,8 @@ run(struct get *g)
 			json_t *it;
 			size_t j;
 
-			json_array_foreach(items, j, it) print_json(g, it);
+			json_array_foreach(items, j, it)
+				print_json(g, it);
 		} else if (g->name && g->nkinds == 1 && json_array_size(items) == 1 && g->kinds[0]->kind != API_EVENT)
 			print_json(g, json_array_get(items, 0));
 		else if (shown || !g->name) {

@@ -134,8 +134,7 @@ check_document(struct validate *v, const char *name, const char *buf, size_t len
 	} else if (!json_is_array(items)) {
 		problem(v, name, "items: must be an array");
 	} else {
-		json_array_foreach(items, i, it)
-		{
+		json_array_foreach(items, i, it) {
 			snprintf(where, sizeof(where), "%s[%zu]", name, i);
 			if (json_is_object(it))
 				check_object(v, where, it);

@@ -82,8 +82,7 @@ add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j)
 		add_object(objs, err, name, j);
 		return;
 	}
-	json_array_foreach(items, i, it)
-	{
+	json_array_foreach(items, i, it) {
 		snprintf(where, sizeof(where), "%s[%zu]", name, i);
 		add_object(objs, err, where, it);
 	}

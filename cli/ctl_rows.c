@@ -127,8 +127,7 @@ ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *bu
 	}
 	phase = s ? ctl_jstr(s->j, "phase") : NULL;
 	cs = s ? ctl_jget(s->j, "containerStatuses") : NULL;
-	json_array_foreach(cs, i, c)
-	{
+	json_array_foreach(cs, i, c) {
 		const char *w = ctl_jstr(c, "state.waiting.reason"), *t = ctl_jstr(c, "state.terminated.reason");
 
 		if (w && *w) {
@@ -152,8 +151,7 @@ pod_row(const struct ctl_state *st, const struct ctl_kv *p, int wide, ctl_row ro
 	long long ready = 0, restarts = 0;
 	size_t i, n = 0;
 
-	json_array_foreach(cs, i, c)
-	{
+	json_array_foreach(cs, i, c) {
 		ready += json_is_true(json_object_get(c, "ready"));
 		restarts += ctl_jint(c, "restartCount", 0);
 	}
@@ -168,8 +166,7 @@ pod_row(const struct ctl_state *st, const struct ctl_kv *p, int wide, ctl_row ro
 		return;
 	SET(row, 7, "%s", hip && *hip ? hip : "<none>");
 	row[8][0] = '\0';
-	json_array_foreach(containers, i, c)
-	{
+	json_array_foreach(containers, i, c) {
 		const char *img = ctl_jstr(c, "image");
 
 		if (n < CTL_CELL)
@@ -223,8 +220,7 @@ controller_row(const struct ctl_state *st, const struct ctl_kv *rc, int wide, ct
 	if (!wide)
 		return;
 	row[5][0] = row[6][0] = '\0';
-	json_array_foreach(containers, i, c)
-	{
+	json_array_foreach(containers, i, c) {
 		const char *nm = ctl_jstr(c, "name"), *img = ctl_jstr(c, "image");
 
 		if (n < CTL_CELL)
@@ -252,8 +248,7 @@ service_row(const struct ctl_state *st, const struct ctl_kv *svc, int wide, ctl_
 	SET(row, 0, "%s", svc->name);
 	SET(row, 1, "%s", ip ? ip : "<pending>");
 	row[2][0] = '\0';
-	json_array_foreach(ports, i, p)
-	{
+	json_array_foreach(ports, i, p) {
 		const char *proto = ctl_jstr(p, "protocol");
 
 		if (n < CTL_CELL)
@@ -262,8 +257,7 @@ service_row(const struct ctl_state *st, const struct ctl_kv *svc, int wide, ctl_
 	}
 	n = 0;
 	row[3][0] = '\0';
-	json_array_foreach(addrs, i, p)
-	{
+	json_array_foreach(addrs, i, p) {
 		if (i == 3) {
 			snprintf(row[3] + n, CTL_CELL - n, " + %zu more...", json_array_size(addrs) - 3);
 			break;
@@ -299,8 +293,7 @@ node_row(const struct ctl_state *st, const struct ctl_kv *no, int wide, ctl_row 
 	if (!wide)
 		return;
 	SET(row, 6, "<none>");
-	json_array_foreach(addrs, i, a)
-	{
+	json_array_foreach(addrs, i, a) {
 		const char *t = ctl_jstr(a, "type"), *ad = ctl_jstr(a, "address");
 
 		if (t && ad && strcmp(t, "InternalIP") == 0) {

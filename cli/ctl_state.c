@@ -246,8 +246,7 @@ ctl_labels_text(const json_t *labels, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	json_object_foreach((json_t *)labels, k, v)
-	{
+	json_object_foreach((json_t *)labels, k, v) {
 		if (n < len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? "," : "", k,
 			                      json_is_string(v) ? json_string_value(v) : "");

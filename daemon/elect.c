@@ -23,7 +23,7 @@ struct daemon_elect {
 	void *arg;
 	int leading;
 	struct metric *gauge;
-	ev_timer start;             /* lead() without election, from the loop */
+	ev_timer start; /* lead() without election, from the loop */
 	char component[64];
 };
 

@@ -95,8 +95,8 @@ start_auth(struct etcd_client *c)
 	json_t *body = json_pack("{s:s, s:s}", "name", c->user, "password", c->password ? c->password : "");
 
 	c->authenticating = 1;
-	r = etcd_req_new(c, "/v3/auth/authenticate", body, ETCD_REQ_NO_AUTH | ETCD_REQ_SAFE, parse_auth,
-	                 auth_done, c, &err);
+	r = etcd_req_new(c, "/v3/auth/authenticate", body, ETCD_REQ_NO_AUTH | ETCD_REQ_SAFE, parse_auth, auth_done, c,
+	                 &err);
 	if (!r || etcd_req_submit(r, &err) < 0) {
 		c->authenticating = 0;
 		wake_all(c, &err);

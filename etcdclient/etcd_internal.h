@@ -18,7 +18,7 @@
 #include "etcd.h"
 #include "tp.h"
 
-#define ETCD_CONTAINER_OF(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define ETCD_CONTAINER_OF(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* Fill err (code and printf-style message). Returns -1 for convenience. */
 int etcd_seterr(struct etcd_error *err, enum etcd_code code, const char *fmt, ...)
@@ -34,7 +34,7 @@ struct etcd_post {
 	long timeout_ms;
 	int stream;
 	const char *token;
-	tp_line_fn on_line;     /* streams: one JSON message per line */
+	tp_line_fn on_line; /* streams: one JSON message per line */
 	tp_done_fn done;
 	void *arg;
 };
@@ -66,28 +66,28 @@ struct etcd_req;
 typedef int (*etcd_parse_fn)(struct etcd_req *r, json_t *root, struct etcd_result *res);
 
 enum etcd_req_flags {
-	ETCD_REQ_SAFE = 1,      /* may be sent again when the outcome is unknown (reads, guarded txns) */
-	ETCD_REQ_NO_AUTH = 2,   /* authenticate itself */
-	ETCD_REQ_STREAM = 4     /* answer is {"result":…} lines (lease keepalive) */
+	ETCD_REQ_SAFE = 1,    /* may be sent again when the outcome is unknown (reads, guarded txns) */
+	ETCD_REQ_NO_AUTH = 2, /* authenticate itself */
+	ETCD_REQ_STREAM = 4   /* answer is {"result":…} lines (lease keepalive) */
 };
 
 struct etcd_req {
-	struct tp_xfer *x;          /* the running transfer, NULL between attempts */
+	struct tp_xfer *x; /* the running transfer, NULL between attempts */
 	struct etcd_auth_waiter aw;
 	struct etcd_client *c;
 	const char *path;
 	char *body;
 	size_t body_len;
-	const char *resp;           /* the answer's body, borrowed while it is read */
+	const char *resp; /* the answer's body, borrowed while it is read */
 	size_t resp_len;
 	int flags;
 	int attempts;
-	int ep;                     /* endpoint index of the current attempt */
+	int ep; /* endpoint index of the current attempt */
 	double started;
-	long timeout_ms;            /* per attempt; 0 = client default */
+	long timeout_ms; /* per attempt; 0 = client default */
 	ev_timer backoff;
 	etcd_parse_fn parse;
-	void *ctx;                  /* owned by the service that built the request */
+	void *ctx; /* owned by the service that built the request */
 	void (*ctx_free)(void *ctx);
 	struct etcd_result *res;
 	etcd_cb cb;
@@ -98,8 +98,8 @@ struct etcd_req {
 
 /* Make a request for path with a JSON body (stolen: freed by the request).
  * Returns NULL with err filled. */
-struct etcd_req *etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags,
-                              etcd_parse_fn parse, etcd_cb cb, void *arg, struct etcd_error *err);
+struct etcd_req *etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse,
+                              etcd_cb cb, void *arg, struct etcd_error *err);
 /* Queue r (it will call back exactly once). Returns 0, or -1 with err and r freed. */
 int etcd_req_submit(struct etcd_req *r, struct etcd_error *err);
 /* Replace the body (for paging). Steals body. */
@@ -107,10 +107,10 @@ int etcd_req_set_body(struct etcd_req *r, json_t *body);
 void etcd_req_cancel_all(struct etcd_client *c);
 
 /* ---- etcd_json.c ---- */
-char *etcd_b64_encode(const void *p, size_t n);                 /* new string */
+char *etcd_b64_encode(const void *p, size_t n);                              /* new string */
 int etcd_b64_decode(const char *s, size_t slen, char **out, size_t *outlen); /* 0/-1; *out new, NUL-terminated */
-json_t *etcd_json_b64(const void *p, size_t n);                 /* new json string */
-json_t *etcd_json_i64(int64_t v);                               /* new json string "v" */
+json_t *etcd_json_b64(const void *p, size_t n);                              /* new json string */
+json_t *etcd_json_i64(int64_t v);                                            /* new json string "v" */
 /* Read an int64 field (string or number; absent = 0). 0 ok, -1 wrong type. */
 int etcd_json_get_i64(json_t *obj, const char *name, int64_t *out);
 int etcd_json_get_u64(json_t *obj, const char *name, uint64_t *out);
@@ -148,14 +148,14 @@ struct etcd_endpoint {
 
 struct etcd_client {
 	struct ev_loop *loop;
-	struct tp *tp;              /* the HTTP transport on loop */
+	struct tp *tp; /* the HTTP transport on loop */
 
 	struct etcd_endpoint *eps;
 	int neps, cur;
 	char *cacert, *cert, *key;
 	char *user, *password;
 	char *token;
-	int auth_off;               /* user given but the server has auth disabled */
+	int auth_off; /* user given but the server has auth disabled */
 	int authenticating;
 	struct etcd_auth_waiter *auth_waiters;
 	long timeout_ms, connect_timeout_ms, retry_budget_ms;

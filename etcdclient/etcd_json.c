@@ -141,7 +141,7 @@ etcd_b64_decode(const char *s, size_t slen, char **out, size_t *outlen)
 			d[o++] = (char)((acc >> bits) & 0xff);
 		}
 	}
-	if (bits >= 6) {     /* a lone trailing character carries no byte */
+	if (bits >= 6) { /* a lone trailing character carries no byte */
 		free(d);
 		return -1;
 	}
@@ -309,8 +309,7 @@ etcd_parse_kv(json_t *o, struct etcd_kv *kv)
 	    etcd_json_get_bytes(o, "value", &kv->value, &kv->value_len) < 0 ||
 	    etcd_json_get_i64(o, "create_revision", &kv->create_revision) < 0 ||
 	    etcd_json_get_i64(o, "mod_revision", &kv->mod_revision) < 0 ||
-	    etcd_json_get_i64(o, "version", &kv->version) < 0 ||
-	    etcd_json_get_i64(o, "lease", &kv->lease) < 0)
+	    etcd_json_get_i64(o, "version", &kv->version) < 0 || etcd_json_get_i64(o, "lease", &kv->lease) < 0)
 		goto fail;
 	/* Absent means empty: hand out "" rather than NULL. */
 	if (!kv->key && !(kv->key = calloc(1, 1)))
@@ -412,8 +411,7 @@ int
 etcd_parse_range_resp(json_t *o, struct etcd_result *res)
 {
 	res->op = ETCD_OP_RANGE;
-	if (!json_is_object(o) || etcd_parse_header(o, res) < 0 ||
-	    etcd_json_get_bool(o, "more", &res->more) < 0 ||
+	if (!json_is_object(o) || etcd_parse_header(o, res) < 0 || etcd_json_get_bool(o, "more", &res->more) < 0 ||
 	    etcd_json_get_i64(o, "count", &res->count) < 0 ||
 	    etcd_parse_kvs(json_object_get(o, "kvs"), &res->kvs, &res->nkvs) < 0)
 		return -1;
@@ -447,8 +445,7 @@ int
 etcd_parse_delete_resp(json_t *o, struct etcd_result *res)
 {
 	res->op = ETCD_OP_DELETE;
-	if (!json_is_object(o) || etcd_parse_header(o, res) < 0 ||
-	    etcd_json_get_i64(o, "deleted", &res->deleted) < 0 ||
+	if (!json_is_object(o) || etcd_parse_header(o, res) < 0 || etcd_json_get_i64(o, "deleted", &res->deleted) < 0 ||
 	    etcd_parse_kvs(json_object_get(o, "prev_kvs"), &res->prev_kvs, &res->nprev) < 0)
 		return -1;
 	return 0;
@@ -499,7 +496,7 @@ etcd_parse_txn_resp(json_t *o, struct etcd_result *res)
 	res->nresponses = n;
 	for (i = 0; i < n; i++)
 		if (parse_op_resp(json_array_get(arr, i), &res->responses[i], 1) < 0)
-			return -1;  /* the caller clears res */
+			return -1; /* the caller clears res */
 	return 0;
 }
 
@@ -513,7 +510,7 @@ etcd_parse_error_body(json_t *root, int *grpc_code, const char **msg)
 	if (!json_is_object(root))
 		return -1;
 	e = json_object_get(root, "error");
-	if (json_is_object(e))          /* stream error: {"error":{...}} */
+	if (json_is_object(e)) /* stream error: {"error":{...}} */
 		root = e;
 	code = json_object_get(root, "code");
 	if (!code)
@@ -550,12 +547,12 @@ etcd_classify(int grpc_code, const char *msg)
 	    strstr(msg, "auth store is old") || strstr(msg, "user name is empty"))
 		return ETCD_EAUTH;
 	switch (grpc_code) {
-	case 3: return ETCD_EINVAL;           /* InvalidArgument */
-	case 4: return ETCD_ETIMEOUT;         /* DeadlineExceeded */
+	case 3: return ETCD_EINVAL;   /* InvalidArgument */
+	case 4: return ETCD_ETIMEOUT; /* DeadlineExceeded */
 	case 5: return ETCD_ENOTFOUND;
 	case 7: return ETCD_EPERM;
-	case 8: return ETCD_EUNAVAIL;         /* ResourceExhausted: too many requests */
-	case 9: return ETCD_EINVAL;           /* FailedPrecondition */
+	case 8: return ETCD_EUNAVAIL; /* ResourceExhausted: too many requests */
+	case 9: return ETCD_EINVAL;   /* FailedPrecondition */
 	case 11: return ETCD_EINVAL;
 	case 14: return ETCD_EUNAVAIL;
 	case 16: return ETCD_EAUTH;

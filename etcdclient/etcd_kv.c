@@ -87,12 +87,12 @@ parse_range(struct etcd_req *r, json_t *root, struct etcd_result *res)
 /* ---- paging: pages of page_size keys at the first page's revision ---- */
 
 struct pager {
-	char *key;                  /* the original start key and options */
+	char *key; /* the original start key and options */
 	struct etcd_range_opts o;
 	char *range_end;
 	int64_t rev;
-	int64_t remaining;          /* of the caller's limit, or -1 */
-	int64_t count;              /* keys in the whole range, from the first page */
+	int64_t remaining; /* of the caller's limit, or -1 */
+	int64_t count;     /* keys in the whole range, from the first page */
 	int count_set;
 	struct etcd_kv *acc;
 	size_t n, cap;
@@ -182,13 +182,13 @@ parse_page(struct etcd_req *r, json_t *root, struct etcd_result *res)
 
 		if (cmp < 0 || (cmp == 0 && b->key_len <= a->key_len)) {
 			etcd_result_clear(&page);
-			return etcd_seterr(&res->err, ETCD_EBADRESP, "paging %s: a page did not start after the last one",
-			                   pg->key);
+			return etcd_seterr(&res->err, ETCD_EBADRESP,
+			                   "paging %s: a page did not start after the last one", pg->key);
 		}
 	}
 	if (!pg->rev)
 		pg->rev = page.revision;
-	if (!pg->count_set) {       /* later pages count only what is left */
+	if (!pg->count_set) { /* later pages count only what is left */
 		pg->count = page.count;
 		pg->count_set = 1;
 	}
@@ -224,8 +224,8 @@ parse_page(struct etcd_req *r, json_t *root, struct etcd_result *res)
 }
 
 static int
-range_paged(struct etcd_client *c, const char *key, const struct etcd_range_opts *o, etcd_cb cb,
-            void *arg, struct etcd_error *err)
+range_paged(struct etcd_client *c, const char *key, const struct etcd_range_opts *o, etcd_cb cb, void *arg,
+            struct etcd_error *err)
 {
 	struct pager *pg = calloc(1, sizeof(*pg));
 	struct etcd_req *r;
@@ -242,8 +242,7 @@ range_paged(struct etcd_client *c, const char *key, const struct etcd_range_opts
 	pg->o = *o;
 	pg->rev = o->revision;
 	pg->remaining = o->limit > 0 ? o->limit : -1;
-	r = etcd_req_new(c, "/v3/kv/range", pager_body(pg, key, strlen(key)), ETCD_REQ_SAFE, parse_page, cb, arg,
-	                 err);
+	r = etcd_req_new(c, "/v3/kv/range", pager_body(pg, key, strlen(key)), ETCD_REQ_SAFE, parse_page, cb, arg, err);
 	if (!r) {
 		pager_free(pg);
 		return -1;
@@ -259,8 +258,8 @@ oom:
 }
 
 int
-etcd_range(struct etcd_client *c, const char *key, const struct etcd_range_opts *o, etcd_cb cb,
-           void *arg, struct etcd_error *err)
+etcd_range(struct etcd_client *c, const char *key, const struct etcd_range_opts *o, etcd_cb cb, void *arg,
+           struct etcd_error *err)
 {
 	struct etcd_req *r;
 
@@ -268,8 +267,8 @@ etcd_range(struct etcd_client *c, const char *key, const struct etcd_range_opts 
 		return etcd_seterr(err, ETCD_EINVAL, "range: no key given");
 	if (o && o->page_size > 0 && !o->count_only)
 		return range_paged(c, key, o, cb, arg, err);
-	r = etcd_req_new(c, "/v3/kv/range", etcd_range_body(key, strlen(key), o), ETCD_REQ_SAFE, parse_range,
-	                 cb, arg, err);
+	r = etcd_req_new(c, "/v3/kv/range", etcd_range_body(key, strlen(key), o), ETCD_REQ_SAFE, parse_range, cb, arg,
+	                 err);
 	return r ? etcd_req_submit(r, err) : -1;
 }
 
@@ -295,8 +294,8 @@ parse_put(struct etcd_req *r, json_t *root, struct etcd_result *res)
 }
 
 int
-etcd_put(struct etcd_client *c, const char *key, const void *val, size_t len, const struct etcd_put_opts *o,
-         etcd_cb cb, void *arg, struct etcd_error *err)
+etcd_put(struct etcd_client *c, const char *key, const void *val, size_t len, const struct etcd_put_opts *o, etcd_cb cb,
+         void *arg, struct etcd_error *err)
 {
 	static const struct etcd_put_opts none;
 	struct etcd_req *r;
@@ -370,8 +369,7 @@ etcd_compact(struct etcd_client *c, int64_t rev, int physical, etcd_cb cb, void 
 	struct etcd_req *r;
 	json_t *b = json_object();
 
-	if (!b || json_object_set_new(b, "revision", etcd_json_i64(rev)) < 0 ||
-	    set_true(b, "physical", physical) < 0) {
+	if (!b || json_object_set_new(b, "revision", etcd_json_i64(rev)) < 0 || set_true(b, "physical", physical) < 0) {
 		json_decref(b);
 		return etcd_seterr(err, ETCD_ENOMEM, "out of memory");
 	}
@@ -397,8 +395,8 @@ parse_status(struct etcd_req *r, json_t *root, struct etcd_result *res)
 int
 etcd_status(struct etcd_client *c, etcd_cb cb, void *arg, struct etcd_error *err)
 {
-	struct etcd_req *r = etcd_req_new(c, "/v3/maintenance/status", json_object(), ETCD_REQ_SAFE, parse_status,
-	                                  cb, arg, err);
+	struct etcd_req *r =
+		etcd_req_new(c, "/v3/maintenance/status", json_object(), ETCD_REQ_SAFE, parse_status, cb, arg, err);
 
 	return r ? etcd_req_submit(r, err) : -1;
 }

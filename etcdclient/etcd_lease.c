@@ -16,8 +16,8 @@ struct etcd_keeper {
 	etcd_lease_cb cb;
 	void *arg;
 	ev_timer tick;
-	ev_timer deadline;          /* fires DOUBT 3/4 TTL after the last good send */
-	double last_ok;             /* when the last successful keep-alive was sent */
+	ev_timer deadline; /* fires DOUBT 3/4 TTL after the last good send */
+	double last_ok;    /* when the last successful keep-alive was sent */
 	double sent_at;
 	enum etcd_lease_state state;
 	int inflight, stopped, lost, in_cb;
@@ -29,14 +29,15 @@ parse_lease(struct etcd_req *r, json_t *root, struct etcd_result *res)
 {
 	(void)r;
 	if (etcd_parse_header(root, res) < 0 || etcd_json_get_i64(root, "ID", &res->lease_id) < 0 ||
-	    etcd_json_get_i64(root, "TTL", &res->ttl) < 0 || etcd_json_get_i64(root, "grantedTTL", &res->granted_ttl) < 0)
+	    etcd_json_get_i64(root, "TTL", &res->ttl) < 0 ||
+	    etcd_json_get_i64(root, "grantedTTL", &res->granted_ttl) < 0)
 		return -1;
 	return 0;
 }
 
 static int
-lease_call(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse, etcd_cb cb,
-           void *arg, struct etcd_error *err)
+lease_call(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse, etcd_cb cb, void *arg,
+           struct etcd_error *err)
 {
 	struct etcd_req *r = etcd_req_new(c, path, body, flags, parse, cb, arg, err);
 
@@ -50,7 +51,8 @@ etcd_lease_grant(struct etcd_client *c, int64_t ttl, int64_t id, etcd_cb cb, voi
 		return etcd_seterr(err, ETCD_EINVAL, "lease grant: TTL must be positive, got %lld", (long long)ttl);
 	/* With a chosen id a resent grant fails with "lease already exists"
 	 * instead of granting twice, so it is safe to resend. */
-	return lease_call(c, "/v3/lease/grant", json_pack("{s:o, s:o}", "TTL", etcd_json_i64(ttl), "ID", etcd_json_i64(id)),
+	return lease_call(c, "/v3/lease/grant",
+	                  json_pack("{s:o, s:o}", "TTL", etcd_json_i64(ttl), "ID", etcd_json_i64(id)),
 	                  id ? ETCD_REQ_SAFE : 0, parse_lease, cb, arg, err);
 }
 
@@ -98,7 +100,8 @@ parse_ttl(struct etcd_req *r, json_t *root, struct etcd_result *res)
 
 		res->nkvs = i + 1;
 		if (!json_is_string(k) ||
-		    etcd_b64_decode(json_string_value(k), json_string_length(k), &res->kvs[i].key, &res->kvs[i].key_len) < 0 ||
+		    etcd_b64_decode(json_string_value(k), json_string_length(k), &res->kvs[i].key,
+		                    &res->kvs[i].key_len) < 0 ||
 		    !(res->kvs[i].value = calloc(1, 1)))
 			return -1;
 	}

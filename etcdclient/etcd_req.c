@@ -136,10 +136,8 @@ tls_error(CURLcode rc)
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_USE_SSL_FAILED:
-		return 1;
-	default:
-		return 0;
+	case CURLE_USE_SSL_FAILED: return 1;
+	default: return 0;
 	}
 }
 
@@ -148,9 +146,8 @@ tls_error(CURLcode rc)
 static int
 cert_rejected(CURLcode rc)
 {
-	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM ||
-	       rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
-	       rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_SSL_CRL_BADFILE ||
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_SSL_CRL_BADFILE ||
 	       rc == CURLE_SSL_INVALIDCERTSTATUS;
 }
 
@@ -162,8 +159,7 @@ transport_failed(struct etcd_req *r, CURLcode rc, int sent, const char *msg)
 	const char *url = r->c->eps[r->ep].url;
 
 	if (rc == CURLE_FILESIZE_EXCEEDED) {
-		etcd_seterr(&err, ETCD_ETOOLARGE, "response from %s is larger than %zu bytes",
-		            url, r->c->max_response);
+		etcd_seterr(&err, ETCD_ETOOLARGE, "response from %s is larger than %zu bytes", url, r->c->max_response);
 		complete(r, &err);
 		return;
 	}
@@ -200,7 +196,7 @@ transport_failed(struct etcd_req *r, CURLcode rc, int sent, const char *msg)
 static int
 not_applied(const char *msg)
 {
-	static const char *const m[] = {"no leader", "not capable", "learner", "unhealthy cluster",
+	static const char *const m[] = {"no leader",         "not capable",  "learner", "unhealthy cluster",
 	                                "too many requests", "no available", NULL};
 
 	for (int i = 0; m[i]; i++)
@@ -254,9 +250,8 @@ bad_response(struct etcd_req *r, long status, const char *why)
 		snippet[i] = (r->resp[i] >= 32 && r->resp[i] < 127) ? r->resp[i] : '?';
 	snippet[n] = '\0';
 	err.http_status = status;
-	etcd_seterr(&err, ETCD_EBADRESP, "%s%s answered %s with HTTP %ld: %s (body: \"%s\")",
-	            r->c->eps[r->ep].url, r->path, status == 404 ? "(is this an etcd >= 3.4 client URL?)" : "",
-	            status, why, snippet);
+	etcd_seterr(&err, ETCD_EBADRESP, "%s%s answered %s with HTTP %ld: %s (body: \"%s\")", r->c->eps[r->ep].url,
+	            r->path, status == 404 ? "(is this an etcd >= 3.4 client URL?)" : "", status, why, snippet);
 	if (status == 503 && (r->flags & ETCD_REQ_SAFE)) {
 		err.code = ETCD_EUNAVAIL;
 		retry(r, &err);
@@ -273,8 +268,7 @@ got_response(struct etcd_req *r, long status)
 	const char *msg;
 	int grpc, rc;
 
-	root = json_loadb(r->resp, r->resp_len,
-	                  (r->flags & ETCD_REQ_STREAM) ? JSON_DISABLE_EOF_CHECK : 0, &jerr);
+	root = json_loadb(r->resp, r->resp_len, (r->flags & ETCD_REQ_STREAM) ? JSON_DISABLE_EOF_CHECK : 0, &jerr);
 	if (!root || !json_is_object(root)) {
 		json_decref(root);
 		bad_response(r, status, root ? "not a JSON object" : "not JSON");
@@ -294,7 +288,7 @@ got_response(struct etcd_req *r, long status)
 	if (status == 200 && !json_object_get(body, "error")) {
 		rc = r->parse(r, body, r->res);
 		json_decref(root);
-		if (rc == 1) {          /* another page */
+		if (rc == 1) { /* another page */
 			r->attempts = 0;
 			r->started = ev_now(r->c->loop);
 			attempt(r);
@@ -391,8 +385,8 @@ attempt(struct etcd_req *r)
 }
 
 struct etcd_req *
-etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse,
-             etcd_cb cb, void *arg, struct etcd_error *err)
+etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse, etcd_cb cb,
+             void *arg, struct etcd_error *err)
 {
 	struct etcd_req *r = calloc(1, sizeof(*r));
 	struct result_box *box = calloc(1, sizeof(*box));

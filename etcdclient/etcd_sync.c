@@ -101,12 +101,12 @@ finish(struct etcd_sync *s, struct call *k, int rc, const struct etcd_error *err
 	return k->res;
 }
 
-#define SYNC_CALL(s, call_expr)                                  \
-	do {                                                     \
-		struct call k = {0};                             \
-		struct etcd_error err = {0};                     \
-		int rc = (call_expr);                            \
-		return finish((s), &k, rc, &err);                \
+#define SYNC_CALL(s, call_expr)                   \
+	do {                                      \
+		struct call k = {0};              \
+		struct etcd_error err = {0};      \
+		int rc = (call_expr);             \
+		return finish((s), &k, rc, &err); \
 	} while (0)
 
 struct etcd_result *

@@ -89,8 +89,7 @@ cmp(struct etcd_txn *t, const char *key, int prefix, enum etcd_cmp_target target
 }
 
 int
-etcd_txn_cmp(struct etcd_txn *t, const char *key, enum etcd_cmp_target target, enum etcd_cmp_result result,
-             int64_t n)
+etcd_txn_cmp(struct etcd_txn *t, const char *key, enum etcd_cmp_target target, enum etcd_cmp_result result, int64_t n)
 {
 	if (target == ETCD_CMP_VALUE) {
 		if (t)
@@ -107,8 +106,8 @@ etcd_txn_cmp_value(struct etcd_txn *t, const char *key, enum etcd_cmp_result res
 }
 
 int
-etcd_txn_cmp_prefix(struct etcd_txn *t, const char *prefix, enum etcd_cmp_target target,
-                    enum etcd_cmp_result result, int64_t n)
+etcd_txn_cmp_prefix(struct etcd_txn *t, const char *prefix, enum etcd_cmp_target target, enum etcd_cmp_result result,
+                    int64_t n)
 {
 	if (target == ETCD_CMP_VALUE) {
 		if (t)
@@ -119,8 +118,7 @@ etcd_txn_cmp_prefix(struct etcd_txn *t, const char *prefix, enum etcd_cmp_target
 }
 
 int
-etcd_txn_put(struct etcd_txn *t, enum etcd_txn_branch b, const char *key, const void *val, size_t len,
-             int64_t lease)
+etcd_txn_put(struct etcd_txn *t, enum etcd_txn_branch b, const char *key, const void *val, size_t len, int64_t lease)
 {
 	json_t *p;
 
@@ -242,7 +240,8 @@ etcd_txn_commit(struct etcd_client *c, struct etcd_txn *t, etcd_cb cb, void *arg
 	}
 	if (etcd_txn_ops(t) > 128) {
 		etcd_txn_free(t);
-		return etcd_seterr(err, ETCD_ETOOLARGE, "txn: more than 128 operations in one list (etcd's --max-txn-ops)");
+		return etcd_seterr(err, ETCD_ETOOLARGE,
+		                   "txn: more than 128 operations in one list (etcd's --max-txn-ops)");
 	}
 	safe = guarded(t);
 	b = json_pack("{s:O, s:O, s:O}", "compare", t->cmp, "success", t->ops[0], "failure", t->ops[1]);

@@ -21,25 +21,25 @@
 
 struct etcd_watch {
 	struct etcd_client *c;
-	struct tp_xfer *x;          /* the stream, NULL when none runs */
+	struct tp_xfer *x; /* the stream, NULL when none runs */
 	struct etcd_auth_waiter aw;
 	char *body;
 	size_t body_len;
 	char *key;
-	json_t *range_end;          /* base64 string or NULL */
+	json_t *range_end; /* base64 string or NULL */
 	struct etcd_watch_opts o;
-	int64_t next_rev;           /* 0 = from now, until created */
+	int64_t next_rev; /* 0 = from now, until created */
 	etcd_watch_cb cb;
 	void *arg;
-	struct etcd_event *frag;    /* events of fragments not yet complete */
+	struct etcd_event *frag; /* events of fragments not yet complete */
 	size_t nfrag;
-	struct etcd_error broke;    /* why the stream is being torn down */
+	struct etcd_error broke; /* why the stream is being torn down */
 	int have_broke, auth_retry;
 	char *token_used;
 	int ep, failures;
 	int canceled, stopped, in_cb;
 	ev_timer retry;
-	ev_timer ended;             /* the stream was broken on purpose: reconnect */
+	ev_timer ended; /* the stream was broken on purpose: reconnect */
 	struct etcd_watch *next, *prev;
 };
 
@@ -185,8 +185,8 @@ handle_canceled(struct etcd_watch *w, json_t *res, int64_t compact)
 
 	if (compact > 0) {
 		etcd_seterr(&err, ETCD_ECOMPACTED,
-		            "watch of %s from revision %lld: history up to %lld has been compacted; list again",
-		            w->key, (long long)w->next_rev, (long long)compact);
+		            "watch of %s from revision %lld: history up to %lld has been compacted; list again", w->key,
+		            (long long)w->next_rev, (long long)compact);
 		stop(w, &err, compact);
 		return;
 	}
@@ -457,8 +457,8 @@ connect_stream(struct etcd_watch *w)
 }
 
 struct etcd_watch *
-etcd_watch_start(struct etcd_client *c, const char *key, const struct etcd_watch_opts *o, etcd_watch_cb cb,
-                 void *arg, struct etcd_error *err)
+etcd_watch_start(struct etcd_client *c, const char *key, const struct etcd_watch_opts *o, etcd_watch_cb cb, void *arg,
+                 struct etcd_error *err)
 {
 	static const struct etcd_watch_opts none;
 	struct etcd_watch *w;

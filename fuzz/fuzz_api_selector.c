@@ -20,8 +20,9 @@ labels_from(const char *text, size_t len, struct api_labels *l)
 	const char *k;
 
 	if (json_is_object(j))
-		json_object_foreach(j, k, v) if (json_is_string(v) && api_labels_set(l, k, json_string_value(v)) < 0)
-			abort();
+		json_object_foreach(j, k, v)
+			if (json_is_string(v) && api_labels_set(l, k, json_string_value(v)) < 0)
+				abort();
 	json_decref(j);
 }
 

@@ -108,8 +108,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*sp = '\0';
 		if (api_cidr_parse(lines[i], &taken[nt], NULL) == 0)
 			nt++;
-		if (netcalc_want_route(&nc, lines[i], sp + 1, 0x0a000001u, nt ? &taken[0] : NULL, &r, why, sizeof(why)) ==
-		    0) {
+		if (netcalc_want_route(&nc, lines[i], sp + 1, 0x0a000001u, nt ? &taken[0] : NULL, &r, why,
+		                       sizeof(why)) == 0) {
 			if (!api_cidr_contains(&nc.pod_cidr, r.dst.addr) || r.dst.len < nc.pod_cidr.len)
 				abort();
 			if (nt && api_cidr_overlap(&taken[0], &r.dst))

@@ -156,7 +156,7 @@ struct agent {
 	int net_ready; /* pods may start: no --docker-network, or the network exists */
 	struct dk_req *net_req;
 	ev_timer net_timer;
-	int net_phase; /* what net_timer does: claim (0) or look at Docker (1) */
+	int net_phase;            /* what net_timer does: claim (0) or look at Docker (1) */
 	struct informer *subnets; /* P/network/subnets/, with host-gw */
 	ev_timer route_timer;     /* a sync soon after changes, then at every resync */
 	struct fw_job *fw_job;    /* iptables set-up running in a child (agent_fw.c) */

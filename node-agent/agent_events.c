@@ -61,7 +61,8 @@ events_connect(struct agent *a)
 	         "{\"type\":[\"container\"],\"label\":[\"%s=%s\"],\"event\":[\"die\",\"oom\",\"destroy\",\"start\"]}",
 	         LBL_NODE, a->o.node_name);
 	snprintf(path, sizeof(path), "/events?filters=%s", dk_escape(f, enc, sizeof(enc)));
-	a->events_req = dk_call(a->dk, &(struct dk_call_opts){.path = path, .on_line = event_line, .done = events_done, .arg = a});
+	a->events_req = dk_call(
+		a->dk, &(struct dk_call_opts){.path = path, .on_line = event_line, .done = events_done, .arg = a});
 	if (!a->events_req) {
 		ev_timer_set(&a->events_timer, 1.0, 0.0);
 		ev_timer_start(a->d->loop, &a->events_timer);
@@ -101,8 +102,7 @@ list_done(struct dk_resp *r, void *arg)
 		return;
 	}
 	j = json_loadb(r->body, r->len, 0, NULL);
-	json_array_foreach(j, i, it)
-	{
+	json_array_foreach(j, i, it) {
 		queue_pod(a, json_string_value(json_object_get(json_object_get(it, "Labels"), LBL_POD)));
 	}
 	json_decref(j);
@@ -121,7 +121,8 @@ events_resync(struct agent *a)
 		return;
 	snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\"]}", LBL_NODE, a->o.node_name);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", dk_escape(f, enc, sizeof(enc)));
-	a->list_req = dk_call(a->dk, &(struct dk_call_opts){.path = path, .timeout_ms = 15000, .done = list_done, .arg = a});
+	a->list_req =
+		dk_call(a->dk, &(struct dk_call_opts){.path = path, .timeout_ms = 15000, .done = list_done, .arg = a});
 }
 
 static void

@@ -174,9 +174,13 @@ net_create(struct agent *a)
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (body)
-		a->net_req = dk_call(a->dk, &(struct dk_call_opts){.method = "POST", .path = "/networks/create", .body = body,
-		                                            .len = strlen(body), .timeout_ms = 30000,
-		                                            .done = create_done, .arg = a});
+		a->net_req = dk_call(a->dk, &(struct dk_call_opts){.method = "POST",
+		                                                   .path = "/networks/create",
+		                                                   .body = body,
+		                                                   .len = strlen(body),
+		                                                   .timeout_ms = 30000,
+		                                                   .done = create_done,
+		                                                   .arg = a});
 	free(body);
 	if (!a->net_req)
 		net_again(a, PHASE_DOCKER, 1.0);
@@ -205,7 +209,9 @@ net_call(struct agent *a, const char *method, dk_done_fn done)
 	char path[128];
 
 	snprintf(path, sizeof(path), "/networks/%s", a->o.docker_network);
-	a->net_req = dk_call(a->dk, &(struct dk_call_opts){.method = method, .path = path, .timeout_ms = 30000, .done = done, .arg = a});
+	a->net_req = dk_call(
+		a->dk,
+		&(struct dk_call_opts){.method = method, .path = path, .timeout_ms = 30000, .done = done, .arg = a});
 	if (!a->net_req)
 		net_again(a, PHASE_DOCKER, 1.0);
 }

@@ -109,8 +109,9 @@ netcalc_want_route(const struct api_network_config *nc, const char *subnet, cons
 	}
 	if (own && api_cidr_overlap(own, &out->dst)) {
 		api_cidr_format(own, pb, sizeof(pb));
-		snprintf(why, whylen, "subnet: %s overlaps this node's own subnet %s (a route would take its pods away)",
-		         subnet, pb);
+		snprintf(why, whylen,
+		         "subnet: %s overlaps this node's own subnet %s (a route would take its pods away)", subnet,
+		         pb);
 		return -1;
 	}
 	return 0;

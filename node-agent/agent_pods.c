@@ -185,9 +185,13 @@ pass_requeue(struct pass *p, double after)
 int
 pass_call(struct pass *p, const char *method, const char *path, const char *body, long timeout_ms, dk_done_fn done)
 {
-	p->req = dk_call(p->a->dk, &(struct dk_call_opts){.method = method, .path = path, .body = body,
-	                                               .len = body ? strlen(body) : 0, .timeout_ms = timeout_ms,
-	                                               .done = done, .arg = p});
+	p->req = dk_call(p->a->dk, &(struct dk_call_opts){.method = method,
+	                                                  .path = path,
+	                                                  .body = body,
+	                                                  .len = body ? strlen(body) : 0,
+	                                                  .timeout_ms = timeout_ms,
+	                                                  .done = done,
+	                                                  .arg = p});
 	if (!p->req) {
 		pass_fail(p, "docker request", "out of memory");
 		return -1;
@@ -247,8 +251,7 @@ list_done(struct dk_resp *r, void *arg)
 		pass_fail(p, "list containers", "not a JSON array");
 		return;
 	}
-	json_array_foreach(j, i, it)
-	{
+	json_array_foreach(j, i, it) {
 		struct snap s;
 
 		if (snap_from_list(&s, it) < 0)

@@ -158,8 +158,8 @@ check_entry(struct agent *a, const struct informer_obj *o)
 	api_ipv4_parse(a->host_ip, &self, NULL);
 	if (!s)
 		snprintf(why, sizeof(why), "not a valid Subnet object (name %s)", api_quote(q, sizeof(q), o->name));
-	else if (netcalc_want_route(&a->netcfg, s->subnet, s->host_ip, self, own_subnet(a, &own), &r, why, sizeof(why)) >=
-	         0)
+	else if (netcalc_want_route(&a->netcfg, s->subnet, s->host_ip, self, own_subnet(a, &own), &r, why,
+	                            sizeof(why)) >= 0)
 		return;
 	log_kv(LL_WARN, KV("key", o->key), "no route for this subnet entry: %s; fix or delete the key", why);
 	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "Invalid", "%s: %s", o->key, why);

@@ -75,8 +75,7 @@ snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
 	ip = json_string_value(json_object_get(net ? json_object_get(nets, net) : ns, "IPAddress"));
 	if (!net && (!ip || !*ip)) {
 		ip = NULL;
-		json_object_foreach(nets, k, v)
-		{
+		json_object_foreach(nets, k, v) {
 			const char *x = json_string_value(json_object_get(v, "IPAddress"));
 
 			if (x && *x) {

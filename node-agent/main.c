@@ -186,8 +186,8 @@ static const struct flag agent_flags[] = {
 	{"max-grace-period", FLAG_DURATION, &max_grace, "1h", NULL,
          "stop containers with at most this grace period, whatever the pod asks (0s..1h)", NULL, check_grace},
 	{"docker-network", FLAG_STRING, &docker_network, "", NULL,
-         "claim a pod subnet and run pods on this Docker bridge network (default: Docker's bridge, one host)",
-         "NAME", check_network},
+         "claim a pod subnet and run pods on this Docker bridge network (default: Docker's bridge, one host)", "NAME",
+         check_network},
 	{"routing", FLAG_STRING, &routing, "none", NULL,
          "none, or host-gw: routes to other nodes' pod subnets (needs --docker-network)", "MODE", check_routing},
 	{0}};

@@ -8,12 +8,12 @@
  */
 #include <ev.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <jansson.h>
 #include <uthash.h>
 #include <utlist.h>
 
@@ -32,7 +32,7 @@ struct entry {
 	int64_t count, pending, mod_rev;
 	int inflight, dirty, tries;
 	struct recorder *r;
-	struct entry *next, *prev;  /* dirty list */
+	struct entry *next, *prev; /* dirty list */
 	UT_hash_handle hh;
 };
 
@@ -45,7 +45,7 @@ struct recorder {
 	int64_t lease;
 	double lease_at;
 	int granting;
-	int *alive;                 /* cleared when freed, for late callbacks */
+	int *alive; /* cleared when freed, for late callbacks */
 };
 
 static void pump(struct recorder *r);
@@ -154,7 +154,7 @@ struct write {
 	struct recorder *r;
 	int *alive;
 	struct entry *e;
-	int64_t n;                  /* repeats this write carries */
+	int64_t n; /* repeats this write carries */
 };
 
 static void
@@ -191,7 +191,7 @@ write_done(struct etcd_result *res, void *arg)
 		if (res->err.code == ETCD_OK && res->nresponses == 1 && res->responses[0].nkvs == 1)
 			merge_existing(e, &res->responses[0].kvs[0]);
 		else if (res->err.code == ETCD_OK)
-			e->mod_rev = 0, e->count = 0;   /* gone (expired): create again */
+			e->mod_rev = 0, e->count = 0; /* gone (expired): create again */
 		else if (res->err.code == ETCD_ENOLEASE)
 			r->lease = 0;
 		/* Put the repeats back and try again, a few times at most. */

@@ -19,7 +19,7 @@
 struct entry {
 	struct informer_obj o;
 	char *key, *value;
-	unsigned gen;               /* list generation that last saw it */
+	unsigned gen; /* list generation that last saw it */
 	UT_hash_handle hh;
 };
 
@@ -34,9 +34,9 @@ struct informer {
 	struct entry *table;
 	int64_t rev;
 	int synced, started;
-	int drop_values;            /* see informer_drop_values */
-	size_t max_value;           /* see informer_max_value */
-	struct list_call *listing;  /* the list in flight, if any */
+	int drop_values;           /* see informer_drop_values */
+	size_t max_value;          /* see informer_max_value */
+	struct list_call *listing; /* the list in flight, if any */
 	unsigned gen;
 	struct etcd_watch *watch;
 	ev_timer retry;
@@ -144,11 +144,11 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 	const char *name = kv->key + inf->plen;
 
 	if (kv->key_len <= inf->plen || memcmp(kv->key, inf->prefix, inf->plen) != 0)
-		return;                 /* not ours (cannot happen with a prefix range) */
+		return; /* not ours (cannot happen with a prefix range) */
 	HASH_FIND_STR(inf->table, name, old);
 	if (old && old->o.mod_revision == kv->mod_revision) {
 		old->gen = inf->gen;
-		return;                 /* unchanged */
+		return; /* unchanged */
 	}
 	if (!(e = entry_new(inf, kv))) {
 		report(inf, ETCD_ENOMEM, "informer %s: out of memory caching %s", name);
@@ -156,7 +156,7 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 	}
 	e->gen = inf->gen;
 	if (old && old->o.create_revision != kv->create_revision) {
-		remove_entry(inf, old);  /* a new incarnation: delete, then add */
+		remove_entry(inf, old); /* a new incarnation: delete, then add */
 		old = NULL;
 	}
 	if (old) {
@@ -170,7 +170,7 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 		if (inf->h.add)
 			inf->h.add(inf, &e->o, inf->arg);
 	}
-	if (!e->value) {            /* kv's value is not ours to keep */
+	if (!e->value) { /* kv's value is not ours to keep */
 		e->o.value = NULL;
 		e->o.value_len = 0;
 	}
@@ -225,9 +225,7 @@ watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 		if (m->revision > inf->rev)
 			inf->rev = m->revision;
 		break;
-	case ETCD_WATCH_CREATED:
-		inf->failures = 0;
-		break;
+	case ETCD_WATCH_CREATED: inf->failures = 0; break;
 	case ETCD_WATCH_RETRYING:
 		report(inf, m->err->code, "informer %s: watch interrupted, resuming: %s", m->err->msg);
 		break;
@@ -266,7 +264,7 @@ list_done(struct etcd_result *res, void *arg)
 
 	free(lc);
 	if (!inf)
-		return;             /* the informer was freed meanwhile */
+		return; /* the informer was freed meanwhile */
 	inf->listing = NULL;
 	if (res->err.code == ETCD_ECANCELED)
 		return;
@@ -402,7 +400,7 @@ informer_free(struct informer *inf)
 	ev_timer_stop(etcd_client_loop(inf->c), &inf->retry);
 	etcd_watch_cancel(inf->watch);
 	if (inf->listing)
-		inf->listing->inf = NULL;   /* list_done frees the call */
+		inf->listing->inf = NULL; /* list_done frees the call */
 	HASH_ITER(hh, inf->table, e, tmp) {
 		HASH_DEL(inf->table, e);
 		entry_free(inf, e);

@@ -20,10 +20,10 @@
 struct informer;
 
 struct informer_obj {
-	const char *name;           /* key without the prefix */
-	const char *key;            /* the whole key */
-	void *obj;                  /* decoded object; NULL if the value did not decode */
-	const char *value;          /* raw value, NUL-terminated */
+	const char *name;  /* key without the prefix */
+	const char *key;   /* the whole key */
+	void *obj;         /* decoded object; NULL if the value did not decode */
+	const char *value; /* raw value, NUL-terminated */
 	size_t value_len;
 	int64_t create_revision, mod_revision, version, lease;
 };

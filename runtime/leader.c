@@ -22,7 +22,7 @@ struct leader {
 	int64_t ttl;
 	struct leader_callbacks cb;
 	void *arg;
-	unsigned term;               /* bumped whenever a campaign is abandoned */
+	unsigned term; /* bumped whenever a campaign is abandoned */
 	int64_t lease, rev;
 	char key[256];
 	int leading, running, failures;
@@ -31,7 +31,7 @@ struct leader {
 	ev_timer retry;
 	void (*resign_done)(void *);
 	void *resign_arg;
-	int pending;                 /* calls in flight that point at us */
+	int pending; /* calls in flight that point at us */
 	int freed;
 };
 
@@ -152,7 +152,8 @@ own_key_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 		for (size_t i = 0; i < m->nevents; i++) {
 			if (m->events[i].type == ETCD_EVENT_DELETE) {
 				e.code = ETCD_ENOTFOUND;
-				snprintf(e.msg, sizeof(e.msg), "election key %s was deleted; campaigning again", l->key);
+				snprintf(e.msg, sizeof(e.msg), "election key %s was deleted; campaigning again",
+				         l->key);
 				abandon(l, &e);
 				return;
 			}
@@ -197,7 +198,7 @@ predecessor_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 	} else if (m->kind == ETCD_WATCH_ERROR) {
 		etcd_watch_cancel(w);
 		l->watch = NULL;
-		check_predecessor(l);   /* e.g. compacted: the range tells the truth */
+		check_predecessor(l); /* e.g. compacted: the range tells the truth */
 	}
 }
 
@@ -228,8 +229,11 @@ static void
 check_predecessor(struct leader *l)
 {
 	struct etcd_range_opts o = {
-		.prefix = 1, .limit = 1, .keys_only = 1,
-		.sort_target = ETCD_SORT_CREATE, .sort_order = ETCD_SORT_DESCEND,
+		.prefix = 1,
+		.limit = 1,
+		.keys_only = 1,
+		.sort_target = ETCD_SORT_CREATE,
+		.sort_order = ETCD_SORT_DESCEND,
 		.max_create_revision = l->rev - 1,
 	};
 	struct etcd_error err = {0};
@@ -258,7 +262,7 @@ create_done(struct etcd_result *res, void *arg)
 	if (res->succeeded)
 		l->rev = res->revision;
 	else if (res->nresponses == 1 && res->responses[0].nkvs == 1)
-		l->rev = res->responses[0].kvs[0].create_revision;   /* resumed */
+		l->rev = res->responses[0].kvs[0].create_revision; /* resumed */
 	if (!l->rev) {
 		struct etcd_error e = {.code = ETCD_EBADRESP};
 

@@ -21,8 +21,8 @@
 struct leader;
 
 struct leader_callbacks {
-	void (*started)(struct leader *l, void *arg);   /* now the leader: start acting */
-	void (*stopped)(struct leader *l, void *arg);   /* no longer the leader: stop at once */
+	void (*started)(struct leader *l, void *arg); /* now the leader: start acting */
+	void (*stopped)(struct leader *l, void *arg); /* no longer the leader: stop at once */
 	void (*error)(struct leader *l, const struct etcd_error *err, void *arg); /* for logs; it retries */
 };
 
@@ -32,8 +32,8 @@ struct leader *leader_new(struct etcd_client *c, const char *election, const cha
                           const struct leader_callbacks *cb, void *arg);
 void leader_start(struct leader *l);
 int leader_is_leader(const struct leader *l);
-const char *leader_key(const struct leader *l);        /* NULL before campaigning */
-int64_t leader_revision(const struct leader *l);       /* create revision of leader_key */
+const char *leader_key(const struct leader *l);  /* NULL before campaigning */
+int64_t leader_revision(const struct leader *l); /* create revision of leader_key */
 /* Step down: stop acting, delete the key, revoke the lease; done runs once
  * (also on failure: the lease then expires by itself). */
 void leader_resign(struct leader *l, void (*done)(void *arg), void *arg);

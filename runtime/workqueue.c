@@ -18,7 +18,7 @@ struct item {
 	int queued, processing, dirty, failures;
 	ev_timer delay;
 	struct wq *q;
-	struct item *next, *prev;   /* FIFO of ready items */
+	struct item *next, *prev; /* FIFO of ready items */
 	UT_hash_handle hh;
 };
 
@@ -29,7 +29,7 @@ struct wq {
 	int max_inflight, inflight, paused;
 	size_t queued;
 	double base, cap;
-	struct item *items;         /* by name */
+	struct item *items; /* by name */
 	struct item *fifo;
 	ev_timer kick;
 };
@@ -214,7 +214,7 @@ wq_done(struct wq *q, const char *name, enum wq_result r, double after)
 		if (it->failures < 1000)
 			it->failures++;
 		if (it->dirty)
-			enqueue(q, it);     /* something changed: try now */
+			enqueue(q, it); /* something changed: try now */
 		else
 			wq_add_after(q, name, d);
 		break;

@@ -30,7 +30,7 @@ typedef void (*wq_process_fn)(struct wq *q, const char *name, void *arg);
 struct wq *wq_new(struct ev_loop *loop, wq_process_fn fn, void *arg, int max_inflight);
 /* Frees every pending name. Not inside a process call. */
 void wq_free(struct wq *q);
-void wq_set_backoff(struct wq *q, double base, double cap);   /* default 0.05 s, 60 s */
+void wq_set_backoff(struct wq *q, double base, double cap); /* default 0.05 s, 60 s */
 
 void wq_add(struct wq *q, const char *name);
 void wq_add_after(struct wq *q, const char *name, double delay);
@@ -41,7 +41,7 @@ void wq_done(struct wq *q, const char *name, enum wq_result r, double after);
 void wq_pause(struct wq *q);
 void wq_resume(struct wq *q);
 
-size_t wq_len(const struct wq *q);        /* queued, not yet processing */
+size_t wq_len(const struct wq *q); /* queued, not yet processing */
 size_t wq_inflight(const struct wq *q);
 int wq_failures(const struct wq *q, const char *name);
 

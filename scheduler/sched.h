@@ -163,7 +163,7 @@ struct sched_place {
 	struct sched_hostport *ports;
 	size_t nports;
 	struct sched_spread spread;
-	int assumed;  /* our bind txn, not yet seen in P/bindings/ */
+	int assumed;    /* our bind txn, not yet seen in P/bindings/ */
 	int64_t bmod;   /* binding key mod revision when confirmed */
 	uint64_t bhash; /* fnv1a64 of the binding's value then */
 	UT_hash_handle hh;
@@ -200,7 +200,7 @@ struct sched {
 	unsigned rr; /* round-robin offset for ties */
 	int stopping, dead;
 	struct daemon_elect *elect; /* for fencing binds with the leader key */
-	int inflight; /* bind txns in flight */
+	int inflight;               /* bind txns in flight */
 	long max_inflight;
 	ev_timer kick, later;
 	struct metric *m_binds, *m_conflicts, *m_unsched, *m_refresh, *m_unbind;

@@ -18,11 +18,11 @@ struct epc {
 	struct skiff_daemon *d;
 	const char *prefix;
 	struct informer *services, *pods, *status, *bindings, *ips, *endpoints, *network;
-	struct controller *ctl;     /* informers, queue, leadership (runtime/controller.h) */
-	struct wq *q;               /* the controller's queue */
+	struct controller *ctl; /* informers, queue, leadership (runtime/controller.h) */
+	struct wq *q;           /* the controller's queue */
 	struct recorder *rec;
-	struct podnode *podnodes;   /* pod name → the nodes reporting its status (main.c) */
-	uint32_t next_ip;           /* where the allocator looks first */
+	struct podnode *podnodes; /* pod name → the nodes reporting its status (main.c) */
+	uint32_t next_ip;         /* where the allocator looks first */
 	struct metric *writes, *allocs;
 };
 

@@ -20,7 +20,7 @@
  * claim again (its watch may lag behind its own write). */
 struct pending {
 	char *name;
-	int64_t rev;                /* INT64_MAX while the write is in flight */
+	int64_t rev; /* INT64_MAX while the write is in flight */
 	UT_hash_handle hh;
 };
 
@@ -65,9 +65,9 @@ claim_done(struct etcd_result *res, void *arg)
 
 	if (p) {
 		if (res->err.code == ETCD_OK && res->succeeded)
-			p->rev = res->revision;     /* wait for the cache to see it */
+			p->rev = res->revision; /* wait for the cache to see it */
 		else
-			pending_drop(p);            /* nothing written: free to try again */
+			pending_drop(p); /* nothing written: free to try again */
 	}
 	if (res->err.code != ETCD_OK && res->err.code != ETCD_ECANCELED)
 		log_kv(LL_WARN, KV("service", c->name), "cluster IP claim failed: %s; will retry", res->err.msg);
@@ -78,7 +78,7 @@ claim_done(struct etcd_result *res, void *arg)
 
 struct find {
 	const char *name, *uid;
-	const char *found;          /* IP (the key's name) of a matching claim */
+	const char *found; /* IP (the key's name) of a matching claim */
 };
 
 static void
@@ -179,35 +179,38 @@ epc_cluster_ip(struct epc *e, const char *name, const struct informer_obj *o, ch
 		return 1;
 	}
 	if (p && informer_revision(e->ips) < p->rev)
-		return 0;           /* our claim is not in the cache yet */
+		return 0; /* our claim is not in the cache yet */
 	if (p)
-		pending_drop(p);    /* seen and gone (released): claim anew */
+		pending_drop(p); /* seen and gone (released): claim anew */
 	service_cidr(e, &cidr);
 	api_cidr_format(&cidr, cidrs, sizeof(cidrs));
 	if (svc->spec.cluster_ip) {
 		const struct informer_obj *taken = informer_get(e->ips, svc->spec.cluster_ip);
 
 		if (api_ipv4_parse(svc->spec.cluster_ip, &a, &aerr) < 0 || !api_cidr_contains(&cidr, a)) {
-			recorder_eventf(e->rec, "services", name, "Warning", "ClusterIPOutOfRange",
-			                "spec.clusterIP %s is not in the service CIDR %s; pick one inside it or leave it out",
-			                svc->spec.cluster_ip, cidrs);
+			recorder_eventf(
+				e->rec, "services", name, "Warning", "ClusterIPOutOfRange",
+				"spec.clusterIP %s is not in the service CIDR %s; pick one inside it or leave it out",
+				svc->spec.cluster_ip, cidrs);
 			return 0;
 		}
 		if (taken) {
 			const struct api_service_ip *by = taken->obj;
 
-			recorder_eventf(e->rec, "services", name, "Warning", "ClusterIPNotAvailable",
-			                "spec.clusterIP %s is already allocated to service %s; pick another or leave it out",
-			                svc->spec.cluster_ip, by && by->service ? by->service : "(unknown)");
+			recorder_eventf(
+				e->rec, "services", name, "Warning", "ClusterIPNotAvailable",
+				"spec.clusterIP %s is already allocated to service %s; pick another or leave it out",
+				svc->spec.cluster_ip, by && by->service ? by->service : "(unknown)");
 			return 0;
 		}
 		claim(e, name, uid, svc->spec.cluster_ip);
 		return 0;
 	}
 	if (!(a = free_ip(e, &cidr))) {
-		recorder_eventf(e->rec, "services", name, "Warning", "ClusterIPExhausted",
-		                "no free address left in the service CIDR %s; delete unused services or widen serviceCIDR",
-		                cidrs);
+		recorder_eventf(
+			e->rec, "services", name, "Warning", "ClusterIPExhausted",
+			"no free address left in the service CIDR %s; delete unused services or widen serviceCIDR",
+			cidrs);
 		return 0;
 	}
 	api_ipv4_format(a, ip, len);

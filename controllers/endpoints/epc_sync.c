@@ -34,7 +34,7 @@ epc_write_done(struct etcd_result *res, void *arg)
 		log_kv(LL_WARN, KV("service", w->name), "write failed: %s; will retry", res->err.msg);
 		wq_add_after(w->e->q, w->name, 1.0);
 	} else if (res->err.code == ETCD_OK && !res->succeeded) {
-		wq_add(w->e->q, w->name);   /* someone else moved first: look again */
+		wq_add(w->e->q, w->name); /* someone else moved first: look again */
 	}
 	free(w);
 }
@@ -46,7 +46,7 @@ struct collect {
 	const struct api_service *svc;
 	struct api_endpoint_address *addr;
 	size_t n, cap;
-	const struct api_pod *first;  /* to resolve named target ports */
+	const struct api_pod *first; /* to resolve named target ports */
 };
 
 static void
@@ -108,7 +108,8 @@ endpoints_json(struct epc *e, const struct api_service *svc, const char *ip)
 			ports[i] = svc->spec.ports[i];
 			ports[i].target_port_name = NULL;
 			if (svc->spec.ports[i].target_port_name)
-				ports[i].target_port = c.first ? api_service_port_target(&svc->spec.ports[i], c.first) : 0;
+				ports[i].target_port =
+					c.first ? api_service_port_target(&svc->spec.ports[i], c.first) : 0;
 			if (ports[i].target_port == 0)
 				ports[i].target_port = ports[i].port;
 		}
@@ -139,7 +140,7 @@ write_endpoints(struct epc *e, const char *name, const char *val)
 	char key[300];
 
 	if (cur && cur->value_len == strlen(val) && memcmp(cur->value, val, cur->value_len) == 0)
-		return;             /* written only when it changes */
+		return; /* written only when it changes */
 	snprintf(key, sizeof(key), "%s/endpoints/%s", e->prefix, name);
 	t = etcd_txn_new();
 	etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cur ? cur->mod_revision : 0);
@@ -187,13 +188,13 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 		return;
 	}
 	if (!o->obj) {
-		wq_done(q, name, WQ_OK, 0);   /* invalid: the decoder reported it */
+		wq_done(q, name, WQ_OK, 0); /* invalid: the decoder reported it */
 		return;
 	}
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
-	epc_release(e, name, uid);        /* claims of older incarnations */
+	epc_release(e, name, uid); /* claims of older incarnations */
 	if (!epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
-		wq_done(q, name, WQ_OK, 0);   /* a claim is in flight, or impossible */
+		wq_done(q, name, WQ_OK, 0); /* a claim is in flight, or impossible */
 		return;
 	}
 	if (!(val = endpoints_json(e, o->obj, ip))) {

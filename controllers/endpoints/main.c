@@ -49,12 +49,12 @@ static const struct skiff_prog prog = {
 
 struct src {
 	enum api_kind kind;
-	const char *dir;            /* for events: "services", "pods", or NULL */
+	const char *dir; /* for events: "services", "pods", or NULL */
 };
 
-static const struct src SERVICES = {API_SERVICE, "services"}, PODS = {API_POD, "pods"},
-                        STATUS = {API_PODSTATUS, NULL}, IPS = {API_SERVICEIP, NULL},
-                        ENDPOINTS = {API_ENDPOINTS, NULL}, NETWORK = {API_NETWORKCONFIG, NULL};
+static const struct src SERVICES = {API_SERVICE, "services"}, PODS = {API_POD, "pods"}, STATUS = {API_PODSTATUS, NULL},
+			IPS = {API_SERVICEIP, NULL}, ENDPOINTS = {API_ENDPOINTS, NULL},
+			NETWORK = {API_NETWORKCONFIG, NULL};
 
 static void *
 decode(const char *name, const char *value, size_t len, void *arg, const struct src *s)
@@ -65,7 +65,7 @@ decode(const char *name, const char *value, size_t len, void *arg, const struct 
 
 	(void)arg;
 	if (s->kind == API_NETWORKCONFIG && strcmp(name, "config") != 0)
-		return NULL;            /* P/network/subnets/…: not ours */
+		return NULL; /* P/network/subnets/…: not ours */
 	if ((obj = api_parse(s->kind, value, len, &errs))) {
 		const struct api_meta *m = api_object_meta(s->kind, obj);
 
@@ -86,12 +86,15 @@ decode(const char *name, const char *value, size_t len, void *arg, const struct 
 	return NULL;
 }
 
-#define DECODER(fn, src, kind)                                                                          \
-	static void *fn(const char *name, const char *value, size_t len, void *arg)                       \
-	{                                                                                               \
-		return decode(name, value, len, arg, &src);                                             \
-	}                                                                                               \
-	static void fn##_free(void *obj) { api_free(kind, obj); }
+#define DECODER(fn, src, kind)                                                      \
+	static void *fn(const char *name, const char *value, size_t len, void *arg) \
+	{                                                                           \
+		return decode(name, value, len, arg, &src);                         \
+	}                                                                           \
+	static void fn##_free(void *obj)                                            \
+	{                                                                           \
+		api_free(kind, obj);                                                \
+	}
 
 DECODER(dec_service, SERVICES, API_SERVICE)
 DECODER(dec_pod, PODS, API_POD)
@@ -131,8 +134,8 @@ pod_changed(struct informer *inf, const struct informer_obj *o, void *arg)
 static void
 pod_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
 {
-	pod_changed(inf, old, arg);     /* services that selected it before… */
-	pod_changed(inf, o, arg);       /* …and those that select it now */
+	pod_changed(inf, old, arg); /* services that selected it before… */
+	pod_changed(inf, o, arg);   /* …and those that select it now */
 }
 
 static void
@@ -278,7 +281,7 @@ static void
 enqueue_all(void)
 {
 	informer_foreach(E.services, enqueue_all_cb, NULL);
-	informer_foreach(E.endpoints, enqueue_all_cb, NULL);   /* lists of deleted services */
+	informer_foreach(E.endpoints, enqueue_all_cb, NULL); /* lists of deleted services */
 }
 
 static void
@@ -368,7 +371,8 @@ main(int argc, char **argv)
 	if (!(E.rec = recorder_new(d.etcd, E.prefix, "endpoints-controller")))
 		fatalx("out of memory");
 	E.writes = metrics_add(d.metrics, "skiff_endpoints_writes_total", NULL, METRIC_COUNTER, "endpoint list writes");
-	E.allocs = metrics_add(d.metrics, "skiff_cluster_ip_claims_total", NULL, METRIC_COUNTER, "cluster IP claims sent");
+	E.allocs =
+		metrics_add(d.metrics, "skiff_cluster_ip_claims_total", NULL, METRIC_COUNTER, "cluster IP claims sent");
 	E.ctl = daemon_controller(&d, &cfg);
 	E.q = controller_queue(E.ctl);
 	log_info("watching services under %s/services/", E.prefix);

@@ -36,7 +36,7 @@ struct nodectl {
 	struct recorder *rec;
 	struct nc_node *table;
 	int full_disruption;
-	int inflight; /* deletes in flight, all nodes */
+	int inflight;   /* deletes in flight, all nodes */
 	double timeout; /* seconds */
 	double rate;    /* nodes per second */
 	double tokens, refilled;

@@ -22,9 +22,9 @@
 #include "informer.h"
 #include "workqueue.h"
 
-#define RC_BURST 500       /* most pod deletes of one controller in one pass */
-#define RC_TXN_CREATES 64  /* most creates in one transaction (etcd allows 127 nested) */
-#define RC_WINDOW_MAX 512  /* most creates of one controller in flight at once */
+#define RC_BURST 500               /* most pod deletes of one controller in one pass */
+#define RC_TXN_CREATES 64          /* most creates in one transaction (etcd allows 127 nested) */
+#define RC_WINDOW_MAX 512          /* most creates of one controller in flight at once */
 #define RC_TXN_BYTES (512L * 1024) /* pod JSON per txn (base64: 4/3; etcd takes 1.5 MiB) */
 #define RC_MAX_REPLICAS 10000      /* --max-replicas default: pods kept for one controller */
 

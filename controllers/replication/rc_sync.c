@@ -173,8 +173,8 @@ creates_done(struct rc_op *op, struct etcd_result *res)
 	int created = 0, collided = 0;
 
 	if (rc_batch_tally(res, op->n, &created, &collided) < 0) {
-		log_kv(LL_WARN, KV("controller", p->name), "etcd's answer to %d creates has %zu results; counting again",
-		       op->n, res->nresponses);
+		log_kv(LL_WARN, KV("controller", p->name),
+		       "etcd's answer to %d creates has %zu results; counting again", op->n, res->nresponses);
 		p->failed++;
 	}
 	p->created += created;

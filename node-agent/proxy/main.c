@@ -10,10 +10,10 @@
  * runtime/controller.c's; the proxy runs on every node, without election.
  */
 #include <ctype.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "daemon_ctl.h"
 #include "proxy.h"
@@ -49,9 +49,10 @@ check_node(const struct flag *f, char *err, size_t len)
 }
 
 static const struct flag flags[] = {
-	{"node-name", FLAG_STRING, &node_name, NULL, "SKIFF_NODE_NAME", "the node this proxy runs on", "NAME", check_node},
-	{"mode", FLAG_STRING, &mode_name, "userspace", NULL, "userspace (listeners + redirects) or nftables (kernel DNAT)",
-	 "MODE", check_mode},
+	{"node-name", FLAG_STRING, &node_name, NULL, "SKIFF_NODE_NAME", "the node this proxy runs on", "NAME",
+         check_node},
+	{"mode", FLAG_STRING, &mode_name, "userspace", NULL,
+         "userspace (listeners + redirects) or nftables (kernel DNAT)", "MODE", check_mode},
 	{0},
 };
 

@@ -23,19 +23,19 @@ struct run_job;
 enum px_mode { PX_USERSPACE, PX_NFTABLES };
 
 struct px_backend {
-	uint32_t ip;                /* host order */
+	uint32_t ip; /* host order */
 	int port;
 };
 
 /* One service port. */
 struct px_port {
-	char key[300];              /* "SERVICE/PORTNAME-or-PORT" */
+	char key[300]; /* "SERVICE/PORTNAME-or-PORT" */
 	char service[64];
 	uint32_t cluster_ip;
 	int port;
 	int listen_fd, listen_port;
 	ev_io accept_w;
-	ev_timer accept_pause;      /* EMFILE: stop accepting for a moment */
+	ev_timer accept_pause; /* EMFILE: stop accepting for a moment */
 	struct px_backend *be;
 	size_t nbe, rr;
 	unsigned gen;
@@ -47,17 +47,17 @@ struct px_proxy {
 	struct skiff_daemon *d;
 	enum px_mode mode;
 	const char *node;
-	char table[80];             /* our nftables table: "skiff_<node>" */
+	char table[80]; /* our nftables table: "skiff_<node>" */
 	struct informer *endpoints;
-	struct controller *ctl;     /* the informer and the sync queue (runtime/controller.h) */
+	struct controller *ctl; /* the informer and the sync queue (runtime/controller.h) */
 	struct px_port *ports;
 	unsigned gen;
-	char *rules;                /* the ruleset last applied, or being applied;
+	char *rules;             /* the ruleset last applied, or being applied;
 	                             * px_nft.c drops it when that failed */
-	int nft_ok;                 /* rules could be applied */
-	struct run_job *nft_run;    /* the nft running (px_nft.c) */
-	char *nft_next;             /* the script to run after it */
-	int nft_stopping;           /* the stop hook waits for the removal */
+	int nft_ok;              /* rules could be applied */
+	struct run_job *nft_run; /* the nft running (px_nft.c) */
+	char *nft_next;          /* the script to run after it */
+	int nft_stopping;        /* the stop hook waits for the removal */
 	size_t conns;
 	struct metric *m_conns, *m_fail;
 };

@@ -30,14 +30,14 @@
 #include "proxy.h"
 
 #define CHUNK 65536
-#define PIPE_SIZE (1 << 20)     /* asked for; /proc/sys/fs/pipe-max-size caps it */
-#define POOL_MAX 16             /* empty pipes kept for the next busy direction */
-#define EVENT_BUDGET (4 << 20)  /* bytes one direction moves per event: fairness */
+#define PIPE_SIZE (1 << 20)    /* asked for; /proc/sys/fs/pipe-max-size caps it */
+#define POOL_MAX 16            /* empty pipes kept for the next busy direction */
+#define EVENT_BUDGET (4 << 20) /* bytes one direction moves per event: fairness */
 
 /* One direction: bytes read from src and not yet written to dst, either in
  * a pipe (held) or, without a pipe, in a heap buffer (pend). */
 struct pipe_dir {
-	int p[2];                   /* -1 while the direction holds no bytes */
+	int p[2]; /* -1 while the direction holds no bytes */
 	size_t held;
 	char *pend;
 	size_t len, off;
@@ -49,9 +49,9 @@ struct px_conn {
 	struct px_proxy *px;
 	int cfd, bfd;
 	ev_io c_r, c_w, b_r, b_w;
-	struct pipe_dir up, down;   /* client → backend, backend → client */
-	struct px_backend *tried;   /* copy of the port's endpoints at accept, */
-	const char *key;            /* then its key; both freed once connected */
+	struct pipe_dir up, down; /* client → backend, backend → client */
+	struct px_backend *tried; /* copy of the port's endpoints at accept, */
+	const char *key;          /* then its key; both freed once connected */
 	size_t ntried, next, nbe;
 	int connected;
 	struct px_conn *prev, *next_conn;
@@ -63,7 +63,7 @@ static struct px_conn *conns;
 
 static int pool[POOL_MAX][2];
 static int npool;
-static size_t pipe_room = 65536;    /* the size of our pipes, once one was made */
+static size_t pipe_room = 65536; /* the size of our pipes, once one was made */
 
 /* A pipe of pipe_room bytes, empty; 0, or -1 (errno) when none can be had. */
 static int
@@ -324,11 +324,11 @@ backend_write(struct ev_loop *loop, ev_io *w, int revents)
 		metric_inc(k->px->m_fail);
 		close(k->bfd);
 		k->bfd = -1;
-		try_connect(k);     /* the next endpoint */
+		try_connect(k); /* the next endpoint */
 		return;
 	}
 	k->connected = 1;
-	free(k->tried);         /* an idle connection keeps only its struct */
+	free(k->tried); /* an idle connection keeps only its struct */
 	k->tried = NULL;
 	k->key = NULL;
 	ev_io_start(loop, &k->c_r);
@@ -344,8 +344,8 @@ try_connect(struct px_conn *k)
 
 	while (k->ntried < k->nbe) {
 		struct px_backend *b = &k->tried[(k->next + k->ntried++) % k->nbe];
-		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)b->port),
-		                         .sin_addr.s_addr = htonl(b->ip)};
+		struct sockaddr_in sa = {
+			.sin_family = AF_INET, .sin_port = htons((uint16_t)b->port), .sin_addr.s_addr = htonl(b->ip)};
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
 		if (fd < 0)
@@ -408,7 +408,7 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		if (p->nbe == 0 || !(k = calloc(1, sizeof(*k)))) {
-			close(fd);      /* refused at once: no endpoints */
+			close(fd); /* refused at once: no endpoints */
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -56,7 +56,7 @@ port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, in
 
 	HASH_FIND_STR(px->ports, key, p);
 	if (p && (p->cluster_ip != cip || p->port != port)) {
-		port_free(px, p);   /* the service moved: start over */
+		port_free(px, p); /* the service moved: start over */
 		p = NULL;
 	}
 	if (p)
@@ -72,7 +72,8 @@ port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, in
 	ev_init(&p->accept_pause, NULL);
 	if (px->mode == PX_USERSPACE) {
 		if ((p->listen_fd = listen_any(&p->listen_port)) < 0) {
-			log_kv(LL_ERROR, KV("service", svc), "cannot listen for %s: %s; will retry", key, strerror(errno));
+			log_kv(LL_ERROR, KV("service", svc), "cannot listen for %s: %s; will retry", key,
+			       strerror(errno));
 			free(p);
 			return NULL;
 		}
@@ -154,11 +155,12 @@ px_sync(struct px_proxy *px)
 	informer_foreach(px->endpoints, sync_one, px);
 	HASH_ITER(hh, px->ports, p, tmp) {
 		if (p->gen != px->gen) {
-			log_kv(LL_INFO, KV("service", p->service, "port", p->key), "service port gone; listener closed");
+			log_kv(LL_INFO, KV("service", p->service, "port", p->key),
+			       "service port gone; listener closed");
 			port_free(px, p);
 		}
 	}
-	HASH_SORT(px->ports, by_key);      /* the same rules render the same bytes */
+	HASH_SORT(px->ports, by_key); /* the same rules render the same bytes */
 	if (!(rules = px_nft_render(px)))
 		return;
 	if (px->rules && strcmp(rules, px->rules) == 0) {

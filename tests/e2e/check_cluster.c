@@ -124,7 +124,8 @@ answers_from_all(int i, const struct bed_eps *e)
 
 		for (int g = 0; g < n; g++)
 			hit |= strcmp(got[g], e->pod[k]) == 0;
-		ck_assert_msg(hit, "from m%d, %s:80 never answered from pod %s (%d pods answered, %d requests failed; %s)",
+		ck_assert_msg(hit,
+		              "from m%d, %s:80 never answered from pod %s (%d pods answered, %d requests failed; %s)",
 		              i, e->cip, e->pod[k], n, failed, s);
 	}
 }
@@ -149,12 +150,12 @@ pods_of(const char *name)
 	return bed_list(rest, NULL, 0);
 }
 
-#define WAIT_FOR(cond, secs, ...)                                      \
-	do {                                                           \
-		double end_ = bed_now() + (secs);                      \
-		while (!(cond) && bed_now() < end_)                    \
-			usleep(100 * 1000);                            \
-		ck_assert_msg((cond), __VA_ARGS__);                    \
+#define WAIT_FOR(cond, secs, ...)                   \
+	do {                                        \
+		double end_ = bed_now() + (secs);   \
+		while (!(cond) && bed_now() < end_) \
+			usleep(100 * 1000);         \
+		ck_assert_msg((cond), __VA_ARGS__); \
 	} while (0)
 
 /* ---------------------------------------------------------------- tests */
@@ -222,10 +223,11 @@ check_pod_network(void)
 		WAIT_FOR(subnet_of(i, subnets[i], sizeof(subnets[i])), 30, "minion m%d claimed no subnet", i);
 		ck_assert_msg(strncmp(subnets[i], "10.244.", 7) == 0, "m%d: subnet %s", i, subnets[i]);
 		for (int j = 1; j < i; j++)
-			ck_assert_msg(strcmp(subnets[i], subnets[j]) != 0, "m%d and m%d both hold %s", j, i, subnets[i]);
+			ck_assert_msg(strcmp(subnets[i], subnets[j]) != 0, "m%d and m%d both hold %s", j, i,
+			              subnets[i]);
 		WAIT_FOR(podcidr_is(i, subnets[i]), 30, "m%d: status.podCIDR is not its subnet %s", i, subnets[i]);
-		WAIT_FOR(proto95_routes(i) == NMIN - 1, 30, "m%d has %d routes of proto 95, not %d", i, proto95_routes(i),
-		         NMIN - 1);
+		WAIT_FOR(proto95_routes(i) == NMIN - 1, 30, "m%d has %d routes of proto 95, not %d", i,
+		         proto95_routes(i), NMIN - 1);
 	}
 }
 
@@ -248,8 +250,8 @@ START_TEST(test_minions_ready)
 		addr = json_array_get(json_object_get(json_object_get(n, "status"), "addresses"), 0);
 		snprintf(ip, sizeof(ip), "10.213.0.%d", 10 + i);
 		ck_assert_str_eq(json_string_value(json_object_get(addr, "address")) ?: "", ip);
-		ck_assert_int_eq(json_string_value(json_object_get(json_object_get(json_object_get(n, "metadata"), "labels"),
-		                                                   "disk")) != NULL,
+		ck_assert_int_eq(json_string_value(json_object_get(
+					 json_object_get(json_object_get(n, "metadata"), "labels"), "disk")) != NULL,
 		                 i == SSD_MINION);
 		json_decref(n);
 	}
@@ -305,8 +307,8 @@ pod_reaches_pod(const struct bed_eps *e, int a, int b)
 		out = bed_exec_in_pod(a, e->pod[ia], "httpd", argv);
 	}
 	ck_assert_msg(out != NULL, "cannot exec in pod %s on %s", e->pod[ia], na);
-	ck_assert_msg(strstr(out, e->pod[ib]) != NULL, "pod %s on %s fetched %s (pod %s on %s) and got: %s",
-	              e->pod[ia], na, url, e->pod[ib], nb, out);
+	ck_assert_msg(strstr(out, e->pod[ib]) != NULL, "pod %s on %s fetched %s (pod %s on %s) and got: %s", e->pod[ia],
+	              na, url, e->pod[ib], nb, out);
 	free(out);
 }
 
@@ -341,8 +343,8 @@ START_TEST(test_node_selector)
 		json_t *st;
 
 		snprintf(rest, sizeof(rest), "podstatus/m%d/%s", SSD_MINION, names[k]);
-		WAIT_FOR((st = bed_get(rest, NULL)) && strcmp(json_string_value(json_object_get(st, "phase")) ?: "",
-		                                              "Running") == 0,
+		WAIT_FOR((st = bed_get(rest, NULL)) &&
+		                 strcmp(json_string_value(json_object_get(st, "phase")) ?: "", "Running") == 0,
 		         60, "pod %s is not Running on m%d", names[k], SSD_MINION);
 		json_decref(st);
 	}

@@ -67,8 +67,8 @@ pid_t bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd);
  * until max). got gets the distinct "pod=" names seen (up to BED_MAXA);
  * returns how many, or -1 when the namespace could not be entered.
  * *failed counts requests without an answer. Bounded by secs. */
-int bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, double secs,
-                  char got[][128], int *failed);
+int bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, double secs, char got[][128],
+                  int *failed);
 
 /* Run argv inside pod's app container (skiff.container=cname) on minion
  * i (docker exec, TTY: plain output). Its output as a new string, or NULL

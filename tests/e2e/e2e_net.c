@@ -123,8 +123,7 @@ bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
 }
 
 int
-bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, double secs, char got[][128],
-              int *failed)
+bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, double secs, char got[][128], int *failed)
 {
 	int p[2], n = 0, st = 0;
 	pid_t pid;

@@ -238,8 +238,7 @@ dh_list(const char *const *labels, char **ids)
 	n = json_array_size(j);
 	if (ids) {
 		v = calloc(n + 1, sizeof(*v));
-		json_array_foreach(j, i, it)
-		{
+		json_array_foreach(j, i, it) {
 			v[i] = json_string_value(json_object_get(it, "Id"));
 			len += strlen(v[i]) + 1;
 		}
@@ -285,8 +284,7 @@ dh_remove_where(const char *key, const char *value_prefix)
 	}
 	j = json_loads(resp, 0, NULL);
 	free(resp);
-	json_array_foreach(j, i, it)
-	{
+	json_array_foreach(j, i, it) {
 		const char *v = json_string_value(json_object_get(json_object_get(it, "Labels"), key));
 
 		if (v && strncmp(v, value_prefix, strlen(value_prefix)) == 0 &&

@@ -366,8 +366,8 @@ th_etcd_spawn(struct th_etcd *e, int i)
 	argv[a++] = datadir;
 	snprintf(listen, sizeof listen, "%s", m->url);
 	if (e->also_listen[0])
-		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), ",%s://%s:%d", e->tls ? "https" : "http",
-		         e->also_listen, m->client_port);
+		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), ",%s://%s:%d",
+		         e->tls ? "https" : "http", e->also_listen, m->client_port);
 	argv[a++] = "--listen-client-urls";
 	argv[a++] = listen;
 	argv[a++] = "--advertise-client-urls";

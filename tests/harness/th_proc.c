@@ -109,7 +109,7 @@ th_proc_wait(struct th_proc *p, double timeout_s)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 > timeout_s)
 			return -1;
-		nanosleep(&nap, NULL);     /* polling a condition, not synchronising */
+		nanosleep(&nap, NULL); /* polling a condition, not synchronising */
 	}
 }
 

@@ -86,10 +86,11 @@ put_pod(const char *name, const char *app)
 {
 	char v[512];
 
-	snprintf(v, sizeof(v),
-	         "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
-	         "\"image\":\"skiff/test-httpd:latest\",\"ports\":[{\"containerPort\":8080,\"name\":\"http\"}]}]}}",
-	         name, app);
+	snprintf(
+		v, sizeof(v),
+		"{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+		"\"image\":\"skiff/test-httpd:latest\",\"ports\":[{\"containerPort\":8080,\"name\":\"http\"}]}]}}",
+		name, app);
 	return put("%s/pods/%s", name, v);
 }
 
@@ -153,7 +154,7 @@ wait_endpoints(struct ep_want *w, double secs)
 	while (ev_time() < end) {
 		if (endpoints_are(w))
 			return 0;
-		usleep(20000);      /* polling etcd with a deadline */
+		usleep(20000); /* polling etcd with a deadline */
 	}
 	return -1;
 }
@@ -175,7 +176,7 @@ count_prefix(const char *dir)
 }
 
 static const char *SVC = "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},"
-                         "\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"http\"}]}}";
+			 "\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"http\"}]}}";
 
 START_TEST(test_endpoints_follow_status)
 {
@@ -251,8 +252,9 @@ START_TEST(test_ip_requested_taken_released_restart)
 	/* Kill -9 and restart: still one address per service, none leaked. */
 	th_proc_kill(P);
 	th_proc_free(P, 0);
-	put("%s/services/%s", "d", "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"app\":\"d\"},"
-	                           "\"ports\":[{\"port\":80}]}}");
+	put("%s/services/%s", "d",
+	    "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"app\":\"d\"},"
+	    "\"ports\":[{\"port\":80}]}}");
 	P = start_controller();
 	w.name = "d";
 	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
@@ -264,7 +266,7 @@ START_TEST(test_ip_requested_taken_released_restart)
 	w.name = "b";
 	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
 	ck_assert_str_eq(w.ip, "10.0.0.10");
-	ck_assert_int_eq(gone("endpoints", 2), 0);        /* d and b, not a */
+	ck_assert_int_eq(gone("endpoints", 2), 0); /* d and b, not a */
 	ck_assert_int_eq(count_prefix("serviceips"), 2);
 	ck_assert(th_proc_running(P));
 }

@@ -420,8 +420,7 @@ START_TEST(tls_daemon_wrong_ca_says_so)
 	ck_assert_ptr_nonnull(g_tls);
 	struct th_proc *p = tls_daemon("/tlsbad", th_etcd_other_ca(g_tls));
 
-	ck_assert_msg(th_proc_wait(p, 4) > 0, "the daemon did not exit on a wrong CA within 4 s:\n%s",
-	              th_proc_log(p));
+	ck_assert_msg(th_proc_wait(p, 4) > 0, "the daemon did not exit on a wrong CA within 4 s:\n%s", th_proc_log(p));
 	ck_assert_msg(th_proc_log_has(p, "code=tls") && th_proc_log_has(p, "--etcd-cacert"),
 	              "the log does not name the TLS failure:\n%s", th_proc_log(p));
 	th_proc_free(p, 0);

@@ -62,7 +62,8 @@ START_TEST(test_up_curl_down)
 
 	if (geteuid() != 0 || sh("curl -fsS -m 1 http://127.0.0.1:2379/health >/dev/null 2>&1", "") == 0 ||
 	    sh("ip route show | grep -q '^10\\.0\\.0\\.'", "") == 0) {
-		fprintf(stderr, "check_make_up: skipped (needs root, a free 127.0.0.1:2379 and an unrouted 10.0.0.0/24)\n");
+		fprintf(stderr,
+		        "check_make_up: skipped (needs root, a free 127.0.0.1:2379 and an unrouted 10.0.0.0/24)\n");
 		return;
 	}
 	ck_assert_ptr_nonnull(mkdtemp(RUNDIR));
@@ -103,7 +104,8 @@ START_TEST(test_up_curl_down)
 	/* ("[/]tmp" keeps the pattern from matching the shell that runs pgrep;
 	 * $PWD keeps Skiff programs of other checkouts, such as a test bed
 	 * running next to this test, out of it: make up starts $PWD/build/bin.) */
-	ck_assert_msg(sh("pgrep -f '[/]%s' >/dev/null", RUNDIR + 1) != 0 && sh("pgrep -f \"$PWD/build/bin/[s]kiff-\" >/dev/null", "") != 0,
+	ck_assert_msg(sh("pgrep -f '[/]%s' >/dev/null", RUNDIR + 1) != 0 &&
+	                      sh("pgrep -f \"$PWD/build/bin/[s]kiff-\" >/dev/null", "") != 0,
 	              "a process of make up survived make down");
 	ck_assert_msg(sh("test -z \"$(docker ps -aq --filter label=skiff.node=node-1)\"", "") == 0,
 	              "containers of node-1 survived make down");
@@ -118,7 +120,7 @@ static void
 cleanup(void)
 {
 	if (strchr(RUNDIR, 'X'))
-		return;         /* never created */
+		return; /* never created */
 	setenv("SKIFF_RUN_DIR", RUNDIR, 1);
 	sh("./scripts/down.sh >/dev/null 2>&1; rm -rf %s", RUNDIR);
 }

@@ -20,11 +20,11 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,10 +39,15 @@
 #define SKIFF_BINDIR SKIFF_SRCDIR "/build/bin"
 #endif
 
-static const char *const DAEMONS[] = {"skiff-scheduler", "skiff-replication-controller", "skiff-node-controller",
-                                      "skiff-endpoints-controller", "skiff-agent", "skiff-proxy", NULL};
-static const char *const CONTROL_PLANE[] = {"skiff-scheduler", "skiff-replication-controller",
-                                            "skiff-node-controller", "skiff-endpoints-controller", NULL};
+static const char *const DAEMONS[] = {"skiff-scheduler",
+                                      "skiff-replication-controller",
+                                      "skiff-node-controller",
+                                      "skiff-endpoints-controller",
+                                      "skiff-agent",
+                                      "skiff-proxy",
+                                      NULL};
+static const char *const CONTROL_PLANE[] = {"skiff-scheduler", "skiff-replication-controller", "skiff-node-controller",
+                                            "skiff-endpoints-controller", NULL};
 
 static char TMP[PATH_MAX];     /* scratch directory of the whole run */
 static char TARBALL[PATH_MAX]; /* the release tarball under test */
@@ -141,8 +146,9 @@ dist_up(void)
 		return;
 	}
 	/* A make of our own: not the jobserver or variables of "make test". */
-	rc = shf(NULL, "cd '%s' && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS OUTDIR='%s/dist' scripts/dist.sh >'%s/dist.out' "
-	               "2>'%s/dist.log'",
+	rc = shf(NULL,
+	         "cd '%s' && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS OUTDIR='%s/dist' scripts/dist.sh >'%s/dist.out' "
+	         "2>'%s/dist.log'",
 	         SKIFF_SRCDIR, TMP, TMP, TMP);
 	snprintf(path, sizeof(path), "%s/dist.out", TMP);
 	if (rc != 0 || !(out = slurp(path)) || !*out) {
@@ -155,7 +161,6 @@ dist_up(void)
 	free(out);
 }
 
-
 /* A fresh root shaped like Debian 12: /lib -> usr/lib, etc/, mode 0755,
  * with the host's units (targets, docker.service if any) so that
  * dependencies resolve. Returns its path in root. */
@@ -163,11 +168,13 @@ static void
 make_root(char *root, size_t len, const char *name)
 {
 	snprintf(root, len, "%s/%s", TMP, name);
-	ck_assert_int_eq(shf(NULL, "rm -rf '%s' && mkdir -p '%s/usr/lib/systemd/system' '%s/etc' && ln -s usr/lib '%s/lib' && "
-	                           "chmod 755 '%s' && if [ -d /lib/systemd/system ]; then cp -a /lib/systemd/system/. "
-	                           "'%s/usr/lib/systemd/system/'; fi",
-	                     root, root, root, root, root, root),
-	                 0);
+	ck_assert_int_eq(
+		shf(NULL,
+	            "rm -rf '%s' && mkdir -p '%s/usr/lib/systemd/system' '%s/etc' && ln -s usr/lib '%s/lib' && "
+	            "chmod 755 '%s' && if [ -d /lib/systemd/system ]; then cp -a /lib/systemd/system/. "
+	            "'%s/usr/lib/systemd/system/'; fi",
+	            root, root, root, root, root, root),
+		0);
 }
 
 /* Whether path exists as such (enablement links point into the root, not
@@ -190,9 +197,11 @@ systemctl_cmd(void)
 static int
 install_into(const char *root, const char *extra, char **out)
 {
-	return shf(out, "d=$(mktemp -d '%s/x.XXXXXX') && tar -xzf '%s' -C \"$d\" ./usr/local/share/skiff/install-minion.sh && "
-	                "ROOT='%s' SYSTEMCTL=%s %s sh \"$d/usr/local/share/skiff/install-minion.sh\" '%s'",
-	           TMP, TARBALL, root, systemctl_cmd(), extra ? extra : "", TARBALL);
+	return shf(
+		out,
+		"d=$(mktemp -d '%s/x.XXXXXX') && tar -xzf '%s' -C \"$d\" ./usr/local/share/skiff/install-minion.sh && "
+		"ROOT='%s' SYSTEMCTL=%s %s sh \"$d/usr/local/share/skiff/install-minion.sh\" '%s'",
+		TMP, TARBALL, root, systemctl_cmd(), extra ? extra : "", TARBALL);
 }
 
 static void
@@ -230,10 +239,16 @@ END_TEST
 /* Text checks of the hardening asked of every unit. */
 START_TEST(test_unit_hardening)
 {
-	static const char *const every[] = {"NoNewPrivileges=yes\n", "ProtectSystem=strict\n", "ProtectHome=yes\n",
-	                                    "PrivateTmp=yes\n", "Restart=always\n", "RestartSec=2\n",
-	                                    "EnvironmentFile=-/etc/skiff/skiff.env\n", "StartLimitIntervalSec=0\n",
-	                                    "WantedBy=multi-user.target\n", NULL};
+	static const char *const every[] = {"NoNewPrivileges=yes\n",
+	                                    "ProtectSystem=strict\n",
+	                                    "ProtectHome=yes\n",
+	                                    "PrivateTmp=yes\n",
+	                                    "Restart=always\n",
+	                                    "RestartSec=2\n",
+	                                    "EnvironmentFile=-/etc/skiff/skiff.env\n",
+	                                    "StartLimitIntervalSec=0\n",
+	                                    "WantedBy=multi-user.target\n",
+	                                    NULL};
 	char path[PATH_MAX], exec[256];
 
 	for (int i = 0; DAEMONS[i]; i++) {
@@ -245,7 +260,8 @@ START_TEST(test_unit_hardening)
 		ck_assert_msg((u = slurp(path)) && *u, "%s missing", path);
 		for (int j = 0; every[j]; j++)
 			ck_assert_msg(strstr(u, every[j]), "%s: no %s", d, every[j]);
-		snprintf(exec, sizeof(exec), "\nExecStart=/usr/local/bin/%s $SKIFF_COMMON_ARGS $SKIFF_CREDENTIAL_ARGS $SKIFF_", d);
+		snprintf(exec, sizeof(exec),
+		         "\nExecStart=/usr/local/bin/%s $SKIFF_COMMON_ARGS $SKIFF_CREDENTIAL_ARGS $SKIFF_", d);
 		ck_assert_msg(strstr(u, exec), "%s: ExecStart is not %s...", d, exec + 1);
 		for (int j = 0; CONTROL_PLANE[j]; j++)
 			cp |= strcmp(CONTROL_PLANE[j], d) == 0;
@@ -284,24 +300,28 @@ START_TEST(test_units_verify)
 	make_root(root, sizeof(root), "verify");
 	ck_assert_int_eq(install_into(root, "SYSTEMCTL=true", &out), 0);
 	free(out);
-	ck_assert_int_eq(shf(NULL, "mkdir -p '%s/etc/systemd/system/skiff-.service.d' && cat > "
-	                           "'%s/etc/systemd/system/skiff-.service.d/etcd-credentials.conf' <<'EOF'\n"
-	                           "[Service]\nLoadCredential=etcd-ca:/etc/skiff/pki/ca.pem\n"
-	                           "LoadCredential=etcd-password:/etc/skiff/etcd-password\n"
-	                           "Environment=\"SKIFF_CREDENTIAL_ARGS=--etcd-cacert %%d/etcd-ca "
-	                           "--etcd-password-file %%d/etcd-password\"\nEOF",
+	ck_assert_int_eq(shf(NULL,
+	                     "mkdir -p '%s/etc/systemd/system/skiff-.service.d' && cat > "
+	                     "'%s/etc/systemd/system/skiff-.service.d/etcd-credentials.conf' <<'EOF'\n"
+	                     "[Service]\nLoadCredential=etcd-ca:/etc/skiff/pki/ca.pem\n"
+	                     "LoadCredential=etcd-password:/etc/skiff/etcd-password\n"
+	                     "Environment=\"SKIFF_CREDENTIAL_ARGS=--etcd-cacert %%d/etcd-ca "
+	                     "--etcd-password-file %%d/etcd-password\"\nEOF",
 	                     root, root),
 	                 0);
 	for (int i = 0; DAEMONS[i]; i++) {
-		int rc = shf(&out, "cd '%s' && systemd-analyze --man=no --root='%s' verify %s.service", TMP, root, DAEMONS[i]);
+		int rc = shf(&out, "cd '%s' && systemd-analyze --man=no --root='%s' verify %s.service", TMP, root,
+		             DAEMONS[i]);
 
 		/* Unknown keys and bad values are warnings with exit 0: fail on any output. */
-		ck_assert_msg(rc == 0 && out[0] == '\0', "systemd-analyze verify %s.service: exit %d: %s", DAEMONS[i], rc, out);
+		ck_assert_msg(rc == 0 && out[0] == '\0', "systemd-analyze verify %s.service: exit %d: %s", DAEMONS[i],
+		              rc, out);
 		free(out);
 	}
 	/* The check is real: a unit whose binary is missing fails. */
 	ck_assert_int_eq(shf(NULL, "rm '%s/usr/local/bin/skiff-proxy'", root), 0);
-	ck_assert_int_ne(shf(&out, "cd '%s' && systemd-analyze --man=no --root='%s' verify skiff-proxy.service", TMP, root), 0);
+	ck_assert_int_ne(
+		shf(&out, "cd '%s' && systemd-analyze --man=no --root='%s' verify skiff-proxy.service", TMP, root), 0);
 	ck_assert_msg(strstr(out, "skiff-proxy"), "%s", out);
 	free(out);
 }
@@ -324,7 +344,8 @@ START_TEST(test_install_minion)
 	}
 	snprintf(path, sizeof(path), "%s/lib", root);
 	ck_assert_msg(lstat(path, &st) == 0 && S_ISLNK(st.st_mode), "/lib is no longer a symlink");
-	ck_assert_msg(stat(root, &st) == 0 && (st.st_mode & 07777) == 0755, "mode of / changed to %o", st.st_mode & 07777);
+	ck_assert_msg(stat(root, &st) == 0 && (st.st_mode & 07777) == 0755, "mode of / changed to %o",
+	              st.st_mode & 07777);
 	snprintf(path, sizeof(path), "%s/etc/skiff/skiff.env", root);
 	ck_assert_msg(stat(path, &st) == 0 && (st.st_mode & 077) == 0, "skiff.env missing or readable by others");
 	if (have("systemctl")) {
@@ -332,7 +353,8 @@ START_TEST(test_install_minion)
 		ck_assert_msg(present(path), "skiff-agent not enabled");
 		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-proxy.service", root);
 		ck_assert_msg(present(path), "skiff-proxy not enabled");
-		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-scheduler.service", root);
+		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-scheduler.service",
+		         root);
 		ck_assert_msg(!present(path), "a minion must not run the scheduler");
 	} else {
 		skip("enablement checks: systemctl not installed");
@@ -345,8 +367,8 @@ START_TEST(test_install_minion)
 	ck_assert((env = slurp(path)) && strstr(env, "SKIFF_NODE_NAME=edited\n"));
 	free(env);
 	/* Errors a person can act on. */
-	ck_assert_int_eq(shf(&out, "ROOT='%s' SYSTEMCTL=true sh '%s/scripts/install-minion.sh' /nonexistent.tar.gz", root,
-	                     SKIFF_SRCDIR),
+	ck_assert_int_eq(shf(&out, "ROOT='%s' SYSTEMCTL=true sh '%s/scripts/install-minion.sh' /nonexistent.tar.gz",
+	                     root, SKIFF_SRCDIR),
 	                 1);
 	ck_assert_msg(strstr(out, "no such file"), "%s", out);
 	free(out);
@@ -365,14 +387,16 @@ START_TEST(test_cloud_init_schema)
 		return;
 	}
 	for (int i = 0; files[i]; i++) {
-		int rc = shf(&out, "cloud-init schema --config-file '%s/manifests/cloud-init/%s'", SKIFF_SRCDIR, files[i]);
+		int rc = shf(&out, "cloud-init schema --config-file '%s/manifests/cloud-init/%s'", SKIFF_SRCDIR,
+		             files[i]);
 
 		ck_assert_msg(rc == 0 && strstr(out, "Valid cloud-config"), "%s: %s", files[i], out);
 		free(out);
 	}
 	/* The check is real: a wrong type is an error. */
-	ck_assert_int_ne(shf(&out, "printf '#cloud-config\\npackages: 3\\n' > '%s/bad.yaml' && "
-	                           "cloud-init schema --config-file '%s/bad.yaml'",
+	ck_assert_int_ne(shf(&out,
+	                     "printf '#cloud-config\\npackages: 3\\n' > '%s/bad.yaml' && "
+	                     "cloud-init schema --config-file '%s/bad.yaml'",
 	                     TMP, TMP),
 	                 0);
 	free(out);
@@ -413,20 +437,22 @@ START_TEST(test_cloud_init_replay)
 	snprintf(path, sizeof(path), "%s/replay.py", TMP);
 	FILE *f = fopen(path, "w");
 	ck_assert(f && fputs(REPLAY_PY, f) >= 0 && fclose(f) == 0);
-	ck_assert_msg(shf(&out, "python3 '%s' '%s' 'file://%s' \"$(sha256sum '%s' | cut -d' ' -f1)\" '%s/runcmd.sh' "
-	                        "'%s/manifests/cloud-init/minion.yaml'",
+	ck_assert_msg(shf(&out,
+	                  "python3 '%s' '%s' 'file://%s' \"$(sha256sum '%s' | cut -d' ' -f1)\" '%s/runcmd.sh' "
+	                  "'%s/manifests/cloud-init/minion.yaml'",
 	                  path, root, TARBALL, TARBALL, TMP, SKIFF_SRCDIR) == 0,
 	              "replay: %s", out);
 	free(out);
-	ck_assert_msg(shf(&out, "ROOT='%s' SYSTEMCTL=%s sh '%s/runcmd.sh'", root, systemctl_cmd(), TMP) == 0, "runcmd: %s",
-	              out);
+	ck_assert_msg(shf(&out, "ROOT='%s' SYSTEMCTL=%s sh '%s/runcmd.sh'", root, systemctl_cmd(), TMP) == 0,
+	              "runcmd: %s", out);
 	free(out);
 	snprintf(path, sizeof(path), "%s/usr/local/bin/skiff-agent", root);
 	ck_assert(access(path, X_OK) == 0);
 	snprintf(path, sizeof(path), "%s/usr/local/bin/skiff-proxy", root);
 	ck_assert(access(path, X_OK) == 0);
 	snprintf(path, sizeof(path), "%s/etc/skiff/skiff.env", root);
-	ck_assert_msg((env = slurp(path)) && strstr(env, "Written by cloud-init"), "cloud-init's skiff.env was replaced");
+	ck_assert_msg((env = slurp(path)) && strstr(env, "Written by cloud-init"),
+	              "cloud-init's skiff.env was replaced");
 	free(env);
 	if (have("systemctl")) {
 		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-agent.service", root);
@@ -434,9 +460,11 @@ START_TEST(test_cloud_init_replay)
 	}
 	/* A wrong checksum stops the install before anything is unpacked. */
 	make_root(root, sizeof(root), "cloud-bad");
-	ck_assert_int_ne(shf(&out, "sed 's/^sha256=.*/sha256=0000/' '%s/runcmd.sh' > '%s/bad.sh' && ROOT='%s' SYSTEMCTL=true sh '%s/bad.sh'",
-	                     TMP, TMP, root, TMP),
-	                 0);
+	ck_assert_int_ne(
+		shf(&out,
+	            "sed 's/^sha256=.*/sha256=0000/' '%s/runcmd.sh' > '%s/bad.sh' && ROOT='%s' SYSTEMCTL=true sh '%s/bad.sh'",
+	            TMP, TMP, root, TMP),
+		0);
 	free(out);
 	snprintf(path, sizeof(path), "%s/usr/local/bin/skiff-agent", root);
 	ck_assert(!present(path));
@@ -452,7 +480,8 @@ doc_block(const char *name)
 
 	snprintf(path, sizeof(path), "%s/docs/operations.md", SKIFF_SRCDIR);
 	snprintf(mark, sizeof(mark), "<!-- check_provision: %s -->", name);
-	if (!(doc = slurp(path)) || !(b = strstr(doc, mark)) || !(b = strstr(b, "```sh\n")) || !(e = strstr(b + 6, "\n```"))) {
+	if (!(doc = slurp(path)) || !(b = strstr(doc, mark)) || !(b = strstr(b, "```sh\n")) ||
+	    !(e = strstr(b + 6, "\n```"))) {
 		free(doc);
 		return NULL;
 	}
@@ -488,8 +517,9 @@ run_block(const char *block, char **out)
 	snprintf(path, sizeof(path), "%s/block.sh", TMP);
 	if (!(f = fopen(path, "w")) || fputs(block, f) < 0 || fclose(f) != 0)
 		return -1;
-	return shf(out, "cd '%s' && ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' P=/skiff NODE=m1 ROOT_PASSWORD=rootpw "
-	                "NODE_PASSWORD=nodepw CONTROL_PLANE_PASSWORD=cppw sh -eu '%s'",
+	return shf(out,
+	           "cd '%s' && ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' P=/skiff NODE=m1 ROOT_PASSWORD=rootpw "
+	           "NODE_PASSWORD=nodepw CONTROL_PLANE_PASSWORD=cppw sh -eu '%s'",
 	           TMP, th_etcd_endpoints(E), path);
 }
 
@@ -498,11 +528,11 @@ static void
 node_may(const char *args, int ok)
 {
 	char *out = NULL;
-	int rc = shf(&out, "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='skiff-node-m1:nodepw' %s", th_etcd_endpoints(E),
-	             args);
+	int rc = shf(&out, "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='skiff-node-m1:nodepw' %s",
+	             th_etcd_endpoints(E), args);
 
-	ck_assert_msg(ok ? rc == 0 : rc != 0 && strstr(out, "permission denied"), "etcdctl %s as skiff-node-m1: %s (exit %d): %s",
-	              args, ok ? "denied" : "allowed", rc, out);
+	ck_assert_msg(ok ? rc == 0 : rc != 0 && strstr(out, "permission denied"),
+	              "etcdctl %s as skiff-node-m1: %s (exit %d): %s", args, ok ? "denied" : "allowed", rc, out);
 	free(out);
 }
 
@@ -511,26 +541,39 @@ node_may(const char *args, int ok)
 START_TEST(test_rbac_agent)
 {
 	char *out = NULL, sock[PATH_MAX + 16], pw[64] = "SKIFF_ETCD_PASSWORD=nodepw";
-	char *argv[] = {"skiff-agent", "--etcd-endpoints", (char *)th_etcd_endpoints(E), "--etcd-user", "skiff-node-m1",
-	                "--node-name", "m1", "--node-ip", "127.0.0.1", "--docker-socket", sock, NULL};
+	char *argv[] = {"skiff-agent",
+	                "--etcd-endpoints",
+	                (char *)th_etcd_endpoints(E),
+	                "--etcd-user",
+	                "skiff-node-m1",
+	                "--node-name",
+	                "m1",
+	                "--node-ip",
+	                "127.0.0.1",
+	                "--docker-socket",
+	                sock,
+	                NULL};
 	char *env[] = {pw, NULL};
 	struct th_proc *p;
 	int ok = 0;
 
 	ck_assert_msg(E, "no etcd");
 	snprintf(sock, sizeof(sock), "%s/no-docker.sock", TMP);
-	ck_assert_msg(p = th_proc_start(SKIFF_BINDIR "/skiff-agent", argv, env), "cannot start " SKIFF_BINDIR "/skiff-agent");
+	ck_assert_msg(p = th_proc_start(SKIFF_BINDIR "/skiff-agent", argv, env),
+	              "cannot start " SKIFF_BINDIR "/skiff-agent");
 	for (int i = 0; i < 100 && !ok && th_proc_running(p); i++) {
 		usleep(100000);
 		ok = th_proc_log_has(p, "node is ready");
 	}
-	ck_assert_int_eq(shf(&out, "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='root:rootpw' get /skiff/nodeleases/m1 "
-	                           "--keys-only",
+	ck_assert_int_eq(shf(&out,
+	                     "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='root:rootpw' get /skiff/nodeleases/m1 "
+	                     "--keys-only",
 	                     th_etcd_endpoints(E)),
 	                 0);
 	if (!ok || !strstr(out, "/skiff/nodeleases/m1"))
 		th_proc_free(p, 1), p = NULL;
-	ck_assert_msg(ok && strstr(out, "/skiff/nodeleases/m1"), "the agent did not register as skiff-node-m1: %s", out);
+	ck_assert_msg(ok && strstr(out, "/skiff/nodeleases/m1"), "the agent did not register as skiff-node-m1: %s",
+	              out);
 	free(out);
 	ck_assert_int_eq(th_proc_signal(p, SIGTERM), 0);
 	ck_assert_int_eq(th_proc_wait(p, 15), 0);
@@ -568,9 +611,10 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/events/pods/web/0123456789abcdef '{}'", 1);
 	node_may("get --prefix /skiff/endpoints/", 1);
 	node_may("get --prefix /skiff/services/", 1);
-	ck_assert_int_eq(shf(&out, "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
-	                           "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
-	                           "etcdctl put --lease=\"$id\" /skiff/nodeleases/m1 '{}' && etcdctl lease revoke \"$id\"",
+	ck_assert_int_eq(shf(&out,
+	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
+	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
+	                     "etcdctl put --lease=\"$id\" /skiff/nodeleases/m1 '{}' && etcdctl lease revoke \"$id\"",
 	                     th_etcd_endpoints(E)),
 	                 0);
 	free(out);
@@ -586,12 +630,14 @@ START_TEST(test_rbac_docs)
 	node_may("get --prefix /skiff/pods/", 0);
 	node_may("get --prefix /skiff/leaders/", 0);
 	/* The control plane's user may write anywhere under the prefix, not outside. */
-	ck_assert_int_eq(shf(&out, "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='skiff-control-plane:cppw' put "
-	                           "/skiff/bindings/m1/web '{}'",
+	ck_assert_int_eq(shf(&out,
+	                     "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='skiff-control-plane:cppw' put "
+	                     "/skiff/bindings/m1/web '{}'",
 	                     th_etcd_endpoints(E)),
 	                 0);
 	free(out);
-	ck_assert_int_ne(shf(&out, "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='skiff-control-plane:cppw' put /other x",
+	ck_assert_int_ne(shf(&out,
+	                     "ETCDCTL_API=3 etcdctl --endpoints='%s' --user='skiff-control-plane:cppw' put /other x",
 	                     th_etcd_endpoints(E)),
 	                 0);
 	free(out);

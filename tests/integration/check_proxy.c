@@ -185,8 +185,8 @@ put_endpoints(const char *name, const char *ips)
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p), l = strlen(addrs);
 
-		snprintf(addrs + l, sizeof(addrs) - l, "%s{\"ip\":\"%.*s\",\"node\":\"n1\",\"pod\":\"p%zu\"}", l ? "," : "",
-		         (int)n, p, l);
+		snprintf(addrs + l, sizeof(addrs) - l, "%s{\"ip\":\"%.*s\",\"node\":\"n1\",\"pod\":\"p%zu\"}",
+		         l ? "," : "", (int)n, p, l);
 		p = comma ? comma + 1 : NULL;
 	}
 	snprintf(key, sizeof(key), "%s/endpoints/%s", PFX, name);
@@ -239,7 +239,7 @@ answers_are(const char *want, double secs)
 		ok = (w2 && strcmp(who, "127.0.0.2") == 0) || (w3 && strcmp(who, "127.0.0.3") == 0);
 		if (!ok) {
 			run = seen2 = seen3 = 0;
-			usleep(10000);      /* polling with a deadline */
+			usleep(10000); /* polling with a deadline */
 			continue;
 		}
 		run++;

@@ -243,7 +243,7 @@ START_TEST(test_informer_drop_values)
 	ck_assert_ptr_null(o->value);
 	ck_assert_uint_eq(o->value_len, 0);
 	ck_assert_uint_eq(*(size_t *)o->obj, 3); /* "v42" */
-	rev = put_many(s, "/inf/d/", 0, 20);    /* updates through the watch */
+	rev = put_many(s, "/inf/d/", 0, 20);     /* updates through the watch */
 	w = (struct inf_wait){inf, rev, 150};
 	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
 	ck_assert_int_eq(n.updates, 20);
@@ -353,10 +353,10 @@ START_TEST(test_informer_relist_after_compaction)
 	th_wait(L, NULL, NULL, 0.3);
 	ck_assert_int_eq(th_etcd_restart(E, 0), 0);
 	/* Keep the informer's loop from running until compaction is done. */
-	rev = put_many(s, "/inf/b/", 0, 5);              /* 5 updates */
-	r = etcd_sync_delete(s, "/inf/b/k0049", NULL);   /* 1 delete */
+	rev = put_many(s, "/inf/b/", 0, 5);            /* 5 updates */
+	r = etcd_sync_delete(s, "/inf/b/k0049", NULL); /* 1 delete */
 	etcd_result_free(r);
-	rev = put_many(s, "/inf/b/", 50, 3);             /* 3 adds */
+	rev = put_many(s, "/inf/b/", 50, 3); /* 3 adds */
 	r = etcd_sync_compact(s, rev, 1);
 	TU_OK(r);
 	etcd_result_free(r);
@@ -377,7 +377,7 @@ END_TEST
 struct cand {
 	struct leader *l;
 	int leading;
-	int *now_leading;           /* shared count of current leaders */
+	int *now_leading; /* shared count of current leaders */
 	int *max_leading;
 	int starts;
 };
@@ -485,7 +485,7 @@ START_TEST(test_leader_resign_hands_over)
 	ck_assert_int_eq(c[1].leading, 0);
 	t0 = ev_time();
 	leader_resign(c[0].l, resigned, &done);
-	ck_assert_int_eq(c[0].leading, 0);         /* stops acting at once */
+	ck_assert_int_eq(c[0].leading, 0); /* stops acting at once */
 	ck_assert_int_eq(th_wait(L, second_leads, &c[1], 5), 0);
 	ck_assert_msg(ev_time() - t0 < 2.0, "handover after resign took %.2fs", ev_time() - t0);
 	ck_assert_int_eq(th_wait(L, flag_set, &done, 5), 0);

@@ -382,7 +382,8 @@ bed_down(void)
 	if (NODE[0])
 		dh_remove_where("skiff.node", NODE);
 	if (TABLE[0]) {
-		snprintf(cmd, sizeof(cmd), "nft list table ip %s >/dev/null 2>&1 && nft delete table ip %s", TABLE, TABLE);
+		snprintf(cmd, sizeof(cmd), "nft list table ip %s >/dev/null 2>&1 && nft delete table ip %s", TABLE,
+		         TABLE);
 		sh(cmd);
 	}
 	if (BED) {
@@ -430,15 +431,12 @@ controller_json(int replicas)
 	json_t *j = json_pack(
 		"{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:i, s:{s:s}, s:{s:{s:{s:s}}, s:{s:[{s:s, s:s, s:s, s:[s,s,s,s], "
 		"s:[{s:s, s:i, s:s}], s:{s:{s:s, s:s}}}], s:s, s:i}}}}",
-		"apiVersion", "v1", "kind", "ReplicationController",
-		"metadata", "name", "web", "labels", "app", "web",
-		"spec", "replicas", replicas, "selector", "app", "web",
-		"template", "metadata", "labels", "app", "web",
-		"spec", "containers", "name", "httpd", "image", DH_TEST_IMAGE, "imagePullPolicy", "Never",
-		"command", "/bin/busybox", "sh", "-c", CMD,
-		"ports", "name", "http", "containerPort", 80, "protocol", "TCP",
-		"resources", "requests", "cpu", "10m", "memory", "8Mi",
-		"restartPolicy", "Always", "terminationGracePeriodSeconds", 1);
+		"apiVersion", "v1", "kind", "ReplicationController", "metadata", "name", "web", "labels", "app", "web",
+		"spec", "replicas", replicas, "selector", "app", "web", "template", "metadata", "labels", "app", "web",
+		"spec", "containers", "name", "httpd", "image", DH_TEST_IMAGE, "imagePullPolicy", "Never", "command",
+		"/bin/busybox", "sh", "-c", CMD, "ports", "name", "http", "containerPort", 80, "protocol", "TCP",
+		"resources", "requests", "cpu", "10m", "memory", "8Mi", "restartPolicy", "Always",
+		"terminationGracePeriodSeconds", 1);
 	char *s;
 
 	ck_assert_ptr_nonnull(j);

@@ -181,14 +181,18 @@ START_TEST(test_want_route)
 	char why[256];
 
 	api_ipv4_parse("198.51.100.11", &self, NULL);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, NULL, &r, why, sizeof(why)), 0);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, NULL, &r, why, sizeof(why)),
+	                 0);
 	ck_assert_str_eq(fmt(&r.dst), "10.244.2.0/24");
 	ck_assert_uint_eq(r.gw, self + 1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.11", self, NULL, &r, why, sizeof(why)), 1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.11", self, NULL, &r, why, sizeof(why)),
+	                 1);
 	ck_assert_int_eq(netcalc_want_route(&nc, "0.0.0.0/0", "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
 	ck_assert_ptr_nonnull(strstr(why, "podCIDR"));
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/16", "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.245.1.0/24", "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/16", "198.51.100.12", self, NULL, &r, why, sizeof(why)),
+	                 -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.245.1.0/24", "198.51.100.12", self, NULL, &r, why, sizeof(why)),
+	                 -1);
 	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "nope", self, NULL, &r, why, sizeof(why)), -1);
 	ck_assert_ptr_nonnull(strstr(why, "hostIP"));
 	ck_assert_int_eq(netcalc_want_route(&nc, NULL, "198.51.100.12", self, NULL, &r, why, sizeof(why)), -1);
@@ -208,12 +212,15 @@ START_TEST(test_want_route_not_over_own)
 
 	api_ipv4_parse("198.51.100.11", &self, NULL);
 	api_cidr_parse("10.244.1.0/24", &own, NULL);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.12", self, &own, &r, why, sizeof(why)), -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.0/24", "198.51.100.12", self, &own, &r, why, sizeof(why)),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(why, "own subnet"));
 	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.1.128/25", "198.51.100.12", self, &own, &r, why, sizeof(why)),
 	                 -1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/23", "198.51.100.12", self, &own, &r, why, sizeof(why)), -1);
-	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, &own, &r, why, sizeof(why)), 0);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.0.0/23", "198.51.100.12", self, &own, &r, why, sizeof(why)),
+	                 -1);
+	ck_assert_int_eq(netcalc_want_route(&nc, "10.244.2.0/24", "198.51.100.12", self, &own, &r, why, sizeof(why)),
+	                 0);
 }
 END_TEST
 

@@ -143,8 +143,7 @@ memo_load(json_t *memo)
 
 	m->name = strdup("pod");
 	m->uid = strdup("uid");
-	json_object_foreach(json_object_get(memo, "containers"), k, v)
-	{
+	json_object_foreach(json_object_get(memo, "containers"), k, v) {
 		struct ctr_memo *c = plan_ctr_memo(m, k);
 
 		c->restarts = (int)json_integer_value(json_object_get(v, "restarts"));
@@ -186,8 +185,7 @@ pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 	}
 	in->img = ip->img;
 	ip->failed_start = calloc(1, 1024);
-	json_array_foreach(json_object_get(pass, "failed_start"), i, v)
-	{
+	json_array_foreach(json_object_get(pass, "failed_start"), i, v) {
 		strcat(ip->failed_start, json_string_value(v));
 		strcat(ip->failed_start, " ");
 	}
@@ -217,7 +215,8 @@ input_load(const char *dir, struct input *ip, struct plan_in *in)
 	ck_assert_msg(json_is_array(cs), "%s: containers.json is not an array", dir);
 	ip->n = json_array_size(cs);
 	ip->s = calloc(ip->n + 1, sizeof(*ip->s));
-	json_array_foreach(cs, i, v) snap_load(&ip->s[i], v);
+	json_array_foreach(cs, i, v)
+		snap_load(&ip->s[i], v);
 	json_decref(cs);
 	ip->memo_json = load(dir, "memo.json");
 	ip->memo = memo_load(ip->memo_json);

@@ -72,8 +72,9 @@ END_TEST
 
 START_TEST(test_i64_fields)
 {
-	json_t *o = json_loads("{\"a\":\"9223372036854775807\",\"b\":5,\"c\":{},\"d\":\"12x\",\"e\":\"18446744073709551615\"}",
-	                       0, NULL);
+	json_t *o = json_loads(
+		"{\"a\":\"9223372036854775807\",\"b\":5,\"c\":{},\"d\":\"12x\",\"e\":\"18446744073709551615\"}", 0,
+		NULL);
 	int64_t v;
 	uint64_t u;
 
@@ -85,8 +86,8 @@ START_TEST(test_i64_fields)
 	ck_assert_int_eq(v, 0);
 	ck_assert_int_eq(etcd_json_get_i64(o, "c", &v), -1);
 	ck_assert_int_eq(etcd_json_get_i64(o, "d", &v), -1);
-	ck_assert_int_eq(etcd_json_get_i64(o, "e", &v), -1);     /* over int64 */
-	ck_assert_int_eq(etcd_json_get_u64(o, "e", &u), 0);      /* member ids are uint64 */
+	ck_assert_int_eq(etcd_json_get_i64(o, "e", &v), -1); /* over int64 */
+	ck_assert_int_eq(etcd_json_get_u64(o, "e", &u), 0);  /* member ids are uint64 */
 	ck_assert(u == UINT64_MAX);
 	json_decref(o);
 }
@@ -167,10 +168,11 @@ END_TEST
 START_TEST(test_txn_failed_and_nested)
 {
 	/* A failed txn has no "succeeded". */
-	json_t *j = load("{\"header\":{\"revision\":\"8\"},\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"8\"},"
-	                 "\"kvs\":[{\"key\":\"L2xvY2s=\",\"create_revision\":\"8\",\"mod_revision\":\"8\",\"version\":\"1\","
-	                 "\"value\":\"bWU=\"}],\"count\":\"1\"}},{\"response_put\":{}},{\"response_delete_range\":"
-	                 "{\"deleted\":\"2\"}},{\"response_txn\":{\"succeeded\":true}}]}");
+	json_t *j = load(
+		"{\"header\":{\"revision\":\"8\"},\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"8\"},"
+		"\"kvs\":[{\"key\":\"L2xvY2s=\",\"create_revision\":\"8\",\"mod_revision\":\"8\",\"version\":\"1\","
+		"\"value\":\"bWU=\"}],\"count\":\"1\"}},{\"response_put\":{}},{\"response_delete_range\":"
+		"{\"deleted\":\"2\"}},{\"response_txn\":{\"succeeded\":true}}]}");
 	struct etcd_result r = {0};
 
 	ck_assert_int_eq(etcd_parse_txn_resp(j, &r), 0);
@@ -229,7 +231,8 @@ START_TEST(test_classify)
 	ck_assert_int_eq(etcd_classify(3, "etcdserver: request is too large"), ETCD_ETOOLARGE);
 	ck_assert_int_eq(etcd_classify(8, "etcdserver: mvcc: database space exceeded"), ETCD_ENOSPACE);
 	ck_assert_int_eq(etcd_classify(7, "etcdserver: permission denied"), ETCD_EPERM);
-	ck_assert_int_eq(etcd_classify(3, "etcdserver: authentication failed, invalid user ID or password"), ETCD_EAUTH);
+	ck_assert_int_eq(etcd_classify(3, "etcdserver: authentication failed, invalid user ID or password"),
+	                 ETCD_EAUTH);
 	ck_assert_int_eq(etcd_classify(3, "etcdserver: duplicate key given in txn request"), ETCD_EINVAL);
 	ck_assert_int_eq(etcd_classify(13, "boom"), ETCD_ESERVER);
 	ck_assert_str_eq(etcd_code_name(ETCD_ECOMPACTED), "compacted");

@@ -20,7 +20,7 @@ struct rec {
 	double times[16];
 	int ntimes;
 	enum wq_result result;
-	int async;                  /* leave calls open; test finishes them */
+	int async; /* leave calls open; test finishes them */
 	char open[8][8];
 	int nopen;
 };
