@@ -137,6 +137,7 @@ san-run: $(UNIT_TESTS) $(SAN_TESTS)
 
 test: deps
 	@rm -f build/test-counts
+	$(Q)$(MAKE) --no-print-directory format-check fn-length
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
