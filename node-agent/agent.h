@@ -1,17 +1,17 @@
 /*
  * agent.h: skiff-agent's private header. The agent registers its node
- * (P/nodes/NODE, P/nodeleases/NODE on a lease), runs the pods bound to it
+ * (P/nodestatus/NODE, and the heartbeat P/nodeleases/NODE on a lease), runs the pods bound to it
  * (P/bindings/NODE/) as Docker containers, one infrastructure container per
  * pod holding the network namespace, and reports P/podstatus/NODE/POD.
  *
  * Files: agent_docker.c (Engine API client on the loop), agent_register.c
- * (node and lease), agent_pods.c (one pod's pass: list, inspect, plan,
+ * (node status), agent_lease.c (heartbeat), agent_pods.c (one pod's pass: list, inspect, plan,
  * status), agent_plan.c (the pure planner, agent_plan.h, with the status
  * value of agent_plan_status.c), agent_exec.c (the Docker actions of a
  * plan), agent_status.c (snapshots from Docker, the status write),
- * agent_events.c (Docker's event stream, resync), agent_net.c
- * (pod subnet claim and Docker network, with agent_claim.c and the pure
- * agent_netcalc.c), agent_routes.c (host-gw routes, with agent_rtnl.c and
+ * agent_events.c (Docker's event stream, resync), agent_subnets.c
+ * (the judged P/network/ watch), agent_net.c (this node's subnet and
+ * Docker network, with the pure agent_netcalc.c), agent_routes.c (host-gw routes, with agent_rtnl.c and
  * the firewall rules of agent_fw.c), main.c.
  */
 #ifndef SKIFF_AGENT_H
@@ -22,9 +22,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "agent_claim.h"
+#include "agent_netcalc.h"
 #include "agent_plan.h"
 #include "api/api.h"
+#include "api/api_subnets.h"
 #include "daemon/daemon.h"
 #include "etcd.h"
 #include "events.h"
@@ -142,6 +143,9 @@ struct agent {
 	struct etcd_keeper *keeper;
 	ev_timer lease_timer;
 	int lease_busy;
+	ev_timer beat_timer; /* heartbeat (agent_lease.c) */
+	int beat_busy;
+	char lease_acquired[40]; /* spec.acquireTime of the current etcd lease */
 	/* docker events (agent_events.c) */
 	struct dk_req *events_req;
 	ev_timer events_timer;
@@ -149,16 +153,21 @@ struct agent {
 	int pause_importing;
 	int pause_ready;
 	struct metric *m_passes, *m_restarts, *m_status_writes;
-	/* pod network (agent_net.c, agent_routes.c) */
-	struct claim *claim;
-	char pod_subnet[24]; /* claimed subnet, "" until then */
+	/* pod network (agent_subnets.c, agent_net.c, agent_routes.c) */
+	struct informer *network; /* P/network/: config and subnets, raw values */
+	char pod_subnet[24];      /* this node's subnet, "" until the node controller allocated it */
 	struct api_network_config netcfg;
 	int net_ready; /* pods may start: no --docker-network, or the network exists */
 	struct dk_req *net_req;
 	ev_timer net_timer;
-	int net_phase;            /* what net_timer does: claim (0) or look at Docker (1) */
-	struct informer *subnets; /* P/network/subnets/, with host-gw */
+	int net_phase;            /* what net_timer does: wait for the subnet (0) or look at Docker (1) */
+	ev_timer own_timer;       /* look at our subnet soon after P/network/ changed */
+	int64_t warned_cfg_rev;   /* the config revision last reported invalid */
+	int64_t warned_own_rev;   /* our subnet key's revision last reported */
+	int routes_on;            /* host-gw routes are kept (agent_routes.c) */
 	ev_timer route_timer;     /* a sync soon after changes, then at every resync */
+	struct routes_ignored *ignored; /* entries reported as ignored at the last sync */
+	size_t n_ignored;
 	struct fw_job *fw_job;    /* iptables set-up running in a child (agent_fw.c) */
 	int reg_pending;          /* node write asked for while one was in flight */
 	int stopping;
@@ -171,10 +180,15 @@ double agent_now(struct agent *a);
 /* Start reconciling pods once the caches synced and the network is ready. */
 void agent_maybe_start(struct agent *a);
 
-/* agent_register.c */
+/* agent_lease.c: P/nodeleases/NODE on an etcd lease, rewritten every
+ * leaseDurationSeconds/4 with a new spec.renewTime. */
+void lease_start(struct agent *a);
+void lease_stop(struct agent *a);
+
+/* agent_register.c: P/nodestatus/NODE; register_start starts the lease too. */
 void register_start(struct agent *a);
 void register_stop(struct agent *a);
-/* Write the node again soon (e.g. its status.podCIDR changed). */
+/* Write the node status again soon (e.g. its podCIDR changed). */
 void register_refresh(struct agent *a);
 /* The source address of the default route into buf: 0, or -1 when there
  * is no default route. */
@@ -212,18 +226,48 @@ void events_stop(struct agent *a);
 /* Enqueue every pod known to etcd or Docker. */
 void events_resync(struct agent *a);
 
-/* agent_net.c: without --docker-network, net_ready at once. Otherwise claim
- * the subnet, write it to the node, make sure the Docker network exists
- * with it, start the routes (host-gw), then set net_ready; every failure
- * is logged with a Warning event on the node and retried. */
+/* agent_subnets.c: the P/network/ watch, judged. A view borrows the
+ * informer's entries until control returns to the loop. */
+struct subnets_view {
+	struct api_network_config cfg; /* in force (defaults when the key is absent) */
+	int cfg_ok;                    /* 0: the config is invalid, nothing judged (valid[] all 0) */
+	char cfg_why[512];
+	int64_t cfg_rev; /* the config key's mod revision, 0 when absent */
+	size_t n;        /* subnet keys */
+	const struct informer_obj **o;
+	struct api_subnet_claim *c;
+	int *valid;
+	char (*why)[API_SUBNET_WHY];
+};
+/* Start watching P/network/: 0, or -1 when out of memory. Changes call
+ * net_changed and routes_soon. */
+int subnets_start(struct agent *a);
+void subnets_stop(struct agent *a);
+/* Fill v (free with subnets_view_free): 0, or -1 when out of memory.
+ * O(n^2) in the number of subnet keys. */
+int subnets_view(const struct agent *a, struct subnets_view *v);
+void subnets_view_free(struct subnets_view *v);
+/* Index of node's key in v, or -1. */
+long subnets_find(const struct subnets_view *v, const char *node);
+
+/* agent_net.c: without --docker-network, net_ready at once. Otherwise wait
+ * for the subnet the node controller allocates, check it, write it to the
+ * node status, make sure the Docker network exists with it, start the
+ * routes (host-gw), then set net_ready; every failure is logged with a
+ * Warning event on the node and retried. */
 void net_start(struct agent *a);
 void net_stop(struct agent *a);
+/* P/network/ changed: look at our subnet again soon. */
+void net_changed(struct agent *a);
 /* Emit a Warning event on our node and log the same line at level l. */
 void net_warn(struct agent *a, enum log_level l, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* agent_routes.c: keep one route per other node's subnet (host-gw). */
+/* agent_routes.c: keep one route per other node's valid subnet (host-gw). */
 void routes_start(struct agent *a);
 void routes_stop(struct agent *a);
+/* Sync the routes soon (a burst of calls makes one sync); nothing before
+ * routes_start. */
+void routes_soon(struct agent *a);
 
 #endif

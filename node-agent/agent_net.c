@@ -1,13 +1,17 @@
 /*
  * agent_net.c: the pod network of this node, with --docker-network NAME.
- * At start: claim the pod subnet (agent_claim.c), put it in the node's
+ * At start: wait for the subnet the node controller allocates in
+ * P/network/subnets/NODE (watched by agent_subnets.c; a key already there,
+ * such as a version-1 agent's claim, is kept), take it only when
+ * api_subnets_judge says it is valid, put it in the node's
  * status.podCIDR, make sure the Docker bridge network NAME exists with
  * exactly that subnet (remove and create it again when it differs and no
  * container is attached), then, with host-gw, set up forwarding
  * (agent_fw.c) and the routes (agent_routes.c). Pods start only after the
  * network is ready. Every failure is one log line plus a Warning event on
- * the node, and is retried (a claim every 10 s, Docker every 10 s); the
- * agent never exits for it. Once ready, the Docker network and the
+ * the node, and is retried (Docker every 10 s; while there is no subnet a
+ * line every 10 s says what the agent waits for); the agent never exits
+ * for it. The agent never writes a subnet key. Once ready, the Docker network and the
  * firewall rules are checked again at every resync, so a network removed
  * by hand comes back.
  *
@@ -27,9 +31,9 @@
 #define OPT_BRIDGE "com.docker.network.bridge.name"
 #define OPT_MASQ "com.docker.network.bridge.enable_ip_masquerade"
 
-enum { PHASE_CLAIM = 0, PHASE_DOCKER = 1 };
+enum { PHASE_WAIT = 0, PHASE_DOCKER = 1 };
 
-static void net_claim(struct agent *a);
+static void net_wait(struct agent *a);
 static void net_inspect(struct agent *a);
 
 void
@@ -63,8 +67,8 @@ net_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (a->stopping)
 		return;
-	if (a->net_phase == PHASE_CLAIM)
-		net_claim(a);
+	if (a->net_phase == PHASE_WAIT)
+		net_wait(a);
 	else
 		net_inspect(a);
 }
@@ -277,57 +281,122 @@ net_inspect(struct agent *a)
 	net_call(a, "GET", inspect_done);
 }
 
-/* ---------------------------------------------------------------- claim */
+/* ---------------------------------------------------------------- subnet */
 
+/* Say, once per revision of the config, that it is invalid. */
 static void
-claim_done(const struct claim_result *r, void *arg)
+bad_config(struct agent *a, const struct subnets_view *v)
 {
-	struct agent *a = arg;
-	static const char *const reason[] = {"", "SubnetPoolExhausted", "InvalidNetworkConfig", "SubnetClaimFailed",
-	                                     "SubnetClaimFailed"};
-
-	a->claim = NULL;
-	if (r->status != CLAIM_OK) {
-		net_warn(a, LL_ERROR, reason[r->status],
-		         "cannot claim a pod subnet: %s; pods wait; %s, retrying in %.0fs", r->msg,
-		         r->status == CLAIM_EXHAUSTED
-		                 ? "free a subnet (delete a gone node's P/network/subnets/ key) or "
-		                   "widen podCIDR"
-		         : r->status == CLAIM_BAD_CONFIG ? "fix P/network/config"
-		                                         : "check etcd",
-		         NET_RETRY_S);
-		net_again(a, PHASE_CLAIM, NET_RETRY_S);
+	if (v->cfg_rev == a->warned_cfg_rev)
 		return;
+	a->warned_cfg_rev = v->cfg_rev;
+	net_warn(a, LL_ERROR, "InvalidNetworkConfig",
+	         "P/network/config is invalid: %s; no pod subnet is used and pods wait; fix P/network/config",
+	         v->cfg_why);
+}
+
+/* Our subnet key k in v is valid: take it (only the first time; a later
+ * change needs a restart, the network and pods in use stay as they are). */
+static void
+adopt(struct agent *a, const struct subnets_view *v, long k)
+{
+	struct api_errors e = {0};
+	struct api_subnet *s = api_subnet_parse(v->c[k].value, v->c[k].len, &e);
+
+	api_errors_clear(&e);
+	if (!s)
+		return; /* the judge said valid: only out of memory */
+	if (a->pod_subnet[0]) {
+		if (strcmp(s->subnet, a->pod_subnet) != 0 && v->o[k]->mod_revision != a->warned_own_rev) {
+			a->warned_own_rev = v->o[k]->mod_revision;
+			net_warn(a, LL_WARN, "SubnetChanged",
+			         "this node's subnet is now %s but the agent uses %s; restart the agent to move",
+			         s->subnet, a->pod_subnet);
+		}
+	} else {
+		a->netcfg = v->cfg;
+		snprintf(a->pod_subnet, sizeof(a->pod_subnet), "%s", s->subnet);
+		log_kv(LL_INFO, KV("node", a->o.node_name, "subnet", s->subnet, "hostIP", s->host_ip),
+		       "using this node's pod subnet");
+		if (strcmp(s->host_ip, a->host_ip) != 0)
+			net_warn(a, LL_WARN, "HostIPMismatch",
+			         "this node's subnet names hostIP %s but the node's address is %s: other nodes route "
+			         "its pods there; ask an admin to fix P/network/subnets/%s",
+			         s->host_ip, a->host_ip, a->o.node_name);
+		register_refresh(a);
+		net_inspect(a);
 	}
-	a->netcfg = r->config;
-	snprintf(a->pod_subnet, sizeof(a->pod_subnet), "%s", r->subnet);
-	log_kv(LL_INFO, KV("node", a->o.node_name, "subnet", r->subnet, "hostIP", a->host_ip), "%s%s",
-	       r->kept ? "keeping this node's pod subnet" : "claimed a pod subnet",
-	       r->host_ip_updated ? " (hostIP updated)"
-	       : r->replaced_bad  ? " (the old value was invalid)"
-	                          : "");
-	register_refresh(a);
-	net_inspect(a);
+	api_subnet_free(s);
 }
 
 static void
-net_claim(struct agent *a)
+own_check(struct agent *a)
 {
-	a->claim = claim_start(a->d->etcd, a->prefix, a->o.node_name, a->host_ip, claim_done, a);
-	if (!a->claim)
-		net_again(a, PHASE_CLAIM, 1.0);
+	struct subnets_view v;
+	long k;
+
+	if (!informer_synced(a->network) || subnets_view(a, &v) < 0)
+		return;
+	k = subnets_find(&v, a->o.node_name);
+	if (!v.cfg_ok)
+		bad_config(a, &v);
+	else if (k >= 0 && v.valid[k])
+		adopt(a, &v, k);
+	else if (k >= 0 && v.o[k]->mod_revision != a->warned_own_rev) {
+		a->warned_own_rev = v.o[k]->mod_revision;
+		net_warn(a, LL_ERROR, "InvalidSubnet",
+		         "refusing this node's subnet key %s: %s; %s", v.o[k]->key, v.why[k],
+		         a->pod_subnet[0] ? "keeping the subnet in use" : "pods wait for a valid one");
+	}
+	subnets_view_free(&v);
+}
+
+static void
+own_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, own_timer));
+
+	(void)loop;
+	(void)revents;
+	if (!a->stopping)
+		own_check(a);
+}
+
+void
+net_changed(struct agent *a)
+{
+	ev_timer_stop(a->d->loop, &a->own_timer);
+	ev_timer_set(&a->own_timer, 0.05, 0.0);
+	ev_timer_start(a->d->loop, &a->own_timer);
+}
+
+/* Every NET_RETRY_S while there is no subnet: say what we wait for. */
+static void
+net_wait(struct agent *a)
+{
+	if (a->pod_subnet[0])
+		return;
+	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network),
+	       "waiting for the node controller to allocate %s/network/subnets/%s; pods wait (is "
+	       "skiff-node-controller running?)",
+	       a->prefix, a->o.node_name);
+	net_again(a, PHASE_WAIT, NET_RETRY_S);
 }
 
 void
 net_start(struct agent *a)
 {
 	ev_timer_init(&a->net_timer, net_timer_cb, 0.0, 0.0);
+	ev_timer_init(&a->own_timer, own_timer_cb, 0.0, 0.0);
 	if (!a->o.docker_network) {
 		a->net_ready = 1;
 		return;
 	}
-	log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network), "claiming a pod subnet");
-	net_claim(a);
+	if (subnets_start(a) < 0) {
+		log_kv(LL_ERROR, KV("node", a->o.node_name), "out of memory: no pod network; restart the agent");
+		return;
+	}
+	net_again(a, PHASE_WAIT, 1.0);
 }
 
 void
@@ -336,12 +405,12 @@ net_stop(struct agent *a)
 	if (!a->d)
 		return;
 	ev_timer_stop(a->d->loop, &a->net_timer);
-	claim_cancel(a->claim);
-	a->claim = NULL;
+	ev_timer_stop(a->d->loop, &a->own_timer);
 	if (a->net_req)
 		dk_cancel(a->net_req);
 	a->net_req = NULL;
 	fw_job_cancel(a->fw_job);
 	a->fw_job = NULL;
 	routes_stop(a);
+	subnets_stop(a);
 }

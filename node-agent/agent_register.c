@@ -1,12 +1,15 @@
 /*
- * agent_register.c: the node's two keys. P/nodes/NODE gets the agent's
- * status (capacity, address, version) by read-modify-write, a transaction
- * comparing the mod revision it read (create-if-absent the first time, with
- * the --node-labels), so admin edits of labels and spec survive; it is
- * refreshed at every resync; status.podCIDR is the subnet agent_net.c
- * claimed (kept as found until then). P/nodeleases/NODE is put on a lease kept alive
- * by the etcd client's keeper; when the lease is lost a new one is granted
- * and the key written again, retrying every second until etcd answers.
+ * agent_register.c: the node's status, P/nodestatus/NODE (the agent's own
+ * key: capacity, allocatable, address, version, podCIDR, and the labels
+ * asked for with --node-labels in metadata.labels). Written by
+ * read-modify-write, a transaction comparing the mod revision it read
+ * (create-if-absent the first time), and refreshed at every resync;
+ * status.podCIDR is this node's subnet once agent_net.c has it (kept as
+ * found until then).
+ *
+ * It never writes P/nodes/NODE: the node controller creates that from
+ * this key, and admins own its labels and spec. The heartbeat is
+ * agent_lease.c's.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -97,8 +100,9 @@ node_status(struct agent *a)
 	api_quantity_format_milli(cpu, cb, sizeof(cb));
 	api_quantity_format_bytes(mem, mb, sizeof(mb));
 	snprintf(pb, sizeof(pb), "%ld", a->o.max_pods);
-	return json_pack("{s:{s:s,s:s,s:s},s:[{s:s,s:s}],s:s}", "capacity", "cpu", cb, "memory", mb, "pods", pb,
-	                 "addresses", "type", "InternalIP", "address", a->host_ip, "agentVersion", SKIFF_VERSION);
+	return json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s}],s:s,s:{}}", "capacity", "cpu", cb, "memory",
+	                 mb, "pods", pb, "allocatable", "cpu", cb, "memory", mb, "pods", pb, "addresses", "type",
+	                 "InternalIP", "address", a->host_ip, "agentVersion", SKIFF_VERSION, "daemonEndpoints");
 }
 
 static json_t *
@@ -120,6 +124,13 @@ start_labels(struct agent *a)
 	}
 	free(s);
 	return l;
+}
+
+/* P/nodestatus/NODE into buf. */
+static void
+reg_key(const struct agent *a, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/nodestatus/%s", a->prefix, a->o.node_name);
 }
 
 static void
@@ -149,7 +160,8 @@ reg_put_done(struct etcd_result *res, void *arg)
 	if (a->stopping)
 		return;
 	if (res->err.code != ETCD_OK) {
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot write the node: %s; retrying in 1s", res->err.msg);
+		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot write the node status: %s; retrying in 1s",
+		       res->err.msg);
 		reg_again(a, 1.0);
 	} else if (!res->succeeded) {
 		reg_again(a, 0.05); /* someone edited it meanwhile: read again */
@@ -159,14 +171,51 @@ reg_put_done(struct etcd_result *res, void *arg)
 	}
 }
 
+/* The value we want in P/nodestatus/NODE, given the current one (cur,
+ * NULL when absent or not an object): ours entirely, but a podCIDR we
+ * have not learnt yet is kept as found. New. */
+static json_t *
+status_value(struct agent *a, const json_t *cur)
+{
+	json_t *st = node_status(a);
+	const char *cidr = json_string_value(json_object_get(json_object_get(cur, "status"), "podCIDR"));
+
+	if (a->pod_subnet[0])
+		json_object_set_new(st, "podCIDR", json_string(a->pod_subnet));
+	else if (cidr)
+		json_object_set_new(st, "podCIDR", json_string(cidr));
+	return json_pack("{s:{s:s,s:o},s:o}", "metadata", "name", a->o.node_name, "labels", start_labels(a),
+	                 "status", st);
+}
+
+/* Write want over what we read (res): create-if-absent, else compare the
+ * mod revision read. Steals want. 0, or -1 when nothing was sent. */
+static int
+status_put(struct agent *a, const struct etcd_result *res, json_t *want)
+{
+	char key[API_KEY_MAX], *val = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+	struct etcd_error err = {0};
+	struct etcd_txn *t;
+
+	json_decref(want);
+	if (!val)
+		return -1;
+	reg_key(a, key, sizeof(key));
+	t = etcd_txn_new();
+	if (res->nkvs > 0)
+		etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, res->kvs[0].mod_revision);
+	else
+		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
+	free(val);
+	return etcd_txn_commit(a->d->etcd, t, reg_put_done, a, &err);
+}
+
 static void
 reg_get_done(struct etcd_result *res, void *arg)
 {
 	struct agent *a = arg;
-	json_t *cur = NULL, *want, *meta;
-	struct etcd_txn *t;
-	struct etcd_error err = {0};
-	char key[API_KEY_MAX], *val;
+	json_t *cur = NULL, *want;
 
 	if (a->stopping) {
 		a->reg_busy = 0;
@@ -174,42 +223,14 @@ reg_get_done(struct etcd_result *res, void *arg)
 	}
 	if (res->err.code != ETCD_OK) {
 		a->reg_busy = 0;
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot read the node: %s; retrying in 1s", res->err.msg);
+		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot read the node status: %s; retrying in 1s",
+		       res->err.msg);
 		reg_again(a, 1.0);
 		return;
 	}
-	api_key_object(key, sizeof(key), a->prefix, API_NODE, a->o.node_name, NULL);
-	if (res->nkvs > 0) {
+	if (res->nkvs > 0)
 		cur = json_loadb(res->kvs[0].value, res->kvs[0].value_len, 0, NULL);
-		if (!json_is_object(cur)) {
-			log_kv(LL_WARN, KV("node", a->o.node_name),
-			       "the node's value is not a JSON object; replacing it");
-			json_decref(cur);
-			cur = NULL;
-		}
-	}
-	if (cur) {
-		want = json_deep_copy(cur);
-	} else {
-		want = json_pack("{s:{},s:{s:b}}", "metadata", "spec", "unschedulable", 0);
-		json_object_set_new(json_object_get(want, "metadata"), "labels", start_labels(a));
-	}
-	meta = json_object_get(want, "metadata");
-	if (!json_is_object(meta)) {
-		meta = json_object();
-		json_object_set_new(want, "metadata", meta);
-	}
-	json_object_set_new(meta, "name", json_string(a->o.node_name));
-	{
-		json_t *st = node_status(a), *old = json_object_get(cur ? cur : want, "status");
-		const char *cidr = json_string_value(json_object_get(old, "podCIDR"));
-
-		if (a->pod_subnet[0])
-			json_object_set_new(st, "podCIDR", json_string(a->pod_subnet));
-		else if (cidr) /* not claimed (yet): keep what is there */
-			json_object_set_new(st, "podCIDR", json_string(cidr));
-		json_object_set_new(want, "status", st);
-	}
+	want = status_value(a, json_is_object(cur) ? cur : NULL);
 	if (cur && json_equal(cur, want)) {
 		json_decref(cur);
 		json_decref(want);
@@ -217,17 +238,8 @@ reg_get_done(struct etcd_result *res, void *arg)
 		reg_next(a);
 		return;
 	}
-	val = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(want);
-	t = etcd_txn_new();
-	if (res->nkvs > 0)
-		etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, res->kvs[0].mod_revision);
-	else
-		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
-	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val ? val : "{}", val ? strlen(val) : 2, 0);
-	free(val);
 	json_decref(cur);
-	if (etcd_txn_commit(a->d->etcd, t, reg_put_done, a, &err) < 0) {
+	if (status_put(a, res, want) < 0) {
 		a->reg_busy = 0;
 		reg_again(a, 1.0);
 	}
@@ -244,7 +256,7 @@ reg_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (a->reg_busy || a->stopping)
 		return;
-	api_key_object(key, sizeof(key), a->prefix, API_NODE, a->o.node_name, NULL);
+	reg_key(a, key, sizeof(key));
 	a->reg_busy = 1;
 	if (etcd_get(a->d->etcd, key, reg_get_done, a, &err) < 0) {
 		a->reg_busy = 0;
@@ -252,120 +264,12 @@ reg_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* ---------------------------------------------------------------- lease */
-
-static void lease_again(struct agent *a, double after);
-
-static void
-keeper_cb(struct etcd_keeper *k, enum etcd_lease_state st, const struct etcd_error *err, void *arg)
-{
-	struct agent *a = arg;
-
-	if (st == ETCD_LEASE_DOUBT) {
-		log_kv(LL_WARN, KV("node", a->o.node_name),
-		       "node lease keep-alives failing (%s); the node may turn NotReady", err ? err->msg : "");
-	} else if (st == ETCD_LEASE_ALIVE) {
-		log_kv(LL_INFO, KV("node", a->o.node_name), "node lease keep-alives work again");
-	} else {
-		log_kv(LL_WARN, KV("node", a->o.node_name), "node lease lost; granting a new one");
-		etcd_keeper_stop(k);
-		a->keeper = NULL;
-		a->lease_id = 0;
-		lease_again(a, 0.0);
-	}
-}
-
-static void
-lease_put_done(struct etcd_result *res, void *arg)
-{
-	struct agent *a = arg;
-
-	a->lease_busy = 0;
-	if (a->stopping)
-		return;
-	if (res->err.code != ETCD_OK) {
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot write the node lease key: %s; retrying in 1s",
-		       res->err.msg);
-		lease_again(a, 1.0);
-		return;
-	}
-	a->keeper = etcd_keeper_start(a->d->etcd, a->lease_id, a->o.lease_ttl_ms / 1000, keeper_cb, a);
-	if (!a->keeper)
-		lease_again(a, 1.0);
-	else
-		log_kv(LL_INFO, KV("node", a->o.node_name), "node is ready (lease %lld)", (long long)a->lease_id);
-}
-
-static void
-lease_grant_done(struct etcd_result *res, void *arg)
-{
-	struct agent *a = arg;
-	char key[API_KEY_MAX], now[32], *val;
-	struct etcd_put_opts po = {0};
-	struct etcd_error err = {0};
-
-	if (a->stopping) {
-		a->lease_busy = 0;
-		return;
-	}
-	if (res->err.code != ETCD_OK) {
-		a->lease_busy = 0;
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot grant the node lease: %s; retrying in 1s",
-		       res->err.msg);
-		lease_again(a, 1.0);
-		return;
-	}
-	a->lease_id = res->lease_id;
-	api_time_format(time(NULL), now, sizeof(now));
-	api_key_object(key, sizeof(key), a->prefix, API_NODELEASE, a->o.node_name, NULL);
-	{
-		json_t *j = json_pack("{s:{s:s},s:{s:s,s:I,s:s}}", "metadata", "name", a->o.node_name, "spec",
-		                      "holderIdentity", a->o.node_name, "leaseDurationSeconds",
-		                      (json_int_t)(a->o.lease_ttl_ms / 1000), "acquireTime", now);
-
-		val = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(j);
-	}
-	po.lease = a->lease_id;
-	if (!val || etcd_put(a->d->etcd, key, val, strlen(val), &po, lease_put_done, a, &err) < 0) {
-		a->lease_busy = 0;
-		lease_again(a, 1.0);
-	}
-	free(val);
-}
-
-static void
-lease_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, lease_timer));
-	struct etcd_error err = {0};
-
-	(void)loop;
-	(void)revents;
-	if (a->lease_busy || a->stopping || a->keeper)
-		return;
-	a->lease_busy = 1;
-	if (etcd_lease_grant(a->d->etcd, a->o.lease_ttl_ms / 1000, 0, lease_grant_done, a, &err) < 0) {
-		a->lease_busy = 0;
-		lease_again(a, 1.0);
-	}
-}
-
-static void
-lease_again(struct agent *a, double after)
-{
-	ev_timer_stop(a->d->loop, &a->lease_timer);
-	ev_timer_set(&a->lease_timer, after, 0.0);
-	ev_timer_start(a->d->loop, &a->lease_timer);
-}
-
 void
 register_start(struct agent *a)
 {
 	ev_timer_init(&a->reg_timer, reg_timer_cb, 0.0, 0.0);
-	ev_timer_init(&a->lease_timer, lease_timer_cb, 0.0, 0.0);
 	reg_again(a, 0.0);
-	lease_again(a, 0.0);
+	lease_start(a);
 }
 
 void
@@ -381,8 +285,5 @@ void
 register_stop(struct agent *a)
 {
 	ev_timer_stop(a->d->loop, &a->reg_timer);
-	ev_timer_stop(a->d->loop, &a->lease_timer);
-	if (a->keeper)
-		etcd_keeper_stop(a->keeper);
-	a->keeper = NULL;
+	lease_stop(a);
 }

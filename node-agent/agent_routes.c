@@ -1,13 +1,14 @@
 /*
- * agent_routes.c: host-gw. Watches P/network/subnets/ with an informer
- * and keeps, for every other node's subnet, `SUBNET via HOSTIP proto 95`
- * in the main table (agent_rtnl.c); routes of proto 95 nobody wants any
- * more are deleted, which at start also removes the stale ones. A sync
- * runs 50 ms after changes (a burst makes one sync) and at every resync,
- * which also repairs routes someone removed by hand. Entries that are
- * unusable (bad JSON, a subnet outside podCIDR) get a log line and a
- * Warning event when they appear, and no route. Routes stay when the
- * agent stops.
+ * agent_routes.c: host-gw. Keeps, for every other node's subnet that
+ * api_subnets_judge marks valid (agent_subnets.c's view of P/network/),
+ * `SUBNET via HOSTIP proto 95` in the main table (agent_rtnl.c); routes of
+ * proto 95 nobody wants any more are deleted, which at start also removes
+ * the stale ones. A sync runs 50 ms after changes (a burst makes one sync)
+ * and at every resync, which also repairs routes someone removed by hand.
+ * An ignored entry (bad JSON, a subnet of the wrong length or outside
+ * podCIDR, a loopback or link-local gateway, one losing to an older claim)
+ * gets one log line and a Warning event per revision of its key, and no
+ * route. Routes stay when the agent stops.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,33 +17,101 @@
 #include "agent.h"
 #include "agent_rtnl.h"
 
+/* An entry reported as ignored: its key and the revision reported. */
+struct routes_ignored {
+	char *key;
+	int64_t rev;
+};
+
 struct want_ctx {
 	struct agent *a;
 	uint32_t self;
 	struct netcalc_route *r;
 	size_t n;
+	struct routes_ignored *ign; /* this sync's ignored entries */
+	size_t nign;
 };
 
-/* This node's claimed subnet in *c, or NULL before the claim. */
+/* This node's subnet in *c, or NULL before it has one. */
 static const struct api_cidr *
 own_subnet(const struct agent *a, struct api_cidr *c)
 {
 	return a->pod_subnet[0] && api_cidr_parse(a->pod_subnet, c, NULL) == 0 ? c : NULL;
 }
 
-static void
-want_one(const struct informer_obj *o, void *arg)
+static int
+reported(const struct agent *a, const struct informer_obj *o)
 {
-	struct want_ctx *w = arg;
-	const struct api_subnet *s = o->obj;
+	size_t i;
+
+	for (i = 0; i < a->n_ignored; i++)
+		if (a->ignored[i].rev == o->mod_revision && strcmp(a->ignored[i].key, o->key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Entry o gets no route: say so, once per revision of its key. */
+static void
+ignore(struct want_ctx *w, const struct informer_obj *o, const char *why)
+{
+	struct agent *a = w->a;
+
+	if (!reported(a, o)) {
+		log_kv(LL_WARN, KV("key", o->key), "no route for this subnet entry: %s; fix or delete the key", why);
+		recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "Invalid", "%s: %s", o->key, why);
+	}
+	if ((w->ign[w->nign].key = strdup(o->key)))
+		w->ign[w->nign++].rev = o->mod_revision;
+}
+
+static void
+ignored_free(struct routes_ignored *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(r[i].key);
+	free(r);
+}
+
+/* One valid entry i of v: its route into w->r, unless it is our own
+ * address or overlaps our subnet (netcalc_want_route says why). */
+static void
+want_one(struct want_ctx *w, const struct subnets_view *v, size_t i)
+{
+	struct api_errors e = {0};
+	struct api_subnet *s = api_subnet_parse(v->c[i].value, v->c[i].len, &e);
 	struct api_cidr own;
 	char why[256];
+	int rc;
 
-	if (!s || strcmp(o->name, w->a->o.node_name) == 0)
-		return;
-	if (netcalc_want_route(&w->a->netcfg, s->subnet, s->host_ip, w->self, own_subnet(w->a, &own), &w->r[w->n], why,
-	                       sizeof(why)) == 0)
+	api_errors_clear(&e);
+	if (!s)
+		return; /* the judge decoded it: only out of memory */
+	rc = netcalc_want_route(&v->cfg, s->subnet, s->host_ip, w->self, own_subnet(w->a, &own), &w->r[w->n], why,
+	                        sizeof(why));
+	if (rc == 0)
 		w->n++;
+	else if (rc < 0)
+		ignore(w, v->o[i], why);
+	api_subnet_free(s);
+}
+
+/* The routes wanted from v into w->r, the ignored entries into w->ign
+ * (both sized for v->n). */
+static void
+want_all(struct want_ctx *w, const struct subnets_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		if (strcmp(v->c[i].node, w->a->o.node_name) == 0)
+			continue;
+		if (v->valid[i])
+			want_one(w, v, i);
+		else
+			ignore(w, v->o[i], v->why[i]);
+	}
 }
 
 static void
@@ -68,39 +137,58 @@ apply(struct agent *a, const struct netcalc_route *add, size_t nadd, const struc
 	}
 }
 
+/* The routes present, the diff against w's and its application. */
 static void
-routes_sync(struct agent *a)
+sync_table(struct agent *a, const struct want_ctx *w)
 {
-	struct want_ctx w = {a, 0, NULL, 0};
 	struct netcalc_route *have = NULL, *add = NULL, *del = NULL;
 	size_t nh = 0, nadd = 0, ndel = 0;
 	char why[256];
 
-	if (!informer_synced(a->subnets))
-		return;
-	api_ipv4_parse(a->host_ip, &w.self, NULL);
-	w.r = calloc(informer_count(a->subnets) + 1, sizeof(*w.r));
-	if (!w.r)
-		goto out;
-	informer_foreach(a->subnets, want_one, &w);
 	if (rtnl_list(SKIFF_RTPROT, &have, &nh, why, sizeof(why)) < 0) {
 		net_warn(a, LL_ERROR, "RouteFailed", "cannot read the routing table: %s; retrying at the next sync",
 		         why);
-		goto out;
+		return;
 	}
-	add = calloc(w.n + 1, sizeof(*add));
+	add = calloc(w->n + 1, sizeof(*add));
 	del = calloc(nh + 1, sizeof(*del));
-	if (!add || !del)
-		goto out;
-	netcalc_route_diff(w.r, w.n, have, nh, add, &nadd, del, &ndel);
-	apply(a, add, nadd, del, ndel);
-	log_kv(LL_DEBUG, KV("node", a->o.node_name), "routes synced: %zu wanted, %zu set, %zu deleted", w.n, nadd,
-	       ndel);
-out:
-	free(w.r);
+	if (add && del) {
+		netcalc_route_diff(w->r, w->n, have, nh, add, &nadd, del, &ndel);
+		apply(a, add, nadd, del, ndel);
+		log_kv(LL_DEBUG, KV("node", a->o.node_name), "routes synced: %zu wanted, %zu set, %zu deleted", w->n,
+		       nadd, ndel);
+	}
 	free(have);
 	free(add);
 	free(del);
+}
+
+static void
+routes_sync(struct agent *a)
+{
+	struct want_ctx w = {a, 0, NULL, 0, NULL, 0};
+	struct subnets_view v;
+
+	if (!a->network || !informer_synced(a->network) || subnets_view(a, &v) < 0)
+		return;
+	if (!v.cfg_ok) { /* agent_net.c reports it; keep the routes we have */
+		subnets_view_free(&v);
+		return;
+	}
+	api_ipv4_parse(a->host_ip, &w.self, NULL);
+	w.r = calloc(v.n + 1, sizeof(*w.r));
+	w.ign = calloc(v.n + 1, sizeof(*w.ign));
+	if (w.r && w.ign) {
+		want_all(&w, &v);
+		sync_table(a, &w);
+		ignored_free(a->ignored, a->n_ignored);
+		a->ignored = w.ign;
+		a->n_ignored = w.nign;
+		w.ign = NULL;
+	}
+	free(w.r);
+	free(w.ign);
+	subnets_view_free(&v);
 }
 
 static void
@@ -115,116 +203,34 @@ route_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_start(a->d->loop, w);
 }
 
-static void
-soon(struct agent *a)
+void
+routes_soon(struct agent *a)
 {
+	if (!a->routes_on)
+		return;
 	ev_timer_stop(a->d->loop, &a->route_timer);
 	ev_timer_set(&a->route_timer, 0.05, 0.0);
 	ev_timer_start(a->d->loop, &a->route_timer);
 }
 
-static void *
-decode_subnet(const char *name, const char *value, size_t len, void *arg)
-{
-	struct api_errors e = {0};
-	struct api_subnet *s;
-
-	(void)arg;
-	if (api_check_dns_subdomain(name, NULL) < 0)
-		return NULL;
-	s = api_subnet_parse(value, len, &e);
-	api_errors_clear(&e);
-	return s;
-}
-
-static void
-free_subnet(void *obj)
-{
-	api_subnet_free(obj);
-}
-
-/* Say once, when an entry appears or changes, why it gets no route. */
-static void
-check_entry(struct agent *a, const struct informer_obj *o)
-{
-	const struct api_subnet *s = o->obj;
-	struct netcalc_route r;
-	struct api_cidr own;
-	uint32_t self = 0;
-	char why[256], q[128];
-
-	if (strcmp(o->name, a->o.node_name) == 0)
-		return;
-	api_ipv4_parse(a->host_ip, &self, NULL);
-	if (!s)
-		snprintf(why, sizeof(why), "not a valid Subnet object (name %s)", api_quote(q, sizeof(q), o->name));
-	else if (netcalc_want_route(&a->netcfg, s->subnet, s->host_ip, self, own_subnet(a, &own), &r, why,
-	                            sizeof(why)) >= 0)
-		return;
-	log_kv(LL_WARN, KV("key", o->key), "no route for this subnet entry: %s; fix or delete the key", why);
-	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "Invalid", "%s: %s", o->key, why);
-}
-
-static void
-s_add(struct informer *inf, const struct informer_obj *o, void *arg)
-{
-	(void)inf;
-	check_entry(arg, o);
-	soon(arg);
-}
-
-static void
-s_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
-{
-	(void)old;
-	s_add(inf, o, arg);
-}
-
-static void
-s_del(struct informer *inf, const struct informer_obj *old, void *arg)
-{
-	(void)inf;
-	(void)old;
-	soon(arg);
-}
-
-static void
-s_synced(struct informer *inf, void *arg)
-{
-	(void)inf;
-	soon(arg);
-}
-
-static void
-s_error(struct informer *inf, const struct etcd_error *err, void *arg)
-{
-	(void)arg;
-	log_kv(LL_WARN, KV("prefix", informer_prefix(inf)), "watch trouble: %s; recovering by itself", err->msg);
-}
-
 void
 routes_start(struct agent *a)
 {
-	static const struct informer_handlers h = {s_add, s_update, s_del, s_synced, s_error};
-	char dir[API_KEY_MAX];
-
-	if (a->subnets || api_key_dir(dir, sizeof(dir), a->prefix, API_SUBNET, NULL, NULL) < 0)
+	if (a->routes_on)
 		return;
 	ev_timer_init(&a->route_timer, route_timer_cb, 0.0, 0.0);
-	a->subnets = informer_new(a->d->etcd, dir, decode_subnet, free_subnet, &h, a);
-	if (!a->subnets) {
-		net_warn(a, LL_ERROR, "RouteFailed", "out of memory: no host-gw routes; restart the agent");
-		return;
-	}
-	informer_start(a->subnets);
+	a->routes_on = 1;
+	routes_soon(a);
 }
 
 void
 routes_stop(struct agent *a)
 {
-	if (!a->subnets)
+	if (!a->routes_on)
 		return;
 	ev_timer_stop(a->d->loop, &a->route_timer);
-	informer_free(a->subnets);
-	a->subnets = NULL;
+	a->routes_on = 0;
+	ignored_free(a->ignored, a->n_ignored);
+	a->ignored = NULL;
+	a->n_ignored = 0;
 }

@@ -151,7 +151,7 @@ check_routing(const struct flag *f, char *err, size_t len)
 	}
 	/* Checks run after every flag is parsed, so --docker-network is known. */
 	if (strcmp(s, "host-gw") == 0 && (!docker_network || !*docker_network)) {
-		snprintf(err, len, "host-gw needs --docker-network: the routes lead to the pod subnets it claims");
+		snprintf(err, len, "host-gw needs --docker-network: the routes lead to the nodes' pod subnets");
 		return -1;
 	}
 	return 0;
@@ -186,7 +186,8 @@ static const struct flag agent_flags[] = {
 	{"max-grace-period", FLAG_DURATION, &max_grace, "1h", NULL,
          "stop containers with at most this grace period, whatever the pod asks (0s..1h)", NULL, check_grace},
 	{"docker-network", FLAG_STRING, &docker_network, "", NULL,
-         "claim a pod subnet and run pods on this Docker bridge network (default: Docker's bridge, one host)", "NAME",
+         "run pods on this Docker bridge network with the node's pod subnet (default: Docker's bridge, one host)",
+         "NAME",
          check_network},
 	{"routing", FLAG_STRING, &routing, "none", NULL,
          "none, or host-gw: routes to other nodes' pod subnets (needs --docker-network)", "MODE", check_routing},

@@ -36,16 +36,15 @@ install-agent: $(BIN)/pause.tar
 	install -d $(DESTDIR)$(PREFIX)/share/skiff
 	install -m 644 $(BIN)/pause.tar $(DESTDIR)$(PREFIX)/share/skiff/pause.tar
 
-# agent_netcalc.c is pure, agent_claim.c needs only etcd and the object
-# model: the unit tests and check_agent_net (many claims in one process)
-# link them.
+# agent_netcalc.c is pure: the unit tests link it. check_agent_net runs
+# the agents beside the real node controller, which allocates subnets.
 AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
-AGENT_CLAIM := $(OBJ)/node-agent/agent_claim.o $(AGENT_NETCALC)
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(filter-out check_agent_net,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
-$(eval $(call test_prog,check_agent_net,tests/integration,$(AGENT_CLAIM) $(HARNESS_OBJ) $(API_LIB) $(ETCD_LIB)))
+$(foreach t,$(AGENT_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 $(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"'))
 $(foreach t,$(AGENT_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-agent))
+$(OBJ)/tests/integration/check_agent_net.o: CFLAGS += -DSKIFF_NODECTL='"$(BIN)/skiff-node-controller"'
+$(TBIN)/check_agent_net: | $(BIN)/skiff-node-controller
 INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 
 # agent_plan.c (the planner) and agent_plan_status.c (the status value it

@@ -6,7 +6,8 @@
  * off; a missing image is reported; deleting the binding removes
  * everything; kill -9 and restart adopts; foreign containers and other
  * agents' containers are never touched; a malformed binding only warns;
- * the node and its lease are registered and kept.
+ * the node status (P/nodestatus/NODE, never P/nodes/NODE) and its
+ * heartbeat lease are registered and kept.
  *
  * The planner's rules on their own (restart policy and exit code, back-off,
  * adoption, image errors, teardown) are tested without Docker by
@@ -830,6 +831,8 @@ node_ok(void *arg)
 struct lease_want {
 	const char *key;
 	int64_t not_lease;
+	int64_t after_rev; /* and a mod revision above this */
+	int64_t rev;       /* the revision seen */
 };
 
 static int
@@ -837,11 +840,57 @@ lease_ok(void *arg)
 {
 	struct lease_want *w = arg;
 	struct etcd_result *r = etcd_sync_get(S, w->key);
-	int ok = r && r->err.code == ETCD_OK && r->nkvs == 1 && r->kvs[0].lease != 0 && r->kvs[0].lease != w->not_lease;
+	int ok = r && r->err.code == ETCD_OK && r->nkvs == 1 && r->kvs[0].lease != 0 && r->kvs[0].lease != w->not_lease &&
+	         r->kvs[0].mod_revision > w->after_rev;
 
+	if (ok)
+		w->rev = r->kvs[0].mod_revision;
 	if (r)
 		etcd_result_free(r);
 	return ok;
+}
+
+/* The lease key's spec: holder, duration, and a renewTime that parses. */
+static void
+check_lease_spec(const char *key, const char *node, int64_t ttl_s, char *renew, size_t len)
+{
+	json_t *j = get_json(key), *spec = json_object_get(j, "spec");
+	const char *rt = json_string_value(json_object_get(spec, "renewTime")), *end;
+	struct tm tm = {0};
+
+	end = rt ? strptime(rt, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	ck_assert_msg(end && (*end == 'Z' || *end == '.') && rt[strlen(rt) - 1] == 'Z',
+	              "renewTime \"%s\" is no RFC 3339 UTC time", rt ? rt : "");
+	ck_assert_msg(llabs((long long)(timegm(&tm) - time(NULL))) < 60, "renewTime %s is not now", rt);
+	ck_assert_str_eq(json_string_value(json_object_get(spec, "holderIdentity")), node);
+	ck_assert_int_eq(json_integer_value(json_object_get(spec, "leaseDurationSeconds")), ttl_s);
+	snprintf(renew, len, "%s", rt);
+	json_decref(j);
+}
+
+/* The heartbeat: with --lease-ttl 3s the lease key is rewritten (a new
+ * revision, a new renewTime, the same etcd lease) every 0.75 s. */
+static void
+check_heartbeat(struct lease_want *lw, const char *node)
+{
+	char before[64], after[64];
+	int64_t lease;
+	struct etcd_result *r;
+
+	check_lease_spec(lw->key, node, 3, before, sizeof(before));
+	r = etcd_sync_get(S, lw->key);
+	lease = r->kvs[0].lease;
+	lw->after_rev = r->kvs[0].mod_revision;
+	etcd_result_free(r);
+	ck_assert_msg(wait_until(lease_ok, lw, 3) == 0, "the lease key was not renewed within 3 s");
+	lw->after_rev = lw->rev;
+	ck_assert_msg(wait_until(lease_ok, lw, 3) == 0, "the lease key was not renewed twice within 6 s");
+	check_lease_spec(lw->key, node, 3, after, sizeof(after));
+	ck_assert_str_ne(before, after);
+	r = etcd_sync_get(S, lw->key);
+	ck_assert_int_eq(r->kvs[0].lease, lease);
+	etcd_result_free(r);
+	lw->after_rev = 0;
 }
 
 START_TEST(test_node_registration)
@@ -860,10 +909,10 @@ START_TEST(test_node_registration)
 	                       "--resync-interval",
 	                       "1s",
 	                       NULL};
-	char nkey[256], lkey[256];
+	char nkey[256], skey[256], lkey[256];
 	struct node_want nw = {0};
 	struct lease_want lw = {0};
-	json_t *cap, *meta, *edit;
+	json_t *cap, *edit;
 	char *s;
 	struct etcd_result *r;
 	int64_t lease;
@@ -871,8 +920,9 @@ START_TEST(test_node_registration)
 	ctx_init(&c, "reg");
 	c.agent = start_agent(&c, extra);
 	snprintf(nkey, sizeof(nkey), "%s/nodes/%s", c.prefix, c.node);
+	snprintf(skey, sizeof(skey), "%s/nodestatus/%s", c.prefix, c.node);
 	snprintf(lkey, sizeof(lkey), "%s/nodeleases/%s", c.prefix, c.node);
-	nw.key = nkey;
+	nw.key = skey;
 	nw.label_disk = "ssd";
 	ck_assert(wait_until(node_ok, &nw, 20) == 0);
 	cap = json_object_get(json_object_get(nw.last, "status"), "capacity");
@@ -883,25 +933,27 @@ START_TEST(test_node_registration)
 		json_string_value(json_object_get(
 			json_array_get(json_object_get(json_object_get(nw.last, "status"), "addresses"), 0), "type")),
 		"InternalIP");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(nw.last, "metadata"), "name")), c.node);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_object_get(nw.last, "metadata"), "labels"), "zone")),
+	                 "a");
 	lw.key = lkey;
 	ck_assert(wait_until(lease_ok, &lw, 20) == 0);
-	/* An admin edits labels and spec and drops the status: the agent puts
-	 * its status back and keeps the edits. */
+	check_heartbeat(&lw, c.node);
+	/* Someone overwrites the node status (labels and status): the agent,
+	 * whose key it is, puts its own back. */
 	edit = json_deep_copy(nw.last);
-	meta = json_object_get(edit, "metadata");
-	json_object_set_new(meta, "labels", json_pack("{s:s,s:s}", "disk", "hdd", "admin", "x"));
-	json_object_set_new(edit, "spec", json_pack("{s:b}", "unschedulable", 1));
+	json_object_set_new(json_object_get(edit, "metadata"), "labels", json_pack("{s:s}", "disk", "hdd"));
 	json_object_del(edit, "status");
 	s = json_dumps(edit, JSON_COMPACT);
-	put(nkey, s);
+	put(skey, s);
 	free(s);
 	json_decref(edit);
-	nw.label_disk = "hdd";
+	nw.label_disk = "ssd";
 	ck_assert_msg(wait_until(node_ok, &nw, 20) == 0, "status not restored");
-	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_object_get(json_object_get(nw.last, "metadata"), "labels"), "admin")),
-	                 "x");
-	ck_assert(json_is_true(json_object_get(json_object_get(nw.last, "spec"), "unschedulable")));
+	/* The agent never writes P/nodes/NODE (the node controller does, and
+	 * it does not run here). */
+	ck_assert_ptr_null(get_json(nkey));
 	/* The lease is revoked: the agent grants a new one and writes the key again. */
 	r = etcd_sync_get(S, lkey);
 	lease = r->kvs[0].lease;

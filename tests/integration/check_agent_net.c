@@ -2,20 +2,24 @@
  * check_agent_net.c: pod subnets and host-gw routes of skiff-agent,
  * against a real etcd and the real dockerd.
  *
- * claim: the claim code itself (node-agent/agent_claim.c, linked in) with
- * many concurrent claimants on one loop: defaults (10.244.1.0/24 first),
- * restart keeps, hostIP rewritten, no duplicates under contention, an
- * exhausted pool and a malformed config refused; bad network flags exit 2.
- * agent: the real binary with --docker-network: two agents claim two
- * subnets, written to status.podCIDR; the Docker network has it (and comes
- * back when removed); a restart keeps it; a pod's IP lies in it; a bad
- * config and a mismatched network in use give Warning events, and the
- * agent recovers once they are fixed.
+ * alloc: subnets are allocated by the real node controller
+ * (build/bin/skiff-node-controller, started beside the agents on each
+ * test's prefix): twelve agents starting at once get twelve distinct
+ * subnets, the lowest ones; bad network flags exit 2.
+ * agent: the real binary with --docker-network: two agents wait for and
+ * use two subnets, written to their P/nodestatus/NODE status.podCIDR; the
+ * Docker network has it (and comes back when removed); a restart keeps it;
+ * a pod's IP lies in it; a bad config and a mismatched network in use give
+ * Warning events, and the agent recovers once they are fixed; an invalid
+ * subnet key for the node (a /32) is refused until it is replaced.
  * routes: the agent with --routing host-gw runs in a throwaway network
  * namespace (nsenter), talking to an etcd that also listens on the host's
  * end of a veth pair; fake subnets of other nodes become routes there,
  * vanish when deleted, a stale route of ours goes, the iptables chains are
- * made once, and everything survives kill -9.
+ * made once, and everything survives kill -9. Keys a hostile node could
+ * write straight into etcd (a /32 inside another node's subnet, loopback
+ * and link-local gateways, a younger claim of another node's subnet) get
+ * no route.
  *
  * Agent tests use podCIDR 10.218.0.0/16 and the namespace 10.217.99.0/24
  * and 10.219.0.0/16 (set in P/network/config), so that the Docker networks
@@ -35,11 +39,13 @@
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
-#include "node-agent/agent_claim.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
 #define SKIFF_AGENT "build/bin/skiff-agent"
+#endif
+#ifndef SKIFF_NODECTL
+#define SKIFF_NODECTL "build/bin/skiff-node-controller"
 #endif
 
 #define AGENT_CIDR "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}"
@@ -177,7 +183,8 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	static const char *const nets[] = {"a", "b", "p", "c", "m", "r", NULL};
+	static const char *const nets[] = {"a",  "b",  "p",  "c",  "m",  "r",  "s",  "n0", "n1", "n2",
+	                                   "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", NULL};
 	char path[64];
 	int i;
 
@@ -207,153 +214,22 @@ teardown(void)
 	etcd_sync_free(S);
 }
 
-/* ---------------------------------------------------------------- claim */
+/* ---------------------------------------------------------------- alloc */
 
-struct claims {
-	int n, done, all_done;
-	struct claim_result r[16];
-};
-
-struct claimant {
-	struct claims *cs;
-	int i;
-};
-
-static void
-claimed(const struct claim_result *r, void *arg)
+/* The node controller on prefix, against etcd endpoints ep (NULL = E's). */
+static struct th_proc *
+start_nodectl(const char *prefix, const char *ep)
 {
-	struct claimant *c = arg;
+	char epf[256], pf[128];
+	char *argv[] = {SKIFF_NODECTL, epf, pf, "--log-level=debug", NULL};
+	struct th_proc *p;
 
-	c->cs->r[c->i] = *r;
-	if (++c->cs->done == c->cs->n)
-		c->cs->all_done = 1;
+	snprintf(epf, sizeof(epf), "--etcd-endpoints=%s", ep ? ep : th_etcd_endpoints(E));
+	snprintf(pf, sizeof(pf), "--prefix=%s", prefix);
+	p = th_proc_start(SKIFF_NODECTL, argv, NULL);
+	ck_assert_ptr_nonnull(p);
+	return p;
 }
-
-/* Claim for nodes NAME0..NAME(n-1) (or just name when n == 1) all at once
- * under prefix, each with host IP 198.51.100.(10+i). */
-static void
-claim_many(struct claims *cs, int n, const char *prefix, const char *name)
-{
-	struct claimant who[16];
-	char node[64], ip[32];
-	int i;
-
-	memset(cs, 0, sizeof(*cs));
-	cs->n = n;
-	for (i = 0; i < n; i++) {
-		who[i].cs = cs;
-		who[i].i = i;
-		snprintf(node, sizeof(node), n == 1 ? "%s" : "%s%d", name, i);
-		snprintf(ip, sizeof(ip), "198.51.100.%d", 10 + i);
-		ck_assert_ptr_nonnull(claim_start(etcd_sync_client(S), prefix, node, ip, claimed, &who[i]));
-	}
-	ck_assert_msg(etcd_sync_run(S, &cs->all_done, 30000) == 0 && cs->all_done, "claims did not finish");
-}
-
-static const struct claim_result *
-claim_one(struct claims *cs, const char *prefix, const char *node)
-{
-	claim_many(cs, 1, prefix, node);
-	return &cs->r[0];
-}
-
-START_TEST(test_claim_defaults_keep_update)
-{
-	struct claims cs;
-	const struct claim_result *r;
-	char prefix[64], key[128], buf[64];
-
-	snprintf(prefix, sizeof(prefix), "/%s-cd", RUN);
-	r = claim_one(&cs, prefix, "m1");
-	ck_assert_msg(r->status == CLAIM_OK, "%s", r->msg);
-	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
-	ck_assert_int_eq(r->kept, 0);
-	r = claim_one(&cs, prefix, "m2");
-	ck_assert_str_eq(r->subnet, "10.244.2.0/24");
-	/* again for m1, same host IP: kept, nothing written */
-	r = claim_one(&cs, prefix, "m1");
-	ck_assert_msg(r->status == CLAIM_OK && r->kept && !r->host_ip_updated && r->attempts == 0, "%s", r->msg);
-	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
-	/* m1 moved to another address: kept, hostIP rewritten */
-	snprintf(key, sizeof(key), "%s/network/subnets/m1", prefix);
-	put(key, "{\"subnet\":\"10.244.1.0/24\",\"hostIP\":\"198.51.100.99\"}");
-	r = claim_one(&cs, prefix, "m1");
-	ck_assert_msg(r->status == CLAIM_OK && r->kept && r->host_ip_updated, "%s", r->msg);
-	ck_assert_str_eq(get_str(key, "hostIP", NULL, buf, sizeof(buf)), "198.51.100.10");
-	ck_assert_str_eq(get_str(key, "subnet", NULL, buf, sizeof(buf)), "10.244.1.0/24");
-	/* garbage in our key is replaced by a fresh claim (the lowest free) */
-	put(key, "{\"subnet\":42}");
-	r = claim_one(&cs, prefix, "m1");
-	ck_assert_msg(r->status == CLAIM_OK && r->replaced_bad, "%s", r->msg);
-	ck_assert_str_eq(r->subnet, "10.244.1.0/24");
-	/* so is a subnet that parses but is no pod subnet: the whole address
-	 * space (it would open the firewall to everything), a /32 (no room
-	 * for a gateway), one outside the podCIDR */
-	{
-		const char *bad[] = {"0.0.0.0/0", "10.244.7.1/32", "10.99.1.0/24"};
-
-		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-			char val[128];
-
-			snprintf(val, sizeof(val), "{\"subnet\":\"%s\",\"hostIP\":\"198.51.100.10\"}", bad[i]);
-			put(key, val);
-			r = claim_one(&cs, prefix, "m1");
-			ck_assert_msg(r->status == CLAIM_OK && r->replaced_bad && !r->kept, "%s: %s", bad[i], r->msg);
-			ck_assert_str_eq(r->subnet, "10.244.1.0/24");
-			ck_assert_str_eq(get_str(key, "subnet", NULL, buf, sizeof(buf)), "10.244.1.0/24");
-		}
-	}
-}
-END_TEST
-
-/* 12 claimants at once: every one gets a subnet, no two the same, and
- * together exactly the 12 lowest. */
-START_TEST(test_claim_concurrent_no_duplicates)
-{
-	struct claims cs;
-	char prefix[64], want[24];
-	int i, j, seen[13] = {0}, races = 0;
-
-	snprintf(prefix, sizeof(prefix), "/%s-cc", RUN);
-	claim_many(&cs, 12, prefix, "n");
-	for (i = 0; i < 12; i++) {
-		ck_assert_msg(cs.r[i].status == CLAIM_OK, "claimant %d: %s", i, cs.r[i].msg);
-		for (j = 1; j <= 12; j++) {
-			snprintf(want, sizeof(want), "10.244.%d.0/24", j);
-			if (strcmp(cs.r[i].subnet, want) == 0)
-				seen[j]++;
-		}
-		races += cs.r[i].attempts - 1;
-	}
-	for (j = 1; j <= 12; j++)
-		ck_assert_msg(seen[j] == 1, "10.244.%d.0/24 claimed %d times", j, seen[j]);
-	ck_assert_msg(races > 0, "no claimant ever lost a race: the test did not test contention");
-}
-END_TEST
-
-START_TEST(test_claim_exhausted_and_bad_config)
-{
-	struct claims cs;
-	const struct claim_result *r;
-	char prefix[64], key[128];
-
-	snprintf(prefix, sizeof(prefix), "/%s-cx", RUN);
-	snprintf(key, sizeof(key), "%s/network/config", prefix);
-	put(key, "{\"podCIDR\":\"10.9.0.0/29\",\"subnetLength\":30}");
-	r = claim_one(&cs, prefix, "a");
-	ck_assert_msg(r->status == CLAIM_OK, "%s", r->msg);
-	ck_assert_str_eq(r->subnet, "10.9.0.4/30");
-	r = claim_one(&cs, prefix, "b");
-	ck_assert_int_eq(r->status, CLAIM_EXHAUSTED);
-	ck_assert_msg(strstr(r->msg, "no free /30 subnet left in the podCIDR 10.9.0.0/29"), "%s", r->msg);
-	put(key, "{\"podCIDR\":\"10.9.0.0/16\",\"subnetLength\":\"24\"}");
-	r = claim_one(&cs, prefix, "b");
-	ck_assert_int_eq(r->status, CLAIM_BAD_CONFIG);
-	ck_assert_msg(strstr(r->msg, "subnetLength"), "%s", r->msg);
-	snprintf(key, sizeof(key), "%s/network/subnets/b", prefix);
-	ck_assert_ptr_null(get_json(key));
-}
-END_TEST
 
 /* Bad network flags: exit 2 with a message saying what is wrong, before
  * anything is claimed or created. */
@@ -390,10 +266,13 @@ END_TEST
 
 struct ctx {
 	char prefix[64], node[64], net[16];
+	char ip[32]; /* --node-ip: agents on one host need distinct addresses */
 	const char *ns;   /* network namespace to run in, or NULL */
 	const char *etcd; /* endpoints, NULL = E's */
 	struct th_proc *agent;
 };
+
+static unsigned next_ip;
 
 static void
 ctx_init(struct ctx *c, const char *prefix, const char *name)
@@ -402,6 +281,7 @@ ctx_init(struct ctx *c, const char *prefix, const char *name)
 	snprintf(c->prefix, sizeof(c->prefix), "/%s-%s", RUN, prefix);
 	snprintf(c->node, sizeof(c->node), "%s-%s", RUN, name);
 	snprintf(c->net, sizeof(c->net), "sk%d%s", atoi(RUN + 1) % 10000000, name);
+	snprintf(c->ip, sizeof(c->ip), "198.51.100.%d", 10 + (int)(next_ip++ % 200));
 }
 
 static void
@@ -426,6 +306,10 @@ start_agent(struct ctx *c, const char *const *extra)
 	int n = 15, skip = c->ns ? 0 : 2;
 
 	snprintf(ns, sizeof(ns), "--net=/run/netns/%s", c->ns ? c->ns : "");
+	if (!c->ns) {
+		argv[n++] = "--node-ip";
+		argv[n++] = c->ip;
+	}
 	for (; extra && *extra && n < 46; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -475,7 +359,7 @@ wait_key(struct ctx *c, const char *key, const char *a, const char *b, const cha
 	}
 }
 
-/* Wait until the agent claimed subnet: its key and its node's podCIDR. */
+/* Wait until the node has subnet: its key and its node status's podCIDR. */
 static void
 wait_subnet(struct ctx *c, const char *subnet)
 {
@@ -483,7 +367,7 @@ wait_subnet(struct ctx *c, const char *subnet)
 
 	snprintf(key, sizeof(key), "%s/network/subnets/%s", c->prefix, c->node);
 	wait_key(c, key, "subnet", NULL, subnet, 20);
-	snprintf(key, sizeof(key), "%s/nodes/%s", c->prefix, c->node);
+	snprintf(key, sizeof(key), "%s/nodestatus/%s", c->prefix, c->node);
 	wait_key(c, key, "status", "podCIDR", subnet, 20);
 }
 
@@ -559,13 +443,14 @@ docker_net_is(void *arg)
 	return strcmp(buf, w->subnet) == 0;
 }
 
-/* Two agents (two nodes, two Docker networks) on one prefix claim the two
- * lowest subnets, each Docker network gets its subnet (and comes back at
- * the next resync when removed by hand); a restart keeps the subnet
- * without writing it again. */
+/* Two agents (two nodes, two Docker networks) on one prefix get the two
+ * lowest subnets from the node controller, each Docker network gets its
+ * subnet (and comes back at the next resync when removed by hand); a
+ * restart keeps the subnet, and nothing writes it again. */
 START_TEST(test_agents_claim_and_keep)
 {
 	struct ctx a, b;
+	struct th_proc *nc;
 	char key[256], buf[64];
 	int64_t rev;
 
@@ -573,6 +458,7 @@ START_TEST(test_agents_claim_and_keep)
 	ctx_init(&b, "ak", "b");
 	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
 	put(key, AGENT_CIDR);
+	nc = start_nodectl(a.prefix, NULL);
 	start_agent(&a, NULL);
 	wait_subnet(&a, "10.218.1.0/24");
 	start_agent(&b, NULL);
@@ -593,12 +479,13 @@ START_TEST(test_agents_claim_and_keep)
 	ck_assert_int_eq(th_proc_wait(a.agent, 20), 0);
 	th_proc_free(a.agent, 0);
 	start_agent(&a, NULL);
-	wait_log(&a, "keeping this node's pod subnet", 20);
+	wait_log(&a, "using this node's pod subnet", 20);
 	wait_log(&a, "the Docker network exists with our subnet", 20);
 	ck_assert_str_eq(get_str(key, "subnet", NULL, buf, sizeof(buf)), "10.218.1.0/24");
 	ck_assert_int_eq(mod_revision(key), rev);
 	ctx_done(&a, 0);
 	ctx_done(&b, 0);
+	th_proc_free(nc, 0);
 }
 END_TEST
 
@@ -622,12 +509,14 @@ pod_ip_in(void *arg)
 START_TEST(test_pod_ip_in_subnet)
 {
 	struct ctx a;
+	struct th_proc *nc;
 	struct ip_want w = {0};
 	char key[256], val[1024], buf[64];
 
 	ctx_init(&a, "pi", "p");
 	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
 	put(key, AGENT_CIDR);
+	nc = start_nodectl(a.prefix, NULL);
 	snprintf(val, sizeof(val),
 	         "{\"Name\":\"%s\",\"Driver\":\"bridge\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.218.77.0/24\"}]},"
 	         "\"Options\":{\"com.docker.network.bridge.name\":\"%s\"}}",
@@ -654,12 +543,14 @@ START_TEST(test_pod_ip_in_subnet)
 	}
 	ck_assert_str_ne(w.ip, "10.218.1.1"); /* the gateway */
 	ctx_done(&a, 0);
+	th_proc_free(nc, 0);
 }
 END_TEST
 
 struct event_want {
 	const struct ctx *c;
 	const char *reason;
+	const char *source; /* NULL = any writer */
 	char message[512];
 };
 
@@ -679,8 +570,10 @@ node_event(void *arg)
 	for (i = 0; r && r->err.code == ETCD_OK && i < r->nkvs && !found; i++) {
 		json_t *j = json_loadb(r->kvs[i].value, r->kvs[i].value_len, 0, NULL);
 		const char *reason = json_string_value(json_object_get(j, "reason"));
+		const char *source = json_string_value(json_object_get(j, "source"));
 
-		if (reason && strcmp(reason, w->reason) == 0) {
+		if (reason && strcmp(reason, w->reason) == 0 &&
+		    (!w->source || (source && strcmp(source, w->source) == 0))) {
 			found = 1;
 			snprintf(w->message, sizeof(w->message), "%s",
 			         json_string_value(json_object_get(j, "message")) ?: "");
@@ -703,25 +596,36 @@ wait_event(struct ctx *c, struct event_want *w)
 	}
 }
 
+/* The agent gets subnet and its network becomes ready; then stop it and
+ * the node controller nc. */
+static void
+ready_and_done(struct ctx *c, struct th_proc *nc, const char *subnet)
+{
+	wait_subnet(c, subnet);
+	wait_log(c, "pod network ready", 20);
+	ctx_done(c, 0);
+	th_proc_free(nc, 0);
+}
+
 /* A malformed P/network/config: no claim, a Warning event naming the
  * field, the agent keeps running; fixed, the claim follows (retry 10 s). */
 START_TEST(test_bad_config_warns_then_claims)
 {
 	struct ctx a;
-	struct event_want ev = {.reason = "InvalidNetworkConfig"};
+	struct th_proc *nc;
+	struct event_want ev = {.reason = "InvalidNetworkConfig", .source = "agent"};
 	char key[256];
 
 	ctx_init(&a, "bc", "c");
 	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
 	put(key, "{\"podCIDR\":\"10.218.0.0/16\",\"subnetLength\":\"24\"}");
+	nc = start_nodectl(a.prefix, NULL);
 	start_agent(&a, NULL);
 	wait_event(&a, &ev);
 	ck_assert_msg(strstr(ev.message, "subnetLength"), "event message: %s", ev.message);
 	ck_assert(th_proc_running(a.agent));
 	put(key, AGENT_CIDR);
-	wait_subnet(&a, "10.218.1.0/24");
-	wait_log(&a, "pod network ready", 20);
-	ctx_done(&a, 0);
+	ready_and_done(&a, nc, "10.218.1.0/24");
 }
 END_TEST
 
@@ -731,12 +635,14 @@ END_TEST
 START_TEST(test_network_in_use_mismatch)
 {
 	struct ctx a;
+	struct th_proc *nc;
 	struct event_want ev = {.reason = "NetworkMismatch"};
 	char key[256], val[1024], name[64], buf[64];
 
 	ctx_init(&a, "nm", "m");
 	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
 	put(key, AGENT_CIDR);
+	nc = start_nodectl(a.prefix, NULL);
 	snprintf(val, sizeof(val),
 	         "{\"Name\":\"%s\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.218.66.0/24\"}]},"
 	         "\"Options\":{\"com.docker.network.bridge.name\":\"%s\"}}",
@@ -760,6 +666,72 @@ START_TEST(test_network_in_use_mismatch)
 	docker_subnet(a.net, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "10.218.1.0/24");
 	ctx_done(&a, 0);
+	th_proc_free(nc, 0);
+}
+END_TEST
+
+/* A subnet key for the node that is not a valid subnet (a /32, as a
+ * hostile node could write) and that the node controller therefore never
+ * replaces: the agent refuses it (log and Warning event InvalidSubnet),
+ * keeps waiting, says so, and uses the subnet allocated once an admin
+ * deleted the bad key. */
+START_TEST(test_invalid_own_subnet_refused)
+{
+	struct ctx a;
+	struct th_proc *nc;
+	struct event_want ev = {.reason = "InvalidSubnet", .source = "agent"};
+	char key[256], val[256];
+
+	ctx_init(&a, "is", "s");
+	snprintf(key, sizeof(key), "%s/network/config", a.prefix);
+	put(key, AGENT_CIDR);
+	snprintf(key, sizeof(key), "%s/network/subnets/%s", a.prefix, a.node);
+	snprintf(val, sizeof(val), "{\"subnet\":\"10.218.1.7/32\",\"hostIP\":\"%s\"}", a.ip);
+	put(key, val);
+	nc = start_nodectl(a.prefix, NULL);
+	start_agent(&a, NULL);
+	wait_event(&a, &ev);
+	ck_assert_msg(strstr(ev.message, "10.218.1.7/32"), "event message: %s", ev.message);
+	wait_log(&a, "waiting for the node controller to allocate", 20);
+	ck_assert(!th_proc_log_has(a.agent, "pod network ready"));
+	del(key);
+	ready_and_done(&a, nc, "10.218.1.0/24");
+}
+END_TEST
+
+/* Twelve agents start at once: the node controller gives each its own
+ * subnet, together exactly the twelve lowest, each in its node status. */
+START_TEST(test_twelve_agents_distinct)
+{
+	struct ctx c[12];
+	struct th_proc *nc;
+	char key[256], name[8], sub[64], want[24];
+	int i, j, seen[13] = {0};
+
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		ctx_init(&c[i], "tw", name);
+	}
+	snprintf(key, sizeof(key), "%s/network/config", c[0].prefix);
+	put(key, AGENT_CIDR);
+	nc = start_nodectl(c[0].prefix, NULL);
+	for (i = 0; i < 12; i++)
+		start_agent(&c[i], NULL);
+	for (i = 0; i < 12; i++) {
+		wait_log(&c[i], "using this node's pod subnet", 60);
+		snprintf(key, sizeof(key), "%s/network/subnets/%s", c[i].prefix, c[i].node);
+		get_str(key, "subnet", NULL, sub, sizeof(sub));
+		wait_subnet(&c[i], sub);
+		for (j = 1; j <= 12; j++) {
+			snprintf(want, sizeof(want), "10.218.%d.0/24", j);
+			seen[j] += strcmp(sub, want) == 0;
+		}
+	}
+	for (j = 1; j <= 12; j++)
+		ck_assert_msg(seen[j] == 1, "10.218.%d.0/24 given %d times", j, seen[j]);
+	for (i = 0; i < 12; i++)
+		ctx_done(&c[i], 0);
+	th_proc_free(nc, 0);
 }
 END_TEST
 
@@ -848,14 +820,46 @@ check_fw_once(const struct ctx *c)
 	ck_assert_int_eq(rule_count(c->ns, "nat", "POSTROUTING", "-j SKIFF-NAT"), 1);
 }
 
+/* Keys a hostile node writes for fake nodes, straight into etcd: each is
+ * reported by the agent and none becomes a route, while a key written
+ * after them (an honest node) does. */
+static void
+hostile_keys_ignored(struct ctx *c)
+{
+	static const struct {
+		const char *node, *subnet, *gw, *route;
+	} bad[] = {
+		{"thief", "10.219.2.7/32", "10.217.99.7", "10.219.2.7"},       /* longer prefix into other1's pods */
+		{"loop", "10.219.4.0/24", "127.0.0.1", "10.219.4.0/24"},       /* loopback gateway */
+		{"meta", "10.219.5.0/24", "169.254.169.254", "10.219.5.0/24"}, /* link-local gateway */
+	};
+	char line[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		fake_subnet(c, bad[i].node, bad[i].subnet, bad[i].gw);
+	fake_subnet(c, "honest", "10.219.6.0/24", "10.217.99.10");
+	wait_route(c, "10.219.6.0/24 via 10.217.99.10", 1);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(line, sizeof(line), "network/subnets/%s", bad[i].node);
+		wait_log(c, line, 10); /* "key=.../network/subnets/NODE ... no route" */
+		ck_assert_msg(route_is(&(struct route_want){c->ns, bad[i].route, 0}), "route %s (%s via %s) installed",
+		              bad[i].route, bad[i].subnet, bad[i].gw);
+	}
+}
+
 /* host-gw in a throwaway namespace: other nodes' subnets become routes via
  * their hostIP, a deleted one goes, a stale route of ours goes at start,
- * other routes and entries outside podCIDR are left alone; the chains are
- * made once, and routes and rules outlive the agent. */
+ * other routes and entries outside podCIDR are left alone; keys written
+ * straight into etcd by a hostile node (a /32 taking part of another
+ * node's subnet, loopback and link-local gateways, a younger claim of
+ * another node's subnet) get no route; the chains are made once, and
+ * routes and rules outlive the agent. */
 START_TEST(test_host_gw_routes)
 {
 	struct th_etcd_opts o = {.also_listen = "10.217.99.1"};
 	struct th_etcd *ne;
+	struct th_proc *nc;
 	struct etcd_config cfg;
 	struct etcd_error err = {0};
 	struct ctx c;
@@ -880,8 +884,10 @@ START_TEST(test_host_gw_routes)
 	fake_subnet(&c, "other1", "10.219.2.0/24", "10.217.99.3");
 	fake_subnet(&c, "other2", "10.219.3.0/24", "10.217.99.4");
 	fake_subnet(&c, "evil", "0.0.0.0/0", "10.217.99.5");
+	fake_subnet(&c, "late", "10.219.3.0/24", "10.217.99.8"); /* younger than other2's */
 	ck_assert_int_eq(sh("ip -n %s route add 10.219.77.0/24 via 10.217.99.9 proto 95", ns), 0);
 	ck_assert_int_eq(sh("ip -n %s route add 10.219.88.0/24 via 10.217.99.9", ns), 0);
+	nc = start_nodectl(c.prefix, th_etcd_endpoints(ne));
 	start_agent(&c, extra);
 	wait_subnet(&c, "10.219.1.0/24");
 	wait_route(&c, "10.219.2.0/24 via 10.217.99.3", 1);
@@ -890,6 +896,8 @@ START_TEST(test_host_gw_routes)
 	wait_log(&c, "no route for this subnet entry", 10);
 	ck_assert(route_is(&(struct route_want){ns, "10.219.88.0/24 via 10.217.99.9", 1}));
 	ck_assert(route_is(&(struct route_want){ns, "default", 0}));
+	ck_assert(route_is(&(struct route_want){ns, "10.217.99.8", 0}));
+	hostile_keys_ignored(&c);
 	check_fw_once(&c);
 	snprintf(key, sizeof(key), "%s/network/subnets/other1", c.prefix);
 	del(key);
@@ -908,6 +916,7 @@ START_TEST(test_host_gw_routes)
 	ck_assert_int_eq(th_proc_wait(c.agent, 20), 0);
 	ck_assert(route_is(&(struct route_want){ns, "10.219.3.0/24 via 10.217.99.6", 1}));
 	ctx_done(&c, 0);
+	th_proc_free(nc, 0);
 	etcd_sync_free(S);
 	S = main_s;
 	th_etcd_free(ne);
@@ -919,15 +928,13 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("agent_net");
-	TCase *claim = tcase_create("claim"), *agent = tcase_create("agent"), *routes = tcase_create("routes");
+	TCase *alloc = tcase_create("alloc"), *agent = tcase_create("agent"), *routes = tcase_create("routes");
 
-	tcase_add_unchecked_fixture(claim, suite_setup, suite_teardown);
-	tcase_add_checked_fixture(claim, setup, teardown);
-	tcase_set_timeout(claim, 60);
-	tcase_add_test(claim, test_claim_defaults_keep_update);
-	tcase_add_test(claim, test_claim_concurrent_no_duplicates);
-	tcase_add_test(claim, test_claim_exhausted_and_bad_config);
-	tcase_add_test(claim, test_flags_refused);
+	tcase_add_unchecked_fixture(alloc, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(alloc, setup, teardown);
+	tcase_set_timeout(alloc, 120);
+	tcase_add_test(alloc, test_twelve_agents_distinct);
+	tcase_add_test(alloc, test_flags_refused);
 	tcase_add_unchecked_fixture(agent, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(agent, setup, teardown);
 	tcase_set_timeout(agent, 120);
@@ -935,11 +942,12 @@ suite(void)
 	tcase_add_test(agent, test_pod_ip_in_subnet);
 	tcase_add_test(agent, test_bad_config_warns_then_claims);
 	tcase_add_test(agent, test_network_in_use_mismatch);
+	tcase_add_test(agent, test_invalid_own_subnet_refused);
 	tcase_add_unchecked_fixture(routes, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(routes, setup, teardown);
 	tcase_set_timeout(routes, 120);
 	tcase_add_test(routes, test_host_gw_routes);
-	suite_add_tcase(s, claim);
+	suite_add_tcase(s, alloc);
 	suite_add_tcase(s, agent);
 	suite_add_tcase(s, routes);
 	return s;
