@@ -1,6 +1,7 @@
 /*
  * fuzz_netcalc.c: libFuzzer target for the agent's network arithmetic
- * (node-agent/agent_netcalc.c). The input is a NetworkConfig value, then
+ * (node-agent/agent_netcalc.c) and the node controller's next free subnet
+ * (api_subnets_next). The input is a NetworkConfig value, then
  * one line per P/network/subnets/ entry, "SUBNET HOSTIP". Nothing may
  * crash, and what the functions promise must hold:
  *   - a config accepted has a subnet length longer than the pod prefix;
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_subnets.h"
 #include "node-agent/agent_netcalc.h"
 
 #define MAXN 64
@@ -42,7 +44,7 @@ check_next(const struct api_network_config *nc, const struct api_cidr *taken, si
 {
 	struct api_cidr out;
 
-	if (netcalc_next_subnet(&nc->pod_cidr, nc->subnet_length, taken, n, &out) != 0)
+	if (api_subnets_next(&nc->pod_cidr, nc->subnet_length, taken, n, &out) != 0)
 		return;
 	if (out.len != nc->subnet_length || !api_cidr_contains(&nc->pod_cidr, out.addr) ||
 	    out.addr == nc->pod_cidr.addr)

@@ -33,58 +33,6 @@ netcalc_config(const char *json, size_t len, struct api_network_config *out, cha
 	return -1;
 }
 
-static int
-cmp_cidr(const void *x, const void *y)
-{
-	const struct api_cidr *a = x, *b = y;
-
-	return a->addr < b->addr ? -1 : a->addr > b->addr;
-}
-
-/* The last address of c, widened so that the end of 255.255.255.255/n
- * does not wrap. */
-static uint64_t
-cidr_last(const struct api_cidr *c)
-{
-	return (uint64_t)c->addr + ((uint64_t)1 << (32 - c->len)) - 1;
-}
-
-int
-netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *taken, size_t n, struct api_cidr *out)
-{
-	uint64_t size, cand, end;
-	struct api_cidr *t;
-	size_t i;
-
-	if (len <= pod->len || len > 30)
-		return -1;
-	size = (uint64_t)1 << (32 - len);
-	cand = (uint64_t)pod->addr + size; /* index 0 is skipped */
-	end = cidr_last(pod);
-	t = n ? malloc(n * sizeof(*t)) : NULL;
-	if (n && !t)
-		return -1;
-	if (n) {
-		memcpy(t, taken, n * sizeof(*t));
-		qsort(t, n, sizeof(*t), cmp_cidr);
-	}
-	for (i = 0; i < n && cand + size - 1 <= end; i++) {
-		uint64_t lo = t[i].addr, hi = cidr_last(&t[i]);
-
-		if (t[i].len <= pod->len)
-			continue; /* not a subnet of the pool: invalid, and must not block it all */
-		if (hi < cand || lo > cand + size - 1)
-			continue; /* before the candidate, or after it: sorted, so the candidate is free of it */
-		cand = (hi + 1 + size - 1) / size * size; /* first aligned subnet after t[i] */
-	}
-	free(t);
-	if (cand + size - 1 > end)
-		return 1;
-	out->addr = (uint32_t)cand;
-	out->len = len;
-	return 0;
-}
-
 int
 netcalc_want_route(const struct api_network_config *nc, const char *subnet, const char *host_ip, uint32_t self_ip,
                    const struct api_cidr *own, struct netcalc_route *out, char *why, size_t whylen)

@@ -1,9 +1,10 @@
 /*
  * agent_netcalc.h: the agent's pure network arithmetic (agent_netcalc.c),
- * kept apart from agent.h so that the unit tests and the claim test link
- * it without the daemon: the NetworkConfig in force, the lowest free pod
- * subnet, the routes wanted for other nodes' subnets and the difference
- * between wanted and present routes. No I/O, no allocation unless said.
+ * kept apart from agent.h so that the unit tests and the fuzzer link it
+ * without the daemon: the NetworkConfig in force, the route wanted for
+ * another node's subnet and the difference between wanted and present
+ * routes. No I/O, no allocation unless said. (The lowest free subnet is
+ * the node controller's: api_subnets_next in api/api_subnets.c.)
  */
 #ifndef SKIFF_AGENT_NETCALC_H
 #define SKIFF_AGENT_NETCALC_H
@@ -18,15 +19,6 @@
  * the defaults and why (a person's sentence naming the field) filled: the
  * caller refuses to claim rather than guess. */
 int netcalc_config(const char *json, size_t len, struct api_network_config *out, char *why, size_t whylen);
-
-/* The lowest subnet of length len inside pod that overlaps none of taken
- * (n entries, any lengths, any order; one as large as pod or larger is
- * invalid and ignored, so a bogus 0.0.0.0/0 blocks nothing), skipping index 0 (pod's first
- * subnet, as flannel does: 10.244.0.0/24 is never handed out). Returns 0
- * with *out, 1 when the pool is exhausted, -1 when len is not longer than
- * pod's prefix or longer than 30. O(n log n); taken is not changed. */
-int netcalc_next_subnet(const struct api_cidr *pod, int len, const struct api_cidr *taken, size_t n,
-                        struct api_cidr *out);
 
 /* A route to another node's pod subnet. */
 struct netcalc_route {

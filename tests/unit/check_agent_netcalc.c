@@ -1,14 +1,16 @@
 /*
  * check_agent_netcalc.c: the agent's pure network arithmetic
  * (node-agent/agent_netcalc.c): NetworkConfig defaults and malformed
- * values, the lowest free subnet (index 0 skipped, holes reused, other
- * lengths overlapping, exhaustion, bad lengths), the route wanted for a
- * subnet entry, and the route diff.
+ * values, the lowest free subnet as the node controller picks it
+ * (api_subnets_next: index 0 skipped, holes reused, other lengths
+ * overlapping, exhaustion, bad lengths), the route wanted for a subnet
+ * entry, and the route diff.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_subnets.h"
 #include "node-agent/agent_netcalc.h"
 
 static struct api_cidr
@@ -96,18 +98,18 @@ START_TEST(test_next_skips_zero_and_fills_holes)
 {
 	struct api_cidr pod = C("10.244.0.0/16"), out, taken[3];
 
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, NULL, 0, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, NULL, 0, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.1.0/24");
 	taken[0] = C("10.244.1.0/24");
 	taken[1] = C("10.244.3.0/24");
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 2, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 2, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.2.0/24");
 	taken[2] = C("10.244.2.0/24");
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 3, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 3, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.4.0/24");
 	/* index 0 being taken (a hand-written claim) changes nothing */
 	taken[0] = C("10.244.0.0/24");
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 1, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 1, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.1.0/24");
 }
 END_TEST
@@ -122,13 +124,13 @@ START_TEST(test_next_other_lengths)
 	taken[0] = C("10.244.0.0/22"); /* covers 0..3 */
 	taken[1] = C("10.244.4.128/25");
 	taken[2] = C("192.168.0.0/16");
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 3, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 3, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.5.0/24");
 	taken[3] = C("10.0.0.0/8"); /* not a subnet of the pool: ignored, as 0.0.0.0/0 would be */
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 4, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 4, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.244.5.0/24");
 	taken[3] = C("10.244.0.0/16");
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 4, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 4, &out), 0);
 }
 END_TEST
 
@@ -136,20 +138,20 @@ START_TEST(test_next_exhausted_and_limits)
 {
 	struct api_cidr pod = C("10.9.0.0/29"), out, taken[2];
 
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 30, NULL, 0, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 30, NULL, 0, &out), 0);
 	ck_assert_str_eq(fmt(&out), "10.9.0.4/30");
 	taken[0] = out;
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 30, taken, 1, &out), 1);
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 29, NULL, 0, &out), -1); /* not longer than the pool */
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 28, NULL, 0, &out), -1);
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 31, NULL, 0, &out), -1);
+	ck_assert_int_eq(api_subnets_next(&pod, 30, taken, 1, &out), 1);
+	ck_assert_int_eq(api_subnets_next(&pod, 29, NULL, 0, &out), -1); /* not longer than the pool */
+	ck_assert_int_eq(api_subnets_next(&pod, 28, NULL, 0, &out), -1);
+	ck_assert_int_eq(api_subnets_next(&pod, 31, NULL, 0, &out), -1);
 	/* the top of the address space does not wrap */
 	pod = C("255.255.255.0/24");
 	taken[0] = C("255.255.255.128/26");
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 26, taken, 1, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 26, taken, 1, &out), 0);
 	ck_assert_str_eq(fmt(&out), "255.255.255.64/26");
 	taken[1] = out;
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 26, taken, 2, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 26, taken, 2, &out), 0);
 	ck_assert_str_eq(fmt(&out), "255.255.255.192/26");
 }
 END_TEST
@@ -167,8 +169,8 @@ START_TEST(test_next_full_pool)
 		taken[i].addr = pod.addr | ((uint32_t)k << 8);
 		taken[i].len = 24;
 	}
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 255, &out), 1);
-	ck_assert_int_eq(netcalc_next_subnet(&pod, 24, taken, 254, &out), 0);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 255, &out), 1);
+	ck_assert_int_eq(api_subnets_next(&pod, 24, taken, 254, &out), 0);
 	ck_assert_uint_eq(out.addr, taken[254].addr);
 }
 END_TEST
