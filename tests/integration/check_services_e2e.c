@@ -1,8 +1,8 @@
 /*
  * check_services_e2e.c: services end to end (root, Docker, nftables). A
  * real etcd, and the real scheduler, replication controller, endpoints
- * controller, agent and proxy as processes that coordinate only through
- * etcd under a prefix of their own. A controller runs three pods of the
+ * controller, node controller, agent and proxy as processes that
+ * coordinate only through etcd under a prefix of their own. A controller runs three pods of the
  * test image (busybox httpd answering "pod=NAME ip=IP"); a service selects
  * them and the tests dial its cluster IP from this machine.
  *
@@ -40,7 +40,7 @@ static struct etcd_sync *S;
 static char PFX[64], NODE[64], BR[32], TABLE[64];
 static int BED; /* 1 once the bridge exists */
 
-enum { P_SCHED, P_RC, P_EP, P_AGENT, P_PROXY, NPROC };
+enum { P_SCHED, P_RC, P_EP, P_NC, P_AGENT, P_PROXY, NPROC };
 static struct th_proc *PROC[NPROC];
 
 /* ---------------------------------------------------------------- helpers */
@@ -355,6 +355,7 @@ bed_up(void)
 	PROC[P_SCHED] = start("skiff-scheduler", nole, NULL);
 	PROC[P_RC] = start("skiff-replication-controller", nole, NULL);
 	PROC[P_EP] = start("skiff-endpoints-controller", nole, NULL);
+	PROC[P_NC] = start("skiff-node-controller", nole, NULL); /* makes P/nodes/NODE from the agent's status */
 	PROC[P_AGENT] = start("skiff-agent", node, backoff);
 	PROC[P_PROXY] = start("skiff-proxy", node, NULL);
 	for (int i = 0; i < NPROC; i++)
