@@ -1,18 +1,20 @@
 /*
  * agent.h: skiff-agent's private header. The agent registers its node
- * (P/nodestatus/NODE, and the heartbeat P/nodeleases/NODE on a lease), runs the pods bound to it
- * (P/bindings/NODE/) as Docker containers, one infrastructure container per
- * pod holding the network namespace, and reports P/podstatus/NODE/POD.
+ * (P/nodestatus/NODE, and the heartbeat P/nodeleases/NODE on a lease),
+ * runs the pods bound to it (P/bindings/NODE/) as Docker containers, one
+ * infrastructure container per pod holding the network namespace, and
+ * reports P/podstatus/NODE/POD.
  *
  * Files: agent_docker.c (Engine API client on the loop), agent_register.c
- * (node status), agent_lease.c (heartbeat), agent_pods.c (one pod's pass: list, inspect, plan,
- * status), agent_plan.c (the pure planner, agent_plan.h, with the status
- * value of agent_plan_status.c), agent_exec.c (the Docker actions of a
- * plan), agent_status.c (snapshots from Docker, the status write),
- * agent_events.c (Docker's event stream, resync), agent_subnets.c
- * (the judged P/network/ watch), agent_net.c (this node's subnet and
- * Docker network, with the pure agent_netcalc.c), agent_routes.c (host-gw routes, with agent_rtnl.c and
- * the firewall rules of agent_fw.c), main.c.
+ * (node status), agent_lease.c (heartbeat), agent_pods.c (one pod's pass:
+ * list, inspect, plan, status), agent_plan.c (the pure planner,
+ * agent_plan.h, with the status value of agent_plan_status.c),
+ * agent_exec.c (the Docker actions of a plan), agent_status.c (snapshots
+ * from Docker, the status write), agent_events.c (Docker's event stream,
+ * resync), agent_subnets.c (the judged P/network/ watch), agent_net.c
+ * (this node's subnet and Docker network, with the pure agent_netcalc.c),
+ * agent_routes.c (host-gw routes, with agent_rtnl.c and the firewall rules
+ * of agent_fw.c), main.c.
  */
 #ifndef SKIFF_AGENT_H
 #define SKIFF_AGENT_H
@@ -160,16 +162,16 @@ struct agent {
 	int net_ready; /* pods may start: no --docker-network, or the network exists */
 	struct dk_req *net_req;
 	ev_timer net_timer;
-	int net_phase;            /* what net_timer does: wait for the subnet (0) or look at Docker (1) */
-	ev_timer own_timer;       /* look at our subnet soon after P/network/ changed */
-	int64_t warned_cfg_rev;   /* the config revision last reported invalid */
-	int64_t warned_own_rev;   /* our subnet key's revision last reported */
-	int routes_on;            /* host-gw routes are kept (agent_routes.c) */
-	ev_timer route_timer;     /* a sync soon after changes, then at every resync */
+	int net_phase;                  /* what net_timer does: wait for the subnet (0) or look at Docker (1) */
+	ev_timer own_timer;             /* look at our subnet soon after P/network/ changed */
+	int64_t warned_cfg_rev;         /* the config revision last reported invalid */
+	int64_t warned_own_rev;         /* our subnet key's revision last reported */
+	int routes_on;                  /* host-gw routes are kept (agent_routes.c) */
+	ev_timer route_timer;           /* a sync soon after changes, then at every resync */
 	struct routes_ignored *ignored; /* entries reported as ignored at the last sync */
 	size_t n_ignored;
-	struct fw_job *fw_job;    /* iptables set-up running in a child (agent_fw.c) */
-	int reg_pending;          /* node write asked for while one was in flight */
+	struct fw_job *fw_job; /* iptables set-up running in a child (agent_fw.c) */
+	int reg_pending;       /* node write asked for while one was in flight */
 	int stopping;
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */

@@ -11,9 +11,9 @@
  * network is ready. Every failure is one log line plus a Warning event on
  * the node, and is retried (Docker every 10 s; while there is no subnet a
  * line every 10 s says what the agent waits for); the agent never exits
- * for it. The agent never writes a subnet key. Once ready, the Docker network and the
- * firewall rules are checked again at every resync, so a network removed
- * by hand comes back.
+ * for it, and never writes a subnet key. Once ready, the Docker network
+ * and the firewall rules are checked again at every resync, so a network
+ * removed by hand comes back.
  *
  * Nothing is undone at stop: the network, routes and rules are what running
  * pods use, and the next start finds and keeps them.
@@ -344,9 +344,8 @@ own_check(struct agent *a)
 		adopt(a, &v, k);
 	else if (k >= 0 && v.o[k]->mod_revision != a->warned_own_rev) {
 		a->warned_own_rev = v.o[k]->mod_revision;
-		net_warn(a, LL_ERROR, "InvalidSubnet",
-		         "refusing this node's subnet key %s: %s; %s", v.o[k]->key, v.why[k],
-		         a->pod_subnet[0] ? "keeping the subnet in use" : "pods wait for a valid one");
+		net_warn(a, LL_ERROR, "InvalidSubnet", "refusing this node's subnet key %s: %s; %s", v.o[k]->key,
+		         v.why[k], a->pod_subnet[0] ? "keeping the subnet in use" : "pods wait for a valid one");
 	}
 	subnets_view_free(&v);
 }

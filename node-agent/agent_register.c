@@ -184,8 +184,8 @@ status_value(struct agent *a, const json_t *cur)
 		json_object_set_new(st, "podCIDR", json_string(a->pod_subnet));
 	else if (cidr)
 		json_object_set_new(st, "podCIDR", json_string(cidr));
-	return json_pack("{s:{s:s,s:o},s:o}", "metadata", "name", a->o.node_name, "labels", start_labels(a),
-	                 "status", st);
+	return json_pack("{s:{s:s,s:o},s:o}", "metadata", "name", a->o.node_name, "labels", start_labels(a), "status",
+	                 st);
 }
 
 /* Write want over what we read (res): create-if-absent, else compare the

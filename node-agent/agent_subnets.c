@@ -27,8 +27,8 @@ collect_one(const struct informer_obj *o, void *arg)
 	if (strncmp(o->name, SUBNETS_DIR, dl) != 0 || !o->name[dl] || strchr(o->name + dl, '/'))
 		return;
 	v->o[v->n] = o;
-	v->c[v->n] = (struct api_subnet_claim){o->name + dl, o->value ? o->value : "", o->value_len,
-	                                       o->create_revision};
+	v->c[v->n] =
+		(struct api_subnet_claim){o->name + dl, o->value ? o->value : "", o->value_len, o->create_revision};
 	v->n++;
 }
 

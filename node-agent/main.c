@@ -187,8 +187,7 @@ static const struct flag agent_flags[] = {
          "stop containers with at most this grace period, whatever the pod asks (0s..1h)", NULL, check_grace},
 	{"docker-network", FLAG_STRING, &docker_network, "", NULL,
          "run pods on this Docker bridge network with the node's pod subnet (default: Docker's bridge, one host)",
-         "NAME",
-         check_network},
+         "NAME", check_network},
 	{"routing", FLAG_STRING, &routing, "none", NULL,
          "none, or host-gw: routes to other nodes' pod subnets (needs --docker-network)", "MODE", check_routing},
 	{0}};

@@ -840,8 +840,8 @@ lease_ok(void *arg)
 {
 	struct lease_want *w = arg;
 	struct etcd_result *r = etcd_sync_get(S, w->key);
-	int ok = r && r->err.code == ETCD_OK && r->nkvs == 1 && r->kvs[0].lease != 0 && r->kvs[0].lease != w->not_lease &&
-	         r->kvs[0].mod_revision > w->after_rev;
+	int ok = r && r->err.code == ETCD_OK && r->nkvs == 1 && r->kvs[0].lease != 0 &&
+	         r->kvs[0].lease != w->not_lease && r->kvs[0].mod_revision > w->after_rev;
 
 	if (ok)
 		w->rev = r->kvs[0].mod_revision;

@@ -183,7 +183,7 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	static const char *const nets[] = {"a",  "b",  "p",  "c",  "m",  "r",  "s",  "n0", "n1", "n2",
+	static const char *const nets[] = {"a",  "b",  "p",  "c",  "m",  "r",  "s",  "n0",  "n1",  "n2",
 	                                   "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", NULL};
 	char path[64];
 	int i;
@@ -266,7 +266,7 @@ END_TEST
 
 struct ctx {
 	char prefix[64], node[64], net[16];
-	char ip[32]; /* --node-ip: agents on one host need distinct addresses */
+	char ip[32];      /* --node-ip: agents on one host need distinct addresses */
 	const char *ns;   /* network namespace to run in, or NULL */
 	const char *etcd; /* endpoints, NULL = E's */
 	struct th_proc *agent;
