@@ -167,9 +167,9 @@ agent_start(struct agent *a)
 	close(fd);
 	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", a->trace);
 	a->p = th_proc_start(SKIFF_AGENT, (char *const *)argv, env);
-	snprintf(key, sizeof(key), "%s/nodes/%s", a->prefix, a->node);
+	snprintf(key, sizeof(key), "%s/nodestatus/%s", a->prefix, a->node);
 	if (!a->p || wait_count(key, 0, 1, 60) < 0) {
-		fprintf(stderr, "agent_bench: the agent did not register its node within 60 s\n");
+		fprintf(stderr, "agent_bench: the agent did not register its node status within 60 s\n");
 		return -1;
 	}
 	return 0;
