@@ -60,14 +60,17 @@ ectl() {
 	ETCDCTL_API=3 etcdctl --endpoints="$ETCD" --dial-timeout=2s --command-timeout=5s "$@"
 }
 
-# plane_wait_nodes N: every minion has its lease (is Ready) within 60 s.
+# plane_wait_nodes N: every minion has its lease (is Ready) and its node
+# (made by the node controller from the agent's P/nodestatus) within 60 s.
 plane_wait_nodes() {
-	if ! wait_for 60 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints=$ETCD --keys-only get --prefix \
-		$PREFIX/nodeleases/ | grep -c .) -ge $1 ]"; then
-		echo "tests/cluster: not all $1 minions became Ready; leases:" >&2
-		ectl get --prefix --keys-only "$PREFIX/nodeleases/" >&2
-		return 1
-	fi
+	for dir in nodeleases nodes; do
+		if ! wait_for 60 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints=$ETCD --keys-only get --prefix \
+			$PREFIX/$dir/ | grep -c .) -ge $1 ]"; then
+			echo "tests/cluster: not all $1 minions registered; keys under $PREFIX/$dir/:" >&2
+			ectl get --prefix --keys-only "$PREFIX/$dir/" >&2
+			return 1
+		fi
+	done
 }
 
 plane_status() {

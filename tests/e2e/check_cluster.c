@@ -244,12 +244,16 @@ START_TEST(test_minions_ready)
 		snprintf(rest, sizeof(rest), "nodeleases/m%d", i);
 		WAIT_FOR((n = bed_get(rest, NULL)) != NULL, 30, "minion m%d has no lease (not Ready)", i);
 		json_decref(n);
-		snprintf(rest, sizeof(rest), "nodes/m%d", i);
+		snprintf(rest, sizeof(rest), "nodestatus/m%d", i); /* the agent's */
 		n = bed_get(rest, NULL);
 		ck_assert_msg(n != NULL, "P/%s missing", rest);
 		addr = json_array_get(json_object_get(json_object_get(n, "status"), "addresses"), 0);
 		snprintf(ip, sizeof(ip), "10.213.0.%d", 10 + i);
 		ck_assert_str_eq(json_string_value(json_object_get(addr, "address")) ?: "", ip);
+		json_decref(n);
+		snprintf(rest, sizeof(rest), "nodes/m%d", i); /* the node controller's, with the labels */
+		n = bed_get(rest, NULL);
+		ck_assert_msg(n != NULL, "P/%s missing", rest);
 		ck_assert_int_eq(json_string_value(json_object_get(
 					 json_object_get(json_object_get(n, "metadata"), "labels"), "disk")) != NULL,
 		                 i == SSD_MINION);
