@@ -136,7 +136,7 @@ struct ctl_kv {
 	size_t len;
 	int64_t create, mod;
 	enum api_kind object; /* events: the kind they are about */
-	char *node;           /* bindings, podstatus: NODE */
+	char *node;           /* bindings, podstatus: NODE; events: the node that wrote them ("" for the control plane) */
 	char *name;           /* the object's (or the event's object's) name */
 	char *id;             /* events: ID */
 	json_t *j;
@@ -187,6 +187,12 @@ void ctl_age(const char *t, char *buf, size_t len);
 /* s escaped into buf, snprintf-style (returns the length it needed; an
  * escape is never cut in half). */
 size_t ctl_escape(const char *s, char *buf, size_t len);
+/* A node's readiness as a table shows it: 1 Ready (lease key there, its
+ * heartbeat fresh or a version-1 key without one), -1 the heartbeat is
+ * stale, 0 no lease key. */
+int ctl_node_ready(const struct ctl_state *st, const char *node);
+/* An event's source for a table: "agent, m1" for one a node wrote. */
+void ctl_event_source(const struct ctl_kv *ev, char *buf, size_t len);
 void ctl_fputs_escaped(const char *s, FILE *f);
 
 /* ------------------------------------------------------------------------

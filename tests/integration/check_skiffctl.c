@@ -465,6 +465,40 @@ END_TEST
 
 /* ---- describe ---- */
 
+/* Version 2 node data: the agent's status under P/nodestatus/NODE wins over
+ * P/nodes/NODE's; a heartbeat older than its lease duration reads
+ * NotReady; an event a node wrote (P/nodeevents/NODE/...) is shown with
+ * the node that wrote it, whatever source it claims. */
+START_TEST(test_node_v2)
+{
+	struct run r;
+
+	put("nodes/m3", "{\"metadata\":{\"labels\":{\"zone\":\"b\"}},\"spec\":{}}");
+	put("nodestatus/m3", "{\"metadata\":{\"name\":\"m3\"},\"status\":{\"capacity\":{\"cpu\":\"6\","
+	                     "\"memory\":\"12Gi\",\"pods\":\"30\"},\"podCIDR\":\"10.244.3.0/24\"}}");
+	put("nodeleases/m3", "{\"spec\":{\"holderIdentity\":\"m3\",\"leaseDurationSeconds\":10,"
+	                     "\"renewTime\":\"2020-01-01T00:00:00.000000Z\"}}");
+	put("nodeevents/m3/nodes/m3/abc",
+	    "{\"type\":\"Warning\",\"reason\":\"Forged\",\"message\":\"from a node\",\"source\":\"scheduler\","
+	    "\"firstTimestamp\":\"2026-01-01T00:00:00Z\",\"lastTimestamp\":\"2026-01-01T00:00:00Z\",\"count\":1}");
+	r = ctl("get", "nodes", "m3", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	words_are(line_of(r.out, "m3"), (const char *[]){"m3", "NotReady", "zone=b", "6", "12Gi", "0/30", NULL});
+	run_free(&r);
+	r = ctl("describe", "node", "m3", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	HAS(line_of(r.out, "Ready:"), "heartbeat stopped");
+	HAS(line_of(r.out, "PodCIDR:"), "10.244.3.0/24");
+	HAS(r.out, "scheduler, m3");
+	run_free(&r);
+	r = ctl("get", "events", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	HAS(r.out, "node/m3");
+	HAS(r.out, "Forged");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_describe)
 {
 	struct run r;
@@ -842,6 +876,7 @@ suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_get_pods);
 	tcase_add_test(tc, test_get_other_kinds);
+	tcase_add_test(tc, test_node_v2);
 	tcase_add_test(tc, test_get_json);
 	tcase_add_test(tc, test_get_errors);
 	tcase_add_test(tc, test_etcd_down);
