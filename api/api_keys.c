@@ -189,8 +189,8 @@ api_key_format(char *buf, size_t len, const char *prefix, const struct api_key *
 		           err);
 	case API_NODEEVENT:
 		return put(buf, len,
-		           snprintf(buf, len, "%s/%s/%s/%s/%s/%s", prefix, dir, k->node, api_kind_dir(k->object), k->name,
-		                    k->id),
+		           snprintf(buf, len, "%s/%s/%s/%s/%s/%s", prefix, dir, k->node, api_kind_dir(k->object),
+		                    k->name, k->id),
 		           err);
 	case API_LEADER: return put(buf, len, snprintf(buf, len, "%s/%s/%s/%s", prefix, dir, k->name, k->id), err);
 	default: return put(buf, len, snprintf(buf, len, "%s/%s/%s", prefix, dir, k->name), err);
@@ -365,13 +365,12 @@ api_key_parse(const char *prefix, const char *key, size_t len, struct api_key *o
 	if ((out->kind == API_BINDING || out->kind == API_PODSTATUS) &&
 	    set_part(out->node, "node name", seg[1], err) < 0)
 		return -1;
-	if (n >= 2 &&
-	    set_part(out->name, "name",
-	             seg[out->kind == API_EVENT || out->kind == API_NODEEVENT || out->kind == API_BINDING ||
-	                         out->kind == API_PODSTATUS
-	                     ? 2
-	                     : 1],
-	             err) < 0)
+	if (n >= 2 && set_part(out->name, "name",
+	                       seg[out->kind == API_EVENT || out->kind == API_NODEEVENT || out->kind == API_BINDING ||
+	                                           out->kind == API_PODSTATUS
+	                                   ? 2
+	                                   : 1],
+	                       err) < 0)
 		return -1;
 	if ((out->kind == API_EVENT || out->kind == API_NODEEVENT || out->kind == API_LEADER) &&
 	    set_part(out->id, "ID", seg[n - 1], err) < 0)

@@ -136,9 +136,9 @@ struct ctl_kv {
 	size_t len;
 	int64_t create, mod;
 	enum api_kind object; /* events: the kind they are about */
-	char *node;           /* bindings, podstatus: NODE; events: the node that wrote them ("" for the control plane) */
-	char *name;           /* the object's (or the event's object's) name */
-	char *id;             /* events: ID */
+	char *node; /* bindings, podstatus: NODE; events: the node that wrote them ("" for the control plane) */
+	char *name; /* the object's (or the event's object's) name */
+	char *id;   /* events: ID */
 	json_t *j;
 };
 
