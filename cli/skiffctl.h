@@ -122,6 +122,14 @@ void ctl_done(struct ctl *c);
 enum { CTL_UPDATED = 0, CTL_UNCHANGED = 1, CTL_NOT_FOUND = 2 };
 typedef int (*ctl_edit_fn)(json_t *j, void *arg);
 int ctl_update(struct ctl *c, const char *key, ctl_edit_fn edit, void *arg, int64_t *create);
+/* Delete key when its what (create or mod revision) compares op to rev:
+ * 1 deleted, 0 the compare failed (gone or changed), -1 etcd failed
+ * (reported). */
+int ctl_delete_if(struct ctl *c, const char *key, enum etcd_cmp_target what, enum etcd_cmp_result op, int64_t rev);
+/* Delete pod (at key) giving its containers at most grace seconds to stop:
+ * waits for the agent unless force (ctl_graceful.c). 1 deleted, 0 not
+ * found, -1 failed (reported). */
+int ctl_delete_pod_graceful(struct ctl *c, const char *key, const char *pod, long grace, int force);
 /* "P/DIR/NAME" of kind into buf (API_KEY_MAX). 0, or -1 with a message
  * naming the bad name on err. */
 int ctl_key(struct ctl *c, char *buf, enum api_kind k, const char *name);

@@ -758,6 +758,57 @@ START_TEST(test_delete)
 }
 END_TEST
 
+/* --grace-period: the pod is marked (metadata.deletionGracePeriodSeconds),
+ * skiffctl waits for the agent (here: the binding's copy already marked
+ * and no status left, as an agent leaves it) and deletes the pod; --force
+ * deletes the pod and its binding without waiting. */
+START_TEST(test_delete_grace_force)
+{
+	int64_t g2, g3;
+	struct run r;
+
+	put("pods/g1", POD("{\"app\":\"g\"}"));
+	r = ctl("delete", "pod", "g1", "--grace-period=5", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/g1"), 0);
+
+	g2 = put("pods/g2", POD("{\"app\":\"g\"}"));
+	putf("bindings/m1/g2",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"g2\",\"uid\":\"%lld\","
+	     "\"deletionGracePeriodSeconds\":5},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)g2);
+	r = ctl("delete", "pod", "g2", "--grace-period", "5", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.out, "pod/g2 deleted");
+	HASNT(r.err, "did not confirm");
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/g2"), 0);
+
+	g3 = put("pods/g3", POD("{\"app\":\"g\"}"));
+	putf("bindings/m1/g3",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"g3\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)g3);
+	putf("podstatus/m1/g3", "{\"uid\":\"%lld\",\"phase\":\"Running\"}", (long long)g3);
+	r = ctl("delete", "pod", "g3", "--force", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	HAS(r.err, "--force needs --grace-period=0");
+	run_free(&r);
+	r = ctl("delete", "pod", "g3", "--grace-period=0", "--force", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.err, "immediate deletion does not wait");
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/g3"), 0);
+	ck_assert_int_eq(create_rev("bindings/m1/g3"), 0);
+
+	r = ctl("delete", "svc", "x", "--grace-period=0", NULL);
+	ck_assert_int_eq(r.rc, 1);
+	HAS(r.err, "for pods only");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_scale_cordon)
 {
 	struct run r;
@@ -877,6 +928,7 @@ suite(void)
 	tcase_add_test(tc, test_get_pods);
 	tcase_add_test(tc, test_get_other_kinds);
 	tcase_add_test(tc, test_node_v2);
+	tcase_add_test(tc, test_delete_grace_force);
 	tcase_add_test(tc, test_get_json);
 	tcase_add_test(tc, test_get_errors);
 	tcase_add_test(tc, test_etcd_down);
