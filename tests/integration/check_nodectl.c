@@ -353,6 +353,8 @@ START_TEST(test_registers_and_allocates)
 	ck_assert_ptr_nonnull(strstr(v, "node-restriction.skiff.io/pci"));
 	ck_assert_ptr_null(strstr(v, "tier"));
 	free(v);
+	th_proc_signal(CUR, SIGTERM);
+	ck_assert_int_eq(th_proc_wait(CUR, 15), 0);
 	th_proc_free(CUR, 0);
 }
 END_TEST
@@ -369,6 +371,8 @@ START_TEST(test_overlapping_subnets_oldest_wins)
 	WAIT(event_reason, "bb/InvalidSubnet", 5);
 	ck_assert(!event_reason("zz/Subnet"));
 	ck_assert_int_eq(count("network/subnets/"), 3);
+	th_proc_signal(CUR, SIGTERM);
+	ck_assert_int_eq(th_proc_wait(CUR, 15), 0);
 	th_proc_free(CUR, 0);
 }
 END_TEST
