@@ -64,8 +64,10 @@ ectl() {
 # (made by the node controller from the agent's P/nodestatus) within 60 s.
 plane_wait_nodes() {
 	for dir in nodeleases nodes; do
-		if ! wait_for 60 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints=$ETCD --keys-only get --prefix \
-			$PREFIX/$dir/ | grep -c .) -ge $1 ]"; then
+		# (get's flags after get: before it etcdctl prints its usage, whose
+		# lines would count)
+		if ! wait_for 60 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints=$ETCD get --prefix --keys-only \
+			$PREFIX/$dir/ 2>/dev/null | grep -c .) -ge $1 ]"; then
 			echo "tests/cluster: not all $1 minions registered; keys under $PREFIX/$dir/:" >&2
 			ectl get --prefix --keys-only "$PREFIX/$dir/" >&2
 			return 1
