@@ -177,7 +177,7 @@ subnet_of(int i, char *out, size_t len)
 	return sub != NULL;
 }
 
-/* 1 when m<i>'s status.podCIDR is want. */
+/* 1 when m<i>'s status.podCIDR (in the agent's P/nodestatus) is want. */
 static int
 podcidr_is(int i, const char *want)
 {
@@ -186,7 +186,7 @@ podcidr_is(int i, const char *want)
 	const char *cidr;
 	int ok;
 
-	snprintf(rest, sizeof(rest), "nodes/m%d", i);
+	snprintf(rest, sizeof(rest), "nodestatus/m%d", i);
 	if (!(n = bed_get(rest, NULL)))
 		return 0;
 	cidr = json_string_value(json_object_get(json_object_get(n, "status"), "podCIDR"));
@@ -212,8 +212,9 @@ proto95_routes(int i)
 }
 
 /* The agents made the pod network themselves (not the bed's fallback):
- * each minion claimed its own subnet, wrote it to status.podCIDR, and has
- * a route of the agent's protocol (95) to each other minion's subnet. */
+ * each minion got its own subnet (from the node controller), wrote it to
+ * status.podCIDR, and has a route of the agent's protocol (95) to each
+ * other minion's subnet. */
 static void
 check_pod_network(void)
 {
