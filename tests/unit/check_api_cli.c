@@ -109,10 +109,10 @@ START_TEST(test_directory)
 	                        "manifests/test/pod.json: ok (Pod apache)\n"
 	                        "manifests/test/service.json: ok (Service apache)\n");
 	run_free(&r);
-	tmpfile_with("x.txt", ""); /* not *.json: skipped */
+	tmpfile_with("x.txt", ""); /* not *.json, *.yaml or *.yml: skipped */
 	r = validate("-f", tmpdir, NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_ptr_nonnull(strstr(r.err, ": no *.json files"));
+	ck_assert_ptr_nonnull(strstr(r.err, ": no *.json, *.yaml or *.yml files"));
 	run_free(&r);
 }
 END_TEST
