@@ -303,9 +303,14 @@ refuse(struct walk *w, const struct api_field *f, const json_t *v)
 	char got[128];
 
 	w->nerrs++;
-	if (f->ok)
+	if (!scalar_text(v, got, sizeof(got))[0])
+		snprintf(got, sizeof(got), "%s", api_json_type_name(v));
+	if (f->ok && f->why)
+		api_errors_add(w->errs, w->path, "%s is not supported: %s, %s (refused, see docs/keys.md)", got, f->why,
+		               f->ok);
+	else if (f->ok)
 		api_errors_add(w->errs, w->path, "only %s is implemented by Skiff, got %s (refused, see docs/keys.md)",
-		               f->ok, scalar_text(v, got, sizeof(got))[0] ? got : api_json_type_name(v));
+		               f->ok, got);
 	else if (f->why)
 		api_errors_add(w->errs, w->path, "not implemented by Skiff: %s (refused, see docs/keys.md)", f->why);
 	else

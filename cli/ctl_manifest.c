@@ -60,16 +60,24 @@ add_object(struct ctl_objects *objs, FILE *err, const char *where, json_t *j)
 	objs->o[objs->n++].j = json_incref(j);
 }
 
-/* One document's value: an object, an array of them or a List. */
-static void
-add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j)
+static int
+is_list(const json_t *j)
 {
-	const char *kind = ctl_jstr(j, "kind");
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+
+	return kind && strcmp(kind, "List") == 0;
+}
+
+/* One document's value: an object, an array of them or a List (an array
+ * or a List may hold Lists: the documents of a YAML file do). */
+static void
+add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j, int depth)
+{
 	json_t *items = json_is_array(j) ? j : NULL, *it;
 	char where[4200];
 	size_t i;
 
-	if (!items && kind && strcmp(kind, "List") == 0) {
+	if (!items && is_list(j)) {
 		items = json_object_get(j, "items");
 		if (!json_is_array(items)) {
 			problem(objs, err, name, "items: must be an array");
@@ -82,7 +90,10 @@ add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j)
 	}
 	json_array_foreach(items, i, it) {
 		snprintf(where, sizeof(where), "%s[%zu]", name, i);
-		add_object(objs, err, where, it);
+		if (depth < 4 && is_list(it))
+			add_document(objs, err, where, it, depth + 1);
+		else
+			add_object(objs, err, where, it);
 	}
 }
 
@@ -328,7 +339,7 @@ read_file(const char *path, struct ctl_objects *objs, FILE *err)
 	if (json_is_array(j) && json_array_size(j) == 0)
 		problem(objs, err, name, "holds no object");
 	else
-		add_document(objs, err, name, j);
+		add_document(objs, err, name, j, 0);
 	json_decref(j);
 }
 
