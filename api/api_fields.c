@@ -16,13 +16,34 @@
 #include "api_internal.h"
 #include "api_names.h"
 
-#define IMPL(n) {n, API_FIELD_IMPLEMENTED, NULL, NULL, NULL}
-#define IMPL_SUB(n, t) {n, API_FIELD_IMPLEMENTED, t, NULL, NULL}
-#define HARM(n, why) {n, API_FIELD_HARMLESS, NULL, NULL, why}
-#define REFUSE(n) {n, API_FIELD_REFUSED, NULL, NULL, NULL}
-#define REFUSE_HINT(n, why) {n, API_FIELD_REFUSED, NULL, NULL, why}
-#define REFUSE_BUT(n, ok) {n, API_FIELD_REFUSED, NULL, ok, NULL}
-#define END {NULL, API_FIELD_UNKNOWN, NULL, NULL, NULL}
+#define IMPL(n)                                            \
+	{                                                  \
+		n, API_FIELD_IMPLEMENTED, NULL, NULL, NULL \
+	}
+#define IMPL_SUB(n, t)                                  \
+	{                                               \
+		n, API_FIELD_IMPLEMENTED, t, NULL, NULL \
+	}
+#define HARM(n, why)                                   \
+	{                                              \
+		n, API_FIELD_HARMLESS, NULL, NULL, why \
+	}
+#define REFUSE(n)                                      \
+	{                                              \
+		n, API_FIELD_REFUSED, NULL, NULL, NULL \
+	}
+#define REFUSE_HINT(n, why)                           \
+	{                                             \
+		n, API_FIELD_REFUSED, NULL, NULL, why \
+	}
+#define REFUSE_BUT(n, ok)                            \
+	{                                            \
+		n, API_FIELD_REFUSED, NULL, ok, NULL \
+	}
+#define END                                               \
+	{                                                 \
+		NULL, API_FIELD_UNKNOWN, NULL, NULL, NULL \
+	}
 
 #define SERVER_SET "written by the API server; ignored on create and apply, as Kubernetes does"
 #define IN_TEMPLATE "each pod of a template gets its own; Kubernetes ignores it in a template too"
@@ -125,13 +146,12 @@ static const struct api_field pod_spec[] = {
 };
 
 /* ObjectMeta. The fields the API server writes are harmless. */
-#define META_COMMON                                                                               \
-	IMPL("labels"), IMPL("annotations"),                                                      \
-		{"namespace", API_FIELD_REFUSED, NULL, "\"default\"", "Skiff has one namespace"},   \
-		REFUSE("finalizers"), HARM("creationTimestamp", SERVER_SET),                          \
-		HARM("deletionTimestamp", SERVER_SET), HARM("generation", SERVER_SET),                \
-		HARM("managedFields", SERVER_SET), HARM("resourceVersion", SERVER_SET),               \
-		HARM("selfLink", SERVER_SET)
+#define META_COMMON                                                                                                 \
+	IMPL("labels"), IMPL("annotations"),                                                                        \
+		{"namespace", API_FIELD_REFUSED, NULL, "\"default\"", "Skiff has one namespace"},                   \
+		REFUSE("finalizers"), HARM("creationTimestamp", SERVER_SET), HARM("deletionTimestamp", SERVER_SET), \
+		HARM("generation", SERVER_SET), HARM("managedFields", SERVER_SET),                                  \
+		HARM("resourceVersion", SERVER_SET), HARM("selfLink", SERVER_SET)
 
 static const struct api_field meta[] = {
 	META_COMMON,
@@ -166,8 +186,7 @@ static const struct api_field pod_template[] = {
 };
 
 static const struct api_field rc_spec[] = {
-	IMPL("replicas"), IMPL("selector"), IMPL_SUB("template", pod_template), REFUSE_BUT("minReadySeconds", "0"),
-	END,
+	IMPL("replicas"), IMPL("selector"), IMPL_SUB("template", pod_template), REFUSE_BUT("minReadySeconds", "0"), END,
 };
 
 static const struct api_field controller[] = {
