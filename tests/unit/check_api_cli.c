@@ -371,6 +371,15 @@ END_TEST
 	"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n%s"                                         \
 	"spec:\n  containers:\n  - name: web\n    image: httpd:2.4\n%s"
 
+/* r exited with rc, printed want on stdout; r is freed. */
+static void
+expect_out(struct run *r, int rc, const char *want)
+{
+	ck_assert_int_eq(r->rc, rc);
+	ck_assert_str_eq(r->out, want);
+	run_free(r);
+}
+
 /* A pod in YAML; extra_meta and extra_container are indented lines. */
 static const char *
 yaml_pod(const char *name, const char *extra_meta, const char *extra_container)
@@ -386,23 +395,18 @@ START_TEST(test_yaml)
 {
 	const char *f = yaml_pod("one.yml", "", "");
 	char want[512];
-	struct run r;
+	struct run r = validate("-f", f, NULL);
 
-	r = validate("-f", f, NULL);
-	ck_assert_int_eq(r.rc, 0);
-	snprintf(want, sizeof(want), "%s: ok (Pod web)\n", f);
-	ck_assert_str_eq(r.out, want);
 	ck_assert_str_eq(r.err, "");
-	run_free(&r);
+	snprintf(want, sizeof(want), "%s: ok (Pod web)\n", f);
+	expect_out(&r, 0, want);
 	f = tmpfile_with("two.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
 	                             "spec:\n  selector: {app: web}\n  ports:\n  - port: 80\n---\n"
 	                             "apiVersion: v1\nkind: List\nitems:\n"
 	                             "- {kind: Pod, metadata: {name: a}, spec: {containers: [{name: a, image: x}]}}\n");
 	r = validate("-f", f, NULL);
-	ck_assert_int_eq(r.rc, 0);
 	snprintf(want, sizeof(want), "%s[0]: ok (Service web)\n%s[1][0]: ok (Pod a)\n", f, f);
-	ck_assert_str_eq(r.out, want);
-	run_free(&r);
+	expect_out(&r, 0, want);
 }
 END_TEST
 
@@ -417,15 +421,11 @@ START_TEST(test_recursive)
 	yaml_pod("sub/deep.yaml", "", "");
 	yaml_pod("top.yaml", "", "");
 	r = validate("-f", tmpdir, NULL);
-	ck_assert_int_eq(r.rc, 0);
 	snprintf(want, sizeof(want), "%s/top.yaml: ok (Pod web)\n", tmpdir);
-	ck_assert_str_eq(r.out, want);
-	run_free(&r);
+	expect_out(&r, 0, want);
 	r = validate("-R", "-f", tmpdir, NULL);
-	ck_assert_int_eq(r.rc, 0);
 	snprintf(want, sizeof(want), "%s/sub/deep.yaml: ok (Pod web)\n%s/top.yaml: ok (Pod web)\n", tmpdir, tmpdir);
-	ck_assert_str_eq(r.out, want);
-	run_free(&r);
+	expect_out(&r, 0, want);
 }
 END_TEST
 
@@ -445,8 +445,7 @@ START_TEST(test_field_policy)
 	         f);
 	ck_assert_str_eq(r.err, want);
 	snprintf(want, sizeof(want), "%s: ok (Pod web)\n", f);
-	ck_assert_str_eq(r.out, want);
-	run_free(&r);
+	expect_out(&r, 0, want);
 	f = yaml_pod("refused.yaml", "  namespace: kube-system\n", "    volumeMounts: [{name: x, mountPath: /x}]\n");
 	r = validate("-f", f, NULL);
 	ck_assert_int_eq(r.rc, 1);
