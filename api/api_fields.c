@@ -250,6 +250,8 @@ api_fields_check_version(enum api_kind k, const json_t *root, struct api_errors 
 
 	if (!v || json_is_null(v) || (json_is_string(v) && strcmp(json_string_value(v), "v1") == 0))
 		return 0;
+	if (!errs)
+		return -1;
 	if (!json_is_string(v))
 		api_errors_add(errs, "apiVersion", "must be a string, got %s", api_json_type_name(v));
 	else

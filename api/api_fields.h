@@ -37,7 +37,8 @@ struct api_field {
 const struct api_field *api_fields_of(enum api_kind k);
 
 /* apiVersion of root, an object of kind k: absent or "v1" for every kind
- * Skiff has. Returns 0, or -1 with "apiVersion: ..." added to errs. */
+ * Skiff has. Returns 0, or -1 with "apiVersion: ..." added to errs (when
+ * not NULL). */
 int api_fields_check_version(enum api_kind k, const json_t *root, struct api_errors *errs);
 
 /* Walk root (an object of kind k, borrowed) with the policy: every refused

@@ -130,8 +130,8 @@ check_all(struct ctl *c, struct ctl_objects *objs, struct item *items)
 		obj = ctl_object_check(o, k, &k, c->err);
 		if (!obj)
 			failed = 1;
-		if (k == API_KIND_UNKNOWN) /* not an object */
-			continue;
+		if (k == API_KIND_UNKNOWN || api_fields_check_version(k, o->j, NULL) < 0)
+			continue; /* not an object, or not one of v1: its name means little */
 		api_free(k, obj);
 		it->kind = k;
 		it->name = ctl_jstr(o->j, "metadata.name");
