@@ -145,6 +145,16 @@ static const struct api_field pod_spec[] = {
 	END,
 };
 
+static const struct api_field owner_reference[] = {
+	IMPL("kind"),
+	IMPL("name"),
+	IMPL("uid"),
+	IMPL("controller"),
+	HARM("apiVersion", "Skiff's kinds have one version each; kind, name and uid identify the owner"),
+	HARM("blockOwnerDeletion", "it only holds back a foreground deletion, which Skiff does not have"),
+	END,
+};
+
 /* ObjectMeta. The fields the API server writes are harmless. */
 #define META_COMMON                                                                                                 \
 	IMPL("labels"), IMPL("annotations"),                                                                        \
@@ -157,7 +167,7 @@ static const struct api_field meta[] = {
 	META_COMMON,
 	IMPL("name"),
 	IMPL("uid"),
-	IMPL("ownerReferences"),
+	IMPL_SUB("ownerReferences", owner_reference),
 	IMPL("deletionGracePeriodSeconds"),
 	REFUSE_HINT("generateName", "set metadata.name"),
 	END,
