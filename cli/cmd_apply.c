@@ -1,11 +1,12 @@
 /*
  * cmd_apply.c: "skiffctl apply -f" and "skiffctl create -f": write pods,
- * controllers and services from manifests (ctl_manifest.c). Every object is
- * checked with the object model first (kind as validate infers it, a valid
- * metadata.name, each name once); on any problem every one is reported as
- * "WHERE: field: message" and nothing is written. Then each object goes to
- * P/KIND/NAME as compact JSON with sorted keys, as the user wrote it
- * (unknown fields kept). apply creates or replaces: a guarded transaction
+ * controllers and services from manifests (ctl_manifest.c; -R reads
+ * sub-directories). Every object is judged first as validate judges it
+ * (ctl_check.c: kind, apiVersion, refused fields, the object model; unknown
+ * fields only warn), then for a valid metadata.name, each name once; on any
+ * problem every one is reported as "WHERE: field: message" and nothing is
+ * written. Then each object goes to P/KIND/NAME as compact JSON with sorted
+ * keys, as the user wrote it (unknown and harmless fields kept). apply creates or replaces: a guarded transaction
  * (create_revision == 0, or mod_revision as read) retried on conflict; a
  * replace keeps the key's create revision, so the object stays the same
  * incarnation. create only creates (create_revision == 0) and reports
