@@ -402,9 +402,91 @@ walk_object(struct walk *w, const json_t *o, const struct api_field *table)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Variable references. Kubernetes rewrites command, args and env values:
+ * "$(NAME)" becomes the value of NAME when the container defines it (for an
+ * env value: earlier in env), "$$" becomes "$". Skiff passes them as
+ * written, so a string Kubernetes would rewrite is refused.
+ */
+/* Would Kubernetes rewrite s, with the variables env[0..limit)? */
+static int
+expands(const char *s, const json_t *env, size_t limit)
+{
+	const char *p, *q, *name;
+	size_t i;
+	json_t *e;
+
+	for (p = strchr(s, '$'); p; p = strchr(p + 1, '$')) {
+		if (p[1] == '$')
+			return 1;
+		if (p[1] != '(' || !(q = strchr(p + 2, ')')))
+			continue;
+		json_array_foreach(env, i, e) {
+			if (i >= limit)
+				break;
+			name = json_string_value(json_object_get(e, "name"));
+			if (name && strlen(name) == (size_t)(q - p - 2) &&
+			    memcmp(name, p + 2, (size_t)(q - p - 2)) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Member key of c (an array of strings, or of env vars when env) at the
+ * path of c. */
+static void
+check_refs(struct walk *w, const json_t *c, const char *key, int env)
+{
+	const json_t *vars = json_object_get(c, "env");
+	size_t i, mark, m2;
+	const char *s;
+	json_t *v;
+
+	mark = push(w, key, 0);
+	json_array_foreach(json_object_get(c, key), i, v) {
+		s = json_string_value(env ? json_object_get(v, "value") : v);
+		if (!s || !expands(s, vars, env ? i : (size_t)-1))
+			continue;
+		m2 = push(w, NULL, (long)i);
+		if (env)
+			push(w, "value", 0);
+		w->nerrs++;
+		api_errors_add(w->errs, w->path,
+		               "holds $(VAR) or $$, which Kubernetes expands and Skiff passes as written "
+		               "(refused, see docs/keys.md)");
+		pop(w, m2);
+	}
+	pop(w, mark);
+}
+
+/* The containers of the pod spec at member path (dot-separated) of o. */
+static void
+check_spec_refs(struct walk *w, const json_t *o, const char *const *path, size_t n)
+{
+	size_t i, mark = w->len;
+	json_t *c;
+
+	for (i = 0; i < n; i++) {
+		o = json_object_get(o, path[i]);
+		push(w, path[i], 0);
+	}
+	push(w, "containers", 0);
+	json_array_foreach(json_object_get(o, "containers"), i, c) {
+		size_t m = push(w, NULL, (long)i);
+
+		check_refs(w, c, "command", 0);
+		check_refs(w, c, "args", 0);
+		check_refs(w, c, "env", 1);
+		pop(w, m);
+	}
+	pop(w, mark);
+}
+
 int
 api_fields_check(enum api_kind k, const json_t *root, struct api_errors *errs, struct api_errors *warns)
 {
+	static const char *const template_spec[] = {"spec", "template", "spec"};
 	struct walk w = {errs, warns, "", 0, 0};
 	const struct api_field *table = api_fields_of(k == API_BINDING ? API_POD : k);
 
@@ -417,5 +499,6 @@ api_fields_check(enum api_kind k, const json_t *root, struct api_errors *errs, s
 	if (!table || !json_is_object(root))
 		return 0;
 	walk_object(&w, root, table);
+	check_spec_refs(&w, root, template_spec + (k == API_CONTROLLER ? 0 : 2), k == API_CONTROLLER ? 3 : 1);
 	return w.nerrs;
 }
