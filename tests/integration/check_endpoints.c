@@ -111,19 +111,6 @@ put_status(const char *node, const char *pod, int64_t uid, const char *phase, in
 	put("%s/podstatus/%s", k, v);
 }
 
-static void
-put_binding(const char *node, const char *pod, int64_t uid)
-{
-	char k[128], v[512];
-
-	snprintf(k, sizeof(k), "%s/%s", node, pod);
-	snprintf(v, sizeof(v),
-	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s\",\"uid\":\"%" PRId64
-	         "\"},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"x\"}]}}}",
-	         node, pod, uid);
-	put("%s/bindings/%s", k, v);
-}
-
 /* Wait until P/endpoints/NAME lists exactly the pods in want ("a,b" sorted
  * by IP as the controller writes them; "" for none); with detail, each as
  * "pod ip node". */
@@ -207,9 +194,9 @@ START_TEST(test_endpoints_follow_status)
 	int64_t r1 = put_pod("web-1", "web"), r2 = put_pod("web-2", "web"), r3 = put_pod("db-1", "db");
 
 	put("%s/services/%s", "web", SVC);
-	put_binding("n1", "web-1", r1);
-	put_binding("n2", "web-2", r2);
-	put_binding("n1", "db-1", r3);
+	ck_assert_int_gt(tu_put_binding(S, PFX, "n1", "web-1", r1), 0);
+	ck_assert_int_gt(tu_put_binding(S, PFX, "n2", "web-2", r2), 0);
+	ck_assert_int_gt(tu_put_binding(S, PFX, "n1", "db-1", r3), 0);
 	put_status("n1", "web-1", r1, "Running", 1, "10.244.1.5");
 	put_status("n2", "web-2", r2, "Pending", 0, "10.244.2.7");
 	put_status("n1", "db-1", r3, "Running", 1, "10.244.1.9");
@@ -254,7 +241,7 @@ web_pods(const char *const *nodes, int64_t *uids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		snprintf(pod, sizeof(pod), "web-%zu", i + 1);
 		uids[i] = put_pod(pod, "web");
-		put_binding(nodes[i], pod, uids[i]);
+		ck_assert_int_gt(tu_put_binding(S, PFX, nodes[i], pod, uids[i]), 0);
 	}
 }
 
