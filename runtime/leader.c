@@ -3,10 +3,15 @@
  *   grant lease → create my key (create-if-absent) → look for a predecessor
  *   → none: lead (and watch my own key) / some: watch it until deleted,
  *   then look again.
- * Any failure, a lease in doubt or lost, or my key deleted under me, ends
- * the term: stop acting first, then start over with a new lease after a
- * back-off. Each step's callback checks the term it belongs to, so answers
- * to a previous term are ignored.
+ * Heartbeats: from its creation my key is rewritten every TTL/4 (a put
+ * guarded by its create revision); the predecessor's key is judged by when
+ * this process last saw it change, on its own clock, and deleted (guarded
+ * by the mod revision seen) once unchanged for TTL + 1 s: a lease that
+ * someone else keeps alive does not keep a dead candidate in the line.
+ * Any failure, a lease in doubt or lost, my key deleted under me or not
+ * rewritten for 3/4 TTL, ends the term: stop acting first, then start over
+ * with a new lease after a back-off. Each step's callback checks the term
+ * it belongs to, so answers to a previous term are ignored.
  */
 #include <ev.h>
 #include <inttypes.h>
@@ -29,6 +34,13 @@ struct leader {
 	struct etcd_keeper *keeper;
 	struct etcd_watch *watch;
 	ev_timer retry;
+	ev_timer beat;    /* my key rewritten every ttl/4 while I hold one */
+	double beat_ok;   /* ev_now of its creation or last successful rewrite */
+	int beating;      /* a rewrite is in flight */
+	ev_timer judge;   /* the predecessor's key, judged by when it last changed */
+	char pred[256];   /* that key while I wait for it, else "" */
+	int64_t pred_mod; /* its mod revision as last seen */
+	double pred_seen; /* ev_now when it was first seen or last changed */
 	void (*resign_done)(void *);
 	void *resign_arg;
 	int pending; /* calls in flight that point at us */
@@ -92,6 +104,32 @@ stop_leading(struct leader *l)
 	}
 }
 
+static struct ev_loop *
+loop_of(struct leader *l)
+{
+	return etcd_client_loop(l->c);
+}
+
+static void
+forget_predecessor(struct leader *l)
+{
+	ev_timer_stop(loop_of(l), &l->judge);
+	l->pred[0] = '\0';
+}
+
+/* Drop the watch, the keeper, the heartbeat and the judge of the term. */
+static void
+stop_watching(struct leader *l)
+{
+	etcd_watch_cancel(l->watch);
+	l->watch = NULL;
+	etcd_keeper_stop(l->keeper);
+	l->keeper = NULL;
+	ev_timer_stop(loop_of(l), &l->beat);
+	l->beating = 0;
+	forget_predecessor(l);
+}
+
 static void
 revoke_done(struct etcd_result *res, void *arg)
 {
@@ -109,10 +147,7 @@ abandon(struct leader *l, const struct etcd_error *err)
 
 	stop_leading(l);
 	l->term++;
-	etcd_watch_cancel(l->watch);
-	l->watch = NULL;
-	etcd_keeper_stop(l->keeper);
-	l->keeper = NULL;
+	stop_watching(l);
 	if (l->lease)
 		etcd_lease_revoke(l->c, l->lease, revoke_done, NULL, &e);
 	l->lease = 0;
@@ -163,6 +198,140 @@ own_key_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 	}
 }
 
+/* ---- my key's heartbeat ---- */
+
+static void
+beat_done(struct etcd_result *res, void *arg)
+{
+	struct leader *l = step_end(arg);
+	struct etcd_error e = {0};
+
+	if (!l)
+		return;
+	l->beating = 0;
+	if (res->err.code != ETCD_OK) {
+		report(l, &res->err); /* the next beat tries again; a long silence ends the term */
+	} else if (!res->succeeded) {
+		e.code = ETCD_ENOTFOUND;
+		snprintf(e.msg, sizeof(e.msg), "election key %s is gone; campaigning again", l->key);
+		abandon(l, &e);
+	} else {
+		l->beat_ok = ev_now(loop_of(l));
+	}
+}
+
+static void
+beat_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct leader *l = (struct leader *)((char *)t - offsetof(struct leader, beat));
+	struct etcd_error err = {0};
+	struct etcd_txn *t2;
+	struct step *s;
+
+	(void)revents;
+	if (ev_now(loop) - l->beat_ok > 0.75 * (double)l->ttl) {
+		err.code = ETCD_ETIMEOUT;
+		snprintf(err.msg, sizeof(err.msg), "election key %s not rewritten for %.1fs; a standby may take over",
+		         l->key, ev_now(loop) - l->beat_ok);
+		abandon(l, &err);
+		return;
+	}
+	if (l->beating || !(t2 = etcd_txn_new()))
+		return;
+	etcd_txn_cmp(t2, l->key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, l->rev);
+	etcd_txn_put(t2, ETCD_TXN_SUCCESS, l->key, l->identity, strlen(l->identity), l->lease);
+	if (!(s = step_new(l))) {
+		etcd_txn_free(t2);
+		return;
+	}
+	l->beating = 1;
+	if (etcd_txn_commit(l->c, t2, beat_done, s, &err) < 0) {
+		l->beating = 0;
+		step_end(s);
+		report(l, &err);
+	}
+}
+
+static void
+beat_start(struct leader *l)
+{
+	double every = (double)l->ttl / 4.0;
+
+	l->beat_ok = ev_now(loop_of(l));
+	ev_timer_set(&l->beat, every, every);
+	ev_timer_start(loop_of(l), &l->beat);
+}
+
+/* ---- the predecessor's heartbeat ---- */
+
+static void
+judge_done(struct etcd_result *res, void *arg)
+{
+	struct leader *l = step_end(arg);
+	double age;
+
+	if (!l)
+		return;
+	age = ev_now(loop_of(l)) - l->pred_seen;
+	if (res->err.code != ETCD_OK)
+		report(l, &res->err);
+	else if (res->succeeded && l->cb.stale)
+		l->cb.stale(l, l->pred, age, l->arg);
+	/* Gone, changed meanwhile, or unknown: the range tells the truth. */
+	forget_predecessor(l);
+	check_predecessor(l);
+}
+
+/* Unchanged for ttl + 1 s on my clock: delete it, if it is still the
+ * version I saw. */
+static void
+judge_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct leader *l = (struct leader *)((char *)t - offsetof(struct leader, judge));
+	double left = l->pred_seen + (double)l->ttl + 1.0 - ev_now(loop);
+	struct etcd_error err = {0};
+	struct etcd_txn *t2;
+	struct step *s;
+
+	(void)revents;
+	if (left > 0) {
+		ev_timer_set(&l->judge, left, 0.0);
+		ev_timer_start(loop, &l->judge);
+		return;
+	}
+	if (!(t2 = etcd_txn_new())) {
+		ev_timer_set(&l->judge, 1.0, 0.0); /* out of memory: later */
+		ev_timer_start(loop, &l->judge);
+		return;
+	}
+	/* From here judge_done looks again, and only it: no watch may race it. */
+	etcd_watch_cancel(l->watch);
+	l->watch = NULL;
+	etcd_txn_cmp(t2, l->pred, ETCD_CMP_MOD, ETCD_CMP_EQUAL, l->pred_mod);
+	etcd_txn_delete(t2, ETCD_TXN_SUCCESS, l->pred, 0);
+	if (!(s = step_new(l))) {
+		etcd_txn_free(t2);
+		err.code = ETCD_ENOMEM;
+		snprintf(err.msg, sizeof(err.msg), "out of memory campaigning");
+		abandon(l, &err);
+		return;
+	}
+	if (etcd_txn_commit(l->c, t2, judge_done, s, &err) < 0) {
+		step_end(s);
+		abandon(l, &err);
+	}
+}
+
+static void
+judge_start(struct leader *l, const struct etcd_kv *kv)
+{
+	snprintf(l->pred, sizeof(l->pred), "%s", kv->key);
+	l->pred_mod = kv->mod_revision;
+	l->pred_seen = ev_now(loop_of(l));
+	ev_timer_set(&l->judge, (double)l->ttl + 1.0, 0.0);
+	ev_timer_start(loop_of(l), &l->judge);
+}
+
 static void
 become_leader(struct leader *l, int64_t rev)
 {
@@ -191,13 +360,17 @@ predecessor_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 				/* Never assume leadership from a delete: look again. */
 				etcd_watch_cancel(w);
 				l->watch = NULL;
+				forget_predecessor(l);
 				check_predecessor(l);
 				return;
 			}
+			l->pred_mod = m->events[i].kv.mod_revision; /* a heartbeat */
+			l->pred_seen = ev_now(loop_of(l));
 		}
 	} else if (m->kind == ETCD_WATCH_ERROR) {
 		etcd_watch_cancel(w);
 		l->watch = NULL;
+		forget_predecessor(l);
 		check_predecessor(l); /* e.g. compacted: the range tells the truth */
 	}
 }
@@ -206,7 +379,7 @@ static void
 predecessor_done(struct etcd_result *res, void *arg)
 {
 	struct leader *l = step_end(arg);
-	struct etcd_watch_opts o = {.no_put = 1};
+	struct etcd_watch_opts o = {0};
 	struct etcd_error err = {0};
 
 	if (!l)
@@ -223,6 +396,8 @@ predecessor_done(struct etcd_result *res, void *arg)
 	l->watch = etcd_watch_start(l->c, res->kvs[0].key, &o, predecessor_cb, l, &err);
 	if (!l->watch)
 		abandon(l, &err);
+	else
+		judge_start(l, &res->kvs[0]);
 }
 
 static void
@@ -270,6 +445,7 @@ create_done(struct etcd_result *res, void *arg)
 		abandon(l, &e);
 		return;
 	}
+	beat_start(l);
 	check_predecessor(l);
 }
 
@@ -350,6 +526,8 @@ leader_new(struct etcd_client *c, const char *election, const char *identity, in
 		l->cb = *cb;
 	l->arg = arg;
 	ev_timer_init(&l->retry, retry_cb, 0.0, 0.0);
+	ev_timer_init(&l->beat, beat_cb, 0.0, 0.0);
+	ev_timer_init(&l->judge, judge_cb, 0.0, 0.0);
 	return l;
 }
 
@@ -430,10 +608,7 @@ leader_resign(struct leader *l, void (*done)(void *arg), void *arg)
 	l->running = 0;
 	ev_timer_stop(etcd_client_loop(l->c), &l->retry);
 	stop_leading(l);
-	etcd_watch_cancel(l->watch);
-	l->watch = NULL;
-	etcd_keeper_stop(l->keeper);
-	l->keeper = NULL;
+	stop_watching(l);
 	l->term++;
 	l->resign_done = done;
 	l->resign_arg = arg;
@@ -459,8 +634,7 @@ leader_free(struct leader *l)
 	if (!l)
 		return;
 	ev_timer_stop(etcd_client_loop(l->c), &l->retry);
-	etcd_watch_cancel(l->watch);
-	etcd_keeper_stop(l->keeper);
+	stop_watching(l);
 	free(l->election);
 	free(l->identity);
 	l->freed = 1;
