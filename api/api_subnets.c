@@ -125,7 +125,8 @@ api_subnets_judge(const struct api_network_config *net, struct api_subnet_claim 
 	size_t *o = by_age(c, n), k;
 	int bad = 0;
 
-	memset(valid, 0, n * sizeof(*valid));
+	for (k = 0; k < n; k++)
+		valid[k] = 0;
 	if (!v || !o) {
 		free(v);
 		free(o);
