@@ -6,8 +6,9 @@
  * uid, and its podIP only when api_endpoint_ip_check accepts it and it lies
  * in the node's subnet (when the node has a subnet key). A refused status
  * gets a Warning event UntrustedStatus on the pod. It does not decide
- * readiness (epc_sync.c) and does not allocate or judge subnets for
- * anyone else: it reads P/network/subnets/ as the node controller wrote it.
+ * readiness (epc_sync.c) and does not allocate subnets or report invalid
+ * ones (the node controller does): it believes the claims
+ * api_subnets_judge accepts, as every consumer does.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "api_subnets.h"
 #include "epc.h"
 
 #define EPC_MAX_NODES 16 /* nodes looked at for one pod's keys */
@@ -29,8 +31,7 @@ struct epc_refusal {
 
 struct epc_subnet {
 	char *node;
-	struct api_cidr cidr;
-	int64_t create_rev;
+	struct api_cidr cidr; /* when valid */
 	int valid;
 	UT_hash_handle hh;
 };
@@ -48,8 +49,9 @@ epc_network(struct epc *e, struct api_network_config *out)
 
 /* ---- the nodes' subnets ----
  * The network informer keeps subnets undecoded (its objects are the
- * config); they are parsed here, all of them, when any key under
- * P/network/ changes: rare, and O(nodes). */
+ * config); they are judged here, all together, with the rules every
+ * consumer shares (api_subnets_judge), whenever any key under P/network/
+ * changes: rare, and O(nodes²). */
 
 void
 epc_subnets_free(struct epc *e)
@@ -63,59 +65,58 @@ epc_subnets_free(struct epc *e)
 	}
 }
 
-static void
-subnet_add(const struct informer_obj *o, void *arg)
-{
-	struct epc *e = arg;
-	struct api_errors errs = {0};
-	struct api_subnet *sn;
-	struct epc_subnet *s;
+struct claims {
+	struct api_subnet_claim *c;
+	size_t n, cap;
+};
 
-	if (strncmp(o->name, "subnets/", 8) != 0 || !o->name[8] || !(s = calloc(1, sizeof(*s))))
+static void
+claim_add(const struct informer_obj *o, void *arg)
+{
+	struct claims *cl = arg;
+
+	if (strncmp(o->name, "subnets/", 8) != 0 || !o->name[8] || !o->value || cl->n == cl->cap)
 		return;
-	if (!(s->node = strdup(o->name + 8))) {
+	cl->c[cl->n++] = (struct api_subnet_claim){o->name + 8, o->value, o->value_len, o->create_revision};
+}
+
+/* Remember claim c, valid or not; a valid one with its block. */
+static void
+subnet_add(struct epc *e, const struct api_subnet_claim *c, int valid)
+{
+	struct api_errors errs = {0};
+	struct api_subnet *sn = valid ? api_subnet_parse(c->value, c->len, &errs) : NULL;
+	struct epc_subnet *s = calloc(1, sizeof(*s));
+
+	if (s && (s->node = strdup(c->node))) {
+		s->valid = sn && sn->subnet && api_cidr_parse(sn->subnet, &s->cidr, NULL) == 0;
+		HASH_ADD_KEYPTR(hh, e->subnets, s->node, strlen(s->node), s);
+	} else {
 		free(s);
-		return;
 	}
-	s->create_rev = o->create_revision;
-	sn = o->value ? api_subnet_parse(o->value, o->value_len, &errs) : NULL;
-	s->valid = sn && sn->subnet && api_cidr_parse(sn->subnet, &s->cidr, NULL) == 0;
 	api_subnet_free(sn);
 	api_errors_clear(&errs);
-	HASH_ADD_KEYPTR(hh, e->subnets, s->node, strlen(s->node), s);
-}
-
-static int
-by_age(struct epc_subnet *a, struct epc_subnet *b)
-{
-	return a->create_rev < b->create_rev ? -1 : a->create_rev > b->create_rev;
-}
-
-/* Valid: exactly subnetLength long, inside podCIDR, and overlapping no
- * older valid subnet (the oldest claim wins). O(n²) in the nodes. */
-static void
-subnets_judge(struct epc *e)
-{
-	struct api_network_config nc;
-	struct epc_subnet *s, *t;
-
-	epc_network(e, &nc);
-	HASH_SORT(e->subnets, by_age);
-	for (s = e->subnets; s; s = s->hh.next) {
-		if (s->valid && (s->cidr.len != nc.subnet_length || !api_cidr_contains(&nc.pod_cidr, s->cidr.addr)))
-			s->valid = 0;
-		for (t = e->subnets; s->valid && t != s; t = t->hh.next)
-			if (t->valid && api_cidr_overlap(&t->cidr, &s->cidr))
-				s->valid = 0;
-	}
 }
 
 void
 epc_subnets_refresh(struct epc *e)
 {
+	struct api_network_config nc;
+	struct claims cl = {.cap = informer_count(e->network)};
+	char(*why)[API_SUBNET_WHY] = calloc(cl.cap + 1, sizeof(*why));
+	int *valid = calloc(cl.cap + 1, sizeof(*valid));
+
 	epc_subnets_free(e);
-	informer_foreach(e->network, subnet_add, e);
-	subnets_judge(e);
+	epc_network(e, &nc);
+	if ((cl.c = calloc(cl.cap + 1, sizeof(*cl.c))) && why && valid) {
+		informer_foreach(e->network, claim_add, &cl);
+		api_subnets_judge(&nc, cl.c, cl.n, valid, why); /* out of memory: none valid */
+		for (size_t i = 0; i < cl.n; i++)
+			subnet_add(e, &cl.c[i], valid[i]);
+	}
+	free(cl.c);
+	free(why);
+	free(valid);
 }
 
 /* ---- the status of a pod ---- */
