@@ -261,10 +261,19 @@ static void
 status_add(struct informer *inf, const struct informer_obj *o, void *arg)
 {
 	const char *slash = strchr(o->name, '/');
+	const struct api_pod_status *st = o->obj;
+	const char *bound;
 
 	(void)inf;
 	(void)arg;
-	rc_index_status(&RC, o->name, o->obj, 1);
+	rc_index_status(&RC, o->name, st, 1);
+	if (slash && st && (bound = rc_index_stranger(&RC, o->name, st->uid))) {
+		log_kv(LL_WARN, KV("pod", slash + 1, "status", o->name),
+		       "ignoring a status from a node the pod is not bound to");
+		recorder_eventf(RC.rec, "pods", slash + 1, "Warning", "UntrustedStatus",
+		                "status from node %.*s ignored: the pod is bound to node %s", (int)(slash - o->name),
+		                o->name, bound);
+	}
 	if (slash)
 		enqueue_pod_named(slash + 1);
 }

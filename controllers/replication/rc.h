@@ -88,6 +88,10 @@ void rc_enqueue_for_pod(struct rc *rc, const struct api_pod *pod);
 void rc_index_binding(struct rc *rc, const char *name, const char *uid, int add);
 void rc_index_status(struct rc *rc, const char *name, const struct api_pod_status *st, int add);
 const struct rc_podinfo *rc_podinfo(const struct rc *rc, const char *pod);
+/* When the status NODE/POD (name) claims uid, the incarnation POD is bound
+ * to, from a node it is not bound to: the bound node (borrowed), for an
+ * UntrustedStatus event. NULL otherwise (believed, another uid, unbound). */
+const char *rc_index_stranger(const struct rc *rc, const char *name, const char *uid);
 void rc_index_free(struct rc *rc);
 
 /* A pod name a pass has used (so two creates never share one). */

@@ -150,6 +150,21 @@ rc_index_status(struct rc *rc, const char *name, const struct api_pod_status *st
 	info_settle(rc, pi);
 }
 
+const char *
+rc_index_stranger(const struct rc *rc, const char *name, const char *uid)
+{
+	const char *slash = strchr(name, '/');
+	const struct rc_podinfo *pi = slash ? rc_podinfo(rc, slash + 1) : NULL;
+	const struct rc_key *b = pi && pi->nbound ? &pi->bound[pi->nbound - 1] : NULL;
+	size_t nlen = slash ? (size_t)(slash - name) : 0;
+
+	if (!b || !b->uid || !uid || strcmp(b->uid, uid) != 0)
+		return NULL;
+	if (strlen(b->node) == nlen && strncmp(b->node, name, nlen) == 0)
+		return NULL;
+	return b->node;
+}
+
 const struct rc_podinfo *
 rc_podinfo(const struct rc *rc, const char *pod)
 {

@@ -624,11 +624,21 @@ START_TEST(test_status_ready)
 }
 END_TEST
 
+/* A Warning event is recorded for pod (arg). */
+static int
+pod_has_event(void *arg)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "events/pods/%s", (const char *)arg);
+	return count(dir) > 0;
+}
+
 /* Node m1 writes statuses under its own prefix for pods bound to m2: the
  * pod's uid and ready (would add one), another uid and not ready (would
  * take one away). Each forged write is followed on the same watch by an
  * honest one, and the count waited for is reachable only if the forged
- * one was ignored. */
+ * one was ignored. The first is reported on the pod. */
 START_TEST(test_status_other_node)
 {
 	struct th_proc *p = start_rc();
@@ -653,6 +663,8 @@ START_TEST(test_status_other_node)
 	put_running("m2", pod[1], uid[1], 0);
 	s.ready = 0; /* 1 had m1 been believed */
 	WAIT(is_settled, &s, 20);
+	WAIT(pod_has_event, pod[0], 10); /* UntrustedStatus */
+	ck_assert_int_eq(pod_has_event(pod[1]), 0);
 
 	put_running("m2", pod[0], uid[0], 1);
 	s.ready = 1;

@@ -64,6 +64,10 @@ START_TEST(test_trust)
 
 	rc_index_binding(&rc, "n2/a", "7", 1);
 	rc_index_status(&rc, "n1/a", s7, 1); /* another node, the right uid */
+	ck_assert_str_eq(rc_index_stranger(&rc, "n1/a", "7"), "n2");
+	ck_assert_ptr_null(rc_index_stranger(&rc, "n1/a", "8"));
+	ck_assert_ptr_null(rc_index_stranger(&rc, "n2/a", "7"));
+	ck_assert_ptr_null(rc_index_stranger(&rc, "n1/zz", "7"));
 	pi = rc_podinfo(&rc, "a");
 	ck_assert(!pi->running && !pi->ready && !pi->status_node && !pi->status_uid);
 	rc_index_status(&rc, "n2/a", s8, 1); /* the bound node, another uid */
