@@ -24,6 +24,7 @@ struct epc {
 	struct podnode *bound;        /* pod name → nodes of its bindings (epc_index.c) */
 	struct podnode *reported;     /* pod name → nodes holding a status of it */
 	struct epc_subnet *subnets;   /* node → its subnet and whether it is valid (epc_trust.c) */
+	int subnets_stale;            /* P/network/ changed since subnets was judged */
 	struct epc_refusal *refusals; /* statuses reported as untrusted (epc_trust.c) */
 	uint32_t next_ip;             /* where the allocator looks first */
 	struct metric *writes, *allocs;
@@ -60,8 +61,9 @@ void epc_index_free(struct podnode **idx);
 const struct api_pod_status *epc_trusted_status(struct epc *e, const struct informer_obj *pod, const char **node);
 /* The network config, or the defaults when P/network/config is absent. */
 void epc_network(struct epc *e, struct api_network_config *out);
-/* Read P/network/subnets/ again from the network informer and judge it. */
-void epc_subnets_refresh(struct epc *e);
+/* P/network/ changed: judge P/network/subnets/ again before the next use
+ * (once for a burst of changes, such as the first list). */
+void epc_subnets_changed(struct epc *e);
 void epc_subnets_free(struct epc *e);
 /* A status key NODE/POD is gone: report it again if it comes back. */
 void epc_refusal_forget(struct epc *e, const char *key);

@@ -50,8 +50,8 @@ epc_network(struct epc *e, struct api_network_config *out)
 /* ---- the nodes' subnets ----
  * The network informer keeps subnets undecoded (its objects are the
  * config); they are judged here, all together, with the rules every
- * consumer shares (api_subnets_judge), whenever any key under P/network/
- * changes: rare, and O(nodes²). */
+ * consumer shares (api_subnets_judge), at the first use after any key
+ * under P/network/ changed: rare, and O(nodes²). */
 
 void
 epc_subnets_free(struct epc *e)
@@ -99,7 +99,13 @@ subnet_add(struct epc *e, const struct api_subnet_claim *c, int valid)
 }
 
 void
-epc_subnets_refresh(struct epc *e)
+epc_subnets_changed(struct epc *e)
+{
+	e->subnets_stale = 1;
+}
+
+static void
+subnets_refresh(struct epc *e)
 {
 	struct api_network_config nc;
 	struct claims cl = {.cap = informer_count(e->network)};
@@ -133,6 +139,10 @@ ip_check(struct epc *e, const char *node, const char *ip, char *why, size_t len)
 	epc_network(e, &nc);
 	if (api_endpoint_ip_check(ip, &nc.service_cidr, why, len) < 0)
 		return -1;
+	if (e->subnets_stale) {
+		subnets_refresh(e);
+		e->subnets_stale = 0;
+	}
 	HASH_FIND_STR(e->subnets, node, s);
 	if (!s)
 		return 0; /* no pod network for this node: single-host mode */

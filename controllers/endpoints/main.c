@@ -221,7 +221,7 @@ network_changed(struct informer *inf, const struct informer_obj *o, void *arg)
 	(void)inf;
 	(void)o;
 	(void)arg;
-	epc_subnets_refresh(&E);
+	epc_subnets_changed(&E);
 	enqueue_all();
 }
 
