@@ -418,31 +418,43 @@ is_bound(void *arg)
 	return strcmp(node, b->node) == 0;
 }
 
-/* P/endpoints/NAME as "pod@ip@node,…" in the controller's order. */
+/* P/endpoints/NAME as "pod@ip@node,…" sorted by pod name (the controller
+ * orders by IP, which depends on which pod the node started first). */
 struct ep_want {
 	const char *name;
 	char want[512], got[512];
 };
 
 static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
 endpoints_are(void *arg)
 {
 	struct ep_want *w = arg;
-	char key[128];
+	char key[128], item[16][128], *sorted[16];
 	json_t *j, *a;
-	size_t i;
+	size_t i, n = 0;
 
 	snprintf(key, sizeof(key), P "/endpoints/%s", w->name);
 	w->got[0] = '\0';
 	j = get_json(key, NULL);
 	json_array_foreach(json_object_get(j, "addresses"), i, a) {
-		size_t n = strlen(w->got);
-		snprintf(w->got + n, sizeof(w->got) - n, "%s%s@%s@%s", n ? "," : "",
-		         json_string_value(json_object_get(a, "pod")) ?: "?",
+		if (n == 16)
+			break;
+		snprintf(item[n], sizeof(item[n]), "%s@%s@%s", json_string_value(json_object_get(a, "pod")) ?: "?",
 		         json_string_value(json_object_get(a, "ip")) ?: "?",
 		         json_string_value(json_object_get(a, "node")) ?: "?");
+		sorted[n] = item[n];
+		n++;
 	}
 	json_decref(j);
+	qsort(sorted, n, sizeof(*sorted), cmp_str);
+	for (i = 0; i < n; i++)
+		snprintf(w->got + strlen(w->got), sizeof(w->got) - strlen(w->got), "%s%s", i ? "," : "", sorted[i]);
 	return strcmp(w->got, w->want) == 0;
 }
 
@@ -952,12 +964,12 @@ END_TEST
 
 /* The endpoints controller's leader is SIGKILLed; the attacker keeps its
  * lease alive; the standby takes over within the TTL plus slack. */
+#define EPC_ELECTION P "/leaders/endpoints-controller/"
+
 static int
 candidates(void *arg)
 {
-	return count(P "/leaders/"
-	               "skiff-endpoints-controller/") >= *(int *)arg ||
-	       count(P "/leaders/endpoints-controller/") >= *(int *)arg;
+	return count(EPC_ELECTION) >= *(int *)arg;
 }
 
 static int
@@ -967,17 +979,20 @@ standby_leads(void *arg)
 	return th_proc_log_has(CP[NPROC], "became leader");
 }
 
+/* The lease of the oldest candidate key: the leader's. */
 static int64_t
 leader_lease(void)
 {
 	struct etcd_range_opts o = {.prefix = 1};
-	struct etcd_result *r = etcd_sync_range(ROOT, P "/leaders/", &o);
-	int64_t lease = 0;
+	struct etcd_result *r = etcd_sync_range(ROOT, EPC_ELECTION, &o);
+	int64_t lease = 0, oldest = INT64_MAX;
 
 	TU_OK(r);
 	for (size_t i = 0; i < r->nkvs; i++)
-		if (strstr(r->kvs[i].key, "endpoints") && (!lease || r->kvs[i].create_revision < lease))
+		if (r->kvs[i].create_revision < oldest) {
+			oldest = r->kvs[i].create_revision;
 			lease = r->kvs[i].lease;
+		}
 	etcd_result_free(r);
 	return lease;
 }
