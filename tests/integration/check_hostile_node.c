@@ -794,18 +794,30 @@ START_TEST(service_hijack_right_uid_loopback)
 }
 END_TEST
 
-/* Replication controller "web" of 2 running on m1; its status counts 2
- * ready. The attacker says one is failed; m1 then makes the other not
- * ready: readyReplicas must become 1 (not 0), no pod replaced. */
+/* Replication controller "web" of 2 running on m1, one of them not ready:
+ * its status counts 1 ready. The attacker says the ready one is not; m1
+ * then makes the other ready: readyReplicas must become 2, no pod
+ * replaced. */
+static int READY_GOT = -1;
+
 static int
 ready_replicas_is(void *arg)
 {
 	const int *want = arg;
 	json_t *j = get_json(P "/controllerstatus/web", NULL);
-	int got = j ? (int)json_integer_value(json_object_get(j, "readyReplicas")) : -1;
 
+	READY_GOT = j ? (int)json_integer_value(json_object_get(j, "readyReplicas")) : -1;
 	json_decref(j);
-	return got == *want;
+	return READY_GOT == *want;
+}
+
+static void
+wait_ready_replicas(int want, double t)
+{
+	if (th_wait(L, ready_replicas_is, &want, t) != 0) {
+		die_with_logs();
+		ck_abort_msg("controller web: want readyReplicas %d, got %d", want, READY_GOT);
+	}
 }
 
 /* The names of the pods of controller web (2 expected), as root. */
@@ -822,39 +834,50 @@ rc_pods(char names[2][64])
 	etcd_result_free(r);
 }
 
-START_TEST(rc_index_forged_status)
+/* m1 rewrites its status of pod with ready as given. */
+static void
+honest_ready(struct honest *h, const char *pod, int ready)
 {
-	char pods[2][64], key[128], val[1024], ip[32], uid[32], x[128];
-	struct ev_want ev = {"pods", NULL, "UntrustedStatus"};
-	int two = 2, one = 1;
+	char key[128], val[1024], ip[32];
 	json_t *st;
 
+	snprintf(key, sizeof(key), P "/podstatus/%s/%s", h->name, pod);
+	ck_assert_ptr_nonnull(st = get_json(key, NULL));
+	pod_ip(h, pod, ip, sizeof(ip));
+	status_json(val, sizeof(val), json_string_value(json_object_get(st, "uid")), ip, h->ip, ready, NULL);
+	json_decref(st);
+	put_as(h->s, key, val, 0);
+}
+
+START_TEST(rc_index_forged_status)
+{
+	char pods[2][64], again[2][64], val[1024], uid[32], x[128], key[128];
+	struct ev_want ev = {"pods", NULL, "UntrustedStatus"};
+
 	WAIT(registered, &M1, 15);
+	put_service(); /* so that the endpoints controller judges the statuses too */
 	put_as(ROOT, P "/controllers/web",
 	       "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"replicas\":2,\"selector\":{\"app\":\"web\"},\"template\":"
 	       "{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
 	       "\"skiff/test-httpd:latest\"}]}}}}",
 	       0);
-	WAIT(ready_replicas_is, &two, 20);
+	wait_ready_replicas(2, 20);
 	rc_pods(pods);
 	running_on(&M1, pods[0], x, sizeof(x));
-	/* The forged status: pods[0], right uid, failed, from node evil. */
-	snprintf(key, sizeof(key), P "/podstatus/m1/%s", pods[0]);
-	ck_assert_ptr_nonnull(st = get_json(key, NULL));
-	snprintf(uid, sizeof(uid), "%s", json_string_value(json_object_get(st, "uid")));
-	json_decref(st);
+	running_on(&M1, pods[1], x, sizeof(x));
+	honest_ready(&M1, pods[1], 0);
+	wait_ready_replicas(1, 10);
+	/* The forged status: pods[0], right uid, not ready, from node evil. */
+	uid_of(pods[0], uid, sizeof(uid));
 	snprintf(key, sizeof(key), P "/podstatus/evil/%s", pods[0]);
-	snprintf(val, sizeof(val), "{\"uid\":\"%s\",\"phase\":\"Failed\",\"podIP\":\"10.244.99.9\"}", uid);
+	status_json(val, sizeof(val), uid, "10.244.99.9", "192.168.50.66", 0, NULL);
 	put_as(BAD, key, val, 0);
-	/* The marker: m1 makes pods[1] not ready. */
-	snprintf(key, sizeof(key), P "/podstatus/m1/%s", pods[1]);
-	ck_assert_ptr_nonnull(st = get_json(key, NULL));
-	pod_ip(&M1, pods[1], ip, sizeof(ip));
-	status_json(val, sizeof(val), json_string_value(json_object_get(st, "uid")), ip, M1.ip, 0, NULL);
-	json_decref(st);
-	put_as(M1.s, key, val, 0);
-	WAIT(ready_replicas_is, &one, 10);
-	rc_pods(pods); /* still the same two: nothing replaced */
+	/* The marker: m1 makes pods[1] ready again; both count. */
+	honest_ready(&M1, pods[1], 1);
+	wait_ready_replicas(2, 10);
+	rc_pods(again); /* still the same two: nothing replaced */
+	ck_assert_str_eq(again[0], pods[0]);
+	ck_assert_str_eq(again[1], pods[1]);
 	ck_assert_int_eq(count(P "/bindings/m1/"), 2);
 	ev.name = pods[0];
 	WAIT(has_warning, &ev, 10);
@@ -882,7 +905,9 @@ START_TEST(route_hijack_slash32)
 	put_as(ROOT, P "/network/subnets/aaa", val, 0);
 	WAIT(has_warning, &e32, 10);
 	WAIT(has_warning, &dup, 10);
-	/* The marker: m2 registers and gets a subnet of its own. */
+	/* The marker: web-c (on m1, the only node) joins web-a and web-b. */
+	marker_web_c(&w, a, b);
+	/* m2 registers and gets a subnet of its own; m1 keeps its. */
 	honest_start(&M2, NULL);
 	WAIT(registered, &M2, 15);
 	subnet_of("m2", s2, sizeof(s2));
@@ -890,7 +915,6 @@ START_TEST(route_hijack_slash32)
 	ck_assert_ptr_nonnull(j = get_json(P "/network/subnets/m1", &rev1));
 	json_decref(j);
 	ck_assert_int_eq(rev1, rev0);
-	marker_web_c(&w, a, b);
 }
 END_TEST
 
