@@ -754,7 +754,9 @@ START_TEST(service_hijack_wrong_uid)
 	char a[128], b[128];
 
 	web_on_m1(a, b, sizeof(a), &w);
-	/* A status for web-a from another node, any uid: web-a must stay. */
+	/* A status for web-a from another node, any uid: web-a must stay.
+	 * (No Warning is asked for: a status of another incarnation is what
+	 * a node that has not caught up yet leaves, not a sign of attack.) */
 	evil_status("web-a", "1", "10.244.99.9");
 	marker_web_c(&w, a, b);
 }
