@@ -17,6 +17,7 @@
 #include "api_endpoints.h"
 #include "api_errors.h"
 #include "api_event.h"
+#include "api_fields.h"
 #include "api_keys.h"
 #include "api_kind.h"
 #include "api_labels.h"

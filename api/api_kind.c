@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_fields.h"
 #include "api_internal.h"
 
 static const struct api_kind_ops *const ops_table[API_KIND_COUNT] = {
@@ -133,6 +134,7 @@ api_decode(enum api_kind k, const json_t *root, struct api_errors *errs)
 		return NULL;
 	}
 	ops->decode(&d, root, obj);
+	api_fields_check(k, root, errs, NULL); /* refused fields; typos are skiffctl's to warn about */
 	if (errs->n > before || errs->oom) {
 		api_free(k, obj);
 		return NULL;

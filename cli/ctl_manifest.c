@@ -1,6 +1,7 @@
 /*
- * ctl_manifest.c: manifests for apply and create: a FILE, a DIR (its
- * *.json, *.yaml and *.yml in name order) or "-" (stdin), each in JSON or
+ * ctl_manifest.c: the one manifest reader of validate, apply and create: a
+ * FILE, a DIR (its *.json, *.yaml and *.yml in name order; with recursive,
+ * those of its sub-directories too) or "-" (stdin), each in JSON or
  * YAML (a file is JSON when its name ends in .json or its text starts with
  * '{' or '['; otherwise YAML, any number of "---" documents). A document is
  * one object, an array of them or a List. YAML is turned into JSON with
@@ -8,7 +9,8 @@
  * numbers as YAML 1.1's core schema reads them, everything quoted a
  * string. Anchors and aliases are followed, up to a number of values in
  * proportion to the input (an alias bomb is refused, not expanded); tags
- * are ignored.
+ * are ignored. Items that are not objects are kept, for ctl_check.c to
+ * report in order with the others; what they mean is not judged here.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -41,10 +43,6 @@ add_object(struct ctl_objects *objs, FILE *err, const char *where, json_t *j)
 {
 	struct ctl_object *no;
 
-	if (!json_is_object(j)) {
-		problem(objs, err, where, "must be an object (a mapping)");
-		return;
-	}
 	if (objs->n == objs->cap) {
 		size_t cap = objs->cap ? objs->cap * 2 : 8;
 
@@ -62,16 +60,24 @@ add_object(struct ctl_objects *objs, FILE *err, const char *where, json_t *j)
 	objs->o[objs->n++].j = json_incref(j);
 }
 
-/* One document's value: an object, an array of them or a List. */
-static void
-add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j)
+static int
+is_list(const json_t *j)
 {
-	const char *kind = ctl_jstr(j, "kind");
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+
+	return kind && strcmp(kind, "List") == 0;
+}
+
+/* One document's value: an object, an array of them or a List (an array
+ * or a List may hold Lists: the documents of a YAML file do). */
+static void
+add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j, int depth)
+{
 	json_t *items = json_is_array(j) ? j : NULL, *it;
 	char where[4200];
 	size_t i;
 
-	if (!items && kind && strcmp(kind, "List") == 0) {
+	if (!items && is_list(j)) {
 		items = json_object_get(j, "items");
 		if (!json_is_array(items)) {
 			problem(objs, err, name, "items: must be an array");
@@ -84,7 +90,10 @@ add_document(struct ctl_objects *objs, FILE *err, const char *name, json_t *j)
 	}
 	json_array_foreach(items, i, it) {
 		snprintf(where, sizeof(where), "%s[%zu]", name, i);
-		add_object(objs, err, where, it);
+		if (depth < 4 && is_list(it))
+			add_document(objs, err, where, it, depth + 1);
+		else
+			add_object(objs, err, where, it);
 	}
 }
 
@@ -330,7 +339,7 @@ read_file(const char *path, struct ctl_objects *objs, FILE *err)
 	if (json_is_array(j) && json_array_size(j) == 0)
 		problem(objs, err, name, "holds no object");
 	else
-		add_document(objs, err, name, j);
+		add_document(objs, err, name, j, 0);
 	json_decref(j);
 }
 
@@ -349,41 +358,72 @@ manifest_name(const char *n)
 	                       (l > 4 && !strcmp(n + l - 4, ".yml")));
 }
 
-static void
-read_dir(const char *dir, struct ctl_objects *objs, FILE *err)
+static int read_dir(const char *dir, struct ctl_objects *objs, FILE *err);
+
+/* The names in dir to read: manifests, and sub-directories when recursive
+ * (d_type, or stat when the file system does not tell). New sorted vector
+ * of n names, NULL when there are none or on failure (reported). */
+static char **
+list_dir(const char *dir, DIR *d, int recursive, size_t *n, struct ctl_objects *objs, FILE *err)
 {
 	struct dirent *de;
 	char **names = NULL, **nn, path[4096];
-	size_t n = 0, i;
-	DIR *d = opendir(dir);
+	struct stat st;
 
-	if (!d) {
-		snprintf(path, sizeof(path), "cannot read: %s", strerror(errno));
-		problem(objs, err, dir, path);
-		return;
-	}
+	*n = 0;
 	while ((de = readdir(d))) {
-		if (!manifest_name(de->d_name))
+		int sub = 0;
+
+		if (recursive && de->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			sub = de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && stat(path, &st) == 0 &&
+			                                S_ISDIR(st.st_mode));
+		}
+		if (!sub && !manifest_name(de->d_name))
 			continue;
-		if (!(nn = realloc(names, (n + 1) * sizeof(*names))) || !(nn[n] = strdup(de->d_name))) {
+		if (!(nn = realloc(names, (*n + 1) * sizeof(*names))) || !(nn[*n] = strdup(de->d_name))) {
 			names = nn ? nn : names;
 			problem(objs, err, dir, "out of memory");
 			break;
 		}
 		names = nn;
-		n++;
+		(*n)++;
 	}
+	if (*n)
+		qsort(names, *n, sizeof(*names), str_cmp);
+	return names;
+}
+
+/* Every manifest of dir (and below, when objs->recursive). Returns how many
+ * files were read. */
+static int
+read_dir(const char *dir, struct ctl_objects *objs, FILE *err)
+{
+	char **names, path[4096];
+	size_t n = 0, i;
+	struct stat st;
+	DIR *d = opendir(dir);
+	int files = 0;
+
+	if (!d) {
+		snprintf(path, sizeof(path), "cannot read: %s", strerror(errno));
+		problem(objs, err, dir, path);
+		return 0;
+	}
+	names = list_dir(dir, d, objs->recursive, &n, objs, err);
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), str_cmp);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
-		read_file(path, objs, err);
+		if (objs->recursive && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			files += read_dir(path, objs, err);
+		} else if (manifest_name(names[i])) {
+			read_file(path, objs, err);
+			files++;
+		}
 		free(names[i]);
 	}
-	if (n == 0)
-		problem(objs, err, dir, "no *.json, *.yaml or *.yml files");
 	free(names);
+	return files;
 }
 
 void
@@ -393,10 +433,14 @@ ctl_manifests_read(const char *const *paths, int n, struct ctl_objects *objs, FI
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-			read_dir(paths[i], objs, err);
-		else
+		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (read_dir(paths[i], objs, err) == 0)
+				problem(objs, err, paths[i],
+				        objs->recursive ? "no *.json, *.yaml or *.yml files in it or below"
+				                        : "no *.json, *.yaml or *.yml files");
+		} else {
 			read_file(paths[i], objs, err);
+		}
 	}
 }
 

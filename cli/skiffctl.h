@@ -244,12 +244,20 @@ struct ctl_object {
 struct ctl_objects {
 	struct ctl_object *o;
 	size_t n, cap;
-	int failed; /* a problem was reported */
+	int failed;    /* a problem was reported */
+	int recursive; /* set by the caller: read sub-directories (-R) */
 };
 /* Read every path into objs, reporting each problem as "WHERE: msg" on
  * err (objs->failed set). */
 void ctl_manifests_read(const char *const *paths, int n, struct ctl_objects *objs, FILE *err);
 void ctl_objects_free(struct ctl_objects *objs);
+/* Check one object read (ctl_check.c): a JSON object of a known kind (force,
+ * or its "kind", or its shape), apiVersion v1, no field Skiff refuses, valid
+ * for the object model. Fields in no Kubernetes schema are printed as
+ * "warning: WHERE: field: msg", every problem as "WHERE: field: msg", both
+ * on err. Returns the decoded object (new; api_free(*kind, obj)), or NULL;
+ * *kind is the kind judged (API_KIND_UNKNOWN when none). */
+void *ctl_object_check(const struct ctl_object *o, enum api_kind force, enum api_kind *kind, FILE *err);
 /* A YAML text (all its documents) as JSON: one document gives its value,
  * several an array of them. New value or NULL with msg. */
 json_t *ctl_yaml_to_json(const char *buf, size_t len, char *msg, size_t msglen);

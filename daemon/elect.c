@@ -68,6 +68,18 @@ failed(struct leader *l, const struct etcd_error *err, void *arg)
 }
 
 static void
+stale(struct leader *l, const char *key, double age, void *arg)
+{
+	struct daemon_elect *e = arg;
+
+	(void)l;
+	log_kv(LL_WARN, KV("election", e->component, "key", key),
+	       "the candidate before us did not rewrite its election key for %.1fs (dead, with its lease kept alive "
+	       "by someone); deleted the key and going on",
+	       age);
+}
+
+static void
 start_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct daemon_elect *e = (struct daemon_elect *)((char *)t - offsetof(struct daemon_elect, start));
@@ -101,7 +113,7 @@ stop_hook(struct skiff_daemon *d, void *arg)
 struct daemon_elect *
 daemon_elect(struct skiff_daemon *d, const char *component, void (*lead)(void *), void (*follow)(void *), void *arg)
 {
-	static const struct leader_callbacks cb = {started, stopped, failed};
+	static const struct leader_callbacks cb = {started, stopped, failed, stale};
 	struct daemon_elect *e = calloc(1, sizeof(*e));
 	char election[300], id[128], host[64] = "unknown";
 

@@ -7,6 +7,9 @@
 #   fuzz_api_quantity/  quantities, valid and not
 #   fuzz_api_selector/  selectors, a newline, a label set
 #   fuzz_api_keys/      prefix byte + keys, valid and not
+#   fuzz_manifest_yaml/ every tests/fixtures/fields/*/*/input.json (JSON is
+#                       YAML) and manifests/*/*.json, plus a few YAML files
+#                       written by hand (named yaml-*, kept)
 # (fuzz_netcalc/ and fuzz_etcd_resp/ are written by hand.)
 # Files named regress-* (inputs that once crashed a target) are kept.
 set -eu
@@ -40,8 +43,8 @@ seed() {
 }
 
 # Reproducers of fixed crashes (regress-*) stay; everything else is rewritten.
-for d in fuzz_api_objects fuzz_api_quantity fuzz_api_selector fuzz_api_keys; do
-	[ -d "$out/$d" ] && find "$out/$d" -type f ! -name 'regress-*' -delete
+for d in fuzz_api_objects fuzz_api_quantity fuzz_api_selector fuzz_api_keys fuzz_manifest_yaml; do
+	[ -d "$out/$d" ] && find "$out/$d" -type f ! -name 'regress-*' ! -name 'yaml-*' -delete
 done
 for f in tests/fixtures/api/*/*/input.json; do
 	case_dir=${f%/input.json}
@@ -53,6 +56,12 @@ for f in manifests/*/*.json; do
 	kind=$(sed -n 's/.*"kind": *"\([A-Za-z]*\)".*/\1/p' "$f" | head -n 1)
 	d=${f%/*}
 	seed fuzz_api_objects "manifest-${d##*/}-$(basename "$f" .json)" "$(kind_byte "$kind")" "$f"
+done
+
+mkdir -p "$out/fuzz_manifest_yaml"
+for f in tests/fixtures/fields/*/*/input.json manifests/*/*.json; do
+	name=$(printf '%s' "${f%.json}" | tr '/' '-')
+	cp "$f" "$out/fuzz_manifest_yaml/$name"
 done
 
 mkdir -p "$out/fuzz_api_quantity"

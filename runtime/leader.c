@@ -3,10 +3,12 @@
  *   grant lease → create my key (create-if-absent) → look for a predecessor
  *   → none: lead (and watch my own key) / some: watch it until deleted,
  *   then look again.
- * Any failure, a lease in doubt or lost, or my key deleted under me, ends
- * the term: stop acting first, then start over with a new lease after a
- * back-off. Each step's callback checks the term it belongs to, so answers
- * to a previous term are ignored.
+ * The heartbeat of my key and the judging of my predecessor's are
+ * leader_beat.c's. Any failure, a lease in doubt or lost, my key deleted
+ * under me or not rewritten for 3/4 TTL, ends the term: stop acting first,
+ * then start over with a new lease after a back-off. Each step's callback
+ * checks the term it belongs to, so answers to a previous term are
+ * ignored.
  */
 #include <ev.h>
 #include <inttypes.h>
@@ -14,39 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leader.h"
-
-struct leader {
-	struct etcd_client *c;
-	char *election, *identity;
-	int64_t ttl;
-	struct leader_callbacks cb;
-	void *arg;
-	unsigned term; /* bumped whenever a campaign is abandoned */
-	int64_t lease, rev;
-	char key[256];
-	int leading, running, failures;
-	struct etcd_keeper *keeper;
-	struct etcd_watch *watch;
-	ev_timer retry;
-	void (*resign_done)(void *);
-	void *resign_arg;
-	int pending; /* calls in flight that point at us */
-	int freed;
-};
-
-/* Every asynchronous call carries this, so that a late answer can tell it
- * belongs to an abandoned term (or a freed leader). */
-struct step {
-	struct leader *l;
-	unsigned term;
-};
+#include "leader_int.h"
 
 static void campaign(struct leader *l);
-static void check_predecessor(struct leader *l);
 
-static struct step *
-step_new(struct leader *l)
+struct step *
+lead_step_new(struct leader *l)
 {
 	struct step *s = malloc(sizeof(*s));
 
@@ -59,8 +34,8 @@ step_new(struct leader *l)
 }
 
 /* Take back the step; returns the leader if the step is still current. */
-static struct leader *
-step_end(struct step *s)
+struct leader *
+lead_step_end(struct step *s)
 {
 	struct leader *l = s->l;
 	unsigned term = s->term;
@@ -75,8 +50,8 @@ step_end(struct step *s)
 	return term == l->term ? l : NULL;
 }
 
-static void
-report(struct leader *l, const struct etcd_error *err)
+void
+lead_report(struct leader *l, const struct etcd_error *err)
 {
 	if (l->cb.error)
 		l->cb.error(l, err, l->arg);
@@ -92,6 +67,23 @@ stop_leading(struct leader *l)
 	}
 }
 
+struct ev_loop *
+lead_loop(struct leader *l)
+{
+	return etcd_client_loop(l->c);
+}
+
+/* Drop the watch, the keeper, the heartbeat and the judge of the term. */
+static void
+stop_watching(struct leader *l)
+{
+	etcd_watch_cancel(l->watch);
+	l->watch = NULL;
+	etcd_keeper_stop(l->keeper);
+	l->keeper = NULL;
+	lead_beat_stop(l);
+}
+
 static void
 revoke_done(struct etcd_result *res, void *arg)
 {
@@ -101,25 +93,22 @@ revoke_done(struct etcd_result *res, void *arg)
 
 /* End the current term: stop acting, drop the watch and keeper, revoke the
  * lease (best effort), and campaign again after a back-off. */
-static void
-abandon(struct leader *l, const struct etcd_error *err)
+void
+lead_abandon(struct leader *l, const struct etcd_error *err)
 {
 	struct etcd_error e = {0};
 	double d = 0.2;
 
 	stop_leading(l);
 	l->term++;
-	etcd_watch_cancel(l->watch);
-	l->watch = NULL;
-	etcd_keeper_stop(l->keeper);
-	l->keeper = NULL;
+	stop_watching(l);
 	if (l->lease)
 		etcd_lease_revoke(l->c, l->lease, revoke_done, NULL, &e);
 	l->lease = 0;
 	l->rev = 0;
 	l->key[0] = '\0';
 	if (err)
-		report(l, err);
+		lead_report(l, err);
 	if (!l->running)
 		return;
 	for (int i = 0; i < l->failures && d < 5.0; i++)
@@ -138,7 +127,7 @@ keeper_cb(struct etcd_keeper *k, enum etcd_lease_state st, const struct etcd_err
 	if (st == ETCD_LEASE_ALIVE)
 		return;
 	/* In doubt or lost: whoever leads stops now, and we start over. */
-	abandon(l, err);
+	lead_abandon(l, err);
 }
 
 static void
@@ -154,12 +143,12 @@ own_key_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 				e.code = ETCD_ENOTFOUND;
 				snprintf(e.msg, sizeof(e.msg), "election key %s was deleted; campaigning again",
 				         l->key);
-				abandon(l, &e);
+				lead_abandon(l, &e);
 				return;
 			}
 		}
 	} else if (m->kind == ETCD_WATCH_ERROR) {
-		abandon(l, m->err);
+		lead_abandon(l, m->err);
 	}
 }
 
@@ -172,7 +161,7 @@ become_leader(struct leader *l, int64_t rev)
 	l->failures = 0;
 	l->watch = etcd_watch_start(l->c, l->key, &o, own_key_cb, l, &err);
 	if (!l->watch) {
-		abandon(l, &err);
+		lead_abandon(l, &err);
 		return;
 	}
 	l->leading = 1;
@@ -191,28 +180,31 @@ predecessor_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 				/* Never assume leadership from a delete: look again. */
 				etcd_watch_cancel(w);
 				l->watch = NULL;
-				check_predecessor(l);
+				lead_judge_stop(l);
+				lead_check_predecessor(l);
 				return;
 			}
+			lead_judge_seen(l, m->events[i].kv.mod_revision);
 		}
 	} else if (m->kind == ETCD_WATCH_ERROR) {
 		etcd_watch_cancel(w);
 		l->watch = NULL;
-		check_predecessor(l); /* e.g. compacted: the range tells the truth */
+		lead_judge_stop(l);
+		lead_check_predecessor(l); /* e.g. compacted: the range tells the truth */
 	}
 }
 
 static void
 predecessor_done(struct etcd_result *res, void *arg)
 {
-	struct leader *l = step_end(arg);
-	struct etcd_watch_opts o = {.no_put = 1};
+	struct leader *l = lead_step_end(arg);
+	struct etcd_watch_opts o = {0};
 	struct etcd_error err = {0};
 
 	if (!l)
 		return;
 	if (res->err.code != ETCD_OK) {
-		abandon(l, &res->err);
+		lead_abandon(l, &res->err);
 		return;
 	}
 	if (res->nkvs == 0) {
@@ -222,11 +214,13 @@ predecessor_done(struct etcd_result *res, void *arg)
 	o.start_revision = res->revision + 1;
 	l->watch = etcd_watch_start(l->c, res->kvs[0].key, &o, predecessor_cb, l, &err);
 	if (!l->watch)
-		abandon(l, &err);
+		lead_abandon(l, &err);
+	else
+		lead_judge_start(l, &res->kvs[0]);
 }
 
-static void
-check_predecessor(struct leader *l)
+void
+lead_check_predecessor(struct leader *l)
 {
 	struct etcd_range_opts o = {
 		.prefix = 1,
@@ -238,25 +232,25 @@ check_predecessor(struct leader *l)
 	};
 	struct etcd_error err = {0};
 	char pfx[300];
-	struct step *s = step_new(l);
+	struct step *s = lead_step_new(l);
 
 	snprintf(pfx, sizeof(pfx), "%s/", l->election);
 	if (!s || etcd_range(l->c, pfx, &o, predecessor_done, s, &err) < 0) {
 		if (s)
-			step_end(s);
-		abandon(l, &err);
+			lead_step_end(s);
+		lead_abandon(l, &err);
 	}
 }
 
 static void
 create_done(struct etcd_result *res, void *arg)
 {
-	struct leader *l = step_end(arg);
+	struct leader *l = lead_step_end(arg);
 
 	if (!l)
 		return;
 	if (res->err.code != ETCD_OK) {
-		abandon(l, &res->err);
+		lead_abandon(l, &res->err);
 		return;
 	}
 	if (res->succeeded)
@@ -267,16 +261,17 @@ create_done(struct etcd_result *res, void *arg)
 		struct etcd_error e = {.code = ETCD_EBADRESP};
 
 		snprintf(e.msg, sizeof(e.msg), "election key %s: unexpected answer to create", l->key);
-		abandon(l, &e);
+		lead_abandon(l, &e);
 		return;
 	}
-	check_predecessor(l);
+	lead_beat_start(l);
+	lead_check_predecessor(l);
 }
 
 static void
 granted(struct etcd_result *res, void *arg)
 {
-	struct leader *l = step_end(arg);
+	struct leader *l = lead_step_end(arg);
 	struct etcd_error err = {0};
 	struct etcd_txn *t;
 	struct step *s;
@@ -284,7 +279,7 @@ granted(struct etcd_result *res, void *arg)
 	if (!l)
 		return;
 	if (res->err.code != ETCD_OK) {
-		abandon(l, &res->err);
+		lead_abandon(l, &res->err);
 		return;
 	}
 	l->lease = res->lease_id;
@@ -294,16 +289,16 @@ granted(struct etcd_result *res, void *arg)
 	etcd_txn_cmp(t, l->key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, l->key, l->identity, strlen(l->identity), l->lease);
 	etcd_txn_get(t, ETCD_TXN_FAILURE, l->key, NULL);
-	if (!l->keeper || !(s = step_new(l))) {
+	if (!l->keeper || !(s = lead_step_new(l))) {
 		etcd_txn_free(t);
 		err.code = ETCD_ENOMEM;
 		snprintf(err.msg, sizeof(err.msg), "out of memory campaigning");
-		abandon(l, &err);
+		lead_abandon(l, &err);
 		return;
 	}
 	if (etcd_txn_commit(l->c, t, create_done, s, &err) < 0) {
-		step_end(s);
-		abandon(l, &err);
+		lead_step_end(s);
+		lead_abandon(l, &err);
 	}
 }
 
@@ -311,12 +306,12 @@ static void
 campaign(struct leader *l)
 {
 	struct etcd_error err = {0};
-	struct step *s = step_new(l);
+	struct step *s = lead_step_new(l);
 
 	if (!s || etcd_lease_grant(l->c, l->ttl, 0, granted, s, &err) < 0) {
 		if (s)
-			step_end(s);
-		abandon(l, &err);
+			lead_step_end(s);
+		lead_abandon(l, &err);
 	}
 }
 
@@ -350,6 +345,7 @@ leader_new(struct etcd_client *c, const char *election, const char *identity, in
 		l->cb = *cb;
 	l->arg = arg;
 	ev_timer_init(&l->retry, retry_cb, 0.0, 0.0);
+	lead_beat_init(l);
 	return l;
 }
 
@@ -393,7 +389,7 @@ resign_finish(struct leader *l)
 static void
 resign_revoked(struct etcd_result *res, void *arg)
 {
-	struct leader *l = step_end(arg);
+	struct leader *l = lead_step_end(arg);
 
 	(void)res;
 	if (l)
@@ -403,7 +399,7 @@ resign_revoked(struct etcd_result *res, void *arg)
 static void
 resign_deleted(struct etcd_result *res, void *arg)
 {
-	struct leader *l = step_end(arg);
+	struct leader *l = lead_step_end(arg);
 	struct etcd_error err = {0};
 	int64_t lease;
 	struct step *s;
@@ -413,9 +409,9 @@ resign_deleted(struct etcd_result *res, void *arg)
 		return;
 	lease = l->lease;
 	l->lease = 0;
-	if (!(s = step_new(l)) || etcd_lease_revoke(l->c, lease, resign_revoked, s, &err) < 0) {
+	if (!(s = lead_step_new(l)) || etcd_lease_revoke(l->c, lease, resign_revoked, s, &err) < 0) {
 		if (s)
-			step_end(s);
+			lead_step_end(s);
 		resign_finish(l);
 	}
 }
@@ -430,10 +426,7 @@ leader_resign(struct leader *l, void (*done)(void *arg), void *arg)
 	l->running = 0;
 	ev_timer_stop(etcd_client_loop(l->c), &l->retry);
 	stop_leading(l);
-	etcd_watch_cancel(l->watch);
-	l->watch = NULL;
-	etcd_keeper_stop(l->keeper);
-	l->keeper = NULL;
+	stop_watching(l);
 	l->term++;
 	l->resign_done = done;
 	l->resign_arg = arg;
@@ -444,9 +437,9 @@ leader_resign(struct leader *l, void (*done)(void *arg), void *arg)
 	t = etcd_txn_new();
 	etcd_txn_cmp(t, l->key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, l->rev);
 	etcd_txn_delete(t, ETCD_TXN_SUCCESS, l->key, 0);
-	if (!(s = step_new(l)) || etcd_txn_commit(l->c, t, resign_deleted, s, &err) < 0) {
+	if (!(s = lead_step_new(l)) || etcd_txn_commit(l->c, t, resign_deleted, s, &err) < 0) {
 		if (s)
-			step_end(s);
+			lead_step_end(s);
 		else
 			etcd_txn_free(t);
 		resign_finish(l);
@@ -459,8 +452,7 @@ leader_free(struct leader *l)
 	if (!l)
 		return;
 	ev_timer_stop(etcd_client_loop(l->c), &l->retry);
-	etcd_watch_cancel(l->watch);
-	etcd_keeper_stop(l->keeper);
+	stop_watching(l);
 	free(l->election);
 	free(l->identity);
 	l->freed = 1;

@@ -10,6 +10,16 @@
  * keep-alive was sent, the old leader has stopped before a new one can
  * start. Writes a leader makes may also be fenced with
  * etcd_txn_cmp(key, CREATE, EQUAL, leader_revision()).
+ *
+ * Any etcd user can keep any lease alive, so a lease alone does not prove
+ * its holder lives. Every candidate rewrites its key every TTL/4 (a put
+ * guarded by its create revision) and stops leading when that has not
+ * succeeded for 3/4 TTL; a candidate waiting for a predecessor deletes the
+ * predecessor's key (guarded by the mod revision it saw) when it has not
+ * seen it change for TTL + 1 s on its own clock, then goes on as if it had
+ * gone (stale callback). All candidates of one election should use the
+ * same TTL. A version-1 candidate, which does not rewrite its key, is
+ * pushed to the back of the line after TTL + 1 s.
  */
 #ifndef SKIFF_LEADER_H
 #define SKIFF_LEADER_H
@@ -24,6 +34,9 @@ struct leader_callbacks {
 	void (*started)(struct leader *l, void *arg); /* now the leader: start acting */
 	void (*stopped)(struct leader *l, void *arg); /* no longer the leader: stop at once */
 	void (*error)(struct leader *l, const struct etcd_error *err, void *arg); /* for logs; it retries */
+	/* The predecessor's key (borrowed) was unchanged for age seconds and has
+	 * been deleted; for a warning in the logs. May be NULL. */
+	void (*stale)(struct leader *l, const char *key, double age, void *arg);
 };
 
 /* election is a key prefix without the trailing '/', e.g. "/skiff/leaders/scheduler".

@@ -40,3 +40,10 @@ INTEG_TESTS += $(TBIN)/check_services_e2e
 
 # check_etcd_auth_tls also runs a daemon (skiff-node-controller) over TLS.
 $(TBIN)/check_etcd_auth_tls: | $(PROGRAMS)
+
+# The hostile-node suite (issue 15): the documented etcd roles
+# (tests/harness/th_roles.c), the real control plane, an attacker holding
+# only its own node's etcd user.
+$(eval $(call test_prog,check_hostile_node,tests/integration,$(OBJ)/bench/proc_mem.o $(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_hostile_node: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_hostile_node

@@ -21,8 +21,12 @@ struct epc {
 	struct controller *ctl; /* informers, queue, leadership (runtime/controller.h) */
 	struct wq *q;           /* the controller's queue */
 	struct recorder *rec;
-	struct podnode *podnodes; /* pod name → the nodes reporting its status (main.c) */
-	uint32_t next_ip;         /* where the allocator looks first */
+	struct podnode *bound;        /* pod name → nodes of its bindings (epc_index.c) */
+	struct podnode *reported;     /* pod name → nodes holding a status of it */
+	struct epc_subnet *subnets;   /* node → its subnet and whether it is valid (epc_trust.c) */
+	int subnets_stale;            /* P/network/ changed since subnets was judged */
+	struct epc_refusal *refusals; /* statuses reported as untrusted (epc_trust.c) */
+	uint32_t next_ip;             /* where the allocator looks first */
 	struct metric *writes, *allocs;
 };
 
@@ -42,9 +46,28 @@ void epc_reconcile(struct wq *q, const char *name, void *arg);
 void epc_enqueue_for_pod(struct epc *e, const char *pod);
 void epc_enqueue_for_labels(struct epc *e, const struct api_labels *labels);
 
-/* main.c: the node whose agent reports pod's status (index kept from the
- * P/podstatus/NODE/POD informer), or NULL. Borrowed. */
-const char *epc_pod_node(struct epc *e, const char *pod);
+/* epc_index.c: pod name → nodes, from the names NODE/POD of an informer's
+ * keys. o was written (present) or deleted. */
+void epc_index_set(struct podnode **idx, const struct informer_obj *o, int present);
+/* The nodes holding a key for pod (borrowed) and their mod revisions, up to
+ * max of them; returns how many there are. */
+size_t epc_index_nodes(struct podnode *idx, const char *pod, const char **nodes, int64_t *revs, size_t max);
+void epc_index_free(struct podnode **idx);
+
+/* epc_trust.c: the status of this incarnation of pod (an entry of the pods
+ * informer) that may be published, from the node it is bound to; *node is
+ * set to that node. NULL when there is none to believe (a refused one gets
+ * a Warning event UntrustedStatus on the pod). Borrowed from the caches. */
+const struct api_pod_status *epc_trusted_status(struct epc *e, const struct informer_obj *pod, const char **node);
+/* The network config, or the defaults when P/network/config is absent. */
+void epc_network(struct epc *e, struct api_network_config *out);
+/* P/network/ changed: judge P/network/subnets/ again before the next use
+ * (once for a burst of changes, such as the first list). */
+void epc_subnets_changed(struct epc *e);
+void epc_subnets_free(struct epc *e);
+/* A status key NODE/POD is gone: report it again if it comes back. */
+void epc_refusal_forget(struct epc *e, const char *key);
+void epc_refusals_free(struct epc *e);
 
 /* A guarded write finished: requeue name on failure. */
 struct epc_write {

@@ -92,20 +92,6 @@ find_claim(const struct informer_obj *o, void *arg)
 }
 
 static void
-service_cidr(struct epc *e, struct api_cidr *out)
-{
-	const struct informer_obj *o = informer_get(e->network, "config");
-	struct api_network_config def;
-
-	if (o && o->obj) {
-		*out = ((const struct api_network_config *)o->obj)->service_cidr;
-		return;
-	}
-	api_network_config_default(&def);
-	*out = def.service_cidr;
-}
-
-static void
 claim(struct epc *e, const char *name, const char *uid, const char *ip)
 {
 	struct etcd_error err = {0};
@@ -162,6 +148,7 @@ epc_cluster_ip(struct epc *e, const char *name, const struct informer_obj *o, ch
 {
 	const struct api_service *svc = o->obj;
 	struct find f = {.name = name};
+	struct api_network_config nc;
 	struct api_cidr cidr;
 	struct api_error aerr;
 	char uid[32], cidrs[32];
@@ -182,7 +169,8 @@ epc_cluster_ip(struct epc *e, const char *name, const struct informer_obj *o, ch
 		return 0; /* our claim is not in the cache yet */
 	if (p)
 		pending_drop(p); /* seen and gone (released): claim anew */
-	service_cidr(e, &cidr);
+	epc_network(e, &nc);
+	cidr = nc.service_cidr;
 	api_cidr_format(&cidr, cidrs, sizeof(cidrs));
 	if (svc->spec.cluster_ip) {
 		const struct informer_obj *taken = informer_get(e->ips, svc->spec.cluster_ip);

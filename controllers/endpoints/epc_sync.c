@@ -1,7 +1,7 @@
 /*
  * epc_sync.c: reconcile one service. Reads only the caches: the service,
- * its cluster IP claim, the pods its selector matches, their bindings and
- * their status. Writes P/endpoints/NAME only when the bytes differ, with a
+ * its cluster IP claim, the pods its selector matches and the status
+ * epc_trust.c believes for each. Writes P/endpoints/NAME only when the bytes differ, with a
  * transaction that compares the revision it read; releases the claims of
  * deleted services. A failed compare is not an error: the watch brings the
  * news and the name comes back.
@@ -55,20 +55,14 @@ add_pod(const struct informer_obj *o, void *arg)
 	struct collect *c = arg;
 	const struct api_pod *pod = o->obj;
 	const struct api_pod_status *st;
-	const struct informer_obj *so;
 	struct api_endpoint_address *a;
-	const char *node;
-	char key[600], uid[32];
+	const char *node = NULL;
 
 	if (!pod || !api_selector_matches(&c->svc->spec.selector, &pod->meta.labels))
 		return;
-	/* The status of this incarnation, on the node that reports it. */
-	if (!(node = epc_pod_node(c->e, o->name)))
-		return;
-	snprintf(key, sizeof(key), "%s/%s", node, o->name);
-	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
-	if (!(so = informer_get(c->e->status, key)) || !(st = so->obj) || !st->uid || strcmp(st->uid, uid) != 0 ||
-	    st->phase != API_PHASE_RUNNING || !api_pod_status_ready(st) || !st->pod_ip)
+	/* The status of this incarnation, from the node it is bound to. */
+	if (!(st = epc_trusted_status(c->e, o, &node)) || st->phase != API_PHASE_RUNNING || !api_pod_status_ready(st) ||
+	    !st->pod_ip || !*st->pod_ip)
 		return;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 8;

@@ -1,7 +1,7 @@
 /*
  * skiff-endpoints-controller: cluster IPs and endpoint lists for services.
- * Watches services, pods, pod status, cluster IP claims, endpoints and the
- * network config; every change enqueues the services it concerns; while
+ * Watches services, pods, bindings, pod status, cluster IP claims,
+ * endpoints and the network config and subnets; every change enqueues the services it concerns; while
  * this process leads, epc_reconcile (epc_sync.c) brings each one up to
  * date. Invalid objects get a Warning event and are left alone. The
  * informers, the queue, leadership, resync and stop are
@@ -13,27 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
 
 #include "daemon_ctl.h"
 #include "epc.h"
-
-/* The nodes that hold a status key for a pod, with the key's mod revision.
- * Usually one; two while a pod evicted from a node that was cut off is
- * reported by both (the old node's agent deletes its key once it is back).
- * The pod's node is the one written last, and when its key goes, the one
- * written before: revisions, so a relist of the informer keeps the order. */
-struct podnode_at {
-	char *node;
-	int64_t rev;
-};
-
-struct podnode {
-	char *pod;
-	struct podnode_at *at;
-	size_t n;
-	UT_hash_handle hh;
-};
 
 static struct epc E;
 
@@ -103,6 +85,23 @@ DECODER(dec_ip, IPS, API_SERVICEIP)
 DECODER(dec_endpoints, ENDPOINTS, API_ENDPOINTS)
 DECODER(dec_network, NETWORK, API_NETWORKCONFIG)
 
+/* A binding is kept as its pod uid (new): all this controller needs of it.
+ * Bindings are the scheduler's; one that does not decode binds nothing. */
+static void *
+dec_binding(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	struct api_binding *b = api_binding_parse(value, len, &errs);
+	char *uid = b && b->pod.meta.uid ? strdup(b->pod.meta.uid) : NULL;
+
+	(void)arg;
+	if (!b)
+		log_kv(LL_WARN, KV("binding", name), "ignoring a binding that does not decode");
+	api_binding_free(b);
+	api_errors_clear(&errs);
+	return uid;
+}
+
 /* ---- handlers: enqueue what a change concerns ---- */
 
 static void enqueue_all(void);
@@ -138,108 +137,40 @@ pod_updated(struct informer *inf, const struct informer_obj *old, const struct i
 	pod_changed(inf, o, arg);   /* …and those that select it now */
 }
 
+/* A NODE/POD key of the bindings or the statuses: index it, and look again
+ * at the services selecting POD. */
 static void
-podnode_free(struct podnode *pn)
-{
-	for (size_t i = 0; i < pn->n; i++)
-		free(pn->at[i].node);
-	free(pn->at);
-	free(pn->pod);
-	free(pn);
-}
-
-/* Take node (len bytes) out of pn's list; 1 if it was there. */
-static int
-podnode_remove(struct podnode *pn, const char *node, size_t len)
-{
-	for (size_t i = 0; i < pn->n; i++) {
-		if (strlen(pn->at[i].node) == len && strncmp(pn->at[i].node, node, len) == 0) {
-			free(pn->at[i].node);
-			pn->at[i] = pn->at[--pn->n];
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* o is the status NODE/POD, written (present) or deleted. */
-static void
-podnode_set(const struct informer_obj *o, int present)
-{
-	const char *slash = strchr(o->name, '/');
-	size_t len = slash ? (size_t)(slash - o->name) : 0;
-	struct podnode *pn = NULL;
-	struct podnode_at *at;
-	char *node;
-
-	if (!slash)
-		return;
-	HASH_FIND_STR(E.podnodes, slash + 1, pn);
-	if (!present) {
-		if (pn && podnode_remove(pn, o->name, len) && pn->n == 0) {
-			HASH_DEL(E.podnodes, pn);
-			podnode_free(pn);
-		}
-		return;
-	}
-	if (!pn) {
-		if (!(pn = calloc(1, sizeof(*pn))) || !(pn->pod = strdup(slash + 1))) {
-			free(pn);
-			return;
-		}
-		HASH_ADD_KEYPTR(hh, E.podnodes, pn->pod, strlen(pn->pod), pn);
-	}
-	podnode_remove(pn, o->name, len);
-	if (!(node = strndup(o->name, len)) || !(at = realloc(pn->at, (pn->n + 1) * sizeof(*at)))) {
-		free(node);
-		return;
-	}
-	pn->at = at;
-	pn->at[pn->n++] = (struct podnode_at){node, o->mod_revision};
-}
-
-const char *
-epc_pod_node(struct epc *e, const char *pod)
-{
-	struct podnode *pn = NULL;
-	const struct podnode_at *last = NULL;
-
-	HASH_FIND_STR(e->podnodes, pod, pn);
-	for (size_t i = 0; pn && i < pn->n; i++)
-		if (!last || pn->at[i].rev > last->rev)
-			last = &pn->at[i];
-	return last ? last->node : NULL;
-}
-
-static void
-status_added(struct informer *inf, const struct informer_obj *o, void *arg)
+keyed_set(struct informer *inf, const struct informer_obj *o, int present)
 {
 	const char *slash = strchr(o->name, '/');
 
-	(void)inf;
-	(void)arg;
-	podnode_set(o, 1);
+	epc_index_set(inf == E.bindings ? &E.bound : &E.reported, o, present);
+	if (inf == E.status && !present)
+		epc_refusal_forget(&E, o->name);
 	if (slash)
 		epc_enqueue_for_pod(&E, slash + 1);
 }
 
 static void
-status_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+keyed_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)arg;
+	keyed_set(inf, o, 1);
+}
+
+static void
+keyed_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
 {
 	(void)old;
-	status_added(inf, o, arg);
+	(void)arg;
+	keyed_set(inf, o, 1);
 }
 
 static void
-status_deleted(struct informer *inf, const struct informer_obj *o, void *arg)
+keyed_deleted(struct informer *inf, const struct informer_obj *o, void *arg)
 {
-	const char *slash = strchr(o->name, '/');
-
-	(void)inf;
 	(void)arg;
-	podnode_set(o, 0);
-	if (slash)
-		epc_enqueue_for_pod(&E, slash + 1);
+	keyed_set(inf, o, 0);
 }
 
 static void
@@ -290,6 +221,7 @@ network_changed(struct informer *inf, const struct informer_obj *o, void *arg)
 	(void)inf;
 	(void)o;
 	(void)arg;
+	epc_subnets_changed(&E);
 	enqueue_all();
 }
 
@@ -303,15 +235,13 @@ network_updated(struct informer *inf, const struct informer_obj *old, const stru
 static void
 free_all(void)
 {
-	struct podnode *pn, *tmp;
-
 	controller_free(E.ctl);
 	recorder_free(E.rec);
 	epc_alloc_free();
-	HASH_ITER(hh, E.podnodes, pn, tmp) {
-		HASH_DEL(E.podnodes, pn);
-		podnode_free(pn);
-	}
+	epc_index_free(&E.bound);
+	epc_index_free(&E.reported);
+	epc_subnets_free(&E);
+	epc_refusals_free(&E);
 }
 
 static void
@@ -339,9 +269,10 @@ static const struct controller_watch watches[] = {
 	{"podstatus",
          dec_status,
          dec_status_free,
-         {status_added, status_updated, status_deleted, NULL, NULL},
+         {keyed_added, keyed_updated, keyed_deleted, NULL, NULL},
          0,
          &E.status},
+	{"bindings", dec_binding, free, {keyed_added, keyed_updated, keyed_deleted, NULL, NULL}, 0, &E.bindings},
 	{"pods", dec_pod, dec_pod_free, {pod_changed, pod_updated, pod_changed, NULL, NULL}, 0, &E.pods},
 	{"services",
          dec_service,

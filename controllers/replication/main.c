@@ -134,6 +134,34 @@ free_status(void *o)
 	api_pod_status_free(o);
 }
 
+/* Bindings are the scheduler's; one that does not decode binds no
+ * incarnation (it still counts as a binding for scale-down). */
+static void *
+dec_binding(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	void *b = api_binding_parse(value, len, &errs);
+
+	(void)name;
+	(void)arg;
+	api_errors_clear(&errs);
+	return b;
+}
+
+static void
+free_binding(void *o)
+{
+	api_binding_free(o);
+}
+
+static const char *
+binding_uid(const struct informer_obj *o)
+{
+	const struct api_binding *b = o->obj;
+
+	return b ? b->pod.meta.uid : NULL;
+}
+
 /* ---- handlers: enqueue what a change concerns ---- */
 
 static void
@@ -205,7 +233,7 @@ binding_add(struct informer *inf, const struct informer_obj *o, void *arg)
 
 	(void)inf;
 	(void)arg;
-	rc_index_binding(&RC, o->name, 1);
+	rc_index_binding(&RC, o->name, binding_uid(o), 1);
 	if (slash)
 		enqueue_pod_named(slash + 1);
 }
@@ -213,10 +241,8 @@ binding_add(struct informer *inf, const struct informer_obj *o, void *arg)
 static void
 binding_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
 {
-	(void)inf;
 	(void)old;
-	(void)o;
-	(void)arg; /* still bound to the same node */
+	binding_add(inf, o, arg); /* the same node; the copy of the pod refreshed */
 }
 
 static void
@@ -226,7 +252,7 @@ binding_del(struct informer *inf, const struct informer_obj *o, void *arg)
 
 	(void)inf;
 	(void)arg;
-	rc_index_binding(&RC, o->name, 0);
+	rc_index_binding(&RC, o->name, NULL, 0);
 	if (slash)
 		enqueue_pod_named(slash + 1);
 }
@@ -235,10 +261,19 @@ static void
 status_add(struct informer *inf, const struct informer_obj *o, void *arg)
 {
 	const char *slash = strchr(o->name, '/');
+	const struct api_pod_status *st = o->obj;
+	const char *bound;
 
 	(void)inf;
 	(void)arg;
-	rc_index_status(&RC, o->name, o->obj, 1);
+	rc_index_status(&RC, o->name, st, 1);
+	if (slash && st && (bound = rc_index_stranger(&RC, o->name, st->uid))) {
+		log_kv(LL_WARN, KV("pod", slash + 1, "status", o->name),
+		       "ignoring a status from a node the pod is not bound to");
+		recorder_eventf(RC.rec, "pods", slash + 1, "Warning", "UntrustedStatus",
+		                "status from node %.*s ignored: the pod is bound to node %s", (int)(slash - o->name),
+		                o->name, bound);
+	}
 	if (slash)
 		enqueue_pod_named(slash + 1);
 }
@@ -335,7 +370,12 @@ metrics_init(struct metrics *m)
 static const struct controller_watch watches[] = {
 	{"controllerstatus", NULL, NULL, {NULL, ctl_update, ctl_add, NULL, NULL}, 0, &RC.cstatus},
 	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 0, &RC.podstatus},
-	{"bindings", NULL, NULL, {binding_add, binding_update, binding_del, NULL, NULL}, 0, &RC.bindings},
+	{"bindings",
+         dec_binding,
+         free_binding,
+         {binding_add, binding_update, binding_del, NULL, NULL},
+         1,
+         &RC.bindings},
 	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 0, &RC.pods},
 	{"controllers",
          dec_controller,

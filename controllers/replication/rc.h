@@ -41,13 +41,23 @@ struct rc_state {
 	UT_hash_handle hh;
 };
 
-/* What the bindings and podstatus informers say about one pod name. */
+/* One key NODE/POD about a pod: a binding (uid: its pod's uid) or a
+ * status (uid, running, ready as the node says). */
+struct rc_key {
+	char *node, *uid;
+	int running, ready;
+};
+
+/* What the bindings and podstatus informers say about one pod name, and
+ * what of it is believed (rc_index.c). */
 struct rc_podinfo {
 	char *pod;
-	int bindings;      /* binding keys naming it (normally 0 or 1) */
-	char *status_node; /* node of the status last seen, or NULL */
-	char *status_uid;
-	int running, ready;
+	int bindings;                   /* binding keys naming it (normally 0 or 1) */
+	const char *status_node;        /* the bound node when its status is believed, else NULL */
+	const char *status_uid;         /* that status's uid (the binding's) */
+	int running, ready;             /* from that status; 0 without one */
+	struct rc_key *bound, *reports; /* bindings (the last is believed), statuses */
+	size_t nbound, nreports;
 	UT_hash_handle hh;
 };
 
@@ -73,10 +83,15 @@ struct rc_state *rc_state_get(struct rc *rc, const char *name, int create);
 /* Enqueue the controller owning pod, or every controller selecting it. */
 void rc_enqueue_for_pod(struct rc *rc, const struct api_pod *pod);
 
-/* rc_index.c: the pod → binding/status index. */
-void rc_index_binding(struct rc *rc, const char *name, int add);
+/* rc_index.c: the pod → binding/status index. name is NODE/POD; uid is
+ * the binding's pod uid (NULL: it binds no incarnation). */
+void rc_index_binding(struct rc *rc, const char *name, const char *uid, int add);
 void rc_index_status(struct rc *rc, const char *name, const struct api_pod_status *st, int add);
 const struct rc_podinfo *rc_podinfo(const struct rc *rc, const char *pod);
+/* When the status NODE/POD (name) claims uid, the incarnation POD is bound
+ * to, from a node it is not bound to: the bound node (borrowed), for an
+ * UntrustedStatus event. NULL otherwise (believed, another uid, unbound). */
+const char *rc_index_stranger(const struct rc *rc, const char *name, const char *uid);
 void rc_index_free(struct rc *rc);
 
 /* A pod name a pass has used (so two creates never share one). */

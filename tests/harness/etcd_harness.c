@@ -600,13 +600,20 @@ th_etcd_wait_healthy(struct th_etcd *e, int i, double timeout_s)
 long
 th_etcd_post(struct th_etcd *e, int i, const char *path, const char *body, char **resp)
 {
+	return th_etcd_post_as(e, i, e && e->auth ? "root" : NULL, e ? e->password : NULL, path, body, resp);
+}
+
+long
+th_etcd_post_as(struct th_etcd *e, int i, const char *user, const char *password, const char *path, const char *body,
+                char **resp)
+{
 	char token[256] = "";
 	if (resp)
 		*resp = NULL;
 	if (!e || i < 0 || i >= e->n)
 		return 0;
-	if (e->auth) {
-		json_t *req = json_pack("{s:s,s:s}", "name", "root", "password", e->password);
+	if (user) {
+		json_t *req = json_pack("{s:s,s:s}", "name", user, "password", password ? password : "");
 		char *rb = json_dumps(req, JSON_COMPACT);
 		char *ar = NULL;
 		long st = http_req(e, i, "/v3/auth/authenticate", rb, NULL, &ar, 5000);
@@ -614,14 +621,14 @@ th_etcd_post(struct th_etcd *e, int i, const char *path, const char *body, char 
 		const char *t = j ? json_string_value(json_object_get(j, "token")) : NULL;
 		if (t)
 			snprintf(token, sizeof token, "%s", t);
+		if (!t)
+			warnx_("authenticate as %s failed (HTTP %ld): %s", user, st, ar ? ar : "");
 		json_decref(j);
 		json_decref(req);
 		free(rb);
 		free(ar);
-		if (!token[0]) {
-			warnx_("authenticate as root failed (HTTP %ld)", st);
+		if (!token[0])
 			return 0;
-		}
 	}
 	return http_req(e, i, path, body, token[0] ? token : NULL, resp, 5000);
 }

@@ -70,6 +70,10 @@ int th_etcd_running(const struct th_etcd *e, int i);
  * when auth is on. Returns the HTTP status (0 on transport failure) and,
  * when resp is non-NULL, the body as a new string (free it). */
 long th_etcd_post(struct th_etcd *e, int i, const char *path, const char *body, char **resp);
+/* The same as user (authenticated with password first; NULL user: no
+ * token), for tests that act as a user other than root. */
+long th_etcd_post_as(struct th_etcd *e, int i, const char *user, const char *password, const char *path,
+                     const char *body, char **resp);
 
 /* Run loop until cond(arg) is true or timeout_s passes. A 20 ms timer keeps
  * each iteration short. Returns 0 when cond became true, -1 on timeout.

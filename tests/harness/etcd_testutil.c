@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ev.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,19 @@ tu_put(struct etcd_sync *s, const char *key, const char *val)
 	if (r)
 		etcd_result_free(r);
 	return rev;
+}
+
+int64_t
+tu_put_binding(struct etcd_sync *s, const char *prefix, const char *node, const char *pod, int64_t uid)
+{
+	char key[512], val[768];
+
+	snprintf(key, sizeof(key), "%s/bindings/%s/%s", prefix, node, pod);
+	snprintf(val, sizeof(val),
+	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s\",\"uid\":\"%" PRId64
+	         "\"},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"httpd:2.4\"}]}}}",
+	         node, pod, uid);
+	return tu_put(s, key, val);
 }
 
 int64_t

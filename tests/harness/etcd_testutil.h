@@ -21,6 +21,9 @@ void tu_config(const struct th_etcd *e, struct etcd_config *cfg);
 const char *tu_err(const struct etcd_error *err);
 /* Put a string value with the sync client; returns the revision or -1. */
 int64_t tu_put(struct etcd_sync *s, const char *key, const char *val);
+/* Put PREFIX/bindings/NODE/POD as the scheduler writes it (a minimal copy
+ * of the pod, with uid as its metadata.uid); the revision or -1. */
+int64_t tu_put_binding(struct etcd_sync *s, const char *prefix, const char *node, const char *pod, int64_t uid);
 /* Current store revision (a get of a missing key); -1 on error. */
 int64_t tu_revision(struct etcd_sync *s);
 

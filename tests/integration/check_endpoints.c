@@ -1,8 +1,11 @@
 /*
  * check_endpoints.c: skiff-endpoints-controller as a real process against
  * a real etcd: cluster IP allocation (requested, taken, released), the
- * endpoint list following pod status, restart safety (no second IP).
- * Pod status keys are written by the test, as agents would.
+ * endpoint list following pod status, restart safety (no second IP), and
+ * what it refuses to believe: statuses from a node the pod is not bound
+ * to, unusable pod IPs, pod IPs outside the node's subnet. Bindings and
+ * pod status keys are written by the test, as the scheduler and agents
+ * would.
  */
 #include <check.h>
 #include <ev.h>
@@ -109,9 +112,11 @@ put_status(const char *node, const char *pod, int64_t uid, const char *phase, in
 }
 
 /* Wait until P/endpoints/NAME lists exactly the pods in want ("a,b" sorted
- * by IP as the controller writes them; "" for none). */
+ * by IP as the controller writes them; "" for none); with detail, each as
+ * "pod ip node". */
 struct ep_want {
 	const char *name, *want;
+	int detail;
 	char got[512], ip[32];
 };
 
@@ -141,6 +146,11 @@ endpoints_are(void *arg)
 
 		snprintf(w->got + n, sizeof(w->got) - n, "%s%s", n ? "," : "",
 		         json_string_value(json_object_get(a, "pod")) ?: "?");
+		n = strlen(w->got);
+		if (w->detail)
+			snprintf(w->got + n, sizeof(w->got) - n, " %s %s",
+			         json_string_value(json_object_get(a, "ip")) ?: "?",
+			         json_string_value(json_object_get(a, "node")) ?: "?");
 	}
 	json_decref(j);
 	return strcmp(w->got, w->want) == 0;
@@ -184,6 +194,9 @@ START_TEST(test_endpoints_follow_status)
 	int64_t r1 = put_pod("web-1", "web"), r2 = put_pod("web-2", "web"), r3 = put_pod("db-1", "db");
 
 	put("%s/services/%s", "web", SVC);
+	ck_assert_int_gt(tu_put_binding(S, PFX, "n1", "web-1", r1), 0);
+	ck_assert_int_gt(tu_put_binding(S, PFX, "n2", "web-2", r2), 0);
+	ck_assert_int_gt(tu_put_binding(S, PFX, "n1", "db-1", r3), 0);
 	put_status("n1", "web-1", r1, "Running", 1, "10.244.1.5");
 	put_status("n2", "web-2", r2, "Pending", 0, "10.244.2.7");
 	put_status("n1", "db-1", r3, "Running", 1, "10.244.1.9");
@@ -207,6 +220,117 @@ START_TEST(test_endpoints_follow_status)
 	del("%s/pods/%s", "web-1");
 	w.want = "web-2";
 	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+}
+END_TEST
+
+static int gone(const char *dir, size_t want);
+
+#define expect(w, list)                                                                       \
+	do {                                                                                  \
+		(w)->want = (list);                                                           \
+		ck_assert_msg(wait_endpoints((w), 10) == 0, "endpoints: got '%s'", (w)->got); \
+	} while (0)
+
+/* Service web and pods web-1..web-n bound to nodes[0..n-1]; uids out. */
+static void
+web_pods(const char *const *nodes, int64_t *uids, size_t n)
+{
+	char pod[16];
+
+	put("%s/services/%s", "web", SVC);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(pod, sizeof(pod), "web-%zu", i + 1);
+		uids[i] = put_pod(pod, "web");
+		ck_assert_int_gt(tu_put_binding(S, PFX, nodes[i], pod, uids[i]), 0);
+	}
+}
+
+/* Node m1 (a hostile agent) writes statuses under its own prefix for a pod
+ * bound to m2: with another uid, then with the pod's uid and 127.0.0.1.
+ * Neither changes the list; the second is reported on the pod. Each is
+ * followed by a sentinel status on the same watch, so once the sentinel
+ * is listed the forged status has been judged. */
+START_TEST(test_status_from_other_node)
+{
+	struct ep_want w = {.name = "web", .detail = 1};
+	static const char *const nodes[] = {"m2", "m2", "m2"};
+	int64_t r[3], r1, r2, r3;
+
+	web_pods(nodes, r, 3);
+	r1 = r[0], r2 = r[1], r3 = r[2];
+	put_status("m2", "web-1", r1, "Running", 1, "10.244.2.5");
+	expect(&w, "web-1 10.244.2.5 m2");
+
+	put_status("m1", "web-1", r1 + 1000, "Running", 1, "10.244.1.9");
+	put_status("m2", "web-2", r2, "Running", 1, "10.244.2.6");
+	expect(&w, "web-1 10.244.2.5 m2,web-2 10.244.2.6 m2");
+
+	put_status("m1", "web-1", r1, "Running", 1, "127.0.0.1");
+	put_status("m2", "web-3", r3, "Running", 1, "10.244.2.7");
+	expect(&w, "web-1 10.244.2.5 m2,web-2 10.244.2.6 m2,web-3 10.244.2.7 m2");
+	ck_assert_int_eq(gone("events/pods/web-1", 1), 0); /* UntrustedStatus */
+
+	/* The honest status still moves the pod: not ready, then ready again. */
+	put_status("m2", "web-1", r1, "Running", 0, "10.244.2.5");
+	expect(&w, "web-2 10.244.2.6 m2,web-3 10.244.2.7 m2");
+	put_status("m2", "web-1", r1, "Running", 1, "10.244.2.5");
+	expect(&w, "web-1 10.244.2.5 m2,web-2 10.244.2.6 m2,web-3 10.244.2.7 m2");
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
+/* The bound node itself reporting addresses nobody may use: loopback, the
+ * metadata address, the service network. None is listed; each is
+ * reported. */
+START_TEST(test_unusable_pod_ip)
+{
+	struct ep_want w = {.name = "web", .detail = 1};
+	static const char *const nodes[] = {"m2", "m2"};
+	int64_t r[2], r1, r2;
+
+	web_pods(nodes, r, 2);
+	r1 = r[0], r2 = r[1];
+	put_status("m2", "web-1", r1, "Running", 1, "127.0.0.1");
+	put_status("m2", "web-2", r2, "Running", 1, "10.244.2.6");
+	expect(&w, "web-2 10.244.2.6 m2");
+	ck_assert_int_eq(gone("events/pods/web-1", 1), 0);
+	put_status("m2", "web-1", r1, "Running", 1, "169.254.169.254");
+	put_status("m2", "web-2", r2, "Running", 1, "10.0.0.1");
+	expect(&w, "");
+	ck_assert_int_eq(gone("events/pods/web-2", 1), 0);
+	put_status("m2", "web-1", r1, "Running", 1, "10.244.2.5");
+	expect(&w, "web-1 10.244.2.5 m2");
+}
+END_TEST
+
+/* With subnets, a pod IP must lie in its node's valid subnet. The keys are
+ * written before the controller starts, so that its first list holds them
+ * all (no transient to race with); then m2's status moves out of m2's
+ * subnet while running. m3's subnet overlaps m2's older one: invalid, so
+ * none of m3's pod IPs is believed. */
+START_TEST(test_pod_ip_outside_subnet)
+{
+	struct ep_want w = {.name = "web", .detail = 1};
+	static const char *const nodes[] = {"m2", "m2", "m3"};
+	int64_t r[3], r1, r2, r3;
+
+	th_proc_free(P, 1);
+	put("%s/network/subnets/%s", "m2", "{\"subnet\":\"10.244.2.0/24\",\"hostIP\":\"192.168.50.2\"}");
+	put("%s/network/subnets/%s", "m3", "{\"subnet\":\"10.244.2.0/24\",\"hostIP\":\"192.168.50.3\"}");
+	web_pods(nodes, r, 3);
+	r1 = r[0], r2 = r[1], r3 = r[2];
+	put_status("m2", "web-1", r1, "Running", 1, "10.244.3.5");
+	put_status("m2", "web-2", r2, "Running", 1, "10.244.2.6");
+	put_status("m3", "web-3", r3, "Running", 1, "10.244.2.7");
+	P = start_controller();
+	expect(&w, "web-2 10.244.2.6 m2");
+	ck_assert_int_eq(gone("events/pods/web-1", 1), 0);
+	ck_assert_int_eq(gone("events/pods/web-3", 1), 0);
+
+	put_status("m2", "web-1", r1, "Running", 1, "10.244.2.5");
+	expect(&w, "web-1 10.244.2.5 m2,web-2 10.244.2.6 m2");
+	put_status("m2", "web-2", r2, "Running", 1, "10.244.9.6");
+	expect(&w, "web-1 10.244.2.5 m2");
 }
 END_TEST
 
@@ -292,6 +416,9 @@ suite(void)
 	tcase_add_test(tc, test_endpoints_follow_status);
 	tcase_add_test(tc, test_ip_requested_taken_released_restart);
 	tcase_add_test(tc, test_invalid_service_event);
+	tcase_add_test(tc, test_status_from_other_node);
+	tcase_add_test(tc, test_unusable_pod_ip);
+	tcase_add_test(tc, test_pod_ip_outside_subnet);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -605,10 +605,9 @@ START_TEST(test_rbac_docs)
 	node_may("get --prefix /skiff/bindings/m1/", 1);
 	node_may("put /skiff/podstatus/m1/web '{}'", 1);
 	node_may("del /skiff/podstatus/m1/web", 1);
-	node_may("put /skiff/nodes/m1 '{}'", 1);
-	node_may("put /skiff/network/subnets/m1 '{}'", 1);
+	node_may("put /skiff/nodestatus/m1 '{}'", 1);
 	node_may("get --prefix /skiff/network/", 1);
-	node_may("put /skiff/events/pods/web/0123456789abcdef '{}'", 1);
+	node_may("put /skiff/nodeevents/m1/pods/web/0123456789abcdef '{}'", 1);
 	node_may("get --prefix /skiff/endpoints/", 1);
 	node_may("get --prefix /skiff/services/", 1);
 	ck_assert_int_eq(shf(&out,
@@ -622,7 +621,12 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/podstatus/m2/web '{}'", 0);
 	node_may("get --prefix /skiff/bindings/m2/", 0);
 	node_may("put /skiff/bindings/m1/web '{}'", 0);
+	node_may("put /skiff/nodes/m1 '{}'", 0);
 	node_may("put /skiff/nodes/m10 '{}'", 0);
+	node_may("put /skiff/network/subnets/m1 '{}'", 0);
+	node_may("put /skiff/events/pods/web/0123456789abcdef '{}'", 0);
+	node_may("put /skiff/nodeevents/m10/pods/web/0123456789abcdef '{}'", 0);
+	node_may("put /skiff/nodestatus/m10 '{}'", 0);
 	node_may("put /skiff/nodeleases/m10 '{}'", 0);
 	node_may("put /skiff/network/subnets/m2 '{}'", 0);
 	node_may("put /skiff/network/config '{}'", 0);

@@ -4,7 +4,8 @@
  * --prefix. A watch on P/pods/ in the test counts pods as they come and go
  * and remembers the most it ever saw, so "never more than N" is checked
  * at every revision, not only at the end. No scheduler or agent runs: the
- * tests write bindings and pod status themselves. The batch of creates
+ * tests write bindings and pod status themselves (and forged statuses
+ * from a node a pod is not bound to, which must not count). The batch of creates
  * (rc_batch.c) is also tried alone, with one name taken. Two controllers
  * at once: one leads, the other takes over when it dies.
  */
@@ -183,6 +184,20 @@ put_rc(const char *name, int replicas, const char *app)
 	         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"httpd:2.4\"}]}}}}",
 	         name, replicas, app, app);
 	return put("controllers", name, json);
+}
+
+/* P/podstatus/NODE/POD of a running pod, as an agent (honest or not) writes it. */
+static void
+put_running(const char *node, const char *pod, int64_t uid, int ready)
+{
+	char k[128], buf[512];
+
+	snprintf(k, sizeof(k), "%s/%s", node, pod);
+	snprintf(buf, sizeof(buf),
+	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"Running\",\"containerStatuses\":"
+	         "[{\"name\":\"web\",\"ready\":%s,\"restartCount\":0,\"state\":{\"running\":{}}}]}",
+	         uid, ready ? "true" : "false");
+	ck_assert_int_gt(put("podstatus", k, buf), 0);
 }
 
 /* Every key under P/DIR/ (new result). */
@@ -588,26 +603,75 @@ START_TEST(test_status_ready)
 	struct th_proc *p = start_rc();
 	int64_t rev = put_rc("rdy", 2, "rdy");
 	struct etcd_result *r;
-	char k[128], buf[512];
 	struct settled s = {"rdy", 2, 0, 1, 0};
+	char pod[64];
+	int64_t uid;
 
 	wait_settled(p, "rdy", 2, rev, 20);
 	r = list("pods");
-	snprintf(k, sizeof(k), "n1/%s", pod_name(r, 0));
-	snprintf(buf, sizeof(buf),
-	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"Running\",\"containerStatuses\":"
-	         "[{\"name\":\"web\",\"ready\":true,\"restartCount\":0,\"state\":{\"running\":{}}}]}",
-	         r->kvs[0].create_revision);
+	snprintf(pod, sizeof(pod), "%s", pod_name(r, 0));
+	uid = r->kvs[0].create_revision;
 	etcd_result_free(r);
-	ck_assert_int_gt(put("podstatus", k, buf), 0);
+	ck_assert_int_gt(tu_put_binding(S, P, "n1", pod, uid), 0);
+	put_running("n1", pod, uid, 1);
 	s.rev = rev;
 	WAIT(is_settled, &s, 20);
 	/* A status of another incarnation (wrong uid) does not count. */
-	snprintf(buf, sizeof(buf),
-	         "{\"uid\":\"1\",\"phase\":\"Running\",\"containerStatuses\":"
-	         "[{\"name\":\"web\",\"ready\":true,\"restartCount\":0,\"state\":{\"running\":{}}}]}");
-	ck_assert_int_gt(put("podstatus", k, buf), 0);
+	put_running("n1", pod, 1, 1);
 	s.ready = 0;
+	WAIT(is_settled, &s, 20);
+	th_proc_free(p, 0);
+}
+END_TEST
+
+/* A Warning event is recorded for pod (arg). */
+static int
+pod_has_event(void *arg)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "events/pods/%s", (const char *)arg);
+	return count(dir) > 0;
+}
+
+/* Node m1 writes statuses under its own prefix for pods bound to m2: the
+ * pod's uid and ready (would add one), another uid and not ready (would
+ * take one away). Each forged write is followed on the same watch by an
+ * honest one, and the count waited for is reachable only if the forged
+ * one was ignored. The first is reported on the pod. */
+START_TEST(test_status_other_node)
+{
+	struct th_proc *p = start_rc();
+	int64_t rev = put_rc("hst", 2, "hst"), uid[2];
+	struct etcd_result *r;
+	struct settled s = {"hst", 2, 0, 1, 0};
+	char pod[2][64];
+
+	wait_settled(p, "hst", 2, rev, 20);
+	s.rev = rev;
+	r = list("pods");
+	for (int i = 0; i < 2; i++) {
+		snprintf(pod[i], sizeof(pod[i]), "%s", pod_name(r, (size_t)i));
+		uid[i] = r->kvs[i].create_revision;
+		ck_assert_int_gt(tu_put_binding(S, P, "m2", pod[i], uid[i]), 0);
+	}
+	etcd_result_free(r);
+	put_running("m2", pod[1], uid[1], 1);
+	WAIT(is_settled, &s, 20);
+
+	put_running("m1", pod[0], uid[0], 1);
+	put_running("m2", pod[1], uid[1], 0);
+	s.ready = 0; /* 1 had m1 been believed */
+	WAIT(is_settled, &s, 20);
+	WAIT(pod_has_event, pod[0], 10); /* UntrustedStatus */
+	ck_assert_int_eq(pod_has_event(pod[1]), 0);
+
+	put_running("m2", pod[0], uid[0], 1);
+	s.ready = 1;
+	WAIT(is_settled, &s, 20);
+	put_running("m1", pod[0], uid[0] + 1000, 0);
+	put_running("m2", pod[1], uid[1], 1);
+	s.ready = 2; /* 1 had m1 been believed */
 	WAIT(is_settled, &s, 20);
 	th_proc_free(p, 0);
 }
@@ -741,6 +805,7 @@ suite(void)
 	tcase_add_test(core, test_scale_down_order);
 	tcase_add_test(core, test_cascade_and_foreign);
 	tcase_add_test(core, test_status_ready);
+	tcase_add_test(core, test_status_other_node);
 	tcase_add_test(errors, test_invalid_then_fixed);
 	tcase_add_test(errors, test_batch_collision);
 	tcase_add_test(limits, test_kill_restart_no_double);

@@ -2,7 +2,9 @@
  * check_runtime.c: the controller runtime against a real etcd: the
  * informer (a thousand keys, handlers, re-list after compaction delivering
  * only differences, surviving an etcd restart, a cache without raw values), leader election (two
- * contenders, a dead leader replaced within the TTL, never two at once)
+ * contenders, a dead leader replaced within the TTL, never two at once, a
+ * dead leader's key whose lease someone keeps alive taken over after
+ * TTL + 1 s, an honest leader never displaced)
  * the event recorder (repeats merged into count) and the controller
  * harness (synced gating, a paused queue while following, everything
  * enqueued on leading and at each resync, a stop that waits for work in
@@ -10,6 +12,7 @@
  */
 #include <check.h>
 #include <ev.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +383,7 @@ struct cand {
 	int *now_leading; /* shared count of current leaders */
 	int *max_leading;
 	int starts;
+	int stales; /* predecessors' keys deleted as unchanged */
 };
 
 static void
@@ -404,7 +408,24 @@ cand_stopped(struct leader *l, void *arg)
 	--*c->now_leading;
 }
 
-static const struct leader_callbacks LC = {cand_started, cand_stopped, NULL};
+static void
+cand_stale(struct leader *l, const char *key, double age, void *arg)
+{
+	(void)l;
+	(void)key;
+	(void)age;
+	((struct cand *)arg)->stales++;
+}
+
+static void
+ghost_lease(struct etcd_keeper *k, enum etcd_lease_state st, const struct etcd_error *err, void *arg)
+{
+	(void)k;
+	(void)err;
+	*(int *)arg = st; /* the test's own keep-alive: it must stay alive */
+}
+
+static const struct leader_callbacks LC = {cand_started, cand_stopped, NULL, cand_stale};
 
 static int
 someone_leads(void *arg)
@@ -458,6 +479,15 @@ START_TEST(test_leader_two_contenders)
 END_TEST
 
 static void
+pair_free(struct cand *c, struct etcd_client *ca, struct etcd_client *cb)
+{
+	leader_free(c[0].l);
+	leader_free(c[1].l);
+	etcd_client_free(ca);
+	etcd_client_free(cb);
+}
+
+static void
 resigned(void *arg)
 {
 	(*(int *)arg)++;
@@ -490,10 +520,81 @@ START_TEST(test_leader_resign_hands_over)
 	ck_assert_msg(ev_time() - t0 < 2.0, "handover after resign took %.2fs", ev_time() - t0);
 	ck_assert_int_eq(th_wait(L, flag_set, &done, 5), 0);
 	ck_assert_int_eq(max, 1);
-	leader_free(c[0].l);
-	leader_free(c[1].l);
+	pair_free(c, ca, cb);
+}
+END_TEST
+
+/* A "leader" key on a lease that someone (here the test) keeps alive but
+ * that nobody rewrites: a dead leader whose lease a node keeps alive. The
+ * standby takes over once it has not seen the key change for TTL + 1 s,
+ * not before, and deletes only that key. */
+START_TEST(test_leader_kept_alive_key_taken_over)
+{
+	struct etcd_client *ca = client(), *cb = client();
+	struct etcd_sync *s = sync_client();
+	struct etcd_put_opts po = {0};
+	struct etcd_keeper *k;
+	struct etcd_result *r;
+	int now = 0, max = 0, ghost_state = ETCD_LEASE_ALIVE;
+	struct cand c = {.now_leading = &now, .max_leading = &max};
+	char ghost[128];
+	double t0, took;
+
+	r = etcd_sync_lease_grant(s, 3, 0);
+	TU_OK(r);
+	po.lease = r->lease_id;
+	etcd_result_free(r);
+	k = etcd_keeper_start(ca, po.lease, 3, ghost_lease, &ghost_state);
+	ck_assert_ptr_nonnull(k);
+	snprintf(ghost, sizeof(ghost), "/lead/ghost/%" PRIx64, (uint64_t)po.lease);
+	r = etcd_sync_put(s, ghost, "dead-leader", 11, &po);
+	TU_OK(r);
+	etcd_result_free(r);
+
+	c.l = leader_new(cb, "/lead/ghost", "b", 3, &LC, &c);
+	t0 = ev_time();
+	leader_start(c.l);
+	ck_assert_int_eq(th_wait(L, second_leads, &c, 15), 0);
+	took = ev_time() - t0;
+	ck_assert_msg(took >= 3.0 && took < 6.0, "took over after %.2fs with a TTL of 3s", took);
+	ck_assert_int_eq(c.stales, 1);
+	ck_assert_int_eq(ghost_state, ETCD_LEASE_ALIVE);
+	r = etcd_sync_get(s, ghost);
+	TU_OK(r);
+	ck_assert_int_eq(r->nkvs, 0);
+	etcd_result_free(r);
+	r = etcd_sync_get(s, leader_key(c.l));
+	TU_OK(r);
+	ck_assert_int_eq(r->nkvs, 1);
+	etcd_result_free(r);
+	etcd_keeper_stop(k);
+	leader_free(c.l);
+	etcd_sync_free(s);
 	etcd_client_free(ca);
 	etcd_client_free(cb);
+}
+END_TEST
+
+/* Honest candidates rewrite their keys: over three TTLs the leader keeps
+ * leading, the standby never starts, nobody's key is taken as stale. */
+START_TEST(test_leader_honest_no_flapping)
+{
+	struct etcd_client *ca = client(), *cb = client();
+	int now = 0, max = 0;
+	struct cand c[2] = {{.now_leading = &now, .max_leading = &max}, {.now_leading = &now, .max_leading = &max}};
+
+	c[0].l = leader_new(ca, "/lead/honest", "a", 2, &LC, &c[0]);
+	leader_start(c[0].l);
+	ck_assert_int_eq(th_wait(L, second_leads, &c[0], 10), 0);
+	c[1].l = leader_new(cb, "/lead/honest", "b", 2, &LC, &c[1]);
+	leader_start(c[1].l);
+	th_wait(L, NULL, NULL, 3 * 2 + 0.5); /* watch for three TTLs: nothing may change */
+	ck_assert_int_eq(c[0].leading, 1);
+	ck_assert_int_eq(c[0].starts, 1);
+	ck_assert_int_eq(c[1].starts, 0);
+	ck_assert_int_eq(c[0].stales + c[1].stales, 0);
+	ck_assert_int_eq(max, 1);
+	pair_free(c, ca, cb);
 }
 END_TEST
 
@@ -765,6 +866,8 @@ suite(void)
 	tcase_add_test(inf, test_informer_value_limit);
 	tcase_add_test(lead, test_leader_two_contenders);
 	tcase_add_test(lead, test_leader_resign_hands_over);
+	tcase_add_test(lead, test_leader_kept_alive_key_taken_over);
+	tcase_add_test(lead, test_leader_honest_no_flapping);
 	tcase_add_test(ev, test_events_merge_repeats);
 	tcase_add_checked_fixture(ctl, setup, teardown);
 	tcase_set_timeout(ctl, 60);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,10 +110,10 @@ START_TEST(test_directory)
 	                        "manifests/test/pod.json: ok (Pod apache)\n"
 	                        "manifests/test/service.json: ok (Service apache)\n");
 	run_free(&r);
-	tmpfile_with("x.txt", ""); /* not *.json: skipped */
+	tmpfile_with("x.txt", ""); /* not *.json, *.yaml or *.yml: skipped */
 	r = validate("-f", tmpdir, NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_ptr_nonnull(strstr(r.err, ": no *.json files"));
+	ck_assert_ptr_nonnull(strstr(r.err, ": no *.json, *.yaml or *.yml files"));
 	run_free(&r);
 }
 END_TEST
@@ -359,7 +360,110 @@ START_TEST(test_binary)
 	ck_assert_int_gt(getline(&line, &cap, p), 0);
 	ck_assert_str_eq(line, "<stdin>: ok (ReplicationController apache)\n");
 	ck_assert_int_eq(pclose(p), 0);
+	snprintf(cmd, sizeof(cmd), "printf 'kind: Pod\\nmetadata: {name: a}\\nspec: {containers: [{name: a, image: x}]}\\n' | "
+	                          "%s validate -f - | grep -qx '<stdin>: ok (Pod a)'", SKIFFCTL);
+	ck_assert_int_eq(sh(cmd), 0);
 	free(line);
+}
+END_TEST
+
+#define YAML_POD                                                                                      \
+	"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n%s"                                         \
+	"spec:\n  containers:\n  - name: web\n    image: httpd:2.4\n%s"
+
+/* r exited with rc, printed want on stdout; r is freed. */
+static void
+expect_out(struct run *r, int rc, const char *want)
+{
+	ck_assert_int_eq(r->rc, rc);
+	ck_assert_str_eq(r->out, want);
+	run_free(r);
+}
+
+/* A pod in YAML; extra_meta and extra_container are indented lines. */
+static const char *
+yaml_pod(const char *name, const char *extra_meta, const char *extra_container)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), YAML_POD, extra_meta, extra_container);
+	return tmpfile_with(name, buf);
+}
+
+/* YAML, several documents per file, as validate reads them. */
+START_TEST(test_yaml)
+{
+	const char *f = yaml_pod("one.yml", "", "");
+	char want[512];
+	struct run r = validate("-f", f, NULL);
+
+	ck_assert_str_eq(r.err, "");
+	snprintf(want, sizeof(want), "%s: ok (Pod web)\n", f);
+	expect_out(&r, 0, want);
+	f = tmpfile_with("two.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+	                             "spec:\n  selector: {app: web}\n  ports:\n  - port: 80\n---\n"
+	                             "apiVersion: v1\nkind: List\nitems:\n"
+	                             "- {kind: Pod, metadata: {name: a}, spec: {containers: [{name: a, image: x}]}}\n");
+	r = validate("-f", f, NULL);
+	snprintf(want, sizeof(want), "%s[0]: ok (Service web)\n%s[1][0]: ok (Pod a)\n", f, f);
+	expect_out(&r, 0, want);
+}
+END_TEST
+
+/* A directory's sub-directories are read with -R only. */
+START_TEST(test_recursive)
+{
+	char sub[128], want[512];
+	struct run r;
+
+	snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	yaml_pod("sub/deep.yaml", "", "");
+	yaml_pod("top.yaml", "", "");
+	r = validate("-f", tmpdir, NULL);
+	snprintf(want, sizeof(want), "%s/top.yaml: ok (Pod web)\n", tmpdir);
+	expect_out(&r, 0, want);
+	r = validate("-R", "-f", tmpdir, NULL);
+	snprintf(want, sizeof(want), "%s/sub/deep.yaml: ok (Pod web)\n%s/top.yaml: ok (Pod web)\n", tmpdir, tmpdir);
+	expect_out(&r, 0, want);
+}
+END_TEST
+
+/* The field policy: a refused field is an error naming its path, a typo a
+ * warning (still ok, exit 0), a v1beta1 object is refused for its
+ * apiVersion only, a namespace other than default by name. */
+START_TEST(test_field_policy)
+{
+	const char *f = yaml_pod("typo.yaml", "  namespace: default\n", "    imagePullPolcy: Always\n");
+	char want[512];
+	struct run r = validate("-f", f, NULL);
+
+	ck_assert_int_eq(r.rc, 0);
+	snprintf(want, sizeof(want),
+	         "warning: %s: spec.containers[0].imagePullPolcy: unknown field (not in the Kubernetes v1 schema); "
+	         "ignored\n",
+	         f);
+	ck_assert_str_eq(r.err, want);
+	snprintf(want, sizeof(want), "%s: ok (Pod web)\n", f);
+	expect_out(&r, 0, want);
+	f = yaml_pod("refused.yaml", "  namespace: kube-system\n", "    volumeMounts: [{name: x, mountPath: /x}]\n");
+	r = validate("-f", f, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	snprintf(want, sizeof(want),
+	         "%s: metadata.namespace: \"kube-system\" is not supported: Skiff has one namespace, \"default\" "
+	         "(refused, see docs/keys.md)\n"
+	         "%s: spec.containers[0].volumeMounts: not implemented by Skiff (refused, see docs/keys.md)\n",
+	         f, f);
+	ck_assert_str_eq(r.err, want);
+	run_free(&r);
+	f = tmpfile_with("old.json", "{\"apiVersion\":\"v1beta1\",\"kind\":\"Pod\",\"id\":\"web\","
+	                             "\"desiredState\":{\"manifest\":{\"containers\":[{\"image\":\"httpd\"}]}}}");
+	r = validate("-f", f, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	snprintf(want, sizeof(want),
+	         "%s: apiVersion: must be v1 for a Pod, got \"v1beta1\" (Skiff reads Kubernetes v1 objects)\n", f);
+	ck_assert_str_eq(r.err, want);
+	run_free(&r);
 }
 END_TEST
 
@@ -376,6 +480,9 @@ cli_suite(void)
 	tcase_add_test(core, test_list);
 	tcase_add_test(core, test_forced_kind);
 	tcase_add_test(core, test_escape);
+	tcase_add_test(core, test_yaml);
+	tcase_add_test(core, test_recursive);
+	tcase_add_test(errors, test_field_policy);
 	tcase_add_test(errors, test_invalid_file);
 	tcase_add_test(errors, test_mixed);
 	tcase_add_test(errors, test_unreadable);

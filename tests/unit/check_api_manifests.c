@@ -2,8 +2,9 @@
  * check_api_manifests.c: every file under manifests/ is a valid object of
  * the kind it names, and the examples say what the documentation says
  * (apache: 4 replicas of httpd:2.4 on port 80, label app=apache; test/:
- * the same with skiff/test-httpd:latest). SKIFF_MANIFESTS=dir reads
- * another folder.
+ * the same with skiff/test-httpd:latest), and none has a field the field
+ * policy refuses or does not know (no warning either). SKIFF_MANIFESTS=dir
+ * reads another folder.
  */
 #include <check.h>
 #include <dirent.h>
@@ -61,7 +62,7 @@ START_TEST(test_every_file_valid)
 			continue;
 		while ((f = readdir(d))) {
 			size_t len = strlen(f->d_name);
-			struct api_errors errs = {0};
+			struct api_errors errs = {0}, warns = {0};
 			json_t *j;
 			char rel[512];
 			void *obj;
@@ -78,6 +79,10 @@ START_TEST(test_every_file_valid)
 			obj = api_decode(k, j, &errs);
 			ck_assert_msg(obj != NULL, "%s: %s", rel, errs.n ? errs.items[0].msg : "");
 			ck_assert_ptr_nonnull(api_object_meta(k, obj)->name);
+			ck_assert_int_eq(api_fields_check(k, j, &errs, &warns), 0);
+			ck_assert_msg(warns.n == 0, "%s: %s: %s", rel, warns.n ? warns.items[0].field : "",
+			              warns.n ? warns.items[0].msg : "");
+			api_errors_clear(&warns);
 			api_free(k, obj);
 			json_decref(j);
 			n++;

@@ -1,6 +1,7 @@
 /*
  * check_rc.c: the pure parts of skiff-replication-controller: the pod →
- * binding/status index (rc_index.c) and the scale-down order
+ * binding/status index (rc_index.c: a status believed only from the
+ * bound node, with the binding's uid) and the scale-down order
  * (rc_delete.c): unbound first, then not running, then not ready, then
  * the youngest.
  */
@@ -33,7 +34,7 @@ START_TEST(test_index)
 	struct api_pod_status *st = status("7", 1, 1);
 	const struct rc_podinfo *pi;
 
-	rc_index_binding(&rc, "n1/a", 1);
+	rc_index_binding(&rc, "n1/a", "7", 1);
 	rc_index_status(&rc, "n1/a", st, 1);
 	pi = rc_podinfo(&rc, "a");
 	ck_assert_ptr_nonnull(pi);
@@ -44,13 +45,61 @@ START_TEST(test_index)
 	rc_index_status(&rc, "n2/a", NULL, 0);
 	ck_assert_ptr_nonnull(rc_podinfo(&rc, "a")->status_node);
 	rc_index_status(&rc, "n1/a", NULL, 0);
-	rc_index_binding(&rc, "n1/a", 0);
+	rc_index_binding(&rc, "n1/a", NULL, 0);
 	ck_assert_ptr_null(rc_podinfo(&rc, "a"));
 	/* Names without a node part are ignored. */
-	rc_index_binding(&rc, "nonode", 1);
+	rc_index_binding(&rc, "nonode", "7", 1);
 	ck_assert_ptr_null(rc_podinfo(&rc, "nonode"));
 	rc_index_free(&rc);
 	api_pod_status_free(st);
+}
+END_TEST
+
+/* A status counts only from the bound node and with the binding's uid. */
+START_TEST(test_trust)
+{
+	struct rc rc = {0};
+	struct api_pod_status *s7 = status("7", 1, 1), *s8 = status("8", 1, 1), *s3 = status("3", 1, 0);
+	const struct rc_podinfo *pi;
+
+	rc_index_binding(&rc, "n2/a", "7", 1);
+	rc_index_status(&rc, "n1/a", s7, 1); /* another node, the right uid */
+	ck_assert_str_eq(rc_index_stranger(&rc, "n1/a", "7"), "n2");
+	ck_assert_ptr_null(rc_index_stranger(&rc, "n1/a", "8"));
+	ck_assert_ptr_null(rc_index_stranger(&rc, "n2/a", "7"));
+	ck_assert_ptr_null(rc_index_stranger(&rc, "n1/zz", "7"));
+	pi = rc_podinfo(&rc, "a");
+	ck_assert(!pi->running && !pi->ready && !pi->status_node && !pi->status_uid);
+	rc_index_status(&rc, "n2/a", s8, 1); /* the bound node, another uid */
+	ck_assert(!rc_podinfo(&rc, "a")->running);
+	rc_index_status(&rc, "n2/a", s7, 1);
+	pi = rc_podinfo(&rc, "a");
+	ck_assert(pi->running && pi->ready);
+	ck_assert_str_eq(pi->status_node, "n2");
+	rc_index_status(&rc, "n1/a", s8, 1); /* n1 again: no change */
+	ck_assert_str_eq(rc_podinfo(&rc, "a")->status_node, "n2");
+	/* Bound to n3 as well (a move): n3's status, none yet, is the one. */
+	rc_index_binding(&rc, "n3/a", "7", 1);
+	pi = rc_podinfo(&rc, "a");
+	ck_assert_int_eq(pi->bindings, 2);
+	ck_assert(!pi->running && !pi->status_node);
+	rc_index_binding(&rc, "n3/a", NULL, 0);
+	ck_assert_str_eq(rc_podinfo(&rc, "a")->status_node, "n2");
+	rc_index_status(&rc, "n1/a", NULL, 0);
+	ck_assert(rc_podinfo(&rc, "a")->ready);
+	/* A status seen before its binding counts once the binding comes. */
+	rc_index_status(&rc, "n5/b", s3, 1);
+	ck_assert(!rc_podinfo(&rc, "b")->running);
+	rc_index_binding(&rc, "n5/b", "3", 1);
+	pi = rc_podinfo(&rc, "b");
+	ck_assert(pi->running && !pi->ready);
+	/* A binding without a uid binds no incarnation. */
+	rc_index_binding(&rc, "n5/b", NULL, 1);
+	ck_assert(!rc_podinfo(&rc, "b")->running);
+	rc_index_free(&rc);
+	api_pod_status_free(s7);
+	api_pod_status_free(s8);
+	api_pod_status_free(s3);
 }
 END_TEST
 
@@ -67,13 +116,13 @@ START_TEST(test_rank)
 	static const char *const want[6] = {"unbound-young", "unbound-old", "bound",
 	                                    "running",       "ready-young", "ready-old"};
 
-	rc_index_binding(&rc, "n/ready-old", 1);
+	rc_index_binding(&rc, "n/ready-old", "1", 1);
 	rc_index_status(&rc, "n/ready-old", ready, 1);
-	rc_index_binding(&rc, "n/ready-young", 1);
+	rc_index_binding(&rc, "n/ready-young", "1", 1);
 	rc_index_status(&rc, "n/ready-young", ready, 1);
-	rc_index_binding(&rc, "n/running", 1);
+	rc_index_binding(&rc, "n/running", "1", 1);
 	rc_index_status(&rc, "n/running", running, 1);
-	rc_index_binding(&rc, "n/bound", 1);
+	rc_index_binding(&rc, "n/bound", "1", 1);
 	/* A status without binding still counts as unbound. */
 	rc_index_status(&rc, "n/unbound-old", ready, 1);
 	for (int i = 0; i < 6; i++)
@@ -96,6 +145,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(core, test_index);
+	tcase_add_test(core, test_trust);
 	tcase_add_test(core, test_rank);
 	suite_add_tcase(s, core);
 	sr = srunner_create(s);

@@ -1,0 +1,504 @@
+/*
+ * api_fields.c: the field policy: Kubernetes' v1 Pod, ReplicationController
+ * and Service schemas as static tables (field names as in the Kubernetes
+ * API reference, nested objects as sub-tables), each field implemented,
+ * harmless to ignore or refused, and the walk that reports refused fields
+ * as errors and unknown ones as warnings. It judges which fields are
+ * present, never their values (the decoders of api_pod.c, api_service.c,
+ * ... do that), except for a refused field's one accepted value (its
+ * Kubernetes default, which asks for nothing Skiff lacks). A null, empty
+ * object or empty array reads as absent, as it does for Kubernetes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api_fields.h"
+#include "api_internal.h"
+#include "api_names.h"
+
+#define IMPL(n)                                            \
+	{                                                  \
+		n, API_FIELD_IMPLEMENTED, NULL, NULL, NULL \
+	}
+#define IMPL_SUB(n, t)                                  \
+	{                                               \
+		n, API_FIELD_IMPLEMENTED, t, NULL, NULL \
+	}
+#define HARM(n, why)                                   \
+	{                                              \
+		n, API_FIELD_HARMLESS, NULL, NULL, why \
+	}
+#define REFUSE(n)                                      \
+	{                                              \
+		n, API_FIELD_REFUSED, NULL, NULL, NULL \
+	}
+#define REFUSE_HINT(n, why)                           \
+	{                                             \
+		n, API_FIELD_REFUSED, NULL, NULL, why \
+	}
+#define REFUSE_BUT(n, ok)                            \
+	{                                            \
+		n, API_FIELD_REFUSED, NULL, ok, NULL \
+	}
+#define END                                               \
+	{                                                 \
+		NULL, API_FIELD_UNKNOWN, NULL, NULL, NULL \
+	}
+
+#define SERVER_SET "written by the API server; ignored on create and apply, as Kubernetes does"
+#define IN_TEMPLATE "each pod of a template gets its own; Kubernetes ignores it in a template too"
+#define NO_MESSAGE "Skiff reports no termination message; the container may still write the file"
+
+static const struct api_field resource_list[] = {
+	IMPL("cpu"),
+	IMPL("memory"),
+	{NULL, API_FIELD_REFUSED, NULL, NULL, "Skiff schedules and limits cpu and memory only"},
+};
+
+static const struct api_field resources[] = {
+	IMPL_SUB("requests", resource_list),
+	IMPL_SUB("limits", resource_list),
+	REFUSE("claims"),
+	END,
+};
+
+static const struct api_field env_var[] = {
+	IMPL("name"),
+	IMPL("value"),
+	REFUSE("valueFrom"),
+	END,
+};
+
+static const struct api_field container_port[] = {
+	IMPL("containerPort"), IMPL("hostPort"), IMPL("name"), IMPL("protocol"), REFUSE("hostIP"), END,
+};
+
+static const struct api_field container[] = {
+	IMPL("name"),
+	IMPL("image"),
+	IMPL("command"),
+	IMPL("args"),
+	IMPL_SUB("env", env_var),
+	IMPL_SUB("ports", container_port),
+	IMPL_SUB("resources", resources),
+	IMPL("imagePullPolicy"),
+	HARM("terminationMessagePath", NO_MESSAGE),
+	HARM("terminationMessagePolicy", NO_MESSAGE),
+	REFUSE("envFrom"),
+	REFUSE("lifecycle"),
+	REFUSE("livenessProbe"),
+	REFUSE("readinessProbe"),
+	REFUSE("startupProbe"),
+	REFUSE("resizePolicy"),
+	REFUSE("restartPolicy"),
+	REFUSE("securityContext"),
+	REFUSE("volumeDevices"),
+	REFUSE("volumeMounts"),
+	REFUSE("workingDir"),
+	REFUSE_BUT("stdin", "false"),
+	REFUSE_BUT("stdinOnce", "false"),
+	REFUSE_BUT("tty", "false"),
+	END,
+};
+
+static const struct api_field pod_spec[] = {
+	IMPL_SUB("containers", container),
+	IMPL("nodeSelector"),
+	IMPL("restartPolicy"),
+	IMPL("terminationGracePeriodSeconds"),
+	HARM("tolerations", "Skiff nodes carry no taints, so a toleration changes nothing"),
+	REFUSE_BUT("schedulerName", "\"default-scheduler\""),
+	REFUSE_BUT("dnsPolicy", "\"ClusterFirst\""),
+	REFUSE_BUT("enableServiceLinks", "false"),
+	REFUSE_BUT("automountServiceAccountToken", "false"),
+	REFUSE_BUT("serviceAccountName", "\"default\""),
+	REFUSE_BUT("serviceAccount", "\"default\""),
+	REFUSE_BUT("hostNetwork", "false"),
+	REFUSE_BUT("hostPID", "false"),
+	REFUSE_BUT("hostIPC", "false"),
+	REFUSE_BUT("hostUsers", "true"),
+	REFUSE_BUT("shareProcessNamespace", "false"),
+	REFUSE_BUT("setHostnameAsFQDN", "false"),
+	REFUSE("activeDeadlineSeconds"),
+	REFUSE("affinity"),
+	REFUSE("dnsConfig"),
+	REFUSE("ephemeralContainers"),
+	REFUSE("hostAliases"),
+	REFUSE("hostname"),
+	REFUSE("imagePullSecrets"),
+	REFUSE("initContainers"),
+	REFUSE_HINT("nodeName", "the scheduler places pods; use nodeSelector"),
+	REFUSE("os"),
+	REFUSE("overhead"),
+	REFUSE_BUT("preemptionPolicy", "\"PreemptLowerPriority\""),
+	REFUSE_BUT("priority", "0"),
+	REFUSE("priorityClassName"),
+	REFUSE("readinessGates"),
+	REFUSE("resourceClaims"),
+	REFUSE("resources"),
+	REFUSE("runtimeClassName"),
+	REFUSE("schedulingGates"),
+	REFUSE("securityContext"),
+	REFUSE("subdomain"),
+	REFUSE("topologySpreadConstraints"),
+	REFUSE("volumes"),
+	END,
+};
+
+static const struct api_field owner_reference[] = {
+	IMPL("kind"),
+	IMPL("name"),
+	IMPL("uid"),
+	IMPL("controller"),
+	HARM("apiVersion", "Skiff's kinds have one version each; kind, name and uid identify the owner"),
+	HARM("blockOwnerDeletion", "it only holds back a foreground deletion, which Skiff does not have"),
+	END,
+};
+
+/* ObjectMeta. The fields the API server writes are harmless. */
+#define META_COMMON                                                                                                 \
+	IMPL("labels"), IMPL("annotations"),                                                                        \
+		{"namespace", API_FIELD_REFUSED, NULL, "\"default\"", "Skiff has one namespace"},                   \
+		REFUSE("finalizers"), HARM("creationTimestamp", SERVER_SET), HARM("deletionTimestamp", SERVER_SET), \
+		HARM("generation", SERVER_SET), HARM("managedFields", SERVER_SET),                                  \
+		HARM("resourceVersion", SERVER_SET), HARM("selfLink", SERVER_SET)
+
+static const struct api_field meta[] = {
+	META_COMMON,
+	IMPL("name"),
+	IMPL("uid"),
+	IMPL_SUB("ownerReferences", owner_reference),
+	IMPL("deletionGracePeriodSeconds"),
+	REFUSE_HINT("generateName", "set metadata.name"),
+	END,
+};
+
+static const struct api_field template_meta[] = {
+	META_COMMON,
+	HARM("name", IN_TEMPLATE),
+	HARM("generateName", IN_TEMPLATE),
+	HARM("uid", IN_TEMPLATE),
+	HARM("deletionGracePeriodSeconds", SERVER_SET),
+	REFUSE("ownerReferences"),
+	END,
+};
+
+#define STATUS HARM("status", "written by the cluster; ignored on create and apply, as Kubernetes does")
+
+static const struct api_field pod[] = {
+	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", pod_spec), STATUS, END,
+};
+
+static const struct api_field pod_template[] = {
+	IMPL_SUB("metadata", template_meta),
+	IMPL_SUB("spec", pod_spec),
+	END,
+};
+
+static const struct api_field rc_spec[] = {
+	IMPL("replicas"), IMPL("selector"), IMPL_SUB("template", pod_template), REFUSE_BUT("minReadySeconds", "0"), END,
+};
+
+static const struct api_field controller[] = {
+	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", rc_spec), STATUS, END,
+};
+
+static const struct api_field service_port[] = {
+	IMPL("name"),
+	IMPL("port"),
+	IMPL("protocol"),
+	IMPL("targetPort"),
+	HARM("appProtocol", "a hint for layer-7 proxies; Skiff's proxy, like kube-proxy, forwards the bytes"),
+	REFUSE("nodePort"),
+	END,
+};
+
+static const struct api_field service_spec[] = {
+	IMPL("selector"),
+	IMPL_SUB("ports", service_port),
+	IMPL("clusterIP"),
+	REFUSE_BUT("type", "\"ClusterIP\""),
+	REFUSE_BUT("sessionAffinity", "\"None\""),
+	REFUSE_BUT("internalTrafficPolicy", "\"Cluster\""),
+	REFUSE_BUT("ipFamilyPolicy", "\"SingleStack\""),
+	REFUSE_BUT("publishNotReadyAddresses", "false"),
+	REFUSE("allocateLoadBalancerNodePorts"),
+	REFUSE("clusterIPs"),
+	REFUSE("externalIPs"),
+	REFUSE("externalName"),
+	REFUSE("externalTrafficPolicy"),
+	REFUSE("healthCheckNodePort"),
+	REFUSE("ipFamilies"),
+	REFUSE("loadBalancerClass"),
+	REFUSE("loadBalancerIP"),
+	REFUSE("loadBalancerSourceRanges"),
+	REFUSE("sessionAffinityConfig"),
+	REFUSE("trafficDistribution"),
+	END,
+};
+
+static const struct api_field service[] = {
+	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", service_spec), STATUS, END,
+};
+
+const struct api_field *
+api_fields_of(enum api_kind k)
+{
+	switch (k) {
+	case API_POD: return pod;
+	case API_CONTROLLER: return controller;
+	case API_SERVICE: return service;
+	default: return NULL;
+	}
+}
+
+int
+api_fields_check_version(enum api_kind k, const json_t *root, struct api_errors *errs)
+{
+	const json_t *v = json_object_get(root, "apiVersion");
+	char q[96];
+
+	if (!v || json_is_null(v) || (json_is_string(v) && strcmp(json_string_value(v), "v1") == 0))
+		return 0;
+	if (!errs)
+		return -1;
+	if (!json_is_string(v))
+		api_errors_add(errs, "apiVersion", "must be a string, got %s", api_json_type_name(v));
+	else
+		api_errors_add(errs, "apiVersion", "must be v1 for a %s, got %s (Skiff reads Kubernetes v1 objects)",
+		               api_kind_name(k) ? api_kind_name(k) : "object",
+		               api_quote(q, sizeof(q), json_string_value(v)));
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The walk
+ */
+struct walk {
+	struct api_errors *errs, *warns;
+	char path[API_PATH_MAX];
+	size_t len;
+	int nerrs;
+};
+
+/* Extend the path by ".name" (or "name" at the top) or "[i]"; returns the
+ * mark to go back to. A path too long for the buffer is cut short. */
+static size_t
+push(struct walk *w, const char *name, long idx)
+{
+	size_t mark = w->len;
+	int n;
+
+	if (name)
+		n = snprintf(w->path + w->len, sizeof(w->path) - w->len, "%s%s", w->len ? "." : "", name);
+	else
+		n = snprintf(w->path + w->len, sizeof(w->path) - w->len, "[%ld]", idx);
+	if (n > 0)
+		w->len += (size_t)n < sizeof(w->path) - w->len ? (size_t)n : sizeof(w->path) - w->len - 1;
+	return mark;
+}
+
+static void
+pop(struct walk *w, size_t mark)
+{
+	w->len = mark;
+	w->path[mark] = '\0';
+}
+
+/* null, {} and [] ask for nothing. */
+static int
+empty(const json_t *v)
+{
+	return json_is_null(v) || (json_is_object(v) && json_object_size(v) == 0) ||
+	       (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* A scalar as JSON text ("false", "\"None\"", "0"); "" for others. */
+static const char *
+scalar_text(const json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "\"%s\"", json_string_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(buf, len, "%s", "");
+	return buf;
+}
+
+static void
+refuse(struct walk *w, const struct api_field *f, const json_t *v)
+{
+	char got[128];
+
+	w->nerrs++;
+	if (!scalar_text(v, got, sizeof(got))[0])
+		snprintf(got, sizeof(got), "%s", api_json_type_name(v));
+	if (f->ok && f->why)
+		api_errors_add(w->errs, w->path, "%s is not supported: %s, %s (refused, see docs/keys.md)", got, f->why,
+		               f->ok);
+	else if (f->ok)
+		api_errors_add(w->errs, w->path, "only %s is implemented by Skiff, got %s (refused, see docs/keys.md)",
+		               f->ok, got);
+	else if (f->why)
+		api_errors_add(w->errs, w->path, "not implemented by Skiff: %s (refused, see docs/keys.md)", f->why);
+	else
+		api_errors_add(w->errs, w->path, "not implemented by Skiff (refused, see docs/keys.md)");
+}
+
+static void walk_object(struct walk *w, const json_t *o, const struct api_field *table);
+
+/* Member value v of policy f, the path at it. */
+static void
+walk_field(struct walk *w, const struct api_field *f, const json_t *v)
+{
+	char text[128];
+	size_t i, mark;
+	json_t *it;
+
+	switch (f->policy) {
+	case API_FIELD_UNKNOWN:
+		if (w->warns)
+			api_errors_add(w->warns, w->path, "unknown field (not in the Kubernetes v1 schema); ignored");
+		return;
+	case API_FIELD_HARMLESS: return;
+	case API_FIELD_REFUSED:
+		if (!f->ok || strcmp(scalar_text(v, text, sizeof(text)), f->ok) != 0)
+			refuse(w, f, v);
+		return;
+	case API_FIELD_IMPLEMENTED: break;
+	}
+	if (!f->sub)
+		return;
+	if (json_is_object(v))
+		walk_object(w, v, f->sub);
+	json_array_foreach(v, i, it) {
+		mark = push(w, NULL, (long)i);
+		if (json_is_object(it))
+			walk_object(w, it, f->sub);
+		pop(w, mark);
+	}
+}
+
+/* Every member of o against table (the decoders report wrong types). */
+static void
+walk_object(struct walk *w, const json_t *o, const struct api_field *table)
+{
+	const struct api_field *f;
+	const char *name;
+	size_t mark;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, name, v) {
+		if (empty(v))
+			continue;
+		for (f = table; f->name && strcmp(f->name, name) != 0; f++)
+			;
+		mark = push(w, name, 0);
+		walk_field(w, f, v);
+		pop(w, mark);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Variable references. Kubernetes rewrites command, args and env values:
+ * "$(NAME)" becomes the value of NAME when the container defines it (for an
+ * env value: earlier in env), "$$" becomes "$". Skiff passes them as
+ * written, so a string Kubernetes would rewrite is refused.
+ */
+/* Would Kubernetes rewrite s, with the variables env[0..limit)? */
+static int
+expands(const char *s, const json_t *env, size_t limit)
+{
+	const char *p, *q, *name;
+	size_t i;
+	json_t *e;
+
+	for (p = strchr(s, '$'); p; p = strchr(p + 1, '$')) {
+		if (p[1] == '$')
+			return 1;
+		if (p[1] != '(' || !(q = strchr(p + 2, ')')))
+			continue;
+		json_array_foreach(env, i, e) {
+			if (i >= limit)
+				break;
+			name = json_string_value(json_object_get(e, "name"));
+			if (name && strlen(name) == (size_t)(q - p - 2) &&
+			    memcmp(name, p + 2, (size_t)(q - p - 2)) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Member key of c (an array of strings, or of env vars when env) at the
+ * path of c. */
+static void
+check_refs(struct walk *w, const json_t *c, const char *key, int env)
+{
+	const json_t *vars = json_object_get(c, "env");
+	size_t i, mark, m2;
+	const char *s;
+	json_t *v;
+
+	mark = push(w, key, 0);
+	json_array_foreach(json_object_get(c, key), i, v) {
+		s = json_string_value(env ? json_object_get(v, "value") : v);
+		if (!s || !expands(s, vars, env ? i : (size_t)-1))
+			continue;
+		m2 = push(w, NULL, (long)i);
+		if (env)
+			push(w, "value", 0);
+		w->nerrs++;
+		api_errors_add(w->errs, w->path,
+		               "holds $(VAR) or $$, which Kubernetes expands and Skiff passes as written "
+		               "(refused, see docs/keys.md)");
+		pop(w, m2);
+	}
+	pop(w, mark);
+}
+
+/* The containers of the pod spec at member path (dot-separated) of o. */
+static void
+check_spec_refs(struct walk *w, const json_t *o, const char *const *path, size_t n)
+{
+	size_t i, mark = w->len;
+	json_t *c;
+
+	for (i = 0; i < n; i++) {
+		o = json_object_get(o, path[i]);
+		push(w, path[i], 0);
+	}
+	push(w, "containers", 0);
+	json_array_foreach(json_object_get(o, "containers"), i, c) {
+		size_t m = push(w, NULL, (long)i);
+
+		check_refs(w, c, "command", 0);
+		check_refs(w, c, "args", 0);
+		check_refs(w, c, "env", 1);
+		pop(w, m);
+	}
+	pop(w, mark);
+}
+
+int
+api_fields_check(enum api_kind k, const json_t *root, struct api_errors *errs, struct api_errors *warns)
+{
+	static const char *const template_spec[] = {"spec", "template", "spec"};
+	struct walk w = {errs, warns, "", 0, 0};
+	const struct api_field *table = api_fields_of(k == API_BINDING ? API_POD : k);
+
+	if (k == API_BINDING) { /* the scheduler's copy of a pod: no apiVersion of its own */
+		root = json_object_get(root, "pod");
+		push(&w, "pod", 0);
+	} else if (table && api_fields_check_version(k, root, errs) < 0) {
+		return 1;
+	}
+	if (!table || !json_is_object(root))
+		return 0;
+	walk_object(&w, root, table);
+	check_spec_refs(&w, root, template_spec + (k == API_CONTROLLER ? 0 : 2), k == API_CONTROLLER ? 3 : 1);
+	return w.nerrs;
+}
