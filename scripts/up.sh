@@ -83,7 +83,9 @@ fi
 start scheduler "$BIN/skiff-scheduler"
 start replication-controller "$BIN/skiff-replication-controller"
 start endpoints-controller "$BIN/skiff-endpoints-controller"
-start node-controller "$BIN/skiff-node-controller"
+# The agents use Docker's default bridge (one host): no pod subnets, or the
+# endpoints controller would refuse pod addresses outside them.
+start node-controller "$BIN/skiff-node-controller" --allocate-node-cidrs=false
 i=1
 while [ "$i" -le "$NODES" ]; do
 	start "agent-node-$i" "$BIN/skiff-agent" --node-name "node-$i"

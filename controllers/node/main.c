@@ -22,6 +22,7 @@ struct nodectl NC;
 
 static long eviction_timeout_ms;
 static const char *eviction_rate = "0.1";
+static int allocate_cidrs = 1;
 
 static int
 check_rate(const struct flag *f, char *err, size_t len)
@@ -45,6 +46,8 @@ static const struct flag nc_flags[] = {
          check_timeout},
 	{"eviction-rate", FLAG_STRING, &eviction_rate, "0.1", NULL, "nodes evicted per second at most", "RATE",
          check_rate},
+	{"allocate-node-cidrs", FLAG_BOOL, &allocate_cidrs, "true", NULL,
+         "allocate pod subnets (false for a single host whose agents use Docker's default bridge)", NULL, NULL},
 	{0},
 };
 
@@ -117,6 +120,7 @@ main(int argc, char **argv)
 	NC.prefix = d.opts.prefix;
 	NC.timeout = (double)eviction_timeout_ms / 1000.0;
 	NC.rate = strtod(eviction_rate, NULL);
+	NC.allocate = allocate_cidrs;
 	NC.tokens = 1.0;
 	NC.refilled = ev_now(d.loop);
 	if (!(NC.rec = recorder_new(d.etcd, NC.prefix, "node-controller")))

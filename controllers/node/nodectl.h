@@ -60,6 +60,7 @@ struct nodectl {
 	double timeout; /* seconds */
 	double rate;    /* nodes per second */
 	double tokens, refilled;
+	int allocate;          /* --allocate-node-cidrs */
 	int subnets_dirty;     /* P/network/ or a status changed since the last judging */
 	int64_t net_wait_rev;  /* allocate again once the network informer has seen this revision */
 	int64_t config_judged; /* P/network/config mod revision last reported invalid */

@@ -290,7 +290,7 @@ nc_subnets(struct nodectl *nc)
 	}
 	nc->subnets_dirty = 0;
 	claims_report(nc, &cl);
-	if (need && informer_revision(nc->network) >= nc->net_wait_rev)
+	if (need && nc->allocate && informer_revision(nc->network) >= nc->net_wait_rev)
 		allocate(nc, &cfg, cfg_mod, &cl, need);
 	claims_free(&cl);
 }

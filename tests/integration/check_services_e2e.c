@@ -328,6 +328,7 @@ static void
 bed_up(void)
 {
 	char cmd[256], node[96], backoff[] = "--restart-backoff-base=1s", nole[] = "--leader-elect=false";
+	char nocidr[] = "--allocate-node-cidrs=false";
 
 	if (geteuid() != 0)
 		return;
@@ -355,7 +356,9 @@ bed_up(void)
 	PROC[P_SCHED] = start("skiff-scheduler", nole, NULL);
 	PROC[P_RC] = start("skiff-replication-controller", nole, NULL);
 	PROC[P_EP] = start("skiff-endpoints-controller", nole, NULL);
-	PROC[P_NC] = start("skiff-node-controller", nole, NULL); /* makes P/nodes/NODE from the agent's status */
+	/* makes P/nodes/NODE from the agent's status; no subnets: the agent
+	 * uses Docker's default bridge */
+	PROC[P_NC] = start("skiff-node-controller", nole, nocidr);
 	PROC[P_AGENT] = start("skiff-agent", node, backoff);
 	PROC[P_PROXY] = start("skiff-proxy", node, NULL);
 	for (int i = 0; i < NPROC; i++)
