@@ -1,6 +1,7 @@
 /*
- * api_net.c: strict IPv4 and CIDR parsing and printing. No resolver, no
- * IPv6: Skiff's pod and service networks are IPv4.
+ * api_net.c: strict IPv4 and CIDR parsing and printing, and the list of
+ * addresses no pod or endpoint may have. No resolver, no IPv6: Skiff's pod
+ * and service networks are IPv4.
  */
 #include <stdio.h>
 #include <string.h>
@@ -113,4 +114,47 @@ int
 api_cidr_overlap(const struct api_cidr *a, const struct api_cidr *b)
 {
 	return a->len <= b->len ? api_cidr_contains(a, b->addr) : api_cidr_contains(b, a->addr);
+}
+
+/* The blocks no endpoint may point into, in the order they are checked. */
+static const struct {
+	uint32_t addr;
+	int len;
+	const char *what;
+} refused[] = {
+	{0x00000000u, 8, "in 0.0.0.0/8 (this host)"},
+	{0x7f000000u, 8, "loopback (127.0.0.0/8)"},
+	{0xa9fe0000u, 16, "link-local (169.254.0.0/16, where clouds serve instance metadata)"},
+	{0xe0000000u, 3, "multicast, reserved or broadcast (224.0.0.0/3)"},
+};
+
+int
+api_endpoint_ip_check(const char *ip, const struct api_cidr *service_cidr, char *why, size_t len)
+{
+	struct api_error err = {0};
+	char sc[24];
+	uint32_t a;
+	size_t i;
+
+	if (api_ipv4_parse(ip ? ip : "", &a, &err) < 0) {
+		if (why && len)
+			snprintf(why, len, "%s", err.msg);
+		return -1;
+	}
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct api_cidr c = {refused[i].addr, refused[i].len};
+
+		if (api_cidr_contains(&c, a)) {
+			if (why && len)
+				snprintf(why, len, "%s is %s", ip, refused[i].what);
+			return -1;
+		}
+	}
+	if (service_cidr && api_cidr_contains(service_cidr, a)) {
+		api_cidr_format(service_cidr, sc, sizeof(sc));
+		if (why && len)
+			snprintf(why, len, "%s is in the service network %s", ip, sc);
+		return -1;
+	}
+	return 0;
 }

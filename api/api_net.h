@@ -31,4 +31,14 @@ int api_cidr_overlap(const struct api_cidr *a, const struct api_cidr *b);
 /* Netmask of a prefix length (0..32), host byte order. */
 uint32_t api_cidr_mask(int len);
 
+/*
+ * Whether ip (canonical dotted IPv4) may be used as a pod IP or a service
+ * endpoint. Refused: anything that does not parse, 0.0.0.0/8, loopback
+ * 127/8, link-local 169.254/16 (the clouds' metadata address), multicast
+ * and reserved 224.0.0.0/3 (with the broadcast 255.255.255.255), and the
+ * service network service_cidr (NULL: no service network to check).
+ * Returns 0, or -1 with a sentence in why (may be NULL). Pure; O(1).
+ */
+int api_endpoint_ip_check(const char *ip, const struct api_cidr *service_cidr, char *why, size_t len);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * check_api_names.c: the syntax rules of names and small values (DNS
  * labels and subdomains, label keys and values, port and env names, uids,
- * images), IPv4/CIDR, RFC 3339 times, the error list and quoting.
+ * images), IPv4/CIDR and the addresses no endpoint may have, RFC 3339
+ * times, the error list and quoting.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -233,6 +234,74 @@ START_TEST(test_cidr)
 }
 END_TEST
 
+/* Addresses no pod IP or endpoint may have (service network 10.0.0.0/24). */
+struct epcase {
+	const char *ip;
+	const char *why; /* NULL: usable; else a substring of the reason */
+};
+
+static const struct epcase epcases[] = {
+	{"10.244.1.5", NULL},
+	{"192.168.1.10", NULL},
+	{"1.0.0.0", NULL},
+	{"126.255.255.255", NULL},
+	{"128.0.0.0", NULL},
+	{"169.253.255.255", NULL},
+	{"169.255.0.0", NULL},
+	{"223.255.255.255", NULL},
+	{"9.255.255.255", NULL},
+	{"10.0.1.0", NULL},
+	{"0.0.0.0", "in 0.0.0.0/8"},
+	{"0.255.255.255", "in 0.0.0.0/8"},
+	{"127.0.0.1", "loopback"},
+	{"127.255.255.254", "loopback"},
+	{"169.254.169.254", "link-local"},
+	{"169.254.0.0", "link-local"},
+	{"224.0.0.1", "multicast"},
+	{"239.255.255.250", "multicast"},
+	{"240.0.0.1", "reserved"},
+	{"255.255.255.255", "broadcast"},
+	{"10.0.0.0", "service network 10.0.0.0/24"},
+	{"10.0.0.10", "service network 10.0.0.0/24"},
+	{"10.0.0.255", "service network 10.0.0.0/24"},
+	{"", "is not an IPv4 address"},
+	{"localhost", "is not an IPv4 address"},
+	{"127.1", "is not an IPv4 address"},
+	{"010.0.0.1", "is not an IPv4 address"},
+	{"10.244.1.5/32", "is not an IPv4 address"},
+	{"10.244.1.5 ", "is not an IPv4 address"},
+};
+
+START_TEST(test_endpoint_ip)
+{
+	const struct epcase *c = &epcases[_i];
+	struct api_cidr svc = {0x0a000000u, 24};
+	char why[160] = "";
+	int rc = api_endpoint_ip_check(c->ip, &svc, why, sizeof(why));
+
+	if (!c->why) {
+		ck_assert_msg(rc == 0, "%s refused: %s", c->ip, why);
+		ck_assert_str_eq(why, "");
+	} else {
+		ck_assert_msg(rc == -1, "%s accepted", c->ip);
+		ck_assert_msg(strstr(why, c->why), "%s: reason \"%s\" lacks \"%s\"", c->ip, why, c->why);
+	}
+}
+END_TEST
+
+START_TEST(test_no_service_network)
+{
+	char why[8];
+
+	ck_assert_int_eq(api_endpoint_ip_check("10.0.0.10", NULL, NULL, 0), 0);
+	ck_assert_int_eq(api_endpoint_ip_check("127.0.0.1", NULL, NULL, 0), -1);
+	ck_assert_int_eq(api_endpoint_ip_check(NULL, NULL, NULL, 0), -1);
+	/* A short buffer gets a truncated, terminated reason. */
+	ck_assert_int_eq(api_endpoint_ip_check("169.254.169.254", NULL, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "169.254");
+}
+END_TEST
+
 START_TEST(test_time)
 {
 	struct api_error err;
@@ -316,6 +385,8 @@ names_suite(void)
 	tcase_add_test(core, test_quote);
 	tcase_add_loop_test(core, test_ipv4, 0, sizeof(ipcases) / sizeof(ipcases[0]));
 	tcase_add_test(core, test_cidr);
+	tcase_add_loop_test(core, test_endpoint_ip, 0, sizeof(epcases) / sizeof(epcases[0]));
+	tcase_add_test(errors, test_no_service_network);
 	tcase_add_test(core, test_time);
 	tcase_add_test(errors, test_errors);
 	tcase_add_test(errors, test_error_set);
