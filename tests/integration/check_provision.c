@@ -546,6 +546,7 @@ START_TEST(test_rbac_agent)
 	                (char *)th_etcd_endpoints(E),
 	                "--etcd-user",
 	                "skiff-node-m1",
+	                "--allow-insecure-auth", /* the test's etcd is http:// */
 	                "--node-name",
 	                "m1",
 	                "--node-ip",
