@@ -133,7 +133,7 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 		    (p->resyncs || strcmp(all[i].name, "resync-interval") != 0) &&
 		    (!p->client ||
 		     (strcmp(all[i].name, "health-addr") != 0 && strcmp(all[i].name, "max-value-bytes") != 0 &&
-	      strcmp(all[i].name, "allow-insecure-auth") != 0)))
+		      strcmp(all[i].name, "allow-insecure-auth") != 0)))
 			t[n++] = all[i];
 	t[n] = (struct flag){0};
 	return t;

@@ -116,6 +116,8 @@ struct agent_opts {
 	long max_grace_s;           /* --max-grace-period: the longest stop, seconds */
 	const char *docker_network; /* NULL = Docker's default bridge, no subnet claimed */
 	int host_gw;                /* --routing host-gw */
+
+	int host_port_lo, host_port_hi; /* --host-port-range */
 };
 
 struct pass;

@@ -54,7 +54,7 @@ struct px_proxy {
 	struct informer *network; /* P/network/: the service network of "config" */
 	struct recorder *rec;     /* Warning events (InvalidEndpoint) */
 	struct px_warned *warned; /* services warned about, and at which revision (px_check.c) */
-	struct controller *ctl; /* the informer and the sync queue (runtime/controller.h) */
+	struct controller *ctl;   /* the informer and the sync queue (runtime/controller.h) */
 	struct px_port *ports;
 	unsigned gen;
 	char *rules;             /* the ruleset last applied, or being applied;
