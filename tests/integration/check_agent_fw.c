@@ -5,15 +5,25 @@
  * what SKIFF-FWD, SKIFF-IN and SKIFF-NAT hold, that a second set-up adds
  * nothing, that a changed set of peers or allowMetadata replaces the
  * chains' content whole (an older agent's "-d SUBNET -j ACCEPT" goes),
- * and that a forwarded packet from a stranger is dropped where one from a
- * peer gets through. fw_rules (pure) is checked without root as well.
+ * and that forwarded packets obey them: a peer node reaches a pod, a
+ * stranger does not, and a pod reaches 169.254.169.254 only with
+ * allowMetadata. fw_rules (pure) is checked without root as well.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <ev.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "node-agent/agent_fw.h"
@@ -167,6 +177,151 @@ START_TEST(test_rules_in_kernel)
 }
 END_TEST
 
+/* ---- a forwarded packet: two hosts around this namespace (the node) ---- */
+
+/* A child in a network namespace of its own, killed with us. */
+static pid_t
+host_ns(void)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		(void)!write(p[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+/* Enter pid's network namespace (in a forked child). */
+static void
+enter(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if ((fd = open(path, O_RDONLY)) < 0 || setns(fd, CLONE_NEWNET) < 0)
+		_exit(2);
+	close(fd);
+}
+
+/* In pid's namespace, from src, connect to dst:port within 1 s: 1 when
+ * the connection is made. */
+static int
+reaches(pid_t pid, const char *src, const char *dst, int port)
+{
+	pid_t c = fork();
+	int st;
+
+	if (c == 0) {
+		struct sockaddr_in s = {.sin_family = AF_INET}, d = {.sin_family = AF_INET, .sin_port = htons(port)};
+		int fd;
+
+		enter(pid);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		inet_pton(AF_INET, src, &s.sin_addr);
+		inet_pton(AF_INET, dst, &d.sin_addr);
+		if (bind(fd, (struct sockaddr *)&s, sizeof(s)) < 0)
+			_exit(3);
+		connect(fd, (struct sockaddr *)&d, sizeof(d));
+		if (poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 1000) != 1)
+			_exit(4);
+		_exit(getsockopt(fd, SOL_SOCKET, SO_ERROR, &st, &(socklen_t){sizeof(st)}) == 0 && st == 0 ? 0 : 5);
+	}
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 2 && WEXITSTATUS(st) != 3, "connect helper: %d", st);
+	return WEXITSTATUS(st) == 0;
+}
+
+/* A TCP listener on ip:port in pid's namespace, killed with us. */
+static void
+listener(pid_t pid, const char *ip, int port)
+{
+	int p[2];
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	if (fork() == 0) {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+		int fd, one = 1;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		enter(pid);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		inet_pton(AF_INET, ip, &a.sin_addr);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0)
+			_exit(1);
+		(void)!write(p[1], "x", 1);
+		for (;;)
+			close(accept(fd, NULL, NULL));
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+}
+
+/* Our namespace is the node: a "pod" host on 10.219.1.2 (its subnet) and
+ * an outside host with a peer's address, a stranger's and the metadata
+ * address. Docker's FORWARD → DOCKER-USER jump is made by hand. */
+START_TEST(test_forwarded_packets)
+{
+	const char *peers[] = {"10.217.99.3"};
+	pid_t pod, out;
+
+	if (!own_netns())
+		return;
+	pod = host_ns();
+	out = host_ns();
+	sh("ip link add fwp type veth peer name eth0 netns %d && ip addr add 10.219.1.1/24 dev fwp && ip link set fwp up",
+	   (int)pod);
+	sh("ip link add fwo type veth peer name eth0 netns %d && ip addr add 10.217.99.1/24 dev fwo && "
+	   "ip link set fwo up && ip route add 169.254.169.254/32 dev fwo",
+	   (int)out);
+	sh("nsenter -t %d -n sh -c 'ip link set lo up && ip link set eth0 up && ip addr add 10.219.1.2/24 dev eth0 && "
+	   "ip route add default via 10.219.1.1'",
+	   (int)pod);
+	sh("nsenter -t %d -n sh -c 'ip link set lo up && ip link set eth0 up && ip addr add 10.217.99.3/24 dev eth0 && "
+	   "ip addr add 10.217.99.9/24 dev eth0 && ip addr add 169.254.169.254/32 dev eth0 && "
+	   "ip route add 10.219.0.0/16 via 10.217.99.1'",
+	   (int)out);
+	sh("iptables -w -N DOCKER-USER && iptables -w -A FORWARD -j DOCKER-USER");
+	listener(pod, "10.219.1.2", 8080);
+	listener(out, "169.254.169.254", 80);
+	ensure(peers, 1, 0);
+	ck_assert_msg(reaches(out, "10.217.99.3", "10.219.1.2", 8080), "a peer node cannot reach the pod");
+	ck_assert_msg(!reaches(out, "10.217.99.9", "10.219.1.2", 8080), "a stranger reaches the pod");
+	ck_assert_msg(!reaches(pod, "10.219.1.2", "169.254.169.254", 80), "the pod reaches the metadata address");
+	ensure(peers, 1, 1); /* allowMetadata */
+	ck_assert_msg(reaches(pod, "10.219.1.2", "169.254.169.254", 80), "allowMetadata did not let the pod through");
+	ck_assert_msg(!reaches(out, "10.217.99.9", "10.219.1.2", 8080), "a stranger reaches the pod");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -178,6 +333,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rules_pure);
 	tcase_add_test(tc, test_rules_in_kernel);
+	tcase_add_test(tc, test_forwarded_packets);
 	suite_add_tcase(s, tc);
 	if (geteuid() != 0)
 		fprintf(stderr, "check_agent_fw: not root: the iptables tests are skipped\n");
