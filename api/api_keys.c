@@ -25,6 +25,8 @@ static const char *const dirs[API_KIND_COUNT] = {
 	[API_SUBNET] = "network/subnets",
 	[API_EVENT] = "events",
 	[API_LEADER] = "leaders",
+	[API_NODESTATUS] = "nodestatus",
+	[API_NODEEVENT] = "nodeevents",
 };
 
 const char *
@@ -108,6 +110,7 @@ name_rule(enum api_kind k)
 	switch (k) {
 	case API_NODE:
 	case API_NODELEASE:
+	case API_NODESTATUS:
 	case API_SUBNET: return PART_SUBDOMAIN;
 	case API_SERVICEIP: return PART_IP;
 	default: return PART_LABEL;
@@ -131,6 +134,7 @@ check_key(const struct api_key *k, struct api_error *err)
 	case API_SERVICE:
 	case API_NODE:
 	case API_NODELEASE:
+	case API_NODESTATUS:
 	case API_CONTROLLERSTATUS:
 	case API_ENDPOINTS:
 	case API_SERVICEIP:
@@ -141,6 +145,10 @@ check_key(const struct api_key *k, struct api_error *err)
 		if (check_part("node name", k->node, PART_SUBDOMAIN, err) < 0)
 			return -1;
 		return check_part("pod name", k->name, PART_LABEL, err);
+	case API_NODEEVENT:
+		if (check_part("node name", k->node, PART_SUBDOMAIN, err) < 0)
+			return -1;
+		/* FALLTHROUGH */
 	case API_EVENT:
 		if (!event_object(k->object))
 			return api_error_set(err, "event kind: must be pods, controllers, services or nodes");
@@ -179,6 +187,11 @@ api_key_format(char *buf, size_t len, const char *prefix, const struct api_key *
 		return put(buf, len,
 		           snprintf(buf, len, "%s/%s/%s/%s/%s", prefix, dir, api_kind_dir(k->object), k->name, k->id),
 		           err);
+	case API_NODEEVENT:
+		return put(buf, len,
+		           snprintf(buf, len, "%s/%s/%s/%s/%s/%s", prefix, dir, k->node, api_kind_dir(k->object),
+		                    k->name, k->id),
+		           err);
 	case API_LEADER: return put(buf, len, snprintf(buf, len, "%s/%s/%s/%s", prefix, dir, k->name, k->id), err);
 	default: return put(buf, len, snprintf(buf, len, "%s/%s/%s", prefix, dir, k->name), err);
 	}
@@ -202,7 +215,8 @@ api_key_object(char *buf, size_t len, const char *prefix, enum api_kind kind, co
 {
 	struct api_key k = {.kind = kind};
 
-	if (kind == API_BINDING || kind == API_PODSTATUS || kind == API_EVENT || kind == API_LEADER)
+	if (kind == API_BINDING || kind == API_PODSTATUS || kind == API_EVENT || kind == API_NODEEVENT ||
+	    kind == API_LEADER)
 		return api_error_set(err, "%s keys have more than one name", api_kind_dir(kind));
 	if (kind != API_NETWORKCONFIG && set_part(k.name, "name", name, err) < 0)
 		return -1;
@@ -244,7 +258,7 @@ api_key_dir(char *buf, size_t len, const char *prefix, enum api_kind kind, const
 		return -1;
 	if (!sub)
 		return put(buf, len, snprintf(buf, len, "%s/%s/", prefix, dir), err);
-	if (kind == API_BINDING || kind == API_PODSTATUS) {
+	if (kind == API_BINDING || kind == API_PODSTATUS || kind == API_NODEEVENT) {
 		if (check_part("node name", sub, PART_SUBDOMAIN, err) < 0)
 			return -1;
 	} else if (kind == API_LEADER) {
@@ -330,11 +344,19 @@ api_key_parse(const char *prefix, const char *key, size_t len, struct api_key *o
 	case API_PODSTATUS:
 	case API_LEADER: want = 3; break;
 	case API_EVENT: want = 4; break;
+	case API_NODEEVENT: want = 5; break;
 	default: want = 2; break;
 	}
 	if (n != want)
 		return api_error_set(err, "%s keys have %d segments after the prefix, got %d", seg[0], want, n);
-	if (out->kind == API_EVENT) {
+	if (out->kind == API_NODEEVENT) {
+		/* nodeevents/NODE/KIND/NAME/ID: take NODE, then read it as an event. */
+		if (set_part(out->node, "node name", seg[1], err) < 0)
+			return -1;
+		memmove(seg + 1, seg + 2, (size_t)(n - 2) * sizeof(*seg));
+		n--;
+	}
+	if (out->kind == API_EVENT || out->kind == API_NODEEVENT) {
 		out->object = kind_of_dir(seg[1]);
 		if (!event_object(out->object))
 			return api_error_set(err, "event kind: must be pods, controllers, services or nodes, got %s",
@@ -343,12 +365,15 @@ api_key_parse(const char *prefix, const char *key, size_t len, struct api_key *o
 	if ((out->kind == API_BINDING || out->kind == API_PODSTATUS) &&
 	    set_part(out->node, "node name", seg[1], err) < 0)
 		return -1;
-	if (n >= 2 &&
-	    set_part(out->name, "name",
-	             seg[out->kind == API_EVENT || out->kind == API_BINDING || out->kind == API_PODSTATUS ? 2 : 1],
-	             err) < 0)
+	if (n >= 2 && set_part(out->name, "name",
+	                       seg[out->kind == API_EVENT || out->kind == API_NODEEVENT || out->kind == API_BINDING ||
+	                                           out->kind == API_PODSTATUS
+	                                   ? 2
+	                                   : 1],
+	                       err) < 0)
 		return -1;
-	if ((out->kind == API_EVENT || out->kind == API_LEADER) && set_part(out->id, "ID", seg[n - 1], err) < 0)
+	if ((out->kind == API_EVENT || out->kind == API_NODEEVENT || out->kind == API_LEADER) &&
+	    set_part(out->id, "ID", seg[n - 1], err) < 0)
 		return -1;
 	return check_key(out, err);
 }

@@ -4,7 +4,8 @@
  *   P/nodeleases/NODE  P/bindings/NODE/POD  P/podstatus/NODE/POD
  *   P/controllerstatus/NAME  P/endpoints/SERVICE  P/serviceips/IP
  *   P/network/config  P/network/subnets/NODE  P/events/KIND/NAME/ID
- *   P/leaders/COMPONENT/ID
+ *   P/leaders/COMPONENT/ID  (version 2:) P/nodestatus/NODE
+ *   P/nodeevents/NODE/KIND/NAME/ID
  * Building refuses every name that is not valid for its place (so no key
  * ever lands outside its own prefix); parsing returns the kind and parts.
  * Names: pods, controllers, services are DNS-1123 labels, nodes DNS-1123
@@ -22,14 +23,15 @@
 
 #define API_PREFIX_DEFAULT "/skiff"
 #define API_PREFIX_MAX 256
-/* Longest key: prefix, "/events/controllers/", two names, separators. */
-#define API_KEY_MAX (API_PREFIX_MAX + 24 + 2 * (API_SUBDOMAIN_MAX + 1))
+/* Longest key: prefix, "/nodeevents/", a node, "controllers/", two names,
+ * separators. */
+#define API_KEY_MAX (API_PREFIX_MAX + 28 + 3 * (API_SUBDOMAIN_MAX + 1))
 
 /* A parsed key. Unused parts are "". */
 struct api_key {
 	enum api_kind kind;               /* the key family (API_LEADER for P/leaders/...) */
 	enum api_kind object;             /* events: KIND (API_POD, API_CONTROLLER, API_SERVICE, API_NODE) */
-	char node[API_SUBDOMAIN_MAX + 1]; /* bindings, podstatus: NODE */
+	char node[API_SUBDOMAIN_MAX + 1]; /* bindings, podstatus, nodeevents: NODE */
 	/* The object's name: NAME, NODE (nodes, nodeleases, subnets), POD
 	 * (bindings, podstatus), IP (serviceips), NAME (events), COMPONENT
 	 * (leaders); "" for network/config. */

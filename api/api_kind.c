@@ -22,6 +22,8 @@ static const struct api_kind_ops *const ops_table[API_KIND_COUNT] = {
 	[API_NETWORKCONFIG] = &api_network_config_ops,
 	[API_SUBNET] = &api_subnet_ops,
 	[API_EVENT] = &api_event_ops,
+	[API_NODESTATUS] = &api_node_ops,
+	[API_NODEEVENT] = &api_event_ops,
 };
 
 static const struct api_kind_ops *
@@ -35,6 +37,10 @@ api_kind_name(enum api_kind k)
 {
 	if (k == API_LEADER)
 		return "Leader";
+	if (k == API_NODESTATUS) /* a Node's status part, under its own key */
+		return "NodeStatus";
+	if (k == API_NODEEVENT) /* an Event written by a node */
+		return "NodeEvent";
 	return ops_of(k) ? ops_of(k)->name : NULL;
 }
 

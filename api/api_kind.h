@@ -29,6 +29,8 @@ enum api_kind {
 	API_SUBNET,           /* struct api_subnet */
 	API_EVENT,            /* struct api_event */
 	API_LEADER,           /* election keys: no object */
+	API_NODESTATUS,       /* struct api_node (v2: P/nodestatus/NODE, status written by the agent) */
+	API_NODEEVENT,        /* struct api_event (v2: P/nodeevents/NODE/KIND/NAME/ID, written by a node) */
 	API_KIND_COUNT
 };
 

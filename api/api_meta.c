@@ -9,6 +9,7 @@
 #include "api_internal.h"
 #include "api_meta.h"
 #include "api_names.h"
+#include "api_pod.h"
 
 static void
 owner_decode(struct api_dec *d, const json_t *j, void *item)
@@ -31,6 +32,8 @@ api_meta_decode(struct api_dec *d, const json_t *j, struct api_meta *m, enum api
 	if (rule != API_NAME_NONE) {
 		m->uid = dec_checked(d, j, "uid", 0, api_check_uid);
 		m->owners = dec_array(d, j, "ownerReferences", sizeof(*m->owners), &m->n_owners, owner_decode);
+		if (dec_int(d, j, "deletionGracePeriodSeconds", 0, API_MAX_GRACE_SECONDS, &m->deletion_grace_p1))
+			m->deletion_grace_p1++;
 	}
 	dec_labels(d, j, "labels", &m->labels, DEC_MAP_LABELS);
 	dec_labels(d, j, "annotations", &m->annotations, DEC_MAP_LABEL_KEYS);
@@ -84,6 +87,8 @@ api_meta_encode(const struct api_meta *m)
 		if (m->n_owners)
 			rc |= enc_set(j, "ownerReferences",
 			              enc_array(m->owners, m->n_owners, sizeof(*m->owners), owner_encode));
+		if (m->deletion_grace_p1 > 0)
+			rc |= enc_int(j, "deletionGracePeriodSeconds", m->deletion_grace_p1 - 1);
 	}
 	return enc_done(j, rc);
 }

@@ -25,6 +25,10 @@ struct api_meta {
 	struct api_labels annotations;
 	struct api_owner_ref *owners;
 	size_t n_owners;
+	/* deletionGracePeriodSeconds + 1 (0: absent), as Kubernetes sets it on
+	 * an object being deleted: skiffctl delete --grace-period writes it on
+	 * a pod, the agent stops the pod's containers with at most that long. */
+	int64_t deletion_grace_p1;
 };
 
 /* Check that name, if present, equals the last segment of the object's

@@ -1,12 +1,16 @@
 /*
  * api_node.h: Node (P/nodes/NODE) and NodeLease (P/nodeleases/NODE).
  *
- * The contract fixes Node; it leaves NodeLease's value open (the key's
- * existence is what makes a node Ready). Skiff writes it shaped like a
- * Kubernetes coordination Lease:
+ * The contract fixes Node; it leaves NodeLease's value open. Skiff writes
+ * it shaped like a Kubernetes coordination Lease:
  *   {"metadata": {"name": "m1"}, "spec": {"holderIdentity": "m1",
- *    "leaseDurationSeconds": 10, "acquireTime": "2026-11-26T15:00:00Z"}}
- * every field optional.
+ *    "leaseDurationSeconds": 10, "renewTime": "2026-12-06T12:00:00.123456Z"}}
+ * every field optional. Version 2 agents renew renewTime every D/4 s and
+ * runtime/liveness.c judges Ready by those renewals; a value without
+ * renewTime (version 1) counts by the key's existence.
+ *
+ * P/nodestatus/NODE (version 2, the agent's) decodes as a Node too: its
+ * metadata and status, no spec.
  */
 #ifndef SKIFF_API_NODE_H
 #define SKIFF_API_NODE_H

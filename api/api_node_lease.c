@@ -1,6 +1,7 @@
 /*
  * api_node_lease.c: NodeLease, the value of P/nodeleases/NODE (shape in
- * api_node.h). Its presence, not its content, makes a node Ready.
+ * api_node.h). Readiness is judged from its renewals (runtime/liveness.c),
+ * not decoded here.
  */
 #include <stdlib.h>
 #include <string.h>

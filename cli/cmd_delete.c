@@ -11,17 +11,28 @@
  * a controller written again meanwhile is left alone). A pod the
  * controller creates between the two steps (it only creates for a
  * shortfall, and orphaning changes no count) would still be owned.
+ *
+ * --grace-period and --force (pods only) are ctl_graceful.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "skiffctl.h"
 
-static int cascade_flag;
+static int cascade_flag, force_flag;
+static long grace_flag;
+
+FLAG_BOUNDS(check_grace, -1, API_MAX_GRACE_SECONDS)
 
 static const struct flag delete_flags[] = {
 	{"cascade", FLAG_BOOL, &cascade_flag, "true", NULL,
          "false: keep a controller's pods (their ownerReferences to it are removed first)", NULL, NULL},
+	{"grace-period", FLAG_INT, &grace_flag, "-1", NULL,
+         "pods: give the containers at most this many seconds to stop, and wait for the agent (-1: the pod's own)", "N",
+         check_grace},
+	{"force", FLAG_BOOL, &force_flag, "false", NULL,
+         "pods, with --grace-period=0: delete the pod and its binding at once, without waiting for the agent", NULL,
+         NULL},
 	{0}};
 
 static const struct skiff_prog prog = {.client = 1,
@@ -109,31 +120,6 @@ orphan_pods(struct ctl *c, const char *name, int64_t rc_create)
 	return n;
 }
 
-static int
-delete_key(struct ctl *c, const char *key, int64_t create)
-{
-	struct etcd_txn *t = etcd_txn_new();
-	struct etcd_result *r;
-	int ok;
-
-	if (!t)
-		return -1;
-	if (create)
-		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, create);
-	else
-		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_GREATER, 0);
-	etcd_txn_delete(t, ETCD_TXN_SUCCESS, key, 0);
-	r = etcd_sync_txn(c->s, t);
-	if (!r || r->err.code != ETCD_OK) {
-		ctl_etcd_fail(c, key, r);
-		etcd_result_free(r);
-		return -1;
-	}
-	ok = r->succeeded;
-	etcd_result_free(r);
-	return ok ? 1 : 0;
-}
-
 int
 cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 {
@@ -144,8 +130,14 @@ cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 	struct ctl c;
 
 	cascade_flag = 1;
+	force_flag = 0;
+	grace_flag = -1;
 	if ((rc = ctl_parse(&c, &prog, argc, argv, out, err, 0)) != CTL_CONTINUE)
 		goto done;
+	if (force_flag && grace_flag != 0) {
+		rc = ctl_usage_error(&c, &prog, "--force needs --grace-period=0");
+		goto done;
+	}
 	if (c.nargs != 2) {
 		rc = ctl_usage_error(&c, &prog, "expected KIND NAME");
 		goto done;
@@ -154,6 +146,10 @@ cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 	if (!(k = ctl_kind_lookup(c.args[0])) || k->kind == API_EVENT) {
 		fprintf(err, "%s: %s kind \"%s\"; use one of pods (po), controllers (rc), services (svc), nodes (no)\n",
 		        c.name, k ? "cannot delete" : "unknown", c.args[0]);
+		goto done;
+	}
+	if (grace_flag >= 0 && k->kind != API_POD) {
+		fprintf(err, "%s: --grace-period and --force are for pods only\n", c.name);
 		goto done;
 	}
 	if (ctl_key(&c, key, k->kind, c.args[1]) < 0 || ctl_connect(&c) < 0)
@@ -171,7 +167,10 @@ cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 		if (create && (orphaned = orphan_pods(&c, c.args[1], create)) < 0)
 			goto done;
 	}
-	if ((d = delete_key(&c, key, create)) < 0)
+	d = grace_flag >= 0
+	            ? ctl_delete_pod_graceful(&c, key, c.args[1], grace_flag, force_flag)
+	            : ctl_delete_if(&c, key, ETCD_CMP_CREATE, create ? ETCD_CMP_EQUAL : ETCD_CMP_GREATER, create);
+	if (d < 0)
 		goto done;
 	if (d == 0) {
 		fprintf(err, "%s: %s \"%s\" not found under %s%s\n", c.name, k->singular, c.args[1], c.opts.prefix,

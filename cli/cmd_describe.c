@@ -217,7 +217,7 @@ events(FILE *f, const struct ctl_state *st, enum api_kind k, const char *name)
 			snprintf((*row)[2], CTL_CELL, "%s (x%lld over %s)", last, count, first);
 		else
 			snprintf((*row)[2], CTL_CELL, "%s", last);
-		snprintf((*row)[3], CTL_CELL, "%s", or_none(ctl_jstr(j, "source")));
+		ctl_event_source(ev[i], (*row)[3], CTL_CELL);
 		snprintf((*row)[4], CTL_CELL, "%s", ctl_jstr(j, "message") ? ctl_jstr(j, "message") : "");
 		ctl_table_add(&t, *row);
 	}
@@ -374,19 +374,24 @@ describe_node(FILE *f, const struct ctl_state *st, const struct ctl_kv *no)
 	json_t *a;
 	size_t i, n = 0;
 
+	const struct ctl_kv *ns = ctl_state_find(st, API_NODESTATUS, NULL, no->name);
+	const json_t *sj = ns ? ns->j : no->j; /* version 2: the agent's status has its own key */
+	int ready = ctl_node_ready(st, no->name);
+
 	meta(f, "Node", no);
 	line(f, 0, "Ready", "%s",
-	     ctl_state_find(st, API_NODELEASE, NULL, no->name) ? "True (its lease key exists)"
-	                                                       : "False (no lease key: the agent is down or cut off)");
+	     ready > 0   ? "True (its lease key exists and its heartbeat is fresh)"
+	     : ready < 0 ? "False (its heartbeat stopped: the agent is down, stuck or cut off)"
+	                 : "False (no lease key: the agent is down or cut off)");
 	line(f, 0, "Unschedulable", "%s", json_is_true(ctl_jget(no->j, "spec.unschedulable")) ? "true" : "false");
-	json_array_foreach(ctl_jget(no->j, "status.addresses"), i, a)
+	json_array_foreach(ctl_jget(sj, "status.addresses"), i, a)
 		line(f, 0, "Address", "%s: %s", or_none(ctl_jstr(a, "type")), or_none(ctl_jstr(a, "address")));
 	fprintf(f, "Capacity:\n");
-	line(f, 2, "cpu", "%s", or_none(ctl_jstr(no->j, "status.capacity.cpu")));
-	line(f, 2, "memory", "%s", or_none(ctl_jstr(no->j, "status.capacity.memory")));
-	line(f, 2, "pods", "%s", or_none(ctl_jstr(no->j, "status.capacity.pods")));
-	line(f, 0, "PodCIDR", "%s", or_none(ctl_jstr(no->j, "status.podCIDR")));
-	line(f, 0, "Agent Version", "%s", or_none(ctl_jstr(no->j, "status.agentVersion")));
+	line(f, 2, "cpu", "%s", or_none(ctl_jstr(sj, "status.capacity.cpu")));
+	line(f, 2, "memory", "%s", or_none(ctl_jstr(sj, "status.capacity.memory")));
+	line(f, 2, "pods", "%s", or_none(ctl_jstr(sj, "status.capacity.pods")));
+	line(f, 0, "PodCIDR", "%s", or_none(ctl_jstr(sj, "status.podCIDR")));
+	line(f, 0, "Agent Version", "%s", or_none(ctl_jstr(sj, "status.agentVersion")));
 	fprintf(f, "Bound Pods:\n");
 	for (i = 0; i < bl->n; i++) {
 		struct api_errors e = {0};

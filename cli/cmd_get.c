@@ -332,8 +332,10 @@ row_kind(enum api_kind kk, const struct ctl_kv *kv)
 	case API_SERVICE:
 	case API_ENDPOINTS: return API_SERVICE;
 	case API_NODE:
+	case API_NODESTATUS:
 	case API_NODELEASE: return API_NODE;
-	case API_EVENT: return kv->object;
+	case API_EVENT:
+	case API_NODEEVENT: return kv->object;
 	default: return API_KIND_UNKNOWN;
 	}
 }
@@ -354,7 +356,7 @@ on_event(struct get *g, const struct etcd_event *ev)
 	for (i = 0; i < g->nkinds; i++) {
 		enum api_kind k = g->kinds[i]->kind;
 
-		if (k == API_EVENT && pk.kind == API_EVENT && kv)
+		if (k == API_EVENT && (pk.kind == API_EVENT || pk.kind == API_NODEEVENT) && kv)
 			show(g, i, kv->name, kv, 0); /* events: the entry itself */
 		else if (k == rk && k != API_EVENT)
 			show(g, i, any->name, pk.kind == k && !kv ? &gone : NULL, pk.kind == k && !kv);

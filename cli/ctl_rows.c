@@ -66,7 +66,7 @@ ctl_wants(enum api_kind k, int *want)
 		want[API_CONTROLLERSTATUS] = want[API_POD] = want[API_BINDING] = want[API_PODSTATUS] = 1;
 		break;
 	case API_SERVICE: want[API_ENDPOINTS] = 1; break;
-	case API_NODE: want[API_NODELEASE] = want[API_BINDING] = 1; break;
+	case API_NODE: want[API_NODELEASE] = want[API_BINDING] = want[API_NODESTATUS] = 1; break;
 	default: break;
 	}
 }
@@ -272,19 +272,40 @@ service_row(const struct ctl_state *st, const struct ctl_kv *svc, int wide, ctl_
 		selector_text(ctl_jget(svc->j, "spec.selector"), row[4], CTL_CELL);
 }
 
+/* Ready while the lease key exists and, for an agent that heartbeats
+ * (spec.renewTime, version 2), its last beat is younger than the lease
+ * duration plus a second. The control plane judges by its own clock; this
+ * is only a display, from the key's own time. */
+int
+ctl_node_ready(const struct ctl_state *st, const char *node)
+{
+	const struct ctl_kv *lease = ctl_state_find(st, API_NODELEASE, NULL, node);
+	const char *rt = lease ? ctl_jstr(lease->j, "spec.renewTime") : NULL;
+	long long d = lease ? ctl_jint(lease->j, "spec.leaseDurationSeconds", 10) : 0;
+	time_t t;
+
+	if (!lease)
+		return 0;
+	if (!rt || api_time_parse(rt, &t, NULL) < 0)
+		return 1;
+	return (long long)(time(NULL) - t) <= d + 1 ? 1 : -1;
+}
+
 static void
 node_row(const struct ctl_state *st, const struct ctl_kv *no, int wide, ctl_row row)
 {
 	const struct ctl_list *bl = &st->l[API_BINDING];
-	const char *cpu = ctl_jstr(no->j, "status.capacity.cpu"), *mem = ctl_jstr(no->j, "status.capacity.memory");
-	const char *pods = ctl_jstr(no->j, "status.capacity.pods");
-	json_t *addrs = ctl_jget(no->j, "status.addresses"), *a;
+	const struct ctl_kv *ns = ctl_state_find(st, API_NODESTATUS, NULL, no->name);
+	const json_t *sj = ns ? ns->j : no->j; /* version 2: the agent's status has its own key */
+	const char *cpu = ctl_jstr(sj, "status.capacity.cpu"), *mem = ctl_jstr(sj, "status.capacity.memory");
+	const char *pods = ctl_jstr(sj, "status.capacity.pods");
+	json_t *addrs = ctl_jget(sj, "status.addresses"), *a;
 	size_t i, bound = 0;
 
 	for (i = 0; i < bl->n; i++)
 		bound += strcmp(bl->kv[i].node, no->name) == 0;
 	SET(row, 0, "%s", no->name);
-	SET(row, 1, "%s%s", ctl_state_find(st, API_NODELEASE, NULL, no->name) ? "Ready" : "NotReady",
+	SET(row, 1, "%s%s", ctl_node_ready(st, no->name) > 0 ? "Ready" : "NotReady",
 	    json_is_true(ctl_jget(no->j, "spec.unschedulable")) ? ",SchedulingDisabled" : "");
 	ctl_labels_text(ctl_jget(no->j, "metadata.labels"), row[2], CTL_CELL);
 	SET(row, 3, "%s", cpu ? cpu : "-");
@@ -301,8 +322,20 @@ node_row(const struct ctl_state *st, const struct ctl_kv *no, int wide, ctl_row 
 			break;
 		}
 	}
-	SET(row, 7, "%s", ctl_jstr(no->j, "status.podCIDR") ? ctl_jstr(no->j, "status.podCIDR") : "<none>");
-	SET(row, 8, "%s", ctl_jstr(no->j, "status.agentVersion") ? ctl_jstr(no->j, "status.agentVersion") : "<none>");
+	SET(row, 7, "%s", ctl_jstr(sj, "status.podCIDR") ? ctl_jstr(sj, "status.podCIDR") : "<none>");
+	SET(row, 8, "%s", ctl_jstr(sj, "status.agentVersion") ? ctl_jstr(sj, "status.agentVersion") : "<none>");
+}
+
+void
+ctl_event_source(const struct ctl_kv *ev, char *buf, size_t len)
+{
+	const char *src = ctl_jstr(ev->j, "source");
+
+	/* A node's event names the node that wrote it, whatever it claims. */
+	if (ev->node && *ev->node)
+		snprintf(buf, len, "%s, %s", src ? src : "?", ev->node);
+	else
+		snprintf(buf, len, "%s", src ? src : "?");
 }
 
 static void
@@ -310,7 +343,6 @@ event_row(const struct ctl_kv *ev, int wide, ctl_row row)
 {
 	const struct ctl_kind *k = ctl_kind_of(ev->object);
 	const char *t = ctl_jstr(ev->j, "type"), *r = ctl_jstr(ev->j, "reason"), *m = ctl_jstr(ev->j, "message");
-	const char *src = ctl_jstr(ev->j, "source");
 
 	ctl_age(ctl_jstr(ev->j, "lastTimestamp"), row[0], CTL_CELL);
 	SET(row, 1, "%s", t ? t : "?");
@@ -320,7 +352,7 @@ event_row(const struct ctl_kv *ev, int wide, ctl_row row)
 	SET(row, 5, "%lld", ctl_jint(ev->j, "count", 1));
 	if (!wide)
 		return;
-	SET(row, 6, "%s", src ? src : "?");
+	ctl_event_source(ev, row[6], CTL_CELL);
 	ctl_age(ctl_jstr(ev->j, "firstTimestamp"), row[7], CTL_CELL);
 }
 

@@ -47,6 +47,15 @@ kv_fill(struct ctl_kv *kv, const struct etcd_kv *e, const struct api_key *pk)
 	return 0;
 }
 
+/* The list a key of kind k is kept in: events written by nodes
+ * (P/nodeevents/NODE/...) join the other events, with kv->node naming the
+ * node that wrote them. */
+static enum api_kind
+list_kind(enum api_kind k)
+{
+	return k == API_NODEEVENT ? API_EVENT : k;
+}
+
 static struct ctl_kv *
 list_add(struct ctl_list *l)
 {
@@ -78,7 +87,9 @@ ctl_state_load(struct ctl *c, struct ctl_state *st, const int *want)
 		struct etcd_result *r;
 		size_t i;
 
-		if (!want[k] || api_key_dir(dir, sizeof(dir), st->prefix, (enum api_kind)k, NULL, &e) < 0)
+		if (!want[k] && !(k == API_NODEEVENT && want[API_EVENT]) && !(k == API_NODESTATUS && want[API_NODE]))
+			continue;
+		if (api_key_dir(dir, sizeof(dir), st->prefix, (enum api_kind)k, NULL, &e) < 0)
 			continue;
 		o.revision = st->revision;
 		r = etcd_sync_range(c->s, dir, &o);
@@ -99,9 +110,9 @@ ctl_state_load(struct ctl *c, struct ctl_state *st, const int *want)
 			if (api_key_parse(st->prefix, r->kvs[i].key, r->kvs[i].key_len, &pk, &e) < 0 ||
 			    pk.kind != (enum api_kind)k)
 				continue; /* not a key of the contract: not ours to show */
-			if (!(kv = list_add(&st->l[k])) || kv_fill(kv, &r->kvs[i], &pk) < 0) {
+			if (!(kv = list_add(&st->l[list_kind(pk.kind)])) || kv_fill(kv, &r->kvs[i], &pk) < 0) {
 				if (kv)
-					st->l[k].n--;
+					st->l[list_kind(pk.kind)].n--;
 				fprintf(c->err, "%s: out of memory\n", c->name);
 				etcd_result_free(r);
 				return -1;
@@ -137,7 +148,7 @@ ctl_state_apply(struct ctl_state *st, const struct etcd_event *ev, struct ctl_kv
 
 	if (api_key_parse(st->prefix, ev->kv.key, ev->kv.key_len, &pk, &e) < 0 || !st->loaded[pk.kind])
 		return NULL;
-	l = &st->l[pk.kind];
+	l = &st->l[list_kind(pk.kind)];
 	for (i = 0; i < l->n && strcmp(l->kv[i].key, ev->kv.key) != 0; i++)
 		;
 	if (ev->type == ETCD_EVENT_DELETE) {

@@ -1,6 +1,6 @@
 /*
  * ctl_update.c: the guarded read-modify-write every editing command uses
- * (scale, cordon, uncordon, delete --cascade=false): never a blind
+ * (scale, cordon, uncordon, delete --cascade=false), and the guarded delete: never a blind
  * overwrite of a key another component may write at the same moment.
  */
 #include <stdlib.h>
@@ -71,4 +71,26 @@ ctl_update(struct ctl *c, const char *key, ctl_edit_fn edit, void *arg, int64_t 
 	}
 	fprintf(c->err, "%s: %s keeps changing under us; try again\n", c->name, key);
 	return -1;
+}
+
+int
+ctl_delete_if(struct ctl *c, const char *key, enum etcd_cmp_target what, enum etcd_cmp_result op, int64_t rev)
+{
+	struct etcd_txn *t = etcd_txn_new();
+	struct etcd_result *r;
+	int ok;
+
+	if (!t)
+		return -1;
+	etcd_txn_cmp(t, key, what, op, rev);
+	etcd_txn_delete(t, ETCD_TXN_SUCCESS, key, 0);
+	r = etcd_sync_txn(c->s, t);
+	if (!r || r->err.code != ETCD_OK) {
+		ctl_etcd_fail(c, key, r);
+		etcd_result_free(r);
+		return -1;
+	}
+	ok = r->succeeded;
+	etcd_result_free(r);
+	return ok;
 }

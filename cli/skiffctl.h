@@ -122,6 +122,14 @@ void ctl_done(struct ctl *c);
 enum { CTL_UPDATED = 0, CTL_UNCHANGED = 1, CTL_NOT_FOUND = 2 };
 typedef int (*ctl_edit_fn)(json_t *j, void *arg);
 int ctl_update(struct ctl *c, const char *key, ctl_edit_fn edit, void *arg, int64_t *create);
+/* Delete key when its what (create or mod revision) compares op to rev:
+ * 1 deleted, 0 the compare failed (gone or changed), -1 etcd failed
+ * (reported). */
+int ctl_delete_if(struct ctl *c, const char *key, enum etcd_cmp_target what, enum etcd_cmp_result op, int64_t rev);
+/* Delete pod (at key) giving its containers at most grace seconds to stop:
+ * waits for the agent unless force (ctl_graceful.c). 1 deleted, 0 not
+ * found, -1 failed (reported). */
+int ctl_delete_pod_graceful(struct ctl *c, const char *key, const char *pod, long grace, int force);
 /* "P/DIR/NAME" of kind into buf (API_KEY_MAX). 0, or -1 with a message
  * naming the bad name on err. */
 int ctl_key(struct ctl *c, char *buf, enum api_kind k, const char *name);
@@ -136,9 +144,9 @@ struct ctl_kv {
 	size_t len;
 	int64_t create, mod;
 	enum api_kind object; /* events: the kind they are about */
-	char *node;           /* bindings, podstatus: NODE */
-	char *name;           /* the object's (or the event's object's) name */
-	char *id;             /* events: ID */
+	char *node; /* bindings, podstatus: NODE; events: the node that wrote them ("" for the control plane) */
+	char *name; /* the object's (or the event's object's) name */
+	char *id;   /* events: ID */
 	json_t *j;
 };
 
@@ -187,6 +195,12 @@ void ctl_age(const char *t, char *buf, size_t len);
 /* s escaped into buf, snprintf-style (returns the length it needed; an
  * escape is never cut in half). */
 size_t ctl_escape(const char *s, char *buf, size_t len);
+/* A node's readiness as a table shows it: 1 Ready (lease key there, its
+ * heartbeat fresh or a version-1 key without one), -1 the heartbeat is
+ * stale, 0 no lease key. */
+int ctl_node_ready(const struct ctl_state *st, const char *node);
+/* An event's source for a table: "agent, m1" for one a node wrote. */
+void ctl_event_source(const struct ctl_kv *ev, char *buf, size_t len);
 void ctl_fputs_escaped(const char *s, FILE *f);
 
 /* ------------------------------------------------------------------------

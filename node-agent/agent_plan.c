@@ -286,6 +286,25 @@ plan_teardown(const struct plan_in *in, struct plan_out *out)
 	return 0;
 }
 
+/* The pod is being deleted (its binding's copy carries
+ * metadata.deletionGracePeriodSeconds, from skiffctl delete --grace-period):
+ * as a teardown, but no container is given longer than that to stop. The
+ * status goes last, which is what skiffctl waits for before it deletes
+ * the pod. */
+static int
+plan_deleting(const struct plan_in *in, struct plan_out *out)
+{
+	long dg = (long)(in->binding->pod.meta.deletion_grace_p1 - 1);
+
+	plan_teardown(in, out);
+	if (out->act == PLAN_REMOVE) {
+		out->why = "the pod is being deleted";
+		if (out->grace > dg)
+			out->grace = dg;
+	}
+	return 0;
+}
+
 /* Containers of an older incarnation (apps first), then ones not in the
  * spec: 1 when one is to be removed. */
 static int
@@ -617,6 +636,8 @@ plan(const struct plan_in *in, struct plan_out *out)
 	out->grace = -1;
 	if (!in->binding)
 		return plan_teardown(in, out), 0;
+	if (in->binding->pod.meta.deletion_grace_p1 > 0)
+		return plan_deleting(in, out);
 	if (plan_strangers(in, out))
 		return 0;
 	if ((rc = plan_host_ports(in, out)) != 0)

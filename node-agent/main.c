@@ -457,7 +457,7 @@ agent_start(struct skiff_daemon *d)
 		fatalx("cannot find the default route's source address; give --node-ip");
 	a->pause_tarball = pause_tarball && *pause_tarball ? strdup(pause_tarball) : default_tarball();
 	a->dk = dk_new(d->loop, docker_socket);
-	a->rec = recorder_new(d->etcd, a->prefix, "agent");
+	a->rec = recorder_new_node(d->etcd, a->prefix, a->o.node_name, "agent");
 	a->q = wq_new(d->loop, pods_process, a, (int)workers);
 	if (!a->dk || !a->rec || !a->q || !a->pause_tarball)
 		fatalx("out of memory");

@@ -38,7 +38,7 @@ struct entry {
 
 struct recorder {
 	struct etcd_client *c;
-	char *prefix, *source;
+	char *root, *source; /* root: "P/events" or "P/nodeevents/NODE" */
 	struct entry *entries;
 	struct entry *dirty;
 	int inflight;
@@ -90,9 +90,9 @@ recorder_event_key(const struct recorder *r, const char *kind, const char *name,
 	uint64_t h = fnv1a(fnv1a(fnv1a(FNV64_BASIS, r->source), reason), message);
 
 	if (name_ok(name))
-		snprintf(buf, len, "%s/events/%s/%s/%016" PRIx64, r->prefix, kind, name, h);
+		snprintf(buf, len, "%s/%s/%s/%016" PRIx64, r->root, kind, name, h);
 	else
-		snprintf(buf, len, "%s/events/%s/invalid-%08" PRIx64 "/%016" PRIx64, r->prefix, kind,
+		snprintf(buf, len, "%s/%s/invalid-%08" PRIx64 "/%016" PRIx64, r->root, kind,
 		         fnv1a(FNV64_BASIS, name) & 0xffffffffu, h);
 }
 
@@ -338,8 +338,8 @@ recorder_eventf(struct recorder *r, const char *kind, const char *name, const ch
 	pump(r);
 }
 
-struct recorder *
-recorder_new(struct etcd_client *c, const char *prefix, const char *source)
+static struct recorder *
+recorder_alloc(struct etcd_client *c, const char *root, const char *source)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 
@@ -348,17 +348,37 @@ recorder_new(struct etcd_client *c, const char *prefix, const char *source)
 	r->c = c;
 	/* alive[0]: the recorder exists; alive[1]: callbacks still to come. */
 	r->alive = calloc(2, sizeof(int));
-	r->prefix = strdup(prefix);
+	r->root = strdup(root);
 	r->source = strdup(source);
-	if (!r->alive || !r->prefix || !r->source) {
+	if (!r->alive || !r->root || !r->source) {
 		free(r->alive);
-		free(r->prefix);
+		free(r->root);
 		free(r->source);
 		free(r);
 		return NULL;
 	}
 	r->alive[0] = 1;
 	return r;
+}
+
+struct recorder *
+recorder_new(struct etcd_client *c, const char *prefix, const char *source)
+{
+	char root[512];
+
+	if ((size_t)snprintf(root, sizeof(root), "%s/events", prefix) >= sizeof(root))
+		return NULL;
+	return recorder_alloc(c, root, source);
+}
+
+struct recorder *
+recorder_new_node(struct etcd_client *c, const char *prefix, const char *node, const char *source)
+{
+	char root[512];
+
+	if ((size_t)snprintf(root, sizeof(root), "%s/nodeevents/%s", prefix, node) >= sizeof(root))
+		return NULL;
+	return recorder_alloc(c, root, source);
 }
 
 void
@@ -375,7 +395,7 @@ recorder_free(struct recorder *r)
 	r->alive[0] = 0;
 	if (r->alive[1] == 0)
 		free(r->alive);
-	free(r->prefix);
+	free(r->root);
 	free(r->source);
 	free(r);
 }

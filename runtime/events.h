@@ -1,6 +1,6 @@
 /*
  * events.h: the event recorder. Writes P/events/KIND/NAME/ID (contract
- * "Event") attached to a shared lease of 1 h, so events vanish by
+ * "Event"; P/nodeevents/NODE/KIND/NAME/ID for programs on a node) attached to a shared lease of 1 h, so events vanish by
  * themselves about an hour after their last update. A repeat of the same
  * event (same source, reason and message, hence the same ID) updates
  * count and lastTimestamp instead of adding a key.
@@ -17,8 +17,12 @@
 
 struct recorder;
 
-/* prefix is P (e.g. "/skiff"); source names the component ("scheduler"). */
+/* prefix is P (e.g. "/skiff"); source names the component ("scheduler").
+ * The control plane's events go under P/events/; a program running with a
+ * node's etcd user (agent, proxy) writes under P/nodeevents/NODE/ instead,
+ * the one events prefix the node's role may write (docs/keys.md). */
 struct recorder *recorder_new(struct etcd_client *c, const char *prefix, const char *source);
+struct recorder *recorder_new_node(struct etcd_client *c, const char *prefix, const char *node, const char *source);
 void recorder_free(struct recorder *r);
 
 /* kind is one of "pods", "controllers", "services", "nodes"; type is

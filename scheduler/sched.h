@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "events.h"
 #include "informer.h"
+#include "liveness.h"
 #include "workqueue.h"
 
 #define SCHED_UNLIMITED (-1) /* a capacity the node does not state */
@@ -128,12 +129,19 @@ struct sched_group {
 	UT_hash_handle hh;
 };
 
-/* A node name known from P/nodes/, P/nodeleases/ or a binding. */
+/* A node name known from P/nodes/, P/nodestatus/, P/nodeleases/ or a
+ * binding. Labels and spec come from P/nodes/NODE, capacity from
+ * P/nodestatus/NODE (the agent's), else from P/nodes/NODE's status
+ * (version-1 data); Ready from the lease heartbeat (runtime/liveness.h),
+ * judged again at each pass. */
 struct sched_node {
 	char *name;
-	struct sched_nodeview v;     /* v.name = name; usage kept incrementally */
-	const struct api_node *node; /* borrowed from the nodes informer, NULL if absent/invalid */
-	int has_key;                 /* P/nodes/NODE exists */
+	struct sched_nodeview v;       /* v.name = name; usage kept incrementally */
+	const struct api_node *node;   /* borrowed from the nodes informer, NULL if absent/invalid */
+	const struct api_node *status; /* borrowed from the nodestatus informer, NULL if absent/invalid */
+	int has_key;                   /* P/nodes/NODE exists */
+	int has_status;                /* P/nodestatus/NODE exists */
+	struct liveness_beat beat;     /* P/nodeleases/NODE */
 	struct sched_portuse *ports;
 	size_t nports, capports;
 	struct sched_owner *owners;
@@ -185,7 +193,7 @@ struct sched {
 	struct skiff_daemon *d;
 	const char *prefix;
 	struct recorder *rec;
-	struct informer *pods, *nodes, *leases, *bindings, *services;
+	struct informer *pods, *nodes, *nodestatus, *leases, *bindings, *services;
 	struct controller *ctl; /* informers, queue, leadership (runtime/controller.h) */
 	struct wq *q;           /* the controller's queue: binding upkeep, by pod name */
 	struct sched_node *nodetab;
@@ -202,7 +210,7 @@ struct sched {
 	struct daemon_elect *elect; /* for fencing binds with the leader key */
 	int inflight;               /* bind txns in flight */
 	long max_inflight;
-	ev_timer kick, later;
+	ev_timer kick, later, live;
 	struct metric *m_binds, *m_conflicts, *m_unsched, *m_refresh, *m_unbind;
 };
 
@@ -211,6 +219,13 @@ extern struct sched S;
 struct sched_node *sched_node_get(const char *name, int create);
 void sched_node_gc(struct sched_node *n);
 void sched_node_set(struct sched_node *n, const struct api_node *node, int has_key);
+/* P/nodestatus/NODE changed (status NULL: absent or invalid). */
+void sched_node_set_status(struct sched_node *n, const struct api_node *status, int has_status);
+/* Judge n's readiness at now (v.ready); 1 when it changed. */
+int sched_node_judge(struct sched_node *n, double now);
+/* Judge every node, logging those whose heartbeat stopped; 1 when one
+ * became Ready. O(nodes). */
+int sched_nodes_judge(double now);
 /* Fill req from pod. *ports (new array or NULL) and sp are the caller's to
  * free (free, sched_spread_free); req borrows them. 0, or -1 out of memory. */
 int sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,

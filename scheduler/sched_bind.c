@@ -532,6 +532,7 @@ pass(void)
 		order_build();
 	if (S.order_at >= S.order_n)
 		return;
+	sched_nodes_judge(now); /* Ready exactly as of now */
 	if (!(c.v = calloc(nn + 1, sizeof(*c.v))) || !(feas = calloc(nn + 1, sizeof(*feas))))
 		goto out;
 	HASH_ITER(hh, S.nodetab, n, nt) {
@@ -689,6 +690,7 @@ sched_stopping(void *arg)
 
 	(void)arg;
 	S.stopping = 1;
+	ev_timer_stop(S.d->loop, &S.live);
 	DL_FOREACH_SAFE(reqs, r, tmp) {
 		if (ev_is_active(&r->retry)) { /* waiting to retry, not in flight */
 			ev_timer_stop(S.d->loop, &r->retry);
@@ -712,11 +714,26 @@ later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	kick_cb(loop, w, revents);
 }
 
+/* Heartbeats that stop are noticed by time, not by an event: judge the
+ * nodes again twice a second; a node Ready again makes room. */
+static void
+live_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	if (sched_nodes_judge(ev_now(loop))) {
+		S.gen++;
+		sched_kick();
+	}
+}
+
 void
 sched_init_bind(void)
 {
 	ev_timer_init(&S.kick, kick_cb, 0, 0);
 	ev_timer_init(&S.later, later_cb, 0, 0);
+	ev_timer_init(&S.live, live_cb, 0.5, 0.5);
+	ev_timer_start(S.d->loop, &S.live);
 }
 
 /* After daemon_run. Requests still in flight are freed by their callbacks
@@ -733,6 +750,7 @@ sched_bind_free(void)
 	outbox_n = outbox_cap = 0;
 	ev_timer_stop(S.d->loop, &S.kick);
 	ev_timer_stop(S.d->loop, &S.later);
+	ev_timer_stop(S.d->loop, &S.live);
 	DL_FOREACH_SAFE(reqs, r, tmp) {
 		DL_DELETE(reqs, r);
 		if (ev_is_active(&r->retry)) {

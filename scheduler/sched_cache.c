@@ -93,11 +93,12 @@ node_free(struct sched_node *n)
 	free(n);
 }
 
-/* Forget n once nothing refers to it: no node key, no lease, no placement. */
+/* Forget n once nothing refers to it: no node key, no status, no lease,
+ * no placement. */
 void
 sched_node_gc(struct sched_node *n)
 {
-	if (!n || n->has_key || n->v.ready || n->refs > 0)
+	if (!n || n->has_key || n->has_status || n->beat.present || n->refs > 0)
 		return;
 	HASH_DEL(S.nodetab, n);
 	node_free(n);
@@ -109,6 +110,17 @@ cap_of(const struct api_quantity *q)
 	return q->text ? q->value : SCHED_UNLIMITED;
 }
 
+/* Capacity from the agent's status, else from the node key's (version 1). */
+static void
+capacity_set(struct sched_node *n)
+{
+	const struct api_node *src = n->has_status ? n->status : n->node;
+
+	n->v.cap_cpu = src ? cap_of(&src->status.capacity.cpu) : SCHED_UNLIMITED;
+	n->v.cap_mem = src ? cap_of(&src->status.capacity.memory) : SCHED_UNLIMITED;
+	n->v.cap_pods = src ? cap_of(&src->status.capacity.pods) : SCHED_UNLIMITED;
+}
+
 void
 sched_node_set(struct sched_node *n, const struct api_node *node, int has_key)
 {
@@ -116,9 +128,45 @@ sched_node_set(struct sched_node *n, const struct api_node *node, int has_key)
 	n->has_key = has_key;
 	n->v.labels = node ? &node->meta.labels : NULL;
 	n->v.unschedulable = node ? node->spec.unschedulable : 0;
-	n->v.cap_cpu = node ? cap_of(&node->status.capacity.cpu) : SCHED_UNLIMITED;
-	n->v.cap_mem = node ? cap_of(&node->status.capacity.memory) : SCHED_UNLIMITED;
-	n->v.cap_pods = node ? cap_of(&node->status.capacity.pods) : SCHED_UNLIMITED;
+	capacity_set(n);
+}
+
+void
+sched_node_set_status(struct sched_node *n, const struct api_node *status, int has_status)
+{
+	n->status = status;
+	n->has_status = has_status;
+	capacity_set(n);
+}
+
+int
+sched_node_judge(struct sched_node *n, double now)
+{
+	int ready = liveness_ready(&n->beat, now);
+
+	if (ready == n->v.ready)
+		return 0;
+	n->v.ready = ready;
+	return 1;
+}
+
+int
+sched_nodes_judge(double now)
+{
+	struct sched_node *n, *tmp;
+	int up = 0;
+
+	HASH_ITER(hh, S.nodetab, n, tmp) {
+		if (!sched_node_judge(n, now))
+			continue;
+		if (n->v.ready)
+			up = 1;
+		else if (n->beat.present)
+			log_kv(LL_INFO, KV("node", n->name),
+			       "node lease not renewed for %.0fs: node not ready, no new pods go there",
+			       n->beat.duration + LIVENESS_SLACK);
+	}
+	return up;
 }
 
 char *

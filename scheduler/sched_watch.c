@@ -1,7 +1,7 @@
 /*
- * sched_watch.c: the informers (pods, nodes, node leases, bindings, and
- * services for spreading) as a table for runtime/controller.c, their
- * decoders and handlers. Handlers only update the bookkeeping of
+ * sched_watch.c: the informers (pods, nodes, node statuses, node leases,
+ * bindings, and services for spreading) as a table for
+ * runtime/controller.c, their decoders and handlers. Handlers only update the bookkeeping of
  * sched_cache.c, mark pods pending, kick a pass and queue binding upkeep;
  * deciding and writing happen in sched_bind.c. Invalid pods and nodes are reported here
  * (log line and Warning event "Invalid") and otherwise ignored.
@@ -214,7 +214,7 @@ node_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
 }
 
 static void
-lease_added(struct informer *inf, const struct informer_obj *o, void *arg)
+status_added(struct informer *inf, const struct informer_obj *o, void *arg)
 {
 	struct sched_node *n = sched_node_get(o->name, 1);
 
@@ -222,8 +222,52 @@ lease_added(struct informer *inf, const struct informer_obj *o, void *arg)
 	(void)arg;
 	if (!n)
 		return;
-	n->v.ready = 1;
+	sched_node_set_status(n, o->obj, 1);
 	room_changed();
+}
+
+static void
+status_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	status_added(inf, o, arg);
+}
+
+static void
+status_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
+{
+	struct sched_node *n = sched_node_get(old->name, 0);
+
+	(void)inf;
+	(void)arg;
+	if (n) {
+		sched_node_set_status(n, NULL, 0);
+		room_changed(); /* capacity falls back to the node key's */
+		sched_node_gc(n);
+	}
+}
+
+/* A lease key written: a heartbeat (runtime/liveness.h). */
+static void
+lease_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct sched_node *n = sched_node_get(o->name, 1);
+	double now = ev_now(S.d->loop);
+
+	(void)inf;
+	(void)arg;
+	if (!n)
+		return;
+	liveness_observe(&n->beat, o->value, o->value_len, o->mod_revision, now);
+	if (sched_node_judge(n, now))
+		room_changed();
+}
+
+static void
+lease_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	lease_added(inf, o, arg);
 }
 
 static void
@@ -234,6 +278,7 @@ lease_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
 	(void)inf;
 	(void)arg;
 	if (n) {
+		liveness_lost(&n->beat);
 		n->v.ready = 0;
 		log_kv(LL_INFO, KV("node", old->name), "node lease gone: node not ready, no new pods go there");
 		sched_node_gc(n);
@@ -395,7 +440,13 @@ const struct controller_watch sched_watches[] = {
          0,
          &S.services},
 	{"nodes", dec_node, free_node, {node_added, node_updated, node_deleted, synced, NULL}, 0, &S.nodes},
-	{"nodeleases", NULL, NULL, {lease_added, NULL, lease_deleted, synced, NULL}, 0, &S.leases},
+	{"nodestatus",
+         dec_node,
+         free_node,
+         {status_added, status_updated, status_deleted, synced, NULL},
+         0,
+         &S.nodestatus},
+	{"nodeleases", NULL, NULL, {lease_added, lease_updated, lease_deleted, synced, NULL}, 0, &S.leases},
 	{"bindings", NULL, NULL, {binding_added, binding_updated, binding_deleted, synced, NULL}, 1, &S.bindings},
 	{"pods", dec_pod, free_pod, {pod_added, pod_updated, pod_deleted, synced, NULL}, 1, &S.pods},
 	{0},

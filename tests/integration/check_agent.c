@@ -544,7 +544,7 @@ START_TEST(test_missing_image)
 			"waiting"),
 		"message"));
 	ck_assert_msg(msg && strstr(msg, "skiff-nosuch.invalid"), "message: %s", msg ? msg : "(none)");
-	snprintf(prefix, sizeof(prefix), "%s/events/pods/pull/", c.prefix);
+	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/pods/pull/", c.prefix, c.node);
 	ck_assert_int_ge(count_prefix(prefix), 1);
 	/* Only the infra containers exist. */
 	ck_assert_int_eq(node_containers(c.node, "pull", NULL), 1);
@@ -788,9 +788,9 @@ START_TEST(test_malformed_binding)
 	w.pod = "web";
 	w.phase = "Running";
 	wait_status(&w, 30);
-	snprintf(prefix, sizeof(prefix), "%s/events/pods/bad/", c.prefix);
+	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/pods/bad/", c.prefix, c.node);
 	ck_assert_int_ge(count_prefix(prefix), 1);
-	snprintf(prefix, sizeof(prefix), "%s/events/pods/bad2/", c.prefix);
+	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/pods/bad2/", c.prefix, c.node);
 	ck_assert_int_ge(count_prefix(prefix), 1);
 	cw.node = c.node;
 	cw.pod = "bad";

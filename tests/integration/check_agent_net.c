@@ -674,7 +674,7 @@ node_event(void *arg)
 	size_t i;
 	int found = 0;
 
-	snprintf(dir, sizeof(dir), "%s/events/nodes/%s/", w->c->prefix, w->c->node);
+	snprintf(dir, sizeof(dir), "%s/nodeevents/%s/nodes/%s/", w->c->prefix, w->c->node, w->c->node);
 	r = etcd_sync_range(S, dir, &o);
 	for (i = 0; r && r->err.code == ETCD_OK && i < r->nkvs && !found; i++) {
 		json_t *j = json_loadb(r->kvs[i].value, r->kvs[i].value_len, 0, NULL);

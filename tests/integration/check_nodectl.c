@@ -1,8 +1,10 @@
 /*
  * check_nodectl.c: skiff-node-controller (the real binary) against a real
  * etcd, with --eviction-timeout 2s. The test plays the agents: it writes
- * nodes, node leases, bindings and pod status, and deletes a lease to make
- * a node NotReady. One etcd for the suite; each test has its own --prefix.
+ * nodes, node statuses, node leases (version 1: by existence; version 2:
+ * heartbeats), subnets, bindings and pod status, and deletes a lease or
+ * stops renewing it to make a node NotReady. One etcd for the suite; each
+ * test has its own --prefix.
  */
 #include <check.h>
 #include <ev.h>
@@ -262,6 +264,222 @@ START_TEST(test_restart_counts_from_start)
 }
 END_TEST
 
+/* The value of P/<rest>, new (free()), or NULL when absent. */
+static char *
+get(const char *rest)
+{
+	char key[256], *v = NULL;
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), "%s/%s", P, rest);
+	r = etcd_sync_get(S, key);
+	TU_OK(r);
+	if (r->nkvs == 1)
+		v = strdup(r->kvs[0].value);
+	etcd_result_free(r);
+	return v;
+}
+
+static int
+exists(void *arg)
+{
+	char *v = get(arg);
+
+	free(v);
+	return v != NULL;
+}
+
+/* "NODE/REASON": an event of that reason on node NODE. */
+static int
+event_reason(void *arg)
+{
+	char node[64], dir[128], *slash;
+	struct etcd_range_opts o = {.prefix = 1};
+	struct etcd_result *r;
+	int found = 0;
+
+	snprintf(node, sizeof(node), "%s", (const char *)arg);
+	slash = strchr(node, '/');
+	*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/events/nodes/%s/", P, node);
+	r = etcd_sync_range(S, dir, &o);
+	TU_OK(r);
+	for (size_t i = 0; i < r->nkvs && !found; i++)
+		found = strstr(r->kvs[i].value, slash + 1) != NULL;
+	etcd_result_free(r);
+	return found;
+}
+
+static void
+put_status(const char *node, const char *ip, const char *labels)
+{
+	char k[128], v[512];
+
+	snprintf(k, sizeof(k), "nodestatus/%s", node);
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\",\"labels\":{%s}},\"status\":{\"capacity\":{\"cpu\":\"2\"},"
+	         "\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"%s\"}],\"agentVersion\":\"test\"}}",
+	         node, labels, ip);
+	put(k, v);
+}
+
+/* An agent's status makes the node key (without the restricted label,
+ * reported) and an aligned /24 subnet with the node's address appear. */
+START_TEST(test_registers_and_allocates)
+{
+	char *v;
+
+	put_status("m1", "192.168.50.11", "\"tier\":\"web\",\"node-restriction.skiff.io/pci\":\"true\"");
+	start_nc();
+	WAIT(exists, "nodes/m1", 10);
+	v = get("nodes/m1");
+	ck_assert_ptr_nonnull(strstr(v, "\"tier\":\"web\""));
+	ck_assert_ptr_null(strstr(v, "node-restriction"));
+	ck_assert_ptr_nonnull(strstr(v, "\"unschedulable\":false"));
+	free(v);
+	WAIT(event_reason, "m1/RestrictedLabel", 5);
+	WAIT(exists, "network/subnets/m1", 10);
+	v = get("network/subnets/m1");
+	ck_assert_str_eq(v, "{\"hostIP\":\"192.168.50.11\",\"subnet\":\"10.244.1.0/24\"}");
+	free(v);
+	/* a second node gets the next block; an admin's node key is kept */
+	put("nodes/m2", "{\"metadata\":{\"name\":\"m2\",\"labels\":{\"node-restriction.skiff.io/pci\":\"true\"}}}");
+	put_status("m2", "192.168.50.12", "\"tier\":\"db\"");
+	WAIT(exists, "network/subnets/m2", 10);
+	v = get("network/subnets/m2");
+	ck_assert_str_eq(v, "{\"hostIP\":\"192.168.50.12\",\"subnet\":\"10.244.2.0/24\"}");
+	free(v);
+	v = get("nodes/m2");
+	ck_assert_ptr_nonnull(strstr(v, "node-restriction.skiff.io/pci"));
+	ck_assert_ptr_null(strstr(v, "tier"));
+	free(v);
+	th_proc_signal(CUR, SIGTERM);
+	ck_assert_int_eq(th_proc_wait(CUR, 15), 0);
+	th_proc_free(CUR, 0);
+}
+END_TEST
+
+/* Two version-1 claims of one subnet: the older keeps it, the younger is
+ * reported, and both keys stay as they are. */
+START_TEST(test_overlapping_subnets_oldest_wins)
+{
+	put("network/subnets/zz", "{\"subnet\":\"10.244.3.0/24\",\"hostIP\":\"192.168.50.21\"}");
+	put("network/subnets/aa", "{\"subnet\":\"10.244.3.0/24\",\"hostIP\":\"192.168.50.22\"}");
+	put("network/subnets/bb", "{\"subnet\":\"10.244.4.7/32\",\"hostIP\":\"192.168.50.23\"}");
+	start_nc();
+	WAIT(event_reason, "aa/SubnetConflict", 10);
+	WAIT(event_reason, "bb/InvalidSubnet", 5);
+	ck_assert(!event_reason("zz/Subnet"));
+	ck_assert_int_eq(count("network/subnets/"), 3);
+	th_proc_signal(CUR, SIGTERM);
+	ck_assert_int_eq(th_proc_wait(CUR, 15), 0);
+	th_proc_free(CUR, 0);
+}
+END_TEST
+
+/* A node whose InternalIP is loopback: registered, no subnet, a Warning. */
+START_TEST(test_invalid_hostip_no_subnet)
+{
+	put_status("m1", "127.0.0.1", "");
+	put_status("m2", "10.0.0.7", ""); /* inside the default serviceCIDR */
+	start_nc();
+	WAIT(event_reason, "m1/InvalidHostIP", 10);
+	WAIT(event_reason, "m2/InvalidHostIP", 5);
+	WAIT(exists, "nodes/m1", 5);
+	ck_assert_int_eq(count("network/subnets/"), 0);
+	th_proc_free(CUR, 0);
+}
+END_TEST
+
+/* Heartbeats: m2's agent renews its lease key every 0.25 s; m1's key stays
+ * (its etcd lease kept alive by someone else) but is not renewed. */
+struct beats {
+	int64_t lease; /* m1's etcd lease */
+	double next_renew, next_keepalive;
+	int n;
+};
+
+static void
+put_beat(const char *node, int n, int64_t lease)
+{
+	char key[128], v[256];
+	struct etcd_put_opts o = {.lease = lease};
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), "%s/nodeleases/%s", P, node);
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":1,"
+	         "\"renewTime\":\"2026-12-06T12:00:%02d.000000Z\"}}",
+	         node, node, n % 60);
+	r = etcd_sync_put(S, key, v, strlen(v), &o);
+	TU_OK(r);
+	etcd_result_free(r);
+}
+
+static void
+beat(struct beats *b)
+{
+	struct etcd_result *r;
+
+	if (now() >= b->next_renew) {
+		put_beat("m2", ++b->n, 0);
+		b->next_renew = now() + 0.25;
+	}
+	if (now() >= b->next_keepalive) {
+		r = etcd_sync_lease_keepalive(S, b->lease);
+		TU_OK(r);
+		etcd_result_free(r);
+		b->next_keepalive = now() + 1.0;
+	}
+}
+
+static int
+beat_until_evicted(void *arg)
+{
+	beat(arg);
+	return evicted("m1");
+}
+
+static int
+beat_until_log(void *arg)
+{
+	beat(arg);
+	return th_proc_log_has(CUR, "became leader");
+}
+
+START_TEST(test_kept_alive_but_stale_is_evicted)
+{
+	struct beats b = {0};
+	struct etcd_result *r;
+	double t0, took;
+
+	add_node("m1", 2);
+	add_node("m2", 1);
+	r = etcd_sync_lease_grant(S, 30, 0);
+	TU_OK(r);
+	b.lease = r->lease_id;
+	etcd_result_free(r);
+	put_beat("m1", 0, b.lease);
+	put_beat("m2", 0, 0);
+	start_nc();
+	if (th_wait(L, beat_until_log, &b, 10) != 0)
+		ck_abort_msg("no leadership");
+	t0 = now();
+	/* m1 counts as renewed at the start: stale after 1 s + 1 s slack,
+	 * evicted 2 s later. */
+	if (th_wait(L, beat_until_evicted, &b, 10) != 0) {
+		th_proc_free(CUR, 1);
+		ck_abort_msg("m1 not evicted within 10 s");
+	}
+	took = now() - t0;
+	ck_assert_msg(took >= 1.9, "evicted after %.2fs, before the timeout", took);
+	ck_assert(exists("nodeleases/m1")); /* the key is still there: its lease was kept alive */
+	ck_assert_int_eq(count("bindings/m2/"), 1);
+	ck_assert(th_proc_log_has(CUR, "not renewed"));
+	th_proc_free(CUR, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -277,7 +495,11 @@ suite(void)
 	tcase_add_test(core, test_evicts_after_timeout);
 	tcase_add_test(core, test_lease_back_in_time);
 	tcase_add_test(core, test_restart_counts_from_start);
+	tcase_add_test(core, test_registers_and_allocates);
+	tcase_add_test(core, test_kept_alive_but_stale_is_evicted);
 	tcase_add_test(limits, test_full_disruption_evicts_nothing);
+	tcase_add_test(limits, test_overlapping_subnets_oldest_wins);
+	tcase_add_test(limits, test_invalid_hostip_no_subnet);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -1,7 +1,8 @@
 /*
  * check_scheduler.c: skiff-scheduler as a real process against a real
- * etcd. The test plays users and agents: it writes nodes, node leases
- * (attached to leases it grants and revokes) and pods with the client,
+ * etcd. The test plays users and agents: it writes nodes, node statuses,
+ * node leases (attached to leases it grants and revokes; version 1 by
+ * existence, version 2 heartbeats) and pods with the client,
  * and checks bindings and events by reading keys. One etcd for the suite;
  * each test has its own --prefix. Every wait polls a condition against a
  * deadline.
@@ -744,6 +745,86 @@ START_TEST(lease_gone)
 }
 END_TEST
 
+/* A heartbeat lease key (version 2: renewTime, leaseDurationSeconds 1) on
+ * lease id; seq makes each write a renewal. */
+static void
+beat(const char *name, int64_t id, int seq)
+{
+	struct etcd_put_opts o = {.lease = id};
+	struct etcd_result *r;
+	char k[256], v[256];
+
+	key(k, sizeof(k), "nodeleases", name);
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":1,"
+	         "\"renewTime\":\"2026-12-06T12:00:%02d.000000Z\"}}",
+	         name, name, seq % 60);
+	r = etcd_sync_put(S, k, v, strlen(v), &o);
+	TU_OK(r);
+	TU_FREE(r);
+}
+
+/* Node a's lease key stays (its etcd lease kept alive by someone) but is
+ * no longer renewed: after 1 s + 1 s slack no pod goes there; a renewal
+ * brings it back. */
+START_TEST(heartbeat_stale)
+{
+	struct etcd_result *r;
+	int64_t la;
+	char k[256];
+
+	node("a", "4", "4Gi", "110", "{\"name\":\"a\"}", 0);
+	node("b", "4", "4Gi", "110", NULL, 0);
+	r = etcd_sync_lease_grant(S, 60, 0);
+	TU_OK(r);
+	la = r->lease_id;
+	TU_FREE(r);
+	beat("a", la, 0);
+	ready("b"); /* version 1: Ready while the key exists */
+	start(0, NULL);
+	for (double end = now() + 10; !th_proc_log_has(P[0], "node lease not renewed"); pause_20ms())
+		CK_MSG(now() < end, "the scheduler never judged a's heartbeat stale");
+	r = etcd_sync_lease_keepalive(S, la);
+	TU_OK(r);
+	TU_FREE(r);
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "after%d", i);
+		pod(name, NULL, NULL, 0, NULL, NULL);
+		assert_bound(name, "b");
+	}
+	pod("toa", NULL, NULL, 0, NULL, ",\"nodeSelector\":{\"name\":\"a\"}");
+	assert_event("toa", "FailedScheduling", "1 node(s) were not ready");
+	key(k, sizeof(k), "nodeleases", "a");
+	r = etcd_sync_get(S, k);
+	TU_OK(r);
+	CK_EQ((int)r->nkvs, 1); /* the key is still there */
+	TU_FREE(r);
+	beat("a", la, 1);
+	assert_bound("toa", "a");
+}
+END_TEST
+
+/* Capacity comes from the agent's P/nodestatus/NODE when there is one,
+ * not from P/nodes/NODE's status (version-1 data). */
+START_TEST(nodestatus_capacity)
+{
+	node("n", "100", "100Gi", "110", NULL, 0);
+	put("nodestatus", "n",
+	    "{\"metadata\":{\"name\":\"n\"},\"status\":{\"capacity\":{\"cpu\":\"1\",\"memory\":\"1Gi\",\"pods\":\"110\"}}}");
+	ready("n");
+	start(0, NULL);
+	pod("c1", "600m", NULL, 0, NULL, NULL);
+	assert_bound("c1", "n");
+	pod("c2", "600m", NULL, 0, NULL, NULL);
+	assert_event("c2", "FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.");
+	/* the status gone: the node key's capacity again */
+	del("nodestatus", "n");
+	assert_bound("c2", "n");
+}
+END_TEST
+
 START_TEST(invalid_pod)
 {
 	char k[256];
@@ -926,12 +1007,14 @@ suite(void)
 	tcase_add_test(f, capacity_cpu_memory);
 	tcase_add_test(f, unschedulable_node);
 	tcase_add_test(f, node_change_wakes_pod);
+	tcase_add_test(f, nodestatus_capacity);
 	tcase_add_test(sc, spread_owner);
 	tcase_add_test(sc, spread_service);
 	tcase_add_test(sc, least_requested);
 	tcase_add_test(k, delete_and_recreate);
 	tcase_add_test(k, replaced_incarnation);
 	tcase_add_test(k, lease_gone);
+	tcase_add_test(k, heartbeat_stale);
 	tcase_add_test(k, invalid_pod);
 	tcase_add_test(k, batch_stale_pod);
 	tcase_add_test(l, two_schedulers);

@@ -465,6 +465,40 @@ END_TEST
 
 /* ---- describe ---- */
 
+/* Version 2 node data: the agent's status under P/nodestatus/NODE wins over
+ * P/nodes/NODE's; a heartbeat older than its lease duration reads
+ * NotReady; an event a node wrote (P/nodeevents/NODE/...) is shown with
+ * the node that wrote it, whatever source it claims. */
+START_TEST(test_node_v2)
+{
+	struct run r;
+
+	put("nodes/m3", "{\"metadata\":{\"labels\":{\"zone\":\"b\"}},\"spec\":{}}");
+	put("nodestatus/m3", "{\"metadata\":{\"name\":\"m3\"},\"status\":{\"capacity\":{\"cpu\":\"6\","
+	                     "\"memory\":\"12Gi\",\"pods\":\"30\"},\"podCIDR\":\"10.244.3.0/24\"}}");
+	put("nodeleases/m3", "{\"spec\":{\"holderIdentity\":\"m3\",\"leaseDurationSeconds\":10,"
+	                     "\"renewTime\":\"2020-01-01T00:00:00.000000Z\"}}");
+	put("nodeevents/m3/nodes/m3/abc",
+	    "{\"type\":\"Warning\",\"reason\":\"Forged\",\"message\":\"from a node\",\"source\":\"scheduler\","
+	    "\"firstTimestamp\":\"2026-01-01T00:00:00Z\",\"lastTimestamp\":\"2026-01-01T00:00:00Z\",\"count\":1}");
+	r = ctl("get", "nodes", "m3", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	words_are(line_of(r.out, "m3"), (const char *[]){"m3", "NotReady", "zone=b", "6", "12Gi", "0/30", NULL});
+	run_free(&r);
+	r = ctl("describe", "node", "m3", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	HAS(line_of(r.out, "Ready:"), "heartbeat stopped");
+	HAS(line_of(r.out, "PodCIDR:"), "10.244.3.0/24");
+	HAS(r.out, "scheduler, m3");
+	run_free(&r);
+	r = ctl("get", "events", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	HAS(r.out, "node/m3");
+	HAS(r.out, "Forged");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_describe)
 {
 	struct run r;
@@ -724,6 +758,57 @@ START_TEST(test_delete)
 }
 END_TEST
 
+/* --grace-period: the pod is marked (metadata.deletionGracePeriodSeconds),
+ * skiffctl waits for the agent (here: the binding's copy already marked
+ * and no status left, as an agent leaves it) and deletes the pod; --force
+ * deletes the pod and its binding without waiting. */
+START_TEST(test_delete_grace_force)
+{
+	int64_t g2, g3;
+	struct run r;
+
+	put("pods/g1", POD("{\"app\":\"g\"}"));
+	r = ctl("delete", "pod", "g1", "--grace-period=5", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/g1"), 0);
+
+	g2 = put("pods/g2", POD("{\"app\":\"g\"}"));
+	putf("bindings/m1/g2",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"g2\",\"uid\":\"%lld\","
+	     "\"deletionGracePeriodSeconds\":5},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)g2);
+	r = ctl("delete", "pod", "g2", "--grace-period", "5", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.out, "pod/g2 deleted");
+	HASNT(r.err, "did not confirm");
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/g2"), 0);
+
+	g3 = put("pods/g3", POD("{\"app\":\"g\"}"));
+	putf("bindings/m1/g3",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"g3\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)g3);
+	putf("podstatus/m1/g3", "{\"uid\":\"%lld\",\"phase\":\"Running\"}", (long long)g3);
+	r = ctl("delete", "pod", "g3", "--force", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	HAS(r.err, "--force needs --grace-period=0");
+	run_free(&r);
+	r = ctl("delete", "pod", "g3", "--grace-period=0", "--force", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.err, "immediate deletion does not wait");
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/g3"), 0);
+	ck_assert_int_eq(create_rev("bindings/m1/g3"), 0);
+
+	r = ctl("delete", "svc", "x", "--grace-period=0", NULL);
+	ck_assert_int_eq(r.rc, 1);
+	HAS(r.err, "for pods only");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_scale_cordon)
 {
 	struct run r;
@@ -842,6 +927,8 @@ suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_get_pods);
 	tcase_add_test(tc, test_get_other_kinds);
+	tcase_add_test(tc, test_node_v2);
+	tcase_add_test(tc, test_delete_grace_force);
 	tcase_add_test(tc, test_get_json);
 	tcase_add_test(tc, test_get_errors);
 	tcase_add_test(tc, test_etcd_down);

@@ -37,6 +37,9 @@ static const struct kcase kcases[] = {
 	{API_EVENT, API_SERVICE, "", "apache", "x_1", P "/events/services/apache/x_1"},
 	{API_EVENT, API_NODE, "", "m1.lan", "NodeNotReady", P "/events/nodes/m1.lan/NodeNotReady"},
 	{API_LEADER, 0, "", "scheduler", "694d7a1b2c", P "/leaders/scheduler/694d7a1b2c"},
+	{API_NODESTATUS, 0, "", "m1.lan", "", P "/nodestatus/m1.lan"},
+	{API_NODEEVENT, API_POD, "m1.lan", "web", "00ff", P "/nodeevents/m1.lan/pods/web/00ff"},
+	{API_NODEEVENT, API_NODE, "m1", "m1", "Ready", P "/nodeevents/m1/nodes/m1/Ready"},
 };
 
 START_TEST(test_parse_format)
@@ -64,7 +67,7 @@ START_TEST(test_parse_format)
 		ck_assert_int_eq(api_key_on_node(buf, sizeof(buf), P, c->kind, c->node, c->name, &err), 0);
 	else if (c->kind == API_EVENT)
 		ck_assert_int_eq(api_key_event(buf, sizeof(buf), P, c->object, c->name, c->id, &err), 0);
-	else if (c->kind != API_LEADER)
+	else if (c->kind != API_LEADER && c->kind != API_NODEEVENT)
 		ck_assert_int_eq(api_key_object(buf, sizeof(buf), P, c->kind, c->name, &err), 0);
 	ck_assert_str_eq(buf, c->key);
 	/* A buffer one byte short is refused. */
@@ -106,6 +109,10 @@ static const struct bad bads[] = {
 	{P "/events/pods/a", "events keys have 4 segments after the prefix, got 3"},
 	{P "/events/pods/a/b/c", "events keys have 4 segments after the prefix, got 5"},
 	{P "/events/pods/a/b/c/d", "key has too many segments"},
+	{P "/nodeevents/m1/pods/a", "nodeevents keys have 5 segments after the prefix, got 4"},
+	{P "/nodeevents/m_1/pods/a/b", "node name: \"m_1\" is not a DNS-1123 subdomain"},
+	{P "/nodeevents/m1/bindings/a/b", "event kind"},
+	{P "/nodeevents/m1/pods/a/b/c", "key has too many segments"},
 	{P "/network/config/x", "network/config keys have 1 segments after the prefix, got 2"},
 	{P "/network/subnets", "network/subnets keys have 2 segments after the prefix, got 1"},
 	{P "/network", "unknown key directory \"network\""},
