@@ -177,7 +177,7 @@ main(int argc, char **argv)
 	                        "connects to an endpoint that failed");
 	/* Replace whatever a crashed run left with an empty table. */
 	px_nft_apply(&PX, NULL);
-	if (!(PX.rec = recorder_new(d.etcd, d.opts.prefix, "proxy")))
+	if (!(PX.rec = recorder_new_node(d.etcd, d.opts.prefix, node_name, "proxy")))
 		fatalx("out of memory");
 	PX.ctl = daemon_controller(&d, &cfg);
 	daemon_on_stop(&d, "nftables rules", stop_hook, NULL);

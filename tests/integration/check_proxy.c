@@ -521,7 +521,7 @@ invalid_endpoint_event(double secs)
 	struct etcd_range_opts o = {.prefix = 1};
 	double end = ev_time() + secs;
 
-	snprintf(prefix, sizeof(prefix), "%s/events/services/web/", PFX);
+	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/services/web/", PFX, NODE); /* the node's own events */
 	while (ev_time() < end) {
 		struct etcd_result *r = etcd_sync_range(S, prefix, &o);
 		int found = 0;
