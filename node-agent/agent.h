@@ -116,6 +116,8 @@ struct agent_opts {
 	long max_grace_s;           /* --max-grace-period: the longest stop, seconds */
 	const char *docker_network; /* NULL = Docker's default bridge, no subnet claimed */
 	int host_gw;                /* --routing host-gw */
+
+	int host_port_lo, host_port_hi; /* --host-port-range */
 };
 
 struct pass;
@@ -164,6 +166,8 @@ struct agent {
 	int stopping;
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */
+
+	uint64_t fw_peers_sig; /* the other nodes' hostIPs the last firewall set-up had */
 };
 
 /* main.c */
@@ -221,6 +225,9 @@ void net_stop(struct agent *a);
 /* Emit a Warning event on our node and log the same line at level l. */
 void net_warn(struct agent *a, enum log_level l, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* After each sync of the subnets (agent_routes.c): when the other nodes'
+ * hostIPs differ from the last firewall set-up's, set it up again. */
+void net_fw_peers_check(struct agent *a);
 
 /* agent_routes.c: keep one route per other node's subnet (host-gw). */
 void routes_start(struct agent *a);

@@ -82,15 +82,99 @@ fw_failed(struct agent *a, const char *why)
 
 static void net_ready_finish(struct agent *a);
 
+/* A firewall set-up has ended. */
 static void
-fw_done(void *arg, int ok, const char *why)
+fw_ended(struct agent *a, int ok, const char *why)
 {
-	struct agent *a = arg;
-
 	a->fw_job = NULL;
 	if (!ok)
 		fw_failed(a, why);
-	net_ready_finish(a);
+}
+
+static void
+fw_done(void *arg, int ok, const char *why)
+{
+	fw_ended(arg, ok, why);
+	net_ready_finish(arg);
+}
+
+/* The other nodes' hostIPs, from the subnets informer, for SKIFF-FWD,
+ * and a signature of the set (order-independent). */
+struct fw_peers {
+	const struct agent *a;
+	const char **ip;
+	size_t n;
+	uint64_t sig;
+};
+
+static void
+fw_peer(const struct informer_obj *o, void *arg)
+{
+	struct fw_peers *p = arg;
+	const struct api_subnet *s = o->obj;
+	uint64_t h = 14695981039346656037ULL;
+
+	if (!s || !s->host_ip || strcmp(o->name, p->a->o.node_name) == 0)
+		return;
+	p->ip[p->n++] = s->host_ip;
+	for (const char *c = s->host_ip; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	p->sig += h;
+}
+
+static void
+fw_peers_get(const struct agent *a, struct fw_peers *p)
+{
+	size_t max = a->subnets ? informer_count(a->subnets) : 0;
+
+	*p = (struct fw_peers){a, calloc(max + 1, sizeof(char *)), 0, 0};
+	if (p->ip && a->subnets)
+		informer_foreach(a->subnets, fw_peer, p);
+}
+
+/* Start the firewall set-up (done calls back); 0, or -1 with why. The
+ * peers are known once the routes' informer runs (net_fw_peers_check
+ * then sets it up again). */
+static int
+fw_start(struct agent *a, fw_done_fn done, char *why, size_t len)
+{
+	char pod[24];
+	struct fw_peers p;
+	struct fw_net net = {pod, a->pod_subnet, NULL, 0, a->netcfg.allow_metadata};
+
+	api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
+	fw_peers_get(a, &p);
+	net.peers = p.ip;
+	net.n_peers = p.n;
+	a->fw_job = fw_ensure_async(a->d->loop, &net, done, a, why, len);
+	a->fw_peers_sig = p.sig;
+	free(p.ip);
+	return a->fw_job ? 0 : -1;
+}
+
+static void
+fw_refreshed(void *arg, int ok, const char *why)
+{
+	fw_ended(arg, ok, why);
+	net_fw_peers_check(arg); /* they may have changed meanwhile */
+}
+
+void
+net_fw_peers_check(struct agent *a)
+{
+	struct fw_peers p;
+	char why[512];
+
+	if (!a->o.host_gw || !a->net_ready || a->fw_job || a->stopping)
+		return;
+	fw_peers_get(a, &p);
+	free(p.ip);
+	if (p.sig == a->fw_peers_sig)
+		return;
+	log_kv(LL_INFO, KV("node", a->o.node_name), "the other nodes' addresses changed: %zu now; updating SKIFF-FWD",
+	       p.n);
+	if (fw_start(a, fw_refreshed, why, sizeof(why)) < 0)
+		fw_failed(a, why);
 }
 
 /* The network is there: forwarding (in a child: iptables may wait for its
@@ -100,13 +184,12 @@ fw_done(void *arg, int ok, const char *why)
 static void
 net_ready(struct agent *a)
 {
-	char why[512], pod[24];
+	char why[512];
 
 	if (a->fw_job)
 		return; /* one set-up at a time; its end goes on */
 	if (a->o.host_gw) {
-		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
-		if ((a->fw_job = fw_ensure_async(a->d->loop, pod, a->pod_subnet, fw_done, a, why, sizeof(why))))
+		if (fw_start(a, fw_done, why, sizeof(why)) == 0)
 			return; /* fw_done goes on */
 		fw_failed(a, why);
 	}

@@ -111,6 +111,7 @@ route_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	routes_sync(a);
+	net_fw_peers_check(a);
 	ev_timer_set(w, (double)a->o.resync_ms / 1000.0, 0.0);
 	ev_timer_start(a->d->loop, w);
 }

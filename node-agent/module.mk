@@ -42,8 +42,10 @@ install-agent: $(BIN)/pause.tar
 AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
 AGENT_CLAIM := $(OBJ)/node-agent/agent_claim.o $(AGENT_NETCALC)
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(filter-out check_agent_net,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(filter-out check_agent_net check_agent_fw,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 $(eval $(call test_prog,check_agent_net,tests/integration,$(AGENT_CLAIM) $(HARNESS_OBJ) $(API_LIB) $(ETCD_LIB)))
+# check_agent_fw drives agent_fw.c itself (iptables in a namespace of its own).
+$(eval $(call test_prog,check_agent_fw,tests/integration,$(OBJ)/node-agent/agent_fw.o $(DAEMON_LIB) $(API_LIB)))
 $(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"'))
 $(foreach t,$(AGENT_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-agent))
 INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
