@@ -14,6 +14,7 @@ api_network_config_default(struct api_network_config *nc)
 	api_cidr_parse(API_DEFAULT_POD_CIDR, &nc->pod_cidr, NULL);
 	nc->subnet_length = API_DEFAULT_SUBNET_LEN;
 	api_cidr_parse(API_DEFAULT_SERVICE_CIDR, &nc->service_cidr, NULL);
+	nc->allow_metadata = 0;
 }
 
 /* CIDR member key into *c (left alone when absent or bad). */
@@ -38,6 +39,7 @@ config_decode(struct api_dec *d, const json_t *j, void *out)
 	cidr_member(d, j, "serviceCIDR", &nc->service_cidr);
 	if (dec_int(d, j, "subnetLength", 1, 30, &v))
 		nc->subnet_length = (int)v;
+	dec_bool(d, j, "allowMetadata", &nc->allow_metadata);
 	if (nc->subnet_length <= nc->pod_cidr.len)
 		dec_err_at(d, "subnetLength", "must be longer than the podCIDR prefix /%d, got %d", nc->pod_cidr.len,
 		           nc->subnet_length);
@@ -68,6 +70,7 @@ config_encode(const void *obj)
 		rc |= enc_cidr(j, "podCIDR", &nc->pod_cidr);
 		rc |= enc_int(j, "subnetLength", nc->subnet_length);
 		rc |= enc_cidr(j, "serviceCIDR", &nc->service_cidr);
+		rc |= enc_bool(j, "allowMetadata", nc->allow_metadata);
 	}
 	return enc_done(j, rc);
 }

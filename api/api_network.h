@@ -5,7 +5,7 @@
  *
  * NetworkConfig defaults, field by field and when the key is absent:
  *   {"podCIDR": "10.244.0.0/16", "subnetLength": 24,
- *    "serviceCIDR": "10.0.0.0/24"}
+ *    "serviceCIDR": "10.0.0.0/24", "allowMetadata": false}
  * Checks: CIDRs canonical, subnetLength longer than podCIDR's prefix and at
  * most 30, the pod and service networks disjoint.
  */
@@ -25,6 +25,7 @@ struct api_network_config {
 	struct api_cidr pod_cidr;
 	int subnet_length;
 	struct api_cidr service_cidr;
+	int allow_metadata; /* "allowMetadata": pods may reach 169.254.169.254 (host-gw firewall) */
 };
 
 struct api_network_config *api_network_config_parse(const char *json, size_t len, struct api_errors *errs);

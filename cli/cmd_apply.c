@@ -23,7 +23,7 @@
 #define APPLY_HELP                                                                         \
 	"Create or update the pods, controllers and services of manifests (JSON or\n"      \
 	"YAML; a file, a directory of *.json/*.yaml/*.yml, or - for stdin; -f repeats).\n" \
-	"Fields Skiff does not implement are refused (docs/keys.md); unknown ones warn.\n"  \
+	"Fields Skiff does not implement are refused (docs/keys.md); unknown ones warn.\n" \
 	"Every object is validated first; on any problem nothing is written.\n"            \
 	"Exit 0 when all were written, 1 otherwise, 2 on usage errors."
 #define CREATE_HELP                                                                        \
@@ -33,12 +33,11 @@
 
 static int recursive; /* -R: set by opts_parse on every run */
 
-static const struct flag file_flags[] = {
-	{"filename", FLAG_STRING, NULL, NULL, NULL, "manifest file, directory or - (short: -f; repeatable)", "FILE",
-         NULL},
-	{"recursive", FLAG_BOOL, &recursive, "false", NULL, "read the sub-directories of directories too (short: -R)",
-         NULL, NULL},
-	{0}};
+static const struct flag file_flags[] = {{"filename", FLAG_STRING, NULL, NULL, NULL,
+                                          "manifest file, directory or - (short: -f; repeatable)", "FILE", NULL},
+                                         {"recursive", FLAG_BOOL, &recursive, "false", NULL,
+                                          "read the sub-directories of directories too (short: -R)", NULL, NULL},
+                                         {0}};
 
 static const struct skiff_prog apply_prog = {
 	.client = 1, .name = "skiffctl apply", .summary = APPLY_HELP, .flags = file_flags};

@@ -19,7 +19,7 @@
 
 #include "skiffctl.h"
 
-static int cascade_flag, force_flag;
+static int cascade_flag, force_flag, recursive;
 static long grace_flag;
 
 FLAG_BOUNDS(check_grace, -1, API_MAX_GRACE_SECONDS)
@@ -27,6 +27,9 @@ FLAG_BOUNDS(check_grace, -1, API_MAX_GRACE_SECONDS)
 static const struct flag delete_flags[] = {
 	{"cascade", FLAG_BOOL, &cascade_flag, "true", NULL,
          "false: keep a controller's pods (their ownerReferences to it are removed first)", NULL, NULL},
+	{"filename", FLAG_STRING, NULL, NULL, NULL,
+         "delete the objects of a manifest file, directory or - (short: -f; repeatable)", "FILE", NULL},
+	{"recursive", FLAG_BOOL, &recursive, "false", NULL, "with -f: read sub-directories too", NULL, NULL},
 	{"grace-period", FLAG_INT, &grace_flag, "-1", NULL,
          "pods: give the containers at most this many seconds to stop, and wait for the agent (-1: the pod's own)", "N",
          check_grace},
@@ -41,7 +44,7 @@ static const struct skiff_prog prog = {.client = 1,
                                                "Delete a pod, controller, service or node (KIND as in skiffctl get).\n"
                                                "Deleting a controller deletes its pods unless --cascade=false.\n"
                                                "Exit 0 on success, 1 when it does not exist or etcd fails.",
-                                       .args = "KIND NAME",
+                                       .args = "KIND NAME | -f FILE",
                                        .flags = delete_flags};
 
 void
@@ -120,26 +123,103 @@ orphan_pods(struct ctl *c, const char *name, int64_t rc_create)
 	return n;
 }
 
+/* Delete one object: 0 done, -1 failed (reported). */
+static int
+delete_named(struct ctl *c, const struct ctl_kind *k, const char *name)
+{
+	char key[API_KEY_MAX];
+	int64_t create = 0;
+	int orphaned = -1, d;
+
+	if (grace_flag >= 0 && k->kind != API_POD) {
+		fprintf(c->err, "%s: --grace-period and --force are for pods only\n", c->name);
+		return -1;
+	}
+	if (ctl_key(c, key, k->kind, name) < 0)
+		return -1;
+	if (k->kind == API_CONTROLLER && !cascade_flag) {
+		struct etcd_result *r = etcd_sync_get(c->s, key);
+
+		if (!r || r->err.code != ETCD_OK) {
+			ctl_etcd_fail(c, key, r);
+			etcd_result_free(r);
+			return -1;
+		}
+		create = r->nkvs ? r->kvs[0].create_revision : 0;
+		etcd_result_free(r);
+		if (create && (orphaned = orphan_pods(c, name, create)) < 0)
+			return -1;
+	}
+	d = grace_flag >= 0
+	            ? ctl_delete_pod_graceful(c, key, name, grace_flag, force_flag)
+	            : ctl_delete_if(c, key, ETCD_CMP_CREATE, create ? ETCD_CMP_EQUAL : ETCD_CMP_GREATER, create);
+	if (d < 0)
+		return -1;
+	if (d == 0) {
+		fprintf(c->err, "%s: %s \"%s\" not found under %s%s\n", c->name, k->singular, name, c->opts.prefix,
+		        create ? " (it was deleted or written again meanwhile)" : "");
+		return -1;
+	}
+	if (orphaned >= 0)
+		fprintf(c->out, "%s/%s deleted (%d pod%s kept)\n", k->singular, name, orphaned,
+		        orphaned == 1 ? "" : "s");
+	else
+		fprintf(c->out, "%s/%s deleted\n", k->singular, name);
+	return 0;
+}
+
+/* delete -f: every object of the manifests, by its kind and
+ * metadata.name (read by the same reader as apply; not validated further:
+ * a manifest Skiff refuses can still name what to delete). */
+static int
+delete_files(struct ctl *c)
+{
+	struct ctl_objects objs = {.recursive = recursive};
+	int rc = SKIFFCTL_EXIT_OK;
+	size_t i;
+
+	ctl_manifests_read(c->files, c->nfiles, &objs, c->err);
+	if (objs.failed)
+		rc = SKIFFCTL_EXIT_FAIL;
+	for (i = 0; i < objs.n; i++) {
+		const struct ctl_kind *k = ctl_kind_of(api_kind_detect(objs.o[i].j));
+		const char *name = ctl_jstr(objs.o[i].j, "metadata.name");
+
+		if (!k || k->kind == API_EVENT || !name) {
+			fprintf(c->err, "%s: %s: %s\n", c->name, objs.o[i].where,
+			        k ? "no metadata.name: cannot tell what to delete"
+			          : "not a pod, controller, service or node");
+			rc = SKIFFCTL_EXIT_FAIL;
+		} else if (delete_named(c, k, name) < 0) {
+			rc = SKIFFCTL_EXIT_FAIL;
+		}
+	}
+	ctl_objects_free(&objs);
+	return rc;
+}
+
 int
 cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 {
 	const struct ctl_kind *k;
-	char key[API_KEY_MAX];
-	int64_t create = 0;
-	int rc, orphaned = -1, d;
+	int rc;
 	struct ctl c;
 
 	cascade_flag = 1;
 	force_flag = 0;
 	grace_flag = -1;
-	if ((rc = ctl_parse(&c, &prog, argc, argv, out, err, 0)) != CTL_CONTINUE)
+	if ((rc = ctl_parse(&c, &prog, argc, argv, out, err, 1)) != CTL_CONTINUE)
 		goto done;
 	if (force_flag && grace_flag != 0) {
 		rc = ctl_usage_error(&c, &prog, "--force needs --grace-period=0");
 		goto done;
 	}
-	if (c.nargs != 2) {
-		rc = ctl_usage_error(&c, &prog, "expected KIND NAME");
+	if (c.nfiles > 0 && c.nargs == 0) {
+		rc = ctl_connect(&c) < 0 ? SKIFFCTL_EXIT_FAIL : delete_files(&c);
+		goto done;
+	}
+	if (c.nargs != 2 || c.nfiles > 0) {
+		rc = ctl_usage_error(&c, &prog, "expected KIND NAME or -f FILE");
 		goto done;
 	}
 	rc = SKIFFCTL_EXIT_FAIL;
@@ -148,41 +228,8 @@ cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 		        c.name, k ? "cannot delete" : "unknown", c.args[0]);
 		goto done;
 	}
-	if (grace_flag >= 0 && k->kind != API_POD) {
-		fprintf(err, "%s: --grace-period and --force are for pods only\n", c.name);
-		goto done;
-	}
-	if (ctl_key(&c, key, k->kind, c.args[1]) < 0 || ctl_connect(&c) < 0)
-		goto done;
-	if (k->kind == API_CONTROLLER && !cascade_flag) {
-		struct etcd_result *r = etcd_sync_get(c.s, key);
-
-		if (!r || r->err.code != ETCD_OK) {
-			ctl_etcd_fail(&c, key, r);
-			etcd_result_free(r);
-			goto done;
-		}
-		create = r->nkvs ? r->kvs[0].create_revision : 0;
-		etcd_result_free(r);
-		if (create && (orphaned = orphan_pods(&c, c.args[1], create)) < 0)
-			goto done;
-	}
-	d = grace_flag >= 0
-	            ? ctl_delete_pod_graceful(&c, key, c.args[1], grace_flag, force_flag)
-	            : ctl_delete_if(&c, key, ETCD_CMP_CREATE, create ? ETCD_CMP_EQUAL : ETCD_CMP_GREATER, create);
-	if (d < 0)
-		goto done;
-	if (d == 0) {
-		fprintf(err, "%s: %s \"%s\" not found under %s%s\n", c.name, k->singular, c.args[1], c.opts.prefix,
-		        create ? " (it was deleted or written again meanwhile)" : "");
-		goto done;
-	}
-	if (orphaned >= 0)
-		fprintf(out, "%s/%s deleted (%d pod%s kept)\n", k->singular, c.args[1], orphaned,
-		        orphaned == 1 ? "" : "s");
-	else
-		fprintf(out, "%s/%s deleted\n", k->singular, c.args[1]);
-	rc = SKIFFCTL_EXIT_OK;
+	if (ctl_connect(&c) == 0 && delete_named(&c, k, c.args[1]) == 0)
+		rc = SKIFFCTL_EXIT_OK;
 done:
 	ctl_done(&c);
 	return rc;

@@ -376,8 +376,8 @@ list_dir(const char *dir, DIR *d, int recursive, size_t *n, struct ctl_objects *
 
 		if (recursive && de->d_name[0] != '.') {
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			sub = de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && stat(path, &st) == 0 &&
-			                                S_ISDIR(st.st_mode));
+			sub = de->d_type == DT_DIR ||
+			      (de->d_type == DT_UNKNOWN && stat(path, &st) == 0 && S_ISDIR(st.st_mode));
 		}
 		if (!sub && !manifest_name(de->d_name))
 			continue;

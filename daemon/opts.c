@@ -1,6 +1,8 @@
 /*
  * opts.c: the common flag table and its checks, the etcd password, and the
- * etcd client configuration drawn from the flags.
+ * etcd client configuration drawn from the flags; the refusal of an etcd
+ * password over plain http (daemons), and the removal of the secrets from
+ * the environment once they are read.
  *
  * The table is built per call so that its destinations point into the
  * caller's struct skiff_opts and the program can choose the health address
@@ -11,12 +13,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "opts.h"
 
 #define PASSWORD_MAX 4096
-#define COMMON_MAX 16
+#define COMMON_MAX 17
 
 static int
 check_level(const struct flag *f, char *err, size_t len)
@@ -120,6 +123,8 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 		{"max-value-bytes", FLAG_INT, &o->max_value_bytes, "1433600", NULL,
 	         "ignore (as malformed) any watched value larger than this; statuses and events: at most 262144",
 	         "BYTES", check_value_bytes},
+		{"allow-insecure-auth", FLAG_BOOL, &o->allow_insecure_auth, "false", NULL,
+	         "allow --etcd-user with http:// endpoints (the password crosses the network in clear)", NULL, NULL},
 		{0}};
 	size_t n = 0;
 
@@ -127,7 +132,8 @@ common_table(struct skiff_opts *o, const struct skiff_prog *p, struct flag t[COM
 		if ((p->elects || strcmp(all[i].name, "leader-elect") != 0) &&
 		    (p->resyncs || strcmp(all[i].name, "resync-interval") != 0) &&
 		    (!p->client ||
-		     (strcmp(all[i].name, "health-addr") != 0 && strcmp(all[i].name, "max-value-bytes") != 0)))
+		     (strcmp(all[i].name, "health-addr") != 0 && strcmp(all[i].name, "max-value-bytes") != 0 &&
+		      strcmp(all[i].name, "allow-insecure-auth") != 0)))
 			t[n++] = all[i];
 	t[n] = (struct flag){0};
 	return t;
@@ -185,6 +191,65 @@ find_password(struct skiff_opts *o, char *err, size_t len)
 	return 0;
 }
 
+/* A daemon sends no password over http:// unless told it may. */
+static int
+check_insecure_auth(const struct skiff_opts *o, const struct skiff_prog *p, char *err, size_t len)
+{
+	const char *e = o->etcd_endpoints;
+
+	if (p->client || o->allow_insecure_auth || !o->etcd_user || !*o->etcd_user || !e)
+		return 0;
+	for (; e; e = strchr(e, ',') ? strchr(e, ',') + 1 : NULL) {
+		while (*e == ' ')
+			e++;
+		if (strncasecmp(e, "http://", 7) == 0) {
+			snprintf(err, len,
+			         "--etcd-user over a plain http:// endpoint would send the password in clear; use "
+			         "https:// endpoints (--etcd-cacert), or --allow-insecure-auth on a trusted network");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* 1 when the variable "NAME=value" at v holds an etcd secret. */
+static int
+secret_var(const char *v)
+{
+	size_t n = strcspn(v, "=");
+	char name[128];
+
+	if (n >= sizeof(name))
+		return 0;
+	memcpy(name, v, n);
+	name[n] = '\0';
+	if (strcmp(name, "ETCDCTL_PASSWORD") == 0 || strcmp(name, "ETCDCTL_USER") == 0)
+		return 1;
+	return strncmp(name, "SKIFF_", 6) == 0 &&
+	       (strstr(name, "PASSWORD") || strstr(name, "SECRET") || strstr(name, "TOKEN"));
+}
+
+int
+opts_scrub_env(void)
+{
+	extern char **environ;
+	int n = 0;
+
+	for (size_t i = 0; environ && environ[i];) {
+		char *v = environ[i], name[128];
+
+		if (!secret_var(v)) {
+			i++;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(v, "="), v);
+		unsetenv(name); /* drops the pointer; then wipe the bytes it pointed at */
+		memset(v, 0, strlen(v));
+		n++;
+	}
+	return n;
+}
+
 int
 opts_parse(struct skiff_opts *o, const struct skiff_prog *p, int argc, char **argv, char *err, size_t len)
 {
@@ -198,6 +263,8 @@ opts_parse(struct skiff_opts *o, const struct skiff_prog *p, int argc, char **ar
 	if (rc != FLAGS_OK)
 		return rc;
 	log_level_parse(o->log_level_name, &o->log_level);
+	if (check_insecure_auth(o, p, err, len) < 0)
+		return FLAGS_ERR;
 	return find_password(o, err, len) < 0 ? FLAGS_ERR : FLAGS_OK;
 }
 
@@ -207,7 +274,7 @@ opts_parse_or_exit(struct skiff_opts *o, const struct skiff_prog *p, int argc, c
 	char err[512];
 
 	switch (opts_parse(o, p, argc, argv, err, sizeof(err))) {
-	case FLAGS_OK: return;
+	case FLAGS_OK: opts_scrub_env(); return;
 	case FLAGS_HELP: opts_help(p, stdout); break;
 	case FLAGS_VERSION: printf("%s %s\n", p->name, SKIFF_VERSION); break;
 	default:

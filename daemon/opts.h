@@ -47,6 +47,7 @@ struct skiff_opts {
 	int leader_elect;        /* 1 unless --leader-elect=false (always 0 if !prog->elects) */
 	long resync_ms;          /* --resync-interval (0 if !prog->resyncs) */
 	long max_value_bytes;    /* --max-value-bytes, for informers (0 for clients) */
+	int allow_insecure_auth; /* --allow-insecure-auth: a password may go over http:// (daemons) */
 	int nargs;               /* positional arguments, now at argv[1..nargs] */
 };
 
@@ -55,11 +56,19 @@ struct skiff_opts {
  * borrowed from argv, the environment or the tables, except etcd_password
  * (free with opts_free, also after an error). Reads the password file. */
 int opts_parse(struct skiff_opts *o, const struct skiff_prog *p, int argc, char **argv, char *err, size_t len);
-/* opts_parse, then: --help prints the help on stdout and exits 0; --version
+/* opts_parse, then, on success, opts_scrub_env; --help prints the help on stdout and exits 0; --version
  * prints "NAME VERSION" and exits 0; an error prints "NAME: msg" and the usage
  * line on stderr and exits 2. Returns only on success. */
 void opts_parse_or_exit(struct skiff_opts *o, const struct skiff_prog *p, int argc, char **argv);
 void opts_free(struct skiff_opts *o);
+
+/* Remove the etcd secrets (SKIFF_ETCD_PASSWORD, any other SKIFF_ variable
+ * whose name holds PASSWORD, SECRET or TOKEN, ETCDCTL_PASSWORD and
+ * ETCDCTL_USER) from the environment, overwriting their bytes first, so
+ * that neither a child (nft, iptables, ip) nor /proc/PID/environ shows
+ * them. Call once the flags are read (opts_parse has copied the
+ * password). Not thread-safe, like setenv. Returns how many it removed. */
+int opts_scrub_env(void);
 
 /* Fill cfg for etcd_client_new. Pointers are borrowed from o. */
 void opts_etcd_config(const struct skiff_opts *o, struct etcd_config *cfg);

@@ -119,6 +119,8 @@ struct agent_opts {
 	long max_grace_s;           /* --max-grace-period: the longest stop, seconds */
 	const char *docker_network; /* NULL = Docker's default bridge, no subnet claimed */
 	int host_gw;                /* --routing host-gw */
+
+	int host_port_lo, host_port_hi; /* --host-port-range */
 };
 
 struct pass;
@@ -175,6 +177,8 @@ struct agent {
 	int stopping;
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */
+
+	uint64_t fw_peers_sig; /* the other nodes' hostIPs the last firewall set-up had */
 };
 
 /* main.c */
@@ -251,6 +255,9 @@ int subnets_view(const struct agent *a, struct subnets_view *v);
 void subnets_view_free(struct subnets_view *v);
 /* Index of node's key in v, or -1. */
 long subnets_find(const struct subnets_view *v, const char *node);
+/* Key i of v decoded (new; api_subnet_free), NULL when it does not
+ * decode or out of memory. */
+struct api_subnet *subnets_claim(const struct subnets_view *v, size_t i);
 
 /* agent_net.c: without --docker-network, net_ready at once. Otherwise wait
  * for the subnet the node controller allocates, check it, write it to the
@@ -264,6 +271,9 @@ void net_changed(struct agent *a);
 /* Emit a Warning event on our node and log the same line at level l. */
 void net_warn(struct agent *a, enum log_level l, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* After each sync of the subnets (agent_routes.c): when the other nodes'
+ * hostIPs differ from the last firewall set-up's, set it up again. */
+void net_fw_peers_check(struct agent *a);
 
 /* agent_routes.c: keep one route per other node's valid subnet (host-gw). */
 void routes_start(struct agent *a);

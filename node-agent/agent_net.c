@@ -86,15 +86,113 @@ fw_failed(struct agent *a, const char *why)
 
 static void net_ready_finish(struct agent *a);
 
+/* A firewall set-up has ended. */
 static void
-fw_done(void *arg, int ok, const char *why)
+fw_ended(struct agent *a, int ok, const char *why)
 {
-	struct agent *a = arg;
-
 	a->fw_job = NULL;
 	if (!ok)
 		fw_failed(a, why);
-	net_ready_finish(a);
+}
+
+static void
+fw_done(void *arg, int ok, const char *why)
+{
+	fw_ended(arg, ok, why);
+	net_ready_finish(arg);
+}
+
+/* The other nodes' hostIPs, from their valid subnet keys (the judge's:
+ * an invalid key's address is not let in), for SKIFF-FWD, and a signature
+ * of the set (order-independent). */
+struct fw_peers {
+	char **ip; /* new strings */
+	size_t n;
+	uint64_t sig;
+};
+
+static void
+fw_peer_add(struct fw_peers *p, const struct subnets_view *v, size_t i)
+{
+	struct api_subnet *s = subnets_claim(v, i);
+	uint64_t h = 14695981039346656037ULL;
+
+	if (s && s->host_ip && (p->ip[p->n] = strdup(s->host_ip))) {
+		for (const char *c = s->host_ip; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		p->sig += h;
+		p->n++;
+	}
+	api_subnet_free(s);
+}
+
+static void
+fw_peers_get(const struct agent *a, struct fw_peers *p)
+{
+	struct subnets_view v;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (!a->network || subnets_view(a, &v) < 0)
+		return;
+	p->ip = calloc(v.n + 1, sizeof(*p->ip));
+	for (i = 0; p->ip && i < v.n; i++)
+		if (v.valid[i] && strcmp(v.c[i].node, a->o.node_name) != 0)
+			fw_peer_add(p, &v, i);
+	subnets_view_free(&v);
+}
+
+static void
+fw_peers_free(struct fw_peers *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->ip[i]);
+	free(p->ip);
+}
+
+/* Start the firewall set-up (done calls back); 0, or -1 with why. The
+ * peers are those the P/network/ watch holds now; when they change,
+ * net_fw_peers_check sets it up again. */
+static int
+fw_start(struct agent *a, fw_done_fn done, char *why, size_t len)
+{
+	char pod[24];
+	struct fw_peers p;
+	struct fw_net net = {pod, a->pod_subnet, NULL, 0, a->netcfg.allow_metadata};
+
+	api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
+	fw_peers_get(a, &p);
+	net.peers = (const char *const *)p.ip;
+	net.n_peers = p.n;
+	a->fw_job = fw_ensure_async(a->d->loop, &net, done, a, why, len); /* the rules are made at once */
+	a->fw_peers_sig = p.sig;
+	fw_peers_free(&p);
+	return a->fw_job ? 0 : -1;
+}
+
+static void
+fw_refreshed(void *arg, int ok, const char *why)
+{
+	fw_ended(arg, ok, why);
+	net_fw_peers_check(arg); /* they may have changed meanwhile */
+}
+
+void
+net_fw_peers_check(struct agent *a)
+{
+	struct fw_peers p;
+	char why[512];
+
+	if (!a->o.host_gw || !a->net_ready || a->fw_job || a->stopping)
+		return;
+	fw_peers_get(a, &p);
+	fw_peers_free(&p);
+	if (p.sig == a->fw_peers_sig)
+		return;
+	log_kv(LL_INFO, KV("node", a->o.node_name), "the other nodes' addresses changed: %zu now; updating SKIFF-FWD",
+	       p.n);
+	if (fw_start(a, fw_refreshed, why, sizeof(why)) < 0)
+		fw_failed(a, why);
 }
 
 /* The network is there: forwarding (in a child: iptables may wait for its
@@ -104,13 +202,12 @@ fw_done(void *arg, int ok, const char *why)
 static void
 net_ready(struct agent *a)
 {
-	char why[512], pod[24];
+	char why[512];
 
 	if (a->fw_job)
 		return; /* one set-up at a time; its end goes on */
 	if (a->o.host_gw) {
-		api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
-		if ((a->fw_job = fw_ensure_async(a->d->loop, pod, a->pod_subnet, fw_done, a, why, sizeof(why))))
+		if (fw_start(a, fw_done, why, sizeof(why)) == 0)
 			return; /* fw_done goes on */
 		fw_failed(a, why);
 	}
@@ -300,10 +397,8 @@ bad_config(struct agent *a, const struct subnets_view *v)
 static void
 adopt(struct agent *a, const struct subnets_view *v, long k)
 {
-	struct api_errors e = {0};
-	struct api_subnet *s = api_subnet_parse(v->c[k].value, v->c[k].len, &e);
+	struct api_subnet *s = subnets_claim(v, (size_t)k);
 
-	api_errors_clear(&e);
 	if (!s)
 		return; /* the judge said valid: only out of memory */
 	if (a->pod_subnet[0]) {

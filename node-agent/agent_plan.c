@@ -1,8 +1,9 @@
 /*
  * agent_plan.c: the planner. From one pod's binding, its containers'
  * snapshots and its memo it picks at most one action, in this order: an
- * older incarnation's containers, then containers not in the spec, go; the
- * sandbox (the infrastructure container with the right hash) is made,
+ * older incarnation's containers, then containers not in the spec, go; a
+ * pod asking for a host port outside --host-port-range does not run (its
+ * containers go, its rows say HostPortNotAllowed); the sandbox (the infrastructure container with the right hash) is made,
  * started or replaced first; then, per spec container, wrong-hash and
  * duplicate copies go, a created one is started, an exited one restarted
  * after its crash-loop back-off (as the restart policy says), a missing one
@@ -17,6 +18,7 @@
  * It does no I/O and reads no clock: the executor (agent_pods.c,
  * agent_exec.c) lists and inspects, carries out the action and plans again.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +395,64 @@ plan_no_sandbox(const struct plan_in *in, const struct snap *infra, struct plan_
 	return 1;
 }
 
+/* A host port outside --host-port-range: the pod does not run here.
+ * Its containers go (apps first), then its rows say HostPortNotAllowed,
+ * with a Warning. 0 when every host port is allowed. */
+static int
+plan_host_ports(const struct plan_in *in, struct plan_out *out)
+{
+	const struct api_pod_spec *sp = &in->binding->pod.spec;
+	const struct api_container *bad = NULL;
+	int port = 0;
+
+	for (size_t j = 0; j < sp->n_containers && !bad && in->host_port_lo > 0; j++)
+		for (size_t k = 0; k < sp->containers[j].n_ports && !bad; k++) {
+			port = sp->containers[j].ports[k].host_port;
+			if (port && (port < in->host_port_lo || port > in->host_port_hi))
+				bad = &sp->containers[j];
+		}
+	if (!bad)
+		return 0;
+	snprintf(out->text, sizeof(out->text), "host port %d is outside this node's --host-port-range %d-%d", port,
+	         in->host_port_lo, in->host_port_hi);
+	for (size_t i = 0; i < in->n; i++)
+		if (!is_infra(&in->s[i]))
+			return act_remove(out, &in->s[i], out->text);
+	if (in->n > 0)
+		return act_remove(out, &in->s[0], out->text);
+	if (alloc_rows(in, out) < 0)
+		return -1;
+	for (size_t j = 0; j < out->n; j++) {
+		out->cs[j].state = API_STATE_WAITING;
+		out->cs[j].reason = "HostPortNotAllowed";
+		out->cs[j].message = out->text;
+	}
+	out->events[0] = (struct plan_event){"HostPortNotAllowed", bad->name, out->text};
+	out->n_events = 1;
+	out->message = out->text;
+	out->act = PLAN_STATUS;
+	return 1;
+}
+
+int
+plan_port_range_parse(const char *s, int *lo, int *hi, char *err, size_t len)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = s && *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
+	b = a >= 0 && *end == '-' && end[1] >= '0' && end[1] <= '9' ? strtol(end + 1, &end, 10) : -1;
+	if (errno || b < 0 || *end || a < 1 || a > b || b > 65535) {
+		snprintf(err, len, "\"%.40s\" is not a port range A-B with 1 <= A <= B <= 65535 (e.g. 30000-32767)",
+		         s ? s : "");
+		return -1;
+	}
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- app containers */
 
 /* The copy of spec container c to keep (right hash and sandbox, running
@@ -569,6 +629,7 @@ plan(const struct plan_in *in, struct plan_out *out)
 {
 	const struct snap *infra;
 	size_t i, j;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->ci = -1;
@@ -579,6 +640,8 @@ plan(const struct plan_in *in, struct plan_out *out)
 		return plan_deleting(in, out);
 	if (plan_strangers(in, out))
 		return 0;
+	if ((rc = plan_host_ports(in, out)) != 0)
+		return rc < 0 ? -1 : 0;
 	infra = find_infra(in);
 	if (infra && failed_to_start(in, infra->id))
 		return plan_sandbox_failed(in, out);

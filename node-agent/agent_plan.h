@@ -100,10 +100,11 @@ struct plan_in {
 	time_t wall;           /* wall clock, the clock of Docker's times */
 	const char *network;   /* --docker-network or NULL */
 	long backoff_base_ms, backoff_max_ms;
-	int pause_ready;          /* the pause image is known present */
-	const unsigned char *img; /* enum plan_img per spec container; NULL: all unknown */
-	const char *failed_start; /* IDs whose start failed in this pass, each + ' ' */
-	const char *start_err;    /* why the last start failed */
+	int pause_ready;                /* the pause image is known present */
+	const unsigned char *img;       /* enum plan_img per spec container; NULL: all unknown */
+	const char *failed_start;       /* IDs whose start failed in this pass, each + ' ' */
+	const char *start_err;          /* why the last start failed */
+	int host_port_lo, host_port_hi; /* --host-port-range; 0, 0: any port */
 };
 
 enum plan_act {
@@ -141,6 +142,7 @@ struct plan_out {
 	double requeue;      /* > 0: look again after this many seconds */
 	struct plan_event *events;
 	size_t n_events;
+	char text[160]; /* a message of the plan's own, for rows and events */
 };
 
 /* Decide the next step for one pod. Everything out points to is borrowed
@@ -148,6 +150,8 @@ struct plan_out {
  * Updates in->memo. 0, or -1 when out of memory. Cost: O(n * containers). */
 int plan(const struct plan_in *in, struct plan_out *out);
 void plan_out_clear(struct plan_out *out);
+/* "A-B" with 1 <= A <= B <= 65535 into *lo, *hi: 0, or -1 with why in err. */
+int plan_port_range_parse(const char *s, int *lo, int *hi, char *err, size_t len);
 /* The name of an action, as the fixtures spell it. */
 const char *plan_act_name(enum plan_act a);
 

@@ -395,6 +395,8 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 	in->img = b ? p->img : NULL;
 	in->failed_start = p->failed_start;
 	in->start_err = p->start_err;
+	in->host_port_lo = a->o.host_port_lo;
+	in->host_port_hi = a->o.host_port_hi;
 }
 
 /* Write the plan's status rows; the pass ends in status_done. */

@@ -79,13 +79,11 @@ ignored_free(struct routes_ignored *r, size_t n)
 static void
 want_one(struct want_ctx *w, const struct subnets_view *v, size_t i)
 {
-	struct api_errors e = {0};
-	struct api_subnet *s = api_subnet_parse(v->c[i].value, v->c[i].len, &e);
+	struct api_subnet *s = subnets_claim(v, i);
 	struct api_cidr own;
 	char why[256];
 	int rc;
 
-	api_errors_clear(&e);
 	if (!s)
 		return; /* the judge decoded it: only out of memory */
 	rc = netcalc_want_route(&v->cfg, s->subnet, s->host_ip, w->self, own_subnet(w->a, &own), &w->r[w->n], why,
@@ -199,6 +197,7 @@ route_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	routes_sync(a);
+	net_fw_peers_check(a);
 	ev_timer_set(w, (double)a->o.resync_ms / 1000.0, 0.0);
 	ev_timer_start(a->d->loop, w);
 }

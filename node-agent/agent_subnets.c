@@ -69,6 +69,16 @@ subnets_find(const struct subnets_view *v, const char *node)
 	return -1;
 }
 
+struct api_subnet *
+subnets_claim(const struct subnets_view *v, size_t i)
+{
+	struct api_errors e = {0};
+	struct api_subnet *s = api_subnet_parse(v->c[i].value, v->c[i].len, &e);
+
+	api_errors_clear(&e);
+	return s;
+}
+
 void
 subnets_view_free(struct subnets_view *v)
 {

@@ -157,6 +157,16 @@ check_routing(const struct flag *f, char *err, size_t len)
 	return 0;
 }
 
+/* --host-port-range: the host ports pods may take here. */
+static const char *host_port_range;
+static int host_port_lo, host_port_hi;
+
+static int
+check_host_ports(const struct flag *f, char *err, size_t len)
+{
+	return plan_port_range_parse(*(const char **)f->dest, &host_port_lo, &host_port_hi, err, len);
+}
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -190,6 +200,9 @@ static const struct flag agent_flags[] = {
          "NAME", check_network},
 	{"routing", FLAG_STRING, &routing, "none", NULL,
          "none, or host-gw: routes to other nodes' pod subnets (needs --docker-network)", "MODE", check_routing},
+	{"host-port-range", FLAG_STRING, &host_port_range, "1-65535", NULL,
+         "host ports pods may take; others are refused (HostPortNotAllowed), e.g. 30000-32767", "A-B",
+         check_host_ports},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -436,6 +449,8 @@ agent_start(struct skiff_daemon *d)
 	a->o.max_grace_s = max_grace / 1000;
 	a->o.docker_network = docker_network && *docker_network ? docker_network : NULL;
 	a->o.host_gw = strcmp(routing, "host-gw") == 0;
+	a->o.host_port_lo = host_port_lo;
+	a->o.host_port_hi = host_port_hi;
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 
 #include "daemon_ctl.h"
+#include "events.h"
 #include "proxy.h"
 
 static struct px_proxy PX;
@@ -132,6 +133,8 @@ stop_hook(struct skiff_daemon *d, void *arg)
 
 static const struct controller_watch watches[] = {
 	{"endpoints", decode, free_ep, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.endpoints},
+	/* The service network of "config", which no endpoint may lie in. */
+	{"network", px_network_decode, px_network_free, {on_add, on_update, on_add, NULL, NULL}, 1, &PX.network},
 	{0},
 };
 
@@ -174,6 +177,8 @@ main(int argc, char **argv)
 	                        "connects to an endpoint that failed");
 	/* Replace whatever a crashed run left with an empty table. */
 	px_nft_apply(&PX, NULL);
+	if (!(PX.rec = recorder_new_node(d.etcd, d.opts.prefix, node_name, "proxy")))
+		fatalx("out of memory");
 	PX.ctl = daemon_controller(&d, &cfg);
 	daemon_on_stop(&d, "nftables rules", stop_hook, NULL);
 	log_kv(LL_INFO, KV("node", node_name, "mode", mode_name), "proxying services of %s",
@@ -182,6 +187,7 @@ main(int argc, char **argv)
 	px_conn_close_all(&PX);
 	px_free_ports(&PX);
 	controller_free(PX.ctl);
+	recorder_free(PX.rec);
 	daemon_free(&d);
 	return rc;
 }

@@ -19,6 +19,8 @@
 #include "informer.h"
 
 struct run_job;
+struct recorder;
+struct px_warned;
 
 enum px_mode { PX_USERSPACE, PX_NFTABLES };
 
@@ -49,7 +51,10 @@ struct px_proxy {
 	const char *node;
 	char table[80]; /* our nftables table: "skiff_<node>" */
 	struct informer *endpoints;
-	struct controller *ctl; /* the informer and the sync queue (runtime/controller.h) */
+	struct informer *network; /* P/network/: the service network of "config" */
+	struct recorder *rec;     /* Warning events (InvalidEndpoint) */
+	struct px_warned *warned; /* services warned about, and at which revision (px_check.c) */
+	struct controller *ctl;   /* the informer and the sync queue (runtime/controller.h) */
 	struct px_port *ports;
 	unsigned gen;
 	char *rules;             /* the ruleset last applied, or being applied;
@@ -65,6 +70,21 @@ struct px_proxy {
 /* px_sync.c */
 void px_sync(struct px_proxy *px);
 void px_free_ports(struct px_proxy *px);
+
+/* px_check.c: the decoder of P/network/ keys for the informer (only
+ * "config" matters) and its free. */
+void *px_network_decode(const char *name, const char *value, size_t len, void *arg);
+void px_network_free(void *obj);
+/* Which addresses of endpoints o (decoded) may be programmed: a new array
+ * of o's n_addresses flags, 1 = usable (NULL: out of memory). Refusals are
+ * logged and recorded as a Warning event once per revision of o's key. */
+unsigned char *px_endpoints_judge(struct px_proxy *px, const struct informer_obj *o);
+/* Forget the services not judged in the sync numbered px->gen (all of
+ * them when all is set). */
+void px_warned_prune(struct px_proxy *px, int all);
+/* 1 when the accepted connection fd was redirected to p's listener by
+ * the node's rules (its original destination is p's clusterIP:port). */
+int px_redirected(const struct px_port *p, int fd);
 
 /* px_conn.c: forward one accepted connection of port. */
 void px_accept_cb(struct ev_loop *loop, ev_io *w, int revents);

@@ -13,7 +13,8 @@
  * drain (back-pressure). When no pipe can be had (out of descriptors) the
  * direction reads into a heap buffer instead, written on like the pipe.
  * A service without endpoints closes new connections at once instead of
- * letting them hang. Not here: SPLICE_F_MORE (it corks the socket, so
+ * letting them hang; so does a connection the node's rules did not
+ * redirect here (px_redirected: someone dialled the listener directly). Not here: SPLICE_F_MORE (it corks the socket, so
  * the last bytes of a burst would wait for a timer).
  */
 #include <errno.h>
@@ -406,6 +407,11 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				ev_timer_start(loop, &p->accept_pause);
 			}
 			return;
+		}
+		if (!px_redirected(p, fd)) {
+			log_kv(LL_DEBUG, KV("service", p->key), "closed a connection not redirected by our rules");
+			close(fd);
+			continue;
 		}
 		if (p->nbe == 0 || !(k = calloc(1, sizeof(*k)))) {
 			close(fd); /* refused at once: no endpoints */

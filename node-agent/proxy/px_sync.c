@@ -3,8 +3,9 @@
  * cache. Every endpoints object gives its cluster IP and ports; a port new
  * to us gets a listener (userspace mode), a known one just gets the new
  * endpoint list (established connections are not touched), a port gone
- * loses its listener. The nftables table is rewritten only when the
- * rules it should hold change.
+ * loses its listener. Endpoint addresses px_check.c refuses are left
+ * out. The nftables table is rewritten only when the rules it should hold
+ * change.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -91,15 +92,16 @@ port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, in
 	return p;
 }
 
+/* The addresses of ep that ok marks usable become p's backends. */
 static void
-set_backends(struct px_port *p, const struct api_endpoints *ep, int target)
+set_backends(struct px_port *p, const struct api_endpoints *ep, const unsigned char *ok, int target)
 {
 	struct px_backend *be = ep->n_addresses ? calloc(ep->n_addresses, sizeof(*be)) : NULL;
 	size_t n = 0;
 	struct api_error err;
 
 	for (size_t i = 0; be && i < ep->n_addresses; i++) {
-		if (api_ipv4_parse(ep->addresses[i].ip, &be[n].ip, &err) == 0) {
+		if (ok[i] && api_ipv4_parse(ep->addresses[i].ip, &be[n].ip, &err) == 0) {
 			be[n].port = target;
 			n++;
 		}
@@ -115,9 +117,12 @@ sync_one(const struct informer_obj *o, void *arg)
 	struct px_proxy *px = arg;
 	const struct api_endpoints *ep = o->obj;
 	struct api_error err;
+	unsigned char *ok;
 	uint32_t cip;
 
 	if (!ep || !ep->cluster_ip || api_ipv4_parse(ep->cluster_ip, &cip, &err) < 0)
+		return;
+	if (!(ok = px_endpoints_judge(px, o)))
 		return;
 	for (size_t i = 0; i < ep->n_ports; i++) {
 		const struct api_service_port *sp = &ep->ports[i];
@@ -134,9 +139,10 @@ sync_one(const struct informer_obj *o, void *arg)
 			snprintf(key, sizeof(key), "%s/%d", o->name, sp->port);
 		if (!(p = port_get(px, key, o->name, cip, sp->port)))
 			continue;
-		set_backends(p, ep, sp->target_port ? sp->target_port : sp->port);
+		set_backends(p, ep, ok, sp->target_port ? sp->target_port : sp->port);
 		p->gen = px->gen;
 	}
+	free(ok);
 }
 
 static int
@@ -153,6 +159,7 @@ px_sync(struct px_proxy *px)
 
 	px->gen++;
 	informer_foreach(px->endpoints, sync_one, px);
+	px_warned_prune(px, 0);
 	HASH_ITER(hh, px->ports, p, tmp) {
 		if (p->gen != px->gen) {
 			log_kv(LL_INFO, KV("service", p->service, "port", p->key),
@@ -184,6 +191,7 @@ px_free_ports(struct px_proxy *px)
 
 	HASH_ITER(hh, px->ports, p, tmp)
 		port_free(px, p);
+	px_warned_prune(px, 1);
 	free(px->rules);
 	px->rules = NULL;
 }

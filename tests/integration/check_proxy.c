@@ -2,7 +2,8 @@
  * check_proxy.c: skiff-proxy as a real process (root: it installs
  * nftables rules) against a real etcd, in both modes. Endpoints keys are
  * written by the test; the endpoints are small TCP servers of the test on
- * 127.0.0.2 and 127.0.0.3 that answer with their address. The service
+ * EP2 and EP3 (addresses on the test's sink bridge; loopback ones the
+ * proxy refuses) that answer with their address. The service
  * CIDR used (10.0.0.0/24, checked to be unrouted first) is routed into a
  * sink bridge with no ports, so a packet the proxy failed to catch dies on
  * this machine. Everything (bridge, route, table, processes) is removed.
@@ -29,14 +30,17 @@
 #include "th_proc.h"
 
 #define CIP "10.0.0.77"
+#define EPNET "198.18.250." /* benchmarking range, on our sink bridge */
+#define EP2 EPNET "2"
+#define EP3 EPNET "3"
 
 static struct th_etcd *E;
 static struct etcd_sync *S;
 static struct th_proc *P;
 static char PFX[64], NODE[64], BR[16];
 static int BPORT;
-static int srv_fd[2];
-static pthread_t srv_th[2];
+static int srv_fd[3]; /* EP2, EP3, and 127.0.0.2 (which the proxy must never use) */
+static pthread_t srv_th[3];
 
 /* An endpoint: accepts, says its address, then echoes until closed. */
 static void *
@@ -115,10 +119,21 @@ bed_up(void)
 		fprintf(stderr, "check_proxy: 10.0.0.0/24 is routed on this machine; refusing to use it\n");
 		exit(1);
 	}
+	if (sh("ip -4 addr show | grep -q ' " EPNET "'") == 0) {
+		fprintf(stderr, "check_proxy: " EPNET "0/24 is in use on this machine; refusing to use it\n");
+		exit(1);
+	}
 	snprintf(BR, sizeof(BR), "skiff-blk%d", (int)getpid() % 10000);
 	snprintf(cmd, sizeof(cmd), "ip link add %s type bridge && ip link set %s up && ip route add 10.0.0.0/24 dev %s",
 	         BR, BR, BR);
+	if (sh(cmd) != 0) {
+		fprintf(stderr, "check_proxy: cannot set up the test bed\n");
+		exit(1);
+	}
+	snprintf(cmd, sizeof(cmd), "ip addr add " EP2 "/32 dev %s && ip addr add " EP3 "/32 dev %s", BR, BR);
 	if (sh(cmd) != 0 || !(E = th_etcd_start(1, NULL))) {
+		snprintf(cmd, sizeof(cmd), "ip link del %s", BR);
+		sh(cmd);
 		fprintf(stderr, "check_proxy: cannot set up the test bed\n");
 		exit(1);
 	}
@@ -149,19 +164,22 @@ setup(void)
 	S = etcd_sync_new(&cfg, &err);
 	ck_assert_ptr_nonnull(S);
 	snprintf(PFX, sizeof(PFX), "/t%d", (int)getpid());
-	/* Two endpoints on one port, two loopback addresses. */
+	/* Two endpoints on one port, and a loopback server the proxy must
+	 * not send anything to. */
 	for (BPORT = 18000 + getpid() % 2000;; BPORT++) {
-		srv_fd[0] = listen_on("127.0.0.2", BPORT);
-		srv_fd[1] = listen_on("127.0.0.3", BPORT);
-		if (srv_fd[0] >= 0 && srv_fd[1] >= 0)
+		const char *ips[3] = {EP2, EP3, "127.0.0.2"};
+		int ok = 1;
+
+		for (int i = 0; i < 3; i++)
+			ok &= (srv_fd[i] = listen_on(ips[i], BPORT)) >= 0;
+		if (ok)
 			break;
-		if (srv_fd[0] >= 0)
-			close(srv_fd[0]);
-		if (srv_fd[1] >= 0)
-			close(srv_fd[1]);
+		for (int i = 0; i < 3; i++)
+			if (srv_fd[i] >= 0)
+				close(srv_fd[i]);
 	}
-	pthread_create(&srv_th[0], NULL, serve, &srv_fd[0]);
-	pthread_create(&srv_th[1], NULL, serve, &srv_fd[1]);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&srv_th[i], NULL, serve, &srv_fd[i]);
 }
 
 static void
@@ -171,8 +189,8 @@ teardown(void)
 		return;
 	th_proc_free(P, 0);
 	etcd_sync_free(S);
-	close(srv_fd[0]);
-	close(srv_fd[1]);
+	for (int i = 0; i < 3; i++)
+		close(srv_fd[i]);
 }
 
 static void
@@ -222,13 +240,13 @@ dial(char *who, size_t len)
 }
 
 /* Dial until 6 answers in a row come from endpoints of want (e.g.
- * "127.0.0.2,127.0.0.3") and cover all of them. */
+ * EP2 "," EP3) and cover all of them. */
 static int
 answers_are(const char *want, double secs)
 {
 	double end = ev_time() + secs;
 	int run = 0, seen2 = 0, seen3 = 0;
-	int w2 = strstr(want, ".2") != NULL, w3 = strstr(want, ".3") != NULL;
+	int w2 = strstr(want, EP2) != NULL, w3 = strstr(want, EP3) != NULL;
 
 	while (ev_time() < end) {
 		char who[64];
@@ -236,15 +254,15 @@ answers_are(const char *want, double secs)
 
 		if (fd >= 0)
 			close(fd);
-		ok = (w2 && strcmp(who, "127.0.0.2") == 0) || (w3 && strcmp(who, "127.0.0.3") == 0);
+		ok = (w2 && strcmp(who, EP2) == 0) || (w3 && strcmp(who, EP3) == 0);
 		if (!ok) {
 			run = seen2 = seen3 = 0;
 			usleep(10000); /* polling with a deadline */
 			continue;
 		}
 		run++;
-		seen2 |= strcmp(who, "127.0.0.2") == 0;
-		seen3 |= strcmp(who, "127.0.0.3") == 0;
+		seen2 |= strcmp(who, EP2) == 0;
+		seen3 |= strcmp(who, EP3) == 0;
 		if (run >= 6 && seen2 == w2 && seen3 == w3)
 			return 0;
 	}
@@ -258,9 +276,9 @@ run_mode(const char *mode)
 	int keep;
 	ssize_t n;
 
-	put_endpoints("web", "127.0.0.2,127.0.0.3");
+	put_endpoints("web", EP2 "," EP3);
 	start_proxy(mode);
-	if (answers_are("127.0.0.2,127.0.0.3", 10) != 0) {
+	if (answers_are(EP2 "," EP3, 10) != 0) {
 		th_proc_free(P, 1);
 		P = NULL;
 		ck_abort_msg("both endpoints did not answer");
@@ -270,9 +288,9 @@ run_mode(const char *mode)
 	keep = dial(who, sizeof(who));
 	ck_assert_int_ge(keep, 0);
 	ck_assert(who[0]);
-	put_endpoints("web", strcmp(who, "127.0.0.2") == 0 ? "127.0.0.2" : "127.0.0.3");
-	put_endpoints("web", strcmp(who, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2");
-	ck_assert_msg(answers_are(strcmp(who, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2", 10) == 0,
+	put_endpoints("web", strcmp(who, EP2) == 0 ? EP2 : EP3);
+	put_endpoints("web", strcmp(who, EP2) == 0 ? EP3 : EP2);
+	ck_assert_msg(answers_are(strcmp(who, EP2) == 0 ? EP3 : EP2, 10) == 0,
 	              "new connections did not move to the other endpoint");
 	ck_assert_int_eq(write(keep, "ping", 4), 4);
 	n = read(keep, buf, sizeof(buf));
@@ -334,9 +352,9 @@ START_TEST(test_stale_rules_replaced)
 	         "add rule ip skiff_%s output ip daddr " CIP " tcp dport 80 redirect to :1'",
 	         NODE, NODE, NODE);
 	ck_assert_int_eq(sh(cmd), 0);
-	put_endpoints("web", "127.0.0.2");
+	put_endpoints("web", EP2);
 	start_proxy("userspace");
-	ck_assert_msg(answers_are("127.0.0.2", 10) == 0, "stale rules were not replaced");
+	ck_assert_msg(answers_are(EP2, 10) == 0, "stale rules were not replaced");
 	snprintf(cmd, sizeof(cmd), "test $(nft list table ip skiff_%s | grep -c 'redirect to :1$') -eq 0", NODE);
 	ck_assert_int_eq(sh(cmd), 0);
 }
@@ -459,7 +477,7 @@ START_TEST(test_loop_answers_while_nft_runs)
 	snprintf(pfx, sizeof(pfx), "--prefix=%s", PFX);
 	snprintf(node, sizeof(node), "--node-name=%s", NODE);
 	snprintf(health, sizeof(health), "--health-addr=127.0.0.1:%d", port);
-	put_endpoints("web", "127.0.0.2");
+	put_endpoints("web", EP2);
 	ck_assert_ptr_nonnull(P = th_proc_start("build/bin/skiff-proxy", argv, env));
 	/* Up: the health server answers (it listens before the loop runs). */
 	for (end = ev_time() + 10; healthz(port) < 0 && ev_time() < end;)
@@ -470,7 +488,7 @@ START_TEST(test_loop_answers_while_nft_runs)
 	ck_assert_msg(during >= 10, "only %d polls fell while the stand-in nft ran", during);
 	snprintf(cmd, sizeof(cmd), "test \"$(cat %s/runs)\" = \"$(printf '0\\n0')\"", dir);
 	ck_assert_msg(sh(cmd) == 0, "the real nft behind the stand-in failed");
-	ck_assert_msg(answers_are("127.0.0.2", 10) == 0, "the rules applied through the stand-in do not work");
+	ck_assert_msg(answers_are(EP2, 10) == 0, "the rules applied through the stand-in do not work");
 	/* The stop waits for its own (slow) nft and removes the table. */
 	ck_assert_int_eq(th_proc_signal(P, SIGTERM), 0);
 	ck_assert_int_eq(th_proc_wait(P, 10), 0);
@@ -479,6 +497,144 @@ START_TEST(test_loop_answers_while_nft_runs)
 	ck_assert_int_eq(lines_in(strcat(strcpy(path, dir), "/runs")), 3);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh(cmd);
+}
+END_TEST
+
+/* How many times needle is in the proxy's log. */
+static int
+log_count(const char *needle)
+{
+	char *log = th_proc_log(P);
+	int n = 0;
+
+	for (const char *c = log; c && (c = strstr(c, needle)); c++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* Wait up to secs for a Warning InvalidEndpoint event on service web. */
+static int
+invalid_endpoint_event(double secs)
+{
+	char prefix[128];
+	struct etcd_range_opts o = {.prefix = 1};
+	double end = ev_time() + secs;
+
+	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/services/web/", PFX, NODE); /* the node's own events */
+	while (ev_time() < end) {
+		struct etcd_result *r = etcd_sync_range(S, prefix, &o);
+		int found = 0;
+
+		for (size_t i = 0; r && r->err.code == ETCD_OK && i < r->nkvs; i++)
+			found |= strstr(r->kvs[i].value, "\"InvalidEndpoint\"") && strstr(r->kvs[i].value, "Warning");
+		if (r)
+			etcd_result_free(r);
+		if (found)
+			return 1;
+		usleep(20000); /* polling with a deadline */
+	}
+	return 0;
+}
+
+/* Loopback and link-local endpoints are never used, in either mode; the
+ * refusal is logged and recorded once per revision of the key. */
+static void
+run_invalid(const char *mode)
+{
+	char key[128];
+
+	put_endpoints("web", "127.0.0.2," EP3 ",169.254.169.254");
+	start_proxy(mode);
+	ck_assert_msg(answers_are(EP3, 10) == 0, "a refused endpoint still got connections");
+	ck_assert_msg(invalid_endpoint_event(10), "no InvalidEndpoint event on service web");
+	ck_assert_int_eq(log_count("refusing 2 endpoint addresses, first 127.0.0.2"), 1);
+	/* Another service's change syncs again: web is not reported again. */
+	snprintf(key, sizeof(key), "%s/endpoints/other", PFX);
+	ck_assert_int_gt(tu_put(S, key,
+	                        "{\"clusterIP\":\"10.0.0.78\",\"ports\":[{\"port\":81,\"protocol\":\"TCP\"}],"
+	                        "\"addresses\":[{\"ip\":\"" EP2 "\",\"node\":\"n1\",\"pod\":\"o\"}]}"),
+	                 0);
+	for (double end = ev_time() + 10; !th_proc_log_has(P, "service=other") && ev_time() < end;)
+		usleep(10000);
+	ck_assert_int_eq(log_count("refusing 2 endpoint addresses"), 1);
+	/* A new revision of web is reported again. */
+	put_endpoints("web", "127.0.0.2," EP3 ",169.254.169.254");
+	for (double end = ev_time() + 10; log_count("refusing 2 endpoint addresses") < 2 && ev_time() < end;)
+		usleep(10000);
+	ck_assert_int_eq(log_count("refusing 2 endpoint addresses"), 2);
+	ck_assert_msg(answers_are(EP3, 5) == 0, "a refused endpoint got connections after a change");
+}
+
+/* Loop test: _i picks the mode. */
+START_TEST(test_invalid_endpoints)
+{
+	static const char *modes[] = {"userspace", "nftables"};
+
+	if (geteuid() != 0)
+		return;
+	run_invalid(modes[_i]);
+}
+END_TEST
+
+/* Userspace mode: a connection straight to a listener's port (not
+ * redirected by the proxy's rules) is closed before any backend byte. */
+START_TEST(test_direct_connect_closed)
+{
+	char who[64], *log, *at;
+	int port = 0, fd;
+	ssize_t n;
+	struct timeval tv = {2, 0};
+
+	if (geteuid() != 0)
+		return;
+	put_endpoints("web", EP2);
+	start_proxy("userspace");
+	ck_assert_msg(answers_are(EP2, 10) == 0, "the service does not answer");
+	log = th_proc_log(P);
+	ck_assert_ptr_nonnull(at = strstr(log, "on local port "));
+	port = atoi(at + strlen("on local port "));
+	free(log);
+	ck_assert_int_gt(port, 0);
+	for (int i = 0; i < 2; i++) {
+		fd = th_http_dial(i ? EP2 : "127.0.0.1", port, 2);
+		ck_assert_int_ge(fd, 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = read(fd, who, sizeof(who));
+		close(fd);
+		ck_assert_msg(n <= 0, "a direct connection to port %d got %zd bytes from the backend", port, n);
+		ck_assert_msg(n == 0 || errno == ECONNRESET, "a direct connection was not closed (errno %d)", errno);
+	}
+	ck_assert_msg(answers_are(EP2, 10) == 0, "redirected connections stopped working");
+}
+END_TEST
+
+/* The etcd password given in the environment is gone from the running
+ * proxy's /proc/PID/environ (so also from its nft children). */
+START_TEST(test_password_not_in_environ)
+{
+	char ep[512], pfx[80], node[80], path[64], buf[65536];
+	char *argv[] = {"skiff-proxy", ep, pfx, node, NULL}, *env[] = {"SKIFF_ETCD_PASSWORD=hunter2-proxy", NULL};
+	size_t got = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (geteuid() != 0)
+		return;
+	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
+	snprintf(pfx, sizeof(pfx), "--prefix=%s", PFX);
+	snprintf(node, sizeof(node), "--node-name=%s", NODE);
+	put_endpoints("web", EP2);
+	ck_assert_ptr_nonnull(P = th_proc_start("build/bin/skiff-proxy", argv, env));
+	ck_assert_msg(answers_are(EP2, 10) == 0, "the proxy does not serve");
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)th_proc_pid(P));
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while ((n = (ssize_t)fread(buf + got, 1, sizeof(buf) - got, f)) > 0)
+		got += (size_t)n;
+	fclose(f);
+	ck_assert_int_gt(got, 0);
+	ck_assert_msg(!memmem(buf, got, "hunter2", 7), "the password is still in %s", path);
+	ck_assert_msg(!memmem(buf, got, "SKIFF_ETCD_PASSWORD", 19), "SKIFF_ETCD_PASSWORD is still in %s", path);
 }
 END_TEST
 
@@ -495,6 +651,9 @@ suite(void)
 	tcase_add_test(tc, test_nftables);
 	tcase_add_test(tc, test_stale_rules_replaced);
 	tcase_add_test(tc, test_loop_answers_while_nft_runs);
+	tcase_add_loop_test(tc, test_invalid_endpoints, 0, 2);
+	tcase_add_test(tc, test_direct_connect_closed);
+	tcase_add_test(tc, test_password_not_in_environ);
 	suite_add_tcase(s, tc);
 	return s;
 }

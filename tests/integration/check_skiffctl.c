@@ -762,6 +762,30 @@ END_TEST
  * skiffctl waits for the agent (here: the binding's copy already marked
  * and no status left, as an agent leaves it) and deletes the pod; --force
  * deletes the pod and its binding without waiting. */
+/* delete -f: what a manifest names goes, through the same reader as apply. */
+START_TEST(test_delete_file)
+{
+	const char *y = write_file("d.yaml", yaml_doc);
+	struct run r;
+
+	r = ctl("apply", "-f", y, NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	run_free(&r);
+	ck_assert_int_gt(create_rev("pods/yam"), 0);
+	r = ctl("delete", "-f", y, NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.out, "pod/yam deleted");
+	HAS(r.out, "service/yamsvc deleted");
+	run_free(&r);
+	ck_assert_int_eq(create_rev("pods/yam"), 0);
+	ck_assert_int_eq(create_rev("services/yamsvc"), 0);
+	r = ctl("delete", "-f", y, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	HAS(r.err, "not found");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_delete_grace_force)
 {
 	int64_t g2, g3;
@@ -929,6 +953,7 @@ suite(void)
 	tcase_add_test(tc, test_get_other_kinds);
 	tcase_add_test(tc, test_node_v2);
 	tcase_add_test(tc, test_delete_grace_force);
+	tcase_add_test(tc, test_delete_file);
 	tcase_add_test(tc, test_get_json);
 	tcase_add_test(tc, test_get_errors);
 	tcase_add_test(tc, test_etcd_down);

@@ -163,10 +163,12 @@ struct input {
 	unsigned char *img;
 	char *failed_start;
 	json_t *memo_json;
+	char why[160];
 };
 
 /* memo.json's "pass": pause_ready (default true), images {name: present |
- * absent}, failed_start [ids], start_err, network. */
+ * absent}, failed_start [ids], start_err, network, host_port_range
+ * ("A-B"; default any port). */
 static void
 pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 {
@@ -176,6 +178,10 @@ pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 	in->pause_ready = pr ? json_is_true(pr) : 1;
 	in->network = json_string_value(json_object_get(pass, "network"));
 	in->start_err = json_string_value(json_object_get(pass, "start_err"));
+	if (json_string_value(json_object_get(pass, "host_port_range")))
+		ck_assert_int_eq(plan_port_range_parse(json_string_value(json_object_get(pass, "host_port_range")),
+		                                       &in->host_port_lo, &in->host_port_hi, ip->why, sizeof(ip->why)),
+		                 0);
 	ip->img = calloc(n + 1, 1);
 	for (i = 0; i < n; i++) {
 		const char *st = json_string_value(
@@ -417,6 +423,27 @@ END_TEST
 
 /* Each failure of an image or a creation doubles the wait; a running
  * container clears it (fixture running-clears-memo). */
+/* --host-port-range values. */
+START_TEST(test_port_range_parse)
+{
+	static const char *const bad[] = {
+		"0-10", "10-9", "1-65536", "80", "-80", "1-2x", " 1-2", "1--2", "", "1-2-3", "99999999999999999999-1"};
+	char err[160];
+	int lo = 0, hi = 0;
+
+	ck_assert_int_eq(plan_port_range_parse("1-65535", &lo, &hi, err, sizeof(err)), 0);
+	ck_assert(lo == 1 && hi == 65535);
+	ck_assert_int_eq(plan_port_range_parse("30000-32767", &lo, &hi, err, sizeof(err)), 0);
+	ck_assert(lo == 30000 && hi == 32767);
+	ck_assert_int_eq(plan_port_range_parse("80-80", &lo, &hi, err, sizeof(err)), 0);
+	ck_assert(lo == 80 && hi == 80);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(plan_port_range_parse(bad[i], &lo, &hi, err, sizeof(err)) == -1, "\"%s\" taken", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "is not a port range"));
+	}
+}
+END_TEST
+
 START_TEST(test_memo_error_grows)
 {
 	struct pod_memo *m = calloc(1, sizeof(*m));
@@ -450,6 +477,7 @@ suite(void)
 	tcase_add_test(core, test_spec_hash_pinned);
 	tcase_add_test(core, test_backoff_curve);
 	tcase_add_test(core, test_memo_error_grows);
+	tcase_add_test(core, test_port_range_parse);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -360,15 +360,17 @@ START_TEST(test_binary)
 	ck_assert_int_gt(getline(&line, &cap, p), 0);
 	ck_assert_str_eq(line, "<stdin>: ok (ReplicationController apache)\n");
 	ck_assert_int_eq(pclose(p), 0);
-	snprintf(cmd, sizeof(cmd), "printf 'kind: Pod\\nmetadata: {name: a}\\nspec: {containers: [{name: a, image: x}]}\\n' | "
-	                          "%s validate -f - | grep -qx '<stdin>: ok (Pod a)'", SKIFFCTL);
+	snprintf(cmd, sizeof(cmd),
+	         "printf 'kind: Pod\\nmetadata: {name: a}\\nspec: {containers: [{name: a, image: x}]}\\n' | "
+	         "%s validate -f - | grep -qx '<stdin>: ok (Pod a)'",
+	         SKIFFCTL);
 	ck_assert_int_eq(sh(cmd), 0);
 	free(line);
 }
 END_TEST
 
-#define YAML_POD                                                                                      \
-	"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n%s"                                         \
+#define YAML_POD                                                \
+	"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n%s" \
 	"spec:\n  containers:\n  - name: web\n    image: httpd:2.4\n%s"
 
 /* r exited with rc, printed want on stdout; r is freed. */

@@ -477,7 +477,7 @@ START_TEST(test_password)
 	setenv("SKIFF_ETCD_PASSWORD", "env-secret", 1);
 	ck_assert_int_eq(oparse(&sched, NULL), FLAGS_OK);
 	ck_assert_ptr_null(o.etcd_password); /* no user: not used */
-	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", NULL), FLAGS_OK);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", NULL), FLAGS_OK);
 	ck_assert_str_eq(o.etcd_password, "env-secret");
 	opts_etcd_config(&o, &cfg);
 	ck_assert_str_eq(cfg.user, "root");
@@ -485,21 +485,21 @@ START_TEST(test_password)
 
 	temp_file(path, "file secret\r\n\n");
 	snprintf(arg, sizeof(arg), "--etcd-password-file=%s", path);
-	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", arg, NULL), FLAGS_OK);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", arg, NULL), FLAGS_OK);
 	ck_assert_str_eq(o.etcd_password, "file secret");
 	ck_assert_int_eq(oparse(&sched, arg, NULL), FLAGS_ERR);
 	ck_assert_str_eq(err, "--etcd-password-file needs --etcd-user");
 	unlink(path);
-	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", arg, NULL), FLAGS_ERR);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", arg, NULL), FLAGS_ERR);
 	ck_assert_ptr_nonnull(strstr(err, "No such file or directory"));
 
 	unsetenv("SKIFF_ETCD_PASSWORD");
 	temp_file(path, "");
 	snprintf(arg, sizeof(arg), "--etcd-password-file=%s", path);
-	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", arg, NULL), FLAGS_OK);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", arg, NULL), FLAGS_OK);
 	ck_assert_str_eq(o.etcd_password, "");
 	unlink(path);
-	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", NULL), FLAGS_OK);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", NULL), FLAGS_OK);
 	opts_etcd_config(&o, &cfg);
 	ck_assert_str_eq(cfg.password, "");
 }
@@ -514,9 +514,61 @@ START_TEST(test_password_file_too_large)
 	temp_file(path, big);
 	free(big);
 	snprintf(arg, sizeof(arg), "--etcd-password-file=%s", path);
-	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", arg, NULL), FLAGS_ERR);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", arg, NULL), FLAGS_ERR);
 	ck_assert_ptr_nonnull(strstr(err, "larger than 4 KiB"));
 	unlink(path);
+}
+END_TEST
+
+static int run_child(const struct skiff_prog *p, char **argv, int argc, char *out, char *errout, size_t len);
+
+/* A daemon refuses an etcd user over http:// unless told otherwise (a
+ * usage error, exit 2); https:// and clients are not concerned. */
+START_TEST(test_insecure_auth)
+{
+	char out[8192], eout[8192];
+	char *plain[] = {"skiff-scheduler", "--etcd-user=root", "--etcd-endpoints=https://a:2379,http://b:2379", NULL};
+	char *allowed[] = {"skiff-scheduler", "--etcd-user=root", "--allow-insecure-auth", NULL};
+
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", NULL), FLAGS_ERR);
+	ck_assert_ptr_nonnull(strstr(err, "--etcd-user over a plain http:// endpoint"));
+	ck_assert_ptr_nonnull(strstr(err, "--allow-insecure-auth"));
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--etcd-endpoints=HTTP://a:2379", NULL), FLAGS_ERR);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--etcd-endpoints=https://a:2379", NULL), FLAGS_OK);
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", NULL), FLAGS_OK);
+	ck_assert_int_eq(o.allow_insecure_auth, 1);
+	ck_assert_int_eq(oparse(&sched, NULL), FLAGS_OK); /* no user, no password to leak */
+	ck_assert_int_eq(oparse(&ctl, "--etcd-user=root", NULL), FLAGS_OK);
+	ck_assert_int_eq(oparse(&ctl, "--allow-insecure-auth", NULL), FLAGS_ERR);
+	ck_assert_int_eq(run_child(&sched, plain, 3, out, eout, sizeof(out)), 2);
+	ck_assert_ptr_nonnull(strstr(eout, "skiff-scheduler: --etcd-user over a plain http:// endpoint"));
+	ck_assert_int_eq(run_child(&sched, allowed, 3, out, eout, sizeof(out)), 99);
+}
+END_TEST
+
+/* The secrets leave the environment, bytes and all; the rest stays. */
+START_TEST(test_scrub_env)
+{
+	extern char **environ;
+	char *kept;
+
+	setenv("SKIFF_ETCD_PASSWORD", "env-secret", 1);
+	setenv("SKIFF_OTHER_TOKEN", "tok", 1);
+	setenv("ETCDCTL_USER", "root:pw", 1);
+	setenv("SKIFF_ETCD_ENDPOINTS", "http://e:2379", 1);
+	kept = getenv("SKIFF_ETCD_PASSWORD");
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--allow-insecure-auth", NULL), FLAGS_OK);
+	ck_assert_int_eq(opts_scrub_env(), 3);
+	ck_assert_str_eq(o.etcd_password, "env-secret"); /* read before */
+	ck_assert_ptr_null(getenv("SKIFF_ETCD_PASSWORD"));
+	ck_assert_ptr_null(getenv("SKIFF_OTHER_TOKEN"));
+	ck_assert_ptr_null(getenv("ETCDCTL_USER"));
+	ck_assert_str_eq(getenv("SKIFF_ETCD_ENDPOINTS"), "http://e:2379");
+	ck_assert_int_eq(kept[0], '\0'); /* the bytes were wiped, not only unlinked */
+	for (char **e = environ; *e; e++)
+		ck_assert_ptr_null(strstr(*e, "secret"));
+	ck_assert_int_eq(opts_scrub_env(), 0);
+	unsetenv("SKIFF_ETCD_ENDPOINTS");
 }
 END_TEST
 
@@ -651,6 +703,8 @@ flags_suite(void)
 	tcase_add_test(common, test_password);
 	tcase_add_test(common, test_password_file_too_large);
 	tcase_add_test(common, test_help_text);
+	tcase_add_test(common, test_insecure_auth);
+	tcase_add_test(common, test_scrub_env);
 	tcase_add_test(common, test_exit_statuses);
 	tcase_add_test(common, test_resync_interval);
 	suite_add_tcase(s, core);
