@@ -823,9 +823,21 @@ check_fw_once(const struct ctx *c)
 	ck_assert_int_eq(rule_count(c->ns, "nat", "POSTROUTING", "-j SKIFF-NAT"), 1);
 }
 
+struct rule_want {
+	const char *ns, *needle;
+};
+
+static int
+fwd_has(void *arg)
+{
+	struct rule_want *w = arg;
+
+	return rule_count(w->ns, "filter", "SKIFF-FWD", w->needle) > 0;
+}
+
 /* Keys a hostile node writes for fake nodes, straight into etcd: each is
- * reported by the agent and none becomes a route, while a key written
- * after them (an honest node) does. */
+ * reported by the agent and none becomes a route nor a peer let into
+ * SKIFF-FWD, while a key written after them (an honest node) does. */
 static void
 hostile_keys_ignored(struct ctx *c)
 {
@@ -849,6 +861,12 @@ hostile_keys_ignored(struct ctx *c)
 		ck_assert_msg(route_is(&(struct route_want){c->ns, bad[i].route, 0}), "route %s (%s via %s) installed",
 		              bad[i].route, bad[i].subnet, bad[i].gw);
 	}
+	ck_assert_msg(wait_until(fwd_has, &(struct rule_want){c->ns, "-s 10.217.99.10/32"}, 20) == 0,
+	              "the honest node's address never got into SKIFF-FWD");
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-s 10.217.99.7/32"), 0);
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-s 10.217.99.8/32"), 0); /* the younger claim */
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-s 127.0.0.1/32"), 0);
+	ck_assert_int_eq(rule_count(c->ns, "filter", "SKIFF-FWD", "-s 169.254.169.254/32"), 0);
 }
 
 /* host-gw in a throwaway namespace: other nodes' subnets become routes via
