@@ -212,6 +212,22 @@ check_insecure_auth(const struct skiff_opts *o, const struct skiff_prog *p, char
 	return 0;
 }
 
+/* etcd's HTTP gateway (3.4 and later) answers 400 "CommonName of client
+ * sending a request against gateway will be ignored" to every request that
+ * carries a client certificate once auth is on: a user and a client
+ * certificate cannot be combined, so say so before the first request. */
+static int
+check_cert_and_user(const struct skiff_opts *o, char *err, size_t len)
+{
+	if (!o->etcd_user || !*o->etcd_user || !o->etcd_cert || !*o->etcd_cert)
+		return 0;
+	snprintf(err, len,
+	         "--etcd-user and --etcd-cert cannot be combined: etcd's HTTP gateway refuses requests that carry a "
+	         "client certificate when auth is on; run etcd with server TLS only (no --client-cert-auth) and give "
+	         "--etcd-cacert with the user (docs/operations.md, \"TLS and auth for etcd\")");
+	return -1;
+}
+
 /* 1 when the variable "NAME=value" at v holds an etcd secret. */
 static int
 secret_var(const char *v)
@@ -263,7 +279,7 @@ opts_parse(struct skiff_opts *o, const struct skiff_prog *p, int argc, char **ar
 	if (rc != FLAGS_OK)
 		return rc;
 	log_level_parse(o->log_level_name, &o->log_level);
-	if (check_insecure_auth(o, p, err, len) < 0)
+	if (check_insecure_auth(o, p, err, len) < 0 || check_cert_and_user(o, err, len) < 0)
 		return FLAGS_ERR;
 	return find_password(o, err, len) < 0 ? FLAGS_ERR : FLAGS_OK;
 }

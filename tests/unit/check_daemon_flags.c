@@ -543,6 +543,14 @@ START_TEST(test_insecure_auth)
 	ck_assert_int_eq(run_child(&sched, plain, 3, out, eout, sizeof(out)), 2);
 	ck_assert_ptr_nonnull(strstr(eout, "skiff-scheduler: --etcd-user over a plain http:// endpoint"));
 	ck_assert_int_eq(run_child(&sched, allowed, 3, out, eout, sizeof(out)), 99);
+	/* etcd's gateway refuses a client certificate once auth is on. */
+	ck_assert_int_eq(oparse(&sched, "--etcd-user=root", "--etcd-endpoints=https://a:2379", "--etcd-cert=/c.pem",
+	                        "--etcd-key=/k.pem", NULL),
+	                 FLAGS_ERR);
+	ck_assert_ptr_nonnull(strstr(err, "--etcd-user and --etcd-cert cannot be combined"));
+	ck_assert_int_eq(
+		oparse(&sched, "--etcd-user=root", "--etcd-endpoints=https://a:2379", "--etcd-cacert=/ca.pem", NULL),
+		FLAGS_OK);
 }
 END_TEST
 
