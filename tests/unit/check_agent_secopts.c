@@ -1,5 +1,5 @@
 /*
- * check_agent_security.c: node-agent/agent_security.c without Docker: the
+ * check_agent_secopts.c: node-agent/agent_security.c without Docker: the
  * create options a securityContext gives (container over pod), the PID
  * limit, and runAsNonRoot against an image's user as the kubelet judges it.
  */
@@ -144,7 +144,7 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("agent_security");
+	Suite *s = suite_create("agent_secopts");
 	TCase *core = tcase_create("core");
 
 	tcase_add_test(core, test_create_opts);
