@@ -73,6 +73,47 @@ static const struct api_field container_port[] = {
 	IMPL("containerPort"), IMPL("hostPort"), IMPL("name"), IMPL("protocol"), REFUSE("hostIP"), END,
 };
 
+static const struct api_field capabilities[] = {
+	IMPL("add"),
+	IMPL("drop"),
+	END,
+};
+
+/* securityContext of a container (api_security.c). */
+static const struct api_field security_context[] = {
+	IMPL("runAsUser"),
+	IMPL("runAsGroup"),
+	IMPL("runAsNonRoot"),
+	IMPL("readOnlyRootFilesystem"),
+	IMPL("allowPrivilegeEscalation"),
+	IMPL_SUB("capabilities", capabilities),
+	IMPL("privileged"),
+	REFUSE_BUT("procMount", "\"Default\""),
+	REFUSE("seLinuxOptions"),
+	REFUSE("seccompProfile"),
+	REFUSE("appArmorProfile"),
+	REFUSE("windowsOptions"),
+	END,
+};
+
+/* securityContext of a pod (api_security.c). */
+static const struct api_field pod_security_context[] = {
+	IMPL("runAsUser"),
+	IMPL("runAsGroup"),
+	IMPL("runAsNonRoot"),
+	IMPL("fsGroup"),
+	IMPL("supplementalGroups"),
+	REFUSE_BUT("supplementalGroupsPolicy", "\"Merge\""),
+	REFUSE("fsGroupChangePolicy"),
+	REFUSE("seLinuxOptions"),
+	REFUSE("seLinuxChangePolicy"),
+	REFUSE("seccompProfile"),
+	REFUSE("appArmorProfile"),
+	REFUSE("sysctls"),
+	REFUSE("windowsOptions"),
+	END,
+};
+
 static const struct api_field container[] = {
 	IMPL("name"),
 	IMPL("image"),
@@ -91,7 +132,7 @@ static const struct api_field container[] = {
 	REFUSE("startupProbe"),
 	REFUSE("resizePolicy"),
 	REFUSE("restartPolicy"),
-	REFUSE("securityContext"),
+	IMPL_SUB("securityContext", security_context),
 	REFUSE("volumeDevices"),
 	REFUSE("volumeMounts"),
 	REFUSE("workingDir"),
@@ -114,8 +155,9 @@ static const struct api_field pod_spec[] = {
 	REFUSE_BUT("serviceAccountName", "\"default\""),
 	REFUSE_BUT("serviceAccount", "\"default\""),
 	REFUSE_BUT("hostNetwork", "false"),
-	REFUSE_BUT("hostPID", "false"),
-	REFUSE_BUT("hostIPC", "false"),
+	IMPL("hostPID"),
+	IMPL("hostIPC"),
+	IMPL_SUB("securityContext", pod_security_context),
 	REFUSE_BUT("hostUsers", "true"),
 	REFUSE_BUT("shareProcessNamespace", "false"),
 	REFUSE_BUT("setHostnameAsFQDN", "false"),
@@ -138,7 +180,6 @@ static const struct api_field pod_spec[] = {
 	REFUSE("resources"),
 	REFUSE("runtimeClassName"),
 	REFUSE("schedulingGates"),
-	REFUSE("securityContext"),
 	REFUSE("subdomain"),
 	REFUSE("topologySpreadConstraints"),
 	REFUSE("volumes"),

@@ -15,6 +15,7 @@
 #include "api_errors.h"
 #include "api_meta.h"
 #include "api_quantity.h"
+#include "api_security.h"
 
 #define API_DEFAULT_GRACE_SECONDS 10
 
@@ -65,6 +66,7 @@ struct api_container {
 	size_t n_ports;
 	struct api_resources resources;
 	enum api_pull_policy image_pull_policy;
+	struct api_security_context security_context; /* api_security.c */
 };
 
 struct api_pod_spec {
@@ -73,6 +75,8 @@ struct api_pod_spec {
 	enum api_restart_policy restart_policy;
 	struct api_labels node_selector;
 	int64_t termination_grace_period_seconds;
+	struct api_pod_security_context security_context; /* api_security.c, with: */
+	int host_pid, host_ipc;
 };
 
 struct api_pod {

@@ -121,6 +121,8 @@ struct agent_opts {
 	int host_gw;                /* --routing host-gw */
 
 	int host_port_lo, host_port_hi; /* --host-port-range */
+	int allow_privileged;           /* --allow-privileged (agent_security.c) */
+	long default_pids_limit;        /* --default-pids-limit, <= 0: none */
 };
 
 struct pass;

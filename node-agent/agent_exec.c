@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agent_exec.h"
+#include "agent_security.h"
 
 void
 exec_warn(struct pass *p, const char *cname, const char *reason, const char *msg)
@@ -135,6 +136,22 @@ pull_line(const char *line, size_t len, void *arg)
 	return stop;
 }
 
+static void inspect_image(struct pass *p, const char *img);
+
+/* After a pull, a container with runAsNonRoot needs its image's user:
+ * inspect it (1), whose answer decides. */
+static int
+pull_check_user(struct pass *p)
+{
+	const struct api_binding *b;
+	const struct api_container *c = pass_container(p, &b);
+
+	if (!c || !sec_needs_image_user(&b->pod, c))
+		return 0;
+	inspect_image(p, c->image);
+	return 1;
+}
+
 static void
 pull_done(struct dk_resp *r, void *arg)
 {
@@ -142,6 +159,8 @@ pull_done(struct dk_resp *r, void *arg)
 	char m[512];
 
 	p->req = NULL;
+	if (r->status == 200 && !p->pull_err[0] && !r->err[0] && pull_check_user(p))
+		return;
 	if (r->status == 200 && !p->pull_err[0] && !r->err[0]) {
 		if ((size_t)p->ci < p->n_img)
 			p->img[p->ci] = PLAN_IMG_PRESENT;
@@ -185,6 +204,27 @@ pull(struct pass *p, const char *img)
 		pass_fail(p, "pull", "out of memory");
 }
 
+/* runAsNonRoot: container p->ci of b does not start when its image (r,
+ * an inspect answer) would run it as root; 1 when it was refused. */
+static int
+image_user_refused(struct pass *p, const struct api_binding *b, const struct dk_resp *r)
+{
+	const struct api_container *c = &b->pod.spec.containers[p->ci];
+	json_t *img;
+	char m[512];
+	int rc;
+
+	if (!sec_needs_image_user(&b->pod, c))
+		return 0;
+	img = json_loadb(r->body, r->len, 0, NULL);
+	rc = sec_check_non_root(&b->pod, c, img, m, sizeof(m));
+	json_decref(img);
+	if (rc == 0)
+		return 0;
+	image_failed(p, "CreateContainerConfigError", m);
+	return 1;
+}
+
 /* The answer feeds the plan: present, or absent (the plan then pulls or,
  * with pull policy Never, reports ErrImageNeverPull). */
 static void
@@ -199,6 +239,8 @@ image_inspect_done(struct dk_resp *r, void *arg)
 		pass_relist(p);
 		return;
 	}
+	if (r->status == 200 && image_user_refused(p, b, r))
+		return;
 	if (r->status == 200 || r->status == 404) {
 		p->img[p->ci] = r->status == 200 ? PLAN_IMG_PRESENT : PLAN_IMG_ABSENT;
 		pass_decide(p);
@@ -514,6 +556,7 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const char *infra_
 		json_object_set_new(hc, "Memory", json_integer(c->resources.limits.memory.value));
 	if (c->resources.limits.cpu.value > 0)
 		json_object_set_new(hc, "NanoCpus", json_integer(c->resources.limits.cpu.value * 1000000LL));
+	sec_create_opts(body, hc, pod, c, p->a->o.default_pids_limit);
 	json_object_set_new(body, "HostConfig", hc);
 	snprintf(name, sizeof(name), "skiff_%s_%s_%s_%s_%d", c->name, p->pod, p->a->o.node_name, pod->meta.uid,
 	         restarts);

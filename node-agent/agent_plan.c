@@ -2,8 +2,9 @@
  * agent_plan.c: the planner. From one pod's binding, its containers'
  * snapshots and its memo it picks at most one action, in this order: an
  * older incarnation's containers, then containers not in the spec, go; a
- * pod asking for a host port outside --host-port-range does not run (its
- * containers go, its rows say HostPortNotAllowed); the sandbox (the infrastructure container with the right hash) is made,
+ * pod asking for a host port outside --host-port-range, or for privilege
+ * without --allow-privileged, does not run (its containers go, its rows
+ * say HostPortNotAllowed or PrivilegedNotAllowed); the sandbox (the infrastructure container with the right hash) is made,
  * started or replaced first; then, per spec container, wrong-hash and
  * duplicate copies go, a created one is started, an exited one restarted
  * after its crash-loop back-off (as the restart policy says), a missing one
@@ -148,6 +149,15 @@ fnv_int(uint64_t h, long long v)
 	return fnv(h, b);
 }
 
+/* Security settings (api_security.c) are hashed only when set (n > 0), so
+ * containers of pods without any keep their hash; a change of a pod's
+ * replaces its sandbox and so every container. */
+static uint64_t
+fnv_security(uint64_t h, const char *text, size_t n)
+{
+	return n ? fnv(fnv(h, "security"), text) : h;
+}
+
 /* The hashes below start from 1469598103934665603, not FNV's basis (a
  * digit went missing): kept, since a new start would change every
  * container's skiff.hash and so recreate every container on upgrade. */
@@ -157,6 +167,7 @@ void
 pods_hash_container(const struct api_container *c, char *out, size_t len)
 {
 	uint64_t h = SPEC_HASH_BASIS;
+	char sec[8192];
 	size_t i;
 
 	h = fnv(h, c->name);
@@ -174,6 +185,7 @@ pods_hash_container(const struct api_container *c, char *out, size_t len)
 	}
 	h = fnv_int(h, c->resources.limits.cpu.value);
 	h = fnv_int(h, c->resources.limits.memory.value);
+	h = fnv_security(h, sec, api_sec_container_text(c, sec, sizeof(sec)));
 	snprintf(out, len, "%016llx", (unsigned long long)h);
 }
 
@@ -181,11 +193,13 @@ void
 pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len)
 {
 	uint64_t h = SPEC_HASH_BASIS;
+	char sec[8192];
 	size_t i, j;
 
 	h = fnv(h, "infra-v1");
 	if (net) /* only then: infra containers made without the flag keep their hash */
 		h = fnv(h, net);
+	h = fnv_security(h, sec, api_sec_pod_text(&p->spec, sec, sizeof(sec)));
 	for (i = 0; i < p->spec.n_containers; i++) {
 		const struct api_container *c = &p->spec.containers[i];
 
@@ -395,6 +409,32 @@ plan_no_sandbox(const struct plan_in *in, const struct snap *infra, struct plan_
 	return 1;
 }
 
+/* The pod does not run on this node, for out->text: its containers go
+ * (apps first), then every row waits with reason, and one Warning names
+ * container ctr. Returns 1 (an action or rows in out), -1 when out of
+ * memory. */
+static int
+plan_refused(const struct plan_in *in, struct plan_out *out, const char *reason, const char *ctr)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (!is_infra(&in->s[i]))
+			return act_remove(out, &in->s[i], out->text);
+	if (in->n > 0)
+		return act_remove(out, &in->s[0], out->text);
+	if (alloc_rows(in, out) < 0)
+		return -1;
+	for (size_t j = 0; j < out->n; j++) {
+		out->cs[j].state = API_STATE_WAITING;
+		out->cs[j].reason = reason;
+		out->cs[j].message = out->text;
+	}
+	out->events[0] = (struct plan_event){reason, ctr, out->text};
+	out->n_events = 1;
+	out->message = out->text;
+	out->act = PLAN_STATUS;
+	return 1;
+}
+
 /* A host port outside --host-port-range: the pod does not run here.
  * Its containers go (apps first), then its rows say HostPortNotAllowed,
  * with a Warning. 0 when every host port is allowed. */
@@ -415,23 +455,29 @@ plan_host_ports(const struct plan_in *in, struct plan_out *out)
 		return 0;
 	snprintf(out->text, sizeof(out->text), "host port %d is outside this node's --host-port-range %d-%d", port,
 	         in->host_port_lo, in->host_port_hi);
-	for (size_t i = 0; i < in->n; i++)
-		if (!is_infra(&in->s[i]))
-			return act_remove(out, &in->s[i], out->text);
-	if (in->n > 0)
-		return act_remove(out, &in->s[0], out->text);
-	if (alloc_rows(in, out) < 0)
-		return -1;
-	for (size_t j = 0; j < out->n; j++) {
-		out->cs[j].state = API_STATE_WAITING;
-		out->cs[j].reason = "HostPortNotAllowed";
-		out->cs[j].message = out->text;
-	}
-	out->events[0] = (struct plan_event){"HostPortNotAllowed", bad->name, out->text};
-	out->n_events = 1;
-	out->message = out->text;
-	out->act = PLAN_STATUS;
-	return 1;
+	return plan_refused(in, out, "HostPortNotAllowed", bad->name);
+}
+
+/* A pod asking for privilege (a privileged container, hostPID, hostIPC) on
+ * a node without --allow-privileged does not run here, as a host port
+ * outside the range. 0 when it asks for none or the node allows it. */
+static int
+plan_privilege(const struct plan_in *in, struct plan_out *out)
+{
+	const struct api_pod_spec *sp = &in->binding->pod.spec;
+	const char *what, *ctr;
+
+	if (in->allow_privileged || !api_sec_privileged(sp, &what, &ctr))
+		return 0;
+	if (ctr)
+		snprintf(
+			out->text, sizeof(out->text),
+			"container %.63s is privileged, which this node does not allow (skiff-agent --allow-privileged)",
+			ctr);
+	else
+		snprintf(out->text, sizeof(out->text),
+		         "%s is not allowed on this node (skiff-agent --allow-privileged)", what);
+	return plan_refused(in, out, "PrivilegedNotAllowed", ctr ? ctr : sp->containers[0].name);
 }
 
 int
@@ -640,7 +686,7 @@ plan(const struct plan_in *in, struct plan_out *out)
 		return plan_deleting(in, out);
 	if (plan_strangers(in, out))
 		return 0;
-	if ((rc = plan_host_ports(in, out)) != 0)
+	if ((rc = plan_host_ports(in, out)) != 0 || (rc = plan_privilege(in, out)) != 0)
 		return rc < 0 ? -1 : 0;
 	infra = find_infra(in);
 	if (infra && failed_to_start(in, infra->id))

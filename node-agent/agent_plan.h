@@ -105,6 +105,7 @@ struct plan_in {
 	const char *failed_start;       /* IDs whose start failed in this pass, each + ' ' */
 	const char *start_err;          /* why the last start failed */
 	int host_port_lo, host_port_hi; /* --host-port-range; 0, 0: any port */
+	int allow_privileged;           /* --allow-privileged (agent_security.c) */
 };
 
 enum plan_act {

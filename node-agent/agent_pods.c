@@ -397,6 +397,7 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 	in->start_err = p->start_err;
 	in->host_port_lo = a->o.host_port_lo;
 	in->host_port_hi = a->o.host_port_hi;
+	in->allow_privileged = a->o.allow_privileged;
 }
 
 /* Write the plan's status rows; the pass ends in status_done. */

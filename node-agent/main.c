@@ -161,6 +161,11 @@ check_routing(const struct flag *f, char *err, size_t len)
 static const char *host_port_range;
 static int host_port_lo, host_port_hi;
 
+/* --allow-privileged, --default-pids-limit (agent_security.c). */
+static int allow_privileged;
+static long pids_limit;
+FLAG_BOUNDS(check_pids, 0, 4194304)
+
 static int
 check_host_ports(const struct flag *f, char *err, size_t len)
 {
@@ -203,6 +208,11 @@ static const struct flag agent_flags[] = {
 	{"host-port-range", FLAG_STRING, &host_port_range, "1-65535", NULL,
          "host ports pods may take; others are refused (HostPortNotAllowed), e.g. 30000-32767", "A-B",
          check_host_ports},
+	{"allow-privileged", FLAG_BOOL, &allow_privileged, "false", NULL,
+         "run pods with privileged containers, hostPID or hostIPC; else they are refused (PrivilegedNotAllowed)", NULL,
+         NULL},
+	{"default-pids-limit", FLAG_INT, &pids_limit, "4096", NULL, "most processes per container (0: no limit)", "N",
+         check_pids},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -451,6 +461,8 @@ agent_start(struct skiff_daemon *d)
 	a->o.host_gw = strcmp(routing, "host-gw") == 0;
 	a->o.host_port_lo = host_port_lo;
 	a->o.host_port_hi = host_port_hi;
+	a->o.allow_privileged = allow_privileged;
+	a->o.default_pids_limit = pids_limit;
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)

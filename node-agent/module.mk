@@ -51,8 +51,8 @@ INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 
 # agent_plan.c (the planner) and agent_plan_status.c (the status value it
 # makes) are pure too: check_agent_plan runs them over the fixture folders
-# tests/fixtures/agent/<case>/.
-AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o
+# tests/fixtures/agent/<case>/. So is agent_security.c (check_agent_secopts).
+AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o $(OBJ)/node-agent/agent_security.o
 AGENT_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_agent*.c))
 $(foreach t,$(AGENT_UNIT),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(AGENT_PLAN) $(API_LIB))))
 UNIT_TESTS += $(AGENT_UNIT:%=$(TBIN)/%)

@@ -168,7 +168,7 @@ struct input {
 
 /* memo.json's "pass": pause_ready (default true), images {name: present |
  * absent}, failed_start [ids], start_err, network, host_port_range
- * ("A-B"; default any port). */
+ * ("A-B"; default any port), allow_privileged (default false). */
 static void
 pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 {
@@ -178,6 +178,7 @@ pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 	in->pause_ready = pr ? json_is_true(pr) : 1;
 	in->network = json_string_value(json_object_get(pass, "network"));
 	in->start_err = json_string_value(json_object_get(pass, "start_err"));
+	in->allow_privileged = json_is_true(json_object_get(pass, "allow_privileged"));
 	if (json_string_value(json_object_get(pass, "host_port_range")))
 		ck_assert_int_eq(plan_port_range_parse(json_string_value(json_object_get(pass, "host_port_range")),
 		                                       &in->host_port_lo, &in->host_port_hi, ip->why, sizeof(ip->why)),
