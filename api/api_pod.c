@@ -165,6 +165,7 @@ container_decode(struct api_dec *d, const json_t *j, void *item)
 	dec_object(d, j, "resources", &c->resources, resources_decode);
 	c->image_pull_policy =
 		(enum api_pull_policy)dec_enum(d, j, "imagePullPolicy", pull_names, 3, API_PULL_IF_NOT_PRESENT);
+	api_volume_mounts_decode(d, j, c);
 }
 
 /* Report msg at containers[ci].ports[pi].field. */
@@ -271,6 +272,8 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	else if (json_is_array(cs) && json_array_size(cs) == 0)
 		dec_err_at(d, "containers", "must have at least one container");
 	check_unique(d, s);
+	api_volumes_decode(d, j, s);
+	api_volume_mounts_check(d, s);
 	s->restart_policy =
 		(enum api_restart_policy)dec_enum(d, j, "restartPolicy", restart_names, 3, API_RESTART_ALWAYS);
 	dec_labels(d, j, "nodeSelector", &s->node_selector, DEC_MAP_LABELS);
@@ -368,6 +371,7 @@ container_encode(const void *item)
 			rc |= enc_set(j, "ports", enc_array(c->ports, c->n_ports, sizeof(*c->ports), port_encode));
 		rc |= enc_set(j, "resources", resources_encode(&c->resources));
 		rc |= enc_str(j, "imagePullPolicy", api_pull_policy_name(c->image_pull_policy));
+		rc |= api_volume_mounts_encode(j, c);
 	}
 	return enc_done(j, rc);
 }
@@ -384,6 +388,7 @@ spec_encode(const struct api_pod_spec *s)
 		rc |= enc_str(j, "restartPolicy", api_restart_policy_name(s->restart_policy));
 		rc |= enc_labels(j, "nodeSelector", &s->node_selector);
 		rc |= enc_int(j, "terminationGracePeriodSeconds", s->termination_grace_period_seconds);
+		rc |= api_volumes_encode(j, s);
 	}
 	return enc_done(j, rc);
 }
@@ -424,6 +429,7 @@ container_clear(struct api_container *c)
 	free(c->ports);
 	api_resource_list_clear(&c->resources.requests);
 	api_resource_list_clear(&c->resources.limits);
+	api_volume_mounts_free(c);
 }
 
 void
@@ -437,6 +443,7 @@ api_pod_clear(void *obj)
 		container_clear(&pod->spec.containers[i]);
 	free(pod->spec.containers);
 	api_labels_clear(&pod->spec.node_selector);
+	api_volumes_free(&pod->spec);
 	memset(pod, 0, sizeof(*pod));
 }
 

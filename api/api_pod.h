@@ -15,6 +15,7 @@
 #include "api_errors.h"
 #include "api_meta.h"
 #include "api_quantity.h"
+#include "api_volume.h"
 
 #define API_DEFAULT_GRACE_SECONDS 10
 
@@ -65,6 +66,8 @@ struct api_container {
 	size_t n_ports;
 	struct api_resources resources;
 	enum api_pull_policy image_pull_policy;
+	struct api_volume_mount *volume_mounts; /* api_volume.c */
+	size_t n_volume_mounts;
 };
 
 struct api_pod_spec {
@@ -73,6 +76,8 @@ struct api_pod_spec {
 	enum api_restart_policy restart_policy;
 	struct api_labels node_selector;
 	int64_t termination_grace_period_seconds;
+	struct api_volume *volumes; /* api_volume.c */
+	size_t n_volumes;
 };
 
 struct api_pod {
