@@ -36,9 +36,8 @@ api_volume_find(const struct api_pod_spec *s, const char *name)
 	return NULL;
 }
 
-/* 1 when a '/'-separated component of p is "..". */
-static int
-has_backstep(const char *p)
+int
+api_path_has_backstep(const char *p)
 {
 	const char *c = p;
 
@@ -69,7 +68,7 @@ dec_path(struct api_dec *d, const json_t *j, const char *key, int required, int 
 		why = "must be an absolute path";
 	else if (!absolute && s[0] == '/')
 		why = "must be a relative path";
-	else if (has_backstep(s))
+	else if (api_path_has_backstep(s))
 		why = "must not contain '..'";
 	if (!why)
 		return s;

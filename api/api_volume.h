@@ -37,6 +37,8 @@ struct api_volume_mount {
 
 /* "", "Directory", "DirectoryOrCreate", "File". */
 const char *api_host_path_type_name(enum api_host_path_type t);
+/* 1 when a '/'-separated component of p is "..". */
+int api_path_has_backstep(const char *p);
 /* The volume of spec s named name, or NULL. O(volumes). */
 struct api_pod_spec;
 const struct api_volume *api_volume_find(const struct api_pod_spec *s, const char *name);

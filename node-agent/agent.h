@@ -121,6 +121,9 @@ struct agent_opts {
 	int host_gw;                /* --routing host-gw */
 
 	int host_port_lo, host_port_hi; /* --host-port-range */
+
+	const char *pod_dir;    /* --pod-dir: PODDIR/UID/volumes/NAME (agent_volumes.c) */
+	char **host_path_allow; /* --allow-host-path, NULL-ended (agent_volumes.c) */
 };
 
 struct pass;

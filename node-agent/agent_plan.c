@@ -174,6 +174,12 @@ pods_hash_container(const struct api_container *c, char *out, size_t len)
 	}
 	h = fnv_int(h, c->resources.limits.cpu.value);
 	h = fnv_int(h, c->resources.limits.memory.value);
+	for (i = 0; i < c->n_volume_mounts; i++) { /* only when present: other containers keep their hash */
+		h = fnv(h, c->volume_mounts[i].name);
+		h = fnv(h, c->volume_mounts[i].mount_path);
+		h = fnv(h, c->volume_mounts[i].sub_path);
+		h = fnv_int(h, c->volume_mounts[i].read_only);
+	}
 	snprintf(out, len, "%016llx", (unsigned long long)h);
 }
 
@@ -395,9 +401,33 @@ plan_no_sandbox(const struct plan_in *in, const struct snap *infra, struct plan_
 	return 1;
 }
 
-/* A host port outside --host-port-range: the pod does not run here.
- * Its containers go (apps first), then its rows say HostPortNotAllowed,
- * with a Warning. 0 when every host port is allowed. */
+/* The pod may not run on this node: its containers go (apps first), then
+ * its rows wait with reason and text, with a Warning about container
+ * cname. 1, or -1 when out of memory. */
+static int
+plan_refuse_pod(const struct plan_in *in, struct plan_out *out, const char *reason, const char *cname, const char *text)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (!is_infra(&in->s[i]))
+			return act_remove(out, &in->s[i], text);
+	if (in->n > 0)
+		return act_remove(out, &in->s[0], text);
+	if (alloc_rows(in, out) < 0)
+		return -1;
+	for (size_t j = 0; j < out->n; j++) {
+		out->cs[j].state = API_STATE_WAITING;
+		out->cs[j].reason = reason;
+		out->cs[j].message = text;
+	}
+	out->events[0] = (struct plan_event){reason, cname, text};
+	out->n_events = 1;
+	out->message = text;
+	out->act = PLAN_STATUS;
+	return 1;
+}
+
+/* A host port outside --host-port-range: the pod does not run here
+ * (HostPortNotAllowed). 0 when every host port is allowed. */
 static int
 plan_host_ports(const struct plan_in *in, struct plan_out *out)
 {
@@ -415,23 +445,18 @@ plan_host_ports(const struct plan_in *in, struct plan_out *out)
 		return 0;
 	snprintf(out->text, sizeof(out->text), "host port %d is outside this node's --host-port-range %d-%d", port,
 	         in->host_port_lo, in->host_port_hi);
-	for (size_t i = 0; i < in->n; i++)
-		if (!is_infra(&in->s[i]))
-			return act_remove(out, &in->s[i], out->text);
-	if (in->n > 0)
-		return act_remove(out, &in->s[0], out->text);
-	if (alloc_rows(in, out) < 0)
-		return -1;
-	for (size_t j = 0; j < out->n; j++) {
-		out->cs[j].state = API_STATE_WAITING;
-		out->cs[j].reason = "HostPortNotAllowed";
-		out->cs[j].message = out->text;
-	}
-	out->events[0] = (struct plan_event){"HostPortNotAllowed", bad->name, out->text};
-	out->n_events = 1;
-	out->message = out->text;
-	out->act = PLAN_STATUS;
-	return 1;
+	return plan_refuse_pod(in, out, "HostPortNotAllowed", bad->name, out->text);
+}
+
+/* A volume this node may not mount (agent_volumes.c judged it: a hostPath
+ * outside --allow-host-path, or of the wrong type): the pod does not run
+ * here. 0 when there is none. */
+static int
+plan_volumes(const struct plan_in *in, struct plan_out *out)
+{
+	if (!in->vol_reason)
+		return 0;
+	return plan_refuse_pod(in, out, in->vol_reason, in->vol_container, in->vol_message);
 }
 
 int
@@ -640,7 +665,7 @@ plan(const struct plan_in *in, struct plan_out *out)
 		return plan_deleting(in, out);
 	if (plan_strangers(in, out))
 		return 0;
-	if ((rc = plan_host_ports(in, out)) != 0)
+	if ((rc = plan_host_ports(in, out)) != 0 || (rc = plan_volumes(in, out)) != 0)
 		return rc < 0 ? -1 : 0;
 	infra = find_infra(in);
 	if (infra && failed_to_start(in, infra->id))
