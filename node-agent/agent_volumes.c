@@ -229,8 +229,9 @@ prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 
 /* ---------------------------------------------------------------- mounts */
 
-/* base/sub into out, each component of sub a directory that is not a
- * symbolic link (made when missing), the last one possibly a file. */
+/* base/sub into out (PATH_MAX bytes, "." left out), each component of sub
+ * a directory that is not a symbolic link (made when missing), the last
+ * one possibly a file. */
 static int
 walk_sub_path(const char *base, const char *sub, char *out, char *err, size_t len)
 {
@@ -239,10 +240,14 @@ walk_sub_path(const char *base, const char *sub, char *out, char *err, size_t le
 	struct stat st;
 
 	snprintf(comps, sizeof(comps), "%s", sub);
+	snprintf(out, PATH_MAX, "%s", base);
 	for (c = strtok_r(comps, "/", &save); fd >= 0 && c; c = next) {
 		next = strtok_r(NULL, "/", &save);
 		if (strcmp(c, ".") == 0)
 			continue;
+		if (strlen(out) + strlen(c) + 2 > PATH_MAX)
+			return close(fd), snprintf(err, len, "subPath %s: path too long", sub), -1;
+		strcat(strcat(out, "/"), c);
 		nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT && (mkdirat(fd, c, 0755) == 0 || errno == EEXIST))
 			nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -256,8 +261,6 @@ walk_sub_path(const char *base, const char *sub, char *out, char *err, size_t le
 		                strerror(errno)),
 		       -1;
 	close(fd);
-	if (snprintf(out, PATH_MAX, "%s/%s", base, sub) >= PATH_MAX)
-		return snprintf(err, len, "subPath %s: path too long", sub), -1;
 	return 0;
 }
 
