@@ -201,6 +201,12 @@ pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len)
 			h = fnv_int(h, c->ports[j].protocol);
 		}
 	}
+	for (i = 0; i < p->spec.n_volumes; i++) { /* only when present: a volume's change replaces the sandbox */
+		h = fnv(h, p->spec.volumes[i].name);
+		h = fnv_int(h, p->spec.volumes[i].source);
+		h = fnv(h, p->spec.volumes[i].path);
+		h = fnv_int(h, p->spec.volumes[i].type);
+	}
 	snprintf(out, len, "%016llx", (unsigned long long)h);
 }
 
