@@ -202,8 +202,8 @@ empty_dir_path(const struct agent *a, const struct api_pod *pod, const char *vol
 	return snprintf(out, PATH_MAX, "%s/%s/volumes/%s", a->o.pod_dir, pod->meta.uid, vol) < PATH_MAX ? 0 : -1;
 }
 
-/* The pod's emptyDir directories (mode 0777, as Kubernetes makes them)
- * and its missing host directories. */
+/* The pod's emptyDir directories (mode 0777, as Kubernetes makes them,
+ * below directories only root enters) and its missing host directories. */
 static int
 prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 {
@@ -214,7 +214,7 @@ prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 		const struct api_volume *v = &pod->spec.volumes[i];
 
 		if (v->source == API_VOL_EMPTY_DIR) {
-			if (empty_dir_path(a, pod, v->name, path) < 0 || mkdirs(path, 0755) < 0 ||
+			if (empty_dir_path(a, pod, v->name, path) < 0 || mkdirs(path, 0700) < 0 ||
 			    chmod(path, 0777) < 0)
 				return snprintf(err, len, "emptyDir %s: %s: %s", v->name, path, strerror(errno)), -1;
 		} else if (v->source == API_VOL_HOST_PATH &&

@@ -151,6 +151,10 @@ START_TEST(test_host_config)
 	snprintf(path, sizeof(path), "%s/42/volumes/cache", T);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0777);
+	snprintf(path, sizeof(path), "%s/42", T);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	snprintf(path, sizeof(path), "%s/42/volumes/cache", T);
 	ck_assert_ptr_nonnull(realpath(path, want));
 	strcat(want, "/a/b");
 	m = json_object_get(hc, "Mounts");
