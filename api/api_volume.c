@@ -85,8 +85,19 @@ host_path_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_volume *v = out;
 
+	const json_t *t = dec_member(d, j, "type", JSON_STRING);
+	int i;
+
 	v->path = dec_path(d, j, "path", 1, 1);
-	v->type = (enum api_host_path_type)dec_enum(d, j, "type", hp_names, 4, API_HOST_PATH_ANY);
+	for (i = 0; t && i < 4 && strcmp(json_string_value(t), hp_names[i]) != 0; i++)
+		;
+	if (i < 4)
+		v->type = (enum api_host_path_type)i;
+	else
+		dec_err_at(d, "type",
+		           "must be \"\", Directory, DirectoryOrCreate or File, got \"%.100s\" (FileOrCreate, Socket, "
+		           "CharDevice and BlockDevice are refused, see docs/keys.md)",
+		           json_string_value(t));
 }
 
 static void
