@@ -307,6 +307,32 @@ START_TEST(test_host_path_not_allowed)
 }
 END_TEST
 
+/* At start the agent removes the directories of pods no longer bound (a
+ * UID), and leaves alone what is not a pod's. */
+START_TEST(test_stale_swept_at_start)
+{
+	char prefix[96], node[96], stale[256], other[256];
+	struct th_proc *agent;
+	FILE *f;
+
+	snprintf(other, sizeof(other), "%s/lost+found", PODS);
+	ck_assert_int_eq(mkdir(PODS, 0700) == 0 || access(PODS, F_OK) == 0, 1);
+	snprintf(stale, sizeof(stale), "%s/999", PODS);
+	ck_assert_int_eq(mkdir(stale, 0700), 0);
+	snprintf(stale, sizeof(stale), "%s/999/f", PODS);
+	ck_assert_ptr_nonnull(f = fopen(stale, "w"));
+	fclose(f);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+	snprintf(stale, sizeof(stale), "%s/999", PODS);
+	agent = agent_for("stale", prefix, sizeof(prefix), node, sizeof(node));
+	if (poll_until(path_gone, stale, 45) < 0)
+		th_proc_free(agent, 1), agent = NULL;
+	ck_assert_msg(access(stale, F_OK) < 0, "%s: a gone pod's directory survived the start", stale);
+	ck_assert_int_eq(access(other, F_OK), 0);
+	th_proc_free(agent, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -318,6 +344,7 @@ suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_empty_dir_shared);
 	tcase_add_test(tc, test_host_path_not_allowed);
+	tcase_add_test(tc, test_stale_swept_at_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
