@@ -114,6 +114,64 @@ static const struct api_field pod_security_context[] = {
 	END,
 };
 
+static const struct api_field volume_mount[] = {
+	IMPL("name"),
+	IMPL("mountPath"),
+	IMPL("readOnly"),
+	IMPL("subPath"),
+	REFUSE_BUT("mountPropagation", "\"None\""),
+	REFUSE_BUT("recursiveReadOnly", "\"Disabled\""),
+	REFUSE("subPathExpr"),
+	END,
+};
+
+static const struct api_field empty_dir[] = {
+	REFUSE_BUT("medium", "\"\""),
+	REFUSE_HINT("sizeLimit", "an emptyDir on the node's disk has no size limit in Skiff"),
+	END,
+};
+
+static const struct api_field host_path[] = {
+	IMPL("path"),
+	IMPL("type"),
+	END,
+};
+
+static const struct api_field volume[] = {
+	IMPL("name"),
+	IMPL_SUB("emptyDir", empty_dir),
+	IMPL_SUB("hostPath", host_path),
+	REFUSE("awsElasticBlockStore"),
+	REFUSE("azureDisk"),
+	REFUSE("azureFile"),
+	REFUSE("cephfs"),
+	REFUSE("cinder"),
+	REFUSE("configMap"),
+	REFUSE("csi"),
+	REFUSE("downwardAPI"),
+	REFUSE("ephemeral"),
+	REFUSE("fc"),
+	REFUSE("flexVolume"),
+	REFUSE("flocker"),
+	REFUSE("gcePersistentDisk"),
+	REFUSE("gitRepo"),
+	REFUSE("glusterfs"),
+	REFUSE("image"),
+	REFUSE("iscsi"),
+	REFUSE("nfs"),
+	REFUSE("persistentVolumeClaim"),
+	REFUSE("photonPersistentDisk"),
+	REFUSE("portworxVolume"),
+	REFUSE("projected"),
+	REFUSE("quobyte"),
+	REFUSE("rbd"),
+	REFUSE("scaleIO"),
+	REFUSE("secret"),
+	REFUSE("storageos"),
+	REFUSE("vsphereVolume"),
+	END,
+};
+
 static const struct api_field container[] = {
 	IMPL("name"),
 	IMPL("image"),
@@ -123,6 +181,7 @@ static const struct api_field container[] = {
 	IMPL_SUB("ports", container_port),
 	IMPL_SUB("resources", resources),
 	IMPL("imagePullPolicy"),
+	IMPL_SUB("volumeMounts", volume_mount),
 	HARM("terminationMessagePath", NO_MESSAGE),
 	HARM("terminationMessagePolicy", NO_MESSAGE),
 	REFUSE("envFrom"),
@@ -134,7 +193,6 @@ static const struct api_field container[] = {
 	REFUSE("restartPolicy"),
 	IMPL_SUB("securityContext", security_context),
 	REFUSE("volumeDevices"),
-	REFUSE("volumeMounts"),
 	REFUSE("workingDir"),
 	REFUSE_BUT("stdin", "false"),
 	REFUSE_BUT("stdinOnce", "false"),
@@ -147,6 +205,7 @@ static const struct api_field pod_spec[] = {
 	IMPL("nodeSelector"),
 	IMPL("restartPolicy"),
 	IMPL("terminationGracePeriodSeconds"),
+	IMPL_SUB("volumes", volume),
 	HARM("tolerations", "Skiff nodes carry no taints, so a toleration changes nothing"),
 	REFUSE_BUT("schedulerName", "\"default-scheduler\""),
 	REFUSE_BUT("dnsPolicy", "\"ClusterFirst\""),
@@ -182,7 +241,6 @@ static const struct api_field pod_spec[] = {
 	REFUSE("schedulingGates"),
 	REFUSE("subdomain"),
 	REFUSE("topologySpreadConstraints"),
-	REFUSE("volumes"),
 	END,
 };
 

@@ -166,6 +166,7 @@ container_decode(struct api_dec *d, const json_t *j, void *item)
 	c->image_pull_policy =
 		(enum api_pull_policy)dec_enum(d, j, "imagePullPolicy", pull_names, 3, API_PULL_IF_NOT_PRESENT);
 	api_sec_decode_container(d, j, c);
+	api_volume_mounts_decode(d, j, c);
 }
 
 /* Report msg at containers[ci].ports[pi].field. */
@@ -273,6 +274,8 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 		dec_err_at(d, "containers", "must have at least one container");
 	check_unique(d, s);
 	api_sec_decode_spec(d, j, s);
+	api_volumes_decode(d, j, s);
+	api_volume_mounts_check(d, s);
 	s->restart_policy =
 		(enum api_restart_policy)dec_enum(d, j, "restartPolicy", restart_names, 3, API_RESTART_ALWAYS);
 	dec_labels(d, j, "nodeSelector", &s->node_selector, DEC_MAP_LABELS);
@@ -371,6 +374,7 @@ container_encode(const void *item)
 		rc |= enc_set(j, "resources", resources_encode(&c->resources));
 		rc |= enc_str(j, "imagePullPolicy", api_pull_policy_name(c->image_pull_policy));
 		rc |= api_sec_encode_container(j, c);
+		rc |= api_volume_mounts_encode(j, c);
 	}
 	return enc_done(j, rc);
 }
@@ -388,6 +392,7 @@ spec_encode(const struct api_pod_spec *s)
 		rc |= enc_labels(j, "nodeSelector", &s->node_selector);
 		rc |= enc_int(j, "terminationGracePeriodSeconds", s->termination_grace_period_seconds);
 		rc |= api_sec_encode_spec(j, s);
+		rc |= api_volumes_encode(j, s);
 	}
 	return enc_done(j, rc);
 }
@@ -429,6 +434,7 @@ container_clear(struct api_container *c)
 	api_resource_list_clear(&c->resources.requests);
 	api_resource_list_clear(&c->resources.limits);
 	api_sec_clear_container(c);
+	api_volume_mounts_free(c);
 }
 
 void
@@ -443,6 +449,7 @@ api_pod_clear(void *obj)
 	free(pod->spec.containers);
 	api_labels_clear(&pod->spec.node_selector);
 	api_sec_clear_spec(&pod->spec);
+	api_volumes_free(&pod->spec);
 	memset(pod, 0, sizeof(*pod));
 }
 

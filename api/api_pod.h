@@ -16,6 +16,7 @@
 #include "api_meta.h"
 #include "api_quantity.h"
 #include "api_security.h"
+#include "api_volume.h"
 
 #define API_DEFAULT_GRACE_SECONDS 10
 
@@ -67,6 +68,8 @@ struct api_container {
 	struct api_resources resources;
 	enum api_pull_policy image_pull_policy;
 	struct api_security_context security_context; /* api_security.c */
+	struct api_volume_mount *volume_mounts; /* api_volume.c */
+	size_t n_volume_mounts;
 };
 
 struct api_pod_spec {
@@ -77,6 +80,8 @@ struct api_pod_spec {
 	int64_t termination_grace_period_seconds;
 	struct api_pod_security_context security_context; /* api_security.c, with: */
 	int host_pid, host_ipc;
+	struct api_volume *volumes; /* api_volume.c */
+	size_t n_volumes;
 };
 
 struct api_pod {

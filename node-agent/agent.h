@@ -123,6 +123,9 @@ struct agent_opts {
 	int host_port_lo, host_port_hi; /* --host-port-range */
 	int allow_privileged;           /* --allow-privileged (agent_security.c) */
 	long default_pids_limit;        /* --default-pids-limit, <= 0: none */
+
+	const char *pod_dir;    /* --pod-dir: PODDIR/UID/volumes/NAME (agent_volumes.c) */
+	char **host_path_allow; /* --allow-host-path, NULL-ended (agent_volumes.c) */
 };
 
 struct pass;

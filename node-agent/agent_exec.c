@@ -15,6 +15,7 @@
 
 #include "agent_exec.h"
 #include "agent_security.h"
+#include "agent_volumes.h"
 
 void
 exec_warn(struct pass *p, const char *cname, const char *reason, const char *msg)
@@ -540,8 +541,15 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const char *infra_
 {
 	const struct api_container *c = &pod->spec.containers[ci];
 	json_t *body = json_object(), *hc = json_object(), *a;
-	char hash[32], name[400], nm[64];
+	char hash[32], name[400], nm[64], err[512];
 
+	p->ci = ci;
+	if (vol_host_config(hc, p->a, pod, c, err, sizeof(err)) < 0) {
+		json_decref(body);
+		json_decref(hc);
+		image_failed(p, "CreateContainerError", err);
+		return;
+	}
 	pods_hash_container(c, hash, sizeof(hash));
 	json_object_set_new(body, "Image", json_string(c->image));
 	app_process(c, body);
@@ -560,7 +568,6 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const char *infra_
 	json_object_set_new(body, "HostConfig", hc);
 	snprintf(name, sizeof(name), "skiff_%s_%s_%s_%s_%d", c->name, p->pod, p->a->o.node_name, pod->meta.uid,
 	         restarts);
-	p->ci = ci;
 	log_kv(LL_INFO, KV("pod", p->pod, "container", c->name), "creating container (restart %d)", restarts);
 	post_create(p, body, name);
 }

@@ -27,6 +27,7 @@ struct pass {
 	char *start_id;
 	char *failed_start;  /* IDs whose start failed in this pass, ' '-separated */
 	char start_err[512]; /* why the last start failed */
+	char vol_msg[512];   /* why the pod's volumes may not be mounted here (agent_volumes.c) */
 	struct pass *next;
 };
 

@@ -186,6 +186,12 @@ pods_hash_container(const struct api_container *c, char *out, size_t len)
 	h = fnv_int(h, c->resources.limits.cpu.value);
 	h = fnv_int(h, c->resources.limits.memory.value);
 	h = fnv_security(h, sec, api_sec_container_text(c, sec, sizeof(sec)));
+	for (i = 0; i < c->n_volume_mounts; i++) { /* only when present: other containers keep their hash */
+		h = fnv(h, c->volume_mounts[i].name);
+		h = fnv(h, c->volume_mounts[i].mount_path);
+		h = fnv(h, c->volume_mounts[i].sub_path);
+		h = fnv_int(h, c->volume_mounts[i].read_only);
+	}
 	snprintf(out, len, "%016llx", (unsigned long long)h);
 }
 
@@ -208,6 +214,12 @@ pods_hash_infra(const struct api_pod *p, const char *net, char *out, size_t len)
 			h = fnv_int(h, c->ports[j].host_port);
 			h = fnv_int(h, c->ports[j].protocol);
 		}
+	}
+	for (i = 0; i < p->spec.n_volumes; i++) { /* only when present: a volume's change replaces the sandbox */
+		h = fnv(h, p->spec.volumes[i].name);
+		h = fnv_int(h, p->spec.volumes[i].source);
+		h = fnv(h, p->spec.volumes[i].path);
+		h = fnv_int(h, p->spec.volumes[i].type);
 	}
 	snprintf(out, len, "%016llx", (unsigned long long)h);
 }
@@ -409,35 +421,33 @@ plan_no_sandbox(const struct plan_in *in, const struct snap *infra, struct plan_
 	return 1;
 }
 
-/* The pod does not run on this node, for out->text: its containers go
- * (apps first), then every row waits with reason, and one Warning names
- * container ctr. Returns 1 (an action or rows in out), -1 when out of
- * memory. */
+/* The pod may not run on this node: its containers go (apps first), then
+ * its rows wait with reason and text, with a Warning about container
+ * cname. 1, or -1 when out of memory. */
 static int
-plan_refused(const struct plan_in *in, struct plan_out *out, const char *reason, const char *ctr)
+plan_refuse_pod(const struct plan_in *in, struct plan_out *out, const char *reason, const char *cname, const char *text)
 {
 	for (size_t i = 0; i < in->n; i++)
 		if (!is_infra(&in->s[i]))
-			return act_remove(out, &in->s[i], out->text);
+			return act_remove(out, &in->s[i], text);
 	if (in->n > 0)
-		return act_remove(out, &in->s[0], out->text);
+		return act_remove(out, &in->s[0], text);
 	if (alloc_rows(in, out) < 0)
 		return -1;
 	for (size_t j = 0; j < out->n; j++) {
 		out->cs[j].state = API_STATE_WAITING;
 		out->cs[j].reason = reason;
-		out->cs[j].message = out->text;
+		out->cs[j].message = text;
 	}
-	out->events[0] = (struct plan_event){reason, ctr, out->text};
+	out->events[0] = (struct plan_event){reason, cname, text};
 	out->n_events = 1;
-	out->message = out->text;
+	out->message = text;
 	out->act = PLAN_STATUS;
 	return 1;
 }
 
-/* A host port outside --host-port-range: the pod does not run here.
- * Its containers go (apps first), then its rows say HostPortNotAllowed,
- * with a Warning. 0 when every host port is allowed. */
+/* A host port outside --host-port-range: the pod does not run here
+ * (HostPortNotAllowed). 0 when every host port is allowed. */
 static int
 plan_host_ports(const struct plan_in *in, struct plan_out *out)
 {
@@ -455,7 +465,7 @@ plan_host_ports(const struct plan_in *in, struct plan_out *out)
 		return 0;
 	snprintf(out->text, sizeof(out->text), "host port %d is outside this node's --host-port-range %d-%d", port,
 	         in->host_port_lo, in->host_port_hi);
-	return plan_refused(in, out, "HostPortNotAllowed", bad->name);
+	return plan_refuse_pod(in, out, "HostPortNotAllowed", bad->name, out->text);
 }
 
 /* A pod asking for privilege (a privileged container, hostPID, hostIPC) on
@@ -477,7 +487,18 @@ plan_privilege(const struct plan_in *in, struct plan_out *out)
 	else
 		snprintf(out->text, sizeof(out->text),
 		         "%s is not allowed on this node (skiff-agent --allow-privileged)", what);
-	return plan_refused(in, out, "PrivilegedNotAllowed", ctr ? ctr : sp->containers[0].name);
+	return plan_refuse_pod(in, out, "PrivilegedNotAllowed", ctr ? ctr : sp->containers[0].name, out->text);
+}
+
+/* A volume this node may not mount (agent_volumes.c judged it: a hostPath
+ * outside --allow-host-path, or of the wrong type): the pod does not run
+ * here. 0 when there is none. */
+static int
+plan_volumes(const struct plan_in *in, struct plan_out *out)
+{
+	if (!in->vol_reason)
+		return 0;
+	return plan_refuse_pod(in, out, in->vol_reason, in->vol_container, in->vol_message);
 }
 
 int
@@ -686,7 +707,8 @@ plan(const struct plan_in *in, struct plan_out *out)
 		return plan_deleting(in, out);
 	if (plan_strangers(in, out))
 		return 0;
-	if ((rc = plan_host_ports(in, out)) != 0 || (rc = plan_privilege(in, out)) != 0)
+	if ((rc = plan_host_ports(in, out)) != 0 || (rc = plan_privilege(in, out)) != 0 ||
+	    (rc = plan_volumes(in, out)) != 0)
 		return rc < 0 ? -1 : 0;
 	infra = find_infra(in);
 	if (infra && failed_to_start(in, infra->id))

@@ -106,6 +106,8 @@ struct plan_in {
 	const char *start_err;          /* why the last start failed */
 	int host_port_lo, host_port_hi; /* --host-port-range; 0, 0: any port */
 	int allow_privileged;           /* --allow-privileged (agent_security.c) */
+	const char *vol_reason;         /* the pod's volumes may not be mounted here (agent_volumes.c), or NULL */
+	const char *vol_container, *vol_message;
 };
 
 enum plan_act {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agent_exec.h"
+#include "agent_volumes.h"
 
 #define MAX_STEPS 24
 
@@ -355,6 +356,7 @@ delete_done(void *arg, int ok)
 	if (ok) {
 		log_kv(LL_INFO, KV("pod", p->pod), "pod gone: containers removed, status deleted");
 		pods_memo_drop(p->a, p->pod);
+		vol_sweep(p->a);
 	} else {
 		pass_requeue(p, 0.5);
 	}
@@ -398,6 +400,8 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 	in->host_port_lo = a->o.host_port_lo;
 	in->host_port_hi = a->o.host_port_hi;
 	in->allow_privileged = a->o.allow_privileged;
+	if (b && vol_judge(a, &b->pod, &in->vol_reason, &in->vol_container, p->vol_msg, sizeof(p->vol_msg)))
+		in->vol_message = p->vol_msg;
 }
 
 /* Write the plan's status rows; the pass ends in status_done. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_volumes.h"
 
 #ifndef SKIFF_PREFIX
 #define SKIFF_PREFIX "/usr/local"
@@ -172,6 +173,29 @@ check_host_ports(const struct flag *f, char *err, size_t len)
 	return plan_port_range_parse(*(const char **)f->dest, &host_port_lo, &host_port_hi, err, len);
 }
 
+/* --pod-dir and --allow-host-path (agent_volumes.c). */
+static const char *pod_dir, *allow_host_path;
+static char **host_path_allow;
+
+static int
+check_allow_host_path(const struct flag *f, char *err, size_t len)
+{
+	vol_allow_free(host_path_allow);
+	host_path_allow = NULL;
+	return vol_allow_parse(*(const char **)f->dest, &host_path_allow, err, len);
+}
+
+static int
+check_pod_dir(const struct flag *f, char *err, size_t len)
+{
+	const char *s = *(const char **)f->dest;
+
+	if (s[0] == '/' && !api_path_has_backstep(s))
+		return 0;
+	snprintf(err, len, "\"%.200s\" is not an absolute path without '..'", s);
+	return -1;
+}
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -213,6 +237,11 @@ static const struct flag agent_flags[] = {
          NULL},
 	{"default-pids-limit", FLAG_INT, &pids_limit, "4096", NULL, "most processes per container (0: no limit)", "N",
          check_pids},
+	{"pod-dir", FLAG_STRING, &pod_dir, VOL_DEFAULT_POD_DIR, NULL,
+         "directory of the pods' emptyDir volumes (PODDIR/UID/volumes/NAME)", "PATH", check_pod_dir},
+	{"allow-host-path", FLAG_STRING, &allow_host_path, "", NULL,
+         "host path prefixes pods may mount (hostPath); others are refused (HostPathNotAllowed), e.g. /srv,/var/log",
+         "P1,P2", check_allow_host_path},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -341,6 +370,7 @@ agent_maybe_start(struct agent *a)
 	a->started = 1;
 	log_kv(LL_INFO, KV("node", a->o.node_name), "caches synced: reconciling %zu bindings",
 	       informer_count(a->bindings));
+	vol_sweep(a);
 	events_start(a);
 	wq_resume(a->q);
 }
@@ -463,6 +493,8 @@ agent_start(struct skiff_daemon *d)
 	a->o.host_port_hi = host_port_hi;
 	a->o.allow_privileged = allow_privileged;
 	a->o.default_pids_limit = pids_limit;
+	a->o.pod_dir = pod_dir;
+	a->o.host_path_allow = host_path_allow;
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
@@ -518,6 +550,8 @@ agent_free(struct agent *a)
 	dk_free(a->dk);
 	pods_free_memos(a);
 	free(a->pause_tarball);
+	vol_allow_free(a->o.host_path_allow);
+	a->o.host_path_allow = host_path_allow = NULL;
 }
 
 int

@@ -168,7 +168,8 @@ struct input {
 
 /* memo.json's "pass": pause_ready (default true), images {name: present |
  * absent}, failed_start [ids], start_err, network, host_port_range
- * ("A-B"; default any port), allow_privileged (default false). */
+ * ("A-B"; default any port), allow_privileged (default false), volumes
+ * {reason, container, message} (what agent_volumes.c judged; default none). */
 static void
 pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 {
@@ -183,6 +184,10 @@ pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 		ck_assert_int_eq(plan_port_range_parse(json_string_value(json_object_get(pass, "host_port_range")),
 		                                       &in->host_port_lo, &in->host_port_hi, ip->why, sizeof(ip->why)),
 		                 0);
+	v = json_object_get(pass, "volumes");
+	in->vol_reason = json_string_value(json_object_get(v, "reason"));
+	in->vol_container = json_string_value(json_object_get(v, "container"));
+	in->vol_message = json_string_value(json_object_get(v, "message"));
 	ip->img = calloc(n + 1, 1);
 	for (i = 0; i < n; i++) {
 		const char *st = json_string_value(

@@ -448,13 +448,13 @@ START_TEST(test_field_policy)
 	ck_assert_str_eq(r.err, want);
 	snprintf(want, sizeof(want), "%s: ok (Pod web)\n", f);
 	expect_out(&r, 0, want);
-	f = yaml_pod("refused.yaml", "  namespace: kube-system\n", "    volumeMounts: [{name: x, mountPath: /x}]\n");
+	f = yaml_pod("refused.yaml", "  namespace: kube-system\n", "    volumeDevices: [{name: x, devicePath: /x}]\n");
 	r = validate("-f", f, NULL);
 	ck_assert_int_eq(r.rc, 1);
 	snprintf(want, sizeof(want),
 	         "%s: metadata.namespace: \"kube-system\" is not supported: Skiff has one namespace, \"default\" "
 	         "(refused, see docs/keys.md)\n"
-	         "%s: spec.containers[0].volumeMounts: not implemented by Skiff (refused, see docs/keys.md)\n",
+	         "%s: spec.containers[0].volumeDevices: not implemented by Skiff (refused, see docs/keys.md)\n",
 	         f, f);
 	ck_assert_str_eq(r.err, want);
 	run_free(&r);
