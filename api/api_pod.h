@@ -68,7 +68,7 @@ struct api_container {
 	struct api_resources resources;
 	enum api_pull_policy image_pull_policy;
 	struct api_security_context security_context; /* api_security.c */
-	struct api_volume_mount *volume_mounts; /* api_volume.c */
+	struct api_volume_mount *volume_mounts;       /* api_volume.c */
 	size_t n_volume_mounts;
 };
 
