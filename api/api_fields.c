@@ -241,6 +241,29 @@ static const struct api_field service[] = {
 	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", service_spec), STATUS, END,
 };
 
+#define IMMUTABLE_WHY "Skiff lets every ConfigMap and Secret change"
+
+static const struct api_field configmap[] = {
+	IMPL("apiVersion"),
+	IMPL("kind"),
+	IMPL_SUB("metadata", meta),
+	IMPL("data"),
+	IMPL("binaryData"),
+	{"immutable", API_FIELD_REFUSED, NULL, "false", IMMUTABLE_WHY},
+	END,
+};
+
+static const struct api_field secret[] = {
+	IMPL("apiVersion"),
+	IMPL("kind"),
+	IMPL_SUB("metadata", meta),
+	IMPL("data"),
+	IMPL("stringData"),
+	IMPL("type"),
+	{"immutable", API_FIELD_REFUSED, NULL, "false", IMMUTABLE_WHY},
+	END,
+};
+
 const struct api_field *
 api_fields_of(enum api_kind k)
 {
@@ -248,6 +271,8 @@ api_fields_of(enum api_kind k)
 	case API_POD: return pod;
 	case API_CONTROLLER: return controller;
 	case API_SERVICE: return service;
+	case API_CONFIGMAP: return configmap;
+	case API_SECRET: return secret;
 	default: return NULL;
 	}
 }

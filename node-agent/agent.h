@@ -178,7 +178,8 @@ struct agent {
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */
 
-	uint64_t fw_peers_sig; /* the other nodes' hostIPs the last firewall set-up had */
+	uint64_t fw_peers_sig;   /* the other nodes' hostIPs the last firewall set-up had */
+	struct informer *config; /* P/nodeconfig/NODE/: ConfigMap and Secret copies (agent_config.c) */
 };
 
 /* main.c */
