@@ -241,27 +241,19 @@ static const struct api_field service[] = {
 	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", service_spec), STATUS, END,
 };
 
-#define IMMUTABLE_WHY "Skiff lets every ConfigMap and Secret change"
-
 static const struct api_field configmap[] = {
 	IMPL("apiVersion"),
 	IMPL("kind"),
 	IMPL_SUB("metadata", meta),
 	IMPL("data"),
 	IMPL("binaryData"),
-	{"immutable", API_FIELD_REFUSED, NULL, "false", IMMUTABLE_WHY},
+	REFUSE_BUT("immutable", "false"),
 	END,
 };
 
 static const struct api_field secret[] = {
-	IMPL("apiVersion"),
-	IMPL("kind"),
-	IMPL_SUB("metadata", meta),
-	IMPL("data"),
-	IMPL("stringData"),
-	IMPL("type"),
-	{"immutable", API_FIELD_REFUSED, NULL, "false", IMMUTABLE_WHY},
-	END,
+	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta),       IMPL("data"),
+	IMPL("stringData"), IMPL("type"), REFUSE_BUT("immutable", "false"), END,
 };
 
 const struct api_field *
