@@ -197,6 +197,9 @@ void register_start(struct agent *a);
 void register_stop(struct agent *a);
 /* Write the node status again soon (e.g. its podCIDR changed). */
 void register_refresh(struct agent *a);
+/* The node's capacity: --capacity-cpu / --capacity-memory, else what the
+ * machine has (milli-cpu, bytes). */
+void register_capacity(const struct agent *a, int64_t *cpu, int64_t *mem);
 /* The source address of the default route into buf: 0, or -1 when there
  * is no default route. */
 int register_host_ip(char *buf, size_t len);
