@@ -193,8 +193,10 @@ api_env_from_decode(struct api_dec *d, const json_t *j, void *item)
 	int cm = dec_present(j, "configMapRef"), sec = dec_present(j, "secretRef");
 
 	v->prefix = dec_checked(d, j, "prefix", 0, check_prefix);
-	if (cm + sec != 1)
+	if (cm + sec != 1) {
 		dec_err(d, "must have exactly one of configMapRef, secretRef");
+		return;
+	}
 	v->secret = sec && !cm;
 	dec_object(d, j, v->secret ? "secretRef" : "configMapRef", v, source_ref);
 }

@@ -129,12 +129,14 @@ env_decode(struct api_dec *d, const json_t *j, void *item)
 {
 	struct api_env_var *e = item;
 
+	const json_t *vf;
 	size_t mark;
 
 	e->name = dec_checked(d, j, "name", 1, api_check_env_name);
 	e->value = dec_str(d, j, "value", 0);
+	vf = dec_member(d, j, "valueFrom", JSON_OBJECT);
 	mark = dec_push(d, "valueFrom");
-	api_env_value_from_decode(d, dec_member(d, j, "valueFrom", JSON_OBJECT), &e->value_from);
+	api_env_value_from_decode(d, vf, &e->value_from);
 	if (e->value && e->value_from)
 		dec_err(d, "may not be given with value");
 	dec_pop(d, mark);
