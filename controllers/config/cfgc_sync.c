@@ -131,16 +131,21 @@ static void
 put_copy(struct cfgc *c, const char *node, const char *ref)
 {
 	const struct informer_obj *src = original(c, ref), *cur;
+	int secret = strncmp(ref, "secrets/", 8) == 0;
+	struct api_error err;
 	struct etcd_txn *t;
 	char name[600], key[API_KEY_MAX + 1];
 
 	if (!src)
 		return; /* missing: the pod waits (or goes on, when optional) */
+	/* Built by api/: a name that is no valid key part never makes a key. */
+	if (api_key_nodeconfig(key, sizeof(key), c->prefix, node, secret ? API_SECRET : API_CONFIGMAP,
+	                       strchr(ref, '/') + 1, &err) < 0)
+		return;
 	snprintf(name, sizeof(name), "%s/%s", node, ref);
 	cur = informer_get(c->copies, name);
 	if (cur && cur->value_len == src->value_len && memcmp(cur->value, src->value, src->value_len) == 0)
 		return;
-	snprintf(key, sizeof(key), "%s/nodeconfig/%s", c->prefix, name);
 	t = etcd_txn_new();
 	etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cur ? cur->mod_revision : 0);
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, src->value, src->value_len, 0);
