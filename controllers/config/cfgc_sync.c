@@ -19,6 +19,7 @@ struct write {
 };
 
 static size_t inflight;
+static int64_t written_rev; /* the newest revision of our own writes */
 
 static void
 write_done(struct etcd_result *res, void *arg)
@@ -28,8 +29,12 @@ write_done(struct etcd_result *res, void *arg)
 	if (res->err.code != ETCD_OK && res->err.code != ETCD_ECANCELED) {
 		log_kv(LL_WARN, KV("node", w->node), "config copy write failed: %s; will retry", res->err.msg);
 		wq_add_after(w->c->q, w->node, 1.0);
-	} else if (res->err.code == ETCD_OK && !res->succeeded) {
-		wq_add(w->c->q, w->node); /* the copy moved meanwhile: look again */
+	} else if (res->err.code == ETCD_OK) {
+		/* Look again only once the cache has seen this revision. */
+		if (res->revision > written_rev)
+			written_rev = res->revision;
+		if (!res->succeeded)
+			wq_add(w->c->q, w->node); /* the copy moved meanwhile */
 	}
 	inflight--;
 	controller_settled(w->c->ctl);
@@ -185,6 +190,10 @@ cfgc_reconcile(struct wq *q, const char *node, void *arg)
 
 	if (api_check_dns_subdomain(node, NULL) < 0) {
 		wq_done(q, node, WQ_OK, 0); /* not a node name: nothing may be copied there */
+		return;
+	}
+	if (informer_revision(c->copies) < written_rev) {
+		wq_done(q, node, WQ_REQUEUE_AFTER, 0.05); /* our last writes are not in the cache yet */
 		return;
 	}
 	informer_foreach(c->bindings, want_binding, &w);

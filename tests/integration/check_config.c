@@ -109,7 +109,7 @@ setup(void)
 static void
 teardown(void)
 {
-	th_proc_free(CTL, 1);
+	th_proc_free(CTL, 0);
 	etcd_sync_free(S);
 	ev_loop_destroy(L);
 	th_etcd_free(E);
