@@ -1100,21 +1100,23 @@ copied_to_m2(void *arg)
 	return ok;
 }
 
-/* A Secret used only by a pod bound to m2: the config controller copies
- * it to m2's P/nodeconfig/m2/, which m2's user reads; m1's user (and the
- * attacker) read neither the original nor m2's copies. The binding is
- * written as the scheduler writes one (root), so the case does not depend
- * on which pod fields the scheduler accepts. */
+/* A Secret used only by a pod the scheduler binds to m2: the config
+ * controller copies it to m2's P/nodeconfig/m2/, which m2's user reads;
+ * m1's user (and the attacker) read neither the original nor m2's
+ * copies. */
 START_TEST(secret_of_other_node)
 {
-	honest_start(&M2, NULL);
+	struct bound_want b = {"db-client", "m2"};
+
+	honest_start(&M2, "\"zone\":\"b\"");
 	WAIT(registered, &M2, 15);
 	put_as(ROOT, P "/secrets/db", "{\"metadata\":{\"name\":\"db\"},\"data\":{\"pw\":\"aHVudGVyMg==\"}}", 0);
-	put_as(ROOT, P "/bindings/m2/db-client",
-	       "{\"node\":\"m2\",\"pod\":{\"metadata\":{\"name\":\"db-client\",\"uid\":\"7\"},\"spec\":{"
+	put_as(ROOT, P "/pods/db-client",
+	       "{\"metadata\":{\"name\":\"db-client\"},\"spec\":{\"nodeSelector\":{\"zone\":\"b\"},"
 	       "\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\",\"env\":[{\"name\":\"PW\","
-	       "\"valueFrom\":{\"secretKeyRef\":{\"name\":\"db\",\"key\":\"pw\"}}}]}]}}}",
+	       "\"valueFrom\":{\"secretKeyRef\":{\"name\":\"db\",\"key\":\"pw\"}}}]}]}}",
 	       0);
+	WAIT(is_bound, &b, 15);
 	WAIT(copied_to_m2, NULL, 10);
 	/* m2 reads its copy; m1 does not see it among its own. */
 	ck_assert_int_eq(tu_count(M2.s, P "/nodeconfig/m2/"), 1);
