@@ -62,10 +62,32 @@ static const struct api_field resources[] = {
 	END,
 };
 
+/* env valueFrom and envFrom: api_envsource.c, resolved by node-agent/agent_env.c. */
+static const struct api_field field_ref[] = {IMPL("apiVersion"), IMPL("fieldPath"), END};
+static const struct api_field resource_field_ref[] = {IMPL("containerName"), IMPL("resource"), IMPL("divisor"), END};
+static const struct api_field key_ref[] = {IMPL("name"), IMPL("key"), IMPL("optional"), END};
+static const struct api_field source_ref[] = {IMPL("name"), IMPL("optional"), END};
+
+static const struct api_field env_var_source[] = {
+	IMPL_SUB("fieldRef", field_ref),
+	IMPL_SUB("resourceFieldRef", resource_field_ref),
+	IMPL_SUB("configMapKeyRef", key_ref),
+	IMPL_SUB("secretKeyRef", key_ref),
+	REFUSE("fileKeyRef"),
+	END,
+};
+
 static const struct api_field env_var[] = {
 	IMPL("name"),
 	IMPL("value"),
-	REFUSE("valueFrom"),
+	IMPL_SUB("valueFrom", env_var_source),
+	END,
+};
+
+static const struct api_field env_from[] = {
+	IMPL("prefix"),
+	IMPL_SUB("configMapRef", source_ref),
+	IMPL_SUB("secretRef", source_ref),
 	END,
 };
 
@@ -178,13 +200,13 @@ static const struct api_field container[] = {
 	IMPL("command"),
 	IMPL("args"),
 	IMPL_SUB("env", env_var),
+	IMPL_SUB("envFrom", env_from),
 	IMPL_SUB("ports", container_port),
 	IMPL_SUB("resources", resources),
 	IMPL("imagePullPolicy"),
 	IMPL_SUB("volumeMounts", volume_mount),
 	HARM("terminationMessagePath", NO_MESSAGE),
 	HARM("terminationMessagePolicy", NO_MESSAGE),
-	REFUSE("envFrom"),
 	REFUSE("lifecycle"),
 	REFUSE("livenessProbe"),
 	REFUSE("readinessProbe"),
@@ -340,6 +362,21 @@ static const struct api_field service[] = {
 	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", service_spec), STATUS, END,
 };
 
+static const struct api_field configmap[] = {
+	IMPL("apiVersion"),
+	IMPL("kind"),
+	IMPL_SUB("metadata", meta),
+	IMPL("data"),
+	IMPL("binaryData"),
+	REFUSE_BUT("immutable", "false"),
+	END,
+};
+
+static const struct api_field secret[] = {
+	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta),       IMPL("data"),
+	IMPL("stringData"), IMPL("type"), REFUSE_BUT("immutable", "false"), END,
+};
+
 const struct api_field *
 api_fields_of(enum api_kind k)
 {
@@ -347,6 +384,8 @@ api_fields_of(enum api_kind k)
 	case API_POD: return pod;
 	case API_CONTROLLER: return controller;
 	case API_SERVICE: return service;
+	case API_CONFIGMAP: return configmap;
+	case API_SECRET: return secret;
 	default: return NULL;
 	}
 }
@@ -501,91 +540,9 @@ walk_object(struct walk *w, const json_t *o, const struct api_field *table)
 	}
 }
 
-/* ------------------------------------------------------------------------
- * Variable references. Kubernetes rewrites command, args and env values:
- * "$(NAME)" becomes the value of NAME when the container defines it (for an
- * env value: earlier in env), "$$" becomes "$". Skiff passes them as
- * written, so a string Kubernetes would rewrite is refused.
- */
-/* Would Kubernetes rewrite s, with the variables env[0..limit)? */
-static int
-expands(const char *s, const json_t *env, size_t limit)
-{
-	const char *p, *q, *name;
-	size_t i;
-	json_t *e;
-
-	for (p = strchr(s, '$'); p; p = strchr(p + 1, '$')) {
-		if (p[1] == '$')
-			return 1;
-		if (p[1] != '(' || !(q = strchr(p + 2, ')')))
-			continue;
-		json_array_foreach(env, i, e) {
-			if (i >= limit)
-				break;
-			name = json_string_value(json_object_get(e, "name"));
-			if (name && strlen(name) == (size_t)(q - p - 2) &&
-			    memcmp(name, p + 2, (size_t)(q - p - 2)) == 0)
-				return 1;
-		}
-	}
-	return 0;
-}
-
-/* Member key of c (an array of strings, or of env vars when env) at the
- * path of c. */
-static void
-check_refs(struct walk *w, const json_t *c, const char *key, int env)
-{
-	const json_t *vars = json_object_get(c, "env");
-	size_t i, mark, m2;
-	const char *s;
-	json_t *v;
-
-	mark = push(w, key, 0);
-	json_array_foreach(json_object_get(c, key), i, v) {
-		s = json_string_value(env ? json_object_get(v, "value") : v);
-		if (!s || !expands(s, vars, env ? i : (size_t)-1))
-			continue;
-		m2 = push(w, NULL, (long)i);
-		if (env)
-			push(w, "value", 0);
-		w->nerrs++;
-		api_errors_add(w->errs, w->path,
-		               "holds $(VAR) or $$, which Kubernetes expands and Skiff passes as written "
-		               "(refused, see docs/keys.md)");
-		pop(w, m2);
-	}
-	pop(w, mark);
-}
-
-/* The containers of the pod spec at member path (dot-separated) of o. */
-static void
-check_spec_refs(struct walk *w, const json_t *o, const char *const *path, size_t n)
-{
-	size_t i, mark = w->len;
-	json_t *c;
-
-	for (i = 0; i < n; i++) {
-		o = json_object_get(o, path[i]);
-		push(w, path[i], 0);
-	}
-	push(w, "containers", 0);
-	json_array_foreach(json_object_get(o, "containers"), i, c) {
-		size_t m = push(w, NULL, (long)i);
-
-		check_refs(w, c, "command", 0);
-		check_refs(w, c, "args", 0);
-		check_refs(w, c, "env", 1);
-		pop(w, m);
-	}
-	pop(w, mark);
-}
-
 int
 api_fields_check(enum api_kind k, const json_t *root, struct api_errors *errs, struct api_errors *warns)
 {
-	static const char *const template_spec[] = {"spec", "template", "spec"};
 	struct walk w = {errs, warns, "", 0, 0};
 	const struct api_field *table = api_fields_of(k == API_BINDING ? API_POD : k);
 
@@ -597,7 +554,6 @@ api_fields_check(enum api_kind k, const json_t *root, struct api_errors *errs, s
 	}
 	if (!table || !json_is_object(root))
 		return 0;
-	walk_object(&w, root, table);
-	check_spec_refs(&w, root, template_spec + (k == API_CONTROLLER ? 0 : 2), k == API_CONTROLLER ? 3 : 1);
+	walk_object(&w, root, table); /* $(VAR) references are expanded by the agent (agent_env.c) */
 	return w.nerrs;
 }

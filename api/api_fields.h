@@ -33,7 +33,8 @@ struct api_field {
 };
 
 /* The top-level table of kind k's Kubernetes v1 schema (Pod,
- * ReplicationController, Service), NULL for other kinds. Static. */
+ * ReplicationController, Service, ConfigMap, Secret), NULL for other
+ * kinds. Static. */
 const struct api_field *api_fields_of(enum api_kind k);
 
 /* apiVersion of root, an object of kind k: absent or "v1" for every kind

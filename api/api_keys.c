@@ -27,6 +27,9 @@ static const char *const dirs[API_KIND_COUNT] = {
 	[API_LEADER] = "leaders",
 	[API_NODESTATUS] = "nodestatus",
 	[API_NODEEVENT] = "nodeevents",
+	[API_CONFIGMAP] = "configmaps",
+	[API_SECRET] = "secrets",
+	[API_NODECONFIG] = "nodeconfig",
 };
 
 const char *
@@ -111,6 +114,8 @@ name_rule(enum api_kind k)
 	case API_NODE:
 	case API_NODELEASE:
 	case API_NODESTATUS:
+	case API_CONFIGMAP:
+	case API_SECRET:
 	case API_SUBNET: return PART_SUBDOMAIN;
 	case API_SERVICEIP: return PART_IP;
 	default: return PART_LABEL;
@@ -138,7 +143,15 @@ check_key(const struct api_key *k, struct api_error *err)
 	case API_CONTROLLERSTATUS:
 	case API_ENDPOINTS:
 	case API_SERVICEIP:
+	case API_CONFIGMAP:
+	case API_SECRET:
 	case API_SUBNET: return check_part("name", k->name, name_rule(k->kind), err);
+	case API_NODECONFIG:
+		if (check_part("node name", k->node, PART_SUBDOMAIN, err) < 0)
+			return -1;
+		if (k->object != API_CONFIGMAP && k->object != API_SECRET)
+			return api_error_set(err, "node config kind: must be configmaps or secrets");
+		return check_part("name", k->name, PART_SUBDOMAIN, err);
 	case API_NETWORKCONFIG: return 0;
 	case API_BINDING:
 	case API_PODSTATUS:
@@ -193,6 +206,10 @@ api_key_format(char *buf, size_t len, const char *prefix, const struct api_key *
 		                    k->name, k->id),
 		           err);
 	case API_LEADER: return put(buf, len, snprintf(buf, len, "%s/%s/%s/%s", prefix, dir, k->name, k->id), err);
+	case API_NODECONFIG:
+		return put(buf, len,
+		           snprintf(buf, len, "%s/%s/%s/%s/%s", prefix, dir, k->node, api_kind_dir(k->object), k->name),
+		           err);
 	default: return put(buf, len, snprintf(buf, len, "%s/%s/%s", prefix, dir, k->name), err);
 	}
 }
@@ -216,7 +233,7 @@ api_key_object(char *buf, size_t len, const char *prefix, enum api_kind kind, co
 	struct api_key k = {.kind = kind};
 
 	if (kind == API_BINDING || kind == API_PODSTATUS || kind == API_EVENT || kind == API_NODEEVENT ||
-	    kind == API_LEADER)
+	    kind == API_LEADER || kind == API_NODECONFIG)
 		return api_error_set(err, "%s keys have more than one name", api_kind_dir(kind));
 	if (kind != API_NETWORKCONFIG && set_part(k.name, "name", name, err) < 0)
 		return -1;
@@ -232,6 +249,17 @@ api_key_on_node(char *buf, size_t len, const char *prefix, enum api_kind kind, c
 	if (kind != API_BINDING && kind != API_PODSTATUS)
 		return api_error_set(err, "only bindings and podstatus keys are per node");
 	if (set_part(k.node, "node name", node, err) < 0 || set_part(k.name, "pod name", pod, err) < 0)
+		return -1;
+	return api_key_format(buf, len, prefix, &k, err);
+}
+
+int
+api_key_nodeconfig(char *buf, size_t len, const char *prefix, const char *node, enum api_kind object, const char *name,
+                   struct api_error *err)
+{
+	struct api_key k = {.kind = API_NODECONFIG, .object = object};
+
+	if (set_part(k.node, "node name", node, err) < 0 || set_part(k.name, "name", name, err) < 0)
 		return -1;
 	return api_key_format(buf, len, prefix, &k, err);
 }
@@ -258,7 +286,7 @@ api_key_dir(char *buf, size_t len, const char *prefix, enum api_kind kind, const
 		return -1;
 	if (!sub)
 		return put(buf, len, snprintf(buf, len, "%s/%s/", prefix, dir), err);
-	if (kind == API_BINDING || kind == API_PODSTATUS || kind == API_NODEEVENT) {
+	if (kind == API_BINDING || kind == API_PODSTATUS || kind == API_NODEEVENT || kind == API_NODECONFIG) {
 		if (check_part("node name", sub, PART_SUBDOMAIN, err) < 0)
 			return -1;
 	} else if (kind == API_LEADER) {
@@ -343,12 +371,20 @@ api_key_parse(const char *prefix, const char *key, size_t len, struct api_key *o
 	case API_BINDING:
 	case API_PODSTATUS:
 	case API_LEADER: want = 3; break;
-	case API_EVENT: want = 4; break;
+	case API_EVENT:
+	case API_NODECONFIG: want = 4; break;
 	case API_NODEEVENT: want = 5; break;
 	default: want = 2; break;
 	}
 	if (n != want)
 		return api_error_set(err, "%s keys have %d segments after the prefix, got %d", seg[0], want, n);
+	if (out->kind == API_NODECONFIG) {
+		/* nodeconfig/NODE/KIND/NAME */
+		out->object = kind_of_dir(seg[2]);
+		if (set_part(out->node, "node name", seg[1], err) < 0 || set_part(out->name, "name", seg[3], err) < 0)
+			return -1;
+		return check_key(out, err);
+	}
 	if (out->kind == API_NODEEVENT) {
 		/* nodeevents/NODE/KIND/NAME/ID: take NODE, then read it as an event. */
 		if (set_part(out->node, "node name", seg[1], err) < 0)

@@ -5,11 +5,12 @@
  *   P/controllerstatus/NAME  P/endpoints/SERVICE  P/serviceips/IP
  *   P/network/config  P/network/subnets/NODE  P/events/KIND/NAME/ID
  *   P/leaders/COMPONENT/ID  (version 2:) P/nodestatus/NODE
- *   P/nodeevents/NODE/KIND/NAME/ID
+ *   P/nodeevents/NODE/KIND/NAME/ID  P/configmaps/NAME  P/secrets/NAME
+ *   P/nodeconfig/NODE/KIND/NAME (KIND: configmaps or secrets)
  * Building refuses every name that is not valid for its place (so no key
  * ever lands outside its own prefix); parsing returns the kind and parts.
  * Names: pods, controllers, services are DNS-1123 labels, nodes DNS-1123
- * subdomains, IPs canonical IPv4, event and leader IDs 1..253 of
+ * subdomains (so are ConfigMaps and Secrets), IPs canonical IPv4, event and leader IDs 1..253 of
  * [A-Za-z0-9._-] other than "." and "..".
  */
 #ifndef SKIFF_API_KEYS_H
@@ -30,8 +31,9 @@
 /* A parsed key. Unused parts are "". */
 struct api_key {
 	enum api_kind kind;               /* the key family (API_LEADER for P/leaders/...) */
-	enum api_kind object;             /* events: KIND (API_POD, API_CONTROLLER, API_SERVICE, API_NODE) */
-	char node[API_SUBDOMAIN_MAX + 1]; /* bindings, podstatus, nodeevents: NODE */
+	enum api_kind object;             /* events: KIND (API_POD, API_CONTROLLER, API_SERVICE, API_NODE);
+	                                   * nodeconfig: API_CONFIGMAP or API_SECRET */
+	char node[API_SUBDOMAIN_MAX + 1]; /* bindings, podstatus, nodeevents, nodeconfig: NODE */
 	/* The object's name: NAME, NODE (nodes, nodeleases, subnets), POD
 	 * (bindings, podstatus), IP (serviceips), NAME (events), COMPONENT
 	 * (leaders); "" for network/config. */
@@ -56,18 +58,23 @@ int api_key_format(char *buf, size_t len, const char *prefix, const struct api_k
 
 /* Shorthands, all 0 / -1 with err:
  * P/DIR/NAME for pods, controllers, services, nodes, nodeleases,
- * controllerstatus, endpoints, serviceips, subnets; P/network/config
+ * controllerstatus, endpoints, serviceips, subnets, configmaps, secrets;
+ * P/network/config
  * (name ignored). */
 int api_key_object(char *buf, size_t len, const char *prefix, enum api_kind kind, const char *name,
                    struct api_error *err);
 /* P/bindings/NODE/POD, P/podstatus/NODE/POD. */
 int api_key_on_node(char *buf, size_t len, const char *prefix, enum api_kind kind, const char *node, const char *pod,
                     struct api_error *err);
+/* P/nodeconfig/NODE/KIND/NAME, object API_CONFIGMAP or API_SECRET. */
+int api_key_nodeconfig(char *buf, size_t len, const char *prefix, const char *node, enum api_kind object,
+                       const char *name, struct api_error *err);
 /* P/events/KIND/NAME/ID, object the kind the event is about. */
 int api_key_event(char *buf, size_t len, const char *prefix, enum api_kind object, const char *name, const char *id,
                   struct api_error *err);
 /* Range prefixes, always ending in '/': "P/DIR/" for any kind (sub NULL);
- * "P/bindings/NODE/", "P/podstatus/NODE/" (sub = node); "P/leaders/C/"
+ * "P/bindings/NODE/", "P/podstatus/NODE/", "P/nodeevents/NODE/",
+ * "P/nodeconfig/NODE/" (sub = node); "P/leaders/C/"
  * (sub = component). */
 int api_key_dir(char *buf, size_t len, const char *prefix, enum api_kind kind, const char *sub, struct api_error *err);
 /* "P/events/KIND/" (name NULL) or "P/events/KIND/NAME/". */

@@ -25,6 +25,8 @@ static const struct api_kind_ops *const ops_table[API_KIND_COUNT] = {
 	[API_EVENT] = &api_event_ops,
 	[API_NODESTATUS] = &api_node_ops,
 	[API_NODEEVENT] = &api_event_ops,
+	[API_CONFIGMAP] = &api_configmap_ops,
+	[API_SECRET] = &api_secret_ops,
 };
 
 static const struct api_kind_ops *
@@ -42,6 +44,8 @@ api_kind_name(enum api_kind k)
 		return "NodeStatus";
 	if (k == API_NODEEVENT) /* an Event written by a node */
 		return "NodeEvent";
+	if (k == API_NODECONFIG) /* a node's copy of a ConfigMap or Secret */
+		return "NodeConfig";
 	return ops_of(k) ? ops_of(k)->name : NULL;
 }
 
@@ -209,6 +213,8 @@ api_object_meta(enum api_kind k, const void *obj)
 	case API_NODE: return &((const struct api_node *)obj)->meta;
 	case API_NODELEASE: return &((const struct api_node_lease *)obj)->meta;
 	case API_BINDING: return &((const struct api_binding *)obj)->pod.meta;
+	case API_CONFIGMAP:
+	case API_SECRET: return &((const struct api_configmap *)obj)->meta;
 	default: return NULL;
 	}
 }

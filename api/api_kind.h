@@ -31,6 +31,9 @@ enum api_kind {
 	API_LEADER,           /* election keys: no object */
 	API_NODESTATUS,       /* struct api_node (v2: P/nodestatus/NODE, status written by the agent) */
 	API_NODEEVENT,        /* struct api_event (v2: P/nodeevents/NODE/KIND/NAME/ID, written by a node) */
+	API_CONFIGMAP,        /* struct api_configmap (v2: P/configmaps/NAME) */
+	API_SECRET,           /* struct api_configmap (v2: P/secrets/NAME) */
+	API_NODECONFIG,       /* copies: P/nodeconfig/NODE/{configmaps,secrets}/NAME; object by the key's KIND */
 	API_KIND_COUNT
 };
 

@@ -129,8 +129,17 @@ env_decode(struct api_dec *d, const json_t *j, void *item)
 {
 	struct api_env_var *e = item;
 
+	const json_t *vf;
+	size_t mark;
+
 	e->name = dec_checked(d, j, "name", 1, api_check_env_name);
 	e->value = dec_str(d, j, "value", 0);
+	vf = dec_member(d, j, "valueFrom", JSON_OBJECT);
+	mark = dec_push(d, "valueFrom");
+	api_env_value_from_decode(d, vf, &e->value_from);
+	if (e->value && e->value_from)
+		dec_err(d, "may not be given with value");
+	dec_pop(d, mark);
 }
 
 static void
@@ -160,6 +169,8 @@ container_decode(struct api_dec *d, const json_t *j, void *item)
 	dec_strv(d, j, "args", &c->args, &c->n_args);
 	if (!dec_too_many(d, j, "env", API_MAX_ENV))
 		c->env = dec_array(d, j, "env", sizeof(*c->env), &c->n_env, env_decode);
+	if (!dec_too_many(d, j, "envFrom", API_MAX_ENV))
+		c->env_from = dec_array(d, j, "envFrom", sizeof(*c->env_from), &c->n_env_from, api_env_from_decode);
 	if (!dec_too_many(d, j, "ports", API_MAX_PORTS))
 		c->ports = dec_array(d, j, "ports", sizeof(*c->ports), &c->n_ports, port_decode);
 	dec_object(d, j, "resources", &c->resources, resources_decode);
@@ -321,6 +332,8 @@ env_encode(const void *item)
 	if (j) {
 		rc |= enc_str(j, "name", e->name);
 		rc |= enc_str(j, "value", e->value);
+		if (e->value_from)
+			rc |= enc_set(j, "valueFrom", api_env_value_from_encode(e->value_from));
 	}
 	return enc_done(j, rc);
 }
@@ -375,6 +388,9 @@ container_encode(const void *item)
 		rc |= enc_str(j, "imagePullPolicy", api_pull_policy_name(c->image_pull_policy));
 		rc |= api_sec_encode_container(j, c);
 		rc |= api_volume_mounts_encode(j, c);
+		if (c->n_env_from)
+			rc |= enc_set(j, "envFrom",
+			              enc_array(c->env_from, c->n_env_from, sizeof(*c->env_from), api_env_from_encode));
 	}
 	return enc_done(j, rc);
 }
@@ -426,8 +442,10 @@ container_clear(struct api_container *c)
 	for (i = 0; i < c->n_env; i++) {
 		free(c->env[i].name);
 		free(c->env[i].value);
+		api_env_value_from_free(c->env[i].value_from);
 	}
 	free(c->env);
+	api_env_from_clear(c->env_from, c->n_env_from);
 	for (i = 0; i < c->n_ports; i++)
 		free(c->ports[i].name);
 	free(c->ports);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api_envsource.h"
 #include "api_errors.h"
 #include "api_meta.h"
 #include "api_quantity.h"
@@ -35,7 +36,8 @@ enum api_restart_policy { API_RESTART_ALWAYS, API_RESTART_ON_FAILURE, API_RESTAR
 
 struct api_env_var {
 	char *name;
-	char *value; /* NULL = "" */
+	char *value;                           /* NULL = "" */
+	struct api_env_value_from *value_from; /* NULL = none (api_envsource.c) */
 };
 
 struct api_container_port {
@@ -70,6 +72,8 @@ struct api_container {
 	struct api_security_context security_context; /* api_security.c */
 	struct api_volume_mount *volume_mounts;       /* api_volume.c */
 	size_t n_volume_mounts;
+	struct api_env_from *env_from; /* envFrom (api_envsource.c) */
+	size_t n_env_from;
 };
 
 struct api_pod_spec {

@@ -69,12 +69,13 @@ applicable(struct ctl *c, const struct ctl_object *o, enum api_kind k)
 {
 	const char *kn = ctl_jstr(o->j, "kind");
 
-	if (k == API_POD || k == API_CONTROLLER || k == API_SERVICE)
+	if (k == API_POD || k == API_CONTROLLER || k == API_SERVICE || k == API_CONFIGMAP || k == API_SECRET)
 		return 1;
 	if (k == API_NODE)
 		fprintf(c->err, "%s: kind: nodes are written by their agent; use skiffctl cordon/uncordon\n", o->where);
 	else if (kn)
-		fprintf(c->err, "%s: kind: \"%s\" cannot be applied; use Pod, ReplicationController or Service\n",
+		fprintf(c->err,
+		        "%s: kind: \"%s\" cannot be applied; use Pod, ReplicationController, Service, ConfigMap or Secret\n",
 		        o->where, kn);
 	else
 		fprintf(c->err, "%s: cannot tell what kind of object this is; set \"kind\"\n", o->where);

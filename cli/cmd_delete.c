@@ -224,7 +224,8 @@ cmd_delete(int argc, char **argv, FILE *out, FILE *err)
 	}
 	rc = SKIFFCTL_EXIT_FAIL;
 	if (!(k = ctl_kind_lookup(c.args[0])) || k->kind == API_EVENT) {
-		fprintf(err, "%s: %s kind \"%s\"; use one of pods (po), controllers (rc), services (svc), nodes (no)\n",
+		fprintf(err,
+		        "%s: %s kind \"%s\"; use one of pods (po), controllers (rc), services (svc), nodes (no), configmaps (cm), secrets\n",
 		        c.name, k ? "cannot delete" : "unknown", c.args[0]);
 		goto done;
 	}

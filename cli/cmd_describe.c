@@ -250,6 +250,24 @@ meta(FILE *f, const char *kind, const struct ctl_kv *kv)
 }
 
 static void
+data_line(FILE *f, const char *key, const char *value)
+{
+	line(f, 2, key, "%s", value);
+}
+
+static void
+describe_config(FILE *f, enum api_kind k, const struct ctl_kv *kv)
+{
+	const char *type = ctl_jstr(kv->j, "type");
+
+	meta(f, api_kind_name(k), kv);
+	if (k == API_SECRET)
+		line(f, 0, "Type", "%s", type ? type : "Opaque");
+	line(f, 0, "Data", "%zu key%s", ctl_config_count(kv->j), ctl_config_count(kv->j) == 1 ? "" : "s");
+	ctl_config_describe(f, k, kv, data_line);
+}
+
+static void
 describe_pod(FILE *f, const struct ctl_state *st, const struct ctl_kv *p)
 {
 	struct ctl_kv *b = ctl_pod_binding(st, p), *s = b ? ctl_pod_status(st, p, b->node) : NULL;
@@ -439,7 +457,8 @@ cmd_describe(int argc, char **argv, FILE *out, FILE *err)
 	}
 	rc = SKIFFCTL_EXIT_FAIL;
 	if (!(k = ctl_kind_lookup(c.args[0])) || k->kind == API_EVENT) {
-		fprintf(err, "%s: %s kind \"%s\"; use one of pod (po), controller (rc), service (svc), node (no)\n",
+		fprintf(err,
+		        "%s: %s kind \"%s\"; use one of pod (po), controller (rc), service (svc), node (no), configmap (cm), secret\n",
 		        c.name, k ? "cannot describe" : "unknown", c.args[0]);
 		goto done;
 	}
@@ -455,6 +474,8 @@ cmd_describe(int argc, char **argv, FILE *out, FILE *err)
 	case API_POD: describe_pod(out, &st, kv); break;
 	case API_CONTROLLER: describe_controller(out, &st, kv); break;
 	case API_SERVICE: describe_service(out, &st, kv); break;
+	case API_CONFIGMAP:
+	case API_SECRET: describe_config(out, k->kind, kv); break;
 	default: describe_node(out, &st, kv); break;
 	}
 	rc = SKIFFCTL_EXIT_OK;

@@ -39,7 +39,8 @@ struct get {
 
 #define GET_HELP                                                                             \
 	"List objects as a table. KIND is one of pods (po), controllers (rc),\n"             \
-	"services (svc), nodes (no), events (ev), or several joined by commas.\n"            \
+	"services (svc), nodes (no), events (ev), configmaps (cm), secrets, or\n"            \
+	"several joined by commas. A secret's values are never printed.\n"                   \
 	"NAME picks one object (for events: the events about objects of that name).\n"       \
 	"  -o json      the stored objects (a List, or the object when NAME is given)\n"     \
 	"  -o wide      more columns\n"                                                      \
@@ -152,6 +153,8 @@ object_json(enum api_kind k, const struct ctl_kv *kv)
 	}
 	if (!json_object_get(o, "kind"))
 		json_object_set_new(o, "kind", json_string(api_kind_name(k)));
+	if (k == API_SECRET)
+		ctl_secret_redact(o); /* values never printed */
 	return o;
 }
 

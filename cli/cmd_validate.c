@@ -42,7 +42,7 @@ cmd_validate_usage(FILE *f)
 	for (k = 1, col = 80; k < API_KIND_COUNT; k++) {
 		const char *name = api_kind_name((enum api_kind)k);
 
-		if (k == API_LEADER)
+		if (k == API_LEADER || k == API_NODECONFIG)
 			continue;
 		if (col + 1 + strlen(name) > 78) {
 			fprintf(f, "\n%23s", "");

@@ -17,6 +17,8 @@ static const struct ctl_kind kinds[] = {
 	{API_SERVICE, "services", "service", "svc"},
 	{API_NODE, "nodes", "node", "no"},
 	{API_EVENT, "events", "event", "ev"},
+	{API_CONFIGMAP, "configmaps", "configmap", "cm"},
+	{API_SECRET, "secrets", "secret", "secret"},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -53,7 +55,7 @@ ctl_kind_of(enum api_kind k)
 const char *
 ctl_kind_list(void)
 {
-	return "pods (po), controllers (rc), services (svc), nodes (no), events (ev)";
+	return "pods (po), controllers (rc), services (svc), nodes (no), events (ev), configmaps (cm), secrets";
 }
 
 /* The long name of a short flag, or NULL. */

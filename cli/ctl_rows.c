@@ -40,8 +40,10 @@ ctl_header(enum api_kind k, int wide, ctl_row row)
 	                                    "PODS", "INTERNAL-IP", "POD-CIDR",     "VERSION", NULL};
 	static const char *const evs[] = {"LAST SEEN", "TYPE",   "REASON",     "OBJECT", "MESSAGE",
 	                                  "COUNT",     "SOURCE", "FIRST SEEN", NULL};
-	static const size_t narrow[] = {
-		[API_POD] = 7, [API_CONTROLLER] = 5, [API_SERVICE] = 4, [API_NODE] = 6, [API_EVENT] = 6};
+	static const char *const cms[] = {"NAME", "DATA", NULL};
+	static const char *const secrets[] = {"NAME", "TYPE", "DATA", NULL};
+	static const size_t narrow[] = {[API_POD] = 7,   [API_CONTROLLER] = 5, [API_SERVICE] = 4, [API_NODE] = 6,
+	                                [API_EVENT] = 6, [API_CONFIGMAP] = 2,  [API_SECRET] = 3};
 	size_t n;
 
 	switch (k) {
@@ -50,6 +52,8 @@ ctl_header(enum api_kind k, int wide, ctl_row row)
 	case API_SERVICE: n = header_cells(row, svcs); break;
 	case API_NODE: n = header_cells(row, nodes); break;
 	case API_EVENT: n = header_cells(row, evs); break;
+	case API_CONFIGMAP: n = header_cells(row, cms); break;
+	case API_SECRET: n = header_cells(row, secrets); break;
 	default: return 0;
 	}
 	return wide ? n : narrow[k];
@@ -367,6 +371,8 @@ ctl_row_of(const struct ctl_state *st, enum api_kind k, const struct ctl_kv *kv,
 	case API_SERVICE: service_row(st, kv, wide, row); break;
 	case API_NODE: node_row(st, kv, wide, row); break;
 	case API_EVENT: event_row(kv, wide, row); break;
+	case API_CONFIGMAP:
+	case API_SECRET: ctl_config_row(k, kv, row); break;
 	default: return 0;
 	}
 	return n;

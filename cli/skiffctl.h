@@ -229,6 +229,17 @@ size_t ctl_header(enum api_kind k, int wide, ctl_row row);
 size_t ctl_row_of(const struct ctl_state *st, enum api_kind k, const struct ctl_kv *kv, int wide, ctl_row row);
 /* Which directories rows of k read (want[] flags are set). */
 void ctl_wants(enum api_kind k, int *want);
+/* ctl_config.c: ConfigMaps and Secrets. The keys of one (data,
+ * binaryData, stringData together). */
+size_t ctl_config_count(const json_t *j);
+/* NAME DATA (ConfigMap) or NAME TYPE DATA (Secret) into row; returns the
+ * number of columns. */
+size_t ctl_config_row(enum api_kind k, const struct ctl_kv *kv, ctl_row row);
+/* Replace a Secret's values in o (its JSON) by "(hidden, N bytes)". */
+void ctl_secret_redact(json_t *o);
+/* line(f, key, value) for each key; Secret values and binary ones hidden. */
+void ctl_config_describe(FILE *f, enum api_kind k, const struct ctl_kv *kv,
+                         void (*line)(FILE *f, const char *key, const char *value));
 /* The pod's STATUS column: a waiting/terminated reason, the phase,
  * Pending, or Unschedulable. buf gets it. */
 void ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *buf, size_t len);

@@ -16,7 +16,7 @@ set -eu
 out=fuzz/corpus
 [ -d tests/fixtures/api ] || { echo "seed-corpus.sh: run from the repository root" >&2; exit 2; }
 
-# Kind byte of fuzz_api_objects: API_POD + byte % 13, in api_kind.h order.
+# Kind byte of fuzz_api_objects: kinds[byte % 15] of fuzz_api_objects.c.
 kind_byte() {
 	case "$1" in
 	pod|Pod) echo 0 ;;
@@ -32,6 +32,8 @@ kind_byte() {
 	networkconfig|NetworkConfig) echo 10 ;;
 	subnet|Subnet) echo 11 ;;
 	event|Event) echo 12 ;;
+	configmap|ConfigMap) echo 13 ;;
+	secret|Secret) echo 14 ;;
 	*) echo "seed-corpus.sh: unknown kind $1" >&2; exit 1 ;;
 	esac
 }
@@ -51,6 +53,11 @@ for f in tests/fixtures/api/*/*/input.json; do
 	suite=${case_dir%/*}
 	suite=${suite##*/}
 	seed fuzz_api_objects "$suite-${case_dir##*/}" "$(kind_byte "$suite")" "$f"
+done
+for f in tests/fixtures/fields/configmap/*/input.json; do
+	kind=$(sed -n 's/.*"kind": *"\([A-Za-z]*\)".*/\1/p' "$f" | head -n 1)
+	case_dir=${f%/input.json}
+	seed fuzz_api_objects "configmap-${case_dir##*/}" "$(kind_byte "$kind")" "$f"
 done
 for f in manifests/*/*.json; do
 	kind=$(sed -n 's/.*"kind": *"\([A-Za-z]*\)".*/\1/p' "$f" | head -n 1)

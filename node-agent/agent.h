@@ -183,7 +183,8 @@ struct agent {
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */
 
-	uint64_t fw_peers_sig; /* the other nodes' hostIPs the last firewall set-up had */
+	uint64_t fw_peers_sig;   /* the other nodes' hostIPs the last firewall set-up had */
+	struct informer *config; /* P/nodeconfig/NODE/: ConfigMap and Secret copies (agent_config.c) */
 };
 
 /* main.c */
@@ -201,6 +202,9 @@ void register_start(struct agent *a);
 void register_stop(struct agent *a);
 /* Write the node status again soon (e.g. its podCIDR changed). */
 void register_refresh(struct agent *a);
+/* The node's capacity: --capacity-cpu / --capacity-memory, else what the
+ * machine has (milli-cpu, bytes). */
+void register_capacity(const struct agent *a, int64_t *cpu, int64_t *mem);
 /* The source address of the default route into buf: 0, or -1 when there
  * is no default route. */
 int register_host_ip(char *buf, size_t len);

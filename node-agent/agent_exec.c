@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_env.h"
 #include "agent_exec.h"
 #include "agent_security.h"
 #include "agent_volumes.h"
@@ -506,44 +507,21 @@ create_infra(struct pass *p, const struct api_pod *pod)
 	post_create(p, body, name);
 }
 
-/* Entrypoint, Cmd and Env of container c into body. */
 static void
-app_process(const struct api_container *c, json_t *body)
-{
-	json_t *env = json_array(), *a;
-	size_t i;
-
-	if (c->n_command) {
-		a = json_array();
-		for (i = 0; i < c->n_command; i++)
-			json_array_append_new(a, json_string(c->command[i]));
-		json_object_set_new(body, "Entrypoint", a);
-	}
-	if (c->n_args) {
-		a = json_array();
-		for (i = 0; i < c->n_args; i++)
-			json_array_append_new(a, json_string(c->args[i]));
-		json_object_set_new(body, "Cmd", a);
-	}
-	for (i = 0; i < c->n_env; i++) {
-		char *kv;
-
-		if (asprintf(&kv, "%s=%s", c->env[i].name, c->env[i].value ? c->env[i].value : "") >= 0) {
-			json_array_append_new(env, json_string(kv));
-			free(kv);
-		}
-	}
-	json_object_set_new(body, "Env", env);
-}
-
-static void
-create_app(struct pass *p, const struct api_pod *pod, int ci, const char *infra_id, int restarts)
+create_app(struct pass *p, const struct api_pod *pod, int ci, const struct snap *infra, int restarts)
 {
 	const struct api_container *c = &pod->spec.containers[ci];
+	const char *infra_id = infra->id;
 	json_t *body = json_object(), *hc = json_object(), *a;
 	char hash[32], name[400], nm[64], err[512];
 
 	p->ci = ci;
+	if (agent_env_process(p->a, pod, c, infra->ip, body, err, sizeof(err)) < 0) {
+		json_decref(body);
+		json_decref(hc);
+		image_failed(p, "CreateContainerConfigError", err);
+		return;
+	}
 	if (vol_host_config(hc, p->a, pod, c, err, sizeof(err)) < 0) {
 		json_decref(body);
 		json_decref(hc);
@@ -552,7 +530,6 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const char *infra_
 	}
 	pods_hash_container(c, hash, sizeof(hash));
 	json_object_set_new(body, "Image", json_string(c->image));
-	app_process(c, body);
 	a = base_labels(p, pod, c->name, hash, restarts);
 	json_object_set_new(a, LBL_SANDBOX, json_string(infra_id));
 	json_object_set_new(body, "Labels", a);
@@ -584,7 +561,7 @@ exec_action(struct pass *p, const struct api_binding *b, const struct plan_out *
 		pass_call(p, "GET", "/images/skiff%2Fpause:0.1/json", NULL, 10000, pause_inspect_done);
 		break;
 	case PLAN_CREATE_INFRA: create_infra(p, &b->pod); break;
-	case PLAN_CREATE_APP: create_app(p, &b->pod, o->ci, o->infra->id, o->restarts); break;
+	case PLAN_CREATE_APP: create_app(p, &b->pod, o->ci, o->infra, o->restarts); break;
 	case PLAN_INSPECT_IMAGE:
 	case PLAN_PULL_IMAGE:
 		p->ci = o->ci;

@@ -87,16 +87,22 @@ mem_total(void)
 	return (int64_t)kb * 1024;
 }
 
+void
+register_capacity(const struct agent *a, int64_t *cpu, int64_t *mem)
+{
+	if (!a->o.capacity_cpu || api_quantity_parse_milli(a->o.capacity_cpu, cpu, NULL) < 0)
+		*cpu = (int64_t)sysconf(_SC_NPROCESSORS_ONLN) * 1000;
+	if (!a->o.capacity_memory || api_quantity_parse_value(a->o.capacity_memory, mem, NULL) < 0)
+		*mem = mem_total();
+}
+
 static json_t *
 node_status(struct agent *a)
 {
 	int64_t cpu = 0, mem = 0;
 	char cb[64], mb[64], pb[32];
 
-	if (!a->o.capacity_cpu || api_quantity_parse_milli(a->o.capacity_cpu, &cpu, NULL) < 0)
-		cpu = (int64_t)sysconf(_SC_NPROCESSORS_ONLN) * 1000;
-	if (!a->o.capacity_memory || api_quantity_parse_value(a->o.capacity_memory, &mem, NULL) < 0)
-		mem = mem_total();
+	register_capacity(a, &cpu, &mem);
 	api_quantity_format_milli(cpu, cb, sizeof(cb));
 	api_quantity_format_bytes(mem, mb, sizeof(mb));
 	snprintf(pb, sizeof(pb), "%ld", a->o.max_pods);

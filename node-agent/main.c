@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent_volumes.h"
+#include "agent_config.h"
 
 #ifndef SKIFF_PREFIX
 #define SKIFF_PREFIX "/usr/local"
@@ -365,7 +366,8 @@ b_del(struct informer *inf, const struct informer_obj *old, void *arg)
 void
 agent_maybe_start(struct agent *a)
 {
-	if (a->started || a->stopping || !a->bindings_synced || !a->statuses_synced || !a->net_ready)
+	if (a->started || a->stopping || !a->bindings_synced || !a->statuses_synced || !a->net_ready ||
+	    !agent_config_synced(a))
 		return;
 	a->started = 1;
 	log_kv(LL_INFO, KV("node", a->o.node_name), "caches synced: reconciling %zu bindings",
@@ -529,6 +531,8 @@ agent_start(struct skiff_daemon *d)
 	net_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
+	if (agent_config_start(a) < 0)
+		fatalx("out of memory");
 }
 
 static void
@@ -541,6 +545,7 @@ agent_free(struct agent *a)
 	register_stop(a);
 	net_stop(a);
 	pods_stop(a);
+	agent_config_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);
 	a->bindings = a->statuses = NULL;

@@ -98,6 +98,18 @@ tu_call_reset(struct tu_call *c)
 	c->calls = 0;
 }
 
+long
+tu_count(struct etcd_sync *s, const char *prefix)
+{
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct etcd_result *r = etcd_sync_range(s, prefix, &o);
+	long n = r && r->err.code == ETCD_OK ? (long)r->count : -1;
+
+	if (r)
+		etcd_result_free(r);
+	return n;
+}
+
 int
 tu_closed_port(void)
 {

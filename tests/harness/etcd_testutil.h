@@ -100,6 +100,10 @@ void tu_writer_free(struct tu_writer *w);
 		(r) = NULL;                  \
 	} while (0)
 
+/* How many keys start with prefix, as s sees them; -1 when the read
+ * fails (refused, say). */
+long tu_count(struct etcd_sync *s, const char *prefix);
+
 /* A free loopback port nobody listens on (bound, then closed). */
 int tu_closed_port(void);
 /* A synchronous client whose one endpoint is such a port (every connection

@@ -19,6 +19,7 @@ const struct th_perm th_roles_node_perms[] = {
 	{"READWRITE", "%s/nodestatus/%s", 0},
 	{"READWRITE", "%s/nodeleases/%s", 0},
 	{"READWRITE", "%s/nodeevents/%s/", 1},
+	{"READ", "%s/nodeconfig/%s/", 1},
 	{"READ", "%s/network/", 1},
 	{"READ", "%s/services/", 1},
 	{"READ", "%s/endpoints/", 1},

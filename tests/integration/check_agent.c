@@ -342,14 +342,16 @@ sink(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-/* GET http://ip/ and return 1 when the body is "hello\n". */
-static int
-http_hello(const char *ip)
+/* GET http://ip/ into body (255 bytes at most); the HTTP status, 0 when
+ * there was no answer. */
+static long
+http_get(const char *ip, char *body)
 {
 	CURL *c = curl_easy_init();
-	char url[64], body[256] = "";
+	char url[64];
 	long st = 0;
 
+	body[0] = '\0';
 	snprintf(url, sizeof(url), "http://%s/", ip);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
@@ -359,7 +361,16 @@ http_hello(const char *ip)
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 	curl_easy_cleanup(c);
-	return st == 200 && strcmp(body, "hello\n") == 0;
+	return st;
+}
+
+/* GET http://ip/ and return 1 when the body is "hello\n". */
+static int
+http_hello(const char *ip)
+{
+	char body[256];
+
+	return http_get(ip, body) == 200 && strcmp(body, "hello\n") == 0;
 }
 
 static int
@@ -1080,6 +1091,96 @@ START_TEST(test_spec_change_recreates)
 }
 END_TEST
 
+/* The environment as the container sees it: its shell writes the
+ * variables into the page its httpd serves. The ConfigMap and Secret are
+ * written where the config controller puts them (P/nodeconfig/NODE/). */
+#define ENV_SPEC                                                                                                          \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\","     \
+	"\"command\":[\"/bin/busybox\",\"sh\",\"-c\",\"echo \\\"$PW|$POD|$NODE|$MEM|$GREETING|$CFG_MODE|$(POD)|$$PW\\\" " \
+	"> /www/index.html && exec /bin/busybox httpd -f -p 80 -h /www\"],"                                               \
+	"\"resources\":{\"limits\":{\"memory\":\"64Mi\"}},"                                                               \
+	"\"envFrom\":[{\"prefix\":\"CFG_\",\"configMapRef\":{\"name\":\"cfg\"}}],"                                        \
+	"\"env\":[{\"name\":\"PW\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"db\",\"key\":\"pw\"}}},"                   \
+	"{\"name\":\"POD\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}},"                              \
+	"{\"name\":\"NODE\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"spec.nodeName\"}}},"                             \
+	"{\"name\":\"MEM\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.memory\",\"divisor\":\"1Mi\"}}},"   \
+	"{\"name\":\"NOPE\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"absent\",\"key\":\"k\",\"optional\":true}}},"  \
+	"{\"name\":\"GREETING\",\"value\":\"hi-$(PW)-$(NOPE)\"}]}]}"
+
+struct body_want {
+	const char *ip;
+	char want[256], got[256];
+};
+
+static int
+body_is(void *arg)
+{
+	struct body_want *b = arg;
+
+	return http_get(b->ip, b->got) == 200 && strcmp(b->got, b->want) == 0;
+}
+
+START_TEST(test_env_from_config)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct body_want b;
+	char key[256];
+
+	ctx_init(&c, "env");
+	c.agent = start_agent(&c, NULL);
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/secrets/db", c.prefix, c.node);
+	put(key, "{\"metadata\":{\"name\":\"db\"},\"data\":{\"pw\":\"aHVudGVyMg==\"}}");
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/configmaps/cfg", c.prefix, c.node);
+	put(key, "{\"metadata\":{\"name\":\"cfg\"},\"data\":{\"MODE\":\"prod\"}}");
+	bind_pod(&c, c.node, "envpod", "131", ENV_SPEC);
+	w.c = &c;
+	w.pod = "envpod";
+	w.phase = "Running";
+	w.running = 1;
+	wait_status(&w, 30);
+	b.ip = json_string_value(json_object_get(w.last, "podIP"));
+	ck_assert_ptr_nonnull(b.ip);
+	snprintf(b.want, sizeof(b.want), "hunter2|envpod|%s|64|hi-hunter2-$(NOPE)|prod|envpod|hunter2\n", c.node);
+	ck_assert_msg(wait_until(body_is, &b, 10) == 0, "the container saw %s, not %s", b.got, b.want);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+/* A Secret the node has no copy of: the container waits with
+ * CreateContainerConfigError and a Warning event, and starts once the
+ * copy arrives. */
+START_TEST(test_env_missing_secret)
+{
+	struct ctx c;
+	struct want w = {0};
+	char key[256];
+
+	ctx_init(&c, "envmiss");
+	c.agent = start_agent(&c, NULL);
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/configmaps/cfg", c.prefix, c.node);
+	put(key, "{\"metadata\":{\"name\":\"cfg\"},\"data\":{\"MODE\":\"prod\"}}");
+	bind_pod(&c, c.node, "envpod", "132", ENV_SPEC);
+	w.c = &c;
+	w.pod = "envpod";
+	w.phase = "Pending";
+	w.reason = "CreateContainerConfigError";
+	wait_status(&w, 30);
+	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/envpod/", c.prefix, c.node);
+	ck_assert_int_ge(count_prefix(key), 1);
+	ck_assert_int_eq(node_containers(c.node, "envpod", NULL), 1); /* the infra container only */
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/secrets/db", c.prefix, c.node);
+	put(key, "{\"metadata\":{\"name\":\"db\"},\"data\":{\"pw\":\"aHVudGVyMg==\"}}");
+	w.phase = "Running";
+	w.reason = NULL;
+	w.running = 1;
+	wait_status(&w, 40);
+	json_decref(w.last);
+	ctx_done(&c, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1102,6 +1203,8 @@ suite(void)
 	tcase_add_test(tc, test_malformed_binding);
 	tcase_add_test(tc, test_host_port_conflict);
 	tcase_add_test(tc, test_spec_change_recreates);
+	tcase_add_test(tc, test_env_from_config);
+	tcase_add_test(tc, test_env_missing_secret);
 	suite_add_tcase(s, tc);
 	return s;
 }

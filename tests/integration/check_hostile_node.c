@@ -4,7 +4,7 @@
  * A real etcd (auth on; plain http, as etcd's gateway refuses a client
  * certificate together with a user) holds the documented roles (tests/harness/
  * th_roles.c: root, skiff-control-plane, one skiff-node-NODE per node). The
- * scheduler and the replication, endpoints and node controllers run as real
+ * scheduler and the replication, endpoints, node and config controllers run as real
  * processes with the control-plane user. The honest nodes m1 and m2 are
  * simulated by the test, each with its OWN node user: it registers
  * (P/nodestatus/NODE), heartbeats P/nodeleases/NODE every D/4 on an etcd
@@ -47,9 +47,9 @@
 #define ELECT_TTL 10       /* daemon/elect.c */
 #define HUGE_BYTES 1400000 /* under etcd's 1.5 MiB request limit */
 
-enum { SCHED, RC, EPC, NC, NPROC };
+enum { SCHED, RC, EPC, NC, CFGC, NPROC };
 static const char *const PROG[NPROC] = {"skiff-scheduler", "skiff-replication-controller", "skiff-endpoints-controller",
-                                        "skiff-node-controller"};
+                                        "skiff-node-controller", "skiff-config-controller"};
 
 static struct th_etcd *E;
 static struct ev_loop *L;
@@ -103,14 +103,7 @@ get_json(const char *key, int64_t *mod_rev)
 static int
 count(const char *dir)
 {
-	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
-	struct etcd_result *r = etcd_sync_range(ROOT, dir, &o);
-	int n;
-
-	TU_OK(r);
-	n = (int)r->count;
-	etcd_result_free(r);
-	return n;
+	return (int)tu_count(ROOT, dir);
 }
 
 static int64_t
@@ -1084,6 +1077,64 @@ leaders(char *buf, size_t len)
 	etcd_result_free(r);
 }
 
+/* A read as m1's own node user that etcd's roles must refuse. */
+static void
+m1_denied(const char *key, int prefix)
+{
+	struct etcd_range_opts o = {.prefix = prefix};
+	struct etcd_result *r = etcd_sync_range(M1.s, key, &o);
+
+	ck_assert_msg(r && r->err.code == ETCD_EPERM, "read %s as skiff-node-m1: expected permission denied, got %s",
+	              key, r ? tu_err(&r->err) : "NULL");
+	etcd_result_free(r);
+}
+
+static int
+copied_to_m2(void *arg)
+{
+	json_t *j = get_json(P "/nodeconfig/m2/secrets/db", NULL);
+	int ok = j && json_is_object(json_object_get(j, "data"));
+
+	(void)arg;
+	json_decref(j);
+	return ok;
+}
+
+/* A Secret used only by a pod the scheduler binds to m2: the config
+ * controller copies it to m2's P/nodeconfig/m2/, which m2's user reads;
+ * m1's user (and the attacker) read neither the original nor m2's
+ * copies. */
+START_TEST(secret_of_other_node)
+{
+	struct bound_want b = {"db-client", "m2"};
+
+	honest_start(&M2, "\"zone\":\"b\"");
+	WAIT(registered, &M2, 15);
+	put_as(ROOT, P "/secrets/db", "{\"metadata\":{\"name\":\"db\"},\"data\":{\"pw\":\"aHVudGVyMg==\"}}", 0);
+	put_as(ROOT, P "/pods/db-client",
+	       "{\"metadata\":{\"name\":\"db-client\"},\"spec\":{\"nodeSelector\":{\"zone\":\"b\"},"
+	       "\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\",\"env\":[{\"name\":\"PW\","
+	       "\"valueFrom\":{\"secretKeyRef\":{\"name\":\"db\",\"key\":\"pw\"}}}]}]}}",
+	       0);
+	WAIT(is_bound, &b, 15);
+	WAIT(copied_to_m2, NULL, 10);
+	/* m2 reads its copy; m1 does not see it among its own. */
+	ck_assert_int_eq(tu_count(M2.s, P "/nodeconfig/m2/"), 1);
+	ck_assert_int_eq(tu_count(M1.s, P "/nodeconfig/m1/"), 0);
+	m1_denied(P "/secrets/db", 0);
+	m1_denied(P "/secrets/", 1);
+	m1_denied(P "/nodeconfig/m2/secrets/db", 0);
+	m1_denied(P "/nodeconfig/m2/", 1);
+	m1_denied(P "/nodeconfig/", 1);
+	m1_denied(P "/nodeconfig/m", 1); /* a prefix of m1's own grant that also covers m2 */
+	m1_denied(P "/configmaps/", 1);
+	refused(etcd_sync_range(BAD, P "/nodeconfig/m2/", &(struct etcd_range_opts){.prefix = 1}), "read m2's copies");
+	refused(etcd_sync_range(BAD, P "/secrets/db", NULL), "read the secret");
+	/* Nor may a node forge a copy for itself: the copies are read-only to it. */
+	refused_put(P "/nodeconfig/evil/secrets/db", "{\"metadata\":{\"name\":\"db\"}}");
+}
+END_TEST
+
 #define HUGE_N 20
 START_TEST(huge_values)
 {
@@ -1152,6 +1203,7 @@ suite(void)
 	tcase_add_test(cluster, keep_dead_node_alive);
 	tcase_add_test(cluster, keep_dead_leader_alive);
 	tcase_add_test(cluster, huge_values);
+	tcase_add_test(cluster, secret_of_other_node);
 	suite_add_tcase(s, cluster);
 	return s;
 }

@@ -43,11 +43,13 @@ static const char *const DAEMONS[] = {"skiff-scheduler",
                                       "skiff-replication-controller",
                                       "skiff-node-controller",
                                       "skiff-endpoints-controller",
+                                      "skiff-config-controller",
                                       "skiff-agent",
                                       "skiff-proxy",
                                       NULL};
-static const char *const CONTROL_PLANE[] = {"skiff-scheduler", "skiff-replication-controller", "skiff-node-controller",
-                                            "skiff-endpoints-controller", NULL};
+static const char *const CONTROL_PLANE[] = {"skiff-scheduler",         "skiff-replication-controller",
+                                            "skiff-node-controller",   "skiff-endpoints-controller",
+                                            "skiff-config-controller", NULL};
 
 static char TMP[PATH_MAX];     /* scratch directory of the whole run */
 static char TARBALL[PATH_MAX]; /* the release tarball under test */
@@ -614,6 +616,7 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/nodeevents/m1/pods/web/0123456789abcdef '{}'", 1);
 	node_may("get --prefix /skiff/endpoints/", 1);
 	node_may("get --prefix /skiff/services/", 1);
+	node_may("get --prefix /skiff/nodeconfig/m1/", 1);
 	ck_assert_int_eq(shf(&out,
 	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
 	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
@@ -630,6 +633,9 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/network/subnets/m1 '{}'", 0);
 	node_may("put /skiff/events/pods/web/0123456789abcdef '{}'", 0);
 	node_may("put /skiff/nodeevents/m10/pods/web/0123456789abcdef '{}'", 0);
+	node_may("get --prefix /skiff/nodeconfig/m10/", 0);
+	node_may("put /skiff/nodeconfig/m1/secrets/x '{}'", 0);
+	node_may("get --prefix /skiff/secrets/", 0);
 	node_may("put /skiff/nodestatus/m10 '{}'", 0);
 	node_may("put /skiff/nodeleases/m10 '{}'", 0);
 	node_may("put /skiff/network/subnets/m2 '{}'", 0);

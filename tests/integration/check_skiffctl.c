@@ -622,6 +622,65 @@ START_TEST(test_apply)
 }
 END_TEST
 
+/* ConfigMaps and Secrets through apply, get, describe and delete; a
+ * Secret's values (base64 or not) appear in no output. */
+START_TEST(test_configmaps_secrets)
+{
+	static const char *const secret_bits[] = {"aHVudGVyMg", "hunter2", "s3cr3t-string", NULL};
+	const char *y = write_file("cs.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"
+	                                      "data: {index.html: hello}\n---\n"
+	                                      "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n"
+	                                      "data: {pw: aHVudGVyMg==}\nstringData: {token: s3cr3t-string}\n");
+	const char *const cmds[][5] = {{"get", "secrets", NULL},
+	                               {"get", "secret", "db", "-o", "json"},
+	                               {"describe", "secret", "db", NULL},
+	                               {"get", "cm,secrets", NULL}};
+	struct run r;
+	char *v;
+
+	r = ctl("apply", "-f", y, NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.out, "configmap/web created");
+	HAS(r.out, "secret/db created");
+	run_free(&r);
+	ck_assert_ptr_nonnull(v = value("secrets/db"));
+	HAS(v, "aHVudGVyMg==");
+	free(v);
+	r = ctl("get", "cm", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	words_are(line_of(r.out, "web"), (const char *const[]){"web", "1", NULL});
+	run_free(&r);
+	r = ctl("describe", "configmap", "web", NULL);
+	HAS(r.out, "hello"); /* a ConfigMap's values are not secret */
+	run_free(&r);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		r = ctl(cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], cmds[i][4], NULL);
+		ck_assert_msg(r.rc == 0, "%s %s: rc %d: %s", cmds[i][0], cmds[i][1], r.rc, r.err);
+		HAS(r.out, "db");
+		for (size_t k = 0; secret_bits[k]; k++)
+			HASNT(r.out, secret_bits[k]);
+		run_free(&r);
+	}
+	r = ctl("get", "secrets", NULL);
+	words_are(line_of(r.out, "db"), (const char *const[]){"db", "Opaque", "2", NULL});
+	run_free(&r);
+	r = ctl("describe", "secret", "db", NULL);
+	HAS(r.out, "(hidden, 7 bytes)");
+	run_free(&r);
+	/* A Secret whose data is not base64 is refused, and nothing written. */
+	y = write_file("cs.yaml", "kind: Secret\nmetadata: {name: bad}\ndata: {pw: hunter2}\n");
+	r = ctl("apply", "-f", y, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	HAS(r.err, "data.pw: must be base64");
+	run_free(&r);
+	ck_assert_ptr_null(value("secrets/bad"));
+	r = ctl("delete", "cm", "web", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	run_free(&r);
+	ck_assert_ptr_null(value("configmaps/web"));
+}
+END_TEST
+
 START_TEST(test_apply_invalid_writes_nothing)
 {
 	const char *good = write_file("good.json", "{\"metadata\":{\"name\":\"good\"},\"spec\":{\"containers\":"
@@ -960,6 +1019,7 @@ suite(void)
 	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_apply);
 	tcase_add_test(tc, test_apply_invalid_writes_nothing);
+	tcase_add_test(tc, test_configmaps_secrets);
 	tcase_add_test(tc, test_hostile_text_escaped);
 	tcase_add_test(tc, test_apply_alias_bomb);
 	tcase_add_test(tc, test_delete);

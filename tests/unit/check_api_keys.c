@@ -40,6 +40,10 @@ static const struct kcase kcases[] = {
 	{API_NODESTATUS, 0, "", "m1.lan", "", P "/nodestatus/m1.lan"},
 	{API_NODEEVENT, API_POD, "m1.lan", "web", "00ff", P "/nodeevents/m1.lan/pods/web/00ff"},
 	{API_NODEEVENT, API_NODE, "m1", "m1", "Ready", P "/nodeevents/m1/nodes/m1/Ready"},
+	{API_CONFIGMAP, 0, "", "web.conf", "", P "/configmaps/web.conf"},
+	{API_SECRET, 0, "", "db-pass", "", P "/secrets/db-pass"},
+	{API_NODECONFIG, API_CONFIGMAP, "m1.lan", "web.conf", "", P "/nodeconfig/m1.lan/configmaps/web.conf"},
+	{API_NODECONFIG, API_SECRET, "m2", "db-pass", "", P "/nodeconfig/m2/secrets/db-pass"},
 };
 
 START_TEST(test_parse_format)
@@ -67,6 +71,8 @@ START_TEST(test_parse_format)
 		ck_assert_int_eq(api_key_on_node(buf, sizeof(buf), P, c->kind, c->node, c->name, &err), 0);
 	else if (c->kind == API_EVENT)
 		ck_assert_int_eq(api_key_event(buf, sizeof(buf), P, c->object, c->name, c->id, &err), 0);
+	else if (c->kind == API_NODECONFIG)
+		ck_assert_int_eq(api_key_nodeconfig(buf, sizeof(buf), P, c->node, c->object, c->name, &err), 0);
 	else if (c->kind != API_LEADER && c->kind != API_NODEEVENT)
 		ck_assert_int_eq(api_key_object(buf, sizeof(buf), P, c->kind, c->name, &err), 0);
 	ck_assert_str_eq(buf, c->key);
@@ -113,6 +119,11 @@ static const struct bad bads[] = {
 	{P "/nodeevents/m_1/pods/a/b", "node name: \"m_1\" is not a DNS-1123 subdomain"},
 	{P "/nodeevents/m1/bindings/a/b", "event kind"},
 	{P "/nodeevents/m1/pods/a/b/c", "key has too many segments"},
+	{P "/nodeconfig/m1/configmaps", "nodeconfig keys have 4 segments after the prefix, got 3"},
+	{P "/nodeconfig/m1/pods/a", "node config kind: must be configmaps or secrets"},
+	{P "/nodeconfig/m_1/secrets/a", "node name: \"m_1\" is not a DNS-1123 subdomain"},
+	{P "/nodeconfig/m1/secrets/A", "name: \"A\" is not a DNS-1123 subdomain"},
+	{P "/secrets/a/b", "secrets keys have 2 segments after the prefix, got 3"},
 	{P "/network/config/x", "network/config keys have 1 segments after the prefix, got 2"},
 	{P "/network/subnets", "network/subnets keys have 2 segments after the prefix, got 1"},
 	{P "/network", "unknown key directory \"network\""},
