@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "agent_volumes.h"
 #include "agent_config.h"
+#include "agent_volumes.h"
 
 #ifndef SKIFF_PREFIX
 #define SKIFF_PREFIX "/usr/local"
