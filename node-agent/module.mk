@@ -49,10 +49,11 @@ $(OBJ)/tests/integration/check_agent_net.o: CFLAGS += -DSKIFF_NODECTL='"$(BIN)/s
 $(TBIN)/check_agent_net: | $(BIN)/skiff-node-controller
 INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 
-# agent_plan.c (the planner) and agent_plan_status.c (the status value it
+# agent_plan.c (the planner; agent_plan_init.c, its init containers) and
+# agent_plan_status.c (the status value it
 # makes) are pure too: check_agent_plan runs them over the fixture folders
 # tests/fixtures/agent/<case>/. So is agent_security.c (check_agent_secopts).
-AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o $(OBJ)/node-agent/agent_security.o
+AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o $(OBJ)/node-agent/agent_plan_init.o $(OBJ)/node-agent/agent_security.o
 AGENT_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_agent*.c))
 $(foreach t,$(filter-out check_agent_volpaths,$(AGENT_UNIT)),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(AGENT_PLAN) $(API_LIB))))
 # check_agent_volpaths drives agent_volumes.c on a temporary directory.
