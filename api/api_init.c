@@ -1,7 +1,7 @@
 /*
  * api_init.c: the checks that belong to init containers alone (no ports,
  * names unique across init and app containers, mounts naming the pod's
- * volumes) and the one index over both container lists that the agent
+ * volumes), their share of the pod's effective requests, and the one index over both container lists that the agent
  * uses. Decoding, encoding and freeing are api_pod.c's (an init container
  * is a container); running them in order is the agent's (agent_plan_init.c).
  */
@@ -57,6 +57,19 @@ api_init_check(struct api_dec *d, const struct api_pod_spec *s)
 			if (n && !api_volume_find(s, n))
 				init_err(d, i, field, "no volume named \"%s\" in spec.volumes", n);
 		}
+	}
+}
+
+void
+api_init_requests(const struct api_pod_spec *s, int64_t *cpu_milli, int64_t *memory_bytes)
+{
+	for (size_t i = 0; i < s->n_init_containers; i++) {
+		const struct api_resource_list *r = &s->init_containers[i].resources.requests;
+
+		if (r->cpu.value > *cpu_milli)
+			*cpu_milli = r->cpu.value;
+		if (r->memory.value > *memory_bytes)
+			*memory_bytes = r->memory.value;
 	}
 }
 

@@ -492,6 +492,7 @@ api_pod_requests(const struct api_pod *pod, int64_t *cpu_milli, int64_t *memory_
 		*cpu_milli = api_add_sat(*cpu_milli, pod->spec.containers[i].resources.requests.cpu.value);
 		*memory_bytes = api_add_sat(*memory_bytes, pod->spec.containers[i].resources.requests.memory.value);
 	}
+	api_init_requests(&pod->spec, cpu_milli, memory_bytes);
 }
 
 const struct api_kind_ops api_pod_ops = {"Pod", sizeof(struct api_pod), api_pod_decode, api_pod_encode, api_pod_clear};
