@@ -434,7 +434,7 @@ plan_refuse_pod(const struct plan_in *in, struct plan_out *out, const char *reas
 		return act_remove(out, &in->s[0], text);
 	if (alloc_rows(in, out) < 0)
 		return -1;
-	for (size_t j = 0; j < out->n; j++) {
+	for (size_t j = 0; j < api_spec_n_all(&in->binding->pod.spec); j++) { /* init rows too */
 		out->cs[j].state = API_STATE_WAITING;
 		out->cs[j].reason = reason;
 		out->cs[j].message = text;

@@ -160,7 +160,8 @@ int plan_init(const struct plan_in *in, const struct snap *infra, struct plan_ou
  * its row says so). */
 int plan_init_exited_ok(const struct plan_in *in, size_t j, const struct snap *cur, struct cstat *row);
 /* The pod's status reason while its init containers run ("Init:N/M",
- * "Init:Error", "Init:CrashLoopBackOff", "PodInitializing" once all have
+ * "Init:Error", "Init:" and the waiting reason of the first one not done,
+ * e.g. CrashLoopBackOff; "PodInitializing" once all have
  * completed and the pod is still Pending), or NULL; may turn *phase to
  * Failed (an init container failed for good). rows: one per init
  * container; buf holds the text. */

@@ -82,8 +82,10 @@ plan_init_reason(const struct api_pod *p, const struct cstat *rows, enum api_pod
 		*phase = API_PHASE_FAILED;
 		return "Init:Error";
 	}
-	if (rows[k].state == API_STATE_WAITING && rows[k].reason && strcmp(rows[k].reason, "CrashLoopBackOff") == 0)
-		return "Init:CrashLoopBackOff";
-	snprintf(buf, len, "Init:%zu/%zu", k, m);
+	if (rows[k].state == API_STATE_WAITING && rows[k].reason && *rows[k].reason &&
+	    strcmp(rows[k].reason, "PodInitializing") != 0) /* as kubectl: Init:CrashLoopBackOff, Init:ErrImagePull */
+		snprintf(buf, len, "Init:%s", rows[k].reason);
+	else
+		snprintf(buf, len, "Init:%zu/%zu", k, m);
 	return buf;
 }

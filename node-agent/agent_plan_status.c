@@ -109,7 +109,7 @@ plan_status_value(const struct api_pod *p, const struct snap *infra, const struc
                   const char *message, const char *host_ip)
 {
 	struct api_pod_status *st = calloc(1, sizeof(*st));
-	char b[32], why[32], *val = NULL;
+	char b[32], why[64], *val = NULL;
 	size_t m = n == p->spec.n_containers ? p->spec.n_init_containers : 0;
 
 	if (!st)
