@@ -224,6 +224,7 @@ static const struct api_field container[] = {
 
 static const struct api_field pod_spec[] = {
 	IMPL_SUB("containers", container),
+	IMPL_SUB("initContainers", container), /* ports refused by api_init.c */
 	IMPL("nodeSelector"),
 	IMPL("restartPolicy"),
 	IMPL("terminationGracePeriodSeconds"),
@@ -249,7 +250,6 @@ static const struct api_field pod_spec[] = {
 	REFUSE("hostAliases"),
 	REFUSE("hostname"),
 	REFUSE("imagePullSecrets"),
-	REFUSE("initContainers"),
 	REFUSE_HINT("nodeName", "the scheduler places pods; use nodeSelector"),
 	REFUSE("os"),
 	REFUSE("overhead"),

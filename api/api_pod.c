@@ -284,9 +284,13 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	else if (json_is_array(cs) && json_array_size(cs) == 0)
 		dec_err_at(d, "containers", "must have at least one container");
 	check_unique(d, s);
+	if (!dec_too_many(d, j, "initContainers", API_MAX_CONTAINERS))
+		s->init_containers = dec_array(d, j, "initContainers", sizeof(*s->init_containers),
+		                               &s->n_init_containers, container_decode);
 	api_sec_decode_spec(d, j, s);
 	api_volumes_decode(d, j, s);
 	api_volume_mounts_check(d, s);
+	api_init_check(d, s);
 	s->restart_policy =
 		(enum api_restart_policy)dec_enum(d, j, "restartPolicy", restart_names, 3, API_RESTART_ALWAYS);
 	dec_labels(d, j, "nodeSelector", &s->node_selector, DEC_MAP_LABELS);
@@ -409,6 +413,10 @@ spec_encode(const struct api_pod_spec *s)
 		rc |= enc_int(j, "terminationGracePeriodSeconds", s->termination_grace_period_seconds);
 		rc |= api_sec_encode_spec(j, s);
 		rc |= api_volumes_encode(j, s);
+		if (s->n_init_containers) /* only then: pods without keep their bytes */
+			rc |= enc_set(j, "initContainers",
+			              enc_array(s->init_containers, s->n_init_containers, sizeof(*s->init_containers),
+			                        container_encode));
 	}
 	return enc_done(j, rc);
 }
@@ -465,6 +473,9 @@ api_pod_clear(void *obj)
 	for (i = 0; i < pod->spec.n_containers; i++)
 		container_clear(&pod->spec.containers[i]);
 	free(pod->spec.containers);
+	for (i = 0; i < pod->spec.n_init_containers; i++)
+		container_clear(&pod->spec.init_containers[i]);
+	free(pod->spec.init_containers);
 	api_labels_clear(&pod->spec.node_selector);
 	api_sec_clear_spec(&pod->spec);
 	api_volumes_free(&pod->spec);
@@ -481,6 +492,7 @@ api_pod_requests(const struct api_pod *pod, int64_t *cpu_milli, int64_t *memory_
 		*cpu_milli = api_add_sat(*cpu_milli, pod->spec.containers[i].resources.requests.cpu.value);
 		*memory_bytes = api_add_sat(*memory_bytes, pod->spec.containers[i].resources.requests.memory.value);
 	}
+	api_init_requests(&pod->spec, cpu_milli, memory_bytes);
 }
 
 const struct api_kind_ops api_pod_ops = {"Pod", sizeof(struct api_pod), api_pod_decode, api_pod_encode, api_pod_clear};

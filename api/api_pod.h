@@ -14,6 +14,7 @@
 
 #include "api_envsource.h"
 #include "api_errors.h"
+#include "api_init.h"
 #include "api_meta.h"
 #include "api_quantity.h"
 #include "api_security.h"
@@ -86,6 +87,8 @@ struct api_pod_spec {
 	int host_pid, host_ipc;
 	struct api_volume *volumes; /* api_volume.c */
 	size_t n_volumes;
+	struct api_container *init_containers; /* initContainers, checked by api_init.c */
+	size_t n_init_containers;
 };
 
 struct api_pod {

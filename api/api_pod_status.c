@@ -84,6 +84,8 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->reason = dec_str(d, j, "reason", 0);
 	s->message = dec_str(d, j, "message", 0);
 	s->containers = dec_array(d, j, "containerStatuses", sizeof(*s->containers), &s->n_containers, cstatus_decode);
+	s->init_containers = dec_array(d, j, "initContainerStatuses", sizeof(*s->init_containers),
+	                               &s->n_init_containers, cstatus_decode);
 }
 
 static json_t *
@@ -148,6 +150,10 @@ status_encode(const void *obj)
 			rc |= enc_set(
 				j, "containerStatuses",
 				enc_array(s->containers, s->n_containers, sizeof(*s->containers), cstatus_encode));
+		if (s->n_init_containers)
+			rc |= enc_set(j, "initContainerStatuses",
+			              enc_array(s->init_containers, s->n_init_containers, sizeof(*s->init_containers),
+			                        cstatus_encode));
 	}
 	return enc_done(j, rc);
 }
@@ -161,11 +167,25 @@ state_clear(struct api_container_state *s)
 	free(s->finished_at);
 }
 
+/* Rows c[0..n) and c. */
+static void
+cstatus_clear(struct api_container_status *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].image);
+		free(c[i].image_id);
+		free(c[i].container_id);
+		state_clear(&c[i].state);
+		state_clear(&c[i].last_state);
+	}
+	free(c);
+}
+
 static void
 status_clear(void *obj)
 {
 	struct api_pod_status *s = obj;
-	size_t i;
 
 	free(s->uid);
 	free(s->host_ip);
@@ -173,15 +193,8 @@ status_clear(void *obj)
 	free(s->start_time);
 	free(s->reason);
 	free(s->message);
-	for (i = 0; i < s->n_containers; i++) {
-		free(s->containers[i].name);
-		free(s->containers[i].image);
-		free(s->containers[i].image_id);
-		free(s->containers[i].container_id);
-		state_clear(&s->containers[i].state);
-		state_clear(&s->containers[i].last_state);
-	}
-	free(s->containers);
+	cstatus_clear(s->containers, s->n_containers);
+	cstatus_clear(s->init_containers, s->n_init_containers);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -220,6 +220,13 @@ api_sec_privileged(const struct api_pod_spec *s, const char **what, const char *
 			return 1;
 		}
 	}
+	for (i = 0; i < s->n_init_containers; i++) { /* init containers too (api_init.c) */
+		if (s->init_containers[i].security_context.privileged) {
+			*what = "privileged";
+			*ctr = s->init_containers[i].name;
+			return 1;
+		}
+	}
 	*what = s->host_pid ? "hostPID" : s->host_ipc ? "hostIPC" : NULL;
 	return *what != NULL;
 }

@@ -55,6 +55,8 @@ struct api_pod_status {
 	char *message;
 	struct api_container_status *containers; /* "containerStatuses" */
 	size_t n_containers;
+	struct api_container_status *init_containers; /* "initContainerStatuses", same rows */
+	size_t n_init_containers;
 };
 
 struct api_pod_status *api_pod_status_parse(const char *json, size_t len, struct api_errors *errs);

@@ -103,16 +103,17 @@ state(FILE *f, const char *label, const json_t *st)
 	}
 }
 
-/* The containers of a pod spec, with their statuses when cs is given. */
+/* The containers (or init containers) list under title, with their
+ * statuses when cs is given. */
 static void
-containers(FILE *f, const json_t *spec, const json_t *cs)
+containers(FILE *f, const char *title, const json_t *list, const json_t *cs)
 {
 	json_t *c, *s, *p, *e;
 	size_t i, k;
 	char buf[2048];
 
-	fprintf(f, "Containers:\n");
-	json_array_foreach(json_object_get(spec, "containers"), i, c) {
+	fprintf(f, "%s:\n", title);
+	json_array_foreach((json_t *)list, i, c) {
 		const char *name = ctl_jstr(c, "name");
 		size_t n = 0;
 
@@ -286,7 +287,10 @@ describe_pod(FILE *f, const struct ctl_state *st, const struct ctl_kv *p)
 	if (s && ctl_jstr(s->j, "message") && *ctl_jstr(s->j, "message"))
 		line(f, 0, "Message", "%s", ctl_jstr(s->j, "message"));
 	line(f, 0, "IP", "%s", or_none(s ? ctl_jstr(s->j, "podIP") : NULL));
-	containers(f, ctl_jget(p->j, "spec"), s ? ctl_jget(s->j, "containerStatuses") : NULL);
+	if (json_array_size(ctl_jget(p->j, "spec.initContainers")))
+		containers(f, "Init Containers", ctl_jget(p->j, "spec.initContainers"),
+		           s ? ctl_jget(s->j, "initContainerStatuses") : NULL);
+	containers(f, "Containers", ctl_jget(p->j, "spec.containers"), s ? ctl_jget(s->j, "containerStatuses") : NULL);
 	line(f, 0, "Restart Policy", "%s",
 	     ctl_jstr(p->j, "spec.restartPolicy") ? ctl_jstr(p->j, "spec.restartPolicy") : "Always");
 	ctl_labels_text(ctl_jget(p->j, "spec.nodeSelector"), buf, sizeof(buf));
@@ -346,7 +350,9 @@ describe_controller(FILE *f, const struct ctl_state *st, const struct ctl_kv *rc
 	fprintf(f, "Pod Template:\n");
 	ctl_labels_text(ctl_jget(rc->j, "spec.template.metadata.labels"), buf, sizeof(buf));
 	line(f, 2, "Labels", "%s", buf);
-	containers(f, ctl_jget(rc->j, "spec.template.spec"), NULL);
+	if (json_array_size(ctl_jget(rc->j, "spec.template.spec.initContainers")))
+		containers(f, "Init Containers", ctl_jget(rc->j, "spec.template.spec.initContainers"), NULL);
+	containers(f, "Containers", ctl_jget(rc->j, "spec.template.spec.containers"), NULL);
 	events(f, st, API_CONTROLLER, rc->name);
 	free(row);
 }

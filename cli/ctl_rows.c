@@ -3,7 +3,8 @@
  * from a snapshot (ctl_state.c) only. What each column reads:
  *   pods: READY and RESTARTS from the podstatus of the node the pod is
  *     bound to, when that status and binding carry the pod's create
- *     revision as uid; STATUS a container's waiting (then terminated)
+ *     revision as uid; STATUS the status' Init:N/M reason while init
+ *     containers run, else a container's waiting (then terminated)
  *     reason, else the phase; Pending when there is no binding or no
  *     status yet, Unschedulable when unbound with a FailedScheduling event.
  *   AGE: etcd keeps no creation time, so a pod's age is its status'
@@ -116,7 +117,7 @@ void
 ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *buf, size_t len)
 {
 	struct ctl_kv *b = ctl_pod_binding(st, p), *s = b ? ctl_pod_status(st, p, b->node) : NULL;
-	const char *phase, *term = NULL;
+	const char *phase, *init, *term = NULL;
 	json_t *cs, *c;
 	size_t i;
 
@@ -130,6 +131,11 @@ ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *bu
 		return;
 	}
 	phase = s ? ctl_jstr(s->j, "phase") : NULL;
+	init = s ? ctl_jstr(s->j, "reason") : NULL;
+	if (init && strncmp(init, "Init:", 5) == 0) { /* init containers still running, as kubectl shows it */
+		snprintf(buf, len, "%s", init);
+		return;
+	}
 	cs = s ? ctl_jget(s->j, "containerStatuses") : NULL;
 	json_array_foreach(cs, i, c) {
 		const char *w = ctl_jstr(c, "state.waiting.reason"), *t = ctl_jstr(c, "state.terminated.reason");

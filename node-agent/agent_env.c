@@ -168,9 +168,9 @@ resource(struct agent *a, const struct api_pod *pod, const struct api_container 
 	int cpu = strstr(f->resource, "cpu") != NULL, lim = strncmp(f->resource, "limits.", 7) == 0;
 	int64_t cap_cpu, cap_mem, v;
 
-	for (size_t i = 0; f->container_name && i < pod->spec.n_containers; i++)
-		if (strcmp(pod->spec.containers[i].name, f->container_name) == 0)
-			t = &pod->spec.containers[i];
+	for (size_t i = 0; f->container_name && i < api_spec_n_all(&pod->spec); i++) /* init containers too */
+		if (strcmp(api_spec_container(&pod->spec, i)->name, f->container_name) == 0)
+			t = api_spec_container(&pod->spec, i);
 	if (f->container_name && strcmp(t->name, f->container_name) != 0) {
 		snprintf(why, wlen, "resourceFieldRef: no container \"%s\" in the pod", f->container_name);
 		return -1;

@@ -34,9 +34,9 @@ pass_container(struct pass *p, const struct api_binding **bp)
 	const struct api_binding *b = pods_binding(p->a, p->pod, &mal);
 
 	*bp = b;
-	if (!b || p->ci < 0 || (size_t)p->ci >= b->pod.spec.n_containers)
+	if (!b || p->ci < 0)
 		return NULL;
-	return &b->pod.spec.containers[p->ci];
+	return api_spec_container(&b->pod.spec, (size_t)p->ci); /* init containers follow the app ones */
 }
 
 /* A Docker call failed for container p->ci's image or creation: into the
@@ -211,7 +211,7 @@ pull(struct pass *p, const char *img)
 static int
 image_user_refused(struct pass *p, const struct api_binding *b, const struct dk_resp *r)
 {
-	const struct api_container *c = &b->pod.spec.containers[p->ci];
+	const struct api_container *c = api_spec_container(&b->pod.spec, (size_t)p->ci);
 	json_t *img;
 	char m[512];
 	int rc;
@@ -510,7 +510,7 @@ create_infra(struct pass *p, const struct api_pod *pod)
 static void
 create_app(struct pass *p, const struct api_pod *pod, int ci, const struct snap *infra, int restarts)
 {
-	const struct api_container *c = &pod->spec.containers[ci];
+	const struct api_container *c = api_spec_container(&pod->spec, (size_t)ci);
 	const char *infra_id = infra->id;
 	json_t *body = json_object(), *hc = json_object(), *a;
 	char hash[32], name[400], nm[64], err[512];
@@ -566,9 +566,9 @@ exec_action(struct pass *p, const struct api_binding *b, const struct plan_out *
 	case PLAN_PULL_IMAGE:
 		p->ci = o->ci;
 		if (o->act == PLAN_PULL_IMAGE)
-			pull(p, b->pod.spec.containers[o->ci].image);
+			pull(p, api_spec_container(&b->pod.spec, (size_t)o->ci)->image);
 		else
-			inspect_image(p, b->pod.spec.containers[o->ci].image);
+			inspect_image(p, api_spec_container(&b->pod.spec, (size_t)o->ci)->image);
 		break;
 	default: pass_fail(p, "reconcile", "no such action");
 	}

@@ -285,13 +285,13 @@ act_image(struct plan_out *out, enum plan_act act, size_t ci)
 static int
 alloc_rows(const struct plan_in *in, struct plan_out *out)
 {
-	size_t n = in->binding->pod.spec.n_containers;
+	size_t n = api_spec_n_all(&in->binding->pod.spec); /* the init containers' rows follow (agent_plan_init.c) */
 
 	out->cs = calloc(n ? n : 1, sizeof(*out->cs));
 	out->events = calloc(n ? n : 1, sizeof(*out->events));
 	if (!out->cs || !out->events)
 		return -1;
-	out->n = n;
+	out->n = in->binding->pod.spec.n_containers;
 	return 0;
 }
 
@@ -349,8 +349,8 @@ plan_strangers(const struct plan_in *in, struct plan_out *out)
 	for (i = 0; i < in->n; i++) {
 		int known = is_infra(&in->s[i]);
 
-		for (j = 0; j < pod->spec.n_containers && !known; j++)
-			known = strcmp(in->s[i].ctr, pod->spec.containers[j].name) == 0;
+		for (j = 0; j < api_spec_n_all(&pod->spec) && !known; j++) /* init containers too */
+			known = strcmp(in->s[i].ctr, api_spec_container(&pod->spec, j)->name) == 0;
 		if (!known)
 			return act_remove(out, &in->s[i], "it is not in the pod's spec");
 	}
@@ -434,7 +434,7 @@ plan_refuse_pod(const struct plan_in *in, struct plan_out *out, const char *reas
 		return act_remove(out, &in->s[0], text);
 	if (alloc_rows(in, out) < 0)
 		return -1;
-	for (size_t j = 0; j < out->n; j++) {
+	for (size_t j = 0; j < api_spec_n_all(&in->binding->pod.spec); j++) { /* init rows too */
 		out->cs[j].state = API_STATE_WAITING;
 		out->cs[j].reason = reason;
 		out->cs[j].message = text;
@@ -632,7 +632,7 @@ plan_image_failed(const struct plan_in *in, const struct api_container *c, struc
 static int
 plan_missing(const struct plan_in *in, size_t j, struct ctr_memo *cm, struct cstat *row, struct plan_out *out)
 {
-	const struct api_container *c = &in->binding->pod.spec.containers[j];
+	const struct api_container *c = api_spec_container(&in->binding->pod.spec, j);
 	enum plan_img img = in->img ? (enum plan_img)in->img[j] : PLAN_IMG_UNKNOWN;
 	char m[512];
 
@@ -657,12 +657,10 @@ plan_missing(const struct plan_in *in, size_t j, struct ctr_memo *cm, struct cst
 	return 1;
 }
 
-/* Spec container j in sandbox infra: 1 with an action in out, 0 with its
- * row filled. */
-static int
+int
 plan_container(const struct plan_in *in, size_t j, const struct snap *infra, struct plan_out *out)
 {
-	const struct api_container *c = &in->binding->pod.spec.containers[j];
+	const struct api_container *c = api_spec_container(&in->binding->pod.spec, j);
 	struct ctr_memo *cm = plan_ctr_memo(in->memo, c->name);
 	struct cstat *row = &out->cs[j];
 	const struct snap *cur = NULL;
@@ -684,6 +682,8 @@ plan_container(const struct plan_in *in, size_t j, const struct snap *infra, str
 		                in->now, in->backoff_base_ms, in->backoff_max_ms);
 		return act_remove(out, cur, "it could not be started");
 	}
+	if (cur && plan_init_exited_ok(in, j, cur, row))
+		return memo_ok(cm), 0;
 	if (cur)
 		return plan_exited(in, cur, cm, row, out);
 	return plan_missing(in, j, cm, row, out);
@@ -721,13 +721,16 @@ plan(const struct plan_in *in, struct plan_out *out)
 			return act_remove(out, &in->s[i], "a duplicate sandbox"), 0;
 	if (alloc_rows(in, out) < 0)
 		return -1;
-	for (j = 0; j < out->n; j++) {
-		if (plan_container(in, j, infra, out)) {
-			out->n = 0;
-			free(out->cs);
-			out->cs = NULL;
-			return 0;
-		}
+	rc = plan_init(in, infra, out);
+	for (j = 0; j < out->n && rc == 0; j++)
+		rc = plan_container(in, j, infra, out);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		out->n = 0;
+		free(out->cs);
+		out->cs = NULL;
+		return 0;
 	}
 	out->act = PLAN_STATUS;
 	return 0;

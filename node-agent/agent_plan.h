@@ -83,7 +83,7 @@ struct cstat {
 /* agent_plan_status.c: the pod's phase from its sandbox and its rows. */
 enum api_pod_phase plan_phase(const struct snap *infra, const struct cstat *cs, size_t n);
 /* The canonical P/podstatus value for pod p from the rows (one per spec
- * container), the sandbox (NULL: none), the pod's message (NULL: none) and
+ * container, then one per init container when n is p's n_containers), the sandbox (NULL: none), the pod's message (NULL: none) and
  * the node's address. New string; NULL when out of memory. */
 char *plan_status_value(const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
                         const char *message, const char *host_ip);
@@ -138,7 +138,7 @@ struct plan_out {
 	int ci;                    /* CREATE_APP, *_IMAGE: spec container index */
 	int restarts;              /* CREATE_APP: its restart count */
 	const struct snap *infra;  /* CREATE_APP, STATUS: the sandbox (STATUS: NULL = none) */
-	struct cstat *cs;          /* STATUS: one row per spec container */
+	struct cstat *cs;          /* STATUS: one row per spec container, then one per init container */
 	size_t n;
 	const char *message; /* STATUS: the pod's message, or NULL */
 	int retry;           /* STATUS: end the pass with the queue's back-off */
@@ -147,6 +147,26 @@ struct plan_out {
 	size_t n_events;
 	char text[160]; /* a message of the plan's own, for rows and events */
 };
+
+/* For agent_plan_init.c: spec container j (api_spec_container's index) in
+ * sandbox infra: 1 with an action in out, 0 with its row out->cs[j] filled. */
+int plan_container(const struct plan_in *in, size_t j, const struct snap *infra, struct plan_out *out);
+/* agent_plan_init.c: the init containers in order, each to exit 0 before
+ * the next. 1 with an action in out; 2 with every row filled while one has
+ * not completed (out->act PLAN_STATUS); 0 when all have (the app
+ * containers go on); -1 when out of memory. */
+int plan_init(const struct plan_in *in, const struct snap *infra, struct plan_out *out);
+/* Whether spec container j is an init container that exited 0 as cur (then
+ * its row says so). */
+int plan_init_exited_ok(const struct plan_in *in, size_t j, const struct snap *cur, struct cstat *row);
+/* The pod's status reason while its init containers run ("Init:N/M",
+ * "Init:Error", "Init:" and the waiting reason of the first one not done,
+ * e.g. CrashLoopBackOff; "PodInitializing" once all have
+ * completed and the pod is still Pending), or NULL; may turn *phase to
+ * Failed (an init container failed for good). rows: one per init
+ * container; buf holds the text. */
+const char *plan_init_reason(const struct api_pod *p, const struct cstat *rows, enum api_pod_phase *phase, char *buf,
+                             size_t len);
 
 /* Decide the next step for one pod. Everything out points to is borrowed
  * from in (snapshots, memo) or owned by out (plan_out_clear frees it).

@@ -72,71 +72,66 @@ fill_state(struct api_container_state *out, const struct snap *s, enum api_state
 	}
 }
 
-/* Free the strings and rows of st (not st). */
-static void
-status_clear(struct api_pod_status *st)
+/* Status rows for containers c[0..n) from plan rows cs (a new array, NULL
+ * when out of memory). An init container not reached yet (no row state)
+ * waits with PodInitializing, and is ready once it exited 0, as kubelet
+ * reports them. */
+static struct api_container_status *
+rows_make(const struct api_container *ctrs, const struct cstat *cs, size_t n, int init)
 {
-	size_t i;
+	struct api_container_status *rows = calloc(n ? n : 1, sizeof(*rows));
 
-	for (i = 0; i < st->n_containers; i++) {
-		struct api_container_status *c = &st->containers[i];
+	for (size_t i = 0; rows && i < n; i++) {
+		struct api_container_status *c = &rows[i];
+		char id[80];
 
-		free(c->name);
-		free(c->image);
-		free(c->container_id);
-		free(c->state.reason);
-		free(c->state.message);
-		free(c->state.started_at);
-		free(c->state.finished_at);
-		free(c->last_state.reason);
-		free(c->last_state.message);
-		free(c->last_state.started_at);
-		free(c->last_state.finished_at);
+		api_set_string(&c->name, ctrs[i].name);
+		api_set_string(&c->image, ctrs[i].image);
+		c->restart_count = cs[i].restarts;
+		c->ready = init ? cs[i].state == API_STATE_TERMINATED && cs[i].s && cs[i].s->exit_code == 0
+		                : cs[i].state == API_STATE_RUNNING;
+		if (cs[i].s) {
+			snprintf(id, sizeof(id), "docker://%s", cs[i].s->id);
+			api_set_string(&c->container_id, id);
+		}
+		if (cs[i].state == API_STATE_NONE)
+			fill_state(&c->state, NULL, API_STATE_WAITING, "PodInitializing", NULL);
+		else
+			fill_state(&c->state, cs[i].s, cs[i].state, cs[i].reason, cs[i].message);
+		if (cs[i].last)
+			fill_state(&c->last_state, cs[i].last, API_STATE_TERMINATED, NULL, NULL);
 	}
-	free(st->containers);
-	free(st->uid);
-	free(st->host_ip);
-	free(st->pod_ip);
-	free(st->start_time);
-	free(st->message);
+	return rows;
 }
 
 char *
 plan_status_value(const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
                   const char *message, const char *host_ip)
 {
-	struct api_pod_status st;
-	char b[32], *val;
-	size_t i;
+	struct api_pod_status *st = calloc(1, sizeof(*st));
+	char b[32], why[64], *val = NULL;
+	size_t m = n == p->spec.n_containers ? p->spec.n_init_containers : 0;
 
-	memset(&st, 0, sizeof(st));
-	st.containers = calloc(n ? n : 1, sizeof(*st.containers));
-	if (!st.containers)
+	if (!st)
 		return NULL;
-	st.n_containers = n;
-	api_set_string(&st.uid, p->meta.uid);
-	st.phase = plan_phase(infra, cs, n);
-	api_set_string(&st.host_ip, host_ip);
-	api_set_string(&st.pod_ip, infra && infra->running ? infra->ip : NULL);
-	api_set_string(&st.start_time, infra ? rfc3339(infra->started_at, b, sizeof(b)) : NULL);
-	api_set_string(&st.message, message && *message ? message : NULL);
-	for (i = 0; i < n; i++) {
-		struct api_container_status *c = &st.containers[i];
-		char id[80];
-
-		api_set_string(&c->name, p->spec.containers[i].name);
-		api_set_string(&c->image, p->spec.containers[i].image);
-		c->restart_count = cs[i].restarts;
-		c->ready = cs[i].state == API_STATE_RUNNING;
-		if (cs[i].s) {
-			snprintf(id, sizeof(id), "docker://%s", cs[i].s->id);
-			api_set_string(&c->container_id, id);
-		}
-		fill_state(&c->state, cs[i].s, cs[i].state, cs[i].reason, cs[i].message);
-		if (cs[i].last)
-			fill_state(&c->last_state, cs[i].last, API_STATE_TERMINATED, NULL, NULL);
-	}
-	val = api_pod_status_serialize(&st);
-	status_clear(&st);
+	st->n_containers = n;
+	st->n_init_containers = m;
+	st->containers = rows_make(p->spec.containers, cs, n, 0);
+	st->init_containers = m ? rows_make(p->spec.init_containers, cs + n, m, 1) : NULL;
+	api_set_string(&st->uid, p->meta.uid);
+	st->phase = plan_phase(infra, cs, n);
+	if (m)
+		api_set_string(&st->reason, plan_init_reason(p, cs + n, &st->phase, why, sizeof(why)));
+	api_set_string(&st->host_ip, host_ip);
+	api_set_string(&st->pod_ip, infra && infra->running ? infra->ip : NULL);
+	api_set_string(&st->start_time, infra ? rfc3339(infra->started_at, b, sizeof(b)) : NULL);
+	api_set_string(&st->message, message && *message ? message : NULL);
+	if (st->containers && (st->init_containers || !m))
+		val = api_pod_status_serialize(st);
+	else if (!st->containers)
+		st->n_containers = 0; /* nothing for the free to walk */
+	if (!st->init_containers)
+		st->n_init_containers = 0;
+	api_pod_status_free(st);
 	return val;
 }

@@ -426,7 +426,7 @@ pass_decide(struct pass *p)
 		pass_finish(p, WQ_OK); /* reported when it arrived; leave its containers alone */
 		return;
 	}
-	if (b && pass_img(p, b->pod.spec.n_containers) < 0) {
+	if (b && pass_img(p, api_spec_n_all(&b->pod.spec)) < 0) {
 		pass_fail(p, "reconcile", "out of memory");
 		return;
 	}

@@ -40,7 +40,8 @@ install-agent: $(BIN)/pause.tar
 # the agents beside the real node controller, which allocates subnets.
 AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(filter-out check_agent_fw,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(filter-out check_agent_fw check_agent_init,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(eval $(call test_prog,check_agent_init,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 # check_agent_fw drives agent_fw.c itself (iptables in a namespace of its own).
 $(eval $(call test_prog,check_agent_fw,tests/integration,$(OBJ)/node-agent/agent_fw.o $(DAEMON_LIB) $(API_LIB)))
 $(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"'))
@@ -49,10 +50,11 @@ $(OBJ)/tests/integration/check_agent_net.o: CFLAGS += -DSKIFF_NODECTL='"$(BIN)/s
 $(TBIN)/check_agent_net: | $(BIN)/skiff-node-controller
 INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 
-# agent_plan.c (the planner) and agent_plan_status.c (the status value it
+# agent_plan.c (the planner; agent_plan_init.c, its init containers) and
+# agent_plan_status.c (the status value it
 # makes) are pure too: check_agent_plan runs them over the fixture folders
 # tests/fixtures/agent/<case>/. So is agent_security.c (check_agent_secopts).
-AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o $(OBJ)/node-agent/agent_security.o
+AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o $(OBJ)/node-agent/agent_plan_init.o $(OBJ)/node-agent/agent_security.o
 AGENT_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_agent*.c))
 $(foreach t,$(filter-out check_agent_volpaths,$(AGENT_UNIT)),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(AGENT_PLAN) $(API_LIB))))
 # check_agent_volpaths drives agent_volumes.c on a temporary directory.

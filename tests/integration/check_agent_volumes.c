@@ -22,6 +22,7 @@
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_agentpod.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -118,114 +119,10 @@ agent_for(const char *name, char *prefix, size_t plen, char *node, size_t nlen)
 	return p;
 }
 
-static void
-bind_pod(const char *prefix, const char *node, const char *pod, const char *uid, const char *spec)
-{
-	char key[256], val[4096];
-
-	snprintf(key, sizeof(key), "%s/bindings/%s/%s", prefix, node, pod);
-	snprintf(val, sizeof(val),
-	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s\",\"uid\":\"%s\"},\"spec\":%s}}", node, pod,
-	         uid, spec);
-	ck_assert_msg(tu_put(S, key, val) > 0, "put %s failed", key);
-}
-
-/* Is file path's content exactly want? */
-struct file_want {
-	const char *path, *want;
-};
-
-static int
-file_is(void *arg)
-{
-	struct file_want *w = arg;
-	char buf[256] = "";
-	FILE *f = fopen(w->path, "r");
-	size_t n;
-
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return strcmp(buf, w->want) == 0;
-}
-
 static int
 path_gone(void *path)
 {
 	return access(path, F_OK) < 0;
-}
-
-static void
-wait_file(struct th_proc *agent, const char *path, const char *want)
-{
-	struct file_want w = {path, want};
-
-	if (poll_until(file_is, &w, 45) < 0)
-		th_proc_free(agent, 1);
-	ck_assert_msg(file_is(&w), "%s: not \"%s\" after 45 s", path, want);
-}
-
-/* Every value under key prefix as one string (new). */
-static char *
-values_under(const char *prefix)
-{
-	struct etcd_range_opts o = {.prefix = 1};
-	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
-	size_t i, len = 1;
-	char *s = calloc(1, 1);
-
-	for (i = 0; r && r->err.code == ETCD_OK && i < r->nkvs && s; i++) {
-		char *t = realloc(s, len + r->kvs[i].value_len + 1);
-
-		if (!t)
-			break;
-		s = t;
-		memcpy(s + len - 1, r->kvs[i].value, r->kvs[i].value_len);
-		len += r->kvs[i].value_len + 1;
-		s[len - 2] = '\n';
-		s[len - 1] = '\0';
-	}
-	if (r)
-		etcd_result_free(r);
-	return s;
-}
-
-struct text_want {
-	const char *prefix, *needle;
-};
-
-static int
-text_has(void *arg)
-{
-	struct text_want *w = arg;
-	char *s = values_under(w->prefix);
-	int ok = s && strstr(s, w->needle);
-
-	free(s);
-	return ok;
-}
-
-static void
-wait_text(struct th_proc *agent, const char *prefix, const char *needle)
-{
-	struct text_want w = {prefix, needle};
-
-	if (poll_until(text_has, &w, 45) < 0)
-		th_proc_free(agent, 1);
-	ck_assert_msg(text_has(&w), "%s: no \"%s\" after 45 s", prefix, needle);
-}
-
-static int
-pod_containers(const char *node, const char *pod)
-{
-	char l1[128], l2[128];
-	const char *labels[] = {l1, l2, NULL};
-
-	snprintf(l1, sizeof(l1), "skiff.node=%s", node);
-	snprintf(l2, sizeof(l2), "skiff.pod=%s", pod);
-	return dh_list(labels, NULL);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -254,11 +151,11 @@ START_TEST(test_empty_dir_shared)
 	struct etcd_result *r;
 
 	snprintf(spec, sizeof(spec), SHARED_SPEC, SHARE);
-	bind_pod(prefix, node, "web", "701", spec);
+	TH_BIND_POD(prefix, node, "web", "701", spec);
 	snprintf(path, sizeof(path), "%s/sub/dir/seen", SHARE);
-	wait_file(agent, path, "shared\n");
+	TH_WAIT_FILE(agent, path, "shared\n");
 	snprintf(path, sizeof(path), "%s/sub/dir/ro", SHARE);
-	wait_file(agent, path, "refused\n");
+	TH_WAIT_FILE(agent, path, "refused\n");
 	snprintf(path, sizeof(path), "%s/701/volumes/cache/f", PODS);
 	ck_assert_msg(access(path, F_OK) == 0, "%s: missing on the host", path);
 	snprintf(path, sizeof(path), "%s/701/volumes/cache/w", PODS);
@@ -272,7 +169,7 @@ START_TEST(test_empty_dir_shared)
 	if (poll_until(path_gone, path, 45) < 0)
 		th_proc_free(agent, 1), agent = NULL;
 	ck_assert_msg(access(path, F_OK) < 0, "%s: still there after the pod was deleted", path);
-	ck_assert_int_eq(pod_containers(node, "web"), 0);
+	ck_assert_int_eq(th_pod_containers(node, "web"), 0);
 	th_proc_free(agent, 0);
 	dh_remove_where("skiff.node", node);
 }
@@ -290,17 +187,17 @@ START_TEST(test_host_path_not_allowed)
 	snprintf(link, sizeof(link), "%s/etc-link", SHARE);
 	ck_assert_int_eq(symlink("/etc", link), 0);
 	snprintf(spec, sizeof(spec), HOST_SPEC, "/etc");
-	bind_pod(prefix, node, "etc", "702", spec);
+	TH_BIND_POD(prefix, node, "etc", "702", spec);
 	snprintf(spec, sizeof(spec), HOST_SPEC, link);
-	bind_pod(prefix, node, "link", "703", spec);
+	TH_BIND_POD(prefix, node, "link", "703", spec);
 	snprintf(key, sizeof(key), "%s/podstatus/%s/etc", prefix, node);
-	wait_text(agent, key, "\"reason\":\"HostPathNotAllowed\"");
+	TH_WAIT_TEXT(agent, key, "\"reason\":\"HostPathNotAllowed\"");
 	snprintf(key, sizeof(key), "%s/podstatus/%s/link", prefix, node);
-	wait_text(agent, key, "\"reason\":\"HostPathNotAllowed\"");
+	TH_WAIT_TEXT(agent, key, "\"reason\":\"HostPathNotAllowed\"");
 	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/etc/", prefix, node);
-	wait_text(agent, key, "HostPathNotAllowed");
-	ck_assert_int_eq(pod_containers(node, "etc"), 0);
-	ck_assert_int_eq(pod_containers(node, "link"), 0);
+	TH_WAIT_TEXT(agent, key, "HostPathNotAllowed");
+	ck_assert_int_eq(th_pod_containers(node, "etc"), 0);
+	ck_assert_int_eq(th_pod_containers(node, "link"), 0);
 	ck_assert(th_proc_running(agent));
 	th_proc_free(agent, 0);
 	dh_remove_where("skiff.node", node);

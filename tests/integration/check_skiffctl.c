@@ -499,6 +499,43 @@ START_TEST(test_node_v2)
 }
 END_TEST
 
+/* A pod whose init containers run: get shows the status' Init:N/M, describe
+ * lists the init containers before the app containers, with their rows. */
+START_TEST(test_init_containers)
+{
+	struct run r;
+	int64_t in;
+
+	in = put("pods/ini", "{\"spec\":{\"initContainers\":[{\"name\":\"first\",\"image\":\"busybox\"},"
+	                     "{\"name\":\"second\",\"image\":\"busybox\"}],"
+	                     "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	putf("bindings/m1/ini",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"ini\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)in);
+	putf("podstatus/m1/ini",
+	     "{\"uid\":\"%lld\",\"phase\":\"Pending\",\"reason\":\"Init:1/2\",\"containerStatuses\":[{\"name\":"
+	     "\"c\",\"ready\":false,\"restartCount\":0,\"state\":{\"waiting\":{\"reason\":\"PodInitializing\"}}}],"
+	     "\"initContainerStatuses\":[{\"name\":\"first\",\"ready\":true,\"restartCount\":0,\"state\":"
+	     "{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\"}}},{\"name\":\"second\",\"ready\":false,"
+	     "\"restartCount\":0,\"state\":{\"running\":{}}}]}",
+	     (long long)in);
+	r = ctl("get", "pods", "ini", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	words_are(line_of(r.out, "ini "), (const char *[]){"ini", "0/1", "Init:1/2", "0", "m1", "<none>", "-", NULL});
+	run_free(&r);
+	r = ctl("describe", "pod", "ini", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.out, "Init Containers:\n  first:");
+	ck_assert_ptr_nonnull(strstr(r.out, "Init Containers:"));
+	ck_assert_msg(strstr(r.out, "Init Containers:") < strstr(r.out, "\nContainers:"), "init containers first");
+	HAS(strstr(r.out, "  first:"), "Completed");
+	HAS(strstr(r.out, "  second:"), "Running");
+	HAS(strstr(r.out, "\nContainers:"), "PodInitializing");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_describe)
 {
 	struct run r;
@@ -1017,6 +1054,7 @@ suite(void)
 	tcase_add_test(tc, test_get_errors);
 	tcase_add_test(tc, test_etcd_down);
 	tcase_add_test(tc, test_describe);
+	tcase_add_test(tc, test_init_containers);
 	tcase_add_test(tc, test_apply);
 	tcase_add_test(tc, test_apply_invalid_writes_nothing);
 	tcase_add_test(tc, test_configmaps_secrets);

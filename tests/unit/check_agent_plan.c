@@ -174,7 +174,7 @@ static void
 pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 {
 	json_t *pr = json_object_get(pass, "pause_ready"), *v;
-	size_t i, n = ip->b ? ip->b->pod.spec.n_containers : 0;
+	size_t i, n = ip->b ? api_spec_n_all(&ip->b->pod.spec) : 0; /* init containers follow */
 
 	in->pause_ready = pr ? json_is_true(pr) : 1;
 	in->network = json_string_value(json_object_get(pass, "network"));
@@ -190,8 +190,8 @@ pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 	in->vol_message = json_string_value(json_object_get(v, "message"));
 	ip->img = calloc(n + 1, 1);
 	for (i = 0; i < n; i++) {
-		const char *st = json_string_value(
-			json_object_get(json_object_get(pass, "images"), ip->b->pod.spec.containers[i].name));
+		const char *st = json_string_value(json_object_get(json_object_get(pass, "images"),
+		                                                   api_spec_container(&ip->b->pod.spec, i)->name));
 
 		ip->img[i] = !st ? PLAN_IMG_UNKNOWN : strcmp(st, "present") == 0 ? PLAN_IMG_PRESENT : PLAN_IMG_ABSENT;
 	}
@@ -282,7 +282,7 @@ action_json(const struct plan_in *in, const struct plan_out *out)
 			json_object_set_new(a, "restart", json_true());
 	}
 	if (out->ci >= 0) {
-		const struct api_container *c = &in->binding->pod.spec.containers[out->ci];
+		const struct api_container *c = api_spec_container(&in->binding->pod.spec, (size_t)out->ci);
 
 		set_str(a, "container", c->name);
 		set_str(a, "image", c->image);

@@ -425,6 +425,27 @@ START_TEST(test_requests_saturate)
 }
 END_TEST
 
+/* Init containers run alone: the pod asks for the larger of the app
+ * containers' sum and the largest init container's request, per resource. */
+START_TEST(test_requests_init)
+{
+	struct api_pod *pod = parse_ok(
+		API_POD,
+		"{\"spec\":{\"initContainers\":["
+		"{\"name\":\"i1\",\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}},"
+		"{\"name\":\"i2\",\"image\":\"x\",\"resources\":{\"requests\":{\"memory\":\"1Mi\"}}}],"
+		"\"containers\":["
+		"{\"name\":\"a\",\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"500m\",\"memory\":\"2Mi\"}}},"
+		"{\"name\":\"b\",\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"500m\"}}}]}}");
+	int64_t cpu, mem;
+
+	api_pod_requests(pod, &cpu, &mem);
+	ck_assert_int_eq(cpu, 2000);
+	ck_assert_int_eq(mem, 2 << 20);
+	api_pod_free(pod);
+}
+END_TEST
+
 START_TEST(test_target_port)
 {
 	struct api_service *svc =
@@ -606,6 +627,7 @@ objects_suite(void)
 	tcase_add_test(helpers, test_generic_edges);
 	tcase_add_test(helpers, test_new_pod);
 	tcase_add_test(helpers, test_requests_saturate);
+	tcase_add_test(helpers, test_requests_init);
 	tcase_add_test(helpers, test_target_port);
 	tcase_add_test(helpers, test_node_helpers);
 	tcase_add_test(helpers, test_status_helpers);
