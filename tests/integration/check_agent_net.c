@@ -414,6 +414,11 @@ wait_log(struct ctx *c, const char *needle, double timeout_s)
 	if (wait_until(log_has, &w, timeout_s) < 0) {
 		th_proc_free(c->agent, 1);
 		c->agent = NULL;
+		/* Say which Docker networks were there: a pool that overlaps ours
+		 * ("Pool overlaps") is someone else's. */
+		if (system("docker network ls -q | xargs -r docker network inspect "
+		           "--format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}{{.Created}}' >&2") != 0)
+			fprintf(stderr, "(docker network inspect failed)\n");
 		ck_abort_msg("the agent never logged \"%s\"", needle);
 	}
 }
