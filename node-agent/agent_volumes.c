@@ -8,8 +8,11 @@
  * one component at a time without following any symbolic link, so a
  * container cannot point a later mount out of its volume.
  *
+ * configMap and secret volumes (their files: agent_cmvol.c) are bound
+ * read-only from the same place as an emptyDir.
+ *
  * It does not do: emptyDir on tmpfs or with a size limit (refused by the
- * field policy), configMap or secret volumes, mount propagation. Docker
+ * field policy), mount propagation. Docker
  * resolves a bind's source again when it mounts it; between our walk and
  * that, a container of the pod could still swap a subPath component for a
  * link (a race Kubernetes closes with file descriptors; Skiff does not).
@@ -177,9 +180,8 @@ vol_judge(const struct agent *a, const struct api_pod *pod, const char **reason,
 
 /* ---------------------------------------------------------------- prepare */
 
-/* mkdir -p path with mode for the directories it makes. 0 or -1. */
-static int
-mkdirs(const char *path, mode_t mode)
+int
+vol_mkdirs(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX], *s;
 
@@ -214,13 +216,13 @@ prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 		const struct api_volume *v = &pod->spec.volumes[i];
 
 		if (v->source == API_VOL_EMPTY_DIR) {
-			if (empty_dir_path(a, pod, v->name, path) < 0 || mkdirs(path, 0700) < 0 ||
+			if (empty_dir_path(a, pod, v->name, path) < 0 || vol_mkdirs(path, 0700) < 0 ||
 			    chmod(path, 0777) < 0)
 				return snprintf(err, len, "emptyDir %s: %s: %s", v->name, path, strerror(errno)), -1;
 		} else if (v->source == API_VOL_HOST_PATH &&
 		           (v->type == API_HOST_PATH_ANY || v->type == API_HOST_PATH_DIRECTORY_OR_CREATE)) {
 			if (access(v->path, F_OK) < 0 &&
-			    (resolve(v->path, path) < 0 || !allowed(a, path) || mkdirs(path, 0755) < 0))
+			    (resolve(v->path, path) < 0 || !allowed(a, path) || vol_mkdirs(path, 0755) < 0))
 				return snprintf(err, len, "hostPath %s: cannot make the directory", v->path), -1;
 		}
 	}
@@ -271,10 +273,13 @@ mount_source(const struct agent *a, const struct api_pod *pod, const struct api_
 {
 	char path[PATH_MAX], real[PATH_MAX];
 
-	if (v->source == API_VOL_EMPTY_DIR)
-		empty_dir_path(a, pod, v->name, path);
-	else
+	if (v->source == API_VOL_HOST_PATH)
 		snprintf(path, sizeof(path), "%s", v->path);
+	else
+		empty_dir_path(a, pod, v->name, path);
+	/* a configMap or secret: a subPath names a file of the current data */
+	if (v->source >= API_VOL_CONFIG_MAP && m->sub_path && strlen(path) + 8 < sizeof(path))
+		strcat(path, "/..data");
 	if (!realpath(path, real))
 		return snprintf(err, len, "volume %s: %s: %s", v->name, path, strerror(errno)), -1;
 	if (v->source == API_VOL_HOST_PATH && !allowed(a, real))
@@ -311,7 +316,8 @@ vol_host_config(json_t *hc, const struct agent *a, const struct api_pod *pod, co
 			return -1;
 		}
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", src, "Target",
-		                                        m->mount_path, "ReadOnly", m->read_only));
+		                                        m->mount_path, "ReadOnly",
+		                                        m->read_only || v->source >= API_VOL_CONFIG_MAP));
 	}
 	json_object_set_new(hc, "Mounts", mounts);
 	return 0;
