@@ -4,7 +4,10 @@
  * a pod see one emptyDir file; a readOnly mount refuses a write; a subPath
  * of a hostPath is made and used; the emptyDir's directory is gone after
  * the pod is; a hostPath outside --allow-host-path (directly or through a
- * symbolic link) keeps the pod from starting, with its reason and event.
+ * symbolic link) keeps the pod from starting, with its reason and event;
+ * a ConfigMap volume's file changes in a running container after the
+ * node's copy does, a secret item has its mode, a missing ConfigMap keeps
+ * a pod waiting with CreateContainerConfigError.
  *
  * What the containers saw comes out through an allowed hostPath; the test
  * polls for those files to a deadline. Planner rules on their own are in
@@ -307,6 +310,61 @@ START_TEST(test_host_path_not_allowed)
 }
 END_TEST
 
+/* The container copies its ConfigMap file and its Secret file's mode out
+ * through the shared hostPath, again and again; /cfg is a configMap
+ * volume, /s a secret volume with one item of mode 0400. */
+#define CONFIG_SPEC                                                                                                                                                                                                             \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                                                                                                       \
+		"while true; do /bin/busybox cat /cfg/greeting > /out/g.tmp && /bin/busybox mv /out/g.tmp /out/g; "                                                                                                             \
+		"/bin/busybox stat -c %%a /s/pw > /out/m.tmp && /bin/busybox mv /out/m.tmp /out/m; "                                                                                                                            \
+		"/bin/busybox cat /s/pw > /out/p.tmp && /bin/busybox mv /out/p.tmp /out/p; /bin/busybox sleep 0.2; done") ",\"volumeMounts\":[{\"name\":\"cfg\",\"mountPath\":\"/cfg\"},{\"name\":\"s\",\"mountPath\":\"/s\"}," \
+															  "{\"name\":\"share\",\"mountPath\":\"/out\",\"subPath\":\"cm\"}]}],"                                  \
+															  "\"volumes\":[{\"name\":\"cfg\",\"configMap\":{\"name\":\"web-config\"}},"                            \
+															  "{\"name\":\"s\",\"secret\":{\"secretName\":\"db\",\"items\":[{\"key\":\"password\",\"path\":\"pw\"," \
+															  "\"mode\":256}]}},{\"name\":\"share\",\"hostPath\":{\"path\":\"%s\",\"type\":\"Directory\"}}]}"
+
+#define CM_COPY "{\"metadata\":{\"name\":\"web-config\"},\"data\":{\"greeting\":\"%s\"}}"
+
+/* A ConfigMap volume's file changes in the running container after the
+ * node's copy does; a secret item has the mode asked; a pod whose
+ * ConfigMap the node has no copy of waits with CreateContainerConfigError. */
+START_TEST(test_config_map_secret_volumes)
+{
+	char prefix[96], node[96], spec[4096], path[256], key[256], val[256];
+	struct th_proc *agent = agent_for("cm", prefix, sizeof(prefix), node, sizeof(node));
+
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/secrets/db", prefix, node);
+	ck_assert(tu_put(S, key, "{\"metadata\":{\"name\":\"db\"},\"data\":{\"password\":\"aHVudGVyMg==\"}}") > 0);
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/configmaps/web-config", prefix, node);
+	snprintf(val, sizeof(val), CM_COPY, "hello");
+	ck_assert(tu_put(S, key, val) > 0);
+	snprintf(spec, sizeof(spec), CONFIG_SPEC, SHARE);
+	bind_pod(prefix, node, "web", "711", spec);
+	snprintf(path, sizeof(path), "%s/cm/g", SHARE);
+	wait_file(agent, path, "hello");
+	snprintf(path, sizeof(path), "%s/cm/m", SHARE);
+	wait_file(agent, path, "400\n");
+	snprintf(path, sizeof(path), "%s/cm/p", SHARE);
+	wait_file(agent, path, "hunter2");
+
+	snprintf(val, sizeof(val), CM_COPY, "updated");
+	ck_assert(tu_put(S, key, val) > 0);
+	snprintf(path, sizeof(path), "%s/cm/g", SHARE);
+	wait_file(agent, path, "updated");
+	ck_assert_int_eq(pod_containers(node, "web"), 2); /* not restarted: the infra container and c */
+
+	bind_pod(prefix, node, "nocfg", "712",
+	         "{\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\",\"volumeMounts\":[{\"name\":"
+	         "\"v\",\"mountPath\":\"/v\"}]}],\"volumes\":[{\"name\":\"v\",\"configMap\":{\"name\":\"absent\"}}]}");
+	snprintf(key, sizeof(key), "%s/podstatus/%s/nocfg", prefix, node);
+	wait_text(agent, key, "\"reason\":\"CreateContainerConfigError\"");
+	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/nocfg/", prefix, node);
+	wait_text(agent, key, "configMap absent of volume v not found");
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 /* At start the agent removes the directories of pods no longer bound (a
  * UID), and leaves alone what is not a pod's. */
 START_TEST(test_stale_swept_at_start)
@@ -345,6 +403,7 @@ suite(void)
 	tcase_add_test(tc, test_empty_dir_shared);
 	tcase_add_test(tc, test_host_path_not_allowed);
 	tcase_add_test(tc, test_stale_swept_at_start);
+	tcase_add_test(tc, test_config_map_secret_volumes);
 	suite_add_tcase(s, tc);
 	return s;
 }
