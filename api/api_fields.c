@@ -148,8 +148,8 @@ static const struct api_field volume_mount[] = {
 };
 
 static const struct api_field empty_dir[] = {
-	REFUSE_BUT("medium", "\"\""),
-	REFUSE_HINT("sizeLimit", "an emptyDir on the node's disk has no size limit in Skiff"),
+	IMPL("medium"),
+	IMPL("sizeLimit"),
 	END,
 };
 

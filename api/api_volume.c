@@ -152,10 +152,32 @@ secret_decode(struct api_dec *d, const json_t *j, void *out)
 	config_source_decode(d, j, out, "secretName");
 }
 
+/* emptyDir: medium "" or Memory; sizeLimit only with Memory (a disk
+ * emptyDir has no limit Skiff could keep). */
+static void
+empty_dir_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_volume *v = out;
+	const json_t *m = dec_member(d, j, "medium", JSON_STRING);
+
+	v->memory = m && strcmp(json_string_value(m), "Memory") == 0;
+	if (m && !v->memory && json_string_length(m))
+		dec_err_at(d, "medium",
+		           "must be \"\" or Memory, got \"%.100s\" (HugePages is refused, see docs/keys.md)",
+		           json_string_value(m));
+	dec_quantity(d, j, "sizeLimit", 0, &v->size_limit);
+	if (v->size_limit.text && !v->memory)
+		dec_err_at(d, "sizeLimit",
+		           "is implemented only with medium Memory (an emptyDir on the node's disk has "
+		           "no size limit in Skiff)");
+	else if (v->size_limit.text && v->size_limit.value <= 0)
+		dec_err_at(d, "sizeLimit", "must be more than 0");
+}
+
 static void
 volume_decode(struct api_dec *d, const json_t *j, void *item)
 {
-	static const dec_fn fns[] = {NULL, host_path_decode, config_map_decode, secret_decode};
+	static const dec_fn fns[] = {empty_dir_decode, host_path_decode, config_map_decode, secret_decode};
 	struct api_volume *v = item;
 	int i, k = -1, k2 = -1;
 
@@ -171,8 +193,7 @@ volume_decode(struct api_dec *d, const json_t *j, void *item)
 		           "docs/keys.md)");
 	else if (dec_member(d, j, src_keys[k], JSON_OBJECT)) {
 		v->source = (enum api_volume_source)(API_VOL_EMPTY_DIR + k);
-		if (fns[k]) /* emptyDir's medium and sizeLimit: the field policy */
-			dec_object(d, j, src_keys[k], v, fns[k]);
+		dec_object(d, j, src_keys[k], v, fns[k]);
 	}
 }
 
@@ -314,6 +335,9 @@ volume_encode(const void *item)
 			rc |= enc_str(src, "type", api_host_path_type_name(v->type));
 		} else if (v->source == API_VOL_CONFIG_MAP || v->source == API_VOL_SECRET) {
 			rc |= config_source_encode(src, v);
+		} else if (v->memory) {
+			rc |= enc_str(src, "medium", "Memory");
+			rc |= enc_str(src, "sizeLimit", v->size_limit.text);
 		}
 		/* json_object_set keeps {}: an emptyDir has no members */
 		if (v->source != API_VOL_NONE)
@@ -368,6 +392,7 @@ api_volumes_free(struct api_pod_spec *s)
 		free(v->name);
 		free(v->path);
 		free(v->object);
+		free(v->size_limit.text);
 		for (k = 0; k < v->n_items; k++) {
 			free(v->items[k].key);
 			free(v->items[k].path);

@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "api_quantity.h"
+
 #define API_MAX_VOLUMES 256 /* per pod, and mounts per container */
 
 enum api_volume_source { API_VOL_NONE, API_VOL_EMPTY_DIR, API_VOL_HOST_PATH, API_VOL_CONFIG_MAP, API_VOL_SECRET };
@@ -39,6 +41,9 @@ struct api_volume {
 	size_t n_items;
 	int default_mode; /* 0..0777, or -1: 0644 */
 	int optional;     /* a missing object or key is no error */
+	/* emptyDir medium Memory: a tmpfs node-agent/agent_volumes.c mounts */
+	int memory;
+	struct api_quantity size_limit; /* bytes; text NULL: none (only with memory) */
 };
 
 struct api_volume_mount {

@@ -11,8 +11,12 @@
  * configMap and secret volumes (their files: agent_cmvol.c) are bound
  * read-only from the same place as an emptyDir.
  *
- * It does not do: emptyDir on tmpfs or with a size limit (refused by the
- * field policy), mount propagation. Docker
+ * An emptyDir with medium Memory is a tmpfs mounted there (size from
+ * sizeLimit), unmounted by the sweep before it removes the directory.
+ *
+ * It does not do: a size limit for an emptyDir on disk (refused by the
+ * decoder), counting a tmpfs against the pod's memory limit, mount
+ * propagation. Docker
  * resolves a bind's source again when it mounts it; between our walk and
  * that, a container of the pod could still swap a subPath component for a
  * link (a race Kubernetes closes with file descriptors; Skiff does not).
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,6 +203,43 @@ vol_mkdirs(const char *path, mode_t mode)
 	}
 }
 
+/* A tmpfs at path (emptyDir medium Memory, size sizeLimit, else tmpfs'
+ * default of half the RAM) unless an earlier pass mounted it. 0 or -1. */
+static int
+mount_tmpfs(const char *path, const struct api_volume *v)
+{
+	char opts[64], parent[PATH_MAX];
+	struct stat st, pst;
+
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	if (stat(path, &st) == 0 && stat(parent, &pst) == 0 && st.st_dev != pst.st_dev)
+		return 0;
+	if (v->size_limit.text)
+		snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long)v->size_limit.value);
+	else
+		snprintf(opts, sizeof(opts), "mode=0777");
+	return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+/* Unmount the tmpfs volumes under pod directory dir (PODDIR/UID), without
+ * following a link; a volume that is no mount point stays as it is. */
+static void
+unmount_tmpfs(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/volumes", dir);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' &&
+		    snprintf(path, sizeof(path), "%s/volumes/%s", dir, e->d_name) < (int)sizeof(path))
+			umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+	closedir(d);
+}
+
 static int
 empty_dir_path(const struct agent *a, const struct api_pod *pod, const char *vol, char *out)
 {
@@ -217,7 +259,7 @@ prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 
 		if (v->source == API_VOL_EMPTY_DIR) {
 			if (empty_dir_path(a, pod, v->name, path) < 0 || vol_mkdirs(path, 0700) < 0 ||
-			    chmod(path, 0777) < 0)
+			    chmod(path, 0777) < 0 || (v->memory && mount_tmpfs(path, v) < 0))
 				return snprintf(err, len, "emptyDir %s: %s: %s", v->name, path, strerror(errno)), -1;
 		} else if (v->source == API_VOL_HOST_PATH &&
 		           (v->type == API_HOST_PATH_ANY || v->type == API_HOST_PATH_DIRECTORY_OR_CREATE)) {
@@ -372,6 +414,7 @@ vol_sweep(struct agent *a)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", a->o.pod_dir, e->d_name);
 		sweep_errors = 0;
+		unmount_tmpfs(path);
 		nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 		log_kv(sweep_errors ? LL_WARN : LL_INFO, KV("uid", e->d_name, "dir", path),
 		       sweep_errors ? "could not remove all of a gone pod's volumes; will try again"

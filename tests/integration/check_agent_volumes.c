@@ -7,7 +7,8 @@
  * symbolic link) keeps the pod from starting, with its reason and event;
  * a ConfigMap volume's file changes in a running container after the
  * node's copy does, a secret item has its mode, a missing ConfigMap keeps
- * a pod waiting with CreateContainerConfigError.
+ * a pod waiting with CreateContainerConfigError; an emptyDir of medium
+ * Memory is a tmpfs of its sizeLimit, unmounted with the pod.
  *
  * What the containers saw comes out through an allowed hostPath; the test
  * polls for those files to a deadline. Planner rules on their own are in
@@ -138,20 +139,28 @@ struct file_want {
 	const char *path, *want;
 };
 
+/* The first len-1 bytes of file path into buf ("" when unreadable). */
+static const char *
+read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 static int
 file_is(void *arg)
 {
 	struct file_want *w = arg;
-	char buf[256] = "";
-	FILE *f = fopen(w->path, "r");
-	size_t n;
+	char buf[256];
 
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return strcmp(buf, w->want) == 0;
+	return access(w->path, F_OK) == 0 && strcmp(read_small(w->path, buf, sizeof(buf)), w->want) == 0;
 }
 
 static int
@@ -168,6 +177,25 @@ wait_file(struct th_proc *agent, const char *path, const char *want)
 	if (poll_until(file_is, &w, 45) < 0)
 		th_proc_free(agent, 1);
 	ck_assert_msg(file_is(&w), "%s: not \"%s\" after 45 s", path, want);
+}
+
+/* Delete the binding of pod and wait until PODS/uid is gone; the agent,
+ * or NULL when it was stopped to show its log. */
+static struct th_proc *
+unbind_until_gone(struct th_proc *agent, const char *prefix, const char *node, const char *pod, const char *uid)
+{
+	char key[256], path[256];
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), "%s/bindings/%s/%s", prefix, node, pod);
+	r = etcd_sync_delete(S, key, NULL);
+	TU_OK(r);
+	etcd_result_free(r);
+	snprintf(path, sizeof(path), "%s/%s", PODS, uid);
+	if (poll_until(path_gone, path, 45) < 0)
+		th_proc_free(agent, 1), agent = NULL;
+	ck_assert_msg(access(path, F_OK) < 0, "%s: still there after the pod was deleted", path);
+	return agent;
 }
 
 /* Every value under key prefix as one string (new). */
@@ -252,9 +280,8 @@ pod_containers(const char *node, const char *pod)
 
 START_TEST(test_empty_dir_shared)
 {
-	char prefix[96], node[96], spec[4096], path[256], key[256];
+	char prefix[96], node[96], spec[4096], path[256];
 	struct th_proc *agent = agent_for("shared", prefix, sizeof(prefix), node, sizeof(node));
-	struct etcd_result *r;
 
 	snprintf(spec, sizeof(spec), SHARED_SPEC, SHARE);
 	bind_pod(prefix, node, "web", "701", spec);
@@ -267,14 +294,7 @@ START_TEST(test_empty_dir_shared)
 	snprintf(path, sizeof(path), "%s/701/volumes/cache/w", PODS);
 	ck_assert_msg(access(path, F_OK) < 0, "%s: the read-only mount was written", path);
 
-	snprintf(key, sizeof(key), "%s/bindings/%s/web", prefix, node);
-	r = etcd_sync_delete(S, key, NULL);
-	TU_OK(r);
-	etcd_result_free(r);
-	snprintf(path, sizeof(path), "%s/701", PODS);
-	if (poll_until(path_gone, path, 45) < 0)
-		th_proc_free(agent, 1), agent = NULL;
-	ck_assert_msg(access(path, F_OK) < 0, "%s: still there after the pod was deleted", path);
+	agent = unbind_until_gone(agent, prefix, node, "web", "701");
 	ck_assert_int_eq(pod_containers(node, "web"), 0);
 	th_proc_free(agent, 0);
 	dh_remove_where("skiff.node", node);
@@ -365,6 +385,55 @@ START_TEST(test_config_map_secret_volumes)
 }
 END_TEST
 
+/* Is needle in file path? */
+struct file_has_want {
+	const char *path, *needle;
+};
+
+static int
+file_has(void *arg)
+{
+	struct file_has_want *w = arg;
+	char buf[4096];
+
+	return strstr(read_small(w->path, buf, sizeof(buf)), w->needle) != NULL;
+}
+
+#define MEMORY_SPEC                                                                                                                           \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                     \
+		"/bin/busybox grep ' /m ' /proc/mounts > /out/mnt.tmp; /bin/busybox mv /out/mnt.tmp /out/mnt; "                               \
+		"exec /bin/busybox sleep 3600") ",\"volumeMounts\":[{\"name\":\"ram\",\"mountPath\":\"/m\"},"                                 \
+						"{\"name\":\"share\",\"mountPath\":\"/out\",\"subPath\":\"mem\"}]}],"                         \
+						"\"volumes\":[{\"name\":\"ram\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}," \
+						"{\"name\":\"share\",\"hostPath\":{\"path\":\"%s\",\"type\":\"Directory\"}}]}"
+
+/* An emptyDir with medium Memory is a tmpfs of sizeLimit in the container,
+ * mounted on the host at its directory, unmounted and removed with the pod. */
+START_TEST(test_empty_dir_memory)
+{
+	char prefix[96], node[96], spec[2048], path[256], host[256];
+	struct th_proc *agent = agent_for("mem", prefix, sizeof(prefix), node, sizeof(node));
+	struct file_has_want w = {path, "tmpfs /m tmpfs rw,nosuid,nodev"};
+	struct file_has_want size = {path, "size=1024k"};
+	struct file_has_want hw = {"/proc/mounts", host};
+
+	snprintf(spec, sizeof(spec), MEMORY_SPEC, SHARE);
+	bind_pod(prefix, node, "ram", "721", spec);
+	snprintf(path, sizeof(path), "%s/mem/mnt", SHARE);
+	if (poll_until(file_has, &w, 45) < 0)
+		th_proc_free(agent, 1), agent = NULL;
+	ck_assert_msg(file_has(&w), "%s: no tmpfs /m in the container", path);
+	ck_assert_msg(file_has(&size), "%s: the tmpfs is not 1Mi", path);
+	snprintf(host, sizeof(host), "tmpfs %s/721/volumes/ram tmpfs", PODS);
+	ck_assert_msg(file_has(&hw), "no %s on the host", host);
+
+	agent = unbind_until_gone(agent, prefix, node, "ram", "721");
+	ck_assert_msg(!file_has(&hw), "%s still mounted after the pod was deleted", host);
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 /* At start the agent removes the directories of pods no longer bound (a
  * UID), and leaves alone what is not a pod's. */
 START_TEST(test_stale_swept_at_start)
@@ -404,6 +473,7 @@ suite(void)
 	tcase_add_test(tc, test_host_path_not_allowed);
 	tcase_add_test(tc, test_stale_swept_at_start);
 	tcase_add_test(tc, test_config_map_secret_volumes);
+	tcase_add_test(tc, test_empty_dir_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
