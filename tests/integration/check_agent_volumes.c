@@ -336,7 +336,7 @@ END_TEST
 #define CONFIG_SPEC                                                                                                                                                                                                             \
 	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                                                                                                       \
 		"while true; do /bin/busybox cat /cfg/greeting > /out/g.tmp && /bin/busybox mv /out/g.tmp /out/g; "                                                                                                             \
-		"/bin/busybox stat -c %%a /s/pw > /out/m.tmp && /bin/busybox mv /out/m.tmp /out/m; "                                                                                                                            \
+		"/bin/busybox stat -L -c %%a /s/pw > /out/m.tmp && /bin/busybox mv /out/m.tmp /out/m; "                                                                                                                         \
 		"/bin/busybox cat /s/pw > /out/p.tmp && /bin/busybox mv /out/p.tmp /out/p; /bin/busybox sleep 0.2; done") ",\"volumeMounts\":[{\"name\":\"cfg\",\"mountPath\":\"/cfg\"},{\"name\":\"s\",\"mountPath\":\"/s\"}," \
 															  "{\"name\":\"share\",\"mountPath\":\"/out\",\"subPath\":\"cm\"}]}],"                                  \
 															  "\"volumes\":[{\"name\":\"cfg\",\"configMap\":{\"name\":\"web-config\"}},"                            \
