@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "node-agent/agent_cmvol.h"
+#include "tests/unit/unit_volumes.h"
 
 static char T[64], V[96];
 
@@ -32,27 +33,18 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T);
-	ck_assert_int_eq(system(cmd), 0);
+	uv_remove_tree(T);
 }
 
 /* A pod with uid 42 and the given volumes (JSON). */
 static struct api_pod *
 pod_of(const char *volumes)
 {
-	char buf[2048];
-	struct api_errors errs = {0};
-	struct api_pod *p;
+	char spec[2048];
 
-	snprintf(buf, sizeof(buf),
-	         "{\"metadata\":{\"name\":\"web\",\"uid\":\"42\"},\"spec\":{\"containers\":[{\"name\":\"c\","
-	         "\"image\":\"busybox\"}],\"volumes\":%s}}",
+	snprintf(spec, sizeof(spec), "{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}],\"volumes\":%s}",
 	         volumes);
-	p = api_pod_parse(buf, strlen(buf), &errs);
-	ck_assert_msg(p != NULL, "%s: %s", errs.n ? errs.items[0].field : "", errs.n ? errs.items[0].msg : "");
-	return p;
+	return uv_pod_of(spec);
 }
 
 /* The content of V/rel ("" when unreadable) and its mode in *mode. */
