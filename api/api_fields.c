@@ -148,8 +148,8 @@ static const struct api_field volume_mount[] = {
 };
 
 static const struct api_field empty_dir[] = {
-	REFUSE_BUT("medium", "\"\""),
-	REFUSE_HINT("sizeLimit", "an emptyDir on the node's disk has no size limit in Skiff"),
+	IMPL("medium"),
+	IMPL("sizeLimit"),
 	END,
 };
 
@@ -157,6 +157,17 @@ static const struct api_field host_path[] = {
 	IMPL("path"),
 	IMPL("type"),
 	END,
+};
+
+/* configMap and secret volumes: api_volume.c, written by node-agent/agent_cmvol.c. */
+static const struct api_field key_to_path[] = {IMPL("key"), IMPL("path"), IMPL("mode"), END};
+
+static const struct api_field config_map_volume[] = {
+	IMPL("name"), IMPL_SUB("items", key_to_path), IMPL("defaultMode"), IMPL("optional"), END,
+};
+
+static const struct api_field secret_volume[] = {
+	IMPL("secretName"), IMPL_SUB("items", key_to_path), IMPL("defaultMode"), IMPL("optional"), END,
 };
 
 static const struct api_field volume[] = {
@@ -168,7 +179,7 @@ static const struct api_field volume[] = {
 	REFUSE("azureFile"),
 	REFUSE("cephfs"),
 	REFUSE("cinder"),
-	REFUSE("configMap"),
+	IMPL_SUB("configMap", config_map_volume),
 	REFUSE("csi"),
 	REFUSE("downwardAPI"),
 	REFUSE("ephemeral"),
@@ -188,7 +199,7 @@ static const struct api_field volume[] = {
 	REFUSE("quobyte"),
 	REFUSE("rbd"),
 	REFUSE("scaleIO"),
-	REFUSE("secret"),
+	IMPL_SUB("secret", secret_volume),
 	REFUSE("storageos"),
 	REFUSE("vsphereVolume"),
 	END,

@@ -2,7 +2,8 @@
  * api_volume.c: decode, check, encode and free a pod's volumes and its
  * containers' volumeMounts (api_volume.h). Checks: volume names are DNS
  * labels, unique in the pod, each with exactly one source Skiff has;
- * hostPath paths absolute without ".."; mountPath absolute and unique in
+ * hostPath paths absolute without ".."; configMap/secret item paths
+ * relative without "..", unique, modes within 0777; mountPath absolute and unique in
  * its container; subPath relative without ".."; a mount names a volume.
  * It does not judge whether a node may mount a hostPath (the agent's
  * --allow-host-path does), nor which fields are refused (api_fields.c).
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_configmap.h"
 #include "api_internal.h"
 #include "api_names.h"
 #include "api_pod.h"
@@ -17,6 +19,8 @@
 
 #define API_MAX_PATH 4096
 
+/* Indexed by source - API_VOL_EMPTY_DIR. */
+static const char *const src_keys[] = {"emptyDir", "hostPath", "configMap", "secret"};
 static const char *const hp_names[] = {"", "Directory", "DirectoryOrCreate", "File"};
 
 const char *
@@ -77,6 +81,9 @@ dec_path(struct api_dec *d, const json_t *j, const char *key, int required, int 
 	return NULL;
 }
 
+static void check_unique_names(struct api_dec *d, const char *key, const void *a, size_t n, size_t size, size_t off,
+                               const char *field, const char *what);
+
 /* ------------------------------------------------------------------------
  * Volumes
  */
@@ -100,22 +107,94 @@ host_path_decode(struct api_dec *d, const json_t *j, void *out)
 		           json_string_value(t));
 }
 
+/* A file mode member (0..0777) into *out, else *out = -1. */
+static void
+dec_mode(struct api_dec *d, const json_t *j, const char *key, int *out)
+{
+	int64_t m;
+
+	*out = dec_int(d, j, key, 0, 0777, &m) ? (int)m : -1;
+}
+
+static void
+item_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_key_to_path *it = out;
+
+	it->key = dec_checked(d, j, "key", 1, api_check_config_key);
+	it->path = dec_path(d, j, "path", 1, 0);
+	dec_mode(d, j, "mode", &it->mode);
+}
+
+/* configMap (name) or secret (secretName) of volume v. */
+static void
+config_source_decode(struct api_dec *d, const json_t *j, struct api_volume *v, const char *name_key)
+{
+	v->object = dec_checked(d, j, name_key, 1, api_check_dns_subdomain);
+	dec_mode(d, j, "defaultMode", &v->default_mode);
+	dec_bool(d, j, "optional", &v->optional);
+	if (dec_too_many(d, j, "items", API_MAX_VOLUMES))
+		return;
+	v->items = dec_array(d, j, "items", sizeof(*v->items), &v->n_items, item_decode);
+	check_unique_names(d, "items", v->items, v->n_items, sizeof(*v->items), offsetof(struct api_key_to_path, path),
+	                   "path", "path");
+}
+
+static void
+config_map_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	config_source_decode(d, j, out, "name");
+}
+
+static void
+secret_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	config_source_decode(d, j, out, "secretName");
+}
+
+/* emptyDir: medium "" or Memory; sizeLimit only with Memory (a disk
+ * emptyDir has no limit Skiff could keep). */
+static void
+empty_dir_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	struct api_volume *v = out;
+	const json_t *m = dec_member(d, j, "medium", JSON_STRING);
+
+	v->memory = m && strcmp(json_string_value(m), "Memory") == 0;
+	if (m && !v->memory && json_string_length(m))
+		dec_err_at(d, "medium",
+		           "must be \"\" or Memory, got \"%.100s\" (HugePages is refused, see docs/keys.md)",
+		           json_string_value(m));
+	dec_quantity(d, j, "sizeLimit", 0, &v->size_limit);
+	if (v->size_limit.text && !v->memory)
+		dec_err_at(d, "sizeLimit",
+		           "is implemented only with medium Memory (an emptyDir on the node's disk has "
+		           "no size limit in Skiff)");
+	else if (v->size_limit.text && v->size_limit.value <= 0)
+		dec_err_at(d, "sizeLimit", "must be more than 0");
+}
+
 static void
 volume_decode(struct api_dec *d, const json_t *j, void *item)
 {
+	static const dec_fn fns[] = {empty_dir_decode, host_path_decode, config_map_decode, secret_decode};
 	struct api_volume *v = item;
-	int empty = dec_present(j, "emptyDir"), host = dec_present(j, "hostPath");
+	int i, k = -1, k2 = -1;
 
 	v->name = dec_checked(d, j, "name", 1, api_check_dns_label);
-	if (empty && host)
-		dec_err(d, "must have exactly one source, got emptyDir and hostPath");
-	else if (empty && dec_member(d, j, "emptyDir", JSON_OBJECT))
-		v->source = API_VOL_EMPTY_DIR; /* medium and sizeLimit: the field policy */
-	else if (host) {
-		v->source = API_VOL_HOST_PATH;
-		dec_object(d, j, "hostPath", v, host_path_decode);
-	} else if (!empty)
-		dec_err(d, "must have a source: emptyDir or hostPath (the others are refused, see docs/keys.md)");
+	v->default_mode = -1;
+	for (i = 3; i >= 0; i--)
+		if (dec_present(j, src_keys[i]))
+			k2 = k, k = i;
+	if (k2 >= 0)
+		dec_err(d, "must have exactly one source, got %s and %s", src_keys[k], src_keys[k2]);
+	else if (k < 0)
+		dec_err(d, "must have a source: emptyDir, hostPath, configMap or secret (the others are refused, see "
+		           "docs/keys.md)");
+	else if (dec_member(d, j, src_keys[k], JSON_OBJECT)) {
+		v->source = (enum api_volume_source)(API_VOL_EMPTY_DIR + k);
+		dec_object(d, j, src_keys[k], v, fns[k]);
+	}
 }
 
 /* Report the later of each pair of items of a (n items of size bytes, a
@@ -214,6 +293,35 @@ api_volume_mounts_check(struct api_dec *d, const struct api_pod_spec *s)
  * Encoding and freeing
  */
 static json_t *
+item_encode(const void *item)
+{
+	const struct api_key_to_path *it = item;
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_str(j, "key", it->key);
+		rc |= enc_str(j, "path", it->path);
+		if (it->mode >= 0)
+			rc |= enc_int(j, "mode", it->mode);
+	}
+	return enc_done(j, rc);
+}
+
+/* The members of a configMap or secret source into src. */
+static int
+config_source_encode(json_t *src, const struct api_volume *v)
+{
+	int rc = enc_str(src, v->source == API_VOL_SECRET ? "secretName" : "name", v->object);
+
+	if (v->n_items)
+		rc |= enc_set(src, "items", enc_array(v->items, v->n_items, sizeof(*v->items), item_encode));
+	if (v->default_mode >= 0)
+		rc |= enc_int(src, "defaultMode", v->default_mode);
+	return rc | enc_bool(src, "optional", v->optional);
+}
+
+static json_t *
 volume_encode(const void *item)
 {
 	const struct api_volume *v = item;
@@ -222,13 +330,18 @@ volume_encode(const void *item)
 
 	if (!rc) {
 		rc |= enc_str(j, "name", v->name);
-		rc |= enc_str(src, "path", v->path);
-		rc |= enc_str(src, "type", api_host_path_type_name(v->type));
-		/* json_object_set_new keeps {}: an emptyDir has no members */
-		if (v->source == API_VOL_EMPTY_DIR)
-			rc |= json_object_set_new(j, "emptyDir", json_object());
-		else if (v->source == API_VOL_HOST_PATH)
-			rc |= json_object_set(j, "hostPath", src);
+		if (v->source == API_VOL_HOST_PATH) {
+			rc |= enc_str(src, "path", v->path);
+			rc |= enc_str(src, "type", api_host_path_type_name(v->type));
+		} else if (v->source == API_VOL_CONFIG_MAP || v->source == API_VOL_SECRET) {
+			rc |= config_source_encode(src, v);
+		} else if (v->memory) {
+			rc |= enc_str(src, "medium", "Memory");
+			rc |= enc_str(src, "sizeLimit", v->size_limit.text);
+		}
+		/* json_object_set keeps {}: an emptyDir has no members */
+		if (v->source != API_VOL_NONE)
+			rc |= json_object_set(j, src_keys[v->source - API_VOL_EMPTY_DIR], src);
 	}
 	json_decref(src);
 	return enc_done(j, rc);
@@ -273,8 +386,18 @@ api_volumes_free(struct api_pod_spec *s)
 	size_t i;
 
 	for (i = 0; i < s->n_volumes; i++) {
-		free(s->volumes[i].name);
-		free(s->volumes[i].path);
+		struct api_volume *v = &s->volumes[i];
+		size_t k;
+
+		free(v->name);
+		free(v->path);
+		free(v->object);
+		free(v->size_limit.text);
+		for (k = 0; k < v->n_items; k++) {
+			free(v->items[k].key);
+			free(v->items[k].path);
+		}
+		free(v->items);
 	}
 	free(s->volumes);
 	s->volumes = NULL;

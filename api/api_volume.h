@@ -11,9 +11,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "api_quantity.h"
+
 #define API_MAX_VOLUMES 256 /* per pod, and mounts per container */
 
-enum api_volume_source { API_VOL_NONE, API_VOL_EMPTY_DIR, API_VOL_HOST_PATH };
+enum api_volume_source { API_VOL_NONE, API_VOL_EMPTY_DIR, API_VOL_HOST_PATH, API_VOL_CONFIG_MAP, API_VOL_SECRET };
 enum api_host_path_type {
 	API_HOST_PATH_ANY,
 	API_HOST_PATH_DIRECTORY,
@@ -21,11 +23,27 @@ enum api_host_path_type {
 	API_HOST_PATH_FILE
 };
 
+/* One entry of a configMap or secret volume's items. */
+struct api_key_to_path {
+	char *key;  /* a key of the ConfigMap or Secret */
+	char *path; /* relative, no "..", unique in the volume */
+	int mode;   /* 0..0777, or -1: the volume's defaultMode */
+};
+
 struct api_volume {
 	char *name;
 	enum api_volume_source source; /* NONE only in an invalid pod */
 	char *path;                    /* hostPath: absolute, no ".." */
 	enum api_host_path_type type;  /* hostPath */
+	/* configMap (name) and secret (secretName): written by node-agent/agent_cmvol.c */
+	char *object;                  /* the ConfigMap's or Secret's name */
+	struct api_key_to_path *items; /* NULL: every key, a file each */
+	size_t n_items;
+	int default_mode; /* 0..0777, or -1: 0644 */
+	int optional;     /* a missing object or key is no error */
+	/* emptyDir medium Memory: a tmpfs node-agent/agent_volumes.c mounts */
+	int memory;
+	struct api_quantity size_limit; /* bytes; text NULL: none (only with memory) */
 };
 
 struct api_volume_mount {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_cmvol.h"
 #include "agent_config.h"
 
 /* name is KIND/NAME (the key under P/nodeconfig/NODE/). */
@@ -130,4 +131,16 @@ agent_config_get(struct agent *a, const char *kind, const char *name)
 	snprintf(key, sizeof(key), "%s/%s", kind, name);
 	o = informer_get(a->config, key);
 	return o ? o->obj : NULL;
+}
+
+static const json_t *
+get_values(void *a, const char *kind, const char *name)
+{
+	return agent_config_get(a, kind, name);
+}
+
+int
+agent_config_volumes(struct agent *a, const struct api_pod *pod, char *err, size_t len)
+{
+	return cmvol_sync(a->o.pod_dir, pod, get_values, a, err, len);
 }

@@ -8,6 +8,7 @@
 #define SKIFF_AGENT_CONFIG_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct agent;
 
@@ -23,5 +24,11 @@ int agent_config_synced(const struct agent *a);
  * Borrowed from the cache until control returns to the loop; NULL when
  * there is no such copy, or it does not decode. O(1). */
 const json_t *agent_config_get(struct agent *a, const char *kind, const char *name);
+
+/* Write (or bring up to date) the files of pod's configMap and secret
+ * volumes from the copies (agent_cmvol.c). 0, or -1 with why in err: a
+ * missing copy or key that is not optional, an I/O error. */
+struct api_pod;
+int agent_config_volumes(struct agent *a, const struct api_pod *pod, char *err, size_t len);
 
 #endif

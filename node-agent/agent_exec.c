@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_config.h"
 #include "agent_env.h"
 #include "agent_exec.h"
 #include "agent_security.h"
@@ -516,7 +517,8 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const struct snap 
 	char hash[32], name[400], nm[64], err[512];
 
 	p->ci = ci;
-	if (agent_env_process(p->a, pod, c, infra->ip, body, err, sizeof(err)) < 0) {
+	if (agent_env_process(p->a, pod, c, infra->ip, body, err, sizeof(err)) < 0 ||
+	    agent_config_volumes(p->a, pod, err, sizeof(err)) < 0) {
 		json_decref(body);
 		json_decref(hc);
 		image_failed(p, "CreateContainerConfigError", err);

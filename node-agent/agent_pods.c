@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_config.h"
 #include "agent_exec.h"
 #include "agent_volumes.h"
 
@@ -400,6 +401,9 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 	in->host_port_lo = a->o.host_port_lo;
 	in->host_port_hi = a->o.host_port_hi;
 	in->allow_privileged = a->o.allow_privileged;
+	/* configMap and secret files kept up to date; a failure waits in create_app */
+	if (b && agent_config_volumes(a, &b->pod, p->vol_msg, sizeof(p->vol_msg)) < 0)
+		log_kv(LL_DEBUG, KV("pod", p->pod), "config volumes: %s", p->vol_msg);
 	if (b && vol_judge(a, &b->pod, &in->vol_reason, &in->vol_container, p->vol_msg, sizeof(p->vol_msg)))
 		in->vol_message = p->vol_msg;
 }

@@ -8,8 +8,15 @@
  * one component at a time without following any symbolic link, so a
  * container cannot point a later mount out of its volume.
  *
- * It does not do: emptyDir on tmpfs or with a size limit (refused by the
- * field policy), configMap or secret volumes, mount propagation. Docker
+ * configMap and secret volumes (their files: agent_cmvol.c) are bound
+ * read-only from the same place as an emptyDir.
+ *
+ * An emptyDir with medium Memory is a tmpfs mounted there (size from
+ * sizeLimit), unmounted by the sweep before it removes the directory.
+ *
+ * It does not do: a size limit for an emptyDir on disk (refused by the
+ * decoder), counting a tmpfs against the pod's memory limit, mount
+ * propagation. Docker
  * resolves a bind's source again when it mounts it; between our walk and
  * that, a container of the pod could still swap a subPath component for a
  * link (a race Kubernetes closes with file descriptors; Skiff does not).
@@ -22,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,9 +185,8 @@ vol_judge(const struct agent *a, const struct api_pod *pod, const char **reason,
 
 /* ---------------------------------------------------------------- prepare */
 
-/* mkdir -p path with mode for the directories it makes. 0 or -1. */
-static int
-mkdirs(const char *path, mode_t mode)
+int
+vol_mkdirs(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX], *s;
 
@@ -194,6 +201,43 @@ mkdirs(const char *path, mode_t mode)
 			return 0;
 		*s = '/';
 	}
+}
+
+/* A tmpfs at path (emptyDir medium Memory, size sizeLimit, else tmpfs'
+ * default of half the RAM) unless an earlier pass mounted it. 0 or -1. */
+static int
+mount_tmpfs(const char *path, const struct api_volume *v)
+{
+	char opts[64], parent[PATH_MAX];
+	struct stat st, pst;
+
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	if (stat(path, &st) == 0 && stat(parent, &pst) == 0 && st.st_dev != pst.st_dev)
+		return 0;
+	if (v->size_limit.text)
+		snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long)v->size_limit.value);
+	else
+		snprintf(opts, sizeof(opts), "mode=0777");
+	return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+/* Unmount the tmpfs volumes under pod directory dir (PODDIR/UID), without
+ * following a link; a volume that is no mount point stays as it is. */
+static void
+unmount_tmpfs(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/volumes", dir);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' &&
+		    snprintf(path, sizeof(path), "%s/volumes/%s", dir, e->d_name) < (int)sizeof(path))
+			umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+	closedir(d);
 }
 
 static int
@@ -214,13 +258,13 @@ prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 		const struct api_volume *v = &pod->spec.volumes[i];
 
 		if (v->source == API_VOL_EMPTY_DIR) {
-			if (empty_dir_path(a, pod, v->name, path) < 0 || mkdirs(path, 0700) < 0 ||
-			    chmod(path, 0777) < 0)
+			if (empty_dir_path(a, pod, v->name, path) < 0 || vol_mkdirs(path, 0700) < 0 ||
+			    chmod(path, 0777) < 0 || (v->memory && mount_tmpfs(path, v) < 0))
 				return snprintf(err, len, "emptyDir %s: %s: %s", v->name, path, strerror(errno)), -1;
 		} else if (v->source == API_VOL_HOST_PATH &&
 		           (v->type == API_HOST_PATH_ANY || v->type == API_HOST_PATH_DIRECTORY_OR_CREATE)) {
 			if (access(v->path, F_OK) < 0 &&
-			    (resolve(v->path, path) < 0 || !allowed(a, path) || mkdirs(path, 0755) < 0))
+			    (resolve(v->path, path) < 0 || !allowed(a, path) || vol_mkdirs(path, 0755) < 0))
 				return snprintf(err, len, "hostPath %s: cannot make the directory", v->path), -1;
 		}
 	}
@@ -271,10 +315,13 @@ mount_source(const struct agent *a, const struct api_pod *pod, const struct api_
 {
 	char path[PATH_MAX], real[PATH_MAX];
 
-	if (v->source == API_VOL_EMPTY_DIR)
-		empty_dir_path(a, pod, v->name, path);
-	else
+	if (v->source == API_VOL_HOST_PATH)
 		snprintf(path, sizeof(path), "%s", v->path);
+	else
+		empty_dir_path(a, pod, v->name, path);
+	/* a configMap or secret: a subPath names a file of the current data */
+	if (v->source >= API_VOL_CONFIG_MAP && m->sub_path && strlen(path) + 8 < sizeof(path))
+		strcat(path, "/..data");
 	if (!realpath(path, real))
 		return snprintf(err, len, "volume %s: %s: %s", v->name, path, strerror(errno)), -1;
 	if (v->source == API_VOL_HOST_PATH && !allowed(a, real))
@@ -311,7 +358,8 @@ vol_host_config(json_t *hc, const struct agent *a, const struct api_pod *pod, co
 			return -1;
 		}
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", src, "Target",
-		                                        m->mount_path, "ReadOnly", m->read_only));
+		                                        m->mount_path, "ReadOnly",
+		                                        m->read_only || v->source >= API_VOL_CONFIG_MAP));
 	}
 	json_object_set_new(hc, "Mounts", mounts);
 	return 0;
@@ -366,6 +414,7 @@ vol_sweep(struct agent *a)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", a->o.pod_dir, e->d_name);
 		sweep_errors = 0;
+		unmount_tmpfs(path);
 		nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 		log_kv(sweep_errors ? LL_WARN : LL_INFO, KV("uid", e->d_name, "dir", path),
 		       sweep_errors ? "could not remove all of a gone pod's volumes; will try again"

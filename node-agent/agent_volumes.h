@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "api/api.h"
 
@@ -28,6 +29,9 @@ void vol_allow_free(char **v);
  * a message in msg. Looks at the host's files (stat, realpath); O(volumes). */
 int vol_judge(const struct agent *a, const struct api_pod *pod, const char **reason, const char **cname, char *msg,
               size_t len);
+
+/* mkdir -p path, mode for the directories it makes. 0 or -1 (errno). */
+int vol_mkdirs(const char *path, mode_t mode);
 
 /* Make the pod's emptyDir directories and missing DirectoryOrCreate (and
  * type "") host directories, then add container c's mounts to the Docker

@@ -4,7 +4,11 @@
  * a pod see one emptyDir file; a readOnly mount refuses a write; a subPath
  * of a hostPath is made and used; the emptyDir's directory is gone after
  * the pod is; a hostPath outside --allow-host-path (directly or through a
- * symbolic link) keeps the pod from starting, with its reason and event.
+ * symbolic link) keeps the pod from starting, with its reason and event;
+ * a ConfigMap volume's file changes in a running container after the
+ * node's copy does, a secret item has its mode, a missing ConfigMap keeps
+ * a pod waiting with CreateContainerConfigError; an emptyDir of medium
+ * Memory is a tmpfs of its sizeLimit, unmounted with the pod.
  *
  * What the containers saw comes out through an allowed hostPath; the test
  * polls for those files to a deadline. Planner rules on their own are in
@@ -22,7 +26,6 @@
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
-#include "th_agentpod.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -119,10 +122,141 @@ agent_for(const char *name, char *prefix, size_t plen, char *node, size_t nlen)
 	return p;
 }
 
+static void
+bind_pod(const char *prefix, const char *node, const char *pod, const char *uid, const char *spec)
+{
+	char key[256], val[4096];
+
+	snprintf(key, sizeof(key), "%s/bindings/%s/%s", prefix, node, pod);
+	snprintf(val, sizeof(val),
+	         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s\",\"uid\":\"%s\"},\"spec\":%s}}", node, pod,
+	         uid, spec);
+	ck_assert_msg(tu_put(S, key, val) > 0, "put %s failed", key);
+}
+
+/* Is file path's content exactly want? */
+struct file_want {
+	const char *path, *want;
+};
+
+/* The first len-1 bytes of file path into buf ("" when unreadable). */
+static const char *
+read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int
+file_is(void *arg)
+{
+	struct file_want *w = arg;
+	char buf[256];
+
+	return access(w->path, F_OK) == 0 && strcmp(read_small(w->path, buf, sizeof(buf)), w->want) == 0;
+}
+
 static int
 path_gone(void *path)
 {
 	return access(path, F_OK) < 0;
+}
+
+static void
+wait_file(struct th_proc *agent, const char *path, const char *want)
+{
+	struct file_want w = {path, want};
+
+	if (poll_until(file_is, &w, 45) < 0)
+		th_proc_free(agent, 1);
+	ck_assert_msg(file_is(&w), "%s: not \"%s\" after 45 s", path, want);
+}
+
+/* Delete the binding of pod and wait until PODS/uid is gone; the agent,
+ * or NULL when it was stopped to show its log. */
+static struct th_proc *
+unbind_until_gone(struct th_proc *agent, const char *prefix, const char *node, const char *pod, const char *uid)
+{
+	char key[256], path[256];
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), "%s/bindings/%s/%s", prefix, node, pod);
+	r = etcd_sync_delete(S, key, NULL);
+	TU_OK(r);
+	etcd_result_free(r);
+	snprintf(path, sizeof(path), "%s/%s", PODS, uid);
+	if (poll_until(path_gone, path, 45) < 0)
+		th_proc_free(agent, 1), agent = NULL;
+	ck_assert_msg(access(path, F_OK) < 0, "%s: still there after the pod was deleted", path);
+	return agent;
+}
+
+/* Every value under key prefix as one string (new). */
+static char *
+values_under(const char *prefix)
+{
+	struct etcd_range_opts o = {.prefix = 1};
+	struct etcd_result *r = etcd_sync_range(S, prefix, &o);
+	size_t i, len = 1;
+	char *s = calloc(1, 1);
+
+	for (i = 0; r && r->err.code == ETCD_OK && i < r->nkvs && s; i++) {
+		char *t = realloc(s, len + r->kvs[i].value_len + 1);
+
+		if (!t)
+			break;
+		s = t;
+		memcpy(s + len - 1, r->kvs[i].value, r->kvs[i].value_len);
+		len += r->kvs[i].value_len + 1;
+		s[len - 2] = '\n';
+		s[len - 1] = '\0';
+	}
+	if (r)
+		etcd_result_free(r);
+	return s;
+}
+
+struct text_want {
+	const char *prefix, *needle;
+};
+
+static int
+text_has(void *arg)
+{
+	struct text_want *w = arg;
+	char *s = values_under(w->prefix);
+	int ok = s && strstr(s, w->needle);
+
+	free(s);
+	return ok;
+}
+
+static void
+wait_text(struct th_proc *agent, const char *prefix, const char *needle)
+{
+	struct text_want w = {prefix, needle};
+
+	if (poll_until(text_has, &w, 45) < 0)
+		th_proc_free(agent, 1);
+	ck_assert_msg(text_has(&w), "%s: no \"%s\" after 45 s", prefix, needle);
+}
+
+static int
+pod_containers(const char *node, const char *pod)
+{
+	char l1[128], l2[128];
+	const char *labels[] = {l1, l2, NULL};
+
+	snprintf(l1, sizeof(l1), "skiff.node=%s", node);
+	snprintf(l2, sizeof(l2), "skiff.pod=%s", pod);
+	return dh_list(labels, NULL);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -146,30 +280,22 @@ path_gone(void *path)
 
 START_TEST(test_empty_dir_shared)
 {
-	char prefix[96], node[96], spec[4096], path[256], key[256];
+	char prefix[96], node[96], spec[4096], path[256];
 	struct th_proc *agent = agent_for("shared", prefix, sizeof(prefix), node, sizeof(node));
-	struct etcd_result *r;
 
 	snprintf(spec, sizeof(spec), SHARED_SPEC, SHARE);
-	TH_BIND_POD(prefix, node, "web", "701", spec);
+	bind_pod(prefix, node, "web", "701", spec);
 	snprintf(path, sizeof(path), "%s/sub/dir/seen", SHARE);
-	TH_WAIT_FILE(agent, path, "shared\n");
+	wait_file(agent, path, "shared\n");
 	snprintf(path, sizeof(path), "%s/sub/dir/ro", SHARE);
-	TH_WAIT_FILE(agent, path, "refused\n");
+	wait_file(agent, path, "refused\n");
 	snprintf(path, sizeof(path), "%s/701/volumes/cache/f", PODS);
 	ck_assert_msg(access(path, F_OK) == 0, "%s: missing on the host", path);
 	snprintf(path, sizeof(path), "%s/701/volumes/cache/w", PODS);
 	ck_assert_msg(access(path, F_OK) < 0, "%s: the read-only mount was written", path);
 
-	snprintf(key, sizeof(key), "%s/bindings/%s/web", prefix, node);
-	r = etcd_sync_delete(S, key, NULL);
-	TU_OK(r);
-	etcd_result_free(r);
-	snprintf(path, sizeof(path), "%s/701", PODS);
-	if (poll_until(path_gone, path, 45) < 0)
-		th_proc_free(agent, 1), agent = NULL;
-	ck_assert_msg(access(path, F_OK) < 0, "%s: still there after the pod was deleted", path);
-	ck_assert_int_eq(th_pod_containers(node, "web"), 0);
+	agent = unbind_until_gone(agent, prefix, node, "web", "701");
+	ck_assert_int_eq(pod_containers(node, "web"), 0);
 	th_proc_free(agent, 0);
 	dh_remove_where("skiff.node", node);
 }
@@ -187,18 +313,122 @@ START_TEST(test_host_path_not_allowed)
 	snprintf(link, sizeof(link), "%s/etc-link", SHARE);
 	ck_assert_int_eq(symlink("/etc", link), 0);
 	snprintf(spec, sizeof(spec), HOST_SPEC, "/etc");
-	TH_BIND_POD(prefix, node, "etc", "702", spec);
+	bind_pod(prefix, node, "etc", "702", spec);
 	snprintf(spec, sizeof(spec), HOST_SPEC, link);
-	TH_BIND_POD(prefix, node, "link", "703", spec);
+	bind_pod(prefix, node, "link", "703", spec);
 	snprintf(key, sizeof(key), "%s/podstatus/%s/etc", prefix, node);
-	TH_WAIT_TEXT(agent, key, "\"reason\":\"HostPathNotAllowed\"");
+	wait_text(agent, key, "\"reason\":\"HostPathNotAllowed\"");
 	snprintf(key, sizeof(key), "%s/podstatus/%s/link", prefix, node);
-	TH_WAIT_TEXT(agent, key, "\"reason\":\"HostPathNotAllowed\"");
+	wait_text(agent, key, "\"reason\":\"HostPathNotAllowed\"");
 	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/etc/", prefix, node);
-	TH_WAIT_TEXT(agent, key, "HostPathNotAllowed");
-	ck_assert_int_eq(th_pod_containers(node, "etc"), 0);
-	ck_assert_int_eq(th_pod_containers(node, "link"), 0);
+	wait_text(agent, key, "HostPathNotAllowed");
+	ck_assert_int_eq(pod_containers(node, "etc"), 0);
+	ck_assert_int_eq(pod_containers(node, "link"), 0);
 	ck_assert(th_proc_running(agent));
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
+/* The container copies its ConfigMap file and its Secret file's mode out
+ * through the shared hostPath, again and again; /cfg is a configMap
+ * volume, /s a secret volume with one item of mode 0400. */
+#define CONFIG_SPEC                                                                                                                                                                                                             \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                                                                                                       \
+		"while true; do /bin/busybox cat /cfg/greeting > /out/g.tmp && /bin/busybox mv /out/g.tmp /out/g; "                                                                                                             \
+		"/bin/busybox stat -L -c %%a /s/pw > /out/m.tmp && /bin/busybox mv /out/m.tmp /out/m; "                                                                                                                         \
+		"/bin/busybox cat /s/pw > /out/p.tmp && /bin/busybox mv /out/p.tmp /out/p; /bin/busybox sleep 0.2; done") ",\"volumeMounts\":[{\"name\":\"cfg\",\"mountPath\":\"/cfg\"},{\"name\":\"s\",\"mountPath\":\"/s\"}," \
+															  "{\"name\":\"share\",\"mountPath\":\"/out\",\"subPath\":\"cm\"}]}],"                                  \
+															  "\"volumes\":[{\"name\":\"cfg\",\"configMap\":{\"name\":\"web-config\"}},"                            \
+															  "{\"name\":\"s\",\"secret\":{\"secretName\":\"db\",\"items\":[{\"key\":\"password\",\"path\":\"pw\"," \
+															  "\"mode\":256}]}},{\"name\":\"share\",\"hostPath\":{\"path\":\"%s\",\"type\":\"Directory\"}}]}"
+
+#define CM_COPY "{\"metadata\":{\"name\":\"web-config\"},\"data\":{\"greeting\":\"%s\"}}"
+
+/* A ConfigMap volume's file changes in the running container after the
+ * node's copy does; a secret item has the mode asked; a pod whose
+ * ConfigMap the node has no copy of waits with CreateContainerConfigError. */
+START_TEST(test_config_map_secret_volumes)
+{
+	char prefix[96], node[96], spec[4096], path[256], key[256], val[256];
+	struct th_proc *agent = agent_for("cm", prefix, sizeof(prefix), node, sizeof(node));
+
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/secrets/db", prefix, node);
+	ck_assert(tu_put(S, key, "{\"metadata\":{\"name\":\"db\"},\"data\":{\"password\":\"aHVudGVyMg==\"}}") > 0);
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/configmaps/web-config", prefix, node);
+	snprintf(val, sizeof(val), CM_COPY, "hello");
+	ck_assert(tu_put(S, key, val) > 0);
+	snprintf(spec, sizeof(spec), CONFIG_SPEC, SHARE);
+	bind_pod(prefix, node, "web", "711", spec);
+	snprintf(path, sizeof(path), "%s/cm/g", SHARE);
+	wait_file(agent, path, "hello");
+	snprintf(path, sizeof(path), "%s/cm/m", SHARE);
+	wait_file(agent, path, "400\n");
+	snprintf(path, sizeof(path), "%s/cm/p", SHARE);
+	wait_file(agent, path, "hunter2");
+
+	snprintf(val, sizeof(val), CM_COPY, "updated");
+	ck_assert(tu_put(S, key, val) > 0);
+	snprintf(path, sizeof(path), "%s/cm/g", SHARE);
+	wait_file(agent, path, "updated");
+	ck_assert_int_eq(pod_containers(node, "web"), 2); /* not restarted: the infra container and c */
+
+	bind_pod(prefix, node, "nocfg", "712",
+	         "{\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\",\"volumeMounts\":[{\"name\":"
+	         "\"v\",\"mountPath\":\"/v\"}]}],\"volumes\":[{\"name\":\"v\",\"configMap\":{\"name\":\"absent\"}}]}");
+	snprintf(key, sizeof(key), "%s/podstatus/%s/nocfg", prefix, node);
+	wait_text(agent, key, "\"reason\":\"CreateContainerConfigError\"");
+	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/nocfg/", prefix, node);
+	wait_text(agent, key, "configMap absent of volume v not found");
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
+/* Is needle in file path? */
+struct file_has_want {
+	const char *path, *needle;
+};
+
+static int
+file_has(void *arg)
+{
+	struct file_has_want *w = arg;
+	char buf[4096];
+
+	return strstr(read_small(w->path, buf, sizeof(buf)), w->needle) != NULL;
+}
+
+#define MEMORY_SPEC                                                                                                                           \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                     \
+		"/bin/busybox grep ' /m ' /proc/mounts > /out/mnt.tmp; /bin/busybox mv /out/mnt.tmp /out/mnt; "                               \
+		"exec /bin/busybox sleep 3600") ",\"volumeMounts\":[{\"name\":\"ram\",\"mountPath\":\"/m\"},"                                 \
+						"{\"name\":\"share\",\"mountPath\":\"/out\",\"subPath\":\"mem\"}]}],"                         \
+						"\"volumes\":[{\"name\":\"ram\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}," \
+						"{\"name\":\"share\",\"hostPath\":{\"path\":\"%s\",\"type\":\"Directory\"}}]}"
+
+/* An emptyDir with medium Memory is a tmpfs of sizeLimit in the container,
+ * mounted on the host at its directory, unmounted and removed with the pod. */
+START_TEST(test_empty_dir_memory)
+{
+	char prefix[96], node[96], spec[2048], path[256], host[256];
+	struct th_proc *agent = agent_for("mem", prefix, sizeof(prefix), node, sizeof(node));
+	struct file_has_want w = {path, "tmpfs /m tmpfs rw,nosuid,nodev"};
+	struct file_has_want size = {path, "size=1024k"};
+	struct file_has_want hw = {"/proc/mounts", host};
+
+	snprintf(spec, sizeof(spec), MEMORY_SPEC, SHARE);
+	bind_pod(prefix, node, "ram", "721", spec);
+	snprintf(path, sizeof(path), "%s/mem/mnt", SHARE);
+	if (poll_until(file_has, &w, 45) < 0)
+		th_proc_free(agent, 1), agent = NULL;
+	ck_assert_msg(file_has(&w), "%s: no tmpfs /m in the container", path);
+	ck_assert_msg(file_has(&size), "%s: the tmpfs is not 1Mi", path);
+	snprintf(host, sizeof(host), "tmpfs %s/721/volumes/ram tmpfs", PODS);
+	ck_assert_msg(file_has(&hw), "no %s on the host", host);
+
+	agent = unbind_until_gone(agent, prefix, node, "ram", "721");
+	ck_assert_msg(!file_has(&hw), "%s still mounted after the pod was deleted", host);
 	th_proc_free(agent, 0);
 	dh_remove_where("skiff.node", node);
 }
@@ -242,6 +472,8 @@ suite(void)
 	tcase_add_test(tc, test_empty_dir_shared);
 	tcase_add_test(tc, test_host_path_not_allowed);
 	tcase_add_test(tc, test_stale_swept_at_start);
+	tcase_add_test(tc, test_config_map_secret_volumes);
+	tcase_add_test(tc, test_empty_dir_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,7 @@
 
 #include "node-agent/agent.h"
 #include "node-agent/agent_volumes.h"
+#include "tests/unit/unit_volumes.h"
 
 static char T[64], OK[96], OTHER[96];
 
@@ -34,24 +35,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-/* A pod with uid 42 from its spec (JSON). */
-static struct api_pod *
-pod_of(const char *spec)
-{
-	char buf[2048];
-	struct api_errors errs = {0};
-	struct api_pod *p;
-
-	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"web\",\"uid\":\"42\"},\"spec\":%s}", spec);
-	p = api_pod_parse(buf, strlen(buf), &errs);
-	ck_assert_msg(p != NULL, "%s: %s", errs.n ? errs.items[0].field : "", errs.n ? errs.items[0].msg : "");
-	return p;
+	uv_remove_tree(T);
 }
 
 static void
@@ -95,7 +79,7 @@ judge(struct agent *a, const char *path, const char *type)
 	         "[{\"name\":\"h\",\"mountPath\":\"/h\"}]}],\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"%s\","
 	         "\"type\":\"%s\"}}]}",
 	         path, type);
-	p = pod_of(spec);
+	p = uv_pod_of(spec);
 	if (vol_judge(a, p, &reason, &cname, msg, sizeof(msg)))
 		ck_assert_str_eq(cname, "b");
 	api_pod_free(p);
@@ -146,7 +130,7 @@ START_TEST(test_host_config)
 
 	agent_init(&a, OK);
 	snprintf(spec, sizeof(spec), MOUNT_SPEC, "a/./b", OK);
-	p = pod_of(spec);
+	p = uv_pod_of(spec);
 	ck_assert_msg(vol_host_config(hc, &a, p, &p->spec.containers[0], err, sizeof(err)) == 0, "%s", err);
 	snprintf(path, sizeof(path), "%s/42/volumes/cache", T);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -171,14 +155,14 @@ START_TEST(test_host_config)
 	snprintf(path, sizeof(path), "%s/42/volumes/cache/evil", T);
 	ck_assert_int_eq(symlink(OTHER, path), 0);
 	snprintf(spec, sizeof(spec), MOUNT_SPEC, "evil/x", OK);
-	p = pod_of(spec);
+	p = uv_pod_of(spec);
 	ck_assert_int_eq(vol_host_config(hc, &a, p, &p->spec.containers[0], err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "subPath evil/x") != NULL, "%s", err);
 	snprintf(path, sizeof(path), "%s/x", OTHER);
 	ck_assert_int_eq(access(path, F_OK), -1);
 	api_pod_free(p);
 	snprintf(spec, sizeof(spec), MOUNT_SPEC, "evil", OK);
-	p = pod_of(spec);
+	p = uv_pod_of(spec);
 	ck_assert_int_eq(vol_host_config(hc, &a, p, &p->spec.containers[0], err, sizeof(err)), -1);
 	api_pod_free(p);
 	json_decref(hc);
