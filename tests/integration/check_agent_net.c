@@ -165,6 +165,8 @@ get_str(const char *key, const char *a, const char *b, char *buf, size_t len)
 
 /* ---------------------------------------------------------------- fixtures */
 
+static void remove_nets(void);
+
 static void
 suite_setup(void)
 {
@@ -173,9 +175,27 @@ suite_setup(void)
 		fprintf(stderr, "check_agent_net: Docker is not usable\n");
 		abort();
 	}
+	remove_nets();
 	E = th_etcd_start(1, NULL);
 	if (!E)
 		abort();
+}
+
+/* The Docker networks this run's tests may make. An agent killed while
+ * its create request is in flight leaves a network made after any delete,
+ * so every test case's start clears them too. */
+static void
+remove_nets(void)
+{
+	static const char *const nets[] = {"a",  "b",  "p",  "c",  "m",  "r",  "s",  "n0",  "n1",  "n2",
+	                                   "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", NULL};
+	char path[64];
+	int i;
+
+	for (i = 0; nets[i]; i++) {
+		snprintf(path, sizeof(path), "/networks/sk%d%s", atoi(RUN + 1) % 10000000, nets[i]);
+		dh_request("DELETE", path, NULL, NULL);
+	}
 }
 
 /* After a failed test too (the test process is gone by then): the
@@ -183,16 +203,8 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	static const char *const nets[] = {"a",  "b",  "p",  "c",  "m",  "r",  "s",  "n0",  "n1",  "n2",
-	                                   "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", NULL};
-	char path[64];
-	int i;
-
 	dh_remove_where("skiff.node", RUN);
-	for (i = 0; nets[i]; i++) {
-		snprintf(path, sizeof(path), "/networks/sk%d%s", atoi(RUN + 1) % 10000000, nets[i]);
-		dh_request("DELETE", path, NULL, NULL);
-	}
+	remove_nets();
 	sh("ip netns del skrt-%s 2>/dev/null", RUN);
 	th_etcd_free(E);
 }
@@ -727,6 +739,9 @@ START_TEST(test_twelve_agents_distinct)
 		snprintf(key, sizeof(key), "%s/network/subnets/%s", c[i].prefix, c[i].node);
 		get_str(key, "subnet", NULL, sub, sizeof(sub));
 		wait_subnet(&c[i], sub);
+		/* Its Docker network made, so no create is in flight when it stops. */
+		ck_assert_msg(wait_until(docker_net_is, &(struct dnet_want){c[i].net, sub}, 30) == 0,
+		              "%s: the Docker network never got %s", c[i].net, sub);
 		for (j = 1; j <= 12; j++) {
 			snprintf(want, sizeof(want), "10.218.%d.0/24", j);
 			seen[j] += strcmp(sub, want) == 0;
