@@ -20,6 +20,8 @@ cstatus_decode(struct api_dec *d, const json_t *j, void *out)
 		s->replicas = (int)v;
 	if (dec_int(d, j, "readyReplicas", 0, INT32_MAX, &v))
 		s->ready_replicas = (int)v;
+	if (dec_int(d, j, "availableReplicas", 0, INT32_MAX, &v))
+		s->available_replicas = (int)v;
 	s->message = dec_str(d, j, "message", 0);
 }
 
@@ -35,6 +37,7 @@ cstatus_encode(const void *obj)
 		rc |= enc_int(j, "observedRevision", s->observed_revision);
 		rc |= enc_int(j, "replicas", s->replicas);
 		rc |= enc_int(j, "readyReplicas", s->ready_replicas);
+		rc |= enc_int(j, "availableReplicas", s->available_replicas);
 		rc |= enc_str(j, "message", s->message);
 	}
 	return enc_done(j, rc);

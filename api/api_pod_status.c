@@ -11,6 +11,7 @@
 
 static const char *const phase_names[] = {"Pending", "Running", "Succeeded", "Failed"};
 static const char *const state_names[] = {"", "waiting", "running", "terminated"};
+static const char *const cond_names[] = {"Unknown", "True", "False"};
 
 const char *
 api_pod_phase_name(enum api_pod_phase p)
@@ -62,6 +63,9 @@ cstatus_decode(struct api_dec *d, const json_t *j, void *item)
 
 	c->name = dec_checked(d, j, "name", 1, api_check_dns_label);
 	dec_bool(d, j, "ready", &c->ready);
+	c->started = -1;
+	if (json_object_get(j, "started"))
+		dec_bool(d, j, "started", &c->started);
 	if (dec_int(d, j, "restartCount", 0, INT32_MAX, &v))
 		c->restart_count = (int)v;
 	c->image = dec_str(d, j, "image", 0);
@@ -69,6 +73,18 @@ cstatus_decode(struct api_dec *d, const json_t *j, void *item)
 	c->container_id = dec_str(d, j, "containerID", 0);
 	dec_object(d, j, "state", &c->state, state_decode);
 	dec_object(d, j, "lastState", &c->last_state, state_decode);
+}
+
+static void
+cond_decode(struct api_dec *d, const json_t *j, void *item)
+{
+	struct api_pod_condition *c = item;
+
+	c->type = dec_str(d, j, "type", 1);
+	c->status = (enum api_cond_status)dec_enum(d, j, "status", cond_names, 3, API_COND_UNKNOWN);
+	c->reason = dec_str(d, j, "reason", 0);
+	c->message = dec_str(d, j, "message", 0);
+	c->last_transition_time = dec_time(d, j, "lastTransitionTime");
 }
 
 static void
@@ -86,6 +102,7 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->containers = dec_array(d, j, "containerStatuses", sizeof(*s->containers), &s->n_containers, cstatus_decode);
 	s->init_containers = dec_array(d, j, "initContainerStatuses", sizeof(*s->init_containers),
 	                               &s->n_init_containers, cstatus_decode);
+	s->conditions = dec_array(d, j, "conditions", sizeof(*s->conditions), &s->n_conditions, cond_decode);
 }
 
 static json_t *
@@ -121,12 +138,31 @@ cstatus_encode(const void *item)
 	if (j) {
 		rc |= enc_str(j, "name", c->name);
 		rc |= json_object_set_new(j, "ready", json_boolean(c->ready));
+		if (c->started >= 0)
+			rc |= json_object_set_new(j, "started", json_boolean(c->started));
 		rc |= enc_int(j, "restartCount", c->restart_count);
 		rc |= enc_str(j, "image", c->image);
 		rc |= enc_str(j, "imageID", c->image_id);
 		rc |= enc_str(j, "containerID", c->container_id);
 		rc |= enc_set(j, "state", state_encode(&c->state));
 		rc |= enc_set(j, "lastState", state_encode(&c->last_state));
+	}
+	return enc_done(j, rc);
+}
+
+static json_t *
+cond_encode(const void *item)
+{
+	const struct api_pod_condition *c = item;
+	json_t *j = json_object();
+	int rc = !j;
+
+	if (j) {
+		rc |= enc_str(j, "type", c->type);
+		rc |= enc_str(j, "status", (unsigned)c->status < 3 ? cond_names[c->status] : "Unknown");
+		rc |= enc_str(j, "reason", c->reason);
+		rc |= enc_str(j, "message", c->message);
+		rc |= enc_str(j, "lastTransitionTime", c->last_transition_time);
 	}
 	return enc_done(j, rc);
 }
@@ -154,6 +190,9 @@ status_encode(const void *obj)
 			rc |= enc_set(j, "initContainerStatuses",
 			              enc_array(s->init_containers, s->n_init_containers, sizeof(*s->init_containers),
 			                        cstatus_encode));
+		if (s->n_conditions)
+			rc |= enc_set(j, "conditions",
+			              enc_array(s->conditions, s->n_conditions, sizeof(*s->conditions), cond_encode));
 	}
 	return enc_done(j, rc);
 }
@@ -183,6 +222,18 @@ cstatus_clear(struct api_container_status *c, size_t n)
 }
 
 static void
+cond_clear(struct api_pod_condition *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].type);
+		free(c[i].reason);
+		free(c[i].message);
+		free(c[i].last_transition_time);
+	}
+	free(c);
+}
+
+static void
 status_clear(void *obj)
 {
 	struct api_pod_status *s = obj;
@@ -195,6 +246,7 @@ status_clear(void *obj)
 	free(s->message);
 	cstatus_clear(s->containers, s->n_containers);
 	cstatus_clear(s->init_containers, s->n_init_containers);
+	cond_clear(s->conditions, s->n_conditions);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -219,12 +271,34 @@ api_pod_status_free(struct api_pod_status *st)
 	api_free(API_PODSTATUS, st);
 }
 
+const struct api_pod_condition *
+api_pod_status_condition(const struct api_pod_status *st, const char *type)
+{
+	for (size_t i = 0; i < st->n_conditions; i++)
+		if (st->conditions[i].type && strcmp(st->conditions[i].type, type) == 0)
+			return &st->conditions[i];
+	return NULL;
+}
+
+const char *
+api_pod_status_ready_since(const struct api_pod_status *st)
+{
+	const struct api_pod_condition *c = api_pod_status_condition(st, "Ready");
+
+	return api_pod_status_ready(st) && c ? c->last_transition_time : NULL;
+}
+
 int
 api_pod_status_ready(const struct api_pod_status *st)
 {
+	const struct api_pod_condition *c = api_pod_status_condition(st, "Ready");
 	size_t i;
 
-	if (st->phase != API_PHASE_RUNNING || st->n_containers == 0)
+	if (st->phase != API_PHASE_RUNNING)
+		return 0;
+	if (c)
+		return c->status == API_COND_TRUE;
+	if (st->n_containers == 0)
 		return 0;
 	for (i = 0; i < st->n_containers; i++)
 		if (!st->containers[i].ready)

@@ -5,7 +5,7 @@
  *
  * The contract leaves ControllerStatus open; Skiff writes
  *   {"uid": "1234", "observedRevision": 57, "replicas": 4,
- *    "readyReplicas": 3, "message": "..."}
+ *    "readyReplicas": 3, "availableReplicas": 3, "message": "..."}
  * uid: the controller's create revision; observedRevision: the mod
  * revision of the controller key last acted on; message: why the
  * controller is invalid or stuck (absent when all is well).
@@ -37,12 +37,25 @@ struct api_container_state {
 struct api_container_status {
 	char *name;
 	int ready;
+	int started; /* -1: absent (a version-1 writer), else 0 or 1 */
 	int restart_count;
 	char *image;
 	char *image_id;
 	char *container_id; /* "docker://…" */
 	struct api_container_state state;
 	struct api_container_state last_state;
+};
+
+/* One of a pod's conditions (contract version 2): type Ready,
+ * ContainersReady, Initialized or PodScheduled (others are kept as they
+ * are), status True, False or Unknown. */
+enum api_cond_status { API_COND_UNKNOWN, API_COND_TRUE, API_COND_FALSE };
+struct api_pod_condition {
+	char *type;
+	enum api_cond_status status;
+	char *reason;
+	char *message;
+	char *last_transition_time; /* RFC 3339, or NULL */
 };
 
 struct api_pod_status {
@@ -57,6 +70,8 @@ struct api_pod_status {
 	size_t n_containers;
 	struct api_container_status *init_containers; /* "initContainerStatuses", same rows */
 	size_t n_init_containers;
+	struct api_pod_condition *conditions; /* "conditions" */
+	size_t n_conditions;
 };
 
 struct api_pod_status *api_pod_status_parse(const char *json, size_t len, struct api_errors *errs);
@@ -64,15 +79,23 @@ char *api_pod_status_serialize(const struct api_pod_status *st);
 void api_pod_status_free(struct api_pod_status *st);
 /* "Pending", "Running", ... */
 const char *api_pod_phase_name(enum api_pod_phase p);
-/* 1 when Running with at least one container status and every container
- * ready (what Endpoints selects). */
+/* 1 when Running and ready (what Endpoints selects): the Ready condition
+ * is True when the status has one; a version-1 status without conditions
+ * is ready with at least one container status and every container ready. */
 int api_pod_status_ready(const struct api_pod_status *st);
+/* The condition of that type, or NULL. */
+const struct api_pod_condition *api_pod_status_condition(const struct api_pod_status *st, const char *type);
+/* When the pod last became ready (the Ready condition's
+ * lastTransitionTime, RFC 3339), or NULL when it is not ready or the
+ * status does not say (borrowed from st). */
+const char *api_pod_status_ready_since(const struct api_pod_status *st);
 
 struct api_controller_status {
 	char *uid; /* required */
 	int64_t observed_revision;
 	int replicas;
 	int ready_replicas;
+	int available_replicas; /* ready for at least the controller's minReadySeconds */
 	char *message;
 };
 

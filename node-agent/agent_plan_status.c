@@ -87,6 +87,7 @@ rows_make(const struct api_container *ctrs, const struct cstat *cs, size_t n, in
 
 		api_set_string(&c->name, ctrs[i].name);
 		api_set_string(&c->image, ctrs[i].image);
+		c->started = -1; /* the probes (issue 17) set it */
 		c->restart_count = cs[i].restarts;
 		c->ready = init ? cs[i].state == API_STATE_TERMINATED && cs[i].s && cs[i].s->exit_code == 0
 		                : cs[i].state == API_STATE_RUNNING;
