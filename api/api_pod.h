@@ -16,6 +16,7 @@
 #include "api_errors.h"
 #include "api_init.h"
 #include "api_meta.h"
+#include "api_probe.h"
 #include "api_quantity.h"
 #include "api_security.h"
 #include "api_volume.h"
@@ -75,6 +76,8 @@ struct api_container {
 	size_t n_volume_mounts;
 	struct api_env_from *env_from; /* envFrom (api_envsource.c) */
 	size_t n_env_from;
+	struct api_probe liveness, readiness, startup; /* api_probe.c (issue 17) */
+	struct api_lifecycle lifecycle;
 };
 
 struct api_pod_spec {

@@ -754,7 +754,7 @@ plan_act_name(enum plan_act a)
 		[PLAN_REMOVE] = "remove",           [PLAN_START] = "start",
 		[PLAN_PAUSE_IMAGE] = "pause-image", [PLAN_CREATE_INFRA] = "create-infra",
 		[PLAN_CREATE_APP] = "create-app",   [PLAN_INSPECT_IMAGE] = "inspect-image",
-		[PLAN_PULL_IMAGE] = "pull-image",
+		[PLAN_PULL_IMAGE] = "pull-image",   [PLAN_PRE_STOP] = "pre-stop",
 	};
 
 	return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";

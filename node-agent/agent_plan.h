@@ -91,6 +91,17 @@ char *plan_status_value(const struct api_pod *p, const struct snap *infra, const
 /* What this pass learned about a spec container's image. */
 enum plan_img { PLAN_IMG_UNKNOWN, PLAN_IMG_PRESENT, PLAN_IMG_ABSENT };
 
+/* What the prober (agent_probe.c) knows about the current container of a
+ * spec container (issue 17). A container without probes is started and
+ * ready once running; so is every container when plan_in.probes is NULL. */
+struct plan_probe {
+	int started;      /* startupProbe succeeded (or none) */
+	int ready;        /* readinessProbe's verdict (or none: running) */
+	int live_failed;  /* livenessProbe reached failureThreshold: restart it */
+	const char *why;  /* the last failure, for the Killing event */
+	int prestop_done; /* its lifecycle.preStop hook ran (or there is none) */
+};
+
 struct plan_in {
 	const struct api_binding *binding; /* NULL: the binding is gone */
 	const struct snap *s;              /* the pod's containers (our node's) */
@@ -108,6 +119,11 @@ struct plan_in {
 	int allow_privileged;           /* --allow-privileged (agent_security.c) */
 	const char *vol_reason;         /* the pod's volumes may not be mounted here (agent_volumes.c), or NULL */
 	const char *vol_container, *vol_message;
+	/* issue 17 */
+	const struct plan_probe *probes; /* per spec container (api_spec_container's index); NULL: no prober */
+	const struct api_pod *last_pod;  /* binding gone: the pod as last bound (hooks, grace), or NULL */
+	int draining;                    /* 1: proxies may still send this pod new connections (agent_drain.c) */
+	const char *ready_since; /* the Ready condition's lastTransitionTime in the status written last, or NULL */
 };
 
 enum plan_act {
@@ -120,6 +136,7 @@ enum plan_act {
 	PLAN_CREATE_APP,    /* create spec container ci (restarts) in infra */
 	PLAN_INSPECT_IMAGE, /* is spec container ci's image present? */
 	PLAN_PULL_IMAGE,    /* pull spec container ci's image */
+	PLAN_PRE_STOP,      /* run target's lifecycle.preStop (spec container ci), for at most grace seconds */
 };
 
 /* A warning for the log and the pod's events. */
