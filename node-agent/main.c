@@ -452,6 +452,7 @@ on_stop(struct skiff_daemon *d, void *arg)
 	register_stop(a);
 	wq_pause(a->q);
 	pods_stop(a);
+	recorder_flush(a->rec); /* events held back by the rate limit go now */
 	if (a->orphans == 0 && recorder_pending(a->rec) == 0)
 		return DAEMON_DONE;
 	ev_timer_init(&a->stop_timer, stop_poll, 0.02, 0.02);

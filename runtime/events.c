@@ -5,6 +5,12 @@
  * else give me the key", then merge what came back and try again (at most
  * three times). A missing key has mod revision 0, so the first write is a
  * create-if-absent by the same rule.
+ *
+ * Rate limit: an entry is written at most once per interval (10 s by
+ * default); repeats in between wait on the "later" list and go out merged
+ * in one write when their time comes, so a pod failing every second costs
+ * one etcd write per 10 s, not one per failure. The first occurrence of an
+ * event is written at once.
  */
 #include <ev.h>
 #include <inttypes.h>
@@ -31,8 +37,9 @@ struct entry {
 	char first[32], last[32];
 	int64_t count, pending, mod_rev;
 	int inflight, dirty, tries;
+	double sent_at; /* loop time of the last write started, 0: never */
 	struct recorder *r;
-	struct entry *next, *prev; /* dirty list */
+	struct entry *next, *prev; /* dirty list, or the later list while dirty == 2 */
 	UT_hash_handle hh;
 };
 
@@ -45,7 +52,11 @@ struct recorder {
 	int64_t lease;
 	double lease_at;
 	int granting;
-	int *alive; /* cleared when freed, for late callbacks */
+	int *alive;          /* cleared when freed, for late callbacks */
+	struct entry *later; /* dirty entries written less than interval ago */
+	double interval;     /* seconds between two writes of one entry */
+	int flushing;        /* recorder_flush: no more waiting */
+	ev_timer later_timer;
 };
 
 static void pump(struct recorder *r);
@@ -238,6 +249,7 @@ send_entry(struct recorder *r, struct entry *e)
 		return;
 	}
 	e->inflight = 1;
+	e->sent_at = ev_now(etcd_client_loop(r->c));
 	r->inflight++;
 	r->alive[1]++;
 }
@@ -290,9 +302,27 @@ ensure_lease(struct recorder *r)
 	return r->lease != 0;
 }
 
+/* Park e on the later list and make sure the timer fires when the first
+ * parked entry may be written. */
+static void
+defer(struct recorder *r, struct entry *e, double now)
+{
+	double wait = e->sent_at + r->interval - now;
+
+	e->dirty = 2;
+	DL_APPEND(r->later, e);
+	if (!ev_is_active(&r->later_timer) || ev_timer_remaining(etcd_client_loop(r->c), &r->later_timer) > wait) {
+		ev_timer_stop(etcd_client_loop(r->c), &r->later_timer);
+		ev_timer_set(&r->later_timer, wait > 0 ? wait : 0, 0);
+		ev_timer_start(etcd_client_loop(r->c), &r->later_timer);
+	}
+}
+
 static void
 pump(struct recorder *r)
 {
+	double now = ev_now(etcd_client_loop(r->c));
+
 	if (!r->dirty || !ensure_lease(r))
 		return;
 	while (r->dirty && r->inflight < MAX_INFLIGHT) {
@@ -300,9 +330,47 @@ pump(struct recorder *r)
 
 		DL_DELETE(r->dirty, e);
 		e->dirty = 0;
-		if (!e->inflight && e->pending > 0)
+		if (e->inflight || e->pending <= 0)
+			continue;
+		if (!r->flushing && e->sent_at > 0 && now - e->sent_at < r->interval)
+			defer(r, e, now);
+		else
 			send_entry(r, e);
 	}
+}
+
+/* The later list's time has come for some: move them all back (pump parks
+ * again those still too young). */
+static void
+later_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+	struct entry *e, *tmp;
+
+	(void)loop;
+	(void)revents;
+	DL_FOREACH_SAFE(r->later, e, tmp) {
+		DL_DELETE(r->later, e);
+		e->dirty = 1;
+		DL_APPEND(r->dirty, e);
+	}
+	pump(r);
+}
+
+void
+recorder_set_interval(struct recorder *r, double seconds)
+{
+	if (r)
+		r->interval = seconds >= 0 ? seconds : 0;
+}
+
+void
+recorder_flush(struct recorder *r)
+{
+	if (!r)
+		return;
+	r->flushing = 1;
+	later_due(etcd_client_loop(r->c), &r->later_timer, 0);
 }
 
 void
@@ -358,6 +426,9 @@ recorder_alloc(struct etcd_client *c, const char *root, const char *source)
 		return NULL;
 	}
 	r->alive[0] = 1;
+	r->interval = 10.0;
+	ev_timer_init(&r->later_timer, later_due, 0, 0);
+	r->later_timer.data = r;
 	return r;
 }
 
@@ -388,6 +459,7 @@ recorder_free(struct recorder *r)
 
 	if (!r)
 		return;
+	ev_timer_stop(etcd_client_loop(r->c), &r->later_timer);
 	HASH_ITER(hh, r->entries, e, tmp) {
 		HASH_DEL(r->entries, e);
 		entry_free(e);
@@ -407,6 +479,8 @@ recorder_pending(const struct recorder *r)
 	struct entry *e;
 
 	DL_FOREACH(r->dirty, e)
+		n++;
+	DL_FOREACH(r->later, e)
 		n++;
 	return n;
 }

@@ -6,9 +6,9 @@
  * count and lastTimestamp instead of adding a key.
  *
  * Recording never blocks and never fails loudly: writes are asynchronous,
- * bursts of repeats are merged into one write, at most 32 writes are in
- * flight, and a write that fails is dropped after a few tries (events are
- * advisory).
+ * repeats are merged, one event key is written at most once per 10 s
+ * (the first occurrence at once), at most 32 writes are in flight, and a
+ * write that fails is dropped after a few tries (events are advisory).
  */
 #ifndef SKIFF_EVENTS_H
 #define SKIFF_EVENTS_H
@@ -31,7 +31,14 @@ void recorder_free(struct recorder *r);
 void recorder_eventf(struct recorder *r, const char *kind, const char *name, const char *type, const char *reason,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Writes still to do or in flight (for tests and clean shutdown). */
+/* Seconds between two writes of one event key (default 10; tests use
+ * less). */
+void recorder_set_interval(struct recorder *r, double seconds);
+/* Write everything waiting now and from now on without waiting for the
+ * interval (at shutdown, before waiting for recorder_pending to reach 0). */
+void recorder_flush(struct recorder *r);
+
+/* Writes still to do, waiting or in flight (for tests and clean shutdown). */
 int recorder_pending(const struct recorder *r);
 
 /* The key an event would get (for tests): writes into buf. */

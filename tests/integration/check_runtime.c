@@ -616,6 +616,7 @@ START_TEST(test_events_merge_repeats)
 	char key[512];
 	json_t *j;
 
+	recorder_set_interval(rec, 0.2);
 	for (int i = 0; i < 5; i++)
 		recorder_eventf(rec, "pods", "web-1", "Warning", "FailedScheduling", "0/%d nodes are available", 3);
 	ck_assert_int_eq(th_wait(L, recorder_idle, rec, 10), 0);
@@ -642,6 +643,64 @@ START_TEST(test_events_merge_repeats)
 		ck_assert_int_ne(r->kvs[i].lease, 0);
 		json_decref(j);
 	}
+	etcd_result_free(r);
+	recorder_free(rec);
+	etcd_client_free(c);
+	etcd_sync_free(s);
+}
+END_TEST
+
+/* The key's kv (version: how many writes it took), or NULL. */
+static struct etcd_result *
+event_kv(struct etcd_sync *s, struct recorder *rec, const char *reason, const char *msg)
+{
+	char key[512];
+
+	recorder_event_key(rec, "pods", "web-1", reason, msg, key, sizeof(key));
+	return etcd_sync_range(s, key, NULL);
+}
+
+static int64_t
+event_count(const struct etcd_result *r)
+{
+	json_t *j = r->nkvs == 1 ? json_loadb(r->kvs[0].value, r->kvs[0].value_len, 0, NULL) : NULL;
+	int64_t n = json_integer_value(json_object_get(j, "count"));
+
+	json_decref(j);
+	return n;
+}
+
+/* A storm of one event costs one write now and one per interval after. */
+START_TEST(test_events_rate_limited)
+{
+	struct etcd_client *c = client();
+	struct etcd_sync *s = sync_client();
+	struct recorder *rec = recorder_new(c, "/rl", "agent");
+	struct etcd_result *r;
+
+	recorder_set_interval(rec, 0.5);
+	recorder_eventf(rec, "pods", "web-1", "Warning", "BackOff", "Back-off restarting failed container");
+	ck_assert_int_eq(th_wait(L, recorder_idle, rec, 10), 0);
+	for (int i = 0; i < 39; i++)
+		recorder_eventf(rec, "pods", "web-1", "Warning", "BackOff", "Back-off restarting failed container");
+	ck_assert_int_eq(th_wait(L, recorder_idle, rec, 10), 0);
+	r = event_kv(s, rec, "BackOff", "Back-off restarting failed container");
+	TU_OK(r);
+	ck_assert_uint_eq(r->nkvs, 1);
+	ck_assert_int_eq(event_count(r), 40);
+	ck_assert_int_eq(r->kvs[0].version, 2); /* the first at once, the next 39 merged into one */
+	etcd_result_free(r);
+
+	/* A long interval holds repeats back until recorder_flush. */
+	recorder_set_interval(rec, 3600);
+	recorder_eventf(rec, "pods", "web-1", "Warning", "BackOff", "Back-off restarting failed container");
+	ck_assert_int_ne(th_wait(L, recorder_idle, rec, 0.5), 0);
+	recorder_flush(rec);
+	ck_assert_int_eq(th_wait(L, recorder_idle, rec, 10), 0);
+	r = event_kv(s, rec, "BackOff", "Back-off restarting failed container");
+	TU_OK(r);
+	ck_assert_int_eq(event_count(r), 41);
+	ck_assert_int_eq(r->kvs[0].version, 3);
 	etcd_result_free(r);
 	recorder_free(rec);
 	etcd_client_free(c);
@@ -869,6 +928,7 @@ suite(void)
 	tcase_add_test(lead, test_leader_kept_alive_key_taken_over);
 	tcase_add_test(lead, test_leader_honest_no_flapping);
 	tcase_add_test(ev, test_events_merge_repeats);
+	tcase_add_test(ev, test_events_rate_limited);
 	tcase_add_checked_fixture(ctl, setup, teardown);
 	tcase_set_timeout(ctl, 60);
 	tcase_add_test(ctl, test_controller_gating_and_leadership);
