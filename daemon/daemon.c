@@ -66,7 +66,11 @@ start(struct skiff_daemon *d)
 		return -1;
 	}
 	daemon_signals_start(d);
-	return daemon_etcd_connect(d);
+	if (daemon_etcd_connect(d) < 0)
+		return -1;
+	if (d->etcd)
+		daemon_nospace_start(d);
+	return 0;
 }
 
 void
@@ -105,6 +109,7 @@ daemon_free(struct skiff_daemon *d)
 {
 	if (d->loop)
 		daemon_stop_cleanup(d);
+	daemon_nospace_stop(d);
 	health_free(d->health);
 	etcd_client_free(d->etcd);
 	metrics_free(d->metrics);

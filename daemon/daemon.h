@@ -55,6 +55,10 @@ struct skiff_daemon {
 	struct daemon_hook *hooks, *next_hook;
 	const char *current_hook;
 	int waiting, in_hook, stopped;
+	ev_timer nospace_timer; /* daemon_nospace.c */
+	struct metric *m_nospace;
+	double nospace_said;
+	int nospace_polling;
 };
 
 /* Parse flags (exit 0 for --help/--version, 2 with a message and the usage

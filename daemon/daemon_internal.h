@@ -17,6 +17,11 @@ void daemon_tls_init(const struct skiff_opts *o);
 /* Series reading the etcd client's counters. */
 void daemon_etcd_metrics(struct skiff_daemon *d);
 
+/* daemon_nospace.c: watch for etcd's NOSPACE alarm once connected; stop
+ * its timer. */
+void daemon_nospace_start(struct skiff_daemon *d);
+void daemon_nospace_stop(struct skiff_daemon *d);
+
 /* Start the SIGTERM/SIGINT watchers. */
 void daemon_signals_start(struct skiff_daemon *d);
 /* Stop the watchers and free the hooks. */

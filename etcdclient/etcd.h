@@ -93,6 +93,15 @@ struct etcd_stats {
 };
 void etcd_client_stats(struct etcd_client *c, struct etcd_stats *out);
 
+/* etcd out of space: the client notes it when a call ends in
+ * ETCD_ENOSPACE (etcd's NOSPACE alarm refuses writes) and calls fn once
+ * at that moment; whoever installed fn finds out when the alarm is gone
+ * (an etcd_status with alarm_nospace 0) and clears the note. Writers of
+ * what is not needed (events) skip writes while it is set. */
+int etcd_client_nospace(const struct etcd_client *c);
+void etcd_client_nospace_clear(struct etcd_client *c);
+void etcd_client_on_nospace(struct etcd_client *c, void (*fn)(void *arg), void *arg);
+
 /* ------------------------------------------------------------------------
  * Results
  */
@@ -131,6 +140,7 @@ struct etcd_result {
 	char *version_str;
 	uint64_t leader_id;
 	int64_t db_size;
+	int alarm_nospace; /* status: the cluster has a NOSPACE alarm raised */
 };
 
 typedef void (*etcd_cb)(struct etcd_result *res, void *arg);

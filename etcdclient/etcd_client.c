@@ -158,6 +158,25 @@ etcd_client_stats(struct etcd_client *c, struct etcd_stats *out)
 	*out = c->stats;
 }
 
+int
+etcd_client_nospace(const struct etcd_client *c)
+{
+	return c ? c->nospace : 0;
+}
+
+void
+etcd_client_nospace_clear(struct etcd_client *c)
+{
+	c->nospace = 0;
+}
+
+void
+etcd_client_on_nospace(struct etcd_client *c, void (*fn)(void *arg), void *arg)
+{
+	c->nospace_fn = fn;
+	c->nospace_arg = arg;
+}
+
 void
 etcd_client_failover(struct etcd_client *c, int ep)
 {

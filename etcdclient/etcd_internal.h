@@ -166,6 +166,9 @@ struct etcd_client {
 	struct etcd_watch *watches;
 	struct etcd_keeper *keepers;
 	int freeing;
+	int nospace; /* a call ended in ETCD_ENOSPACE; cleared by the owner */
+	void (*nospace_fn)(void *arg);
+	void *nospace_arg;
 };
 
 /* Move the preferred endpoint past ep (if it still is ep). */

@@ -378,6 +378,20 @@ etcd_compact(struct etcd_client *c, int64_t rev, int physical, etcd_cb cb, void 
 	return r ? etcd_req_submit(r, err) : -1;
 }
 
+/* StatusResponse.errors lists the raised alarms ("memberID:… alarm:NOSPACE"). */
+static int
+status_has_nospace(const json_t *errors)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(errors, i, e) {
+		if (json_is_string(e) && strstr(json_string_value(e), "NOSPACE"))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 parse_status(struct etcd_req *r, json_t *root, struct etcd_result *res)
 {
@@ -389,6 +403,7 @@ parse_status(struct etcd_req *r, json_t *root, struct etcd_result *res)
 		return -1;
 	if (v && !(res->version_str = strdup(json_string_value(v))))
 		return -1;
+	res->alarm_nospace = status_has_nospace(json_object_get(root, "errors"));
 	return 0;
 }
 

@@ -82,6 +82,11 @@ complete(struct etcd_req *r, const struct etcd_error *err)
 		c->stats.failures++;
 	}
 	snprintf(r->res->err.endpoint, sizeof(r->res->err.endpoint), "%s", c->eps[r->ep].url);
+	if (r->res->err.code == ETCD_ENOSPACE && !c->nospace) {
+		c->nospace = 1;
+		if (c->nospace_fn)
+			c->nospace_fn(c->nospace_arg);
+	}
 	r->cb(r->res, r->arg);
 	if (!box->taken)
 		etcd_result_free(r->res);

@@ -332,6 +332,10 @@ pump(struct recorder *r)
 		e->dirty = 0;
 		if (e->inflight || e->pending <= 0)
 			continue;
+		if (etcd_client_nospace(r->c)) {
+			e->pending = 0; /* etcd is out of space: events are the first thing to give up */
+			continue;
+		}
 		if (!r->flushing && e->sent_at > 0 && now - e->sent_at < r->interval)
 			defer(r, e, now);
 		else
