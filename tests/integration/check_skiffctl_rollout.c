@@ -312,6 +312,12 @@ START_TEST(test_get_describe)
 	ck_assert_int_eq(sk(&out, "get", "deployments", "nope", NULL), 1);
 	HAS(out, "deployment \"nope\" not found");
 	free(out);
+	ck_assert_int_eq(sk(&out, "get", "pods,deploy", NULL), 1);
+	HAS(out, "listed alone");
+	free(out);
+	ck_assert_int_eq(sk(&out, "get", "deployments", "-w", NULL), 2);
+	HAS(out, "rollout status");
+	free(out);
 
 	ck_assert_int_eq(sk(&out, "describe", "deployment", "web", NULL), 0);
 	HAS(out, "3 desired | 3 updated | 3 total | 2 available | 1 unavailable");
