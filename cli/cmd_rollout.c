@@ -60,7 +60,10 @@ cmd_rollout_usage(FILE *f)
 
 /* The verdict on deployment d (mod revision mod) with status s (NULL when
  * absent or of another incarnation): 0 done, 1 waiting, -1 failed; msg
- * says it. */
+ * says it. As kubectl: nothing counts before the status has observed the
+ * deployment's last change; then a progress deadline exceeded fails, and
+ * so does (unlike kubectl, which would wait forever) a paused deployment
+ * whose rollout is not done. */
 static int
 judge(const char *name, const json_t *d, int64_t mod, const json_t *s, char *msg, size_t len)
 {
@@ -69,8 +72,6 @@ judge(const char *name, const json_t *d, int64_t mod, const json_t *s, char *msg
 	size_t i;
 
 	if (!s || ctl_jint(s, "observedRevision", 0) < mod) {
-		if (json_is_true(ctl_jget(d, "spec.paused")))
-			goto paused;
 		snprintf(msg, len, "Waiting for deployment spec update to be observed...");
 		return 1;
 	}
