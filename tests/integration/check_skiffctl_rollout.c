@@ -547,6 +547,10 @@ START_TEST(test_status)
 	ck_assert_int_eq(sk(&out, "rollout", "status", "deployment/web", NULL), 1);
 	HAS(out, "is paused");
 	free(out);
+	status(d, web_mod(), 3, 3, 3, 3, "NewReplicaSetAvailable"); /* a finished rollout, paused */
+	ck_assert_int_eq(sk(&out, "rollout", "status", "deployment/web", NULL), 0);
+	HAS(out, "successfully rolled out");
+	free(out);
 
 	ck_assert_int_eq(sk(&out, "rollout", "status", "deployment/ghost", NULL), 1);
 	HAS(out, "not found");
