@@ -148,10 +148,9 @@ load_dir(struct ctl *c, const char *dir, int64_t rev, struct ctl_list *l, int su
 int
 ctl_deploys_load(struct ctl *c, struct ctl_deploys *ds)
 {
-	int want[API_KIND_COUNT] = {0};
+	int want[API_KIND_COUNT] = {[API_CONTROLLER] = 1, [API_CONTROLLERSTATUS] = 1};
 
 	memset(ds, 0, sizeof(*ds));
-	ctl_wants(API_CONTROLLER, want);
 	if (ctl_state_load(c, &ds->st, want) < 0)
 		return -1;
 	if (load_dir(c, "deployments", ds->st.revision, &ds->d, 0) < 0 ||

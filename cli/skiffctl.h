@@ -302,9 +302,9 @@ int ctl_ref_parse(struct ctl *c, int *i, struct ctl_ref *ref);
  * (API_KEY_MAX). 0, or -1 with a message naming the bad name on err. */
 int ctl_deploy_key(struct ctl *c, char *buf, const char *name, int status);
 
-/* A snapshot for deployments: ctl_state (controllers, their statuses,
- * pods, bindings, podstatus and events loaded) plus the deployments,
- * their statuses and their events, all read at st.revision. */
+/* A snapshot for deployments: ctl_state (controllers and their statuses
+ * loaded) plus the deployments, their statuses and their events, all read
+ * at st.revision. */
 struct ctl_deploys {
 	struct ctl_state st;
 	struct ctl_list d, s, ev; /* ev: P/events/deployments/NAME/ID (name NAME, id ID) */
