@@ -50,6 +50,12 @@ edit(json_t *j, void *arg)
 	return 1;
 }
 
+int
+ctl_node_cordon(struct ctl *c, const char *key, int want)
+{
+	return ctl_update(c, key, edit, &want, NULL);
+}
+
 static int
 run(int argc, char **argv, FILE *out, FILE *err, const struct skiff_prog *prog, int want)
 {
@@ -66,7 +72,7 @@ run(int argc, char **argv, FILE *out, FILE *err, const struct skiff_prog *prog, 
 	rc = SKIFFCTL_EXIT_FAIL;
 	if (ctl_key(&c, key, API_NODE, c.args[0]) < 0 || ctl_connect(&c) < 0)
 		goto done;
-	switch (ctl_update(&c, key, edit, &want, NULL)) {
+	switch (ctl_node_cordon(&c, key, want)) {
 	case CTL_UPDATED:
 	case CTL_UNCHANGED:
 		fprintf(out, "node/%s %s\n", c.args[0], want ? "cordoned" : "uncordoned");

@@ -16,7 +16,8 @@
 static const struct skiff_prog prog = {.client = 1,
                                        .name = "skiffctl describe",
                                        .summary = "Show an object in detail with its status and events.\n"
-                                                  "KIND: pod (po), controller (rc), service (svc), node (no).\n"
+                                                  "KIND: pod (po), controller (rc), service (svc), node (no),\n"
+                                                  "deployment (deploy).\n"
                                                   "Exit 0 on success, 1 when it does not exist or etcd fails.",
                                        .args = "KIND NAME"};
 
@@ -459,6 +460,10 @@ cmd_describe(int argc, char **argv, FILE *out, FILE *err)
 		goto done;
 	if (c.nargs != 2) {
 		rc = ctl_usage_error(&c, &prog, "expected KIND NAME");
+		goto done;
+	}
+	if (ctl_deploy_word(c.args[0])) {
+		rc = ctl_deploy_describe(&c, c.args[1]);
 		goto done;
 	}
 	rc = SKIFFCTL_EXIT_FAIL;

@@ -41,6 +41,7 @@ struct get {
 	"List objects as a table. KIND is one of pods (po), controllers (rc),\n"             \
 	"services (svc), nodes (no), events (ev), configmaps (cm), secrets, or\n"            \
 	"several joined by commas. A secret's values are never printed.\n"                   \
+	"Deployments (deploy) are listed alone: NAME READY UP-TO-DATE AVAILABLE AGE.\n"      \
 	"NAME picks one object (for events: the events about objects of that name).\n"       \
 	"  -o json      the stored objects (a List, or the object when NAME is given)\n"     \
 	"  -o wide      more columns\n"                                                      \
@@ -444,6 +445,11 @@ parse_kinds(struct get *g, const char *arg)
 		const struct ctl_kind *k = ctl_kind_lookup(tok);
 		int i;
 
+		if (!k && ctl_deploy_word(tok)) {
+			fprintf(g->c->err, "%s: deployments are listed alone: skiffctl get deployments\n", g->c->name);
+			free(copy);
+			return -1;
+		}
 		if (!k) {
 			fprintf(g->c->err, "%s: unknown kind \"%s\"; use one of %s\n", g->c->name, tok,
 			        ctl_kind_list());
@@ -464,6 +470,26 @@ parse_kinds(struct get *g, const char *arg)
 }
 
 static int
+match_labels(const void *g, const struct ctl_kv *kv)
+{
+	return selected(g, kv);
+}
+
+/* "get deployments [NAME]" (ctl_deploy.c): one kind, no -w. */
+static int
+get_deployments(struct get *g)
+{
+	if (g->watch)
+		return ctl_usage_error(g->c, &prog,
+		                       "-w is not available for deployments; skiffctl rollout status "
+		                       "deployment/NAME follows a rollout");
+	if (selector_flag[0] && parse_selector(g, selector_flag) < 0)
+		return ctl_usage_error(g->c, &prog, "-l: \"%s\" is not a selector (key=value,key!=value,key,!key)",
+		                       selector_flag);
+	return ctl_deploy_get(g->c, g->name, g->json, g->wide, match_labels, g);
+}
+
+static int
 run(struct get *g)
 {
 	struct ctl *c = g->c;
@@ -471,6 +497,8 @@ run(struct get *g)
 	json_t *items = NULL;
 	size_t shown = 0;
 
+	if (ctl_deploy_word(c->args[0]))
+		return get_deployments(g);
 	if (parse_kinds(g, c->args[0]) < 0)
 		return SKIFFCTL_EXIT_FAIL;
 	if (selector_flag[0] && parse_selector(g, selector_flag) < 0)

@@ -1,9 +1,12 @@
 /*
- * cmd_scale.c: "skiffctl scale controller NAME --replicas=N": set a
- * controller's spec.replicas with a guarded read-modify-write (compare on
- * the mod revision read, retried on conflict), keeping everything else of
- * the value as it was. The result is checked with the object model before
- * it is written.
+ * cmd_scale.c: "skiffctl scale controller NAME --replicas=N" (also
+ * rc/NAME) and "skiffctl scale deployment/NAME --replicas=N": set
+ * spec.replicas with a guarded read-modify-write (compare on the mod
+ * revision read, retried on conflict), keeping everything else of the
+ * value as it was. A controller is checked with the object model before
+ * it is written; a deployment is the deployment controller's to judge.
+ * Scaling a deployment's own controllers is not refused, but the
+ * deployment controller sets them back: scale the deployment.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +15,8 @@
 
 #define SCALE_HELP                                                                      \
 	"Set the number of replicas of a replication controller (KIND is controller,\n" \
-	"controllers or rc). Exit 0 on success, 1 when it does not exist or etcd fails."
+	"controllers or rc) or of a deployment (deployment/NAME or deployment NAME).\n" \
+	"Exit 0 on success, 1 when it does not exist or etcd fails."
 
 static long replicas_flag;
 
@@ -20,8 +24,11 @@ static const struct flag scale_flags[] = {
 	{"replicas", FLAG_INT, &replicas_flag, "-1", NULL, "the new number of replicas (required, >= 0)", "N", NULL},
 	{0}};
 
-static const struct skiff_prog prog = {
-	.client = 1, .name = "skiffctl scale", .summary = SCALE_HELP, .args = "controller NAME", .flags = scale_flags};
+static const struct skiff_prog prog = {.client = 1,
+                                       .name = "skiffctl scale",
+                                       .summary = SCALE_HELP,
+                                       .args = "controller NAME | deployment/NAME",
+                                       .flags = scale_flags};
 
 void
 cmd_scale_usage(FILE *f)
@@ -33,6 +40,7 @@ struct scale {
 	struct ctl *c;
 	const char *key;
 	long replicas;
+	int deploy;
 };
 
 static int
@@ -51,6 +59,8 @@ edit(json_t *j, void *arg)
 	    json_is_integer(json_object_get(spec, "replicas")))
 		return 0;
 	json_object_set_new(spec, "replicas", json_integer(s->replicas));
+	if (s->deploy)
+		return 1;
 	if (!(rc = api_decode(API_CONTROLLER, j, &errs))) {
 		fprintf(s->c->err, "%s: %s is not a valid controller, fix it first (skiffctl apply):\n", s->c->name,
 		        s->key);
@@ -69,20 +79,24 @@ int
 cmd_scale(int argc, char **argv, FILE *out, FILE *err)
 {
 	char key[API_KEY_MAX];
+	const char *what;
+	struct ctl_ref ref;
 	struct scale s;
 	struct ctl c;
-	int rc;
+	int rc, i = 0;
 
 	replicas_flag = -1;
 	if ((rc = ctl_parse(&c, &prog, argc, argv, out, err, 0)) != CTL_CONTINUE)
 		goto done;
-	if (c.nargs != 2) {
-		rc = ctl_usage_error(&c, &prog, "expected: controller NAME --replicas=N");
+	if (c.nargs < 1 || c.nargs > 2 || ctl_ref_parse(&c, &i, &ref) < 0 || i != c.nargs) {
+		rc = ctl_usage_error(&c, &prog, "expected: controller NAME (or deployment/NAME) --replicas=N");
 		goto done;
 	}
-	if (ctl_kind_lookup(c.args[0]) != ctl_kind_of(API_CONTROLLER)) {
-		fprintf(err, "%s: cannot scale \"%s\": only replication controllers scale (skiffctl scale rc NAME)\n",
-		        c.name, c.args[0]);
+	if (!ref.deploy && ref.kind != ctl_kind_of(API_CONTROLLER)) {
+		fprintf(err,
+		        "%s: cannot scale \"%s\": only replication controllers and deployments scale (skiffctl scale rc "
+		        "NAME)\n",
+		        c.name, ref.buf);
 		rc = SKIFFCTL_EXIT_FAIL;
 		goto done;
 	}
@@ -91,20 +105,22 @@ cmd_scale(int argc, char **argv, FILE *out, FILE *err)
 		goto done;
 	}
 	rc = SKIFFCTL_EXIT_FAIL;
-	if (ctl_key(&c, key, API_CONTROLLER, c.args[1]) < 0 || ctl_connect(&c) < 0)
+	what = ref.deploy ? "deployment" : "controller";
+	if ((ref.deploy ? ctl_deploy_key(&c, key, ref.name, 0) : ctl_key(&c, key, API_CONTROLLER, ref.name)) < 0 ||
+	    ctl_connect(&c) < 0)
 		goto done;
-	s = (struct scale){&c, key, replicas_flag};
+	s = (struct scale){&c, key, replicas_flag, ref.deploy};
 	switch (ctl_update(&c, key, edit, &s, NULL)) {
 	case CTL_UPDATED:
-		fprintf(out, "controller/%s scaled to %ld\n", c.args[1], replicas_flag);
+		fprintf(out, "%s/%s scaled to %ld\n", what, ref.name, replicas_flag);
 		rc = SKIFFCTL_EXIT_OK;
 		break;
 	case CTL_UNCHANGED:
-		fprintf(out, "controller/%s already has %ld replicas\n", c.args[1], replicas_flag);
+		fprintf(out, "%s/%s already has %ld replicas\n", what, ref.name, replicas_flag);
 		rc = SKIFFCTL_EXIT_OK;
 		break;
 	case CTL_NOT_FOUND:
-		fprintf(err, "%s: controller \"%s\" not found under %s\n", c.name, c.args[1], c.opts.prefix);
+		fprintf(err, "%s: %s \"%s\" not found under %s\n", c.name, what, ref.name, c.opts.prefix);
 		break;
 	default: break;
 	}

@@ -104,13 +104,28 @@ wait_agent(struct ctl *c, const char *pod, int64_t create, long grace, char *bke
 }
 
 int
+ctl_pod_mark(struct ctl *c, const char *key, long grace, int64_t *create)
+{
+	return ctl_update(c, key, mark, &grace, create);
+}
+
+int
+ctl_pod_stopped(struct ctl *c, const char *pod, int64_t create)
+{
+	char bkey[API_KEY_MAX];
+	int64_t bmod;
+
+	return agent_done(c, pod, create, bkey, sizeof(bkey), &bmod);
+}
+
+int
 ctl_delete_pod_graceful(struct ctl *c, const char *key, const char *pod, long grace, int force)
 {
 	char bkey[API_KEY_MAX];
 	int64_t create = 0, bmod = 0;
 	int u, d;
 
-	u = ctl_update(c, key, mark, &grace, &create);
+	u = ctl_pod_mark(c, key, grace, &create);
 	if (u < 0)
 		return -1;
 	if (u == CTL_NOT_FOUND)

@@ -1,6 +1,7 @@
 /*
  * ctl_update.c: the guarded read-modify-write every editing command uses
- * (scale, cordon, uncordon, delete --cascade=false), and the guarded delete: never a blind
+ * (scale, cordon, uncordon, drain, delete --cascade=false, rollout, set
+ * image), and the guarded delete: never a blind
  * overwrite of a key another component may write at the same moment.
  */
 #include <stdlib.h>

@@ -19,9 +19,12 @@ static const struct skiffctl_cmd commands[] = {
 	{"apply", cmd_apply, cmd_apply_usage, "create or update objects from manifests (-f)"},
 	{"create", cmd_create, cmd_create_usage, "create objects from manifests, failing if they exist"},
 	{"delete", cmd_delete, cmd_delete_usage, "delete an object (a controller with its pods)"},
-	{"scale", cmd_scale, cmd_scale_usage, "set a controller's replicas"},
+	{"scale", cmd_scale, cmd_scale_usage, "set a controller's or deployment's replicas"},
 	{"cordon", cmd_cordon, cmd_cordon_usage, "mark a node unschedulable"},
 	{"uncordon", cmd_uncordon, cmd_uncordon_usage, "mark a node schedulable"},
+	{"drain", cmd_drain, cmd_drain_usage, "cordon a node and move its pods elsewhere, gracefully"},
+	{"rollout", cmd_rollout, cmd_rollout_usage, "follow, undo, restart, pause or resume a deployment's rollout"},
+	{"set", cmd_set, cmd_set_usage, "set the images of a deployment's or controller's pod template"},
 	{"validate", cmd_validate, cmd_validate_usage, "check manifests offline"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -273,4 +273,88 @@ void *ctl_object_check(const struct ctl_object *o, enum api_kind force, enum api
  * several an array of them. New value or NULL with msg. */
 json_t *ctl_yaml_to_json(const char *buf, size_t len, char *msg, size_t msglen);
 
+/* ------------------------------------------------------------------------
+ * Deployments (ctl_deploy.c): P/deployments/NAME, P/deploymentstatus/NAME
+ * and the replication controllers a deployment owns (ownerReferences with
+ * its create revision as uid), read as JSON. The names and annotations
+ * shared with skiff-deployment-controller:
+ */
+#define CTL_REVISION_ANN "deployment.kubernetes.io/revision"
+#define CTL_CHANGE_CAUSE_ANN "kubernetes.io/change-cause"
+#define CTL_RESTARTED_AT_ANN "kubectl.kubernetes.io/restartedAt"
+#define CTL_HASH_LABEL "pod-template-hash"
+
+/* The kind word names deployments ("deployments", "deployment", "deploy",
+ * "Deployment", "deployments.apps", ...). */
+int ctl_deploy_word(const char *w);
+/* What a command is asked to act on: "KIND/NAME" at args[*i], or "KIND"
+ * "NAME" at args[*i], args[*i + 1] (*i advances past it). deploy is 1 for
+ * a deployment, else kind is the object's kind. 0, or -1 after a usage
+ * message on err. */
+struct ctl_ref {
+	int deploy;
+	const struct ctl_kind *kind;
+	const char *name;
+	char buf[API_SUBDOMAIN_MAX + 64];
+};
+int ctl_ref_parse(struct ctl *c, int *i, struct ctl_ref *ref);
+/* P/deployments/NAME or P/deploymentstatus/NAME (status) into buf
+ * (API_KEY_MAX). 0, or -1 with a message naming the bad name on err. */
+int ctl_deploy_key(struct ctl *c, char *buf, const char *name, int status);
+
+/* A snapshot for deployments: ctl_state (controllers and their statuses
+ * loaded) plus the deployments, their statuses and their events, all read
+ * at st.revision. */
+struct ctl_deploys {
+	struct ctl_state st;
+	struct ctl_list d, s, ev; /* ev: P/events/deployments/NAME/ID (name NAME, id ID) */
+};
+/* 0, or -1 after ctl_etcd_fail. Free with ctl_deploys_free (also after
+ * a failure). */
+int ctl_deploys_load(struct ctl *c, struct ctl_deploys *ds);
+void ctl_deploys_free(struct ctl_deploys *ds);
+/* The status of deployment d when its uid is d's create revision, else
+ * NULL (borrowed). */
+const struct ctl_kv *ctl_deploy_status(const struct ctl_deploys *ds, const struct ctl_kv *d);
+/* The controllers d owns, oldest revision first, into a new array
+ * (free()); *n their number. NULL with *n 0 when none (or no memory). */
+struct ctl_kv **ctl_deploy_rcs(const struct ctl_deploys *ds, const struct ctl_kv *d, size_t *n);
+/* The revision annotation of a controller, 0 when absent or not a number. */
+long long ctl_rc_revision(const struct ctl_kv *rc);
+/* v (a string or an integer) is the decimal revision rev: a uid. */
+int ctl_is_uid(const json_t *v, int64_t rev);
+/* A copy of a controller's template (new) without the pod-template-hash
+ * label: what the deployment's template was. NULL when out of memory. */
+json_t *ctl_template_unhashed(const json_t *rc_template);
+/* The controller d owns whose template is d's (NULL when none). */
+struct ctl_kv *ctl_deploy_current(struct ctl_kv **rcs, size_t n, const struct ctl_kv *d);
+/* NAME READY UP-TO-DATE AVAILABLE AGE [CONTAINERS IMAGES SELECTOR] of d
+ * (header when d is NULL). Returns the number of columns. */
+size_t ctl_deploy_row(const struct ctl_deploys *ds, const struct ctl_kv *d, int wide, ctl_row row);
+/* "skiffctl get deployments [NAME]": the table or -o json. match (with
+ * arg) filters on labels (NULL: all). Returns the exit status. */
+typedef int (*ctl_match_fn)(const void *arg, const struct ctl_kv *kv);
+int ctl_deploy_get(struct ctl *c, const char *name, int json, int wide, ctl_match_fn match, const void *arg);
+/* "Pod Template:" with its labels, annotations, containers and images. */
+void ctl_template_print(FILE *f, const json_t *tmpl);
+/* "skiffctl describe deployment NAME". Returns the exit status. */
+int ctl_deploy_describe(struct ctl *c, const char *name);
+/* Set (want 1) or clear a node's spec.unschedulable (cmd_cordon.c): a
+ * ctl_update result. */
+int ctl_node_cordon(struct ctl *c, const char *key, int want);
+/* The pieces of ctl_delete_pod_graceful, for commands that stop several
+ * pods at once (drain): mark the pod (CTL_UPDATED/CTL_UNCHANGED with
+ * *create its create revision, CTL_NOT_FOUND, or -1); then 1 when its
+ * agent is done (not bound, or the binding marked and the status gone),
+ * 0 not yet, -1 etcd failed. */
+int ctl_pod_mark(struct ctl *c, const char *key, long grace, int64_t *create);
+int ctl_pod_stopped(struct ctl *c, const char *pod, int64_t create);
+/* "skiffctl rollout", "skiffctl set", "skiffctl drain" */
+int cmd_rollout(int argc, char **argv, FILE *out, FILE *err);
+void cmd_rollout_usage(FILE *f);
+int cmd_set(int argc, char **argv, FILE *out, FILE *err);
+void cmd_set_usage(FILE *f);
+int cmd_drain(int argc, char **argv, FILE *out, FILE *err);
+void cmd_drain_usage(FILE *f);
+
 #endif

@@ -58,28 +58,61 @@ struct run {
 	char *out, *err;
 };
 
-/* Run "validate ARGS..." (NULL-terminated) in-process. */
+/* Run command fn named name with the arguments of ap (NULL-terminated)
+ * in-process. */
 static struct run
-validate(const char *arg, ...)
+run_in(int (*fn)(int, char **, FILE *, FILE *), const char *name, const char *arg, va_list ap)
 {
 	char *argv[32], *obuf = NULL, *ebuf = NULL;
 	size_t olen = 0, elen = 0;
 	FILE *out = open_memstream(&obuf, &olen), *err = open_memstream(&ebuf, &elen);
 	struct run r;
-	va_list ap;
 	int argc = 0;
 
-	argv[argc++] = "validate";
-	va_start(ap, arg);
+	argv[argc++] = (char *)name;
 	for (; arg && argc < 31; arg = va_arg(ap, const char *))
 		argv[argc++] = (char *)arg;
-	va_end(ap);
 	argv[argc] = NULL;
-	r.rc = cmd_validate(argc, argv, out, err);
+	r.rc = fn(argc, argv, out, err);
 	fclose(out);
 	fclose(err);
 	r.out = obuf;
 	r.err = ebuf;
+	return r;
+}
+
+/* Run "validate ARGS..." (NULL-terminated) in-process. */
+static struct run
+validate(const char *arg, ...)
+{
+	struct run r;
+	va_list ap;
+
+	va_start(ap, arg);
+	r = run_in(cmd_validate, "validate", arg, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The same for "rollout", "set", "scale" and "drain": the command is the
+ * first argument. */
+static struct run
+deploy_cmd(const char *name, ...)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **, FILE *, FILE *);
+	} cmds[] = {{"rollout", cmd_rollout}, {"set", cmd_set}, {"scale", cmd_scale}, {"drain", cmd_drain}};
+	struct run r = {0};
+	va_list ap;
+	size_t i;
+
+	for (i = 0; i < 4 && strcmp(cmds[i].name, name) != 0; i++)
+		;
+	ck_assert_uint_lt(i, 4);
+	va_start(ap, name);
+	r = run_in(cmds[i].fn, name, va_arg(ap, const char *), ap);
+	va_end(ap);
 	return r;
 }
 
@@ -263,6 +296,60 @@ START_TEST(test_usage)
 	ck_assert_int_eq(r.rc, 1);
 	ck_assert_str_eq(r.err, "--help: cannot read: No such file or directory\n");
 	run_free(&r);
+}
+END_TEST
+
+/* The deployment commands' usage errors, found before any etcd request:
+ * exit 2 (1 for a name that cannot be a key) with what is wrong. */
+START_TEST(test_deploy_usage)
+{
+	static const struct {
+		const char *args[6];
+		int rc;
+		const char *says;
+	} cases[] = {
+		{{"rollout", NULL}, 2, "expected SUBCOMMAND deployment/NAME"},
+		{{"rollout", "bogus", "deployment/web", NULL}, 2, "unknown subcommand \"bogus\""},
+		{{"rollout", "status", "rc/web", NULL}, 2, "deployments only"},
+		{{"rollout", "status", "deployment/", NULL}, 2, "which name?"},
+		{{"rollout", "status", "thing/web", NULL}, 2, "unknown kind \"thing\""},
+		{{"rollout", "status", "deployment/web", "--to-revision=2", NULL}, 2, "--to-revision goes with undo"},
+		{{"rollout", "undo", "deployment/web", "--timeout=1s", NULL}, 2, "--timeout goes with status"},
+		{{"rollout", "undo", "deployment", "web", "extra", NULL}, 2, "unexpected argument \"extra\""},
+		{{"rollout", "pause", "deployment/Bad_Name", NULL}, 1, "not a valid deployment name"},
+		{{"set", NULL}, 2, "only \"set image\" exists"},
+		{{"set", "image", "deployment/web", NULL}, 2, "expected CONTAINER=IMAGE"},
+		{{"set", "image", "deployment/web", "web", NULL}, 2, "\"web\" is not CONTAINER=IMAGE"},
+		{{"set", "image", "deployment/web", "web=a b", NULL}, 2, "not a valid image reference"},
+		{{"set", "image", "pod/web", "web=httpd", NULL}, 2, "not on pods"},
+		{{"scale", "deployment/web", NULL}, 2, "--replicas=N is required"},
+		{{"scale", "deployment/web", "web", "--replicas=1", NULL}, 2, "expected: controller NAME"},
+		{{"drain", NULL}, 2, "expected one NODE"},
+		{{"drain", "m1", "--grace-period=-5", NULL}, 2, "--grace-period is -1 or more"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const *a = cases[i].args;
+		struct run r = deploy_cmd(a[0], a[1], a[2], a[3], a[4], a[5]);
+
+		ck_assert_msg(r.rc == cases[i].rc, "%s %s: exit %d, want %d: %s", a[0], a[1] ? a[1] : "", r.rc,
+		              cases[i].rc, r.err);
+		ck_assert_msg(strstr(r.err, cases[i].says), "%s %s: no \"%s\" in: %s", a[0], a[1] ? a[1] : "",
+		              cases[i].says, r.err);
+		ck_assert_str_eq(r.out, "");
+		run_free(&r);
+	}
+	for (i = 0; i < 4; i++) {
+		static const char *const names[] = {"rollout", "set", "scale", "drain"};
+		struct run r = deploy_cmd(names[i], "--help", NULL);
+		char usage[64];
+
+		snprintf(usage, sizeof(usage), "usage: skiffctl %s", names[i]);
+		ck_assert_int_eq(r.rc, 0);
+		ck_assert_ptr_nonnull(strstr(r.out, usage));
+		run_free(&r);
+	}
 }
 END_TEST
 
@@ -490,6 +577,7 @@ cli_suite(void)
 	tcase_add_test(errors, test_unreadable);
 	tcase_add_loop_test(errors, test_odd_documents, 0, sizeof(odd) / sizeof(odd[0]));
 	tcase_add_test(errors, test_usage);
+	tcase_add_test(errors, test_deploy_usage);
 	tcase_add_test(errors, test_yaml_alias_bomb);
 	tcase_add_test(binary, test_binary);
 	suite_add_tcase(s, core);
