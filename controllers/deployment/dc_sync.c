@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <uthash.h>
+
 #include "dc.h"
 
 /* ---- writes ---- */
@@ -28,8 +30,45 @@ struct write {
 	char name[API_LABEL_MAX + 1];
 };
 
+/* Deployments with writes in flight: not decided on again before they
+ * return. */
+struct busy {
+	char name[API_LABEL_MAX + 1];
+	int n;
+	UT_hash_handle hh;
+};
+
+static struct busy *busy_set;
 static size_t inflight;
-static int64_t rc_rev, st_rev; /* newest revisions of our own writes */
+static int64_t rc_rev, st_rev; /* newest revisions of our own writes that took effect */
+
+static int
+busy_add(const char *name, int delta)
+{
+	struct busy *b = NULL;
+
+	HASH_FIND_STR(busy_set, name, b);
+	if (!b && delta > 0) {
+		if (!(b = calloc(1, sizeof(*b))))
+			return -1;
+		snprintf(b->name, sizeof(b->name), "%s", name);
+		HASH_ADD_STR(busy_set, name, b);
+	}
+	if (b && (b->n += delta) <= 0) {
+		HASH_DEL(busy_set, b);
+		free(b);
+	}
+	return 0;
+}
+
+static int
+is_busy(const char *name)
+{
+	struct busy *b = NULL;
+
+	HASH_FIND_STR(busy_set, name, b);
+	return b != NULL;
+}
 
 static void
 write_done(struct etcd_result *res, void *arg)
@@ -42,11 +81,14 @@ write_done(struct etcd_result *res, void *arg)
 	} else if (res->err.code == ETCD_OK) {
 		int64_t *rev = w->status ? &st_rev : &rc_rev;
 
-		if (res->revision > *rev)
+		/* A failed compare wrote nothing: there is nothing to wait for
+		 * (and its revision may be one the cache never sees). */
+		if (res->succeeded && res->revision > *rev)
 			*rev = res->revision;
 		if (!res->succeeded)
 			wq_add(w->dc->q, w->name); /* something moved meanwhile: decide again */
 	}
+	busy_add(w->name, -1);
 	inflight--;
 	controller_settled(w->dc->ctl);
 	free(w);
@@ -70,7 +112,14 @@ commit(struct dc *dc, const char *name, struct etcd_txn *t, int status)
 		w->status = status;
 		snprintf(w->name, sizeof(w->name), "%s", name);
 	}
-	if (!w || etcd_txn_commit(dc->d->etcd, t, write_done, w, &err) < 0) {
+	if (!w || busy_add(name, 1) < 0) {
+		free(w);
+		etcd_txn_free(t);
+		wq_add_after(dc->q, name, 1.0);
+		return;
+	}
+	if (etcd_txn_commit(dc->d->etcd, t, write_done, w, &err) < 0) {
+		busy_add(name, -1);
 		free(w);
 		log_kv(LL_WARN, KV("deployment", name), "cannot write: %s; will retry",
 		       err.msg[0] ? err.msg : "out of memory");
@@ -277,14 +326,28 @@ scale_one(struct pass *p, struct owned *w, int to)
 
 /* ---- the decisions ---- */
 
+/* The pods there may be: per controller the larger of its spec and what
+ * its status counted (a status written just before the replication
+ * controller's deletes still counts them). */
 static int
-total_spec(const struct pass *p)
+total_pods(const struct pass *p)
 {
 	int64_t n = 0;
 
 	for (size_t i = 0; i < p->s->n; i++)
-		n += p->s->v[i].rs.spec;
+		n += p->s->v[i].rs.spec > p->s->v[i].pods ? p->s->v[i].rs.spec : p->s->v[i].pods;
 	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/* 1 when every owned controller's status answers for its current spec:
+ * before that its counts may be too low (pods) or too high (available). */
+static int
+all_observed(const struct pass *p)
+{
+	for (size_t i = 0; i < p->s->n; i++)
+		if (!p->s->v[i].observed)
+			return 0;
+	return 1;
 }
 
 /* 1 when no old controller asks for pods nor has any left. */
@@ -310,7 +373,7 @@ create_current(struct pass *p)
 	if (sp->strategy == API_RECREATE)
 		n = olds_gone(p) ? sp->replicas : 0;
 	else
-		n = dc_new_replicas(sp->replicas, surge, total_spec(p), 0);
+		n = all_observed(p) ? dc_new_replicas(sp->replicas, surge, total_pods(p), 0) : 0;
 	rc = api_deployment_new_rc(p->dep, p->name, p->s->uid, p->hash, p->max_rev + 1, n);
 	if (!rc || !(json = api_deployment_rc_json(rc, p->dep)) ||
 	    api_key_object(key, sizeof(key), p->dc->prefix, API_CONTROLLER, p->rcname, NULL) < 0) {
@@ -342,15 +405,14 @@ roll(struct pass *p)
 	struct dc_rs *rs;
 	int surge, unav, to, *out;
 
+	if (!all_observed(p))
+		return; /* the replication controller's statuses catch up first */
 	dc_fenceposts(sp, &surge, &unav);
-	to = dc_new_replicas(sp->replicas, surge, total_spec(p), p->cur->rs.spec);
+	to = dc_new_replicas(sp->replicas, surge, total_pods(p), p->cur->rs.spec);
 	if (to != p->cur->rs.spec) {
 		scale_one(p, p->cur, to);
 		return;
 	}
-	for (size_t i = 0; i < p->s->n; i++)
-		if (!p->s->v[i].observed)
-			return; /* a status still answers for an older spec: its count may be too high */
 	w = calloc(p->n_old + 1, sizeof(*w));
 	out = calloc(p->n_old + 1, sizeof(*out));
 	rs = calloc(p->n_old + 1, sizeof(*rs));
@@ -596,8 +658,8 @@ dc_reconcile(struct wq *q, const char *name, void *arg)
 		wq_done(q, name, WQ_OK, 0);
 		return;
 	}
-	if (informer_revision(dc->controllers) < rc_rev || informer_revision(dc->dstatus) < st_rev) {
-		wq_done(q, name, WQ_REQUEUE_AFTER, 0.05); /* our last writes are not in the caches yet */
+	if (is_busy(name) || informer_revision(dc->controllers) < rc_rev || informer_revision(dc->dstatus) < st_rev) {
+		wq_done(q, name, WQ_REQUEUE_AFTER, 0.05); /* our last writes are not back or not in the caches yet */
 		return;
 	}
 	o = informer_get(dc->deployments, name);

@@ -10,8 +10,8 @@ $(BIN)/skiff-deployment-controller: $(DC_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUN
 
 # The rollout arithmetic and the status, without main.c and the writes.
 DC_UNIT_OBJ := $(OBJ)/controllers/deployment/dc_math.o $(OBJ)/controllers/deployment/dc_status.o
-$(eval $(call test_prog,check_deployment,tests/unit,$(DC_UNIT_OBJ) $(API_LIB)))
-UNIT_TESTS += $(TBIN)/check_deployment
+$(eval $(call test_prog,check_dc_math,tests/unit,$(DC_UNIT_OBJ) $(API_LIB)))
+UNIT_TESTS += $(TBIN)/check_dc_math
 
 # Integration: real etcd, the real deployment and replication controllers.
 DC_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_deployment*.c))

@@ -10,7 +10,7 @@
 
 #include "api/api.h"
 
-#define TEMPLATE                                                                                       \
+#define TEMPLATE                                                                                         \
 	"\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":" \
 	"\"web\",\"image\":\"httpd:2.4\"}]}}"
 
@@ -132,8 +132,9 @@ END_TEST
 
 START_TEST(test_status_condition)
 {
-	static const char json[] = "{\"uid\":\"5\",\"conditions\":[{\"type\":\"Available\",\"status\":\"True\"},"
-	                           "{\"type\":\"Progressing\",\"status\":\"False\",\"reason\":\"ProgressDeadlineExceeded\"}]}";
+	static const char json[] =
+		"{\"uid\":\"5\",\"conditions\":[{\"type\":\"Available\",\"status\":\"True\"},"
+		"{\"type\":\"Progressing\",\"status\":\"False\",\"reason\":\"ProgressDeadlineExceeded\"}]}";
 	struct api_errors errs = {0};
 	struct api_deployment_status *st = api_deployment_status_parse(json, strlen(json), &errs);
 

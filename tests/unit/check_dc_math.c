@@ -1,5 +1,5 @@
 /*
- * check_deployment.c: the deployment controller's rollout arithmetic
+ * check_dc_math.c: the deployment controller's rollout arithmetic
  * (controllers/deployment/dc_math.c) as tables of cases worked out by
  * Kubernetes' rules (maxSurge rounds up, maxUnavailable down, both 0 make
  * maxUnavailable 1; the scale-up and scale-down steps of
