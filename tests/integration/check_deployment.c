@@ -96,20 +96,28 @@ teardown(void)
 
 /* ---- the deployment ---- */
 
+/* P/deployments/NAME with extra spec members ("" or "\"paused\":true,"). */
 static int64_t
-put_deployment(const char *name, int replicas, const char *image, const char *strategy, int deadline)
+put_deployment_with(const char *name, int replicas, const char *image, const char *strategy, int deadline,
+                    const char *extra)
 {
 	char key[128], json[2048];
 
 	snprintf(key, sizeof(key), P "/deployments/%s", name);
 	snprintf(json, sizeof(json),
 	         "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"%s\"},"
-	         "\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":\"%s\"}},\"strategy\":%s,"
+	         "\"spec\":{%s\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":\"%s\"}},\"strategy\":%s,"
 	         "\"progressDeadlineSeconds\":%d,\"revisionHistoryLimit\":1,"
 	         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s\"}},"
 	         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"%s\"}]}}}}",
-	         name, replicas, name, strategy, deadline, name, image);
+	         name, extra, replicas, name, strategy, deadline, name, image);
 	return tu_put(S, key, json);
+}
+
+static int64_t
+put_deployment(const char *name, int replicas, const char *image, const char *strategy, int deadline)
+{
+	return put_deployment_with(name, replicas, image, strategy, deadline, "");
 }
 
 /* The value of key parsed (json_decref), NULL when absent. */
@@ -296,12 +304,28 @@ controllers_are(void *arg)
 	return count("controllers") == w->max_pods;
 }
 
+/* The revision annotation of the controller of w's first pod (new). */
+static char *
+revision_of_pods(const struct world *w)
+{
+	char key[128], *dash = w->n ? strrchr(w->pods[0].name, '-') : NULL, *rev = NULL;
+	json_t *rc;
+
+	ck_assert_ptr_nonnull(dash);
+	snprintf(key, sizeof(key), P "/controllers/%.*s", (int)(dash - w->pods[0].name), w->pods[0].name);
+	rc = get_json(key);
+	ck_assert_ptr_nonnull(rc);
+	rev = strdup(json_string_value(json_object_get(json_object_get(json_object_get(rc, "metadata"), "annotations"),
+	                                               "deployment.kubernetes.io/revision")));
+	json_decref(rc);
+	return rev;
+}
+
 START_TEST(test_rolling_update)
 {
 	struct world w;
 	int64_t rev = put_deployment("web", 6, "img:a", ROLLING("1", "\"25%\""), 600);
-	json_t *rc;
-	char key[128];
+	char *r;
 
 	start_world(&w, "web", 6, "img:a", rev);
 	WAIT(rolled, &w, 60);
@@ -314,19 +338,9 @@ START_TEST(test_rolling_update)
 	w.max_pods = 2;
 	w.check = 0;
 	WAIT(controllers_are, &w, 30);
-	rc = NULL;
-	for (int i = 0; i < w.n && !rc; i++) {
-		char *dash = strrchr(w.pods[i].name, '-');
-
-		snprintf(key, sizeof(key), P "/controllers/%.*s", (int)(dash - w.pods[i].name), w.pods[i].name);
-		rc = get_json(key);
-	}
-	ck_assert_ptr_nonnull(rc);
-	ck_assert_str_eq(
-		json_string_value(json_object_get(json_object_get(json_object_get(rc, "metadata"), "annotations"),
-	                                          "deployment.kubernetes.io/revision")),
-		"3");
-	json_decref(rc);
+	r = revision_of_pods(&w);
+	ck_assert_str_eq(r, "3");
+	free(r);
 }
 END_TEST
 
@@ -412,19 +426,27 @@ START_TEST(test_recreate)
 }
 END_TEST
 
-/* th_wait cond: Progressing is False with ProgressDeadlineExceeded. */
+/* What a th_wait cond looks for in P/deploymentstatus/NAME. */
+struct cond_want {
+	const char *name, *status, *reason;
+};
+
+/* th_wait cond: Progressing has that status and reason. */
 static int
-deadline_exceeded(void *arg)
+progressing_is(void *arg)
 {
-	json_t *st = get_json(P "/deploymentstatus/slow"), *c;
+	const struct cond_want *w = arg;
+	char key[128];
+	json_t *st, *c;
 	size_t i;
 	int ok = 0;
 
-	(void)arg;
+	snprintf(key, sizeof(key), P "/deploymentstatus/%s", w->name);
+	st = get_json(key);
 	json_array_foreach(json_object_get(st, "conditions"), i, c)
 		ok |= strcmp(json_string_value(json_object_get(c, "type")), "Progressing") == 0 &&
-		      strcmp(json_string_value(json_object_get(c, "status")), "False") == 0 &&
-		      strcmp(json_string_value(json_object_get(c, "reason")), "ProgressDeadlineExceeded") == 0;
+		      strcmp(json_string_value(json_object_get(c, "status")), w->status) == 0 &&
+		      strcmp(json_string_value(json_object_get(c, "reason")), w->reason) == 0;
 	json_decref(st);
 	return ok;
 }
@@ -434,10 +456,37 @@ deadline_exceeded(void *arg)
 START_TEST(test_progress_deadline)
 {
 	double t0 = now_s();
+	struct cond_want w = {"slow", "False", "ProgressDeadlineExceeded"};
 
 	put_deployment("slow", 2, "img:a", ROLLING("1", "0"), 2);
-	WAIT(deadline_exceeded, NULL, 30);
+	WAIT(progressing_is, &w, 30);
 	ck_assert_double_ge(now_s() - t0, 2.0);
+}
+END_TEST
+
+/* Paused: a new template makes nothing; resumed, it rolls. Going back to
+ * the first template reuses its controller with the next revision. */
+START_TEST(test_pause_and_back)
+{
+	struct world w;
+	struct cond_want paused = {"pb", "Unknown", "DeploymentPaused"};
+	int64_t rev = put_deployment("pb", 3, "img:a", ROLLING("1", "1"), 600);
+	char *r;
+
+	start_world(&w, "pb", 3, "img:a", rev);
+	WAIT(rolled, &w, 60);
+	put_deployment_with("pb", 3, "img:b", ROLLING("1", "1"), 600, "\"paused\":true,");
+	WAIT(progressing_is, &paused, 30);
+	look(&w);
+	ck_assert_int_eq(count("controllers"), 1);
+	for (int i = 0; i < w.n; i++)
+		ck_assert_str_eq(w.pods[i].image, "img:a");
+	roll_checked(&w, ROLLING("1", "1"), "img:b", 1, 1);
+	roll_checked(&w, ROLLING("1", "1"), "img:a", 1, 1);
+	ck_assert_int_eq(count("controllers"), 2);
+	r = revision_of_pods(&w);
+	ck_assert_str_eq(r, "3");
+	free(r);
 }
 END_TEST
 
@@ -480,6 +529,7 @@ main(void)
 	tcase_add_test(core, test_rolling_update);
 	tcase_add_test(core, test_recreate);
 	tcase_add_test(core, test_delete);
+	tcase_add_test(core, test_pause_and_back);
 	tcase_add_test(limits, test_progress_deadline);
 	tcase_add_test(limits, test_kill_mid_rollout);
 	suite_add_tcase(s, core);
