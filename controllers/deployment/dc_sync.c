@@ -537,7 +537,8 @@ find_current(struct pass *p)
 	if (api_template_hash(&p->dep->spec.template, p->collision, p->hash, sizeof(p->hash)) < 0 ||
 	    api_deployment_rc_name(p->rcname, sizeof(p->rcname), p->name, p->hash, NULL) < 0)
 		return -1;
-	qsort(p->s->v, p->s->n, sizeof(*p->s->v), by_revision);
+	if (p->s->n > 1)
+		qsort(p->s->v, p->s->n, sizeof(*p->s->v), by_revision);
 	if (!(p->old = calloc(p->s->n + 1, sizeof(*p->old))))
 		return -1;
 	for (size_t i = 0; i < p->s->n; i++) {
