@@ -85,8 +85,8 @@ write_done(struct etcd_result *res, void *arg)
 		 * (and its revision may be one the cache never sees). */
 		if (res->succeeded && res->revision > *rev)
 			*rev = res->revision;
-		if (!res->succeeded)
-			wq_add(w->dc->q, w->name); /* something moved meanwhile: decide again */
+		if (!res->succeeded) /* something moved meanwhile: decide again once the caches have it */
+			wq_add_after(w->dc->q, w->name, 0.05);
 	}
 	busy_add(w->name, -1);
 	inflight--;
@@ -527,7 +527,8 @@ out:
 
 /* The current template's controller: p->cur, p->old, p->max_rev. A
  * controller of that name that is not ours or holds another template is a
- * hash collision: 0 then (and p->collision grows), else 1. */
+ * hash collision: 0 then (and p->collision grows); one that does not
+ * decode: 2 (wait); else 1; -1 when out of memory. */
 static int
 find_current(struct pass *p)
 {
@@ -552,6 +553,13 @@ find_current(struct pass *p)
 	}
 	p->n_old = k;
 	other = informer_get(p->dc->controllers, p->rcname);
+	if (other && !other->obj) {
+		/* Ours or not, it does not decode (the replication controller
+		 * says why): neither a collision nor to be written over. */
+		recorder_eventf(p->dc->rec, "deployments", p->name, "Warning", "InvalidReplicationController",
+		                "controller %s does not decode; fix or delete it, nothing rolls until then", p->rcname);
+		return 2;
+	}
 	if (other && (!p->cur || !api_deployment_template_matches(p->dep, p->cur->rc))) {
 		recorder_eventf(p->dc->rec, "deployments", p->name, "Warning", "HashCollision",
 		                "controller %s exists with another template or owner; collisionCount is now %d",
@@ -591,6 +599,10 @@ sync_valid(struct dc *dc, const char *name, const struct informer_obj *dep_o, st
 	if ((found = find_current(&p)) < 0) {
 		free(p.old);
 		return -1;
+	}
+	if (found == 2) {
+		free(p.old);
+		return 10.0;
 	}
 	if (found && p.dep->spec.paused)
 		paused(&p);
