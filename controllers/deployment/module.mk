@@ -15,6 +15,7 @@ UNIT_TESTS += $(TBIN)/check_dc_math
 
 # Integration: real etcd, the real deployment and replication controllers.
 DC_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_deployment*.c))
-$(foreach t,$(DC_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+# It computes a pod-template-hash with api/ to plant a collision.
+$(foreach t,$(DC_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(API_LIB) $(ETCD_LIB))))
 $(foreach t,$(DC_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-deployment-controller $(BIN)/skiff-replication-controller))
 INTEG_TESTS += $(DC_INTEG:%=$(TBIN)/%)

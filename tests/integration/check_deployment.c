@@ -8,7 +8,8 @@
  * and the ready ones: never more than replicas + maxSurge, never fewer
  * than replicas - maxUnavailable ready. Then the same with the
  * deployment controller killed mid-rollout and a standby taking over;
- * Recreate; the progress deadline; deleting the deployment.
+ * Recreate; pause and going back; a hash collision; the progress
+ * deadline; deleting the deployment.
  */
 #include <check.h>
 #include <ev.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/api.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
 #include "th_proc.h"
@@ -490,6 +492,56 @@ START_TEST(test_pause_and_back)
 }
 END_TEST
 
+/* th_wait cond: the deployment's status says collisionCount 1 and its
+ * pods run (w->name's rollout is done). */
+static int
+collided(void *arg)
+{
+	struct world *w = arg;
+	json_t *st = get_json(P "/deploymentstatus/col");
+	int n = (int)json_integer_value(json_object_get(st, "collisionCount"));
+
+	json_decref(st);
+	return n == 1 && rolled(w);
+}
+
+/* A controller named NAME-HASH that is not the deployment's (a user's,
+ * with another template) is left alone: collisionCount goes to 1 and the
+ * deployment's controller gets the next hash. */
+START_TEST(test_hash_collision)
+{
+	static const char tmpl[] = "{\"metadata\":{\"labels\":{\"app\":\"col\"}},"
+				   "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"img:a\"}]}}";
+	struct api_errors errs = {0};
+	struct api_pod *t = api_parse(API_POD, tmpl, strlen(tmpl), &errs);
+	struct world w;
+	char hash[16], key[128], json[512];
+	json_t *mine;
+	int64_t rev;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(api_template_hash(t, 0, hash, sizeof(hash)), 0);
+	api_pod_free(t);
+	api_errors_clear(&errs);
+	snprintf(key, sizeof(key), P "/controllers/col-%s", hash);
+	snprintf(json, sizeof(json),
+	         "{\"metadata\":{\"name\":\"col-%s\"},\"spec\":{\"replicas\":0,\"selector\":{\"app\":\"other\"},"
+	         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"other\"}},"
+	         "\"spec\":{\"containers\":[{\"name\":\"x\",\"image\":\"img:x\"}]}}}}",
+	         hash);
+	ck_assert_int_gt(tu_put(S, key, json), 0);
+	rev = put_deployment("col", 2, "img:a", ROLLING("1", "1"), 600);
+	start_world(&w, "col", 2, "img:a", rev);
+	WAIT(collided, &w, 60);
+	mine = get_json(key);
+	ck_assert_ptr_nonnull(mine);
+	ck_assert_ptr_null(json_object_get(json_object_get(mine, "metadata"), "ownerReferences"));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(mine, "spec"), "replicas")), 0);
+	json_decref(mine);
+	ck_assert_int_eq(count("controllers"), 2);
+}
+END_TEST
+
 static int
 all_gone(void *arg)
 {
@@ -530,6 +582,7 @@ main(void)
 	tcase_add_test(core, test_recreate);
 	tcase_add_test(core, test_delete);
 	tcase_add_test(core, test_pause_and_back);
+	tcase_add_test(core, test_hash_collision);
 	tcase_add_test(limits, test_progress_deadline);
 	tcase_add_test(limits, test_kill_mid_rollout);
 	suite_add_tcase(s, core);
