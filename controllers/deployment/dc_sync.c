@@ -611,11 +611,13 @@ sync_valid(struct dc *dc, const char *name, const struct informer_obj *dep_o, st
 	else if (found && p.cur->revision <= p.max_rev) {
 		struct etcd_txn *t = guarded(&p); /* a template that came back: the newest revision */
 
-		if (put_scaled(t, p.cur, p.cur->rs.spec, p.max_rev + 1) < 0)
+		if (put_scaled(t, p.cur, p.cur->rs.spec, p.max_rev + 1) < 0) {
 			etcd_txn_free(t);
-		else
+			wq_add_after(dc->q, name, 1.0);
+		} else {
 			commit(dc, name, t, 0);
-		p.action = "ReplicaSetUpdated";
+			p.action = "ReplicaSetUpdated";
+		}
 	} else if (found && p.dep->spec.strategy == API_RECREATE)
 		recreate(&p);
 	else if (found)
