@@ -15,6 +15,7 @@
 #include "api_binding.h"
 #include "api_configmap.h"
 #include "api_controller.h"
+#include "api_deployment.h"
 #include "api_endpoints.h"
 #include "api_errors.h"
 #include "api_event.h"
@@ -35,7 +36,7 @@
 #include "api_time.h"
 
 /* The metadata of obj (Pod, ReplicationController, Service, Node,
- * NodeLease, ConfigMap, Secret; a Binding's pod), NULL for kinds without. Borrowed. */
+ * NodeLease, ConfigMap, Secret, Deployment; a Binding's pod), NULL for kinds without. Borrowed. */
 const struct api_meta *api_object_meta(enum api_kind k, const void *obj);
 /* Check obj against the key it was read from: metadata.name (if present)
  * must equal the key's name; a Binding's node and pod name must equal the

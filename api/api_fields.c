@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api_deployment.h"
 #include "api_fields.h"
 #include "api_internal.h"
 #include "api_names.h"
@@ -388,6 +389,27 @@ static const struct api_field secret[] = {
 	IMPL("stringData"), IMPL("type"), REFUSE_BUT("immutable", "false"), END,
 };
 
+/* apps/v1 Deployment (api_deployment.c). */
+static const struct api_field rolling_update[] = {IMPL("maxSurge"), IMPL("maxUnavailable"), END};
+
+static const struct api_field deployment_strategy[] = {IMPL("type"), IMPL_SUB("rollingUpdate", rolling_update), END};
+
+static const struct api_field deployment_spec[] = {
+	IMPL("replicas"),
+	IMPL("selector"),
+	IMPL_SUB("template", pod_template),
+	IMPL_SUB("strategy", deployment_strategy),
+	IMPL("minReadySeconds"),
+	IMPL("revisionHistoryLimit"),
+	IMPL("paused"),
+	IMPL("progressDeadlineSeconds"),
+	END,
+};
+
+static const struct api_field deployment[] = {
+	IMPL("apiVersion"), IMPL("kind"), IMPL_SUB("metadata", meta), IMPL_SUB("spec", deployment_spec), STATUS, END,
+};
+
 const struct api_field *
 api_fields_of(enum api_kind k)
 {
@@ -397,6 +419,7 @@ api_fields_of(enum api_kind k)
 	case API_SERVICE: return service;
 	case API_CONFIGMAP: return configmap;
 	case API_SECRET: return secret;
+	case API_DEPLOYMENT: return deployment;
 	default: return NULL;
 	}
 }
@@ -405,14 +428,18 @@ int
 api_fields_check_version(enum api_kind k, const json_t *root, struct api_errors *errs)
 {
 	const json_t *v = json_object_get(root, "apiVersion");
+	const char *want = k == API_DEPLOYMENT ? API_DEPLOYMENT_VERSION : "v1";
 	char q[96];
 
-	if (!v || json_is_null(v) || (json_is_string(v) && strcmp(json_string_value(v), "v1") == 0))
+	if (!v || json_is_null(v) || (json_is_string(v) && strcmp(json_string_value(v), want) == 0))
 		return 0;
 	if (!errs)
 		return -1;
 	if (!json_is_string(v))
 		api_errors_add(errs, "apiVersion", "must be a string, got %s", api_json_type_name(v));
+	else if (k == API_DEPLOYMENT)
+		api_errors_add(errs, "apiVersion", "must be %s for a Deployment, got %s", want,
+		               api_quote(q, sizeof(q), json_string_value(v)));
 	else
 		api_errors_add(errs, "apiVersion", "must be v1 for a %s, got %s (Skiff reads Kubernetes v1 objects)",
 		               api_kind_name(k) ? api_kind_name(k) : "object",

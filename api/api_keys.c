@@ -30,6 +30,8 @@ static const char *const dirs[API_KIND_COUNT] = {
 	[API_CONFIGMAP] = "configmaps",
 	[API_SECRET] = "secrets",
 	[API_NODECONFIG] = "nodeconfig",
+	[API_DEPLOYMENT] = "deployments",
+	[API_DEPLOYMENTSTATUS] = "deploymentstatus",
 };
 
 const char *
@@ -126,7 +128,7 @@ name_rule(enum api_kind k)
 static int
 event_object(enum api_kind k)
 {
-	return k == API_POD || k == API_CONTROLLER || k == API_SERVICE || k == API_NODE;
+	return k == API_POD || k == API_CONTROLLER || k == API_SERVICE || k == API_NODE || k == API_DEPLOYMENT;
 }
 
 /* Check every part k needs; the others must be empty. */
@@ -145,6 +147,8 @@ check_key(const struct api_key *k, struct api_error *err)
 	case API_SERVICEIP:
 	case API_CONFIGMAP:
 	case API_SECRET:
+	case API_DEPLOYMENT:
+	case API_DEPLOYMENTSTATUS:
 	case API_SUBNET: return check_part("name", k->name, name_rule(k->kind), err);
 	case API_NODECONFIG:
 		if (check_part("node name", k->node, PART_SUBDOMAIN, err) < 0)
@@ -164,7 +168,8 @@ check_key(const struct api_key *k, struct api_error *err)
 		/* FALLTHROUGH */
 	case API_EVENT:
 		if (!event_object(k->object))
-			return api_error_set(err, "event kind: must be pods, controllers, services or nodes");
+			return api_error_set(err,
+			                     "event kind: must be pods, controllers, services, nodes or deployments");
 		if (check_part("name", k->name, name_rule(k->object), err) < 0)
 			return -1;
 		return check_part("event ID", k->id, PART_ID, err);
@@ -305,7 +310,7 @@ api_key_event_dir(char *buf, size_t len, const char *prefix, enum api_kind objec
 	if (api_prefix_check(prefix, err) < 0)
 		return -1;
 	if (!event_object(object))
-		return api_error_set(err, "event kind: must be pods, controllers, services or nodes");
+		return api_error_set(err, "event kind: must be pods, controllers, services, nodes or deployments");
 	if (!name)
 		return put(buf, len, snprintf(buf, len, "%s/events/%s/", prefix, api_kind_dir(object)), err);
 	if (check_part("name", name, name_rule(object), err) < 0)
@@ -395,8 +400,9 @@ api_key_parse(const char *prefix, const char *key, size_t len, struct api_key *o
 	if (out->kind == API_EVENT || out->kind == API_NODEEVENT) {
 		out->object = kind_of_dir(seg[1]);
 		if (!event_object(out->object))
-			return api_error_set(err, "event kind: must be pods, controllers, services or nodes, got %s",
-			                     api_quote(q, sizeof(q), seg[1]));
+			return api_error_set(
+				err, "event kind: must be pods, controllers, services, nodes or deployments, got %s",
+				api_quote(q, sizeof(q), seg[1]));
 	}
 	if ((out->kind == API_BINDING || out->kind == API_PODSTATUS) &&
 	    set_part(out->node, "node name", seg[1], err) < 0)

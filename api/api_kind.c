@@ -27,6 +27,8 @@ static const struct api_kind_ops *const ops_table[API_KIND_COUNT] = {
 	[API_NODEEVENT] = &api_event_ops,
 	[API_CONFIGMAP] = &api_configmap_ops,
 	[API_SECRET] = &api_secret_ops,
+	[API_DEPLOYMENT] = &api_deployment_ops,
+	[API_DEPLOYMENTSTATUS] = &api_deployment_status_ops,
 };
 
 static const struct api_kind_ops *
@@ -77,6 +79,9 @@ api_kind_detect(const json_t *root)
 		return API_KIND_UNKNOWN;
 	if (json_is_string(kind))
 		return api_kind_from_name(json_string_value(kind));
+	if (json_is_string(json_object_get(root, "apiVersion")) &&
+	    strcmp(json_string_value(json_object_get(root, "apiVersion")), API_DEPLOYMENT_VERSION) == 0)
+		return API_DEPLOYMENT; /* the one apps/v1 kind Skiff has */
 	if (!json_is_object(spec))
 		spec = NULL;
 	if (!json_is_object(status))
@@ -95,6 +100,8 @@ api_kind_detect(const json_t *root)
 		return API_BINDING;
 	if (has(root, "phase") || has(root, "containerStatuses"))
 		return API_PODSTATUS;
+	if (has(root, "updatedReplicas"))
+		return API_DEPLOYMENTSTATUS;
 	if (has(root, "readyReplicas") || has(root, "observedRevision"))
 		return API_CONTROLLERSTATUS;
 	if (has(root, "addresses") || (has(root, "clusterIP") && has(root, "ports")))
@@ -215,6 +222,7 @@ api_object_meta(enum api_kind k, const void *obj)
 	case API_BINDING: return &((const struct api_binding *)obj)->pod.meta;
 	case API_CONFIGMAP:
 	case API_SECRET: return &((const struct api_configmap *)obj)->meta;
+	case API_DEPLOYMENT: return &((const struct api_deployment *)obj)->meta;
 	default: return NULL;
 	}
 }

@@ -34,6 +34,8 @@ enum api_kind {
 	API_CONFIGMAP,        /* struct api_configmap (v2: P/configmaps/NAME) */
 	API_SECRET,           /* struct api_configmap (v2: P/secrets/NAME) */
 	API_NODECONFIG,       /* copies: P/nodeconfig/NODE/{configmaps,secrets}/NAME; object by the key's KIND */
+	API_DEPLOYMENT,       /* struct api_deployment (v2: P/deployments/NAME, apps/v1) */
+	API_DEPLOYMENTSTATUS, /* struct api_deployment_status (v2: P/deploymentstatus/NAME) */
 	API_KIND_COUNT
 };
 

@@ -69,13 +69,15 @@ applicable(struct ctl *c, const struct ctl_object *o, enum api_kind k)
 {
 	const char *kn = ctl_jstr(o->j, "kind");
 
-	if (k == API_POD || k == API_CONTROLLER || k == API_SERVICE || k == API_CONFIGMAP || k == API_SECRET)
+	if (k == API_POD || k == API_CONTROLLER || k == API_SERVICE || k == API_CONFIGMAP || k == API_SECRET ||
+	    k == API_DEPLOYMENT)
 		return 1;
 	if (k == API_NODE)
 		fprintf(c->err, "%s: kind: nodes are written by their agent; use skiffctl cordon/uncordon\n", o->where);
 	else if (kn)
 		fprintf(c->err,
-		        "%s: kind: \"%s\" cannot be applied; use Pod, ReplicationController, Service, ConfigMap or Secret\n",
+		        "%s: kind: \"%s\" cannot be applied; use Pod, ReplicationController, Service, ConfigMap, Secret or "
+		        "Deployment\n",
 		        o->where, kn);
 	else
 		fprintf(c->err, "%s: cannot tell what kind of object this is; set \"kind\"\n", o->where);

@@ -19,6 +19,7 @@ static const struct ctl_kind kinds[] = {
 	{API_EVENT, "events", "event", "ev"},
 	{API_CONFIGMAP, "configmaps", "configmap", "cm"},
 	{API_SECRET, "secrets", "secret", "secret"},
+	{API_DEPLOYMENT, "deployments", "deployment", "deploy"},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 

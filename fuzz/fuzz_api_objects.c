@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The object kinds (API_LEADER has none; NodeStatus and NodeEvent share
  * Node's and Event's decoders). The first byte modulo N_KINDS picks one. */
 static const enum api_kind kinds[] = {
-	API_POD,       API_CONTROLLER,       API_SERVICE,   API_NODE,      API_NODELEASE,     API_BINDING,
-	API_PODSTATUS, API_CONTROLLERSTATUS, API_ENDPOINTS, API_SERVICEIP, API_NETWORKCONFIG, API_SUBNET,
-	API_EVENT,     API_CONFIGMAP,        API_SECRET,
+	API_POD,       API_CONTROLLER,       API_SERVICE,   API_NODE,       API_NODELEASE,        API_BINDING,
+	API_PODSTATUS, API_CONTROLLERSTATUS, API_ENDPOINTS, API_SERVICEIP,  API_NETWORKCONFIG,    API_SUBNET,
+	API_EVENT,     API_CONFIGMAP,        API_SECRET,    API_DEPLOYMENT, API_DEPLOYMENTSTATUS,
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -47,6 +47,25 @@ check_round_trip(enum api_kind k, const void *obj)
 	api_errors_clear(&errs);
 }
 
+/* A deployment's own controller selects its pods and not the others'
+ * (the pod-template-hash label), and its template is the deployment's. */
+static void
+check_deployment(const struct api_deployment *d)
+{
+	struct api_controller *rc;
+	char hash[16];
+
+	if (api_template_hash(&d->spec.template, 0, hash, sizeof(hash)) < 0)
+		return; /* out of memory */
+	if (!(rc = api_deployment_new_rc(d, "web", "1", hash, 1, d->spec.replicas)))
+		return;
+	if (!api_selector_matches(&rc->spec.selector, &rc->spec.template.meta.labels) ||
+	    api_selector_matches(&rc->spec.selector, &d->spec.template.meta.labels) ||
+	    !api_deployment_template_matches(d, rc))
+		abort();
+	api_controller_free(rc);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -71,6 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* a controller's own pod must match its selector */
 			api_pod_free(pod);
 		}
+		if (k == API_DEPLOYMENT)
+			check_deployment(obj);
 		api_free(k, obj);
 	} else {
 		if (!api_errors_any(&errs))

@@ -91,7 +91,7 @@ static int
 kind_ok(const char *k)
 {
 	return strcmp(k, "pods") == 0 || strcmp(k, "controllers") == 0 || strcmp(k, "services") == 0 ||
-	       strcmp(k, "nodes") == 0;
+	       strcmp(k, "nodes") == 0 || strcmp(k, "deployments") == 0;
 }
 
 void

@@ -25,7 +25,8 @@ struct recorder *recorder_new(struct etcd_client *c, const char *prefix, const c
 struct recorder *recorder_new_node(struct etcd_client *c, const char *prefix, const char *node, const char *source);
 void recorder_free(struct recorder *r);
 
-/* kind is one of "pods", "controllers", "services", "nodes"; type is
+/* kind is one of "pods", "controllers", "services", "nodes",
+ * "deployments"; type is
  * "Normal" or "Warning". A name that cannot be a key segment is replaced
  * by "invalid-<hash>" and quoted in the message. */
 void recorder_eventf(struct recorder *r, const char *kind, const char *name, const char *type, const char *reason,

@@ -84,6 +84,7 @@ start scheduler "$BIN/skiff-scheduler"
 start replication-controller "$BIN/skiff-replication-controller"
 start endpoints-controller "$BIN/skiff-endpoints-controller"
 start config-controller "$BIN/skiff-config-controller"
+start deployment-controller "$BIN/skiff-deployment-controller"
 # The agents use Docker's default bridge (one host): no pod subnets, or the
 # endpoints controller would refuse pod addresses outside them.
 start node-controller "$BIN/skiff-node-controller" --allocate-node-cidrs=false

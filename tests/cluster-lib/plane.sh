@@ -39,7 +39,7 @@ NETMODE=$(cat "$D/netmode")
 EOT
 }
 
-PLANE="skiff-scheduler skiff-replication-controller skiff-endpoints-controller skiff-node-controller skiff-config-controller"
+PLANE="skiff-scheduler skiff-replication-controller skiff-endpoints-controller skiff-node-controller skiff-config-controller skiff-deployment-controller"
 
 plane_start() {
 	for p in $PLANE; do

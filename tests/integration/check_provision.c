@@ -44,12 +44,17 @@ static const char *const DAEMONS[] = {"skiff-scheduler",
                                       "skiff-node-controller",
                                       "skiff-endpoints-controller",
                                       "skiff-config-controller",
+                                      "skiff-deployment-controller",
                                       "skiff-agent",
                                       "skiff-proxy",
                                       NULL};
-static const char *const CONTROL_PLANE[] = {"skiff-scheduler",         "skiff-replication-controller",
-                                            "skiff-node-controller",   "skiff-endpoints-controller",
-                                            "skiff-config-controller", NULL};
+static const char *const CONTROL_PLANE[] = {"skiff-scheduler",
+                                            "skiff-replication-controller",
+                                            "skiff-node-controller",
+                                            "skiff-endpoints-controller",
+                                            "skiff-config-controller",
+                                            "skiff-deployment-controller",
+                                            NULL};
 
 static char TMP[PATH_MAX];     /* scratch directory of the whole run */
 static char TARBALL[PATH_MAX]; /* the release tarball under test */

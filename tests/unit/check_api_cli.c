@@ -207,7 +207,7 @@ END_TEST
 static const struct {
 	const char *content, *err;
 } odd[] = {
-	{"{\"kind\":\"Deployment\"}", "kind: unknown kind \"Deployment\" (see skiffctl validate --help)"},
+	{"{\"kind\":\"StatefulSet\"}", "kind: unknown kind \"StatefulSet\" (see skiffctl validate --help)"},
 	{"{}", "cannot tell what kind of object this is; set \"kind\" or --kind"},
 	{"{\"spec\":", "invalid JSON at line 1, column 8: unexpected token near end of file"},
 	{"42", "invalid JSON at line 1, column 2: '[' or '{' expected near '42'"},
@@ -279,9 +279,9 @@ START_TEST(test_usage)
 	ck_assert_int_eq(r.rc, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "-f needs a file name"));
 	run_free(&r);
-	r = validate("--kind", "Deployment", "-f", "x", NULL);
+	r = validate("--kind", "StatefulSet", "-f", "x", NULL);
 	ck_assert_int_eq(r.rc, 2);
-	ck_assert_ptr_nonnull(strstr(r.err, "unknown kind Deployment"));
+	ck_assert_ptr_nonnull(strstr(r.err, "unknown kind StatefulSet"));
 	run_free(&r);
 	r = validate("--kind", NULL);
 	ck_assert_int_eq(r.rc, 2);
@@ -499,6 +499,29 @@ START_TEST(test_yaml)
 }
 END_TEST
 
+/* An apps/v1 Deployment as kubectl takes it; v1 is refused for it. */
+START_TEST(test_deployment)
+{
+	const char *f = tmpfile_with("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+	                                            "spec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n"
+	                                            "  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0%}}\n"
+	                                            "  template:\n    metadata: {labels: {app: web}}\n"
+	                                            "    spec: {containers: [{name: web, image: httpd:2.4}]}\n");
+	char want[512];
+	struct run r = validate("-f", f, NULL);
+
+	ck_assert_str_eq(r.err, "");
+	snprintf(want, sizeof(want), "%s: ok (Deployment web)\n", f);
+	expect_out(&r, 0, want);
+	f = tmpfile_with("deploy.json",
+	                 "{\"apiVersion\":\"v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"}}");
+	r = validate("-f", f, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "apiVersion: must be apps/v1 for a Deployment, got \"v1\""));
+	run_free(&r);
+}
+END_TEST
+
 /* A directory's sub-directories are read with -R only. */
 START_TEST(test_recursive)
 {
@@ -571,6 +594,7 @@ cli_suite(void)
 	tcase_add_test(core, test_escape);
 	tcase_add_test(core, test_yaml);
 	tcase_add_test(core, test_recursive);
+	tcase_add_test(core, test_deployment);
 	tcase_add_test(errors, test_field_policy);
 	tcase_add_test(errors, test_invalid_file);
 	tcase_add_test(errors, test_mixed);

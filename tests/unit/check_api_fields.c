@@ -179,7 +179,8 @@ in_docs(const struct api_field *t, void *arg)
 
 START_TEST(test_tables)
 {
-	static const enum api_kind kinds[] = {API_POD, API_CONTROLLER, API_SERVICE, API_CONFIGMAP, API_SECRET};
+	static const enum api_kind kinds[] = {API_POD,       API_CONTROLLER, API_SERVICE,
+	                                      API_CONFIGMAP, API_SECRET,     API_DEPLOYMENT};
 	char *docs = slurp("docs/keys.md"), *section;
 	size_t i;
 

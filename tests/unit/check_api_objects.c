@@ -40,6 +40,8 @@ static const struct {
 	{"networkconfig", API_NETWORKCONFIG},
 	{"subnet", API_SUBNET},
 	{"event", API_EVENT},
+	{"deployment", API_DEPLOYMENT},
+	{"deploymentstatus", API_DEPLOYMENTSTATUS},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -284,7 +286,10 @@ struct dcase {
 static const struct dcase dcases[] = {
 	{"{\"kind\":\"Pod\"}", API_POD},
 	{"{\"kind\":\"ReplicationController\",\"spec\":{\"containers\":[]}}", API_CONTROLLER},
-	{"{\"kind\":\"Deployment\"}", API_KIND_UNKNOWN},
+	{"{\"kind\":\"StatefulSet\"}", API_KIND_UNKNOWN},
+	{"{\"kind\":\"Deployment\"}", API_DEPLOYMENT},
+	{"{\"apiVersion\":\"apps/v1\",\"spec\":{\"template\":{}}}", API_DEPLOYMENT},
+	{"{\"updatedReplicas\":1,\"readyReplicas\":1}", API_DEPLOYMENTSTATUS},
 	{"{\"kind\":\"Leader\"}", API_LEADER},
 	{"{\"spec\":{\"containers\":[]}}", API_POD},
 	{"{\"spec\":{\"template\":{}}}", API_CONTROLLER},

@@ -300,27 +300,36 @@ add_case(const char *dir, enum api_kind kind)
 	free(expected);
 }
 
+/* Every case folder of tests/fixtures/api/FOLDER, as objects of kind. */
+static void
+collect_folder(const char *folder, enum api_kind kind)
+{
+	char path[512], dir[1024];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "tests/fixtures/api/%s", folder);
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
+		add_case(dir, kind);
+	}
+	closedir(d);
+}
+
 /* Every case folder of tests/fixtures/api, in name order. */
 static void
 collect(void)
 {
-	char path[512], dir[1024];
-	struct dirent *de;
 	size_t s;
-	DIR *d;
 
-	for (s = 0; s < N_FOLDERS; s++) {
-		snprintf(path, sizeof(path), "tests/fixtures/api/%s", folders[s]);
-		if (!(d = opendir(path)))
-			continue;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
-			add_case(dir, (enum api_kind)(API_POD + (int)s));
-		}
-		closedir(d);
-	}
+	for (s = 0; s < N_FOLDERS; s++)
+		collect_folder(folders[s], (enum api_kind)(API_POD + (int)s));
+	collect_folder("deployment", API_DEPLOYMENT); /* contract version 2 */
+	collect_folder("deploymentstatus", API_DEPLOYMENTSTATUS);
 	qsort(cases, n_cases, sizeof(*cases), case_cmp);
 }
 
