@@ -24,6 +24,8 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	s->replicas = 1;
 	if (dec_int(d, j, "replicas", 0, INT32_MAX, &v))
 		s->replicas = (int)v;
+	if (dec_int(d, j, "minReadySeconds", 0, INT32_MAX, &v))
+		s->min_ready_seconds = (int)v;
 	before = d->errs->n;
 	api_selector_decode(d, j, "selector", &s->selector);
 	sel_bad = d->errs->n > before || d->errs->oom; /* half a selector when out of memory */
@@ -69,6 +71,8 @@ spec_encode(const struct api_controller_spec *s)
 		rc |= enc_int(j, "replicas", s->replicas);
 		rc |= enc_set(j, "selector", api_selector_encode(&s->selector));
 		rc |= enc_set(j, "template", api_pod_encode(&s->template));
+		if (s->min_ready_seconds)
+			rc |= enc_int(j, "minReadySeconds", s->min_ready_seconds);
 	}
 	return enc_done(j, rc);
 }

@@ -1,8 +1,8 @@
 /*
  * api_controller.h: ReplicationController (P/controllers/NAME).
  *
- * Decoding applies Kubernetes' defaults: replicas 1, and an absent or empty
- * selector becomes the template's labels. The selector must match the
+ * Decoding applies Kubernetes' defaults: replicas 1, minReadySeconds 0,
+ * and an absent or empty selector becomes the template's labels. The selector must match the
  * template's labels and the template's restartPolicy must be Always.
  */
 #ifndef SKIFF_API_CONTROLLER_H
@@ -21,6 +21,7 @@ struct api_controller_spec {
 	int replicas;                 /* >= 0, default 1 */
 	struct api_selector selector; /* never empty once decoded */
 	struct api_pod template;      /* metadata: labels and annotations only */
+	int min_ready_seconds;        /* >= 0, default 0: how long a ready pod must stay ready to be available */
 };
 
 struct api_controller {

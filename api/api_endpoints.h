@@ -1,8 +1,14 @@
 /*
  * api_endpoints.h: Endpoints (P/endpoints/SERVICE): the service's cluster
- * IP and ports (targetPort always a number here) and the addresses of its
- * Running, ready pods. Serialization sorts addresses (by ip, then pod), so
- * the same set always gives the same bytes whatever order it was built in.
+ * IP and ports (targetPort always a number here), the addresses of its
+ * ready pods ("addresses", the only ones traffic goes to) and of those
+ * with an IP that are not ready ("notReadyAddresses", contract version 2).
+ * Serialization sorts both lists (by ip, then pod), so the same set always
+ * gives the same bytes whatever order it was built in.
+ *
+ * An address's node is written twice: "nodeName" (the version-2 spelling,
+ * Kubernetes' own) and "node" (what version-1 readers know). Decoding takes
+ * either; both present must agree.
  */
 #ifndef SKIFF_API_ENDPOINTS_H
 #define SKIFF_API_ENDPOINTS_H
@@ -13,8 +19,8 @@
 #include "api_service.h"
 
 struct api_endpoint_address {
-	char *ip; /* pod IP, IPv4 */
-	char *node;
+	char *ip;   /* pod IP, IPv4 */
+	char *node; /* "nodeName" and "node" */
 	char *pod;
 };
 
@@ -24,6 +30,8 @@ struct api_endpoints {
 	size_t n_ports;
 	struct api_endpoint_address *addresses;
 	size_t n_addresses;
+	struct api_endpoint_address *not_ready; /* "notReadyAddresses": never sent traffic */
+	size_t n_not_ready;
 };
 
 struct api_endpoints *api_endpoints_parse(const char *json, size_t len, struct api_errors *errs);

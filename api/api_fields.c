@@ -329,7 +329,7 @@ static const struct api_field pod_template[] = {
 };
 
 static const struct api_field rc_spec[] = {
-	IMPL("replicas"), IMPL("selector"), IMPL_SUB("template", pod_template), REFUSE_BUT("minReadySeconds", "0"), END,
+	IMPL("replicas"), IMPL("selector"), IMPL_SUB("template", pod_template), IMPL("minReadySeconds"), END,
 };
 
 static const struct api_field controller[] = {

@@ -1,8 +1,9 @@
 /*
  * cmd_describe.c: "skiffctl describe KIND NAME": one object the way
  * kubectl describe reads: its fields, what the components report about it
- * (a pod's binding and status, a controller's status and pods, a
- * service's endpoints, a node's lease, bound pods and their requests) and
+ * (a pod's binding, status and conditions, a controller's status and pods,
+ * a service's endpoints, ready and not, a node's lease, bound pods and
+ * their requests) and
  * its events (P/events/KIND/NAME/), oldest first. Reads one snapshot;
  * writes nothing.
  */
@@ -159,9 +160,44 @@ containers(FILE *f, const char *title, const json_t *list, const json_t *cs)
 			state(f, "State", json_object_get(s, "state"));
 			state(f, "Last State", json_object_get(s, "lastState"));
 			line(f, 4, "Ready", "%s", json_is_true(json_object_get(s, "ready")) ? "True" : "False");
+			if (json_is_boolean(json_object_get(s, "started"))) /* absent from a version-1 status */
+				line(f, 4, "Started", "%s",
+				     json_is_true(json_object_get(s, "started")) ? "True" : "False");
 			line(f, 4, "Restart Count", "%lld", ctl_jint(s, "restartCount", 0));
 		}
 	}
+}
+
+/* The pod's conditions as kubectl describe shows them: Type and Status,
+ * with the reason of one that is not True (contract version 2; a
+ * version-1 status has none). */
+static void
+conditions(FILE *f, const json_t *conds)
+{
+	struct ctl_table t = {.ncols = 3};
+	ctl_row *row;
+	json_t *c;
+	size_t i;
+
+	if (!json_array_size(conds) || !(row = malloc(sizeof(*row))))
+		return;
+	fprintf(f, "Conditions:\n");
+	snprintf((*row)[0], CTL_CELL, "  Type");
+	snprintf((*row)[1], CTL_CELL, "Status");
+	snprintf((*row)[2], CTL_CELL, "Reason");
+	ctl_table_add(&t, *row);
+	json_array_foreach((json_t *)conds, i, c) {
+		const char *st = ctl_jstr(c, "status");
+
+		snprintf((*row)[0], CTL_CELL, "  %s", or_none(ctl_jstr(c, "type")));
+		snprintf((*row)[1], CTL_CELL, "%s", st ? st : "Unknown");
+		snprintf((*row)[2], CTL_CELL, "%s",
+		         st && strcmp(st, "True") == 0 ? "" : or_none(ctl_jstr(c, "reason")));
+		ctl_table_add(&t, *row);
+	}
+	ctl_table_print(&t, f);
+	ctl_table_free(&t);
+	free(row);
 }
 
 static int
@@ -292,6 +328,7 @@ describe_pod(FILE *f, const struct ctl_state *st, const struct ctl_kv *p)
 		containers(f, "Init Containers", ctl_jget(p->j, "spec.initContainers"),
 		           s ? ctl_jget(s->j, "initContainerStatuses") : NULL);
 	containers(f, "Containers", ctl_jget(p->j, "spec.containers"), s ? ctl_jget(s->j, "containerStatuses") : NULL);
+	conditions(f, s ? ctl_jget(s->j, "conditions") : NULL);
 	line(f, 0, "Restart Policy", "%s",
 	     ctl_jstr(p->j, "spec.restartPolicy") ? ctl_jstr(p->j, "spec.restartPolicy") : "Always");
 	ctl_labels_text(ctl_jget(p->j, "spec.nodeSelector"), buf, sizeof(buf));
@@ -320,6 +357,8 @@ describe_controller(FILE *f, const struct ctl_state *st, const struct ctl_kv *rc
 	line(f, 0, "Replicas", "%lld current / %lld desired", s ? ctl_jint(s->j, "replicas", 0) : 0,
 	     ctl_jint(rc->j, "spec.replicas", 1));
 	line(f, 0, "Ready Replicas", "%lld", s ? ctl_jint(s->j, "readyReplicas", 0) : 0);
+	line(f, 0, "Available Replicas", "%lld (ready for at least %llds)",
+	     s ? ctl_jint(s->j, "availableReplicas", 0) : 0, ctl_jint(rc->j, "spec.minReadySeconds", 0));
 	if (s) {
 		line(f, 0, "Observed Revision", "%lld (controller key at %lld)", ctl_jint(s->j, "observedRevision", 0),
 		     (long long)rc->mod);
@@ -385,6 +424,9 @@ describe_service(FILE *f, const struct ctl_state *st, const struct ctl_kv *svc)
 		line(f, 0, "Endpoints", "<none>");
 	json_array_foreach(ep ? ctl_jget(ep->j, "addresses") : NULL, i, a)
 		line(f, 0, "Endpoints", "%s (pod %s on %s)", or_none(ctl_jstr(a, "ip")), or_none(ctl_jstr(a, "pod")),
+		     or_none(ctl_jstr(a, "node")));
+	json_array_foreach(ep ? ctl_jget(ep->j, "notReadyAddresses") : NULL, i, a)
+		line(f, 0, "Not Ready", "%s (pod %s on %s)", or_none(ctl_jstr(a, "ip")), or_none(ctl_jstr(a, "pod")),
 		     or_none(ctl_jstr(a, "node")));
 	events(f, st, API_SERVICE, svc->name);
 	free(row);

@@ -1,9 +1,11 @@
 /*
  * ctl_rows.c: the columns of "skiffctl get", one row per object, drawn
  * from a snapshot (ctl_state.c) only. What each column reads:
- *   pods: READY and RESTARTS from the podstatus of the node the pod is
+ *   pods: READY (containers ready and running / containers, as kubectl)
+ *     and RESTARTS from the podstatus of the node the pod is
  *     bound to, when that status and binding carry the pod's create
- *     revision as uid; STATUS the status' Init:N/M reason while init
+ *     revision as uid; STATUS Terminating for a pod being deleted that has
+ *     not finished, else the status' Init:N/M reason while init
  *     containers run, else a container's waiting (then terminated)
  *     reason, else the phase; Pending when there is no binding or no
  *     status yet, Unschedulable when unbound with a FailedScheduling event.
@@ -113,8 +115,8 @@ has_event(const struct ctl_state *st, enum api_kind k, const char *name, const c
 	return 0;
 }
 
-void
-ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *buf, size_t len)
+static void
+pod_status_base(const struct ctl_state *st, const struct ctl_kv *p, char *buf, size_t len)
 {
 	struct ctl_kv *b = ctl_pod_binding(st, p), *s = b ? ctl_pod_status(st, p, b->node) : NULL;
 	const char *phase, *init, *term = NULL;
@@ -150,6 +152,20 @@ ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *bu
 	snprintf(buf, len, "%s", term ? term : phase ? phase : "Pending");
 }
 
+/* As kubectl: a pod being deleted (here: metadata.deletionGracePeriodSeconds
+ * set) that has not finished is Terminating, whatever else it says. */
+void
+ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *buf, size_t len)
+{
+	struct ctl_kv *b = ctl_pod_binding(st, p), *s = b ? ctl_pod_status(st, p, b->node) : NULL;
+	const char *phase = s ? ctl_jstr(s->j, "phase") : NULL;
+
+	pod_status_base(st, p, buf, len);
+	if (strcmp(buf, "Invalid") != 0 && json_is_integer(ctl_jget(p->j, "metadata.deletionGracePeriodSeconds")) &&
+	    (!phase || (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0)))
+		snprintf(buf, len, "Terminating");
+}
+
 static void
 pod_row(const struct ctl_state *st, const struct ctl_kv *p, int wide, ctl_row row)
 {
@@ -162,7 +178,9 @@ pod_row(const struct ctl_state *st, const struct ctl_kv *p, int wide, ctl_row ro
 	size_t i, n = 0;
 
 	json_array_foreach(cs, i, c) {
-		ready += json_is_true(json_object_get(c, "ready"));
+		/* As kubectl: ready and running (a stale ready flag of a stopped
+		 * container does not count). */
+		ready += json_is_true(json_object_get(c, "ready")) && json_is_object(ctl_jget(c, "state.running"));
 		restarts += ctl_jint(c, "restartCount", 0);
 	}
 	SET(row, 0, "%s", p->name);

@@ -240,8 +240,8 @@ void ctl_secret_redact(json_t *o);
 /* line(f, key, value) for each key; Secret values and binary ones hidden. */
 void ctl_config_describe(FILE *f, enum api_kind k, const struct ctl_kv *kv,
                          void (*line)(FILE *f, const char *key, const char *value));
-/* The pod's STATUS column: a waiting/terminated reason, the phase,
- * Pending, or Unschedulable. buf gets it. */
+/* The pod's STATUS column: Terminating, a waiting/terminated reason, the
+ * phase, Pending, or Unschedulable. buf gets it. */
 void ctl_pod_status_text(const struct ctl_state *st, const struct ctl_kv *p, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------

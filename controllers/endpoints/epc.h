@@ -2,7 +2,8 @@
  * epc.h: skiff-endpoints-controller's private header. The controller gives
  * every service a cluster IP from the service CIDR (P/serviceips/IP,
  * claimed with create-if-absent) and keeps P/endpoints/SERVICE equal to the
- * Running, ready pods its selector matches.
+ * pods its selector matches: the ready ones in addresses, the not-ready
+ * ones with an IP in notReadyAddresses, none being deleted.
  */
 #ifndef SKIFF_EPC_H
 #define SKIFF_EPC_H

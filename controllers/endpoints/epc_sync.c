@@ -1,7 +1,8 @@
 /*
  * epc_sync.c: reconcile one service. Reads only the caches: the service,
  * its cluster IP claim, the pods its selector matches and the status
- * epc_trust.c believes for each. Writes P/endpoints/NAME only when the bytes differ, with a
+ * epc_trust.c believes for each (ready ones in addresses, the others with
+ * an IP in notReadyAddresses, pods being deleted in neither). Writes P/endpoints/NAME only when the bytes differ, with a
  * transaction that compares the revision it read; releases the claims of
  * deleted services. A failed compare is not an error: the watch brings the
  * news and the name comes back.
@@ -39,51 +40,85 @@ epc_write_done(struct etcd_result *res, void *arg)
 	free(w);
 }
 
-/* ---- the endpoint list ---- */
+/* ---- the endpoint lists ---- */
+
+struct addr_list {
+	struct api_endpoint_address *v;
+	size_t n, cap;
+};
 
 struct collect {
 	struct epc *e;
 	const struct api_service *svc;
-	struct api_endpoint_address *addr;
-	size_t n, cap;
+	struct addr_list ready, not_ready;
 	const struct api_pod *first; /* to resolve named target ports */
 };
 
+/* Append a copy of (ip, node, pod); out of memory leaves it out. */
 static void
-add_pod(const struct informer_obj *o, void *arg)
+list_push(struct addr_list *l, const char *ip, const char *node, const char *pod)
 {
-	struct collect *c = arg;
-	const struct api_pod *pod = o->obj;
-	const struct api_pod_status *st;
 	struct api_endpoint_address *a;
-	const char *node = NULL;
 
-	if (!pod || !api_selector_matches(&c->svc->spec.selector, &pod->meta.labels))
-		return;
-	/* The status of this incarnation, from the node it is bound to. */
-	if (!(st = epc_trusted_status(c->e, o, &node)) || st->phase != API_PHASE_RUNNING || !api_pod_status_ready(st) ||
-	    !st->pod_ip || !*st->pod_ip)
-		return;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		struct api_endpoint_address *na = realloc(c->addr, cap * sizeof(*na));
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct api_endpoint_address *na = realloc(l->v, cap * sizeof(*na));
 
 		if (!na)
 			return;
-		c->addr = na;
-		c->cap = cap;
+		l->v = na;
+		l->cap = cap;
 	}
-	a = &c->addr[c->n];
-	a->ip = strdup(st->pod_ip);
+	a = &l->v[l->n];
+	a->ip = strdup(ip);
 	a->node = strdup(node);
-	a->pod = strdup(o->name);
+	a->pod = strdup(pod);
 	if (!a->ip || !a->node || !a->pod) {
 		free(a->ip);
 		free(a->node);
 		free(a->pod);
 		return;
 	}
-	c->n++;
+	l->n++;
+}
+
+static void
+list_free(struct addr_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].ip);
+		free(l->v[i].node);
+		free(l->v[i].pod);
+	}
+	free(l->v);
+}
+
+/* A pod the selector matches goes to addresses when its believed status
+ * is ready, to notReadyAddresses when that status has a podIP and the
+ * pod is Pending or Running but not ready, nowhere when it is being
+ * deleted (it must leave before its containers are stopped), has no
+ * believed status or IP, or has finished. */
+static void
+add_pod(const struct informer_obj *o, void *arg)
+{
+	struct collect *c = arg;
+	const struct api_pod *pod = o->obj;
+	const struct api_pod_status *st;
+	const char *node = NULL;
+
+	if (!pod || !api_selector_matches(&c->svc->spec.selector, &pod->meta.labels))
+		return;
+	if (pod->meta.deletion_grace_p1 > 0)
+		return;
+	/* The status of this incarnation, from the node it is bound to. */
+	if (!(st = epc_trusted_status(c->e, o, &node)) || !st->pod_ip || !*st->pod_ip)
+		return;
+	if (api_pod_status_ready(st))
+		list_push(&c->ready, st->pod_ip, node, o->name);
+	else if (st->phase == API_PHASE_RUNNING || st->phase == API_PHASE_PENDING)
+		list_push(&c->not_ready, st->pod_ip, node, o->name);
+	else
+		return;
 	if (!c->first)
 		c->first = pod;
 }
@@ -110,16 +145,14 @@ endpoints_json(struct epc *e, const struct api_service *svc, const char *ip)
 		ep.cluster_ip = (char *)ip;
 		ep.ports = ports;
 		ep.n_ports = svc->spec.n_ports;
-		ep.addresses = c.addr;
-		ep.n_addresses = c.n;
+		ep.addresses = c.ready.v;
+		ep.n_addresses = c.ready.n;
+		ep.not_ready = c.not_ready.v;
+		ep.n_not_ready = c.not_ready.n;
 		out = api_endpoints_serialize(&ep);
 	}
-	for (size_t i = 0; i < c.n; i++) {
-		free(c.addr[i].ip);
-		free(c.addr[i].node);
-		free(c.addr[i].pod);
-	}
-	free(c.addr);
+	list_free(&c.ready);
+	list_free(&c.not_ready);
 	free(ports);
 	return out;
 }

@@ -42,10 +42,14 @@ struct rc_state {
 };
 
 /* One key NODE/POD about a pod: a binding (uid: its pod's uid) or a
- * status (uid, running, ready as the node says). */
+ * status (uid, running, ready as the node says; for a ready one, since:
+ * its Ready condition's lastTransitionTime, 0 without one, and seen: when
+ * this process first saw it ready with that since, both wall-clock
+ * seconds). */
 struct rc_key {
 	char *node, *uid;
 	int running, ready;
+	double since, seen;
 };
 
 /* What the bindings and podstatus informers say about one pod name, and
@@ -56,6 +60,7 @@ struct rc_podinfo {
 	const char *status_node;        /* the bound node when its status is believed, else NULL */
 	const char *status_uid;         /* that status's uid (the binding's) */
 	int running, ready;             /* from that status; 0 without one */
+	double ready_at;                /* when ready: since, but never after seen (rc_index.c) */
 	struct rc_key *bound, *reports; /* bindings (the last is believed), statuses */
 	size_t nbound, nreports;
 	UT_hash_handle hh;

@@ -9,9 +9,17 @@
  * last seen) and only with that binding's pod uid: whatever another node
  * writes under its own prefix about the pod is kept aside and never
  * counted. It does not compare with the pod's current uid (rc_sync.c does).
+ *
+ * When a pod became ready (for availableReplicas) is its Ready condition's
+ * lastTransitionTime, on the agent's clock, but never later than when this
+ * process first saw it ready with that time: an agent clock running ahead
+ * cannot hold a pod back longer than minReadySeconds after it was seen. A
+ * version-1 status (no conditions) is ready from when it was first seen.
  */
+#include <ev.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rc.h"
 
@@ -77,6 +85,7 @@ settle(struct rc_podinfo *pi)
 	pi->bindings = (int)pi->nbound;
 	pi->status_node = pi->status_uid = NULL;
 	pi->running = pi->ready = 0;
+	pi->ready_at = 0;
 	for (size_t i = 0; b && b->uid && i < pi->nreports; i++) {
 		const struct rc_key *r = &pi->reports[i];
 
@@ -85,6 +94,7 @@ settle(struct rc_podinfo *pi)
 			pi->status_uid = r->uid;
 			pi->running = r->running;
 			pi->ready = r->ready;
+			pi->ready_at = r->ready ? (r->since > 0 && r->since < r->seen ? r->since : r->seen) : 0;
 		}
 	}
 }
@@ -122,10 +132,31 @@ rc_index_binding(struct rc *rc, const char *name, const char *uid, int add)
 	if (!slash || !(pi = info_get(rc, slash + 1, add)))
 		return;
 	if (add)
-		key_add(&pi->bound, &pi->nbound, (struct rc_key){strndup(name, nlen), uid ? strdup(uid) : NULL, 0, 0});
+		key_add(&pi->bound, &pi->nbound,
+		        (struct rc_key){strndup(name, nlen), uid ? strdup(uid) : NULL, 0, 0, 0, 0});
 	else
 		key_remove(pi->bound, &pi->nbound, name, nlen);
 	info_settle(rc, pi);
+}
+
+/* Fill k's since and seen for a ready status st, carrying seen over from
+ * the node's previous report when that was ready with the same uid and
+ * the same since. */
+static void
+ready_times(const struct rc_podinfo *pi, struct rc_key *k, const struct api_pod_status *st)
+{
+	const char *s = api_pod_status_ready_since(st);
+	time_t t;
+
+	k->since = s && api_time_parse(s, &t, NULL) == 0 ? (double)t : 0;
+	k->seen = ev_time();
+	for (size_t i = 0; i < pi->nreports; i++) {
+		const struct rc_key *r = &pi->reports[i];
+
+		if (strcmp(r->node, k->node) == 0 && r->ready && r->uid && k->uid && strcmp(r->uid, k->uid) == 0 &&
+		    r->since == k->since && r->seen < k->seen)
+			k->seen = r->seen;
+	}
 }
 
 void
@@ -145,6 +176,8 @@ rc_index_status(struct rc *rc, const char *name, const struct api_pod_status *st
 		k.uid = st && st->uid ? strdup(st->uid) : NULL;
 		k.running = st && st->phase == API_PHASE_RUNNING;
 		k.ready = st && api_pod_status_ready(st);
+		if (k.ready && k.node)
+			ready_times(pi, &k, st);
 		key_add(&pi->reports, &pi->nreports, k);
 	}
 	info_settle(rc, pi);

@@ -16,7 +16,15 @@
  * unknown makes the next pass first read the store's revision (anything
  * the write did lies below it). It does not adopt orphans: a matching pod
  * without an owner counts but keeps no owner reference.
+ *
+ * A pod being deleted (metadata.deletionGracePeriodSeconds set) is not
+ * active, as in Kubernetes' ReplicaSet controller: it is not counted, so
+ * its replacement is created while it stops, and it is not counted in the
+ * status either. The status counts readyReplicas and availableReplicas
+ * (ready for spec.minReadySeconds); a pass that finds a pod still short of
+ * that runs again when it will not be.
  */
+#include <ev.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +282,9 @@ struct collect {
 	const struct informer_obj **match, **stale;
 	size_t nmatch, nstale, cap;
 	int ready, oom;
+	int available; /* ready for at least spec.minReadySeconds */
+	double now;    /* wall clock, when counting began */
+	double next;   /* when the next ready pod becomes available, 0: none will */
 };
 
 static int
@@ -283,6 +294,20 @@ push(const struct informer_obj ***v, size_t *n, size_t cap, const struct informe
 		return -1;
 	(*v)[(*n)++] = o;
 	return 0;
+}
+
+/* A ready pod: available once it has been ready for minReadySeconds;
+ * until then remember when, for the pass to look again. */
+static void
+count_ready(struct collect *c, const struct rc_podinfo *pi)
+{
+	double at = pi->ready_at + (double)c->ctl->spec.min_ready_seconds;
+
+	c->ready++;
+	if (c->ctl->spec.min_ready_seconds == 0 || at <= c->now)
+		c->available++;
+	else if (c->next == 0 || at < c->next)
+		c->next = at;
 }
 
 static void
@@ -305,16 +330,19 @@ collect_cb(const struct informer_obj *o, void *arg)
 	}
 	if (!c->ctl || (own && (!own->name || strcmp(own->name, c->name) != 0)) || !api_controller_selects(c->ctl, pod))
 		return;
+	if (pod->meta.deletion_grace_p1 > 0)
+		return; /* being deleted: not active, as Kubernetes counts it; replaced now */
 	c->oom |= push(&c->match, &c->nmatch, c->cap, o);
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
 	if ((pi = rc_podinfo(c->rc, o->name)) && pi->ready && pi->status_uid && strcmp(pi->status_uid, uid) == 0)
-		c->ready++;
+		count_ready(c, pi);
 }
 
 static int
 collect(struct collect *c)
 {
 	c->cap = informer_count(c->rc->pods) + 1;
+	c->now = ev_time();
 	c->match = calloc(c->cap, sizeof(*c->match));
 	c->stale = calloc(c->cap, sizeof(*c->stale));
 	if (!c->match || !c->stale)
@@ -428,8 +456,17 @@ sync_valid(struct rc_pass *p, struct rc_state *st, const struct informer_obj *o,
 	s.observed_revision = o->mod_revision;
 	s.replicas = (int)c->nmatch;
 	s.ready_replicas = c->ready;
+	s.available_replicas = c->available;
 	s.message = st->last_error;
 	status_write(p, &s);
+	if (c->next > 0) {
+		/* A pod becomes available then: count again (a little after, so
+		 * that it has). */
+		double after = c->next - c->now + 0.01;
+
+		if (p->requeue <= 0 || after < p->requeue)
+			p->requeue = after;
+	}
 }
 
 static void

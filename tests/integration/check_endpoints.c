@@ -3,7 +3,9 @@
  * a real etcd: cluster IP allocation (requested, taken, released), the
  * endpoint list following pod status, restart safety (no second IP), and
  * what it refuses to believe: statuses from a node the pod is not bound
- * to, unusable pod IPs, pod IPs outside the node's subnet. Bindings and
+ * to, unusable pod IPs, pod IPs outside the node's subnet; the split into
+ * addresses and notReadyAddresses by the Ready condition, and pods being
+ * deleted leaving both. Bindings and
  * pod status keys are written by the test, as the scheduler and agents
  * would.
  */
@@ -84,31 +86,48 @@ del(const char *fmt_key, const char *name)
 	etcd_result_free(r);
 }
 
+/* P/pods/NAME labelled app=APP; meta: more members of its metadata
+ * (",\"k\":v"), or "". */
 static int64_t
-put_pod(const char *name, const char *app)
+put_pod_meta(const char *name, const char *app, const char *meta)
 {
 	char v[512];
 
 	snprintf(
 		v, sizeof(v),
-		"{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
-		"\"image\":\"skiff/test-httpd:latest\",\"ports\":[{\"containerPort\":8080,\"name\":\"http\"}]}]}}",
-		name, app);
+		"{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}%s},\"spec\":{\"containers\":[{\"name\":"
+		"\"web\",\"image\":\"skiff/test-httpd:latest\",\"ports\":[{\"containerPort\":8080,\"name\":\"http\"}]}]}}",
+		name, app, meta);
 	return put("%s/pods/%s", name, v);
+}
+
+static int64_t
+put_pod(const char *name, const char *app)
+{
+	return put_pod_meta(name, app, "");
+}
+
+/* P/podstatus/NODE/POD with one container "web", ready or not; conds:
+ * a "conditions" member and a comma, or "". */
+static void
+write_status(const char *node, const char *pod, int64_t uid, const char *phase, const char *ip, const char *conds,
+             int ready)
+{
+	char k[128], v[1024];
+
+	snprintf(k, sizeof(k), "%s/%s", node, pod);
+	snprintf(v, sizeof(v),
+	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"%s\",\"podIP\":\"%s\",\"hostIP\":\"127.0.0.1\",%s"
+	         "\"containerStatuses\":[{\"name\":\"web\",\"ready\":%s,\"restartCount\":0,\"image\":\"x\","
+	         "\"state\":{\"running\":{\"startedAt\":\"2026-11-26T15:00:00Z\"}}}]}",
+	         uid, phase, ip, conds, ready ? "true" : "false");
+	put("%s/podstatus/%s", k, v);
 }
 
 static void
 put_status(const char *node, const char *pod, int64_t uid, const char *phase, int ready, const char *ip)
 {
-	char k[128], v[512];
-
-	snprintf(k, sizeof(k), "%s/%s", node, pod);
-	snprintf(v, sizeof(v),
-	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"%s\",\"podIP\":\"%s\",\"hostIP\":\"127.0.0.1\","
-	         "\"containerStatuses\":[{\"name\":\"web\",\"ready\":%s,\"restartCount\":0,\"image\":\"x\","
-	         "\"state\":{\"running\":{\"startedAt\":\"2026-11-26T15:00:00Z\"}}}]}",
-	         uid, phase, ip, ready ? "true" : "false");
-	put("%s/podstatus/%s", k, v);
+	write_status(node, pod, uid, phase, ip, "", ready);
 }
 
 /* Wait until P/endpoints/NAME lists exactly the pods in want ("a,b" sorted
@@ -118,6 +137,7 @@ struct ep_want {
 	const char *name, *want;
 	int detail;
 	char got[512], ip[32];
+	const char *member; /* the list compared: NULL for "addresses" */
 };
 
 static int
@@ -141,7 +161,7 @@ endpoints_are(void *arg)
 	if (!j)
 		return 0;
 	snprintf(w->ip, sizeof(w->ip), "%s", json_string_value(json_object_get(j, "clusterIP")) ?: "");
-	json_array_foreach(json_object_get(j, "addresses"), i, a) {
+	json_array_foreach(json_object_get(j, w->member ? w->member : "addresses"), i, a) {
 		size_t n = strlen(w->got);
 
 		snprintf(w->got + n, sizeof(w->got) - n, "%s%s", n ? "," : "",
@@ -334,6 +354,113 @@ START_TEST(test_pod_ip_outside_subnet)
 }
 END_TEST
 
+/* A status with conditions (contract version 2): the Ready condition
+ * decides, even against the containers' own ready flags (all true here). */
+static void
+put_status_cond(const char *node, const char *pod, int64_t uid, const char *phase, int ready, const char *ip)
+{
+	char conds[256];
+
+	snprintf(conds, sizeof(conds),
+	         "\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\",\"lastTransitionTime\":"
+	         "\"2026-11-26T15:00:00Z\"}],",
+	         ready ? "True" : "False");
+	write_status(node, pod, uid, phase, ip, conds, 1);
+}
+
+/* Mark pod NAME for deletion as skiffctl delete --grace-period marks it
+ * (its uid, the create revision, stays). */
+static void
+mark_deleted(const char *name, const char *app)
+{
+	put_pod_meta(name, app, ",\"deletionGracePeriodSeconds\":5");
+}
+
+/* Both lists of P/endpoints/web at once, within 10 s. */
+static int
+lists_are(const char *ready, const char *not_ready)
+{
+	struct ep_want a = {.name = "web", .want = ready, .detail = 1};
+	struct ep_want n = {.name = "web", .want = not_ready, .detail = 1, .member = "notReadyAddresses"};
+	double end = ev_time() + 10;
+
+	while (ev_time() < end) {
+		if (endpoints_are(&a) && endpoints_are(&n))
+			return 0;
+		usleep(20000); /* polling etcd with a deadline */
+	}
+	fprintf(stderr, "addresses '%s' (want '%s'), notReadyAddresses '%s' (want '%s')\n", a.got, ready, n.got,
+	        not_ready);
+	return -1;
+}
+
+/* Every address of P/endpoints/web has nodeName equal to node. */
+static void
+node_names_agree(void)
+{
+	char key[256];
+	struct etcd_result *r;
+	const char *lists[] = {"addresses", "notReadyAddresses"};
+	json_t *j, *a;
+	size_t i, n = 0;
+
+	snprintf(key, sizeof(key), "%s/endpoints/web", PFX);
+	r = etcd_sync_get(S, key);
+	TU_OK(r);
+	ck_assert_int_eq(r->nkvs, 1);
+	j = json_loads(r->kvs[0].value, 0, NULL);
+	etcd_result_free(r);
+	ck_assert_ptr_nonnull(j);
+	for (int l = 0; l < 2; l++)
+		json_array_foreach(json_object_get(j, lists[l]), i, a) {
+			const char *nn = json_string_value(json_object_get(a, "nodeName"));
+			const char *no = json_string_value(json_object_get(a, "node"));
+
+			ck_assert_ptr_nonnull(nn);
+			ck_assert_ptr_nonnull(no);
+			ck_assert_str_eq(nn, no);
+			n++;
+		}
+	json_decref(j);
+	ck_assert_uint_gt(n, 0);
+}
+
+/* Not ready by its Ready condition: in notReadyAddresses, with its
+ * nodeName; Ready=True moves it to addresses and False back. A Pending pod
+ * with an IP waits in notReadyAddresses; a pod being deleted leaves both
+ * lists at once, ready or not; a Failed one is in neither. */
+START_TEST(test_not_ready_addresses)
+{
+	static const char *const nodes[] = {"m1", "m2", "m2"};
+	int64_t r[3];
+
+	web_pods(nodes, r, 3);
+	put_status_cond("m1", "web-1", r[0], "Running", 0, "10.244.1.5");
+	put_status_cond("m2", "web-2", r[1], "Pending", 0, "10.244.2.6");
+	put_status("m2", "web-3", r[2], "Failed", 0, "10.244.2.7");
+	ck_assert_int_eq(lists_are("", "web-1 10.244.1.5 m1,web-2 10.244.2.6 m2"), 0);
+	node_names_agree();
+
+	put_status_cond("m1", "web-1", r[0], "Running", 1, "10.244.1.5");
+	ck_assert_int_eq(lists_are("web-1 10.244.1.5 m1", "web-2 10.244.2.6 m2"), 0);
+	node_names_agree();
+	put_status_cond("m1", "web-1", r[0], "Running", 0, "10.244.1.5");
+	ck_assert_int_eq(lists_are("", "web-1 10.244.1.5 m1,web-2 10.244.2.6 m2"), 0);
+	put_status_cond("m1", "web-1", r[0], "Running", 1, "10.244.1.5");
+	put_status_cond("m2", "web-2", r[1], "Running", 1, "10.244.2.6");
+	ck_assert_int_eq(lists_are("web-1 10.244.1.5 m1,web-2 10.244.2.6 m2", ""), 0);
+
+	/* Being deleted: out of addresses although its status is still ready. */
+	mark_deleted("web-1", "web");
+	ck_assert_int_eq(lists_are("web-2 10.244.2.6 m2", ""), 0);
+	put_status_cond("m2", "web-2", r[1], "Running", 0, "10.244.2.6");
+	ck_assert_int_eq(lists_are("", "web-2 10.244.2.6 m2"), 0);
+	mark_deleted("web-2", "web");
+	ck_assert_int_eq(lists_are("", ""), 0);
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
 static int
 gone(const char *dir, size_t want)
 {
@@ -419,6 +546,7 @@ suite(void)
 	tcase_add_test(tc, test_status_from_other_node);
 	tcase_add_test(tc, test_unusable_pod_ip);
 	tcase_add_test(tc, test_pod_ip_outside_subnet);
+	tcase_add_test(tc, test_not_ready_addresses);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,8 @@
  * this machine. Everything (bridge, route, table, processes) is removed.
  * One test puts a slow stand-in for nft first on the proxy's PATH and
  * polls /healthz while it runs: the proxy's loop never waits for nft.
+ * Another lists one endpoint in notReadyAddresses: it never gets a
+ * connection.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -193,26 +195,43 @@ teardown(void)
 		close(srv_fd[i]);
 }
 
+/* "ips" (comma-separated) as endpoint addresses, appended to buf. */
 static void
-put_endpoints(const char *name, const char *ips)
+addresses_json(char *buf, size_t len, const char *ips)
 {
-	char key[128], val[1024], addrs[512] = "";
 	const char *p = ips;
 
 	while (p && *p) {
 		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p), l = strlen(addrs);
+		size_t n = comma ? (size_t)(comma - p) : strlen(p), l = strlen(buf);
 
-		snprintf(addrs + l, sizeof(addrs) - l, "%s{\"ip\":\"%.*s\",\"node\":\"n1\",\"pod\":\"p%zu\"}",
-		         l ? "," : "", (int)n, p, l);
+		snprintf(buf + l, len - l, "%s{\"ip\":\"%.*s\",\"node\":\"n1\",\"pod\":\"p%zu\"}", l ? "," : "", (int)n,
+		         p, l);
 		p = comma ? comma + 1 : NULL;
 	}
+}
+
+/* P/endpoints/NAME with addresses ips and, when not NULL, notReadyAddresses
+ * not_ready (which the proxy must never use). */
+static void
+put_endpoints_split(const char *name, const char *ips, const char *not_ready)
+{
+	char key[128], val[1536], addrs[512] = "", nr[512] = "";
+
+	addresses_json(addrs, sizeof(addrs), ips);
+	addresses_json(nr, sizeof(nr), not_ready);
 	snprintf(key, sizeof(key), "%s/endpoints/%s", PFX, name);
 	snprintf(val, sizeof(val),
 	         "{\"clusterIP\":\"" CIP "\",\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":%d,"
-	         "\"protocol\":\"TCP\"}],\"addresses\":[%s]}",
-	         BPORT, addrs);
+	         "\"protocol\":\"TCP\"}],\"addresses\":[%s],\"notReadyAddresses\":[%s]}",
+	         BPORT, addrs, nr);
 	ck_assert_int_gt(tu_put(S, key, val), 0);
+}
+
+static void
+put_endpoints(const char *name, const char *ips)
+{
+	put_endpoints_split(name, ips, NULL);
 }
 
 /* Connect to CIP:80 and read the greeting ("" when refused or closed). */
@@ -638,6 +657,34 @@ START_TEST(test_password_not_in_environ)
 }
 END_TEST
 
+/* Only addresses get connections: notReadyAddresses (pods not ready,
+ * contract version 2) never do, in either mode, also after the two swap
+ * lists. */
+START_TEST(test_not_ready_unused)
+{
+	static const char *modes[] = {"userspace", "nftables"};
+	const char *ready[] = {EP2, EP3}, *other[] = {EP3, EP2};
+	char who[64];
+
+	if (geteuid() != 0)
+		return;
+	put_endpoints_split("web", EP2, EP3);
+	start_proxy(modes[_i]);
+	for (int k = 0; k < 2; k++) {
+		put_endpoints_split("web", ready[k], other[k]);
+		ck_assert_msg(answers_are(ready[k], 10) == 0, "%s (ready) does not answer", ready[k]);
+		for (int i = 0; i < 20; i++) {
+			int fd = dial(who, sizeof(who));
+
+			if (fd >= 0)
+				close(fd);
+			ck_assert_msg(strcmp(who, other[k]) != 0, "the not-ready address %s got a connection",
+			              other[k]);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -654,6 +701,7 @@ suite(void)
 	tcase_add_loop_test(tc, test_invalid_endpoints, 0, 2);
 	tcase_add_test(tc, test_direct_connect_closed);
 	tcase_add_test(tc, test_password_not_in_environ);
+	tcase_add_loop_test(tc, test_not_ready_unused, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,7 +5,8 @@
  * and remembers the most it ever saw, so "never more than N" is checked
  * at every revision, not only at the end. No scheduler or agent runs: the
  * tests write bindings and pod status themselves (and forged statuses
- * from a node a pod is not bound to, which must not count). The batch of creates
+ * from a node a pod is not bound to, which must not count), and statuses
+ * with a Ready condition for availableReplicas under minReadySeconds. The batch of creates
  * (rc_batch.c) is also tried alone, with one name taken. Two controllers
  * at once: one leads, the other takes over when it dies.
  */
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
@@ -624,6 +626,154 @@ START_TEST(test_status_ready)
 }
 END_TEST
 
+/* Bind the first two pods in the store to node; their names and uids out. */
+static void
+bind_first_two(const char *node, char pod[2][64], int64_t uid[2])
+{
+	struct etcd_result *r = list("pods");
+
+	ck_assert_uint_ge(r->nkvs, 2);
+	for (int i = 0; i < 2; i++) {
+		snprintf(pod[i], 64, "%s", pod_name(r, (size_t)i));
+		uid[i] = r->kvs[i].create_revision;
+		ck_assert_int_gt(tu_put_binding(S, P, node, pod[i], uid[i]), 0);
+	}
+	etcd_result_free(r);
+}
+
+/* P/podstatus/NODE/POD with a Ready condition (contract version 2) that
+ * last changed at ltt (wall-clock seconds). */
+static void
+put_ready_since(const char *node, const char *pod, int64_t uid, int ready, time_t ltt)
+{
+	char k[128], buf[768], ts[32];
+	struct tm tm;
+
+	gmtime_r(&ltt, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(k, sizeof(k), "%s/%s", node, pod);
+	snprintf(buf, sizeof(buf),
+	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\","
+	         "\"lastTransitionTime\":\"%s\"}],\"containerStatuses\":[{\"name\":\"web\",\"ready\":%s,"
+	         "\"started\":true,\"restartCount\":0,\"state\":{\"running\":{}}}]}",
+	         uid, ready ? "True" : "False", ts, ready ? "true" : "false");
+	ck_assert_int_gt(put("podstatus", k, buf), 0);
+}
+
+struct counts {
+	const char *name;
+	int replicas, ready, available;
+};
+
+/* The controller status of c->name says exactly these counts. */
+static int
+counts_are(void *arg)
+{
+	struct counts *c = arg;
+	json_t *j = status(c->name);
+	int ok = j && json_integer_value(json_object_get(j, "replicas")) == c->replicas &&
+	         json_integer_value(json_object_get(j, "readyReplicas")) == c->ready &&
+	         json_integer_value(json_object_get(j, "availableReplicas")) == c->available;
+
+	json_decref(j);
+	return ok;
+}
+
+/* spec.minReadySeconds 3: a pod ready for a minute is available at once;
+ * one ready just now is ready but not available, and becomes available
+ * about 3 s later with no write in between (the controller's own timer).
+ * A Ready time an hour ahead (an agent clock running fast) holds it back
+ * only minReadySeconds from when the controller saw it ready. */
+START_TEST(test_status_available)
+{
+	struct th_proc *p = start_rc();
+	struct counts c = {"avl", 2, 0, 0};
+	char json[1024], pod[2][64];
+	int64_t rev, uid[2];
+	double t0;
+
+	snprintf(json, sizeof(json),
+	         "{\"metadata\":{\"name\":\"avl\"},\"spec\":{\"replicas\":2,\"minReadySeconds\":3,\"selector\":"
+	         "{\"app\":\"avl\"},\"template\":{\"metadata\":{\"labels\":{\"app\":\"avl\"}},"
+	         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"httpd:2.4\"}]}}}}");
+	rev = put("controllers", "avl", json);
+	wait_settled(p, "avl", 2, rev, 20);
+	bind_first_two("n1", pod, uid);
+
+	put_ready_since("n1", pod[0], uid[0], 1, time(NULL) - 60);
+	c.ready = c.available = 1;
+	WAIT(counts_are, &c, 20);
+	t0 = ev_time();
+	put_ready_since("n1", pod[1], uid[1], 1, time(NULL));
+	c.ready = 2;
+	WAIT(counts_are, &c, 20);
+	c.available = 2;
+	WAIT(counts_are, &c, 20);
+	ck_assert_msg(ev_time() - t0 >= 1.9, "available after %.2f s, before minReadySeconds", ev_time() - t0);
+
+	put_ready_since("n1", pod[1], uid[1], 0, time(NULL));
+	c.ready = c.available = 1;
+	WAIT(counts_are, &c, 20);
+	t0 = ev_time();
+	put_ready_since("n1", pod[1], uid[1], 1, time(NULL) + 3600);
+	c.ready = 2;
+	WAIT(counts_are, &c, 20);
+	c.available = 2;
+	WAIT(counts_are, &c, 20);
+	ck_assert_msg(ev_time() - t0 >= 2.9 && ev_time() - t0 < 15, "available after %.2f s", ev_time() - t0);
+	th_proc_free(p, 0);
+}
+END_TEST
+
+/* A pod marked for deletion (metadata.deletionGracePeriodSeconds, as
+ * skiffctl delete --grace-period and a drain mark it) no longer counts:
+ * the controller creates its replacement at once and reports only the
+ * active pods. The marked pod itself is left to whoever deletes it. */
+START_TEST(test_terminating_not_counted)
+{
+	struct th_proc *p = start_rc();
+	int64_t rev = put_rc("trm", 2, "trm"), uid;
+	struct counts c = {"trm", 2, 1, 1};
+	struct settled s = {"trm", 2, 0, -1, 1};
+	struct etcd_result *r;
+	char pod[64], key[256];
+	json_t *j;
+	char *v;
+
+	wait_settled(p, "trm", 2, rev, 20);
+	r = list("pods");
+	snprintf(pod, sizeof(pod), "%s", pod_name(r, 0));
+	uid = r->kvs[0].create_revision;
+	j = json_loadb(r->kvs[0].value, r->kvs[0].value_len, 0, NULL);
+	etcd_result_free(r);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_gt(tu_put_binding(S, P, "n1", pod, uid), 0);
+	put_running("n1", pod, uid, 1);
+	c.replicas = 2;
+	WAIT(counts_are, &c, 20);
+
+	json_object_set_new(json_object_get(j, "metadata"), "deletionGracePeriodSeconds", json_integer(30));
+	v = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	ck_assert_ptr_nonnull(v);
+	snprintf(key, sizeof(key), "%s/pods/%s", P, pod);
+	ck_assert_int_gt(tu_put(S, key, v), 0);
+	free(v);
+	s.rev = rev;
+	WAIT(is_settled, &s, 20); /* two active pods and the marked one */
+	c.ready = c.available = 0;
+	WAIT(counts_are, &c, 20);
+	ck_assert_int_eq(W.max, 3);
+
+	/* Its delete changes nothing more: still two. */
+	del("pods", pod);
+	s.extra = 0;
+	WAIT(is_settled, &s, 20);
+	ck_assert_int_eq(W.max, 3);
+	th_proc_free(p, 0);
+}
+END_TEST
+
 /* A Warning event is recorded for pod (arg). */
 static int
 pod_has_event(void *arg)
@@ -643,19 +793,12 @@ START_TEST(test_status_other_node)
 {
 	struct th_proc *p = start_rc();
 	int64_t rev = put_rc("hst", 2, "hst"), uid[2];
-	struct etcd_result *r;
 	struct settled s = {"hst", 2, 0, 1, 0};
 	char pod[2][64];
 
 	wait_settled(p, "hst", 2, rev, 20);
 	s.rev = rev;
-	r = list("pods");
-	for (int i = 0; i < 2; i++) {
-		snprintf(pod[i], sizeof(pod[i]), "%s", pod_name(r, (size_t)i));
-		uid[i] = r->kvs[i].create_revision;
-		ck_assert_int_gt(tu_put_binding(S, P, "m2", pod[i], uid[i]), 0);
-	}
-	etcd_result_free(r);
+	bind_first_two("m2", pod, uid);
 	put_running("m2", pod[1], uid[1], 1);
 	WAIT(is_settled, &s, 20);
 
@@ -806,6 +949,8 @@ suite(void)
 	tcase_add_test(core, test_cascade_and_foreign);
 	tcase_add_test(core, test_status_ready);
 	tcase_add_test(core, test_status_other_node);
+	tcase_add_test(core, test_status_available);
+	tcase_add_test(core, test_terminating_not_counted);
 	tcase_add_test(errors, test_invalid_then_fixed);
 	tcase_add_test(errors, test_batch_collision);
 	tcase_add_test(limits, test_kill_restart_no_double);

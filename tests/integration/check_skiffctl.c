@@ -581,6 +581,117 @@ START_TEST(test_describe)
 }
 END_TEST
 
+/* skiffctl describe KIND NAME succeeds, and its line starting with start
+ * holds needle. */
+static void
+describe_line_has(const char *kind, const char *name, const char *start, const char *needle)
+{
+	struct run r = ctl("describe", kind, name, NULL);
+
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(line_of(r.out, start), needle);
+	run_free(&r);
+}
+
+/* Readiness as kubectl shows it: READY counts containers ready and
+ * running; a pod being deleted that has not finished is Terminating
+ * (one that has finished keeps its phase); describe lists the conditions
+ * and each container's Ready and Started; a controller's describe its
+ * available replicas; a service's describe its not-ready endpoints. */
+START_TEST(test_readiness)
+{
+	struct run r;
+	int64_t uid, bye, done, rc;
+
+	uid = put("pods/rdy", "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"busybox\"},"
+	                      "{\"name\":\"b\",\"image\":\"busybox\"}]}}");
+	putf("bindings/m1/rdy",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"rdy\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"busybox\"}]}}}",
+	     (long long)uid);
+	putf("podstatus/m1/rdy",
+	     "{\"uid\":\"%lld\",\"phase\":\"Running\",\"podIP\":\"10.244.1.8\",\"conditions\":["
+	     "{\"type\":\"PodScheduled\",\"status\":\"True\"},{\"type\":\"Ready\",\"status\":\"False\","
+	     "\"reason\":\"ContainersNotReady\"}],\"containerStatuses\":["
+	     "{\"name\":\"a\",\"ready\":true,\"started\":true,\"restartCount\":0,\"state\":{\"running\":{}}},"
+	     "{\"name\":\"b\",\"ready\":false,\"started\":false,\"restartCount\":0,\"state\":{\"running\":{}}}]}",
+	     (long long)uid);
+	bye = put("pods/bye", "{\"metadata\":{\"deletionGracePeriodSeconds\":30},\"spec\":{\"containers\":"
+	                      "[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	putf("bindings/m1/bye",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"bye\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)bye);
+	putf("podstatus/m1/bye",
+	     "{\"uid\":\"%lld\",\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"c\",\"ready\":true,"
+	     "\"restartCount\":0,\"state\":{\"running\":{}}}]}",
+	     (long long)bye);
+	done = put("pods/done", "{\"metadata\":{\"deletionGracePeriodSeconds\":30},\"spec\":{\"containers\":"
+	                        "[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	putf("bindings/m1/done",
+	     "{\"node\":\"m1\",\"pod\":{\"metadata\":{\"name\":\"done\",\"uid\":\"%lld\"},"
+	     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+	     (long long)done);
+	putf("podstatus/m1/done",
+	     "{\"uid\":\"%lld\",\"phase\":\"Succeeded\",\"containerStatuses\":[{\"name\":\"c\",\"ready\":true,"
+	     "\"restartCount\":0,\"state\":{\"terminated\":{\"exitCode\":0}}}]}",
+	     (long long)done);
+
+	r = ctl("get", "pods", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	words_are(line_of(r.out, "rdy "),
+	          (const char *[]){"rdy", "1/2", "Running", "0", "m1", "10.244.1.8", "-", NULL});
+	words_are(line_of(r.out, "bye "),
+	          (const char *[]){"bye", "1/1", "Terminating", "0", "m1", "<none>", "-", NULL});
+	words_are(line_of(r.out, "done "),
+	          (const char *[]){"done", "0/1", "Succeeded", "0", "m1", "<none>", "-", NULL});
+	run_free(&r);
+
+	r = ctl("describe", "pod", "rdy", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	HAS(r.out, "Conditions:");
+	words_are(line_of(r.out, "  PodScheduled"), (const char *[]){"PodScheduled", "True", NULL});
+	words_are(line_of(r.out, "  Ready "), (const char *[]){"Ready", "False", "ContainersNotReady", NULL});
+	HAS(strstr(r.out, "  a:"), "\n    Started:        True\n");
+	HAS(strstr(r.out, "  b:"), "\n    Ready:          False\n");
+	HAS(strstr(r.out, "  b:"), "\n    Started:        False\n");
+	run_free(&r);
+	r = ctl("describe", "pod", "bye", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	HAS(line_of(r.out, "Status:"), "Terminating");
+	HASNT(r.out, "Conditions:"); /* a version-1 status has none */
+	HASNT(r.out, "    Started:        ");
+	run_free(&r);
+
+	rc = put("controllers/avl",
+	         "{\"spec\":{\"replicas\":3,\"minReadySeconds\":10,\"selector\":{\"app\":\"avl\"},"
+	         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"avl\"}},\"spec\":{\"containers\":"
+	         "[{\"name\":\"web\",\"image\":\"httpd:2.4\"}]}}}}");
+	putf("controllerstatus/avl",
+	     "{\"uid\":\"%lld\",\"observedRevision\":%lld,\"replicas\":3,\"readyReplicas\":2,\"availableReplicas\":1}",
+	     (long long)rc, (long long)rc);
+	put("services/avl", "{\"spec\":{\"selector\":{\"app\":\"avl\"},\"ports\":[{\"port\":80}]}}");
+	put("endpoints/avl", "{\"clusterIP\":\"10.0.0.11\",\"ports\":[{\"port\":80,\"targetPort\":80,\"protocol\":"
+	                     "\"TCP\"}],\"addresses\":[{\"ip\":\"10.244.1.9\",\"nodeName\":\"m1\",\"node\":\"m1\","
+	                     "\"pod\":\"avl-aaaaa\"}],\"notReadyAddresses\":[{\"ip\":\"10.244.1.10\",\"nodeName\":"
+	                     "\"m1\",\"node\":\"m1\",\"pod\":\"avl-bbbbb\"}]}");
+	r = ctl("get", "rc", "avl", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	words_are(line_of(r.out, "NAME"), (const char *[]){"NAME", "DESIRED", "CURRENT", "READY", "AGE", NULL});
+	words_are(line_of(r.out, "avl "), (const char *[]){"avl", "3", "3", "2", "*", NULL});
+	run_free(&r);
+	describe_line_has("rc", "avl", "Ready Replicas:", "2");
+	describe_line_has("rc", "avl", "Available Replicas:", "1 (ready for at least 10s)");
+	describe_line_has("svc", "avl", "Endpoints:", "10.244.1.9 (pod avl-aaaaa on m1)");
+	describe_line_has("svc", "avl", "Not Ready:", "10.244.1.10 (pod avl-bbbbb on m1)");
+	r = ctl("get", "svc", "avl", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	HAS(line_of(r.out, "avl "), "10.244.1.9:80");
+	HASNT(r.out, "10.244.1.10");
+	run_free(&r);
+}
+END_TEST
+
 /* ---- apply, create ---- */
 
 static const char yaml_doc[] = "kind: Pod\n"
@@ -1055,6 +1166,7 @@ suite(void)
 	tcase_add_test(tc, test_etcd_down);
 	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_init_containers);
+	tcase_add_test(tc, test_readiness);
 	tcase_add_test(tc, test_apply);
 	tcase_add_test(tc, test_apply_invalid_writes_nothing);
 	tcase_add_test(tc, test_configmaps_secrets);
