@@ -20,6 +20,7 @@
 #define SKIFF_AGENT_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -124,8 +125,9 @@ struct agent_opts {
 	int allow_privileged;           /* --allow-privileged (agent_security.c) */
 	long default_pids_limit;        /* --default-pids-limit, <= 0: none */
 
-	const char *pod_dir;    /* --pod-dir: PODDIR/UID/volumes/NAME (agent_volumes.c) */
-	char **host_path_allow; /* --allow-host-path, NULL-ended (agent_volumes.c) */
+	const char *pod_dir;       /* --pod-dir: PODDIR/UID/volumes/NAME (agent_volumes.c) */
+	char **host_path_allow;    /* --allow-host-path, NULL-ended (agent_volumes.c) */
+	long runtime_unhealthy_ms; /* --runtime-unhealthy-after (agent_runtime.c) */
 };
 
 struct pass;
@@ -185,6 +187,15 @@ struct agent {
 
 	uint64_t fw_peers_sig;   /* the other nodes' hostIPs the last firewall set-up had */
 	struct informer *config; /* P/nodeconfig/NODE/: ConfigMap and Secret copies (agent_config.c) */
+
+	/* Docker's health (agent_runtime.c) */
+	ev_timer rt_timer;
+	struct dk_req *rt_req;
+	int rt_asking;        /* 1: /_ping in flight, 2: /info */
+	int rt_down;          /* failing for --runtime-unhealthy-after: node not ready */
+	double rt_fail_since; /* loop time of the first failure since the last success, 0: none */
+	char rt_why[256];     /* the last failure */
+	char rt_changed[32];  /* when rt_down last changed (RFC 3339) */
 };
 
 /* main.c */
@@ -196,6 +207,16 @@ void agent_maybe_start(struct agent *a);
  * leaseDurationSeconds/4 with a new spec.renewTime. */
 void lease_start(struct agent *a);
 void lease_stop(struct agent *a);
+/* Beat now (the runtime answers again). */
+void lease_beat_now(struct agent *a);
+
+/* agent_runtime.c: Docker's health. Every 5 s GET /_ping and GET /info;
+ * after --runtime-unhealthy-after of failures rt_down is set: no
+ * heartbeat, condition RuntimeReady False, /healthz failing. */
+void runtime_start(struct agent *a);
+void runtime_stop(struct agent *a);
+/* The RuntimeReady node condition (new JSON object). */
+json_t *runtime_condition(const struct agent *a);
 
 /* agent_register.c: P/nodestatus/NODE; register_start starts the lease too. */
 void register_start(struct agent *a);

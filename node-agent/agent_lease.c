@@ -117,11 +117,25 @@ beat_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (a->beat_busy || a->stopping || !a->keeper)
 		return;
+	if (a->rt_down) { /* Docker is not answering: let the node go not ready (agent_runtime.c) */
+		beat_again(a);
+		return;
+	}
 	a->beat_busy = 1;
 	if (lease_put(a, beat_done) < 0) {
 		a->beat_busy = 0;
 		beat_again(a);
 	}
+}
+
+void
+lease_beat_now(struct agent *a)
+{
+	if (!a->keeper || a->beat_busy || a->stopping)
+		return;
+	ev_timer_stop(a->d->loop, &a->beat_timer);
+	ev_timer_set(&a->beat_timer, 0.0, 0.0);
+	ev_timer_start(a->d->loop, &a->beat_timer);
 }
 
 /* The next beat in leaseDurationSeconds/4. */

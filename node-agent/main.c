@@ -20,7 +20,7 @@
 static struct agent A;
 static const char *node_name, *node_ip, *node_labels, *cap_cpu, *cap_mem, *docker_socket, *pause_tarball;
 static const char *docker_network, *routing;
-static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers, max_grace;
+static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers, max_grace, runtime_unhealthy;
 
 FLAG_BOUNDS(check_positive, 1, LONG_MAX)
 FLAG_BOUNDS(check_lease, 2000, LONG_MAX)
@@ -240,6 +240,10 @@ static const struct flag agent_flags[] = {
          check_pids},
 	{"pod-dir", FLAG_STRING, &pod_dir, VOL_DEFAULT_POD_DIR, NULL,
          "directory of the pods' emptyDir volumes (PODDIR/UID/volumes/NAME)", "PATH", check_pod_dir},
+	{"runtime-unhealthy-after", FLAG_DURATION, &runtime_unhealthy, "30s", NULL,
+         "Docker failing this long makes the node not ready (no heartbeat, pods evicted after the node "
+         "controller's timeout)",
+         NULL, check_positive},
 	{"allow-host-path", FLAG_STRING, &allow_host_path, "", NULL,
          "host path prefixes pods may mount (hostPath); others are refused (HostPathNotAllowed), e.g. /srv,/var/log",
          "P1,P2", check_allow_host_path},
@@ -450,6 +454,7 @@ on_stop(struct skiff_daemon *d, void *arg)
 	events_stop(a);
 	net_stop(a);
 	register_stop(a);
+	runtime_stop(a);
 	wq_pause(a->q);
 	pods_stop(a);
 	recorder_flush(a->rec); /* events held back by the rate limit go now */
@@ -498,6 +503,7 @@ agent_start(struct skiff_daemon *d)
 	a->o.default_pids_limit = pids_limit;
 	a->o.pod_dir = pod_dir;
 	a->o.host_path_allow = host_path_allow;
+	a->o.runtime_unhealthy_ms = runtime_unhealthy;
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
@@ -529,6 +535,7 @@ agent_start(struct skiff_daemon *d)
 		fatalx("out of memory");
 	log_kv(LL_INFO, KV("node", node_name, "ip", a->host_ip, "docker", docker_socket), "starting node agent");
 	register_start(a);
+	runtime_start(a);
 	net_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
@@ -544,6 +551,7 @@ agent_free(struct agent *a)
 		ev_timer_stop(a->d->loop, &a->stop_timer);
 	events_stop(a);
 	register_stop(a);
+	runtime_stop(a);
 	net_stop(a);
 	pods_stop(a);
 	agent_config_stop(a);

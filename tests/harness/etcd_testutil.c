@@ -5,6 +5,7 @@
 #include "etcd_testutil.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <ev.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -361,4 +362,23 @@ tu_refused_sync(long request_timeout_ms, long retry_budget_ms)
 	cfg.request_timeout_ms = request_timeout_ms;
 	cfg.retry_budget_ms = retry_budget_ms;
 	return etcd_sync_new(&cfg, &err);
+}
+
+long
+tu_healthz(int port)
+{
+	char url[64];
+	long st = 0;
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		return 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(h);
+	return st;
 }

@@ -106,6 +106,8 @@ long tu_count(struct etcd_sync *s, const char *prefix);
 
 /* A free loopback port nobody listens on (bound, then closed). */
 int tu_closed_port(void);
+/* HTTP status of HEAD /healthz on 127.0.0.1:port (0: no answer in 3 s). */
+long tu_healthz(int port);
 /* A synchronous client whose one endpoint is such a port (every connection
  * refused), with these timeouts; NULL on failure. */
 struct etcd_sync *tu_refused_sync(long request_timeout_ms, long retry_budget_ms);

@@ -1037,23 +1037,6 @@ START_TEST(keep_dead_leader_alive)
 }
 END_TEST
 
-static long
-healthz(int port)
-{
-	char url[64];
-	long st = 0;
-	CURL *h = curl_easy_init();
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
-	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-	curl_easy_cleanup(h);
-	return st;
-}
-
 /* Resident set of a process in kB (VmRSS), -1 if unknown. */
 static long
 rss_kb(pid_t pid)
@@ -1171,7 +1154,7 @@ START_TEST(huge_values)
 		long grew = rss_kb(th_proc_pid(CP[i])) - rss0[i];
 		ck_assert_msg(grew < 16 * 1024, "%s grew by %ld kB for %d values of %d bytes", PROG[i], grew, HUGE_N,
 		              HUGE_BYTES);
-		ck_assert_msg(healthz(HEALTH[i]) == 200, "%s: /healthz is not 200", PROG[i]);
+		ck_assert_msg(tu_healthz(HEALTH[i]) == 200, "%s: /healthz is not 200", PROG[i]);
 		ck_assert(th_proc_running(CP[i]));
 	}
 }

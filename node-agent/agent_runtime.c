@@ -1,0 +1,160 @@
+/*
+ * agent_runtime.c: is Docker answering? Every 5 s the agent asks it two
+ * cheap things with a short deadline: GET /_ping, then GET /info (which
+ * goes through Docker's network store: it is what hung when libnetwork
+ * deadlocked while `docker ps` still answered). After
+ * --runtime-unhealthy-after of failures without a success the node
+ * declares itself not ready:
+ *
+ *   - the heartbeat stops (agent_lease.c asks runtime_down), so the
+ *     scheduler places nothing new here and the node controller evicts the
+ *     node's pods after its eviction timeout, as for a lost node and under
+ *     the same full-disruption guard;
+ *   - P/nodestatus/NODE carries the condition RuntimeReady False with the
+ *     reason and the last error (agent_register.c asks runtime_condition);
+ *   - a Warning event RuntimeUnhealthy on the node, and /healthz fails
+ *     saying why.
+ *
+ * The first success brings all of it back at once, without a restart.
+ * What it does not do: kill or restart dockerd, or touch containers; the
+ * pods' own passes keep their deadlines (agent_exec.c) and simply fail.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+
+#define PERIOD_S 5.0
+#define CALL_TIMEOUT_MS 5000
+
+static void runtime_ask(struct agent *a, const char *path);
+
+static void
+iso_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Docker answered both calls. */
+static void
+runtime_ok(struct agent *a)
+{
+	a->rt_fail_since = 0;
+	if (!a->rt_down)
+		return;
+	a->rt_down = 0;
+	iso_now(a->rt_changed, sizeof(a->rt_changed));
+	log_kv(LL_INFO, KV("node", a->o.node_name), "Docker answers again; the node is ready again");
+	recorder_eventf(a->rec, "nodes", a->o.node_name, "Normal", "RuntimeReady", "Docker answers again");
+	register_refresh(a);
+	lease_beat_now(a);
+}
+
+/* A call failed: down once it has been failing for long enough. */
+static void
+runtime_failed(struct agent *a, const char *path, const char *why)
+{
+	double now = agent_now(a);
+
+	snprintf(a->rt_why, sizeof(a->rt_why), "%s: %s", path, why);
+	if (a->rt_fail_since == 0)
+		a->rt_fail_since = now;
+	if (a->rt_down || now - a->rt_fail_since < (double)a->o.runtime_unhealthy_ms / 1000.0)
+		return;
+	a->rt_down = 1;
+	iso_now(a->rt_changed, sizeof(a->rt_changed));
+	log_kv(LL_WARN, KV("node", a->o.node_name, "docker", a->o.docker_socket),
+	       "Docker has not answered for %.0fs (%s); the node reports itself not ready: its heartbeat stops, so "
+	       "nothing new is placed here and its pods are evicted after the node controller's timeout; check "
+	       "dockerd (docker info, its log)",
+	       now - a->rt_fail_since, a->rt_why);
+	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "RuntimeUnhealthy",
+	                "Docker has not answered for %.0fs: %s", now - a->rt_fail_since, a->rt_why);
+	register_refresh(a);
+}
+
+static void
+runtime_done(struct dk_resp *r, void *arg)
+{
+	struct agent *a = arg;
+	char buf[256];
+	int info = a->rt_asking == 2;
+
+	a->rt_req = NULL;
+	a->rt_asking = 0;
+	if (r->status != 200) {
+		runtime_failed(a, info ? "GET /info" : "GET /_ping", dk_errmsg(r, buf, sizeof(buf)));
+		return;
+	}
+	if (!info)
+		runtime_ask(a, "/info");
+	else
+		runtime_ok(a);
+}
+
+static void
+runtime_ask(struct agent *a, const char *path)
+{
+	struct dk_call_opts o = {.path = path, .timeout_ms = CALL_TIMEOUT_MS, .done = runtime_done, .arg = a};
+
+	a->rt_asking = strcmp(path, "/info") == 0 ? 2 : 1;
+	if (!(a->rt_req = dk_call(a->dk, &o)))
+		a->rt_asking = 0;
+}
+
+static void
+runtime_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)loop, (void)revents;
+	if (!a->rt_asking && !a->stopping)
+		runtime_ask(a, "/_ping");
+}
+
+static int
+runtime_health(void *arg, char *reason, size_t len)
+{
+	struct agent *a = arg;
+
+	if (!a->rt_down)
+		return 0;
+	snprintf(reason, len, "Docker is not answering: %s", a->rt_why);
+	return -1;
+}
+
+void
+runtime_start(struct agent *a)
+{
+	iso_now(a->rt_changed, sizeof(a->rt_changed));
+	ev_timer_init(&a->rt_timer, runtime_tick, 0.0, PERIOD_S);
+	a->rt_timer.data = a;
+	ev_timer_start(a->d->loop, &a->rt_timer);
+	health_check_add(a->d->health, "runtime", runtime_health, a);
+}
+
+void
+runtime_stop(struct agent *a)
+{
+	if (a->d)
+		ev_timer_stop(a->d->loop, &a->rt_timer);
+	if (a->rt_req)
+		dk_cancel(a->rt_req);
+	a->rt_req = NULL;
+	a->rt_asking = 0;
+}
+
+json_t *
+runtime_condition(const struct agent *a)
+{
+	if (!a->rt_down)
+		return json_pack("{s:s,s:s,s:s,s:s}", "type", "RuntimeReady", "status", "True", "reason",
+		                 "RuntimeAnswers", "lastTransitionTime", a->rt_changed);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "RuntimeReady", "status", "False", "reason",
+	                 "RuntimeUnresponsive", "message", a->rt_why, "lastTransitionTime", a->rt_changed);
+}
