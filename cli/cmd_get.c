@@ -445,7 +445,7 @@ parse_kinds(struct get *g, const char *arg)
 		const struct ctl_kind *k = ctl_kind_lookup(tok);
 		int i;
 
-		if (!k && ctl_deploy_word(tok)) {
+		if (ctl_deploy_word(tok)) {
 			fprintf(g->c->err, "%s: deployments are listed alone: skiffctl get deployments\n", g->c->name);
 			free(copy);
 			return -1;
