@@ -56,6 +56,22 @@ api_path_has_backstep(const char *p)
 	}
 }
 
+int
+api_path_under(const char *path, char *const *prefixes, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i++) {
+		const char *p = prefixes[i];
+
+		for (l = strlen(p); l > 1 && p[l - 1] == '/';)
+			l--;
+		if (strncmp(path, p, l) == 0 && (path[l] == '\0' || path[l] == '/' || l == 1))
+			return 1;
+	}
+	return 0;
+}
+
 /* A path member: absolute (or relative when !absolute), without "..".
  * New string or NULL (absent, or reported). */
 static char *

@@ -57,6 +57,10 @@ struct api_volume_mount {
 const char *api_host_path_type_name(enum api_host_path_type t);
 /* 1 when a '/'-separated component of p is "..". */
 int api_path_has_backstep(const char *p);
+/* 1 when path lies under one of the n prefixes (prefix == path, or path
+ * continues it with '/'; "/" holds everything), compared as text: resolve
+ * symbolic links first where that matters. O(n). */
+int api_path_under(const char *path, char *const *prefixes, size_t n);
 /* The volume of spec s named name, or NULL. O(volumes). */
 struct api_pod_spec;
 const struct api_volume *api_volume_find(const struct api_pod_spec *s, const char *name);

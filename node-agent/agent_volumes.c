@@ -113,14 +113,11 @@ resolve(const char *path, char *out)
 static int
 allowed(const struct agent *a, const char *path)
 {
-	size_t i, l;
+	size_t n = 0;
 
-	for (i = 0; a->o.host_path_allow && a->o.host_path_allow[i]; i++) {
-		l = strlen(a->o.host_path_allow[i]);
-		if (strncmp(path, a->o.host_path_allow[i], l) == 0 && (path[l] == '\0' || path[l] == '/' || l == 1))
-			return 1;
-	}
-	return 0;
+	while (a->o.host_path_allow && a->o.host_path_allow[n])
+		n++;
+	return api_path_under(path, a->o.host_path_allow, n);
 }
 
 /* ---------------------------------------------------------------- judge */

@@ -17,6 +17,9 @@ static const char *const reasons[SF_COUNT] = {
 	"Insufficient memory",
 	"Too many pods",
 	"node(s) didn't have free ports for the requested pod ports",
+	"node(s) didn't allow privileged pods (skiff-agent --allow-privileged)",
+	"node(s) didn't allow the pod's hostPath volumes (skiff-agent --allow-host-path)",
+	"node(s) didn't allow the pod's host ports (skiff-agent --host-port-range)",
 };
 
 const char *
@@ -41,6 +44,31 @@ over(int64_t cap, int64_t used, int64_t want)
 	return cap != SCHED_UNLIMITED && want > 0 && sched_add_sat(used, want) > cap;
 }
 
+/* What the node's agent would refuse (agent_plan.c refuses the same pods
+ * when they get there anyway): SF_PRIVILEGED, SF_HOST_PATH, SF_PORT_RANGE. */
+static unsigned
+policy_filter(const struct api_node_status *st, const struct sched_podreq *p)
+{
+	unsigned why = 0;
+
+	if (!st)
+		return 0;
+	if (p->privileged && !st->allow_privileged)
+		why |= SF_PRIVILEGED;
+	for (size_t i = 0; i < p->nvolumes; i++)
+		if (p->volumes[i].source == API_VOL_HOST_PATH &&
+		    !api_path_under(p->volumes[i].path, st->allowed_host_paths, st->n_allowed_host_paths)) {
+			why |= SF_HOST_PATH;
+			break;
+		}
+	for (size_t i = 0; i < p->nports && st->host_port_lo > 0; i++)
+		if (p->ports[i].port < st->host_port_lo || p->ports[i].port > st->host_port_hi) {
+			why |= SF_PORT_RANGE;
+			break;
+		}
+	return why;
+}
+
 unsigned
 sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 {
@@ -63,7 +91,7 @@ sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 			why |= SF_PORTS;
 			break;
 		}
-	return why;
+	return why | policy_filter(n->policy, p);
 }
 
 struct reason_count {

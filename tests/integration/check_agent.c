@@ -915,6 +915,10 @@ START_TEST(test_node_registration)
 	                       "1Gi",
 	                       "--max-pods",
 	                       "7",
+	                       "--host-port-range",
+	                       "30000-32767",
+	                       "--allow-host-path",
+	                       "/srv/,/var/log",
 	                       "--lease-ttl",
 	                       "3s",
 	                       "--resync-interval",
@@ -940,6 +944,12 @@ START_TEST(test_node_registration)
 	ck_assert_str_eq(json_string_value(json_object_get(cap, "cpu")), "3");
 	ck_assert_str_eq(json_string_value(json_object_get(cap, "memory")), "1Gi");
 	ck_assert_str_eq(json_string_value(json_object_get(cap, "pods")), "7");
+	/* what the node allows, for the scheduler to filter on */
+	cap = json_object_get(nw.last, "status");
+	ck_assert(json_is_false(json_object_get(cap, "allowPrivileged")));
+	ck_assert_str_eq(json_string_value(json_object_get(cap, "hostPortRange")), "30000-32767");
+	ck_assert_int_eq(json_array_size(json_object_get(cap, "allowedHostPaths")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cap, "allowedHostPaths"), 1)), "/var/log");
 	ck_assert_str_eq(
 		json_string_value(json_object_get(
 			json_array_get(json_object_get(json_object_get(nw.last, "status"), "addresses"), 0), "type")),
