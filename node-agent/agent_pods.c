@@ -210,7 +210,7 @@ inspect_done(struct dk_resp *r, void *arg)
 
 	p->req = NULL;
 	if (r->status == 200)
-		snap_from_inspect(&p->s[p->ix], r->body, r->len, p->a->o.docker_network);
+		snap_from_inspect(&p->s[p->ix], r->body, r->len, p->a->o.docker_network, p->a->host_ip);
 	else if (r->status != 404) {
 		char m[256];
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_security.h"
 
 static char *
 dupstr(json_t *j)
@@ -51,7 +52,7 @@ snap_from_list(struct snap *s, void *item)
 }
 
 int
-snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
+snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net, const char *host_ip)
 {
 	json_t *j = json_loadb(body, len, 0, NULL), *st, *ns, *nets, *v;
 	const char *k, *ip;
@@ -84,6 +85,8 @@ snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
 			}
 		}
 	}
+	if (sec_host_network(j))
+		ip = host_ip;
 	free(s->ip);
 	s->ip = ip && *ip ? strdup(ip) : NULL;
 	json_decref(j);

@@ -33,6 +33,7 @@
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_podhttp.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -383,16 +384,8 @@ http_ok(void *arg)
 static int
 free_port(void)
 {
-	struct sockaddr_in sa = {0};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	int port = th_free_port();
 
-	sa.sin_family = AF_INET;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
 	ck_assert_int_gt(port, 0);
 	return port;
 }
