@@ -1,7 +1,7 @@
 /*
  * api_volume.h: a pod's volumes (spec.volumes) and its containers' mounts
  * (spec.containers[i].volumeMounts). Skiff implements two sources:
- * emptyDir on the node's disk (medium "", no sizeLimit) and hostPath
+ * emptyDir on the node's disk (medium "", sizeLimit enforced by eviction) and hostPath
  * (type "", Directory, DirectoryOrCreate or File); the field policy
  * (api_fields.c) refuses every other source and field by its path.
  */
@@ -43,7 +43,7 @@ struct api_volume {
 	int optional;     /* a missing object or key is no error */
 	/* emptyDir medium Memory: a tmpfs node-agent/agent_volumes.c mounts */
 	int memory;
-	struct api_quantity size_limit; /* bytes; text NULL: none (only with memory) */
+	struct api_quantity size_limit; /* bytes; text NULL: none (on disk: node-agent/agent_evict.c) */
 };
 
 struct api_volume_mount {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_evict.h"
 #include "agent_security.h"
 
 static char *
@@ -157,6 +158,8 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 	const struct informer_obj *cur;
 	struct etcd_txn *t;
 	char key[API_KEY_MAX], *val = plan_status_value(p, infra, cs, n, message, a->host_ip);
+
+	val = evict_status(a, p, val); /* phase Failed, reason Evicted when it was */
 
 	if (!val || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
 		free(val);

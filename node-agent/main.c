@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_evict.h"
 #include "agent_volumes.h"
 
 #ifndef SKIFF_PREFIX
@@ -234,8 +235,8 @@ static const struct flag agent_flags[] = {
          "host ports pods may take; others are refused (HostPortNotAllowed), e.g. 30000-32767", "A-B",
          check_host_ports},
 	{"allow-privileged", FLAG_BOOL, &allow_privileged, "false", NULL,
-         "run pods with privileged containers, hostPID or hostIPC; else they are refused (PrivilegedNotAllowed)", NULL,
-         NULL},
+         "run pods with privileged containers, hostPID, hostIPC or hostNetwork; else they are refused (PrivilegedNotAllowed)",
+         NULL, NULL},
 	{"default-pids-limit", FLAG_INT, &pids_limit, "4096", NULL, "most processes per container (0: no limit)", "N",
          check_pids},
 	{"pod-dir", FLAG_STRING, &pod_dir, VOL_DEFAULT_POD_DIR, NULL,
@@ -374,6 +375,7 @@ agent_maybe_start(struct agent *a)
 	       informer_count(a->bindings));
 	vol_sweep(a);
 	events_start(a);
+	evict_start(a);
 	wq_resume(a->q);
 }
 
@@ -452,6 +454,7 @@ on_stop(struct skiff_daemon *d, void *arg)
 	register_stop(a);
 	wq_pause(a->q);
 	pods_stop(a);
+	evict_stop(a);
 	if (a->orphans == 0 && recorder_pending(a->rec) == 0)
 		return DAEMON_DONE;
 	ev_timer_init(&a->stop_timer, stop_poll, 0.02, 0.02);
@@ -545,6 +548,7 @@ agent_free(struct agent *a)
 	register_stop(a);
 	net_stop(a);
 	pods_stop(a);
+	evict_stop(a);
 	agent_config_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);
