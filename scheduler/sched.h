@@ -93,6 +93,10 @@ enum {
 
 /* 0 when pod fits on n, else the SF_* bits of every failing filter. O(ports). */
 unsigned sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p);
+/* The bits of sched_filter that node status st (NULL: publishes nothing)
+ * forbids: SF_PRIVILEGED, SF_HOST_PATH, SF_PORT_RANGE, what the node's
+ * agent would refuse (agent_plan.c) if the pod got there. O(volumes × paths + ports). */
+unsigned sched_filter_policy(const struct api_node_status *st, const struct sched_podreq *p);
 /* Kubernetes' summary, e.g. "0/3 nodes are available: 2 Insufficient
  * memory, 1 node(s) didn't match node selector." from the per-reason node
  * counts (index = bit number). snprintf-style. */

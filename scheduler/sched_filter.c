@@ -44,10 +44,8 @@ over(int64_t cap, int64_t used, int64_t want)
 	return cap != SCHED_UNLIMITED && want > 0 && sched_add_sat(used, want) > cap;
 }
 
-/* What the node's agent would refuse (agent_plan.c refuses the same pods
- * when they get there anyway): SF_PRIVILEGED, SF_HOST_PATH, SF_PORT_RANGE. */
-static unsigned
-policy_filter(const struct api_node_status *st, const struct sched_podreq *p)
+unsigned
+sched_filter_policy(const struct api_node_status *st, const struct sched_podreq *p)
 {
 	unsigned why = 0;
 
@@ -91,7 +89,7 @@ sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 			why |= SF_PORTS;
 			break;
 		}
-	return why | policy_filter(n->policy, p);
+	return why | sched_filter_policy(n->policy, p);
 }
 
 struct reason_count {

@@ -880,6 +880,30 @@ START_TEST(node_policy)
 }
 END_TEST
 
+/* A pod bound before its node published what it allows: once the node
+ * says it refuses the pod, the binding is given up and the pod placed on
+ * a node that allows it. */
+START_TEST(node_policy_moves_bound)
+{
+	node("first", "4", "4Gi", "110", NULL, 0);
+	ready("first");
+	start(0, NULL);
+	pod("hp", NULL, NULL, 0, NULL, ",\"hostPID\":true");
+	pod("plain", NULL, NULL, 0, NULL, NULL);
+	assert_bound("hp", "first");
+	assert_bound("plain", "first");
+	node("second", "4", "4Gi", "110", NULL, 0);
+	policy("second", 1, "[]", "1-65535");
+	ready("second");
+	policy("first", 0, "[]", "1-65535");
+	for (double end = now() + 10; strcmp(wait_bound("hp", 0), "second") != 0; pause_20ms())
+		CK_MSG(now() < end, "hp still bound to %s", wait_bound("hp", 0));
+	CK_EQ(bindings_of("hp", NULL), 1);
+	CK(th_proc_log_has(P[0], "the node's agent does not allow this pod"));
+	CK_MSG(strcmp(wait_bound("plain", 0), "first") == 0, "plain moved to %s", wait_bound("plain", 0));
+}
+END_TEST
+
 START_TEST(invalid_pod)
 {
 	char k[256];
@@ -1093,6 +1117,7 @@ suite(void)
 	tcase_add_test(f, node_change_wakes_pod);
 	tcase_add_test(f, nodestatus_capacity);
 	tcase_add_test(f, node_policy);
+	tcase_add_test(f, node_policy_moves_bound);
 	tcase_add_test(sc, spread_owner);
 	tcase_add_test(sc, spread_service);
 	tcase_add_test(sc, least_requested);
