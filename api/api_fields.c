@@ -248,7 +248,7 @@ static const struct api_field pod_spec[] = {
 	REFUSE_BUT("automountServiceAccountToken", "false"),
 	REFUSE_BUT("serviceAccountName", "\"default\""),
 	REFUSE_BUT("serviceAccount", "\"default\""),
-	REFUSE_BUT("hostNetwork", "false"),
+	IMPL("hostNetwork"),
 	IMPL("hostPID"),
 	IMPL("hostIPC"),
 	IMPL_SUB("securityContext", pod_security_context),

@@ -2,6 +2,7 @@
  * api_node.c: Node decode/encode. Labels and spec belong to admins and
  * status to the agent; merging the two on write is the agent's job.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,45 @@ capacity_decode(struct api_dec *d, const json_t *j, void *out)
 	api_resource_list_decode(d, j, out, 1);
 }
 
+/* "A-B" with 1 <= A <= B <= 65535 into lo, hi. */
+static void
+port_range_decode(struct api_dec *d, const json_t *j, struct api_node_status *s)
+{
+	char *r = dec_str(d, j, "hostPortRange", 0), tail;
+	int lo, hi;
+
+	if (!r)
+		return;
+	if (sscanf(r, "%d-%d%c", &lo, &hi, &tail) != 2 || lo < 1 || lo > hi || hi > 65535)
+		dec_err_at(d, "hostPortRange", "must be A-B with 1 <= A <= B <= 65535, got \"%.40s\"", r);
+	else
+		s->host_port_lo = lo, s->host_port_hi = hi;
+	free(r);
+}
+
+/* allowPrivileged, allowedHostPaths (absolute, no ".."), hostPortRange. */
+static void
+policy_decode(struct api_dec *d, const json_t *j, struct api_node_status *s)
+{
+	size_t i;
+
+	s->policy = dec_present(j, "allowPrivileged");
+	dec_bool(d, j, "allowPrivileged", &s->allow_privileged);
+	dec_strv(d, j, "allowedHostPaths", &s->allowed_host_paths, &s->n_allowed_host_paths);
+	for (i = 0; i < s->n_allowed_host_paths; i++) {
+		const char *p = s->allowed_host_paths[i];
+
+		if (p[0] != '/' || api_path_has_backstep(p)) {
+			size_t m = dec_push(d, "allowedHostPaths");
+
+			dec_push_index(d, i);
+			dec_err(d, "must be an absolute path without '..'");
+			dec_pop(d, m);
+		}
+	}
+	port_range_decode(d, j, s);
+}
+
 static void
 status_decode(struct api_dec *d, const json_t *j, void *out)
 {
@@ -42,6 +82,7 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->addresses = dec_array(d, j, "addresses", sizeof(*s->addresses), &s->n_addresses, address_decode);
 	s->pod_cidr = dec_cidr(d, j, "podCIDR", 0);
 	s->agent_version = dec_str(d, j, "agentVersion", 0);
+	policy_decode(d, j, s);
 }
 
 static void
@@ -84,6 +125,23 @@ spec_encode(const struct api_node_spec *s)
 	return j ? enc_done(j, enc_bool(j, "unschedulable", s->unschedulable)) : NULL;
 }
 
+static int
+policy_encode(json_t *j, const struct api_node_status *s)
+{
+	char b[16];
+	int rc = 0;
+
+	if (!s->policy)
+		return 0;
+	rc |= enc_set(j, "allowPrivileged", json_boolean(s->allow_privileged));
+	rc |= enc_strv(j, "allowedHostPaths", s->allowed_host_paths, s->n_allowed_host_paths);
+	if (s->host_port_lo > 0) {
+		snprintf(b, sizeof(b), "%d-%d", s->host_port_lo, s->host_port_hi);
+		rc |= enc_str(j, "hostPortRange", b);
+	}
+	return rc;
+}
+
 static json_t *
 status_encode(const struct api_node_status *s)
 {
@@ -97,6 +155,7 @@ status_encode(const struct api_node_status *s)
 			              enc_array(s->addresses, s->n_addresses, sizeof(*s->addresses), address_encode));
 		rc |= enc_str(j, "podCIDR", s->pod_cidr);
 		rc |= enc_str(j, "agentVersion", s->agent_version);
+		rc |= policy_encode(j, s);
 	}
 	return enc_done(j, rc);
 }
@@ -131,6 +190,7 @@ node_clear(void *obj)
 	free(n->status.addresses);
 	free(n->status.pod_cidr);
 	free(n->status.agent_version);
+	api_strv_free(n->status.allowed_host_paths, n->status.n_allowed_host_paths);
 	memset(n, 0, sizeof(*n));
 }
 

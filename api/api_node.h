@@ -37,6 +37,14 @@ struct api_node_status {
 	size_t n_addresses;
 	char *pod_cidr; /* "10.244.1.0/24" or NULL */
 	char *agent_version;
+	/* What the agent lets pods do on this node (P/nodestatus/NODE, agents
+	 * since session 17; the scheduler filters on it). policy 0: not
+	 * published (an older agent), nothing known. */
+	int policy;                /* allowPrivileged present */
+	int allow_privileged;      /* --allow-privileged: privileged, hostPID/IPC/Network */
+	char **allowed_host_paths; /* --allow-host-path prefixes (resolved on the node) */
+	size_t n_allowed_host_paths;
+	int host_port_lo, host_port_hi; /* --host-port-range; 0, 0: not published */
 };
 
 struct api_node {

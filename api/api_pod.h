@@ -92,6 +92,7 @@ struct api_pod_spec {
 	size_t n_volumes;
 	struct api_container *init_containers; /* initContainers, checked by api_init.c */
 	size_t n_init_containers;
+	int host_network; /* hostNetwork (api_security.c): the node's network namespace */
 };
 
 struct api_pod {

@@ -1,6 +1,6 @@
 /*
  * api_security.c: securityContext (pod and container level) and the pod's
- * hostPID and hostIPC: decode with their ranges, encode only what is set
+ * hostPID, hostIPC and hostNetwork: decode with their ranges, encode only what is set
  * (so a pod without them keeps its serialization and spec hash), free, and
  * the effective values a container runs with (its own field, else the
  * pod's). It does not judge a node's permission or an image's user: the
@@ -162,22 +162,41 @@ check_group_needs_user(struct api_dec *d, const struct api_pod_spec *s)
 	}
 }
 
+/* hostNetwork: a container port is the node's port, so hostPort defaults
+ * to containerPort and must equal it, as Kubernetes defaults and checks. */
+static void
+host_network_ports(struct api_dec *d, struct api_pod_spec *s)
+{
+	for (size_t i = 0; i < s->n_containers; i++)
+		for (size_t k = 0; k < s->containers[i].n_ports; k++) {
+			struct api_container_port *p = &s->containers[i].ports[k];
+			size_t mark;
+
+			if (p->host_port == 0)
+				p->host_port = p->container_port;
+			if (p->host_port == p->container_port)
+				continue;
+			mark = dec_push(d, "containers");
+			dec_push_index(d, i);
+			dec_push(d, "ports");
+			dec_push_index(d, k);
+			dec_err_at(d, "hostPort",
+			           "must match containerPort when hostNetwork is true, got %d (containerPort %d)",
+			           p->host_port, p->container_port);
+			dec_pop(d, mark);
+		}
+}
+
 void
 api_sec_decode_spec(struct api_dec *d, const json_t *j, struct api_pod_spec *s)
 {
 	dec_object(d, j, "securityContext", &s->security_context, pod_sc_decode);
 	dec_bool(d, j, "hostPID", &s->host_pid);
 	dec_bool(d, j, "hostIPC", &s->host_ipc);
+	dec_bool(d, j, "hostNetwork", &s->host_network);
+	if (s->host_network)
+		host_network_ports(d, s);
 	check_group_needs_user(d, s);
-	/* Kubernetes gives a pod's volumes to fsGroup; Skiff does not yet. */
-	if (s->security_context.fs_group.set && j && json_array_size(json_object_get(j, "volumes")) > 0) {
-		size_t mark = dec_push(d, "securityContext");
-
-		dec_err_at(d, "fsGroup",
-		           "with volumes is not implemented by Skiff: its volumes are not given to the "
-		           "group (refused, see docs/keys.md)");
-		dec_pop(d, mark);
-	}
 }
 
 /* ------------------------------------------------------------------------
@@ -227,7 +246,7 @@ api_sec_privileged(const struct api_pod_spec *s, const char **what, const char *
 			return 1;
 		}
 	}
-	*what = s->host_pid ? "hostPID" : s->host_ipc ? "hostIPC" : NULL;
+	*what = s->host_pid ? "hostPID" : s->host_ipc ? "hostIPC" : s->host_network ? "hostNetwork" : NULL;
 	return *what != NULL;
 }
 
@@ -302,6 +321,7 @@ api_sec_encode_spec(json_t *j, const struct api_pod_spec *s)
 
 	rc |= enc_bool(j, "hostPID", s->host_pid);
 	rc |= enc_bool(j, "hostIPC", s->host_ipc);
+	rc |= enc_bool(j, "hostNetwork", s->host_network);
 	return rc;
 }
 
@@ -366,5 +386,5 @@ api_sec_clear_spec(struct api_pod_spec *s)
 {
 	free(s->security_context.supplemental_groups);
 	memset(&s->security_context, 0, sizeof(s->security_context));
-	s->host_pid = s->host_ipc = 0;
+	s->host_pid = s->host_ipc = s->host_network = 0;
 }

@@ -1,6 +1,6 @@
 /*
  * api_security.h: securityContext of a pod and of a container, and the
- * pod's host namespaces (hostPID, hostIPC). A container's field wins over
+ * pod's host namespaces (hostPID, hostIPC, hostNetwork). A container's field wins over
  * the pod's. Decoding checks ranges and the rules Kubernetes checks at the
  * API (privileged with allowPrivilegeEscalation false); whether a node
  * allows privilege, and whether an image runs as root, is the agent's.
@@ -44,7 +44,7 @@ struct api_opt api_sec_run_as_user(const struct api_pod_spec *s, const struct ap
 struct api_opt api_sec_run_as_group(const struct api_pod_spec *s, const struct api_container *c);
 int api_sec_run_as_non_root(const struct api_pod_spec *s, const struct api_container *c);
 /* 1 when the pod asks for privilege a node must allow: a privileged
- * container, hostPID or hostIPC; *what names the first one (static). */
+ * container, hostPID, hostIPC or hostNetwork; *what names the first one (static). */
 int api_sec_privileged(const struct api_pod_spec *s, const char **what, const char **ctr);
 /* The container's (the pod's, with its host namespaces) security settings
  * as canonical text for the spec hash, into buf: its length, 0 when none is
@@ -54,8 +54,10 @@ size_t api_sec_container_text(const struct api_container *c, char *buf, size_t l
 size_t api_sec_pod_text(const struct api_pod_spec *s, char *buf, size_t len);
 
 /* For api_pod.c: member "securityContext" of container object j into c;
- * "securityContext", "hostPID" and "hostIPC" of spec object j into s, and
- * the rules across containers (call after the containers). Encoders add
+ * "securityContext", "hostPID", "hostIPC" and "hostNetwork" of spec object
+ * j into s (with hostNetwork, each hostPort defaults to and must equal its
+ * containerPort), and the rules across containers (call after the
+ * containers). Encoders add
  * only what is set (0, or -1 when out of memory); clear frees. */
 struct api_dec;
 void api_sec_decode_container(struct api_dec *d, const json_t *j, struct api_container *c);

@@ -56,6 +56,22 @@ api_path_has_backstep(const char *p)
 	}
 }
 
+int
+api_path_under(const char *path, char *const *prefixes, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i++) {
+		const char *p = prefixes[i];
+
+		for (l = strlen(p); l > 1 && p[l - 1] == '/';)
+			l--;
+		if (strncmp(path, p, l) == 0 && (path[l] == '\0' || path[l] == '/' || l == 1))
+			return 1;
+	}
+	return 0;
+}
+
 /* A path member: absolute (or relative when !absolute), without "..".
  * New string or NULL (absent, or reported). */
 static char *
@@ -152,8 +168,8 @@ secret_decode(struct api_dec *d, const json_t *j, void *out)
 	config_source_decode(d, j, out, "secretName");
 }
 
-/* emptyDir: medium "" or Memory; sizeLimit only with Memory (a disk
- * emptyDir has no limit Skiff could keep). */
+/* emptyDir: medium "" or Memory; sizeLimit more than 0 (the tmpfs size
+ * with Memory; on disk the agent evicts the pod that exceeds it). */
 static void
 empty_dir_decode(struct api_dec *d, const json_t *j, void *out)
 {
@@ -166,11 +182,7 @@ empty_dir_decode(struct api_dec *d, const json_t *j, void *out)
 		           "must be \"\" or Memory, got \"%.100s\" (HugePages is refused, see docs/keys.md)",
 		           json_string_value(m));
 	dec_quantity(d, j, "sizeLimit", 0, &v->size_limit);
-	if (v->size_limit.text && !v->memory)
-		dec_err_at(d, "sizeLimit",
-		           "is implemented only with medium Memory (an emptyDir on the node's disk has "
-		           "no size limit in Skiff)");
-	else if (v->size_limit.text && v->size_limit.value <= 0)
+	if (v->size_limit.text && v->size_limit.value <= 0)
 		dec_err_at(d, "sizeLimit", "must be more than 0");
 }
 

@@ -1,7 +1,7 @@
 /*
  * api_volume.h: a pod's volumes (spec.volumes) and its containers' mounts
  * (spec.containers[i].volumeMounts). Skiff implements two sources:
- * emptyDir on the node's disk (medium "", no sizeLimit) and hostPath
+ * emptyDir on the node's disk (medium "", sizeLimit enforced by eviction) and hostPath
  * (type "", Directory, DirectoryOrCreate or File); the field policy
  * (api_fields.c) refuses every other source and field by its path.
  */
@@ -43,7 +43,7 @@ struct api_volume {
 	int optional;     /* a missing object or key is no error */
 	/* emptyDir medium Memory: a tmpfs node-agent/agent_volumes.c mounts */
 	int memory;
-	struct api_quantity size_limit; /* bytes; text NULL: none (only with memory) */
+	struct api_quantity size_limit; /* bytes; text NULL: none (on disk: node-agent/agent_evict.c) */
 };
 
 struct api_volume_mount {
@@ -57,6 +57,10 @@ struct api_volume_mount {
 const char *api_host_path_type_name(enum api_host_path_type t);
 /* 1 when a '/'-separated component of p is "..". */
 int api_path_has_backstep(const char *p);
+/* 1 when path lies under one of the n prefixes (prefix == path, or path
+ * continues it with '/'; "/" holds everything), compared as text: resolve
+ * symbolic links first where that matters. O(n). */
+int api_path_under(const char *path, char *const *prefixes, size_t n);
 /* The volume of spec s named name, or NULL. O(volumes). */
 struct api_pod_spec;
 const struct api_volume *api_volume_find(const struct api_pod_spec *s, const char *name);

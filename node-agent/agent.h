@@ -244,8 +244,9 @@ const struct api_binding *pods_binding(struct agent *a, const char *pod, int *ma
 /* Fill s from a containers/json item's labels (id and labels). */
 int snap_from_list(struct snap *s, void *json_item);
 /* Fill state fields from an inspect body; the IP is the one on Docker
- * network net (NULL: the first one found). 0 or -1. */
-int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net);
+ * network net (NULL: the first one found), or host_ip for a container in
+ * the host's network namespace (a hostNetwork pod's sandbox). 0 or -1. */
+int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net, const char *host_ip);
 
 /* Write P/podstatus/NODE/POD if it differs from the cache (message: the
  * pod's, or NULL). Calls

@@ -7,9 +7,12 @@
  * creates a container and on every pass over a pod, which a change of a
  * node copy (agent_config.c) starts: files change in place within seconds.
  *
+ * With the pod's fsGroup, the volume's directories and files belong to
+ * that group (directories setgid, files group-readable), as the kubelet
+ * gives a read-only volume to fsGroup.
+ *
  * It does not do: tmpfs for secrets (the files are on the node's disk
- * below PODDIR/UID, which only root may enter), fsGroup ownership of the
- * files, a subPath that follows updates (Kubernetes does not either), the
+ * below PODDIR/UID, which only root may enter), a subPath that follows updates (Kubernetes does not either), the
  * downwardAPI and projected sources (refused by the field policy).
  */
 #include <dirent.h>
@@ -32,6 +35,7 @@ struct file {
 	const char *data; /* borrowed from values */
 	size_t len;
 	int mode;
+	long gid; /* the pod's fsGroup, or -1 */
 };
 
 /* ---------------------------------------------------------------- payload */
@@ -62,7 +66,8 @@ payload(const struct api_volume *v, const json_t *values, struct file *f, char *
 	}
 	if (!v->n_items) {
 		json_object_foreach((json_t *)values, key, val)
-			f[n++] = (struct file){key, json_string_value(val), json_string_length(val), file_mode(v, -1)};
+			f[n++] = (struct file){key, json_string_value(val), json_string_length(val), file_mode(v, -1),
+			                       -1};
 	}
 	for (i = 0; i < v->n_items; i++) {
 		const struct api_key_to_path *it = &v->items[i];
@@ -75,7 +80,7 @@ payload(const struct api_volume *v, const json_t *values, struct file *f, char *
 			                it->key),
 			       -1;
 		f[n++] = (struct file){it->path, json_string_value(val), json_string_length(val),
-		                       file_mode(v, it->mode)};
+		                       file_mode(v, it->mode), -1};
 	}
 	for (i = 0; i < (size_t)n; i++)
 		if (!f[i].data || strncmp(f[i].path, "..", 2) == 0)
@@ -111,7 +116,7 @@ file_same(const char *data, const struct file *f)
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == (mode_t)f->mode &&
-	    (size_t)st.st_size == f->len && (buf = malloc(f->len + 1))) {
+	    (f->gid < 0 || st.st_gid == (gid_t)f->gid) && (size_t)st.st_size == f->len && (buf = malloc(f->len + 1))) {
 		same = read(fd, buf, f->len + 1) == (ssize_t)f->len && memcmp(buf, f->data, f->len) == 0;
 		free(buf);
 	}
@@ -149,6 +154,17 @@ remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* A directory of the volume given to group gid (the pod's fsGroup) as
+ * Kubernetes does: group-owned, setgid, group may enter. Nothing when gid
+ * is -1. 0 or -1. */
+static int
+dir_group(const char *path, long gid)
+{
+	if (gid < 0)
+		return 0;
+	return chown(path, (uid_t)-1, (gid_t)gid) == 0 && chmod(path, 02755) == 0 ? 0 : -1;
+}
+
 /* File f under ts, its parent directories made (0755). 0 or -1. */
 static int
 write_file(const char *ts, const struct file *f)
@@ -160,13 +176,14 @@ write_file(const char *ts, const struct file *f)
 		return errno = ENAMETOOLONG, -1;
 	for (s = strchr(path + strlen(ts) + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		if ((mkdir(path, 0755) < 0 && errno != EEXIST) || dir_group(path, f->gid) < 0)
 			return -1;
 		*s = '/';
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		return -1;
-	ok = write(fd, f->data, f->len) == (ssize_t)f->len && fchmod(fd, (mode_t)f->mode) == 0;
+	ok = write(fd, f->data, f->len) == (ssize_t)f->len &&
+	     (f->gid < 0 || fchown(fd, (uid_t)-1, (gid_t)f->gid) == 0) && fchmod(fd, (mode_t)f->mode) == 0;
 	return close(fd) == 0 && ok ? 0 : -1;
 }
 
@@ -210,7 +227,7 @@ relink(const char *dir, const struct file *f, int n)
 
 /* Write the n files f to a new ..TS in dir and swap ..data to it. */
 static int
-swap_in(const char *dir, const struct file *f, int n, char *err, size_t len)
+swap_in(const char *dir, const struct file *f, int n, long gid, char *err, size_t len)
 {
 	char ts[PATH_MAX], tmp[PATH_MAX], data[PATH_MAX], old[PATH_MAX] = "";
 	struct tm tm;
@@ -222,7 +239,7 @@ swap_in(const char *dir, const struct file *f, int n, char *err, size_t len)
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	snprintf(tmp, sizeof(tmp), "%s/..data_tmp", dir);
 	snprintf(data, sizeof(data), "%s/..data", dir);
-	if (!mkdtemp(ts) || chmod(ts, 0755) < 0)
+	if (!mkdtemp(ts) || chmod(ts, 0755) < 0 || dir_group(ts, gid) < 0)
 		return snprintf(err, len, "%s: %s", ts, strerror(errno)), -1;
 	for (i = 0; i < n; i++)
 		if (write_file(ts, &f[i]) < 0) {
@@ -247,24 +264,34 @@ swap_in(const char *dir, const struct file *f, int n, char *err, size_t len)
 int
 cmvol_write(const char *dir, const struct api_volume *v, const json_t *values, char *err, size_t len)
 {
+	return cmvol_write_group(dir, v, values, -1, err, len);
+}
+
+int
+cmvol_write_group(const char *dir, const struct api_volume *v, const json_t *values, long gid, char *err, size_t len)
+{
 	size_t room = (values ? json_object_size(values) : 0) + v->n_items + 1;
 	struct file *f = calloc(room, sizeof(*f));
 	int n, rc;
 
 	if (!f)
 		return snprintf(err, len, "out of memory"), -1;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || dir_group(dir, gid) < 0) {
 		snprintf(err, len, "%s: %s", dir, strerror(errno));
 		free(f);
 		return -1;
 	}
 	n = payload(v, values, f, err, len);
+	for (int i = 0; i < n; i++) { /* Kubernetes: group read on a read-only volume */
+		f[i].gid = gid;
+		f[i].mode |= gid >= 0 ? 0440 : 0;
+	}
 	if (n < 0)
 		rc = -1;
 	else if (dir_same(dir, f, n))
 		rc = 0;
 	else
-		rc = swap_in(dir, f, n, err, len) < 0 ? -1 : 1;
+		rc = swap_in(dir, f, n, gid, err, len) < 0 ? -1 : 1;
 	free(f);
 	return rc;
 }
@@ -286,7 +313,11 @@ cmvol_sync(const char *pod_dir, const struct api_pod *pod, cmvol_get_fn get, voi
 		if (snprintf(dir, sizeof(dir), "%s/%s/volumes", pod_dir, pod->meta.uid) >= (int)sizeof(dir) ||
 		    vol_mkdirs(dir, 0700) < 0 || strlen(dir) + strlen(v->name) + 2 > sizeof(dir))
 			snprintf(why, sizeof(why), "%s: %s", dir, strerror(errno));
-		else if (cmvol_write(strcat(strcat(dir, "/"), v->name), v, values, why, sizeof(why)) >= 0)
+		else if (cmvol_write_group(strcat(strcat(dir, "/"), v->name), v, values,
+		                           pod->spec.security_context.fs_group.set
+		                                   ? (long)pod->spec.security_context.fs_group.v
+		                                   : -1,
+		                           why, sizeof(why)) >= 0)
 			continue;
 		if (rc == 0)
 			snprintf(err, len, "%s", why);

@@ -27,8 +27,14 @@ typedef const json_t *(*cmvol_get_fn)(void *arg, const char *kind, const char *n
  * right, -1 with why in err: a missing object or key (not optional), an
  * item path naming "..*", an I/O error. */
 int cmvol_write(const char *dir, const struct api_volume *v, const json_t *values, char *err, size_t len);
+/* cmvol_write with every directory and file given to group gid (the pod's
+ * fsGroup; -1: none) as Kubernetes does: group-owned, directories setgid
+ * (mode 02755), files' modes with group read added (0440); a file whose
+ * group differs counts as changed. */
+int cmvol_write_group(const char *dir, const struct api_volume *v, const json_t *values, long gid, char *err,
+                      size_t len);
 
-/* cmvol_write for every configMap and secret volume of pod under
+/* cmvol_write_group (the pod's fsGroup) for every configMap and secret volume of pod under
  * pod_dir/UID/volumes/NAME (made as needed, PODDIR/UID mode 0700), the
  * values from get. 0, or -1 with the first failure in err (the other
  * volumes are still written). */

@@ -501,6 +501,7 @@ create_infra(struct pass *p, const struct api_pod *pod)
 	json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}", "Name", "no"));
 	if (p->a->o.docker_network)
 		json_object_set_new(hc, "NetworkMode", json_string(p->a->o.docker_network));
+	sec_infra_opts(body, hc, pod);
 	json_object_set_new(body, "HostConfig", hc);
 	snprintf(name, sizeof(name), "skiff_POD_%s_%s_%s", p->pod, p->a->o.node_name, pod->meta.uid);
 	p->ci = -1;

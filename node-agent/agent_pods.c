@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agent_evict.h"
 #include "agent_exec.h"
 #include "agent_volumes.h"
 
@@ -210,7 +211,7 @@ inspect_done(struct dk_resp *r, void *arg)
 
 	p->req = NULL;
 	if (r->status == 200)
-		snap_from_inspect(&p->s[p->ix], r->body, r->len, p->a->o.docker_network);
+		snap_from_inspect(&p->s[p->ix], r->body, r->len, p->a->o.docker_network, p->a->host_ip);
 	else if (r->status != 404) {
 		char m[256];
 
@@ -406,6 +407,8 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 		log_kv(LL_DEBUG, KV("pod", p->pod), "config volumes: %s", p->vol_msg);
 	if (b && vol_judge(a, &b->pod, &in->vol_reason, &in->vol_container, p->vol_msg, sizeof(p->vol_msg)))
 		in->vol_message = p->vol_msg;
+	if (b && !in->vol_reason) /* an emptyDir over its sizeLimit: refused as Evicted */
+		evict_reason(a, &b->pod, &in->vol_reason, &in->vol_container, &in->vol_message);
 }
 
 /* Write the plan's status rows; the pass ends in status_done. */

@@ -1,7 +1,8 @@
 /*
  * agent_register.c: the node's status, P/nodestatus/NODE (the agent's own
- * key: capacity, allocatable, address, version, podCIDR, and the labels
- * asked for with --node-labels in metadata.labels). Written by
+ * key: capacity, allocatable, address, version, podCIDR, what the node
+ * allows pods (allowPrivileged, allowedHostPaths, hostPortRange) and the
+ * labels asked for with --node-labels in metadata.labels). Written by
  * read-modify-write, a transaction comparing the mod revision it read
  * (create-if-absent the first time), and refreshed at every resync;
  * status.podCIDR is this node's subnet once agent_net.c has it (kept as
@@ -96,19 +97,42 @@ register_capacity(const struct agent *a, int64_t *cpu, int64_t *mem)
 		*mem = mem_total();
 }
 
+/* What this node lets pods do, for the scheduler to filter on (the same
+ * flags agent_plan.c refuses pods by): allowPrivileged, allowedHostPaths,
+ * hostPortRange. Added to st. */
+static void
+node_policy(const struct agent *a, json_t *st)
+{
+	json_t *paths = json_array();
+	char b[32];
+
+	json_object_set_new(st, "allowPrivileged", json_boolean(a->o.allow_privileged));
+	for (size_t i = 0; a->o.host_path_allow && a->o.host_path_allow[i]; i++)
+		json_array_append_new(paths, json_string(a->o.host_path_allow[i]));
+	json_object_set_new(st, "allowedHostPaths", paths);
+	if (a->o.host_port_lo > 0) {
+		snprintf(b, sizeof(b), "%d-%d", a->o.host_port_lo, a->o.host_port_hi);
+		json_object_set_new(st, "hostPortRange", json_string(b));
+	}
+}
+
 static json_t *
 node_status(struct agent *a)
 {
 	int64_t cpu = 0, mem = 0;
 	char cb[64], mb[64], pb[32];
+	json_t *st;
 
 	register_capacity(a, &cpu, &mem);
 	api_quantity_format_milli(cpu, cb, sizeof(cb));
 	api_quantity_format_bytes(mem, mb, sizeof(mb));
 	snprintf(pb, sizeof(pb), "%ld", a->o.max_pods);
-	return json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s}],s:s,s:{}}", "capacity", "cpu", cb, "memory",
-	                 mb, "pods", pb, "allocatable", "cpu", cb, "memory", mb, "pods", pb, "addresses", "type",
-	                 "InternalIP", "address", a->host_ip, "agentVersion", SKIFF_VERSION, "daemonEndpoints");
+	st = json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s}],s:s,s:{}}", "capacity", "cpu", cb, "memory", mb,
+	               "pods", pb, "allocatable", "cpu", cb, "memory", mb, "pods", pb, "addresses", "type",
+	               "InternalIP", "address", a->host_ip, "agentVersion", SKIFF_VERSION, "daemonEndpoints");
+	if (st)
+		node_policy(a, st);
+	return st;
 }
 
 static json_t *

@@ -2,8 +2,8 @@
  * agent_security.c: a pod's securityContext and host namespaces as Docker
  * create options (runAsUser and runAsGroup as User "uid[:gid]", fsGroup and
  * supplementalGroups as GroupAdd, readOnlyRootFilesystem, no-new-privileges,
- * capabilities, privileged, hostPID, hostIPC) and the PID limit every
- * container gets; and runAsNonRoot, checked as the kubelet does against the
+ * capabilities, privileged, hostPID, hostIPC; hostNetwork on the sandbox)
+ * and the PID limit every container gets; and runAsNonRoot, checked as the kubelet does against the
  * user the image would run as. It makes no Docker call and does not decide
  * whether a node allows privilege (agent_plan.c refuses the pod first).
  */
@@ -79,6 +79,24 @@ sec_create_opts(json_t *body, json_t *hc, const struct api_pod *pod, const struc
 		json_object_set_new(hc, "IpcMode", json_string("host"));
 	if (pids_limit > 0)
 		json_object_set_new(hc, "PidsLimit", json_integer(pids_limit));
+}
+
+void
+sec_infra_opts(json_t *body, json_t *hc, const struct api_pod *pod)
+{
+	if (!pod->spec.host_network)
+		return;
+	json_object_set_new(hc, "NetworkMode", json_string("host"));
+	json_object_del(hc, "PortBindings");
+	json_object_del(body, "Hostname");
+}
+
+int
+sec_host_network(const json_t *inspect)
+{
+	const char *nm = json_string_value(json_object_get(json_object_get(inspect, "HostConfig"), "NetworkMode"));
+
+	return nm && strcmp(nm, "host") == 0;
 }
 
 int

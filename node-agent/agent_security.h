@@ -18,6 +18,13 @@
  * none. */
 void sec_create_opts(json_t *body, json_t *hc, const struct api_pod *pod, const struct api_container *c,
                      long pids_limit);
+/* A hostNetwork pod's sandbox in body and hc (a container create body
+ * and its HostConfig): NetworkMode "host", and neither Hostname nor
+ * PortBindings, which Docker refuses or ignores there (the pod's ports
+ * are the node's). Nothing for other pods. */
+void sec_infra_opts(json_t *body, json_t *hc, const struct api_pod *pod);
+/* 1 when a container inspect answer shows the host's network namespace. */
+int sec_host_network(const json_t *inspect);
 /* 1 when c may start only once its image's user is known (runAsNonRoot). */
 int sec_needs_image_user(const struct api_pod *pod, const struct api_container *c);
 /* runAsNonRoot as the kubelet checks it: 0 when c may run (image: Docker's

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_evict.h"
+#include "agent_security.h"
 
 static char *
 dupstr(json_t *j)
@@ -51,7 +53,7 @@ snap_from_list(struct snap *s, void *item)
 }
 
 int
-snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
+snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net, const char *host_ip)
 {
 	json_t *j = json_loadb(body, len, 0, NULL), *st, *ns, *nets, *v;
 	const char *k, *ip;
@@ -84,6 +86,8 @@ snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net)
 			}
 		}
 	}
+	if (sec_host_network(j))
+		ip = host_ip;
 	free(s->ip);
 	s->ip = ip && *ip ? strdup(ip) : NULL;
 	json_decref(j);
@@ -154,6 +158,8 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 	const struct informer_obj *cur;
 	struct etcd_txn *t;
 	char key[API_KEY_MAX], *val = plan_status_value(p, infra, cs, n, message, a->host_ip);
+
+	val = evict_status(a, p, val); /* phase Failed, reason Evicted when it was */
 
 	if (!val || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
 		free(val);

@@ -113,14 +113,11 @@ resolve(const char *path, char *out)
 static int
 allowed(const struct agent *a, const char *path)
 {
-	size_t i, l;
+	size_t n = 0;
 
-	for (i = 0; a->o.host_path_allow && a->o.host_path_allow[i]; i++) {
-		l = strlen(a->o.host_path_allow[i]);
-		if (strncmp(path, a->o.host_path_allow[i], l) == 0 && (path[l] == '\0' || path[l] == '/' || l == 1))
-			return 1;
-	}
-	return 0;
+	while (a->o.host_path_allow && a->o.host_path_allow[n])
+		n++;
+	return api_path_under(path, a->o.host_path_allow, n);
 }
 
 /* ---------------------------------------------------------------- judge */
@@ -246,8 +243,22 @@ empty_dir_path(const struct agent *a, const struct api_pod *pod, const char *vol
 	return snprintf(out, PATH_MAX, "%s/%s/volumes/%s", a->o.pod_dir, pod->meta.uid, vol) < PATH_MAX ? 0 : -1;
 }
 
+/* An emptyDir's directory given to the pod's fsGroup, as the kubelet
+ * does: group-owned and setgid, so what containers write there stays in
+ * the group (mode 02777). Nothing without fsGroup. 0 or -1. */
+static int
+fs_group(const struct api_pod *pod, const char *path)
+{
+	const struct api_opt *g = &pod->spec.security_context.fs_group;
+
+	if (!g->set)
+		return 0;
+	return chown(path, (uid_t)-1, (gid_t)g->v) == 0 && chmod(path, 02777) == 0 ? 0 : -1;
+}
+
 /* The pod's emptyDir directories (mode 0777, as Kubernetes makes them,
- * below directories only root enters) and its missing host directories. */
+ * below directories only root enters; with fsGroup, the group's) and its
+ * missing host directories (never given to fsGroup, as Kubernetes). */
 static int
 prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 {
@@ -259,7 +270,7 @@ prepare(const struct agent *a, const struct api_pod *pod, char *err, size_t len)
 
 		if (v->source == API_VOL_EMPTY_DIR) {
 			if (empty_dir_path(a, pod, v->name, path) < 0 || vol_mkdirs(path, 0700) < 0 ||
-			    chmod(path, 0777) < 0 || (v->memory && mount_tmpfs(path, v) < 0))
+			    chmod(path, 0777) < 0 || (v->memory && mount_tmpfs(path, v) < 0) || fs_group(pod, path) < 0)
 				return snprintf(err, len, "emptyDir %s: %s: %s", v->name, path, strerror(errno)), -1;
 		} else if (v->source == API_VOL_HOST_PATH &&
 		           (v->type == API_HOST_PATH_ANY || v->type == API_HOST_PATH_DIRECTORY_OR_CREATE)) {

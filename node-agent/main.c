@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_evict.h"
 #include "agent_volumes.h"
 
 #ifndef SKIFF_PREFIX
@@ -234,8 +235,8 @@ static const struct flag agent_flags[] = {
          "host ports pods may take; others are refused (HostPortNotAllowed), e.g. 30000-32767", "A-B",
          check_host_ports},
 	{"allow-privileged", FLAG_BOOL, &allow_privileged, "false", NULL,
-         "run pods with privileged containers, hostPID or hostIPC; else they are refused (PrivilegedNotAllowed)", NULL,
-         NULL},
+         "run pods with privileged containers, hostPID, hostIPC or hostNetwork; else they are refused (PrivilegedNotAllowed)",
+         NULL, NULL},
 	{"default-pids-limit", FLAG_INT, &pids_limit, "4096", NULL, "most processes per container (0: no limit)", "N",
          check_pids},
 	{"pod-dir", FLAG_STRING, &pod_dir, VOL_DEFAULT_POD_DIR, NULL,
@@ -378,6 +379,7 @@ agent_maybe_start(struct agent *a)
 	       informer_count(a->bindings));
 	vol_sweep(a);
 	events_start(a);
+	evict_start(a);
 	wq_resume(a->q);
 }
 
@@ -458,6 +460,7 @@ on_stop(struct skiff_daemon *d, void *arg)
 	wq_pause(a->q);
 	pods_stop(a);
 	recorder_flush(a->rec); /* events held back by the rate limit go now */
+	evict_stop(a);
 	if (a->orphans == 0 && recorder_pending(a->rec) == 0)
 		return DAEMON_DONE;
 	ev_timer_init(&a->stop_timer, stop_poll, 0.02, 0.02);
@@ -554,6 +557,7 @@ agent_free(struct agent *a)
 	runtime_stop(a);
 	net_stop(a);
 	pods_stop(a);
+	evict_stop(a);
 	agent_config_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);

@@ -56,6 +56,9 @@ struct sched_podreq {
 	size_t nports;
 	const struct api_labels *selector; /* spec.nodeSelector */
 	const char *owner;                 /* non-NULL when the pod has spread keys */
+	int privileged;                    /* a privileged container, hostPID, hostIPC or hostNetwork */
+	const struct api_volume *volumes;  /* spec.volumes (hostPath ones are judged) */
+	size_t nvolumes;
 };
 
 /* A node as the filters and scores see it. */
@@ -68,6 +71,9 @@ struct sched_nodeview {
 	const struct sched_portuse *ports; /* host ports taken */
 	size_t nports;
 	int same_owner; /* most pods there sharing a spread key with the pod */
+	/* what the node's agent allows (its P/nodestatus/NODE), NULL when it
+	 * publishes nothing (an older agent): then nothing is filtered on it */
+	const struct api_node_status *policy;
 };
 
 /* Why a node does not fit (bits; a node may fail several). */
@@ -79,11 +85,18 @@ enum {
 	SF_MEMORY = 1u << 4,
 	SF_PODS = 1u << 5,
 	SF_PORTS = 1u << 6,
+	SF_PRIVILEGED = 1u << 7, /* the node's agent runs without --allow-privileged */
+	SF_HOST_PATH = 1u << 8,  /* a hostPath outside the node's --allow-host-path */
+	SF_PORT_RANGE = 1u << 9, /* a hostPort outside the node's --host-port-range */
 };
-#define SF_COUNT 7
+#define SF_COUNT 10
 
 /* 0 when pod fits on n, else the SF_* bits of every failing filter. O(ports). */
 unsigned sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p);
+/* The bits of sched_filter that node status st (NULL: publishes nothing)
+ * forbids: SF_PRIVILEGED, SF_HOST_PATH, SF_PORT_RANGE, what the node's
+ * agent would refuse (agent_plan.c) if the pod got there. O(volumes × paths + ports). */
+unsigned sched_filter_policy(const struct api_node_status *st, const struct sched_podreq *p);
 /* Kubernetes' summary, e.g. "0/3 nodes are available: 2 Insufficient
  * memory, 1 node(s) didn't match node selector." from the per-reason node
  * counts (index = bit number). snprintf-style. */

@@ -11,7 +11,9 @@
  *
  * The upkeep queue (pod names) keeps existing bindings true: it refreshes
  * the pod copy when the pod changes and deletes the binding of a pod that
- * is gone or was replaced by a new incarnation.
+ * is gone or was replaced by a new incarnation, or that its node's agent
+ * does not allow (its published policy, learnt after the pod was bound):
+ * the pod is then placed again, elsewhere.
  *
  * Nothing here runs unless this process leads and every cache has synced.
  */
@@ -627,6 +629,24 @@ upkeep_txn(const char *pod, const char *bkey, int64_t bmod, const char *pkey, in
 	}
 }
 
+/* The SF_* bits of what n's agent would refuse of pod (its published
+ * policy), 0 when it allows it or publishes none. */
+static unsigned
+refused(const struct sched_node *n, const struct api_pod *pod)
+{
+	struct sched_podreq req;
+	struct sched_hostport *ports;
+	struct sched_spread sp;
+	unsigned why;
+
+	if (!n->v.policy || sched_pod_req(pod, &req, &ports, &sp) < 0)
+		return 0;
+	why = sched_filter_policy(n->v.policy, &req);
+	free(ports);
+	sched_spread_free(&sp);
+	return why;
+}
+
 void
 sched_upkeep(struct wq *q, const char *pod, void *arg)
 {
@@ -634,6 +654,7 @@ sched_upkeep(struct wq *q, const char *pod, void *arg)
 	const struct informer_obj *bo, *po;
 	char bname[API_SUBDOMAIN_MAX + API_LABEL_MAX + 2], bkey[API_KEY_MAX], pkey[API_KEY_MAX];
 	struct api_error e;
+	unsigned why;
 	char *value;
 
 	(void)arg;
@@ -648,6 +669,14 @@ sched_upkeep(struct wq *q, const char *pod, void *arg)
 	if (!po || pl->uid != po->create_revision) {
 		log_kv(LL_INFO, KV("pod", pod, "node", pl->node->name), "%s; deleting its binding",
 		       po ? "pod was replaced by a new incarnation" : "pod was deleted");
+		metric_inc(S.m_unbind);
+		upkeep_txn(pod, bkey, bo->mod_revision, NULL, 0, NULL);
+		return;
+	}
+	if (po->obj && (why = refused(pl->node, po->obj)) != 0) {
+		log_kv(LL_INFO, KV("pod", pod, "node", pl->node->name),
+		       "the node's agent does not allow this pod (%s); deleting its binding to place it again",
+		       sched_filter_reason((unsigned)__builtin_ctz(why)));
 		metric_inc(S.m_unbind);
 		upkeep_txn(pod, bkey, bo->mod_revision, NULL, 0, NULL);
 		return;

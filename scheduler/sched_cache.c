@@ -119,6 +119,7 @@ capacity_set(struct sched_node *n)
 	n->v.cap_cpu = src ? cap_of(&src->status.capacity.cpu) : SCHED_UNLIMITED;
 	n->v.cap_mem = src ? cap_of(&src->status.capacity.memory) : SCHED_UNLIMITED;
 	n->v.cap_pods = src ? cap_of(&src->status.capacity.pods) : SCHED_UNLIMITED;
+	n->v.policy = n->has_status && n->status && n->status->status.policy ? &n->status->status : NULL;
 }
 
 void
@@ -286,6 +287,7 @@ int
 sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
               struct sched_spread *sp)
 {
+	const char *what, *ctr;
 	size_t n = 0;
 	char *owner;
 
@@ -294,6 +296,9 @@ sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_
 	*ports = NULL;
 	api_pod_requests(pod, &req->cpu, &req->mem);
 	req->selector = &pod->spec.node_selector;
+	req->privileged = api_sec_privileged(&pod->spec, &what, &ctr);
+	req->volumes = pod->spec.volumes;
+	req->nvolumes = pod->spec.n_volumes;
 	for (size_t i = 0; i < pod->spec.n_containers; i++)
 		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++)
 			n += pod->spec.containers[i].ports[j].host_port > 0;

@@ -17,6 +17,9 @@ static const char *const reasons[SF_COUNT] = {
 	"Insufficient memory",
 	"Too many pods",
 	"node(s) didn't have free ports for the requested pod ports",
+	"node(s) didn't allow privileged pods (skiff-agent --allow-privileged)",
+	"node(s) didn't allow the pod's hostPath volumes (skiff-agent --allow-host-path)",
+	"node(s) didn't allow the pod's host ports (skiff-agent --host-port-range)",
 };
 
 const char *
@@ -42,6 +45,29 @@ over(int64_t cap, int64_t used, int64_t want)
 }
 
 unsigned
+sched_filter_policy(const struct api_node_status *st, const struct sched_podreq *p)
+{
+	unsigned why = 0;
+
+	if (!st)
+		return 0;
+	if (p->privileged && !st->allow_privileged)
+		why |= SF_PRIVILEGED;
+	for (size_t i = 0; i < p->nvolumes; i++)
+		if (p->volumes[i].source == API_VOL_HOST_PATH &&
+		    !api_path_under(p->volumes[i].path, st->allowed_host_paths, st->n_allowed_host_paths)) {
+			why |= SF_HOST_PATH;
+			break;
+		}
+	for (size_t i = 0; i < p->nports && st->host_port_lo > 0; i++)
+		if (p->ports[i].port < st->host_port_lo || p->ports[i].port > st->host_port_hi) {
+			why |= SF_PORT_RANGE;
+			break;
+		}
+	return why;
+}
+
+unsigned
 sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 {
 	unsigned why = 0;
@@ -63,7 +89,7 @@ sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 			why |= SF_PORTS;
 			break;
 		}
-	return why;
+	return why | sched_filter_policy(n->policy, p);
 }
 
 struct reason_count {

@@ -213,24 +213,62 @@ node_deleted(struct informer *inf, const struct informer_obj *old, void *arg)
 	}
 }
 
+/* What a node allows pods changed: look at every binding there again
+ * (upkeep gives up those the node's agent refuses). O(placements). */
 static void
-status_added(struct informer *inf, const struct informer_obj *o, void *arg)
+policy_changed(const struct sched_node *n)
+{
+	struct sched_place *p, *tmp;
+
+	HASH_ITER(hh, S.places, p, tmp) {
+		if (p->node == n && !p->assumed)
+			wq_add(S.q, p->pod);
+	}
+}
+
+/* Do two node statuses allow pods the same things? */
+static int
+same_policy(const struct api_node *a, const struct api_node *b)
+{
+	const struct api_node_status *x = &a->status, *y = &b->status;
+
+	if (x->policy != y->policy || x->allow_privileged != y->allow_privileged ||
+	    x->host_port_lo != y->host_port_lo || x->host_port_hi != y->host_port_hi ||
+	    x->n_allowed_host_paths != y->n_allowed_host_paths)
+		return 0;
+	for (size_t i = 0; i < x->n_allowed_host_paths; i++)
+		if (strcmp(x->allowed_host_paths[i], y->allowed_host_paths[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+status_set(const struct informer_obj *o, int policy_news)
 {
 	struct sched_node *n = sched_node_get(o->name, 1);
 
-	(void)inf;
-	(void)arg;
 	if (!n)
 		return;
 	sched_node_set_status(n, o->obj, 1);
+	if (policy_news && n->v.policy)
+		policy_changed(n);
 	room_changed();
+}
+
+static void
+status_added(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	(void)inf;
+	(void)arg;
+	status_set(o, 1);
 }
 
 static void
 status_updated(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
 {
-	(void)old;
-	status_added(inf, o, arg);
+	(void)inf;
+	(void)arg;
+	status_set(o, !old->obj || !o->obj || !same_policy(old->obj, o->obj));
 }
 
 static void

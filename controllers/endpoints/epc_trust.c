@@ -4,7 +4,8 @@
  * whose pod uid is the pod's create revision), never whoever wrote a
  * status; P/podstatus/NODE/POD counts only from that node and with that
  * uid, and its podIP only when api_endpoint_ip_check accepts it and it lies
- * in the node's subnet (when the node has a subnet key). A refused status
+ * in the node's subnet (when the node has a subnet key), or, for a
+ * hostNetwork pod, is the node's hostIP in that subnet key. A refused status
  * gets a Warning event UntrustedStatus on the pod. It does not decide
  * readiness (epc_sync.c) and does not allocate subnets or report invalid
  * ones (the node controller does): it believes the claims
@@ -34,6 +35,7 @@ struct epc_subnet {
 	struct api_cidr cidr; /* when valid */
 	int valid;
 	UT_hash_handle hh;
+	char host_ip[16]; /* the node's registered address (the subnet's hostIP), "" when unknown */
 };
 
 void
@@ -90,6 +92,8 @@ subnet_add(struct epc *e, const struct api_subnet_claim *c, int valid)
 
 	if (s && (s->node = strdup(c->node))) {
 		s->valid = sn && sn->subnet && api_cidr_parse(sn->subnet, &s->cidr, NULL) == 0;
+		if (s->valid && sn->host_ip)
+			snprintf(s->host_ip, sizeof(s->host_ip), "%s", sn->host_ip);
 		HASH_ADD_KEYPTR(hh, e->subnets, s->node, strlen(s->node), s);
 	} else {
 		free(s);
@@ -127,9 +131,10 @@ subnets_refresh(struct epc *e)
 
 /* ---- the status of a pod ---- */
 
-/* 0 when ip may be a pod IP on node; else -1 and why. */
+/* 0 when ip may be a pod IP on node (a hostNetwork pod's: the node's
+ * registered address, nothing else outside its subnet); else -1 and why. */
 static int
-ip_check(struct epc *e, const char *node, const char *ip, char *why, size_t len)
+ip_check(struct epc *e, const char *node, const char *ip, int host_network, char *why, size_t len)
 {
 	struct api_network_config nc;
 	struct epc_subnet *s = NULL;
@@ -150,9 +155,12 @@ ip_check(struct epc *e, const char *node, const char *ip, char *why, size_t len)
 		snprintf(why, len, "node %s has no valid subnet", node);
 		return -1;
 	}
+	if (host_network && s->host_ip[0] && strcmp(ip, s->host_ip) == 0)
+		return 0;
 	api_cidr_format(&s->cidr, sub, sizeof(sub));
 	if (api_ipv4_parse(ip, &a, NULL) < 0 || !api_cidr_contains(&s->cidr, a)) {
-		snprintf(why, len, "%s is outside node %s's subnet %s", ip, node, sub);
+		snprintf(why, len, "%s is outside node %s's subnet %s%s", ip, node, sub,
+		         host_network ? " and is not its hostIP" : "");
 		return -1;
 	}
 	return 0;
@@ -263,7 +271,9 @@ epc_trusted_status(struct epc *e, const struct informer_obj *pod, const char **n
 	snprintf(key, sizeof(key), "%s/%s", node, pod->name);
 	if (!(so = informer_get(e->status, key)) || !(st = so->obj) || !st->uid || strcmp(st->uid, uid) != 0)
 		return NULL; /* no status of this incarnation yet */
-	if (st->pod_ip && *st->pod_ip && ip_check(e, node, st->pod_ip, why, sizeof(why)) < 0) {
+	if (st->pod_ip && *st->pod_ip &&
+	    ip_check(e, node, st->pod_ip, pod->obj && ((const struct api_pod *)pod->obj)->spec.host_network, why,
+	             sizeof(why)) < 0) {
 		untrusted(e, so, pod->name, node, why);
 		return NULL;
 	}

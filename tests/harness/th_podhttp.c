@@ -1,5 +1,5 @@
 /*
- * th_podhttp.c: th_http_dial and th_http_pod (th_podhttp.h), shared by the
+ * th_podhttp.c: th_http_dial, th_http_pod and th_free_port (th_podhttp.h), shared by the
  * single-host services test and the multi-minion bed's client.
  */
 #include <arpa/inet.h>
@@ -53,4 +53,20 @@ th_http_pod(int fd, const char *host, char *pod, size_t len)
 		return;
 	p += 4;
 	snprintf(pod, len, "%.*s", (int)strcspn(p, " \r\n"), p);
+}
+
+int
+th_free_port(void)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_family = AF_INET;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
 }

@@ -1,7 +1,7 @@
 /*
  * th_podhttp.h: ask the test image's httpd which pod answered
  * (th_podhttp.c). Each pod of manifests/test/ answers GET / with a body
- * holding "pod=NAME".
+ * holding "pod=NAME". Also a free port for a test's host port.
  */
 #ifndef SKIFF_TH_PODHTTP_H
 #define SKIFF_TH_PODHTTP_H
@@ -17,5 +17,8 @@ int th_http_dial(const char *ip, int port, int timeout_s);
  * fd, and put the "pod=" name of a 200 answer into pod ("" for anything
  * else). */
 void th_http_pod(int fd, const char *host, char *pod, size_t len);
+
+/* A TCP port free on this host now (bound to port 0 and closed), or -1. */
+int th_free_port(void);
 
 #endif

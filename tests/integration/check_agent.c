@@ -33,6 +33,7 @@
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_podhttp.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -383,16 +384,8 @@ http_ok(void *arg)
 static int
 free_port(void)
 {
-	struct sockaddr_in sa = {0};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	int port = th_free_port();
 
-	sa.sin_family = AF_INET;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
 	ck_assert_int_gt(port, 0);
 	return port;
 }
@@ -915,6 +908,10 @@ START_TEST(test_node_registration)
 	                       "1Gi",
 	                       "--max-pods",
 	                       "7",
+	                       "--host-port-range",
+	                       "30000-32767",
+	                       "--allow-host-path",
+	                       "/srv/,/var/log",
 	                       "--lease-ttl",
 	                       "3s",
 	                       "--resync-interval",
@@ -940,6 +937,12 @@ START_TEST(test_node_registration)
 	ck_assert_str_eq(json_string_value(json_object_get(cap, "cpu")), "3");
 	ck_assert_str_eq(json_string_value(json_object_get(cap, "memory")), "1Gi");
 	ck_assert_str_eq(json_string_value(json_object_get(cap, "pods")), "7");
+	/* what the node allows, for the scheduler to filter on */
+	cap = json_object_get(nw.last, "status");
+	ck_assert(json_is_false(json_object_get(cap, "allowPrivileged")));
+	ck_assert_str_eq(json_string_value(json_object_get(cap, "hostPortRange")), "30000-32767");
+	ck_assert_int_eq(json_array_size(json_object_get(cap, "allowedHostPaths")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cap, "allowedHostPaths"), 1)), "/var/log");
 	ck_assert_str_eq(
 		json_string_value(json_object_get(
 			json_array_get(json_object_get(json_object_get(nw.last, "status"), "addresses"), 0), "type")),

@@ -10,22 +10,27 @@
  *
  * The planner's rules alone are tests/unit/check_agent_plan.c's
  * (tests/fixtures/agent/privileged-*, security-*), the Docker options
- * tests/unit/check_agent_secopts.c's. Not here: hostNetwork and
- * initContainers (still refused by the field policy).
+ * tests/unit/check_agent_secopts.c's. hostNetwork: refused without
+ * --allow-privileged; with it the pod's server answers on the node's own
+ * address, which the status reports as podIP.
  *
  * Every container carries skiff.node=tPID-…; the teardown removes them.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "docker_harness.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_podhttp.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -358,6 +363,98 @@ START_TEST(test_privileged_needs_allow)
 }
 END_TEST
 
+/* A TCP port free on this host now. */
+static int
+free_port(void)
+{
+	int port = th_free_port();
+
+	ck_assert_int_gt(port, 0);
+	return port;
+}
+
+/* 0 once a TCP connect to ip:port succeeds within timeout_s, else -1. */
+static int
+dial_until(const char *ip, int port, double timeout_s)
+{
+	struct timespec ts;
+	double end;
+	int fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (double)ts.tv_sec + timeout_s;
+	for (;;) {
+		if ((fd = th_http_dial(ip, port, 2)) >= 0) {
+			close(fd);
+			return 0;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((double)ts.tv_sec > end)
+			return -1;
+		usleep(100 * 1000);
+	}
+}
+
+/* hostNetwork: refused by a node without --allow-privileged; on one with
+ * it the sandbox is in the host's network namespace (no port mapping: the
+ * container port is the node's), podIP is the node's address, and the
+ * container's server answers there. */
+START_TEST(test_host_network)
+{
+	char spec[1024], key[256], ip[64];
+	int port = free_port();
+	struct node n, ok;
+	struct want w = {&n, "hnet", "waiting", "PrivilegedNotAllowed", NULL};
+	json_t *st, *in, *hc;
+	const char *msg, *nm;
+	char *body = NULL;
+
+	snprintf(spec, sizeof(spec),
+	         "{\"hostNetwork\":true,\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\","
+	         "\"image\":\"" DH_TEST_IMAGE "\",\"command\":[" BB ",\"httpd\",\"-f\",\"-p\",\"%d\",\"-h\",\"/\"],"
+	         "\"ports\":[{\"containerPort\":%d}]}]}",
+	         port, port);
+	node_start(&n, "nohn", NULL);
+	bind_pod(&n, "hnet", "206", spec);
+	wait_rows(&w, 30);
+	msg = json_string_value(json_object_get(
+		json_object_get(json_object_get(row_of(w.last, "web"), "state"), "waiting"), "message"));
+	ck_assert_msg(msg && strstr(msg, "hostNetwork is not allowed"), "message: %s", msg ? msg : "(none)");
+	json_decref(w.last);
+	node_stop(&n, 0);
+
+	node_start(&ok, "hn", "--allow-privileged");
+	bind_pod(&ok, "hnet", "207", spec);
+	w = (struct want){&ok, "hnet", "running", NULL, NULL};
+	wait_rows(&w, 60);
+	snprintf(key, sizeof(key), "%s/nodestatus/%s", ok.prefix, ok.name);
+	st = get_json(key);
+	snprintf(ip, sizeof(ip), "%s",
+	         json_string_value(json_object_get(
+			 json_array_get(json_object_get(json_object_get(st, "status"), "addresses"), 0), "address"))
+	                 ?: "");
+	json_decref(st);
+	ck_assert_str_ne(ip, "");
+	ck_assert_str_eq(json_string_value(json_object_get(w.last, "podIP")) ?: "(none)", ip);
+	ck_assert_msg(dial_until(ip, port, 20) == 0, "nothing answers on %s:%d", ip, port);
+	in = inspect(w.last, "web");
+	nm = json_string_value(json_object_get(json_object_get(in, "HostConfig"), "NetworkMode"));
+	ck_assert_msg(nm && strncmp(nm, "container:", 10) == 0, "app NetworkMode %s", nm ? nm : "(none)");
+	snprintf(key, sizeof(key), "/containers/%s/json", nm + 10);
+	ck_assert_int_eq(dh_request("GET", key, NULL, &body), 200);
+	json_decref(in);
+	in = json_loads(body, 0, NULL);
+	free(body);
+	hc = json_object_get(in, "HostConfig");
+	ck_assert_str_eq(json_string_value(json_object_get(hc, "NetworkMode")) ?: "", "host"); /* the sandbox */
+	ck_assert_int_eq(json_object_size(json_object_get(hc, "PortBindings")), 0);
+	json_decref(in);
+	json_decref(w.last);
+	node_stop(&ok, 0);
+	ck_assert_msg(dial_until(ip, port, 0) < 0, "the pod's server still answers after the node stopped");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -370,6 +467,7 @@ suite(void)
 	tcase_add_test(tc, test_ids_and_read_only_root);
 	tcase_add_test(tc, test_run_as_non_root_refused);
 	tcase_add_test(tc, test_privileged_needs_allow);
+	tcase_add_test(tc, test_host_network);
 	suite_add_tcase(s, tc);
 	return s;
 }

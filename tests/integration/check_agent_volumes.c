@@ -8,7 +8,9 @@
  * a ConfigMap volume's file changes in a running container after the
  * node's copy does, a secret item has its mode, a missing ConfigMap keeps
  * a pod waiting with CreateContainerConfigError; an emptyDir of medium
- * Memory is a tmpfs of its sizeLimit, unmounted with the pod.
+ * Memory is a tmpfs of its sizeLimit, unmounted with the pod; fsGroup
+ * owns the emptyDir and the secret's files, not the hostPath; a disk
+ * emptyDir over its sizeLimit gets its pod evicted.
  *
  * What the containers saw comes out through an allowed hostPath; the test
  * polls for those files to a deadline. Planner rules on their own are in
@@ -434,6 +436,93 @@ START_TEST(test_empty_dir_memory)
 }
 END_TEST
 
+/* As user 1000 with fsGroup 2000: the emptyDir is the group's and setgid
+ * (a file the container makes there is the group's too), the secret's
+ * file (mode 0400 asked) is the group's and group-readable, so the
+ * container reads it; the shared hostPath is not changed. */
+#define FSGROUP_SPEC                                                                                                                                                                      \
+	"{\"terminationGracePeriodSeconds\":1,\"securityContext\":{\"runAsUser\":1000,\"fsGroup\":2000},"                                                                                 \
+	"\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                                                                                                      \
+		"/bin/busybox touch /e/f; { /bin/busybox stat -c '%%g %%a' /e; /bin/busybox stat -c %%g /e/f; "                                                                           \
+		"/bin/busybox stat -L -c '%%g %%a' /s/pw; /bin/busybox cat /s/pw; echo; } > /out/r.tmp; "                                                                                 \
+		"/bin/busybox mv /out/r.tmp /out/r; exec /bin/busybox sleep 3600") ",\"volumeMounts\":["                                                                                  \
+										   "{\"name\":\"e\",\"mountPath\":\"/e\"},{\"name\":\"s\",\"mountPath\":\"/s\"},"                         \
+										   "{\"name\":\"share\",\"mountPath\":\"/out\",\"subPath\":\"fsg\"}]}],\"volumes\":[{\"name\":\"e\","     \
+										   "\"emptyDir\":{}},{\"name\":\"s\",\"secret\":{\"secretName\":\"db\",\"items\":[{\"key\":\"password\"," \
+										   "\"path\":\"pw\",\"mode\":256}]}},{\"name\":\"share\",\"hostPath\":{\"path\":\"%s\",\"type\":\"Directory\"}}]}"
+
+START_TEST(test_fs_group)
+{
+	char prefix[96], node[96], spec[4096], path[256], key[256];
+	struct th_proc *agent = agent_for("fsg", prefix, sizeof(prefix), node, sizeof(node));
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/fsg", SHARE);
+	ck_assert_int_eq(mkdir(path, 0777), 0);
+	ck_assert_int_eq(chmod(path, 0777), 0); /* user 1000 writes its report there */
+	snprintf(key, sizeof(key), "%s/nodeconfig/%s/secrets/db", prefix, node);
+	ck_assert(tu_put(S, key, "{\"metadata\":{\"name\":\"db\"},\"data\":{\"password\":\"aHVudGVyMg==\"}}") > 0);
+	snprintf(spec, sizeof(spec), FSGROUP_SPEC, SHARE);
+	bind_pod(prefix, node, "fsg", "731", spec);
+	snprintf(path, sizeof(path), "%s/fsg/r", SHARE);
+	wait_file(agent, path, "2000 2777\n2000\n2000 440\nhunter2\n");
+	ck_assert_int_eq(stat(SHARE, &st), 0);
+	ck_assert_int_eq(st.st_gid, 0); /* hostPath: left as it is */
+	ck_assert_int_eq(st.st_mode & 07777, 0755);
+	agent = unbind_until_gone(agent, prefix, node, "fsg", "731");
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
+#define FILL_SPEC                                                                                                                                                              \
+	"{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\",\"image\":\"skiff/test-httpd:latest\"," SH(                                                      \
+		"/bin/busybox dd if=/dev/zero of=/s/fill bs=1024 count=%d; exec /bin/busybox sleep 3600") ",\"volumeMounts\":[{\"name\":\"scratch\",\"mountPath\":\"/s\"}]}]," \
+													  "\"volumes\":[{\"name\":\"scratch\",\"emptyDir\":{\"sizeLimit\":\"1Mi\"}}]}"
+
+struct gone_want {
+	const char *node, *pod;
+};
+
+static int
+containers_gone(void *arg)
+{
+	struct gone_want *w = arg;
+
+	return pod_containers(w->node, w->pod) == 0;
+}
+
+/* A disk emptyDir over its sizeLimit gets its pod evicted (phase Failed,
+ * reason Evicted, Kubernetes' message, a Warning event Evicted, its
+ * containers removed); a pod within its limit keeps running. */
+START_TEST(test_empty_dir_size_limit)
+{
+	char prefix[96], node[96], spec[2048], key[256];
+	struct th_proc *agent = agent_for("evict", prefix, sizeof(prefix), node, sizeof(node));
+	struct gone_want g = {node, "big"};
+
+	snprintf(spec, sizeof(spec), FILL_SPEC, 3072);
+	bind_pod(prefix, node, "big", "741", spec);
+	snprintf(spec, sizeof(spec), FILL_SPEC, 100);
+	bind_pod(prefix, node, "small", "742", spec);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/big", prefix, node);
+	wait_text(agent, key,
+	          "\"message\":\"Usage of EmptyDir volume \\\"scratch\\\" exceeds the limit \\\"1Mi\\\".\"");
+	wait_text(agent, key, "\"phase\":\"Failed\"");
+	wait_text(agent, key, "\"reason\":\"Evicted\"");
+	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/big/", prefix, node);
+	wait_text(agent, key, "\"reason\":\"Evicted\"");
+	if (poll_until(containers_gone, &g, 45) < 0)
+		th_proc_free(agent, 1), agent = NULL;
+	ck_assert_int_eq(pod_containers(node, "big"), 0);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/small", prefix, node);
+	wait_text(agent, key, "\"phase\":\"Running\"");
+	ck_assert_int_eq(pod_containers(node, "small"), 2);
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 /* At start the agent removes the directories of pods no longer bound (a
  * UID), and leaves alone what is not a pod's. */
 START_TEST(test_stale_swept_at_start)
@@ -474,6 +563,8 @@ suite(void)
 	tcase_add_test(tc, test_stale_swept_at_start);
 	tcase_add_test(tc, test_config_map_secret_volumes);
 	tcase_add_test(tc, test_empty_dir_memory);
+	tcase_add_test(tc, test_fs_group);
+	tcase_add_test(tc, test_empty_dir_size_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -461,6 +461,37 @@ START_TEST(test_not_ready_addresses)
 }
 END_TEST
 
+static int gone(const char *dir, size_t want);
+
+/* A hostNetwork pod's IP is its node's: believed when it is the node's
+ * hostIP (from the subnet key), not for a pod on the pod network, and not
+ * another address outside the subnet. */
+START_TEST(test_host_network_pod_ip)
+{
+	struct ep_want w = {.name = "web", .detail = 1};
+	static const char *const nodes[] = {"m2", "m2"};
+	int64_t r[2], hn;
+
+	th_proc_free(P, 1);
+	put("%s/network/subnets/%s", "m2", "{\"subnet\":\"10.244.2.0/24\",\"hostIP\":\"192.168.50.2\"}");
+	web_pods(nodes, r, 2);
+	hn = put("%s/pods/%s", "hn",
+	         "{\"metadata\":{\"name\":\"hn\",\"labels\":{\"app\":\"web\"}},\"spec\":{\"hostNetwork\":true,"
+	         "\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-httpd:latest\",\"ports\":[{"
+	         "\"containerPort\":8080,\"name\":\"http\"}]}]}}");
+	ck_assert_int_gt(tu_put_binding(S, PFX, "m2", "hn", hn), 0);
+	put_status("m2", "hn", hn, "Running", 1, "192.168.50.2");
+	put_status("m2", "web-1", r[0], "Running", 1, "192.168.50.2"); /* not hostNetwork */
+	put_status("m2", "web-2", r[1], "Running", 1, "10.244.2.6");
+	P = start_controller();
+	expect(&w, "web-2 10.244.2.6 m2,hn 192.168.50.2 m2");
+	ck_assert_int_eq(gone("events/pods/web-1", 1), 0);
+	put_status("m2", "hn", hn, "Running", 1, "192.168.50.9"); /* not the node's address */
+	expect(&w, "web-2 10.244.2.6 m2");
+	ck_assert_int_eq(gone("events/pods/hn", 1), 0);
+}
+END_TEST
+
 static int
 gone(const char *dir, size_t want)
 {
@@ -547,6 +578,7 @@ suite(void)
 	tcase_add_test(tc, test_unusable_pod_ip);
 	tcase_add_test(tc, test_pod_ip_outside_subnet);
 	tcase_add_test(tc, test_not_ready_addresses);
+	tcase_add_test(tc, test_host_network_pod_ip);
 	suite_add_tcase(s, tc);
 	return s;
 }

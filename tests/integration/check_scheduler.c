@@ -825,6 +825,85 @@ START_TEST(nodestatus_capacity)
 }
 END_TEST
 
+/* P/nodestatus/NODE as an agent writes it: what the node allows. */
+static void
+policy(const char *name, int privileged, const char *paths, const char *range)
+{
+	char v[512];
+
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\"},\"status\":{\"allowPrivileged\":%s,"
+	         "\"allowedHostPaths\":%s,\"hostPortRange\":\"%s\"}}",
+	         name, privileged ? "true" : "false", paths, range);
+	put("nodestatus", name, v);
+}
+
+/* A pod goes only where the node's agent would run it (its published
+ * --allow-privileged, --allow-host-path and --host-port-range); when no
+ * node allows it the event names why, and a node that starts allowing it
+ * takes it. */
+START_TEST(node_policy)
+{
+	node("strict", "4", "4Gi", "110", NULL, 0);
+	node("open", "4", "4Gi", "110", NULL, 0);
+	node("old", "4", "4Gi", "110", NULL, 0); /* publishes nothing: not filtered */
+	policy("strict", 0, "[]", "30000-32767");
+	policy("open", 1, "[\"/srv\"]", "1-65535");
+	ready("strict");
+	ready("open");
+	ready("old");
+	start(0, NULL);
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "priv%d", i);
+		pod(name, NULL, NULL, 0, NULL, ",\"hostPID\":true,\"nodeSelector\":{}");
+		assert_bound(name, NULL);
+		CK_MSG(strcmp(wait_bound(name, 1), "strict") != 0, "privileged pod %s bound to strict", name);
+		snprintf(name, sizeof(name), "port%d", i);
+		pod(name, NULL, NULL, 8080 + i, NULL, NULL);
+		assert_bound(name, NULL);
+		CK_MSG(strcmp(wait_bound(name, 1), "strict") != 0, "host port pod %s bound to strict", name);
+	}
+	node("old", "4", "4Gi", "110", NULL, 1);
+	pod("etc", NULL, NULL, 0, NULL, ",\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"/etc\"}}]");
+	pod("srv", NULL, NULL, 0, NULL,
+	    ",\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"/srv/www\"}}],\"hostPID\":true");
+	assert_bound("srv", NULL);
+	CK_MSG(strcmp(wait_bound("srv", 1), "open") == 0, "hostPath pod not bound to open");
+	assert_event("etc", "FailedScheduling",
+	             "0/3 nodes are available: 2 node(s) didn't allow the pod's hostPath volumes (skiff-agent "
+	             "--allow-host-path), 1 node(s) were unschedulable.");
+	CK_EQ(bindings_of("etc", NULL), 0);
+	policy("strict", 0, "[\"/\"]", "30000-32767");
+	assert_bound("etc", "strict");
+}
+END_TEST
+
+/* A pod bound before its node published what it allows: once the node
+ * says it refuses the pod, the binding is given up and the pod placed on
+ * a node that allows it. */
+START_TEST(node_policy_moves_bound)
+{
+	node("first", "4", "4Gi", "110", NULL, 0);
+	ready("first");
+	start(0, NULL);
+	pod("hp", NULL, NULL, 0, NULL, ",\"hostPID\":true");
+	pod("plain", NULL, NULL, 0, NULL, NULL);
+	assert_bound("hp", "first");
+	assert_bound("plain", "first");
+	node("second", "4", "4Gi", "110", NULL, 0);
+	policy("second", 1, "[]", "1-65535");
+	ready("second");
+	policy("first", 0, "[]", "1-65535");
+	for (double end = now() + 10; strcmp(wait_bound("hp", 0), "second") != 0; pause_20ms())
+		CK_MSG(now() < end, "hp still bound to %s", wait_bound("hp", 0));
+	CK_EQ(bindings_of("hp", NULL), 1);
+	CK(th_proc_log_has(P[0], "the node's agent does not allow this pod"));
+	CK_MSG(strcmp(wait_bound("plain", 0), "first") == 0, "plain moved to %s", wait_bound("plain", 0));
+}
+END_TEST
+
 START_TEST(invalid_pod)
 {
 	char k[256];
@@ -1037,6 +1116,8 @@ suite(void)
 	tcase_add_test(f, unschedulable_node);
 	tcase_add_test(f, node_change_wakes_pod);
 	tcase_add_test(f, nodestatus_capacity);
+	tcase_add_test(f, node_policy);
+	tcase_add_test(f, node_policy_moves_bound);
 	tcase_add_test(sc, spread_owner);
 	tcase_add_test(sc, spread_service);
 	tcase_add_test(sc, least_requested);

@@ -4,7 +4,7 @@
  * paths and modes, an update swapped in through ..data (the old data
  * directory removed, a key gone taking its link with it), nothing written
  * when nothing changed, missing objects and keys with and without
- * optional, and cmvol_sync over a pod.
+ * optional, cmvol_sync over a pod, and a pod's fsGroup owning the files.
  * tests/integration/check_agent_cmvol.c shows it from inside a container.
  */
 #include <check.h>
@@ -246,6 +246,48 @@ START_TEST(test_sync_pod)
 }
 END_TEST
 
+/* With fsGroup the volume is the group's: directories group-owned and
+ * setgid, files group-readable; a later write with another group (or
+ * none) rewrites. */
+START_TEST(test_fs_group)
+{
+	long gid = geteuid() == 0 ? 2345 : (long)getgid();
+	char spec[512], err[256], path[PATH_MAX];
+	struct api_pod *p;
+	json_t *vals = json_pack("{s:s}", "pw", "hunter2");
+	struct stat st;
+	int mode;
+
+	snprintf(spec, sizeof(spec),
+	         "{\"securityContext\":{\"fsGroup\":%ld},\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}],"
+	         "\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"s\",\"defaultMode\":256,"
+	         "\"items\":[{\"key\":\"pw\",\"path\":\"db/password\"}]}}]}",
+	         gid);
+	p = uv_pod_of(spec);
+	ck_assert_int_eq(cmvol_sync(T, p, get_one, vals, err, sizeof(err)), 0);
+	snprintf(V, sizeof(V), "%s/42/volumes/s", T);
+	ck_assert_str_eq(slurp("db/password", &mode), "hunter2");
+	ck_assert_int_eq(mode, 0440); /* 0400 plus group read */
+	snprintf(path, sizeof(path), "%s/db/password", V);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq((long)st.st_gid, gid);
+	snprintf(path, sizeof(path), "%s/db", V);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq((long)st.st_gid, gid);
+	ck_assert_int_eq(st.st_mode & 07777, 02755);
+	ck_assert_int_eq(stat(V, &st), 0); /* the volume's own directory */
+	ck_assert_int_eq((long)st.st_gid, gid);
+	ck_assert(st.st_mode & S_ISGID);
+	ck_assert_int_eq(cmvol_sync(T, p, get_one, vals, err, sizeof(err)), 0);
+	ck_assert_int_eq(data_dirs(), 1); /* nothing changed: nothing written */
+	ck_assert_int_eq(cmvol_write_group(V, &p->spec.volumes[0], vals, -1, err, sizeof(err)), 1);
+	ck_assert_str_eq(slurp("db/password", &mode), "hunter2");
+	ck_assert_int_eq(mode, 0400); /* without a group: the mode asked for */
+	json_decref(vals);
+	api_pod_free(p);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -259,6 +301,7 @@ suite(void)
 	tcase_add_test(c, test_update_swaps_data);
 	tcase_add_test(c, test_mode_change_rewrites);
 	tcase_add_test(c, test_sync_pod);
+	tcase_add_test(c, test_fs_group);
 	tcase_add_test(e, test_missing);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, e);

@@ -1,7 +1,8 @@
 /*
  * check_agent_secopts.c: node-agent/agent_security.c without Docker: the
  * create options a securityContext gives (container over pod), the PID
- * limit, and runAsNonRoot against an image's user as the kubelet judges it.
+ * limit, runAsNonRoot against an image's user as the kubelet judges it,
+ * and a hostNetwork pod's sandbox options.
  */
 #include <check.h>
 #include <jansson.h>
@@ -141,6 +142,37 @@ START_TEST(test_non_root_container_wins)
 }
 END_TEST
 
+/* hostNetwork: the sandbox in the host's network namespace, without the
+ * Hostname and PortBindings Docker refuses or ignores there; other pods'
+ * sandboxes untouched. The inspect answer tells the two apart. */
+START_TEST(test_host_network_sandbox)
+{
+	struct api_pod *hn = pod_of("{\"spec\":{\"hostNetwork\":true,\"containers\":[{\"name\":\"a\",\"image\":"
+	                            "\"busybox\",\"ports\":[{\"containerPort\":80}]}]}}");
+	struct api_pod *p = pod_of("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"busybox\"}]}}");
+	json_t *b = json_pack("{s:s}", "Hostname", "web"),
+	       *h = json_pack("{s:s,s:{}}", "NetworkMode", "skiff0", "PortBindings");
+	json_t *in = json_pack("{s:{s:s}}", "HostConfig", "NetworkMode", "host");
+
+	ck_assert_int_eq(hn->spec.containers[0].ports[0].host_port, 80); /* defaulted to containerPort */
+	sec_infra_opts(b, h, p);
+	ck_assert_str_eq(json_string_value(json_object_get(h, "NetworkMode")), "skiff0");
+	ck_assert_ptr_nonnull(json_object_get(b, "Hostname"));
+	sec_infra_opts(b, h, hn);
+	ck_assert_str_eq(json_string_value(json_object_get(h, "NetworkMode")), "host");
+	ck_assert_ptr_null(json_object_get(h, "PortBindings"));
+	ck_assert_ptr_null(json_object_get(b, "Hostname"));
+	ck_assert_int_eq(sec_host_network(in), 1);
+	ck_assert_int_eq(sec_host_network(h), 0); /* not an inspect answer */
+	ck_assert_int_eq(sec_host_network(NULL), 0);
+	json_decref(b);
+	json_decref(h);
+	json_decref(in);
+	api_pod_free(hn);
+	api_pod_free(p);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -151,6 +183,7 @@ suite(void)
 	tcase_add_test(core, test_create_opts_none);
 	tcase_add_test(core, test_non_root);
 	tcase_add_test(core, test_non_root_container_wins);
+	tcase_add_test(core, test_host_network_sandbox);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -170,6 +170,41 @@ START_TEST(test_host_config)
 }
 END_TEST
 
+/* fsGroup: the emptyDir is the group's (setgid, 02777); the hostPath is
+ * left as it is, as Kubernetes leaves it. */
+START_TEST(test_fs_group)
+{
+	long gid = geteuid() == 0 ? 2345 : (long)getgid();
+	struct agent a;
+	char spec[1024], err[512], path[PATH_MAX];
+	struct api_pod *p;
+	json_t *hc = json_object();
+	struct stat st, before;
+
+	agent_init(&a, OK);
+	snprintf(path, sizeof(path), "%s/made", OK);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(stat(path, &before), 0);
+	snprintf(spec, sizeof(spec),
+	         "{\"securityContext\":{\"fsGroup\":%ld},\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
+	         "\"volumeMounts\":[{\"name\":\"cache\",\"mountPath\":\"/c\"},{\"name\":\"h\",\"mountPath\":\"/h\"}]}],"
+	         "\"volumes\":[{\"name\":\"cache\",\"emptyDir\":{}},{\"name\":\"h\",\"hostPath\":{\"path\":\"%s\"}}]}",
+	         gid, path);
+	p = uv_pod_of(spec);
+	ck_assert_msg(vol_host_config(hc, &a, p, &p->spec.containers[0], err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_gid, before.st_gid);
+	ck_assert_int_eq(st.st_mode, before.st_mode);
+	snprintf(path, sizeof(path), "%s/42/volumes/cache", T);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq((long)st.st_gid, gid);
+	ck_assert_int_eq(st.st_mode & 07777, 02777);
+	api_pod_free(p);
+	json_decref(hc);
+	vol_allow_free(a.o.host_path_allow);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -180,6 +215,7 @@ suite(void)
 	tcase_add_test(core, test_allow_parse);
 	tcase_add_test(core, test_judge);
 	tcase_add_test(core, test_host_config);
+	tcase_add_test(core, test_fs_group);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -209,9 +209,9 @@ START_TEST(test_edges)
 	ck_assert_int_eq(api_fields_check(API_SUBNET, j, &errs, NULL), 0);
 	ck_assert_int_eq(api_fields_check(API_POD, j, &errs, NULL), 0); /* subnet: unknown, but no warns */
 	ck_assert_int_eq(errs.n, 0);
-	json_object_set_new(json_object_get(j, "spec"), "hostNetwork", json_true());
+	json_object_set_new(json_object_get(j, "spec"), "shareProcessNamespace", json_true());
 	ck_assert_int_eq(api_fields_check(API_POD, j, &errs, NULL), 1);
-	ck_assert_str_eq(errs.items[0].field, "spec.hostNetwork");
+	ck_assert_str_eq(errs.items[0].field, "spec.shareProcessNamespace");
 	ck_assert_str_eq(errs.items[0].msg, "only false is implemented by Skiff, got true (refused, see docs/keys.md)");
 	api_errors_clear(&errs);
 	json_decref(j);

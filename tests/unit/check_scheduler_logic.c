@@ -1,6 +1,7 @@
 /*
  * check_scheduler_logic.c: the scheduler's pure logic: each filter (ready,
- * unschedulable, node selector, cpu, memory, pod count, host ports), the
+ * unschedulable, node selector, cpu, memory, pod count, host ports, what
+ * the node's agent allows: privilege, hostPath prefixes, host port range), the
  * unschedulable summary, and the scores (spreading, least requested,
  * balanced) with their order.
  */
@@ -147,6 +148,44 @@ START_TEST(host_ports)
 }
 END_TEST
 
+/* The node's published policy: privilege, hostPath prefixes, host port
+ * range; a node that publishes none is not filtered on it. */
+START_TEST(node_policy)
+{
+	char *paths[] = {"/srv", "/var/log/"};
+	struct api_node_status st = {.policy = 1,
+	                             .allowed_host_paths = paths,
+	                             .n_allowed_host_paths = 2,
+	                             .host_port_lo = 30000,
+	                             .host_port_hi = 32767};
+	struct api_volume vols[] = {{.name = "e", .source = API_VOL_EMPTY_DIR},
+	                            {.name = "h", .source = API_VOL_HOST_PATH, .path = "/srv/data"}};
+	struct sched_hostport want[] = {{30080, API_PROTO_TCP}};
+	struct sched_nodeview n = node(1000, 1000, 10);
+	struct sched_podreq p = {.ports = want, .nports = 1, .volumes = vols, .nvolumes = 2};
+
+	ck_assert_uint_eq(sched_filter(&n, &p), 0); /* no policy published */
+	n.policy = &st;
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	p.privileged = 1;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_PRIVILEGED);
+	st.allow_privileged = 1;
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	vols[1].path = "/var/log/app";
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	vols[1].path = "/srvx"; /* a prefix only as a path component */
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_HOST_PATH);
+	vols[1].path = "/srv";
+	ck_assert_uint_eq(sched_filter(&n, &p), 0);
+	want[0].port = 8080;
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_PORT_RANGE);
+	st.n_allowed_host_paths = 0; /* allows none */
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_HOST_PATH | SF_PORT_RANGE);
+	st.host_port_lo = st.host_port_hi = 0; /* range not published */
+	ck_assert_uint_eq(sched_filter(&n, &p), SF_HOST_PATH);
+}
+END_TEST
+
 START_TEST(summary)
 {
 	unsigned counts[SF_COUNT] = {0};
@@ -162,6 +201,14 @@ START_TEST(summary)
 	sched_filter_summary(counts, 3, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "0/3 nodes are available: 2 Insufficient cpu, 2 Insufficient memory, "
 	                      "1 node(s) didn't match node selector.");
+	counts[7] = 3; /* the node's agent refuses privilege */
+	sched_filter_summary(counts, 3, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(
+		strstr(buf, "3 node(s) didn't allow privileged pods (skiff-agent --allow-privileged), 2 "));
+	ck_assert_str_eq(sched_filter_reason(8),
+	                 "node(s) didn't allow the pod's hostPath volumes (skiff-agent --allow-host-path)");
+	ck_assert_str_eq(sched_filter_reason(9),
+	                 "node(s) didn't allow the pod's host ports (skiff-agent --host-port-range)");
 	/* Truncation is snprintf-like. */
 	ck_assert_uint_gt(sched_filter_summary(counts, 3, buf, 10), 10);
 	ck_assert_uint_eq(strlen(buf), 9);
@@ -235,6 +282,7 @@ suite(void)
 	tcase_add_test(core, fits_empty_node);
 	tcase_add_test(core, selector);
 	tcase_add_test(core, host_ports);
+	tcase_add_test(core, node_policy);
 	tcase_add_test(core, score_least_balanced);
 	tcase_add_test(core, score_spread_first);
 	tcase_add_test(errors, not_ready_unschedulable);
