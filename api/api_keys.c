@@ -30,6 +30,7 @@ static const char *const dirs[API_KIND_COUNT] = {
 	[API_CONFIGMAP] = "configmaps",
 	[API_SECRET] = "secrets",
 	[API_NODECONFIG] = "nodeconfig",
+	[API_PROXYSTATUS] = "proxystatus",
 };
 
 const char *
@@ -116,7 +117,8 @@ name_rule(enum api_kind k)
 	case API_NODESTATUS:
 	case API_CONFIGMAP:
 	case API_SECRET:
-	case API_SUBNET: return PART_SUBDOMAIN;
+	case API_SUBNET:
+	case API_PROXYSTATUS: return PART_SUBDOMAIN;
 	case API_SERVICEIP: return PART_IP;
 	default: return PART_LABEL;
 	}
@@ -145,7 +147,8 @@ check_key(const struct api_key *k, struct api_error *err)
 	case API_SERVICEIP:
 	case API_CONFIGMAP:
 	case API_SECRET:
-	case API_SUBNET: return check_part("name", k->name, name_rule(k->kind), err);
+	case API_SUBNET:
+	case API_PROXYSTATUS: return check_part("name", k->name, name_rule(k->kind), err);
 	case API_NODECONFIG:
 		if (check_part("node name", k->node, PART_SUBDOMAIN, err) < 0)
 			return -1;

@@ -27,6 +27,7 @@ static const struct api_kind_ops *const ops_table[API_KIND_COUNT] = {
 	[API_NODEEVENT] = &api_event_ops,
 	[API_CONFIGMAP] = &api_configmap_ops,
 	[API_SECRET] = &api_secret_ops,
+	[API_PROXYSTATUS] = &api_proxy_status_ops,
 };
 
 static const struct api_kind_ops *
@@ -240,5 +241,7 @@ api_check_key(const void *obj, const struct api_key *key, struct api_errors *err
 		}
 		return rc;
 	}
+	if (key->kind == API_PROXYSTATUS)
+		return api_proxy_status_check_key(obj, key->name, errs);
 	return m ? api_meta_check_name(m, key->name, errs) : 0;
 }

@@ -34,6 +34,7 @@ enum api_kind {
 	API_CONFIGMAP,        /* struct api_configmap (v2: P/configmaps/NAME) */
 	API_SECRET,           /* struct api_configmap (v2: P/secrets/NAME) */
 	API_NODECONFIG,       /* copies: P/nodeconfig/NODE/{configmaps,secrets}/NAME; object by the key's KIND */
+	API_PROXYSTATUS,      /* struct api_proxy_status (v2: P/proxystatus/NODE, written by the proxy on NODE) */
 	API_KIND_COUNT
 };
 

@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The object kinds (API_LEADER has none; NodeStatus and NodeEvent share
  * Node's and Event's decoders). The first byte modulo N_KINDS picks one. */
 static const enum api_kind kinds[] = {
-	API_POD,       API_CONTROLLER,       API_SERVICE,   API_NODE,      API_NODELEASE,     API_BINDING,
-	API_PODSTATUS, API_CONTROLLERSTATUS, API_ENDPOINTS, API_SERVICEIP, API_NETWORKCONFIG, API_SUBNET,
-	API_EVENT,     API_CONFIGMAP,        API_SECRET,
+	API_POD,       API_CONTROLLER,       API_SERVICE,   API_NODE,        API_NODELEASE,     API_BINDING,
+	API_PODSTATUS, API_CONTROLLERSTATUS, API_ENDPOINTS, API_SERVICEIP,   API_NETWORKCONFIG, API_SUBNET,
+	API_EVENT,     API_CONFIGMAP,        API_SECRET,    API_PROXYSTATUS,
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 

@@ -16,7 +16,7 @@ set -eu
 out=fuzz/corpus
 [ -d tests/fixtures/api ] || { echo "seed-corpus.sh: run from the repository root" >&2; exit 2; }
 
-# Kind byte of fuzz_api_objects: kinds[byte % 15] of fuzz_api_objects.c.
+# Kind byte of fuzz_api_objects: kinds[byte % 16] of fuzz_api_objects.c.
 kind_byte() {
 	case "$1" in
 	pod|Pod) echo 0 ;;
@@ -34,6 +34,7 @@ kind_byte() {
 	event|Event) echo 12 ;;
 	configmap|ConfigMap) echo 13 ;;
 	secret|Secret) echo 14 ;;
+	proxystatus|ProxyStatus) echo 15 ;;
 	*) echo "seed-corpus.sh: unknown kind $1" >&2; exit 1 ;;
 	esac
 }

@@ -40,6 +40,7 @@ static const struct {
 	{"networkconfig", API_NETWORKCONFIG},
 	{"subnet", API_SUBNET},
 	{"event", API_EVENT},
+	{"proxystatus", API_PROXYSTATUS},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
