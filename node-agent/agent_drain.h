@@ -14,12 +14,17 @@ struct drain;
 
 /* Called (on the loop, never inside drain_busy) with a pod IP that
  * drain_busy was asked about when its answer may have changed; the agent
- * requeues the pod holding that IP. pod_ip is borrowed for the call. */
+ * requeues the pod holding that IP. pod_ip is borrowed for the call. It
+ * may call drain_busy, not drain_forget nor drain_free. */
 typedef void (*drain_kick_fn)(void *arg, const char *pod_ip);
 
 /* Watch P/endpoints/, P/proxystatus/ and P/nodeleases/ under a->prefix
  * with a->d->etcd; starts at once. NULL when out of memory. */
 struct drain *drain_new(struct agent *a, drain_kick_fn kick, void *arg);
+/* The same from an etcd client (its loop) and a key prefix P, for
+ * programs other than the agent (tests). */
+struct etcd_client;
+struct drain *drain_open(struct etcd_client *c, const char *prefix, drain_kick_fn kick, void *arg);
 /* 1 while proxies may still send pod_ip new connections (also while the
  * caches have not synced yet), else 0. d NULL, or pod_ip NULL or "", is 0.
  * Remembers pod_ip (the revision at which it was first seen gone) until
