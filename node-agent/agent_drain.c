@@ -328,6 +328,12 @@ drain_busy(struct drain *d, const char *pod_ip)
 	return e->last;
 }
 
+long long
+drain_revision(const struct drain *d)
+{
+	return d ? d->highest : 0;
+}
+
 void
 drain_forget(struct drain *d, const char *pod_ip)
 {

@@ -30,6 +30,9 @@ struct drain *drain_open(struct etcd_client *c, const char *prefix, drain_kick_f
  * Remembers pod_ip (the revision at which it was first seen gone) until
  * drain_forget. O(endpoints + nodes). */
 int drain_busy(struct drain *d, const char *pod_ip);
+/* The highest endpoints revision the gate has seen (0 before any), for
+ * logs and tests. */
+long long drain_revision(const struct drain *d);
 /* Forget what drain_busy remembered about pod_ip (the pod is gone). */
 void drain_forget(struct drain *d, const char *pod_ip);
 /* Stops the watches; no kick after. NULL is fine. Not inside a kick. */
