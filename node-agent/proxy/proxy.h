@@ -73,6 +73,7 @@ struct px_proxy {
 	ev_timer status_timer;
 	double status_last; /* when the last write ended (loop time) */
 	int status_busy, status_stopping;
+	int status_err; /* the etcd error code of the last failed write, 0 after a success */
 };
 
 /* px_sync.c */

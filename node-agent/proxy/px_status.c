@@ -83,9 +83,15 @@ put_done(struct etcd_result *res, void *arg)
 	px->status_last = ev_now(px->d->loop);
 	if (res->err.code == ETCD_OK) {
 		px->status_reported = px->status_sending;
+		px->status_err = 0;
 	} else if (res->err.code != ETCD_ECANCELED) {
-		log_kv(LL_WARN, KV("node", px->node), "cannot write the proxy status (revision %lld): %s; retrying",
-		       (long long)px->status_sending, res->err.msg);
+		/* Once per kind of failure, not once a second. */
+		if ((int)res->err.code != px->status_err)
+			log_kv(LL_WARN, KV("node", px->node),
+			       "cannot write the proxy status (revision %lld): %s; retrying every %.0f s "
+			       "(the node's etcd role needs readwrite on P/proxystatus/NODE)",
+			       (long long)px->status_sending, res->err.msg, PX_STATUS_RETRY);
+		px->status_err = (int)res->err.code;
 		px->status_last += PX_STATUS_RETRY;
 	}
 	if (px->status_stopping) {
