@@ -39,6 +39,8 @@ struct drain {
 	struct informer *eps, *proxies, *leases;
 	drain_kick_fn kick;
 	void *arg;
+	struct recorder *rec; /* Warning events on node, when set (drain_new) */
+	const char *node;
 	struct drain_ip *ips;
 	ev_timer soon; /* recompute on the next loop turn */
 	int64_t highest;
@@ -108,7 +110,7 @@ on_synced(struct informer *inf, void *arg)
  * the node of an invalid proxy status is not waited for. A proxy status
  * whose node is not its key's is bad too: a node reports for itself only. */
 static void *
-decode_kind(enum api_kind k, const char *name, const char *value, size_t len)
+decode_kind(struct drain *d, enum api_kind k, const char *name, const char *value, size_t len)
 {
 	struct api_errors errs = {0};
 	void *obj = api_parse(k, value, len, &errs);
@@ -122,6 +124,10 @@ decode_kind(enum api_kind k, const char *name, const char *value, size_t len)
 		why = api_errors_join(&errs, "; ");
 		log_kv(LL_WARN, KV(k == API_ENDPOINTS ? "service" : "node", name), "drain: ignoring invalid %s: %s",
 		       k == API_ENDPOINTS ? "endpoints" : "proxy status", why ? why : "out of memory");
+		recorder_eventf(d->rec, "nodes", d->node, "Warning",
+		                k == API_ENDPOINTS ? "InvalidEndpoints" : "InvalidProxyStatus",
+		                "%s %s ignored by the drain gate: %s",
+		                k == API_ENDPOINTS ? "endpoints" : "proxy status", name, why ? why : "out of memory");
 		free(why);
 	}
 	api_errors_clear(&errs);
@@ -131,15 +137,13 @@ decode_kind(enum api_kind k, const char *name, const char *value, size_t len)
 static void *
 decode_endpoints(const char *name, const char *value, size_t len, void *arg)
 {
-	(void)arg;
-	return decode_kind(API_ENDPOINTS, name, value, len);
+	return decode_kind(arg, API_ENDPOINTS, name, value, len);
 }
 
 static void *
 decode_proxy(const char *name, const char *value, size_t len, void *arg)
 {
-	(void)arg;
-	return decode_kind(API_PROXYSTATUS, name, value, len);
+	return decode_kind(arg, API_PROXYSTATUS, name, value, len);
 }
 
 static void
@@ -301,7 +305,13 @@ drain_open(struct etcd_client *c, const char *prefix, drain_kick_fn kick, void *
 struct drain *
 drain_new(struct agent *a, drain_kick_fn kick, void *arg)
 {
-	return drain_open(a->d->etcd, a->prefix, kick, arg);
+	struct drain *d = drain_open(a->d->etcd, a->prefix, kick, arg);
+
+	if (d) { /* set before the first value can arrive: the loop has not run */
+		d->rec = a->rec;
+		d->node = a->o.node_name;
+	}
+	return d;
 }
 
 int

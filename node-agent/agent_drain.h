@@ -19,7 +19,9 @@ struct drain;
 typedef void (*drain_kick_fn)(void *arg, const char *pod_ip);
 
 /* Watch P/endpoints/, P/proxystatus/ and P/nodeleases/ under a->prefix
- * with a->d->etcd; starts at once. NULL when out of memory. */
+ * with a->d->etcd; starts at once. A value that does not decode is logged
+ * and recorded as a Warning event on our node (InvalidEndpoints,
+ * InvalidProxyStatus) and left out. NULL when out of memory. */
 struct drain *drain_new(struct agent *a, drain_kick_fn kick, void *arg);
 /* The same from an etcd client (its loop) and a key prefix P, for
  * programs other than the agent (tests). */

@@ -5,10 +5,10 @@
  * the endpoints it has in force, in both modes, and goes away on a clean
  * stop; node-agent/agent_drain.c (linked in) lets a pod IP go only once
  * it left the endpoints and the live nodes' proxies reported that
- * revision, and stops waiting for a node whose lease is gone. The
- * proxy's lag is made real by freezing it (SIGSTOP). The endpoints live
- * in benchmarking and documentation ranges that nothing routes; the
- * table is removed at the end whatever happens.
+ * revision, and stops waiting for a node whose lease is gone (or whose
+ * report is not its own). The proxy's lag is made real by freezing it
+ * (SIGSTOP). The endpoints live in benchmarking and documentation ranges
+ * that nothing routes; the table is removed at the end whatever happens.
  */
 #include <check.h>
 #include <ev.h>
@@ -289,6 +289,12 @@ gate_start(const char *ips, struct kicks *k, struct ev_loop **loop)
 	*loop = etcd_client_loop(c);
 	snprintf(key, sizeof(key), "%s/nodeleases/%s", PFX, NODE);
 	ck_assert_int_gt(tu_put(S, key, "{}"), 0);
+	/* A live node "ghost" whose report names another node: ignored, so
+	 * its revision 1 holds nothing back. */
+	snprintf(key, sizeof(key), "%s/nodeleases/ghost", PFX);
+	ck_assert_int_gt(tu_put(S, key, "{}"), 0);
+	snprintf(key, sizeof(key), "%s/proxystatus/ghost", PFX);
+	ck_assert_int_gt(tu_put(S, key, "{\"node\":\"m1\",\"endpointsRevision\":1}"), 0);
 	start_proxy("userspace");
 	ck_assert(status_reaches(put_web(ips)));
 	ck_assert_ptr_nonnull(d = drain_open(c, PFX, kick, k));
