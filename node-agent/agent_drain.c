@@ -195,13 +195,13 @@ ep_one(const struct informer_obj *o, void *arg)
 static int
 relist(struct drain *d)
 {
-	struct ep_walk w = {calloc(informer_count(d->eps) + 1, sizeof(*w.v)), 0};
+	struct ep_walk w = {NULL, 0};
 	uint32_t *ips;
 	size_t n;
 
 	if (!d->eps_dirty)
 		return 0;
-	if (!w.v)
+	if (!(w.v = calloc(informer_count(d->eps) + 1, sizeof(*w.v))))
 		return -1;
 	informer_foreach(d->eps, ep_one, &w);
 	if (drain_listed(w.v, w.n, &ips, &n) < 0) {
