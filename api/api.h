@@ -29,6 +29,7 @@
 #include "api_network.h"
 #include "api_node.h"
 #include "api_pod.h"
+#include "api_proxy_status.h"
 #include "api_quantity.h"
 #include "api_selector.h"
 #include "api_service.h"
@@ -40,7 +41,7 @@
 const struct api_meta *api_object_meta(enum api_kind k, const void *obj);
 /* Check obj against the key it was read from: metadata.name (if present)
  * must equal the key's name; a Binding's node and pod name must equal the
- * key's NODE and POD. Returns 0, or -1 with the problems added to errs. */
+ * key's NODE and POD; a ProxyStatus's node must equal the key's NODE. Returns 0, or -1 with the problems added to errs. */
 int api_check_key(const void *obj, const struct api_key *key, struct api_errors *errs);
 
 #endif

@@ -201,5 +201,6 @@ extern const struct api_kind_ops api_pod_ops, api_controller_ops, api_service_op
 	api_binding_ops, api_pod_status_ops, api_controller_status_ops, api_endpoints_ops, api_service_ip_ops,
 	api_network_config_ops, api_subnet_ops, api_event_ops, api_configmap_ops, api_secret_ops;
 extern const struct api_kind_ops api_deployment_ops, api_deployment_status_ops;
+extern const struct api_kind_ops api_proxy_status_ops;
 
 #endif

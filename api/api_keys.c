@@ -32,6 +32,7 @@ static const char *const dirs[API_KIND_COUNT] = {
 	[API_NODECONFIG] = "nodeconfig",
 	[API_DEPLOYMENT] = "deployments",
 	[API_DEPLOYMENTSTATUS] = "deploymentstatus",
+	[API_PROXYSTATUS] = "proxystatus",
 };
 
 const char *
@@ -118,7 +119,8 @@ name_rule(enum api_kind k)
 	case API_NODESTATUS:
 	case API_CONFIGMAP:
 	case API_SECRET:
-	case API_SUBNET: return PART_SUBDOMAIN;
+	case API_SUBNET:
+	case API_PROXYSTATUS: return PART_SUBDOMAIN;
 	case API_SERVICEIP: return PART_IP;
 	default: return PART_LABEL;
 	}
@@ -149,7 +151,8 @@ check_key(const struct api_key *k, struct api_error *err)
 	case API_SECRET:
 	case API_DEPLOYMENT:
 	case API_DEPLOYMENTSTATUS:
-	case API_SUBNET: return check_part("name", k->name, name_rule(k->kind), err);
+	case API_SUBNET:
+	case API_PROXYSTATUS: return check_part("name", k->name, name_rule(k->kind), err);
 	case API_NODECONFIG:
 		if (check_part("node name", k->node, PART_SUBDOMAIN, err) < 0)
 			return -1;

@@ -6,7 +6,7 @@
  *   P/network/config  P/network/subnets/NODE  P/events/KIND/NAME/ID
  *   P/leaders/COMPONENT/ID  (version 2:) P/nodestatus/NODE
  *   P/nodeevents/NODE/KIND/NAME/ID  P/configmaps/NAME  P/secrets/NAME
- *   P/nodeconfig/NODE/KIND/NAME (KIND: configmaps or secrets)
+ *   P/nodeconfig/NODE/KIND/NAME (KIND: configmaps or secrets)  P/proxystatus/NODE
  *   P/deployments/NAME  P/deploymentstatus/NAME
  * Building refuses every name that is not valid for its place (so no key
  * ever lands outside its own prefix); parsing returns the kind and parts.
@@ -60,7 +60,7 @@ int api_key_format(char *buf, size_t len, const char *prefix, const struct api_k
 /* Shorthands, all 0 / -1 with err:
  * P/DIR/NAME for pods, controllers, services, nodes, nodeleases,
  * controllerstatus, endpoints, serviceips, subnets, configmaps, secrets,
- * deployments, deploymentstatus;
+ * deployments, deploymentstatus, proxystatus;
  * P/network/config
  * (name ignored). */
 int api_key_object(char *buf, size_t len, const char *prefix, enum api_kind kind, const char *name,

@@ -29,6 +29,7 @@ static const struct api_kind_ops *const ops_table[API_KIND_COUNT] = {
 	[API_SECRET] = &api_secret_ops,
 	[API_DEPLOYMENT] = &api_deployment_ops,
 	[API_DEPLOYMENTSTATUS] = &api_deployment_status_ops,
+	[API_PROXYSTATUS] = &api_proxy_status_ops,
 };
 
 static const struct api_kind_ops *
@@ -248,5 +249,7 @@ api_check_key(const void *obj, const struct api_key *key, struct api_errors *err
 		}
 		return rc;
 	}
+	if (key->kind == API_PROXYSTATUS)
+		return api_proxy_status_check_key(obj, key->name, errs);
 	return m ? api_meta_check_name(m, key->name, errs) : 0;
 }

@@ -36,6 +36,7 @@ enum api_kind {
 	API_NODECONFIG,       /* copies: P/nodeconfig/NODE/{configmaps,secrets}/NAME; object by the key's KIND */
 	API_DEPLOYMENT,       /* struct api_deployment (v2: P/deployments/NAME, apps/v1) */
 	API_DEPLOYMENTSTATUS, /* struct api_deployment_status (v2: P/deploymentstatus/NAME) */
+	API_PROXYSTATUS,      /* struct api_proxy_status (v2: P/proxystatus/NODE, written by the proxy on NODE) */
 	API_KIND_COUNT
 };
 

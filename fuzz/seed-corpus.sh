@@ -16,7 +16,7 @@ set -eu
 out=fuzz/corpus
 [ -d tests/fixtures/api ] || { echo "seed-corpus.sh: run from the repository root" >&2; exit 2; }
 
-# Kind byte of fuzz_api_objects: kinds[byte % 17] of fuzz_api_objects.c.
+# Kind byte of fuzz_api_objects: kinds[byte % 18] of fuzz_api_objects.c.
 kind_byte() {
 	case "$1" in
 	pod|Pod) echo 0 ;;
@@ -36,6 +36,7 @@ kind_byte() {
 	secret|Secret) echo 14 ;;
 	deployment|Deployment) echo 15 ;;
 	deploymentstatus|DeploymentStatus) echo 16 ;;
+	proxystatus|ProxyStatus) echo 17 ;;
 	*) echo "seed-corpus.sh: unknown kind $1" >&2; exit 1 ;;
 	esac
 }

@@ -72,3 +72,13 @@ $(BENCH_AGENT): $(OBJ)/bench/agent_bench.o $(OBJ)/bench/proc_mem.o $(HARNESS_OBJ
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 BENCHES += $(BENCH_AGENT)
+
+# The drain gate: check_drain_calc runs its pure decision
+# (agent_drain_calc.c); check_drain runs agent_drain.c itself against a
+# real etcd and a real skiff-proxy.
+AGENT_DRAIN_CALC := $(OBJ)/node-agent/agent_drain_calc.o
+$(eval $(call test_prog,check_drain_calc,tests/unit,$(AGENT_DRAIN_CALC) $(API_LIB)))
+UNIT_TESTS += $(TBIN)/check_drain_calc
+$(eval $(call test_prog,check_drain,tests/integration,$(OBJ)/node-agent/agent_drain.o $(AGENT_DRAIN_CALC) $(HARNESS_OBJ) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
+$(TBIN)/check_drain: | $(BIN)/skiff-proxy
+INTEG_TESTS += $(TBIN)/check_drain

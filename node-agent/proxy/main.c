@@ -181,6 +181,7 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	PX.ctl = daemon_controller(&d, &cfg);
 	daemon_on_stop(&d, "nftables rules", stop_hook, NULL);
+	daemon_on_stop(&d, "proxy status", px_status_stop, &PX);
 	log_kv(LL_INFO, KV("node", node_name, "mode", mode_name), "proxying services of %s",
 	       informer_prefix(PX.endpoints));
 	rc = daemon_controller_run(&d, PX.ctl, "proxy", NULL);

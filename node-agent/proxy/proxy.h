@@ -65,6 +65,15 @@ struct px_proxy {
 	int nft_stopping;        /* the stop hook waits for the removal */
 	size_t conns;
 	struct metric *m_conns, *m_fail;
+	/* What is in force (px_status.c): endpoints revisions */
+	int64_t nft_rev, nft_next_rev; /* of the script nft runs, and of the one waiting */
+	int64_t status_applied;        /* every change up to it is in force */
+	int64_t status_sending;        /* in the write in flight */
+	int64_t status_reported;       /* in P/proxystatus/NODE */
+	ev_timer status_timer;
+	double status_last; /* when the last write ended (loop time) */
+	int status_busy, status_stopping;
+	int status_err; /* the etcd error code of the last failed write, 0 after a success */
 };
 
 /* px_sync.c */
@@ -89,6 +98,12 @@ int px_redirected(const struct px_port *p, int fd);
 /* px_conn.c: forward one accepted connection of port. */
 void px_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 void px_conn_close_all(struct px_proxy *px);
+
+/* px_status.c: every endpoints change up to rev is in force on this node:
+ * P/proxystatus/NODE says so soon (when rev is higher than before). */
+void px_status_applied(struct px_proxy *px, int64_t rev);
+/* Stop hook (after the rules are gone): delete P/proxystatus/NODE. */
+int px_status_stop(struct skiff_daemon *d, void *arg);
 
 /* px_nft.c: make our table say rules (an nft script body for the table),
  * or remove the table when rules is NULL, without waiting: nft runs as a

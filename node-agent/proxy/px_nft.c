@@ -197,6 +197,10 @@ nft_done(const struct run_result *r, void *arg)
 	px->nft_run = NULL;
 	px->nft_next = NULL;
 	px->nft_ok = r->status == 0;
+	if (px->nft_ok && px->mode == PX_NFTABLES && !px->nft_stopping)
+		px_status_applied(px, px->nft_rev); /* px_status.c */
+	px->nft_rev = px->nft_next_rev;
+	px->nft_next_rev = 0;
 	if (!px->nft_ok) {
 		nft_said(r, err, sizeof(err));
 		log_kv(LL_ERROR, KV("table", px->table),

@@ -151,10 +151,25 @@ by_key(struct px_port *a, struct px_port *b)
 	return strcmp(a->key, b->key);
 }
 
+/* The rules of the sync at endpoints revision rev are rules: in force
+ * now (userspace mode: the backend lists are; rules that nft has applied
+ * already), or once the nft run that applies them ends (px_nft.c). */
+static void
+sync_in_force(struct px_proxy *px, int64_t rev, int same_rules)
+{
+	if (px->mode == PX_USERSPACE || (same_rules && !px->nft_run))
+		px_status_applied(px, rev);
+	else if (px->nft_next)
+		px->nft_next_rev = rev;
+	else if (px->nft_run)
+		px->nft_rev = rev;
+}
+
 void
 px_sync(struct px_proxy *px)
 {
 	struct px_port *p, *tmp;
+	int64_t rev = informer_revision(px->endpoints);
 	char *rules;
 
 	px->gen++;
@@ -172,15 +187,18 @@ px_sync(struct px_proxy *px)
 		return;
 	if (px->rules && strcmp(rules, px->rules) == 0) {
 		free(rules);
+		sync_in_force(px, rev, 1);
 		return;
 	}
 	if (px_nft_apply(px, rules) == 0) {
 		free(px->rules);
 		px->rules = rules;
 		px->nft_ok = 1;
+		sync_in_force(px, rev, 0);
 	} else {
 		free(rules);
 		px->nft_ok = 0;
+		sync_in_force(px, rev, 0);
 	}
 }
 

@@ -23,6 +23,9 @@ const struct th_perm th_roles_node_perms[] = {
 	{"READ", "%s/network/", 1},
 	{"READ", "%s/services/", 1},
 	{"READ", "%s/endpoints/", 1},
+	{"READWRITE", "%s/proxystatus/%s", 0},
+	{"READ", "%s/proxystatus/", 1},
+	{"READ", "%s/nodeleases/", 1},
 	{NULL, NULL, 0},
 };
 

@@ -676,6 +676,21 @@ START_TEST(status_for_other_node)
 }
 END_TEST
 
+/* A node reports its own proxy only: claiming m1 caught up (or behind)
+ * is refused; lagging on purpose in its own key only holds other nodes'
+ * stops up to their grace period (agent_drain.c; docs/security.md). */
+START_TEST(proxy_status_for_other_node)
+{
+	const char *val = "{\"node\":\"m1\",\"endpointsRevision\":999999}";
+
+	refused_put(P "/proxystatus/m1", val);
+	refused_put(P "/proxystatus/m10", val);
+	refused_del(P "/proxystatus/m1", 0);
+	refused_del(P "/proxystatus/", 1);
+	put_as(BAD, P "/proxystatus/evil", "{\"node\":\"evil\",\"endpointsRevision\":1}", 0);
+}
+END_TEST
+
 /* The write half of self_promotion_labels: P/nodes/ is the admins'. */
 START_TEST(self_promotion_labels_refused)
 {
@@ -1173,6 +1188,7 @@ suite(void)
 	tcase_add_test(roles, self_promotion_labels_refused);
 	tcase_add_test(roles, route_hijack_slash32_refused);
 	tcase_add_test(roles, keep_dead_node_alive_revoke_refused);
+	tcase_add_test(roles, proxy_status_for_other_node);
 	suite_add_tcase(s, roles);
 
 	tcase_add_checked_fixture(cluster, setup_cluster, teardown);

@@ -622,6 +622,10 @@ START_TEST(test_rbac_docs)
 	node_may("get --prefix /skiff/endpoints/", 1);
 	node_may("get --prefix /skiff/services/", 1);
 	node_may("get --prefix /skiff/nodeconfig/m1/", 1);
+	node_may("put /skiff/proxystatus/m1 '{}'", 1);
+	node_may("del /skiff/proxystatus/m1", 1);
+	node_may("get --prefix /skiff/proxystatus/", 1);
+	node_may("get --prefix /skiff/nodeleases/", 1);
 	ck_assert_int_eq(shf(&out,
 	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
 	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
@@ -643,6 +647,8 @@ START_TEST(test_rbac_docs)
 	node_may("get --prefix /skiff/secrets/", 0);
 	node_may("put /skiff/nodestatus/m10 '{}'", 0);
 	node_may("put /skiff/nodeleases/m10 '{}'", 0);
+	node_may("put /skiff/proxystatus/m10 '{}'", 0);
+	node_may("put /skiff/proxystatus/m2 '{}'", 0);
 	node_may("put /skiff/network/subnets/m2 '{}'", 0);
 	node_may("put /skiff/network/config '{}'", 0);
 	node_may("put /skiff/pods/web '{}'", 0);

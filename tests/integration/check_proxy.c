@@ -30,6 +30,7 @@
 #include "etcd_testutil.h"
 #include "th_podhttp.h"
 #include "th_proc.h"
+#include "th_proxy.h"
 
 #define CIP "10.0.0.77"
 #define EPNET "198.18.250." /* benchmarking range, on our sink bridge */
@@ -96,14 +97,7 @@ sh(const char *cmd)
 static void
 start_proxy(const char *mode)
 {
-	char ep[512], pfx[80], node[80], m[40];
-	char *argv[] = {"skiff-proxy", ep, pfx, node, m, NULL};
-
-	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
-	snprintf(pfx, sizeof(pfx), "--prefix=%s", PFX);
-	snprintf(node, sizeof(node), "--node-name=%s", NODE);
-	snprintf(m, sizeof(m), "--mode=%s", mode);
-	P = th_proc_start("build/bin/skiff-proxy", argv, NULL);
+	P = th_proxy_start(E, PFX, NODE, mode, NULL, NULL);
 	ck_assert_ptr_nonnull(P);
 }
 

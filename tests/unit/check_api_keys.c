@@ -44,6 +44,7 @@ static const struct kcase kcases[] = {
 	{API_SECRET, 0, "", "db-pass", "", P "/secrets/db-pass"},
 	{API_NODECONFIG, API_CONFIGMAP, "m1.lan", "web.conf", "", P "/nodeconfig/m1.lan/configmaps/web.conf"},
 	{API_NODECONFIG, API_SECRET, "m2", "db-pass", "", P "/nodeconfig/m2/secrets/db-pass"},
+	{API_PROXYSTATUS, 0, "", "m1.lan", "", P "/proxystatus/m1.lan"},
 };
 
 START_TEST(test_parse_format)
@@ -125,6 +126,8 @@ static const struct bad bads[] = {
 	{P "/nodeconfig/m_1/secrets/a", "node name: \"m_1\" is not a DNS-1123 subdomain"},
 	{P "/nodeconfig/m1/secrets/A", "name: \"A\" is not a DNS-1123 subdomain"},
 	{P "/secrets/a/b", "secrets keys have 2 segments after the prefix, got 3"},
+	{P "/proxystatus/m_1", "name: \"m_1\" is not a DNS-1123 subdomain"},
+	{P "/proxystatus/m1/x", "proxystatus keys have 2 segments after the prefix, got 3"},
 	{P "/network/config/x", "network/config keys have 1 segments after the prefix, got 2"},
 	{P "/network/subnets", "network/subnets keys have 2 segments after the prefix, got 1"},
 	{P "/network", "unknown key directory \"network\""},

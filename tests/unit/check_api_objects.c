@@ -42,6 +42,7 @@ static const struct {
 	{"event", API_EVENT},
 	{"deployment", API_DEPLOYMENT},
 	{"deploymentstatus", API_DEPLOYMENTSTATUS},
+	{"proxystatus", API_PROXYSTATUS},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
