@@ -3,9 +3,10 @@
  * data-driven, without Docker or etcd.
  *
  * Each folder tests/fixtures/agent/<case>/ holds binding.json (absent: the
- * binding is gone), containers.json (the snapshots as the planner sees
- * them), memo.json (optional: the pod's memo and what the pass learned so
- * far) and expected.json (the action, the status rows, the requeue, the
+ * binding is gone), last_pod.json (optional: the pod as last bound, for a
+ * stop without a binding), containers.json (the snapshots as the planner
+ * sees them), memo.json (optional: the pod's memo and what the pass learned
+ * so far, the prober's and the drain gate's word included) and expected.json (the action, the status rows, the requeue, the
  * warnings and the memo afterwards). The clocks and flags are fixed: now
  * 1000 s, wall clock FIX_WALL, back-off 10 s doubling to 300 s, host IP
  * 10.0.0.1. See
