@@ -232,6 +232,10 @@ int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *
 typedef void (*status_done_fn)(void *arg, int ok);
 void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct plan_out *o,
                   status_done_fn done, void *arg);
+/* A new memo m learns the Ready condition of the status its pod's
+ * incarnation has in etcd, so that an agent restart keeps its
+ * lastTransitionTime (and does not rewrite the status). Costs a parse. */
+void status_memo_seed(struct agent *a, struct pod_memo *m);
 /* Delete P/podstatus/NODE/POD if present. */
 void status_delete(struct agent *a, const char *pod, status_done_fn done, void *arg);
 

@@ -54,6 +54,7 @@ pods_memo(struct agent *a, const char *pod, const char *uid)
 		}
 		m->next = a->memos;
 		a->memos = m;
+		status_memo_seed(a, m);
 	}
 	return m;
 }

@@ -183,6 +183,22 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 }
 
 void
+status_memo_seed(struct agent *a, struct pod_memo *m)
+{
+	const struct informer_obj *cur = informer_get(a->statuses, m->name);
+	struct api_errors errs = {0};
+	struct api_pod_status *st = cur ? api_pod_status_parse(cur->value, cur->value_len, &errs) : NULL;
+	const struct api_pod_condition *c = st ? api_pod_status_condition(st, "Ready") : NULL;
+
+	if (c && c->last_transition_time && c->status != API_COND_UNKNOWN && st->uid && strcmp(st->uid, m->uid) == 0) {
+		m->ready_was = c->status == API_COND_TRUE ? 2 : 1;
+		snprintf(m->ready_time, sizeof(m->ready_time), "%s", c->last_transition_time);
+	}
+	api_pod_status_free(st);
+	api_errors_clear(&errs);
+}
+
+void
 status_delete(struct agent *a, const char *pod, status_done_fn done, void *arg)
 {
 	const struct informer_obj *cur = informer_get(a->statuses, pod);
