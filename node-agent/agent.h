@@ -228,12 +228,12 @@ int snap_from_list(struct snap *s, void *json_item);
  * network net (NULL: the first one found). 0 or -1. */
 int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net);
 
-/* Write P/podstatus/NODE/POD if it differs from the cache (message: the
- * pod's, or NULL). Calls
+/* Write P/podstatus/NODE/POD, the status of PLAN_STATUS plan o
+ * (plan_status_value), if it differs from the cache. Calls
  * done(arg, ok) later (or now, when nothing changes: ok=1). */
 typedef void (*status_done_fn)(void *arg, int ok);
-void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
-                  const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg);
+void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct plan_out *o,
+                  status_done_fn done, void *arg);
 /* Delete P/podstatus/NODE/POD if present. */
 void status_delete(struct agent *a, const char *pod, status_done_fn done, void *arg);
 

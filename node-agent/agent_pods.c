@@ -408,13 +408,19 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 		in->vol_message = p->vol_msg;
 }
 
-/* Write the plan's status rows; the pass ends in status_done. */
+/* Write the plan's status rows; the pass ends in status_done. Without a
+ * binding (a stop waiting at the drain gate) there is no status to write:
+ * the pass ends, to look again when the plan said. */
 static void
 pass_status(struct pass *p, const struct api_binding *b, const struct plan_out *o)
 {
+	if (!b) {
+		pass_finish(p, WQ_OK);
+		return;
+	}
 	p->etcd_busy = 1;
 	p->sandbox_failed = o->retry;
-	status_write(p->a, p->pod, &b->pod, o->infra, o->cs, o->n, o->message, status_done, p);
+	status_write(p->a, p->pod, &b->pod, o, status_done, p);
 }
 
 void

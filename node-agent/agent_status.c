@@ -148,12 +148,12 @@ guard_binding(struct agent *a, struct etcd_txn *t, const char *pod)
 }
 
 void
-status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
-             const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg)
+status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct plan_out *o, status_done_fn done,
+             void *arg)
 {
 	const struct informer_obj *cur;
 	struct etcd_txn *t;
-	char key[API_KEY_MAX], *val = plan_status_value(p, infra, cs, n, message, a->host_ip);
+	char key[API_KEY_MAX], *val = plan_status_value(p, o, a->host_ip);
 
 	if (!val || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
 		free(val);
