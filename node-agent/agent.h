@@ -183,8 +183,10 @@ struct agent {
 	int orphans;         /* stopped passes waiting for an etcd answer */
 	ev_timer stop_timer; /* polls orphans and the recorder at stop */
 
-	uint64_t fw_peers_sig;   /* the other nodes' hostIPs the last firewall set-up had */
-	struct informer *config; /* P/nodeconfig/NODE/: ConfigMap and Secret copies (agent_config.c) */
+	uint64_t fw_peers_sig;    /* the other nodes' hostIPs the last firewall set-up had */
+	struct informer *config;  /* P/nodeconfig/NODE/: ConfigMap and Secret copies (agent_config.c) */
+	struct prober *prober;    /* probes and hooks (agent_probe.h) */
+	struct lastpod *lastpods; /* each pod as last bound (agent_hook.c) */
 };
 
 /* main.c */
