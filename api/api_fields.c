@@ -206,6 +206,44 @@ static const struct api_field volume[] = {
 	END,
 };
 
+/* Probes and lifecycle hooks: api_probe.c, run by node-agent/agent_probe*.c and agent_hook.c. */
+static const struct api_field exec_action[] = {IMPL("command"), END};
+static const struct api_field http_header[] = {IMPL("name"), IMPL("value"), END};
+static const struct api_field http_get[] = {
+	IMPL("path"), IMPL("port"), IMPL("host"), IMPL("scheme"), IMPL_SUB("httpHeaders", http_header), END,
+};
+static const struct api_field tcp_socket[] = {IMPL("port"), IMPL("host"), END};
+static const struct api_field sleep_action[] = {IMPL("seconds"), END};
+
+static const struct api_field probe[] = {
+	IMPL_SUB("exec", exec_action),
+	IMPL_SUB("httpGet", http_get),
+	IMPL_SUB("tcpSocket", tcp_socket),
+	REFUSE("grpc"),
+	IMPL("initialDelaySeconds"),
+	IMPL("periodSeconds"),
+	IMPL("timeoutSeconds"),
+	IMPL("successThreshold"),
+	IMPL("failureThreshold"),
+	REFUSE_HINT("terminationGracePeriodSeconds", "the pod's terminationGracePeriodSeconds applies"),
+	END,
+};
+
+static const struct api_field lifecycle_handler[] = {
+	IMPL_SUB("exec", exec_action),
+	IMPL_SUB("httpGet", http_get),
+	IMPL_SUB("tcpSocket", tcp_socket),
+	IMPL_SUB("sleep", sleep_action),
+	END,
+};
+
+static const struct api_field lifecycle[] = {
+	IMPL_SUB("preStop", lifecycle_handler),
+	REFUSE("postStart"),
+	REFUSE("stopSignal"),
+	END,
+};
+
 static const struct api_field container[] = {
 	IMPL("name"),
 	IMPL("image"),
@@ -219,10 +257,10 @@ static const struct api_field container[] = {
 	IMPL_SUB("volumeMounts", volume_mount),
 	HARM("terminationMessagePath", NO_MESSAGE),
 	HARM("terminationMessagePolicy", NO_MESSAGE),
-	REFUSE("lifecycle"),
-	REFUSE("livenessProbe"),
-	REFUSE("readinessProbe"),
-	REFUSE("startupProbe"),
+	IMPL_SUB("lifecycle", lifecycle),
+	IMPL_SUB("livenessProbe", probe),
+	IMPL_SUB("readinessProbe", probe),
+	IMPL_SUB("startupProbe", probe),
 	REFUSE("resizePolicy"),
 	REFUSE("restartPolicy"),
 	IMPL_SUB("securityContext", security_context),

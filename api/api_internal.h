@@ -186,6 +186,15 @@ char *dec_cidr(struct api_dec *d, const json_t *obj, const char *key, int requir
 /* A string member that must be an RFC 3339 time. */
 char *dec_time(struct api_dec *d, const json_t *obj, const char *key);
 
+/* api_probe.c: a container's probes and lifecycle (after its ports are
+ * decoded: a named port must be one of them); init containers may have
+ * none; encode into container object j (0 or -1); free. */
+struct api_container;
+void api_probes_decode(struct api_dec *d, const json_t *j, struct api_container *c);
+void api_probes_check_init(struct api_dec *d, const struct api_pod_spec *s);
+int api_probes_encode(json_t *j, const struct api_container *c);
+void api_probes_clear(struct api_container *c);
+
 /* ------------------------------------------------------------------------
  * Per-kind operations, for the generic entry points of api.h.
  */

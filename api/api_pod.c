@@ -178,6 +178,7 @@ container_decode(struct api_dec *d, const json_t *j, void *item)
 		(enum api_pull_policy)dec_enum(d, j, "imagePullPolicy", pull_names, 3, API_PULL_IF_NOT_PRESENT);
 	api_sec_decode_container(d, j, c);
 	api_volume_mounts_decode(d, j, c);
+	api_probes_decode(d, j, c);
 }
 
 /* Report msg at containers[ci].ports[pi].field. */
@@ -291,6 +292,7 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	api_volumes_decode(d, j, s);
 	api_volume_mounts_check(d, s);
 	api_init_check(d, s);
+	api_probes_check_init(d, s);
 	s->restart_policy =
 		(enum api_restart_policy)dec_enum(d, j, "restartPolicy", restart_names, 3, API_RESTART_ALWAYS);
 	dec_labels(d, j, "nodeSelector", &s->node_selector, DEC_MAP_LABELS);
@@ -395,6 +397,7 @@ container_encode(const void *item)
 		if (c->n_env_from)
 			rc |= enc_set(j, "envFrom",
 			              enc_array(c->env_from, c->n_env_from, sizeof(*c->env_from), api_env_from_encode));
+		rc |= api_probes_encode(j, c);
 	}
 	return enc_done(j, rc);
 }
@@ -461,6 +464,7 @@ container_clear(struct api_container *c)
 	api_resource_list_clear(&c->resources.limits);
 	api_sec_clear_container(c);
 	api_volume_mounts_free(c);
+	api_probes_clear(c);
 }
 
 void

@@ -56,4 +56,10 @@ struct api_lifecycle {
 	struct api_handler pre_stop;
 };
 
+struct api_container;
+/* The port handler h of container c connects to: its number, or the
+ * number of the container port its name names; 0 when there is none
+ * (the decoder refuses that). */
+int api_handler_port(const struct api_handler *h, const struct api_container *c);
+
 #endif

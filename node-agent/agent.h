@@ -196,6 +196,9 @@ struct agent {
 	double rt_fail_since; /* loop time of the first failure since the last success, 0: none */
 	char rt_why[256];     /* the last failure */
 	char rt_changed[32];  /* when rt_down last changed (RFC 3339) */
+
+	struct prober *prober;    /* probes and hooks (agent_probe.h) */
+	struct lastpod *lastpods; /* each pod as last bound (agent_hook.c) */
 };
 
 /* main.c */
@@ -248,12 +251,16 @@ int snap_from_list(struct snap *s, void *json_item);
  * the host's network namespace (a hostNetwork pod's sandbox). 0 or -1. */
 int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net, const char *host_ip);
 
-/* Write P/podstatus/NODE/POD if it differs from the cache (message: the
- * pod's, or NULL). Calls
+/* Write P/podstatus/NODE/POD, the status of PLAN_STATUS plan o
+ * (plan_status_value), if it differs from the cache. Calls
  * done(arg, ok) later (or now, when nothing changes: ok=1). */
 typedef void (*status_done_fn)(void *arg, int ok);
-void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
-                  const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg);
+void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct plan_out *o,
+                  status_done_fn done, void *arg);
+/* A new memo m learns the Ready condition of the status its pod's
+ * incarnation has in etcd, so that an agent restart keeps its
+ * lastTransitionTime (and does not rewrite the status). Costs a parse. */
+void status_memo_seed(struct agent *a, struct pod_memo *m);
 /* Delete P/podstatus/NODE/POD if present. */
 void status_delete(struct agent *a, const char *pod, status_done_fn done, void *arg);
 

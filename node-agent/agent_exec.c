@@ -16,6 +16,7 @@
 #include "agent_config.h"
 #include "agent_env.h"
 #include "agent_exec.h"
+#include "agent_probe.h"
 #include "agent_security.h"
 #include "agent_volumes.h"
 
@@ -552,6 +553,19 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const struct snap 
 	post_create(p, body, name);
 }
 
+/* ---------------------------------------------------------------- preStop */
+
+/* The hook runs on the prober (agent_hook.c), which requeues the pod when
+ * it ends; the pass ends meanwhile and holds no worker. */
+static void
+pre_stop(struct pass *p, const struct plan_out *o)
+{
+	if (hook_pre_stop(p->a->prober, o->target->id, o->grace))
+		pass_finish(p, WQ_OK);
+	else
+		pass_relist(p);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 void
@@ -573,6 +587,7 @@ exec_action(struct pass *p, const struct api_binding *b, const struct plan_out *
 		else
 			inspect_image(p, api_spec_container(&b->pod.spec, (size_t)o->ci)->image);
 		break;
+	case PLAN_PRE_STOP: pre_stop(p, o); break;
 	default: pass_fail(p, "reconcile", "no such action");
 	}
 }

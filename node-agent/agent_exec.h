@@ -29,6 +29,9 @@ struct pass {
 	char start_err[512]; /* why the last start failed */
 	char vol_msg[512];   /* why the pod's volumes may not be mounted here (agent_volumes.c) */
 	struct pass *next;
+	/* issue 17 (agent_probe.h) */
+	struct plan_probe *probes; /* plan_in.probes of this pass */
+	char ready_since[40];      /* plan_in.ready_since */
 };
 
 /* agent_pods.c */

@@ -8,9 +8,13 @@
  * started or replaced first; then, per spec container, wrong-hash and
  * duplicate copies go, a created one is started, an exited one restarted
  * after its crash-loop back-off (as the restart policy says), a missing one
- * has its image checked or pulled and is created. When nothing is left to
- * do it returns the status rows and when to look again. Without a binding
- * it tears the pod down, apps first, then deletes the status.
+ * has its image checked or pulled and is created; a running one whose
+ * liveness probe failed (plan_in.probes, from the prober) is removed and
+ * restarted after the crash-loop back-off. When nothing is left to do it
+ * returns the status rows (ready and started as the probes say) and when
+ * to look again. A pod stopped for good (binding gone, deletion mark)
+ * waits at the drain gate, runs its preStop hooks, then goes, apps first,
+ * all within one grace period; then its status is deleted.
  *
  * Identity: labels skiff.uid (binding's metadata.uid) and skiff.hash (the
  * container's spec) decide adoption; skiff.restarts carries the restart
@@ -46,6 +50,16 @@ snap_clear(struct snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The entry of container name in m, or NULL (none made). */
+static struct ctr_memo *
+ctr_memo_peek(const struct pod_memo *m, const char *name)
+{
+	for (struct ctr_memo *c = m ? m->ctrs : NULL; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
 struct ctr_memo *
 plan_ctr_memo(struct pod_memo *m, const char *name)
 {
@@ -53,9 +67,8 @@ plan_ctr_memo(struct pod_memo *m, const char *name)
 
 	if (!m)
 		return NULL;
-	for (c = m->ctrs; c; c = c->next)
-		if (strcmp(c->name, name) == 0)
-			return c;
+	if ((c = ctr_memo_peek(m, name)))
+		return c;
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->name = strdup(name))) {
 		free(c);
@@ -97,17 +110,25 @@ plan_backoff(long base_ms, long max_ms, int n)
 	return d > max ? max : d;
 }
 
+/* Container c waits until retry_at (monotonic) with reason and msg
+ * (copied) in its row. */
+static void
+memo_wait_until(struct ctr_memo *c, const char *reason, const char *msg, double retry_at)
+{
+	free(c->img_reason);
+	free(c->img_message);
+	c->img_reason = strdup(reason);
+	c->img_message = strdup(msg);
+	c->retry_at = retry_at;
+}
+
 void
 plan_memo_error(struct ctr_memo *c, const char *reason, const char *msg, double now, long base_ms, long max_ms)
 {
 	if (!c)
 		return;
-	free(c->img_reason);
-	free(c->img_message);
-	c->img_reason = strdup(reason);
-	c->img_message = strdup(msg);
 	c->failures++;
-	c->retry_at = now + plan_backoff(base_ms, max_ms, c->failures);
+	memo_wait_until(c, reason, msg, now + plan_backoff(base_ms, max_ms, c->failures));
 }
 
 static void
@@ -295,20 +316,166 @@ alloc_rows(const struct plan_in *in, struct plan_out *out)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- teardown, sandbox */
+static const struct snap *find_infra(const struct plan_in *in);
 
-/* No binding: apps first, then the infra container, then the status. */
-static int
-plan_teardown(const struct plan_in *in, struct plan_out *out)
+/* A running app container's row: started once past its startup probe,
+ * ready once started and its readiness probe says so (no prober: both). */
+static void
+probe_row(const struct plan_in *in, size_t j, struct cstat *row)
 {
-	size_t i;
+	const struct plan_probe *pr = in->probes ? &in->probes[j] : NULL;
 
-	for (i = 0; i < in->n; i++)
+	row->state = API_STATE_RUNNING;
+	row->started = !pr || pr->started;
+	row->ready = row->started && (!pr || pr->ready);
+}
+
+/* ---------------------------------------------------------------- stopping a pod */
+
+/* Pod p's own container s (p NULL: nobody's), for its grace period and hooks. */
+static const struct api_pod *
+stop_owner(const struct api_pod *p, const struct snap *s)
+{
+	return p && strcmp(s->uid, p->meta.uid) == 0 ? p : NULL;
+}
+
+/* Seconds of s's grace period (its pod's, or its label's when the pod is
+ * unknown; at most cap when cap >= 0) left since the stop began. */
+static double
+stop_left(const struct plan_in *in, const struct api_pod *p, const struct snap *s, long cap)
+{
+	long g = stop_owner(p, s) ? (long)p->spec.termination_grace_period_seconds : s->grace;
+
+	if (cap >= 0 && g > cap)
+		g = cap;
+	return (double)g - (in->memo ? in->now - in->memo->stop_began : 0);
+}
+
+/* Whole seconds left, rounded up, never below 0. */
+static long
+stop_seconds(double left)
+{
+	long l = (long)left;
+
+	return left <= 0 ? 0 : l < left ? l + 1 : l;
+}
+
+/* The gate's status rows while a deleted pod waits: each spec container's
+ * copy of this pod, a running one first. 0, or -1 when out of memory. */
+static int
+stop_rows(const struct plan_in *in, struct plan_out *out)
+{
+	const struct api_pod *pod = &in->binding->pod;
+
+	if (alloc_rows(in, out) < 0)
+		return -1;
+	out->infra = find_infra(in);
+	for (size_t j = 0; j < api_spec_n_all(&pod->spec); j++) {
+		const char *name = api_spec_container(&pod->spec, j)->name;
+		struct ctr_memo *cm = ctr_memo_peek(in->memo, name);
+		struct cstat *row = &out->cs[j];
+
+		row->state = API_STATE_WAITING;
+		row->restarts = cm ? cm->restarts : 0;
+		for (size_t i = 0; i < in->n; i++) {
+			const struct snap *s = &in->s[i];
+
+			if (strcmp(s->ctr, name) != 0 || !stop_owner(pod, s) || (row->s && row->s->running))
+				continue;
+			row->s = s;
+			row->restarts = s->restarts;
+			row->state = s->running ? API_STATE_RUNNING : API_STATE_TERMINATED;
+		}
+		if (row->state == API_STATE_RUNNING && j < pod->spec.n_containers)
+			probe_row(in, j, row);
+	}
+	return 0;
+}
+
+/* The gate: while the proxies may still send the pod new connections
+ * (in->draining) and the grace period of a running app container lasts,
+ * the pod waits, written as not Ready. Without a memo the stop's start is
+ * unknown, so nothing bounds the wait: no gate. 1 when it waits, -1 when
+ * out of memory. */
+static int
+stop_gate(const struct plan_in *in, const struct api_pod *p, long cap, struct plan_out *out)
+{
+	double wait = 0;
+
+	for (size_t i = 0; i < in->n; i++) {
+		const struct snap *s = &in->s[i];
+		double l = stop_left(in, p, s, cap);
+
+		if (s->running && !is_infra(s) && (!p || stop_owner(p, s)) && l > wait)
+			wait = l;
+	}
+	if (!in->draining || !in->memo || wait <= 0)
+		return 0;
+	if (in->binding && stop_rows(in, out) < 0)
+		return -1;
+	out->act = PLAN_STATUS;
+	out->terminating = 1;
+	out->message = "waiting for the proxies";
+	want_requeue(out, wait < 0.2 ? wait : 0.2);
+	return 1;
+}
+
+/* preStop: the first running app container of pod p whose hook the
+ * executor has not run (in->probes says; without a prober none runs),
+ * while its grace period lasts. 1 with PLAN_PRE_STOP in out. */
+static int
+stop_hooks(const struct plan_in *in, const struct api_pod *p, long cap, struct plan_out *out)
+{
+	for (size_t i = 0; i < in->n && p && in->probes; i++) {
+		const struct snap *s = &in->s[i];
+		double left = stop_left(in, p, s, cap);
+
+		if (!s->running || is_infra(s) || !stop_owner(p, s) || left <= 0)
+			continue;
+		for (size_t j = 0; j < p->spec.n_containers; j++) {
+			const struct api_container *c = &p->spec.containers[j];
+
+			if (strcmp(c->name, s->ctr) != 0 || c->lifecycle.pre_stop.kind == API_HANDLER_NONE ||
+			    in->probes[j].prestop_done)
+				continue;
+			out->act = PLAN_PRE_STOP;
+			out->target = s;
+			out->ci = (int)j;
+			out->grace = stop_seconds(left);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Stop pod p (NULL: unknown, as after an agent restart with the binding
+ * gone) for good: the gate, then the preStop hooks, then its containers go
+ * (apps first, then the sandbox), each stopped with what is left of the
+ * grace period (at most cap when cap >= 0), which bounds the whole stop
+ * from when it began (kept in the memo); then the status. 0, or -1 when
+ * out of memory. */
+static int
+plan_stop(const struct plan_in *in, const struct api_pod *p, long cap, const char *why, struct plan_out *out)
+{
+	const struct snap *victim = NULL;
+	int rc;
+
+	if (in->memo && in->memo->stop_began <= 0)
+		in->memo->stop_began = in->now;
+	if ((rc = stop_gate(in, p, cap, out)) != 0 || (rc = stop_hooks(in, p, cap, out)) != 0)
+		return rc < 0 ? -1 : 0;
+	for (size_t i = 0; i < in->n && !victim; i++)
 		if (!is_infra(&in->s[i]))
-			return act_remove(out, &in->s[i], "its binding is gone");
-	if (in->n > 0)
-		return act_remove(out, &in->s[0], "its binding is gone");
-	out->act = PLAN_DELETE_STATUS;
+			victim = &in->s[i];
+	if (!victim && in->n > 0)
+		victim = &in->s[0];
+	if (!victim) {
+		out->act = PLAN_DELETE_STATUS;
+		return 0;
+	}
+	act_remove(out, victim, why);
+	if (out->grace >= 0)
+		out->grace = stop_seconds(stop_left(in, p, victim, cap));
 	return 0;
 }
 
@@ -322,14 +489,10 @@ plan_deleting(const struct plan_in *in, struct plan_out *out)
 {
 	long dg = (long)(in->binding->pod.meta.deletion_grace_p1 - 1);
 
-	plan_teardown(in, out);
-	if (out->act == PLAN_REMOVE) {
-		out->why = "the pod is being deleted";
-		if (out->grace > dg)
-			out->grace = dg;
-	}
-	return 0;
+	return plan_stop(in, &in->binding->pod, dg, "the pod is being deleted", out);
 }
+
+/* ---------------------------------------------------------------- sandbox */
 
 /* Containers of an older incarnation (apps first), then ones not in the
  * spec: 1 when one is to be removed. */
@@ -554,6 +717,19 @@ pick_current(const struct plan_in *in, const struct api_container *c, const stru
 	return 0;
 }
 
+/* The crash-loop back-off before container cur, ended at fin (0:
+ * unknown), runs again: none when it ran long enough, as kubelet. */
+static double
+restart_delay(const struct plan_in *in, const struct snap *cur, time_t fin)
+{
+	time_t began = 0;
+
+	if (cur->started_at && api_time_parse(cur->started_at, &began, NULL) == 0 && fin &&
+	    difftime(fin, began) >= 2.0 * (double)in->backoff_max_ms / 1000.0)
+		return 0;
+	return plan_backoff(in->backoff_base_ms, in->backoff_max_ms, cur->restarts);
+}
+
 /* An exited (or dead) container: terminated for good, restarted, or
  * waiting out its crash-loop back-off. */
 static int
@@ -563,8 +739,8 @@ plan_exited(const struct plan_in *in, const struct snap *cur, struct ctr_memo *c
 	const struct api_pod *pod = &in->binding->pod;
 	int again = pod->spec.restart_policy == API_RESTART_ALWAYS ||
 	            (pod->spec.restart_policy == API_RESTART_ON_FAILURE && cur->exit_code != 0);
-	time_t fin = 0, began = 0;
-	double delay = plan_backoff(in->backoff_base_ms, in->backoff_max_ms, cur->restarts), waited;
+	time_t fin = 0;
+	double delay, waited;
 
 	if (!again) {
 		row->state = API_STATE_TERMINATED;
@@ -572,9 +748,7 @@ plan_exited(const struct plan_in *in, const struct snap *cur, struct ctr_memo *c
 	}
 	if (cur->finished_at)
 		api_time_parse(cur->finished_at, &fin, NULL);
-	if (cur->started_at && api_time_parse(cur->started_at, &began, NULL) == 0 && fin &&
-	    difftime(fin, began) >= 2.0 * (double)in->backoff_max_ms / 1000.0)
-		delay = 0; /* it ran long enough: no back-off, as kubelet */
+	delay = restart_delay(in, cur, fin);
 	waited = fin ? difftime(in->wall, fin) : delay;
 	if (waited + 0.001 >= delay) {
 		memo_restarts(cm, cur->restarts + 1);
@@ -657,6 +831,25 @@ plan_missing(const struct plan_in *in, size_t j, struct ctr_memo *cm, struct cst
 	return 1;
 }
 
+/* A running app container whose liveness probe failed: it goes and a new
+ * one follows after the crash-loop back-off (as if it had exited now),
+ * with one more restart. */
+static int
+plan_liveness(const struct plan_in *in, const struct api_container *c, const struct snap *cur, struct ctr_memo *cm,
+              struct plan_out *out)
+{
+	double delay = restart_delay(in, cur, in->wall);
+
+	memo_restarts(cm, cur->restarts + 1);
+	if (cm && delay > 0)
+		memo_wait_until(cm, "CrashLoopBackOff", "back-off restarting failed container", in->now + delay);
+	snprintf(out->text, sizeof(out->text), "Container %.100s failed liveness probe, will be restarted", c->name);
+	out->events[out->n_events++] = (struct plan_event){"Killing", c->name, out->text};
+	act_remove(out, cur, "it failed its liveness probe");
+	out->restart = 1;
+	return 1;
+}
+
 int
 plan_container(const struct plan_in *in, size_t j, const struct snap *infra, struct plan_out *out)
 {
@@ -669,7 +862,14 @@ plan_container(const struct plan_in *in, size_t j, const struct snap *infra, str
 		return 1;
 	row->s = cur;
 	row->restarts = cur ? cur->restarts : cm ? cm->restarts : 0;
-	if (cur && cur->running) {
+	if (cur && cur->running && j < in->binding->pod.spec.n_containers) { /* an app container */
+		if (in->probes && in->probes[j].live_failed)
+			return plan_liveness(in, c, cur, cm, out);
+		probe_row(in, j, row);
+		memo_ok(cm);
+		return 0;
+	}
+	if (cur && cur->running) { /* an init container */
 		row->state = API_STATE_RUNNING;
 		memo_ok(cm);
 		return 0;
@@ -691,8 +891,31 @@ plan_container(const struct plan_in *in, size_t j, const struct snap *infra, str
 
 /* ---------------------------------------------------------------- plan */
 
-int
-plan(const struct plan_in *in, struct plan_out *out)
+/* Ready's lastTransitionTime for a status plan: kept while Ready stays as
+ * the planner last chose it (the memo; after an agent restart, the status
+ * written last: in->ready_since while it was Ready), else now. */
+static void
+plan_ready_time(const struct plan_in *in, struct plan_out *out)
+{
+	struct pod_memo *m = in->memo;
+	int ready = plan_ready(out) ? 2 : 1;
+	const char *keep = m && m->ready_was ? (m->ready_was == ready ? m->ready_time : NULL)
+	                   : ready == 2      ? in->ready_since
+	                                     : NULL;
+
+	if (keep && *keep)
+		snprintf(out->ready_time, sizeof(out->ready_time), "%s", keep);
+	else
+		api_time_format(in->wall, out->ready_time, sizeof(out->ready_time));
+	if (m) {
+		m->ready_was = ready;
+		memcpy(m->ready_time, out->ready_time, sizeof(m->ready_time));
+	}
+}
+
+/* plan() but for the Ready condition's time. */
+static int
+plan_pass(const struct plan_in *in, struct plan_out *out)
 {
 	const struct snap *infra;
 	size_t i, j;
@@ -702,9 +925,11 @@ plan(const struct plan_in *in, struct plan_out *out)
 	out->ci = -1;
 	out->grace = -1;
 	if (!in->binding)
-		return plan_teardown(in, out), 0;
+		return plan_stop(in, in->last_pod, -1, "its binding is gone", out);
 	if (in->binding->pod.meta.deletion_grace_p1 > 0)
 		return plan_deleting(in, out);
+	if (in->memo)
+		in->memo->stop_began = 0; /* bound and not deleted: not stopping */
 	if (plan_strangers(in, out))
 		return 0;
 	if ((rc = plan_host_ports(in, out)) != 0 || (rc = plan_privilege(in, out)) != 0 ||
@@ -734,6 +959,16 @@ plan(const struct plan_in *in, struct plan_out *out)
 	}
 	out->act = PLAN_STATUS;
 	return 0;
+}
+
+int
+plan(const struct plan_in *in, struct plan_out *out)
+{
+	int rc = plan_pass(in, out);
+
+	if (rc == 0 && out->act == PLAN_STATUS && out->cs && in->binding)
+		plan_ready_time(in, out);
+	return rc;
 }
 
 void

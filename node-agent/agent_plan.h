@@ -51,6 +51,10 @@ struct pod_memo {
 	char *uid;
 	struct ctr_memo *ctrs;
 	struct pod_memo *next;
+	/* issue 17 */
+	double stop_began;   /* monotonic time the pod's stop began (plan_stop); 0: not stopping */
+	int ready_was;       /* the Ready condition the planner last chose: 0 unknown, 1 False, 2 True */
+	char ready_time[32]; /* and its lastTransitionTime (RFC 3339) */
 };
 
 /* The entry of container name in m, made when missing (owned by m).
@@ -79,14 +83,21 @@ struct cstat {
 	const struct snap *s;    /* current container, or NULL */
 	const struct snap *last; /* exited container (lastState), or NULL */
 	int restarts;
+	int started, ready; /* app containers: running and past its startup probe; and its readiness too */
 };
 /* agent_plan_status.c: the pod's phase from its sandbox and its rows. */
 enum api_pod_phase plan_phase(const struct snap *infra, const struct cstat *cs, size_t n);
-/* The canonical P/podstatus value for pod p from the rows (one per spec
- * container, then one per init container when n is p's n_containers), the sandbox (NULL: none), the pod's message (NULL: none) and
- * the node's address. New string; NULL when out of memory. */
-char *plan_status_value(const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
-                        const char *message, const char *host_ip);
+struct plan_out;
+/* The canonical P/podstatus value for pod p from a PLAN_STATUS plan o:
+ * its rows (one per spec container, then one per init container when
+ * o->n is p's n_containers), sandbox, message, the conditions (PodScheduled,
+ * Initialized, ContainersReady, Ready with o->ready_time) and the node's
+ * address. Nothing in it moves while the pod does not change. New string;
+ * NULL when out of memory. */
+char *plan_status_value(const struct api_pod *p, const struct plan_out *o, const char *host_ip);
+/* 1 when the plan's rows make the pod Ready: phase Running, every app
+ * container ready, its stop not begun. */
+int plan_ready(const struct plan_out *o);
 
 /* What this pass learned about a spec container's image. */
 enum plan_img { PLAN_IMG_UNKNOWN, PLAN_IMG_PRESENT, PLAN_IMG_ABSENT };
@@ -123,7 +134,7 @@ struct plan_in {
 	const struct plan_probe *probes; /* per spec container (api_spec_container's index); NULL: no prober */
 	const struct api_pod *last_pod;  /* binding gone: the pod as last bound (hooks, grace), or NULL */
 	int draining;                    /* 1: proxies may still send this pod new connections (agent_drain.c) */
-	const char *ready_since; /* the Ready condition's lastTransitionTime in the status written last, or NULL */
+	const char *ready_since; /* api_pod_status_ready_since() of the status written last: NULL unless it was Ready */
 };
 
 enum plan_act {
@@ -163,6 +174,9 @@ struct plan_out {
 	struct plan_event *events;
 	size_t n_events;
 	char text[160]; /* a message of the plan's own, for rows and events */
+	/* issue 17 */
+	int terminating;     /* STATUS: the pod's stop began (Ready False, reason Terminating) */
+	char ready_time[32]; /* STATUS: the Ready condition's lastTransitionTime, RFC 3339 */
 };
 
 /* For agent_plan_init.c: spec container j (api_spec_container's index) in

@@ -1,8 +1,12 @@
 /*
  * agent_plan_status.c: the pod status value a plan's rows make (phase, pod
  * IP, start time, one container status per row with Docker's times in
- * RFC 3339), serialized canonically. Pure like the planner: it writes
- * nothing (agent_status.c writes it to etcd only when the bytes differ).
+ * RFC 3339, its ready and started, and the pod's conditions PodScheduled,
+ * Initialized, ContainersReady and Ready as kubelet words them),
+ * serialized canonically. Pure like the planner: it writes nothing
+ * (agent_status.c writes it to etcd only when the bytes differ) and reads
+ * no clock: the only time that is not Docker's, Ready's lastTransitionTime,
+ * is the plan's (agent_plan.c keeps it while Ready does not flip).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,10 +91,10 @@ rows_make(const struct api_container *ctrs, const struct cstat *cs, size_t n, in
 
 		api_set_string(&c->name, ctrs[i].name);
 		api_set_string(&c->image, ctrs[i].image);
-		c->started = -1; /* the probes (issue 17) set it */
+		c->started = init ? -1 : cs[i].started;
 		c->restart_count = cs[i].restarts;
-		c->ready = init ? cs[i].state == API_STATE_TERMINATED && cs[i].s && cs[i].s->exit_code == 0
-		                : cs[i].state == API_STATE_RUNNING;
+		c->ready =
+			init ? cs[i].state == API_STATE_TERMINATED && cs[i].s && cs[i].s->exit_code == 0 : cs[i].ready;
 		if (cs[i].s) {
 			snprintf(id, sizeof(id), "docker://%s", cs[i].s->id);
 			api_set_string(&c->container_id, id);
@@ -105,29 +109,99 @@ rows_make(const struct api_container *ctrs, const struct cstat *cs, size_t n, in
 	return rows;
 }
 
+/* Every app container of the plan's rows is ready. */
+static int
+plan_ready_rows(const struct plan_out *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n && o->cs[i].ready; i++)
+		;
+	return i == o->n;
+}
+
+int
+plan_ready(const struct plan_out *o)
+{
+	return plan_ready_rows(o) && !o->terminating && plan_phase(o->infra, o->cs, o->n) == API_PHASE_RUNNING;
+}
+
+/* "containers with WHAT status: [a b]" naming each row of rows[0..n) not
+ * ready (an init container's: not completed) into buf; NULL when all are. */
+static const char *
+not_ready(const struct api_container_status *rows, size_t n, const char *what, char *buf, size_t len)
+{
+	size_t l = (size_t)snprintf(buf, len, "containers with %s status: [", what), bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!rows[i].ready && l < len)
+			l += (size_t)snprintf(buf + l, len - l, "%s%s", bad++ ? " " : "", rows[i].name);
+	if (l < len)
+		snprintf(buf + l, len - l, "]");
+	return bad ? buf : NULL;
+}
+
+static void
+cond_set(struct api_pod_condition *c, const char *type, int ok, const char *reason, const char *message,
+         const char *since)
+{
+	api_set_string(&c->type, type);
+	c->status = ok ? API_COND_TRUE : API_COND_FALSE;
+	api_set_string(&c->reason, ok ? NULL : reason);
+	api_set_string(&c->message, ok ? NULL : message);
+	api_set_string(&c->last_transition_time, since && *since ? since : NULL);
+}
+
+/* st's conditions from its rows and the plan: only Ready carries a time,
+ * the plan's. 0, or -1 when out of memory. */
+static int
+conditions(struct api_pod_status *st, const struct plan_out *o)
+{
+	char b1[512], b2[512];
+	const char *init = not_ready(st->init_containers, st->n_init_containers, "incomplete", b1, sizeof(b1));
+	const char *unready = not_ready(st->containers, st->n_containers, "unready", b2, sizeof(b2));
+	const char *why = st->phase == API_PHASE_SUCCEEDED ? "PodCompleted" : "ContainersNotReady";
+	struct api_pod_condition *c = calloc(4, sizeof(*c));
+
+	if (!c)
+		return -1;
+	if (st->phase == API_PHASE_SUCCEEDED)
+		unready = NULL; /* kubelet's PodCompleted has no message */
+	st->conditions = c;
+	st->n_conditions = 4;
+	cond_set(&c[0], "PodScheduled", 1, NULL, NULL, NULL);
+	cond_set(&c[1], "Initialized", !init, "ContainersNotInitialized", init, NULL);
+	cond_set(&c[2], "ContainersReady", plan_ready_rows(o), why, unready, NULL);
+	if (o->terminating)
+		cond_set(&c[3], "Ready", 0, "Terminating", NULL, o->ready_time);
+	else
+		cond_set(&c[3], "Ready", plan_ready(o), plan_ready_rows(o) ? NULL : why, unready, o->ready_time);
+	return 0;
+}
+
 char *
-plan_status_value(const struct api_pod *p, const struct snap *infra, const struct cstat *cs, size_t n,
-                  const char *message, const char *host_ip)
+plan_status_value(const struct api_pod *p, const struct plan_out *o, const char *host_ip)
 {
 	struct api_pod_status *st = calloc(1, sizeof(*st));
 	char b[32], why[64], *val = NULL;
-	size_t m = n == p->spec.n_containers ? p->spec.n_init_containers : 0;
+	const struct snap *infra = o->infra;
+	size_t n = o->n, m = n == p->spec.n_containers ? p->spec.n_init_containers : 0;
 
 	if (!st)
 		return NULL;
 	st->n_containers = n;
 	st->n_init_containers = m;
-	st->containers = rows_make(p->spec.containers, cs, n, 0);
-	st->init_containers = m ? rows_make(p->spec.init_containers, cs + n, m, 1) : NULL;
+	st->containers = rows_make(p->spec.containers, o->cs, n, 0);
+	st->init_containers = m ? rows_make(p->spec.init_containers, o->cs + n, m, 1) : NULL;
 	api_set_string(&st->uid, p->meta.uid);
-	st->phase = plan_phase(infra, cs, n);
+	st->phase = plan_phase(infra, o->cs, n);
 	if (m)
-		api_set_string(&st->reason, plan_init_reason(p, cs + n, &st->phase, why, sizeof(why)));
+		api_set_string(&st->reason, plan_init_reason(p, o->cs + n, &st->phase, why, sizeof(why)));
 	api_set_string(&st->host_ip, host_ip);
 	api_set_string(&st->pod_ip, infra && infra->running ? infra->ip : NULL);
 	api_set_string(&st->start_time, infra ? rfc3339(infra->started_at, b, sizeof(b)) : NULL);
-	api_set_string(&st->message, message && *message ? message : NULL);
-	if (st->containers && (st->init_containers || !m))
+	api_set_string(&st->message, o->message && *o->message ? o->message : NULL);
+	if (st->containers && (st->init_containers || !m) && conditions(st, o) == 0)
 		val = api_pod_status_serialize(st);
 	else if (!st->containers)
 		st->n_containers = 0; /* nothing for the free to walk */

@@ -21,6 +21,7 @@
 #include "agent_config.h"
 #include "agent_evict.h"
 #include "agent_exec.h"
+#include "agent_probe.h"
 #include "agent_volumes.h"
 
 #define MAX_STEPS 24
@@ -55,6 +56,7 @@ pods_memo(struct agent *a, const char *pod, const char *uid)
 		}
 		m->next = a->memos;
 		a->memos = m;
+		status_memo_seed(a, m);
 	}
 	return m;
 }
@@ -125,6 +127,7 @@ pass_free(struct pass *p)
 	free(p->victim_id);
 	free(p->start_id);
 	free(p->failed_start);
+	free(p->probes);
 	free(p);
 }
 
@@ -358,6 +361,8 @@ delete_done(void *arg, int ok)
 	if (ok) {
 		log_kv(LL_INFO, KV("pod", p->pod), "pod gone: containers removed, status deleted");
 		pods_memo_drop(p->a, p->pod);
+		lastpod_drop(p->a, p->pod);
+		prober_drop_pod(p->a->prober, p->pod);
 		vol_sweep(p->a);
 	} else {
 		pass_requeue(p, 0.5);
@@ -380,6 +385,56 @@ pass_img(struct pass *p, size_t n)
 	return p->img ? 0 : -1;
 }
 
+/* The Ready condition's lastTransitionTime in the status written last
+ * (the informer's raw value), while it was Ready; "" otherwise. */
+static void
+pass_ready_since(struct pass *p)
+{
+	const struct informer_obj *o = p->a->statuses ? informer_get(p->a->statuses, p->pod) : NULL;
+	struct api_errors errs = {0};
+	struct api_pod_status *st = o ? api_pod_status_parse(o->value, o->value_len, &errs) : NULL;
+	const char *t = st ? api_pod_status_ready_since(st) : NULL;
+
+	snprintf(p->ready_since, sizeof(p->ready_since), "%s", t ? t : "");
+	api_pod_status_free(st);
+	api_errors_clear(&errs);
+}
+
+/* The running sandbox of the pod among the pass's snapshots, or NULL. */
+static const struct snap *
+pass_infra(const struct pass *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->s[i].running && p->s[i].ctr && strcmp(p->s[i].ctr, INFRA_NAME) == 0)
+			return &p->s[i];
+	return NULL;
+}
+
+/* The prober's side of the plan's input: the probes of the current
+ * containers, the pod as last bound (kept while bound), the Ready time. */
+static void
+plan_input_probes(struct pass *p, const struct api_binding *b, struct plan_in *in)
+{
+	struct agent *a = p->a;
+	const struct informer_obj *o = b ? informer_get(a->bindings, p->pod) : NULL;
+	const struct api_pod *spec;
+
+	if (b)
+		lastpod_keep(a, p->pod, &b->pod, o ? o->mod_revision : 0);
+	in->last_pod = b ? NULL : lastpod_get(a, p->pod);
+	spec = b ? &b->pod : in->last_pod;
+	free(p->probes);
+	p->probes = spec ? calloc(api_spec_n_all(&spec->spec) + 1, sizeof(*p->probes)) : NULL;
+	if (p->probes && a->prober && prober_sync(a->prober, p->pod, spec, p->s, p->n, pass_infra(p), p->probes) == 0)
+		in->probes = p->probes;
+	if (!spec)
+		prober_drop_pod(a->prober, p->pod);
+	pass_ready_since(p);
+	in->ready_since = p->ready_since[0] ? p->ready_since : NULL;
+	/* TODO: in->draining = drain_busy(a->drain, pod IP) (agent_drain.h, branch h17-drain) */
+	in->draining = 0;
+}
+
 static void
 plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 {
@@ -389,7 +444,10 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 	in->binding = b;
 	in->s = p->s;
 	in->n = p->n;
-	in->memo = b ? pods_memo(a, p->pod, b->pod.meta.uid) : NULL;
+	plan_input_probes(p, b, in);
+	in->memo = b              ? pods_memo(a, p->pod, b->pod.meta.uid)
+	           : in->last_pod ? pods_memo(a, p->pod, in->last_pod->meta.uid)
+	                          : NULL;
 	in->now = agent_now(a);
 	in->wall = time(NULL);
 	in->network = a->o.docker_network;
@@ -411,13 +469,19 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 		evict_reason(a, &b->pod, &in->vol_reason, &in->vol_container, &in->vol_message);
 }
 
-/* Write the plan's status rows; the pass ends in status_done. */
+/* Write the plan's status rows; the pass ends in status_done. Without a
+ * binding (a stop waiting at the drain gate) there is no status to write:
+ * the pass ends, to look again when the plan said. */
 static void
 pass_status(struct pass *p, const struct api_binding *b, const struct plan_out *o)
 {
+	if (!b) {
+		pass_finish(p, WQ_OK);
+		return;
+	}
 	p->etcd_busy = 1;
 	p->sandbox_failed = o->retry;
-	status_write(p->a, p->pod, &b->pod, o->infra, o->cs, o->n, o->message, status_done, p);
+	status_write(p->a, p->pod, &b->pod, o, status_done, p);
 }
 
 void

@@ -152,12 +152,12 @@ guard_binding(struct agent *a, struct etcd_txn *t, const char *pod)
 }
 
 void
-status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct snap *infra,
-             const struct cstat *cs, size_t n, const char *message, status_done_fn done, void *arg)
+status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct plan_out *o, status_done_fn done,
+             void *arg)
 {
 	const struct informer_obj *cur;
 	struct etcd_txn *t;
-	char key[API_KEY_MAX], *val = plan_status_value(p, infra, cs, n, message, a->host_ip);
+	char key[API_KEY_MAX], *val = plan_status_value(p, o, a->host_ip);
 
 	val = evict_status(a, p, val); /* phase Failed, reason Evicted when it was */
 
@@ -186,6 +186,22 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
 	free(val);
 	commit(a, t, done, arg);
+}
+
+void
+status_memo_seed(struct agent *a, struct pod_memo *m)
+{
+	const struct informer_obj *cur = informer_get(a->statuses, m->name);
+	struct api_errors errs = {0};
+	struct api_pod_status *st = cur ? api_pod_status_parse(cur->value, cur->value_len, &errs) : NULL;
+	const struct api_pod_condition *c = st ? api_pod_status_condition(st, "Ready") : NULL;
+
+	if (c && c->last_transition_time && c->status != API_COND_UNKNOWN && st->uid && strcmp(st->uid, m->uid) == 0) {
+		m->ready_was = c->status == API_COND_TRUE ? 2 : 1;
+		snprintf(m->ready_time, sizeof(m->ready_time), "%s", c->last_transition_time);
+	}
+	api_pod_status_free(st);
+	api_errors_clear(&errs);
 }
 
 void

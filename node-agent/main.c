@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "agent_evict.h"
+#include "agent_probe.h"
 #include "agent_volumes.h"
 
 #ifndef SKIFF_PREFIX
@@ -461,6 +462,8 @@ on_stop(struct skiff_daemon *d, void *arg)
 	pods_stop(a);
 	recorder_flush(a->rec); /* events held back by the rate limit go now */
 	evict_stop(a);
+	prober_free(a->prober); /* probes and hooks in flight end without a verdict */
+	a->prober = NULL;
 	if (a->orphans == 0 && recorder_pending(a->rec) == 0)
 		return DAEMON_DONE;
 	ev_timer_init(&a->stop_timer, stop_poll, 0.02, 0.02);
@@ -515,7 +518,8 @@ agent_start(struct skiff_daemon *d)
 	a->dk = dk_new(d->loop, docker_socket);
 	a->rec = recorder_new_node(d->etcd, a->prefix, a->o.node_name, "agent");
 	a->q = wq_new(d->loop, pods_process, a, (int)workers);
-	if (!a->dk || !a->rec || !a->q || !a->pause_tarball)
+	a->prober = prober_new(a);
+	if (!a->dk || !a->rec || !a->q || !a->pause_tarball || !a->prober)
 		fatalx("out of memory");
 	wq_set_backoff(a->q, 0.5, 30.0);
 	wq_pause(a->q);
@@ -558,6 +562,9 @@ agent_free(struct agent *a)
 	net_stop(a);
 	pods_stop(a);
 	evict_stop(a);
+	prober_free(a->prober);
+	a->prober = NULL;
+	lastpod_free_all(a);
 	agent_config_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);

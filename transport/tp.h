@@ -62,6 +62,7 @@ struct tp_opts {
 	tp_line_fn on_line;      /* non-NULL: hand the body out as lines */
 	tp_done_fn done;         /* required */
 	void *arg;
+	int insecure; /* TLS: accept any server certificate (the agent's HTTPS probes, as the kubelet's) */
 };
 
 /* A transport on loop. NULL when curl cannot start (out of memory). */

@@ -130,6 +130,10 @@ set_connection(CURL *e, const struct tp_opts *o)
 	}
 	if (o->own_connection)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	if (o->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (o->cacert)
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
 	if (o->cert)

@@ -3,9 +3,10 @@
  * data-driven, without Docker or etcd.
  *
  * Each folder tests/fixtures/agent/<case>/ holds binding.json (absent: the
- * binding is gone), containers.json (the snapshots as the planner sees
- * them), memo.json (optional: the pod's memo and what the pass learned so
- * far) and expected.json (the action, the status rows, the requeue, the
+ * binding is gone), last_pod.json (optional: the pod as last bound, for a
+ * stop without a binding), containers.json (the snapshots as the planner
+ * sees them), memo.json (optional: the pod's memo and what the pass learned
+ * so far, the prober's and the drain gate's word included) and expected.json (the action, the status rows, the requeue, the
  * warnings and the memo afterwards). The clocks and flags are fixed: now
  * 1000 s, wall clock FIX_WALL, back-off 10 s doubling to 300 s, host IP
  * 10.0.0.1. See
@@ -133,16 +134,24 @@ snap_load(struct snap *s, json_t *o)
 }
 
 /* memo.json's "containers": {name: {restarts, failures, reason, message,
- * retry_at}}. */
+ * retry_at}}, "stop_began" (monotonic seconds) and "ready" ({"status":
+ * true|false, "since": RFC 3339}: the Ready condition the planner chose
+ * last). */
 static struct pod_memo *
 memo_load(json_t *memo)
 {
 	struct pod_memo *m = calloc(1, sizeof(*m));
+	json_t *v, *ready = json_object_get(memo, "ready");
 	const char *k;
-	json_t *v;
 
 	m->name = strdup("pod");
 	m->uid = strdup("uid");
+	m->stop_began = json_number_value(json_object_get(memo, "stop_began"));
+	if (ready) {
+		m->ready_was = json_is_true(json_object_get(ready, "status")) ? 2 : 1;
+		snprintf(m->ready_time, sizeof(m->ready_time), "%s",
+		         json_string_value(json_object_get(ready, "since")));
+	}
 	json_object_foreach(json_object_get(memo, "containers"), k, v) {
 		struct ctr_memo *c = plan_ctr_memo(m, k);
 
@@ -157,6 +166,8 @@ memo_load(json_t *memo)
 
 struct input {
 	struct api_binding *b;
+	struct api_pod *last_pod;
+	struct plan_probe *probes;
 	struct snap *s;
 	size_t n;
 	struct pod_memo *memo;
@@ -166,10 +177,54 @@ struct input {
 	char why[160];
 };
 
+/* The pod the case stops or runs: the binding's, else last_pod.json's. */
+static struct api_pod *
+case_pod(struct input *ip)
+{
+	return ip->b ? &ip->b->pod : ip->last_pod;
+}
+
+/* "probes": {name: {started, ready, live_failed, why, prestop_done}} per
+ * spec container (absent: no prober; a container not named is started and
+ * ready); "pre_stop": [names] gives those containers a lifecycle.preStop
+ * (sleep 5); "draining", "ready_since". */
+static void
+probes_load(struct input *ip, struct plan_in *in, json_t *pass)
+{
+	struct api_pod *p = case_pod(ip);
+	json_t *pr = json_object_get(pass, "probes"), *v;
+	size_t i, n = p ? p->spec.n_containers : 0;
+
+	in->draining = json_is_true(json_object_get(pass, "draining"));
+	in->ready_since = json_string_value(json_object_get(pass, "ready_since"));
+	json_array_foreach(json_object_get(pass, "pre_stop"), i, v) {
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(p->spec.containers[j].name, json_string_value(v)) == 0) {
+				p->spec.containers[j].lifecycle.pre_stop.kind = API_HANDLER_SLEEP;
+				p->spec.containers[j].lifecycle.pre_stop.sleep_seconds = 5;
+			}
+	}
+	if (!pr)
+		return;
+	ip->probes = calloc(n + 1, sizeof(*ip->probes));
+	for (i = 0; i < n; i++) {
+		json_t *o = json_object_get(pr, p->spec.containers[i].name), *st = json_object_get(o, "started"),
+		       *rd = json_object_get(o, "ready");
+
+		ip->probes[i].started = st ? json_is_true(st) : 1;
+		ip->probes[i].ready = rd ? json_is_true(rd) : 1;
+		ip->probes[i].live_failed = json_is_true(json_object_get(o, "live_failed"));
+		ip->probes[i].why = json_string_value(json_object_get(o, "why"));
+		ip->probes[i].prestop_done = json_is_true(json_object_get(o, "prestop_done"));
+	}
+	in->probes = ip->probes;
+}
+
 /* memo.json's "pass": pause_ready (default true), images {name: present |
  * absent}, failed_start [ids], start_err, network, host_port_range
  * ("A-B"; default any port), allow_privileged (default false), volumes
- * {reason, container, message} (what agent_volumes.c judged; default none). */
+ * {reason, container, message} (what agent_volumes.c judged; default none);
+ * and what probes_load reads. */
 static void
 pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 {
@@ -202,28 +257,43 @@ pass_load(struct input *ip, struct plan_in *in, json_t *pass)
 		strcat(ip->failed_start, " ");
 	}
 	in->failed_start = ip->failed_start;
+	probes_load(ip, in, pass);
 }
 
+/* dir/name parsed as kind (new), NULL when the file is absent. */
+static void *
+load_api(const char *dir, const char *name, enum api_kind kind)
+{
+	json_t *j = load(dir, name);
+	struct api_errors errs = {0};
+	char *s, *e;
+	void *obj;
+
+	if (!j)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT);
+	obj = api_parse(kind, s, strlen(s), &errs);
+	e = api_errors_join(&errs, "; ");
+	ck_assert_msg(obj != NULL, "%s: %s: %s", dir, name, e);
+	free(e);
+	free(s);
+	api_errors_clear(&errs);
+	json_decref(j);
+	return obj;
+}
+
+/* last_pod.json (optional): the pod as last bound, for a case without a
+ * binding. */
 static void
 input_load(const char *dir, struct input *ip, struct plan_in *in)
 {
-	json_t *b = load(dir, "binding.json"), *cs = load(dir, "containers.json"), *v;
-	struct api_errors errs = {0};
+	json_t *cs = load(dir, "containers.json"), *v;
 	size_t i;
 
 	memset(ip, 0, sizeof(*ip));
 	memset(in, 0, sizeof(*in));
-	if (b) {
-		char *s = json_dumps(b, JSON_COMPACT), *e;
-
-		ip->b = api_parse(API_BINDING, s, strlen(s), &errs);
-		e = api_errors_join(&errs, "; ");
-		ck_assert_msg(ip->b != NULL, "%s: binding.json: %s", dir, e);
-		free(e);
-		free(s);
-		api_errors_clear(&errs);
-		json_decref(b);
-	}
+	ip->b = load_api(dir, "binding.json", API_BINDING);
+	ip->last_pod = load_api(dir, "last_pod.json", API_POD);
 	ck_assert_msg(json_is_array(cs), "%s: containers.json is not an array", dir);
 	ip->n = json_array_size(cs);
 	ip->s = calloc(ip->n + 1, sizeof(*ip->s));
@@ -233,6 +303,7 @@ input_load(const char *dir, struct input *ip, struct plan_in *in)
 	ip->memo_json = load(dir, "memo.json");
 	ip->memo = memo_load(ip->memo_json);
 	in->binding = ip->b;
+	in->last_pod = ip->last_pod;
 	in->s = ip->s;
 	in->n = ip->n;
 	in->memo = ip->memo;
@@ -252,6 +323,8 @@ input_free(struct input *ip)
 		snap_clear(&ip->s[i]);
 	free(ip->s);
 	api_free(API_BINDING, ip->b);
+	api_free(API_POD, ip->last_pod);
+	free(ip->probes);
 	plan_memo_free(ip->memo);
 	free(ip->img);
 	free(ip->failed_start);
@@ -281,8 +354,11 @@ action_json(const struct plan_in *in, const struct plan_out *out)
 		if (out->restart)
 			json_object_set_new(a, "restart", json_true());
 	}
+	if (out->act == PLAN_PRE_STOP)
+		json_object_set_new(a, "grace", json_integer(out->grace));
 	if (out->ci >= 0) {
-		const struct api_container *c = api_spec_container(&in->binding->pod.spec, (size_t)out->ci);
+		const struct api_pod *p = in->binding ? &in->binding->pod : in->last_pod;
+		const struct api_container *c = api_spec_container(&p->spec, (size_t)out->ci);
 
 		set_str(a, "container", c->name);
 		set_str(a, "image", c->image);
@@ -298,7 +374,7 @@ action_json(const struct plan_in *in, const struct plan_out *out)
 static json_t *
 status_json(const struct plan_in *in, const struct plan_out *out)
 {
-	char *v = plan_status_value(&in->binding->pod, out->infra, out->cs, out->n, out->message, FIX_HOST_IP);
+	char *v = plan_status_value(&in->binding->pod, out, FIX_HOST_IP);
 	json_t *j;
 
 	ck_assert_ptr_nonnull(v);
@@ -334,7 +410,7 @@ result_json(const struct plan_in *in, const struct plan_out *out)
 	size_t i;
 
 	json_object_set_new(r, "action", action_json(in, out));
-	if (out->act == PLAN_STATUS)
+	if (out->act == PLAN_STATUS && in->binding)
 		json_object_set_new(r, "status", status_json(in, out));
 	if (out->retry)
 		json_object_set_new(r, "retry", json_true());
@@ -348,6 +424,8 @@ result_json(const struct plan_in *in, const struct plan_out *out)
 	else
 		json_decref(ev);
 	json_object_set_new(r, "memo", memo_json(in->memo));
+	if (in->memo->stop_began > 0)
+		json_object_set_new(r, "stop_began", json_real(in->memo->stop_began));
 	return r;
 }
 
