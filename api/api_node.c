@@ -33,6 +33,22 @@ capacity_decode(struct api_dec *d, const json_t *j, void *out)
 	api_resource_list_decode(d, j, out, 1);
 }
 
+/* The conditions the scheduler acts on; the rest are for people. */
+static void
+conditions_read(struct api_node_status *s, const json_t *conds)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (t && st && strcmp(t, "DiskPressure") == 0 && strcmp(st, "True") == 0)
+			s->disk_pressure = 1;
+	}
+}
+
 static void
 status_decode(struct api_dec *d, const json_t *j, void *out)
 {
@@ -42,6 +58,7 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->addresses = dec_array(d, j, "addresses", sizeof(*s->addresses), &s->n_addresses, address_decode);
 	s->pod_cidr = dec_cidr(d, j, "podCIDR", 0);
 	s->agent_version = dec_str(d, j, "agentVersion", 0);
+	conditions_read(s, json_object_get(j, "conditions"));
 }
 
 static void

@@ -37,6 +37,7 @@ struct api_node_status {
 	size_t n_addresses;
 	char *pod_cidr; /* "10.244.1.0/24" or NULL */
 	char *agent_version;
+	int disk_pressure; /* conditions has DiskPressure True (read only; not re-encoded) */
 };
 
 struct api_node {

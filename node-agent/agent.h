@@ -128,6 +128,7 @@ struct agent_opts {
 	const char *pod_dir;       /* --pod-dir: PODDIR/UID/volumes/NAME (agent_volumes.c) */
 	char **host_path_allow;    /* --allow-host-path, NULL-ended (agent_volumes.c) */
 	long runtime_unhealthy_ms; /* --runtime-unhealthy-after (agent_runtime.c) */
+	double disk_pressure_pct;  /* --disk-pressure-threshold: percent free below which DiskPressure */
 };
 
 struct pass;
@@ -196,6 +197,9 @@ struct agent {
 	double rt_fail_since; /* loop time of the first failure since the last success, 0: none */
 	char rt_why[256];     /* the last failure */
 	char rt_changed[32];  /* when rt_down last changed (RFC 3339) */
+	int disk_pressure;    /* Docker's data root or --pod-dir below --disk-pressure-threshold */
+	char disk_why[512];
+	char disk_changed[32];
 };
 
 /* main.c */
@@ -215,8 +219,8 @@ void lease_beat_now(struct agent *a);
  * heartbeat, condition RuntimeReady False, /healthz failing. */
 void runtime_start(struct agent *a);
 void runtime_stop(struct agent *a);
-/* The RuntimeReady node condition (new JSON object). */
-json_t *runtime_condition(const struct agent *a);
+/* The node's conditions RuntimeReady and DiskPressure (new JSON array). */
+json_t *runtime_conditions(const struct agent *a);
 
 /* agent_register.c: P/nodestatus/NODE; register_start starts the lease too. */
 void register_start(struct agent *a);

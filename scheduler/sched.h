@@ -62,6 +62,7 @@ struct sched_podreq {
 struct sched_nodeview {
 	const char *name;
 	int ready, unschedulable;
+	int disk_pressure; /* the agent's status says DiskPressure True */
 	const struct api_labels *labels;
 	int64_t cap_cpu, cap_mem, cap_pods; /* SCHED_UNLIMITED when not stated */
 	int64_t used_cpu, used_mem, used_pods;
@@ -79,8 +80,9 @@ enum {
 	SF_MEMORY = 1u << 4,
 	SF_PODS = 1u << 5,
 	SF_PORTS = 1u << 6,
+	SF_DISK_PRESSURE = 1u << 7,
 };
-#define SF_COUNT 7
+#define SF_COUNT 8
 
 /* 0 when pod fits on n, else the SF_* bits of every failing filter. O(ports). */
 unsigned sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p);

@@ -17,6 +17,7 @@ static const char *const reasons[SF_COUNT] = {
 	"Insufficient memory",
 	"Too many pods",
 	"node(s) didn't have free ports for the requested pod ports",
+	"node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }",
 };
 
 const char *
@@ -50,6 +51,8 @@ sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 		why |= SF_NOT_READY;
 	if (n->unschedulable)
 		why |= SF_UNSCHEDULABLE;
+	if (n->disk_pressure)
+		why |= SF_DISK_PRESSURE;
 	if (p->selector && p->selector->n > 0 && (!n->labels || !api_labels_subset(p->selector, n->labels)))
 		why |= SF_SELECTOR;
 	if (over(n->cap_cpu, n->used_cpu, p->cpu))
