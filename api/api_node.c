@@ -73,6 +73,22 @@ policy_decode(struct api_dec *d, const json_t *j, struct api_node_status *s)
 	port_range_decode(d, j, s);
 }
 
+/* The conditions the scheduler acts on; the rest are for people. */
+static void
+conditions_read(struct api_node_status *s, const json_t *conds)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (t && st && strcmp(t, "DiskPressure") == 0 && strcmp(st, "True") == 0)
+			s->disk_pressure = 1;
+	}
+}
+
 static void
 status_decode(struct api_dec *d, const json_t *j, void *out)
 {
@@ -83,6 +99,7 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->pod_cidr = dec_cidr(d, j, "podCIDR", 0);
 	s->agent_version = dec_str(d, j, "agentVersion", 0);
 	policy_decode(d, j, s);
+	conditions_read(s, json_object_get(j, "conditions"));
 }
 
 static void

@@ -45,6 +45,7 @@ struct api_node_status {
 	char **allowed_host_paths; /* --allow-host-path prefixes (resolved on the node) */
 	size_t n_allowed_host_paths;
 	int host_port_lo, host_port_hi; /* --host-port-range; 0, 0: not published */
+	int disk_pressure;              /* conditions has DiskPressure True (read only; not re-encoded) */
 };
 
 struct api_node {

@@ -128,6 +128,7 @@ struct agent_opts {
 	const char *pod_dir;       /* --pod-dir: PODDIR/UID/volumes/NAME (agent_volumes.c) */
 	char **host_path_allow;    /* --allow-host-path, NULL-ended (agent_volumes.c) */
 	long runtime_unhealthy_ms; /* --runtime-unhealthy-after (agent_runtime.c) */
+	double disk_pressure_pct;  /* --disk-pressure-threshold: percent free below which DiskPressure */
 };
 
 struct pass;
@@ -199,6 +200,9 @@ struct agent {
 
 	struct prober *prober;    /* probes and hooks (agent_probe.h) */
 	struct lastpod *lastpods; /* each pod as last bound (agent_hook.c) */
+	int disk_pressure;        /* Docker's data root or --pod-dir below --disk-pressure-threshold */
+	char disk_why[512];
+	char disk_changed[32];
 };
 
 /* main.c */
@@ -218,8 +222,8 @@ void lease_beat_now(struct agent *a);
  * heartbeat, condition RuntimeReady False, /healthz failing. */
 void runtime_start(struct agent *a);
 void runtime_stop(struct agent *a);
-/* The RuntimeReady node condition (new JSON object). */
-json_t *runtime_condition(const struct agent *a);
+/* The node's conditions RuntimeReady and DiskPressure (new JSON array). */
+json_t *runtime_conditions(const struct agent *a);
 
 /* agent_register.c: P/nodestatus/NODE; register_start starts the lease too. */
 void register_start(struct agent *a);

@@ -210,7 +210,7 @@ status_value(struct agent *a, const json_t *cur)
 	json_t *st = node_status(a);
 	const char *cidr = json_string_value(json_object_get(json_object_get(cur, "status"), "podCIDR"));
 
-	json_object_set_new(st, "conditions", json_pack("[o]", runtime_condition(a)));
+	json_object_set_new(st, "conditions", runtime_conditions(a));
 	if (a->pod_subnet[0])
 		json_object_set_new(st, "podCIDR", json_string(a->pod_subnet));
 	else if (cidr)

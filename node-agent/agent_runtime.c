@@ -11,16 +11,25 @@
  *     node's pods after its eviction timeout, as for a lost node and under
  *     the same full-disruption guard;
  *   - P/nodestatus/NODE carries the condition RuntimeReady False with the
- *     reason and the last error (agent_register.c asks runtime_condition);
+ *     reason and the last error (agent_register.c asks runtime_conditions);
  *   - a Warning event RuntimeUnhealthy on the node, and /healthz fails
  *     saying why.
  *
  * The first success brings all of it back at once, without a restart.
+ *
+ * Disk: with each answer of /info the agent looks at the free space of
+ * Docker's data root (DockerRootDir) and of --pod-dir; when either has
+ * less than --disk-pressure-threshold percent free, the node status says
+ * DiskPressure True (the scheduler places nothing new there, as
+ * Kubernetes' disk-pressure taint does) with a Warning event DiskPressure;
+ * it clears when both have room again. Pods already there keep running.
  * What it does not do: kill or restart dockerd, or touch containers; the
  * pods' own passes keep their deadlines (agent_exec.c) and simply fail.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "agent.h"
@@ -78,6 +87,43 @@ runtime_failed(struct agent *a, const char *path, const char *why)
 	register_refresh(a);
 }
 
+/* Percent free of the file system holding path (100 when unknown). */
+static double
+free_percent(const char *path)
+{
+	struct statvfs v;
+
+	if (!path || !*path || statvfs(path, &v) < 0 || v.f_blocks == 0)
+		return 100.0;
+	return 100.0 * (double)v.f_bavail / (double)v.f_blocks;
+}
+
+/* Judge the disks from /info's DockerRootDir and --pod-dir. */
+static void
+disk_judge(struct agent *a, const char *info, size_t len)
+{
+	json_t *j = json_loadb(info, len, 0, NULL);
+	const char *root = json_string_value(json_object_get(j, "DockerRootDir"));
+	double fr = free_percent(root), fp = free_percent(a->o.pod_dir);
+	int press = fr < a->o.disk_pressure_pct || fp < a->o.disk_pressure_pct;
+
+	if (press != a->disk_pressure) {
+		a->disk_pressure = press;
+		iso_now(a->disk_changed, sizeof(a->disk_changed));
+		snprintf(a->disk_why, sizeof(a->disk_why), "%.1f%% free in %s, %.1f%% in %s (threshold %.0f%%)", fr,
+		         root ? root : "Docker's data root", fp, a->o.pod_dir ? a->o.pod_dir : "the pod directory",
+		         a->o.disk_pressure_pct);
+		log_kv(press ? LL_WARN : LL_INFO, KV("node", a->o.node_name), "%s: %s",
+		       press ? "disk pressure: nothing new is placed on this node until space is freed"
+		             : "disk pressure is over",
+		       a->disk_why);
+		recorder_eventf(a->rec, "nodes", a->o.node_name, press ? "Warning" : "Normal",
+		                press ? "DiskPressure" : "NoDiskPressure", "%s", a->disk_why);
+		register_refresh(a);
+	}
+	json_decref(j);
+}
+
 static void
 runtime_done(struct dk_resp *r, void *arg)
 {
@@ -91,10 +137,12 @@ runtime_done(struct dk_resp *r, void *arg)
 		runtime_failed(a, info ? "GET /info" : "GET /_ping", dk_errmsg(r, buf, sizeof(buf)));
 		return;
 	}
-	if (!info)
+	if (!info) {
 		runtime_ask(a, "/info");
-	else
-		runtime_ok(a);
+		return;
+	}
+	disk_judge(a, r->body, r->len);
+	runtime_ok(a);
 }
 
 static void
@@ -149,12 +197,23 @@ runtime_stop(struct agent *a)
 	a->rt_asking = 0;
 }
 
-json_t *
-runtime_condition(const struct agent *a)
+static json_t *
+runtime_ready(const struct agent *a)
 {
 	if (!a->rt_down)
 		return json_pack("{s:s,s:s,s:s,s:s}", "type", "RuntimeReady", "status", "True", "reason",
 		                 "RuntimeAnswers", "lastTransitionTime", a->rt_changed);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "RuntimeReady", "status", "False", "reason",
 	                 "RuntimeUnresponsive", "message", a->rt_why, "lastTransitionTime", a->rt_changed);
+}
+
+json_t *
+runtime_conditions(const struct agent *a)
+{
+	json_t *disk = json_pack(
+		"{s:s,s:s,s:s,s:s,s:s}", "type", "DiskPressure", "status", a->disk_pressure ? "True" : "False",
+		"reason", a->disk_pressure ? "NodeHasDiskPressure" : "NodeHasNoDiskPressure", "message", a->disk_why,
+		"lastTransitionTime", a->disk_changed[0] ? a->disk_changed : a->rt_changed);
+
+	return json_pack("[o,o]", runtime_ready(a), disk);
 }

@@ -22,10 +22,11 @@
 static struct agent A;
 static const char *node_name, *node_ip, *node_labels, *cap_cpu, *cap_mem, *docker_socket, *pause_tarball;
 static const char *docker_network, *routing;
-static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers, max_grace, runtime_unhealthy;
+static long max_pods, lease_ttl, resync, backoff_base, backoff_max, workers, max_grace, runtime_unhealthy, disk_pct;
 
 FLAG_BOUNDS(check_positive, 1, LONG_MAX)
 FLAG_BOUNDS(check_lease, 2000, LONG_MAX)
+FLAG_BOUNDS(check_percent, 0, 100)
 /* 0s..1h: a container's grace label above an hour reads back as the
  * default 10s (agent_status.c), so a larger cap would not hold. */
 FLAG_BOUNDS(check_grace, 0, 3600 * 1000)
@@ -246,6 +247,10 @@ static const struct flag agent_flags[] = {
          "Docker failing this long makes the node not ready (no heartbeat, pods evicted after the node "
          "controller's timeout)",
          NULL, check_positive},
+	{"disk-pressure-threshold", FLAG_INT, &disk_pct, "10", NULL,
+         "percent free of Docker's data root or --pod-dir below which the node has DiskPressure (nothing new "
+         "placed)",
+         "PCT", check_percent},
 	{"allow-host-path", FLAG_STRING, &allow_host_path, "", NULL,
          "host path prefixes pods may mount (hostPath); others are refused (HostPathNotAllowed), e.g. /srv,/var/log",
          "P1,P2", check_allow_host_path},
@@ -510,6 +515,7 @@ agent_start(struct skiff_daemon *d)
 	a->o.pod_dir = pod_dir;
 	a->o.host_path_allow = host_path_allow;
 	a->o.runtime_unhealthy_ms = runtime_unhealthy;
+	a->o.disk_pressure_pct = (double)disk_pct;
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)

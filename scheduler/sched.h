@@ -65,6 +65,7 @@ struct sched_podreq {
 struct sched_nodeview {
 	const char *name;
 	int ready, unschedulable;
+	int disk_pressure; /* the agent's status says DiskPressure True */
 	const struct api_labels *labels;
 	int64_t cap_cpu, cap_mem, cap_pods; /* SCHED_UNLIMITED when not stated */
 	int64_t used_cpu, used_mem, used_pods;
@@ -85,11 +86,12 @@ enum {
 	SF_MEMORY = 1u << 4,
 	SF_PODS = 1u << 5,
 	SF_PORTS = 1u << 6,
-	SF_PRIVILEGED = 1u << 7, /* the node's agent runs without --allow-privileged */
-	SF_HOST_PATH = 1u << 8,  /* a hostPath outside the node's --allow-host-path */
-	SF_PORT_RANGE = 1u << 9, /* a hostPort outside the node's --host-port-range */
+	SF_PRIVILEGED = 1u << 7,     /* the node's agent runs without --allow-privileged */
+	SF_HOST_PATH = 1u << 8,      /* a hostPath outside the node's --allow-host-path */
+	SF_PORT_RANGE = 1u << 9,     /* a hostPort outside the node's --host-port-range */
+	SF_DISK_PRESSURE = 1u << 10, /* the agent reports DiskPressure */
 };
-#define SF_COUNT 10
+#define SF_COUNT 11
 
 /* 0 when pod fits on n, else the SF_* bits of every failing filter. O(ports). */
 unsigned sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p);

@@ -137,6 +137,7 @@ sched_node_set_status(struct sched_node *n, const struct api_node *status, int h
 {
 	n->status = status;
 	n->has_status = has_status;
+	n->v.disk_pressure = status && has_status ? status->status.disk_pressure : 0;
 	capacity_set(n);
 }
 

@@ -20,6 +20,7 @@ static const char *const reasons[SF_COUNT] = {
 	"node(s) didn't allow privileged pods (skiff-agent --allow-privileged)",
 	"node(s) didn't allow the pod's hostPath volumes (skiff-agent --allow-host-path)",
 	"node(s) didn't allow the pod's host ports (skiff-agent --host-port-range)",
+	"node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }",
 };
 
 const char *
@@ -76,6 +77,8 @@ sched_filter(const struct sched_nodeview *n, const struct sched_podreq *p)
 		why |= SF_NOT_READY;
 	if (n->unschedulable)
 		why |= SF_UNSCHEDULABLE;
+	if (n->disk_pressure)
+		why |= SF_DISK_PRESSURE;
 	if (p->selector && p->selector->n > 0 && (!n->labels || !api_labels_subset(p->selector, n->labels)))
 		why |= SF_SELECTOR;
 	if (over(n->cap_cpu, n->used_cpu, p->cpu))

@@ -169,6 +169,38 @@ START_TEST(frozen_docker_makes_node_not_ready)
 }
 END_TEST
 
+/* The disk judge: with a threshold of 100 % free no disk is roomy enough. */
+START_TEST(disk_pressure_reported)
+{
+	char evpfx[256];
+	struct th_proc *agent;
+	const char *argv[] = {SKIFF_AGENT,
+	                      "--etcd-endpoints",
+	                      th_etcd_endpoints(E),
+	                      "--prefix",
+	                      PFX,
+	                      "--node-name",
+	                      NODE,
+	                      "--node-ip",
+	                      "127.0.0.1",
+	                      "--disk-pressure-threshold",
+	                      "100",
+	                      "--pod-dir",
+	                      "/tmp",
+	                      NULL};
+
+	agent = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
+	ck_assert_ptr_nonnull(agent);
+	snprintf(evpfx, sizeof(evpfx), "%s/nodestatus/%s", PFX, NODE);
+	ck_assert_msg(th_wait_text(S, agent, evpfx, "NodeHasDiskPressure") == 0, "no DiskPressure condition");
+	snprintf(evpfx, sizeof(evpfx), "%s/nodeevents/%s/nodes/%s/", PFX, NODE, NODE);
+	ck_assert_msg(th_wait_text(S, agent, evpfx, "threshold 100%") == 0, "no DiskPressure event");
+	th_proc_signal(agent, SIGTERM);
+	ck_assert_int_eq(th_proc_wait(agent, 15), 0);
+	th_proc_free(agent, 0);
+}
+END_TEST
+
 static void
 setup(void)
 {
@@ -206,6 +238,7 @@ main(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 180);
 	tcase_add_test(t, frozen_docker_makes_node_not_ready);
+	tcase_add_test(t, disk_pressure_reported);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

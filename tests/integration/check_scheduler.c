@@ -904,6 +904,29 @@ START_TEST(node_policy_moves_bound)
 }
 END_TEST
 
+/* A node whose agent reports DiskPressure gets nothing new, as
+ * Kubernetes' disk-pressure taint; when it clears the pod goes there. */
+START_TEST(disk_pressure)
+{
+	const char *full = "{\"metadata\":{\"name\":\"n\"},\"status\":{\"capacity\":{\"cpu\":\"4\",\"memory\":"
+			   "\"4Gi\",\"pods\":\"110\"},\"conditions\":[{\"type\":\"DiskPressure\",\"status\":"
+			   "\"True\"}]}}";
+
+	node("n", "4", "4Gi", "110", NULL, 0);
+	put("nodestatus", "n", full);
+	ready("n");
+	start(0, NULL);
+	pod("p", NULL, NULL, 0, NULL, NULL);
+	assert_event("p", "FailedScheduling",
+	             "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.");
+	CK_EQ(bindings_of("p", NULL), 0);
+	put("nodestatus", "n",
+	    "{\"metadata\":{\"name\":\"n\"},\"status\":{\"capacity\":{\"cpu\":\"4\",\"memory\":\"4Gi\",\"pods\":"
+	    "\"110\"},\"conditions\":[{\"type\":\"DiskPressure\",\"status\":\"False\"}]}}");
+	assert_bound("p", "n");
+}
+END_TEST
+
 START_TEST(invalid_pod)
 {
 	char k[256];
@@ -1118,6 +1141,7 @@ suite(void)
 	tcase_add_test(f, nodestatus_capacity);
 	tcase_add_test(f, node_policy);
 	tcase_add_test(f, node_policy_moves_bound);
+	tcase_add_test(f, disk_pressure);
 	tcase_add_test(sc, spread_owner);
 	tcase_add_test(sc, spread_service);
 	tcase_add_test(sc, least_requested);
