@@ -8,7 +8,8 @@
  * restarts its container (restartCount, events Unhealthy then Killing); a
  * startupProbe holds started and ready back; a preStop exec hook runs to
  * its end before the container gets SIGTERM (the hook and the container's
- * TERM trap write one file in order).
+ * TERM trap write one file in order); probes start with the app
+ * container, after its pod's init containers.
  *
  * Every wait polls to a deadline (th_agentpod.c). The planner's rules on
  * their own are tests/fixtures/agent/probe-* and stop-*; decoding is
@@ -288,6 +289,33 @@ START_TEST(test_prestop_before_term)
 }
 END_TEST
 
+/* The init container leaves the file the app's readiness probe looks for
+ * in an emptyDir: probes start with the app container, after init. */
+static const char INIT[] =
+	"{'terminationGracePeriodSeconds':1,'volumes':[{'name':'work','emptyDir':{}}],"
+	"'initContainers':[{'name':'prep'," IMG
+	"," BB("/bin/busybox sleep 1; echo ok > /work/prepared") ",'volumeMounts':[{'name':'work','mountPath':'/work'}]}],"
+								 "'containers':[{'name':'app'," IMG
+								 "," BB("exec /bin/busybox sleep 3600") ",'volumeMounts':[{'name':'work','mountPath':'/work'}],"
+													"'readinessProbe':{'exec':{'command':['/bin/busybox','test','-f','/work/prepared']},'periodSeconds':1}}]}";
+
+START_TEST(test_init_then_probes)
+{
+	char prefix[96], node[96], key[256], ev[256];
+	struct th_proc *agent = agent_for("init", prefix, sizeof(prefix), node, sizeof(node));
+
+	bind(prefix, node, "prep", "905", INIT);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/prep", prefix, node);
+	snprintf(ev, sizeof(ev), "%s/nodeevents/%s/pods/prep/", prefix, node);
+	TH_WAIT_TEXT(agent, key, "\"status\":\"True\",\"type\":\"Ready\"");
+	ck_assert(th_text_has(S, key, "\"name\":\"app\",\"ready\":true"));
+	ck_assert(th_text_has(S, key, "\"status\":\"True\",\"type\":\"Initialized\""));
+	ck_assert_msg(!th_text_has(S, ev, "Readiness probe failed"), "the probe ran before the init container ended");
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -302,6 +330,7 @@ main(void)
 	tcase_add_test(tc, test_liveness_restarts);
 	tcase_add_test(tc, test_startup_holds_back);
 	tcase_add_test(tc, test_prestop_before_term);
+	tcase_add_test(tc, test_init_then_probes);
 	suite_add_tcase(s, tc);
 	return tu_suite_main(s, &fx);
 }
