@@ -18,7 +18,7 @@
  *   probes   $AGENT_PROBE_PODS (default 100) pods held $AGENT_PROBE_SECONDS
  *            (default 30) without probes, then with an httpGet readiness
  *            and a tcpSocket liveness probe each second: the agent's CPU
- *            as a share of a core
+ *            as a share of a core ($AGENT_BENCH_PROBES_ONLY=1: this alone)
  *
  *   agent 50 pods: skiff=S s baseline=B s ratio=R (LO-HI over N rounds) calls/pod skiff=C baseline=D
  *   agent 50 pods stop: skiff=S s baseline=B s ratio=R (LO-HI over N rounds)
@@ -585,8 +585,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "agent_bench: %s\n", err.msg);
 		return 1;
 	}
-	if (agent_start(&a) == 0 && warm_up(&a, &idle, &t, &tp) == 0 && measure(&a, tp, rounds) == 0 &&
-	    probe_cost(&a) == 0) {
+	if (env_int("AGENT_BENCH_PROBES_ONLY", 0)) { /* the probes line alone */
+		rc = agent_start(&a) == 0 && probe_cost(&a) == 0 ? 0 : 1;
+	} else if (agent_start(&a) == 0 && warm_up(&a, &idle, &t, &tp) == 0 && measure(&a, tp, rounds) == 0 &&
+	           probe_cost(&a) == 0) {
 		printf("agent idle %ds n=%d: cpu=%.3f s rss=%.1f MB pss=%.1f MB private=%.1f MB anon=%.1f MB\n",
 		       idle.seconds, NPODS, idle.cpu, idle.mem.rss_kb / 1024.0, idle.mem.pss_kb / 1024.0,
 		       idle.mem.private_kb / 1024.0, idle.mem.anon_kb / 1024.0);
