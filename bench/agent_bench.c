@@ -15,6 +15,10 @@
  *            round; the baseline replays the writes at the agent's default
  *            concurrency (--workers 4)
  *   curve    the baseline again with 1 and 8 workers
+ *   probes   $AGENT_PROBE_PODS (default 100) pods held $AGENT_PROBE_SECONDS
+ *            (default 30) without probes, then with an httpGet readiness
+ *            and a tcpSocket liveness probe each second: the agent's CPU
+ *            as a share of a core ($AGENT_BENCH_PROBES_ONLY=1: this alone)
  *
  *   agent 50 pods: skiff=S s baseline=B s ratio=R (LO-HI over N rounds) calls/pod skiff=C baseline=D
  *   agent 50 pods stop: skiff=S s baseline=B s ratio=R (LO-HI over N rounds)
@@ -190,21 +194,22 @@ agent_stop(struct agent *a)
 		fprintf(stderr, "agent_bench: the agent's Docker trace is in %s\n", a->trace);
 }
 
-/* Pods tag-pod-I with uids (a create revision: a decimal) uid0 + I. */
+/* n pods tag-pod-I with uids (a create revision: a decimal) uid0 + I,
+ * their container's members extra (JSON, "" or starting with ','). */
 static int
-put_bindings(struct agent *a, const char *tag, int uid0)
+put_pods(struct agent *a, const char *tag, int uid0, int n, const char *extra)
 {
-	char key[256], val[1024];
+	char key[256], val[2048];
 
-	for (int i = 0; i < NPODS; i++) {
+	for (int i = 0; i < n; i++) {
 		struct etcd_result *r;
 
 		snprintf(key, sizeof(key), "%s/bindings/%s/%s-pod-%d", a->prefix, a->node, tag, i);
 		snprintf(val, sizeof(val),
 		         "{\"node\":\"%s\",\"pod\":{\"metadata\":{\"name\":\"%s-pod-%d\",\"uid\":\"%d\"},"
 		         "\"spec\":{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\",\"image\":"
-		         "\"%s\"}]}}}",
-		         a->node, tag, i, uid0 + i, DH_TEST_IMAGE);
+		         "\"%s\"%s}]}}}",
+		         a->node, tag, i, uid0 + i, DH_TEST_IMAGE, extra);
 		r = etcd_sync_put(S, key, val, strlen(val), NULL);
 		if (!r || r->err.code != ETCD_OK) {
 			fprintf(stderr, "agent_bench: put %s failed\n", key);
@@ -215,6 +220,12 @@ put_bindings(struct agent *a, const char *tag, int uid0)
 		etcd_result_free(r);
 	}
 	return 0;
+}
+
+static int
+put_bindings(struct agent *a, const char *tag, int uid0)
+{
+	return put_pods(a, tag, uid0, NPODS, "");
 }
 
 /* Leave the agent alone for idle->seconds; its CPU time over that window
@@ -492,6 +503,60 @@ env_int(const char *name, int def)
 	return v && *v ? atoi(v) : def;
 }
 
+/* ---------------------------------------------------------------- probes */
+
+/* The agent's CPU, as a share of one core, over seconds with n pods
+ * Running (probes: each with an httpGet readiness and a tcpSocket
+ * liveness probe every second, to the test image's httpd); the pods are
+ * gone after. -1 when they never all run or never all go. */
+static double
+probe_window(struct agent *a, const char *tag, int uid0, int n, int seconds, const char *probes)
+{
+	char sdir[256], bdir[256];
+	pid_t pid = th_proc_pid(a->p);
+	double cpu0, cpu1, share;
+
+	snprintf(sdir, sizeof(sdir), "%s/podstatus/%s/", a->prefix, a->node);
+	snprintf(bdir, sizeof(bdir), "%s/bindings/%s/", a->prefix, a->node);
+	if (put_pods(a, tag, uid0, n, probes) < 0 || wait_count(sdir, 1, n, 600) < 0) {
+		fprintf(stderr, "agent_bench: probes %s: %d of %d pods Running after 600 s\n", tag,
+		        count_status(sdir, 1), n);
+		return -1;
+	}
+	sleep(3); /* the first probes and their status writes settle */
+	cpu0 = proc_cpu_seconds(pid);
+	sleep((unsigned)seconds);
+	cpu1 = proc_cpu_seconds(pid);
+	share = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) / seconds;
+	etcd_delete_prefix(bdir);
+	if (wait_count(sdir, 0, 0, 600) < 0) {
+		fprintf(stderr, "agent_bench: probes %s: pods not gone after 600 s\n", tag);
+		return -1;
+	}
+	return share;
+}
+
+/* $AGENT_PROBE_PODS pods (default 100, 0: skipped) without probes, then
+ * with 1 s probes, each held $AGENT_PROBE_SECONDS (default 30). */
+static int
+probe_cost(struct agent *a)
+{
+	static const char probes[] = ",\"readinessProbe\":{\"httpGet\":{\"port\":80},\"periodSeconds\":1},"
+				     "\"livenessProbe\":{\"tcpSocket\":{\"port\":80},\"periodSeconds\":1}";
+	int n = env_int("AGENT_PROBE_PODS", 100), seconds = env_int("AGENT_PROBE_SECONDS", 30);
+	double plain, probed;
+
+	if (n <= 0)
+		return 0;
+	plain = probe_window(a, "plain", 900000, n, seconds, "");
+	probed = plain < 0 ? -1 : probe_window(a, "probed", 910000, n, seconds, probes);
+	if (probed < 0)
+		return -1;
+	printf("agent %d pods probes 1s: cpu=%.2f%% of a core (without probes %.2f%%, the probes %.2f%%) over %d s\n",
+	       n, probed * 100, plain * 100, (probed - plain) * 100, seconds);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -520,7 +585,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "agent_bench: %s\n", err.msg);
 		return 1;
 	}
-	if (agent_start(&a) == 0 && warm_up(&a, &idle, &t, &tp) == 0 && measure(&a, tp, rounds) == 0) {
+	if (env_int("AGENT_BENCH_PROBES_ONLY", 0)) { /* the probes line alone */
+		rc = agent_start(&a) == 0 && probe_cost(&a) == 0 ? 0 : 1;
+	} else if (agent_start(&a) == 0 && warm_up(&a, &idle, &t, &tp) == 0 && measure(&a, tp, rounds) == 0 &&
+	           probe_cost(&a) == 0) {
 		printf("agent idle %ds n=%d: cpu=%.3f s rss=%.1f MB pss=%.1f MB private=%.1f MB anon=%.1f MB\n",
 		       idle.seconds, NPODS, idle.cpu, idle.mem.rss_kb / 1024.0, idle.mem.pss_kb / 1024.0,
 		       idle.mem.private_kb / 1024.0, idle.mem.anon_kb / 1024.0);

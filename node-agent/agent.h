@@ -200,6 +200,7 @@ struct agent {
 
 	struct prober *prober;    /* probes and hooks (agent_probe.h) */
 	struct lastpod *lastpods; /* each pod as last bound (agent_hook.c) */
+	struct drain *drain;      /* the drain gate (agent_drain.h) */
 	int disk_pressure;        /* Docker's data root or --pod-dir below --disk-pressure-threshold */
 	char disk_why[512];
 	char disk_changed[32];
@@ -239,6 +240,9 @@ int register_host_ip(char *buf, size_t len);
 
 /* agent_pods.c */
 void pods_stop(struct agent *a);
+/* The drain gate's kick (agent_drain.h): requeue the pod whose status has
+ * podIP pod_ip. arg is the agent. */
+void pods_drain_kick(void *arg, const char *pod_ip);
 void pods_process(struct wq *q, const char *name, void *arg);
 struct pod_memo *pods_memo(struct agent *a, const char *pod, const char *uid);
 void pods_memo_drop(struct agent *a, const char *pod);

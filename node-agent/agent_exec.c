@@ -99,9 +99,13 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 
 	if (o->restart) {
 		metric_inc(p->a->m_restarts);
-		log_kv(LL_INFO, KV("pod", p->pod, "container", s->ctr),
-		       "container exited with code %d; restarting (restart %d, policy %s)", s->exit_code,
-		       s->restarts + 1, api_restart_policy_name(b->pod.spec.restart_policy));
+		if (s->running) /* its liveness probe failed */
+			log_kv(LL_INFO, KV("pod", p->pod, "container", s->ctr), "%s; restarting (restart %d)", o->why,
+			       s->restarts + 1);
+		else
+			log_kv(LL_INFO, KV("pod", p->pod, "container", s->ctr),
+			       "container exited with code %d; restarting (restart %d, policy %s)", s->exit_code,
+			       s->restarts + 1, api_restart_policy_name(b->pod.spec.restart_policy));
 	}
 	log_kv(LL_INFO, KV("pod", p->pod, "container", s->ctr, "id", s->id), "removing container: %s", o->why);
 	free(p->victim_id);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agent_drain.h"
 #include "agent_evict.h"
 #include "agent_exec.h"
 #include "agent_probe.h"
@@ -431,8 +432,48 @@ plan_input_probes(struct pass *p, const struct api_binding *b, struct plan_in *i
 		prober_drop_pod(a->prober, p->pod);
 	pass_ready_since(p);
 	in->ready_since = p->ready_since[0] ? p->ready_since : NULL;
-	/* TODO: in->draining = drain_busy(a->drain, pod IP) (agent_drain.h, branch h17-drain) */
-	in->draining = 0;
+	/* A pod being stopped waits until no proxy sends it new connections. */
+	if (!b || b->pod.meta.deletion_grace_p1 > 0) {
+		const struct snap *infra = pass_infra(p);
+
+		in->draining = infra && infra->ip ? drain_busy(a->drain, infra->ip) : 0;
+	}
+}
+
+/* The podIP in pod's status as the informer has it, into buf ("" none). */
+static void
+status_pod_ip(struct agent *a, const char *pod, char *buf, size_t len)
+{
+	const struct informer_obj *o = informer_get(a->statuses, pod);
+	json_t *j = o ? json_loadb(o->value, o->value_len, 0, NULL) : NULL;
+	const char *ip = json_string_value(json_object_get(j, "podIP"));
+
+	snprintf(buf, len, "%s", ip ? ip : "");
+	json_decref(j);
+}
+
+struct kick {
+	struct agent *a;
+	const char *ip;
+};
+
+static void
+kick_one(const struct informer_obj *o, void *arg)
+{
+	struct kick *k = arg;
+	char ip[64];
+
+	status_pod_ip(k->a, o->name, ip, sizeof(ip));
+	if (strcmp(ip, k->ip) == 0)
+		wq_add(k->a->q, o->name);
+}
+
+void
+pods_drain_kick(void *arg, const char *pod_ip)
+{
+	struct kick k = {arg, pod_ip};
+
+	informer_foreach(k.a->statuses, kick_one, &k);
 }
 
 static void
@@ -514,6 +555,11 @@ pass_decide(struct pass *p)
 	if (out.act == PLAN_STATUS)
 		pass_status(p, b, &out);
 	else if (out.act == PLAN_DELETE_STATUS) {
+		char ip[64];
+
+		status_pod_ip(p->a, p->pod, ip, sizeof(ip));
+		if (ip[0])
+			drain_forget(p->a->drain, ip);
 		p->etcd_busy = 1;
 		status_delete(p->a, p->pod, delete_done, p);
 	} else

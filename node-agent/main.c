@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_drain.h"
 #include "agent_evict.h"
 #include "agent_probe.h"
 #include "agent_volumes.h"
@@ -552,7 +553,7 @@ agent_start(struct skiff_daemon *d)
 	net_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
-	if (agent_config_start(a) < 0)
+	if (agent_config_start(a) < 0 || !(a->drain = drain_new(a, pods_drain_kick, a)))
 		fatalx("out of memory");
 }
 
@@ -571,6 +572,8 @@ agent_free(struct agent *a)
 	prober_free(a->prober);
 	a->prober = NULL;
 	lastpod_free_all(a);
+	drain_free(a->drain);
+	a->drain = NULL;
 	agent_config_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);
