@@ -201,4 +201,10 @@ extern const struct api_kind_ops api_pod_ops, api_controller_ops, api_service_op
 	api_binding_ops, api_pod_status_ops, api_controller_status_ops, api_endpoints_ops, api_service_ip_ops,
 	api_network_config_ops, api_subnet_ops, api_event_ops, api_configmap_ops, api_secret_ops;
 
+/* api_network.c: "backendData" {"vtepMAC": MAC} of a Subnet or a node's
+ * status into *(char **)out (new, lower case; NULL when absent or bad,
+ * reported), and its encoding into j (nothing when vtep_mac is NULL). */
+void api_backend_data_decode(struct api_dec *d, const json_t *j, void *out);
+int api_backend_data_encode(json_t *j, const char *vtep_mac);
+
 #endif

@@ -42,6 +42,7 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->addresses = dec_array(d, j, "addresses", sizeof(*s->addresses), &s->n_addresses, address_decode);
 	s->pod_cidr = dec_cidr(d, j, "podCIDR", 0);
 	s->agent_version = dec_str(d, j, "agentVersion", 0);
+	dec_object(d, j, "backendData", &s->vtep_mac, api_backend_data_decode);
 }
 
 static void
@@ -97,6 +98,7 @@ status_encode(const struct api_node_status *s)
 			              enc_array(s->addresses, s->n_addresses, sizeof(*s->addresses), address_encode));
 		rc |= enc_str(j, "podCIDR", s->pod_cidr);
 		rc |= enc_str(j, "agentVersion", s->agent_version);
+		rc |= api_backend_data_encode(j, s->vtep_mac);
 	}
 	return enc_done(j, rc);
 }
@@ -131,6 +133,7 @@ node_clear(void *obj)
 	free(n->status.addresses);
 	free(n->status.pod_cidr);
 	free(n->status.agent_version);
+	free(n->status.vtep_mac);
 	memset(n, 0, sizeof(*n));
 }
 

@@ -37,6 +37,7 @@ struct api_node_status {
 	size_t n_addresses;
 	char *pod_cidr; /* "10.244.1.0/24" or NULL */
 	char *agent_version;
+	char *vtep_mac; /* "backendData.vtepMAC": the agent's VXLAN device's MAC (vxlan backend), or NULL */
 };
 
 struct api_node {
