@@ -51,7 +51,7 @@ on_done(void *arg, int ok, const char *why)
 static void
 ensure(const char *const *peers, size_t n, int allow)
 {
-	struct fw_net net = {POD, SN, peers, n, allow};
+	struct fw_net net = {POD, SN, peers, n, allow, 0};
 	struct done d = {0};
 	char why[512];
 	struct fw_job *j = fw_ensure_async(ev_default_loop(0), &net, on_done, &d, why, sizeof(why));
@@ -125,7 +125,7 @@ static const char FWD_STRICT[] = "-N SKIFF-FWD\n"
 START_TEST(test_rules_pure)
 {
 	const char *peers[] = {"10.217.99.3", "1.2.3.4 -j ACCEPT", NULL, "010.1.1.1"};
-	struct fw_net net = {POD, SN, peers, 4, 0};
+	struct fw_net net = {POD, SN, peers, 4, 0, 0};
 	char why[256], *r = fw_rules(&net, why, sizeof(why));
 
 	ck_assert_ptr_nonnull(r);
@@ -142,6 +142,29 @@ START_TEST(test_rules_pure)
 	net.subnet = "10.219.1.0/24\n-A SKIFF-FWD -j ACCEPT";
 	ck_assert_ptr_null(fw_rules(&net, why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "the pod subnet"));
+}
+END_TEST
+
+/* vxlan: SKIFF-IN lets the VXLAN port in only from the peers, in that
+ * order; nothing of it without a port. */
+START_TEST(test_rules_vxlan)
+{
+	const char *peers[] = {"10.217.99.3", "not an address"};
+	struct fw_net net = {POD, SN, peers, 2, 1, 8472};
+	char why[256], *r = fw_rules(&net, why, sizeof(why)), *acc, *drop;
+
+	ck_assert_ptr_nonnull(r);
+	acc = strstr(r, "-A SKIFF-IN -s 10.217.99.3/32 -p udp -m udp --dport 8472 -j ACCEPT\n");
+	drop = strstr(r, "-A SKIFF-IN -p udp -m udp --dport 8472 -j DROP\n");
+	ck_assert_ptr_nonnull(acc);
+	ck_assert_ptr_nonnull(drop);
+	ck_assert(acc < drop);
+	ck_assert_ptr_null(strstr(r, "not an address"));
+	free(r);
+	net.vxlan_port = 0;
+	ck_assert_ptr_nonnull(r = fw_rules(&net, why, sizeof(why)));
+	ck_assert_ptr_null(strstr(r, "udp"));
+	free(r);
 }
 END_TEST
 
@@ -285,6 +308,7 @@ main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rules_pure);
+	tcase_add_test(tc, test_rules_vxlan);
 	tcase_add_test(tc, test_rules_in_kernel);
 	tcase_add_test(tc, test_forwarded_packets);
 	suite_add_tcase(s, tc);
