@@ -274,14 +274,15 @@ vxmsg_link_del(void *buf, int ifindex)
 }
 
 struct nlmsghdr *
-vxmsg_addr(void *buf, int ifindex, uint32_t addr)
+vxmsg_addr(void *buf, int add, int ifindex, uint32_t addr, int len)
 {
-	struct nlmsghdr *h = msg_init(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ifaddrmsg));
+	struct nlmsghdr *h = msg_init(buf, add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_REPLACE : 0,
+	                              sizeof(struct ifaddrmsg));
 	struct ifaddrmsg *ifa = NLMSG_DATA(h);
 	uint32_t a = htonl(addr);
 
 	ifa->ifa_family = AF_INET;
-	ifa->ifa_prefixlen = 32;
+	ifa->ifa_prefixlen = (unsigned char)len;
 	ifa->ifa_index = (unsigned int)ifindex;
 	attr(h, IFA_LOCAL, &a, 4);
 	attr(h, IFA_ADDRESS, &a, 4);

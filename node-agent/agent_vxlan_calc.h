@@ -102,8 +102,8 @@ struct nlmsghdr *vxmsg_link_dump(void *buf);
 struct nlmsghdr *vxmsg_addr_dump(void *buf);
 /* RTM_DELLINK of ifindex. */
 struct nlmsghdr *vxmsg_link_del(void *buf, int ifindex);
-/* RTM_NEWADDR addr/32 on ifindex (replacing). */
-struct nlmsghdr *vxmsg_addr(void *buf, int ifindex, uint32_t addr);
+/* RTM_NEWADDR (add: replacing) or RTM_DELADDR of addr/len on ifindex. */
+struct nlmsghdr *vxmsg_addr(void *buf, int add, int ifindex, uint32_t addr, int len);
 /* RTM_NEWNEIGH (add: create or replace, permanent) or RTM_DELNEIGH of a
  * neighbour entry / a forwarding entry on ifindex; a dump request of
  * either family with n NULL. */

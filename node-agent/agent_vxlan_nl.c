@@ -170,6 +170,24 @@ link_matches(const struct vx_link *want, const struct vx_link *found)
 	       !found->learning && (want->link <= 0 || found->link == want->link);
 }
 
+/* Delete every IPv4 address of ifindex but keep/32 (a subnet the node had
+ * before a restart). */
+static int
+stale_addrs(int ifindex, uint32_t keep, char *why, size_t len)
+{
+	union vx_buf m;
+	struct addr_dump d = {0, 0, NULL, NULL, 0, 0, 0};
+	int rc = rtnl_dump(vxmsg_addr_dump(m.b), addr_msg, &d, why, len);
+
+	for (size_t i = 0; rc == 0 && i < d.n; i++)
+		if (d.idx[i] == ifindex && (d.all[i].addr != keep || d.all[i].len != 32))
+			rc = send_ack(vxmsg_addr(m.b, 0, ifindex, d.all[i].addr, d.all[i].len),
+			              "deleting the device's old address", why, len);
+	free(d.all);
+	free(d.idx);
+	return rc;
+}
+
 int
 vxnl_ensure(const struct vx_link *want, uint32_t addr, struct vx_link *found, int *made, char *why, size_t len)
 {
@@ -193,7 +211,8 @@ vxnl_ensure(const struct vx_link *want, uint32_t addr, struct vx_link *found, in
 			return snprintf(why, len, "the VXLAN device %s vanished after its creation", want->name), -1;
 	}
 	if (send_ack(vxmsg_link_up(m.b, found->ifindex, want->mtu), "setting the device's MTU and up", why, len) < 0 ||
-	    send_ack(vxmsg_addr(m.b, found->ifindex, addr), "setting the device's address", why, len) < 0)
+	    send_ack(vxmsg_addr(m.b, 1, found->ifindex, addr, 32), "setting the device's address", why, len) < 0 ||
+	    stale_addrs(found->ifindex, addr, why, len) < 0)
 		return -1;
 	found->mtu = want->mtu;
 	return 0;

@@ -7,7 +7,8 @@
  * namespace belongs to a child process killed with the test, so nothing
  * outlives a failure. What it shows:
  *   - the device (skiff.VNI, nolearning, local address, port, MTU link-50,
- *     SUBNET.0/32) is made once, and found again unchanged;
+ *     SUBNET.0/32) is made once, and found again unchanged; one of another
+ *     VNI is replaced, an address of an older subnet removed;
  *   - with each node's three entries for the other, a pod pings the other
  *     node's pod and a TCP transfer between them arrives whole;
  *   - a second sync (an agent restarted) adds and deletes nothing, and
@@ -368,7 +369,8 @@ START_TEST(test_two_nodes)
 }
 END_TEST
 
-/* A device of our name with another VNI is replaced. */
+/* A device of our name with another VNI is replaced; an old address on
+ * ours goes. */
 START_TEST(test_mismatched_device)
 {
 	if (geteuid() != 0)
@@ -380,6 +382,12 @@ START_TEST(test_mismatched_device)
 	ck_assert_int_eq(S->made, 2);
 	in_ns(node[0], node_up, 0);
 	ck_assert_int_eq(S->made, 0);
+	/* the address of a subnet the node had before a restart goes */
+	sh("nsenter -t %d -n ip addr add 10.219.7.0/32 dev skiff.%d", (int)node[0], VNI);
+	in_ns(node[0], node_up, 0);
+	sh("nsenter -t %d -n sh -c '[ $(ip -4 -o addr show dev skiff.%d | wc -l) = 1 ] && "
+	   "ip -4 -o addr show dev skiff.%d | grep -q \" 10.219.1.0/32 \"'",
+	   (int)node[0], VNI, VNI);
 }
 END_TEST
 

@@ -223,7 +223,7 @@ END_TEST
 START_TEST(test_addr_msg)
 {
 	union buf m;
-	struct nlmsghdr *h = vxmsg_addr(m.b, 4, ip("10.244.2.0"));
+	struct nlmsghdr *h = vxmsg_addr(m.b, 1, 4, ip("10.244.2.0"), 32);
 	struct api_cidr c;
 	int ifindex = 0;
 
@@ -232,6 +232,11 @@ START_TEST(test_addr_msg)
 	ck_assert_int_eq(c.addr, ip("10.244.2.0"));
 	ck_assert_int_eq(c.len, 32);
 	ck_assert_int_eq(ifindex, 4);
+	h = vxmsg_addr(m.b, 0, 4, ip("10.244.9.0"), 24);
+	ck_assert_int_eq(h->nlmsg_type, RTM_DELADDR);
+	h->nlmsg_type = RTM_NEWADDR;
+	ck_assert_int_eq(vxmsg_parse_addr(h, &c, &ifindex), 1);
+	ck_assert_int_eq(c.len, 24);
 	h = vxmsg_addr_dump(m.b);
 	ck_assert_int_eq(vxmsg_parse_addr(h, &c, &ifindex), 0);
 }
