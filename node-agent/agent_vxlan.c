@@ -118,10 +118,14 @@ vxlan_sync(struct agent *a, const struct vx_peer *p, size_t n, struct netcalc_ro
 		return;
 	}
 	vxcalc_want(p, n, a->vx_ifindex, r, nr, ne, &nn, f, &nf);
-	if (vxnl_sync(a->vx_ifindex, ne, nn, f, nf, &res) < 0 || res.failed)
+	if (vxnl_sync(a->vx_ifindex, ne, nn, f, nf, &res) < 0)
 		net_warn(a, LL_ERROR, "VXLANEntryFailed",
-		         "cannot keep the VXLAN neighbour and forwarding entries (%zu failed): %s; retrying at the "
-		         "next sync",
+		         "cannot read the VXLAN neighbour and forwarding entries: %s; retrying at the next sync",
+		         res.why);
+	else if (res.failed)
+		net_warn(a, LL_ERROR, "VXLANEntryFailed",
+		         "%zu VXLAN neighbour or forwarding entries could not be changed, the first: %s; retrying at "
+		         "the next sync",
 		         res.failed, res.why);
 	if (res.set || res.deleted)
 		log_kv(LL_INFO, KV("node", a->o.node_name), "VXLAN entries synced: %zu peers, %zu set, %zu deleted", nn,
