@@ -19,14 +19,15 @@
 
 static int ROOT;
 
-/* Whether minion i's node has an event of reason why. */
+/* Whether minion i's agent recorded an event of reason why on its node
+ * (P/nodeevents/mI/nodes/mI/ID). */
 static int
 has_event(int i, const char *why)
 {
 	char dir[64], names[64][128], rest[256];
 	int n, found = 0;
 
-	snprintf(dir, sizeof(dir), "events/nodes/m%d/", i);
+	snprintf(dir, sizeof(dir), "nodeevents/m%d/nodes/m%d/", i, i);
 	n = bed_list(dir, names, 64);
 	for (int k = 0; k < n && k < 64 && !found; k++) {
 		json_t *e;
