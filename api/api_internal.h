@@ -212,4 +212,10 @@ extern const struct api_kind_ops api_pod_ops, api_controller_ops, api_service_op
 extern const struct api_kind_ops api_deployment_ops, api_deployment_status_ops;
 extern const struct api_kind_ops api_proxy_status_ops;
 
+/* api_network.c: "backendData" {"vtepMAC": MAC} of a Subnet or a node's
+ * status into *(char **)out (new, lower case; NULL when absent or bad,
+ * reported), and its encoding into j (nothing when vtep_mac is NULL). */
+void api_backend_data_decode(struct api_dec *d, const json_t *j, void *out);
+int api_backend_data_encode(json_t *j, const char *vtep_mac);
+
 #endif

@@ -100,6 +100,7 @@ status_decode(struct api_dec *d, const json_t *j, void *out)
 	s->agent_version = dec_str(d, j, "agentVersion", 0);
 	policy_decode(d, j, s);
 	conditions_read(s, json_object_get(j, "conditions"));
+	dec_object(d, j, "backendData", &s->vtep_mac, api_backend_data_decode);
 }
 
 static void
@@ -173,6 +174,7 @@ status_encode(const struct api_node_status *s)
 		rc |= enc_str(j, "podCIDR", s->pod_cidr);
 		rc |= enc_str(j, "agentVersion", s->agent_version);
 		rc |= policy_encode(j, s);
+		rc |= api_backend_data_encode(j, s->vtep_mac);
 	}
 	return enc_done(j, rc);
 }
@@ -208,6 +210,7 @@ node_clear(void *obj)
 	free(n->status.pod_cidr);
 	free(n->status.agent_version);
 	api_strv_free(n->status.allowed_host_paths, n->status.n_allowed_host_paths);
+	free(n->status.vtep_mac);
 	memset(n, 0, sizeof(*n));
 }
 

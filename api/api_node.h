@@ -46,6 +46,7 @@ struct api_node_status {
 	size_t n_allowed_host_paths;
 	int host_port_lo, host_port_hi; /* --host-port-range; 0, 0: not published */
 	int disk_pressure;              /* conditions has DiskPressure True (read only; not re-encoded) */
+	char *vtep_mac; /* "backendData.vtepMAC": the agent's VXLAN device's MAC (vxlan backend), or NULL */
 };
 
 struct api_node {

@@ -32,3 +32,14 @@ $(BENCH_CLUSTER): $(OBJ)/bench/cluster_bench.o $(OBJ)/bench/cluster_bench_raw.o 
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -pthread -o $@ $^ $(LDLIBS)
 BENCHES += $(BENCH_CLUSTER)
+
+# bench/network_bench: pod to pod across two minions of tests/cluster
+# (root), host-gw and vxlan, next to node to node.
+BENCH_NETWORK := $(B)/bench/network_bench
+$(OBJ)/bench/network_bench.o: CFLAGS += -Itests/e2e
+$(BENCH_NETWORK): $(OBJ)/bench/network_bench.o $(OBJ)/tests/e2e/e2e_bed.o $(OBJ)/tests/e2e/e2e_net.o \
+		$(HARNESS_OBJ) $(ETCD_LIB) | $(PROGRAMS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+BENCHES += $(BENCH_NETWORK)

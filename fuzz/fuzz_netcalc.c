@@ -126,9 +126,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t nh = 0;
 
 		for (size_t i = 0; i < nw && nh < MAXN; i++)
-			have[nh++] = (struct netcalc_route){want[nw - 1 - i].dst, want[nw - 1 - i].gw + (i % 2)};
+			have[nh++] = (struct netcalc_route){want[nw - 1 - i].dst, want[nw - 1 - i].gw + (i % 2), 0};
 		for (size_t i = 0; i < nt && nh < MAXN; i++)
-			have[nh++] = (struct netcalc_route){taken[i], 1};
+			have[nh++] = (struct netcalc_route){taken[i], 1, 0};
 		check_diff(want, nw, have, nh);
 	}
 	free(s);

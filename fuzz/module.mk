@@ -10,6 +10,7 @@ FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZERS   += $(FUZZ_SRC:fuzz/%.c=$(BIN)/%)
 FUZZ_LIBS := $(API_LIB) $(ETCD_LIB)
 $(BIN)/fuzz_netcalc: $(OBJ)/node-agent/agent_netcalc.o
+$(BIN)/fuzz_vxlan: $(OBJ)/node-agent/agent_vxlan_calc.o $(OBJ)/node-agent/agent_netcalc.o
 $(BIN)/fuzz_manifest_yaml: $(OBJ)/cli/ctl_manifest.o
 $(BIN)/fuzz_manifest_yaml: LDLIBS += -lyaml
 

@@ -204,6 +204,12 @@ struct agent {
 	int disk_pressure;        /* Docker's data root or --pod-dir below --disk-pressure-threshold */
 	char disk_why[512];
 	char disk_changed[32];
+	/* the vxlan backend (agent_vxlan.c) */
+	int vx_ifindex;            /* the device skiff.VNI, 0 before it is made */
+	int vx_mtu;                /* its MTU, the Docker network's too; 0 = not vxlan */
+	char vx_mac[18];           /* its MAC, reported in the node status; "" before */
+	struct api_cidr *vx_links; /* the networks of the node's link (directRouting) */
+	size_t vx_nlinks;
 };
 
 /* main.c */
@@ -320,6 +326,26 @@ void net_warn(struct agent *a, enum log_level l, const char *reason, const char 
 /* After each sync of the subnets (agent_routes.c): when the other nodes'
  * hostIPs differ from the last firewall set-up's, set it up again. */
 void net_fw_peers_check(struct agent *a);
+
+/* agent_vxlan.c: the vxlan backend. */
+struct vx_peer;
+/* 1 when the subnet in use was adopted with backend vxlan (and routing is on). */
+int vxlan_on(const struct agent *a);
+/* Make sure the device exists as configured (agent_vxlan_nl.c's
+ * vxnl_ensure), and keep its index, MTU and MAC (a new MAC rewrites the
+ * node status). 0, or -1 after a Warning event VXLANSetupFailed. */
+int vxlan_setup(struct agent *a);
+/* The peer for entry i of v (vxcalc_peer with this node's links and
+ * directRouting): 0 with *out, 1 nothing to make, -1 unusable (why). */
+int vxlan_peer(struct agent *a, const struct subnets_view *v, size_t i, uint32_t self, const struct api_cidr *own,
+               struct vx_peer *out, char *why, size_t len);
+/* Keep the neighbour and forwarding entries of peers p[0..n) (and no
+ * others) on the device, and put the routes they want into r (room for
+ * n), count in *nr. Failures are a Warning event VXLANEntryFailed. */
+void vxlan_sync(struct agent *a, const struct vx_peer *p, size_t n, struct netcalc_route *r, size_t *nr);
+/* Whether gw lies on a network of the node's link: 1, 0, or -1 when the
+ * link cannot be read. */
+int vxlan_on_link(const struct agent *a, uint32_t gw);
 
 /* agent_routes.c: keep one route per other node's valid subnet (host-gw). */
 void routes_start(struct agent *a);

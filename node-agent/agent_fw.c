@@ -9,6 +9,9 @@
  * a restart or a second agent adds nothing twice. Nothing here deletes a
  * chain: running pods need the rules while the agent is down.
  *
+ * With the vxlan backend SKIFF-IN also lets the VXLAN UDP port in only
+ * from the other nodes' addresses.
+ *
  * What SKIFF-FWD lets reach this node's pods: the pod network and the
  * other nodes' addresses, replies to what the pods started, and host ports
  * (left to Docker's own rules); nothing else. Pods do not reach the
@@ -139,6 +142,21 @@ canon_cidr(const char *what, const char *s, char out[24], char *why, size_t len)
 	return 0;
 }
 
+/* SKIFF-IN for the vxlan backend: its UDP port only from the peers. */
+static int
+vxlan_rules(const struct fw_net *net, char **b, size_t *used, size_t *cap)
+{
+	char ip[20];
+	uint32_t a;
+	int rc = 0;
+
+	for (size_t i = 0; i < net->n_peers; i++)
+		if (net->peers[i] && api_ipv4_parse(net->peers[i], &a, NULL) == 0 && api_ipv4_format(a, ip, sizeof(ip)))
+			rc |= add(b, used, cap, "-A SKIFF-IN -s %s/32 -p udp -m udp --dport %d -j ACCEPT\n", ip,
+			          net->vxlan_port);
+	return rc | add(b, used, cap, "-A SKIFF-IN -p udp -m udp --dport %d -j DROP\n", net->vxlan_port);
+}
+
 char *
 fw_rules(const struct fw_net *net, char *why, size_t len)
 {
@@ -164,6 +182,8 @@ fw_rules(const struct fw_net *net, char *why, size_t len)
 	if (!net->allow_metadata)
 		rc |= add(&b, &used, &cap, "-A SKIFF-IN -s %s -m conntrack --ctorigdst %s/32 -j DROP\n", pod,
 		          FW_METADATA_IP);
+	if (net->vxlan_port > 0)
+		rc |= vxlan_rules(net, &b, &used, &cap);
 	rc |= add(&b, &used, &cap,
 	          "COMMIT\n*nat\n:SKIFF-NAT - [0:0]\n-A SKIFF-NAT -s %s ! -d %s -j MASQUERADE\nCOMMIT\n", sn, pod);
 	if (rc) {

@@ -18,6 +18,7 @@ struct fw_net {
 	const char *const *peers; /* the other nodes' hostIPs (their P/network/subnets/ keys) */
 	size_t n_peers;
 	int allow_metadata; /* P/network/config "allowMetadata": pods may reach FW_METADATA_IP */
+	int vxlan_port;     /* the vxlan backend's UDP port (SKIFF-IN: only from peers), 0 = none */
 };
 
 /* The iptables-restore input (for "iptables-restore --noflush") that
@@ -32,8 +33,11 @@ struct fw_net {
  *              -d SUBNET -j DROP
  *              -s SUBNET -d POD -j ACCEPT
  *   SKIFF-IN   [-s POD -m conntrack --ctorigdst METADATA -j DROP]
+ *              {-s PEER -p udp --dport PORT -j ACCEPT}  (each peer)
+ *              {-p udp --dport PORT -j DROP}
  *   SKIFF-NAT  -s SUBNET ! -d POD -j MASQUERADE
- * (the bracketed rules unless allow_metadata). Only canonical CIDRs and
+ * (the bracketed rules unless allow_metadata, the braced ones with a
+ * vxlan_port: VXLAN packets only from the other nodes' addresses). Only canonical CIDRs and
  * addresses are written: a peer that is not one is left out (it came from
  * etcd), and a bad pod_cidr or subnet gives NULL with why in why. New
  * string; NULL also when out of memory. Pure. */

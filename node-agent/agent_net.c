@@ -30,6 +30,7 @@
 #define NET_RETRY_S 10.0
 #define OPT_BRIDGE "com.docker.network.bridge.name"
 #define OPT_MASQ "com.docker.network.bridge.enable_ip_masquerade"
+#define OPT_MTU "com.docker.network.driver.mtu"
 
 enum { PHASE_WAIT = 0, PHASE_DOCKER = 1 };
 
@@ -158,12 +159,14 @@ fw_start(struct agent *a, fw_done_fn done, char *why, size_t len)
 {
 	char pod[24];
 	struct fw_peers p;
-	struct fw_net net = {pod, a->pod_subnet, NULL, 0, a->netcfg.allow_metadata};
+	struct fw_net net = {pod, a->pod_subnet, NULL, 0, a->netcfg.allow_metadata, 0};
 
 	api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
 	fw_peers_get(a, &p);
 	net.peers = (const char *const *)p.ip;
 	net.n_peers = p.n;
+	if (vxlan_on(a))
+		net.vxlan_port = a->netcfg.backend.port;
 	a->fw_job = fw_ensure_async(a->d->loop, &net, done, a, why, len); /* the rules are made at once */
 	a->fw_peers_sig = p.sig;
 	fw_peers_free(&p);
@@ -221,7 +224,10 @@ net_ready_finish(struct agent *a)
 		routes_start(a);
 	if (!a->net_ready)
 		log_kv(LL_INFO, KV("node", a->o.node_name, "network", a->o.docker_network, "subnet", a->pod_subnet),
-		       "pod network ready%s", a->o.host_gw ? ", host-gw routes on" : "");
+		       "pod network ready%s",
+		       !a->o.host_gw ? ""
+		       : vxlan_on(a) ? ", vxlan on"
+		                     : ", host-gw routes on");
 	a->net_ready = 1;
 	net_again(a, PHASE_DOCKER, (double)a->o.resync_ms / 1000.0);
 	agent_maybe_start(a);
@@ -259,11 +265,23 @@ want_masq(const struct agent *a)
 	return a->o.host_gw ? "false" : "true";
 }
 
+/* The Docker network's MTU option wanted into buf: the VXLAN device's,
+ * or "" (Docker's default) without vxlan. Returns buf. */
+static const char *
+want_mtu(const struct agent *a, char buf[16])
+{
+	if (a->vx_mtu > 0)
+		snprintf(buf, 16, "%d", a->vx_mtu);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
 static void
 net_create(struct agent *a)
 {
 	struct api_cidr c;
-	char gw[16], *body;
+	char gw[16], mtu[16], *body;
 	json_t *j;
 
 	api_cidr_parse(a->pod_subnet, &c, NULL);
@@ -272,6 +290,8 @@ net_create(struct agent *a)
 	              "bridge", "CheckDuplicate", 1, "IPAM", "Driver", "default", "Config", "Subnet", a->pod_subnet,
 	              "Gateway", gw, "Options", OPT_BRIDGE, a->o.docker_network, OPT_MASQ, want_masq(a), "Labels",
 	              LBL_NODE, a->o.node_name);
+	if (j && a->vx_mtu > 0) /* vxlan: pods' packets must fit the device */
+		json_object_set_new(json_object_get(j, "Options"), OPT_MTU, json_string(want_mtu(a, mtu)));
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (body)
@@ -326,7 +346,10 @@ net_check(struct agent *a, json_t *j)
 	const char *sub = json_string_value(json_object_get(cfg, "Subnet"));
 	const char *masq = json_string_value(json_object_get(json_object_get(j, "Options"), OPT_MASQ));
 	size_t users = json_object_size(json_object_get(j, "Containers"));
-	int same = sub && strcmp(sub, a->pod_subnet) == 0 && strcmp(masq ? masq : "true", want_masq(a)) == 0;
+	const char *mtu = json_string_value(json_object_get(json_object_get(j, "Options"), OPT_MTU));
+	char wm[16];
+	int same = sub && strcmp(sub, a->pod_subnet) == 0 && strcmp(masq ? masq : "true", want_masq(a)) == 0 &&
+	           strcmp(mtu ? mtu : "", want_mtu(a, wm)) == 0;
 
 	if (same) {
 		log_kv(a->net_ready ? LL_DEBUG : LL_INFO,
@@ -372,9 +395,15 @@ inspect_done(struct dk_resp *r, void *arg)
 	json_decref(j);
 }
 
+/* Look at the Docker network; with vxlan, the device first (its MTU is
+ * the network's; a device removed by hand comes back at the next resync). */
 static void
 net_inspect(struct agent *a)
 {
+	if (vxlan_on(a) && vxlan_setup(a) < 0) {
+		net_again(a, PHASE_DOCKER, NET_RETRY_S);
+		return;
+	}
 	net_call(a, "GET", inspect_done);
 }
 
@@ -507,4 +536,7 @@ net_stop(struct agent *a)
 	a->fw_job = NULL;
 	routes_stop(a);
 	subnets_stop(a);
+	free(a->vx_links);
+	a->vx_links = NULL;
+	a->vx_nlinks = 0;
 }

@@ -48,6 +48,7 @@ netcalc_want_route(const struct api_network_config *nc, const char *subnet, cons
 		snprintf(why, whylen, "hostIP: %s", host_ip ? e.msg : "missing");
 		return -1;
 	}
+	out->oif = 0;
 	if (out->gw == self_ip)
 		return 1;
 	if (out->dst.len <= nc->pod_cidr.len || !api_cidr_contains(&nc->pod_cidr, out->dst.addr)) {
@@ -95,7 +96,7 @@ netcalc_route_diff(const struct netcalc_route *want, size_t nw, const struct net
 		if (find_dst(want, i, &want[i]) >= 0)
 			continue; /* a duplicate: the first one wins */
 		j = find_dst(have, nh, &want[i]);
-		if (j < 0 || have[j].gw != want[i].gw)
+		if (j < 0 || have[j].gw != want[i].gw || (want[i].oif && have[j].oif != want[i].oif))
 			add[(*nadd)++] = want[i];
 	}
 	for (i = 0; i < nh; i++)

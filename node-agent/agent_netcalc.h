@@ -24,6 +24,7 @@ int netcalc_config(const char *json, size_t len, struct api_network_config *out,
 struct netcalc_route {
 	struct api_cidr dst;
 	uint32_t gw; /* host byte order */
+	int oif;     /* the device (vxlan: `dev skiff.VNI onlink`), 0 = any (host-gw) */
 };
 
 /* The route for one P/network/subnets/NODE entry. Returns 0 with *out; 1
@@ -36,8 +37,8 @@ int netcalc_want_route(const struct api_network_config *nc, const char *subnet, 
                        const struct api_cidr *own, struct netcalc_route *out, char *why, size_t whylen);
 
 /* What to change so that the routes present (have, nh) become want (nw):
- * add[] gets each wanted route not present with the same gateway (to
- * "replace"), del[] each present route whose destination is not wanted.
+ * add[] gets each wanted route not present with the same gateway (and,
+ * when the wanted one names a device, the same device) (to "replace"), del[] each present route whose destination is not wanted.
  * add must hold nw entries, del nh. Duplicate destinations in want: the
  * first wins. O(nw * nh). */
 void netcalc_route_diff(const struct netcalc_route *want, size_t nw, const struct netcalc_route *have, size_t nh,

@@ -215,6 +215,8 @@ status_value(struct agent *a, const json_t *cur)
 		json_object_set_new(st, "podCIDR", json_string(a->pod_subnet));
 	else if (cidr)
 		json_object_set_new(st, "podCIDR", json_string(cidr));
+	if (a->vx_mac[0]) /* vxlan: the node controller copies it into our subnet entry */
+		json_object_set_new(st, "backendData", json_pack("{s:s}", "vtepMAC", a->vx_mac));
 	return json_pack("{s:{s:s,s:o},s:o}", "metadata", "name", a->o.node_name, "labels", start_labels(a), "status",
 	                 st);
 }

@@ -8,7 +8,14 @@
  * An ignored entry (bad JSON, a subnet of the wrong length or outside
  * podCIDR, a loopback or link-local gateway, one losing to an older claim)
  * gets one log line and a Warning event per revision of its key, and no
- * route. Routes stay when the agent stops.
+ * route. Routes stay when the agent stops. A route that cannot be made
+ * because its next hop is on no link of this node says so (Warning
+ * NextHopNotOnLink: host-gw needs one layer-2 network).
+ *
+ * With the vxlan backend the same sync keeps, per other node, the route
+ * `SUBNET via SUBNET.0 dev skiff.VNI onlink` here and its neighbour and
+ * forwarding entries through agent_vxlan.c, which also says which nodes
+ * get a plain host-gw route instead (directRouting).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +23,7 @@
 
 #include "agent.h"
 #include "agent_rtnl.h"
+#include "agent_vxlan_calc.h"
 
 /* An entry reported as ignored: its key and the revision reported. */
 struct routes_ignored {
@@ -30,6 +38,8 @@ struct want_ctx {
 	size_t n;
 	struct routes_ignored *ign; /* this sync's ignored entries */
 	size_t nign;
+	struct vx_peer *peers; /* vxlan: the other nodes' endpoints (agent_vxlan.c) */
+	size_t npeers;
 };
 
 /* This node's subnet in *c, or NULL before it has one. */
@@ -74,17 +84,35 @@ ignored_free(struct routes_ignored *r, size_t n)
 	free(r);
 }
 
+/* vxlan: entry i's peer into w->peers (agent_vxlan.c), or ignored. */
+static void
+want_peer(struct want_ctx *w, const struct subnets_view *v, size_t i)
+{
+	struct api_cidr own;
+	char why[256];
+	int rc = vxlan_peer(w->a, v, i, w->self, own_subnet(w->a, &own), &w->peers[w->npeers], why, sizeof(why));
+
+	if (rc == 0)
+		w->npeers++;
+	else if (rc < 0)
+		ignore(w, v->o[i], why);
+}
+
 /* One valid entry i of v: its route into w->r, unless it is our own
  * address or overlaps our subnet (netcalc_want_route says why). */
 static void
 want_one(struct want_ctx *w, const struct subnets_view *v, size_t i)
 {
-	struct api_subnet *s = subnets_claim(v, i);
+	struct api_subnet *s;
 	struct api_cidr own;
 	char why[256];
 	int rc;
 
-	if (!s)
+	if (w->peers) {
+		want_peer(w, v, i);
+		return;
+	}
+	if (!(s = subnets_claim(v, i)))
 		return; /* the judge decoded it: only out of memory */
 	rc = netcalc_want_route(&v->cfg, s->subnet, s->host_ip, w->self, own_subnet(w->a, &own), &w->r[w->n], why,
 	                        sizeof(why));
@@ -125,7 +153,13 @@ apply(struct agent *a, const struct netcalc_route *add, size_t nadd, const struc
 
 		api_cidr_format(&r->dst, dst, sizeof(dst));
 		api_ipv4_format(r->gw, gw, sizeof(gw));
-		if (rc < 0)
+		if (rc < 0 && i < nadd && !r->oif && vxlan_on_link(a, r->gw) == 0)
+			net_warn(a, LL_ERROR, "NextHopNotOnLink",
+			         "cannot add the host-gw route %s via %s: the next hop is not on a link this node "
+			         "shares (%s); host-gw needs every node on one layer-2 network: set the vxlan backend "
+			         "in P/network/config",
+			         dst, gw, why);
+		else if (rc < 0)
 			net_warn(a, LL_ERROR, "RouteFailed",
 			         "cannot %s the route %s via %s: %s; retrying at the next sync",
 			         i < nadd ? "add" : "delete", dst, gw, why);
@@ -164,11 +198,11 @@ sync_table(struct agent *a, const struct want_ctx *w)
 static void
 routes_sync(struct agent *a)
 {
-	struct want_ctx w = {a, 0, NULL, 0, NULL, 0};
+	struct want_ctx w = {a, 0, NULL, 0, NULL, 0, NULL, 0};
 	struct subnets_view v;
 
-	if (!a->network || !informer_synced(a->network) || subnets_view(a, &v) < 0)
-		return;
+	if (!a->network || !informer_synced(a->network) || (vxlan_on(a) && !a->vx_ifindex) || subnets_view(a, &v) < 0)
+		return;  /* vxlan: nothing before the device (agent_net.c makes it before the routes start) */
 	if (!v.cfg_ok) { /* agent_net.c reports it; keep the routes we have */
 		subnets_view_free(&v);
 		return;
@@ -176,8 +210,12 @@ routes_sync(struct agent *a)
 	api_ipv4_parse(a->host_ip, &w.self, NULL);
 	w.r = calloc(v.n + 1, sizeof(*w.r));
 	w.ign = calloc(v.n + 1, sizeof(*w.ign));
-	if (w.r && w.ign) {
+	if (vxlan_on(a))
+		w.peers = calloc(v.n + 1, sizeof(*w.peers));
+	if (w.r && w.ign && (w.peers || !vxlan_on(a))) {
 		want_all(&w, &v);
+		if (w.peers)
+			vxlan_sync(a, w.peers, w.npeers, w.r, &w.n);
 		sync_table(a, &w);
 		ignored_free(a->ignored, a->n_ignored);
 		a->ignored = w.ign;
@@ -186,6 +224,7 @@ routes_sync(struct agent *a)
 	}
 	free(w.r);
 	free(w.ign);
+	free(w.peers);
 	subnets_view_free(&v);
 }
 

@@ -73,12 +73,17 @@ req_init(struct rt_req *q, int type, int flags, const struct netcalc_route *r, u
 		add_attr(q, RTA_DST, &dst, 4);
 		if (type == RTM_NEWROUTE)
 			add_attr(q, RTA_GATEWAY, &gw, 4);
+		if (type == RTM_NEWROUTE && r->oif) {
+			uint32_t oif = (uint32_t)r->oif;
+
+			add_attr(q, RTA_OIF, &oif, 4);
+			q->rt.rtm_flags |= RTNH_F_ONLINK; /* the gateway is the other node's VTEP, no address here */
+		}
 	}
 }
 
-/* Send q and read the ack. 0, or -1 with why (errno of the answer in *e). */
-static int
-nl_ack(struct rt_req *q, int *e, char *why, size_t len)
+int
+rtnl_talk(struct nlmsghdr *q, int *e, char *why, size_t len)
 {
 	char buf[1024];
 	int fd = nl_open(why, len);
@@ -88,8 +93,8 @@ nl_ack(struct rt_req *q, int *e, char *why, size_t len)
 	*e = 0;
 	if (fd < 0)
 		return -1;
-	q->nh.nlmsg_flags |= NLM_F_ACK;
-	if (send(fd, q, q->nh.nlmsg_len, 0) < 0 || (n = recv(fd, buf, sizeof(buf), 0)) < 0) {
+	q->nlmsg_flags |= NLM_F_ACK;
+	if (send(fd, q, q->nlmsg_len, 0) < 0 || (n = recv(fd, buf, sizeof(buf), 0)) < 0) {
 		*e = errno;
 		snprintf(why, len, "netlink: %s", strerror(errno));
 		close(fd);
@@ -116,7 +121,7 @@ rtnl_replace(const struct netcalc_route *r, uint8_t proto, char *why, size_t len
 	int e;
 
 	req_init(&q, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, proto);
-	return nl_ack(&q, &e, why, len);
+	return rtnl_talk(&q.nh, &e, why, len);
 }
 
 int
@@ -126,7 +131,7 @@ rtnl_delete(const struct netcalc_route *r, uint8_t proto, char *why, size_t len)
 	int e;
 
 	req_init(&q, RTM_DELROUTE, 0, r, proto);
-	if (nl_ack(&q, &e, why, len) == 0 || e == ESRCH)
+	if (rtnl_talk(&q.nh, &e, why, len) == 0 || e == ESRCH)
 		return 0;
 	return -1;
 }
@@ -138,7 +143,7 @@ take_route(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t
 	struct rtmsg *rt = NLMSG_DATA(h);
 	struct rtattr *a = RTM_RTA(rt);
 	int alen = (int)RTM_PAYLOAD(h);
-	struct netcalc_route r = {{0, rt->rtm_dst_len}, 0};
+	struct netcalc_route r = {{0, rt->rtm_dst_len}, 0, 0};
 	int have_gw = 0;
 
 	if (rt->rtm_family != AF_INET || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_protocol != proto)
@@ -149,7 +154,8 @@ take_route(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t
 		else if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == 4) {
 			r.gw = ntohl(*(uint32_t *)RTA_DATA(a));
 			have_gw = 1;
-		}
+		} else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == 4)
+			r.oif = (int)*(uint32_t *)RTA_DATA(a);
 	}
 	if (!have_gw)
 		return 0;
@@ -168,7 +174,7 @@ take_route(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t
 
 /* One message of a dump: 1 at its end, 0 to go on, -1 with errno. */
 static int
-dump_msg(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t *n, size_t *cap)
+dump_msg(struct nlmsghdr *h, rtnl_msg_fn fn, void *arg)
 {
 	if (h->nlmsg_type == NLMSG_DONE)
 		return 1;
@@ -176,7 +182,7 @@ dump_msg(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t *
 		errno = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
 		return -1;
 	}
-	if (h->nlmsg_type == RTM_NEWROUTE && take_route(h, proto, out, n, cap) < 0) {
+	if (fn(h, arg) < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -184,27 +190,23 @@ dump_msg(struct nlmsghdr *h, uint8_t proto, struct netcalc_route **out, size_t *
 }
 
 int
-rtnl_list(uint8_t proto, struct netcalc_route **out, size_t *n, char *why, size_t len)
+rtnl_dump(struct nlmsghdr *q, rtnl_msg_fn fn, void *arg, char *why, size_t len)
 {
 	static char buf[32768];
-	struct rt_req q;
-	size_t cap = 0;
 	int fd = nl_open(why, len), rc = 0;
 	ssize_t got;
 
-	*out = NULL;
-	*n = 0;
 	if (fd < 0)
 		return -1;
-	req_init(&q, RTM_GETROUTE, NLM_F_DUMP, NULL, 0);
-	if (send(fd, &q, q.nh.nlmsg_len, 0) < 0)
+	q->nlmsg_flags |= NLM_F_DUMP;
+	if (send(fd, q, q->nlmsg_len, 0) < 0)
 		goto fail;
 	while (rc == 0 && (got = recv(fd, buf, sizeof(buf), 0)) > 0) {
 		struct nlmsghdr *h = (struct nlmsghdr *)buf;
 		size_t left = (size_t)got, step;
 
 		while (rc == 0 && msg_ok(h, left)) {
-			rc = dump_msg(h, proto, out, n, &cap);
+			rc = dump_msg(h, fn, arg);
 			step = NLMSG_ALIGN(h->nlmsg_len);
 			left = step < left ? left - step : 0;
 			h = (struct nlmsghdr *)((char *)h + step);
@@ -215,10 +217,39 @@ rtnl_list(uint8_t proto, struct netcalc_route **out, size_t *n, char *why, size_
 	close(fd);
 	return 0;
 fail:
-	snprintf(why, len, "listing routes over netlink: %s", strerror(errno));
+	snprintf(why, len, "netlink dump: %s", strerror(errno));
 	close(fd);
-	free(*out);
+	return -1;
+}
+
+struct route_dump {
+	uint8_t proto;
+	struct netcalc_route *out;
+	size_t n, cap;
+};
+
+static int
+route_msg(struct nlmsghdr *h, void *arg)
+{
+	struct route_dump *d = arg;
+
+	return h->nlmsg_type == RTM_NEWROUTE ? take_route(h, d->proto, &d->out, &d->n, &d->cap) : 0;
+}
+
+int
+rtnl_list(uint8_t proto, struct netcalc_route **out, size_t *n, char *why, size_t len)
+{
+	struct route_dump d = {proto, NULL, 0, 0};
+	struct rt_req q;
+
 	*out = NULL;
 	*n = 0;
-	return -1;
+	req_init(&q, RTM_GETROUTE, 0, NULL, 0);
+	if (rtnl_dump(&q.nh, route_msg, &d, why, len) < 0) {
+		free(d.out);
+		return -1;
+	}
+	*out = d.out;
+	*n = d.n;
+	return 0;
 }

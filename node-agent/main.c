@@ -233,7 +233,9 @@ static const struct flag agent_flags[] = {
          "run pods on this Docker bridge network with the node's pod subnet (default: Docker's bridge, one host)",
          "NAME", check_network},
 	{"routing", FLAG_STRING, &routing, "none", NULL,
-         "none, or host-gw: routes to other nodes' pod subnets (needs --docker-network)", "MODE", check_routing},
+         "none, or host-gw: connect the pod network to other nodes' as P/network/config's backend says "
+         "(host-gw routes, or vxlan; needs --docker-network)",
+         "MODE", check_routing},
 	{"host-port-range", FLAG_STRING, &host_port_range, "1-65535", NULL,
          "host ports pods may take; others are refused (HostPortNotAllowed), e.g. 30000-32767", "A-B",
          check_host_ports},

@@ -40,11 +40,14 @@ install-agent: $(BIN)/pause.tar
 # the agents beside the real node controller, which allocates subnets.
 AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(filter-out check_agent_fw check_agent_init check_agent_probes,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(filter-out check_agent_fw check_agent_init check_agent_probes check_agent_vxlan,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 $(eval $(call test_prog,check_agent_init,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(eval $(call test_prog,check_agent_probes,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 # check_agent_fw drives agent_fw.c itself (iptables in a namespace of its own).
-$(eval $(call test_prog,check_agent_fw,tests/integration,$(OBJ)/node-agent/agent_fw.o $(DAEMON_LIB) $(API_LIB)))
+$(eval $(call test_prog,check_agent_fw,tests/integration,$(OBJ)/node-agent/agent_fw.o $(OBJ)/tests/harness/th_netns.o $(DAEMON_LIB) $(API_LIB)))
+# check_agent_vxlan drives the vxlan backend's netlink side in namespaces of its own.
+AGENT_VXLAN := $(OBJ)/node-agent/agent_vxlan_calc.o $(OBJ)/node-agent/agent_netcalc.o
+$(eval $(call test_prog,check_agent_vxlan,tests/integration,$(OBJ)/node-agent/agent_vxlan_nl.o $(OBJ)/node-agent/agent_rtnl.o $(AGENT_VXLAN) $(OBJ)/tests/harness/th_netns.o $(API_LIB)))
 $(foreach t,$(AGENT_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFF_AGENT='"$(BIN)/skiff-agent"'))
 $(foreach t,$(AGENT_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-agent))
 $(OBJ)/tests/integration/check_agent_net.o: CFLAGS += -DSKIFF_NODECTL='"$(BIN)/skiff-node-controller"'
@@ -57,7 +60,7 @@ INTEG_TESTS += $(AGENT_INTEG:%=$(TBIN)/%)
 # tests/fixtures/agent/<case>/. So is agent_security.c (check_agent_secopts).
 AGENT_PLAN := $(OBJ)/node-agent/agent_plan.o $(OBJ)/node-agent/agent_plan_status.o $(OBJ)/node-agent/agent_plan_init.o $(OBJ)/node-agent/agent_security.o
 AGENT_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/check_agent*.c))
-$(foreach t,$(filter-out check_agent_volpaths check_agent_cmvol check_agent_probe_run,$(AGENT_UNIT)),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(AGENT_PLAN) $(API_LIB))))
+$(foreach t,$(filter-out check_agent_volpaths check_agent_cmvol check_agent_probe_run,$(AGENT_UNIT)),$(eval $(call test_prog,$(t),tests/unit,$(AGENT_NETCALC) $(OBJ)/node-agent/agent_vxlan_calc.o $(AGENT_PLAN) $(API_LIB))))
 # check_agent_volpaths drives agent_volumes.c on a temporary directory.
 $(eval $(call test_prog,check_agent_volpaths,tests/unit,$(OBJ)/node-agent/agent_volumes.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 # check_agent_cmvol drives agent_cmvol.c (configMap and secret files) there too.

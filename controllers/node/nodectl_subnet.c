@@ -8,7 +8,10 @@
  * or another node's claim says so). All allocations of a tick go in one
  * transaction, guarded like the agent's claim: each key still absent, no
  * key under P/network/subnets/ changed since the informer's revision, and
- * the config unchanged. It never rewrites or deletes an existing claim.
+ * the config unchanged. It never deletes an existing claim, and rewrites
+ * one only with the vxlan backend, and then only its publicIP and
+ * backendData.vtepMAC, copied from the node's status (InternalIP, and the
+ * VTEP MAC the node's agent reports), guarded by the key's mod revision.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +193,10 @@ alloc_one(struct nodectl *nc, const struct api_network_config *cfg, struct claim
 	if (!o || !o->obj)
 		return 0;
 	s.host_ip = (char *)api_node_address(o->obj, "InternalIP");
+	if (cfg->backend.type == API_BACKEND_VXLAN) { /* what the other agents' VXLAN entries need */
+		s.public_ip = s.host_ip;
+		s.vtep_mac = ((const struct api_node *)o->obj)->status.vtep_mac;
+	}
 	rc = api_subnets_allocate(cfg, cl->c, cl->n, cl->valid, s.host_ip, &pick, why, sizeof(why));
 	if (rc != 0) {
 		refuse(nc, n, o->mod_revision, rc < 0, why);
@@ -259,6 +266,65 @@ fail:
 	free(a);
 }
 
+/* One backendData rewrite in flight. */
+static void
+backend_done(struct etcd_result *res, void *arg)
+{
+	struct nodectl *nc = arg;
+
+	if (res->err.code != ETCD_OK && res->err.code != ETCD_ECANCELED)
+		log_warnx("cannot copy a node's vtepMAC into its subnet entry: %s; trying again shortly", res->err.msg);
+	nc->subnets_dirty = 1;
+	nc_write_ended(nc);
+}
+
+static int
+differs(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+/* vxlan: claim i's publicIP and backendData.vtepMAC as its node's status
+ * says (the MAC only once reported; nothing else of the claim changes),
+ * written when they differ, guarded by the key's mod revision. */
+static void
+backend_copy(struct nodectl *nc, const struct claims *cl, size_t i)
+{
+	const struct informer_obj *o = informer_get(nc->nodestatus, cl->c[i].node);
+	struct api_errors e = {0};
+	struct api_subnet *s = api_subnet_parse(cl->c[i].value, cl->c[i].len, &e);
+	const struct api_node *n = o ? o->obj : NULL;
+	const char *ip = n ? api_node_address(n, "InternalIP") : NULL, *mac = n ? n->status.vtep_mac : NULL;
+	char key[API_KEY_MAX], *val = NULL, *pi, *pm;
+	struct etcd_error err = {0};
+	struct etcd_txn *t;
+
+	api_errors_clear(&e);
+	if (!s || !ip || (!differs(s->public_ip, ip) && (!mac || !differs(s->vtep_mac, mac))) ||
+	    api_key_object(key, sizeof(key), nc->prefix, API_SUBNET, cl->c[i].node, NULL) < 0)
+		goto done;
+	pi = s->public_ip;
+	pm = s->vtep_mac;
+	s->public_ip = (char *)ip;
+	s->vtep_mac = mac ? (char *)mac : pm;
+	val = api_subnet_serialize(s);
+	s->public_ip = pi;
+	s->vtep_mac = pm;
+	if (!val || !(t = etcd_txn_new()))
+		goto done;
+	etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, cl->mod[i]);
+	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
+	log_kv(LL_INFO, KV("node", cl->c[i].node), "copying publicIP %s and vtepMAC %s into the subnet entry", ip,
+	       mac ? mac : "(not reported yet)");
+	if (etcd_txn_commit(nc->d->etcd, t, backend_done, nc, &err) == 0)
+		nc->inflight++;
+	else
+		log_warnx("cannot copy a node's vtepMAC into its subnet entry: %s", err.msg);
+done:
+	free(val);
+	api_subnet_free(s);
+}
+
 /* Nodes with a status and no claim. */
 static size_t
 needing(const struct nodectl *nc)
@@ -290,6 +356,9 @@ nc_subnets(struct nodectl *nc)
 	}
 	nc->subnets_dirty = 0;
 	claims_report(nc, &cl);
+	for (size_t i = 0; cfg.backend.type == API_BACKEND_VXLAN && nc->allocate && i < cl.n; i++)
+		if (cl.valid[i])
+			backend_copy(nc, &cl, i);
 	if (need && nc->allocate && informer_revision(nc->network) >= nc->net_wait_rev)
 		allocate(nc, &cfg, cfg_mod, &cl, need);
 	claims_free(&cl);

@@ -5,7 +5,10 @@
 # cgroup mounts that dockerd needs; `ip netns exec` would remount /sys),
 # skiff-agent and skiff-proxy. State in $D/mI.
 
-minion_ip() { echo "$NET.$((10 + $1))"; }
+# With --routed, minion I is 10.213.(10+I).2 behind the router instead.
+minion_ip() {
+	if [ "$(cat "$D/routed" 2>/dev/null)" = 1 ]; then echo "10.213.$((10 + $1)).2"; else echo "$NET.$((10 + $1))"; fi
+}
 minion_sock() { echo "$D/m$1/docker.sock"; }
 in_ns() {
 	_ns=$1
@@ -21,11 +24,11 @@ minion_net() {
 	i=$1 ns=skiff-m$1 ip=$(minion_ip "$1")
 	mkdir -p "$D/m$i" &&
 		ip netns add "$ns" &&
-		ip link add "skiff-v$i" type veth peer name eth0 netns "$ns" &&
-		ip link set "skiff-v$i" master "$BR" up &&
+		minion_link "$i" &&
 		in_ns "$i" ip link set lo up &&
 		in_ns "$i" ip addr add "$ip/24" dev eth0 &&
 		in_ns "$i" ip link set eth0 up &&
+		minion_route "$i" &&
 		in_ns "$i" ip link add skiff-sink type bridge &&
 		in_ns "$i" ip link set skiff-sink up &&
 		in_ns "$i" ip route add "$SVC_CIDR" dev skiff-sink src "$ip" ||
@@ -46,6 +49,21 @@ minion_net() {
 		fi
 		j=$((j + 1))
 	done
+}
+
+# minion_link I: its veth skiff-vI, on the bridge or (--routed) on the router.
+minion_link() {
+	if [ "$(cat "$D/routed")" = 1 ]; then
+		ip link add "skiff-v$1" netns skiff-rt type veth peer name eth0 netns "skiff-m$1" && net_router_leg "$1"
+	else
+		ip link add "skiff-v$1" type veth peer name eth0 netns "skiff-m$1" && ip link set "skiff-v$1" master "$BR" up
+	fi
+}
+
+# minion_route I: with --routed, the bed's other /24s via the router.
+minion_route() {
+	[ "$(cat "$D/routed")" = 1 ] || return 0
+	in_ns "$1" ip route add 10.213.0.0/16 via "10.213.$((10 + $1)).1"
 }
 
 # minion_docker I: start its dockerd (not waiting for it).

@@ -35,6 +35,36 @@ net_up() {
 		ip link set "$BR" up &&
 		iptables -I FORWARD -i "$BR" -o "$BR" -m comment --comment "$TAG" -j ACCEPT ||
 		{ echo "tests/cluster: cannot set up $BR" >&2; return 1; }
+	net_router
+}
+
+# net_router: with --routed, the namespace skiff-rt: 10.213.0.254 on the
+# bridge, 10.213.(10+I).1/24 towards minion I (net_router_leg), forwarding
+# between them; the host reaches the minions through it.
+net_router() {
+	[ "$(cat "$D/routed")" = 1 ] || return 0
+	ip netns add skiff-rt &&
+		ip link add skiff-vr type veth peer name eth0 netns skiff-rt &&
+		ip link set skiff-vr master "$BR" up &&
+		nsenter --net=/run/netns/skiff-rt sh -c "ip link set lo up && ip addr add $NET.254/24 dev eth0 &&
+			ip link set eth0 up && sysctl -qw net.ipv4.ip_forward=1" &&
+		ip route add 10.213.0.0/16 via "$NET.254" ||
+		{ echo "tests/cluster: cannot set up the router namespace" >&2; return 1; }
+}
+
+# net_router_leg I: minion I's /24 on the router (its link skiff-vI).
+net_router_leg() {
+	nsenter --net=/run/netns/skiff-rt sh -c "ip addr add 10.213.$((10 + $1)).1/24 dev skiff-v$1 &&
+		ip link set skiff-v$1 up"
+}
+
+# net_link I up|down: minion I's link (on the host, or on the router).
+net_link() {
+	if [ -e /run/netns/skiff-rt ]; then
+		nsenter --net=/run/netns/skiff-rt ip link set skiff-v"$1" "$2"
+	else
+		ip link set skiff-v"$1" "$2"
+	fi
 }
 
 net_down() {
@@ -43,6 +73,8 @@ net_down() {
 		iptables -D FORWARD -i "$BR" -o "$BR" -m comment --comment "$TAG" -j ACCEPT 2>/dev/null; do
 		k=$((k + 1))
 	done
+	ip netns del skiff-rt 2>/dev/null
+	if ip link show skiff-vr >/dev/null 2>&1; then ip link del skiff-vr; fi
 	if ip link show "$BR" >/dev/null 2>&1; then ip link del "$BR"; fi
 }
 

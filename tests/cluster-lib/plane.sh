@@ -36,7 +36,17 @@ ETCD_MINION=$ETCD_MINION
 PREFIX=$PREFIX
 MINIONS=$(cat "$D/minions")
 NETMODE=$(cat "$D/netmode")
+BACKEND=$(cat "$D/backend")
+ROUTED=$(cat "$D/routed")
 EOT
+}
+
+# plane_backend TYPE: P/network/config with that backend (host-gw: the
+# default, no key).
+plane_backend() {
+	[ "$1" = host-gw ] && return 0
+	ectl put "$PREFIX/network/config" "{\"backend\": {\"type\": \"$1\"}}" >/dev/null ||
+		{ echo "tests/cluster: cannot write $PREFIX/network/config" >&2; return 1; }
 }
 
 PLANE="skiff-scheduler skiff-replication-controller skiff-endpoints-controller skiff-node-controller skiff-config-controller skiff-deployment-controller"

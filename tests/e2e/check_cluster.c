@@ -12,6 +12,11 @@
  * (its logs printed first when a test failed); the tests run in order and
  * build on each other's state. Every HTTP client runs inside a minion's
  * namespace. Every wait polls a condition against a deadline.
+ *
+ * SKIFF_E2E_BED adds tests/cluster up options: `make test` runs the suite
+ * once as is (host-gw, one link) and once as check_cluster_vxlan
+ * ("--backend vxlan --routed": each minion behind a router, only the
+ * overlay connects pods).
  */
 #include <check.h>
 #include <stdio.h>
@@ -249,7 +254,7 @@ START_TEST(test_minions_ready)
 		n = bed_get(rest, NULL);
 		ck_assert_msg(n != NULL, "P/%s missing", rest);
 		addr = json_array_get(json_object_get(json_object_get(n, "status"), "addresses"), 0);
-		snprintf(ip, sizeof(ip), "10.213.0.%d", 10 + i);
+		bed_minion_ip(i, ip, sizeof(ip));
 		ck_assert_str_eq(json_string_value(json_object_get(addr, "address")) ?: "", ip);
 		json_decref(n);
 		snprintf(rest, sizeof(rest), "nodes/m%d", i); /* the node controller's, with the labels */
@@ -484,12 +489,15 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(suite());
+	const char *mode = getenv("SKIFF_E2E_BED"); /* e.g. "--backend vxlan --routed" */
+	char args[256];
 	int failed;
 
 	ROOT = geteuid() == 0;
+	snprintf(args, sizeof(args), "--labels 3:disk=ssd %s", mode ? mode : "");
 	if (!ROOT)
 		fprintf(stderr, "check_cluster: not root: needs network namespaces and dockerd; skipped\n");
-	else if (bed_up(NMIN, "--labels 3:disk=ssd") < 0) {
+	else if (bed_up(NMIN, args) < 0) {
 		bed_down(1);
 		return 1;
 	}

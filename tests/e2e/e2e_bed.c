@@ -15,7 +15,7 @@
 #include "etcd_sync.h"
 
 static char ETCD_EP[256], PFX[128], DIR_[256];
-static int NMIN;
+static int NMIN, ROUTED;
 static struct etcd_sync *S;
 static pid_t S_PID; /* the process S belongs to */
 
@@ -48,6 +48,8 @@ read_env(void)
 			snprintf(PFX, sizeof(PFX), "%s", line + 7);
 		else if (strncmp(line, "MINIONS=", 8) == 0)
 			NMIN = atoi(line + 8);
+		else if (strncmp(line, "ROUTED=", 7) == 0)
+			ROUTED = atoi(line + 7);
 	}
 	fclose(f);
 	return ETCD_EP[0] && PFX[0] && NMIN > 0 ? 0 : -1;
@@ -104,6 +106,16 @@ int
 bed_minions(void)
 {
 	return NMIN;
+}
+
+const char *
+bed_minion_ip(int i, char *buf, size_t len)
+{
+	if (ROUTED)
+		snprintf(buf, len, "10.213.%d.2", 10 + i);
+	else
+		snprintf(buf, len, "10.213.0.%d", 10 + i);
+	return buf;
 }
 
 const char *

@@ -28,6 +28,9 @@ int bed_up(int n, const char *extra);
 void bed_down(int show_logs);
 
 int bed_minions(void);
+/* Minion i's address into buf (10.213.0.(10+i), or 10.213.(10+i).2 on a
+ * routed bed); returns buf. */
+const char *bed_minion_ip(int i, char *buf, size_t len);
 const char *bed_etcd(void); /* the endpoint on loopback */
 const char *bed_prefix(void);
 /* minion i's Docker socket (borrowed static buffer, next call overwrites) */

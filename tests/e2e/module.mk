@@ -6,3 +6,13 @@ E2E_OBJ := $(OBJ)/tests/e2e/e2e_bed.o $(OBJ)/tests/e2e/e2e_net.o
 $(eval $(call test_prog,check_cluster,tests/e2e,$(E2E_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(TBIN)/check_cluster: | $(PROGRAMS)
 INTEG_TESTS += $(TBIN)/check_cluster
+
+# host-gw on the routed bed: a loud NextHopNotOnLink, not silence.
+$(eval $(call test_prog,check_cluster_routed,tests/e2e,$(E2E_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_cluster_routed: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_cluster_routed
+
+# The same suite on the routed bed with the vxlan backend.
+$(TBIN)/check_cluster_vxlan: $(TBIN)/check_cluster
+	@printf '#!/bin/sh\nSKIFF_E2E_BED="--backend vxlan --routed" exec %s "$$@"\n' "$(abspath $<)" >$@ && chmod +x $@
+INTEG_TESTS += $(TBIN)/check_cluster_vxlan

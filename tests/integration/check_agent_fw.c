@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "node-agent/agent_fw.h"
+#include "th_netns.h"
 
 #define POD "10.219.0.0/16"
 #define SN "10.219.1.0/24"
@@ -50,7 +51,7 @@ on_done(void *arg, int ok, const char *why)
 static void
 ensure(const char *const *peers, size_t n, int allow)
 {
-	struct fw_net net = {POD, SN, peers, n, allow};
+	struct fw_net net = {POD, SN, peers, n, allow, 0};
 	struct done d = {0};
 	char why[512];
 	struct fw_job *j = fw_ensure_async(ev_default_loop(0), &net, on_done, &d, why, sizeof(why));
@@ -124,7 +125,7 @@ static const char FWD_STRICT[] = "-N SKIFF-FWD\n"
 START_TEST(test_rules_pure)
 {
 	const char *peers[] = {"10.217.99.3", "1.2.3.4 -j ACCEPT", NULL, "010.1.1.1"};
-	struct fw_net net = {POD, SN, peers, 4, 0};
+	struct fw_net net = {POD, SN, peers, 4, 0, 0};
 	char why[256], *r = fw_rules(&net, why, sizeof(why));
 
 	ck_assert_ptr_nonnull(r);
@@ -141,6 +142,29 @@ START_TEST(test_rules_pure)
 	net.subnet = "10.219.1.0/24\n-A SKIFF-FWD -j ACCEPT";
 	ck_assert_ptr_null(fw_rules(&net, why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "the pod subnet"));
+}
+END_TEST
+
+/* vxlan: SKIFF-IN lets the VXLAN port in only from the peers, in that
+ * order; nothing of it without a port. */
+START_TEST(test_rules_vxlan)
+{
+	const char *peers[] = {"10.217.99.3", "not an address"};
+	struct fw_net net = {POD, SN, peers, 2, 1, 8472};
+	char why[256], *r = fw_rules(&net, why, sizeof(why)), *acc, *drop;
+
+	ck_assert_ptr_nonnull(r);
+	acc = strstr(r, "-A SKIFF-IN -s 10.217.99.3/32 -p udp -m udp --dport 8472 -j ACCEPT\n");
+	drop = strstr(r, "-A SKIFF-IN -p udp -m udp --dport 8472 -j DROP\n");
+	ck_assert_ptr_nonnull(acc);
+	ck_assert_ptr_nonnull(drop);
+	ck_assert(acc < drop);
+	ck_assert_ptr_null(strstr(r, "not an address"));
+	free(r);
+	net.vxlan_port = 0;
+	ck_assert_ptr_nonnull(r = fw_rules(&net, why, sizeof(why)));
+	ck_assert_ptr_null(strstr(r, "udp"));
+	free(r);
 }
 END_TEST
 
@@ -179,55 +203,7 @@ END_TEST
 
 /* ---- a forwarded packet: two hosts around this namespace (the node) ---- */
 
-/* A child in a network namespace of its own, killed with us. */
-static pid_t
-host_ns(void)
-{
-	int p[2];
-	char c;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(1);
-		(void)!write(p[1], "x", 1);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &c, 1), 1);
-	close(p[0]);
-	return pid;
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
-}
-
-/* Enter pid's network namespace (in a forked child). */
-static void
-enter(pid_t pid)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if ((fd = open(path, O_RDONLY)) < 0 || setns(fd, CLONE_NEWNET) < 0)
-		_exit(2);
-	close(fd);
-}
+#define sh(...) ck_assert_msg(th_sh(__VA_ARGS__) == 0, "failed: %s", th_sh_last())
 
 /* In pid's namespace, from src, connect to dst:port within 1 s: 1 when
  * the connection is made. */
@@ -241,7 +217,7 @@ reaches(pid_t pid, const char *src, const char *dst, int port)
 		struct sockaddr_in s = {.sin_family = AF_INET}, d = {.sin_family = AF_INET, .sin_port = htons(port)};
 		int fd;
 
-		enter(pid);
+		th_netns_enter(pid);
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		inet_pton(AF_INET, src, &s.sin_addr);
 		inet_pton(AF_INET, dst, &d.sin_addr);
@@ -270,7 +246,7 @@ listener(pid_t pid, const char *ip, int port)
 		int fd, one = 1;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		enter(pid);
+		th_netns_enter(pid);
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		inet_pton(AF_INET, ip, &a.sin_addr);
@@ -295,8 +271,8 @@ START_TEST(test_forwarded_packets)
 
 	if (!own_netns())
 		return;
-	pod = host_ns();
-	out = host_ns();
+	ck_assert_int_gt(pod = th_netns_child(), 0);
+	ck_assert_int_gt(out = th_netns_child(), 0);
 	sh("ip link add fwp type veth peer name eth0 netns %d && ip addr add 10.219.1.1/24 dev fwp && ip link set fwp up",
 	   (int)pod);
 	sh("ip link add fwo type veth peer name eth0 netns %d && ip addr add 10.217.99.1/24 dev fwo && "
@@ -332,6 +308,7 @@ main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rules_pure);
+	tcase_add_test(tc, test_rules_vxlan);
 	tcase_add_test(tc, test_rules_in_kernel);
 	tcase_add_test(tc, test_forwarded_packets);
 	suite_add_tcase(s, tc);

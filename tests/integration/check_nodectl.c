@@ -359,6 +359,53 @@ START_TEST(test_registers_and_allocates)
 }
 END_TEST
 
+/* "KEY|NEEDLE": P/KEY exists and holds NEEDLE. */
+static int
+holds(void *arg)
+{
+	char key[128], *bar, *v;
+	int found;
+
+	snprintf(key, sizeof(key), "%s", (const char *)arg);
+	bar = strchr(key, '|');
+	*bar = '\0';
+	v = get(key);
+	found = v && strstr(v, bar + 1);
+	free(v);
+	return found;
+}
+
+/* vxlan: the subnet entry gets the node's publicIP at once and its VTEP
+ * MAC once the agent reports it (and again when it changes); nothing else
+ * of the entry changes. */
+START_TEST(test_vxlan_backend_data)
+{
+	char *v;
+
+	put("network/config", "{\"backend\":{\"type\":\"vxlan\"}}");
+	put_status("m1", "192.168.50.11", "");
+	start_nc();
+	WAIT(exists, "network/subnets/m1", 10);
+	v = get("network/subnets/m1");
+	ck_assert_str_eq(v,
+	                 "{\"hostIP\":\"192.168.50.11\",\"publicIP\":\"192.168.50.11\",\"subnet\":\"10.244.1.0/24\"}");
+	free(v);
+	put("nodestatus/m1", "{\"metadata\":{\"name\":\"m1\"},\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+	                     "\"address\":\"192.168.50.11\"}],\"backendData\":{\"vtepMAC\":\"0a:58:0a:f4:01:00\"}}}");
+	WAIT(holds, "network/subnets/m1|\"vtepMAC\":\"0a:58:0a:f4:01:00\"", 10);
+	put("nodestatus/m1", "{\"metadata\":{\"name\":\"m1\"},\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+	                     "\"address\":\"192.168.50.11\"}],\"backendData\":{\"vtepMAC\":\"0a:58:0a:f4:01:01\"}}}");
+	WAIT(holds, "network/subnets/m1|\"vtepMAC\":\"0a:58:0a:f4:01:01\"", 10);
+	v = get("network/subnets/m1");
+	ck_assert_str_eq(v, "{\"backendData\":{\"vtepMAC\":\"0a:58:0a:f4:01:01\"},\"hostIP\":\"192.168.50.11\","
+	                    "\"publicIP\":\"192.168.50.11\",\"subnet\":\"10.244.1.0/24\"}");
+	free(v);
+	th_proc_signal(CUR, SIGTERM);
+	ck_assert_int_eq(th_proc_wait(CUR, 15), 0);
+	th_proc_free(CUR, 0);
+}
+END_TEST
+
 /* Two version-1 claims of one subnet: the older keeps it, the younger is
  * reported, and both keys stay as they are. */
 START_TEST(test_overlapping_subnets_oldest_wins)
@@ -496,6 +543,7 @@ suite(void)
 	tcase_add_test(core, test_lease_back_in_time);
 	tcase_add_test(core, test_restart_counts_from_start);
 	tcase_add_test(core, test_registers_and_allocates);
+	tcase_add_test(core, test_vxlan_backend_data);
 	tcase_add_test(core, test_kept_alive_but_stale_is_evicted);
 	tcase_add_test(limits, test_full_disruption_evicts_nothing);
 	tcase_add_test(limits, test_overlapping_subnets_oldest_wins);

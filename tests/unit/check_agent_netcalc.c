@@ -228,7 +228,7 @@ END_TEST
 
 static struct netcalc_route
 R(const char *dst, uint32_t gw) {
-	struct netcalc_route r = {C(dst), gw};
+	struct netcalc_route r = {C(dst), gw, 0};
 
 	return r;
 }
