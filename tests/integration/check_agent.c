@@ -219,6 +219,15 @@ key_exists(const char *key)
 	return n;
 }
 
+static int count_prefix(const char *prefix);
+
+/* For wait_until: a key under the prefix (a char *) exists. */
+static int
+has_prefix(void *prefix)
+{
+	return count_prefix(prefix) >= 1;
+}
+
 static int
 count_prefix(const char *prefix)
 {
@@ -550,7 +559,7 @@ START_TEST(test_missing_image)
 		"message"));
 	ck_assert_msg(msg && strstr(msg, "skiff-nosuch.invalid"), "message: %s", msg ? msg : "(none)");
 	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/pods/pull/", c.prefix, c.node);
-	ck_assert_int_ge(count_prefix(prefix), 1);
+	ck_assert_msg(wait_until(has_prefix, prefix, 10) == 0, "no key under %s", prefix);
 	/* Only the infra containers exist. */
 	ck_assert_int_eq(node_containers(c.node, "pull", NULL), 1);
 	json_decref(w.last);
@@ -794,9 +803,9 @@ START_TEST(test_malformed_binding)
 	w.phase = "Running";
 	wait_status(&w, 30);
 	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/pods/bad/", c.prefix, c.node);
-	ck_assert_int_ge(count_prefix(prefix), 1);
+	ck_assert_msg(wait_until(has_prefix, prefix, 10) == 0, "no key under %s", prefix);
 	snprintf(prefix, sizeof(prefix), "%s/nodeevents/%s/pods/bad2/", c.prefix, c.node);
-	ck_assert_int_ge(count_prefix(prefix), 1);
+	ck_assert_msg(wait_until(has_prefix, prefix, 10) == 0, "no key under %s", prefix);
 	cw.node = c.node;
 	cw.pod = "bad";
 	cw.n = 0;
@@ -1171,7 +1180,8 @@ START_TEST(test_env_missing_secret)
 	w.reason = "CreateContainerConfigError";
 	wait_status(&w, 30);
 	snprintf(key, sizeof(key), "%s/nodeevents/%s/pods/envpod/", c.prefix, c.node);
-	ck_assert_int_ge(count_prefix(key), 1);
+	/* The event is written beside the status, not before it. */
+	ck_assert_msg(wait_until(has_prefix, key, 10) == 0, "no event under %s", key);
 	ck_assert_int_eq(node_containers(c.node, "envpod", NULL), 1); /* the infra container only */
 	snprintf(key, sizeof(key), "%s/nodeconfig/%s/secrets/db", c.prefix, c.node);
 	put(key, "{\"metadata\":{\"name\":\"db\"},\"data\":{\"pw\":\"aHVudGVyMg==\"}}");
