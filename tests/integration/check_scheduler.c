@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1055,18 +1056,47 @@ batch_split(const struct th_proc *p)
 	return yes;
 }
 
-/* One round: a fresh scheduler meets hot-R and N-1 cold-R-I pods and hot-R
- * is rewritten until the cold ones are bound. Returns whether a batch was
- * split. The rewrites race the scheduler's snapshot, so a round may bind
- * all N in one batch; the caller tries again with new pods. */
+/* A child that rewrites pod name as fast as etcd takes it (each put is a
+ * new mod revision), with a client of its own, until it is killed. */
+static pid_t
+rewriter(const char *name)
+{
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+	struct etcd_sync *s;
+	char k[256], v[512];
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	tu_config(E, &cfg);
+	if (!(s = etcd_sync_new(&cfg, &err)))
+		_exit(1);
+	key(k, sizeof(k), "pods", name);
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"t\"}},"
+	         "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}",
+	         name);
+	for (;;)
+		etcd_result_free(etcd_sync_put(s, k, v, strlen(v), NULL));
+}
+
+/* One round: hot-R is rewritten without pause by a child from before a
+ * fresh scheduler starts until the N-1 cold-R-I pods are bound, so the
+ * scheduler's copy of hot is stale when its first batch goes out. Returns
+ * whether a batch was split (some bound, hot's conflict); a round whose
+ * batch happened to read hot's latest revision binds all N, and the
+ * caller tries again with new pods. */
 static int
 stale_round(int r, int n)
 {
-	char hot[32];
+	char hot[32], fmt[32];
 	double end;
-	int split = 0, done = 0;
+	int split = 0;
+	pid_t child;
 
 	snprintf(hot, sizeof(hot), "hot-%d", r);
+	snprintf(fmt, sizeof(fmt), "cold-%d-%%d", r);
 	pod(hot, NULL, NULL, 0, NULL, NULL);
 	for (int i = 0; i < n - 1; i++) {
 		char name[32];
@@ -1074,18 +1104,14 @@ stale_round(int r, int n)
 		snprintf(name, sizeof(name), "cold-%d-%d", r, i);
 		pod(name, NULL, NULL, 0, NULL, NULL);
 	}
+	child = rewriter(hot);
+	CK_MSG(child > 0, "fork failed");
 	start(0, "--leader-elect=false", NULL);
-	end = now() + 20;
-	for (int i = 0; now() < end && !done; i++) {
-		pod(hot, NULL, NULL, 0, NULL, NULL); /* a new mod revision each time */
-		if (i % 20 == 0) {
-			char fmt[32];
-
-			snprintf(fmt, sizeof(fmt), "cold-%d-%%d", r);
-			split = batch_split(P[0]);
-			done = split || bound_once(n - 1, fmt) == n - 1;
-		}
-	}
+	for (end = now() + 20; now() < end; pause_20ms())
+		if ((split = batch_split(P[0])) || bound_once(n - 1, fmt) == n - 1)
+			break;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
 	/* Left alone, hot is bound too, once. */
 	assert_bound(hot, "a");
 	CK_EQ(bindings_of(hot, NULL), 1);
