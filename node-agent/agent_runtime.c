@@ -39,16 +39,6 @@
 
 static void runtime_ask(struct agent *a, const char *path);
 
-static void
-iso_now(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Docker answered both calls. */
 static void
 runtime_ok(struct agent *a)
@@ -57,7 +47,7 @@ runtime_ok(struct agent *a)
 	if (!a->rt_down)
 		return;
 	a->rt_down = 0;
-	iso_now(a->rt_changed, sizeof(a->rt_changed));
+	api_time_format(time(NULL), a->rt_changed, sizeof(a->rt_changed));
 	log_kv(LL_INFO, KV("node", a->o.node_name), "Docker answers again; the node is ready again");
 	recorder_eventf(a->rec, "nodes", a->o.node_name, "Normal", "RuntimeReady", "Docker answers again");
 	register_refresh(a);
@@ -76,7 +66,7 @@ runtime_failed(struct agent *a, const char *path, const char *why)
 	if (a->rt_down || now - a->rt_fail_since < (double)a->o.runtime_unhealthy_ms / 1000.0)
 		return;
 	a->rt_down = 1;
-	iso_now(a->rt_changed, sizeof(a->rt_changed));
+	api_time_format(time(NULL), a->rt_changed, sizeof(a->rt_changed));
 	log_kv(LL_WARN, KV("node", a->o.node_name, "docker", a->o.docker_socket),
 	       "Docker has not answered for %.0fs (%s); the node reports itself not ready: its heartbeat stops, so "
 	       "nothing new is placed here and its pods are evicted after the node controller's timeout; check "
@@ -109,7 +99,7 @@ disk_judge(struct agent *a, const char *info, size_t len)
 
 	if (press != a->disk_pressure) {
 		a->disk_pressure = press;
-		iso_now(a->disk_changed, sizeof(a->disk_changed));
+		api_time_format(time(NULL), a->disk_changed, sizeof(a->disk_changed));
 		snprintf(a->disk_why, sizeof(a->disk_why), "%.1f%% free in %s, %.1f%% in %s (threshold %.0f%%)", fr,
 		         root ? root : "Docker's data root", fp, a->o.pod_dir ? a->o.pod_dir : "the pod directory",
 		         a->o.disk_pressure_pct);
@@ -179,7 +169,7 @@ runtime_health(void *arg, char *reason, size_t len)
 void
 runtime_start(struct agent *a)
 {
-	iso_now(a->rt_changed, sizeof(a->rt_changed));
+	api_time_format(time(NULL), a->rt_changed, sizeof(a->rt_changed));
 	ev_timer_init(&a->rt_timer, runtime_tick, 0.0, PERIOD_S);
 	a->rt_timer.data = a;
 	ev_timer_start(a->d->loop, &a->rt_timer);
