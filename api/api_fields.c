@@ -380,16 +380,20 @@ static const struct api_field service_port[] = {
 	IMPL("protocol"),
 	IMPL("targetPort"),
 	HARM("appProtocol", "a hint for layer-7 proxies; Skiff's proxy, like kube-proxy, forwards the bytes"),
-	REFUSE("nodePort"),
+	IMPL("nodePort"),
 	END,
 };
+
+static const struct api_field client_ip_config[] = {IMPL("timeoutSeconds"), END};
+static const struct api_field session_affinity_config[] = {IMPL_SUB("clientIP", client_ip_config), END};
 
 static const struct api_field service_spec[] = {
 	IMPL("selector"),
 	IMPL_SUB("ports", service_port),
 	IMPL("clusterIP"),
-	REFUSE_BUT("type", "\"ClusterIP\""),
-	REFUSE_BUT("sessionAffinity", "\"None\""),
+	IMPL("type"),
+	IMPL("sessionAffinity"),
+	IMPL_SUB("sessionAffinityConfig", session_affinity_config),
 	REFUSE_BUT("internalTrafficPolicy", "\"Cluster\""),
 	REFUSE_BUT("ipFamilyPolicy", "\"SingleStack\""),
 	REFUSE_BUT("publishNotReadyAddresses", "false"),
@@ -403,7 +407,6 @@ static const struct api_field service_spec[] = {
 	REFUSE("loadBalancerClass"),
 	REFUSE("loadBalancerIP"),
 	REFUSE("loadBalancerSourceRanges"),
-	REFUSE("sessionAffinityConfig"),
 	REFUSE("trafficDistribution"),
 	END,
 };

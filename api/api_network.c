@@ -18,6 +18,7 @@ api_network_config_default(struct api_network_config *nc)
 	nc->allow_metadata = 0;
 	nc->backend =
 		(struct api_network_backend){API_BACKEND_HOST_GW, API_DEFAULT_VXLAN_VNI, API_DEFAULT_VXLAN_PORT, 0};
+	snprintf(nc->cluster_domain, sizeof(nc->cluster_domain), "%s", API_DEFAULT_CLUSTER_DOMAIN);
 }
 
 static const char *const backend_names[] = {"host-gw", "vxlan"};
@@ -66,6 +67,7 @@ static void
 config_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_network_config *nc = out;
+	char *domain;
 	int64_t v;
 
 	api_network_config_default(nc);
@@ -75,6 +77,10 @@ config_decode(struct api_dec *d, const json_t *j, void *out)
 		nc->subnet_length = (int)v;
 	dec_bool(d, j, "allowMetadata", &nc->allow_metadata);
 	dec_object(d, j, "backend", &nc->backend, backend_decode);
+	domain = dec_checked(d, j, "clusterDomain", 0, api_check_dns_subdomain);
+	if (domain)
+		snprintf(nc->cluster_domain, sizeof(nc->cluster_domain), "%s", domain);
+	free(domain);
 	if (nc->subnet_length <= nc->pod_cidr.len)
 		dec_err_at(d, "subnetLength", "must be longer than the podCIDR prefix /%d, got %d", nc->pod_cidr.len,
 		           nc->subnet_length);
@@ -110,6 +116,8 @@ config_encode(const void *obj)
 			rc |= enc_set(j, "backend",
 			              json_pack("{s:s,s:i,s:i,s:b}", "type", "vxlan", "vni", nc->backend.vni, "port",
 			                        nc->backend.port, "directRouting", nc->backend.direct_routing));
+		if (strcmp(nc->cluster_domain, API_DEFAULT_CLUSTER_DOMAIN) != 0)
+			rc |= enc_str(j, "clusterDomain", nc->cluster_domain);
 	}
 	return enc_done(j, rc);
 }

@@ -14,6 +14,9 @@
  * "directRouting": false} (vni 0..16777215, port 1..65535). With vxlan a
  * Subnet also carries "publicIP" and "backendData": {"vtepMAC": MAC},
  * copied by the node controller from the node's status.
+ *
+ * "clusterDomain" (contract version 2): the DNS domain of service names,
+ * "cluster.local" by default (left out when encoding the default).
  */
 #ifndef SKIFF_API_NETWORK_H
 #define SKIFF_API_NETWORK_H
@@ -28,6 +31,7 @@
 #define API_DEFAULT_SERVICE_CIDR "10.0.0.0/24"
 #define API_DEFAULT_VXLAN_VNI 1
 #define API_DEFAULT_VXLAN_PORT 4789
+#define API_DEFAULT_CLUSTER_DOMAIN "cluster.local"
 
 enum api_backend_type { API_BACKEND_HOST_GW = 0, API_BACKEND_VXLAN = 1 };
 
@@ -45,6 +49,7 @@ struct api_network_config {
 	struct api_cidr service_cidr;
 	int allow_metadata; /* "allowMetadata": pods may reach 169.254.169.254 (host-gw firewall) */
 	struct api_network_backend backend;
+	char cluster_domain[254]; /* "clusterDomain": a DNS subdomain */
 };
 
 struct api_network_config *api_network_config_parse(const char *json, size_t len, struct api_errors *errs);

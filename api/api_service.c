@@ -44,6 +44,8 @@ port_decode_common(struct api_dec *d, const json_t *j, void *item, int named)
 		p->port = (int)v;
 	target_decode(d, j, p, named);
 	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", api_proto_names, 2, API_PROTO_TCP);
+	if (named && dec_present(j, "nodePort") && dec_int(d, j, "nodePort", 1, 65535, &v))
+		p->node_port = (int)v;
 }
 
 static void
@@ -145,6 +147,8 @@ port_encode(const void *item)
 		else
 			rc |= enc_int(j, "targetPort", p->target_port);
 		rc |= enc_str(j, "protocol", api_protocol_name(p->protocol));
+		if (p->node_port)
+			rc |= enc_int(j, "nodePort", p->node_port);
 	}
 	return enc_done(j, rc);
 }
@@ -167,14 +171,66 @@ api_service_ports_free(struct api_service_port *ports, size_t n)
 	free(ports);
 }
 
+static const char *const type_names[] = {"ClusterIP", "NodePort", "LoadBalancer"};
+static const char *const affinity_names[] = {"None", "ClientIP"};
+
+const char *
+api_service_type_name(enum api_service_type t)
+{
+	return type_names[t <= API_SVC_LOAD_BALANCER ? t : 0];
+}
+
+int
+api_service_has_node_ports(const struct api_service *svc)
+{
+	return svc->spec.type == API_SVC_NODE_PORT || svc->spec.type == API_SVC_LOAD_BALANCER;
+}
+
+static void
+client_ip_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	int64_t v;
+
+	if (dec_present(j, "timeoutSeconds") && dec_int(d, j, "timeoutSeconds", 1, 86400, &v))
+		*(int *)out = (int)v;
+}
+
+static void
+affinity_config_decode(struct api_dec *d, const json_t *j, void *out)
+{
+	dec_object(d, j, "clientIP", out, client_ip_decode);
+}
+
+/* nodePort only where the type has node ports (as Kubernetes says). */
+static void
+node_ports_check(struct api_dec *d, const struct api_service_spec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_ports; i++)
+		if (s->ports[i].node_port && s->type == API_SVC_CLUSTER_IP)
+			port_err(d, i, "nodePort", "may not be set when type is \"ClusterIP\"");
+}
+
 static void
 spec_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_service_spec *s = out;
+	const json_t *cip = json_object_get(j, "clusterIP");
 
 	api_selector_decode(d, j, "selector", &s->selector);
 	api_service_ports_decode(d, j, &s->ports, &s->n_ports, 1);
-	s->cluster_ip = dec_ipv4(d, j, "clusterIP", 0);
+	s->headless = json_is_string(cip) && strcmp(json_string_value(cip), "None") == 0;
+	if (!s->headless)
+		s->cluster_ip = dec_ipv4(d, j, "clusterIP", 0);
+	s->type = (enum api_service_type)dec_enum(d, j, "type", type_names, 3, API_SVC_CLUSTER_IP);
+	s->affinity = (enum api_session_affinity)dec_enum(d, j, "sessionAffinity", affinity_names, 2,
+	                                                  API_AFFINITY_NONE);
+	s->affinity_timeout = API_AFFINITY_DEFAULT_TIMEOUT;
+	dec_object(d, j, "sessionAffinityConfig", &s->affinity_timeout, affinity_config_decode);
+	if (s->headless && s->type != API_SVC_CLUSTER_IP)
+		dec_err_at(d, "clusterIP", "may not be \"None\" when type is \"%s\"", type_names[s->type]);
+	node_ports_check(d, s);
 }
 
 static void
@@ -195,7 +251,14 @@ spec_encode(const struct api_service_spec *s)
 	if (j) {
 		rc |= enc_set(j, "selector", api_selector_encode(&s->selector));
 		rc |= enc_set(j, "ports", api_service_ports_encode(s->ports, s->n_ports));
-		rc |= enc_str(j, "clusterIP", s->cluster_ip);
+		rc |= enc_str(j, "clusterIP", s->headless ? "None" : s->cluster_ip);
+		if (s->type != API_SVC_CLUSTER_IP)
+			rc |= enc_str(j, "type", type_names[s->type]);
+		if (s->affinity == API_AFFINITY_CLIENT_IP) {
+			rc |= enc_str(j, "sessionAffinity", affinity_names[s->affinity]);
+			rc |= enc_set(j, "sessionAffinityConfig",
+			              json_pack("{s{si}}", "clientIP", "timeoutSeconds", s->affinity_timeout));
+		}
 	}
 	return enc_done(j, rc);
 }

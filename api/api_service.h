@@ -2,8 +2,11 @@
  * api_service.h: Service (P/services/NAME) and the cluster IP record
  * P/serviceips/IP -> {"service": NAME, "uid": "..."}.
  *
- * Defaults: port protocol TCP, targetPort = port. A service without
- * selector is valid (its endpoints are nobody's business).
+ * Defaults: port protocol TCP, targetPort = port, type ClusterIP,
+ * sessionAffinity None (ClientIP's timeout 10800 s). A service without
+ * selector is valid: its endpoints are written by users, and the
+ * endpoints controller never touches them. clusterIP "None" makes the
+ * service headless: no cluster IP, no proxy rules, DNS names its pods.
  */
 #ifndef SKIFF_API_SERVICE_H
 #define SKIFF_API_SERVICE_H
@@ -23,13 +26,22 @@ struct api_service_port {
 	int target_port;        /* 1..65535; 0 when target_port_name is set */
 	char *target_port_name; /* a container port name, or NULL (services only) */
 	enum api_protocol protocol;
+	int node_port; /* 0 = to be allocated (NodePort, LoadBalancer) */
 };
+
+enum api_service_type { API_SVC_CLUSTER_IP, API_SVC_NODE_PORT, API_SVC_LOAD_BALANCER };
+enum api_session_affinity { API_AFFINITY_NONE, API_AFFINITY_CLIENT_IP };
+#define API_AFFINITY_DEFAULT_TIMEOUT 10800 /* seconds, as Kubernetes */
 
 struct api_service_spec {
 	struct api_selector selector;
 	struct api_service_port *ports; /* at least one */
 	size_t n_ports;
-	char *cluster_ip; /* IPv4, NULL = to be allocated */
+	char *cluster_ip; /* IPv4, NULL = to be allocated (or headless) */
+	int headless;     /* clusterIP "None" */
+	enum api_service_type type;
+	enum api_session_affinity affinity;
+	int affinity_timeout; /* sessionAffinityConfig.clientIP.timeoutSeconds */
 };
 
 struct api_service {
@@ -45,6 +57,11 @@ void api_service_free(struct api_service *svc);
  * for a named target the number of the pod's port of that name and
  * protocol, 0 when it has none. O(ports of the pod). */
 int api_service_port_target(const struct api_service_port *sp, const struct api_pod *pod);
+
+/* "ClusterIP", "NodePort", "LoadBalancer". */
+const char *api_service_type_name(enum api_service_type t);
+/* The service has node ports (NodePort or LoadBalancer). */
+int api_service_has_node_ports(const struct api_service *svc);
 
 struct api_service_ip {
 	char *service; /* service name */
