@@ -224,8 +224,8 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	if (!s->headless)
 		s->cluster_ip = dec_ipv4(d, j, "clusterIP", 0);
 	s->type = (enum api_service_type)dec_enum(d, j, "type", type_names, 3, API_SVC_CLUSTER_IP);
-	s->affinity = (enum api_session_affinity)dec_enum(d, j, "sessionAffinity", affinity_names, 2,
-	                                                  API_AFFINITY_NONE);
+	s->affinity =
+		(enum api_session_affinity)dec_enum(d, j, "sessionAffinity", affinity_names, 2, API_AFFINITY_NONE);
 	s->affinity_timeout = API_AFFINITY_DEFAULT_TIMEOUT;
 	dec_object(d, j, "sessionAffinityConfig", &s->affinity_timeout, affinity_config_decode);
 	if (s->headless && s->type != API_SVC_CLUSTER_IP)
