@@ -7,8 +7,9 @@
  *   proxy userspace idle: conns=… rss=… MB
  *   proxy nftables: throughput ratio=… added p50=… µs p99=… µs
  *
- * The endpoint is a forked server on 127.0.0.2 (a sink port and an echo
- * port). The service CIDR 10.0.0.0/24 is routed into a sink bridge while
+ * The endpoint is a forked server on EP_IP (a sink port and an echo
+ * port), an address of the sink bridge: the proxy refuses loopback
+ * endpoints, and a local address is reached over lo all the same. The service CIDR 10.0.0.0/24 is routed into a sink bridge while
  * the bench runs, so nothing the proxy misses leaves the machine; the
  * route carries loopback's MTU, so that a connection to a cluster IP
  * (which really travels over lo) gets the same MSS as the direct one
@@ -50,6 +51,7 @@
 
 #include "etcd_sync.h"
 
+#define EP_IP "10.254.0.2" /* on the sink bridge; 10.254.0.0/16 unrouted here */
 #define SINK_PORT 19001
 #define ECHO_PORT 19002
 #define IDLE 10000
@@ -148,8 +150,8 @@ run_server(void)
 	struct ev_loop *loop = ev_default_loop(0);
 	ev_io sink, echo;
 
-	ev_io_init(&sink, srv_accept, listen_on("127.0.0.2", SINK_PORT), EV_READ);
-	ev_io_init(&echo, srv_accept, listen_on("127.0.0.2", ECHO_PORT), EV_READ);
+	ev_io_init(&sink, srv_accept, listen_on(EP_IP, SINK_PORT), EV_READ);
+	ev_io_init(&echo, srv_accept, listen_on(EP_IP, ECHO_PORT), EV_READ);
 	sink.data = NULL;
 	echo.data = &echo;
 	ev_io_start(loop, &sink);
@@ -436,7 +438,7 @@ run_mode(const char *ep, const char *mode)
 		/* ABBA: direct first in even rounds, proxied first in odd ones. */
 		for (int i = 0; i < 2; i++)
 			if ((i + r) % 2 == 0)
-				dir[r] = measure("127.0.0.2", SINK_PORT, &d);
+				dir[r] = measure(EP_IP, SINK_PORT, &d);
 			else
 				prx[r] = measure(CIP, 80, &x);
 		cpu += x.proxy;
@@ -456,11 +458,11 @@ run_mode(const char *ep, const char *mode)
 	pl = calloc(LAT_CONNS, sizeof(*pl));
 	for (int b = 0; b < LAT_BATCHES; b++) {
 		if (b % 2 == 0) {
-			nd += latency("127.0.0.2", ECHO_PORT, per, dl + nd);
+			nd += latency(EP_IP, ECHO_PORT, per, dl + nd);
 			np += latency(CIP, 81, per, pl + np);
 		} else {
 			np += latency(CIP, 81, per, pl + np);
-			nd += latency("127.0.0.2", ECHO_PORT, per, dl + nd);
+			nd += latency(EP_IP, ECHO_PORT, per, dl + nd);
 		}
 	}
 	qsort(dl, (size_t)nd, sizeof(*dl), cmp_double);
@@ -522,9 +524,9 @@ main(int argc, char **argv)
 	snprintf(BR, sizeof(BR), "skiff-blkb%d", (int)getpid() % 1000);
 	/* loopback's MTU: see the top of the file. */
 	snprintf(cmd, sizeof(cmd),
-	         "ip link add %s type bridge && ip link set %s up && "
+	         "ip link add %s type bridge && ip link set %s up && ip addr add " EP_IP "/32 dev %s && "
 	         "ip route add 10.0.0.0/24 dev %s mtu $(cat /sys/class/net/lo/mtu)",
-	         BR, BR, BR);
+	         BR, BR, BR, BR);
 	atexit(cleanup);
 	if (system(cmd) != 0)
 		return 1;
@@ -540,7 +542,7 @@ main(int argc, char **argv)
 		         "{\"clusterIP\":\"10.0.0.%d\",\"ports\":[{\"name\":\"sink\",\"port\":80,\"targetPort\":%d,"
 		         "\"protocol\":\"TCP\"},{\"name\":\"echo\",\"port\":81,\"targetPort\":%d,\"protocol\":\"TCP\"},"
 		         "{\"name\":\"idle\",\"port\":82,\"targetPort\":%d,\"protocol\":\"TCP\"}],"
-		         "\"addresses\":[{\"ip\":\"127.0.0.2\",\"node\":\"bench\",\"pod\":\"b\"}]}",
+		         "\"addresses\":[{\"ip\":\"" EP_IP "\",\"node\":\"bench\",\"pod\":\"b\"}]}",
 		         ip_base + i, SINK_PORT, ECHO_PORT, ECHO_PORT);
 		snprintf(key, sizeof(key), "/bench/endpoints/b%d", i);
 		r = etcd_sync_put(s, key, val, strlen(val), NULL);
