@@ -244,6 +244,8 @@ tr_failures(const struct trace *t, double w0, double w1, const char *who)
 
 		if (!in(c, w0, w1) || c->t1 == 0 || (c->status >= 200 && c->status < 300) || c->status == 304)
 			continue;
+		if (c->status == 404 && strcmp(c->method, "GET") == 0)
+			continue; /* a lookup that found nothing (the network before it is made) */
 		if (n++ < 20)
 			fprintf(stderr, "%s: %s %s: Docker answered %ld: %s\n", who, c->method, c->path, c->status,
 			        c->resp ? c->resp : "(no short body)");

@@ -55,7 +55,8 @@ double tr_call_time(const struct trace *t, double w0, double w1, const char *suf
 /* 1 if path, without its query, ends in suffix (NULL: any). */
 int tr_path_ends(const char *path, const char *suffix);
 /* Prints (stderr, "who: ...") every answer of a request made in [w0, w1]
- * that is not 2xx/304, with Docker's message; returns how many. */
+ * that is not 2xx/304 (nor a GET answered 404: a lookup that found
+ * nothing), with Docker's message; returns how many. */
 int tr_failures(const struct trace *t, double w0, double w1, const char *who);
 /* "GET /containers/json=3.00 POST /containers/create=2.00 ..." per pod:
  * the requests made in [w0, w1] by kind (IDs as {id}, no query). */
