@@ -168,36 +168,46 @@ containers(FILE *f, const char *title, const json_t *list, const json_t *cs)
 	}
 }
 
-/* The pod's conditions as kubectl describe shows them: Type and Status,
- * with the reason of one that is not True (contract version 2; a
- * version-1 status has none). */
+/* Conditions as kubectl describe shows them: Type and Status, with the
+ * reason of one that is not True (contract version 2; a version-1 status
+ * has none); nodes (full) also with since when and the message. */
 static void
-conditions(FILE *f, const json_t *conds)
+conditions_table(FILE *f, const json_t *conds, int full)
 {
-	struct ctl_table t = {.ncols = 3};
+	struct ctl_table t = {.ncols = full ? 5 : 3};
 	ctl_row *row;
 	json_t *c;
 	size_t i;
 
-	if (!json_array_size(conds) || !(row = malloc(sizeof(*row))))
+	if (!json_array_size(conds) || !(row = calloc(1, sizeof(*row))))
 		return;
 	fprintf(f, "Conditions:\n");
 	snprintf((*row)[0], CTL_CELL, "  Type");
 	snprintf((*row)[1], CTL_CELL, "Status");
-	snprintf((*row)[2], CTL_CELL, "Reason");
+	snprintf((*row)[2], CTL_CELL, "%s", full ? "LastTransitionTime" : "Reason");
+	snprintf((*row)[3], CTL_CELL, "Reason");
+	snprintf((*row)[4], CTL_CELL, "Message");
 	ctl_table_add(&t, *row);
 	json_array_foreach((json_t *)conds, i, c) {
 		const char *st = ctl_jstr(c, "status");
+		const char *why = st && strcmp(st, "True") == 0 && !full ? "" : or_none(ctl_jstr(c, "reason"));
 
 		snprintf((*row)[0], CTL_CELL, "  %s", or_none(ctl_jstr(c, "type")));
 		snprintf((*row)[1], CTL_CELL, "%s", st ? st : "Unknown");
-		snprintf((*row)[2], CTL_CELL, "%s",
-		         st && strcmp(st, "True") == 0 ? "" : or_none(ctl_jstr(c, "reason")));
+		snprintf((*row)[2], CTL_CELL, "%s", full ? or_none(ctl_jstr(c, "lastTransitionTime")) : why);
+		snprintf((*row)[3], CTL_CELL, "%s", why);
+		snprintf((*row)[4], CTL_CELL, "%s", ctl_jstr(c, "message") ? ctl_jstr(c, "message") : "");
 		ctl_table_add(&t, *row);
 	}
 	ctl_table_print(&t, f);
 	ctl_table_free(&t);
 	free(row);
+}
+
+static void
+conditions(FILE *f, const json_t *conds)
+{
+	conditions_table(f, conds, 0);
 }
 
 static int
@@ -459,6 +469,7 @@ describe_node(FILE *f, const struct ctl_state *st, const struct ctl_kv *no)
 	line(f, 2, "pods", "%s", or_none(ctl_jstr(sj, "status.capacity.pods")));
 	line(f, 0, "PodCIDR", "%s", or_none(ctl_jstr(sj, "status.podCIDR")));
 	line(f, 0, "Agent Version", "%s", or_none(ctl_jstr(sj, "status.agentVersion")));
+	conditions_table(f, ctl_jget(sj, "status.conditions"), 1);
 	fprintf(f, "Bound Pods:\n");
 	for (i = 0; i < bl->n; i++) {
 		struct api_errors e = {0};

@@ -475,7 +475,10 @@ START_TEST(test_node_v2)
 
 	put("nodes/m3", "{\"metadata\":{\"labels\":{\"zone\":\"b\"}},\"spec\":{}}");
 	put("nodestatus/m3", "{\"metadata\":{\"name\":\"m3\"},\"status\":{\"capacity\":{\"cpu\":\"6\","
-	                     "\"memory\":\"12Gi\",\"pods\":\"30\"},\"podCIDR\":\"10.244.3.0/24\"}}");
+	                     "\"memory\":\"12Gi\",\"pods\":\"30\"},\"podCIDR\":\"10.244.3.0/24\","
+	                     "\"conditions\":[{\"type\":\"RuntimeReady\",\"status\":\"False\",\"reason\":"
+	                     "\"RuntimeUnhealthy\",\"message\":\"docker: _ping timed out\\u001b[2J\","
+	                     "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}}");
 	put("nodeleases/m3", "{\"spec\":{\"holderIdentity\":\"m3\",\"leaseDurationSeconds\":10,"
 	                     "\"renewTime\":\"2020-01-01T00:00:00.000000Z\"}}");
 	put("nodeevents/m3/nodes/m3/abc",
@@ -489,6 +492,10 @@ START_TEST(test_node_v2)
 	ck_assert_int_eq(r.rc, 0);
 	HAS(line_of(r.out, "Ready:"), "heartbeat stopped");
 	HAS(line_of(r.out, "PodCIDR:"), "10.244.3.0/24");
+	HAS(line_of(r.out, "  RuntimeReady"), "RuntimeUnhealthy");
+	HAS(line_of(r.out, "  RuntimeReady"), "2026-01-01T00:00:00Z");
+	HAS(line_of(r.out, "  RuntimeReady"), "docker: _ping timed out");
+	ck_assert_msg(!strchr(r.out, 0x1b), "an escape sequence from a node's status reached the terminal");
 	HAS(r.out, "scheduler, m3");
 	run_free(&r);
 	r = ctl("get", "events", NULL);
