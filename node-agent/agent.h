@@ -249,6 +249,9 @@ void pods_stop(struct agent *a);
 /* The drain gate's kick (agent_drain.h): requeue the pod whose status has
  * podIP pod_ip. arg is the agent. */
 void pods_drain_kick(void *arg, const char *pod_ip);
+/* The pods whose sandbox could not be made try again now (the disk has
+ * room again), not at the end of their back-off. */
+void pods_sandbox_retry(struct agent *a);
 void pods_process(struct wq *q, const char *name, void *arg);
 struct pod_memo *pods_memo(struct agent *a, const char *pod, const char *uid);
 void pods_memo_drop(struct agent *a, const char *pod);

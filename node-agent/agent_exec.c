@@ -60,6 +60,44 @@ image_failed(struct pass *p, const char *reason, const char *msg)
 	pass_decide(p);
 }
 
+/* The pod's sandbox could not be made (the pause image or its container;
+ * Docker's answer in msg): into the pod's memo, which holds the next try
+ * back (plan_sandbox_backoff), a Warning event as Kubernetes', and a new
+ * decision, which writes the status with it. */
+static void
+sandbox_failed(struct pass *p, const char *msg)
+{
+	int mal;
+	const struct api_binding *b = pods_binding(p->a, p->pod, &mal);
+	struct agent *a = p->a;
+
+	if (!b) {
+		pass_relist(p);
+		return;
+	}
+	plan_memo_sandbox_error(pods_memo(a, p->pod, b->pod.meta.uid), msg, agent_now(a), a->o.backoff_base_ms,
+	                        a->o.backoff_max_ms);
+	log_kv(LL_WARN, KV("pod", p->pod), "failed to create pod sandbox: %s; will retry with back-off", msg);
+	recorder_eventf(a->rec, "pods", p->pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
+	                msg);
+	pass_decide(p);
+}
+
+/* The sandbox was made: its failures are over. */
+static void
+sandbox_made(struct pass *p)
+{
+	int mal;
+	const struct api_binding *b = pods_binding(p->a, p->pod, &mal);
+	struct pod_memo *m = b ? pods_memo(p->a, p->pod, b->pod.meta.uid) : NULL;
+
+	if (m) {
+		m->sandbox_err[0] = '\0';
+		m->sandbox_failures = 0;
+		m->sandbox_retry_at = 0;
+	}
+}
+
 /* ---------------------------------------------------------------- remove */
 
 static void
@@ -285,7 +323,7 @@ pause_import_done(struct dk_resp *r, void *arg)
 		snprintf(p->pull_err, sizeof(p->pull_err), "%s", dk_errmsg(r, m, sizeof(m)));
 	snprintf(m, sizeof(m), "cannot import %s from %s: %s (check --pause-tarball)", PAUSE_IMAGE, p->a->pause_tarball,
 	         p->pull_err);
-	pass_fail(p, "pause image", m);
+	sandbox_failed(p, m);
 }
 
 static void
@@ -414,8 +452,10 @@ create_done(struct dk_resp *r, void *arg)
 	}
 	if (r->status != 201) {
 		dk_errmsg(r, m, sizeof(m));
-		if (p->ci < 0 || !pass_container(p, &b))
-			pass_fail(p, "create infrastructure container", m);
+		if (p->ci < 0)
+			sandbox_failed(p, m);
+		else if (!pass_container(p, &b))
+			pass_fail(p, "create container", m);
 		else
 			image_failed(p, "CreateContainerError", m);
 		return;
@@ -429,6 +469,8 @@ create_done(struct dk_resp *r, void *arg)
 	}
 	log_kv(LL_INFO, KV("pod", p->pod, "id", id), "created %s container",
 	       p->ci < 0 ? "infrastructure" : "application");
+	if (p->ci < 0)
+		sandbox_made(p);
 	start_ctr(p, id);
 	json_decref(j);
 }

@@ -540,10 +540,21 @@ find_infra(const struct plan_in *in)
 	return infra;
 }
 
-/* Docker cannot start the sandbox (a host port in use, ...): report it and
- * try again after the queue's back-off. */
+void
+plan_memo_sandbox_error(struct pod_memo *m, const char *msg, double now, long base_ms, long max_ms)
+{
+	if (!m)
+		return;
+	snprintf(m->sandbox_err, sizeof(m->sandbox_err), "failed to create pod sandbox: %s", msg);
+	m->sandbox_failures++;
+	m->sandbox_retry_at = now + plan_backoff(base_ms, max_ms, m->sandbox_failures);
+}
+
+/* Docker cannot start the sandbox (a host port in use, ...) or could not
+ * make it (sandbox_err, a full disk, ...): report it and try again after
+ * the back-off. */
 static int
-plan_sandbox_failed(const struct plan_in *in, struct plan_out *out)
+plan_sandbox_failed(const struct plan_in *in, struct plan_out *out, const char *why)
 {
 	const struct api_pod *pod = &in->binding->pod;
 	size_t j;
@@ -558,8 +569,22 @@ plan_sandbox_failed(const struct plan_in *in, struct plan_out *out)
 		out->cs[j].restarts = cm ? cm->restarts : 0;
 	}
 	out->act = PLAN_STATUS;
-	out->message = in->start_err;
+	out->message = why;
 	out->retry = 1;
+	return 0;
+}
+
+/* The last try to make the sandbox failed and its back-off has not ended:
+ * the rows wait with Docker's answer, and the pass looks again then. */
+static int
+plan_sandbox_backoff(const struct plan_in *in, struct plan_out *out)
+{
+	struct pod_memo *m = in->memo;
+
+	if (plan_sandbox_failed(in, out, m->sandbox_err) < 0)
+		return -1;
+	out->retry = 0;
+	want_requeue(out, m->sandbox_retry_at - in->now);
 	return 0;
 }
 
@@ -937,7 +962,9 @@ plan_pass(const struct plan_in *in, struct plan_out *out)
 		return rc < 0 ? -1 : 0;
 	infra = find_infra(in);
 	if (infra && failed_to_start(in, infra->id))
-		return plan_sandbox_failed(in, out);
+		return plan_sandbox_failed(in, out, in->start_err);
+	if (!infra && in->memo && in->memo->sandbox_err[0] && in->now < in->memo->sandbox_retry_at)
+		return plan_sandbox_backoff(in, out);
 	if (!infra || !infra->running)
 		return plan_no_sandbox(in, infra, out), 0;
 	out->infra = infra;

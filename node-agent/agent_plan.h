@@ -55,6 +55,10 @@ struct pod_memo {
 	double stop_began;   /* monotonic time the pod's stop began (plan_stop); 0: not stopping */
 	int ready_was;       /* the Ready condition the planner last chose: 0 unknown, 1 False, 2 True */
 	char ready_time[32]; /* and its lastTransitionTime (RFC 3339) */
+	/* issue 22: the sandbox could not be made (pause image, create) */
+	char sandbox_err[600]; /* "failed to create pod sandbox: " Docker's answer; "" once one was made */
+	int sandbox_failures;
+	double sandbox_retry_at; /* monotonic: no new try before */
 };
 
 /* The entry of container name in m, made when missing (owned by m).
@@ -69,6 +73,9 @@ double plan_backoff(long base_ms, long max_ms, int n);
  * more failure, the next attempt after the back-off from now. c may be
  * NULL (nothing happens). */
 void plan_memo_error(struct ctr_memo *c, const char *reason, const char *msg, double now, long base_ms, long max_ms);
+/* The pod's sandbox could not be made (msg copied): one more failure, the
+ * next try after the back-off from now. m may be NULL. */
+void plan_memo_sandbox_error(struct pod_memo *m, const char *msg, double now, long base_ms, long max_ms);
 
 /* FNV-1a 64 of the container's spec, as 16 hex digits. */
 void pods_hash_container(const struct api_container *c, char *out, size_t len);

@@ -181,6 +181,16 @@ pass_fail(struct pass *p, const char *what, const char *msg)
 }
 
 void
+pods_sandbox_retry(struct agent *a)
+{
+	for (struct pod_memo *m = a->memos; m; m = m->next)
+		if (m->sandbox_err[0]) {
+			m->sandbox_retry_at = 0;
+			wq_add(a->q, m->name);
+		}
+}
+
+void
 pass_requeue(struct pass *p, double after)
 {
 	if (after < 0.05)

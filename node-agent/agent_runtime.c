@@ -110,6 +110,8 @@ disk_judge(struct agent *a, const char *info, size_t len)
 		recorder_eventf(a->rec, "nodes", a->o.node_name, press ? "Warning" : "Normal",
 		                press ? "DiskPressure" : "NoDiskPressure", "%s", a->disk_why);
 		register_refresh(a);
+		if (!press)
+			pods_sandbox_retry(a);
 	}
 	json_decref(j);
 }

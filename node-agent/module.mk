@@ -40,9 +40,10 @@ install-agent: $(BIN)/pause.tar
 # the agents beside the real node controller, which allocates subnets.
 AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(filter-out check_agent_fw check_agent_init check_agent_probes check_agent_vxlan,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(filter-out check_agent_fw check_agent_init check_agent_probes check_agent_vxlan check_agent_fulldisk,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 $(eval $(call test_prog,check_agent_init,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(eval $(call test_prog,check_agent_probes,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
+$(eval $(call test_prog,check_agent_fulldisk,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 # check_agent_fw drives agent_fw.c itself (iptables in a namespace of its own).
 $(eval $(call test_prog,check_agent_fw,tests/integration,$(OBJ)/node-agent/agent_fw.o $(OBJ)/tests/harness/th_netns.o $(DAEMON_LIB) $(API_LIB)))
 # check_agent_vxlan drives the vxlan backend's netlink side in namespaces of its own.
