@@ -8,9 +8,10 @@
  * count grows slowly). When the filler goes, the pod starts and the
  * pressure clears, without a restart of the agent.
  *
- * Root only (mount, dockerd); the dockerd is this test's own, so a wedged
- * network layer elsewhere cannot stop it, and it is removed at the end
- * with everything it made.
+ * Root only (mount, dockerd); the dockerd is this test's own, in a network
+ * namespace of its own (with --bridge=none a dockerd deletes the host's
+ * docker0), so a wedged network layer elsewhere cannot stop it, and it is
+ * removed at the end with everything it made.
  */
 #include <check.h>
 #include <jansson.h>
@@ -63,7 +64,12 @@ static int
 start_dockerd(void)
 {
 	char root[192], exec[192], pid[192], cmd[512], pns[80];
-	const char *argv[] = {"dockerd",
+	/* In a network namespace of its own: a dockerd started with
+	 * --bridge=none deletes docker0 wherever it runs. */
+	const char *argv[] = {"unshare",
+	                      "--net",
+	                      "--",
+	                      "dockerd",
 	                      "--data-root",
 	                      root,
 	                      "--exec-root",
@@ -92,7 +98,7 @@ start_dockerd(void)
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd), "unix://%s", SOCK);
-	DOCKERD = th_proc_start("/usr/sbin/dockerd", (char *const *)argv, NULL);
+	DOCKERD = th_proc_start("/usr/bin/unshare", (char *const *)argv, NULL);
 	for (double end = now() + 60; DOCKERD && th_proc_running(DOCKERD) && now() < end; usleep(200 * 1000))
 		if (dh_request_on(SOCK, "GET", "/_ping", NULL, NULL) == 200)
 			return 0;
