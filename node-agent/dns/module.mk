@@ -12,3 +12,10 @@ $(foreach t,$(DNS_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNES
 $(DNS_INTEG:%=$(TBIN)/%): LDLIBS += $(DNS_LIBS)
 INTEG_TESTS += $(DNS_INTEG:%=$(TBIN)/%)
 MAN_PAGES += node-agent/dns/skiff-dns.8
+$(DNS_INTEG:%=$(TBIN)/%): | $(BIN)/skiff-dns
+
+# The table, the query path and the cache are pure: a unit test links them.
+DNS_PURE := $(OBJ)/node-agent/dns/dns_table.o $(OBJ)/node-agent/dns/dns_answer.o $(OBJ)/node-agent/dns/dns_cache.o
+$(eval $(call test_prog,check_dns_table,tests/unit,$(DNS_PURE)))
+$(TBIN)/check_dns_table: LDLIBS += $(DNS_LIBS)
+UNIT_TESTS += $(TBIN)/check_dns_table
