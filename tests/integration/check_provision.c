@@ -47,6 +47,7 @@ static const char *const DAEMONS[] = {"skiff-scheduler",
                                       "skiff-deployment-controller",
                                       "skiff-agent",
                                       "skiff-proxy",
+                                      "skiff-dns",
                                       NULL};
 static const char *const CONTROL_PLANE[] = {"skiff-scheduler",
                                             "skiff-replication-controller",
@@ -363,6 +364,8 @@ START_TEST(test_install_minion)
 		ck_assert_msg(present(path), "skiff-agent not enabled");
 		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-proxy.service", root);
 		ck_assert_msg(present(path), "skiff-proxy not enabled");
+		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-dns.service", root);
+		ck_assert_msg(present(path), "skiff-dns not enabled");
 		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-scheduler.service",
 		         root);
 		ck_assert_msg(!present(path), "a minion must not run the scheduler");
@@ -626,6 +629,7 @@ START_TEST(test_rbac_docs)
 	node_may("del /skiff/proxystatus/m1", 1);
 	node_may("get --prefix /skiff/proxystatus/", 1);
 	node_may("get --prefix /skiff/nodeleases/", 1);
+	node_may("get --prefix /skiff/serviceips/", 1); /* skiff-dns */
 	ck_assert_int_eq(shf(&out,
 	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
 	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
@@ -652,6 +656,7 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/network/subnets/m2 '{}'", 0);
 	node_may("put /skiff/network/config '{}'", 0);
 	node_may("put /skiff/pods/web '{}'", 0);
+	node_may("put /skiff/serviceips/10.0.0.1 '{}'", 0);
 	node_may("get --prefix /skiff/pods/", 0);
 	node_may("get --prefix /skiff/leaders/", 0);
 	/* The control plane's user may write anywhere under the prefix, not outside. */
