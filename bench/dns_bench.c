@@ -149,15 +149,18 @@ pin(pid_t pid, int core)
 }
 
 /* Start argv[0] on core with stdin from /dev/null, stdout to out_fd (-1:
- * /dev/null) and stderr to log (a path in tmpdir; NULL: /dev/null). The
+ * /dev/null) and stderr to log (a file name in tmpdir; NULL: /dev/null). The
  * child dies with us (PR_SET_PDEATHSIG). */
 static pid_t
 spawn(char *const argv[], int core, int out_fd, const char *log)
 {
-	pid_t pid = fork();
+	char path[128];
+	pid_t pid;
 
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR), err = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : null;
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, log ? log : "");
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_RDWR),
+		    err = log ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0644) : null;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pin(0, core);
