@@ -34,6 +34,7 @@
  * servers die with us through PR_SET_PDEATHSIG; the directory stays).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
@@ -41,10 +42,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -517,8 +520,38 @@ wait_serving(pid_t *pid, int port, double timeout)
 
 /* ---- dnsperf ---- */
 
+/* CPU seconds of pid and of its descendants (NSD's server, reload and
+ * xfrd processes; skiff-dns has none), found by their parent in
+ * /proc/N/stat. One pass over /proc per generation. */
+static double
+tree_cpu(pid_t pid)
+{
+	double total = proc_cpu_seconds(pid);
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	while (d && (e = readdir(d))) {
+		char path[64], buf[512], *p;
+		int n = atoi(e->d_name), ppid = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", n);
+		if (n <= 0 || n == pid || !(f = fopen(path, "r")))
+			continue;
+		buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+		fclose(f);
+		if ((p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == pid)
+			total += tree_cpu(n);
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
 struct perf_run {
 	double qps, p99_us, lost;
+	double cpu_us;     /* the server's CPU per answer */
+	double client_cpu; /* dnsperf's CPU seconds over the run */
 	long answers, other_rcodes;
 };
 
@@ -543,10 +576,11 @@ parse_perf_line(const char *line, struct perf_run *r, double **lat, long *cap)
 	return sscanf(line, " Queries lost: %lf", &r->lost) == 1;
 }
 
-/* dnsperf over the query file against port for secs, pinned to the client
- * core; -v prints each answer's latency. 0, or -1 when it did not run. */
+/* dnsperf over the query file against port (served by pid) for secs,
+ * pinned to the client core; -v prints each answer's latency. 0, or -1
+ * when it did not run. */
 static int
-run_dnsperf(int port, double secs, struct perf_run *r)
+run_dnsperf(int port, pid_t pid, double secs, struct perf_run *r)
 {
 	char p[16], l[16], d[128], line[512];
 	char *argv[] = {"/usr/bin/dnsperf",
@@ -568,9 +602,10 @@ run_dnsperf(int port, double secs, struct perf_run *r)
 	                "1",
 	                "-v",
 	                NULL};
-	double *lat = NULL;
+	double *lat = NULL, cpu0 = tree_cpu(pid);
 	long cap = 0;
 	int fds[2], st = 0;
+	struct rusage ru;
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
@@ -586,10 +621,12 @@ run_dnsperf(int port, double secs, struct perf_run *r)
 		parse_perf_line(line, r, &lat, &cap);
 	if (f)
 		fclose(f);
-	if (perf_pid > 0)
-		waitpid(perf_pid, &st, 0);
+	if (perf_pid > 0 && wait4(perf_pid, &st, 0, &ru) > 0)
+		r->client_cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	perf_pid = 0;
 	if (r->answers > 0) {
+		r->cpu_us = (tree_cpu(pid) - cpu0) / (double)r->answers * 1e6;
 		bench_sort(lat, (int)r->answers);
 		r->p99_us = bench_percentile(lat, (int)r->answers, 99) * 1e6;
 	}
@@ -659,34 +696,62 @@ check_answers(int dns_port, int nsd_port)
 
 /* ---- the measurements ---- */
 
-/* ABBA rounds of dnsperf; prints the "dns:" line. */
+/* One run on stderr: busy is the share of a CPU the server used, dnsperf
+ * the share the client used (near 100%: the client was the limit). */
+static void
+print_run(const char *who, const struct perf_run *r, double secs)
+{
+	fprintf(stderr,
+	        "#   %-5s %6.0f qps p99 %6.0f µs cpu %5.1f µs/query busy %3.0f%% dnsperf %3.0f%% lost %.0f "
+	        "non-NOERROR %ld\n",
+	        who, r->qps, r->p99_us, r->cpu_us, r->qps * r->cpu_us / 1e4, r->client_cpu / secs * 100, r->lost,
+	        r->other_rcodes);
+}
+
+/* The median over n runs of the double at offset off in each. */
+static double
+median_of(const struct perf_run *runs, size_t off, int n)
+{
+	double v[64];
+
+	for (int i = 0; i < n; i++)
+		memcpy(&v[i], (const char *)&runs[i] + off, sizeof(double));
+	return bench_median(v, n);
+}
+
+/* ABBA rounds of dnsperf (skiff first in even rounds); prints the "dns:"
+ * line. cpu/query is steadier than qps when other work shares the core:
+ * qps follows the share of the core a server gets, CPU per answer not. */
 static int
 compare(int dns_port, int nsd_port, int rounds, double secs)
 {
-	double ratio[64], sq[64], bq[64], sp[64], bp[64], lo, hi;
-	struct perf_run w, s, b;
+	struct perf_run w, s[64], b[64];
+	double ratio[64], lo, hi, sc, bc;
 
 	/* Unmeasured warm-up of both: first faults, caches, the socket. */
-	if (run_dnsperf(dns_port, 1, &w) < 0 || run_dnsperf(nsd_port, 1, &w) < 0)
+	if (run_dnsperf(dns_port, dns_pid, 1, &w) < 0 || run_dnsperf(nsd_port, nsd_pid, 1, &w) < 0)
 		return -1;
 	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < 2; i++)
-			if ((i + r) % 2 == 0 ? run_dnsperf(dns_port, secs, &s) : run_dnsperf(nsd_port, secs, &b))
+			if ((i + r) % 2 == 0 ? run_dnsperf(dns_port, dns_pid, secs, &s[r])
+			                     : run_dnsperf(nsd_port, nsd_pid, secs, &b[r]))
 				return -1;
-		sq[r] = s.qps, bq[r] = b.qps, sp[r] = s.p99_us, bp[r] = b.p99_us;
-		ratio[r] = s.qps / b.qps;
-		if (verbose || s.lost > 0 || b.lost > 0 || s.other_rcodes || b.other_rcodes)
-			fprintf(stderr,
-			        "# round %d (%s first): skiff %.0f qps p99 %.0f µs lost %.0f non-NOERROR %ld; "
-			        "nsd %.0f qps p99 %.0f µs lost %.0f non-NOERROR %ld; ratio %.3f\n",
-			        r, r % 2 ? "nsd" : "skiff", s.qps, s.p99_us, s.lost, s.other_rcodes, b.qps, b.p99_us,
-			        b.lost, b.other_rcodes, ratio[r]);
+		ratio[r] = s[r].qps / b[r].qps;
+		if (verbose || s[r].lost > 0 || b[r].lost > 0 || s[r].other_rcodes || b[r].other_rcodes) {
+			fprintf(stderr, "# round %d (%s first): ratio %.3f\n", r, r % 2 ? "nsd" : "skiff", ratio[r]);
+			print_run("skiff", &s[r], secs);
+			print_run("nsd", &b[r], secs);
+		}
 	}
 	bench_range(ratio, rounds, &lo, &hi);
+	sc = median_of(s, offsetof(struct perf_run, cpu_us), rounds);
+	bc = median_of(b, offsetof(struct perf_run, cpu_us), rounds);
 	printf("dns: skiff=%.0f qps baseline=%.0f qps ratio=%.2f (%.2f-%.2f over %d rounds) p99=%.0f µs "
-	       "(baseline p99=%.0f µs; target ratio >= 0.8)\n",
-	       bench_median(sq, rounds), bench_median(bq, rounds), bench_median(ratio, rounds), lo, hi, rounds,
-	       bench_median(sp, rounds), bench_median(bp, rounds));
+	       "(baseline p99=%.0f µs; cpu/query skiff=%.1f µs baseline=%.1f µs, ratio %.2f; target ratio >= 0.8)\n",
+	       median_of(s, offsetof(struct perf_run, qps), rounds),
+	       median_of(b, offsetof(struct perf_run, qps), rounds), bench_median(ratio, rounds), lo, hi, rounds,
+	       median_of(s, offsetof(struct perf_run, p99_us), rounds),
+	       median_of(b, offsetof(struct perf_run, p99_us), rounds), sc, bc, sc > 0 ? bc / sc : 0);
 	return 0;
 }
 
