@@ -370,6 +370,7 @@ struct query {
 	uint8_t *wire; /* an A query for name, RD set; id patched per send */
 	size_t len;
 	struct in_addr want;
+	int any; /* any answer counts (NXDOMAIN too), not only the address */
 };
 
 static int
@@ -378,6 +379,7 @@ query_init(struct query *q, const char *name, const char *ip)
 	ldns_pkt *p = NULL;
 
 	q->wire = NULL;
+	q->any = 0;
 	inet_pton(AF_INET, ip, &q->want);
 	if (ldns_pkt_query_new_frm_str(&p, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK)
 		return -1;
@@ -462,9 +464,13 @@ resolve_until(int fd, struct query *q, double every, double deadline)
 		while ((n = recv(fd, buf, sizeof(buf), 0)) >= 2) {
 			uint16_t id = (uint16_t)(buf[0] << 8 | buf[1]);
 
+			int a;
+
 			/* Any of our queries for this name counts, not only the last. */
-			if ((uint16_t)(id - first) < (uint16_t)(next_id - first) &&
-			    answer_is(buf, (size_t)n, id, &q->want) == 1)
+			if ((uint16_t)(id - first) >= (uint16_t)(next_id - first))
+				continue;
+			a = answer_is(buf, (size_t)n, id, &q->want);
+			if (a == 1 || (q->any && a == 0))
 				return bench_now();
 		}
 	}
@@ -649,24 +655,33 @@ skiff_dns_bin(void)
 	return b && *b ? b : "build/bin/skiff-dns";
 }
 
+/* skiff-dns on the server core, on 127.0.0.1:port, for prefix. */
+static pid_t
+spawn_skiff_dns(const char *ep, const char *prefix, int port)
+{
+	char a_ep[256], a_prefix[64], a_listen[64], a_rc[128];
+	char *argv[] = {(char *)skiff_dns_bin(), a_ep, a_prefix, a_listen, "--ttl=5", a_rc, "--log-level=warn",
+	                "--health-addr=",        NULL};
+
+	snprintf(a_ep, sizeof(a_ep), "--etcd-endpoints=%s", ep);
+	snprintf(a_prefix, sizeof(a_prefix), "--prefix=%s", prefix);
+	snprintf(a_listen, sizeof(a_listen), "--listen=127.0.0.1:%d", port);
+	snprintf(a_rc, sizeof(a_rc), "--resolv-conf=%s/resolv.conf", tmpdir);
+	return spawn(argv, srv_core, -1, "skiff-dns.log");
+}
+
 static int
 start_servers(const char *ep, int dns_port, int nsd_port)
 {
-	char a_ep[256], a_listen[64], a_rc[128], conf[128];
-	char *dns_argv[] = {
-		(char *)skiff_dns_bin(), a_ep, "--prefix=" PREFIX, a_listen, "--ttl=5", a_rc, "--log-level=warn",
-		"--health-addr=",        NULL};
+	char conf[128];
 	char *nsd_argv[] = {"/usr/sbin/nsd", "-d", "-c", conf, NULL};
 	double t0 = bench_now();
 
-	snprintf(a_ep, sizeof(a_ep), "--etcd-endpoints=%s", ep);
-	snprintf(a_listen, sizeof(a_listen), "--listen=127.0.0.1:%d", dns_port);
-	snprintf(a_rc, sizeof(a_rc), "--resolv-conf=%s/resolv.conf", tmpdir);
 	snprintf(conf, sizeof(conf), "%s/nsd.conf", tmpdir);
 	nsd_pid = spawn(nsd_argv, srv_core, -1, "nsd.out");
-	dns_pid = spawn(dns_argv, srv_core, -1, "skiff-dns.log");
+	dns_pid = spawn_skiff_dns(ep, PREFIX, dns_port);
 	if (wait_serving(&dns_pid, dns_port, 20) < 0) {
-		fprintf(stderr, "dns bench: %s did not answer for svc%d within 20 s%s\n", dns_argv[0], NSVC - 1,
+		fprintf(stderr, "dns bench: %s did not answer for svc%d within 20 s%s\n", skiff_dns_bin(), NSVC - 1,
 		        dns_pid ? "" : " (it exited)");
 		show_log("skiff-dns.log");
 		return -1;
@@ -755,17 +770,50 @@ compare(int dns_port, int nsd_port, int rounds, double secs)
 	return 0;
 }
 
-static void
-print_rss(void)
+/* The memory of a second skiff-dns with no services (a prefix with
+ * nothing under it), once it answers: what the services cost is the
+ * difference. 0, or -1 (e is zeroed). */
+static int
+empty_mem(const char *ep, struct proc_mem *e)
 {
-	struct proc_mem m;
+	struct query q;
+	pid_t pid;
+	int port = free_port(), fd = udp_to(port), rc = -1;
+	double end = bench_now() + 20;
+
+	memset(e, 0, sizeof(*e));
+	if (fd < 0 || query_init(&q, "svc0.default.svc." DOMAIN ".", "10.96.1.10") < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	q.any = 1;
+	pid = spawn_skiff_dns(ep, PREFIX "-empty", port);
+	while (alive(&pid) && bench_now() < end)
+		if (resolve_until(fd, &q, 0.02, bench_now() + 0.2) > 0) {
+			rc = proc_mem_read(pid, e);
+			break;
+		}
+	stop_child(&pid);
+	free(q.wire);
+	close(fd);
+	return rc;
+}
+
+static void
+print_rss(const char *ep)
+{
+	struct proc_mem m, e;
 
 	if (proc_mem_read(dns_pid, &m) < 0) {
 		printf("dns rss with %d services: unreadable\n", NSVC);
 		return;
 	}
-	printf("dns rss with %d services: %.1f MB (pss %.1f MB, anon %.1f MB; target <= 10 MB)\n", NSVC,
-	       (double)m.rss_kb / 1024.0, (double)m.pss_kb / 1024.0, (double)m.anon_kb / 1024.0);
+	empty_mem(ep, &e);
+	printf("dns rss with %d services: %.1f MB (pss %.1f MB, anon %.1f MB; with none: rss %.1f MB, anon %.1f MB; "
+	       "target <= 10 MB)\n",
+	       NSVC, (double)m.rss_kb / 1024.0, (double)m.pss_kb / 1024.0, (double)m.anon_kb / 1024.0,
+	       (double)e.rss_kb / 1024.0, (double)e.anon_kb / 1024.0);
 }
 
 /* One try: a new service and its endpoints in one transaction, then a
@@ -896,7 +944,7 @@ main(int argc, char **argv)
 	if (setup(ep, &dns_port, &nsd_port) < 0 || start_servers(ep, dns_port, nsd_port) < 0 ||
 	    check_answers(dns_port, nsd_port) < 0 || compare(dns_port, nsd_port, rounds, secs) < 0)
 		return 1;
-	print_rss();
+	print_rss(ep);
 	if ((s = etcd_sync_new(&cfg, &err)) && propagation(s, dns_port) == 0)
 		rc = 0;
 	etcd_sync_free(s);
