@@ -558,6 +558,7 @@ struct perf_run {
 	double qps, p99_us, lost;
 	double cpu_us;     /* the server's CPU per answer */
 	double client_cpu; /* dnsperf's CPU seconds over the run */
+	double resp_bytes; /* dnsperf's average response size */
 	long answers, other_rcodes;
 };
 
@@ -577,7 +578,8 @@ parse_perf_line(const char *line, struct perf_run *r, double **lat, long *cap)
 		(*lat)[r->answers++] = strtod(sp + 1, NULL);
 		return 1;
 	}
-	if (sscanf(line, " Queries per second: %lf", &r->qps) == 1)
+	if (sscanf(line, " Queries per second: %lf", &r->qps) == 1 ||
+	    sscanf(line, " Average packet size: request %*d, response %lf", &r->resp_bytes) == 1)
 		return 1;
 	return sscanf(line, " Queries lost: %lf", &r->lost) == 1;
 }
@@ -718,9 +720,9 @@ print_run(const char *who, const struct perf_run *r, double secs)
 {
 	fprintf(stderr,
 	        "#   %-5s %6.0f qps p99 %6.0f µs cpu %5.1f µs/query busy %3.0f%% dnsperf %3.0f%% lost %.0f "
-	        "non-NOERROR %ld\n",
+	        "non-NOERROR %ld answer %.0f bytes\n",
 	        who, r->qps, r->p99_us, r->cpu_us, r->qps * r->cpu_us / 1e4, r->client_cpu / secs * 100, r->lost,
-	        r->other_rcodes);
+	        r->other_rcodes, r->resp_bytes);
 }
 
 /* The median over n runs of the double at offset off in each. */

@@ -48,7 +48,7 @@ BENCHES += $(BENCH_NETWORK)
 # services from a zone file, with dnsperf; propagation and RSS. Runs
 # build/bin/skiff-dns (node-agent/dns/module.mk).
 BENCH_DNS := $(B)/bench/dns_bench
-$(BENCH_DNS): $(OBJ)/bench/dns_bench.o $(BENCH_STATS_OBJ) $(OBJ)/bench/proc_mem.o $(ETCD_LIB)
+$(BENCH_DNS): $(OBJ)/bench/dns_bench.o $(BENCH_STATS_OBJ) $(OBJ)/bench/proc_mem.o $(ETCD_LIB) | $(BIN)/skiff-dns
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lldns $(LDLIBS)
