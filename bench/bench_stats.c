@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bench_stats.h"
 
@@ -47,4 +48,13 @@ bench_range(const double *v, int n, double *lo, double *hi)
 		*lo = v[i] < *lo ? v[i] : *lo;
 		*hi = v[i] > *hi ? v[i] : *hi;
 	}
+}
+
+double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -14,4 +14,7 @@ double bench_median(double *v, int n);
 /* The smallest and largest of v[0..n); n > 0. */
 void bench_range(const double *v, int n, double *lo, double *hi);
 
+/* Seconds on CLOCK_MONOTONIC. */
+double bench_now(void);
+
 #endif

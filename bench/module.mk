@@ -43,3 +43,13 @@ $(BENCH_NETWORK): $(OBJ)/bench/network_bench.o $(OBJ)/tests/e2e/e2e_bed.o $(OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 BENCHES += $(BENCH_NETWORK)
+
+# bench/dns_bench: skiff-dns against NSD (Debian) serving the same 1,000
+# services from a zone file, with dnsperf; propagation and RSS. Runs
+# build/bin/skiff-dns (node-agent/dns/module.mk).
+BENCH_DNS := $(B)/bench/dns_bench
+$(BENCH_DNS): $(OBJ)/bench/dns_bench.o $(BENCH_STATS_OBJ) $(OBJ)/bench/proc_mem.o $(ETCD_LIB) | $(BIN)/skiff-dns
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lldns $(LDLIBS)
+BENCHES += $(BENCH_DNS)
