@@ -3,7 +3,9 @@
  * every service a cluster IP from the service CIDR (P/serviceips/IP,
  * claimed with create-if-absent) and keeps P/endpoints/SERVICE equal to the
  * pods its selector matches: the ready ones in addresses, the not-ready
- * ones with an IP in notReadyAddresses, none being deleted.
+ * ones with an IP in notReadyAddresses, none being deleted. A headless
+ * service gets no IP; one without a selector gets no list (its user
+ * writes it, and the controller never touches it).
  */
 #ifndef SKIFF_EPC_H
 #define SKIFF_EPC_H
