@@ -229,7 +229,10 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 	epc_mode_seen(e, name, selectorless);
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
 	/* Headless: no address at all (one it had before is given back). */
-	epc_release(e, name, svc->spec.headless ? NULL : uid); /* claims of older incarnations */
+	if (epc_release(e, name, svc->spec.headless ? NULL : uid) > 0 && svc->spec.headless)
+		recorder_eventf(e->rec, "services", name, "Warning", "ClusterIPReleased",
+		                "clusterIP became None (headless): its cluster IP was released and no longer reaches "
+		                "the service; a Kubernetes service cannot change its clusterIP, recreate it instead");
 	if (!svc->spec.headless && !epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
 		wq_done(q, name, WQ_OK, 0); /* a claim is in flight, or impossible */
 		return;

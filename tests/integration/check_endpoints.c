@@ -621,6 +621,7 @@ START_TEST(test_headless)
 	    "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},\"clusterIP\":\"None\","
 	    "\"ports\":[{\"port\":80}]}}");
 	ck_assert_int_eq(gone("serviceips", 1), 0);
+	ck_assert_int_eq(gone("events/services/web", 1), 0); /* ClusterIPReleased */
 	w.name = "web";
 	for (double end = ev_time() + 10; ev_time() < end && !(endpoints_are(&w) && !*w.ip);)
 		usleep(20000);
