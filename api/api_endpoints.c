@@ -1,7 +1,8 @@
 /*
  * api_endpoints.c: Endpoints decode/encode, both address lists. Which pods
  * belong in which list is the endpoints controller's business; this only
- * checks the shape (and that "nodeName" and "node" agree).
+ * checks the shape (and that "nodeName" and "node" agree). Kubernetes'
+ * "subsets" shape decodes into the same struct; it is never written.
  */
 #include <stdlib.h>
 #include <string.h>
