@@ -9,6 +9,13 @@
  * An address's node is written twice: "nodeName" (the version-2 spelling,
  * Kubernetes' own) and "node" (what version-1 readers know). Decoding takes
  * either; both present must agree.
+ *
+ * Decoding also takes Kubernetes' shape, which users write for a service
+ * without a selector: "subsets" [{addresses, notReadyAddresses, ports}],
+ * flattened into the same struct (each port's targetPort = its port; the
+ * pod from targetRef.name). Every subset must have the same ports, since
+ * the struct has one port list; subsets that differ are refused, naming
+ * the first that does. Serialization always writes Skiff's shape.
  */
 #ifndef SKIFF_API_ENDPOINTS_H
 #define SKIFF_API_ENDPOINTS_H

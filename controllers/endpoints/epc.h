@@ -3,7 +3,9 @@
  * every service a cluster IP from the service CIDR (P/serviceips/IP,
  * claimed with create-if-absent) and keeps P/endpoints/SERVICE equal to the
  * pods its selector matches: the ready ones in addresses, the not-ready
- * ones with an IP in notReadyAddresses, none being deleted.
+ * ones with an IP in notReadyAddresses, none being deleted. A headless
+ * service gets no IP; one without a selector gets no list (its user
+ * writes it, and the controller never touches it).
  */
 #ifndef SKIFF_EPC_H
 #define SKIFF_EPC_H
@@ -29,6 +31,7 @@ struct epc {
 	struct epc_refusal *refusals; /* statuses reported as untrusted (epc_trust.c) */
 	uint32_t next_ip;             /* where the allocator looks first */
 	struct metric *writes, *allocs;
+	struct epc_mode *modes; /* service name → has a selector or not (epc_modes.c) */
 };
 
 /* epc_alloc.c: the cluster IP of a service. Returns 1 and the address in
@@ -69,6 +72,14 @@ void epc_subnets_free(struct epc *e);
 /* A status key NODE/POD is gone: report it again if it comes back. */
 void epc_refusal_forget(struct epc *e, const char *key);
 void epc_refusals_free(struct epc *e);
+
+/* epc_modes.c: service name was seen with or without a selector. */
+void epc_mode_seen(struct epc *e, const char *name, int selectorless);
+/* Service name is gone: 1 when its endpoints are this controller's to
+ * delete (it was last seen with a selector), 0 when they are its user's
+ * or unknown. Forgets the name. */
+int epc_mode_gone(struct epc *e, const char *name);
+void epc_modes_free(struct epc *e);
 
 /* A guarded write finished: requeue name on failure. */
 struct epc_write {

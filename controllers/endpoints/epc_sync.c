@@ -2,7 +2,11 @@
  * epc_sync.c: reconcile one service. Reads only the caches: the service,
  * its cluster IP claim, the pods its selector matches and the status
  * epc_trust.c believes for each (ready ones in addresses, the others with
- * an IP in notReadyAddresses, pods being deleted in neither). Writes P/endpoints/NAME only when the bytes differ, with a
+ * an IP in notReadyAddresses, pods being deleted in neither). A headless
+ * service gets no cluster IP (its list has none); a service without a
+ * selector gets a cluster IP and no list: its user writes
+ * P/endpoints/NAME, which is never written nor deleted here (epc_modes.c).
+ * Writes P/endpoints/NAME only when the bytes differ, with a
  * transaction that compares the revision it read; releases the claims of
  * deleted services. A failed compare is not an error: the watch brings the
  * news and the name comes back.
@@ -204,27 +208,40 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 {
 	struct epc *e = arg;
 	const struct informer_obj *o = informer_get(e->services, name);
+	const struct api_service *svc;
 	char ip[20], uid[32];
 	char *val;
+	int selectorless;
 
 	if (!o) {
-		/* Deleted: give the address back, drop the list. */
+		/* Deleted: give the address back, drop the list if it is ours. */
 		epc_release(e, name, NULL);
-		delete_endpoints(e, name);
+		if (epc_mode_gone(e, name))
+			delete_endpoints(e, name);
 		wq_done(q, name, WQ_OK, 0);
 		return;
 	}
-	if (!o->obj) {
+	if (!(svc = o->obj)) {
 		wq_done(q, name, WQ_OK, 0); /* invalid: the decoder reported it */
 		return;
 	}
+	selectorless = api_selector_empty(&svc->spec.selector);
+	epc_mode_seen(e, name, selectorless);
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
-	epc_release(e, name, uid); /* claims of older incarnations */
-	if (!epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
+	/* Headless: no address at all (one it had before is given back). */
+	if (epc_release(e, name, svc->spec.headless ? NULL : uid) > 0 && svc->spec.headless)
+		recorder_eventf(e->rec, "services", name, "Warning", "ClusterIPReleased",
+		                "clusterIP became None (headless): its cluster IP was released and no longer reaches "
+		                "the service; a Kubernetes service cannot change its clusterIP, recreate it instead");
+	if (!svc->spec.headless && !epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
 		wq_done(q, name, WQ_OK, 0); /* a claim is in flight, or impossible */
 		return;
 	}
-	if (!(val = endpoints_json(e, o->obj, ip))) {
+	if (selectorless) {
+		wq_done(q, name, WQ_OK, 0); /* the endpoints are the user's */
+		return;
+	}
+	if (!(val = endpoints_json(e, svc, svc->spec.headless ? NULL : ip))) {
 		wq_done(q, name, WQ_RETRY, 0);
 		return;
 	}
@@ -244,7 +261,7 @@ enqueue_if_selects(const struct informer_obj *o, void *arg)
 	struct pod_services *p = arg;
 	const struct api_service *svc = o->obj;
 
-	if (svc && api_selector_matches(&svc->spec.selector, p->labels))
+	if (svc && !api_selector_empty(&svc->spec.selector) && api_selector_matches(&svc->spec.selector, p->labels))
 		wq_add(p->e->q, o->name);
 }
 

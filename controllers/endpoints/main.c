@@ -242,6 +242,7 @@ free_all(void)
 	epc_index_free(&E.reported);
 	epc_subnets_free(&E);
 	epc_refusals_free(&E);
+	epc_modes_free(&E);
 }
 
 static void

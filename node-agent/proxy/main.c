@@ -135,6 +135,15 @@ static const struct controller_watch watches[] = {
 	{"endpoints", decode, free_ep, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.endpoints},
 	/* The service network of "config", which no endpoint may lie in. */
 	{"network", px_network_decode, px_network_free, {on_add, on_update, on_add, NULL, NULL}, 1, &PX.network},
+	/* Headless, affinity and port names; the cluster IP of a service whose
+	 * endpoints carry none (px_service.c). */
+	{"services", px_service_decode, px_service_free, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.services},
+	{"serviceips",
+         px_service_ip_decode,
+         px_service_ip_free,
+         {on_add, on_update, on_add, NULL, NULL},
+         0,
+         &PX.serviceips},
 	{0},
 };
 

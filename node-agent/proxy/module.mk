@@ -10,3 +10,8 @@ PROXY_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/c
 $(foreach t,$(PROXY_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(PROXY_INTEG:%=$(TBIN)/%)
 MAN_PAGES += node-agent/proxy/skiff-proxy.8
+
+# check_px_affinity: the ClientIP table and its nftables text, from
+# px_affinity.c alone.
+$(eval $(call test_prog,check_px_affinity,tests/unit,$(OBJ)/node-agent/proxy/px_affinity.o $(API_LIB)))
+UNIT_TESTS += $(TBIN)/check_px_affinity

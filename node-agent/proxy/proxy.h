@@ -43,6 +43,8 @@ struct px_port {
 	unsigned gen;
 	struct px_proxy *px;
 	UT_hash_handle hh;
+	int affinity;            /* ClientIP: seconds a client keeps its endpoint; 0 = None */
+	struct px_affinity *aff; /* userspace: client IP → endpoint (px_affinity.c) */
 };
 
 struct px_proxy {
@@ -73,7 +75,9 @@ struct px_proxy {
 	ev_timer status_timer;
 	double status_last; /* when the last write ended (loop time) */
 	int status_busy, status_stopping;
-	int status_err; /* the etcd error code of the last failed write, 0 after a success */
+	int status_err;              /* the etcd error code of the last failed write, 0 after a success */
+	struct informer *services;   /* P/services/: headless, affinity, port names (px_service.c) */
+	struct informer *serviceips; /* P/serviceips/: the claim of a service without a clusterIP anywhere else */
 };
 
 /* px_sync.c */
@@ -116,5 +120,45 @@ char *px_nft_render(struct px_proxy *px);
  * DAEMON_PENDING until then (daemon_stop_done follows), or DAEMON_DONE
  * when nft cannot be run. Later px_nft_apply calls do nothing. */
 int px_nft_stop(struct px_proxy *px);
+
+/* px_service.c: the informers' decoders, and what an endpoints list's
+ * service says. */
+struct px_svc_view {
+	const struct api_service *svc; /* borrowed from the cache; NULL when not known */
+	uint32_t cluster_ip;           /* host order */
+	int affinity;                  /* ClientIP timeout in seconds, 0 = None */
+};
+void *px_service_decode(const char *name, const char *value, size_t len, void *arg);
+void px_service_free(void *obj);
+void *px_service_ip_decode(const char *name, const char *value, size_t len, void *arg);
+void px_service_ip_free(void *obj);
+/* Fill v for the endpoints ep of service name: 0 when it gets rules, -1
+ * when not (headless, or no cluster IP known). O(claims) when neither the
+ * service nor ep gives the address. */
+int px_service_view(struct px_proxy *px, const char *name, const struct api_endpoints *ep, struct px_svc_view *v);
+/* The port on the cluster IP for the endpoints port sp: the service's port
+ * of the same name and protocol, sp's own when the service is not known,
+ * 0 when the service has no such port. O(ports). */
+int px_service_port(const struct px_svc_view *v, const struct api_service_port *sp);
+
+/* px_affinity.c: sessionAffinity ClientIP. */
+#define PX_AFFINITY_MAX 65536 /* clients remembered per service port (userspace) */
+/* Userspace: the endpoint (an index in p->be, p->nbe > 0) for a new
+ * connection from client (host order) at time now: the one it had while
+ * that is still an endpoint and its last use is within p->affinity
+ * seconds, else the next round-robin one (remembered). Without affinity,
+ * round-robin. O(1) but O(p->nbe) to find a remembered endpoint. */
+size_t px_affinity_pick(struct px_port *p, uint32_t client, double now);
+/* The same for the accepted connection fd (its peer's address). */
+size_t px_affinity_pick_conn(struct px_port *p, int fd, double now);
+/* The affinity of p became timeout (0 = None): the table goes with None. */
+void px_affinity_set(struct px_port *p, int timeout);
+void px_affinity_free(struct px_port *p);
+/* nftables: the text for p (chain number i, comment the chain's comment)
+ * with affinity: one set per endpoint of the clients sent there, with
+ * p->affinity as timeout, refreshed at each new connection (as
+ * kube-proxy's `recent` match), checked before the round-robin pick. New
+ * string (NULL: out of memory). */
+char *px_affinity_nft(const struct px_port *p, size_t i, const char *comment);
 
 #endif

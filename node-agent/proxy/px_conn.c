@@ -431,7 +431,7 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		memcpy(k->tried, p->be, p->nbe * sizeof(*k->tried));
 		k->key = strcpy((char *)(k->tried + p->nbe), p->key);
 		k->nbe = p->nbe;
-		k->next = p->rr++ % p->nbe;
+		k->next = px_affinity_pick_conn(p, fd, ev_now(loop)); /* round-robin, or the client's */
 		ev_io_init(&k->c_r, client_read, fd, EV_READ);
 		ev_io_init(&k->c_w, client_write, fd, EV_WRITE);
 		k->c_r.data = k->c_w.data = k;

@@ -84,11 +84,16 @@ port_element(struct px_proxy *px, struct sbuf *b, const struct px_port *p, size_
 static void
 port_chain(struct sbuf *b, const struct px_port *p, size_t i)
 {
-	char bip[20], key[sizeof(p->key)];
+	char bip[20], key[sizeof(p->key)], *aff;
 
 	/* The key in a comment, with anything nft would not take as '_'. */
 	for (size_t j = 0; j < sizeof(key); j++)
 		key[j] = !p->key[j] || isalnum((unsigned char)p->key[j]) || strchr("-/._", p->key[j]) ? p->key[j] : '_';
+	if (p->affinity && p->nbe && (aff = px_affinity_nft(p, i, key))) {
+		sb_printf(b, "%s", aff); /* ClientIP: px_affinity.c */
+		free(aff);
+		return;
+	}
 	sb_printf(b, "\tchain svc_%zu {\n\t\tcomment \"%s\"\n", i, key);
 	if (p->nbe == 0) {
 		/* Nobody to send to: refuse at once rather than let it hang. */

@@ -45,6 +45,7 @@ port_free(struct px_proxy *px, struct px_port *p)
 		ev_timer_stop(px->d->loop, &p->accept_pause);
 		close(p->listen_fd);
 	}
+	px_affinity_free(p);
 	free(p->be);
 	free(p);
 }
@@ -116,12 +117,12 @@ sync_one(const struct informer_obj *o, void *arg)
 {
 	struct px_proxy *px = arg;
 	const struct api_endpoints *ep = o->obj;
-	struct api_error err;
+	struct px_svc_view v;
 	unsigned char *ok;
-	uint32_t cip;
+	int port;
 
-	if (!ep || !ep->cluster_ip || api_ipv4_parse(ep->cluster_ip, &cip, &err) < 0)
-		return;
+	if (!ep || px_service_view(px, o->name, ep, &v) < 0)
+		return; /* headless, or no cluster IP (px_service.c) */
 	if (!(ok = px_endpoints_judge(px, o)))
 		return;
 	for (size_t i = 0; i < ep->n_ports; i++) {
@@ -137,9 +138,10 @@ sync_one(const struct informer_obj *o, void *arg)
 			snprintf(key, sizeof(key), "%s/%s", o->name, sp->name);
 		else
 			snprintf(key, sizeof(key), "%s/%d", o->name, sp->port);
-		if (!(p = port_get(px, key, o->name, cip, sp->port)))
+		if (!(port = px_service_port(&v, sp)) || !(p = port_get(px, key, o->name, v.cluster_ip, port)))
 			continue;
 		set_backends(p, ep, ok, sp->target_port ? sp->target_port : sp->port);
+		px_affinity_set(p, v.affinity);
 		p->gen = px->gen;
 	}
 	free(ok);

@@ -5,7 +5,8 @@
  * what it refuses to believe: statuses from a node the pod is not bound
  * to, unusable pod IPs, pod IPs outside the node's subnet; the split into
  * addresses and notReadyAddresses by the Ready condition, and pods being
- * deleted leaving both. Bindings and
+ * deleted leaving both; headless services (no cluster IP) and services
+ * without a selector (a cluster IP, the user's list left alone). Bindings and
  * pod status keys are written by the test, as the scheduler and agents
  * would.
  */
@@ -563,6 +564,103 @@ START_TEST(test_invalid_service_event)
 }
 END_TEST
 
+/* The value of P/endpoints/NAME (new) and its mod revision; NULL when absent. */
+static char *
+get_endpoints(const char *name, int64_t *mod)
+{
+	char key[256], *v = NULL;
+	struct etcd_result *r;
+
+	snprintf(key, sizeof(key), "%s/endpoints/%s", PFX, name);
+	r = etcd_sync_get(S, key);
+	if (r && r->err.code == ETCD_OK && r->nkvs == 1) {
+		v = strdup(r->kvs[0].value);
+		*mod = r->kvs[0].mod_revision;
+	}
+	etcd_result_free(r);
+	return v;
+}
+
+/* A service NAME selecting app=NAME, and its (empty) list written: the
+ * changes queued before it have been looked at. */
+static void
+barrier(const char *name)
+{
+	struct ep_want w = {.name = name, .want = ""};
+	char v[256];
+
+	snprintf(v, sizeof(v),
+	         "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"selector\":{\"app\":\"%s\"},\"ports\":[{\"port\":80}]}}",
+	         name, name);
+	put("%s/services/%s", name, v);
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "no endpoints for %s", name);
+}
+
+/* Headless (clusterIP "None"): a list without a cluster IP, no claim; a
+ * service that had an address and becomes headless gives it back. */
+START_TEST(test_headless)
+{
+	struct ep_want w = {.name = "db", .want = ""};
+	int64_t rev;
+	char *v;
+
+	put("%s/services/%s", "db",
+	    "{\"metadata\":{\"name\":\"db\"},\"spec\":{\"selector\":{\"app\":\"db\"},\"clusterIP\":\"None\","
+	    "\"ports\":[{\"port\":5432}]}}");
+	ck_assert_msg(wait_endpoints(&w, 10) == 0, "endpoints: got '%s'", w.got);
+	ck_assert_str_eq(w.ip, "");
+	ck_assert_ptr_nonnull(v = get_endpoints("db", &rev));
+	ck_assert_ptr_nonnull(strstr(v, "\"port\":5432"));
+	free(v);
+	barrier("m1");
+	ck_assert_int_eq(count_prefix("serviceips"), 1); /* m1's only */
+
+	put("%s/services/%s", "web", SVC);
+	ck_assert_int_eq(gone("serviceips", 2), 0);
+	put("%s/services/%s", "web",
+	    "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},\"clusterIP\":\"None\","
+	    "\"ports\":[{\"port\":80}]}}");
+	ck_assert_int_eq(gone("serviceips", 1), 0);
+	ck_assert_int_eq(gone("events/services/web", 1), 0); /* ClusterIPReleased */
+	w.name = "web";
+	for (double end = ev_time() + 10; ev_time() < end && !(endpoints_are(&w) && !*w.ip);)
+		usleep(20000);
+	ck_assert_msg(endpoints_are(&w) && !*w.ip, "endpoints of web: ip '%s'", w.ip);
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
+/* Without a selector: a cluster IP and no list of the controller's; the
+ * one its user writes (here before the service, in Kubernetes' subsets
+ * shape) is never rewritten nor deleted, not even with the service. */
+START_TEST(test_selectorless)
+{
+	const char *user = "{\"subsets\":[{\"addresses\":[{\"ip\":\"192.168.7.20\"}],\"ports\":[{\"port\":5432}]}]}";
+	int64_t rev, rev2 = 0;
+	char *v;
+
+	rev = put("%s/endpoints/%s", "ext", user);
+	barrier("m1");
+	put("%s/services/%s", "ext", "{\"metadata\":{\"name\":\"ext\"},\"spec\":{\"ports\":[{\"port\":5432}]}}");
+	ck_assert_int_eq(gone("serviceips", 2), 0);
+	/* Pods come (one the empty selector would match): the list stays. */
+	put_pod("web-1", "x");
+	barrier("m2");
+	ck_assert_ptr_nonnull(v = get_endpoints("ext", &rev2));
+	ck_assert_int_eq(rev2, rev);
+	ck_assert_str_eq(v, user);
+	free(v);
+
+	del("%s/services/%s", "ext");
+	ck_assert_int_eq(gone("serviceips", 2), 0); /* m1 and m2 */
+	barrier("m3");
+	ck_assert_ptr_nonnull(v = get_endpoints("ext", &rev2));
+	ck_assert_int_eq(rev2, rev);
+	free(v);
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -579,6 +677,8 @@ suite(void)
 	tcase_add_test(tc, test_pod_ip_outside_subnet);
 	tcase_add_test(tc, test_not_ready_addresses);
 	tcase_add_test(tc, test_host_network_pod_ip);
+	tcase_add_test(tc, test_headless);
+	tcase_add_test(tc, test_selectorless);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -629,7 +629,8 @@ START_TEST(test_rbac_docs)
 	node_may("del /skiff/proxystatus/m1", 1);
 	node_may("get --prefix /skiff/proxystatus/", 1);
 	node_may("get --prefix /skiff/nodeleases/", 1);
-	node_may("get --prefix /skiff/serviceips/", 1); /* skiff-dns */
+	node_may("get --prefix /skiff/serviceips/", 1); /* skiff-dns, the proxy */
+	node_may("put /skiff/serviceips/10.0.0.9 '{}'", 0);
 	ck_assert_int_eq(shf(&out,
 	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
 	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "

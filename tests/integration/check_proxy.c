@@ -10,7 +10,9 @@
  * One test puts a slow stand-in for nft first on the proxy's PATH and
  * polls /healthz while it runs: the proxy's loop never waits for nft.
  * Another lists one endpoint in notReadyAddresses: it never gets a
- * connection.
+ * connection. Services (written by the test too) make a headless service
+ * get no rules, a selectorless one be served on its claim with its user's
+ * endpoints, and ClientIP affinity keep this client on one endpoint.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -679,6 +681,110 @@ START_TEST(test_not_ready_unused)
 }
 END_TEST
 
+/* P/DIR/NAME = val, under the test's prefix; the revision. */
+static int64_t
+put_key(const char *dir, const char *name, const char *val)
+{
+	char key[128];
+	int64_t rev;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", PFX, dir, name);
+	ck_assert_int_gt(rev = tu_put(S, key, val), 0);
+	return rev;
+}
+
+/* Headless: no rules, even for endpoints that carry a cluster IP. Without
+ * a selector: the user's endpoints (Kubernetes' subsets shape, no cluster
+ * IP) are served on the service's claim in P/serviceips/, on the
+ * service's port of the same name. Both modes. */
+START_TEST(test_headless_and_selectorless)
+{
+	static const char *modes[] = {"userspace", "nftables"};
+	char val[512], cmd[200];
+	int64_t uid;
+
+	if (geteuid() != 0)
+		return;
+	put_key("services", "hl",
+	        "{\"metadata\":{\"name\":\"hl\"},\"spec\":{\"selector\":{\"app\":\"hl\"},\"clusterIP\":\"None\","
+	        "\"ports\":[{\"name\":\"http\",\"port\":80}]}}");
+	snprintf(val, sizeof(val),
+	         "{\"clusterIP\":\"10.0.0.78\",\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":%d}],"
+	         "\"addresses\":[{\"ip\":\"" EP2 "\"}]}",
+	         BPORT);
+	put_key("endpoints", "hl", val);
+	uid = put_key("services", "ext",
+	              "{\"metadata\":{\"name\":\"ext\"},\"spec\":{\"ports\":[{\"name\":\"http\","
+	              "\"port\":80,\"targetPort\":5432}]}}");
+	snprintf(val, sizeof(val), "{\"service\":\"ext\",\"uid\":\"%lld\"}", (long long)uid);
+	put_key("serviceips", CIP, val);
+	snprintf(val, sizeof(val),
+	         "{\"subsets\":[{\"addresses\":[{\"ip\":\"" EP2 "\"},{\"ip\":\"" EP3 "\"}],"
+	         "\"ports\":[{\"name\":\"http\",\"port\":%d}]}]}",
+	         BPORT);
+	put_key("endpoints", "ext", val);
+	start_proxy(modes[_i]);
+	ck_assert_msg(answers_are(EP2 "," EP3, 10) == 0, "the selectorless service does not answer on its claim");
+	/* The same sync saw hl: nothing of it in our table. */
+	snprintf(cmd, sizeof(cmd), "nft list table ip skiff_%s | grep -q '10\\.0\\.0\\.78\\|hl/'", NODE);
+	ck_assert_msg(sh(cmd) != 0, "the headless service got rules");
+}
+END_TEST
+
+/* The endpoint of one dial ("" when none answered). */
+static void
+dial_who(char *who, size_t len)
+{
+	int fd = dial(who, len);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+/* sessionAffinity ClientIP (timeout 2 s): this client's 20 connections
+ * reach one endpoint; 2 s after its last one it is picked anew (the other
+ * endpoint, round-robin moved on); None spreads again. Both modes. */
+START_TEST(test_session_affinity)
+{
+	static const char *modes[] = {"userspace", "nftables"};
+	const char *svc = "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},"
+			  "\"ports\":[{\"name\":\"http\",\"port\":80}],\"sessionAffinity\":\"ClientIP\","
+			  "\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":2}}}}";
+	char first[64] = "", who[64];
+	double last = 0, end;
+	int moved = 0;
+
+	if (geteuid() != 0)
+		return;
+	put_key("services", "web", svc);
+	put_endpoints("web", EP2 "," EP3);
+	start_proxy(modes[_i]);
+	for (end = ev_time() + 10; !first[0] && ev_time() < end;)
+		dial_who(first, sizeof(first));
+	ck_assert_msg(first[0], "the service does not answer");
+	for (int i = 0; i < 20; i++) {
+		dial_who(who, sizeof(who));
+		ck_assert_msg(strcmp(who, first) == 0, "connection %d went to %s, not %s", i, who, first);
+		last = ev_time();
+	}
+	/* The timeout passes without a connection: a new pick. */
+	for (end = ev_time() + 10; !moved && ev_time() < end; last = ev_time()) {
+		while (ev_time() < last + 2.3)
+			usleep(50000); /* the affinity's own time must pass */
+		dial_who(who, sizeof(who));
+		moved = who[0] && strcmp(who, first) != 0;
+	}
+	ck_assert_msg(moved, "still on %s after the timeout", first);
+	dial_who(first, sizeof(first)); /* and it sticks again */
+	ck_assert_str_eq(first, who);
+
+	put_key("services", "web",
+	        "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},"
+	        "\"ports\":[{\"name\":\"http\",\"port\":80}]}}");
+	ck_assert_msg(answers_are(EP2 "," EP3, 10) == 0, "sessionAffinity None does not spread");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -696,6 +802,8 @@ suite(void)
 	tcase_add_test(tc, test_direct_connect_closed);
 	tcase_add_test(tc, test_password_not_in_environ);
 	tcase_add_loop_test(tc, test_not_ready_unused, 0, 2);
+	tcase_add_loop_test(tc, test_headless_and_selectorless, 0, 2);
+	tcase_add_loop_test(tc, test_session_affinity, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
