@@ -135,6 +135,8 @@ static const struct controller_watch watches[] = {
 	{"endpoints", decode, free_ep, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.endpoints},
 	/* The service network of "config", which no endpoint may lie in. */
 	{"network", px_network_decode, px_network_free, {on_add, on_update, on_add, NULL, NULL}, 1, &PX.network},
+	/* Which service port holds which node port (px_nodeport.c). */
+	{"nodeports", px_nodeport_decode, px_nodeport_free, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.nodeports},
 	{0},
 };
 

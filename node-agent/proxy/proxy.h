@@ -43,6 +43,9 @@ struct px_port {
 	unsigned gen;
 	struct px_proxy *px;
 	UT_hash_handle hh;
+	int node_port; /* served on every local address, or 0 (px_nodeport.c) */
+	int np_fd;     /* userspace mode: the listener on 0.0.0.0:node_port, or -1 */
+	ev_io np_w;
 };
 
 struct px_proxy {
@@ -73,7 +76,8 @@ struct px_proxy {
 	ev_timer status_timer;
 	double status_last; /* when the last write ended (loop time) */
 	int status_busy, status_stopping;
-	int status_err; /* the etcd error code of the last failed write, 0 after a success */
+	int status_err;             /* the etcd error code of the last failed write, 0 after a success */
+	struct informer *nodeports; /* P/nodeports/PORT claims (px_nodeport.c) */
 };
 
 /* px_sync.c */
@@ -116,5 +120,23 @@ char *px_nft_render(struct px_proxy *px);
  * DAEMON_PENDING until then (daemon_stop_done follows), or DAEMON_DONE
  * when nft cannot be run. Later px_nft_apply calls do nothing. */
 int px_nft_stop(struct px_proxy *px);
+
+/* px_nodeport.c: node ports. The decoder of P/nodeports/ claims and its
+ * free. */
+void *px_nodeport_decode(const char *name, const char *value, size_t len, void *arg);
+void px_nodeport_free(void *obj);
+/* Serve p (service port sp of service svc) at sp's node port when the
+ * claim P/nodeports/PORT names that service port, else at none; in
+ * userspace mode through a listener on 0.0.0.0:PORT (a failure is logged
+ * and retried at the next sync). */
+void px_nodeport_set(struct px_proxy *px, struct px_port *p, const char *svc, const struct api_service_port *sp);
+/* p is going: close its node-port listener. */
+void px_nodeport_close(struct px_proxy *px, struct px_port *p);
+/* nftables mode: the map "nodeports" (node port : jump to the port's
+ * chain svc_N, numbered in px->ports order as px_nft.c numbers them), new,
+ * or NULL when no port has a node port; then PX_NODEPORT_RULE goes in the
+ * prerouting and output chains. */
+char *px_nodeport_map(struct px_proxy *px);
+#define PX_NODEPORT_RULE "\t\tip daddr != 127.0.0.0/8 fib daddr type local tcp dport vmap @nodeports\n"
 
 #endif
