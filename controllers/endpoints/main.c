@@ -37,7 +37,7 @@ static const struct flag flags[] = {
 
 static const struct skiff_prog prog = {
 	.name = "skiff-endpoints-controller",
-	.summary = "Gives services a cluster IP and keeps their endpoint lists.",
+	.summary = "Gives services cluster IPs and node ports and keeps their endpoint lists.",
 	.health_addr = "",
 	.elects = 1,
 	.resyncs = 1,

@@ -59,7 +59,7 @@ static const struct flag flags[] = {
 
 static const struct skiff_prog prog = {
 	.name = "skiff-proxy",
-	.summary = "Forwards connections for service cluster IPs to their endpoints.",
+	.summary = "Forwards connections for service cluster IPs and node ports to their endpoints.",
 	.health_addr = "",
 	.elects = 0,
 	.resyncs = 1,
