@@ -93,6 +93,7 @@ np_want(struct np_pass *p, size_t i)
 	if (!sp->node_port) {
 		if ((np = epc_node_port_pick(p->e->np_lo, p->e->np_hi, (unsigned)random(), np_taken, p)))
 			return np;
+		log_kv(LL_WARN, KV("service", p->name), "no free node port in %d-%d", p->e->np_lo, p->e->np_hi);
 		recorder_eventf(p->e->rec, "services", p->name, "Warning", "NodePortsExhausted",
 		                "no free node port left in %d-%d for port %d/%s; delete unused services or widen "
 		                "--node-port-range",
