@@ -286,6 +286,22 @@ START_TEST(test_restart_adopts_and_stale_released)
 }
 END_TEST
 
+/* Eleven ports, ten node ports in the range: ten claimed, one refused. */
+START_TEST(test_range_exhausted)
+{
+	char ports[1024] = "";
+	size_t n = 0;
+
+	for (int i = 0; i < 11; i++)
+		n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%s{\"name\":\"p%d\",\"port\":%d}", i ? "," : "", i,
+		                      8000 + i);
+	service("big", "NodePort", ports);
+	EXPECT_COUNT("events/services/big", "NodePortsExhausted", 1);
+	EXPECT_COUNT("nodeports", "\"service\":\"big\"", 10);
+	ck_assert(th_proc_running(P));
+}
+END_TEST
+
 START_TEST(test_bad_range_flag)
 {
 	char ep[512];
@@ -311,6 +327,7 @@ suite(void)
 	tcase_add_test(tc, test_allocate_requested_and_free);
 	tcase_add_test(tc, test_taken_out_of_range_released);
 	tcase_add_test(tc, test_restart_adopts_and_stale_released);
+	tcase_add_test(tc, test_range_exhausted);
 	tcase_add_test(tc, test_bad_range_flag);
 	suite_add_tcase(s, tc);
 	return s;
