@@ -278,10 +278,15 @@ service_row(const struct ctl_state *st, const struct ctl_kv *svc, int wide, ctl_
 	row[2][0] = '\0';
 	json_array_foreach(ports, i, p) {
 		const char *proto = ctl_jstr(p, "protocol");
+		/* The node port allocated (the endpoints' port i): "80:30080/TCP". */
+		long long np = ep ? ctl_jint(json_array_get(ctl_jget(ep->j, "ports"), i), "nodePort", 0) : 0;
+		char nps[16] = "";
 
+		if (np > 0)
+			snprintf(nps, sizeof(nps), ":%lld", np);
 		if (n < CTL_CELL)
-			n += (size_t)snprintf(row[2] + n, CTL_CELL - n, "%s%lld/%s", i ? "," : "",
-			                      ctl_jint(p, "port", 0), proto ? proto : "TCP");
+			n += (size_t)snprintf(row[2] + n, CTL_CELL - n, "%s%lld%s/%s", i ? "," : "",
+			                      ctl_jint(p, "port", 0), nps, proto ? proto : "TCP");
 	}
 	n = 0;
 	row[3][0] = '\0';

@@ -145,6 +145,7 @@ endpoints_json(struct epc *e, const struct api_service *svc, const char *ip)
 					c.first ? api_service_port_target(&svc->spec.ports[i], c.first) : 0;
 			if (ports[i].target_port == 0)
 				ports[i].target_port = ports[i].port;
+			ports[i].node_port = epc_node_port_of(e, svc->meta.name, &svc->spec.ports[i]);
 		}
 		ep.cluster_ip = (char *)ip;
 		ep.ports = ports;
@@ -216,6 +217,7 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 	if (!o) {
 		/* Deleted: give the address back, drop the list if it is ours. */
 		epc_release(e, name, NULL);
+		epc_node_ports(e, name, NULL);
 		if (epc_mode_gone(e, name))
 			delete_endpoints(e, name);
 		wq_done(q, name, WQ_OK, 0);
@@ -228,11 +230,13 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 	selectorless = api_selector_empty(&svc->spec.selector);
 	epc_mode_seen(e, name, selectorless);
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
-	/* Headless: no address at all (one it had before is given back). */
+	/* Headless: no address at all (one it had before is given back);
+	 * otherwise the claims of older incarnations go. */
 	if (epc_release(e, name, svc->spec.headless ? NULL : uid) > 0 && svc->spec.headless)
 		recorder_eventf(e->rec, "services", name, "Warning", "ClusterIPReleased",
 		                "clusterIP became None (headless): its cluster IP was released and no longer reaches "
 		                "the service; a Kubernetes service cannot change its clusterIP, recreate it instead");
+	epc_node_ports(e, name, o); /* the endpoints show them as they come */
 	if (!svc->spec.headless && !epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
 		wq_done(q, name, WQ_OK, 0); /* a claim is in flight, or impossible */
 		return;

@@ -59,7 +59,7 @@ static const struct flag flags[] = {
 
 static const struct skiff_prog prog = {
 	.name = "skiff-proxy",
-	.summary = "Forwards connections for service cluster IPs to their endpoints.",
+	.summary = "Forwards connections for service cluster IPs and node ports to their endpoints.",
 	.health_addr = "",
 	.elects = 0,
 	.resyncs = 1,
@@ -144,6 +144,8 @@ static const struct controller_watch watches[] = {
          {on_add, on_update, on_add, NULL, NULL},
          0,
          &PX.serviceips},
+	/* Which service port holds which node port (px_nodeport.c). */
+	{"nodeports", px_nodeport_decode, px_nodeport_free, {on_add, on_update, on_add, NULL, NULL}, 0, &PX.nodeports},
 	{0},
 };
 

@@ -45,6 +45,9 @@ struct px_port {
 	UT_hash_handle hh;
 	int affinity;            /* ClientIP: seconds a client keeps its endpoint; 0 = None */
 	struct px_affinity *aff; /* userspace: client IP → endpoint (px_affinity.c) */
+	int node_port;           /* served on every local address, or 0 (px_nodeport.c) */
+	int np_fd;               /* userspace mode: the listener on 0.0.0.0:node_port, or -1 */
+	ev_io np_w;
 };
 
 struct px_proxy {
@@ -78,6 +81,7 @@ struct px_proxy {
 	int status_err;              /* the etcd error code of the last failed write, 0 after a success */
 	struct informer *services;   /* P/services/: headless, affinity, port names (px_service.c) */
 	struct informer *serviceips; /* P/serviceips/: the claim of a service without a clusterIP anywhere else */
+	struct informer *nodeports;  /* P/nodeports/PORT claims (px_nodeport.c) */
 };
 
 /* px_sync.c */
@@ -160,5 +164,22 @@ void px_affinity_free(struct px_port *p);
  * kube-proxy's `recent` match), checked before the round-robin pick. New
  * string (NULL: out of memory). */
 char *px_affinity_nft(const struct px_port *p, size_t i, const char *comment);
+/* px_nodeport.c: node ports. The decoder of P/nodeports/ claims and its
+ * free. */
+void *px_nodeport_decode(const char *name, const char *value, size_t len, void *arg);
+void px_nodeport_free(void *obj);
+/* Serve p (service port sp of service svc) at sp's node port when the
+ * claim P/nodeports/PORT names that service port, else at none; in
+ * userspace mode through a listener on 0.0.0.0:PORT (a failure is logged
+ * and retried at the next sync). */
+void px_nodeport_set(struct px_proxy *px, struct px_port *p, const char *svc, const struct api_service_port *sp);
+/* p is going: close its node-port listener. */
+void px_nodeport_close(struct px_proxy *px, struct px_port *p);
+/* nftables mode: the map "nodeports" (node port : jump to the port's
+ * chain svc_N, numbered in px->ports order as px_nft.c numbers them), new,
+ * or NULL when no port has a node port; then PX_NODEPORT_RULE goes in the
+ * prerouting and output chains. */
+char *px_nodeport_map(struct px_proxy *px);
+#define PX_NODEPORT_RULE "\t\tip daddr != 127.0.0.0/8 fib daddr type local tcp dport vmap @nodeports\n"
 
 #endif

@@ -381,6 +381,8 @@ resume_accept(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)revents;
 	ev_io_start(loop, &p->accept_w);
+	if (p->np_fd > 0)
+		ev_io_start(loop, &p->np_w); /* the node port's (px_nodeport.c) */
 }
 
 void
@@ -394,7 +396,7 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < 64; i++) {
 		struct px_conn *k;
 
-		fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); /* cluster IP or node port */
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
 				/* Out of descriptors: give back the spare pipes,
@@ -402,13 +404,15 @@ px_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_warn("accept on port %d", p->listen_port);
 				pool_drain();
 				ev_io_stop(loop, w);
+				if (ev_is_active(&p->accept_pause))
+					return; /* the other listener paused first */
 				ev_timer_init(&p->accept_pause, resume_accept, 0.5, 0.0);
 				p->accept_pause.data = p;
 				ev_timer_start(loop, &p->accept_pause);
 			}
 			return;
 		}
-		if (!px_redirected(p, fd)) {
+		if (w != &p->np_w && !px_redirected(p, fd)) { /* node ports are dialled directly */
 			log_kv(LL_DEBUG, KV("service", p->key), "closed a connection not redirected by our rules");
 			close(fd);
 			continue;

@@ -120,6 +120,7 @@ px_nft_render(struct px_proxy *px)
 	int us = px->mode == PX_USERSPACE;
 	const char *hooks[2][2] = {{"prerouting", "type nat hook prerouting priority dstnat"},
 	                           {"output", "type nat hook output priority -100"}};
+	char *np = px_nodeport_map(px); /* px_nodeport.c */
 
 	sb_printf(&b, "table ip %s {\n", px->table);
 	if (px->ports) {
@@ -129,6 +130,8 @@ px_nft_render(struct px_proxy *px)
 			port_element(px, &b, p, i++);
 		sb_printf(&b, " }\n\t}\n");
 	}
+	if (np)
+		sb_printf(&b, "%s", np);
 	i = 0;
 	if (!us)
 		HASH_ITER(hh, px->ports, p, tmp)
@@ -139,6 +142,8 @@ px_nft_render(struct px_proxy *px)
 			sb_printf(&b, "\t\tmeta l4proto tcp redirect to : ip daddr . tcp dport map @services\n");
 		else if (px->ports)
 			sb_printf(&b, "\t\tip daddr . tcp dport vmap @services\n");
+		if (np)
+			sb_printf(&b, PX_NODEPORT_RULE);
 		sb_printf(&b, "\t}\n");
 	}
 	if (!us) {
@@ -148,6 +153,7 @@ px_nft_render(struct px_proxy *px)
 		              "\t\tct status dnat masquerade\n\t}\n");
 	}
 	sb_printf(&b, "}\n");
+	free(np);
 	return b.s;
 }
 

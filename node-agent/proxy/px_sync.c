@@ -40,6 +40,7 @@ static void
 port_free(struct px_proxy *px, struct px_port *p)
 {
 	HASH_DEL(px->ports, p);
+	px_nodeport_close(px, p);
 	if (p->listen_fd >= 0) {
 		ev_io_stop(px->d->loop, &p->accept_w);
 		ev_timer_stop(px->d->loop, &p->accept_pause);
@@ -142,6 +143,7 @@ sync_one(const struct informer_obj *o, void *arg)
 			continue;
 		set_backends(p, ep, ok, sp->target_port ? sp->target_port : sp->port);
 		px_affinity_set(p, v.affinity);
+		px_nodeport_set(px, p, o->name, sp);
 		p->gen = px->gen;
 	}
 	free(ok);

@@ -27,6 +27,7 @@ const struct th_perm th_roles_node_perms[] = {
 	{"READ", "%s/proxystatus/", 1},
 	{"READ", "%s/nodeleases/", 1},
 	{"READ", "%s/serviceips/", 1},
+	{"READ", "%s/nodeports/", 1},
 	{NULL, NULL, 0},
 };
 

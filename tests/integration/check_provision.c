@@ -631,6 +631,7 @@ START_TEST(test_rbac_docs)
 	node_may("get --prefix /skiff/nodeleases/", 1);
 	node_may("get --prefix /skiff/serviceips/", 1); /* skiff-dns, the proxy */
 	node_may("put /skiff/serviceips/10.0.0.9 '{}'", 0);
+	node_may("get --prefix /skiff/nodeports/", 1);
 	ck_assert_int_eq(shf(&out,
 	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
 	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
@@ -656,6 +657,7 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/proxystatus/m2 '{}'", 0);
 	node_may("put /skiff/network/subnets/m2 '{}'", 0);
 	node_may("put /skiff/network/config '{}'", 0);
+	node_may("put /skiff/nodeports/30080 '{}'", 0);
 	node_may("put /skiff/pods/web '{}'", 0);
 	node_may("put /skiff/serviceips/10.0.0.1 '{}'", 0);
 	node_may("get --prefix /skiff/pods/", 0);

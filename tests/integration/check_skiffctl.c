@@ -365,6 +365,17 @@ START_TEST(test_get_other_kinds)
 	          (const char *[]){"service/apache", "10.0.0.10", "80/TCP", "10.244.1.7:8080", NULL});
 	run_free(&r);
 
+	/* A NodePort service: each port with the node port its endpoints say. */
+	put("services/np", "{\"spec\":{\"type\":\"NodePort\",\"selector\":{\"app\":\"np\"},\"ports\":["
+	                   "{\"name\":\"a\",\"port\":80},{\"name\":\"b\",\"port\":81}]}}");
+	put("endpoints/np", "{\"clusterIP\":\"10.0.0.11\",\"ports\":[{\"name\":\"a\",\"port\":80,\"targetPort\":80,"
+	                    "\"protocol\":\"TCP\",\"nodePort\":30080},{\"name\":\"b\",\"port\":81,\"targetPort\":81,"
+	                    "\"protocol\":\"TCP\"}],\"addresses\":[]}");
+	r = ctl("get", "svc", "np", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	words_are(line_of(r.out, "np"), (const char *[]){"np", "10.0.0.11", "80:30080/TCP,81/TCP", "<none>", NULL});
+	run_free(&r);
+
 	r = ctl("get", "nodes", NULL);
 	ck_assert_int_eq(r.rc, 0);
 	words_are(line_of(r.out, "NAME"),
