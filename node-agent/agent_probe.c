@@ -137,6 +137,7 @@ judge(struct pwork *w, int ok, const char *msg)
 	}
 	if (!ok && w->failures >= w->p->failure_threshold) { /* startup or liveness: restart it */
 		pc->live_failed = 1;
+		pc->startup_failed = w->kind == PROBE_STARTUP;
 		stop_probe(&pc->w[PROBE_STARTUP]);
 		stop_probe(&pc->w[PROBE_LIVENESS]);
 		return 1;
@@ -271,8 +272,9 @@ prober_sync(struct prober *pr, const char *pod, const struct api_pod *p, const s
 		}
 		pc->seen = pr->gen;
 		snprintf(pc->ip, sizeof(pc->ip), "%s", infra && infra->ip ? infra->ip : "");
-		out[j] = (struct plan_probe){pc->started, pc->started && pc->ready, pc->live_failed,
-		                             pc->why[0] ? pc->why : NULL, pc->prestop_done};
+		out[j] = (struct plan_probe){pc->started,      pc->started && pc->ready,
+		                             pc->live_failed,  pc->why[0] ? pc->why : NULL,
+		                             pc->prestop_done, pc->startup_failed};
 	}
 	sweep(pr, pod);
 	return rc;

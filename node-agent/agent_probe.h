@@ -60,6 +60,7 @@ struct pctr {
 	struct pwork w[PROBE_KINDS];
 	unsigned seen;
 	struct pctr *next;
+	int startup_failed; /* live_failed came from the startupProbe */
 };
 
 struct prober {
