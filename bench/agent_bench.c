@@ -18,7 +18,11 @@
  *   probes   $AGENT_PROBE_PODS (default 100) pods held $AGENT_PROBE_SECONDS
  *            (default 30) without probes, then with an httpGet readiness
  *            and a tcpSocket liveness probe each second: the agent's CPU
- *            as a share of a core ($AGENT_BENCH_PROBES_ONLY=1: this alone)
+ *            as a share of a core ($AGENT_BENCH_PROBES_ONLY=1: this alone;
+ *            $AGENT_PROBE_PLAIN=0: no window without probes). With
+ *            $AGENT_BENCH_COMPARE=PATH (another skiff-agent build) the
+ *            probed pods are also held by that agent, alternating with
+ *            this one on the same pods: the compare line
  *
  *   agent 50 pods: skiff=S s baseline=B s ratio=R (LO-HI over N rounds) calls/pod skiff=C baseline=D
  *   agent 50 pods stop: skiff=S s baseline=B s ratio=R (LO-HI over N rounds)
@@ -152,15 +156,27 @@ etcd_delete_prefix(const char *prefix)
 
 /* ---------------------------------------------------------------- skiff */
 
+/* Run binary bin as the agent of a's node and prefix (set), its Docker
+ * requests traced into a->trace. */
+static int
+agent_spawn(struct agent *a, const char *bin)
+{
+	char env0[128];
+	const char *argv[] = {bin,        "--etcd-endpoints", getenv("ETCD_ENDPOINT"),
+	                      "--prefix", a->prefix,          "--node-name",
+	                      a->node,    "--log-level",      "warn",
+	                      NULL};
+	char *env[] = {env0, NULL};
+
+	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", a->trace);
+	a->p = th_proc_start(bin, (char *const *)argv, env);
+	return a->p ? 0 : -1;
+}
+
 static int
 agent_start(struct agent *a)
 {
-	char env0[128], key[160];
-	const char *argv[] = {SKIFF_AGENT, "--etcd-endpoints", getenv("ETCD_ENDPOINT"),
-	                      "--prefix",  a->prefix,          "--node-name",
-	                      a->node,     "--log-level",      "warn",
-	                      NULL};
-	char *env[] = {env0, NULL};
+	char key[160];
 	int fd;
 
 	snprintf(a->node, sizeof(a->node), "bench-%d", (int)getpid());
@@ -169,10 +185,8 @@ agent_start(struct agent *a)
 	if ((fd = mkstemp(a->trace)) < 0)
 		return -1;
 	close(fd);
-	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", a->trace);
-	a->p = th_proc_start(SKIFF_AGENT, (char *const *)argv, env);
 	snprintf(key, sizeof(key), "%s/nodestatus/%s", a->prefix, a->node);
-	if (!a->p || wait_count(key, 0, 1, 60) < 0) {
+	if (agent_spawn(a, SKIFF_AGENT) < 0 || wait_count(key, 0, 1, 60) < 0) {
 		fprintf(stderr, "agent_bench: the agent did not register its node status within 60 s\n");
 		return -1;
 	}
@@ -505,6 +519,48 @@ env_int(const char *name, int def)
 
 /* ---------------------------------------------------------------- probes */
 
+/* The CPU share of a's process over seconds, after a settling time. */
+static double
+cpu_share(struct agent *a, int seconds)
+{
+	pid_t pid = th_proc_pid(a->p);
+	double cpu0, cpu1;
+
+	sleep(5); /* the agent adopts the pods, its first probes settle */
+	cpu0 = proc_cpu_seconds(pid);
+	sleep((unsigned)seconds);
+	cpu1 = proc_cpu_seconds(pid);
+	return cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) / seconds;
+}
+
+/* $AGENT_BENCH_COMPARE names another skiff-agent binary (an older build):
+ * on the same probed pods, which an agent leaves running when it stops,
+ * the other binary then this one again, twice (B A B A after the first
+ * A), each measured over seconds. Prints both means; returns this one's
+ * (first window included), -1 when an agent did not start. */
+static double
+probe_compare(struct agent *a, const char *other, int seconds, double first)
+{
+	double mine = first, theirs = 0, s;
+
+	for (int i = 0; i < 4; i++) {
+		th_proc_free(a->p, 0);
+		a->p = NULL;
+		if (agent_spawn(a, i % 2 == 0 ? other : SKIFF_AGENT) < 0 || (s = cpu_share(a, seconds)) < 0) {
+			fprintf(stderr, "agent_bench: compare: an agent did not run\n");
+			return -1;
+		}
+		if (i % 2 == 0)
+			theirs += s / 2;
+		else
+			mine += s;
+	}
+	mine /= 3;
+	printf("agent probes compare: this agent cpu=%.2f%% (3 windows) %s cpu=%.2f%% (2 windows) of a core, %d s each\n",
+	       mine * 100, other, theirs * 100, seconds);
+	return mine;
+}
+
 /* The agent's CPU, as a share of one core, over seconds with n pods
  * Running (probes: each with an httpGet readiness and a tcpSocket
  * liveness probe every second, to the test image's httpd); the pods are
@@ -528,6 +584,8 @@ probe_window(struct agent *a, const char *tag, int uid0, int n, int seconds, con
 	sleep((unsigned)seconds);
 	cpu1 = proc_cpu_seconds(pid);
 	share = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) / seconds;
+	if (*probes && getenv("AGENT_BENCH_COMPARE") && *getenv("AGENT_BENCH_COMPARE") && share >= 0)
+		share = probe_compare(a, getenv("AGENT_BENCH_COMPARE"), seconds, share);
 	etcd_delete_prefix(bdir);
 	if (wait_count(sdir, 0, 0, 600) < 0) {
 		fprintf(stderr, "agent_bench: probes %s: pods not gone after 600 s\n", tag);
@@ -548,7 +606,7 @@ probe_cost(struct agent *a)
 
 	if (n <= 0)
 		return 0;
-	plain = probe_window(a, "plain", 900000, n, seconds, "");
+	plain = env_int("AGENT_PROBE_PLAIN", 1) ? probe_window(a, "plain", 900000, n, seconds, "") : 0;
 	probed = plain < 0 ? -1 : probe_window(a, "probed", 910000, n, seconds, probes);
 	if (probed < 0)
 		return -1;

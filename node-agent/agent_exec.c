@@ -27,6 +27,17 @@ exec_warn(struct pass *p, const char *cname, const char *reason, const char *msg
 	recorder_eventf(p->a->rec, "pods", p->pod, "Warning", reason, "container %s: %s", cname, msg);
 }
 
+void
+exec_event(struct pass *p, const struct plan_event *e)
+{
+	if (!e->type || strcmp(e->type, "Warning") == 0) {
+		exec_warn(p, e->container, e->reason, e->message);
+		return;
+	}
+	log_kv(LL_INFO, KV("pod", p->pod, "container", e->container), "%s: %s", e->reason, e->message);
+	recorder_eventf(p->a->rec, "pods", p->pod, e->type, e->reason, "%s", e->message);
+}
+
 /* The binding's spec container p->ci, or NULL when the binding is gone or
  * no longer has it. */
 static const struct api_container *
@@ -145,7 +156,8 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 			       "container exited with code %d; restarting (restart %d, policy %s)", s->exit_code,
 			       s->restarts + 1, api_restart_policy_name(b->pod.spec.restart_policy));
 	}
-	log_kv(LL_INFO, KV("pod", p->pod, "container", s->ctr, "id", s->id), "removing container: %s", o->why);
+	log_kv(LL_INFO, KV("pod", p->pod, "container", s->ctr, "id", s->id), "%s container: %s",
+	       o->keep ? "stopping" : "removing", o->why);
 	free(p->victim_id);
 	p->victim_id = strdup(s->id);
 	if (!p->victim_id) {
@@ -154,7 +166,7 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 	}
 	if (grace >= 0) {
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=%ld", s->id, grace);
-		pass_call(p, "POST", path, NULL, (grace + 15) * 1000, remove_stop_done);
+		pass_call(p, "POST", path, NULL, (grace + 15) * 1000, o->keep ? action_done : remove_stop_done);
 	} else {
 		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", s->id);
 		pass_call(p, "DELETE", path, NULL, 30000, action_done);

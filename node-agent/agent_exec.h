@@ -55,5 +55,8 @@ int pass_call(struct pass *p, const char *method, const char *path, const char *
 void exec_action(struct pass *p, const struct api_binding *b, const struct plan_out *o);
 /* A warning about container cname: logged and emitted as a pod event. */
 void exec_warn(struct pass *p, const char *cname, const char *reason, const char *msg);
+/* An event of the plan: a Warning as exec_warn, a Normal one (e->type)
+ * logged at info and emitted with its message as it is. */
+void exec_event(struct pass *p, const struct plan_event *e);
 
 #endif

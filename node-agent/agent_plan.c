@@ -9,8 +9,9 @@
  * duplicate copies go, a created one is started, an exited one restarted
  * after its crash-loop back-off (as the restart policy says), a missing one
  * has its image checked or pulled and is created; a running one whose
- * liveness probe failed (plan_in.probes, from the prober) is removed and
- * restarted after the crash-loop back-off. When nothing is left to do it
+ * liveness (or startup) probe failed (plan_in.probes, from the prober) is
+ * removed and restarted after the crash-loop back-off, or under
+ * restartPolicy Never only stopped. When nothing is left to do it
  * returns the status rows (ready and started as the probes say) and when
  * to look again. A pod stopped for good (binding gone, deletion mark)
  * waits at the drain gate, runs its preStop hooks, then goes, apps first,
@@ -627,7 +628,7 @@ plan_refuse_pod(const struct plan_in *in, struct plan_out *out, const char *reas
 		out->cs[j].reason = reason;
 		out->cs[j].message = text;
 	}
-	out->events[0] = (struct plan_event){reason, cname, text};
+	out->events[0] = (struct plan_event){reason, cname, text, NULL};
 	out->n_events = 1;
 	out->message = text;
 	out->act = PLAN_STATUS;
@@ -856,21 +857,30 @@ plan_missing(const struct plan_in *in, size_t j, struct ctr_memo *cm, struct cst
 	return 1;
 }
 
-/* A running app container whose liveness probe failed: it goes and a new
- * one follows after the crash-loop back-off (as if it had exited now),
- * with one more restart. */
+/* A running app container whose liveness (or startup) probe failed: it
+ * is killed (event Killing, type Normal, as the kubelet words it). Unless
+ * the restart policy is Never, a new one follows after the crash-loop
+ * back-off (as if it had exited now), with one more restart; under Never
+ * it is only stopped and stays, terminated, as its row. */
 static int
-plan_liveness(const struct plan_in *in, const struct api_container *c, const struct snap *cur, struct ctr_memo *cm,
-              struct plan_out *out)
+plan_liveness(const struct plan_in *in, size_t j, const struct snap *cur, struct ctr_memo *cm, struct plan_out *out)
 {
+	const struct api_container *c = api_spec_container(&in->binding->pod.spec, j);
+	int startup = in->probes[j].startup_failed;
+	int never = in->binding->pod.spec.restart_policy == API_RESTART_NEVER;
 	double delay = restart_delay(in, cur, in->wall);
 
+	snprintf(out->text, sizeof(out->text), "Container %.100s failed %s probe%s", c->name,
+	         startup ? "startup" : "liveness", never ? "" : ", will be restarted");
+	out->events[out->n_events++] = (struct plan_event){"Killing", c->name, out->text, "Normal"};
+	act_remove(out, cur, startup ? "it failed its startup probe" : "it failed its liveness probe");
+	if (never) {
+		out->keep = 1;
+		return 1;
+	}
 	memo_restarts(cm, cur->restarts + 1);
 	if (cm && delay > 0)
 		memo_wait_until(cm, "CrashLoopBackOff", "back-off restarting failed container", in->now + delay);
-	snprintf(out->text, sizeof(out->text), "Container %.100s failed liveness probe, will be restarted", c->name);
-	out->events[out->n_events++] = (struct plan_event){"Killing", c->name, out->text};
-	act_remove(out, cur, "it failed its liveness probe");
 	out->restart = 1;
 	return 1;
 }
@@ -889,7 +899,7 @@ plan_container(const struct plan_in *in, size_t j, const struct snap *infra, str
 	row->restarts = cur ? cur->restarts : cm ? cm->restarts : 0;
 	if (cur && cur->running && j < in->binding->pod.spec.n_containers) { /* an app container */
 		if (in->probes && in->probes[j].live_failed)
-			return plan_liveness(in, c, cur, cm, out);
+			return plan_liveness(in, j, cur, cm, out);
 		probe_row(in, j, row);
 		memo_ok(cm);
 		return 0;

@@ -113,11 +113,12 @@ enum plan_img { PLAN_IMG_UNKNOWN, PLAN_IMG_PRESENT, PLAN_IMG_ABSENT };
  * spec container (issue 17). A container without probes is started and
  * ready once running; so is every container when plan_in.probes is NULL. */
 struct plan_probe {
-	int started;      /* startupProbe succeeded (or none) */
-	int ready;        /* readinessProbe's verdict (or none: running) */
-	int live_failed;  /* livenessProbe reached failureThreshold: restart it */
-	const char *why;  /* the last failure, for the Killing event */
-	int prestop_done; /* its lifecycle.preStop hook ran (or there is none) */
+	int started;        /* startupProbe succeeded (or none) */
+	int ready;          /* readinessProbe's verdict (or none: running) */
+	int live_failed;    /* livenessProbe reached failureThreshold: restart it */
+	const char *why;    /* the last failure, for the Killing event */
+	int prestop_done;   /* its lifecycle.preStop hook ran (or there is none) */
+	int startup_failed; /* live_failed came from the startupProbe, not the livenessProbe */
 };
 
 struct plan_in {
@@ -162,6 +163,7 @@ struct plan_event {
 	const char *reason;
 	const char *container;
 	const char *message;
+	const char *type; /* "Normal", or NULL: a Warning */
 };
 
 struct plan_out {
@@ -184,6 +186,7 @@ struct plan_out {
 	/* issue 17 */
 	int terminating;     /* STATUS: the pod's stop began (Ready False, reason Terminating) */
 	char ready_time[32]; /* STATUS: the Ready condition's lastTransitionTime, RFC 3339 */
+	int keep;            /* REMOVE: only stop the target and keep it (a failed probe under restartPolicy Never) */
 };
 
 /* For agent_plan_init.c: spec container j (api_spec_container's index) in

@@ -559,7 +559,7 @@ pass_decide(struct pass *p)
 		return;
 	}
 	for (i = 0; i < out.n_events; i++)
-		exec_warn(p, out.events[i].container, out.events[i].reason, out.events[i].message);
+		exec_event(p, &out.events[i]);
 	if (out.requeue > 0)
 		pass_requeue(p, out.requeue);
 	if (out.act == PLAN_STATUS)

@@ -2,7 +2,8 @@
  * agent_probe.c: the prober. Per running application container (by
  * Docker ID) it keeps a copy of the pod's spec as it was when it first saw
  * the container, one ev_timer per probe (startupProbe first; readiness and
- * liveness only once started), the consecutive successes and failures,
+ * liveness only once started; all on a common grid of PROBE_GRID seconds,
+ * so that probes share wake-ups), the consecutive successes and failures,
  * and the verdicts the planner reads (started, ready, live_failed,
  * prestop_done). Every failed probe is a Warning event "Unhealthy"; every
  * verdict change requeues the pod on the agent's work queue, so the
@@ -14,12 +15,15 @@
  * (the probes are not part of the container's spec hash, as in
  * Kubernetes, where a probe change restarts nothing).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_probe.h"
 #include "tp.h"
+
+#define PROBE_GRID 0.25 /* seconds: probes start on multiples of it (on_grid) */
 
 static const char *const kind_names[] = {"Startup", "Readiness", "Liveness"};
 
@@ -67,6 +71,7 @@ prober_free(struct prober *pr)
 		pctr_free(pc);
 	}
 	tp_free(pr->tp);
+	prun_spare_free();
 	free(pr);
 }
 
@@ -137,6 +142,7 @@ judge(struct pwork *w, int ok, const char *msg)
 	}
 	if (!ok && w->failures >= w->p->failure_threshold) { /* startup or liveness: restart it */
 		pc->live_failed = 1;
+		pc->startup_failed = w->kind == PROBE_STARTUP;
 		stop_probe(&pc->w[PROBE_STARTUP]);
 		stop_probe(&pc->w[PROBE_LIVENESS]);
 		return 1;
@@ -174,6 +180,21 @@ probe_tick(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---------------------------------------------------------------- sync */
 
+/* Seconds from now to the first instant on the prober's grid (multiples
+ * of PROBE_GRID seconds of the loop's clock) at least after seconds away.
+ * Probes of whole-second periods that start on the grid stay on it, so the
+ * probes of every container share a few wake-ups a second instead of one
+ * each (and their answers come back together). A probe runs at most
+ * PROBE_GRID later than without it: within the kubelet's own slack, which
+ * runs the first probe at a tick of the period after initialDelaySeconds. */
+static double
+on_grid(struct ev_loop *loop, double after)
+{
+	double now = ev_now(loop), at = ceil((now + after) / PROBE_GRID) * PROBE_GRID;
+
+	return at - now > 0 ? at - now : 0;
+}
+
 static struct pctr *
 pctr_new(struct prober *pr, const char *pod, const struct api_pod *p, size_t j, const char *id)
 {
@@ -207,7 +228,8 @@ pctr_new(struct prober *pr, const char *pod, const struct api_pod *p, size_t j, 
 		w->pc = pc;
 		w->kind = k;
 		w->p = probes[k];
-		ev_timer_init(&w->t, probe_tick, w->p->initial_delay_seconds + 0.01, w->p->period_seconds);
+		ev_timer_init(&w->t, probe_tick, on_grid(pr->a->d->loop, w->p->initial_delay_seconds + 0.01),
+		              w->p->period_seconds);
 		if (w->p->set)
 			ev_timer_start(pr->a->d->loop, &w->t);
 	}
@@ -271,8 +293,9 @@ prober_sync(struct prober *pr, const char *pod, const struct api_pod *p, const s
 		}
 		pc->seen = pr->gen;
 		snprintf(pc->ip, sizeof(pc->ip), "%s", infra && infra->ip ? infra->ip : "");
-		out[j] = (struct plan_probe){pc->started, pc->started && pc->ready, pc->live_failed,
-		                             pc->why[0] ? pc->why : NULL, pc->prestop_done};
+		out[j] = (struct plan_probe){pc->started,      pc->started && pc->ready,
+		                             pc->live_failed,  pc->why[0] ? pc->why : NULL,
+		                             pc->prestop_done, pc->startup_failed};
 	}
 	sweep(pr, pod);
 	return rc;

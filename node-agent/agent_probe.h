@@ -30,6 +30,8 @@ struct prun_ctx {
 struct prun *prun_start(const struct prun_ctx *c, const struct api_handler *h, prun_done_fn done, void *arg);
 /* Stop r without its callback (NULL is fine). */
 void prun_cancel(struct prun *r);
+/* Free the finished runs kept for reuse (prober_free does). */
+void prun_spare_free(void);
 
 /* ------------------------------------------------------------------------
  * agent_probe.c: probes per container ID.
@@ -60,6 +62,7 @@ struct pctr {
 	struct pwork w[PROBE_KINDS];
 	unsigned seen;
 	struct pctr *next;
+	int startup_failed; /* live_failed came from the startupProbe */
 };
 
 struct prober {

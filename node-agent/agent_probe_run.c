@@ -9,7 +9,10 @@
  * address (no resolver on the loop), and a command that outlives its
  * timeout is left running in the container (Docker cannot kill an exec),
  * as the kubelet leaves it. It keeps no state between runs and decides
- * nothing (agent_probe.c counts the verdicts).
+ * nothing (agent_probe.c counts the verdicts). A finished run's memory
+ * is kept for the next one (up to PRUN_SPARE), so a probe allocates
+ * nothing of its own; every probe still opens a fresh connection, as the
+ * kubelet's do.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -46,7 +49,15 @@ struct prun {
 	int fd; /* tcpSocket */
 	ev_io io;
 	char addr[80];
+	struct prun *next; /* on the spare list */
 };
+
+#define PRUN_SPARE 512 /* finished runs kept for reuse (a few KB each) */
+
+/* The loop's finished runs, kept for the next ones (the agent has one
+ * loop). */
+static struct prun *spare;
+static int n_spare;
 
 static void
 prun_release(struct prun *r)
@@ -63,7 +74,25 @@ prun_release(struct prun *r)
 		close(r->fd);
 	}
 	free(r->out);
+	if (n_spare < PRUN_SPARE) { /* kept for the next run: no allocation per probe */
+		r->next = spare;
+		spare = r;
+		n_spare++;
+		return;
+	}
 	free(r);
+}
+
+void
+prun_spare_free(void)
+{
+	while (spare) {
+		struct prun *r = spare;
+
+		spare = r->next;
+		free(r);
+	}
+	n_spare = 0;
 }
 
 void
@@ -330,35 +359,51 @@ http_begin(struct prun *r, const struct prun_ctx *c)
 
 /* ---------------------------------------------------------------- tcpSocket */
 
+/* The verdict of a connect that ended with err (0: connected). */
+static void
+tcp_verdict(struct prun *r, int err, int now)
+{
+	char e[128];
+
+	r->ok = err == 0;
+	r->msg[0] = '\0';
+	if (err) {
+		snprintf(e, sizeof(e), "%s", strerror(err));
+		e[0] = (char)tolower((unsigned char)e[0]); /* as Go words it: "connection refused" */
+		snprintf(r->msg, sizeof(r->msg), "dial tcp %s: connect: %s", r->addr, e);
+	}
+	if (now)
+		finish(r, r->ok, r->msg);
+	else
+		ev_timer_start(r->a->d->loop, &r->soon);
+}
+
 static void
 tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct prun *r = (struct prun *)((char *)w - offsetof(struct prun, io));
 	int err = 0;
 	socklen_t l = sizeof(err);
-	char e[128], m[256];
 
 	(void)loop;
 	(void)revents;
 	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 		err = errno;
-	if (err == 0) {
-		finish(r, 1, "");
-		return;
-	}
-	snprintf(e, sizeof(e), "%s", strerror(err));
-	e[0] = (char)tolower((unsigned char)e[0]); /* as Go words it: "connection refused" */
-	snprintf(m, sizeof(m), "dial tcp %s: connect: %s", r->addr, e);
-	finish(r, 0, m);
+	tcp_verdict(r, err, 1);
 }
 
 /* 0 when the connect is under way (or done: r->soon set), -1 when out of
- * resources. */
+ * resources. To a pod on this node the handshake is over when connect
+ * returns (the kernel runs the peer's side in the call), so a second
+ * connect tells the outcome at once (0 or EISCONN: connected; EALREADY:
+ * still going, watched by an ev_io; else the error) without a watcher,
+ * a wake-up and a getsockopt per probe. */
 static int
 tcp_begin(struct prun *r, const struct prun_ctx *c)
 {
 	const char *host = r->h->host ? r->h->host : c->pod_ip;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
+	int rc;
 
 	snprintf(r->addr, sizeof(r->addr), "%s:%d", host, c->port);
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
@@ -368,12 +413,17 @@ tcp_begin(struct prun *r, const struct prun_ctx *c)
 	r->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
 		return -1;
-	if (connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS) {
+	rc = connect(r->fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc < 0 && errno == EINPROGRESS)
+		rc = connect(r->fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc == 0 || errno == EISCONN) {
+		tcp_verdict(r, 0, 0);
+	} else if (errno == EALREADY || errno == EINPROGRESS) {
 		ev_io_init(&r->io, tcp_cb, r->fd, EV_WRITE);
 		ev_io_start(r->a->d->loop, &r->io);
-		return 0;
+	} else {
+		tcp_verdict(r, errno, 0);
 	}
-	finish_soon(r, 0, "dial tcp %s: connect failed", r->addr);
 	return 0;
 }
 
@@ -382,11 +432,16 @@ tcp_begin(struct prun *r, const struct prun_ctx *c)
 struct prun *
 prun_start(const struct prun_ctx *c, const struct api_handler *h, prun_done_fn done, void *arg)
 {
-	struct prun *r = calloc(1, sizeof(*r));
+	struct prun *r = spare;
 	int rc = 0;
 
-	if (!r)
+	if (r) {
+		spare = r->next;
+		n_spare--;
+		memset(r, 0, sizeof(*r));
+	} else if (!(r = calloc(1, sizeof(*r)))) {
 		return NULL;
+	}
 	r->a = c->a;
 	r->h = h;
 	r->kind = h->kind;

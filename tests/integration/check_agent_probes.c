@@ -5,8 +5,12 @@
  * agent to the pod IP) turns its container's ready on and off in the pod
  * status as the test creates or removes a file the container or the probe
  * looks at (through an allowed hostPath); a failing liveness probe
- * restarts its container (restartCount, events Unhealthy then Killing); a
- * startupProbe holds started and ready back; a preStop exec hook runs to
+ * restarts its container (restartCount, events Unhealthy then Killing,
+ * the latter Normal as in Kubernetes), under restartPolicy OnFailure too
+ * (whatever the killed program's exit code), while under Never the
+ * container is stopped for good and the pod ends Failed; a startupProbe
+ * holds started and ready back, and its failure kills the container in
+ * its own words; a preStop exec hook runs to
  * its end before the container gets SIGTERM (the hook and the container's
  * TERM trap write one file in order); probes start with the app
  * container, after its pod's init containers.
@@ -219,6 +223,123 @@ START_TEST(test_liveness_restarts)
 }
 END_TEST
 
+/* One pod on its own agent: its status key and events prefix. */
+struct ppod {
+	struct th_proc *agent;
+	char prefix[96], node[96], key[256], ev[256];
+};
+
+static void
+ppod_start(struct ppod *pp, const char *name, const char *uid, const char *spec)
+{
+	pp->agent = agent_for(name, pp->prefix, sizeof(pp->prefix), pp->node, sizeof(pp->node));
+	bind(pp->prefix, pp->node, name, uid, spec);
+	snprintf(pp->key, sizeof(pp->key), "%s/podstatus/%s/%s", pp->prefix, pp->node, name);
+	snprintf(pp->ev, sizeof(pp->ev), "%s/nodeevents/%s/pods/%s/", pp->prefix, pp->node, name);
+}
+
+static void
+ppod_end(struct ppod *pp)
+{
+	th_proc_free(pp->agent, 0);
+	dh_remove_where("skiff.node", pp->node);
+}
+
+/* The value under prefix whose JSON says "reason":"reason" (new), or
+ * NULL. */
+static char *
+event_with(const char *prefix, const char *reason)
+{
+	char *all = th_values_under(S, prefix), *line, *save = NULL, *found = NULL, want[96];
+
+	snprintf(want, sizeof(want), "\"reason\":\"%s\"", reason);
+	for (line = all ? strtok_r(all, "\n", &save) : NULL; line && !found; line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, want))
+			found = strdup(line);
+	free(all);
+	return found;
+}
+
+/* The Killing event of pod's liveness kill is type Normal. */
+static void
+assert_killing_normal(const char *ev)
+{
+	char *k = event_with(ev, "Killing");
+
+	ck_assert_msg(k != NULL, "%s: no Killing event", ev);
+	ck_assert_msg(strstr(k, "\"type\":\"Normal\"") != NULL, "Killing is not Normal: %s", k);
+	free(k);
+}
+
+/* Fails its liveness probe two seconds after its start; restartPolicy
+ * Never: stopped once, never started again. */
+static const char NEVER[] =
+	"{'terminationGracePeriodSeconds':1,'restartPolicy':'Never','containers':["
+	"{'name':'web'," IMG
+	"," BB("/bin/busybox touch /www/healthy; /bin/busybox sleep 2; /bin/busybox rm /www/healthy; "
+               "exec /bin/busybox sleep 3600") ",'livenessProbe':{'exec':{'command':['/bin/busybox','test','-f',"
+					       "'/www/healthy']},'periodSeconds':1,'failureThreshold':1}}]}";
+
+START_TEST(test_liveness_never_stops)
+{
+	struct ppod pp;
+
+	ppod_start(&pp, "never", "906", NEVER);
+	TH_WAIT_TEXT(pp.agent, pp.ev, "Container web failed liveness probe\"");
+	TH_WAIT_TEXT(pp.agent, pp.key, "\"phase\":\"Failed\"");
+	ck_assert(th_text_has(S, pp.key, "\"restartCount\":0"));
+	ck_assert(th_text_has(S, pp.key, "\"terminated\":{"));
+	ck_assert_msg(!th_text_has(S, pp.ev, "will be restarted"), "a kill under restartPolicy Never says it restarts");
+	assert_killing_normal(pp.ev);
+	ck_assert_int_eq(th_pod_containers(pp.node, "never"), 2); /* the sandbox and the stopped container stay */
+	ppod_end(&pp);
+}
+END_TEST
+
+/* restartPolicy OnFailure, and a program that exits 0 on SIGTERM: the
+ * liveness kill restarts it all the same. */
+static const char ONFAILURE[] =
+	"{'terminationGracePeriodSeconds':5,'restartPolicy':'OnFailure','containers':["
+	"{'name':'web'," IMG
+	"," BB("trap \\\"exit 0\\\" TERM; /bin/busybox touch /www/healthy; /bin/busybox sleep 2; /bin/busybox rm "
+               "/www/healthy; /bin/busybox sleep 3600 & wait") ",'livenessProbe':{'exec':{'command':['/bin/busybox',"
+							       "'test','-f','/www/healthy']},'periodSeconds':1,"
+							       "'failureThreshold':1}}]}";
+
+START_TEST(test_liveness_onfailure_restarts)
+{
+	struct ppod pp;
+
+	ppod_start(&pp, "onfail", "907", ONFAILURE);
+	TH_WAIT_TEXT(pp.agent, pp.ev, "Container web failed liveness probe, will be restarted");
+	TH_WAIT_TEXT(pp.agent, pp.key, "\"restartCount\":1");
+	assert_killing_normal(pp.ev);
+	ppod_end(&pp);
+}
+END_TEST
+
+/* A startup probe that never passes: its failure kills the container in
+ * its own words, never as a liveness failure. */
+static const char STARTFAIL[] =
+	"{'terminationGracePeriodSeconds':1,'containers':["
+	"{'name':'web'," IMG
+	"," BB("exec /bin/busybox sleep 3600") ",'startupProbe':{'exec':{'command':['/bin/busybox','false']},'periodSeconds':1,'failureThreshold':2},"
+					       "'livenessProbe':{'exec':{'command':['/bin/busybox','true']},'periodSeconds':1}}]}";
+
+START_TEST(test_startup_failure_kills)
+{
+	struct ppod pp;
+
+	ppod_start(&pp, "startfail", "908", STARTFAIL);
+	TH_WAIT_TEXT(pp.agent, pp.ev, "Startup probe failed: command \\\"/bin/busybox false\\\" exited with code 1");
+	TH_WAIT_TEXT(pp.agent, pp.ev, "Container web failed startup probe, will be restarted");
+	TH_WAIT_TEXT(pp.agent, pp.key, "\"restartCount\":1");
+	ck_assert_msg(!th_text_has(S, pp.ev, "iveness probe"), "a startup failure reported as a liveness one");
+	assert_killing_normal(pp.ev);
+	ppod_end(&pp);
+}
+END_TEST
+
 /* Not started (nor ready, though it has no readiness probe) until the
  * startup probe finds its file. */
 static const char STARTUP[] =
@@ -329,6 +450,9 @@ main(void)
 	tcase_add_test(tc, test_probe_kinds);
 	tcase_add_test(tc, test_liveness_restarts);
 	tcase_add_test(tc, test_startup_holds_back);
+	tcase_add_test(tc, test_liveness_never_stops);
+	tcase_add_test(tc, test_liveness_onfailure_restarts);
+	tcase_add_test(tc, test_startup_failure_kills);
 	tcase_add_test(tc, test_prestop_before_term);
 	tcase_add_test(tc, test_init_then_probes);
 	suite_add_tcase(s, tc);

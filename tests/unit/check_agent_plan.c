@@ -184,7 +184,8 @@ case_pod(struct input *ip)
 	return ip->b ? &ip->b->pod : ip->last_pod;
 }
 
-/* "probes": {name: {started, ready, live_failed, why, prestop_done}} per
+/* "probes": {name: {started, ready, live_failed, why, prestop_done,
+ * startup_failed}} per
  * spec container (absent: no prober; a container not named is started and
  * ready); "pre_stop": [names] gives those containers a lifecycle.preStop
  * (sleep 5); "draining", "ready_since". */
@@ -216,6 +217,7 @@ probes_load(struct input *ip, struct plan_in *in, json_t *pass)
 		ip->probes[i].live_failed = json_is_true(json_object_get(o, "live_failed"));
 		ip->probes[i].why = json_string_value(json_object_get(o, "why"));
 		ip->probes[i].prestop_done = json_is_true(json_object_get(o, "prestop_done"));
+		ip->probes[i].startup_failed = json_is_true(json_object_get(o, "startup_failed"));
 	}
 	in->probes = ip->probes;
 }
@@ -353,6 +355,8 @@ action_json(const struct plan_in *in, const struct plan_out *out)
 			json_object_set_new(a, "grace", json_integer(out->grace));
 		if (out->restart)
 			json_object_set_new(a, "restart", json_true());
+		if (out->keep)
+			json_object_set_new(a, "keep", json_true());
 	}
 	if (out->act == PLAN_PRE_STOP)
 		json_object_set_new(a, "grace", json_integer(out->grace));
@@ -416,9 +420,13 @@ result_json(const struct plan_in *in, const struct plan_out *out)
 		json_object_set_new(r, "retry", json_true());
 	if (out->requeue > 0)
 		json_object_set_new(r, "requeue", json_real(out->requeue));
-	for (i = 0; i < out->n_events; i++)
-		json_array_append_new(ev, json_pack("{s:s,s:s,s:s}", "reason", out->events[i].reason, "container",
-		                                    out->events[i].container, "message", out->events[i].message));
+	for (i = 0; i < out->n_events; i++) {
+		json_t *e = json_pack("{s:s,s:s,s:s}", "reason", out->events[i].reason, "container",
+		                      out->events[i].container, "message", out->events[i].message);
+
+		set_str(e, "type", out->events[i].type);
+		json_array_append_new(ev, e);
+	}
 	if (out->n_events)
 		json_object_set_new(r, "events", ev);
 	else
