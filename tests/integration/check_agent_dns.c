@@ -277,6 +277,7 @@ START_TEST(test_service_links)
 	    "\"ports\":[{\"port\":8080}]}}");
 	agent = agent_for("links", prefix, sizeof(prefix), node, sizeof(node));
 	bind(prefix, node, "second", "812", ENV_SPEC("", "second"));
+	ck_assert(th_proc_log_has(agent, "cluster DNS address in place")); /* again: the bridge is there already */
 	bind(prefix, node, "off", "813", ENV_SPEC("\"enableServiceLinks\":false,", "off"));
 	want_file(agent, "second", "env",
 	          EARLY_VARS FROM_EP_VARS "LATE_PORT=tcp://10.0.0.13:8080\nLATE_PORT_8080_TCP=tcp://10.0.0.13:8080\n"
