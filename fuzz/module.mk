@@ -13,6 +13,8 @@ $(BIN)/fuzz_netcalc: $(OBJ)/node-agent/agent_netcalc.o
 $(BIN)/fuzz_vxlan: $(OBJ)/node-agent/agent_vxlan_calc.o $(OBJ)/node-agent/agent_netcalc.o
 $(BIN)/fuzz_manifest_yaml: $(OBJ)/cli/ctl_manifest.o
 $(BIN)/fuzz_manifest_yaml: LDLIBS += -lyaml
+$(BIN)/fuzz_dns_query: $(OBJ)/node-agent/dns/dns_answer.o $(OBJ)/node-agent/dns/dns_table.o
+$(BIN)/fuzz_dns_query: LDLIBS += $(DNS_LIBS)
 
 $(FUZZ_SRC:fuzz/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/fuzz/%.o $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)

@@ -26,7 +26,7 @@ stop() { # stop NAME: SIGTERM, wait up to 15 s, then SIGKILL
 }
 
 # Controllers first so that nothing recreates what the agents remove.
-for n in deployment-controller replication-controller scheduler endpoints-controller config-controller node-controller proxy; do
+for n in deployment-controller replication-controller scheduler endpoints-controller config-controller node-controller proxy dns; do
 	stop "$n"
 done
 for f in "$RUN"/pids/agent-*.pid; do

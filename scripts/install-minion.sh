@@ -1,8 +1,8 @@
 #!/bin/sh
 # install-minion.sh: install a Skiff release tarball on a minion and start
-# skiff-agent and skiff-proxy. What cloud-init runs (manifests/cloud-init/
+# skiff-agent, skiff-proxy and skiff-dns. What cloud-init runs (manifests/cloud-init/
 # minion.yaml); also fine by hand, as root. Running it again upgrades the
-# binaries and restarts the two services; it never touches an existing
+# binaries and restarts the services; it never touches an existing
 # /etc/skiff/skiff.env.
 #
 #   install-minion.sh skiff-VERSION.tar.gz
@@ -13,14 +13,14 @@
 #              started or reloaded.
 #   SYSTEMCTL  the systemctl to run (default systemctl; "true" skips it)
 #   UNITS      what to enable and (re)start (default skiff-agent.service
-#              skiff-proxy.service)
+#              skiff-proxy.service skiff-dns.service)
 #
 # Exit 0 on success, 1 on failure (with a message), 2 on usage errors.
 set -eu
 
 ROOT=${ROOT:-/}
 SYSTEMCTL=${SYSTEMCTL:-systemctl}
-UNITS=${UNITS:-skiff-agent.service skiff-proxy.service}
+UNITS=${UNITS:-skiff-agent.service skiff-proxy.service skiff-dns.service}
 
 die() { echo "install-minion: $*" >&2; exit 1; }
 

@@ -5,7 +5,7 @@
 #     127.0.0.1:2379 with its data under run/etcd (started here, once);
 #   - dockerd answering on /var/run/docker.sock (started when it does not);
 #   - the test image, the control plane (scheduler, replication, endpoints
-#     and node controllers), $NODES agents (default 1) and a proxy;
+#     and node controllers), $NODES agents (default 1), a proxy and skiff-dns;
 #   - manifests/test/ (four httpd pods behind service "apache"), then it
 #     waits until the four pods run and prints how to reach the service.
 # Logs go to run/log/, pids to run/pids/ ($SKIFF_RUN_DIR instead of run/ when
@@ -94,6 +94,9 @@ while [ "$i" -le "$NODES" ]; do
 	i=$((i + 1))
 done
 start proxy "$BIN/skiff-proxy" --node-name node-1
+# The cluster DNS on the node's DNS address (bound before the address
+# exists; the agent adds it). docs/dns.md.
+start dns "$BIN/skiff-dns" --listen 169.254.20.10:53
 
 # the example
 "$BIN/skiffctl" apply -f manifests/test/

@@ -3,7 +3,7 @@
 # 10.213.0.(10+I)/24, no default route: a stray packet dies), with its own
 # dockerd (entered with nsenter --net, which keeps the host's /sys and
 # cgroup mounts that dockerd needs; `ip netns exec` would remount /sys),
-# skiff-agent and skiff-proxy. State in $D/mI.
+# skiff-agent, skiff-proxy and skiff-dns. State in $D/mI.
 
 # With --routed, minion I is 10.213.(10+I).2 behind the router instead.
 minion_ip() {
@@ -120,13 +120,18 @@ minion_agent() {
 		--docker-socket="$m/docker.sock" --lease-ttl="$LEASE_TTL" --restart-backoff-base=1s $extra
 }
 
-# minion_skiff I LABELS: its agent and proxy.
+# minion_skiff I LABELS: its agent, proxy and cluster DNS (skiff-dns on
+# the node's DNS address, which the agent adds; IP_FREEBIND lets it bind
+# first).
 minion_skiff() {
 	echo "$2" >"$D/m$1/labels"
 	minion_agent "$1" &&
 		spawn "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" \
 			"$ROOT/build/bin/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
-			--node-name="m$1" --mode=nftables
+			--node-name="m$1" --mode=nftables &&
+		spawn "$D/m$1/dns.pid" "$D/m$1/dns.log" nsenter --net="/run/netns/skiff-m$1" \
+			"$ROOT/build/bin/skiff-dns" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+			--listen=169.254.20.10:53
 }
 
 # minion_kill_leftovers I: whatever still runs in the namespace or inside
@@ -140,10 +145,10 @@ minion_kill_leftovers() {
 	done
 }
 
-# minion_down I: containers, agent, proxy, dockerd, namespace, link, files.
+# minion_down I: containers, agent, proxy, dns, dockerd, namespace, link, files.
 minion_down() {
 	i=$1 m=$D/m$1
-	stop 10 "$m/agent.pid" "$m/proxy.pid"
+	stop 10 "$m/agent.pid" "$m/proxy.pid" "$m/dns.pid"
 	if curl -sf -m 2 --unix-socket "$m/docker.sock" http://d/_ping >/dev/null 2>&1; then
 		ids=$(DOCKER_HOST=unix://$m/docker.sock docker ps -aq 2>/dev/null)
 		# shellcheck disable=SC2086

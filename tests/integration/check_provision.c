@@ -47,6 +47,7 @@ static const char *const DAEMONS[] = {"skiff-scheduler",
                                       "skiff-deployment-controller",
                                       "skiff-agent",
                                       "skiff-proxy",
+                                      "skiff-dns",
                                       NULL};
 static const char *const CONTROL_PLANE[] = {"skiff-scheduler",
                                             "skiff-replication-controller",
@@ -363,6 +364,8 @@ START_TEST(test_install_minion)
 		ck_assert_msg(present(path), "skiff-agent not enabled");
 		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-proxy.service", root);
 		ck_assert_msg(present(path), "skiff-proxy not enabled");
+		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-dns.service", root);
+		ck_assert_msg(present(path), "skiff-dns not enabled");
 		snprintf(path, sizeof(path), "%s/etc/systemd/system/multi-user.target.wants/skiff-scheduler.service",
 		         root);
 		ck_assert_msg(!present(path), "a minion must not run the scheduler");

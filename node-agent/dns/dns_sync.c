@@ -1,0 +1,307 @@
+/*
+ * dns_sync.c: from the informers of P/services/, P/endpoints/,
+ * P/serviceips/ and P/network/ to the table. Handlers only enqueue the
+ * service a change is about; dns_reconcile rebuilds that one service's
+ * records from the caches (O(its ports and endpoints)), so a put is
+ * answerable on the loop turn after the watch event arrives. A change of
+ * the cluster domain, the first sync and each resync rebuild everything.
+ * The cluster IP is the service's own, else the endpoints', else its
+ * claim in P/serviceips/ (design: "A service's cluster IP"). It writes
+ * nothing to etcd.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "controller.h"
+#include "dns.h"
+#include "log.h"
+
+#define DNS_DEFAULT_DOMAIN "cluster.local"
+
+static void *
+decode_service(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	void *o = api_service_parse(value, len, &errs);
+
+	(void)arg;
+	if (!o)
+		log_kv(LL_WARN, KV("service", name), "ignoring a service that does not decode");
+	api_errors_clear(&errs);
+	return o;
+}
+
+static void *
+decode_endpoints(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	void *o = api_endpoints_parse(value, len, &errs);
+
+	(void)arg;
+	if (!o)
+		log_kv(LL_WARN, KV("service", name), "ignoring endpoints that do not decode");
+	api_errors_clear(&errs);
+	return o;
+}
+
+static void *
+decode_serviceip(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	void *o = api_service_ip_parse(value, len, &errs);
+
+	(void)name;
+	(void)arg;
+	api_errors_clear(&errs);
+	return o;
+}
+
+static void *
+decode_network(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	void *o = NULL;
+
+	(void)arg;
+	if (strcmp(name, "config") == 0 && !(o = api_network_config_parse(value, len, &errs)))
+		log_kv(LL_WARN, KV("key", "network/config"), "ignoring a network config that does not decode");
+	api_errors_clear(&errs);
+	return o;
+}
+
+static void
+free_service(void *o)
+{
+	api_service_free(o);
+}
+
+static void
+free_endpoints(void *o)
+{
+	api_endpoints_free(o);
+}
+
+static void
+free_serviceip(void *o)
+{
+	api_service_ip_free(o);
+}
+
+static void
+free_network(void *o)
+{
+	api_network_config_free(o);
+}
+
+static void
+on_name(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct dns_state *st = arg;
+
+	(void)inf;
+	controller_add(st->ctl, o->name);
+}
+
+static void
+on_name_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	on_name(inf, o, arg);
+}
+
+/* A claim names its service. */
+static void
+on_claim(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	const struct api_service_ip *sip = o->obj;
+	struct dns_state *st = arg;
+
+	(void)inf;
+	if (sip && sip->service)
+		controller_add(st->ctl, sip->service);
+}
+
+static void
+on_claim_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	on_claim(inf, old, arg);
+	on_claim(inf, o, arg);
+}
+
+static void
+on_network(struct informer *inf, const struct informer_obj *o, void *arg)
+{
+	struct dns_state *st = arg;
+
+	(void)inf;
+	if (strcmp(o->name, "config") == 0)
+		controller_add(st->ctl, DNS_KEY_ALL);
+}
+
+static void
+on_network_update(struct informer *inf, const struct informer_obj *old, const struct informer_obj *o, void *arg)
+{
+	(void)old;
+	on_network(inf, o, arg);
+}
+
+struct dns_state dns_st;
+
+const struct controller_watch dns_watches[] = {
+	{"services", decode_service, free_service, {on_name, on_name_update, on_name, NULL, NULL}, 1, &dns_st.services},
+	{"endpoints",
+         decode_endpoints,
+         free_endpoints,
+         {on_name, on_name_update, on_name, NULL, NULL},
+         1,
+         &dns_st.endpoints},
+	{"serviceips",
+         decode_serviceip,
+         free_serviceip,
+         {on_claim, on_claim_update, on_claim, NULL, NULL},
+         1,
+         &dns_st.serviceips},
+	{"network",
+         decode_network,
+         free_network,
+         {on_network, on_network_update, on_network, NULL, NULL},
+         1,
+         &dns_st.network},
+	{0},
+};
+
+struct claim_find {
+	const char *service;
+	char uid[32];
+	uint32_t ip;
+};
+
+static void
+claim_visit(const struct informer_obj *o, void *arg)
+{
+	const struct api_service_ip *sip = o->obj;
+	struct claim_find *f = arg;
+	struct in_addr a;
+
+	if (sip && sip->service && sip->uid && strcmp(sip->service, f->service) == 0 && strcmp(sip->uid, f->uid) == 0 &&
+	    inet_pton(AF_INET, o->name, &a) == 1)
+		f->ip = a.s_addr;
+}
+
+/* The cluster IP of service o (network order), 0 when it has none yet.
+ * O(claims) only when neither the service nor its endpoints say it. */
+static uint32_t
+cluster_ip(struct dns_state *st, const struct informer_obj *o, const struct api_endpoints *ep)
+{
+	const struct api_service *svc = o->obj;
+	struct claim_find f = {.service = o->name};
+	struct in_addr a;
+
+	if (svc->spec.cluster_ip && inet_pton(AF_INET, svc->spec.cluster_ip, &a) == 1)
+		return a.s_addr;
+	if (ep && ep->cluster_ip && inet_pton(AF_INET, ep->cluster_ip, &a) == 1)
+		return a.s_addr;
+	snprintf(f.uid, sizeof(f.uid), "%lld", (long long)o->create_revision);
+	informer_foreach(st->serviceips, claim_visit, &f);
+	return f.ip;
+}
+
+/* The endpoints port named like sp (or the only one): its target port. */
+static int
+target_port(const struct api_endpoints *ep, const struct api_service_port *sp)
+{
+	for (size_t i = 0; ep && i < ep->n_ports; i++)
+		if ((!sp->name && ep->n_ports == 1) ||
+		    (sp->name && ep->ports[i].name && !strcmp(sp->name, ep->ports[i].name)))
+			return ep->ports[i].target_port ? ep->ports[i].target_port : ep->ports[i].port;
+	return sp->target_port;
+}
+
+/* Rebuild the records of service name from the caches. */
+static void
+sync_service(struct dns_state *st, const char *name)
+{
+	const struct informer_obj *o = informer_get(st->services, name), *eo = informer_get(st->endpoints, name);
+	const struct api_endpoints *ep = eo ? eo->obj : NULL;
+	const struct api_service *svc = o ? o->obj : NULL;
+	struct dns_service ds = {.name = name};
+	struct dns_port *ports;
+	uint32_t *ready;
+	struct in_addr a;
+
+	if (!svc) {
+		dns_table_remove(&st->srv.table, name);
+		return;
+	}
+	ports = calloc(svc->spec.n_ports + 1, sizeof(*ports));
+	ready = calloc((ep ? ep->n_addresses : 0) + 1, sizeof(*ready));
+	if (!ports || !ready)
+		goto fail;
+	ds.headless = svc->spec.headless;
+	ds.cluster_ip = ds.headless ? 0 : cluster_ip(st, o, ep);
+	for (size_t i = 0; i < svc->spec.n_ports; i++) {
+		const struct api_service_port *sp = &svc->spec.ports[i];
+
+		ports[i] = (struct dns_port){sp->name, sp->protocol == API_PROTO_UDP ? "udp" : "tcp", sp->port,
+		                             target_port(ep, sp)};
+	}
+	ds.ports = ports, ds.n_ports = svc->spec.n_ports;
+	for (size_t i = 0; ep && i < ep->n_addresses; i++)
+		if (ep->addresses[i].ip && inet_pton(AF_INET, ep->addresses[i].ip, &a) == 1)
+			ready[ds.n_ready++] = a.s_addr;
+	ds.ready = ready;
+	if (dns_table_set(&st->srv.table, &ds) == 0)
+		goto done;
+fail:
+	log_kv(LL_WARN, KV("service", name), "out of memory: the service has no DNS records");
+done:
+	free(ports);
+	free(ready);
+}
+
+static void
+sync_visit(const struct informer_obj *o, void *arg)
+{
+	sync_service(arg, o->name);
+}
+
+/* Everything again, under the domain P/network/config (or the flag) names. */
+static void
+sync_all(struct dns_state *st)
+{
+	const struct informer_obj *o = informer_get(st->network, "config");
+	const struct api_network_config *nc = o ? o->obj : NULL;
+	const char *domain = st->domain_flag && *st->domain_flag ? st->domain_flag
+	                     : nc && nc->cluster_domain[0]       ? nc->cluster_domain
+	                                                         : DNS_DEFAULT_DOMAIN;
+	uint32_t ttl = st->srv.table.ttl, serial = st->srv.table.serial;
+
+	dns_table_clear(&st->srv.table);
+	if (strcasecmp(domain, st->srv.table.domain) != 0)
+		log_kv(LL_INFO, KV("domain", domain), "answering for the cluster domain %s", domain);
+	dns_table_init(&st->srv.table, domain, ttl);
+	st->srv.table.serial = serial + 1;
+	informer_foreach(st->services, sync_visit, st);
+	st->srv.table.ready = 1;
+}
+
+void
+dns_reconcile(struct wq *q, const char *name, void *arg)
+{
+	struct dns_state *st = arg;
+
+	if (strcmp(name, DNS_KEY_ALL) == 0)
+		sync_all(st);
+	else if (st->srv.table.ready)
+		sync_service(st, name);
+	wq_done(q, name, WQ_OK, 0);
+}
+
+void
+dns_enqueue_all(struct controller *c, void *arg)
+{
+	(void)arg;
+	controller_add(c, DNS_KEY_ALL);
+}
