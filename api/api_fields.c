@@ -272,6 +272,15 @@ static const struct api_field container[] = {
 	END,
 };
 
+/* dnsConfig (api_pod_dns.c), resolved by node-agent/agent_dns.c. */
+static const struct api_field dns_option[] = {IMPL("name"), IMPL("value"), END};
+static const struct api_field dns_config[] = {
+	IMPL("nameservers"),
+	IMPL("searches"),
+	IMPL_SUB("options", dns_option),
+	END,
+};
+
 static const struct api_field pod_spec[] = {
 	IMPL_SUB("containers", container),
 	IMPL_SUB("initContainers", container), /* ports refused by api_init.c */
@@ -281,8 +290,8 @@ static const struct api_field pod_spec[] = {
 	IMPL_SUB("volumes", volume),
 	HARM("tolerations", "Skiff nodes carry no taints, so a toleration changes nothing"),
 	REFUSE_BUT("schedulerName", "\"default-scheduler\""),
-	REFUSE_BUT("dnsPolicy", "\"ClusterFirst\""),
-	REFUSE_BUT("enableServiceLinks", "false"),
+	IMPL("dnsPolicy"),
+	IMPL("enableServiceLinks"),
 	REFUSE_BUT("automountServiceAccountToken", "false"),
 	REFUSE_BUT("serviceAccountName", "\"default\""),
 	REFUSE_BUT("serviceAccount", "\"default\""),
@@ -295,7 +304,7 @@ static const struct api_field pod_spec[] = {
 	REFUSE_BUT("setHostnameAsFQDN", "false"),
 	REFUSE("activeDeadlineSeconds"),
 	REFUSE("affinity"),
-	REFUSE("dnsConfig"),
+	IMPL_SUB("dnsConfig", dns_config),
 	REFUSE("ephemeralContainers"),
 	REFUSE("hostAliases"),
 	REFUSE("hostname"),

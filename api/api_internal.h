@@ -195,6 +195,13 @@ void api_probes_check_init(struct api_dec *d, const struct api_pod_spec *s);
 int api_probes_encode(json_t *j, const struct api_container *c);
 void api_probes_clear(struct api_container *c);
 
+/* api_pod_dns.c: dnsPolicy, dnsConfig and enableServiceLinks of a pod
+ * spec: decode (with Kubernetes' checks), encode only what differs from
+ * the defaults into spec object j (0 or -1), free. */
+void api_pod_dns_decode(struct api_dec *d, const json_t *j, struct api_pod_spec *s);
+int api_pod_dns_encode(json_t *j, const struct api_pod_spec *s);
+void api_pod_dns_clear(struct api_pod_spec *s);
+
 /* ------------------------------------------------------------------------
  * Per-kind operations, for the generic entry points of api.h.
  */

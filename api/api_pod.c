@@ -293,6 +293,7 @@ spec_decode(struct api_dec *d, const json_t *j, void *out)
 	api_volume_mounts_check(d, s);
 	api_init_check(d, s);
 	api_probes_check_init(d, s);
+	api_pod_dns_decode(d, j, s);
 	s->restart_policy =
 		(enum api_restart_policy)dec_enum(d, j, "restartPolicy", restart_names, 3, API_RESTART_ALWAYS);
 	dec_labels(d, j, "nodeSelector", &s->node_selector, DEC_MAP_LABELS);
@@ -416,6 +417,7 @@ spec_encode(const struct api_pod_spec *s)
 		rc |= enc_int(j, "terminationGracePeriodSeconds", s->termination_grace_period_seconds);
 		rc |= api_sec_encode_spec(j, s);
 		rc |= api_volumes_encode(j, s);
+		rc |= api_pod_dns_encode(j, s);
 		if (s->n_init_containers) /* only then: pods without keep their bytes */
 			rc |= enc_set(j, "initContainers",
 			              enc_array(s->init_containers, s->n_init_containers, sizeof(*s->init_containers),
@@ -483,6 +485,7 @@ api_pod_clear(void *obj)
 	api_labels_clear(&pod->spec.node_selector);
 	api_sec_clear_spec(&pod->spec);
 	api_volumes_free(&pod->spec);
+	api_pod_dns_clear(&pod->spec);
 	memset(pod, 0, sizeof(*pod));
 }
 

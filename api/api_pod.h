@@ -35,6 +35,29 @@
 enum api_protocol { API_PROTO_TCP, API_PROTO_UDP };
 enum api_pull_policy { API_PULL_IF_NOT_PRESENT, API_PULL_ALWAYS, API_PULL_NEVER };
 enum api_restart_policy { API_RESTART_ALWAYS, API_RESTART_ON_FAILURE, API_RESTART_NEVER };
+/* dnsPolicy (api_pod_dns.c): ClusterFirst is the default. */
+enum api_dns_policy { API_DNS_CLUSTER_FIRST, API_DNS_CLUSTER_FIRST_HOST_NET, API_DNS_DEFAULT, API_DNS_NONE };
+
+/* Kubernetes' bounds of dnsConfig (docs/keys.md). */
+#define API_MAX_DNS_NAMESERVERS 3
+#define API_MAX_DNS_SEARCHES 32
+#define API_MAX_DNS_SEARCH_CHARS 2048 /* the search list joined by spaces */
+#define API_MAX_DNS_OPTIONS 64        /* Skiff's bound; Kubernetes has none */
+
+struct api_dns_option {
+	char *name;  /* required, no white space */
+	char *value; /* NULL = none ("ndots" vs "ndots:5") */
+};
+
+/* dnsConfig: merged into what dnsPolicy gives (node-agent/agent_dns.c). */
+struct api_dns_config {
+	char **nameservers; /* canonical IPv4 addresses */
+	size_t n_nameservers;
+	char **searches; /* DNS subdomains, a trailing '.' allowed */
+	size_t n_searches;
+	struct api_dns_option *options;
+	size_t n_options;
+};
 
 struct api_env_var {
 	char *name;
@@ -92,7 +115,10 @@ struct api_pod_spec {
 	size_t n_volumes;
 	struct api_container *init_containers; /* initContainers, checked by api_init.c */
 	size_t n_init_containers;
-	int host_network; /* hostNetwork (api_security.c): the node's network namespace */
+	int host_network;                  /* hostNetwork (api_security.c): the node's network namespace */
+	enum api_dns_policy dns_policy;    /* dnsPolicy (api_pod_dns.c) */
+	struct api_dns_config *dns_config; /* dnsConfig, NULL when absent */
+	int service_links_off;             /* enableServiceLinks: false */
 };
 
 struct api_pod {
@@ -116,5 +142,6 @@ void api_pod_requests(const struct api_pod *pod, int64_t *cpu_milli, int64_t *me
 const char *api_protocol_name(enum api_protocol p);
 const char *api_pull_policy_name(enum api_pull_policy p);
 const char *api_restart_policy_name(enum api_restart_policy p);
+const char *api_dns_policy_name(enum api_dns_policy p);
 
 #endif
