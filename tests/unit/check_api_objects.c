@@ -553,6 +553,30 @@ START_TEST(test_endpoints_sorted)
 }
 END_TEST
 
+/* Kubernetes' subsets and Skiff's shape of the same endpoints decode to the
+ * same struct: the same bytes, and the subsets' addresses in both lists. */
+START_TEST(test_endpoints_subsets_same)
+{
+	struct api_endpoints *k = parse_ok(
+		API_ENDPOINTS, "{\"subsets\":[{\"addresses\":[{\"ip\":\"10.9.0.1\"}],\"ports\":[{\"port\":5432}]},"
+			       "{\"addresses\":[{\"ip\":\"10.9.0.2\"}],\"notReadyAddresses\":[{\"ip\":\"10.9.0.3\"}],"
+			       "\"ports\":[{\"port\":5432}]}]}");
+	struct api_endpoints *s = parse_ok(API_ENDPOINTS, "{\"ports\":[{\"port\":5432,\"targetPort\":5432}],"
+	                                                  "\"addresses\":[{\"ip\":\"10.9.0.2\"},{\"ip\":\"10.9.0.1\"}],"
+	                                                  "\"notReadyAddresses\":[{\"ip\":\"10.9.0.3\"}]}");
+	char *sk = api_endpoints_serialize(k), *ss = api_endpoints_serialize(s);
+
+	ck_assert_str_eq(sk, ss);
+	ck_assert_uint_eq(k->n_addresses, 2);
+	ck_assert_uint_eq(k->n_not_ready, 1);
+	ck_assert_int_eq(k->ports[0].target_port, 5432);
+	free(sk);
+	free(ss);
+	api_endpoints_free(k);
+	api_endpoints_free(s);
+}
+END_TEST
+
 START_TEST(test_check_key)
 {
 	struct api_binding *b =
@@ -639,6 +663,7 @@ objects_suite(void)
 	tcase_add_test(helpers, test_status_helpers);
 	tcase_add_test(helpers, test_event_message);
 	tcase_add_test(helpers, test_endpoints_sorted);
+	tcase_add_test(helpers, test_endpoints_subsets_same);
 	tcase_add_test(helpers, test_check_key);
 	tcase_add_test(limits, test_worst_pod_is_fast);
 	tcase_set_timeout(limits, 20);
