@@ -20,55 +20,60 @@
 
 #define DNS_DEFAULT_DOMAIN "cluster.local"
 
+/* A decoder's end: log why value of name did not decode (what it is),
+ * clear errs, return o. */
+static void *
+decoded(void *o, const char *name, const char *what, struct api_errors *errs)
+{
+	char *why;
+
+	if (!o && what) {
+		why = api_errors_join(errs, "; ");
+		log_kv(LL_WARN, KV(what, name), "ignoring a %s that does not decode: %s", what,
+		       why ? why : "out of memory");
+		free(why);
+	}
+	api_errors_clear(errs);
+	return o;
+}
+
 static void *
 decode_service(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	void *o = api_service_parse(value, len, &errs);
 
 	(void)arg;
-	if (!o)
-		log_kv(LL_WARN, KV("service", name), "ignoring a service that does not decode");
-	api_errors_clear(&errs);
-	return o;
+	return decoded(api_service_parse(value, len, &errs), name, "service", &errs);
 }
 
 static void *
 decode_endpoints(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	void *o = api_endpoints_parse(value, len, &errs);
 
 	(void)arg;
-	if (!o)
-		log_kv(LL_WARN, KV("service", name), "ignoring endpoints that do not decode");
-	api_errors_clear(&errs);
-	return o;
+	return decoded(api_endpoints_parse(value, len, &errs), name, "endpoints", &errs);
 }
 
+/* Claims are the endpoints controller's: a bad one is its to report. */
 static void *
 decode_serviceip(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	void *o = api_service_ip_parse(value, len, &errs);
 
-	(void)name;
 	(void)arg;
-	api_errors_clear(&errs);
-	return o;
+	return decoded(api_service_ip_parse(value, len, &errs), name, NULL, &errs);
 }
 
 static void *
 decode_network(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	void *o = NULL;
 
 	(void)arg;
-	if (strcmp(name, "config") == 0 && !(o = api_network_config_parse(value, len, &errs)))
-		log_kv(LL_WARN, KV("key", "network/config"), "ignoring a network config that does not decode");
-	api_errors_clear(&errs);
-	return o;
+	if (strcmp(name, "config") != 0)
+		return NULL;
+	return decoded(api_network_config_parse(value, len, &errs), name, "network", &errs);
 }
 
 static void

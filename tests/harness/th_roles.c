@@ -26,6 +26,7 @@ const struct th_perm th_roles_node_perms[] = {
 	{"READWRITE", "%s/proxystatus/%s", 0},
 	{"READ", "%s/proxystatus/", 1},
 	{"READ", "%s/nodeleases/", 1},
+	{"READ", "%s/serviceips/", 1},
 	{NULL, NULL, 0},
 };
 

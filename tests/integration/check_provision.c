@@ -629,6 +629,7 @@ START_TEST(test_rbac_docs)
 	node_may("del /skiff/proxystatus/m1", 1);
 	node_may("get --prefix /skiff/proxystatus/", 1);
 	node_may("get --prefix /skiff/nodeleases/", 1);
+	node_may("get --prefix /skiff/serviceips/", 1); /* skiff-dns */
 	ck_assert_int_eq(shf(&out,
 	                     "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS='%s' ETCDCTL_USER='skiff-node-m1:nodepw'; "
 	                     "id=$(etcdctl lease grant 10 | awk '{print $2}') && "
@@ -655,6 +656,7 @@ START_TEST(test_rbac_docs)
 	node_may("put /skiff/network/subnets/m2 '{}'", 0);
 	node_may("put /skiff/network/config '{}'", 0);
 	node_may("put /skiff/pods/web '{}'", 0);
+	node_may("put /skiff/serviceips/10.0.0.1 '{}'", 0);
 	node_may("get --prefix /skiff/pods/", 0);
 	node_may("get --prefix /skiff/leaders/", 0);
 	/* The control plane's user may write anywhere under the prefix, not outside. */
