@@ -129,6 +129,8 @@ struct agent_opts {
 	char **host_path_allow;    /* --allow-host-path, NULL-ended (agent_volumes.c) */
 	long runtime_unhealthy_ms; /* --runtime-unhealthy-after (agent_runtime.c) */
 	double disk_pressure_pct;  /* --disk-pressure-threshold: percent free below which DiskPressure */
+	const char *cluster_dns;   /* --cluster-dns: the pods' nameserver (agent_dns.c); NULL: none */
+	const char *resolv_conf;   /* --resolv-conf: the node's resolver file for Default */
 };
 
 struct pass;
@@ -210,6 +212,9 @@ struct agent {
 	char vx_mac[18];           /* its MAC, reported in the node status; "" before */
 	struct api_cidr *vx_links; /* the networks of the node's link (directRouting) */
 	size_t vx_nlinks;
+	/* service environment variables (agent_svcenv.c) */
+	struct informer *services;  /* P/services/, decoded */
+	struct informer *endpoints; /* P/endpoints/, decoded (their clusterIP) */
 };
 
 /* main.c */

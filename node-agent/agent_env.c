@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "agent_env.h"
+#include "agent_svcenv.h"
 
 struct envv {
 	char **name, **value;
@@ -229,6 +230,12 @@ expanded(char *const *v, size_t n, struct envv *e)
 	return a;
 }
 
+static void
+svc_set(void *arg, const char *name, const char *value)
+{
+	env_set(arg, name, value);
+}
+
 static int
 build_env(struct agent *a, const struct api_pod *pod, const struct api_container *c, const char *pod_ip, struct envv *e,
           char *why, size_t len)
@@ -237,6 +244,7 @@ build_env(struct agent *a, const struct api_pod *pod, const struct api_container
 	const char *v;
 	int rc;
 
+	svcenv_add(a, pod, svc_set, e); /* first: the pod's own variables win */
 	if (add_env_from(a, c, e, why, len) < 0)
 		return -1;
 	for (size_t i = 0; i < c->n_env && !e->oom; i++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agent_dns.h"
 #include "agent_env.h"
 #include "agent_exec.h"
 #include "agent_probe.h"
@@ -530,7 +531,8 @@ create_app(struct pass *p, const struct api_pod *pod, int ci, const struct snap 
 		image_failed(p, "CreateContainerConfigError", err);
 		return;
 	}
-	if (vol_host_config(hc, p->a, pod, c, err, sizeof(err)) < 0) {
+	if (vol_host_config(hc, p->a, pod, c, err, sizeof(err)) < 0 ||
+	    dns_container_config(p->a, pod, hc, err, sizeof(err)) < 0) {
 		json_decref(body);
 		json_decref(hc);
 		image_failed(p, "CreateContainerError", err);

@@ -179,6 +179,10 @@ fw_rules(const struct fw_net *net, char *why, size_t len)
 			rc |= add(&b, &used, &cap, "-A SKIFF-FWD -s %s/32 -d %s -j ACCEPT\n", ip, sn);
 	rc |= add(&b, &used, &cap, "-A SKIFF-FWD -d %s -m conntrack --ctstate DNAT -j RETURN\n", sn);
 	rc |= add(&b, &used, &cap, "-A SKIFF-FWD -d %s -j DROP\n-A SKIFF-FWD -s %s -d %s -j ACCEPT\n", sn, sn, pod);
+	if (net->dns_ip && api_ipv4_parse(net->dns_ip, &a, NULL) == 0 && api_ipv4_format(a, ip, sizeof(ip)))
+		for (int t = 0; t < 2; t++) /* pods reach the node's cluster DNS (agent_dns.c) */
+			rc |= add(&b, &used, &cap, "-A SKIFF-IN -s %s -d %s/32 -p %s -m %s --dport 53 -j ACCEPT\n", pod,
+			          ip, t ? "tcp" : "udp", t ? "tcp" : "udp");
 	if (!net->allow_metadata)
 		rc |= add(&b, &used, &cap, "-A SKIFF-IN -s %s -m conntrack --ctorigdst %s/32 -j DROP\n", pod,
 		          FW_METADATA_IP);

@@ -19,6 +19,7 @@ struct fw_net {
 	size_t n_peers;
 	int allow_metadata; /* P/network/config "allowMetadata": pods may reach FW_METADATA_IP */
 	int vxlan_port;     /* the vxlan backend's UDP port (SKIFF-IN: only from peers), 0 = none */
+	const char *dns_ip; /* the cluster DNS address on the node (--cluster-dns), NULL = none */
 };
 
 /* The iptables-restore input (for "iptables-restore --noflush") that
@@ -32,12 +33,13 @@ struct fw_net {
  *                                                      Docker's rules decide)
  *              -d SUBNET -j DROP
  *              -s SUBNET -d POD -j ACCEPT
- *   SKIFF-IN   [-s POD -m conntrack --ctorigdst METADATA -j DROP]
+ *   SKIFF-IN   (-s POD -d DNS/32 -p udp --dport 53 -j ACCEPT, the same for tcp)
+ *              [-s POD -m conntrack --ctorigdst METADATA -j DROP]
  *              {-s PEER -p udp --dport PORT -j ACCEPT}  (each peer)
  *              {-p udp --dport PORT -j DROP}
  *   SKIFF-NAT  -s SUBNET ! -d POD -j MASQUERADE
- * (the bracketed rules unless allow_metadata, the braced ones with a
- * vxlan_port: VXLAN packets only from the other nodes' addresses). Only canonical CIDRs and
+ * (the parenthesised ones with a dns_ip, the bracketed rules unless
+ * allow_metadata, the braced ones with a vxlan_port: VXLAN packets only from the other nodes' addresses). Only canonical CIDRs and
  * addresses are written: a peer that is not one is left out (it came from
  * etcd), and a bad pod_cidr or subnet gives NULL with why in why. New
  * string; NULL also when out of memory. Pure. */

@@ -159,7 +159,7 @@ fw_start(struct agent *a, fw_done_fn done, char *why, size_t len)
 {
 	char pod[24];
 	struct fw_peers p;
-	struct fw_net net = {pod, a->pod_subnet, NULL, 0, a->netcfg.allow_metadata, 0};
+	struct fw_net net = {pod, a->pod_subnet, NULL, 0, a->netcfg.allow_metadata, 0, NULL};
 
 	api_cidr_format(&a->netcfg.pod_cidr, pod, sizeof(pod));
 	fw_peers_get(a, &p);
@@ -167,6 +167,7 @@ fw_start(struct agent *a, fw_done_fn done, char *why, size_t len)
 	net.n_peers = p.n;
 	if (vxlan_on(a))
 		net.vxlan_port = a->netcfg.backend.port;
+	net.dns_ip = a->o.cluster_dns;
 	a->fw_job = fw_ensure_async(a->d->loop, &net, done, a, why, len); /* the rules are made at once */
 	a->fw_peers_sig = p.sig;
 	fw_peers_free(&p);

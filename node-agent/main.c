@@ -11,9 +11,11 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_dns.h"
 #include "agent_drain.h"
 #include "agent_evict.h"
 #include "agent_probe.h"
+#include "agent_svcenv.h"
 #include "agent_volumes.h"
 
 #ifndef SKIFF_PREFIX
@@ -201,6 +203,19 @@ check_pod_dir(const struct flag *f, char *err, size_t len)
 	return -1;
 }
 
+/* --cluster-dns and --resolv-conf (agent_dns.c). */
+static const char *cluster_dns, *resolv_conf;
+
+static int
+check_cluster_dns(const struct flag *f, char *err, size_t len)
+{
+	const char *s = *(const char **)f->dest;
+
+	if (strcmp(s, "none") == 0)
+		return 0;
+	return check_ip(f, err, len);
+}
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -254,6 +269,13 @@ static const struct flag agent_flags[] = {
          "percent free of Docker's data root or --pod-dir below which the node has DiskPressure (nothing new "
          "placed)",
          "PCT", check_percent},
+	{"cluster-dns", FLAG_STRING, &cluster_dns, DNS_DEFAULT_ADDR, NULL,
+         "the pods' nameserver (ClusterFirst), put on the bridge " DNS_BRIDGE " of this node; none: pods get the "
+         "node's resolver file",
+         "ADDR", check_cluster_dns},
+	{"resolv-conf", FLAG_STRING, &resolv_conf, DNS_DEFAULT_RESOLV, NULL,
+         "the node's resolver file: its search list follows the cluster's, and dnsPolicy Default pods get it", "PATH",
+         NULL},
 	{"allow-host-path", FLAG_STRING, &allow_host_path, "", NULL,
          "host path prefixes pods may mount (hostPath); others are refused (HostPathNotAllowed), e.g. /srv,/var/log",
          "P1,P2", check_allow_host_path},
@@ -381,7 +403,7 @@ void
 agent_maybe_start(struct agent *a)
 {
 	if (a->started || a->stopping || !a->bindings_synced || !a->statuses_synced || !a->net_ready ||
-	    !agent_config_synced(a))
+	    !agent_config_synced(a) || !svcenv_synced(a))
 		return;
 	a->started = 1;
 	log_kv(LL_INFO, KV("node", a->o.node_name), "caches synced: reconciling %zu bindings",
@@ -519,6 +541,8 @@ agent_start(struct skiff_daemon *d)
 	a->o.host_path_allow = host_path_allow;
 	a->o.runtime_unhealthy_ms = runtime_unhealthy;
 	a->o.disk_pressure_pct = (double)disk_pct;
+	a->o.cluster_dns = strcmp(cluster_dns, "none") != 0 ? cluster_dns : NULL;
+	a->o.resolv_conf = resolv_conf;
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
@@ -553,9 +577,10 @@ agent_start(struct skiff_daemon *d)
 	register_start(a);
 	runtime_start(a);
 	net_start(a);
+	dns_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
-	if (agent_config_start(a) < 0 || !(a->drain = drain_new(a, pods_drain_kick, a)))
+	if (agent_config_start(a) < 0 || svcenv_start(a) < 0 || !(a->drain = drain_new(a, pods_drain_kick, a)))
 		fatalx("out of memory");
 }
 
@@ -577,6 +602,7 @@ agent_free(struct agent *a)
 	drain_free(a->drain);
 	a->drain = NULL;
 	agent_config_stop(a);
+	svcenv_stop(a);
 	informer_free(a->bindings);
 	informer_free(a->statuses);
 	a->bindings = a->statuses = NULL;

@@ -88,3 +88,10 @@ UNIT_TESTS += $(TBIN)/check_drain_calc
 $(eval $(call test_prog,check_drain,tests/integration,$(OBJ)/node-agent/agent_drain.o $(AGENT_DRAIN_CALC) $(HARNESS_OBJ) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 $(TBIN)/check_drain: | $(BIN)/skiff-proxy
 INTEG_TESTS += $(TBIN)/check_drain
+
+# The pure halves of pods' DNS and service variables: check_dnsconf runs
+# agent_dns_conf.c (a pod's resolv.conf), check_svcenv agent_svcenv_vars.c
+# (one service's variables), each over a table of Kubernetes' outputs.
+$(eval $(call test_prog,check_dnsconf,tests/unit,$(OBJ)/node-agent/agent_dns_conf.o $(API_LIB)))
+$(eval $(call test_prog,check_svcenv,tests/unit,$(OBJ)/node-agent/agent_svcenv_vars.o $(API_LIB)))
+UNIT_TESTS += $(TBIN)/check_dnsconf $(TBIN)/check_svcenv

@@ -51,7 +51,7 @@ on_done(void *arg, int ok, const char *why)
 static void
 ensure(const char *const *peers, size_t n, int allow)
 {
-	struct fw_net net = {POD, SN, peers, n, allow, 0};
+	struct fw_net net = {POD, SN, peers, n, allow, 0, NULL};
 	struct done d = {0};
 	char why[512];
 	struct fw_job *j = fw_ensure_async(ev_default_loop(0), &net, on_done, &d, why, sizeof(why));
@@ -125,7 +125,7 @@ static const char FWD_STRICT[] = "-N SKIFF-FWD\n"
 START_TEST(test_rules_pure)
 {
 	const char *peers[] = {"10.217.99.3", "1.2.3.4 -j ACCEPT", NULL, "010.1.1.1"};
-	struct fw_net net = {POD, SN, peers, 4, 0, 0};
+	struct fw_net net = {POD, SN, peers, 4, 0, 0, NULL};
 	char why[256], *r = fw_rules(&net, why, sizeof(why));
 
 	ck_assert_ptr_nonnull(r);
@@ -150,7 +150,7 @@ END_TEST
 START_TEST(test_rules_vxlan)
 {
 	const char *peers[] = {"10.217.99.3", "not an address"};
-	struct fw_net net = {POD, SN, peers, 2, 1, 8472};
+	struct fw_net net = {POD, SN, peers, 2, 1, 8472, NULL};
 	char why[256], *r = fw_rules(&net, why, sizeof(why)), *acc, *drop;
 
 	ck_assert_ptr_nonnull(r);
@@ -164,6 +164,31 @@ START_TEST(test_rules_vxlan)
 	net.vxlan_port = 0;
 	ck_assert_ptr_nonnull(r = fw_rules(&net, why, sizeof(why)));
 	ck_assert_ptr_null(strstr(r, "udp"));
+	free(r);
+}
+END_TEST
+
+/* The cluster DNS address: pods reach it on UDP and TCP 53 through
+ * SKIFF-IN, ahead of the metadata rule (which names only its own
+ * address); an address that is not one is left out. */
+START_TEST(test_rules_dns)
+{
+	const char *peers[] = {"10.217.99.3"};
+	struct fw_net net = {POD, SN, peers, 1, 0, 0, "169.254.20.10"};
+	char why[256], *r = fw_rules(&net, why, sizeof(why)), *udp, *tcp, *meta;
+
+	ck_assert_ptr_nonnull(r);
+	udp = strstr(r, "-A SKIFF-IN -s 10.219.0.0/16 -d 169.254.20.10/32 -p udp -m udp --dport 53 -j ACCEPT\n");
+	tcp = strstr(r, "-A SKIFF-IN -s 10.219.0.0/16 -d 169.254.20.10/32 -p tcp -m tcp --dport 53 -j ACCEPT\n");
+	meta = strstr(r, "-A SKIFF-IN -s 10.219.0.0/16 -m conntrack --ctorigdst 169.254.169.254/32 -j DROP\n");
+	ck_assert_ptr_nonnull(udp);
+	ck_assert_ptr_nonnull(tcp);
+	ck_assert_ptr_nonnull(meta);
+	ck_assert(udp < meta && tcp < meta);
+	free(r);
+	net.dns_ip = "169.254.20.10 -j DROP";
+	ck_assert_ptr_nonnull(r = fw_rules(&net, why, sizeof(why)));
+	ck_assert_ptr_null(strstr(r, "--dport 53"));
 	free(r);
 }
 END_TEST
@@ -309,6 +334,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rules_pure);
 	tcase_add_test(tc, test_rules_vxlan);
+	tcase_add_test(tc, test_rules_dns);
 	tcase_add_test(tc, test_rules_in_kernel);
 	tcase_add_test(tc, test_forwarded_packets);
 	suite_add_tcase(s, tc);
