@@ -44,7 +44,8 @@ port_decode_common(struct api_dec *d, const json_t *j, void *item, int named)
 		p->port = (int)v;
 	target_decode(d, j, p, named);
 	p->protocol = (enum api_protocol)dec_enum(d, j, "protocol", api_proto_names, 2, API_PROTO_TCP);
-	if (named && dec_present(j, "nodePort") && dec_int(d, j, "nodePort", 1, 65535, &v))
+	/* Endpoints carry the node port the controller allocated. */
+	if (dec_present(j, "nodePort") && dec_int(d, j, "nodePort", 1, 65535, &v))
 		p->node_port = (int)v;
 }
 

@@ -1,6 +1,7 @@
 /*
  * api_service.h: Service (P/services/NAME) and the cluster IP record
- * P/serviceips/IP -> {"service": NAME, "uid": "..."}.
+ * P/serviceips/IP -> {"service": NAME, "uid": "..."}, whose shape the
+ * node-port claim P/nodeports/PORT shares, with "port" and "protocol".
  *
  * Defaults: port protocol TCP, targetPort = port, type ClusterIP,
  * sessionAffinity None (ClientIP's timeout 10800 s). A service without
@@ -66,6 +67,10 @@ int api_service_has_node_ports(const struct api_service *svc);
 struct api_service_ip {
 	char *service; /* service name */
 	char *uid;     /* the service's create revision */
+	/* Node-port claims P/nodeports/PORT only: which of the service's
+	 * ports holds it ("port", "protocol"); 0 in cluster IP claims. */
+	int port;
+	enum api_protocol protocol;
 };
 
 struct api_service_ip *api_service_ip_parse(const char *json, size_t len, struct api_errors *errs);

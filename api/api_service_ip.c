@@ -1,6 +1,8 @@
 /*
  * api_service_ip.c: the cluster IP record P/serviceips/IP ->
- * {"service": NAME, "uid": "..."} that makes an allocation unique.
+ * {"service": NAME, "uid": "..."} that makes an allocation unique, and
+ * the node-port claim P/nodeports/PORT, the same with the service port it
+ * serves ("port", "protocol"; absent in cluster IP claims).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +14,13 @@ static void
 sip_decode(struct api_dec *d, const json_t *j, void *out)
 {
 	struct api_service_ip *s = out;
+	int64_t v;
 
 	s->service = dec_checked(d, j, "service", 1, api_check_dns_label);
 	s->uid = dec_checked(d, j, "uid", 1, api_check_uid);
+	if (dec_present(j, "port") && dec_int(d, j, "port", 1, 65535, &v))
+		s->port = (int)v;
+	s->protocol = (enum api_protocol)dec_enum(d, j, "protocol", api_proto_names, 2, API_PROTO_TCP);
 }
 
 static json_t *
@@ -27,6 +33,10 @@ sip_encode(const void *obj)
 	if (j) {
 		rc |= enc_str(j, "service", s->service);
 		rc |= enc_str(j, "uid", s->uid);
+		if (s->port) {
+			rc |= enc_int(j, "port", s->port);
+			rc |= enc_str(j, "protocol", api_protocol_name(s->protocol));
+		}
 	}
 	return enc_done(j, rc);
 }

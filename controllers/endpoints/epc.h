@@ -29,6 +29,9 @@ struct epc {
 	struct epc_refusal *refusals; /* statuses reported as untrusted (epc_trust.c) */
 	uint32_t next_ip;             /* where the allocator looks first */
 	struct metric *writes, *allocs;
+	struct informer *nodeports; /* P/nodeports/PORT claims (epc_nodeport.c) */
+	int np_lo, np_hi;           /* --node-port-range */
+	unsigned np_seed;           /* where a free node port is looked for first */
 };
 
 /* epc_alloc.c: the cluster IP of a service. Returns 1 and the address in
@@ -39,6 +42,54 @@ int epc_cluster_ip(struct epc *e, const char *name, const struct informer_obj *s
  * incarnations). Returns the number of deletes sent. */
 int epc_release(struct epc *e, const char *name, const char *keep_uid);
 void epc_alloc_free(void);
+/* The claim machinery both allocators share (cluster IPs, node ports).
+ * epc_claims_send: one transaction creating every key of kv only if none
+ * exists; until the cache shows it, epc_claims_pending(pkey, cache) is 1
+ * (then 0, and forgotten). name is requeued when the write ends. -1 when
+ * it cannot be sent (logged, name requeued after 1 s). */
+struct epc_claim_kv {
+	char key[300];
+	char *val; /* borrowed */
+};
+int epc_claims_send(struct epc *e, const char *pkey, const char *name, const struct epc_claim_kv *kv, size_t n);
+int epc_claims_pending(const char *pkey, struct informer *inf);
+/* The claims sent under pkey are in the cache: forget them. */
+void epc_claims_settled(const char *pkey);
+/* Delete claim o (an entry of a claim cache) of service name if its mod
+ * revision is still the one cached; 0 when sent, -1 when not. */
+int epc_claim_delete(struct epc *e, const struct informer_obj *o, const char *name);
+
+/* epc_nodeport.c: the node ports of a service (o NULL: deleted). Releases
+ * the claims it no longer needs (its own of ports gone or of an earlier
+ * incarnation) and claims what its ports lack. Returns 1 when every port
+ * that can have one has it, 0 while claims are in flight or refused (a
+ * Warning event says why: the caller writes the endpoints anyway). */
+int epc_node_ports(struct epc *e, const char *name, const struct informer_obj *o);
+/* The node port claimed for port sp of service name (as cached now), 0 if
+ * none. O(claims). */
+int epc_node_port_of(struct epc *e, const char *name, const struct api_service_port *sp);
+/* Enqueue the service of every node-port claim (resync: a claim whose
+ * service is gone is released then). */
+void epc_node_ports_enqueue(struct epc *e);
+
+/* epc_nodeport_calc.c, pure: "LO-HI" with 1 <= LO <= HI <= 65535; 0, or -1
+ * with err set. */
+int epc_node_port_range_parse(const char *s, int *lo, int *hi, char *err, size_t len);
+/* A port of [lo, hi] that taken(port, arg) says is free, looking from
+ * lo + start % size upward and wrapping: 0 when all are taken. O(size). */
+int epc_node_port_pick(int lo, int hi, unsigned start, int (*taken)(int port, void *arg), void *arg);
+enum epc_np_verdict {
+	EPC_NP_FREE,
+	EPC_NP_MINE,         /* held for this very port */
+	EPC_NP_RELEASING,    /* held by this service for another port or incarnation */
+	EPC_NP_TAKEN,        /* held by another service */
+	EPC_NP_OUT_OF_RANGE, /* outside [lo, hi] */
+};
+/* Whether a requested node port want may be claimed by service name
+ * (incarnation uid, service port port/proto): holder is the claim of want
+ * in the cache or NULL. */
+enum epc_np_verdict epc_node_port_judge(int want, int lo, int hi, const struct api_service_ip *holder, const char *name,
+                                        const char *uid, int port, enum api_protocol proto);
 
 /* epc_sync.c */
 void epc_reconcile(struct wq *q, const char *name, void *arg);

@@ -54,14 +54,14 @@ epc_alloc_free(void)
 
 struct claim_call {
 	struct epc *e;
-	char name[256];
+	char name[256], pkey[300];
 };
 
 static void
 claim_done(struct etcd_result *res, void *arg)
 {
 	struct claim_call *c = arg;
-	struct pending *p = pending_get(c->name);
+	struct pending *p = pending_get(c->pkey);
 
 	if (p) {
 		if (res->err.code == ETCD_OK && res->succeeded)
@@ -70,10 +70,79 @@ claim_done(struct etcd_result *res, void *arg)
 			pending_drop(p); /* nothing written: free to try again */
 	}
 	if (res->err.code != ETCD_OK && res->err.code != ETCD_ECANCELED)
-		log_kv(LL_WARN, KV("service", c->name), "cluster IP claim failed: %s; will retry", res->err.msg);
+		log_kv(LL_WARN, KV("service", c->name), "claim failed: %s; will retry", res->err.msg);
 	if (res->err.code != ETCD_ECANCELED)
 		wq_add(c->e->q, c->name);
 	free(c);
+}
+
+int
+epc_claims_pending(const char *pkey, struct informer *inf)
+{
+	struct pending *p = pending_get(pkey);
+
+	if (p && informer_revision(inf) < p->rev)
+		return 1; /* our claim is not in the cache yet */
+	if (p)
+		pending_drop(p); /* seen (kept or released since): decide anew */
+	return 0;
+}
+
+void
+epc_claims_settled(const char *pkey)
+{
+	struct pending *p = pending_get(pkey);
+
+	if (p)
+		pending_drop(p);
+}
+
+int
+epc_claims_send(struct epc *e, const char *pkey, const char *name, const struct epc_claim_kv *kv, size_t n)
+{
+	struct etcd_error err = {0};
+	struct etcd_txn *t = etcd_txn_new();
+	struct claim_call *c = calloc(1, sizeof(*c));
+	struct pending *p = calloc(1, sizeof(*p));
+
+	for (size_t i = 0; i < n; i++) {
+		etcd_txn_cmp(t, kv[i].key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+		etcd_txn_put(t, ETCD_TXN_SUCCESS, kv[i].key, kv[i].val, kv[i].val ? strlen(kv[i].val) : 0, 0);
+	}
+	if (c) {
+		c->e = e;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		snprintf(c->pkey, sizeof(c->pkey), "%s", pkey);
+	}
+	if (!c || !p || !(p->name = strdup(pkey)) || etcd_txn_commit(e->d->etcd, t, claim_done, c, &err) < 0) {
+		log_kv(LL_WARN, KV("service", name), "cannot send a claim: %s; will retry", err.msg);
+		free(c);
+		if (p)
+			free(p->name);
+		free(p);
+		wq_add_after(e->q, name, 1.0);
+		return -1;
+	}
+	p->rev = INT64_MAX;
+	HASH_ADD_KEYPTR(hh, pendings, p->name, strlen(p->name), p);
+	return 0;
+}
+
+int
+epc_claim_delete(struct epc *e, const struct informer_obj *o, const char *name)
+{
+	struct etcd_error err = {0};
+	struct etcd_txn *t = etcd_txn_new();
+	struct epc_write *w;
+
+	etcd_txn_cmp(t, o->key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, o->mod_revision);
+	etcd_txn_delete(t, ETCD_TXN_SUCCESS, o->key, 0);
+	w = epc_write_new(e, name);
+	if (!w || etcd_txn_commit(e->d->etcd, t, epc_write_done, w, &err) < 0) {
+		free(w);
+		return -1;
+	}
+	return 0;
 }
 
 struct find {
@@ -94,34 +163,16 @@ find_claim(const struct informer_obj *o, void *arg)
 static void
 claim(struct epc *e, const char *name, const char *uid, const char *ip)
 {
-	struct etcd_error err = {0};
 	struct api_service_ip sip = {.service = (char *)name, .uid = (char *)uid};
-	struct etcd_txn *t = etcd_txn_new();
-	char key[300], *val = api_service_ip_serialize(&sip);
-	struct claim_call *c = calloc(1, sizeof(*c));
-	struct pending *p = calloc(1, sizeof(*p));
+	struct epc_claim_kv kv;
 
-	snprintf(key, sizeof(key), "%s/serviceips/%s", e->prefix, ip);
-	etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
-	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, val ? strlen(val) : 0, 0);
-	free(val);
-	if (c) {
-		c->e = e;
-		snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(kv.key, sizeof(kv.key), "%s/serviceips/%s", e->prefix, ip);
+	kv.val = api_service_ip_serialize(&sip);
+	if (epc_claims_send(e, name, name, &kv, 1) == 0) {
+		metric_inc(e->allocs);
+		log_kv(LL_INFO, KV("service", name, "ip", ip), "claiming cluster IP");
 	}
-	if (!c || !p || !(p->name = strdup(name)) || etcd_txn_commit(e->d->etcd, t, claim_done, c, &err) < 0) {
-		log_kv(LL_WARN, KV("service", name), "cannot claim cluster IP %s: %s; will retry", ip, err.msg);
-		free(c);
-		if (p)
-			free(p->name);
-		free(p);
-		wq_add_after(e->q, name, 1.0);
-		return;
-	}
-	p->rev = INT64_MAX;
-	HASH_ADD_KEYPTR(hh, pendings, p->name, strlen(p->name), p);
-	metric_inc(e->allocs);
-	log_kv(LL_INFO, KV("service", name, "ip", ip), "claiming cluster IP");
+	free(kv.val);
 }
 
 /* The next free address of the CIDR, round-robin, or 0 when full. */
@@ -154,21 +205,16 @@ epc_cluster_ip(struct epc *e, const char *name, const struct informer_obj *o, ch
 	char uid[32], cidrs[32];
 	uint32_t a;
 
-	struct pending *p = pending_get(name);
-
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
 	f.uid = uid;
 	informer_foreach(e->ips, find_claim, &f);
 	if (f.found) {
-		if (p)
-			pending_drop(p);
+		epc_claims_settled(name);
 		snprintf(ip, len, "%s", f.found);
 		return 1;
 	}
-	if (p && informer_revision(e->ips) < p->rev)
+	if (epc_claims_pending(name, e->ips))
 		return 0; /* our claim is not in the cache yet */
-	if (p)
-		pending_drop(p); /* seen and gone (released): claim anew */
 	epc_network(e, &nc);
 	cidr = nc.service_cidr;
 	api_cidr_format(&cidr, cidrs, sizeof(cidrs));
@@ -217,20 +263,11 @@ release_one(const struct informer_obj *o, void *arg)
 {
 	struct release *r = arg;
 	const struct api_service_ip *sip = o->obj;
-	struct etcd_error err = {0};
-	struct etcd_txn *t;
-	struct epc_write *w;
 
 	if (!sip || strcmp(sip->service, r->name) != 0 || (r->keep && sip->uid && strcmp(sip->uid, r->keep) == 0))
 		return;
-	t = etcd_txn_new();
-	etcd_txn_cmp(t, o->key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, o->mod_revision);
-	etcd_txn_delete(t, ETCD_TXN_SUCCESS, o->key, 0);
-	w = epc_write_new(r->e, r->name);
-	if (!w || etcd_txn_commit(r->e->d->etcd, t, epc_write_done, w, &err) < 0) {
-		free(w);
+	if (epc_claim_delete(r->e, o, r->name) < 0)
 		return;
-	}
 	log_kv(LL_INFO, KV("service", r->name, "ip", o->name), "releasing cluster IP");
 	r->n++;
 }

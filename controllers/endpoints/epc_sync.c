@@ -141,6 +141,7 @@ endpoints_json(struct epc *e, const struct api_service *svc, const char *ip)
 					c.first ? api_service_port_target(&svc->spec.ports[i], c.first) : 0;
 			if (ports[i].target_port == 0)
 				ports[i].target_port = ports[i].port;
+			ports[i].node_port = epc_node_port_of(e, svc->meta.name, &svc->spec.ports[i]);
 		}
 		ep.cluster_ip = (char *)ip;
 		ep.ports = ports;
@@ -210,6 +211,7 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 	if (!o) {
 		/* Deleted: give the address back, drop the list. */
 		epc_release(e, name, NULL);
+		epc_node_ports(e, name, NULL);
 		delete_endpoints(e, name);
 		wq_done(q, name, WQ_OK, 0);
 		return;
@@ -219,7 +221,8 @@ epc_reconcile(struct wq *q, const char *name, void *arg)
 		return;
 	}
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
-	epc_release(e, name, uid); /* claims of older incarnations */
+	epc_release(e, name, uid);  /* claims of older incarnations */
+	epc_node_ports(e, name, o); /* the endpoints show them as they come */
 	if (!epc_cluster_ip(e, name, o, ip, sizeof(ip))) {
 		wq_done(q, name, WQ_OK, 0); /* a claim is in flight, or impossible */
 		return;

@@ -13,11 +13,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon_ctl.h"
 #include "epc.h"
 
 static struct epc E;
+static const char *np_range;
+
+static int
+check_range(const struct flag *f, char *err, size_t len)
+{
+	(void)f;
+	return epc_node_port_range_parse(np_range, &E.np_lo, &E.np_hi, err, len);
+}
+
+static const struct flag flags[] = {
+	{"node-port-range", FLAG_STRING, &np_range, "30000-32767", NULL,
+         "the ports NodePort and LoadBalancer services get on every node", "LOW-HIGH", check_range},
+	{0},
+};
 
 static const struct skiff_prog prog = {
 	.name = "skiff-endpoints-controller",
@@ -25,6 +41,7 @@ static const struct skiff_prog prog = {
 	.health_addr = "",
 	.elects = 1,
 	.resyncs = 1,
+	.flags = flags,
 };
 
 /* ---- decoding: one small context per informer ---- */
@@ -213,6 +230,7 @@ enqueue_all(void)
 {
 	informer_foreach(E.services, enqueue_all_cb, NULL);
 	informer_foreach(E.endpoints, enqueue_all_cb, NULL); /* lists of deleted services */
+	epc_node_ports_enqueue(&E);                          /* claims of deleted services */
 }
 
 static void
@@ -260,6 +278,8 @@ static const struct controller_watch watches[] = {
          0,
          &E.network},
 	{"serviceips", dec_ip, dec_ip_free, {ip_changed, ip_updated, ip_deleted, NULL, NULL}, 0, &E.ips},
+	/* Node-port claims have the shape of cluster IP claims (and a port). */
+	{"nodeports", dec_ip, dec_ip_free, {ip_changed, ip_updated, ip_deleted, NULL, NULL}, 0, &E.nodeports},
 	{"endpoints",
          dec_endpoints,
          dec_endpoints_free,
@@ -299,6 +319,7 @@ main(int argc, char **argv)
 	daemon_init(&d, &prog, argc, argv);
 	E.d = &d;
 	E.prefix = d.opts.prefix;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid()); /* node ports are looked for from a random start */
 	if (!(E.rec = recorder_new(d.etcd, E.prefix, "endpoints-controller")))
 		fatalx("out of memory");
 	E.writes = metrics_add(d.metrics, "skiff_endpoints_writes_total", NULL, METRIC_COUNTER, "endpoint list writes");

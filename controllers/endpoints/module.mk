@@ -11,3 +11,7 @@ EPC_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/che
 $(foreach t,$(EPC_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 INTEG_TESTS += $(EPC_INTEG:%=$(TBIN)/%)
 MAN_PAGES += controllers/endpoints/skiff-endpoints-controller.8
+
+# The node-port allocator's pure decisions (range, pick, conflicts).
+$(eval $(call test_prog,check_epc_nodeport,tests/unit,$(OBJ)/controllers/endpoints/epc_nodeport_calc.o $(API_LIB)))
+UNIT_TESTS += $(TBIN)/check_epc_nodeport
