@@ -260,6 +260,18 @@ START_TEST(test_node_port)
 }
 END_TEST
 
+/* ip stands in text as a whole address (not the start of a longer one). */
+static int
+has_ip(const char *text, const char *ip)
+{
+	size_t l = strlen(ip);
+
+	for (const char *p = text; (p = strstr(p, ip)); p += l)
+		if ((p == text || !strchr("0123456789.", p[-1])) && !strchr("0123456789.", p[l]))
+			return 1;
+	return 0;
+}
+
 /* The apache test pods (3) behind their plain service, once. */
 static void
 apache_up(struct bed_eps *e)
@@ -294,7 +306,7 @@ START_TEST(test_headless_resolves)
 		out = bed_exec_in_pod(minion_of(e.node[0]), e.pod[0], "httpd", argv);
 		all = out != NULL;
 		for (int k = 0; all && k < h.n; k++)
-			all = strstr(out, h.ip[k]) != NULL;
+			all = has_ip(out, h.ip[k]);
 		if (!all)
 			usleep(500 * 1000);
 	}
