@@ -134,6 +134,12 @@ void dns_cache_put(struct dns_cache *c, const char *name, uint16_t type, uint16_
 const uint8_t *dns_cache_get(struct dns_cache *c, const char *name, uint16_t type, uint16_t qclass, double now,
                              size_t *len);
 size_t dns_cache_count(const struct dns_cache *c);
+/* The same with a key of klen bytes of any kind. */
+void dns_cache_put_raw(struct dns_cache *c, const void *key, size_t klen, const uint8_t *answer, size_t len, double now,
+                       double ttl);
+const uint8_t *dns_cache_get_raw(struct dns_cache *c, const void *key, size_t klen, double now, size_t *len);
+/* Drop every entry. */
+void dns_cache_clear(struct dns_cache *c);
 
 /* dns_net.c, dns_fwd.c: the server. */
 #define DNS_MAX_UPSTREAMS 3 /* as glibc reads resolv.conf */
@@ -163,6 +169,8 @@ struct dns_server {
 	struct dns_config cfg;
 	struct dns_table table;
 	struct dns_cache *cache;
+	struct dns_cache *answers; /* our own answers by query bytes (dns_net.c) */
+	uint32_t answers_serial;   /* the table's serial they were made at */
 	int udp_fd, tcp_fd, up_fd;
 	ev_io udp_w, tcp_w, up_w;
 	ev_timer accept_pause; /* EMFILE: stop accepting for a moment */

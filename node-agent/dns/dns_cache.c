@@ -2,8 +2,10 @@
  * dns_cache.c: forwarded answers kept by (name, type, class) until their
  * TTL runs out, at most capacity of them, the least recently used going
  * first (uthash keeps insertion order: a hit moves an entry to the end,
- * eviction takes the head). Pure: the caller gives the time. It does not
- * rewrite ids or TTLs; dns_fwd.c sets the id of what it sends.
+ * eviction takes the head). The same cache keyed by raw bytes keeps
+ * skiff-dns's own answers by the query's bytes after its id (dns_net.c).
+ * Pure: the caller gives the time. It does not rewrite ids or TTLs; the
+ * callers set the id of what they send.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,8 @@
 #include "dns.h"
 
 struct entry {
-	char key[DNS_NAME_MAX + 16]; /* "TYPE/CLASS/name" */
+	uint8_t *key; /* "TYPE/CLASS/name", or a query's bytes */
+	size_t klen;
 	uint8_t *msg;
 	size_t len;
 	double expires;
@@ -38,6 +41,7 @@ static void
 drop(struct dns_cache *c, struct entry *e)
 {
 	HASH_DEL(c->map, e);
+	free(e->key);
 	free(e->msg);
 	free(e);
 }
@@ -54,46 +58,47 @@ dns_cache_free(struct dns_cache *c)
 	free(c);
 }
 
-static void
+static size_t
 make_key(char *key, size_t len, const char *name, uint16_t type, uint16_t qclass)
 {
-	snprintf(key, len, "%u/%u/%s", type, qclass, name);
+	int n = snprintf(key, len, "%u/%u/%s", type, qclass, name);
+
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
 void
-dns_cache_put(struct dns_cache *c, const char *name, uint16_t type, uint16_t qclass, const uint8_t *answer, size_t len,
-              double now, double ttl)
+dns_cache_put_raw(struct dns_cache *c, const void *key, size_t klen, const uint8_t *answer, size_t len, double now,
+                  double ttl)
 {
 	struct entry *e;
-	char key[sizeof(e->key)];
 
 	if (!c->cap || ttl <= 0)
 		return;
-	make_key(key, sizeof(key), name, type, qclass);
-	HASH_FIND_STR(c->map, key, e);
+	HASH_FIND(hh, c->map, key, klen, e);
 	if (e)
 		drop(c, e);
 	while (HASH_COUNT(c->map) >= c->cap)
 		drop(c, c->map); /* the head: least recently used */
-	if (!(e = calloc(1, sizeof(*e))) || !(e->msg = malloc(len))) {
+	if (!(e = calloc(1, sizeof(*e))) || !(e->msg = malloc(len)) || !(e->key = malloc(klen ? klen : 1))) {
+		if (e)
+			free(e->msg);
 		free(e);
 		return;
 	}
-	memcpy(e->key, key, sizeof(key));
+	memcpy(e->key, key, klen);
+	e->klen = klen;
 	memcpy(e->msg, answer, len);
 	e->len = len;
 	e->expires = now + ttl;
-	HASH_ADD_STR(c->map, key, e);
+	HASH_ADD_KEYPTR(hh, c->map, e->key, klen, e);
 }
 
 const uint8_t *
-dns_cache_get(struct dns_cache *c, const char *name, uint16_t type, uint16_t qclass, double now, size_t *len)
+dns_cache_get_raw(struct dns_cache *c, const void *key, size_t klen, double now, size_t *len)
 {
 	struct entry *e;
-	char key[sizeof(e->key)];
 
-	make_key(key, sizeof(key), name, type, qclass);
-	HASH_FIND_STR(c->map, key, e);
+	HASH_FIND(hh, c->map, key, klen, e);
 	if (!e)
 		return NULL;
 	if (e->expires <= now) {
@@ -101,9 +106,35 @@ dns_cache_get(struct dns_cache *c, const char *name, uint16_t type, uint16_t qcl
 		return NULL;
 	}
 	HASH_DEL(c->map, e); /* to the end: most recently used */
-	HASH_ADD_STR(c->map, key, e);
+	HASH_ADD_KEYPTR(hh, c->map, e->key, e->klen, e);
 	*len = e->len;
 	return e->msg;
+}
+
+void
+dns_cache_put(struct dns_cache *c, const char *name, uint16_t type, uint16_t qclass, const uint8_t *answer, size_t len,
+              double now, double ttl)
+{
+	char key[DNS_NAME_MAX + 16];
+
+	dns_cache_put_raw(c, key, make_key(key, sizeof(key), name, type, qclass), answer, len, now, ttl);
+}
+
+const uint8_t *
+dns_cache_get(struct dns_cache *c, const char *name, uint16_t type, uint16_t qclass, double now, size_t *len)
+{
+	char key[DNS_NAME_MAX + 16];
+
+	return dns_cache_get_raw(c, key, make_key(key, sizeof(key), name, type, qclass), now, len);
+}
+
+void
+dns_cache_clear(struct dns_cache *c)
+{
+	struct entry *e, *tmp;
+
+	HASH_ITER(hh, c->map, e, tmp)
+		drop(c, e);
 }
 
 size_t

@@ -37,19 +37,61 @@ struct dns_conn {
 	struct dns_conn *prev, *next;
 };
 
+#define HOT_QUERY_MAX 512 /* longer queries are not remembered */
+#define HOT_TTL 3600.0    /* the table's serial ends them sooner */
+
+/* The key of a query among our own answers: the transport, then every
+ * byte after the id (same bytes, same answer while the table is the
+ * same). Its length, or 0 when the query is not remembered. */
+static size_t
+hot_key(uint8_t *key, const uint8_t *msg, size_t len, const struct dns_client *c)
+{
+	if (len < 12 || len > HOT_QUERY_MAX)
+		return 0;
+	key[0] = c->conn != NULL;
+	memcpy(key + 1, msg + 2, len - 2);
+	return len - 1;
+}
+
+/* Answer msg from our own earlier answers; 1 when it did. */
+static int
+from_hot(struct dns_server *s, const uint8_t *key, size_t klen, const uint8_t *msg, const struct dns_client *c)
+{
+	static uint8_t out[TCP_MSG_MAX];
+	const uint8_t *hit;
+	size_t len;
+
+	if (s->answers_serial != s->table.serial || !s->table.ready) {
+		dns_cache_clear(s->answers);
+		s->answers_serial = s->table.serial;
+	}
+	if (!klen || !(hit = dns_cache_get_raw(s->answers, key, klen, ev_now(s->loop), &len)) || len > sizeof(out))
+		return 0;
+	memcpy(out, hit, len);
+	out[0] = msg[0], out[1] = msg[1];
+	if (out[2] & 0x02)
+		metric_inc(s->m_trunc);
+	dns_net_reply(s, c, out, len);
+	return 1;
+}
+
 static void
 handle(struct dns_server *s, const uint8_t *msg, size_t len, const struct dns_client *c)
 {
 	struct dns_question q;
-	uint8_t *ans = NULL;
-	size_t ans_len = 0;
+	uint8_t *ans = NULL, key[HOT_QUERY_MAX];
+	size_t ans_len = 0, klen = hot_key(key, msg, len, c);
 
+	if (from_hot(s, key, klen, msg, c))
+		return;
 	switch (dns_answer(&s->table, msg, len, c->conn ? TCP_MSG_MAX : 0, &ans, &ans_len, &q)) {
 	case DNS_ANSWER:
 		if (q.malformed)
 			metric_inc(s->m_malformed);
 		else if (ans_len > 3 && (ans[2] & 0x02))
 			metric_inc(s->m_trunc);
+		if (!q.malformed && s->table.ready && klen)
+			dns_cache_put_raw(s->answers, key, klen, ans, ans_len, ev_now(s->loop), HOT_TTL);
 		dns_net_reply(s, c, ans, ans_len);
 		break;
 	case DNS_FORWARD: dns_fwd_query(s, &q, msg, len, c); break;

@@ -68,7 +68,8 @@ static const struct flag flags[] = {
 	{"ttl", FLAG_INT, &ttl, "5", NULL, "TTL of the cluster's answers, seconds", "SECONDS", check_ttl},
 	{"resolv-conf", FLAG_STRING, &resolv_conf, "/etc/resolv.conf", NULL,
          "nameservers to forward other names to (read at start)", "FILE", NULL},
-	{"cache-size", FLAG_INT, &cache_size, "1000", NULL, "forwarded answers kept (0 = no cache)", "N", check_cache},
+	{"cache-size", FLAG_INT, &cache_size, "1000", NULL,
+         "forwarded answers kept, and as many of our own (0 = no cache)", "N", check_cache},
 	{"forward-timeout", FLAG_DURATION, &forward_timeout_ms, "2s", NULL,
          "how long each upstream nameserver gets to answer", "DURATION", check_timeout},
 	{"tcp-idle-timeout", FLAG_DURATION, &tcp_idle_ms, "10s", NULL, "close a TCP connection idle this long",
@@ -148,7 +149,7 @@ start_server(struct skiff_daemon *d)
 	s->cfg.tcp_idle = (double)tcp_idle_ms / 1000.0;
 	s->cfg.tcp_max_conns = tcp_max_conns;
 	dns_table_init(&s->table, "cluster.local", (uint32_t)ttl);
-	if (!(s->cache = dns_cache_new((size_t)cache_size)))
+	if (!(s->cache = dns_cache_new((size_t)cache_size)) || !(s->answers = dns_cache_new((size_t)cache_size)))
 		fatalx("out of memory");
 	if (dns_fwd_load(s, resolv_conf, err, sizeof(err)) < 0)
 		log_kv(LL_WARN, KV("file", resolv_conf), "%s: other names will get SERVFAIL", err);
@@ -183,6 +184,7 @@ main(int argc, char **argv)
 	controller_free(dns_st.ctl);
 	dns_table_clear(&dns_st.srv.table);
 	dns_cache_free(dns_st.srv.cache);
+	dns_cache_free(dns_st.srv.answers);
 	daemon_free(&d);
 	return rc;
 }
