@@ -107,22 +107,23 @@ bridge_ensure(const char *name, uint32_t addr_be, char *why, size_t len)
 void
 dns_start(struct agent *a)
 {
-	char why[256];
+	char why[256] = "not an IPv4 address", msg[512];
 	uint32_t ip;
 
 	if (!a->o.cluster_dns)
 		return;
-	if (api_ipv4_parse(a->o.cluster_dns, &ip, NULL) < 0 ||
-	    bridge_ensure(DNS_BRIDGE, htonl(ip), why, sizeof(why)) < 0) {
-		net_warn(
-			a, LL_ERROR, "ClusterDNSSetupFailed",
-			"cannot put the cluster DNS address %s on %s: %s; pods get it as their nameserver all the same "
-			"(restart the agent once the cause is fixed)",
-			a->o.cluster_dns, DNS_BRIDGE, why);
+	if (api_ipv4_parse(a->o.cluster_dns, &ip, NULL) == 0 &&
+	    bridge_ensure(DNS_BRIDGE, htonl(ip), why, sizeof(why)) == 0) {
+		log_kv(LL_INFO, KV("node", a->o.node_name, "address", a->o.cluster_dns, "device", DNS_BRIDGE),
+		       "cluster DNS address in place");
 		return;
 	}
-	log_kv(LL_INFO, KV("node", a->o.node_name, "address", a->o.cluster_dns, "device", DNS_BRIDGE),
-	       "cluster DNS address in place");
+	snprintf(msg, sizeof(msg),
+	         "cannot put the cluster DNS address %s on %s: %s; pods are given it as their nameserver all the "
+	         "same (restart the agent once the cause is fixed)",
+	         a->o.cluster_dns, DNS_BRIDGE, why);
+	log_kv(LL_ERROR, KV("node", a->o.node_name), "%s", msg);
+	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "ClusterDNSSetupFailed", "%s", msg);
 }
 
 /* ---------------------------------------------------------------- per pod */
