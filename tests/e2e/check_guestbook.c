@@ -247,7 +247,8 @@ frontend_node_port(void)
 }
 
 /* 3. The frontend (type NodePort) answers on every node's address at its
- * node port, from the host: outside every minion. */
+ * node port: from another minion, then from the host (outside every
+ * minion: a client that is no node, as a NodePort's users are). */
 START_TEST(test_node_port)
 {
 	char ip[32], out[1024];
@@ -258,9 +259,18 @@ START_TEST(test_node_port)
 	WAIT_FOR((port = frontend_node_port()) > 0, 30, "the frontend service got no node port in P/nodeports/");
 	ck_assert_msg(port >= 30000 && port <= 32767, "node port %d outside 30000-32767", port);
 	for (int i = 1; i <= NMIN; i++) {
+		int from = i % NMIN + 1;
+
+		bed_minion_ip(i, ip, sizeof(ip));
+		WAIT_FOR(reads(from, ip, port, VALUE, out, sizeof(out)), 30,
+		         "from m%d, %s:%d (m%d's node port) never read back %s; last answer: %s", from, ip, port, i,
+		         VALUE, out);
+	}
+	for (int i = 1; i <= NMIN; i++) {
 		bed_minion_ip(i, ip, sizeof(ip));
 		WAIT_FOR(reads(0, ip, port, VALUE, out, sizeof(out)), 30,
-		         "%s:%d (m%d's node port) never read back %s; last answer: %s", ip, port, i, VALUE, out);
+		         "from the host (no node), %s:%d (m%d's node port) never read back %s; last answer: %s", ip,
+		         port, i, VALUE, out);
 	}
 }
 END_TEST
