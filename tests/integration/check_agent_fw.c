@@ -47,11 +47,14 @@ on_done(void *arg, int ok, const char *why)
 	snprintf(d->why, sizeof(d->why), "%s", why ? why : "");
 }
 
+/* The cluster DNS address of the next set-ups (NULL: none). */
+static const char *ensure_dns;
+
 /* Run one set-up to its end (the loop stops when done is called). */
 static void
 ensure(const char *const *peers, size_t n, int allow)
 {
-	struct fw_net net = {POD, SN, peers, n, allow, 0, NULL};
+	struct fw_net net = {POD, SN, peers, n, allow, 0, ensure_dns};
 	struct done d = {0};
 	char why[512];
 	struct fw_job *j = fw_ensure_async(ev_default_loop(0), &net, on_done, &d, why, sizeof(why));
@@ -223,6 +226,14 @@ START_TEST(test_rules_in_kernel)
 	assert_chain("filter", "SKIFF-IN", "-N SKIFF-IN\n");
 	ck_assert_int_eq(count("filter", "SKIFF-FWD", "-j ACCEPT"), 4);
 	ck_assert_int_eq(count("filter", "DOCKER-USER", "-j SKIFF-FWD"), 1);
+	ensure_dns = "169.254.20.10"; /* iptables takes the cluster DNS rules as written */
+	ensure(one, 1, 0);
+	ensure_dns = NULL;
+	assert_chain(
+		"filter", "SKIFF-IN",
+		"-N SKIFF-IN\n-A SKIFF-IN -s 10.219.0.0/16 -d 169.254.20.10/32 -p udp -m udp --dport 53 -j ACCEPT\n"
+		"-A SKIFF-IN -s 10.219.0.0/16 -d 169.254.20.10/32 -p tcp -m tcp --dport 53 -j ACCEPT\n"
+		"-A SKIFF-IN -s 10.219.0.0/16 -m conntrack --ctorigdst 169.254.169.254 -j DROP\n");
 }
 END_TEST
 
