@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "e2e_bed.h"
+#include "e2e_check.h"
 
 #define NMIN 3
 #define SSD_MINION 3 /* started with --node-labels disk=ssd */
@@ -33,22 +34,12 @@ static int ROOT;
 
 /* ---------------------------------------------------------------- helpers */
 
-static json_t *
-manifest(const char *file)
-{
-	json_error_t err;
-	json_t *j = json_load_file(file, 0, &err);
-
-	ck_assert_msg(j != NULL, "%s: %s", file, err.text);
-	return j;
-}
-
 /* Write controller NAME from the apache manifest with replicas (and, when
  * selector is non-NULL, that nodeSelector, its name as the app label). */
 static void
 put_controller(const char *name, int replicas, json_t *selector)
 {
-	json_t *c = manifest("manifests/test/controller.json"), *spec = json_object_get(c, "spec");
+	json_t *c = e2e_manifest("manifests/test/controller.json"), *spec = json_object_get(c, "spec");
 	json_t *tmpl = json_object_get(spec, "template");
 	char rest[128];
 
@@ -154,14 +145,6 @@ pods_of(const char *name)
 	snprintf(rest, sizeof(rest), "pods/%s-", name);
 	return bed_list(rest, NULL, 0);
 }
-
-#define WAIT_FOR(cond, secs, ...)                   \
-	do {                                        \
-		double end_ = bed_now() + (secs);   \
-		while (!(cond) && bed_now() < end_) \
-			usleep(100 * 1000);         \
-		ck_assert_msg((cond), __VA_ARGS__); \
-	} while (0)
 
 /* ---------------------------------------------------------------- tests */
 
@@ -278,7 +261,7 @@ START_TEST(test_service_across_minions)
 
 	if (!ROOT)
 		return;
-	svc = manifest("manifests/test/service.json");
+	svc = e2e_manifest("manifests/test/service.json");
 	ck_assert_int_eq(bed_put_json("services/apache", svc), 0);
 	json_decref(svc);
 	put_controller("apache", 4, NULL);

@@ -16,3 +16,10 @@ INTEG_TESTS += $(TBIN)/check_cluster_routed
 $(TBIN)/check_cluster_vxlan: $(TBIN)/check_cluster
 	@printf '#!/bin/sh\nSKIFF_E2E_BED="--backend vxlan --routed" exec %s "$$@"\n' "$(abspath $<)" >$@ && chmod +x $@
 INTEG_TESTS += $(TBIN)/check_cluster_vxlan
+
+# Kubernetes' v1.0 guestbook (manifests/guestbook/, images from
+# scripts/guestbook-images.sh) on the bed: DNS, NodePort, headless,
+# ClientIP affinity, the master's minion lost. About 2 minutes.
+$(eval $(call test_prog,check_guestbook,tests/e2e,$(E2E_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_guestbook: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_guestbook
