@@ -10,6 +10,9 @@
 #include <ev.h>
 
 #define FW_METADATA_IP "169.254.169.254" /* the clouds' instance metadata service */
+/* skiff-proxy marks connections that came in on a node port (nftables
+ * mode) with this bit: they may reach pods from anywhere. */
+#define SKIFF_NODEPORT_MARK "0x10000"
 
 /* What the rules are made of. Strings are borrowed for the call only. */
 struct fw_net {

@@ -180,6 +180,11 @@ void px_nodeport_close(struct px_proxy *px, struct px_port *p);
  * or NULL when no port has a node port; then PX_NODEPORT_RULE goes in the
  * prerouting and output chains. */
 char *px_nodeport_map(struct px_proxy *px);
+/* The mark of connections that came in on a node port (agent_fw.c lets
+ * them through to pods: see SKIFF_NODEPORT_MARK there). */
+#ifndef SKIFF_NODEPORT_MARK
+#define SKIFF_NODEPORT_MARK "0x10000"
+#endif
 #define PX_NODEPORT_RULE "\t\tip daddr != 127.0.0.0/8 fib daddr type local tcp dport vmap @nodeports\n"
 
 #endif

@@ -138,10 +138,20 @@ px_nodeport_map(struct px_proxy *px)
 	n = 0;
 	HASH_ITER(hh, px->ports, p, tmp) {
 		if (p->node_port)
-			fprintf(f, "%s%d : jump svc_%zu", n++ ? ", " : "", p->node_port, i);
+			fprintf(f, "%s%d : jump np_%zu", n++ ? ", " : "", p->node_port, i);
 		i++;
 	}
 	fprintf(f, " }\n\t}\n");
+	/* Marked on the way to the port's chain: the agent's firewall lets
+	 * marked connections through to pods whoever sent them (a node port
+	 * is for clients outside the cluster), as kube-proxy's mark does. */
+	i = 0;
+	HASH_ITER(hh, px->ports, p, tmp) {
+		if (p->node_port)
+			fprintf(f, "\tchain np_%zu {\n\t\tmeta mark set meta mark | %s\n\t\tjump svc_%zu\n\t}\n", i,
+			        SKIFF_NODEPORT_MARK, i);
+		i++;
+	}
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

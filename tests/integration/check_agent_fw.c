@@ -118,6 +118,7 @@ own_netns(void)
 static const char FWD_STRICT[] = "-N SKIFF-FWD\n"
 				 "-A SKIFF-FWD -s 10.219.0.0/16 -m conntrack --ctorigdst 169.254.169.254 -j DROP\n"
 				 "-A SKIFF-FWD -d 10.219.1.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+				 "-A SKIFF-FWD -d 10.219.0.0/16 -m mark --mark 0x10000/0x10000 -j ACCEPT\n"
 				 "-A SKIFF-FWD -s 10.219.0.0/16 -d 10.219.1.0/24 -j ACCEPT\n"
 				 "-A SKIFF-FWD -s 10.217.99.3/32 -d 10.219.1.0/24 -j ACCEPT\n"
 				 "-A SKIFF-FWD -s 10.217.99.4/32 -d 10.219.1.0/24 -j ACCEPT\n"
@@ -224,7 +225,7 @@ START_TEST(test_rules_in_kernel)
 	ck_assert_int_eq(count("filter", "SKIFF-FWD", "-s 10.217.99.4/32 -d 10.219.1.0/24 -j ACCEPT"), 1);
 	ck_assert_int_eq(count("filter", "SKIFF-FWD", "169.254"), 0);
 	assert_chain("filter", "SKIFF-IN", "-N SKIFF-IN\n");
-	ck_assert_int_eq(count("filter", "SKIFF-FWD", "-j ACCEPT"), 4);
+	ck_assert_int_eq(count("filter", "SKIFF-FWD", "-j ACCEPT"), 5); /* with the node-port mark's */
 	ck_assert_int_eq(count("filter", "DOCKER-USER", "-j SKIFF-FWD"), 1);
 	ensure_dns = "169.254.20.10"; /* iptables takes the cluster DNS rules as written */
 	ensure(one, 1, 0);
