@@ -31,7 +31,7 @@ struct epc {
 	struct epc_refusal *refusals; /* statuses reported as untrusted (epc_trust.c) */
 	uint32_t next_ip;             /* where the allocator looks first */
 	struct metric *writes, *allocs;
-	struct epc_mode *modes; /* service name → has a selector or not (epc_modes.c) */
+	struct epc_mode *modes;     /* service name → has a selector or not (epc_modes.c) */
 	struct informer *nodeports; /* P/nodeports/PORT claims (epc_nodeport.c) */
 	int np_lo, np_hi;           /* --node-port-range */
 	unsigned np_seed;           /* where a free node port is looked for first */
