@@ -48,6 +48,11 @@ int bed_del(const char *rest);
  * names is non-NULL it gets up to max last segments. */
 int bed_list(const char *rest, char names[][128], int max);
 
+/* Every key below P/rest (a prefix; "" for all) read at one revision: a
+ * new object mapping each key without "P/" to its value parsed (values
+ * that are not JSON are left out). NULL on error. */
+json_t *bed_snapshot(const char *rest);
+
 /* A service's endpoints. */
 struct bed_eps {
 	int present, n;

@@ -16,3 +16,8 @@ INTEG_TESTS += $(TBIN)/check_cluster_routed
 $(TBIN)/check_cluster_vxlan: $(TBIN)/check_cluster
 	@printf '#!/bin/sh\nSKIFF_E2E_BED="--backend vxlan --routed" exec %s "$$@"\n' "$(abspath $<)" >$@ && chmod +x $@
 INTEG_TESTS += $(TBIN)/check_cluster_vxlan
+
+# A Deployment rolling with its controller killed mid-way (about 2 min).
+$(eval $(call test_prog,check_rollout,tests/e2e,$(E2E_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_rollout: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_rollout
