@@ -38,7 +38,6 @@
 #include <jansson.h>
 
 #include "bench_stats.h"
-#include "docker_harness.h"
 #include "e2e_bed.h"
 
 #define NMIN 3
@@ -54,9 +53,8 @@ static const char *const PHASES[] = {"rollout", "scale-down", "drain", "delete"}
 
 /* The app: writes its page, serves it, and exits on SIGTERM (busybox sh
  * as PID 1 would otherwise ignore it). */
-static const char APP[] =
-	"echo \"pod=$(/bin/busybox hostname)\" > /www/index.html; trap 'exit 0' TERM; "
-	"/bin/busybox httpd -f -p 80 -h /www & wait";
+static const char APP[] = "echo \"pod=$(/bin/busybox hostname)\" > /www/index.html; trap 'exit 0' TERM; "
+			  "/bin/busybox httpd -f -p 80 -h /www & wait";
 
 struct result {
 	double start, lat;
@@ -196,8 +194,9 @@ deployment(int replicas, const char *image, int probe)
 	                      "cpu", "50m", "memory", "8Mi");
 
 	if (c && probe)
-		json_object_set_new(c, "readinessProbe",
-		                    json_pack("{s:{s:s, s:i}, s:i}", "httpGet", "path", "/", "port", 80, "periodSeconds", 1));
+		json_object_set_new(
+			c, "readinessProbe",
+			json_pack("{s:{s:s, s:i}, s:i}", "httpGet", "path", "/", "port", 80, "periodSeconds", 1));
 	return json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:{s:{s:{s:s}}, s:{s:[o], s:i}}}}", "apiVersion",
 	                 "apps/v1", "kind", "Deployment", "metadata", "name", NAME, "spec", "replicas", replicas,
 	                 "selector", "matchLabels", "app", NAME, "template", "metadata", "labels", "app", NAME, "spec",
@@ -224,24 +223,6 @@ put_service(void)
 
 	json_decref(s);
 	return rc;
-}
-
-/* The second tag of the test image in every minion's dockerd. */
-static int
-tag_image(void)
-{
-	for (int i = 1; i <= NMIN; i++) {
-		char *resp = NULL;
-		long st = dh_request_on(bed_docker(i), "POST", "/images/skiff/test-httpd:latest/tag?repo=skiff/test-httpd&tag=rollout",
-		                        NULL, &resp);
-
-		free(resp);
-		if (st != 201) {
-			fprintf(stderr, "rollout: cannot tag the test image on m%d (%ld)\n", i, st);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static int
@@ -398,12 +379,12 @@ report(const char *label)
 		f += !x->ok;
 		fp[x->phase] += !x->ok;
 		if (!x->ok && VERBOSE)
-			fprintf(stderr, "rollout: failed at %.3f (%s): %s after %.0f ms\n", x->start / 1e3, PHASES[x->phase],
-			        x->kind, x->lat);
+			fprintf(stderr, "rollout: failed at %.3f (%s): %s after %.0f ms\n", x->start / 1e3,
+			        PHASES[x->phase], x->kind, x->lat);
 	}
 	bench_sort(lat, n);
-	printf("rollout %s: requests=%d failed=%d (rollout %d, scale-down %d, drain %d, delete %d) p99=%.1f ms\n", label, n,
-	       f, fp[0], fp[1], fp[2], fp[3], n ? bench_percentile(lat, n, 99) : 0.0);
+	printf("rollout %s: requests=%d failed=%d (rollout %d, scale-down %d, drain %d, delete %d) p99=%.1f ms\n",
+	       label, n, f, fp[0], fp[1], fp[2], fp[3], n ? bench_percentile(lat, n, 99) : 0.0);
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		int c = 0;
 
@@ -429,8 +410,9 @@ run(int graceful)
 	setenv("SKIFF_CLUSTER_AGENT_ARGS", graceful ? "" : "--stop-ordering=false", 1);
 	if (bed_up(NMIN, NULL) < 0)
 		goto out;
-	if (tag_image() < 0 || put_service() < 0 || put_deployment(IMAGE_A, graceful) < 0 ||
-	    wait_complete(REPLICAS, "the first rollout") < 0 || cluster_ip(cip, sizeof(cip)) < 0)
+	if (bed_docker_tag(IMAGE_A, "skiff/test-httpd", "rollout") < 0 || put_service() < 0 ||
+	    put_deployment(IMAGE_A, graceful) < 0 || wait_complete(REPLICAS, "the first rollout") < 0 ||
+	    cluster_ip(cip, sizeof(cip)) < 0)
 		goto out;
 	if (client_start(&cl, cip) < 0)
 		goto out;

@@ -63,15 +63,11 @@ static const char *
 kind_of(int err)
 {
 	switch (err) {
-	case ECONNREFUSED:
-		return "refused";
+	case ECONNREFUSED: return "refused";
 	case ECONNRESET:
-	case EPIPE:
-		return "reset";
-	case ETIMEDOUT:
-		return "timeout";
-	default:
-		return "error";
+	case EPIPE: return "reset";
+	case ETIMEDOUT: return "timeout";
+	default: return "error";
 	}
 }
 
@@ -170,7 +166,8 @@ on_read(int k)
 		if (c->len == 0)
 			finish(k, "closed");
 		else
-			finish(k, strncmp(c->buf, "HTTP/1.", 7) == 0 && strncmp(c->buf + 8, " 200", 4) == 0 ? "ok" : "status");
+			finish(k, strncmp(c->buf, "HTTP/1.", 7) == 0 && strncmp(c->buf + 8, " 200", 4) == 0 ? "ok"
+			                                                                                    : "status");
 		return 1;
 	}
 	if (c->len < BUFSZ - 1) {

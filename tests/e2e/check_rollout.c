@@ -24,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "docker_harness.h"
 #include "e2e_bed.h"
 
 #define NMIN 3
@@ -37,9 +36,8 @@
 
 static int ROOT;
 
-static const char APP[] =
-	"echo \"pod=$(/bin/busybox hostname)\" > /www/index.html; trap 'exit 0' TERM; "
-	"/bin/busybox httpd -f -p 80 -h /www & wait";
+static const char APP[] = "echo \"pod=$(/bin/busybox hostname)\" > /www/index.html; trap 'exit 0' TERM; "
+			  "/bin/busybox httpd -f -p 80 -h /www & wait";
 
 /* ---------------------------------------------------------------- objects */
 
@@ -50,13 +48,13 @@ put_deployment(const char *image)
 	                      "image", image, "imagePullPolicy", "Never", "command", "/bin/busybox", "sh", "-c", APP,
 	                      "ports", "containerPort", 80, "readinessProbe", "httpGet", "path", "/", "port", 80,
 	                      "periodSeconds", 1);
-	json_t *d = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:{s:s, s:{s:i, s:i}}, s:{s:{s:{s:s}}, "
-	                      "s:{s:[o], s:i}}}}",
-	                      "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name", NAME, "spec",
-	                      "replicas", REPLICAS, "selector", "matchLabels", "app", NAME, "strategy", "type",
-	                      "RollingUpdate", "rollingUpdate", "maxSurge", SURGE, "maxUnavailable", UNAVAILABLE,
-	                      "template", "metadata", "labels", "app", NAME, "spec", "containers", c,
-	                      "terminationGracePeriodSeconds", 10);
+	json_t *d =
+		json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:{s:s, s:{s:i, s:i}}, s:{s:{s:{s:s}}, "
+	                  "s:{s:[o], s:i}}}}",
+	                  "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name", NAME, "spec", "replicas",
+	                  REPLICAS, "selector", "matchLabels", "app", NAME, "strategy", "type", "RollingUpdate",
+	                  "rollingUpdate", "maxSurge", SURGE, "maxUnavailable", UNAVAILABLE, "template", "metadata",
+	                  "labels", "app", NAME, "spec", "containers", c, "terminationGracePeriodSeconds", 10);
 	long long mod = 0;
 	json_t *back;
 
@@ -66,20 +64,6 @@ put_deployment(const char *image)
 	ck_assert_ptr_nonnull(back = bed_get("deployments/" NAME, &mod));
 	json_decref(back);
 	return mod;
-}
-
-/* The second tag of the test image in every minion's dockerd. */
-static void
-tag_image(void)
-{
-	for (int i = 1; i <= NMIN; i++) {
-		char *resp = NULL;
-		long st = dh_request_on(bed_docker(i), "POST",
-		                        "/images/skiff/test-httpd:latest/tag?repo=skiff/test-httpd&tag=rolled", NULL, &resp);
-
-		free(resp);
-		ck_assert_msg(st == 201, "cannot tag the test image on m%d: %ld", i, st);
-	}
 }
 
 /* ---------------------------------------------------------------- looks */
@@ -246,18 +230,20 @@ START_TEST(test_rollout_controller_killed)
 		look(&l);
 	}
 	only_controller(old, sizeof(old));
-	tag_image();
+	ck_assert_int_eq(bed_docker_tag(IMAGE_A, "skiff/test-httpd", "rolled"), 0);
 	l.worst_pods = 0;
 	l.worst_ready = REPLICAS;
 	t0 = bed_now();
 	rev = put_deployment(IMAGE_B);
 	for (end = t0 + 180; !complete(&l, rev) || replicas_of(old) != 0; usleep(50 * 1000)) {
-		ck_assert_msg(bed_now() < end,
-		              "not rolled in 180 s: %d pods, %d ready, status updated %lld available %lld; old %s at %lld",
-		              l.pods, l.ready, l.updated, l.available, old, replicas_of(old));
+		ck_assert_msg(
+			bed_now() < end,
+			"not rolled in 180 s: %d pods, %d ready, status updated %lld available %lld; old %s at %lld",
+			l.pods, l.ready, l.updated, l.available, old, replicas_of(old));
 		look(&l);
 		ck_assert_msg(l.pods <= REPLICAS + SURGE, "%d pods (bound %d)", l.pods, REPLICAS + SURGE);
-		ck_assert_msg(l.ready >= REPLICAS - UNAVAILABLE, "%d ready (bound %d)", l.ready, REPLICAS - UNAVAILABLE);
+		ck_assert_msg(l.ready >= REPLICAS - UNAVAILABLE, "%d ready (bound %d)", l.ready,
+		              REPLICAS - UNAVAILABLE);
 		if (!killed && l.controllers == 2 && l.new_ready >= 1) {
 			ck_assert_int_eq(plane("kill-plane"), 0);
 			ck_assert_int_eq(plane("start-plane"), 0);
@@ -266,7 +252,8 @@ START_TEST(test_rollout_controller_killed)
 			killed = 1;
 		}
 	}
-	fprintf(stderr, "check_rollout: rolled in %.1f s, %d looks, at most %d pods (bound %d), at least %d ready (bound %d)\n",
+	fprintf(stderr,
+	        "check_rollout: rolled in %.1f s, %d looks, at most %d pods (bound %d), at least %d ready (bound %d)\n",
 	        bed_now() - t0, l.looks, l.worst_pods, REPLICAS + SURGE, l.worst_ready, REPLICAS - UNAVAILABLE);
 	ck_assert_msg(killed, "the rollout finished before the controller could be killed mid-way");
 }
