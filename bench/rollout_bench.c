@@ -19,7 +19,9 @@
  *   rollout baseline (no readiness, no stop ordering): requests=N failed=F (...) p99=… ms
  * p99 is over every request of the phases, a failed one counted with the
  * time it took to fail. A third line per run says how the failures failed
- * (refused, reset, timeout, ...); -v lists each.
+ * (refused, reset, timeout, ...) and how many of 5 s of steady load before
+ * the phases failed; -v writes the client's lines to
+ * /tmp/rollout-bench-{graceful,baseline}.log.
  *   rollout_bench [-v] [--no-graceful | --graceful-only]
  * It uses the bed's own etcd, not $ETCD_ENDPOINT. Prints "skipped" when
  * not root. Exit 0 whatever F is; 1 only when it cannot run (the bed, the
@@ -47,6 +49,7 @@
 #define IMAGE_A "skiff/test-httpd:latest"
 #define IMAGE_B "skiff/test-httpd:rollout"
 #define PHASE_WAIT 300 /* seconds a phase may take */
+#define STEADY 5       /* seconds of load before the phases */
 
 static const char *const PHASES[] = {"rollout", "scale-down", "drain", "delete"};
 #define NPHASES 4
@@ -59,6 +62,7 @@ static const char APP[] = "echo \"pod=$(/bin/busybox hostname)\" > /www/index.ht
 struct result {
 	double start, lat;
 	int phase, ok; /* phase: index in PHASES, -1 other */
+	int steady;    /* in the steady window before the phases */
 	char kind[12], pod[64];
 };
 
@@ -82,15 +86,21 @@ phase_index(const char *s)
 	return -1;
 }
 
+static FILE *RAW; /* -v: the client's lines as they came */
+
 static void
 take_line(const char *line)
 {
 	struct result x = {0};
 	char phase[32];
 
+	if (RAW)
+		fputs(line, RAW);
+
 	if (sscanf(line, "%lf %31s %*s %11s %lf %63s", &x.start, phase, x.kind, &x.lat, x.pod) != 5)
 		return;
 	x.phase = phase_index(phase);
+	x.steady = strcmp(phase, "steady") == 0;
 	x.ok = strcmp(x.kind, "ok") == 0;
 	pthread_mutex_lock(&R.mu);
 	if (R.n == R.cap) {
@@ -338,10 +348,16 @@ phase_delete(void)
 	return skiffctl(args);
 }
 
-/* The four phases with the client told which one runs. */
+/* The four phases with the client told which one runs; before them 5 s
+ * of steady load, to tell failures of the phases from a steady rate. */
 static int
 phases(struct client *cl, int graceful)
 {
+	double end;
+
+	client_phase(cl, "steady");
+	for (end = bed_now() + STEADY; bed_now() < end;)
+		usleep(100 * 1000);
 	client_phase(cl, "rollout");
 	if (put_deployment(IMAGE_B, graceful) < 0 || wait_complete(REPLICAS, "rollout") < 0)
 		return -1;
@@ -361,10 +377,24 @@ phases(struct client *cl, int graceful)
 
 /* ---------------------------------------------------------------- report */
 
+/* The failures of the steady window; *n gets its requests. */
+static int
+steady_failed(int *n)
+{
+	int f = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < R.n; i++) {
+		*n += R.r[i].steady;
+		f += R.r[i].steady && !R.r[i].ok;
+	}
+	return f;
+}
+
 static void
 report(const char *label)
 {
-	int n = 0, f = 0, fp[NPHASES] = {0};
+	int n = 0, f = 0, fp[NPHASES] = {0}, sf, sn;
 	double *lat = malloc((R.n + 1) * sizeof(*lat));
 	char kinds[512] = "";
 	size_t kl = 0;
@@ -378,9 +408,6 @@ report(const char *label)
 		lat[n++] = x->lat;
 		f += !x->ok;
 		fp[x->phase] += !x->ok;
-		if (!x->ok && VERBOSE)
-			fprintf(stderr, "rollout: failed at %.3f (%s): %s after %.0f ms\n", x->start / 1e3,
-			        PHASES[x->phase], x->kind, x->lat);
 	}
 	bench_sort(lat, n);
 	printf("rollout %s: requests=%d failed=%d (rollout %d, scale-down %d, drain %d, delete %d) p99=%.1f ms\n",
@@ -392,7 +419,8 @@ report(const char *label)
 			c += R.r[i].phase >= 0 && strcmp(R.r[i].kind, names[k]) == 0;
 		kl += (size_t)snprintf(kinds + kl, sizeof(kinds) - kl, " %s=%d", names[k], c);
 	}
-	printf("rollout %s failures by kind:%s\n", label, kinds);
+	sf = steady_failed(&sn);
+	printf("rollout %s failures by kind:%s; steady load before: %d of %d failed\n", label, kinds, sf, sn);
 	fflush(stdout);
 	free(lat);
 }
@@ -407,6 +435,13 @@ run(int graceful)
 	int rc = -1, started = 0;
 
 	R.n = 0, R.ok = 0;
+	if (VERBOSE) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/tmp/rollout-bench-%s.log", graceful ? "graceful" : "baseline");
+		if ((RAW = fopen(path, "w")))
+			fprintf(stderr, "rollout: the client's lines go to %s\n", path);
+	}
 	setenv("SKIFF_CLUSTER_AGENT_ARGS", graceful ? "" : "--stop-ordering=false", 1);
 	if (bed_up(NMIN, NULL) < 0)
 		goto out;
@@ -428,7 +463,10 @@ out:
 	}
 	if (rc == 0)
 		report(graceful ? "zero-downtime" : "baseline (no readiness, no stop ordering)");
-	bed_down(rc < 0 || VERBOSE);
+	bed_down(rc < 0);
+	if (RAW)
+		fclose(RAW);
+	RAW = NULL;
 	return rc;
 }
 
