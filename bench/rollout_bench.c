@@ -23,6 +23,9 @@
  * the phases failed; -v writes the client's lines to
  * /tmp/rollout-bench-{graceful,baseline}.log.
  *   rollout_bench [-v] [--no-graceful | --graceful-only]
+ * $ROLLOUT_BENCH_RATE changes the 200 requests a second (a machine too
+ * small or too busy to serve 200 a second while containers start shows
+ * its own failures, not the stop ordering's: see bench/README).
  * It uses the bed's own etcd, not $ETCD_ENDPOINT. Prints "skipped" when
  * not root. Exit 0 whatever F is; 1 only when it cannot run (the bed, the
  * client, or a phase that never completes).
@@ -44,7 +47,7 @@
 
 #define NMIN 3
 #define REPLICAS 8
-#define RATE "200"
+#define RATE "200" /* requests a second, unless $ROLLOUT_BENCH_RATE */
 #define NAME "web"
 #define IMAGE_A "skiff/test-httpd:latest"
 #define IMAGE_B "skiff/test-httpd:rollout"
@@ -151,8 +154,10 @@ client_start(struct client *cl, const char *cip)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-		execl("tests/cluster", "tests/cluster", "exec", "1", "build/bench/rollout_client", cip, "80", RATE, "2",
-		      (char *)NULL);
+		const char *rate = getenv("ROLLOUT_BENCH_RATE");
+
+		execl("tests/cluster", "tests/cluster", "exec", "1", "build/bench/rollout_client", cip, "80",
+		      rate && *rate ? rate : RATE, "2", (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -337,15 +342,33 @@ cluster_ip(char *cip, size_t len)
 
 /* ---------------------------------------------------------------- phases */
 
+/* One pod deleted; 0 once its key and its address are gone (60 s). */
 static int
 phase_delete(void)
 {
-	char names[64][128], args[256];
+	char names[64][128], args[256], key[160];
+	double end = bed_now() + 60;
+	struct bed_eps e;
+	json_t *p;
 
 	if (bed_list("pods/", names, 64) < 1)
 		return -1;
 	snprintf(args, sizeof(args), "delete pod %s", names[0]);
-	return skiffctl(args);
+	snprintf(key, sizeof(key), "pods/%s", names[0]);
+	if (skiffctl(args) < 0)
+		return -1;
+	for (;;) {
+		p = bed_get(key, NULL);
+		bed_eps_get(NAME, &e);
+		json_decref(p);
+		if (!p && !bed_eps_has(&e, names[0]))
+			return 0;
+		if (bed_now() > end) {
+			fprintf(stderr, "rollout: pod %s still there 60 s after its delete\n", names[0]);
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
 }
 
 /* The four phases with the client told which one runs; before them 5 s
@@ -463,6 +486,9 @@ out:
 	}
 	if (rc == 0)
 		report(graceful ? "zero-downtime" : "baseline (no readiness, no stop ordering)");
+	if (VERBOSE && system("cd ${SKIFF_CLUSTER_DIR:-/run/skiff-cluster} && tar czf /tmp/rollout-bench-logs.tgz "
+	                      "*.log m*/agent.log m*/proxy.log") == 0)
+		fprintf(stderr, "rollout: the bed's logs are in /tmp/rollout-bench-logs.tgz\n");
 	bed_down(rc < 0);
 	if (RAW)
 		fclose(RAW);
