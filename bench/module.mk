@@ -53,3 +53,20 @@ $(BENCH_DNS): $(OBJ)/bench/dns_bench.o $(BENCH_STATS_OBJ) $(OBJ)/bench/proc_mem.
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lldns $(LDLIBS)
 BENCHES += $(BENCH_DNS)
+
+# bench/rollout_bench: requests through a service while a Deployment rolls,
+# scales, is drained and loses a pod, on three minions of tests/cluster
+# (root); its load is bench/rollout_client, run in a minion's namespace.
+BENCH_ROLLOUT_CLIENT := $(B)/bench/rollout_client
+$(BENCH_ROLLOUT_CLIENT): $(OBJ)/bench/rollout_client.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^
+BENCH_ROLLOUT := $(B)/bench/rollout_bench
+$(OBJ)/bench/rollout_bench.o: CFLAGS += -Itests/e2e
+$(BENCH_ROLLOUT): $(OBJ)/bench/rollout_bench.o $(OBJ)/tests/e2e/e2e_bed.o $(OBJ)/tests/e2e/e2e_net.o \
+		$(BENCH_STATS_OBJ) $(HARNESS_OBJ) $(ETCD_LIB) | $(PROGRAMS) $(BENCH_ROLLOUT_CLIENT)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -pthread -o $@ $^ $(LDLIBS)
+BENCHES += $(BENCH_ROLLOUT)

@@ -171,6 +171,8 @@ static int host_port_lo, host_port_hi;
 
 /* --allow-privileged, --default-pids-limit (agent_security.c). */
 static int allow_privileged;
+/* --stop-ordering=false: no drain gate (benchmarks and comparisons only). */
+static int stop_ordering;
 static long pids_limit;
 FLAG_BOUNDS(check_pids, 0, 4194304)
 
@@ -244,6 +246,10 @@ static const struct flag agent_flags[] = {
 	{"workers", FLAG_INT, &workers, "4", NULL, "pods reconciled at once", NULL, check_positive},
 	{"max-grace-period", FLAG_DURATION, &max_grace, "1h", NULL,
          "stop containers with at most this grace period, whatever the pod asks (0s..1h)", NULL, check_grace},
+	{"stop-ordering", FLAG_BOOL, &stop_ordering, "true", NULL,
+         "false: stop a pod without waiting for the proxies to stop sending it connections (for benchmarks and "
+         "comparisons only)",
+         NULL, NULL},
 	{"docker-network", FLAG_STRING, &docker_network, "", NULL,
          "run pods on this Docker bridge network with the node's pod subnet (default: Docker's bridge, one host)",
          "NAME", check_network},
@@ -580,8 +586,12 @@ agent_start(struct skiff_daemon *d)
 	dns_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
-	if (agent_config_start(a) < 0 || svcenv_start(a) < 0 || !(a->drain = drain_new(a, pods_drain_kick, a)))
+	if (agent_config_start(a) < 0 || svcenv_start(a) < 0 ||
+	    (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))))
 		fatalx("out of memory");
+	if (!stop_ordering)
+		log_kv(LL_WARN, KV("node", node_name),
+		       "--stop-ordering=false: pods are stopped without waiting for the proxies (benchmarks only)");
 }
 
 static void

@@ -114,6 +114,8 @@ minion_agent() {
 	extra=""
 	[ -s "$m/labels" ] && extra="--node-labels=$(cat "$m/labels")"
 	[ "$(cat "$D/netmode")" = agent ] && extra="$extra --docker-network=skiff0 --routing=host-gw"
+	# SKIFF_CLUSTER_AGENT_ARGS at `up` (kept in $D/agentargs for start-agent).
+	extra="$extra $(cat "$D/agentargs" 2>/dev/null)"
 	# shellcheck disable=SC2086
 	spawn "$m/agent.pid" "$m/agent.log" nsenter --net="/run/netns/skiff-m$i" "$ROOT/build/bin/skiff-agent" \
 		--etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" --node-name="m$i" --node-ip="$(minion_ip "$i")" \

@@ -60,6 +60,21 @@ plane_start() {
 	done
 }
 
+# plane_kill P | plane_restart P: SIGKILL control-plane program P (one of
+# $PLANE) / start it again; for tests that kill a controller mid-work.
+plane_kill() {
+	case " $PLANE " in *" $1 "*) ;; *) die "$1 is not a control-plane program" ;; esac
+	is_ours "$D/$1.pid" || die "$1 does not run"
+	kill -KILL "$(cat "$D/$1.pid")"
+	rm -f "$D/$1.pid"
+}
+
+plane_restart() {
+	case " $PLANE " in *" $1 "*) ;; *) die "$1 is not a control-plane program" ;; esac
+	is_ours "$D/$1.pid" && die "$1 runs already"
+	spawn "$D/$1.pid" "$D/$1.log" "$ROOT/build/bin/$1" --etcd-endpoints="$ETCD" --prefix="$PREFIX"
+}
+
 plane_down() {
 	# shellcheck disable=SC2046
 	stop 10 $(for p in $PLANE; do echo "$D/$p.pid"; done)

@@ -309,3 +309,27 @@ bed_eps_str(const struct bed_eps *e, char *buf, size_t len)
 	for (int i = 0; i < e->n && l < len; i++)
 		l += (size_t)snprintf(buf + l, len - l, " %s=%s@%s", e->pod[i], e->ip[i], e->node[i]);
 }
+
+/* ---------------------------------------------------------------- snapshot */
+
+json_t *
+bed_snapshot(const char *rest)
+{
+	struct etcd_result *r = range(rest, 1);
+	size_t pl = strlen(PFX) + 1;
+	json_t *all;
+
+	if (!r)
+		return NULL;
+	all = json_object();
+	for (size_t i = 0; all && i < r->nkvs; i++) {
+		json_t *v = json_loadb(r->kvs[i].value, r->kvs[i].value_len, 0, NULL);
+
+		if (v && strlen(r->kvs[i].key) > pl)
+			json_object_set_new(all, r->kvs[i].key + pl, v);
+		else
+			json_decref(v);
+	}
+	etcd_result_free(r);
+	return all;
+}

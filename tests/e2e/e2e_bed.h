@@ -48,6 +48,11 @@ int bed_del(const char *rest);
  * names is non-NULL it gets up to max last segments. */
 int bed_list(const char *rest, char names[][128], int max);
 
+/* Every key below P/rest (a prefix; "" for all) read at one revision: a
+ * new object mapping each key without "P/" to its value parsed (values
+ * that are not JSON are left out). NULL on error. */
+json_t *bed_snapshot(const char *rest);
+
 /* A service's endpoints. */
 struct bed_eps {
 	int present, n;
@@ -77,6 +82,9 @@ int bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max,
  * i (docker exec, TTY: plain output). Its output as a new string, or NULL
  * when the container or the exec could not be found/run. */
 char *bed_exec_in_pod(int i, const char *pod, const char *cname, const char *const argv[]);
+/* image (e.g. "skiff/test-httpd:latest") tagged repo:tag in every
+ * minion's dockerd (a second name of one image, for rollouts). 0 / -1. */
+int bed_docker_tag(const char *image, const char *repo, const char *tag);
 /* Containers on minion i (all=1) with label skiff.pod (any value), or -1. */
 int bed_pod_containers(int i);
 

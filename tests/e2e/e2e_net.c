@@ -235,3 +235,22 @@ bed_pod_containers(int i)
 	free(resp);
 	return n;
 }
+
+int
+bed_docker_tag(const char *image, const char *repo, const char *tag)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/images/%s/tag?repo=%s&tag=%s", image, repo, tag);
+	for (int i = 1; i <= bed_minions(); i++) {
+		char *resp = NULL;
+		long st = dh_request_on(bed_docker(i), "POST", path, NULL, &resp);
+
+		free(resp);
+		if (st != 201) {
+			fprintf(stderr, "e2e_net: cannot tag %s as %s:%s on m%d (%ld)\n", image, repo, tag, i, st);
+			return -1;
+		}
+	}
+	return 0;
+}

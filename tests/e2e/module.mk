@@ -23,3 +23,8 @@ INTEG_TESTS += $(TBIN)/check_cluster_vxlan
 $(eval $(call test_prog,check_guestbook,tests/e2e,$(E2E_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(TBIN)/check_guestbook: | $(PROGRAMS)
 INTEG_TESTS += $(TBIN)/check_guestbook
+
+# A Deployment rolling with its controller killed mid-way (about 2 min).
+$(eval $(call test_prog,check_rollout,tests/e2e,$(E2E_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_rollout: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_rollout
