@@ -173,7 +173,7 @@ fw_rules(const struct fw_net *net, char *why, size_t len)
 		rc |= add(&b, &used, &cap, "-A SKIFF-FWD -s %s -m conntrack --ctorigdst %s/32 -j DROP\n", pod,
 		          FW_METADATA_IP);
 	rc |= add(&b, &used, &cap, "-A SKIFF-FWD -d %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", sn);
-	rc |= add(&b, &used, &cap, "-A SKIFF-FWD -d %s -m mark --mark %s/%s -j ACCEPT\n", pod, SKIFF_NODEPORT_MARK,
+	rc |= add(&b, &used, &cap, "-A SKIFF-FWD -m connmark --mark %s/%s -j ACCEPT\n", SKIFF_NODEPORT_MARK,
 	          SKIFF_NODEPORT_MARK);
 	rc |= add(&b, &used, &cap, "-A SKIFF-FWD -s %s -d %s -j ACCEPT\n", pod, sn);
 	for (size_t i = 0; i < net->n_peers; i++)

@@ -11,7 +11,8 @@
 
 #define FW_METADATA_IP "169.254.169.254" /* the clouds' instance metadata service */
 /* skiff-proxy marks connections that came in on a node port (nftables
- * mode) with this bit: they may reach pods from anywhere. */
+ * mode; conntrack's mark) with this bit: they are forwarded, both ways,
+ * whoever the client is and wherever the endpoint. */
 #define SKIFF_NODEPORT_MARK "0x10000"
 
 /* What the rules are made of. Strings are borrowed for the call only. */

@@ -142,13 +142,15 @@ px_nodeport_map(struct px_proxy *px)
 		i++;
 	}
 	fprintf(f, " }\n\t}\n");
-	/* Marked on the way to the port's chain: the agent's firewall lets
-	 * marked connections through to pods whoever sent them (a node port
-	 * is for clients outside the cluster), as kube-proxy's mark does. */
+	/* The connection is marked (conntrack's mark: every packet of it, both
+	 * ways) on the way to the port's chain: the agent's firewall forwards
+	 * marked connections whoever sent them (a node port is for clients
+	 * outside the cluster, and its endpoint may be on another node), as
+	 * kube-proxy's mark does. */
 	i = 0;
 	HASH_ITER(hh, px->ports, p, tmp) {
 		if (p->node_port)
-			fprintf(f, "\tchain np_%zu {\n\t\tmeta mark set meta mark | %s\n\t\tjump svc_%zu\n\t}\n", i,
+			fprintf(f, "\tchain np_%zu {\n\t\tct mark set ct mark | %s\n\t\tjump svc_%zu\n\t}\n", i,
 			        SKIFF_NODEPORT_MARK, i);
 		i++;
 	}

@@ -118,7 +118,7 @@ own_netns(void)
 static const char FWD_STRICT[] = "-N SKIFF-FWD\n"
 				 "-A SKIFF-FWD -s 10.219.0.0/16 -m conntrack --ctorigdst 169.254.169.254 -j DROP\n"
 				 "-A SKIFF-FWD -d 10.219.1.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
-				 "-A SKIFF-FWD -d 10.219.0.0/16 -m mark --mark 0x10000/0x10000 -j ACCEPT\n"
+				 "-A SKIFF-FWD -m connmark --mark 0x10000/0x10000 -j ACCEPT\n"
 				 "-A SKIFF-FWD -s 10.219.0.0/16 -d 10.219.1.0/24 -j ACCEPT\n"
 				 "-A SKIFF-FWD -s 10.217.99.3/32 -d 10.219.1.0/24 -j ACCEPT\n"
 				 "-A SKIFF-FWD -s 10.217.99.4/32 -d 10.219.1.0/24 -j ACCEPT\n"
