@@ -507,23 +507,10 @@ on_stop(struct skiff_daemon *d, void *arg)
 	return DAEMON_PENDING;
 }
 
+/* The flags into a->o. */
 static void
-agent_start(struct skiff_daemon *d)
+agent_options(struct agent *a)
 {
-	struct agent *a = &A;
-	static const struct informer_handlers bh = {b_add, b_update, b_del, b_synced, inf_error};
-	static const struct informer_handlers sh = {s_add, NULL, s_del, s_synced, inf_error};
-	char host[256], dir[API_KEY_MAX];
-	static char host_name[256];
-
-	a->d = d;
-	a->prefix = d->opts.prefix;
-	if (!node_name || !*node_name) {
-		if (gethostname(host, sizeof(host)) < 0 || api_check_dns_subdomain(host, NULL) < 0)
-			fatalx("the host name is not a valid node name; give --node-name");
-		snprintf(host_name, sizeof(host_name), "%s", host);
-		node_name = host_name;
-	}
 	a->o.node_name = node_name;
 	a->o.node_ip = node_ip && *node_ip ? node_ip : NULL;
 	a->o.node_labels = node_labels;
@@ -549,6 +536,26 @@ agent_start(struct skiff_daemon *d)
 	a->o.disk_pressure_pct = (double)disk_pct;
 	a->o.cluster_dns = strcmp(cluster_dns, "none") != 0 ? cluster_dns : NULL;
 	a->o.resolv_conf = resolv_conf;
+}
+
+static void
+agent_start(struct skiff_daemon *d)
+{
+	struct agent *a = &A;
+	static const struct informer_handlers bh = {b_add, b_update, b_del, b_synced, inf_error};
+	static const struct informer_handlers sh = {s_add, NULL, s_del, s_synced, inf_error};
+	char host[256], dir[API_KEY_MAX];
+	static char host_name[256];
+
+	a->d = d;
+	a->prefix = d->opts.prefix;
+	if (!node_name || !*node_name) {
+		if (gethostname(host, sizeof(host)) < 0 || api_check_dns_subdomain(host, NULL) < 0)
+			fatalx("the host name is not a valid node name; give --node-name");
+		snprintf(host_name, sizeof(host_name), "%s", host);
+		node_name = host_name;
+	}
+	agent_options(a);
 	if (a->o.node_ip)
 		snprintf(a->host_ip, sizeof(a->host_ip), "%s", a->o.node_ip);
 	else if (register_host_ip(a->host_ip, sizeof(a->host_ip)) < 0)
