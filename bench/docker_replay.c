@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "docker_harness.h"
 #include "docker_replay.h"
@@ -125,6 +126,29 @@ subst(const struct rp_job *j, const char *s)
 	return replace(s, pairs, np, j->nids);
 }
 
+/* The files the agent writes before a create and binds into the
+ * container (the pod's resolv.conf): the baseline writes them too, as the
+ * agent does, or Docker refuses the bind. */
+static void
+bind_files(const json_t *body)
+{
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(body, "HostConfig"), "Mounts"), i, m) {
+		const char *src = json_string_value(json_object_get(m, "Source"));
+		char cmd[1200];
+
+		if (!src || access(src, F_OK) == 0 || strlen(src) < 12 ||
+		    strcmp(src + strlen(src) - 12, "/resolv.conf") != 0 || strchr(src, '\''))
+			continue;
+		snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && echo 'nameserver 169.254.20.10' > '%s'",
+		         src, src);
+		if (system(cmd) != 0)
+			fprintf(stderr, "replay: cannot write %s\n", src);
+	}
+}
+
 /* A create's body: also its skiff.node and skiff.uid labels (as text,
  * the node's name or a uid alone could be part of anything). */
 static char *
@@ -133,6 +157,7 @@ subst_body(const struct rp_job *j, const char *body)
 	char *s = subst(j, body), *out;
 	json_t *b = s ? json_loads(s, 0, NULL) : NULL, *l = json_object_get(b, "Labels");
 
+	bind_files(b);
 	if (!json_is_string(json_object_get(l, "skiff.node"))) {
 		json_decref(b);
 		return s;
