@@ -50,6 +50,7 @@ struct rc_key {
 	char *node, *uid;
 	int running, ready;
 	double since, seen;
+	int terminal; /* phase Failed or Succeeded */
 };
 
 /* What the bindings and podstatus informers say about one pod name, and
@@ -60,6 +61,7 @@ struct rc_podinfo {
 	const char *status_node;        /* the bound node when its status is believed, else NULL */
 	const char *status_uid;         /* that status's uid (the binding's) */
 	int running, ready;             /* from that status; 0 without one */
+	int terminal;                   /* that status's phase is Failed or Succeeded */
 	double ready_at;                /* when ready: since, but never after seen (rc_index.c) */
 	struct rc_key *bound, *reports; /* bindings (the last is believed), statuses */
 	size_t nbound, nreports;

@@ -84,7 +84,7 @@ settle(struct rc_podinfo *pi)
 
 	pi->bindings = (int)pi->nbound;
 	pi->status_node = pi->status_uid = NULL;
-	pi->running = pi->ready = 0;
+	pi->running = pi->ready = pi->terminal = 0;
 	pi->ready_at = 0;
 	for (size_t i = 0; b && b->uid && i < pi->nreports; i++) {
 		const struct rc_key *r = &pi->reports[i];
@@ -94,6 +94,7 @@ settle(struct rc_podinfo *pi)
 			pi->status_uid = r->uid;
 			pi->running = r->running;
 			pi->ready = r->ready;
+			pi->terminal = r->terminal;
 			pi->ready_at = r->ready ? (r->since > 0 && r->since < r->seen ? r->since : r->seen) : 0;
 		}
 	}
@@ -133,7 +134,7 @@ rc_index_binding(struct rc *rc, const char *name, const char *uid, int add)
 		return;
 	if (add)
 		key_add(&pi->bound, &pi->nbound,
-		        (struct rc_key){strndup(name, nlen), uid ? strdup(uid) : NULL, 0, 0, 0, 0});
+		        (struct rc_key){.node = strndup(name, nlen), .uid = uid ? strdup(uid) : NULL});
 	else
 		key_remove(pi->bound, &pi->nbound, name, nlen);
 	info_settle(rc, pi);
@@ -176,6 +177,7 @@ rc_index_status(struct rc *rc, const char *name, const struct api_pod_status *st
 		k.uid = st && st->uid ? strdup(st->uid) : NULL;
 		k.running = st && st->phase == API_PHASE_RUNNING;
 		k.ready = st && api_pod_status_ready(st);
+		k.terminal = st && (st->phase == API_PHASE_FAILED || st->phase == API_PHASE_SUCCEEDED);
 		if (k.ready && k.node)
 			ready_times(pi, &k, st);
 		key_add(&pi->reports, &pi->nreports, k);

@@ -23,6 +23,11 @@
  * status either. The status counts readyReplicas and availableReplicas
  * (ready for spec.minReadySeconds); a pass that finds a pod still short of
  * that runs again when it will not be.
+ *
+ * A pod whose believed status (from its bound node, with its uid) is
+ * Failed or Succeeded, e.g. evicted by its agent, is not active either:
+ * it is replaced and kept, as Kubernetes keeps it, for `describe` to show
+ * why; deleting it is the user's (or the controller's deletion's).
  */
 #include <ev.h>
 #include <inttypes.h>
@@ -332,9 +337,12 @@ collect_cb(const struct informer_obj *o, void *arg)
 		return;
 	if (pod->meta.deletion_grace_p1 > 0)
 		return; /* being deleted: not active, as Kubernetes counts it; replaced now */
-	c->oom |= push(&c->match, &c->nmatch, c->cap, o);
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
-	if ((pi = rc_podinfo(c->rc, o->name)) && pi->ready && pi->status_uid && strcmp(pi->status_uid, uid) == 0)
+	pi = rc_podinfo(c->rc, o->name);
+	if (pi && pi->status_uid && strcmp(pi->status_uid, uid) == 0 && pi->terminal)
+		return; /* Failed or Succeeded: not active; replaced, kept */
+	c->oom |= push(&c->match, &c->nmatch, c->cap, o);
+	if (pi && pi->ready && pi->status_uid && strcmp(pi->status_uid, uid) == 0)
 		count_ready(c, pi);
 }
 

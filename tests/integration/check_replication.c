@@ -774,6 +774,47 @@ START_TEST(test_terminating_not_counted)
 }
 END_TEST
 
+/* P/podstatus/NODE/POD of a pod its agent evicted (phase Failed). */
+static void
+put_evicted(const char *node, const char *pod, int64_t uid)
+{
+	char k[128], buf[512];
+
+	snprintf(k, sizeof(k), "%s/%s", node, pod);
+	snprintf(buf, sizeof(buf),
+	         "{\"uid\":\"%" PRId64 "\",\"phase\":\"Failed\",\"reason\":\"Evicted\","
+	         "\"message\":\"Pod ephemeral local storage usage exceeds the total limit of containers 1Mi.\"}",
+	         uid);
+	ck_assert_int_gt(put("podstatus", k, buf), 0);
+}
+
+/* A pod evicted by its agent (phase Failed from the bound node, with its
+ * uid) is not active: it is replaced and kept, as Kubernetes does. The
+ * same status from a node the pod is not bound to changes nothing. */
+START_TEST(test_failed_pod_replaced)
+{
+	struct th_proc *p = start_rc();
+	int64_t rev = put_rc("evi", 2, "evi"), uid[2];
+	struct settled s = {"evi", 2, 0, -1, 0};
+	char pod[2][64];
+
+	wait_settled(p, "evi", 2, rev, 20);
+	s.rev = rev;
+	bind_first_two("n1", pod, uid);
+	put_evicted("n2", pod[0], uid[0]); /* not its node: still counted */
+	put_running("n1", pod[1], uid[1], 1);
+	s.ready = 1;
+	WAIT(is_settled, &s, 20);
+	ck_assert_int_eq(W.max, 2);
+
+	put_evicted("n1", pod[0], uid[0]);
+	s.extra = 1; /* two active pods and the evicted one, kept */
+	WAIT(is_settled, &s, 20);
+	ck_assert_int_eq(W.max, 3);
+	th_proc_free(p, 0);
+}
+END_TEST
+
 /* A Warning event is recorded for pod (arg). */
 static int
 pod_has_event(void *arg)
@@ -956,6 +997,7 @@ suite(void)
 	tcase_add_test(limits, test_kill_restart_no_double);
 	tcase_add_test(limits, test_large_template);
 	tcase_add_test(limits, test_max_replicas);
+	tcase_add_test(limits, test_failed_pod_replaced);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, limits);
