@@ -20,6 +20,7 @@ status=0
 for t in "$@"; do
 	log=$(mktemp)
 	echo "== $t"
+	t0=$(date +%s)
 	CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120} "$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
@@ -36,6 +37,7 @@ for t in "$@"; do
 	fi
 	[ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
 	echo "$((n - bad)) $bad" >> "$counts"
+	echo "-- $t: $(($(date +%s) - t0)) s"
 	[ "$bad" -ne 0 ] && { echo "FAILED: $t (exit $rc)"; status=1; }
 done
 exit $status
