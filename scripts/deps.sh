@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev libev-dev check libyaml-dev
 uthash-dev libmicrohttpd-dev
 etcd-server etcd-client docker.io busybox-static
-openssl python3 iproute2 nftables iptables procps curl cloud-init
+openssl python3 iproute2 nftables iptables conntrack procps curl cloud-init
 libldns-dev bind9-dnsutils dnsperf nsd redis-server redis-tools"
 
 missing=""

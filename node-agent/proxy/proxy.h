@@ -48,6 +48,8 @@ struct px_port {
 	int node_port;           /* served on every local address, or 0 (px_nodeport.c) */
 	int np_fd;               /* userspace mode: the listener on 0.0.0.0:node_port, or -1 */
 	ev_io np_w;
+	int udp;               /* a UDP port: kernel rules in both modes (px_nft.c), no listener */
+	unsigned ct_flush_gen; /* UDP: an endpoint went in sync px->gen this; 0 = none (px_conntrack.c) */
 };
 
 struct px_proxy {
@@ -78,10 +80,13 @@ struct px_proxy {
 	ev_timer status_timer;
 	double status_last; /* when the last write ended (loop time) */
 	int status_busy, status_stopping;
-	int status_err;              /* the etcd error code of the last failed write, 0 after a success */
-	struct informer *services;   /* P/services/: headless, affinity, port names (px_service.c) */
-	struct informer *serviceips; /* P/serviceips/: the claim of a service without a clusterIP anywhere else */
-	struct informer *nodeports;  /* P/nodeports/PORT claims (px_nodeport.c) */
+	int status_err;                 /* the etcd error code of the last failed write, 0 after a success */
+	struct informer *services;      /* P/services/: headless, affinity, port names (px_service.c) */
+	struct informer *serviceips;    /* P/serviceips/: the claim of a service without a clusterIP anywhere else */
+	struct informer *nodeports;     /* P/nodeports/PORT claims (px_nodeport.c) */
+	unsigned nft_gen, nft_next_gen; /* the syncs whose rules nft runs, and waits to run */
+	int nft_carries;                /* the rules carry endpoints (nftables mode, or UDP ports) */
+	int ct_missing;                 /* the conntrack program was not found (logged once) */
 };
 
 /* px_sync.c */
@@ -145,6 +150,16 @@ int px_service_view(struct px_proxy *px, const char *name, const struct api_endp
  * 0 when the service has no such port. O(ports). */
 int px_service_port(const struct px_svc_view *v, const struct api_service_port *sp);
 
+/* px_conntrack.c: UDP flows. After the rules of sync gen are in force,
+ * delete the conntrack entries of every UDP port that lost an endpoint in
+ * that sync or before (ct_flush_gen <= gen), so that a client sending
+ * from the same address and port is not kept on the gone endpoint
+ * (conntrack would map it there until the flow idles out), as kube-proxy
+ * does. "conntrack -D" runs as a child; nothing waits for it. */
+void px_conntrack_flush(struct px_proxy *px, unsigned gen);
+/* p's protocol as nft names it. */
+#define PX_L4(p) ((p)->udp ? "udp" : "tcp")
+
 /* px_affinity.c: sessionAffinity ClientIP. */
 #define PX_AFFINITY_MAX 65536 /* clients remembered per service port (userspace) */
 /* Userspace: the endpoint (an index in p->be, p->nbe > 0) for a new
@@ -175,10 +190,12 @@ void px_nodeport_free(void *obj);
 void px_nodeport_set(struct px_proxy *px, struct px_port *p, const char *svc, const struct api_service_port *sp);
 /* p is going: close its node-port listener. */
 void px_nodeport_close(struct px_proxy *px, struct px_port *p);
-/* nftables mode: the map "nodeports" (node port : jump to the port's
- * chain svc_N, numbered in px->ports order as px_nft.c numbers them), new,
- * or NULL when no port has a node port; then PX_NODEPORT_RULE goes in the
- * prerouting and output chains. */
+/* The maps "nodeports" (TCP, nftables mode) and "nodeports_udp" (UDP,
+ * both modes): node port : jump to the port's chain svc_N (numbered in
+ * px->ports order as px_nft.c numbers them); new, or NULL when no port
+ * has a node port in kernel rules; then PX_NODEPORT_RULE and
+ * PX_NODEPORT_UDP_RULE go in the prerouting and output chains for the
+ * maps present. */
 char *px_nodeport_map(struct px_proxy *px);
 /* The mark of connections that came in on a node port (agent_fw.c lets
  * them through to pods: see SKIFF_NODEPORT_MARK there). */
@@ -186,5 +203,6 @@ char *px_nodeport_map(struct px_proxy *px);
 #define SKIFF_NODEPORT_MARK "0x10000"
 #endif
 #define PX_NODEPORT_RULE "\t\tip daddr != 127.0.0.0/8 fib daddr type local tcp dport vmap @nodeports\n"
+#define PX_NODEPORT_UDP_RULE "\t\tip daddr != 127.0.0.0/8 fib daddr type local udp dport vmap @nodeports_udp\n"
 
 #endif

@@ -143,7 +143,7 @@ px_affinity_nft(const struct px_port *p, size_t i, const char *comment)
 		        j, p->affinity);
 		fprintf(f, "\t\tsize %d\n\t}\n", PX_AFFINITY_MAX);
 		fprintf(f, "\tchain ep_%zu_%zu {\n\t\tupdate @aff_%zu_%zu { ip saddr }\n", i, j, i, j);
-		fprintf(f, "\t\tmeta l4proto tcp dnat to %s:%d\n\t}\n", bip, p->be[j].port);
+		fprintf(f, "\t\tmeta l4proto %s dnat to %s:%d\n\t}\n", PX_L4(p), bip, p->be[j].port);
 	}
 	fprintf(f, "\tchain svc_%zu {\n\t\tcomment \"%s\"\n", i, comment);
 	for (j = 0; j < p->nbe; j++)

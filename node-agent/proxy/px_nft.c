@@ -18,6 +18,11 @@
  *   port's key), which rewrites the destination straight to an endpoint
  *   chosen by numgen round-robin, so there is no userspace hop; a port
  *   without endpoints is refused with a reset.
+ * UDP ports are looked up in a map of their own ("services_udp") and get
+ * the nftables mode's chains in both modes (a userspace relay of
+ * datagrams would need a session per client, and could not check a
+ * datagram's original destination as px_redirected does a connection's);
+ * a UDP port without endpoints answers ICMP port unreachable.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -74,10 +79,36 @@ port_element(struct px_proxy *px, struct sbuf *b, const struct px_port *p, size_
 	char cip[20];
 
 	ip_str(p->cluster_ip, cip, sizeof(cip));
-	if (px->mode == PX_USERSPACE)
-		sb_printf(b, "%s%s . %d : %d", i ? ", " : "", cip, p->port, p->listen_port);
+	if (px->mode == PX_USERSPACE && !p->udp)
+		sb_printf(b, "%s . %d : %d", cip, p->port, p->listen_port);
 	else
-		sb_printf(b, "%s%s . %d : jump svc_%zu", i ? ", " : "", cip, p->port, i);
+		sb_printf(b, "%s . %d : jump svc_%zu", cip, p->port, i);
+}
+
+/* The map name (services, services_udp) with the elements of the ports
+ * whose udp is udp; nothing when there are none. */
+static void
+port_map(struct px_proxy *px, struct sbuf *b, int udp)
+{
+	struct px_port *p, *tmp;
+	size_t i = 0, n = 0;
+	int verdict = px->mode == PX_NFTABLES || udp;
+
+	HASH_ITER(hh, px->ports, p, tmp) {
+		if (p->udp == udp) {
+			if (!n++)
+				sb_printf(
+					b,
+					"\tmap services%s {\n\t\ttype ipv4_addr . inet_service : %s\n\t\telements = { ",
+					udp ? "_udp" : "", verdict ? "verdict" : "inet_service");
+			else
+				sb_printf(b, ", ");
+			port_element(px, b, p, i);
+		}
+		i++;
+	}
+	if (n)
+		sb_printf(b, " }\n\t}\n");
 }
 
 /* nftables mode: p's chain number i, which picks an endpoint. */
@@ -97,10 +128,10 @@ port_chain(struct sbuf *b, const struct px_port *p, size_t i)
 	sb_printf(b, "\tchain svc_%zu {\n\t\tcomment \"%s\"\n", i, key);
 	if (p->nbe == 0) {
 		/* Nobody to send to: refuse at once rather than let it hang. */
-		sb_printf(b, "\t\treject with tcp reset\n\t}\n");
+		sb_printf(b, "\t\treject with %s\n\t}\n", p->udp ? "icmp type port-unreachable" : "tcp reset");
 		return;
 	}
-	sb_printf(b, "\t\tmeta l4proto tcp dnat to numgen inc mod %zu map { ", p->nbe);
+	sb_printf(b, "\t\tmeta l4proto %s dnat to numgen inc mod %zu map { ", PX_L4(p), p->nbe);
 	for (size_t j = 0; j < p->nbe; j++) {
 		ip_str(p->be[j].ip, bip, sizeof(bip));
 		sb_printf(b, "%s%zu : %s . %d", j ? ", " : "", j, bip, p->be[j].port);
@@ -116,37 +147,41 @@ px_nft_render(struct px_proxy *px)
 {
 	struct sbuf b = {0};
 	struct px_port *p, *tmp;
-	size_t i = 0;
+	size_t i = 0, ntcp = 0, nudp = 0;
 	int us = px->mode == PX_USERSPACE;
 	const char *hooks[2][2] = {{"prerouting", "type nat hook prerouting priority dstnat"},
 	                           {"output", "type nat hook output priority -100"}};
 	char *np = px_nodeport_map(px); /* px_nodeport.c */
 
-	sb_printf(&b, "table ip %s {\n", px->table);
-	if (px->ports) {
-		sb_printf(&b, "\tmap services {\n\t\ttype ipv4_addr . inet_service : %s\n\t\telements = { ",
-		          us ? "inet_service" : "verdict");
-		HASH_ITER(hh, px->ports, p, tmp)
-			port_element(px, &b, p, i++);
-		sb_printf(&b, " }\n\t}\n");
+	HASH_ITER(hh, px->ports, p, tmp) {
+		ntcp += !p->udp;
+		nudp += p->udp;
 	}
+	sb_printf(&b, "table ip %s {\n", px->table);
+	port_map(px, &b, 0);
+	port_map(px, &b, 1);
 	if (np)
 		sb_printf(&b, "%s", np);
-	i = 0;
-	if (!us)
-		HASH_ITER(hh, px->ports, p, tmp)
-			port_chain(&b, p, i++);
+	HASH_ITER(hh, px->ports, p, tmp) {
+		if (!us || p->udp)
+			port_chain(&b, p, i);
+		i++;
+	}
 	for (int h = 0; h < 2; h++) {
 		sb_printf(&b, "\tchain %s {\n\t\t%s; policy accept;\n", hooks[h][0], hooks[h][1]);
-		if (px->ports && us)
+		if (ntcp && us)
 			sb_printf(&b, "\t\tmeta l4proto tcp redirect to : ip daddr . tcp dport map @services\n");
-		else if (px->ports)
+		else if (ntcp)
 			sb_printf(&b, "\t\tip daddr . tcp dport vmap @services\n");
-		if (np)
+		if (nudp)
+			sb_printf(&b, "\t\tip daddr . udp dport vmap @services_udp\n");
+		if (np && strstr(np, "map nodeports {"))
 			sb_printf(&b, PX_NODEPORT_RULE);
+		if (np && strstr(np, "map nodeports_udp {"))
+			sb_printf(&b, PX_NODEPORT_UDP_RULE);
 		sb_printf(&b, "\t}\n");
 	}
-	if (!us) {
+	if (!us || nudp) {
 		/* Replies of rewritten connections need no rule (conntrack); let
 		 * a node reach endpoints on its own loopback too. */
 		sb_printf(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
@@ -207,11 +242,17 @@ nft_done(const struct run_result *r, void *arg)
 
 	px->nft_run = NULL;
 	px->nft_next = NULL;
+	unsigned gen = px->nft_gen;
+
 	px->nft_ok = r->status == 0;
-	if (px->nft_ok && px->mode == PX_NFTABLES && !px->nft_stopping)
+	if (px->nft_ok && px->nft_carries && !px->nft_stopping)
 		px_status_applied(px, px->nft_rev); /* px_status.c */
+	if (px->nft_ok && !px->nft_stopping)
+		px_conntrack_flush(px, gen); /* px_conntrack.c */
 	px->nft_rev = px->nft_next_rev;
 	px->nft_next_rev = 0;
+	px->nft_gen = px->nft_next_gen;
+	px->nft_next_gen = 0;
 	if (!px->nft_ok) {
 		nft_said(r, err, sizeof(err));
 		log_kv(LL_ERROR, KV("table", px->table),
@@ -241,8 +282,11 @@ px_nft_apply(struct px_proxy *px, const char *rules)
 		return -1; /* the table is going away for good */
 	/* "add table" makes the delete valid whether or not the table exists. */
 	sb_printf(&b, "add table ip %s\ndelete table ip %s\n%s", px->table, px->table, rules ? rules : "");
-	if (!px->nft_run)
+	if (!px->nft_run) {
+		px->nft_gen = px->gen;
 		return nft_start(px, b.s);
+	}
+	px->nft_next_gen = px->gen;
 	/* One nft at a time, in order; each script replaces the whole table,
 	 * so only the newest one waiting matters. */
 	free(px->nft_next);

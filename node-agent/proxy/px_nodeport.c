@@ -9,9 +9,12 @@
  * address (fib daddr type local), from outside (prerouting) and from the
  * node itself (output).
  *
- * It does not allocate ports (the endpoints controller does), serve UDP,
- * or answer on loopback addresses in nftables mode (a rewritten packet
- * from 127.0.0.1 could not leave the node).
+ * A UDP port's node port is a kernel rule in both modes, as its cluster
+ * IP is (px_nft.c): the map "nodeports_udp" jumps to the same np_N chain.
+ *
+ * It does not allocate ports (the endpoints controller does), or answer
+ * on loopback addresses in kernel rules (a rewritten packet from
+ * 127.0.0.1 could not leave the node).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -56,7 +59,7 @@ claimed(struct px_proxy *px, const char *svc, const struct api_service_port *sp)
 	const struct api_service_ip *c;
 	char s[8];
 
-	if (!sp->node_port || sp->protocol != API_PROTO_TCP || !px->nodeports)
+	if (!sp->node_port || !px->nodeports)
 		return 0;
 	snprintf(s, sizeof(s), "%d", sp->node_port);
 	if (!(o = informer_get(px->nodeports, s)) || !(c = o->obj))
@@ -99,9 +102,9 @@ px_nodeport_set(struct px_proxy *px, struct px_port *p, const char *svc, const s
 {
 	int np = claimed(px, svc, sp);
 
-	if (np == p->node_port && (px->mode == PX_NFTABLES || !np || p->np_fd > 0))
+	if (np == p->node_port && (px->mode == PX_NFTABLES || p->udp || !np || p->np_fd > 0))
 		return;
-	if (px->mode == PX_USERSPACE) {
+	if (px->mode == PX_USERSPACE && !p->udp) {
 		px_nodeport_close(px, p);
 		if (np && (p->np_fd = listen_port(np)) < 0) {
 			log_kv(LL_ERROR, KV("service", svc, "port", p->key),
@@ -120,6 +123,34 @@ px_nodeport_set(struct px_proxy *px, struct px_port *p, const char *svc, const s
 	p->node_port = np;
 }
 
+/* p's node port is served by kernel rules (px_nft.c numbers its chain). */
+static int
+in_kernel(const struct px_proxy *px, const struct px_port *p)
+{
+	return p->node_port && (px->mode == PX_NFTABLES || p->udp);
+}
+
+/* The map nodeports (udp 0) or nodeports_udp of the ports in kernel
+ * rules with that protocol, or nothing when there are none. */
+static void
+np_map(struct px_proxy *px, FILE *f, int udp)
+{
+	struct px_port *p, *tmp;
+	size_t i = 0, n = 0;
+
+	HASH_ITER(hh, px->ports, p, tmp) {
+		if (in_kernel(px, p) && p->udp == udp) {
+			if (!n++)
+				fprintf(f, "\tmap nodeports%s {\n\t\ttype inet_service : verdict\n\t\telements = { ",
+				        udp ? "_udp" : "");
+			fprintf(f, "%s%d : jump np_%zu", n > 1 ? ", " : "", p->node_port, i);
+		}
+		i++;
+	}
+	if (n)
+		fprintf(f, " }\n\t}\n");
+}
+
 char *
 px_nodeport_map(struct px_proxy *px)
 {
@@ -128,20 +159,12 @@ px_nodeport_map(struct px_proxy *px)
 	char *out = NULL;
 	FILE *f;
 
-	if (px->mode != PX_NFTABLES)
-		return NULL;
 	HASH_ITER(hh, px->ports, p, tmp)
-		n += p->node_port != 0;
+		n += in_kernel(px, p);
 	if (!n || !(f = open_memstream(&out, &len)))
 		return NULL;
-	fprintf(f, "\tmap nodeports {\n\t\ttype inet_service : verdict\n\t\telements = { ");
-	n = 0;
-	HASH_ITER(hh, px->ports, p, tmp) {
-		if (p->node_port)
-			fprintf(f, "%s%d : jump np_%zu", n++ ? ", " : "", p->node_port, i);
-		i++;
-	}
-	fprintf(f, " }\n\t}\n");
+	np_map(px, f, 0);
+	np_map(px, f, 1);
 	/* The connection is marked (conntrack's mark: every packet of it, both
 	 * ways) on the way to the port's chain: the agent's firewall forwards
 	 * marked connections whoever sent them (a node port is for clients
@@ -149,7 +172,7 @@ px_nodeport_map(struct px_proxy *px)
 	 * kube-proxy's mark does. */
 	i = 0;
 	HASH_ITER(hh, px->ports, p, tmp) {
-		if (p->node_port)
+		if (in_kernel(px, p))
 			fprintf(f, "\tchain np_%zu {\n\t\tct mark set ct mark | %s\n\t\tjump svc_%zu\n\t}\n", i,
 			        SKIFF_NODEPORT_MARK, i);
 		i++;

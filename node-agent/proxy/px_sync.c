@@ -52,13 +52,13 @@ port_free(struct px_proxy *px, struct px_port *p)
 }
 
 static struct px_port *
-port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, int port)
+port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, int port, int udp)
 {
 	struct px_port *p = NULL;
 	char ip[20];
 
 	HASH_FIND_STR(px->ports, key, p);
-	if (p && (p->cluster_ip != cip || p->port != port)) {
+	if (p && (p->cluster_ip != cip || p->port != port || p->udp != udp)) {
 		port_free(px, p); /* the service moved: start over */
 		p = NULL;
 	}
@@ -72,8 +72,9 @@ port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, in
 	p->port = port;
 	p->listen_fd = -1;
 	p->px = px;
+	p->udp = udp;
 	ev_init(&p->accept_pause, NULL);
-	if (px->mode == PX_USERSPACE) {
+	if (px->mode == PX_USERSPACE && !udp) {
 		if ((p->listen_fd = listen_any(&p->listen_port)) < 0) {
 			log_kv(LL_ERROR, KV("service", svc), "cannot listen for %s: %s; will retry", key,
 			       strerror(errno));
@@ -85,19 +86,39 @@ port_get(struct px_proxy *px, const char *key, const char *svc, uint32_t cip, in
 		ev_io_start(px->d->loop, &p->accept_w);
 	}
 	api_ipv4_format(cip, ip, sizeof(ip));
-	if (px->mode == PX_USERSPACE)
+	if (p->listen_fd >= 0)
 		log_kv(LL_INFO, KV("service", svc, "port", key), "serving %s:%d on local port %d", ip, port,
 		       p->listen_port);
 	else
-		log_kv(LL_INFO, KV("service", svc, "port", key), "routing %s:%d in the kernel", ip, port);
+		log_kv(LL_INFO, KV("service", svc, "port", key), "routing %s:%d/%s in the kernel", ip, port, PX_L4(p));
 	HASH_ADD_STR(px->ports, key, p);
 	return p;
 }
 
-/* The addresses of ep that ok marks usable become p's backends. */
+/* 1 when an endpoint of old (n of them) is not in p's list. */
+static int
+lost_one(const struct px_port *p, const struct px_backend *old, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < p->nbe && (p->be[j].ip != old[i].ip || p->be[j].port != old[i].port))
+			j++;
+		if (j == p->nbe)
+			return 1;
+	}
+	return 0;
+}
+
+/* The addresses of ep that ok marks usable become p's backends. A UDP
+ * port that lost one has its flows deleted once the rules without it are
+ * in force (px_conntrack.c). */
 static void
 set_backends(struct px_port *p, const struct api_endpoints *ep, const unsigned char *ok, int target)
 {
+	struct px_backend *old = p->be;
+	size_t nold = p->nbe;
+
 	struct px_backend *be = ep->n_addresses ? calloc(ep->n_addresses, sizeof(*be)) : NULL;
 	size_t n = 0;
 	struct api_error err;
@@ -108,9 +129,11 @@ set_backends(struct px_port *p, const struct api_endpoints *ep, const unsigned c
 			n++;
 		}
 	}
-	free(p->be);
 	p->be = be;
 	p->nbe = n;
+	if (p->udp && lost_one(p, old, nold))
+		p->ct_flush_gen = p->px->gen;
+	free(old);
 }
 
 static void
@@ -131,15 +154,13 @@ sync_one(const struct informer_obj *o, void *arg)
 		struct px_port *p;
 		char key[300];
 
-		if (sp->protocol != API_PROTO_TCP) {
-			log_kv(LL_DEBUG, KV("service", o->name), "port %d: only TCP is proxied", sp->port);
-			continue;
-		}
+		int udp = sp->protocol == API_PROTO_UDP;
+
 		if (sp->name)
 			snprintf(key, sizeof(key), "%s/%s", o->name, sp->name);
 		else
-			snprintf(key, sizeof(key), "%s/%d", o->name, sp->port);
-		if (!(port = px_service_port(&v, sp)) || !(p = port_get(px, key, o->name, v.cluster_ip, port)))
+			snprintf(key, sizeof(key), "%s/%d%s", o->name, sp->port, udp ? "/UDP" : "");
+		if (!(port = px_service_port(&v, sp)) || !(p = port_get(px, key, o->name, v.cluster_ip, port, udp)))
 			continue;
 		set_backends(p, ep, ok, sp->target_port ? sp->target_port : sp->port);
 		px_affinity_set(p, v.affinity);
@@ -161,7 +182,7 @@ by_key(struct px_port *a, struct px_port *b)
 static void
 sync_in_force(struct px_proxy *px, int64_t rev, int same_rules)
 {
-	if (px->mode == PX_USERSPACE || (same_rules && !px->nft_run))
+	if (!px->nft_carries || (same_rules && !px->nft_run))
 		px_status_applied(px, rev);
 	else if (px->nft_next)
 		px->nft_next_rev = rev;
@@ -187,6 +208,9 @@ px_sync(struct px_proxy *px)
 		}
 	}
 	HASH_SORT(px->ports, by_key); /* the same rules render the same bytes */
+	px->nft_carries = px->mode == PX_NFTABLES;
+	HASH_ITER(hh, px->ports, p, tmp)
+		px->nft_carries |= p->udp;
 	if (!(rules = px_nft_render(px)))
 		return;
 	if (px->rules && strcmp(rules, px->rules) == 0) {

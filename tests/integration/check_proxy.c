@@ -786,6 +786,160 @@ START_TEST(test_session_affinity)
 }
 END_TEST
 
+/* ---- UDP ---- */
+
+#define CIP_UDP "10.0.0.78"
+
+/* A UDP endpoint: answers every datagram with its address. */
+static void *
+serve_udp(void *arg)
+{
+	int fd = *(int *)arg;
+
+	for (;;) {
+		struct sockaddr_in from, me;
+		socklen_t flen = sizeof(from), mlen = sizeof(me);
+		char buf[256], name[32];
+
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen) <= 0)
+			return NULL; /* shut down: the test is over */
+		getsockname(fd, (struct sockaddr *)&me, &mlen);
+		snprintf(name, sizeof(name), "%s", inet_ntoa(me.sin_addr));
+		sendto(fd, name, strlen(name), 0, (struct sockaddr *)&from, flen);
+	}
+}
+
+static int
+udp_on(const char *ip, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* P/endpoints/dns: one UDP port 53 -> BPORT on ips, at CIP_UDP. */
+static void
+put_endpoints_udp(const char *ips)
+{
+	char key[128], val[1024], addrs[512] = "";
+
+	addresses_json(addrs, sizeof(addrs), ips);
+	snprintf(key, sizeof(key), "%s/endpoints/dns", PFX);
+	snprintf(val, sizeof(val),
+	         "{\"clusterIP\":\"" CIP_UDP "\",\"ports\":[{\"name\":\"dns\",\"port\":53,\"targetPort\":%d,"
+	         "\"protocol\":\"UDP\"}],\"addresses\":[%s]}",
+	         BPORT, addrs);
+	ck_assert_int_gt(tu_put(S, key, val), 0);
+}
+
+/* A UDP socket connected to CIP_UDP:53 (its source port stays). */
+static int
+udp_client(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+	struct timeval tv = {0, 300000};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, CIP_UDP, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Send one datagram on fd and read the answer into who ("" when none;
+ * then *err is the errno of the receive). */
+static void
+udp_ask(int fd, char *who, size_t len, int *err)
+{
+	ssize_t n;
+
+	who[0] = '\0';
+	*err = 0;
+	if (send(fd, "q", 1, 0) < 0) {
+		*err = errno;
+		return;
+	}
+	n = recv(fd, who, len - 1, 0);
+	if (n < 0)
+		*err = errno;
+	who[n > 0 ? n : 0] = '\0';
+}
+
+/* Fresh sockets until both endpoints of want have answered (bounded). */
+static int
+udp_both_answer(double secs)
+{
+	int seen2 = 0, seen3 = 0, err;
+	char who[64];
+
+	for (double end = ev_time() + secs; !(seen2 && seen3) && ev_time() < end;) {
+		int fd = udp_client();
+
+		udp_ask(fd, who, sizeof(who), &err);
+		close(fd);
+		seen2 |= strcmp(who, EP2) == 0;
+		seen3 |= strcmp(who, EP3) == 0;
+	}
+	return seen2 && seen3 ? 0 : -1;
+}
+
+/* A UDP service in both modes: datagrams reach both endpoints; a client
+ * that keeps its source port moves to the other endpoint when its own
+ * leaves the endpoints (its conntrack flow is deleted; the gone endpoint
+ * still answers, so only the delete can move it); without endpoints a
+ * datagram is refused at once (ICMP port unreachable), never lost. */
+START_TEST(test_udp)
+{
+	static const char *modes[] = {"userspace", "nftables"};
+	int ufd[2], keep, err = 0, moved = 0;
+	pthread_t th[2];
+	char who[64] = "", other[64];
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_ge(ufd[0] = udp_on(EP2, BPORT), 0);
+	ck_assert_int_ge(ufd[1] = udp_on(EP3, BPORT), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, serve_udp, &ufd[i]);
+	put_endpoints_udp(EP2 "," EP3);
+	start_proxy(modes[_i]);
+	ck_assert_msg(udp_both_answer(10) == 0, "both UDP endpoints did not answer");
+
+	keep = udp_client();
+	for (double end = ev_time() + 5; !who[0] && ev_time() < end;)
+		udp_ask(keep, who, sizeof(who), &err);
+	ck_assert_msg(who[0], "no answer on a kept socket");
+	snprintf(other, sizeof(other), "%s", strcmp(who, EP2) == 0 ? EP3 : EP2);
+	put_endpoints_udp(other);
+	for (double end = ev_time() + 10; !moved && ev_time() < end;) {
+		udp_ask(keep, who, sizeof(who), &err);
+		moved = strcmp(who, other) == 0;
+	}
+	ck_assert_msg(moved, "a client kept its source port and still reached %s, gone from the endpoints", who);
+
+	put_endpoints_udp("");
+	moved = 0;
+	for (double end = ev_time() + 10; !moved && ev_time() < end;) {
+		udp_ask(keep, who, sizeof(who), &err);
+		moved = !who[0] && err == ECONNREFUSED;
+	}
+	ck_assert_msg(moved, "a UDP service without endpoints did not refuse (last: \"%s\", %s)", who, strerror(err));
+	close(keep);
+	for (int i = 0; i < 2; i++) {
+		shutdown(ufd[i], SHUT_RDWR);
+		pthread_join(th[i], NULL);
+		close(ufd[i]);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -805,6 +959,7 @@ suite(void)
 	tcase_add_loop_test(tc, test_not_ready_unused, 0, 2);
 	tcase_add_loop_test(tc, test_headless_and_selectorless, 0, 2);
 	tcase_add_loop_test(tc, test_session_affinity, 0, 2);
+	tcase_add_loop_test(tc, test_udp, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,7 +4,8 @@
  * test writes the endpoints (with a nodePort) and the claim
  * P/nodeports/PORT as the endpoints controller would. The endpoint is a
  * small TCP server of the test on EPA (an address on a sink bridge) that
- * answers with its address. A client in a network namespace of its own,
+ * answers with its address (and a UDP one on the same port, for a UDP
+ * service port). A client in a network namespace of its own,
  * joined to this machine by a veth pair, dials the node's address on that
  * link (NODEIP) at the node port (the prerouting path); the test also
  * dials NODEIP from the node itself (the output path). When the claim goes
@@ -38,9 +39,10 @@ static struct th_etcd *E;
 static struct etcd_sync *S;
 static struct th_proc *P;
 static char PFX[64], NODE[64], BR[16], VETH[16];
-static int BPORT, NPORT, srv_fd = -1;
+static int BPORT, NPORT, srv_fd = -1, udp_fd = -1;
 static pid_t NS = -1;
-static pthread_t srv_th;
+static pthread_t srv_th, udp_th;
+static int UDP; /* this test's service port is UDP */
 
 /* The endpoint: accepts, says its address, closes. */
 static void *
@@ -56,6 +58,24 @@ serve(void *arg)
 			return NULL;
 		(void)!write(c, hello, strlen(hello));
 		close(c);
+	}
+}
+
+/* The UDP endpoint: answers every datagram with its address. */
+static void *
+serve_udp(void *arg)
+{
+	int fd = *(int *)arg;
+
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		char buf[64];
+		const char *hello = EPA "\n";
+
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen) <= 0)
+			return NULL; /* shut down: the test is over */
+		sendto(fd, hello, strlen(hello), 0, (struct sockaddr *)&from, flen);
 	}
 }
 
@@ -140,6 +160,9 @@ setup(void)
 	ck_assert_int_eq(bind(srv_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ck_assert_int_eq(listen(srv_fd, 64), 0);
 	pthread_create(&srv_th, NULL, serve, &srv_fd);
+	udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_eq(bind(udp_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	pthread_create(&udp_th, NULL, serve_udp, &udp_fd);
 }
 
 static void
@@ -150,6 +173,9 @@ teardown(void)
 	th_proc_free(P, 0);
 	etcd_sync_free(S);
 	close(srv_fd);
+	shutdown(udp_fd, SHUT_RDWR);
+	pthread_join(udp_th, NULL);
+	close(udp_fd);
 }
 
 /* Connect to ip:port, from the namespace when in_ns, and read the
@@ -172,10 +198,11 @@ dial_once(int in_ns, const char *ip, int port, char *who, size_t len)
 		if (pid == 0)
 			th_netns_enter(NS);
 		inet_pton(AF_INET, ip, &sa.sin_addr);
-		fd = socket(AF_INET, SOCK_STREAM, 0);
+		fd = socket(AF_INET, UDP ? SOCK_DGRAM : SOCK_STREAM, 0);
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && (n = read(fd, who, len - 1)) > 0)
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && (!UDP || send(fd, "q", 1, 0) == 1) &&
+		    (n = read(fd, who, len - 1)) > 0)
 			(void)!write(p[1], who, (size_t)n);
 		close(fd);
 		if (pid == 0)
@@ -218,13 +245,15 @@ put_claim_and_endpoints(void)
 	char key[128], val[512];
 
 	snprintf(key, sizeof(key), "%s/nodeports/%d", PFX, NPORT);
-	ck_assert_int_gt(tu_put(S, key, "{\"service\":\"web\",\"uid\":\"1\",\"port\":80,\"protocol\":\"TCP\"}"), 0);
+	snprintf(val, sizeof(val), "{\"service\":\"web\",\"uid\":\"1\",\"port\":80,\"protocol\":\"%s\"}",
+	         UDP ? "UDP" : "TCP");
+	ck_assert_int_gt(tu_put(S, key, val), 0);
 	snprintf(key, sizeof(key), "%s/endpoints/web", PFX);
 	snprintf(val, sizeof(val),
 	         "{\"clusterIP\":\"10.0.0.77\",\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":%d,"
-	         "\"protocol\":\"TCP\",\"nodePort\":%d}],\"addresses\":[{\"ip\":\"" EPA
+	         "\"protocol\":\"%s\",\"nodePort\":%d}],\"addresses\":[{\"ip\":\"" EPA
 	         "\",\"node\":\"n1\",\"pod\":\"web-1\"}]}",
-	         BPORT, NPORT);
+	         BPORT, UDP ? "UDP" : "TCP", NPORT);
 	ck_assert_int_gt(tu_put(S, key, val), 0);
 }
 
@@ -265,6 +294,17 @@ START_TEST(test_nftables)
 }
 END_TEST
 
+/* A UDP service port's node port: kernel rules in both modes. */
+START_TEST(test_udp)
+{
+	static const char *modes[] = {"userspace", "nftables"};
+
+	UDP = 1;
+	run_mode(modes[_i]);
+	UDP = 0;
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -276,6 +316,7 @@ suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_userspace);
 	tcase_add_test(tc, test_nftables);
+	tcase_add_loop_test(tc, test_udp, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
