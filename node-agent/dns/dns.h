@@ -217,6 +217,7 @@ struct dns_state {
 	struct controller *ctl;
 	struct informer *services, *endpoints, *serviceips, *network;
 	const char *domain_flag; /* --cluster-domain, or NULL: P/network/config's */
+	int trim_pending;        /* a full build was made: trim the heap once the queue is empty */
 };
 
 #define DNS_KEY_ALL "/all" /* the queue's key for a full rebuild (no service has a '/') */

@@ -11,6 +11,7 @@
  * to etcd.
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,6 +294,7 @@ sync_all(struct dns_state *st)
 	st->srv.table.serial = serial + 1;
 	informer_foreach(st->services, sync_visit, st);
 	st->srv.table.ready = 1;
+	st->trim_pending = 1;
 }
 
 void
@@ -305,6 +307,13 @@ dns_reconcile(struct wq *q, const char *name, void *arg)
 	else if (st->srv.table.ready)
 		sync_service(st, name);
 	wq_done(q, name, WQ_OK, 0);
+	/* A full build follows a list: the lists' JSON, the queue's burst of
+	 * names and the old table leave free pages all over the heap. Give
+	 * them back once the burst is done (O(heap), once per full build). */
+	if (st->trim_pending && wq_len(q) == 0) {
+		st->trim_pending = 0;
+		malloc_trim(0);
+	}
 }
 
 void

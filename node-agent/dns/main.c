@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,17 @@ start_server(struct skiff_daemon *d)
 	health_check_add(d->health, "dns", health_dns, &dns_st);
 }
 
+/* skiff-dns is single-threaded and small: one malloc arena (a thread,
+ * such as curl's resolver, would otherwise get one of its own), and
+ * buffers over 128 KiB (list responses) always mapped apart, so that
+ * they go back to the system when freed instead of raising the heap. */
+static void
+tune_malloc(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -173,6 +185,7 @@ main(int argc, char **argv)
 	};
 	int rc;
 
+	tune_malloc();
 	daemon_init(&d, &prog, argc, argv);
 	dns_st.domain_flag = domain_flag;
 	start_server(&d);
