@@ -1,6 +1,9 @@
 /*
  * health.c: /healthz and /metrics over libmicrohttpd, in the caller's loop.
  *
+ * libmicrohttpd is loaded by the first health_listen (health_mhd.c), so
+ * that a program serving no health does not load it.
+ *
  * MHD runs in "external epoll" mode: it keeps its sockets in one epoll fd,
  * which an ev_io watches; whenever that fd is readable, or MHD's own timeout
  * (ev_timer, re-armed after each MHD_run) is due, MHD_run does the work
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "health_mhd.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -65,7 +69,7 @@ health_free(struct health *h)
 	if (h->mhd) {
 		ev_io_stop(h->loop, &h->io);
 		ev_timer_stop(h->loop, &h->timer);
-		MHD_stop_daemon(h->mhd);
+		health_mhd.stop_daemon(h->mhd);
 	}
 	for (c = h->checks; c; c = next) {
 		next = c->next;
@@ -113,14 +117,14 @@ health_check_all(struct health *h, char *out, size_t len)
 static enum MHD_Result
 reply(struct MHD_Connection *conn, unsigned int status, const char *body, size_t len, const char *type)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = health_mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	rc = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+	health_mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rc = health_mhd.queue_response(conn, status, r);
+	health_mhd.destroy_response(r);
 	return rc;
 }
 
@@ -178,9 +182,9 @@ drive(struct health *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	MHD_run(h->mhd);
+	health_mhd.run(h->mhd);
 	ev_timer_stop(h->loop, &h->timer);
-	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+	if (health_mhd.get_timeout(h->mhd, &ms) == MHD_YES) {
 		ev_timer_set(&h->timer, (double)ms / 1000.0, 0.);
 		ev_timer_start(h->loop, &h->timer);
 	}
@@ -219,15 +223,15 @@ start_mhd(struct health *h, const char *host, const char *port, char *err, size_
 	if (!*host) {
 		uint16_t p = (uint16_t)atoi(port);
 
-		d = MHD_start_daemon(flags | MHD_USE_DUAL_STACK, p, NULL, NULL, on_request, h, MHD_COMMON_OPTS);
-		return d ? d : MHD_start_daemon(flags, p, NULL, NULL, on_request, h, MHD_COMMON_OPTS);
+		d = health_mhd.start_daemon(flags | MHD_USE_DUAL_STACK, p, NULL, NULL, on_request, h, MHD_COMMON_OPTS);
+		return d ? d : health_mhd.start_daemon(flags, p, NULL, NULL, on_request, h, MHD_COMMON_OPTS);
 	}
 	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
 		snprintf(err, len, "health address %s:%s: %s", host, port, gai_strerror(rc));
 		return NULL;
 	}
-	d = MHD_start_daemon(flags | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t)atoi(port), NULL, NULL,
-	                     on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_COMMON_OPTS);
+	d = health_mhd.start_daemon(flags | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t)atoi(port), NULL,
+	                            NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_COMMON_OPTS);
 	freeaddrinfo(ai);
 	return d;
 }
@@ -259,7 +263,7 @@ split_addr(const char *addr, char *host, size_t hlen, char *port, size_t plen)
 static int
 bound_port(struct MHD_Daemon *d)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	const union MHD_DaemonInfo *info = health_mhd.get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
@@ -284,6 +288,8 @@ health_listen(struct health *h, struct ev_loop *loop, const char *addr, char *er
 		snprintf(err, len, "health address \"%s\" is not host:port", addr);
 		return -1;
 	}
+	if (health_mhd_load(err, len) < 0)
+		return -1;
 	err[0] = h->mhd_err[0] = '\0';
 	if (!(h->mhd = start_mhd(h, host, port, err, len))) {
 		if (!err[0])
@@ -293,9 +299,9 @@ health_listen(struct health *h, struct ev_loop *loop, const char *addr, char *er
 	}
 	h->loop = loop;
 	h->port = bound_port(h->mhd);
-	if (!(info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD))) {
+	if (!(info = health_mhd.get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD))) {
 		snprintf(err, len, "health server: libmicrohttpd has no epoll fd");
-		MHD_stop_daemon(h->mhd);
+		health_mhd.stop_daemon(h->mhd);
 		h->mhd = NULL;
 		return -1;
 	}

@@ -18,9 +18,10 @@
 
 struct entry {
 	struct informer_obj o;
-	char *key, *value;
+	char *value;
 	unsigned gen; /* list generation that last saw it */
 	UT_hash_handle hh;
+	char key[]; /* in the same allocation: one fewer per cached object */
 };
 
 struct informer {
@@ -59,7 +60,6 @@ entry_free(struct informer *inf, struct entry *e)
 		return;
 	if (e->o.obj && inf->free_obj)
 		inf->free_obj(e->o.obj);
-	free(e->key);
 	free(e->value);
 	free(e);
 }
@@ -86,13 +86,11 @@ oversize(struct informer *inf, const struct etcd_kv *kv)
 static struct entry *
 entry_new(struct informer *inf, const struct etcd_kv *kv)
 {
-	struct entry *e = calloc(1, sizeof(*e));
+	struct entry *e = calloc(1, sizeof(*e) + kv->key_len + 1);
 	int big = oversize(inf, kv);
 	size_t vlen = big ? 0 : kv->value_len;
 
-	if (!e || !(e->key = malloc(kv->key_len + 1)) || (!inf->drop_values && !(e->value = malloc(vlen + 1)))) {
-		if (e)
-			free(e->key);
+	if (!e || (!inf->drop_values && !(e->value = malloc(vlen + 1)))) {
 		free(e);
 		return NULL;
 	}

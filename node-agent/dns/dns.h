@@ -10,6 +10,7 @@
  *   dns_fwd.c     resolv.conf, the upstream socket, deadlines
  *   dns_net.c     the UDP and TCP listeners
  *   dns_sync.c    informer objects -> table rows
+ *   dns_rec.c     what the informers keep of each object (compact)
  */
 #ifndef SKIFF_DNS_H
 #define SKIFF_DNS_H
@@ -26,28 +27,29 @@
 
 /* One record of a name. */
 struct dns_rr {
-	uint16_t type; /* LDNS_RR_TYPE_A, _SRV or _PTR; 0: none (the name exists) */
-	uint32_t a;    /* A: the address, network order */
-	uint16_t port; /* SRV */
-	char *target;  /* SRV, PTR: a name (no final dot) */
-	void *owner;   /* the struct dns_owner (service) that made it */
-	struct dns_rr *next;
+	struct dns_rr *next;   /* the name's next record */
+	struct dns_node *node; /* the name it is at */
+	const char *target;    /* SRV, PTR: a name (no final dot) */
+	uint32_t a;            /* A: the address, network order */
+	uint16_t type;         /* LDNS_RR_TYPE_A, _SRV or _PTR; 0: none (the name exists) */
+	uint16_t port;         /* SRV */
 };
 
 /* A name that exists: it has records, or names below it have some (an
  * "empty non-terminal" such as default.svc.cluster.local). refs counts
- * the records at and below it. */
+ * the records at and below it. One allocation, the name inside. */
 struct dns_node {
-	char *name; /* lower case, no final dot */
 	struct dns_rr *rrs;
-	int refs;
-	UT_hash_handle hh;
+	uint32_t refs;
+	uint32_t hash; /* of name: its slot in the table */
+	char name[];   /* lower case, no final dot */
 };
 
 struct dns_owner; /* a service's records (dns_table.c) */
 
 struct dns_table {
-	struct dns_node *nodes;   /* by name: O(1) lookups */
+	struct dns_node **slots;  /* by name, open addressing: O(1) lookups */
+	size_t n_slots, n_nodes;  /* n_slots: 0 or a power of two */
 	struct dns_owner *owners; /* by service name */
 	char domain[254];         /* the cluster domain, lower case, no final dot */
 	uint32_t ttl;             /* of every answer */
@@ -215,6 +217,7 @@ struct dns_state {
 	struct controller *ctl;
 	struct informer *services, *endpoints, *serviceips, *network;
 	const char *domain_flag; /* --cluster-domain, or NULL: P/network/config's */
+	int trim_pending;        /* a full build was made: trim the heap once the queue is empty */
 };
 
 #define DNS_KEY_ALL "/all" /* the queue's key for a full rebuild (no service has a '/') */
@@ -226,5 +229,40 @@ extern struct dns_state dns_st;
 extern const struct controller_watch dns_watches[];
 void dns_reconcile(struct wq *q, const char *name, void *arg);
 void dns_enqueue_all(struct controller *c, void *arg);
+
+/* dns_rec.c: what the informers keep of each object (one allocation
+ * each, freed with free). NULL when out of memory. */
+struct api_service;
+struct api_endpoints;
+struct api_service_ip;
+
+struct dns_rec_port {
+	const char *name; /* NULL: unnamed */
+	int port, target_port;
+	int udp; /* else TCP */
+};
+
+struct dns_rec_service {
+	uint32_t cluster_ip; /* network order; 0: none (headless, not yet allocated) */
+	int headless;
+	size_t n_ports;
+	struct dns_rec_port ports[];
+};
+
+struct dns_rec_endpoints {
+	uint32_t cluster_ip; /* network order; 0: none */
+	size_t n_ports, n_ready;
+	const uint32_t *ready; /* the ready addresses, network order */
+	struct dns_rec_port ports[];
+};
+
+struct dns_rec_claim {
+	const char *uid; /* "" when absent */
+	char service[];  /* "" when absent */
+};
+
+struct dns_rec_service *dns_rec_service(const struct api_service *s);
+struct dns_rec_endpoints *dns_rec_endpoints(const struct api_endpoints *ep);
+struct dns_rec_claim *dns_rec_claim(const struct api_service_ip *sip);
 
 #endif

@@ -13,13 +13,13 @@
 
 #include "dns.h"
 
+/* One allocation: the key, then the answer, in data. */
 struct entry {
-	uint8_t *key; /* "TYPE/CLASS/name", or a query's bytes */
-	size_t klen;
-	uint8_t *msg;
-	size_t len;
+	uint8_t *msg; /* data + klen */
+	size_t klen, len;
 	double expires;
 	UT_hash_handle hh;
+	uint8_t data[]; /* the key: "TYPE/CLASS/name", or a query's bytes */
 };
 
 struct dns_cache {
@@ -41,8 +41,6 @@ static void
 drop(struct dns_cache *c, struct entry *e)
 {
 	HASH_DEL(c->map, e);
-	free(e->key);
-	free(e->msg);
 	free(e);
 }
 
@@ -79,18 +77,14 @@ dns_cache_put_raw(struct dns_cache *c, const void *key, size_t klen, const uint8
 		drop(c, e);
 	while (HASH_COUNT(c->map) >= c->cap)
 		drop(c, c->map); /* the head: least recently used */
-	if (!(e = calloc(1, sizeof(*e))) || !(e->msg = malloc(len)) || !(e->key = malloc(klen ? klen : 1))) {
-		if (e)
-			free(e->msg);
-		free(e);
+	if (!(e = calloc(1, sizeof(*e) + klen + len)))
 		return;
-	}
-	memcpy(e->key, key, klen);
+	memcpy(e->data, key, klen);
 	e->klen = klen;
-	memcpy(e->msg, answer, len);
+	e->msg = memcpy(e->data + klen, answer, len);
 	e->len = len;
 	e->expires = now + ttl;
-	HASH_ADD_KEYPTR(hh, c->map, e->key, klen, e);
+	HASH_ADD_KEYPTR(hh, c->map, e->data, klen, e);
 }
 
 const uint8_t *
@@ -106,7 +100,7 @@ dns_cache_get_raw(struct dns_cache *c, const void *key, size_t klen, double now,
 		return NULL;
 	}
 	HASH_DEL(c->map, e); /* to the end: most recently used */
-	HASH_ADD_KEYPTR(hh, c->map, e->key, e->klen, e);
+	HASH_ADD_KEYPTR(hh, c->map, e->data, e->klen, e);
 	*len = e->len;
 	return e->msg;
 }

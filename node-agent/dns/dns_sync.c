@@ -6,10 +6,12 @@
  * answerable on the loop turn after the watch event arrives. A change of
  * the cluster domain, the first sync and each resync rebuild everything.
  * The cluster IP is the service's own, else the endpoints', else its
- * claim in P/serviceips/ (design: "A service's cluster IP"). It writes
- * nothing to etcd.
+ * claim in P/serviceips/ (design: "A service's cluster IP"). The caches
+ * hold dns_rec.c's compact records, not API objects. It writes nothing
+ * to etcd.
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,22 +39,44 @@ decoded(void *o, const char *name, const char *what, struct api_errors *errs)
 	return o;
 }
 
+/* The record kept of a decoded API object (freed here), or NULL after
+ * logging that there was no memory for it. */
+static void *
+kept(void *rec, const char *name, const char *what)
+{
+	if (!rec)
+		log_kv(LL_WARN, KV(what, name), "out of memory: the %s is not cached", what);
+	return rec;
+}
+
 static void *
 decode_service(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
+	struct api_service *s = decoded(api_service_parse(value, len, &errs), name, "service", &errs);
+	void *r;
 
 	(void)arg;
-	return decoded(api_service_parse(value, len, &errs), name, "service", &errs);
+	if (!s)
+		return NULL;
+	r = kept(dns_rec_service(s), name, "service");
+	api_service_free(s);
+	return r;
 }
 
 static void *
 decode_endpoints(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
+	struct api_endpoints *ep = decoded(api_endpoints_parse(value, len, &errs), name, "endpoints", &errs);
+	void *r;
 
 	(void)arg;
-	return decoded(api_endpoints_parse(value, len, &errs), name, "endpoints", &errs);
+	if (!ep)
+		return NULL;
+	r = kept(dns_rec_endpoints(ep), name, "endpoints");
+	api_endpoints_free(ep);
+	return r;
 }
 
 /* Claims are the endpoints controller's: a bad one is its to report. */
@@ -60,9 +84,15 @@ static void *
 decode_serviceip(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
+	struct api_service_ip *sip = decoded(api_service_ip_parse(value, len, &errs), name, NULL, &errs);
+	void *r;
 
 	(void)arg;
-	return decoded(api_service_ip_parse(value, len, &errs), name, NULL, &errs);
+	if (!sip)
+		return NULL;
+	r = kept(dns_rec_claim(sip), name, "claim");
+	api_service_ip_free(sip);
+	return r;
 }
 
 static void *
@@ -77,21 +107,9 @@ decode_network(const char *name, const char *value, size_t len, void *arg)
 }
 
 static void
-free_service(void *o)
+free_rec(void *o)
 {
-	api_service_free(o);
-}
-
-static void
-free_endpoints(void *o)
-{
-	api_endpoints_free(o);
-}
-
-static void
-free_serviceip(void *o)
-{
-	api_service_ip_free(o);
+	free(o);
 }
 
 static void
@@ -120,12 +138,12 @@ on_name_update(struct informer *inf, const struct informer_obj *old, const struc
 static void
 on_claim(struct informer *inf, const struct informer_obj *o, void *arg)
 {
-	const struct api_service_ip *sip = o->obj;
+	const struct dns_rec_claim *c = o->obj;
 	struct dns_state *st = arg;
 
 	(void)inf;
-	if (sip && sip->service)
-		controller_add(st->ctl, sip->service);
+	if (c && c->service[0])
+		controller_add(st->ctl, c->service);
 }
 
 static void
@@ -155,16 +173,11 @@ on_network_update(struct informer *inf, const struct informer_obj *old, const st
 struct dns_state dns_st;
 
 const struct controller_watch dns_watches[] = {
-	{"services", decode_service, free_service, {on_name, on_name_update, on_name, NULL, NULL}, 1, &dns_st.services},
-	{"endpoints",
-         decode_endpoints,
-         free_endpoints,
-         {on_name, on_name_update, on_name, NULL, NULL},
-         1,
-         &dns_st.endpoints},
+	{"services", decode_service, free_rec, {on_name, on_name_update, on_name, NULL, NULL}, 1, &dns_st.services},
+	{"endpoints", decode_endpoints, free_rec, {on_name, on_name_update, on_name, NULL, NULL}, 1, &dns_st.endpoints},
 	{"serviceips",
          decode_serviceip,
-         free_serviceip,
+         free_rec,
          {on_claim, on_claim_update, on_claim, NULL, NULL},
          1,
          &dns_st.serviceips},
@@ -186,11 +199,11 @@ struct claim_find {
 static void
 claim_visit(const struct informer_obj *o, void *arg)
 {
-	const struct api_service_ip *sip = o->obj;
+	const struct dns_rec_claim *c = o->obj;
 	struct claim_find *f = arg;
 	struct in_addr a;
 
-	if (sip && sip->service && sip->uid && strcmp(sip->service, f->service) == 0 && strcmp(sip->uid, f->uid) == 0 &&
+	if (c && c->uid[0] && strcmp(c->service, f->service) == 0 && strcmp(c->uid, f->uid) == 0 &&
 	    inet_pton(AF_INET, o->name, &a) == 1)
 		f->ip = a.s_addr;
 }
@@ -198,16 +211,15 @@ claim_visit(const struct informer_obj *o, void *arg)
 /* The cluster IP of service o (network order), 0 when it has none yet.
  * O(claims) only when neither the service nor its endpoints say it. */
 static uint32_t
-cluster_ip(struct dns_state *st, const struct informer_obj *o, const struct api_endpoints *ep)
+cluster_ip(struct dns_state *st, const struct informer_obj *o, const struct dns_rec_endpoints *ep)
 {
-	const struct api_service *svc = o->obj;
+	const struct dns_rec_service *svc = o->obj;
 	struct claim_find f = {.service = o->name};
-	struct in_addr a;
 
-	if (svc->spec.cluster_ip && inet_pton(AF_INET, svc->spec.cluster_ip, &a) == 1)
-		return a.s_addr;
-	if (ep && ep->cluster_ip && inet_pton(AF_INET, ep->cluster_ip, &a) == 1)
-		return a.s_addr;
+	if (svc->cluster_ip)
+		return svc->cluster_ip;
+	if (ep && ep->cluster_ip)
+		return ep->cluster_ip;
 	snprintf(f.uid, sizeof(f.uid), "%lld", (long long)o->create_revision);
 	informer_foreach(st->serviceips, claim_visit, &f);
 	return f.ip;
@@ -215,7 +227,7 @@ cluster_ip(struct dns_state *st, const struct informer_obj *o, const struct api_
 
 /* The endpoints port named like sp (or the only one): its target port. */
 static int
-target_port(const struct api_endpoints *ep, const struct api_service_port *sp)
+target_port(const struct dns_rec_endpoints *ep, const struct dns_rec_port *sp)
 {
 	for (size_t i = 0; ep && i < ep->n_ports; i++)
 		if ((!sp->name && ep->n_ports == 1) ||
@@ -229,41 +241,33 @@ static void
 sync_service(struct dns_state *st, const char *name)
 {
 	const struct informer_obj *o = informer_get(st->services, name), *eo = informer_get(st->endpoints, name);
-	const struct api_endpoints *ep = eo ? eo->obj : NULL;
-	const struct api_service *svc = o ? o->obj : NULL;
+	const struct dns_rec_endpoints *ep = eo ? eo->obj : NULL;
+	const struct dns_rec_service *svc = o ? o->obj : NULL;
 	struct dns_service ds = {.name = name};
 	struct dns_port *ports;
-	uint32_t *ready;
-	struct in_addr a;
 
 	if (!svc) {
 		dns_table_remove(&st->srv.table, name);
 		return;
 	}
-	ports = calloc(svc->spec.n_ports + 1, sizeof(*ports));
-	ready = calloc((ep ? ep->n_addresses : 0) + 1, sizeof(*ready));
-	if (!ports || !ready)
+	if (!(ports = calloc(svc->n_ports + 1, sizeof(*ports))))
 		goto fail;
-	ds.headless = svc->spec.headless;
+	ds.headless = svc->headless;
 	ds.cluster_ip = ds.headless ? 0 : cluster_ip(st, o, ep);
-	for (size_t i = 0; i < svc->spec.n_ports; i++) {
-		const struct api_service_port *sp = &svc->spec.ports[i];
+	for (size_t i = 0; i < svc->n_ports; i++) {
+		const struct dns_rec_port *sp = &svc->ports[i];
 
-		ports[i] = (struct dns_port){sp->name, sp->protocol == API_PROTO_UDP ? "udp" : "tcp", sp->port,
-		                             target_port(ep, sp)};
+		ports[i] = (struct dns_port){sp->name, sp->udp ? "udp" : "tcp", sp->port, target_port(ep, sp)};
 	}
-	ds.ports = ports, ds.n_ports = svc->spec.n_ports;
-	for (size_t i = 0; ep && i < ep->n_addresses; i++)
-		if (ep->addresses[i].ip && inet_pton(AF_INET, ep->addresses[i].ip, &a) == 1)
-			ready[ds.n_ready++] = a.s_addr;
-	ds.ready = ready;
+	ds.ports = ports, ds.n_ports = svc->n_ports;
+	ds.ready = ep ? ep->ready : NULL;
+	ds.n_ready = ep ? ep->n_ready : 0;
 	if (dns_table_set(&st->srv.table, &ds) == 0)
 		goto done;
 fail:
 	log_kv(LL_WARN, KV("service", name), "out of memory: the service has no DNS records");
 done:
 	free(ports);
-	free(ready);
 }
 
 static void
@@ -290,6 +294,7 @@ sync_all(struct dns_state *st)
 	st->srv.table.serial = serial + 1;
 	informer_foreach(st->services, sync_visit, st);
 	st->srv.table.ready = 1;
+	st->trim_pending = 1;
 }
 
 void
@@ -302,6 +307,13 @@ dns_reconcile(struct wq *q, const char *name, void *arg)
 	else if (st->srv.table.ready)
 		sync_service(st, name);
 	wq_done(q, name, WQ_OK, 0);
+	/* A full build follows a list: the lists' JSON, the queue's burst of
+	 * names and the old table leave free pages all over the heap. Give
+	 * them back once the burst is done (O(heap), once per full build). */
+	if (st->trim_pending && wq_len(q) == 0) {
+		st->trim_pending = 0;
+		malloc_trim(0);
+	}
 }
 
 void

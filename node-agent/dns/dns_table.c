@@ -1,12 +1,18 @@
 /*
  * dns_table.c: the cluster's names and their records, by lower-case name
- * in one hash, so that a query costs one lookup. Records are made per
- * service (dns_table_set replaces one service's records and touches no
- * other), so an informer event costs O(that service's records), never a
- * rebuild. Names below the cluster domain that only have names below them
- * (default.svc.DOMAIN, _tcp.SVC.default.svc.DOMAIN) exist too, so that
- * they answer NODATA rather than NXDOMAIN. Pure: no I/O, no logging; it
- * knows nothing of etcd (dns_sync.c) or of the wire (dns_answer.c).
+ * in one open-addressing hash, so that a query costs one lookup. Records
+ * are made per service (dns_table_set replaces one service's records and
+ * touches no other), so an informer event costs O(that service's
+ * records), never a rebuild. Names below the cluster domain that only
+ * have names below them (default.svc.DOMAIN, _tcp.SVC.default.svc.DOMAIN)
+ * exist too, so that they answer NODATA rather than NXDOMAIN. Pure: no
+ * I/O, no logging; it knows nothing of etcd (dns_sync.c) or of the wire
+ * (dns_answer.c).
+ *
+ * Memory, as skiff-dns's RSS target wants it small (1,000 services in
+ * about 0.8 MB): a name is one allocation with its text inside, and its
+ * slot a pointer (no per-name hash handle); a service's records and
+ * their target names are one block, made once its records are counted.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,16 +23,15 @@
 
 #include "dns.h"
 
-struct dns_ref {
-	struct dns_node *node;
-	struct dns_rr *rr;
-};
-
+/* A service's records: rrs[0..n) and the target names they point at,
+ * one block, replaced whole by each set. */
 struct dns_owner {
-	char *name;
-	struct dns_ref *refs;
+	struct dns_rr *rrs;
 	size_t n, cap;
+	char *pool; /* targets, inside the rrs block */
+	size_t pool_used, pool_cap;
 	UT_hash_handle hh;
+	char name[];
 };
 
 void
@@ -54,19 +59,95 @@ dns_table_in_zone(const struct dns_table *t, const char *name)
 	return n == d || name[n - d - 1] == '.';
 }
 
+/* ---- names: open addressing with linear probing ---- */
+
+static uint32_t
+name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h;
+}
+
+/* The slot of name, or the empty slot where it would go. t->n_slots > 0. */
+static size_t
+slot_of(const struct dns_table *t, const char *name, size_t len, uint32_t h)
+{
+	size_t mask = t->n_slots - 1, i = h & mask;
+	const struct dns_node *n;
+
+	while ((n = t->slots[i]) && (n->hash != h || strncmp(n->name, name, len) != 0 || n->name[len]))
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Room for one more name (the load stays under 3/4). 0 or -1. */
+static int
+slots_reserve(struct dns_table *t)
+{
+	struct dns_node **old = t->slots;
+	size_t n = t->n_slots ? t->n_slots : 64, old_n = t->n_slots;
+
+	if ((t->n_nodes + 1) * 4 <= t->n_slots * 3)
+		return 0;
+	while ((t->n_nodes + 1) * 4 > n * 3)
+		n *= 2;
+	if (!(t->slots = calloc(n, sizeof(*t->slots)))) {
+		t->slots = old;
+		return -1;
+	}
+	t->n_slots = n;
+	for (size_t i = 0; i < old_n; i++)
+		if (old[i])
+			t->slots[slot_of(t, old[i]->name, strlen(old[i]->name), old[i]->hash)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Empty slot i, moving back the names after it that probed past it. */
+static void
+slot_clear(struct dns_table *t, size_t i)
+{
+	size_t mask = t->n_slots - 1, j = i, k;
+
+	t->slots[i] = NULL;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->slots[j])
+			return;
+		k = t->slots[j]->hash & mask;
+		/* j stays when its home k lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->slots[i] = t->slots[j];
+		t->slots[j] = NULL;
+		i = j;
+	}
+}
+
 /* Add one to the count of name (made when absent). NULL out of memory. */
 static struct dns_node *
 node_ref(struct dns_table *t, const char *name, size_t len)
 {
+	uint32_t h = name_hash(name, len);
 	struct dns_node *n;
+	size_t i;
 
-	HASH_FIND(hh, t->nodes, name, len, n);
-	if (!n) {
-		if (!(n = calloc(1, sizeof(*n))) || !(n->name = strndup(name, len))) {
-			free(n);
+	if (slots_reserve(t) < 0)
+		return NULL;
+	i = slot_of(t, name, len, h);
+	if (!(n = t->slots[i])) {
+		if (!(n = malloc(sizeof(*n) + len + 1)))
 			return NULL;
-		}
-		HASH_ADD_KEYPTR(hh, t->nodes, n->name, len, n);
+		n->rrs = NULL;
+		n->refs = 0;
+		n->hash = h;
+		memcpy(n->name, name, len);
+		n->name[len] = '\0';
+		t->slots[i] = n;
+		t->n_nodes++;
 	}
 	n->refs++;
 	return n;
@@ -77,126 +158,149 @@ static void
 node_unref(struct dns_table *t, const char *name, size_t len)
 {
 	struct dns_node *n;
+	size_t i;
 
-	HASH_FIND(hh, t->nodes, name, len, n);
-	if (n && --n->refs <= 0) {
-		HASH_DEL(t->nodes, n);
-		free(n->name);
+	if (!t->n_slots)
+		return;
+	i = slot_of(t, name, len, name_hash(name, len));
+	if ((n = t->slots[i]) && --n->refs == 0) {
+		slot_clear(t, i);
+		t->n_nodes--;
 		free(n);
 	}
 }
 
-/* The names a record at name counts for: itself and, in the zone, each
- * name above it up to the domain. fn(t, name, len) for each. */
-static void
-walk_up(struct dns_table *t, const char *name, void (*fn)(struct dns_table *, const char *, size_t))
+/* The next name a record at name counts for, after p: a record counts
+ * for its own name and, in the zone, each name above it up to the domain.
+ * NULL after the last. */
+static const char *
+next_up(const struct dns_table *t, const char *p, int zone)
+{
+	if (!zone || strlen(p) <= strlen(t->domain) || !(p = strchr(p, '.')))
+		return NULL;
+	return p + 1;
+}
+
+/* Count a record at name for its names. 0, or -1 (nothing counted). */
+static int
+names_ref(struct dns_table *t, const char *name)
 {
 	int zone = dns_table_in_zone(t, name);
-	size_t d = strlen(t->domain);
 
-	for (const char *p = name;;) {
-		size_t len = strlen(p);
-
-		fn(t, p, len);
-		if (!zone || len <= d || !(p = strchr(p, '.')))
-			return;
-		p++;
-	}
-}
-
-static void
-up_ref(struct dns_table *t, const char *name, size_t len)
-{
-	/* The first, the record's own node, is made by add_rr. */
-	struct dns_node *n;
-
-	HASH_FIND(hh, t->nodes, name, len, n);
-	if (n)
-		n->refs++;
-	else
-		node_ref(t, name, len);
-}
-
-static int
-owner_push(struct dns_owner *o, struct dns_node *n, struct dns_rr *rr)
-{
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 8;
-		struct dns_ref *r = realloc(o->refs, cap * sizeof(*r));
-
-		if (!r)
+	for (const char *p = name; p; p = next_up(t, p, zone))
+		if (!node_ref(t, p, strlen(p))) {
+			for (const char *q = name; q != p; q = next_up(t, q, zone))
+				node_unref(t, q, strlen(q));
 			return -1;
-		o->refs = r, o->cap = cap;
-	}
-	o->refs[o->n++] = (struct dns_ref){n, rr};
+		}
 	return 0;
 }
 
-/* Add rr (taken) at name for owner o. 0 or -1 (rr freed). */
-static int
-add_rr(struct dns_table *t, struct dns_owner *o, const char *name, struct dns_rr *rr)
+static void
+names_unref(struct dns_table *t, const char *name)
 {
-	struct dns_node *n;
+	int zone = dns_table_in_zone(t, name);
 
-	rr->owner = o;
-	walk_up(t, name, up_ref);
-	HASH_FIND_STR(t->nodes, name, n);
-	if (!n || owner_push(o, n, rr) < 0) {
-		walk_up(t, name, node_unref);
-		free(rr->target);
-		free(rr);
+	for (const char *p = name; p; p = next_up(t, p, zone))
+		node_unref(t, p, strlen(p));
+}
+
+/* ---- a service's records ---- */
+
+/* Add a record at name for o (in the room its block has). 0 or -1. */
+static int
+add_rr(struct dns_table *t, struct dns_owner *o, const char *name, const struct dns_rr *proto)
+{
+	struct dns_rr *rr = &o->rrs[o->n];
+	struct dns_node *n;
+	size_t len = strlen(name);
+
+	if (o->n == o->cap || names_ref(t, name) < 0)
 		return -1;
-	}
+	n = t->slots[slot_of(t, name, len, name_hash(name, len))];
+	*rr = *proto;
+	rr->node = n;
 	rr->next = n->rrs;
 	n->rrs = rr;
+	o->n++;
 	return 0;
 }
 
 static int
 add_a(struct dns_table *t, struct dns_owner *o, const char *name, uint32_t ip)
 {
-	struct dns_rr *rr = calloc(1, sizeof(*rr));
+	struct dns_rr rr = {.type = LDNS_RR_TYPE_A, .a = ip};
 
-	if (!rr)
-		return -1;
-	rr->type = LDNS_RR_TYPE_A;
-	rr->a = ip;
-	return add_rr(t, o, name, rr);
+	return add_rr(t, o, name, &rr);
 }
 
+/* A copy of s in o's pool; NULL when it is full. */
+static const char *
+pool_add(struct dns_owner *o, const char *s)
+{
+	size_t len = strlen(s) + 1;
+
+	if (o->pool_cap - o->pool_used < len)
+		return NULL;
+	memcpy(o->pool + o->pool_used, s, len);
+	o->pool_used += len;
+	return o->pool + o->pool_used - len;
+}
+
+/* A record of type pointing at target, which is o's (in its pool). */
 static int
 add_named(struct dns_table *t, struct dns_owner *o, const char *name, uint16_t type, uint16_t port, const char *target)
 {
-	struct dns_rr *rr = calloc(1, sizeof(*rr));
+	struct dns_rr rr = {.type = type, .port = port, .target = target};
 
-	if (!rr || !(rr->target = strdup(target))) {
-		free(rr);
-		return -1;
-	}
-	rr->type = type;
-	rr->port = port;
-	return add_rr(t, o, name, rr);
+	return target ? add_rr(t, o, name, &rr) : -1;
 }
 
+/* Drop o's records, and the names only they kept. */
 static void
 owner_drop(struct dns_table *t, struct dns_owner *o)
 {
 	for (size_t i = 0; i < o->n; i++) {
-		struct dns_node *n = o->refs[i].node;
+		struct dns_node *n = o->rrs[i].node;
 		struct dns_rr **pp = &n->rrs;
 		char name[DNS_NAME_MAX];
 
-		while (*pp && *pp != o->refs[i].rr)
+		while (*pp && *pp != &o->rrs[i])
 			pp = &(*pp)->next;
 		if (*pp)
 			*pp = (*pp)->next;
-		free(o->refs[i].rr->target);
-		free(o->refs[i].rr);
 		/* n may go inside the walk: copy its name first. */
 		snprintf(name, sizeof(name), "%s", n->name);
-		walk_up(t, name, node_unref);
+		names_unref(t, name);
 	}
-	o->n = 0;
+	free(o->rrs);
+	o->rrs = NULL;
+	o->pool = NULL;
+	o->n = o->cap = o->pool_used = o->pool_cap = 0;
+}
+
+/* Room in one block for the records s makes (fqdn: its name) and their
+ * target names. 0 or -1. */
+static int
+owner_alloc(struct dns_owner *o, const struct dns_service *s, const char *fqdn)
+{
+	size_t named = 0, len = strlen(fqdn) + 1;
+
+	for (size_t i = 0; i < s->n_ports; i++)
+		named += s->ports[i].name && *s->ports[i].name;
+	if (!s->headless) {
+		o->cap = 1 + (s->cluster_ip ? 4 : 0) + named;
+		o->pool_cap = len;
+	} else {
+		o->cap = 1 + s->n_ready * (4 + named);
+		o->pool_cap = s->n_ready * named * (sizeof("255-255-255-255.") - 1 + len);
+	}
+	if (!(o->rrs = malloc(o->cap * sizeof(*o->rrs) + o->pool_cap))) {
+		o->cap = o->pool_cap = 0;
+		return -1;
+	}
+	o->pool = (char *)(o->rrs + o->cap);
+	return 0;
 }
 
 void
@@ -209,8 +313,6 @@ dns_table_remove(struct dns_table *t, const char *name)
 		return;
 	owner_drop(t, o);
 	HASH_DEL(t->owners, o);
-	free(o->refs);
-	free(o->name);
 	free(o);
 	t->serial++;
 }
@@ -222,6 +324,11 @@ dns_table_clear(struct dns_table *t)
 
 	HASH_ITER(hh, t->owners, o, tmp)
 		dns_table_remove(t, o->name);
+	if (!t->n_nodes) {
+		free(t->slots);
+		t->slots = NULL;
+		t->n_slots = 0;
+	}
 }
 
 /* "10-244-1-5" for 10.244.1.5. */
@@ -233,7 +340,8 @@ dashed(uint32_t ip, char *buf, size_t len)
 	snprintf(buf, len, "%u-%u-%u-%u", b[0], b[1], b[2], b[3]);
 }
 
-/* The SRV records of s's named ports at _NAME._PROTO.FQDN. */
+/* The SRV records of s's named ports at _NAME._PROTO.FQDN (fqdn: the
+ * copy in o's pool). */
 static int
 add_srv(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, const char *fqdn)
 {
@@ -254,16 +362,18 @@ add_srv(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, c
 			dashed(s->ready[j], pod, sizeof(pod));
 			snprintf(target, sizeof(target), "%s.%s", pod, fqdn);
 			rc |= add_named(t, o, name, LDNS_RR_TYPE_SRV,
-			                (uint16_t)(p->target_port ? p->target_port : p->port), target);
+			                (uint16_t)(p->target_port ? p->target_port : p->port), pool_add(o, target));
 		}
 	}
 	return rc;
 }
 
 /* A records of names[0..2] for the cluster IP, or (headless) for every
- * ready address, each of which also gets a name of its own. */
+ * ready address, each of which also gets a name of its own. fqdn:
+ * names[2] in o's pool. */
 static int
-add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, char names[3][DNS_NAME_MAX])
+add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, char names[3][DNS_NAME_MAX],
+              const char *fqdn)
 {
 	char pod[DNS_NAME_MAX], dash[16], rev[DNS_NAME_MAX];
 	const uint8_t *b = (const uint8_t *)&s->cluster_ip;
@@ -275,7 +385,7 @@ add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service
 		for (int i = 0; i < 3; i++)
 			rc |= add_a(t, o, names[i], s->cluster_ip);
 		snprintf(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
-		return rc | add_named(t, o, rev, LDNS_RR_TYPE_PTR, 0, names[2]);
+		return rc | add_named(t, o, rev, LDNS_RR_TYPE_PTR, 0, fqdn);
 	}
 	for (size_t j = 0; j < s->n_ready; j++) {
 		for (int i = 0; i < 3; i++)
@@ -292,16 +402,18 @@ dns_table_set(struct dns_table *t, const struct dns_service *s)
 {
 	struct dns_owner *o;
 	char names[3][DNS_NAME_MAX];
+	const char *fqdn;
+	struct dns_rr exists = {0};
+	size_t len = strlen(s->name) + 1;
 
 	HASH_FIND_STR(t->owners, s->name, o);
 	if (o)
 		owner_drop(t, o);
 	else {
-		if (!(o = calloc(1, sizeof(*o))) || !(o->name = strdup(s->name))) {
-			free(o);
+		if (!(o = calloc(1, sizeof(*o) + len)))
 			return -1;
-		}
-		HASH_ADD_KEYPTR(hh, t->owners, o->name, strlen(o->name), o);
+		memcpy(o->name, s->name, len);
+		HASH_ADD_KEYPTR(hh, t->owners, o->name, len - 1, o);
 	}
 	t->serial++;
 	snprintf(names[0], sizeof(names[0]), "%s", s->name);
@@ -310,10 +422,14 @@ dns_table_set(struct dns_table *t, const struct dns_service *s)
 	for (int i = 0; i < 3; i++)
 		for (char *p = names[i]; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
+	if (owner_alloc(o, s, names[2]) < 0)
+		return -1;
+	/* Non-headless records point at the service's name: one copy. */
+	fqdn = s->headless ? names[2] : pool_add(o, names[2]);
 	/* A record of no type: the service's name exists even without
 	 * addresses (NODATA, not NXDOMAIN). */
-	if (add_named(t, o, names[2], 0, 0, "") < 0 || add_addresses(t, o, s, names) < 0 ||
-	    add_srv(t, o, s, names[2]) < 0) {
+	if (!fqdn || add_rr(t, o, names[2], &exists) < 0 || add_addresses(t, o, s, names, fqdn) < 0 ||
+	    add_srv(t, o, s, fqdn) < 0) {
 		owner_drop(t, o);
 		return -1;
 	}
@@ -323,10 +439,9 @@ dns_table_set(struct dns_table *t, const struct dns_service *s)
 const struct dns_node *
 dns_table_find(const struct dns_table *t, const char *name)
 {
-	struct dns_node *n;
+	size_t len = strlen(name);
 
-	HASH_FIND_STR(t->nodes, name, n);
-	return n;
+	return t->n_slots ? t->slots[slot_of(t, name, len, name_hash(name, len))] : NULL;
 }
 
 size_t
@@ -338,5 +453,5 @@ dns_table_services(const struct dns_table *t)
 size_t
 dns_table_names(const struct dns_table *t)
 {
-	return HASH_COUNT(t->nodes);
+	return t->n_nodes;
 }

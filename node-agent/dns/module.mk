@@ -2,10 +2,12 @@
 DNS_SRC := $(wildcard node-agent/dns/*.c)
 DNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null || echo -lldns)
 PROGRAMS += $(BIN)/skiff-dns
+# --as-needed: libmicrohttpd is loaded only when --health-addr asks for it
+# (daemon/health_mhd.c), so that skiff-dns stays small (its RSS target).
 $(BIN)/skiff-dns: $(DNS_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(DNS_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -Wl,--as-needed -o $@ $^ $(DNS_LIBS) $(LDLIBS)
 
 DNS_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_dns*.c))
 $(foreach t,$(DNS_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))

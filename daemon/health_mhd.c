@@ -1,0 +1,54 @@
+/*
+ * health_mhd.c: libmicrohttpd loaded when a health server is first asked
+ * for (health_mhd.h). The library stays loaded for the life of the
+ * process; it does not unload it, nor look for any version but the
+ * soname the build was made against.
+ */
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "health_mhd.h"
+
+#define MHD_SONAME "libmicrohttpd.so.12"
+
+struct health_mhd health_mhd;
+
+#define CALL(f)                                           \
+	{                                                 \
+		"MHD_" #f, offsetof(struct health_mhd, f) \
+	}
+
+int
+health_mhd_load(char *err, size_t len)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} calls[] = {
+		CALL(start_daemon),        CALL(stop_daemon),     CALL(run),
+		CALL(get_timeout),         CALL(get_daemon_info), CALL(create_response_from_buffer),
+		CALL(add_response_header), CALL(queue_response),  CALL(destroy_response),
+	};
+	struct health_mhd m;
+	void *lib;
+
+	if (health_mhd.run)
+		return 0;
+	if (!(lib = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL))) {
+		snprintf(err, len, "cannot load %s for the health server: %s", MHD_SONAME, dlerror());
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		/* POSIX's way to store what dlsym returns in a function pointer. */
+		void **slot = (void **)((char *)&m + calls[i].off);
+
+		if (!(*slot = dlsym(lib, calls[i].name))) {
+			snprintf(err, len, "%s has no %s", MHD_SONAME, calls[i].name);
+			dlclose(lib);
+			return -1;
+		}
+	}
+	health_mhd = m;
+	return 0;
+}
