@@ -470,6 +470,9 @@ spawn_read(char *const argv[], char *out, size_t outlen, char *why, size_t whyle
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	/* Not the library's sockets: wrk sizes its event loop for its own
+	 * connections and cannot watch a descriptor numbered past them. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
