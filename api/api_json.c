@@ -583,24 +583,48 @@ enc_done(json_t *o, int rc)
 	return o;
 }
 
-/* Measured, then written into a buffer of ours: jansson 2.14's json_dumps
- * can return text with a key missing when one of its allocations fails
- * (it drops some of its own buffer's errors). json_dumpb reports them. */
+/* Written into a buffer of ours: jansson 2.14's json_dumps can return text
+ * with a key missing when one of its allocations fails (it drops some of
+ * its own buffer's errors). json_dump_callback reports them, as json_dumpb
+ * does (it is the same path), and our sink's own. */
+struct dumpbuf {
+	char *s;
+	size_t len, cap;
+};
+
+/* json_dump_callback's sink: append, or -1 (the dump fails) when out of memory. */
+static int
+dump_append(const char *buf, size_t size, void *data)
+{
+	struct dumpbuf *d = data;
+	size_t cap = d->cap ? d->cap : 1024;
+	char *s;
+
+	if (d->len + size + 1 > d->cap) {
+		while (cap < d->len + size + 1)
+			cap *= 2;
+		if (!(s = realloc(d->s, cap)))
+			return -1;
+		d->s = s;
+		d->cap = cap;
+	}
+	memcpy(d->s + d->len, buf, size);
+	d->len += size;
+	return 0;
+}
+
 char *
 api_json_dumps(const json_t *j)
 {
-	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
-	size_t n = j ? json_dumpb(j, NULL, 0, flags) : 0;
-	char *s;
+	struct dumpbuf d = {0};
 
-	if (n == 0 || !(s = malloc(n + 1)))
-		return NULL;
-	if (json_dumpb(j, s, n, flags) != n) {
-		free(s);
+	/* One pass into a growing buffer (json_dumpb twice cost two). */
+	if (!j || json_dump_callback(j, dump_append, &d, JSON_COMPACT | JSON_SORT_KEYS) < 0 || d.len == 0) {
+		free(d.s);
 		return NULL;
 	}
-	s[n] = '\0';
-	return s;
+	d.s[d.len] = '\0';
+	return d.s;
 }
 
 /* ------------------------------------------------------------------------

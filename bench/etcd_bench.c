@@ -15,6 +15,16 @@
  * inside the measured window; errors (including a txn whose compare fails)
  * are counted apart, reported on stderr, and make the exit status 1.
  *
+ * Then the gateway's ceiling: the library next to wrk (Debian's; the
+ * scripts bench/etcd_put.lua and etcd_txn.lua) at --wrk-concurrency 8,64
+ * connections, wrk -t1 below 64 and -t2 from 64. Both send the same bodies
+ * (checked byte for byte first: the library's request is captured on a
+ * socket of ours and compared with the script's "print" of the same key):
+ * puts as above, and guarded creates (compare CREATE(key) == 0, put) of
+ * fresh keys, which need no per-stream state. --wrk-rounds (4) rounds of
+ * one library run and one wrk run of --wrk-seconds (2) each, the order
+ * alternating (ABBA); wrk's writes of creates are counted in etcd after.
+ *
  * Then watch latency: one prefix watch and --watch-puts sequential puts
  * under it on the same loop; each sample is the time from calling etcd_put
  * to the watch callback delivering that key (CLOCK_MONOTONIC).
@@ -22,6 +32,8 @@
  * Output on stdout, one line per case:
  *   etcd-put c=8: skiff=N op/s baseline=N op/s ratio=R
  *   etcd-txn c=8: skiff=N op/s baseline=N op/s ratio=R
+ *   etcd-put c=8: skiff=N op/s wrk=N op/s ratio=R (LO-HI over N rounds)
+ *   etcd-txn c=8: skiff=N op/s wrk=N op/s ratio=R (LO-HI over N rounds)
  *   etcd-watch latency: p50=N µs p99=N µs
  * With -v, per-half details on stderr: established connections at the end,
  * TCP connections opened (host-wide ActiveOpens), client stats, CPU per op.
@@ -33,6 +45,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -41,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,8 +64,11 @@
 
 extern char **environ;
 
-enum bench_op { OP_PUT, OP_TXN };
-static const char *op_names[] = {"put", "txn"};
+/* OP_CREATE: a guarded create (compare CREATE(key) == 0, put) of a key
+ * never written before, the txn of the wrk comparison: stateless, so wrk
+ * can send the same bodies. */
+enum bench_op { OP_PUT, OP_TXN, OP_CREATE };
+static const char *op_names[] = {"put", "txn", "create"};
 
 struct opts {
 	const char *endpoint;
@@ -66,6 +83,13 @@ struct opts {
 	int watch_puts;
 	size_t value_size;
 	int verbose;
+	const char *wrk;     /* the wrk program; NULL: no wrk comparison */
+	const char *wrk_dir; /* where etcd_put.lua and etcd_txn.lua are */
+	int wrk_conc[8];
+	int nwrk_conc;
+	int wrk_rounds;
+	int wrk_seconds; /* per client per round (wrk takes whole seconds) */
+	int wrk_threads; /* 0: 1 below 64 connections, else 2 */
 };
 
 /* One client's measured totals for a case. */
@@ -323,6 +347,8 @@ done_cb(struct etcd_result *res, void *arg)
 		r->conns = count_connections();
 	if (res->err.code != ETCD_OK) {
 		tally_error(r->t, "%s: %s", etcd_code_name(res->err.code), res->err.msg);
+	} else if (r->op == OP_CREATE && !res->succeeded) {
+		tally_error(r->t, "create compare failed on %s (the key existed)", s->key);
 	} else if (r->op == OP_TXN && !res->succeeded) {
 		tally_error(r->t, "txn compare failed on %s (mod_revision moved)", s->key);
 		if (etcd_get(client, s->key, resync_cb, s, &err) == 0)
@@ -341,30 +367,42 @@ done_cb(struct etcd_result *res, void *arg)
 		slot_retire(s);
 }
 
-/* Start the slot's next call; on a synchronous failure the slot stops. */
+/* Send op on key with cl: what the library side of every case sends (the
+ * wrk comparison checks its bodies against it). 0, or -1 with err. */
+static int
+send_op(struct etcd_client *cl, enum bench_op op, const char *key, int64_t mod_rev, etcd_cb cb, void *arg,
+        struct etcd_error *err)
+{
+	struct etcd_txn *t;
+
+	if (op == OP_PUT)
+		return etcd_put(cl, key, value, opt.value_size, NULL, cb, arg, err);
+	if (!(t = etcd_txn_new())) {
+		err->code = ETCD_ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "etcd_txn_new: out of memory");
+		return -1;
+	}
+	if (op == OP_TXN)
+		etcd_txn_cmp(t, key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, mod_rev);
+	else
+		etcd_txn_cmp(t, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, value, opt.value_size, 0);
+	return etcd_txn_commit(cl, t, cb, arg, err);
+}
+
+/* Start the slot's next call; on a synchronous failure the slot stops.
+ * Puts cycle through 128 keys per slot; a create takes a fresh key. */
 static void
 issue(struct slot *s)
 {
 	struct run *r = s->r;
 	struct etcd_error err;
-	struct etcd_txn *t;
-	int rc;
 
-	if (r->op == OP_PUT) {
+	if (r->op == OP_PUT)
 		snprintf(s->key, sizeof(s->key), "%s%d/%" PRIu64, r->prefix, s->idx, s->seq++ % 128);
-		rc = etcd_put(client, s->key, value, opt.value_size, NULL, done_cb, s, &err);
-	} else {
-		t = etcd_txn_new();
-		if (!t) {
-			tally_error(r->t, "etcd_txn_new: out of memory");
-			slot_retire(s);
-			return;
-		}
-		etcd_txn_cmp(t, s->key, ETCD_CMP_MOD, ETCD_CMP_EQUAL, s->mod_rev);
-		etcd_txn_put(t, ETCD_TXN_SUCCESS, s->key, value, opt.value_size, 0);
-		rc = etcd_txn_commit(client, t, done_cb, s, &err);
-	}
-	if (rc < 0) {
+	else if (r->op == OP_CREATE)
+		snprintf(s->key, sizeof(s->key), "%s%d/%" PRIu64, r->prefix, s->idx, s->seq++);
+	if (send_op(client, r->op, s->key, s->mod_rev, done_cb, s, &err) < 0) {
 		tally_error(r->t, "%s call refused: %s: %s", op_names[r->op], etcd_code_name(err.code), err.msg);
 		slot_retire(s);
 	}
@@ -413,12 +451,61 @@ run_skiff(enum bench_op op, int conc, const char *prefix, double seconds, struct
 }
 
 /* ------------------------------------------------------------------------
+ * Running the other clients: argv[0] found on $PATH, its stdout read whole
+ * into out (NUL-terminated, cut at outlen - 1). 0 when it exited 0; else -1
+ * with a reason in why.
+ */
+static int
+spawn_read(char *const argv[], char *out, size_t outlen, char *why, size_t whylen)
+{
+	posix_spawn_file_actions_t fa;
+	size_t len = 0;
+	ssize_t n;
+	int pfd[2], status = -1, rc;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	/* Not the library's sockets: wrk sizes its event loop for its own
+	 * connections and cannot watch a descriptor numbered past them. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		snprintf(why, whylen, "cannot run %s: %s", argv[0], strerror(rc));
+		return -1;
+	}
+	while (len < outlen - 1 && (n = read(pfd[0], out + len, outlen - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(why, whylen, "%s failed (status %d): %s", argv[0], status, out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * The baseline side: one run of baseline_etcd.py. Adds to t.
  */
 static void
 run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, struct tally *t)
 {
-	char cbuf[16], sbuf[32], wbuf[32], vbuf[32], out[1024];
+	char cbuf[16], sbuf[32], wbuf[32], vbuf[32], out[1024], why[1200];
 	char *argv[] = {(char *)opt.python,
 	                (char *)opt.baseline,
 	                "--endpoint",
@@ -436,49 +523,20 @@ run_baseline(enum bench_op op, int conc, const char *prefix, double seconds, str
 	                "--value-size",
 	                vbuf,
 	                NULL};
-	posix_spawn_file_actions_t fa;
 	unsigned long long ops, errors, total;
 	double cpu0 = cpu_seconds(RUSAGE_CHILDREN), cpu;
-	size_t len = 0;
-	ssize_t n;
-	int pfd[2], status = -1, rc;
-	pid_t pid;
 	char *fe;
+	int rc;
 
 	snprintf(cbuf, sizeof(cbuf), "%d", conc);
 	snprintf(sbuf, sizeof(sbuf), "%.3f", seconds);
 	snprintf(wbuf, sizeof(wbuf), "%.3f", opt.warmup);
 	snprintf(vbuf, sizeof(vbuf), "%zu", opt.value_size);
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		tally_error(t, "pipe: %s", strerror(errno));
-		return;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-	rc = posix_spawnp(&pid, opt.python, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (rc != 0) {
-		close(pfd[0]);
-		tally_error(t, "cannot run %s: %s", opt.python, strerror(rc));
-		return;
-	}
-	while (len < sizeof(out) - 1 && (n = read(pfd[0], out + len, sizeof(out) - 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-	out[len] = '\0';
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	rc = spawn_read(argv, out, sizeof(out), why, sizeof(why));
 	cpu = cpu_seconds(RUSAGE_CHILDREN) - cpu0;
 	t->cpu += cpu;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    sscanf(out, "ops=%llu errors=%llu total=%llu", &ops, &errors, &total) != 3) {
-		tally_error(t, "baseline failed (status %d): %s", status, out);
+	if (rc < 0 || sscanf(out, "ops=%llu errors=%llu total=%llu", &ops, &errors, &total) != 3) {
+		tally_error(t, "baseline failed: %s", rc < 0 ? why : out);
 		return;
 	}
 	t->ops += ops;
@@ -536,6 +594,230 @@ bench_case(enum bench_op op, int conc)
 	     sk.total ? sk.cpu * 1e6 / (double)sk.total : 0.0, bl.total ? bl.cpu * 1e6 / (double)bl.total : 0.0);
 	report_errors(name, "skiff", &sk);
 	report_errors(name, "baseline", &bl);
+}
+
+/* ------------------------------------------------------------------------
+ * The gateway's ceiling: the library next to wrk (bench/etcd_put.lua,
+ * etcd_txn.lua) sending the same bodies to the same endpoint with the same
+ * number of connections, in rounds that alternate which goes first.
+ */
+static void tick_cb(struct ev_loop *l, ev_timer *w, int revents);
+
+/* Read what arrived on *cfd (accepted from lfd when -1) into req; the
+ * body's length once the head and the whole body are there, else -1. */
+static long
+capture_read(int lfd, int *cfd, char *req, size_t cap, size_t *len)
+{
+	char *end, *cl;
+	ssize_t n;
+	long blen;
+
+	if (*cfd < 0 && (*cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
+		return -1;
+	if ((n = recv(*cfd, req + *len, cap - 1 - *len, 0)) > 0)
+		*len += (size_t)n;
+	req[*len] = '\0';
+	if (!(end = strstr(req, "\r\n\r\n")) || !(cl = strcasestr(req, "\r\nContent-Length:")))
+		return -1;
+	blen = atol(cl + 17);
+	return (size_t)(end + 4 - req) + (size_t)blen <= *len ? blen : -1;
+}
+
+/* The body of the library's request for op on key, as a server receives
+ * it: a second client sends it to a socket of ours (and is freed, which
+ * cancels the call). 0 with the body in out, or -1. */
+static int
+capture_body(enum bench_op op, const char *key, char *out, size_t outlen)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	struct etcd_config cfg = {0};
+	struct etcd_client *cl = NULL;
+	struct etcd_error err;
+	struct waiter w = {0};
+	char url[64], req[16384];
+	size_t len = 0;
+	long blen = -1;
+	int lfd, cfd = -1;
+	double deadline = mono() + 5;
+	ev_timer tick;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl) < 0)
+		goto out;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	cfg.endpoints = url;
+	if (!(cl = etcd_client_new(loop, &cfg, &err)) || send_op(cl, op, key, 0, waiter_cb, &w, &err) < 0)
+		goto out;
+	ev_timer_init(&tick, tick_cb, 0.005, 0.005);
+	ev_timer_start(loop, &tick);
+	while (blen < 0 && !w.done && mono() < deadline) {
+		ev_run(loop, EVRUN_ONCE);
+		blen = capture_read(lfd, &cfd, req, sizeof(req), &len);
+	}
+	ev_timer_stop(loop, &tick);
+	if (blen >= 0 && (size_t)blen < outlen) {
+		memcpy(out, strstr(req, "\r\n\r\n") + 4, (size_t)blen);
+		out[blen] = '\0';
+		*strstr(req, "\r\n\r\n") = '\0';
+		note("the library's %s request:\n%s", op_names[op], req);
+	}
+out:
+	if (cl)
+		etcd_client_free(cl);
+	etcd_result_free(w.res);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	return blen >= 0 && (size_t)blen < outlen ? 0 : -1;
+}
+
+static const char *
+wrk_script(enum bench_op op, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/etcd_%s.lua", opt.wrk_dir, op == OP_PUT ? "put" : "txn");
+	return buf;
+}
+
+/* Does the wrk script send what the library sends? Once per op; 1 when
+ * it does, 0 (said on stderr) when not. */
+static int
+wrk_check(enum bench_op op)
+{
+	static int checked[3];
+	char script[512], key[128], lib[4096], wrk[4096], why[4200];
+	char *argv[] = {(char *)opt.wrk,      "-t1", "-c1",   "-d1", "-s", script,
+	                (char *)opt.endpoint, "--",  "print", key,   NULL};
+
+	if (checked[op])
+		return checked[op] > 0;
+	checked[op] = -1;
+	wrk_script(op, script, sizeof(script));
+	snprintf(key, sizeof(key), "/skiff-bench/%d/wrk-check/%s/0/1", (int)getpid(), op_names[op]);
+	if (capture_body(op, key, lib, sizeof(lib)) < 0) {
+		fprintf(stderr, "etcd-bench: cannot capture the library's %s request\n", op_names[op]);
+	} else if (spawn_read(argv, wrk, sizeof(wrk), why, sizeof(why)) < 0) {
+		fprintf(stderr, "etcd-bench: %s\n", why);
+	} else if (strcmp(lib, wrk) != 0) {
+		fprintf(stderr,
+		        "etcd-bench: %s sends another %s body than the library:\n  library: %s\n  wrk:     %s\n",
+		        script, op_names[op], lib, wrk);
+	} else {
+		note("%s sends the library's %s body byte for byte (%zu bytes)", script, op_names[op], strlen(lib));
+		checked[op] = 1;
+	}
+	if (checked[op] < 0)
+		failed = 1;
+	return checked[op] > 0;
+}
+
+/* Keys under prefix (a count-only range); -1 on error. */
+static int64_t
+count_keys(const char *prefix)
+{
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct waiter w = {0};
+	struct etcd_error err;
+	struct etcd_result *res;
+	int64_t n = -1;
+
+	if (etcd_range(client, prefix, &o, waiter_cb, &w, &err) < 0)
+		return -1;
+	res = waiter_wait(&w);
+	if (res->err.code == ETCD_OK)
+		n = res->count;
+	etcd_result_free(res);
+	return n;
+}
+
+/* One run of wrk. Adds to t; a create's writes are checked in etcd (a
+ * 200 answer may be a failed compare). */
+static void
+run_wrk(enum bench_op op, int conc, const char *prefix, struct tally *t)
+{
+	int threads = opt.wrk_threads ? opt.wrk_threads : conc < 64 ? 1 : 2;
+	char script[512], tbuf[16], cbuf[16], dbuf[16], pbuf[16], out[4096], why[4200] = "", *res;
+	char *argv[] = {
+		(char *)opt.wrk,      "-t", tbuf,  "-c",           cbuf, "-d", dbuf, "--timeout", "10s", "-s", script,
+		(char *)opt.endpoint, "--", "run", (char *)prefix, pbuf, NULL};
+	unsigned long long reqs, us, errors;
+	double cpu0 = cpu_seconds(RUSAGE_CHILDREN), cpu;
+	int64_t keys;
+
+	wrk_script(op, script, sizeof(script));
+	snprintf(tbuf, sizeof(tbuf), "%d", threads);
+	snprintf(cbuf, sizeof(cbuf), "%d", conc);
+	snprintf(dbuf, sizeof(dbuf), "%ds", opt.wrk_seconds);
+	snprintf(pbuf, sizeof(pbuf), "%d", conc / threads);
+	if (spawn_read(argv, out, sizeof(out), why, sizeof(why)) < 0 || !(res = strstr(out, "wrk-result ")) ||
+	    sscanf(res, "wrk-result requests=%llu duration_us=%llu errors=%llu", &reqs, &us, &errors) != 3 || us == 0) {
+		tally_error(t, "wrk: %s", why[0] ? why : out);
+		return;
+	}
+	cpu = cpu_seconds(RUSAGE_CHILDREN) - cpu0;
+	t->ops += reqs;
+	t->total += reqs;
+	t->seconds += (double)us / 1e6;
+	t->cpu += cpu;
+	if (errors)
+		tally_error(t, "%.*s", (int)strcspn(res, "\n"), res);
+	if (op == OP_CREATE && (keys = count_keys(prefix)) < (int64_t)reqs)
+		tally_error(t, "wrk: %llu creates answered but %lld keys written", reqs, (long long)keys);
+	note("wrk      %s c=%d -t%d: %.0f op/s errors=%llu cpu=%.0f us/op", op_names[op], conc, threads,
+	     (double)reqs * 1e6 / (double)us, errors, reqs ? cpu * 1e6 / (double)reqs : 0.0);
+}
+
+static void
+tally_add(struct tally *to, const struct tally *from)
+{
+	if (from->errors && !to->first_err[0])
+		snprintf(to->first_err, sizeof(to->first_err), "%s", from->first_err);
+	to->errors += from->errors;
+}
+
+/* Rounds of one library run and one wrk run (ABBA), then the medians and
+ * the median of the rounds' ratios with its range. */
+static void
+bench_wrk_case(enum bench_op op, int conc)
+{
+	double s[32], w[32], q[32], lo = 0, hi = 0;
+	struct tally serr = {0}, werr = {0};
+	char name[64], prefix[128];
+	int n = 0;
+
+	snprintf(name, sizeof(name), "etcd-%s c=%d", op == OP_PUT ? "put" : "txn", conc);
+	if (!wrk_check(op))
+		return;
+	for (int r = 0; r < opt.wrk_rounds; r++) {
+		struct tally ts = {0}, tw = {0};
+
+		for (int k = 0; k < 2; k++) {
+			int skiff = (k == 0) == (r % 2 == 0);
+
+			snprintf(prefix, sizeof(prefix), "/skiff-bench/%d/wrk-%s/c%d/%s%d/", (int)getpid(),
+			         op_names[op], conc, skiff ? "s" : "w", r);
+			if (skiff)
+				run_skiff(op, conc, prefix, opt.wrk_seconds, &ts);
+			else
+				run_wrk(op, conc, prefix, &tw);
+			wipe(prefix);
+		}
+		tally_add(&serr, &ts);
+		tally_add(&werr, &tw);
+		if (rate(&ts) > 0 && rate(&tw) > 0) {
+			s[n] = rate(&ts), w[n] = rate(&tw), q[n] = s[n] / w[n];
+			n++;
+		}
+	}
+	if (n > 0)
+		bench_range(q, n, &lo, &hi);
+	printf("%s: skiff=%.0f op/s wrk=%.0f op/s ratio=%.2f (%.2f-%.2f over %d rounds)\n", name, bench_median(s, n),
+	       bench_median(w, n), bench_median(q, n), lo, hi, n);
+	fflush(stdout);
+	report_errors(name, "skiff", &serr);
+	report_errors(name, "wrk", &werr);
 }
 
 /* ------------------------------------------------------------------------
@@ -672,25 +954,90 @@ usage(int code)
 	        "usage: etcd_bench [-v] [--endpoint URL] [--seconds S] [--warmup S]\n"
 	        "                  [--concurrency 1,8,64] [--cases put,txn,watch] [--watch-puts N]\n"
 	        "                  [--value-size BYTES] [--baseline PATH] [--python PROG] [--no-baseline]\n"
+	        "                  [--wrk PROG] [--wrk-dir DIR] [--wrk-concurrency 8,64] [--wrk-rounds N]\n"
+	        "                  [--wrk-seconds N] [--wrk-threads N] [--no-wrk]\n"
 	        "  --endpoint    etcd to use (default $ETCD_ENDPOINT)\n"
 	        "  --seconds     measured seconds per client per case (default $BENCH_SECONDS or 3)\n"
 	        "  --baseline    the baseline client (default bench/baseline_etcd.py)\n"
 	        "  --no-baseline run the library only (baseline and ratio print as 0)\n"
+	        "  --wrk         the gateway's ceiling next to the library (default wrk; the scripts\n"
+	        "                etcd_put.lua and etcd_txn.lua in --wrk-dir, default bench)\n"
+	        "  --wrk-rounds  rounds of one library and one wrk run each (default 4, at least 3);\n"
+	        "                --wrk-seconds (whole, default 2) each; --wrk-threads 0: 1 below 64\n"
+	        "                connections, else 2\n"
+	        "  --no-wrk      no wrk comparison\n"
 	        "Writes and then deletes keys under /skiff-bench/, and compacts the store.\n");
 	exit(code);
+}
+
+/* "8,64" into v[0..8); the count, or -1 when a number is below 1. */
+static int
+parse_list(const char *arg, int *v)
+{
+	char *s = strdup(arg), *tok, *save;
+	int n = 0;
+
+	for (tok = s ? strtok_r(s, ",", &save) : NULL; tok && n < 8; tok = strtok_r(NULL, ",", &save))
+		if ((v[n++] = atoi(tok)) < 1)
+			n = -9;
+	free(s);
+	return n > 0 ? n : -1;
+}
+
+static void
+parse_option(int ch)
+{
+	switch (ch) {
+	case 'e': opt.endpoint = optarg; break;
+	case 's': opt.seconds = atof(optarg); break;
+	case 'w': opt.warmup = atof(optarg); break;
+	case 'n': opt.watch_puts = atoi(optarg); break;
+	case 'V': opt.value_size = (size_t)atol(optarg); break;
+	case 'b': opt.baseline = optarg; break;
+	case 'p': opt.python = optarg; break;
+	case 'v': opt.verbose = 1; break;
+	case 'N': opt.no_baseline = 1; break;
+	case 'h': usage(0); break;
+	case 'c': opt.nconc = parse_list(optarg, opt.conc); break;
+	case 'W': opt.wrk = optarg; break;
+	case 'D': opt.wrk_dir = optarg; break;
+	case 'K': opt.nwrk_conc = parse_list(optarg, opt.wrk_conc); break;
+	case 'R': opt.wrk_rounds = atoi(optarg); break;
+	case 'S': opt.wrk_seconds = atoi(optarg); break;
+	case 'T': opt.wrk_threads = atoi(optarg); break;
+	case 'X': opt.wrk = NULL; break;
+	case 'C':
+		opt.do_put = strstr(optarg, "put") != NULL;
+		opt.do_txn = strstr(optarg, "txn") != NULL;
+		opt.do_watch = strstr(optarg, "watch") != NULL;
+		break;
+	default: usage(2);
+	}
 }
 
 static void
 parse_args(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"endpoint", required_argument, NULL, 'e'},   {"seconds", required_argument, NULL, 's'},
-		{"warmup", required_argument, NULL, 'w'},     {"concurrency", required_argument, NULL, 'c'},
-		{"cases", required_argument, NULL, 'C'},      {"watch-puts", required_argument, NULL, 'n'},
-		{"value-size", required_argument, NULL, 'V'}, {"baseline", required_argument, NULL, 'b'},
-		{"python", required_argument, NULL, 'p'},     {"help", no_argument, NULL, 'h'},
-		{"no-baseline", no_argument, NULL, 'N'},      {NULL, 0, NULL, 0}};
-	char *s, *tok, *save;
+	static const struct option lo[] = {{"endpoint", required_argument, NULL, 'e'},
+	                                   {"seconds", required_argument, NULL, 's'},
+	                                   {"warmup", required_argument, NULL, 'w'},
+	                                   {"concurrency", required_argument, NULL, 'c'},
+	                                   {"cases", required_argument, NULL, 'C'},
+	                                   {"watch-puts", required_argument, NULL, 'n'},
+	                                   {"value-size", required_argument, NULL, 'V'},
+	                                   {"baseline", required_argument, NULL, 'b'},
+	                                   {"python", required_argument, NULL, 'p'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {"no-baseline", no_argument, NULL, 'N'},
+	                                   {"wrk", required_argument, NULL, 'W'},
+	                                   {"wrk-dir", required_argument, NULL, 'D'},
+	                                   {"wrk-concurrency", required_argument, NULL, 'K'},
+	                                   {"wrk-rounds", required_argument, NULL, 'R'},
+	                                   {"wrk-seconds", required_argument, NULL, 'S'},
+	                                   {"wrk-threads", required_argument, NULL, 'T'},
+	                                   {"no-wrk", no_argument, NULL, 'X'},
+	                                   {NULL, 0, NULL, 0}};
+	char probe[600];
 	int ch;
 
 	opt.endpoint = getenv("ETCD_ENDPOINT");
@@ -702,39 +1049,25 @@ parse_args(int argc, char **argv)
 	opt.value_size = 128;
 	opt.do_put = opt.do_txn = opt.do_watch = 1;
 	opt.conc[0] = 1, opt.conc[1] = 8, opt.conc[2] = 64, opt.nconc = 3;
-	while ((ch = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'e': opt.endpoint = optarg; break;
-		case 's': opt.seconds = atof(optarg); break;
-		case 'w': opt.warmup = atof(optarg); break;
-		case 'n': opt.watch_puts = atoi(optarg); break;
-		case 'V': opt.value_size = (size_t)atol(optarg); break;
-		case 'b': opt.baseline = optarg; break;
-		case 'p': opt.python = optarg; break;
-		case 'v': opt.verbose = 1; break;
-		case 'N': opt.no_baseline = 1; break;
-		case 'h': usage(0); break;
-		case 'c':
-			opt.nconc = 0;
-			s = strdup(optarg);
-			for (tok = strtok_r(s, ",", &save); tok && opt.nconc < 8; tok = strtok_r(NULL, ",", &save))
-				if ((opt.conc[opt.nconc++] = atoi(tok)) < 1)
-					usage(2);
-			free(s);
-			break;
-		case 'C':
-			opt.do_put = strstr(optarg, "put") != NULL;
-			opt.do_txn = strstr(optarg, "txn") != NULL;
-			opt.do_watch = strstr(optarg, "watch") != NULL;
-			break;
-		default: usage(2);
-		}
-	}
+	opt.wrk = "wrk";
+	opt.wrk_dir = "bench";
+	opt.wrk_conc[0] = 8, opt.wrk_conc[1] = 64, opt.nwrk_conc = 2;
+	opt.wrk_rounds = 4;
+	opt.wrk_seconds = 2;
+	while ((ch = getopt_long(argc, argv, "vh", lo, NULL)) != -1)
+		parse_option(ch);
 	if (optind != argc || !opt.endpoint || opt.seconds <= 0 || opt.warmup < 0 || opt.watch_puts < 1 ||
-	    opt.nconc == 0 || opt.value_size > (1 << 20))
+	    opt.nconc <= 0 || opt.value_size > (1 << 20) || opt.nwrk_conc <= 0 || opt.wrk_rounds < 3 ||
+	    opt.wrk_rounds > 32 || opt.wrk_seconds < 1 || opt.wrk_threads < 0)
 		usage(2);
 	if ((opt.do_put || opt.do_txn) && !opt.no_baseline && access(opt.baseline, R_OK) != 0) {
 		fprintf(stderr, "etcd-bench: baseline %s: %s\n", opt.baseline, strerror(errno));
+		exit(2);
+	}
+	/* The scripts send 128-byte values: so must the library then. */
+	snprintf(probe, sizeof(probe), "%s/etcd_put.lua", opt.wrk_dir);
+	if (opt.wrk && (opt.do_put || opt.do_txn) && (opt.value_size != 128 || access(probe, R_OK) != 0)) {
+		fprintf(stderr, "etcd-bench: the wrk comparison needs %s and --value-size 128 (or --no-wrk)\n", probe);
 		exit(2);
 	}
 }
@@ -763,6 +1096,10 @@ main(int argc, char **argv)
 		bench_case(OP_PUT, opt.conc[i]);
 	for (i = 0; opt.do_txn && i < opt.nconc; i++)
 		bench_case(OP_TXN, opt.conc[i]);
+	for (i = 0; opt.wrk && opt.do_put && i < opt.nwrk_conc; i++)
+		bench_wrk_case(OP_PUT, opt.wrk_conc[i]);
+	for (i = 0; opt.wrk && opt.do_txn && i < opt.nwrk_conc; i++)
+		bench_wrk_case(OP_CREATE, opt.wrk_conc[i]);
 	if (opt.do_watch)
 		bench_watch();
 	etcd_client_free(client);

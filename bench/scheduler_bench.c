@@ -3,25 +3,36 @@
  * etcd work it cannot avoid. Against $ETCD_ENDPOINT (make bench starts a
  * throwaway etcd):
  *
- *   1. writes 1,000 Ready nodes and 10,000 unbound pods under /bench-sched;
- *   2. starts build/bin/skiff-scheduler (--leader-elect=false) and times
- *      from its start until a watch on P/bindings/ has seen every pod
- *      bound; checks that each pod has exactly one binding;
- *   3. baseline: 10,000 create-if-absent transactions of binding-sized
- *      values by the library alone, with as many in flight as the
- *      scheduler allows (256).
+ *   1. writes 1,000 Ready nodes and 10,000 unbound pods under /bench-sched
+ *      and reads back each pod's revisions;
+ *   2. -r ROUNDS (3) rounds, the order alternating (ABBA), of:
+ *      - the scheduler: its bindings deleted, build/bin/skiff-scheduler
+ *        (--leader-elect=false) timed from its start until a watch on
+ *        P/bindings/ has seen every pod bound; then exactly one binding
+ *        per pod, and exit 0 on SIGTERM;
+ *      - the batched ceiling: the library sending the transactions the
+ *        scheduler sends for the same pods (batches of 32 nested guarded
+ *        txns: the pod's mod revision, no binding yet; put the binding,
+ *        else get it), with as many pods in flight as the scheduler allows
+ *        (256), as fast as it can, timed like the scheduler: until a
+ *        watch on its bindings has seen them all;
+ *   3. baseline: 10,000 single create-if-absent transactions of
+ *      binding-sized values by the library alone, 256 in flight.
  *
  * Then all of it again on 100 nodes, so that the cost per pod can be
- * compared across node counts. Per node count, prints
+ * compared across node counts. Per node count, prints a line per round,
  * "scheduler 10000 pods/1000 nodes: skiff=… pods/s baseline=… txn/s
- * ratio=… peak_rss=… MB cpu_per_pod=… us" (the scheduler's VmHWM and its
- * user+system CPU divided by the pods) and a line of raw times. Exit 1 on
- * any failure. Options: -n NODES (1000) -m SMALL_NODES (100; 0: skip)
- * -p PODS -c INFLIGHT -b BIN.
+ * ratio=… peak_rss=… MB cpu_per_pod=… us" (medians over the rounds; the
+ * scheduler's largest VmHWM; its user+system CPU divided by the pods) and
+ * "scheduler 10000 pods/1000 nodes: skiff=… pods/s, batched library=…
+ * pods/s, ratio=… (LO-HI over N rounds)" (the median of the rounds'
+ * ratios). Exit 1 on any failure. Options: -n NODES (1000) -m SMALL_NODES
+ * (100; 0: skip) -p PODS -c INFLIGHT -b BIN -r ROUNDS.
  */
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "etcd.h"
 #include "proc_mem.h"
 
@@ -37,7 +49,7 @@
 
 static struct ev_loop *loop;
 static struct etcd_client *client;
-static int nodes = 1000, pods = 10000, conc = 256, failed;
+static int nodes = 1000, pods = 10000, conc = 256, rounds = 3, failed;
 static const char *bin = "build/bin/skiff-scheduler";
 
 static double
@@ -159,6 +171,133 @@ make_base(int i, char *k, size_t kl, char *v, size_t vl)
 	snprintf(v, vl, "{\"node\":\"n%04d\",\"pod\":%s}", i % nodes, pod);
 }
 
+/* ---- the batched ceiling: the scheduler's binding transactions ---- */
+
+/* Each pod's mod and create revision, read back once the pods are written
+ * (the scheduler's binds compare the first and record the second). */
+static int64_t *pod_mod, *pod_create;
+
+static void
+pods_cb(struct etcd_result *res, void *arg)
+{
+	int *ok = arg;
+	int i;
+
+	*ok = res->err.code == ETCD_OK;
+	for (size_t k = 0; *ok && k < res->nkvs; k++) {
+		if (sscanf(res->kvs[k].key, PFX "/pods/web-%d", &i) == 1 && i >= 0 && i < pods) {
+			pod_mod[i] = res->kvs[k].mod_revision;
+			pod_create[i] = res->kvs[k].create_revision;
+		}
+	}
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int
+read_pod_revisions(void)
+{
+	struct etcd_range_opts o = {.prefix = 1, .keys_only = 1};
+	struct etcd_error err;
+	int ok = 0;
+
+	free(pod_mod);
+	free(pod_create);
+	pod_mod = calloc((size_t)pods, sizeof(*pod_mod));
+	pod_create = calloc((size_t)pods, sizeof(*pod_create));
+	if (!pod_mod || !pod_create || etcd_range(client, PFX "/pods/", &o, pods_cb, &ok, &err) < 0)
+		return -1;
+	ev_run(loop, 0);
+	for (int i = 0; ok && i < pods; i++)
+		ok = pod_mod[i] > 0;
+	return ok ? 0 : -1;
+}
+
+/* What the scheduler writes for pod i on node i % nodes: the pod with its
+ * uid (its create revision) under "pod", next to "node". */
+static void
+binding_of(int i, char *k, size_t kl, char *v, size_t vl)
+{
+	char pod[1024], pk[256], *meta;
+
+	make_pod(i, pk, sizeof(pk), pod, sizeof(pod));
+	meta = strstr(pod, "\"metadata\":{") + 12;
+	snprintf(k, kl, "/bench-base/bindings/n%04d/web-%05d", i % nodes, i);
+	snprintf(v, vl, "{\"node\":\"n%04d\",\"pod\":%.*s\"uid\":\"%lld\",%s}", i % nodes, (int)(meta - pod), pod,
+	         (long long)pod_create[i], meta);
+}
+
+/* The binds in flight, in batches of BIND_BATCH pods: one request each,
+ * an outer txn whose success branch holds one guarded txn per pod
+ * (compare the pod's mod revision and that the binding does not exist;
+ * put the binding, else get it), as scheduler/sched_bind.c sends them. */
+#define BIND_BATCH 32
+
+struct batcher {
+	int next, done, inflight, errors;
+};
+
+struct batch {
+	struct batcher *b;
+	int n;
+};
+
+static void batch_more(struct batcher *b);
+static void delete_prefix(const char *prefix);
+
+static void
+batch_cb(struct etcd_result *res, void *arg)
+{
+	struct batch *bt = arg;
+	struct batcher *b = bt->b;
+	size_t ok = 0;
+
+	for (size_t i = 0; res->err.code == ETCD_OK && i < res->nresponses; i++)
+		ok += res->responses[i].succeeded != 0;
+	if (ok != (size_t)bt->n && b->errors++ < 5)
+		fprintf(stderr, "scheduler-bench: batched bind: %zu of %d bound: %s\n", ok, bt->n,
+		        res->err.code ? res->err.msg : "compare failed");
+	b->inflight -= bt->n;
+	b->done += bt->n;
+	free(bt);
+	batch_more(b);
+	if (b->done >= pods)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+batch_more(struct batcher *b)
+{
+	char key[256], pkey[256], val[2048], pod[1024];
+	struct etcd_error err;
+
+	while (b->inflight < conc && b->next < pods) {
+		struct etcd_txn *t = etcd_txn_new();
+		struct batch *bt = calloc(1, sizeof(*bt));
+
+		if (!t || !bt) {
+			fprintf(stderr, "scheduler-bench: out of memory\n");
+			exit(1);
+		}
+		bt->b = b;
+		for (; bt->n < BIND_BATCH && b->next < pods && b->inflight + bt->n < conc; bt->n++, b->next++) {
+			struct etcd_txn *in = etcd_txn_new();
+
+			binding_of(b->next, key, sizeof(key), val, sizeof(val));
+			make_pod(b->next, pkey, sizeof(pkey), pod, sizeof(pod));
+			etcd_txn_cmp(in, pkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, pod_mod[b->next]);
+			etcd_txn_cmp(in, key, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
+			etcd_txn_put(in, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
+			etcd_txn_get(in, ETCD_TXN_FAILURE, key, NULL);
+			etcd_txn_txn(t, ETCD_TXN_SUCCESS, in);
+		}
+		b->inflight += bt->n;
+		if (etcd_txn_commit(client, t, batch_cb, bt, &err) < 0) {
+			fprintf(stderr, "scheduler-bench: %s\n", err.msg);
+			exit(1);
+		}
+	}
+}
+
 /* ---- waiting for the bindings ---- */
 
 static int bound;
@@ -190,6 +329,35 @@ timeout_cb(struct ev_loop *l, ev_timer *t, int revents)
 	fprintf(stderr, "scheduler-bench: only %d of %d pods bound in time\n", bound, pods);
 	failed = 1;
 	ev_break(l, EVBREAK_ALL);
+}
+
+/* Bind every pod as the scheduler would, as fast as the library can,
+ * timed as the scheduler is: until the bench's watch on the bindings has
+ * seen them all (so that etcd serves that watch on both sides). */
+static int
+batch_all(void)
+{
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct batcher b = {0};
+	struct etcd_error err;
+	struct etcd_watch *w;
+	ev_timer limit;
+
+	delete_prefix("/bench-base/");
+	bound = 0;
+	wo.start_revision = last_rev + 1;
+	if (!(w = etcd_watch_start(client, "/bench-base/bindings/", &wo, bind_watch, NULL, &err))) {
+		fprintf(stderr, "scheduler-bench: watch: %s\n", err.msg);
+		return 1;
+	}
+	ev_timer_init(&limit, timeout_cb, 300, 0);
+	ev_timer_start(loop, &limit);
+	batch_more(&b);
+	while (!failed && (b.done < pods || bound < pods))
+		ev_run(loop, 0);
+	ev_timer_stop(loop, &limit);
+	etcd_watch_cancel(w);
+	return b.errors || failed;
 }
 
 static long
@@ -292,62 +460,48 @@ tidy(int64_t lease)
 		ev_run(loop, 0);
 }
 
-/* One burst on n nodes: the scheduler, then the baseline. 0, or 1 on failure. */
-static int
-run_case(const char *ep, int n)
+/* One scheduler run on the cluster as written (its bindings deleted
+ * first): from its start until every pod is bound. Seconds, or -1 on
+ * failure; *rss (kB) and *cpu (s) of the process. */
+static double
+sched_round(const char *ep, long *rss, double *cpu)
 {
 	struct etcd_watch_opts wo = {.prefix = 1};
 	struct etcd_error err;
 	struct etcd_watch *w;
 	ev_timer limit;
-	double t0, t_sched, t_base, cpu;
-	int64_t lease = -1, nb;
-	long rss;
+	double t0, t;
+	int64_t nb;
 	pid_t pid;
 	int st;
 
-	nodes = n;
+	delete_prefix(PFX "/bindings/");
 	bound = 0;
-	failed = 0;
-	delete_prefix(PFX "/");
-	delete_prefix("/bench-base/");
-	/* 1. the cluster and the burst */
-	if (etcd_lease_grant(client, 600, 0, grant_cb, &lease, &err) < 0)
-		return 1;
-	ev_run(loop, 0);
-	if (lease <= 0 || write_all(nodes, make_node, 0, 0) || write_all(nodes, make_lease, 0, lease) ||
-	    write_all(pods, make_pod, 0, 0)) {
-		fprintf(stderr, "scheduler-bench: setting up failed\n");
-		return 1;
-	}
-	/* 2. the scheduler, from its start to the last binding */
-	if (count(PFX "/pods/") != pods) {
-		fprintf(stderr, "scheduler-bench: the pods were not all written\n");
-		return 1;
-	}
 	wo.start_revision = last_rev + 1;
 	if (!(w = etcd_watch_start(client, PFX "/bindings/", &wo, bind_watch, NULL, &err))) {
 		fprintf(stderr, "scheduler-bench: watch: %s\n", err.msg);
-		return 1;
+		failed = 1;
+		return -1;
 	}
 	t0 = now();
 	if ((pid = start_scheduler(ep)) < 0) {
 		fprintf(stderr, "scheduler-bench: fork: %s\n", strerror(errno));
-		return 1;
+		etcd_watch_cancel(w);
+		failed = 1;
+		return -1;
 	}
 	ev_timer_init(&limit, timeout_cb, 300, 0);
 	ev_timer_start(loop, &limit);
 	ev_run(loop, 0);
-	t_sched = now() - t0;
+	t = now() - t0;
 	ev_timer_stop(loop, &limit);
 	etcd_watch_cancel(w);
-	rss = peak_rss_kb(pid);
-	cpu = proc_cpu_seconds(pid);
+	*rss = peak_rss_kb(pid);
+	*cpu = proc_cpu_seconds(pid);
 	kill(pid, SIGTERM);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	nb = count(PFX "/bindings/");
-	if (nb != pods) {
+	if ((nb = count(PFX "/bindings/")) != pods) {
 		fprintf(stderr, "scheduler-bench: %lld bindings for %d pods\n", (long long)nb, pods);
 		failed = 1;
 	}
@@ -355,16 +509,78 @@ run_case(const char *ep, int n)
 		fprintf(stderr, "scheduler-bench: the scheduler did not exit 0 on SIGTERM\n");
 		failed = 1;
 	}
-	/* 3. the baseline: the same number of guarded creates */
+	return failed ? -1 : t;
+}
+
+/* The cluster (nodes, their leases, the unbound pods) on n nodes. The
+ * lease, or -1. */
+static int64_t
+setup(int n)
+{
+	struct etcd_error err;
+	int64_t lease = -1;
+
+	nodes = n;
+	delete_prefix(PFX "/");
+	delete_prefix("/bench-base/");
+	if (etcd_lease_grant(client, 600, 0, grant_cb, &lease, &err) < 0)
+		return -1;
+	ev_run(loop, 0);
+	if (lease <= 0 || write_all(nodes, make_node, 0, 0) || write_all(nodes, make_lease, 0, lease) ||
+	    write_all(pods, make_pod, 0, 0) || count(PFX "/pods/") != pods || read_pod_revisions() < 0) {
+		fprintf(stderr, "scheduler-bench: setting up failed\n");
+		return -1;
+	}
+	return lease;
+}
+
+/* On n nodes: rounds of one scheduler run and one batched run (ABBA),
+ * then the single-txn baseline. 0, or 1 on failure. */
+static int
+run_case(const char *ep, int n)
+{
+	double ts[16], tb[16], sr[16], br[16], q[16], cpus[16], t0, t_base, lo = 0, hi = 0;
+	long rss = 0, r_rss = 0;
+	int64_t lease;
+	int k = 0;
+
+	failed = 0;
+	if ((lease = setup(n)) < 0)
+		return 1;
+	for (int r = 0; r < rounds && !failed; r++) {
+		for (int j = 0; j < 2 && !failed; j++) {
+			if ((j == 0) == (r % 2 == 0)) {
+				ts[k] = sched_round(ep, &r_rss, &cpus[k]);
+				rss = r_rss > rss ? r_rss : rss;
+			} else {
+				t0 = now();
+				failed |= batch_all() != 0;
+				tb[k] = now() - t0;
+			}
+		}
+		if (!failed) {
+			sr[k] = pods / ts[k], br[k] = pods / tb[k], q[k] = sr[k] / br[k];
+			printf("scheduler %d nodes round %d: %.2f s to bind all (cpu %.2f s), batched library %.2f s\n",
+			       nodes, r + 1, ts[k], cpus[k], tb[k]);
+			k++;
+		}
+	}
+	/* the baseline: the same number of single guarded creates */
+	delete_prefix("/bench-base/");
 	t0 = now();
 	if (write_all(pods, make_base, 1, 0))
 		failed = 1;
 	t_base = now() - t0;
-	printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f peak_rss=%.1f MB "
-	       "cpu_per_pod=%.0f us\n",
-	       pods, nodes, pods / t_sched, pods / t_base, (pods / t_sched) / (pods / t_base), rss / 1024.0,
-	       cpu * 1e6 / pods);
-	printf("scheduler %d nodes: cpu %.2f s, %.1f s to bind all, baseline %.1f s\n", nodes, cpu, t_sched, t_base);
+	if (k > 0) {
+		bench_range(q, k, &lo, &hi);
+		printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f peak_rss=%.1f MB "
+		       "cpu_per_pod=%.0f us\n",
+		       pods, nodes, bench_median(sr, k), pods / t_base, bench_median(sr, k) / (pods / t_base),
+		       rss / 1024.0, bench_median(cpus, k) * 1e6 / pods);
+		printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s, batched library=%.0f pods/s, ratio=%.2f "
+		       "(%.2f-%.2f over %d rounds)\n",
+		       pods, nodes, bench_median(sr, k), bench_median(br, k), bench_median(q, k), lo, hi, k);
+	}
 	fflush(stdout);
 	tidy(lease);
 	return failed;
@@ -378,20 +594,21 @@ main(int argc, char **argv)
 	struct etcd_error err;
 	int c, small = 100, rc;
 
-	while ((c = getopt(argc, argv, "n:m:p:c:b:v")) != -1)
+	while ((c = getopt(argc, argv, "n:m:p:c:b:r:v")) != -1)
 		switch (c) {
 		case 'n': nodes = atoi(optarg); break;
 		case 'm': small = atoi(optarg); break;
 		case 'p': pods = atoi(optarg); break;
 		case 'c': conc = atoi(optarg); break;
 		case 'b': bin = optarg; break;
+		case 'r': rounds = atoi(optarg); break;
 		case 'v': setenv("BENCH_VERBOSE", "1", 1); break;
 		default:
 			fprintf(stderr, "usage: scheduler_bench [-n nodes] [-m small-nodes] [-p pods] [-c inflight] "
-			                "[-b bin] [-v]\n");
+			                "[-b bin] [-r rounds] [-v]\n");
 			return 2;
 		}
-	if (!ep || nodes < 1 || small < 0 || pods < 1 || conc < 1) {
+	if (!ep || nodes < 1 || small < 0 || pods < 1 || conc < 1 || rounds < 1 || rounds > 16) {
 		fprintf(stderr, "scheduler-bench: set ETCD_ENDPOINT\n");
 		return 2;
 	}

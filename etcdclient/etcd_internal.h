@@ -100,6 +100,10 @@ struct etcd_req {
  * Returns NULL with err filled. */
 struct etcd_req *etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse,
                               etcd_cb cb, void *arg, struct etcd_error *err);
+/* The same with a body already encoded (stolen: freed by the request,
+ * also on failure). */
+struct etcd_req *etcd_req_new_text(struct etcd_client *c, const char *path, char *body, size_t len, int flags,
+                                   etcd_parse_fn parse, etcd_cb cb, void *arg, struct etcd_error *err);
 /* Queue r (it will call back exactly once). Returns 0, or -1 with err and r freed. */
 int etcd_req_submit(struct etcd_req *r, struct etcd_error *err);
 /* Replace the body (for paging). Steals body. */
@@ -107,7 +111,10 @@ int etcd_req_set_body(struct etcd_req *r, json_t *body);
 void etcd_req_cancel_all(struct etcd_client *c);
 
 /* ---- etcd_json.c ---- */
-char *etcd_b64_encode(const void *p, size_t n);                              /* new string */
+char *etcd_b64_encode(const void *p, size_t n); /* new string */
+/* Encode into out, which has room for (n + 2) / 3 * 4 + 1 bytes; the length
+ * written (a NUL follows). */
+size_t etcd_b64_encode_to(char *out, const void *p, size_t n);
 int etcd_b64_decode(const char *s, size_t slen, char **out, size_t *outlen); /* 0/-1; *out new, NUL-terminated */
 json_t *etcd_json_b64(const void *p, size_t n);                              /* new json string */
 json_t *etcd_json_i64(int64_t v);                                            /* new json string "v" */
@@ -139,6 +146,9 @@ int etcd_parse_event(json_t *o, struct etcd_event *ev);
 /* Free n events and the array. */
 void etcd_events_free(struct etcd_event *ev, size_t n);
 json_t *etcd_range_body(const char *key, size_t klen, const struct etcd_range_opts *o);
+/* The body etcd_txn_commit sends for t (new string, *len its length), or
+ * NULL when a builder call failed or memory ran out. O(size of t). */
+char *etcd_txn_text(struct etcd_txn *t, size_t *len);
 
 /* ---- the client ---- */
 struct etcd_endpoint {

@@ -63,18 +63,12 @@ etcd_code_name(enum etcd_code code)
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *
-etcd_b64_encode(const void *p, size_t n)
+size_t
+etcd_b64_encode_to(char *out, const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	size_t i, o = 0;
-	char *out;
 
-	if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
-		return NULL;
-	out = malloc((n + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
 	for (i = 0; i + 2 < n; i += 3) {
 		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
 		out[o++] = b64chars[v >> 18];
@@ -90,6 +84,19 @@ etcd_b64_encode(const void *p, size_t n)
 		out[o++] = '=';
 	}
 	out[o] = '\0';
+	return o;
+}
+
+char *
+etcd_b64_encode(const void *p, size_t n)
+{
+	char *out;
+
+	if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	out = malloc((n + 2) / 3 * 4 + 1);
+	if (out)
+		etcd_b64_encode_to(out, p, n);
 	return out;
 }
 

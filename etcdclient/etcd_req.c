@@ -390,8 +390,8 @@ attempt(struct etcd_req *r)
 }
 
 struct etcd_req *
-etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse, etcd_cb cb,
-             void *arg, struct etcd_error *err)
+etcd_req_new_text(struct etcd_client *c, const char *path, char *body, size_t len, int flags, etcd_parse_fn parse,
+                  etcd_cb cb, void *arg, struct etcd_error *err)
 {
 	struct etcd_req *r = calloc(1, sizeof(*r));
 	struct result_box *box = calloc(1, sizeof(*box));
@@ -407,17 +407,25 @@ etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, e
 	r->res = &box->res;
 	r->aw.ready = auth_ready;
 	ev_timer_init(&r->backoff, backoff_cb, 0.0, 0.0);
-	if (etcd_req_set_body(r, body) < 0) {
-		body = NULL;
-		goto fail;
-	}
+	r->body = body;
+	r->body_len = len;
 	return r;
 fail:
-	json_decref(body);
+	free(body);
 	free(r);
 	free(box);
 	etcd_seterr(err, cb ? ETCD_ENOMEM : ETCD_EINVAL, cb ? "out of memory building a request" : "no callback given");
 	return NULL;
+}
+
+struct etcd_req *
+etcd_req_new(struct etcd_client *c, const char *path, json_t *body, int flags, etcd_parse_fn parse, etcd_cb cb,
+             void *arg, struct etcd_error *err)
+{
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	return etcd_req_new_text(c, path, s, s ? strlen(s) : 0, flags, parse, cb, arg, err);
 }
 
 int

@@ -16,10 +16,16 @@ struct sched S;
 
 static long max_inflight = 256;
 FLAG_BOUNDS(check_inflight, 1, 100000)
+static long score_pct = 0;
+FLAG_BOUNDS(check_score_pct, 0, 100)
 
 static const struct flag sched_flags[] = {
 	{"max-binds-in-flight", FLAG_INT, &max_inflight, "256", NULL, "binds (pods) in flight at once (1..100000)", "N",
          check_inflight},
+	{"percentage-of-nodes-to-score", FLAG_INT, &score_pct, "0", NULL,
+         "feasible nodes a decision looks for, in % of the nodes, before scoring (0: adaptive, "
+         "50 % - nodes/125, at least 5 %; 100: all; never fewer than 100 nodes)",
+         "PCT", check_score_pct},
 	{0},
 };
 
@@ -73,6 +79,7 @@ main(int argc, char **argv)
 	S.d = &d;
 	S.prefix = d.opts.prefix;
 	S.max_inflight = max_inflight;
+	S.score_pct = (int)score_pct;
 	if (!(S.rec = recorder_new(d.etcd, S.prefix, "scheduler")))
 		fatalx("out of memory");
 	sched_init_bind();

@@ -20,7 +20,7 @@ UNIT_TESTS += $(SCHED_UNIT:%=$(TBIN)/%)
 # bench/scheduler_bench.c: a 10,000-pod burst on 1,000 nodes against the
 # same number of guarded creates by the library alone (make bench).
 BENCH_SCHED := $(B)/bench/scheduler_bench
-$(BENCH_SCHED): $(OBJ)/bench/scheduler_bench.o $(OBJ)/bench/proc_mem.o $(ETCD_LIB) | $(BIN)/skiff-scheduler
+$(BENCH_SCHED): $(OBJ)/bench/scheduler_bench.o $(OBJ)/bench/proc_mem.o $(BENCH_STATS_OBJ) $(ETCD_LIB) | $(BIN)/skiff-scheduler
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)

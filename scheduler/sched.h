@@ -121,6 +121,15 @@ void sched_score(const struct sched_nodeview *n, const struct sched_podreq *p, i
 /* <0, 0, >0 as a is worse than, like, better than b. */
 int sched_score_cmp(const struct sched_score *a, const struct sched_score *b);
 
+/* How many feasible nodes a decision looks for before it scores them
+ * (Kubernetes' percentageOfNodesToScore): every node below
+ * SCHED_MIN_NODES_TO_FIND; else percentage % of nnodes (1..99), or with
+ * percentage 0 the adaptive share 50 % - nnodes / 125 (42 % of 1,000, 10 %
+ * of 5,000, at least 5 %), never fewer than SCHED_MIN_NODES_TO_FIND; 100:
+ * every node. */
+#define SCHED_MIN_NODES_TO_FIND 100
+size_t sched_nodes_to_find(size_t nnodes, int percentage);
+
 /* ---- the daemon's bookkeeping (sched_cache.c) ---- */
 
 struct sched_group;
@@ -188,7 +197,8 @@ struct sched_place {
 	struct sched_spread spread;
 	int assumed;    /* our bind txn, not yet seen in P/bindings/ */
 	int64_t bmod;   /* binding key mod revision when confirmed */
-	uint64_t bhash; /* fnv1a64 of the binding's value then */
+	uint64_t bhash; /* fnv1a64 of the binding's value then; while assumed,
+	                 * of the value our bind txn sends */
 	UT_hash_handle hh;
 };
 
@@ -227,6 +237,8 @@ struct sched {
 	long max_inflight;
 	ev_timer kick, later, live;
 	struct metric *m_binds, *m_conflicts, *m_unsched, *m_refresh, *m_unbind;
+	int score_pct;     /* --percentage-of-nodes-to-score (0: adaptive) */
+	size_t next_start; /* where the next decision starts looking among the nodes */
 };
 
 extern struct sched S;

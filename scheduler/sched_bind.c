@@ -1,7 +1,10 @@
 /*
  * sched_bind.c: scheduling passes and the transactions that write
  * P/bindings/. A pass takes the pending pods oldest first (create
- * revision), filters and scores every known node, and binds each pod with
+ * revision), filters nodes until enough fit (all of them below 100 nodes,
+ * else a share, Kubernetes' percentageOfNodesToScore: sched_nodes_to_find),
+ * each decision starting where the last one stopped, scores those, and
+ * binds each pod with
  * one guarded transaction, many in flight at once; a pod is counted on its
  * node ("assumed") as soon as its transaction is sent, so the next decision
  * sees it. The binds a pass decides go out at its end: a lone one as its
@@ -57,24 +60,22 @@ leading(void)
 
 /* ---- the binding value ---- */
 
-/* {"node":NODE,"pod":POD with metadata.name and metadata.uid}: new string or NULL. */
+/* {"node":NODE,"pod":POD with metadata.name and metadata.uid}: new string
+ * or NULL. The pod is serialised from a shallow copy of the cached object
+ * (only the two fields differ), not from a deep one. */
 static char *
 binding_value(const char *node, const struct informer_obj *po)
 {
-	struct api_pod *dup;
+	const struct api_pod *pod = po->obj;
 	struct api_binding b;
-	char uid[24], *s = NULL;
+	char uid[24];
 
-	if (!(dup = api_pod_dup(po->obj)))
-		return NULL;
 	snprintf(uid, sizeof(uid), "%" PRId64, po->create_revision);
-	if (api_set_string(&dup->meta.uid, uid) == 0 && api_set_string(&dup->meta.name, po->name) == 0) {
-		b.node = (char *)node;
-		b.pod = *dup;
-		s = api_binding_serialize(&b);
-	}
-	api_pod_free(dup);
-	return s;
+	b.node = (char *)node;
+	b.pod = *pod;
+	b.pod.meta.uid = uid;
+	b.pod.meta.name = (char *)po->name;
+	return api_binding_serialize(&b);
 }
 
 /* ---- bind transactions ---- */
@@ -353,6 +354,7 @@ static int
 bind(const struct informer_obj *po, struct sched_node *n)
 {
 	char bkey[API_KEY_MAX], pkey[API_KEY_MAX];
+	struct sched_place *pl;
 	struct bindreq *r;
 	struct api_error e;
 
@@ -378,10 +380,11 @@ bind(const struct informer_obj *po, struct sched_node *n)
 	r->uid = po->create_revision;
 	r->retry.data = r;
 	ev_timer_init(&r->retry, retry_cb, 0, 0);
-	if (!sched_place_add(po->name, n->name, po->create_revision, po->obj, 1)) {
+	if (!(pl = sched_place_add(po->name, n->name, po->create_revision, po->obj, 1))) {
 		req_free(r);
 		return -1;
 	}
+	pl->bhash = fnv1a64(FNV64_BASIS, r->value, strlen(r->value)); /* what the watch will bring back */
 	sched_pending_del(po->name);
 	DL_APPEND(reqs, r);
 	S.inflight++;
@@ -423,7 +426,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 	struct sched_node *best = NULL;
 	unsigned counts[SF_COUNT] = {0};
 	struct sched_spread sp;
-	size_t nf = 0;
+	size_t nf = 0, looked = 0, want = sched_nodes_to_find(c->n, S.score_pct);
 	int max_same = 0;
 
 	if (!po || !po->obj || sched_place_find(w->pod)) {
@@ -435,10 +438,13 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 		return;
 	}
 	sched_spread_apply(&sp);
-	for (size_t i = 0; i < c->n; i++) {
-		struct sched_node *n = c->v[i];
+	/* Look from where the last decision stopped until enough nodes fit
+	 * (all of them when none does, for the reasons). */
+	for (size_t k = 0; k < c->n && nf < want; k++) {
+		struct sched_node *n = c->v[(S.next_start + k) % c->n];
 		unsigned why;
 
+		looked++;
 		if ((why = sched_filter(&n->v, &req)) == 0) {
 			feas[nf++] = n;
 			if (n->v.same_owner > max_same)
@@ -448,6 +454,7 @@ schedule_one(struct sched_pending *w, const struct cands *c, struct sched_node *
 		for (unsigned b = 0; b < SF_COUNT; b++)
 			counts[b] += (why >> b) & 1;
 	}
+	S.next_start = c->n ? (S.next_start + looked) % c->n : 0;
 	if (nf == 0) {
 		unschedulable(w, counts, c->n);
 	} else {

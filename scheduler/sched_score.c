@@ -62,3 +62,19 @@ sched_score_cmp(const struct sched_score *a, const struct sched_score *b)
 		return a->least - b->least;
 	return a->balanced - b->balanced;
 }
+
+size_t
+sched_nodes_to_find(size_t nnodes, int percentage)
+{
+	size_t want;
+	long adaptive;
+
+	if (nnodes < SCHED_MIN_NODES_TO_FIND || percentage >= 100)
+		return nnodes;
+	if (percentage <= 0) {
+		adaptive = 50 - (long)(nnodes / 125);
+		percentage = adaptive < 5 ? 5 : (int)adaptive;
+	}
+	want = nnodes * (size_t)percentage / 100;
+	return want < SCHED_MIN_NODES_TO_FIND ? SCHED_MIN_NODES_TO_FIND : want;
+}

@@ -9,7 +9,8 @@ libcurl4-openssl-dev libssl-dev libjansson-dev libev-dev check libyaml-dev
 uthash-dev libmicrohttpd-dev
 etcd-server etcd-client docker.io busybox-static
 openssl python3 iproute2 nftables iptables conntrack procps curl cloud-init
-libldns-dev bind9-dnsutils dnsperf nsd redis-server redis-tools"
+libldns-dev bind9-dnsutils dnsperf nsd redis-server redis-tools
+wrk"
 
 missing=""
 for p in $PKGS; do

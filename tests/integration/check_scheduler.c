@@ -550,6 +550,36 @@ START_TEST(node_change_wakes_pod)
 }
 END_TEST
 
+/* Past 100 nodes a decision looks at a share of them (sched_nodes_to_find)
+ * from where the last one stopped: a pod that fits one node of 150 still
+ * finds it, every pod is bound once, and one that fits none is told about
+ * all 150. */
+START_TEST(sampled_nodes)
+{
+	enum { NODES = 150, PODS = 30 };
+	char name[32];
+
+	for (int i = 0; i < NODES; i++) {
+		snprintf(name, sizeof(name), "n%03d", i);
+		node(name, "4", "4Gi", "110", i == 77 ? "{\"disk\":\"ssd\"}" : NULL, 0);
+		ready(name);
+	}
+	start(0, "--percentage-of-nodes-to-score=1", NULL);
+	for (int i = 0; i < PODS; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		pod(name, NULL, NULL, 0, NULL, i % 3 ? NULL : ",\"nodeSelector\":{\"disk\":\"ssd\"}");
+	}
+	pod("none", NULL, NULL, 0, NULL, ",\"nodeSelector\":{\"disk\":\"nvme\"}");
+	for (int i = 0; i < PODS; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_bound(name, i % 3 ? NULL : "n077");
+		CK_EQ(bindings_of(name, NULL), 1);
+	}
+	assert_event("none", "FailedScheduling", "0/150 nodes are available: 150 node(s) didn't match node selector.");
+	CK_EQ(bindings_of("none", NULL), 0);
+}
+END_TEST
+
 /* ---- scores ---- */
 
 START_TEST(spread_owner)
@@ -1168,6 +1198,7 @@ suite(void)
 	tcase_add_test(f, node_policy);
 	tcase_add_test(f, node_policy_moves_bound);
 	tcase_add_test(f, disk_pressure);
+	tcase_add_test(f, sampled_nodes);
 	tcase_add_test(sc, spread_owner);
 	tcase_add_test(sc, spread_service);
 	tcase_add_test(sc, least_requested);

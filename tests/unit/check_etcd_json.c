@@ -255,6 +255,61 @@ START_TEST(test_txn_builder)
 }
 END_TEST
 
+/* A txn's body is written as text: byte for byte what jansson's compact
+ * dump of the same body gives (as it was built before, and as
+ * bench/etcd_txn.lua sends it), for every builder call. */
+START_TEST(test_txn_text)
+{
+	struct etcd_range_opts ro = {.prefix = 1, .limit = 5};
+	struct etcd_txn *t = etcd_txn_new(), *in = etcd_txn_new();
+	json_t *cmp = json_array(), *ok = json_array(), *ko = json_array(), *c, *want;
+	char *got, *exp;
+	size_t len = 0;
+
+	ck_assert_int_eq(etcd_txn_cmp(t, "/a", ETCD_CMP_MOD, ETCD_CMP_EQUAL, 42), 0);
+	ck_assert_int_eq(etcd_txn_cmp_value(t, "/b", ETCD_CMP_NOT_EQUAL, "x\"y", 3), 0);
+	ck_assert_int_eq(etcd_txn_cmp_prefix(t, "/c/", ETCD_CMP_CREATE, ETCD_CMP_GREATER, -1), 0);
+	ck_assert_int_eq(etcd_txn_put(t, ETCD_TXN_SUCCESS, "/a", "vv", 2, 7), 0);
+	ck_assert_int_eq(etcd_txn_delete(t, ETCD_TXN_SUCCESS, "/d/", 1), 0);
+	ck_assert_int_eq(etcd_txn_get(t, ETCD_TXN_FAILURE, "/a", NULL), 0);
+	ck_assert_int_eq(etcd_txn_get(t, ETCD_TXN_FAILURE, "/e/", &ro), 0);
+	etcd_txn_cmp(in, "/f", ETCD_CMP_VERSION, ETCD_CMP_LESS, 3);
+	etcd_txn_put(in, ETCD_TXN_SUCCESS, "/f", "", 0, 0);
+	ck_assert_int_eq(etcd_txn_txn(t, ETCD_TXN_SUCCESS, in), 0);
+	ck_assert_int_eq(etcd_txn_ops(t), 3);
+	got = etcd_txn_text(t, &len);
+	ck_assert_ptr_nonnull(got);
+
+	json_array_append_new(cmp, json_pack("{s:s, s:s, s:o, s:o}", "target", "MOD", "result", "EQUAL", "key",
+	                                     etcd_json_b64("/a", 2), "mod_revision", etcd_json_i64(42)));
+	json_array_append_new(cmp, json_pack("{s:s, s:s, s:o, s:o}", "target", "VALUE", "result", "NOT_EQUAL", "key",
+	                                     etcd_json_b64("/b", 2), "value", etcd_json_b64("x\"y", 3)));
+	c = json_pack("{s:s, s:s, s:o, s:o}", "target", "CREATE", "result", "GREATER", "key", etcd_json_b64("/c/", 3),
+	              "create_revision", etcd_json_i64(-1));
+	json_object_set_new(c, "range_end", etcd_json_b64("/c0", 3));
+	json_array_append_new(cmp, c);
+	json_array_append_new(ok, json_pack("{s:{s:o, s:o, s:o}}", "request_put", "key", etcd_json_b64("/a", 2),
+	                                    "value", etcd_json_b64("vv", 2), "lease", etcd_json_i64(7)));
+	json_array_append_new(ok, json_pack("{s:{s:o, s:o}}", "request_delete_range", "key", etcd_json_b64("/d/", 3),
+	                                    "range_end", etcd_json_b64("/d0", 3)));
+	json_array_append_new(ok,
+	                      json_pack("{s:{s:[{s:s, s:s, s:o, s:o}], s:[{s:{s:o, s:o}}], s:[]}}", "request_txn",
+	                                "compare", "target", "VERSION", "result", "LESS", "key", etcd_json_b64("/f", 2),
+	                                "version", etcd_json_i64(3), "success", "request_put", "key",
+	                                etcd_json_b64("/f", 2), "value", etcd_json_b64("", 0), "failure"));
+	json_array_append_new(ko, json_pack("{s:{s:o}}", "request_range", "key", etcd_json_b64("/a", 2)));
+	json_array_append_new(ko, json_pack("{s:o}", "request_range", etcd_range_body("/e/", 3, &ro)));
+	want = json_pack("{s:o, s:o, s:o}", "compare", cmp, "success", ok, "failure", ko);
+	exp = json_dumps(want, JSON_COMPACT);
+	ck_assert_str_eq(got, exp);
+	ck_assert_uint_eq(len, strlen(exp));
+	free(got);
+	free(exp);
+	json_decref(want);
+	etcd_txn_free(t);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
 	struct etcd_error err = {0};
@@ -288,6 +343,7 @@ suite(void)
 	tcase_add_test(core, test_range_kv);
 	tcase_add_test(core, test_txn_failed_and_nested);
 	tcase_add_test(core, test_txn_builder);
+	tcase_add_test(core, test_txn_text);
 	tcase_add_test(errors, test_b64_rejects_garbage);
 	tcase_add_test(errors, test_hostile_shapes);
 	tcase_add_test(errors, test_error_bodies);

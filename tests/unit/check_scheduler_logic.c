@@ -270,6 +270,25 @@ START_TEST(score_spread_first)
 }
 END_TEST
 
+/* Kubernetes' numFeasibleNodesToFind: all below 100 nodes, the adaptive
+ * share 50 % - n/125 (at least 5 %) or the flag's, never under 100. */
+START_TEST(nodes_to_find)
+{
+	ck_assert_uint_eq(sched_nodes_to_find(0, 0), 0);
+	ck_assert_uint_eq(sched_nodes_to_find(3, 0), 3);
+	ck_assert_uint_eq(sched_nodes_to_find(99, 0), 99);
+	ck_assert_uint_eq(sched_nodes_to_find(100, 0), 100);   /* 49 % is 49: raised to 100 */
+	ck_assert_uint_eq(sched_nodes_to_find(250, 0), 120);   /* 48 % */
+	ck_assert_uint_eq(sched_nodes_to_find(1000, 0), 420);  /* 42 % */
+	ck_assert_uint_eq(sched_nodes_to_find(5000, 0), 500);  /* 10 % */
+	ck_assert_uint_eq(sched_nodes_to_find(10000, 0), 500); /* 5 %, the floor */
+	ck_assert_uint_eq(sched_nodes_to_find(1000, 30), 300);
+	ck_assert_uint_eq(sched_nodes_to_find(1000, 1), 100);
+	ck_assert_uint_eq(sched_nodes_to_find(1000, 100), 1000);
+	ck_assert_uint_eq(sched_nodes_to_find(50, 1), 50);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -290,6 +309,7 @@ suite(void)
 	tcase_add_test(limits, resources);
 	tcase_add_test(limits, unlimited);
 	tcase_add_test(limits, huge_requests);
+	tcase_add_test(limits, nodes_to_find);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, limits);
