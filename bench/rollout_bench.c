@@ -134,28 +134,33 @@ q_overflows(const char *pid)
 	return v;
 }
 
-/* Process pid is one of the bed's busybox httpd: its namespace inode. */
+/* Process pid is one of the bed's busybox httpd: its namespace inode. Its
+ * root (the first line of its mountinfo: an overlay whose directories
+ * are under the bed's), since readlink of /proc/PID/root says "/" for a
+ * process in another mount namespace. */
 static unsigned long
 q_httpd_ns(const char *pid, const char *dir)
 {
-	char path[64], buf[256];
+	char path[64], buf[4096];
 	struct stat st;
-	ssize_t n;
+	size_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
 	if (!(f = fopen(path, "r")))
 		return 0;
-	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	if (n < 19 || memcmp(buf, "/bin/busybox\0httpd\0", 19) != 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%s/root", pid);
-	if ((n = readlink(path, buf, sizeof(buf) - 1)) < 0)
+	snprintf(path, sizeof(path), "/proc/%s/mountinfo", pid);
+	if (!(f = fopen(path, "r")))
 		return 0;
-	buf[n] = '\0';
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
 	snprintf(path, sizeof(path), "/proc/%s/ns/net", pid);
-	if (strncmp(buf, dir, strlen(dir)) != 0 || stat(path, &st) < 0)
+	if (!strstr(buf, dir) || stat(path, &st) < 0)
 		return 0;
 	return (unsigned long)st.st_ino;
 }
