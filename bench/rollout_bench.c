@@ -20,8 +20,11 @@
  * p99 is over every request of the phases, a failed one counted with the
  * time it took to fail. A third line per run says how the failures failed
  * (refused, reset, timeout, ...) and how many of 5 s of steady load before
- * the phases failed; -v writes the client's lines to
- * /tmp/rollout-bench-{graceful,baseline}.log.
+ * the phases failed; a fourth how many SYNs the pods themselves dropped
+ * per phase because their listen queue was full (the test app's backlog
+ * is 9: a server starved of CPU for a few tenths of a second drops
+ * connections, which the client sees as timeouts whatever Skiff does);
+ * -v writes the client's lines to /tmp/rollout-bench-{graceful,baseline}.log.
  *   rollout_bench [-v] [--no-graceful | --graceful-only]
  * $ROLLOUT_BENCH_RATE changes the 200 requests a second (a machine too
  * small or too busy to serve 200 a second while containers start shows
@@ -30,13 +33,16 @@
  * not root. Exit 0 whatever F is; 1 only when it cannot run (the bed, the
  * client, or a phase that never completes).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -77,6 +83,185 @@ static struct {
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int VERBOSE;
+
+/* ---------------------------------------------------------------- queues */
+
+/* How many connections the pods dropped because their listen queue was
+ * full: TcpExt ListenOverflows of each pod's network namespace (busybox
+ * httpd listens with a backlog of 9, so a server that cannot accept for
+ * a few tenths of a second drops SYNs; the client sends them again after
+ * 1 s and 3 s, past its 2 s deadline). A thread reads the counter every
+ * 0.25 s from /proc/PID/net/netstat of the bed's httpd processes (root
+ * under the bed's state directory); a pod's last value is kept once it is
+ * gone, so the sums are lower bounds (a stopped pod's last 0.25 s is
+ * missed). Marks taken at each phase's start give the per-phase counts. */
+#define QMAX 512
+#define QMARKS (NPHASES + 2) /* steady, the phases, end */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_t th;
+	int on, stop, n;
+	unsigned long ino[QMAX]; /* network namespaces seen */
+	long long val[QMAX];     /* their last ListenOverflows */
+	long long mark[QMARKS];
+	int marked[QMARKS];
+} Q = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* ListenOverflows in /proc/PID/net/netstat; -1 when unreadable. */
+static long long
+q_overflows(const char *pid)
+{
+	char path[64], names[4096], vals[4096];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/net/netstat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (v < 0 && fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		char *sn, *sv, *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
+
+		if (!n || strcmp(n, "TcpExt:") != 0)
+			continue;
+		while ((n = strtok_r(NULL, " \n", &sn)) && (x = strtok_r(NULL, " \n", &sv)))
+			if (strcmp(n, "ListenOverflows") == 0) {
+				v = atoll(x);
+				break;
+			}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Process pid is one of the bed's busybox httpd: its namespace inode. Its
+ * root (the first line of its mountinfo: an overlay whose directories
+ * are under the bed's), since readlink of /proc/PID/root says "/" for a
+ * process in another mount namespace. */
+static unsigned long
+q_httpd_ns(const char *pid, const char *dir)
+{
+	char path[64], buf[4096];
+	struct stat st;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n < 19 || memcmp(buf, "/bin/busybox\0httpd\0", 19) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%s/mountinfo", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%s/ns/net", pid);
+	if (!strstr(buf, dir) || stat(path, &st) < 0)
+		return 0;
+	return (unsigned long)st.st_ino;
+}
+
+static void
+q_scan(const char *dir)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		unsigned long ino;
+		long long v;
+		int k;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || !(ino = q_httpd_ns(e->d_name, dir)))
+			continue;
+		if ((v = q_overflows(e->d_name)) < 0)
+			continue;
+		pthread_mutex_lock(&Q.mu);
+		for (k = 0; k < Q.n && Q.ino[k] != ino; k++)
+			;
+		if (k < QMAX) {
+			Q.ino[k] = ino;
+			Q.val[k] = v > Q.val[k] || k == Q.n ? v : Q.val[k];
+			Q.n += k == Q.n;
+		}
+		pthread_mutex_unlock(&Q.mu);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void *
+q_thread(void *arg)
+{
+	const char *dir = arg;
+	struct timespec ts = {0, 250 * 1000 * 1000};
+
+	for (;;) {
+		pthread_mutex_lock(&Q.mu);
+		int stop = Q.stop;
+
+		pthread_mutex_unlock(&Q.mu);
+		if (stop)
+			return NULL;
+		q_scan(dir);
+		nanosleep(&ts, NULL);
+	}
+}
+
+static char QDIR[256]; /* the bed's state directory, with a '/' */
+
+static void
+q_start(void)
+{
+	const char *d = getenv("SKIFF_CLUSTER_DIR");
+
+	snprintf(QDIR, sizeof(QDIR), "%s/", d && *d ? d : "/run/skiff-cluster");
+	memset(Q.val, 0, sizeof(Q.val));
+	memset(Q.marked, 0, sizeof(Q.marked));
+	Q.n = 0, Q.stop = 0;
+	Q.on = pthread_create(&Q.th, NULL, q_thread, QDIR) == 0;
+}
+
+static void
+q_stop(void)
+{
+	if (!Q.on)
+		return;
+	pthread_mutex_lock(&Q.mu);
+	Q.stop = 1;
+	pthread_mutex_unlock(&Q.mu);
+	pthread_join(Q.th, NULL);
+	Q.on = 0;
+}
+
+/* Mark m (0 steady, 1.. the phases, QMARKS - 1 the end): the sum now,
+ * after a scan, so that what came before is counted before it. */
+static void
+q_mark(int m)
+{
+	long long sum = 0;
+
+	if (!Q.on || m < 0 || m >= QMARKS)
+		return;
+	q_scan(QDIR);
+	pthread_mutex_lock(&Q.mu);
+	for (int k = 0; k < Q.n; k++)
+		sum += Q.val[k];
+	Q.mark[m] = sum;
+	Q.marked[m] = 1;
+	pthread_mutex_unlock(&Q.mu);
+}
+
+/* Mark m's count: up to the next mark (-1 when either is missing). */
+static long long
+q_count(int m)
+{
+	return Q.marked[m] && Q.marked[m + 1] ? Q.mark[m + 1] - Q.mark[m] : -1;
+}
 
 /* ---------------------------------------------------------------- client */
 
@@ -169,6 +354,9 @@ client_start(struct client *cl, const char *cip)
 static void
 client_phase(struct client *cl, const char *phase)
 {
+	int i = phase_index(phase);
+
+	q_mark(i >= 0 ? i + 1 : strcmp(phase, "steady") == 0 ? 0 : strcmp(phase, "end") == 0 ? QMARKS - 1 : -1);
 	if (dprintf(cl->in, "%s\n", phase) < 0)
 		fprintf(stderr, "rollout: the client is gone (%s)\n", strerror(errno));
 	if (VERBOSE)
@@ -444,6 +632,9 @@ report(const char *label)
 	}
 	sf = steady_failed(&sn);
 	printf("rollout %s failures by kind:%s; steady load before: %d of %d failed\n", label, kinds, sf, sn);
+	printf("rollout %s SYNs the pods dropped, listen queue full (at least): rollout %lld, scale-down %lld, drain "
+	       "%lld, delete %lld; steady %lld\n",
+	       label, q_count(1), q_count(2), q_count(3), q_count(4), q_count(0));
 	fflush(stdout);
 	free(lat);
 }
@@ -468,6 +659,7 @@ run(int graceful)
 	setenv("SKIFF_CLUSTER_AGENT_ARGS", graceful ? "" : "--stop-ordering=false", 1);
 	if (bed_up(NMIN, NULL) < 0)
 		goto out;
+	q_start();
 	if (bed_docker_tag(IMAGE_A, "skiff/test-httpd", "rollout") < 0 || put_service() < 0 ||
 	    put_deployment(IMAGE_A, graceful) < 0 || wait_complete(REPLICAS, "the first rollout") < 0 ||
 	    cluster_ip(cip, sizeof(cip)) < 0)
@@ -489,6 +681,7 @@ out:
 	if (VERBOSE && system("cd ${SKIFF_CLUSTER_DIR:-/run/skiff-cluster} && tar czf /tmp/rollout-bench-logs.tgz "
 	                      "*.log m*/agent.log m*/proxy.log") == 0)
 		fprintf(stderr, "rollout: the bed's logs are in /tmp/rollout-bench-logs.tgz\n");
+	q_stop();
 	bed_down(rc < 0);
 	if (RAW)
 		fclose(RAW);

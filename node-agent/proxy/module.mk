@@ -15,3 +15,8 @@ MAN_PAGES += node-agent/proxy/skiff-proxy.8
 # px_affinity.c alone.
 $(eval $(call test_prog,check_px_affinity,tests/unit,$(OBJ)/node-agent/proxy/px_affinity.o $(API_LIB)))
 UNIT_TESTS += $(TBIN)/check_px_affinity
+
+# check_px_nft: the nft script for a change of some chains' rules alone,
+# from px_nftdelta.c alone.
+$(eval $(call test_prog,check_px_nft,tests/unit,$(OBJ)/node-agent/proxy/px_nftdelta.o))
+UNIT_TESTS += $(TBIN)/check_px_nft

@@ -125,6 +125,12 @@ int px_status_stop(struct skiff_daemon *d, void *arg);
  * cannot be (logged) or the proxy is stopping. */
 int px_nft_apply(struct px_proxy *px, const char *rules);
 char *px_nft_render(struct px_proxy *px);
+/* The nft script that turns table's rendered rules old into new when they
+ * differ only in the rules of some chains (same chains, maps, sets, hooks
+ * and comments, in the same order): "flush chain ip TABLE C" and "add rule
+ * ip TABLE C …" per changed chain C. New string, or NULL when more than
+ * rules differ, or nothing does. O(length of the texts). */
+char *px_nft_delta(const char *table, const char *old, const char *new);
 /* The stop hook's part: remove our table once the nft running has ended;
  * DAEMON_PENDING until then (daemon_stop_done follows), or DAEMON_DONE
  * when nft cannot be run. Later px_nft_apply calls do nothing. */

@@ -1,9 +1,12 @@
 /*
  * px_nft.c: the proxy's nftables rules, in a table of its own
- * ("ip skiff_<node>") that nothing else touches. Every change replaces the
+ * ("ip skiff_<node>") that nothing else touches. A change replaces the
  * whole table in one nft transaction ("add table; delete table; table {…}"),
  * so there is never a moment with half the rules; a table left by a crashed
- * run is replaced the same way at start, and removed on exit.
+ * run is replaced the same way at start, and removed on exit. A change of
+ * some chains' rules alone (endpoints that come and go) replaces just
+ * those rules, in one transaction too ("flush chain; add rule"), when the
+ * table is known to hold the rules before it (px_nft_delta).
  *
  * nft reads the script on its stdin ("nft -f -", no temporary file) and
  * runs as a child the loop does not wait for (run_program_async): one at
@@ -277,9 +280,18 @@ int
 px_nft_apply(struct px_proxy *px, const char *rules)
 {
 	struct sbuf b = {0};
+	char *delta;
 
 	if (px->nft_stopping)
 		return -1; /* the table is going away for good */
+	/* The table holds px->rules (nothing runs or waits, the last run
+	 * worked) and only some chains' rules change, as when endpoints come
+	 * and go: those chains alone, not the table (no hooks taken down and
+	 * made again, less for nft to parse and the kernel to commit). */
+	if (!px->nft_run && px->nft_ok && px->rules && rules && (delta = px_nft_delta(px->table, px->rules, rules))) {
+		log_kv(LL_DEBUG, KV("table", px->table), "rules of some chains replaced, not the table");
+		return nft_start(px, delta);
+	}
 	/* "add table" makes the delete valid whether or not the table exists. */
 	sb_printf(&b, "add table ip %s\ndelete table ip %s\n%s", px->table, px->table, rules ? rules : "");
 	if (!px->nft_run) {
