@@ -290,6 +290,7 @@ px_nft_apply(struct px_proxy *px, const char *rules)
 	 * made again, less for nft to parse and the kernel to commit). */
 	if (!px->nft_run && px->nft_ok && px->rules && rules && (delta = px_nft_delta(px->table, px->rules, rules))) {
 		log_kv(LL_DEBUG, KV("table", px->table), "rules of some chains replaced, not the table");
+		px->nft_gen = px->gen;
 		return nft_start(px, delta);
 	}
 	/* "add table" makes the delete valid whether or not the table exists. */
