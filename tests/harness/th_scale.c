@@ -71,7 +71,7 @@ struct th_scale *
 th_scale_start(const struct th_scale_opts *o)
 {
 	static const char *const progs[TH_SCALE_NCP] = {"skiff-scheduler", "skiff-replication-controller",
-	                                                "skiff-node-controller"};
+	                                                "skiff-node-controller", "skiff-endpoints-controller"};
 	static const char *const quiet[] = {"--log-level=warn", NULL};
 	struct th_scale *s = calloc(1, sizeof(*s));
 	int i;

@@ -1,7 +1,8 @@
 /*
  * th_scale.h: a hollow cluster for the scale test (check_scale) and bench
  * (bench/scale_bench): the real control plane (skiff-scheduler,
- * skiff-replication-controller, skiff-node-controller) and N `skiff-agent
+ * skiff-replication-controller, skiff-node-controller,
+ * skiff-endpoints-controller) and N `skiff-agent
  * --runtime hollow` processes against a given etcd, replication
  * controllers written straight to etcd, and what is read back to judge
  * the run: pods bound and Running, etcd's own /metrics counters, CPU and
@@ -33,7 +34,7 @@ struct th_scale *th_scale_start(const struct th_scale_opts *o);
  * tails and one agent's when show_logs. NULL is fine. */
 void th_scale_free(struct th_scale *s, int show_logs);
 
-enum { TH_SCALE_SCHED, TH_SCALE_RC, TH_SCALE_NODECTL, TH_SCALE_NCP };
+enum { TH_SCALE_SCHED, TH_SCALE_RC, TH_SCALE_NODECTL, TH_SCALE_EPC, TH_SCALE_NCP };
 /* The pid of control-plane process which (TH_SCALE_*) or of agent i
  * (which = TH_SCALE_NCP + i); 0 when there is none. */
 pid_t th_scale_pid(const struct th_scale *s, int which);
