@@ -4,7 +4,8 @@
  * plane and SCALE_NODES (default 1000) `skiff-agent --runtime hollow`
  * processes (tests/harness/th_scale.h), then three phases:
  *
- *   idle:   the cluster registered and doing nothing for SCALE_IDLE_S
+ *   idle:   the cluster registered (and 10 s more for the node
+ *           controller's first writes) doing nothing for SCALE_IDLE_S
  *           (20 s): etcd's committed proposals per second and its CPU;
  *   burst:  replication controllers of 100 replicas totalling SCALE_PODS
  *           (30000): time until all are Running, etcd writes and WAL bytes
@@ -144,6 +145,8 @@ idle_phase(double secs, double *wal_rate)
 	*wal_rate = (b.wal_bytes - a.wal_bytes) / (t1 - t0);
 	printf("scale idle %d nodes: etcd writes/s=%.1f cpu=%.1f%%\n", B.nodes, (b.proposals - a.proposals) / (t1 - t0),
 	       100.0 * (c1 - c0) / (t1 - t0));
+	printf("scale idle detail: watchers=%.0f watch events/s=%.0f (%.1f per write)\n", b.watchers,
+	       (b.events - a.events) / (t1 - t0), (b.events - a.events) / (b.proposals - a.proposals + 1e-9));
 	return (b.proposals - a.proposals) / (t1 - t0);
 }
 
@@ -339,6 +342,7 @@ main(void)
 		goto out;
 	}
 	fprintf(stderr, "scale: %d nodes registered after %.0f s\n", B.nodes, bench_now() - t0);
+	th_wait(B.L, NULL, NULL, 10.0); /* the node controller's first writes (P/nodes/, subnets) settle */
 	idle = idle_phase((double)env_long("SCALE_IDLE_S", 20), &idle_wal);
 	if (burst_phase(idle, idle_wal, 120 + B.pods * 0.05) == 0 &&
 	    steady_phase((int)env_long("SCALE_STEADY_PODS", 3000), 100.0) == 0)

@@ -285,6 +285,8 @@ th_scale_etcd_metrics(const char *url, struct th_scale_etcd *m)
 	m->deletes = sample(buf, "etcd_mvcc_delete_total");
 	m->txns = sample(buf, "etcd_mvcc_txn_total");
 	m->wal_bytes = sample(buf, "etcd_disk_wal_write_bytes_total");
+	m->events = sample(buf, "etcd_debugging_mvcc_events_total");
+	m->watchers = sample(buf, "etcd_debugging_mvcc_watcher_total");
 	free(buf);
 	return 0;
 }

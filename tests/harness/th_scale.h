@@ -65,6 +65,8 @@ struct th_scale_etcd {
 	double deletes;   /* etcd_mvcc_delete_total */
 	double txns;      /* etcd_mvcc_txn_total */
 	double wal_bytes; /* etcd_disk_wal_write_bytes_total */
+	double events;    /* etcd_debugging_mvcc_events_total: events sent to watchers */
+	double watchers;  /* etcd_debugging_mvcc_watcher_total (a gauge) */
 };
 int th_scale_etcd_metrics(const char *url, struct th_scale_etcd *m);
 
