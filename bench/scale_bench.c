@@ -14,6 +14,8 @@
  *   steady: SCALE_STEADY_PODS (3000) bare pods created at 100/s, each one's
  *           create->Running latency seen through a watch on P/podstatus/.
  *
+ * SCALE_START_DELAY_MS (0) is the agents' --hollow-start-delay.
+ *
  * "writes" are etcd_server_proposals_committed_total (a transaction counts
  * once, however many keys it puts); etcd_mvcc_put_total (keys put) is
  * printed beside them in the detail line. It prints the issue's three
@@ -335,6 +337,7 @@ main(void)
 	}
 	o.endpoints = th_etcd_endpoints(B.e);
 	o.nodes = B.nodes;
+	o.start_delay_ms = env_long("SCALE_START_DELAY_MS", 0);
 	if (!(B.s = th_scale_start(&o)))
 		goto out;
 	if (th_wait(B.L, nodes_up, NULL, 60 + B.nodes * 0.3) != 0) {
