@@ -124,6 +124,18 @@ agents_mem(double *hwm, double *priv_kb)
 	*priv_kb = n ? sum / n : 0;
 }
 
+/* CPU seconds of all the agents. */
+static double
+agents_cpu(void)
+{
+	double sum = 0;
+	int i;
+
+	for (i = 0; i < B.nodes; i++)
+		sum += cpu_of(th_scale_pid(B.s, TH_SCALE_NCP + i));
+	return sum;
+}
+
 static int
 metrics(struct th_scale_etcd *m)
 {
@@ -135,20 +147,23 @@ static double
 idle_phase(double secs, double *wal_rate)
 {
 	struct th_scale_etcd a, b;
-	double t0, t1, c0, c1;
+	double t0, t1, c0, c1, ag0, ag1;
 
 	metrics(&a);
 	c0 = cpu_of(B.etcd_pid);
+	ag0 = agents_cpu();
 	t0 = bench_now();
 	th_wait(B.L, NULL, NULL, secs);
 	metrics(&b);
 	c1 = cpu_of(B.etcd_pid);
+	ag1 = agents_cpu();
 	t1 = bench_now();
 	*wal_rate = (b.wal_bytes - a.wal_bytes) / (t1 - t0);
 	printf("scale idle %d nodes: etcd writes/s=%.1f cpu=%.1f%%\n", B.nodes, (b.proposals - a.proposals) / (t1 - t0),
 	       100.0 * (c1 - c0) / (t1 - t0));
-	printf("scale idle detail: watchers=%.0f watch events/s=%.0f (%.1f per write)\n", b.watchers,
-	       (b.events - a.events) / (t1 - t0), (b.events - a.events) / (b.proposals - a.proposals + 1e-9));
+	printf("scale idle detail: watchers=%.0f watch events/s=%.0f (%.1f per write) agents cpu=%.1f%% (all %d)\n",
+	       b.watchers, (b.events - a.events) / (t1 - t0),
+	       (b.events - a.events) / (b.proposals - a.proposals + 1e-9), 100.0 * (ag1 - ag0) / (t1 - t0), B.nodes);
 	return (b.proposals - a.proposals) / (t1 - t0);
 }
 
