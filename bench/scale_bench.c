@@ -356,7 +356,8 @@ main(void)
 	if (!(B.s = th_scale_start(&o)))
 		goto out;
 	if (th_wait(B.L, nodes_up, NULL, 60 + B.nodes * 0.3) != 0) {
-		fprintf(stderr, "scale: only %d of %d nodes registered\n", B.now.nodes, B.nodes);
+		printf("scale %d nodes %d pods: NOT RUN: only %d of %d nodes registered in %.0f s\n", B.nodes, B.pods,
+		       B.now.nodes, B.nodes, bench_now() - t0);
 		goto out;
 	}
 	fprintf(stderr, "scale: %d nodes registered after %.0f s\n", B.nodes, bench_now() - t0);
