@@ -492,13 +492,22 @@ ctr_list(struct hollow *h, struct hreq *r, struct hans *a)
 	answer(a, 200, arr);
 }
 
-/* POST /containers/ID/exec */
+/* POST /containers/ID/exec. Execs never inspected (their probe was
+ * cancelled) are forgotten beyond the newest HOLLOW_MAX_EXECS. */
+#define HOLLOW_MAX_EXECS 256
 static int
 exec_create(struct hollow *h, struct hreq *r, struct hctr *c, struct hans *a)
 {
-	struct hexec *e;
+	struct hexec *e, **pp;
 	const char *cmd = json_string_value(json_array_get(json_object_get(r->in, "Cmd"), 0));
+	int n = 0;
 
+	for (pp = &h->execs; *pp && ++n < HOLLOW_MAX_EXECS; pp = &(*pp)->next)
+		;
+	while ((e = *pp)) {
+		*pp = e->next;
+		free(e);
+	}
 	if (c->state != HC_RUNNING)
 		return answer_msg(a, 409, "container is not running");
 	if (!(e = calloc(1, sizeof(*e))))
