@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +93,14 @@ th_scale_start(const struct th_scale_opts *o)
 	return s;
 }
 
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
 void
 th_scale_free(struct th_scale *s, int show_logs)
 {
@@ -103,9 +112,16 @@ th_scale_free(struct th_scale *s, int show_logs)
 		if (s->p[i])
 			th_proc_signal(s->p[i], SIGTERM);
 	for (i = 0; i < s->n; i++) {
+		char dir[512];
+		const char *t = getenv("TMPDIR");
+
 		if (s->p[i] && th_proc_wait(s->p[i], 5.0) < 0)
 			th_proc_kill(s->p[i]);
 		th_proc_free(s->p[i], show_logs && i <= TH_SCALE_NCP);
+		/* the agent's --pod-dir (its pods' resolv.conf files) */
+		snprintf(dir, sizeof(dir), "%s/skiff-hollow-hollow-%d", t && *t ? t : "/tmp", i - TH_SCALE_NCP);
+		if (i >= TH_SCALE_NCP)
+			nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	}
 	free(s->p);
 	free(s);
