@@ -70,3 +70,14 @@ $(BENCH_ROLLOUT): $(OBJ)/bench/rollout_bench.o $(OBJ)/tests/e2e/e2e_bed.o $(OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -pthread -o $@ $^ $(LDLIBS)
 BENCHES += $(BENCH_ROLLOUT)
+
+# bench/scale_bench: the control plane and SCALE_NODES hollow agents
+# (skiff-agent --runtime hollow) on a private etcd, SCALE_PODS pods
+# (issue 20; docs/scaling.md). tests/harness is named by path.
+BENCH_SCALE := $(B)/bench/scale_bench
+$(BENCH_SCALE): $(OBJ)/bench/scale_bench.o $(BENCH_STATS_OBJ) $(OBJ)/bench/proc_mem.o $(HARNESS_OBJ) $(ETCD_LIB) \
+		| $(PROGRAMS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+BENCHES += $(BENCH_SCALE)

@@ -131,6 +131,7 @@ struct agent_opts {
 	double disk_pressure_pct;  /* --disk-pressure-threshold: percent free below which DiskPressure */
 	const char *cluster_dns;   /* --cluster-dns: the pods' nameserver (agent_dns.c); NULL: none */
 	const char *resolv_conf;   /* --resolv-conf: the node's resolver file for Default */
+	int hollow;                /* --runtime hollow (agent_hollow.h) */
 };
 
 struct pass;

@@ -8,6 +8,9 @@
  * after which it is freed, or in dk_cancel. It knows nothing of
  * containers; it does not retry.
  *
+ * With --runtime hollow (agent_hollow.h) the four calls below hand
+ * everything to the in-memory runtime of agent_hollow.c instead.
+ *
  * SKIFF_DOCKER_TRACE=FILE appends one JSON line per request and one per
  * answer to FILE (bench/agent_bench.c replays them; see bench/README).
  */
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_hollow.h"
 #include "tp.h"
 
 struct dk_req {
@@ -123,9 +127,11 @@ on_done(void *arg, const struct tp_result *res)
 struct dk *
 dk_new(struct ev_loop *loop, const char *socket_path)
 {
-	struct dk *d = calloc(1, sizeof(*d));
+	struct dk *d;
 
-	if (!d)
+	if (hollow_on())
+		return hollow_dk_new(loop);
+	if (!(d = calloc(1, sizeof(*d))))
 		return NULL;
 	snprintf(d->sock, sizeof(d->sock), "%s", socket_path);
 	if (!(d->tp = tp_new(loop))) {
@@ -138,6 +144,10 @@ dk_new(struct ev_loop *loop, const char *socket_path)
 void
 dk_free(struct dk *d)
 {
+	if (hollow_on()) {
+		hollow_dk_free(d);
+		return;
+	}
 	if (!d)
 		return;
 	while (d->reqs)
@@ -149,7 +159,7 @@ dk_free(struct dk *d)
 struct dk_req *
 dk_call(struct dk *d, const struct dk_call_opts *o)
 {
-	struct dk_req *r = calloc(1, sizeof(*r));
+	struct dk_req *r = hollow_on() ? NULL : calloc(1, sizeof(*r));
 	const char *hdrs[2] = {NULL, NULL};
 	char url[2048], ctype[128];
 	struct tp_opts t = {.url = url,
@@ -165,6 +175,8 @@ dk_call(struct dk *d, const struct dk_call_opts *o)
 	                    .done = on_done,
 	                    .arg = r};
 
+	if (hollow_on())
+		return hollow_dk_call(d, o);
 	if (!r)
 		return NULL;
 	dk_trace(r, o, NULL);
@@ -191,6 +203,10 @@ dk_call(struct dk *d, const struct dk_call_opts *o)
 void
 dk_cancel(struct dk_req *r)
 {
+	if (hollow_on()) {
+		hollow_dk_cancel(r);
+		return;
+	}
 	if (!r)
 		return;
 	tp_abort(r->x);

@@ -14,6 +14,7 @@
 #include "agent_dns.h"
 #include "agent_drain.h"
 #include "agent_evict.h"
+#include "agent_hollow.h"
 #include "agent_probe.h"
 #include "agent_svcenv.h"
 #include "agent_volumes.h"
@@ -218,6 +219,28 @@ check_cluster_dns(const struct flag *f, char *err, size_t len)
 	return check_ip(f, err, len);
 }
 
+/* --runtime docker|hollow and --hollow-start-delay (agent_hollow.c). */
+static const char *runtime_name;
+static long hollow_delay;
+static char hollow_pod_dir[PATH_MAX];
+FLAG_BOUNDS(check_hollow_delay, 0, 3600 * 1000)
+
+static int
+check_runtime(const struct flag *f, char *err, size_t len)
+{
+	const char *s = *(const char **)f->dest;
+
+	if (strcmp(s, "docker") != 0 && strcmp(s, "hollow") != 0) {
+		snprintf(err, len, "must be docker or hollow, got \"%s\"", s);
+		return -1;
+	}
+	if (strcmp(s, "hollow") == 0 && strcmp(routing, "none") != 0) {
+		snprintf(err, len, "hollow pods have no network to route: use --routing none");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -285,6 +308,11 @@ static const struct flag agent_flags[] = {
 	{"allow-host-path", FLAG_STRING, &allow_host_path, "", NULL,
          "host path prefixes pods may mount (hostPath); others are refused (HostPathNotAllowed), e.g. /srv,/var/log",
          "P1,P2", check_allow_host_path},
+	{"runtime", FLAG_STRING, &runtime_name, "docker", NULL,
+         "docker, or hollow: an in-memory Docker in the agent, for scale tests (docs/scaling.md)", "NAME",
+         check_runtime},
+	{"hollow-start-delay", FLAG_DURATION, &hollow_delay, "0s", NULL,
+         "with --runtime hollow: how long a container takes to start", NULL, check_hollow_delay},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -536,6 +564,18 @@ agent_options(struct agent *a)
 	a->o.disk_pressure_pct = (double)disk_pct;
 	a->o.cluster_dns = strcmp(cluster_dns, "none") != 0 ? cluster_dns : NULL;
 	a->o.resolv_conf = resolv_conf;
+	a->o.hollow = strcmp(runtime_name, "hollow") == 0;
+	if (a->o.hollow) { /* nothing on the host: no DNS bridge, pod files in a temporary directory */
+		hollow_configure(hollow_delay);
+		a->o.cluster_dns = NULL;
+		if (strcmp(pod_dir, VOL_DEFAULT_POD_DIR) == 0) {
+			const char *t = getenv("TMPDIR");
+
+			snprintf(hollow_pod_dir, sizeof(hollow_pod_dir), "%s/skiff-hollow-%s", t && *t ? t : "/tmp",
+			         node_name);
+			a->o.pod_dir = hollow_pod_dir;
+		}
+	}
 }
 
 static void
@@ -586,7 +626,8 @@ agent_start(struct skiff_daemon *d)
 		fatalx("out of memory");
 	if (daemon_on_stop(d, "agent", on_stop, a) < 0)
 		fatalx("out of memory");
-	log_kv(LL_INFO, KV("node", node_name, "ip", a->host_ip, "docker", docker_socket), "starting node agent");
+	log_kv(LL_INFO, KV("node", node_name, "ip", a->host_ip, "docker", a->o.hollow ? "hollow" : docker_socket),
+	       "starting node agent");
 	register_start(a);
 	runtime_start(a);
 	net_start(a);

@@ -67,7 +67,7 @@ $(eval $(call test_prog,check_agent_volpaths,tests/unit,$(OBJ)/node-agent/agent_
 # check_agent_cmvol drives agent_cmvol.c (configMap and secret files) there too.
 $(eval $(call test_prog,check_agent_cmvol,tests/unit,$(OBJ)/node-agent/agent_cmvol.o $(OBJ)/node-agent/agent_volumes.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 # check_agent_probe_run drives agent_probe_run.c (httpGet, tcpSocket, sleep) on a loop, without Docker.
-$(eval $(call test_prog,check_agent_probe_run,tests/unit,$(OBJ)/node-agent/agent_probe_run.o $(OBJ)/node-agent/agent_docker.o $(OBJ)/tests/harness/fake_http.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
+$(eval $(call test_prog,check_agent_probe_run,tests/unit,$(OBJ)/node-agent/agent_probe_run.o $(OBJ)/node-agent/agent_docker.o $(OBJ)/node-agent/agent_hollow.o $(OBJ)/tests/harness/fake_http.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 UNIT_TESTS += $(AGENT_UNIT:%=$(TBIN)/%)
 
 # bench/agent_bench.c: bindings → running pods → removed, against the real
@@ -96,3 +96,8 @@ INTEG_TESTS += $(TBIN)/check_drain
 $(eval $(call test_prog,check_dnsconf,tests/unit,$(OBJ)/node-agent/agent_dns_conf.o $(API_LIB)))
 $(eval $(call test_prog,check_svcenv,tests/unit,$(OBJ)/node-agent/agent_svcenv_vars.o $(API_LIB)))
 UNIT_TESTS += $(TBIN)/check_dnsconf $(TBIN)/check_svcenv
+
+# check_hollow drives the hollow runtime (agent_hollow.c, --runtime hollow)
+# through the dk_* calls of agent_docker.c on a loop, without Docker.
+$(eval $(call test_prog,check_hollow,tests/unit,$(OBJ)/node-agent/agent_docker.o $(OBJ)/node-agent/agent_hollow.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
+UNIT_TESTS += $(TBIN)/check_hollow

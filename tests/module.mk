@@ -47,3 +47,10 @@ $(TBIN)/check_etcd_auth_tls: | $(PROGRAMS)
 $(eval $(call test_prog,check_hostile_node,tests/integration,$(OBJ)/bench/proc_mem.o $(HARNESS_OBJ) $(ETCD_LIB)))
 $(TBIN)/check_hostile_node: | $(PROGRAMS)
 INTEG_TESTS += $(TBIN)/check_hostile_node
+
+# The small scale test (issue 20): the real control plane and 50 hollow
+# agents (skiff-agent --runtime hollow, tests/harness/th_scale.c), 2,000
+# pods. No Docker.
+$(eval $(call test_prog,check_scale,tests/integration,$(HARNESS_OBJ) $(ETCD_LIB)))
+$(TBIN)/check_scale: | $(PROGRAMS)
+INTEG_TESTS += $(TBIN)/check_scale

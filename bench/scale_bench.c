@@ -1,0 +1,377 @@
+/*
+ * scale_bench.c: bench/scale (issue 20). A private etcd (data on tmpfs,
+ * /dev/shm, unless SCALE_TMPDIR names another directory), the control
+ * plane and SCALE_NODES (default 1000) `skiff-agent --runtime hollow`
+ * processes (tests/harness/th_scale.h), then three phases:
+ *
+ *   idle:   the cluster registered (and 10 s more for the node
+ *           controller's first writes) doing nothing for SCALE_IDLE_S
+ *           (20 s): etcd's committed proposals per second and its CPU;
+ *   burst:  replication controllers of 100 replicas totalling SCALE_PODS
+ *           (30000): time until all are Running, etcd writes and WAL bytes
+ *           per pod (less what the idle rate writes in as long), the
+ *           scheduler's CPU per pod, peak RSS (VmHWM) of each process;
+ *   steady: SCALE_STEADY_PODS (3000) bare pods created at 100/s, each one's
+ *           create->Running latency seen through a watch on P/podstatus/.
+ *
+ * SCALE_START_DELAY_MS (0) is the agents' --hollow-start-delay.
+ *
+ * "writes" are etcd_server_proposals_committed_total (a transaction counts
+ * once, however many keys it puts); etcd_mvcc_put_total (keys put) is
+ * printed beside them in the detail line. It prints the issue's three
+ * lines, then one detail line. It asserts nothing; exit 1 when a phase
+ * did not finish (the line then says how far it got).
+ */
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_stats.h"
+#include "etcd.h"
+#include "etcd_harness.h"
+#include "etcd_sync.h"
+#include "etcd_testutil.h"
+#include "proc_mem.h"
+#include "th_scale.h"
+
+#define PREFIX "/scale"
+
+static long
+env_long(const char *name, long def)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? atol(s) : def;
+}
+
+struct bench {
+	struct th_etcd *e;
+	struct etcd_sync *S;
+	struct ev_loop *L;
+	struct th_scale *s;
+	pid_t etcd_pid;
+	int nodes, pods;
+	struct th_scale_pods now;
+	double last_poll, poll_every;
+};
+
+static struct bench B;
+
+static void
+poll_pods(void)
+{
+	if (bench_now() - B.last_poll < B.poll_every)
+		return;
+	th_scale_pods(B.S, PREFIX, &B.now);
+	B.last_poll = bench_now();
+}
+
+static int
+nodes_up(void *arg)
+{
+	(void)arg;
+	poll_pods();
+	return B.now.nodes >= B.nodes;
+}
+
+static int
+burst_done(void *arg)
+{
+	(void)arg;
+	poll_pods();
+	return B.now.pods >= B.pods && B.now.running >= B.pods;
+}
+
+static double
+cpu_of(pid_t pid)
+{
+	double c = 0;
+	long h, r;
+
+	return pid > 0 && th_scale_proc(pid, &c, &h, &r) == 0 ? c : 0;
+}
+
+static double
+hwm_mb(pid_t pid)
+{
+	double c;
+	long h = 0, r;
+
+	return pid > 0 && th_scale_proc(pid, &c, &h, &r) == 0 ? (double)h / 1024.0 : 0;
+}
+
+/* The largest VmHWM of the agents, and the mean private memory (kB). */
+static void
+agents_mem(double *hwm, double *priv_kb)
+{
+	struct proc_mem m;
+	int i, n = 0;
+	double sum = 0, h;
+
+	*hwm = 0;
+	for (i = 0; i < B.nodes; i++) {
+		pid_t p = th_scale_pid(B.s, TH_SCALE_NCP + i);
+
+		if ((h = hwm_mb(p)) > *hwm)
+			*hwm = h;
+		if (proc_mem_read(p, &m) == 0) {
+			sum += (double)m.private_kb;
+			n++;
+		}
+	}
+	*priv_kb = n ? sum / n : 0;
+}
+
+/* CPU seconds of all the agents. */
+static double
+agents_cpu(void)
+{
+	double sum = 0;
+	int i;
+
+	for (i = 0; i < B.nodes; i++)
+		sum += cpu_of(th_scale_pid(B.s, TH_SCALE_NCP + i));
+	return sum;
+}
+
+static int
+metrics(struct th_scale_etcd *m)
+{
+	return th_scale_etcd_metrics(th_etcd_endpoint(B.e, 0), m);
+}
+
+/* Phase 1: the registered cluster at rest. Returns the proposals/s. */
+static double
+idle_phase(double secs, double *wal_rate)
+{
+	struct th_scale_etcd a, b;
+	double t0, t1, c0, c1, ag0, ag1;
+
+	metrics(&a);
+	c0 = cpu_of(B.etcd_pid);
+	ag0 = agents_cpu();
+	t0 = bench_now();
+	th_wait(B.L, NULL, NULL, secs);
+	metrics(&b);
+	c1 = cpu_of(B.etcd_pid);
+	ag1 = agents_cpu();
+	t1 = bench_now();
+	*wal_rate = (b.wal_bytes - a.wal_bytes) / (t1 - t0);
+	printf("scale idle %d nodes: etcd writes/s=%.1f cpu=%.1f%%\n", B.nodes, (b.proposals - a.proposals) / (t1 - t0),
+	       100.0 * (c1 - c0) / (t1 - t0));
+	printf("scale idle detail: watchers=%.0f watch events/s=%.0f (%.1f per write) agents cpu=%.1f%% (all %d)\n",
+	       b.watchers, (b.events - a.events) / (t1 - t0),
+	       (b.events - a.events) / (b.proposals - a.proposals + 1e-9), 100.0 * (ag1 - ag0) / (t1 - t0), B.nodes);
+	return (b.proposals - a.proposals) / (t1 - t0);
+}
+
+/* Phase 2: M pods from replication controllers; 0 or -1 (not all Running). */
+static int
+burst_phase(double idle, double idle_wal, double timeout)
+{
+	struct th_scale_etcd a, b;
+	double t0, t1, cpu0[TH_SCALE_NCP], cpu1[TH_SCALE_NCP], ah, ap, cp = 0, w, bytes, puts;
+	int i, rcs = (B.pods + 99) / 100, rc;
+
+	metrics(&a);
+	for (i = 0; i < TH_SCALE_NCP; i++)
+		cpu0[i] = cpu_of(th_scale_pid(B.s, i));
+	t0 = bench_now();
+	if (th_scale_put_rcs(B.S, PREFIX, "web", 0, rcs, 100) < 0)
+		return -1;
+	B.pods = rcs * 100;
+	rc = th_wait(B.L, burst_done, NULL, timeout);
+	t1 = bench_now();
+	metrics(&b);
+	for (i = 0; i < TH_SCALE_NCP; i++) {
+		cpu1[i] = cpu_of(th_scale_pid(B.s, i));
+		cp += cpu1[i] - cpu0[i];
+	}
+	w = (b.proposals - a.proposals - idle * (t1 - t0)) / B.pods;
+	bytes = (b.wal_bytes - a.wal_bytes - idle_wal * (t1 - t0)) / B.pods;
+	puts = (b.puts - a.puts) / B.pods;
+	agents_mem(&ah, &ap);
+	printf("scale %d nodes %d pods: %s in %.1f s (%.0f pods/s) writes/pod=%.2f bytes/pod=%.0f sched=%.0f µs/pod "
+	       "rss: sched %.1f MB rc %.1f MB epc %.1f MB agent %.1f MB\n",
+	       B.nodes, B.pods, rc == 0 ? "all Running" : "NOT all Running", t1 - t0, B.now.running / (t1 - t0), w,
+	       bytes, 1e6 * (cpu1[TH_SCALE_SCHED] - cpu0[TH_SCALE_SCHED]) / B.pods,
+	       hwm_mb(th_scale_pid(B.s, TH_SCALE_SCHED)), hwm_mb(th_scale_pid(B.s, TH_SCALE_RC)),
+	       hwm_mb(th_scale_pid(B.s, TH_SCALE_EPC)), ah);
+	printf("scale detail: running=%d bound=%d twice=%d puts/pod=%.2f (keys) control-plane cpu=%.0f µs/pod "
+	       "rc=%.0f µs/pod nodectl=%.1f MB etcd rss=%.1f MB agent private=%.0f kB (mean)\n",
+	       B.now.running, B.now.bound, B.now.bound_twice, puts, 1e6 * cp / B.pods,
+	       1e6 * (cpu1[TH_SCALE_RC] - cpu0[TH_SCALE_RC]) / B.pods, hwm_mb(th_scale_pid(B.s, TH_SCALE_NODECTL)),
+	       hwm_mb(B.etcd_pid), ap);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- steady */
+
+struct steady {
+	struct etcd_client *c;
+	struct etcd_watch *w;
+	ev_timer tick;
+	int n, sent, seen;
+	double *created, *lat;
+};
+
+static void
+put_done(struct etcd_result *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+static void
+steady_watch(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	struct steady *st = arg;
+	size_t i;
+
+	(void)w;
+	for (i = 0; m->kind == ETCD_WATCH_EVENTS && i < m->nevents; i++) {
+		const struct etcd_event *ev = &m->events[i];
+		const char *name = strrchr(ev->kv.key, '/');
+		int k;
+
+		if (ev->type != ETCD_EVENT_PUT || !name || strncmp(name + 1, "steady-", 7) != 0 ||
+		    !memmem(ev->kv.value, ev->kv.value_len, "\"phase\":\"Running\"", 17))
+			continue;
+		k = atoi(name + 8);
+		if (k >= 0 && k < st->n && st->lat[k] < 0) {
+			st->lat[k] = bench_now() - st->created[k];
+			st->seen++;
+		}
+	}
+}
+
+static void
+steady_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct steady *st = (struct steady *)((char *)t - offsetof(struct steady, tick));
+	char key[128], val[256];
+	struct etcd_error err = {0};
+
+	(void)revents;
+	if (st->sent >= st->n) {
+		ev_timer_stop(loop, t);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/pods/steady-%d", PREFIX, st->sent);
+	snprintf(val, sizeof(val),
+	         "{\"metadata\":{\"name\":\"steady-%d\"},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
+	         "\"hollow/web:1\"}]}}",
+	         st->sent);
+	st->created[st->sent++] = bench_now();
+	etcd_put(st->c, key, val, strlen(val), NULL, put_done, NULL, &err);
+}
+
+static int
+steady_all(void *arg)
+{
+	struct steady *st = arg;
+
+	return st->seen >= st->n;
+}
+
+/* Phase 3: n bare pods at rate per second; 0 or -1 (some never ran). */
+static int
+steady_phase(int n, double rate)
+{
+	struct steady st = {.n = n};
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+	char key[64];
+	int i, rc;
+
+	tu_config(B.e, &cfg);
+	st.c = etcd_client_new(B.L, &cfg, &err);
+	st.created = calloc((size_t)n, sizeof(double));
+	st.lat = malloc((size_t)n * sizeof(double));
+	if (!st.c || !st.created || !st.lat)
+		return -1;
+	for (i = 0; i < n; i++)
+		st.lat[i] = -1;
+	snprintf(key, sizeof(key), "%s/podstatus/", PREFIX);
+	st.w = etcd_watch_start(st.c, key, &wo, steady_watch, &st, &err);
+	ev_timer_init(&st.tick, steady_tick, 1.0 / rate, 1.0 / rate);
+	ev_timer_start(B.L, &st.tick);
+	rc = th_wait(B.L, steady_all, &st, n / rate + 60);
+	ev_timer_stop(B.L, &st.tick);
+	for (i = 0; i < n; i++)
+		if (st.lat[i] < 0)
+			st.lat[i] = 1e9; /* never: the top of the distribution */
+	bench_sort(st.lat, n);
+	printf("scale steady %.0f pods/s: create->Running p50=%.0f ms p99=%.0f ms (Kubernetes SLO p99 5 s)%s\n", rate,
+	       1e3 * bench_percentile(st.lat, n, 50), 1e3 * bench_percentile(st.lat, n, 99),
+	       rc == 0 ? "" : " (NOT all Running)");
+	etcd_watch_cancel(st.w);
+	etcd_client_free(st.c);
+	free(st.created);
+	free(st.lat);
+	return rc;
+}
+
+static int
+start(void)
+{
+	const char *tmp = getenv("SCALE_TMPDIR");
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+	static const char *const extra[] = {"--quota-backend-bytes=8589934592", NULL};
+	struct th_etcd_opts eo = {.extra_args = extra};
+
+	setenv("TMPDIR", tmp && *tmp ? tmp : "/dev/shm", 1);
+	if (!(B.e = th_etcd_start(1, &eo)))
+		return -1;
+	B.etcd_pid = th_scale_find_etcd(th_etcd_dir(B.e));
+	tu_config(B.e, &cfg);
+	cfg.request_timeout_ms = 60000;
+	B.S = etcd_sync_new(&cfg, &err);
+	B.L = ev_loop_new(EVFLAG_AUTO);
+	return B.S && B.L ? 0 : -1;
+}
+
+int
+main(void)
+{
+	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin", .agent_args = "--lease-ttl=40s"};
+	double idle, idle_wal, t0 = bench_now();
+	int rc = 1;
+
+	B.nodes = (int)env_long("SCALE_NODES", 1000);
+	B.pods = (int)env_long("SCALE_PODS", 30000);
+	B.poll_every = B.pods > 5000 ? 2.0 : 0.5;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (start() < 0) {
+		fprintf(stderr, "scale: cannot start etcd\n");
+		return 1;
+	}
+	o.endpoints = th_etcd_endpoints(B.e);
+	o.nodes = B.nodes;
+	o.start_delay_ms = env_long("SCALE_START_DELAY_MS", 0);
+	if (!(B.s = th_scale_start(&o)))
+		goto out;
+	if (th_wait(B.L, nodes_up, NULL, 60 + B.nodes * 0.3) != 0) {
+		printf("scale %d nodes %d pods: NOT RUN: only %d of %d nodes registered in %.0f s\n", B.nodes, B.pods,
+		       B.now.nodes, B.nodes, bench_now() - t0);
+		goto out;
+	}
+	fprintf(stderr, "scale: %d nodes registered after %.0f s\n", B.nodes, bench_now() - t0);
+	th_wait(B.L, NULL, NULL, 10.0); /* the node controller's first writes (P/nodes/, subnets) settle */
+	idle = idle_phase((double)env_long("SCALE_IDLE_S", 20), &idle_wal);
+	if (burst_phase(idle, idle_wal, 120 + B.pods * 0.05) == 0 &&
+	    steady_phase((int)env_long("SCALE_STEADY_PODS", 3000), 100.0) == 0)
+		rc = 0;
+	fprintf(stderr, "scale: %d of %d processes still running; %.0f s in all\n", th_scale_running(B.s),
+	        th_scale_procs(B.s), bench_now() - t0);
+out:
+	th_scale_free(B.s, rc != 0);
+	ev_loop_destroy(B.L);
+	etcd_sync_free(B.S);
+	th_etcd_free(B.e);
+	return rc;
+}
