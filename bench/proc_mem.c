@@ -9,8 +9,8 @@
 
 #include "proc_mem.h"
 
-double
-proc_cpu_seconds(pid_t pid)
+int
+proc_cpu_split(pid_t pid, double *user, double *sys)
 {
 	char path[64], buf[1024], *p;
 	unsigned long ut, st;
@@ -27,7 +27,17 @@ proc_cpu_seconds(pid_t pid)
 	if (!(p = strrchr(buf, ')')) ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	*user = (double)ut / (double)sysconf(_SC_CLK_TCK);
+	*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
+	return 0;
+}
+
+double
+proc_cpu_seconds(pid_t pid)
+{
+	double user, sys;
+
+	return proc_cpu_split(pid, &user, &sys) < 0 ? -1 : user + sys;
 }
 
 /* The kB value of "key:" lines in path, added up; -1 if none. */

@@ -17,6 +17,9 @@ struct proc_mem {
 
 /* CPU seconds (user + system) used by pid so far; -1 if it is gone. */
 double proc_cpu_seconds(pid_t pid);
+/* The same split into user and system seconds (the kernel's tick-sampled
+ * split of a precise total); 0, or -1 if pid is gone. */
+int proc_cpu_split(pid_t pid, double *user, double *sys);
 
 /* Fill m from /proc/pid/status and /proc/pid/smaps_rollup; 0 or -1. */
 int proc_mem_read(pid_t pid, struct proc_mem *m);
