@@ -48,6 +48,7 @@ struct dk {
 	struct dk_req *reqs;               /* in flight */
 	struct dk_req *queue, *queue_tail; /* waiting for a slot, oldest first */
 	long inflight, queued, max;        /* max 0: no bound */
+	long urgent;                       /* of inflight: urgent ones */
 	ev_timer pump;                     /* sends queued requests from the loop */
 	struct metric *m_timed_out;
 };
@@ -146,9 +147,10 @@ req_unlink(struct dk_req *r)
 	else if (!r->x)
 		d->queue_tail = r->prev;
 	r->next = r->prev = NULL;
-	if (r->x)
+	if (r->x) {
 		d->inflight--;
-	else
+		d->urgent -= r->urgent;
+	} else
 		d->queued--;
 }
 
@@ -162,13 +164,16 @@ req_free(struct dk_req *r)
 	free(r);
 }
 
-/* Whether a request (urgent or not) may be sent now. */
+/* Whether a request (urgent or not) may be sent now: at most max open,
+ * of which at most max - 1 not urgent. */
 static int
 slot_free(const struct dk *d, int urgent)
 {
 	if (d->max <= 0)
 		return 1;
-	return d->inflight < (urgent || d->max == 1 ? d->max : d->max - 1);
+	if (d->inflight >= d->max)
+		return 0;
+	return urgent || d->max == 1 || d->inflight - d->urgent < d->max - 1;
 }
 
 /* Send queued requests from the loop once slots are free. */
@@ -241,6 +246,7 @@ req_send(struct dk *d, struct dk_req *r, const struct dk_call_opts *o)
 		d->reqs->prev = r;
 	d->reqs = r;
 	d->inflight++;
+	d->urgent += r->urgent;
 	return 0;
 }
 

@@ -96,3 +96,8 @@ INTEG_TESTS += $(TBIN)/check_drain
 $(eval $(call test_prog,check_dnsconf,tests/unit,$(OBJ)/node-agent/agent_dns_conf.o $(API_LIB)))
 $(eval $(call test_prog,check_svcenv,tests/unit,$(OBJ)/node-agent/agent_svcenv_vars.o $(API_LIB)))
 UNIT_TESTS += $(TBIN)/check_dnsconf $(TBIN)/check_svcenv
+
+# check_docker_cap drives agent_docker.c (the in-flight cap, the queue,
+# deadlines from the send) against a unix-socket server of its own.
+$(eval $(call test_prog,check_docker_cap,tests/unit,$(OBJ)/node-agent/agent_docker.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
+UNIT_TESTS += $(TBIN)/check_docker_cap
