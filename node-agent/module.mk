@@ -101,3 +101,5 @@ UNIT_TESTS += $(TBIN)/check_dnsconf $(TBIN)/check_svcenv
 # deadlines from the send) against a unix-socket server of its own.
 $(eval $(call test_prog,check_docker_cap,tests/unit,$(OBJ)/node-agent/agent_docker.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 UNIT_TESTS += $(TBIN)/check_docker_cap
+# check_agent_frozen runs on the suite etcd of the check_etcd_* fixture.
+$(TBIN)/check_agent_frozen: $(ETCD_FIXTURE_OBJ)

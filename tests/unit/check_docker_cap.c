@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "node-agent/agent.h"
@@ -42,15 +41,6 @@ struct res {
 	long status;
 	int sent, timed_out;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Count the requests in what arrives (each ends in an empty line). */
 static void
@@ -130,7 +120,7 @@ spin(double s, const int *flag, int want)
 
 	ev_timer_init(&t, tick, 0.01, 0.01);
 	ev_timer_start(L, &t);
-	for (double end = now() + s; now() < end && !(flag && *flag >= want);)
+	for (double end = ev_time() + s; ev_time() < end && !(flag && *flag >= want);)
 		ev_run(L, EVRUN_ONCE);
 	ev_timer_stop(L, &t);
 }
@@ -233,7 +223,7 @@ START_TEST(cap_queue_urgent_and_pump)
 	ck_assert_int_eq((int)gauge(m, "skiff_agent_docker_calls_queued"), 2);
 
 	/* answer everything as it comes; never more than 4 connections */
-	for (double end = now() + 10; now() < end && (r[5].calls == 0 || u.calls == 0);) {
+	for (double end = ev_time() + 10; ev_time() < end && (r[5].calls == 0 || u.calls == 0);) {
 		answer_one();
 		spin(0.05, NULL, 0);
 	}
