@@ -35,7 +35,7 @@
  *                                                  ready (agent_runtime.c); on the reserved slot
  *   network (create, get)   30 s total             libnetwork's store; once at start and on change
  *
- * In flight: at most --max-docker-calls (default 32) requests are
+ * In flight: at most --max-docker-calls (default 64) requests are
  * open to Docker at once, the event stream and probe execs included; the
  * rest wait in FIFO order (never dropped). One slot is kept for the health
  * check, so a cap full of hung calls cannot hide Docker's state. Per pod a

@@ -289,7 +289,7 @@ static const struct flag agent_flags[] = {
 	{"allow-host-path", FLAG_STRING, &allow_host_path, "", NULL,
          "host path prefixes pods may mount (hostPath); others are refused (HostPathNotAllowed), e.g. /srv,/var/log",
          "P1,P2", check_allow_host_path},
-	{"max-docker-calls", FLAG_INT, &max_docker_calls, "32", NULL,
+	{"max-docker-calls", FLAG_INT, &max_docker_calls, "64", NULL,
          "Docker requests open at once (event stream and probe execs included, one kept for the health check); "
          "more wait their turn",
          "N", check_docker_calls},
