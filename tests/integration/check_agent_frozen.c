@@ -12,8 +12,8 @@
  *
  *   frozen: the loop keeps answering /healthz (503 with the reason once
  *           RuntimeReady is False), heartbeats go on until then,
- *           RuntimeReady turns False; the connections open to the dockerd
- *           (counted in /proc/net/unix) and the agent's in-flight gauge
+ *           RuntimeReady turns False; the agent's connections to the
+ *           dockerd (counted with ss) and its in-flight gauge
  *           never pass the cap, and calls queue beyond it;
  *   thawed: RuntimeReady comes back without an agent restart, every pod
  *           runs, and Docker holds exactly one sandbox and one app
@@ -107,25 +107,44 @@ agent_metric(const char *name)
 	return (p = strstr(body, key)) ? strtod(p + strlen(key), NULL) : -1;
 }
 
-/* Connections open to our dockerd's socket from this network namespace
- * (the agent's; the dockerd listens in its own): each accepted one is a
- * line of /proc/net/unix with the socket's path. */
+/* The agent's connections open to our dockerd's socket: its unix sockets
+ * whose peer is one of the socket's accepted ends (`ss -xapn` shows both,
+ * the accepted end with the socket's path). Ends whose client is gone
+ * (a timed-out call) wait in the frozen dockerd's backlog: they are not
+ * the agent's, and not counted. -1 when ss fails. */
 static int
-socket_conns(void)
+agent_conns(pid_t agent)
 {
-	FILE *f = fopen("/proc/self/net/unix", "r");
-	char line[512];
-	size_t n = strlen(th_dockerd_sock(DK));
+	FILE *f = popen("ss -xapn 2>/dev/null", "r");
+	char line[1024], who[32], local[256], peer[256];
+	unsigned long lino, pino, accepted[4096];
+	size_t na = 0;
+	struct {
+		unsigned long peer;
+		int ours;
+	} rows[4096];
+	size_t nr = 0;
 	int c = 0;
 
-	while (f && fgets(line, sizeof(line), f)) {
-		size_t l = strcspn(line, "\n");
-
-		if (l >= n && strncmp(line + l - n, th_dockerd_sock(DK), n) == 0)
-			c++;
+	if (!f)
+		return -1;
+	snprintf(who, sizeof(who), "pid=%d,", (int)agent);
+	while (fgets(line, sizeof(line), f) && nr < 4096 && na < 4096) {
+		if (sscanf(line, "u_str %*s %*s %*s %255s %lu %255s %lu", local, &lino, peer, &pino) != 4)
+			continue;
+		if (strcmp(local, th_dockerd_sock(DK)) == 0)
+			accepted[na++] = lino;
+		rows[nr].peer = pino;
+		rows[nr++].ours = strstr(line, who) != NULL;
 	}
-	if (f)
-		fclose(f);
+	if (pclose(f) != 0)
+		return -1;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t j = 0; j < na && rows[i].ours; j++)
+			if (rows[i].peer == accepted[j]) {
+				c++;
+				break;
+			}
 	return c;
 }
 
@@ -280,14 +299,14 @@ struct seen {
 
 /* One look while frozen. */
 static void
-look(struct seen *s)
+look(struct seen *s, pid_t agent)
 {
 	static char body[BODY_MAX];
 	char st[16];
 	long code = agent_get("/healthz", body);
 	long long b = beat_rev();
 	double v;
-	int c = socket_conns();
+	int c = agent_conns(agent);
 
 	s->polls++;
 	s->answered += code == 200 || code == 503;
@@ -309,7 +328,7 @@ look(struct seen *s)
 /* Frozen for at least FREEZE_MIN_S and until RuntimeReady is False (at
  * most 60 s), looking every 100 ms. */
 static void
-frozen_phase(struct seen *s)
+frozen_phase(struct seen *s, pid_t agent)
 {
 	double t0 = ev_time();
 
@@ -317,7 +336,7 @@ frozen_phase(struct seen *s)
 	s->beat = beat_rev();
 	ck_assert_int_eq(kill(th_dockerd_pid(DK), SIGSTOP), 0);
 	while ((ev_time() - t0 < FREEZE_MIN_S || !s->down) && ev_time() - t0 < 60) {
-		look(s);
+		look(s, agent);
 		usleep(100 * 1000); /* the sampling period, not a wait for a condition */
 	}
 }
@@ -342,7 +361,7 @@ START_TEST(frozen_dockerd_while_pods_are_made)
 		usleep(50 * 1000);
 	ck_assert_msg(n >= 1, "no container made within 60 s");
 
-	frozen_phase(&s);
+	frozen_phase(&s, pid);
 	ck_assert_msg(s.down, "RuntimeReady never turned False while dockerd was frozen");
 	ck_assert_msg(s.answered == s.polls, "/healthz answered %d of %d times while Docker was frozen", s.answered,
 	              s.polls);
