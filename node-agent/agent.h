@@ -61,6 +61,8 @@ struct dk_resp {
 	size_t len;
 	int curl_rc;   /* CURLcode (tp.h's tp_result.rc) */
 	char err[256]; /* transport error, "" when a response came */
+	int sent;      /* no response, but the request went out: Docker may have acted */
+	int timed_out; /* its deadline (agent_deadline.h) passed */
 };
 
 typedef void (*dk_done_fn)(struct dk_resp *r, void *arg);
@@ -88,10 +90,18 @@ struct dk_call_opts {
 	dk_line_fn on_line;
 	dk_done_fn done;
 	void *arg;
+	int urgent; /* may take the slot kept for the health check (agent_runtime.c only) */
 };
-/* Start the request o describes (o is not kept). Returns NULL when out of
- * memory. */
+/* Start the request o describes (o is not kept), or queue it while
+ * --max-docker-calls are in flight (agent_deadline.h); its deadline counts
+ * from when it is sent. Returns NULL when out of memory. */
 struct dk_req *dk_call(struct dk *d, const struct dk_call_opts *o);
+/* At most max requests open at once (0: no bound), one of them kept for
+ * urgent ones when max > 1. */
+void dk_set_max(struct dk *d, long max);
+/* Register the gauges skiff_agent_docker_calls_inflight and _queued and
+ * the counter skiff_agent_docker_calls_timed_out_total. */
+void dk_metrics(struct dk *d, struct metrics *m);
 /* Stop a request without its callback. Not from its own done callback
  * (the request is gone by then). */
 void dk_cancel(struct dk_req *r);
@@ -132,6 +142,7 @@ struct agent_opts {
 	const char *cluster_dns;   /* --cluster-dns: the pods' nameserver (agent_dns.c); NULL: none */
 	const char *resolv_conf;   /* --resolv-conf: the node's resolver file for Default */
 	int hollow;                /* --runtime hollow (agent_hollow.h) */
+	long max_docker_calls;     /* --max-docker-calls (agent_deadline.h) */
 };
 
 struct pass;

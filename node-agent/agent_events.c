@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_deadline.h"
 
 static void
 queue_pod(struct agent *a, const char *pod)
@@ -121,8 +122,9 @@ events_resync(struct agent *a)
 		return;
 	snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\"]}", LBL_NODE, a->o.node_name);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", dk_escape(f, enc, sizeof(enc)));
-	a->list_req =
-		dk_call(a->dk, &(struct dk_call_opts){.path = path, .timeout_ms = 15000, .done = list_done, .arg = a});
+	a->list_req = dk_call(
+		a->dk,
+		&(struct dk_call_opts){.path = path, .timeout_ms = DEADLINE_LIST_MS, .done = list_done, .arg = a});
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agent_deadline.h"
 #include "agent_dns.h"
 #include "agent_env.h"
 #include "agent_exec.h"
@@ -136,7 +137,7 @@ remove_stop_done(struct dk_resp *r, void *arg)
 	p->req = NULL;
 	(void)r; /* whatever happened, force-remove next */
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", p->victim_id);
-	pass_call(p, "DELETE", path, NULL, 30000, action_done);
+	pass_call(p, "DELETE", path, NULL, deadline_ms(DEADLINE_REMOVE_MS), action_done);
 }
 
 /* Stop (with the grace period the plan gives) and remove o->target. */
@@ -167,10 +168,11 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 	}
 	if (grace >= 0) {
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=%ld", s->id, grace);
-		pass_call(p, "POST", path, NULL, (grace + 15) * 1000, o->keep ? action_done : remove_stop_done);
+		pass_call(p, "POST", path, NULL, grace * 1000 + deadline_ms(DEADLINE_STOP_MARGIN_MS),
+		          o->keep ? action_done : remove_stop_done);
 	} else {
 		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", s->id);
-		pass_call(p, "DELETE", path, NULL, 30000, action_done);
+		pass_call(p, "DELETE", path, NULL, deadline_ms(DEADLINE_REMOVE_MS), action_done);
 	}
 }
 
@@ -255,7 +257,7 @@ pull(struct pass *p, const char *img)
 	         tag[0] ? "&tag=" : "", tag[0] ? dk_escape(tag, et, sizeof(et)) : "");
 	p->req = dk_call(p->a->dk, &(struct dk_call_opts){.method = "POST",
 	                                                  .path = path,
-	                                                  .idle_s = 60,
+	                                                  .idle_s = deadline_idle_s(DEADLINE_PULL_IDLE_S),
 	                                                  .on_line = pull_line,
 	                                                  .done = pull_done,
 	                                                  .arg = p});
@@ -314,7 +316,7 @@ inspect_image(struct pass *p, const char *img)
 	char path[12400], esc[3 * 4096 + 1]; /* an image is at most 4096 bytes */
 
 	snprintf(path, sizeof(path), "/images/%s/json", dk_escape(img, esc, sizeof(esc)));
-	pass_call(p, "GET", path, NULL, 10000, image_inspect_done);
+	pass_call(p, "GET", path, NULL, deadline_ms(DEADLINE_INSPECT_MS), image_inspect_done);
 }
 
 /* The pause image: inspect, import from the tarball when missing. */
@@ -358,7 +360,7 @@ pause_import(struct pass *p)
 		                                        .body = buf,
 		                                        .len = (size_t)n,
 		                                        .ctype = "application/x-tar",
-		                                        .timeout_ms = 120000,
+		                                        .idle_s = deadline_idle_s(DEADLINE_IMPORT_IDLE_S),
 		                                        .on_line = pull_line,
 		                                        .done = pause_import_done,
 		                                        .arg = p});
@@ -401,6 +403,26 @@ pause_inspect_done(struct dk_resp *r, void *arg)
 
 /* ---------------------------------------------------------------- start */
 
+/* Docker did not answer a create or start (its deadline passed, or the
+ * connection broke): it may have acted, or may still. Neither an image
+ * error nor a failed start is recorded (that would remove or back off a
+ * container that is fine): the pass ends with the queue's back-off, and
+ * the next one lists by the pod's labels and adopts what it finds (a
+ * created container is started; a second create of the same name gets
+ * 409), so nothing is made twice. */
+static void
+no_answer(struct pass *p, const char *what, const char *reason, const struct dk_resp *r)
+{
+	char m[256];
+
+	dk_errmsg(r, m, sizeof(m));
+	log_kv(LL_WARN, KV("pod", p->pod, "node", p->a->o.node_name),
+	       "%s: no answer from Docker (%s)%s; will look again with back-off", what, m,
+	       r->sent ? ", it may have been done: the next pass adopts it" : "");
+	recorder_eventf(p->a->rec, "pods", p->pod, "Warning", reason, "%s: no answer from Docker: %s", what, m);
+	pass_finish(p, WQ_RETRY);
+}
+
 /* Remember id among the pass's failed starts (the plan reads them). */
 static void
 start_failed(struct pass *p, const char *m)
@@ -427,6 +449,10 @@ start_done(struct dk_resp *r, void *arg)
 	char m[512];
 
 	p->req = NULL;
+	if (r->status == 0) {
+		no_answer(p, "start container", "Failed", r);
+		return;
+	}
 	if (r->status != 204 && r->status != 304)
 		start_failed(p, dk_errmsg(r, m, sizeof(m)));
 	pass_relist(p);
@@ -444,7 +470,7 @@ start_ctr(struct pass *p, const char *id)
 		return;
 	}
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	pass_call(p, "POST", path, NULL, 60000, start_done);
+	pass_call(p, "POST", path, NULL, deadline_ms(DEADLINE_START_MS), start_done);
 }
 
 /* ---------------------------------------------------------------- create */
@@ -461,6 +487,13 @@ create_done(struct dk_resp *r, void *arg)
 	p->req = NULL;
 	if (r->status == 409) { /* the name exists: the list will show it */
 		pass_relist(p);
+		return;
+	}
+	if (r->status == 0) {
+		if (p->ci < 0)
+			no_answer(p, "create pod sandbox", "FailedCreatePodSandBox", r);
+		else
+			no_answer(p, "create container", "Failed", r);
 		return;
 	}
 	if (r->status != 201) {
@@ -518,7 +551,7 @@ post_create(struct pass *p, json_t *body, const char *name)
 		return;
 	}
 	snprintf(path, sizeof(path), "/containers/create?name=%s", dk_escape(name, en, sizeof(en)));
-	pass_call(p, "POST", path, s, 60000, create_done);
+	pass_call(p, "POST", path, s, deadline_ms(DEADLINE_CREATE_MS), create_done);
 	free(s);
 }
 
@@ -635,7 +668,8 @@ exec_action(struct pass *p, const struct api_binding *b, const struct plan_out *
 	case PLAN_REMOVE: remove_ctr(p, b, o); break;
 	case PLAN_START: start_ctr(p, o->target->id); break;
 	case PLAN_PAUSE_IMAGE:
-		pass_call(p, "GET", "/images/skiff%2Fpause:0.1/json", NULL, 10000, pause_inspect_done);
+		pass_call(p, "GET", "/images/skiff%2Fpause:0.1/json", NULL, deadline_ms(DEADLINE_INSPECT_MS),
+		          pause_inspect_done);
 		break;
 	case PLAN_CREATE_INFRA: create_infra(p, &b->pod); break;
 	case PLAN_CREATE_APP: create_app(p, &b->pod, o->ci, o->infra, o->restarts); break;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_deadline.h"
 #include "agent_fw.h"
 
 #define NET_RETRY_S 10.0
@@ -300,7 +301,7 @@ net_create(struct agent *a)
 		                                                   .path = "/networks/create",
 		                                                   .body = body,
 		                                                   .len = strlen(body),
-		                                                   .timeout_ms = 30000,
+		                                                   .timeout_ms = DEADLINE_NETWORK_MS,
 		                                                   .done = create_done,
 		                                                   .arg = a});
 	free(body);
@@ -333,7 +334,8 @@ net_call(struct agent *a, const char *method, dk_done_fn done)
 	snprintf(path, sizeof(path), "/networks/%s", a->o.docker_network);
 	a->net_req = dk_call(
 		a->dk,
-		&(struct dk_call_opts){.method = method, .path = path, .timeout_ms = 30000, .done = done, .arg = a});
+		&(struct dk_call_opts){
+			.method = method, .path = path, .timeout_ms = DEADLINE_NETWORK_MS, .done = done, .arg = a});
 	if (!a->net_req)
 		net_again(a, PHASE_DOCKER, 1.0);
 }

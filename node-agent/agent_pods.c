@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agent_deadline.h"
 #include "agent_drain.h"
 #include "agent_evict.h"
 #include "agent_exec.h"
@@ -199,9 +200,17 @@ pass_requeue(struct pass *p, double after)
 		p->requeue = after;
 }
 
+/* A pass is sequential: one Docker call at a time (agent_deadline.h's bound
+ * per pod). A second one while the first is open would be a bug here: it
+ * is logged and the first one dropped, so the bound holds. */
 int
 pass_call(struct pass *p, const char *method, const char *path, const char *body, long timeout_ms, dk_done_fn done)
 {
+	if (p->req) {
+		log_kv(LL_ERROR, KV("pod", p->pod),
+		       "bug: a second Docker call (%s %s) while one is open; dropping the first", method, path);
+		dk_cancel(p->req);
+	}
 	p->req = dk_call(p->a->dk, &(struct dk_call_opts){.method = method,
 	                                                  .path = path,
 	                                                  .body = body,
@@ -246,7 +255,7 @@ inspect_next(struct pass *p)
 		return;
 	}
 	snprintf(path, sizeof(path), "/containers/%s/json", p->s[p->ix].id);
-	pass_call(p, "GET", path, NULL, 10000, inspect_done);
+	pass_call(p, "GET", path, NULL, deadline_ms(DEADLINE_INSPECT_MS), inspect_done);
 }
 
 static void
@@ -304,7 +313,7 @@ pass_list(struct pass *p)
 	pass_reset_snaps(p);
 	snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\",\"%s=%s\"]}", LBL_NODE, p->a->o.node_name, LBL_POD, p->pod);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", dk_escape(f, enc, sizeof(enc)));
-	pass_call(p, "GET", path, NULL, 15000, list_done);
+	pass_call(p, "GET", path, NULL, deadline_ms(DEADLINE_LIST_MS), list_done);
 }
 
 void

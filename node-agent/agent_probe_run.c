@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent_deadline.h"
 #include "agent_probe.h"
 #include "tp.h"
 
@@ -219,7 +220,7 @@ exec_call(struct prun *r, const char *method, const char *path, const char *body
 	                                                  .path = path,
 	                                                  .body = body,
 	                                                  .len = body ? strlen(body) : 0,
-	                                                  .timeout_ms = (long)(r->timeout * 1000) + 1000,
+	                                                  .timeout_ms = (long)(r->timeout * 1000) + DEADLINE_EXEC_MS,
 	                                                  .done = done,
 	                                                  .arg = r});
 	return r->req ? 0 : -1;

@@ -15,7 +15,8 @@
  *   - a Warning event RuntimeUnhealthy on the node, and /healthz fails
  *     saying why.
  *
- * The first success brings all of it back at once, without a restart.
+ * The first success brings all of it back at once, without a restart,
+ * and queues every pod at once (not after its back-off).
  *
  * Disk: with each answer of /info the agent looks at the free space of
  * Docker's data root (DockerRootDir) and of --pod-dir; when either has
@@ -24,7 +25,9 @@
  * Kubernetes' disk-pressure taint does) with a Warning event DiskPressure;
  * it clears when both have room again. Pods already there keep running.
  * What it does not do: kill or restart dockerd, or touch containers; the
- * pods' own passes keep their deadlines (agent_exec.c) and simply fail.
+ * pods' own passes keep their deadlines (agent_deadline.h) and simply
+ * fail. Its calls are urgent: they may take the slot agent_docker.c keeps
+ * under --max-docker-calls, so hung pod calls cannot delay the verdict.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -33,9 +36,9 @@
 #include <time.h>
 
 #include "agent.h"
+#include "agent_deadline.h"
 
 #define PERIOD_S 5.0
-#define CALL_TIMEOUT_MS 5000
 
 static void runtime_ask(struct agent *a, const char *path);
 
@@ -52,6 +55,13 @@ runtime_ok(struct agent *a)
 	recorder_eventf(a->rec, "nodes", a->o.node_name, "Normal", "RuntimeReady", "Docker answers again");
 	register_refresh(a);
 	lease_beat_now(a);
+	/* The passes that failed meanwhile wait out the queue's back-off (up
+	 * to 30 s) and the sandboxes theirs: every pod now, adopting what
+	 * calls that timed out made after all (agent_exec.c). */
+	if (a->started) {
+		pods_sandbox_retry(a);
+		events_resync(a);
+	}
 }
 
 /* A call failed: down once it has been failing for long enough. */
@@ -140,7 +150,8 @@ runtime_done(struct dk_resp *r, void *arg)
 static void
 runtime_ask(struct agent *a, const char *path)
 {
-	struct dk_call_opts o = {.path = path, .timeout_ms = CALL_TIMEOUT_MS, .done = runtime_done, .arg = a};
+	struct dk_call_opts o = {
+		.path = path, .timeout_ms = DEADLINE_HEALTH_MS, .done = runtime_done, .arg = a, .urgent = 1};
 
 	a->rt_asking = strcmp(path, "/info") == 0 ? 2 : 1;
 	if (!(a->rt_req = dk_call(a->dk, &o)))

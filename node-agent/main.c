@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_deadline.h"
 #include "agent_dns.h"
 #include "agent_drain.h"
 #include "agent_evict.h"
@@ -176,6 +177,9 @@ static int allow_privileged;
 static int stop_ordering;
 static long pids_limit;
 FLAG_BOUNDS(check_pids, 0, 4194304)
+/* --max-docker-calls (agent_deadline.h) */
+static long max_docker_calls;
+FLAG_BOUNDS(check_docker_calls, DEADLINE_MIN_CALLS, 4096)
 
 static int
 check_host_ports(const struct flag *f, char *err, size_t len)
@@ -313,6 +317,10 @@ static const struct flag agent_flags[] = {
          check_runtime},
 	{"hollow-start-delay", FLAG_DURATION, &hollow_delay, "0s", NULL,
          "with --runtime hollow: how long a container takes to start", NULL, check_hollow_delay},
+	{"max-docker-calls", FLAG_INT, &max_docker_calls, "64", NULL,
+         "Docker requests open at once (event stream and probe execs included, one kept for the health check); "
+         "more wait their turn",
+         "N", check_docker_calls},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -576,6 +584,7 @@ agent_options(struct agent *a)
 			a->o.pod_dir = hollow_pod_dir;
 		}
 	}
+	a->o.max_docker_calls = max_docker_calls;
 }
 
 static void
@@ -607,6 +616,8 @@ agent_start(struct skiff_daemon *d)
 	a->prober = prober_new(a);
 	if (!a->dk || !a->rec || !a->q || !a->pause_tarball || !a->prober)
 		fatalx("out of memory");
+	dk_set_max(a->dk, a->o.max_docker_calls);
+	dk_metrics(a->dk, d->metrics);
 	wq_set_backoff(a->q, 0.5, 30.0);
 	wq_pause(a->q);
 	a->m_passes = metrics_add(d->metrics, "skiff_agent_reconcile_passes_total", NULL, METRIC_COUNTER,

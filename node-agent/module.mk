@@ -101,3 +101,9 @@ UNIT_TESTS += $(TBIN)/check_dnsconf $(TBIN)/check_svcenv
 # through the dk_* calls of agent_docker.c on a loop, without Docker.
 $(eval $(call test_prog,check_hollow,tests/unit,$(OBJ)/node-agent/agent_docker.o $(OBJ)/node-agent/agent_hollow.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 UNIT_TESTS += $(TBIN)/check_hollow
+# check_docker_cap drives agent_docker.c (the in-flight cap, the queue,
+# deadlines from the send) against a unix-socket server of its own.
+$(eval $(call test_prog,check_docker_cap,tests/unit,$(OBJ)/node-agent/agent_docker.o $(OBJ)/node-agent/agent_hollow.o $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
+UNIT_TESTS += $(TBIN)/check_docker_cap
+# check_agent_frozen runs on the suite etcd of the check_etcd_* fixture.
+$(TBIN)/check_agent_frozen: $(ETCD_FIXTURE_OBJ)
