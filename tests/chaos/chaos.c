@@ -333,7 +333,7 @@ plan_make(struct chaos_rng *r)
 static void
 run_schedule(struct chaos_rng *r)
 {
-	int next = 0;
+	int next = 0, rc;
 	char what[128];
 
 	while (now() < C.secs) {
@@ -347,9 +347,10 @@ run_schedule(struct chaos_rng *r)
 			case P_FREEZE: do_freeze(p); break;
 			case P_CHURN:
 				what[0] = '\0';
-				if (chaos_churn_step(r, what, sizeof(what)) < 0 || C.verbose)
+				rc = chaos_churn_step(r, what, sizeof(what));
+				if (rc < 0 || C.verbose)
 					fprintf(stderr, "chaos: %6.1f s: %s%s\n", now(), what,
-					        C.verbose ? "" : " failed (etcd between leaders?)");
+					        rc < 0 ? " failed (etcd between leaders?)" : "");
 				break;
 			}
 		}
