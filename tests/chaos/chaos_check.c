@@ -8,7 +8,6 @@
  * It only reads; it does not wait (the caller polls it until everything
  * holds or its deadline passes) and reads no log.
  */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 #include <string.h>
 
 #include "chaos.h"
-#include "docker_harness.h"
 #include "e2e_bed.h"
 
 static const char *const NAMES[INV_N] = {
@@ -305,22 +303,6 @@ check_endpoints(json_t *snap, json_t *bound, struct chaos_inv *inv)
 	}
 }
 
-/* Minion i's skiff containers (new array), NULL when dockerd did not answer. */
-static json_t *
-containers(int i)
-{
-	char path[256], *resp = NULL, *enc;
-	json_t *j = NULL;
-
-	enc = curl_easy_escape(NULL, "{\"label\":[\"skiff.pod\"]}", 0);
-	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc ? enc : "");
-	curl_free(enc);
-	if (dh_request_on(bed_docker(i), "GET", path, NULL, &resp) == 200)
-		j = json_loads(resp, 0, NULL);
-	free(resp);
-	return j;
-}
-
 /* One container c of minion node: orphan? duplicate (seen counts running
  * ones per pod, uid and container)? */
 static void
@@ -352,7 +334,7 @@ static void
 check_docker(json_t *snap, struct chaos_inv *orph, struct chaos_inv *dup)
 {
 	for (int i = 1; i <= bed_minions(); i++) {
-		json_t *list = containers(i), *c, *seen = json_object();
+		json_t *list = bed_pod_container_list(i), *c, *seen = json_object();
 		char node[16];
 		size_t k;
 
