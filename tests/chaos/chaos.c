@@ -265,13 +265,14 @@ watch_frozen(void)
 	pclose(f);
 	buf[n] = '\0';
 	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		int len = (int)strcspn(l, "\n");
+		char line[512];
 
-		if (strncmp(l, "  RuntimeReady ", 15) != 0 || !strstr(l, " False "))
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\n"), l);
+		if (strncmp(line, "  RuntimeReady ", 15) != 0 || !strstr(line, " False "))
 			continue;
 		C.freeze_seen = 1;
-		fprintf(stderr, "chaos: %6.1f s: m%d RuntimeReady False while its dockerd is frozen: %.*s\n", now(),
-		        C.frozen, len, l);
+		fprintf(stderr, "chaos: %6.1f s: m%d RuntimeReady False while its dockerd is frozen:\n%s\n", now(),
+		        C.frozen, line);
 		if (C.verbose)
 			fprintf(stderr, "chaos: skiffctl describe node m%d:\n%s", C.frozen, buf);
 		return;
