@@ -26,6 +26,8 @@
  * seed; what the cluster does in between is not.
  */
 #include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,7 @@ static struct {
 	int down[NCOMP];
 	int frozen, isolated; /* minion frozen / isolated now, 0 none */
 	int freeze_seen;      /* RuntimeReady False seen during this freeze */
+	char last_rr[128];    /* its RuntimeReady as last read */
 	double next_describe;
 	int kills, leader_kills, freezes, found_dead;
 	struct chaos_inv inv[INV_N];
@@ -144,8 +147,9 @@ undo_due(double t)
 		C.undo[i] = C.undo[--C.nundo];
 		if (strncmp(u.cmd, "thaw", 4) == 0) {
 			if (!C.freeze_seen)
-				chaos_note(&C.inv[INV_RUNTIME], "m%d: dockerd frozen %d s, RuntimeReady never False",
-				           C.frozen, FREEZE_SECONDS);
+				chaos_note(&C.inv[INV_RUNTIME],
+				           "m%d: dockerd frozen %d s, RuntimeReady never False (last read: %s)",
+				           C.frozen, FREEZE_SECONDS, C.last_rr[0] ? C.last_rr : "none");
 			C.frozen = 0;
 		} else if (strncmp(u.cmd, "unisolate", 9) == 0)
 			C.isolated = 0;
@@ -176,17 +180,69 @@ do_kill(const struct plan *p)
 	undo_add(p->dur, start, c);
 }
 
+static size_t
+collect(char *p, size_t sz, size_t n, void *arg)
+{
+	char *buf = arg;
+	size_t l = strlen(buf), k = sz * n;
+
+	if (l + k < 4096) {
+		memcpy(buf + l, p, k);
+		buf[l + k] = '\0';
+	}
+	return k;
+}
+
+/* Whether the member at url (a client URL) says it leads:
+ * POST /v3/maintenance/status, its own member_id equals its leader. */
+static int
+member_leads(const char *url)
+{
+	char u[256], buf[4096] = "";
+	CURL *c = curl_easy_init();
+	json_t *j;
+	int leads = 0;
+
+	if (!c)
+		return 0;
+	snprintf(u, sizeof(u), "%s/v3/maintenance/status", url);
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1500L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)buf);
+	if (curl_easy_perform(c) == CURLE_OK && (j = json_loads(buf, 0, NULL))) {
+		const char *l = json_string_value(json_object_get(j, "leader"));
+		const char *me = json_string_value(json_object_get(json_object_get(j, "header"), "member_id"));
+
+		leads = l && me && strcmp(l, me) == 0;
+		json_decref(j);
+	}
+	curl_easy_cleanup(c);
+	return leads;
+}
+
+/* The member (1..3, in the order of the bed's endpoints) leading now, or 0. */
+static int
+etcd_leader(void)
+{
+	char eps[512], *save = NULL;
+	int k = 1;
+
+	snprintf(eps, sizeof(eps), "%s", bed_etcd());
+	for (char *u = strtok_r(eps, ",", &save); u; u = strtok_r(NULL, ",", &save), k++)
+		if (member_leads(u))
+			return k;
+	return 0;
+}
+
 static void
 do_leader(const struct plan *p)
 {
-	FILE *f = popen("tests/cluster etcd-leader", "r");
 	char cmd[64];
-	int k = 0;
+	int k = etcd_leader();
 
-	if (!f || fscanf(f, "%d", &k) != 1)
-		k = 0;
-	if (f)
-		pclose(f);
 	if (k < 1 || k > 3) {
 		fprintf(stderr, "chaos: %6.1f s: no etcd leader found; no kill\n", now());
 		return;
@@ -245,18 +301,45 @@ do_freeze(const struct plan *p)
 	undo_add(FREEZE_SECONDS, cmd, -1);
 }
 
-/* While a dockerd is frozen: once a second, `skiffctl describe node` of
- * it, until its RuntimeReady condition says False; then print it. */
+/* The RuntimeReady condition of node mI's status as "STATUS REASON"
+ * into buf (empty when absent). */
+static void
+runtime_ready(int m, char *buf, size_t len)
+{
+	char key[64];
+	json_t *st, *c;
+	size_t i;
+
+	buf[0] = '\0';
+	snprintf(key, sizeof(key), "nodestatus/m%d", m);
+	st = bed_get(key, NULL);
+	json_array_foreach(json_object_get(json_object_get(st, "status"), "conditions"), i, c) {
+		if (strcmp(json_string_value(json_object_get(c, "type")) ?: "", "RuntimeReady") == 0)
+			snprintf(buf, len, "%s %s", json_string_value(json_object_get(c, "status")) ?: "?",
+			         json_string_value(json_object_get(c, "reason")) ?: "");
+	}
+	json_decref(st);
+}
+
+/* While a dockerd is frozen: once a second, its node's RuntimeReady
+ * condition from etcd, until it says False; then `skiffctl describe node`
+ * of it, printed (in full with -v). */
 static void
 watch_frozen(void)
 {
 	char cmd[768], buf[8192];
-	size_t n = 0;
+	size_t n;
 	FILE *f;
 
 	if (!C.frozen || C.freeze_seen || now() < C.next_describe)
 		return;
 	C.next_describe = now() + 1;
+	runtime_ready(C.frozen, C.last_rr, sizeof(C.last_rr));
+	if (strncmp(C.last_rr, "False", 5) != 0)
+		return;
+	C.freeze_seen = 1;
+	fprintf(stderr, "chaos: %6.1f s: m%d RuntimeReady %s while its dockerd is frozen\n", now(), C.frozen,
+	        C.last_rr);
 	snprintf(cmd, sizeof(cmd), "build/bin/skiffctl describe node m%d --etcd-endpoints=%s --prefix=%s 2>&1",
 	         C.frozen, bed_etcd(), bed_prefix());
 	if (!(f = popen(cmd, "r")))
@@ -264,19 +347,12 @@ watch_frozen(void)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	pclose(f);
 	buf[n] = '\0';
-	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char line[512];
-
-		snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\n"), l);
-		if (strncmp(line, "  RuntimeReady ", 15) != 0 || !strstr(line, " False "))
-			continue;
-		C.freeze_seen = 1;
-		fprintf(stderr, "chaos: %6.1f s: m%d RuntimeReady False while its dockerd is frozen:\n%s\n", now(),
-		        C.frozen, line);
-		if (C.verbose)
-			fprintf(stderr, "chaos: skiffctl describe node m%d:\n%s", C.frozen, buf);
-		return;
+	for (char *l = buf; !C.verbose && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0')) {
+		if (strncmp(l, "  RuntimeReady ", 15) == 0)
+			fprintf(stderr, "%.*s\n", (int)strcspn(l, "\n"), l);
 	}
+	if (C.verbose)
+		fprintf(stderr, "chaos: skiffctl describe node m%d:\n%s", C.frozen, buf);
 }
 
 static int
