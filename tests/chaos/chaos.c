@@ -28,6 +28,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,52 @@ comp_cmds(int c, char *name, char *kill, char *start, size_t len)
 	snprintf(start, len, "start-%s %d", NODEPROG[c % 3], c / 3 + 1);
 }
 
+/* Whether component c's process runs (its pid file in the bed's state
+ * dir names a live process). */
+static int
+comp_runs(int c)
+{
+	const char *d = getenv("SKIFF_CLUSTER_DIR");
+	char path[512];
+	FILE *f;
+	int pid = 0;
+
+	if (c < NPLANE)
+		snprintf(path, sizeof(path), "%s/%s.pid", d && *d ? d : "/run/skiff-cluster", PLANE[c]);
+	else
+		snprintf(path, sizeof(path), "%s/m%d/%s.pid", d && *d ? d : "/run/skiff-cluster", (c - NPLANE) / 3 + 1,
+		         NODEPROG[(c - NPLANE) % 3]);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return pid > 0 && kill(pid, 0) == 0;
+}
+
+/* What systemd's Restart= does on a node: every component that is not
+ * down on purpose but does not run (it exited by itself, e.g. an agent
+ * started while cut off from etcd exits after --etcd-timeout) is named,
+ * counted and started again. */
+static void
+supervise(int force)
+{
+	static double next;
+	char name[64], kill_[64], start[64];
+
+	if (!force && now() < next)
+		return;
+	next = now() + 2;
+	for (int c = 0; c < NCOMP; c++) {
+		if (C.down[c] || comp_runs(c))
+			continue;
+		comp_cmds(c, name, kill_, start, sizeof(name));
+		fprintf(stderr, "chaos: %6.1f s: %s exited by itself; starting it again\n", now(), name);
+		C.found_dead++;
+		cluster(start);
+	}
+}
+
 static void
 undo_add(double after, const char *cmd, int comp)
 {
@@ -172,7 +219,7 @@ do_kill(const struct plan *p)
 	comp_cmds(c, name, kill, start, sizeof(name));
 	fprintf(stderr, "chaos: %6.1f s: kill -9 %s (back in %.1f s)\n", now(), name, p->dur);
 	if (cluster(kill) < 0) {
-		fprintf(stderr, "chaos: %6.1f s: %s was not running: it died by itself\n", now(), name);
+		fprintf(stderr, "chaos: %6.1f s: %s was not running: it had exited by itself\n", now(), name);
 		C.found_dead++;
 	} else
 		C.kills++;
@@ -432,6 +479,7 @@ run_schedule(struct chaos_rng *r)
 			}
 		}
 		undo_due(now());
+		supervise(0);
 		watch_frozen();
 		usleep(50 * 1000); /* pacing the schedule, not waiting for the cluster */
 	}
@@ -472,10 +520,11 @@ START_TEST(test_chaos)
 	run_schedule(&r);
 	fprintf(stderr, "chaos: %6.1f s: chaos stopped; starting whatever is down\n", now());
 	undo_due(-1);
+	supervise(1);
 	took = converge(&held);
 	held += C.inv[INV_RUNTIME].ok;
 	if (C.found_dead)
-		fprintf(stderr, "chaos: %d components had died by themselves before their kill (see above)\n",
+		fprintf(stderr, "chaos: %d times a component had exited by itself and was started again (see above)\n",
 		        C.found_dead);
 	if (took >= 0)
 		fprintf(stderr,
