@@ -80,7 +80,7 @@ static struct {
 	int frozen, isolated; /* minion frozen / isolated now, 0 none */
 	int freeze_seen;      /* RuntimeReady False seen during this freeze */
 	char last_rr[128];    /* its RuntimeReady as last read */
-	double next_describe;
+	double next_describe, frozen_at;
 	int kills, leader_kills, freezes, found_dead;
 	struct chaos_inv inv[INV_N];
 } C;
@@ -343,6 +343,7 @@ do_freeze(const struct plan *p)
 	C.freezes++;
 	C.frozen = m;
 	C.freeze_seen = 0;
+	C.frozen_at = now();
 	C.next_describe = now() + 1;
 	snprintf(cmd, sizeof(cmd), "thaw %d", m);
 	undo_add(FREEZE_SECONDS, cmd, -1);
@@ -385,8 +386,8 @@ watch_frozen(void)
 	if (strncmp(C.last_rr, "False", 5) != 0)
 		return;
 	C.freeze_seen = 1;
-	fprintf(stderr, "chaos: %6.1f s: m%d RuntimeReady %s while its dockerd is frozen\n", now(), C.frozen,
-	        C.last_rr);
+	fprintf(stderr, "chaos: %6.1f s: m%d RuntimeReady %s while its dockerd is frozen (%.1f s after SIGSTOP)\n",
+	        now(), C.frozen, C.last_rr, now() - C.frozen_at);
 	snprintf(cmd, sizeof(cmd), "build/bin/skiffctl describe node m%d --etcd-endpoints=%s --prefix=%s 2>&1",
 	         C.frozen, bed_etcd(), bed_prefix());
 	if (!(f = popen(cmd, "r")))
@@ -516,6 +517,12 @@ START_TEST(test_chaos)
 		C.inv[i].ok = 1;
 	plan_make(&r);
 	ck_assert_int_eq(chaos_objects_create(), 0);
+	/* The checker bites: right after the objects are written no pod can
+	 * be Running yet. */
+	chaos_check(C.inv);
+	ck_assert_msg(!C.inv[INV_COUNTS].ok, "exact-counts held before any pod could run");
+	fprintf(stderr, "chaos: before the chaos, as expected: %s does not hold: %.200s\n", C.inv[INV_COUNTS].name,
+	        C.inv[INV_COUNTS].evidence);
 	C.t0 = bed_now();
 	run_schedule(&r);
 	fprintf(stderr, "chaos: %6.1f s: chaos stopped; starting whatever is down\n", now());
