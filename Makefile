@@ -11,6 +11,8 @@
 #   make fn-length  no function of the programs is longer than 80 lines
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
+#   make chaos      the chaos suite (tests/chaos) for CHAOS_SECONDS (300) on
+#                   the three-minion bed (root); make test runs it for 90 s
 #
 # B is the build directory; the sanitizer pass reuses every rule with
 # B=build/san.

@@ -127,13 +127,60 @@ minion_agent() {
 # first).
 minion_skiff() {
 	echo "$2" >"$D/m$1/labels"
-	minion_agent "$1" &&
-		spawn "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" \
-			"$ROOT/build/bin/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
-			--node-name="m$1" --mode=nftables &&
-		spawn "$D/m$1/dns.pid" "$D/m$1/dns.log" nsenter --net="/run/netns/skiff-m$1" \
-			"$ROOT/build/bin/skiff-dns" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
-			--listen=169.254.20.10:53
+	minion_agent "$1" && minion_proxy "$1" && minion_dns "$1"
+}
+
+minion_proxy() {
+	spawn "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" \
+		"$ROOT/build/bin/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+		--node-name="m$1" --mode=nftables
+}
+
+minion_dns() {
+	spawn "$D/m$1/dns.pid" "$D/m$1/dns.log" nsenter --net="/run/netns/skiff-m$1" \
+		"$ROOT/build/bin/skiff-dns" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+		--listen=169.254.20.10:53
+}
+
+# minion_prog_kill I PROG | minion_prog_start I PROG: SIGKILL minion I's
+# agent, proxy or dns (its containers keep running) / start it again.
+minion_prog_kill() {
+	case $2 in agent | proxy | dns) ;; *) die "$2: must be agent, proxy or dns" ;; esac
+	is_ours "$D/m$1/$2.pid" || die "no $2 runs on m$1"
+	kill -KILL "$(cat "$D/m$1/$2.pid")"
+	rm -f "$D/m$1/$2.pid"
+}
+
+minion_prog_start() {
+	case $2 in agent | proxy | dns) ;; *) die "$2: must be agent, proxy or dns" ;; esac
+	is_ours "$D/m$1/$2.pid" && die "the $2 of m$1 runs already"
+	"minion_$2" "$1"
+}
+
+# minion_dockerd_pid I: the pid of minion I's dockerd (its own pid file).
+minion_dockerd_pid() {
+	p=$(cat "$D/m$1/exec/dockerd.pid" 2>/dev/null) && [ -n "$p" ] && [ -d "/proc/$p" ] && echo "$p"
+}
+
+# minion_freeze I STOP|CONT: SIGSTOP / SIGCONT minion I's dockerd (its
+# containerd and containers keep running: a wedged Docker, not a dead one).
+# $D/mI/frozen marks it, for `down`.
+minion_freeze() {
+	p=$(minion_dockerd_pid "$1") || die "no dockerd runs on m$1"
+	kill -"$2" "$p" || return 1
+	if [ "$2" = STOP ]; then : >"$D/m$1/frozen"; else rm -f "$D/m$1/frozen"; fi
+}
+
+# minion_isolate I -I|-D: add / remove, in minion I's namespace, rules
+# that drop its traffic to etcd's client ports (the agent, proxy and dns
+# lose etcd; pods, Docker and the other minions stay reachable).
+minion_isolate() {
+	for u in $(echo "$ETCD_MINION" | tr ',' ' '); do
+		hp=${u#http://}
+		in_ns "$1" iptables -w "$2" OUTPUT -p tcp -d "${hp%:*}" --dport "${hp##*:}" \
+			-m comment --comment "$TAG-isolate" -j DROP || { [ "$2" = -D ] || return 1; }
+	done
+	if [ "$2" = -I ]; then : >"$D/m$1/isolated"; else rm -f "$D/m$1/isolated"; fi
 }
 
 # minion_kill_leftovers I: whatever still runs in the namespace or inside
@@ -150,6 +197,8 @@ minion_kill_leftovers() {
 # minion_down I: containers, agent, proxy, dns, dockerd, namespace, link, files.
 minion_down() {
 	i=$1 m=$D/m$1
+	# A frozen dockerd would neither answer nor handle SIGTERM.
+	[ -f "$m/frozen" ] && { p=$(minion_dockerd_pid "$i") && kill -CONT "$p"; }
 	stop 10 "$m/agent.pid" "$m/proxy.pid" "$m/dns.pid"
 	if curl -sf -m 2 --unix-socket "$m/docker.sock" http://d/_ping >/dev/null 2>&1; then
 		ids=$(DOCKER_HOST=unix://$m/docker.sock docker ps -aq 2>/dev/null)

@@ -2,17 +2,19 @@
 # host namespace. etcd listens on 127.0.0.1 (for the control plane and the
 # tests) and on 10.213.0.1 (for the minions), same port, data in $D/etcd.
 
+# free_ports [N]: N (default 2) free loopback ports, space-separated.
 free_ports() {
 	python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
 for x in s:
     x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))
-'
+' "${1:-2}"
 }
 
 plane_etcd() {
+	[ "$(cat "$D/etcd-members" 2>/dev/null || echo 1)" = 3 ] && { plane_etcd3; return; }
 	ports=$(free_ports) || return 1
 	cp=${ports% *} pp=${ports#* }
 	ETCD=http://127.0.0.1:$cp
@@ -38,6 +40,7 @@ MINIONS=$(cat "$D/minions")
 NETMODE=$(cat "$D/netmode")
 BACKEND=$(cat "$D/backend")
 ROUTED=$(cat "$D/routed")
+ETCD_MEMBERS=$(cat "$D/etcd-members")
 EOT
 }
 
@@ -49,15 +52,82 @@ plane_backend() {
 		{ echo "tests/cluster: cannot write $PREFIX/network/config" >&2; return 1; }
 }
 
+# plane_etcd3: three members skiff-cluster-K (K = 1..3), each on its own
+# client port on 127.0.0.1 and $NET.1 and a peer port on 127.0.0.1, data in
+# $D/etcdK; ports in $D/etcd-ports ("client peer" per line K). ETCD and
+# ETCD_MINION list all three client URLs, comma-separated.
+plane_etcd3() {
+	ports=$(free_ports 6) || return 1
+	# shellcheck disable=SC2086
+	set -- $ports
+	printf '%s %s\n%s %s\n%s %s\n' "$1" "$2" "$3" "$4" "$5" "$6" >"$D/etcd-ports"
+	ETCD="http://127.0.0.1:$1,http://127.0.0.1:$3,http://127.0.0.1:$5"
+	ETCD_MINION="http://$NET.1:$1,http://$NET.1:$3,http://$NET.1:$5"
+	for k in 1 2 3; do plane_etcd_member "$k" || return 1; done
+	for k in 1 2 3; do
+		cp=$(sed -n "${k}p" "$D/etcd-ports" | cut -d' ' -f1)
+		if ! wait_for 30 sh -c "curl -sf -m 1 http://127.0.0.1:$cp/health | grep -q '\"health\":\"true\"'"; then
+			echo "tests/cluster: etcd member $k did not become healthy; its log:" >&2
+			tail -n 20 "$D/etcd$k.log" >&2
+			return 1
+		fi
+	done
+}
+
+# plane_etcd_member K: start member K (again: same ports, same data dir;
+# --initial-cluster* are ignored once the data dir exists). Not waiting.
+plane_etcd_member() {
+	cl=""
+	for k in 1 2 3; do
+		cl="$cl${cl:+,}skiff-cluster-$k=http://127.0.0.1:$(sed -n "${k}p" "$D/etcd-ports" | cut -d' ' -f2)"
+	done
+	cp=$(sed -n "${1}p" "$D/etcd-ports" | cut -d' ' -f1)
+	pp=$(sed -n "${1}p" "$D/etcd-ports" | cut -d' ' -f2)
+	spawn "$D/etcd$1.pid" "$D/etcd$1.log" etcd --name "skiff-cluster-$1" --data-dir "$D/etcd$1" \
+		--listen-client-urls "http://127.0.0.1:$cp,http://$NET.1:$cp" \
+		--advertise-client-urls "http://$NET.1:$cp" \
+		--listen-peer-urls "http://127.0.0.1:$pp" --initial-advertise-peer-urls "http://127.0.0.1:$pp" \
+		--initial-cluster "$cl" --initial-cluster-token skiff-cluster --initial-cluster-state new
+}
+
+# plane_etcd_kill K: SIGKILL member K (its data dir stays).
+plane_etcd_kill() {
+	case $1 in 1 | 2 | 3) ;; *) die "etcd member $1: must be 1..3 (up --etcd-members 3)" ;; esac
+	is_ours "$D/etcd$1.pid" || die "etcd member $1 does not run"
+	kill -KILL "$(cat "$D/etcd$1.pid")"
+	rm -f "$D/etcd$1.pid"
+}
+
+# plane_etcd_leader: the number K of the member that is the leader now,
+# from each member's POST /v3/maintenance/status (the one whose own
+# member_id is the leader it reports); 1 when none says so.
+plane_etcd_leader() {
+	[ -f "$D/etcd-ports" ] || die "etcd-leader: the bed has one etcd (up --etcd-members 3)"
+	for k in 1 2 3; do
+		cp=$(sed -n "${k}p" "$D/etcd-ports" | cut -d' ' -f1)
+		curl -sf -m 2 -X POST -d '{}' "http://127.0.0.1:$cp/v3/maintenance/status" 2>/dev/null |
+			python3 -c 'import json,sys
+s=json.load(sys.stdin); sys.exit(0 if s.get("leader") and s["leader"]==s["header"]["member_id"] else 1)' &&
+			{ echo "$k"; return 0; }
+	done
+	echo "tests/cluster: no member says it leads" >&2
+	return 1
+}
+
 PLANE="skiff-scheduler skiff-replication-controller skiff-endpoints-controller skiff-node-controller skiff-config-controller skiff-deployment-controller"
 
 plane_start() {
 	for p in $PLANE; do
-		extra=""
-		[ "$p" = skiff-node-controller ] && extra="--eviction-timeout=$EVICTION"
-		spawn "$D/$p.pid" "$D/$p.log" "$ROOT/build/bin/$p" --etcd-endpoints="$ETCD" \
-			--prefix="$PREFIX" $extra || return 1
+		plane_spawn "$p" || return 1
 	done
+}
+
+# plane_spawn P: start control-plane program P with the bed's flags.
+plane_spawn() {
+	extra=""
+	[ "$1" = skiff-node-controller ] && extra="--eviction-timeout=$EVICTION"
+	spawn "$D/$1.pid" "$D/$1.log" "$ROOT/build/bin/$1" --etcd-endpoints="$ETCD" \
+		--prefix="$PREFIX" $extra
 }
 
 # plane_kill P | plane_restart P: SIGKILL control-plane program P (one of
@@ -72,13 +142,13 @@ plane_kill() {
 plane_restart() {
 	case " $PLANE " in *" $1 "*) ;; *) die "$1 is not a control-plane program" ;; esac
 	is_ours "$D/$1.pid" && die "$1 runs already"
-	spawn "$D/$1.pid" "$D/$1.log" "$ROOT/build/bin/$1" --etcd-endpoints="$ETCD" --prefix="$PREFIX"
+	plane_spawn "$1"
 }
 
 plane_down() {
 	# shellcheck disable=SC2046
 	stop 10 $(for p in $PLANE; do echo "$D/$p.pid"; done)
-	stop 10 "$D/etcd.pid"
+	stop 10 "$D/etcd.pid" "$D/etcd1.pid" "$D/etcd2.pid" "$D/etcd3.pid"
 }
 
 ectl() {

@@ -87,5 +87,7 @@ char *bed_exec_in_pod(int i, const char *pod, const char *cname, const char *con
 int bed_docker_tag(const char *image, const char *repo, const char *tag);
 /* Containers on minion i (all=1) with label skiff.pod (any value), or -1. */
 int bed_pod_containers(int i);
+/* The same containers as Docker lists them (a new array), or NULL. */
+json_t *bed_pod_container_list(int i);
 
 #endif

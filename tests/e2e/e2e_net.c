@@ -218,21 +218,28 @@ bed_exec_in_pod(int i, const char *pod, const char *cname, const char *const arg
 	return resp;
 }
 
-int
-bed_pod_containers(int i)
+json_t *
+bed_pod_container_list(int i)
 {
 	char path[256], *resp = NULL, *enc;
-	json_t *j;
-	int n = -1;
+	json_t *j = NULL;
 
 	enc = curl_easy_escape(NULL, "{\"label\":[\"skiff.pod\"]}", 0);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc ? enc : "");
 	curl_free(enc);
-	if (dh_request_on(bed_docker(i), "GET", path, NULL, &resp) == 200 && (j = json_loads(resp, 0, NULL))) {
-		n = (int)json_array_size(j);
-		json_decref(j);
-	}
+	if (dh_request_on(bed_docker(i), "GET", path, NULL, &resp) == 200)
+		j = json_loads(resp, 0, NULL);
 	free(resp);
+	return j;
+}
+
+int
+bed_pod_containers(int i)
+{
+	json_t *j = bed_pod_container_list(i);
+	int n = j ? (int)json_array_size(j) : -1;
+
+	json_decref(j);
 	return n;
 }
 
