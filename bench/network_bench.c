@@ -2,13 +2,19 @@
  * network_bench.c: the pod network between two minions of tests/cluster
  * (root), for the host-gw and the vxlan backend in one run, each next to
  * the same transfer between the two minions' own addresses: TCP throughput
- * (one connection, 256 MiB) and connection latency (p50 of 200 connects),
- * the median of 5 interleaved rounds each.
+ * (one connection for DUR seconds) and connection latency (p50 of 200
+ * connects). Both sides of a comparison use the same code, duration, one
+ * stream, the same CPUs (client on CPU 0, server on the last CPU) and the
+ * same bed link (skiff-cbr0); ROUNDS rounds in ABBA order (pods first in
+ * even rounds, nodes first in odd ones) after an unmeasured warm-up of
+ * each; the ratio is the median of the rounds' ratios, with their range.
  * Prints
  *   network host-gw: ratio=… vxlan: ratio=… (vs node to node) added p50=… µs
+ *   network rounds: host-gw ratio LO-HI vxlan ratio LO-HI over N rounds …
  * (ratio: pod-to-pod throughput over node-to-node; added p50: what the
  * vxlan path adds to a connect, pod to pod minus node to node). Targets:
- * host-gw >= 0.95, vxlan >= 0.8.
+ * host-gw >= 0.95, vxlan >= 0.8. The machine's load average is printed
+ * with the numbers: on a shared machine it moves them.
  *
  * A "pod" here is a network namespace on the minion's Docker bridge skiff0
  * with an address of the minion's subnet (as the agent's pods have, same
@@ -28,17 +34,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "e2e_bed.h"
 #include "th_netns.h"
 
-#define XFER ((size_t)256 << 20)
+#define DUR 2.0 /* seconds of one transfer */
 #define CONNS 200
 #define PORT 5201
-#define ROUNDS 5
+#define ROUNDS 6
 
 struct result {
 	double mbps;  /* MB/s */
 	double p50us; /* connect p50, µs */
+};
+
+/* Both measurements of a round, and the round's ratio. */
+struct side {
+	double pm[ROUNDS], pl[ROUNDS], nm[ROUNDS], nl[ROUNDS], ratio[ROUNDS];
+	struct result pods, nodes;
+	double lo, hi, ratio_med;
 };
 
 static int
@@ -52,16 +66,21 @@ enter_path(const char *path)
 	return 0;
 }
 
-static int
-cmp_d(const void *a, const void *b)
+/* This process on CPU cpu (0 or the last one): the same placement for
+ * every transfer, so that pods and nodes compete for the same CPUs. */
+static void
+pin(int last)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
 
-	return x < y ? -1 : x > y;
+	CPU_ZERO(&set);
+	CPU_SET(last && n > 1 ? (int)n - 1 : 0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* Server in ns srv: one transfer, then CONNS connections; writes the
- * transfer's seconds to fd. */
+ * transfer's bytes per second to fd. */
 static void
 server(const char *srv, int fd)
 {
@@ -70,8 +89,9 @@ server(const char *srv, int fd)
 	int l, c, one = 1;
 	size_t got = 0;
 	ssize_t n;
-	double t0 = 0;
+	double t0 = 0, rate;
 
+	pin(1);
 	if (enter_path(srv) < 0 || (l = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		_exit(1);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -85,36 +105,33 @@ server(const char *srv, int fd)
 			t0 = bed_now();
 		got += (size_t)n;
 	}
-	t0 = bed_now() - t0;
+	rate = (double)got / (bed_now() - t0);
 	close(c);
-	(void)!write(fd, &t0, sizeof(t0));
+	(void)!write(fd, &rate, sizeof(rate));
 	for (int i = 0; i < CONNS; i++)
 		close(accept(l, NULL, NULL));
-	_exit(got == XFER ? 0 : 1);
+	_exit(got > 0 ? 0 : 1);
 }
 
-/* Client in ns cli to ip: the transfer, then CONNS connects, their p50 to fd. */
+/* Client in ns cli to ip: the transfer (DUR seconds), then CONNS
+ * connects, their p50 to fd. */
 static void
 client(const char *cli, const char *ip, int fd)
 {
 	struct sockaddr_in d = {.sin_family = AF_INET, .sin_port = htons(PORT)};
 	static char buf[1 << 16];
-	double lat[CONNS];
-	size_t sent = 0;
+	double lat[CONNS], end;
 	int s;
 
+	pin(0);
 	inet_pton(AF_INET, ip, &d.sin_addr);
 	if (enter_path(cli) < 0 || (s = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
 	    connect(s, (struct sockaddr *)&d, sizeof(d)) < 0)
 		_exit(1);
 	memset(buf, 'n', sizeof(buf));
-	while (sent < XFER) {
-		ssize_t n = write(s, buf, sizeof(buf) < XFER - sent ? sizeof(buf) : XFER - sent);
-
-		if (n <= 0)
+	for (end = bed_now() + DUR; bed_now() < end;)
+		if (write(s, buf, sizeof(buf)) <= 0)
 			_exit(1);
-		sent += (size_t)n;
-	}
 	close(s);
 	for (int i = 0; i < CONNS; i++) {
 		double t = bed_now();
@@ -124,7 +141,7 @@ client(const char *cli, const char *ip, int fd)
 		lat[i] = (bed_now() - t) * 1e6;
 		close(s);
 	}
-	qsort(lat, CONNS, sizeof(lat[0]), cmp_d);
+	bench_sort(lat, CONNS);
 	(void)!write(fd, &lat[CONNS / 2], sizeof(double));
 	_exit(0);
 }
@@ -134,7 +151,7 @@ static int
 measure(const char *srv, const char *cli, const char *ip, struct result *r)
 {
 	int ps[2], pc[2], st1, st2;
-	double secs = 0;
+	double rate = 0;
 	char c;
 	pid_t a, b;
 
@@ -146,44 +163,57 @@ measure(const char *srv, const char *cli, const char *ip, struct result *r)
 		return -1;
 	if ((b = fork()) == 0)
 		client(cli, ip, pc[1]);
-	if (read(ps[0], &secs, sizeof(secs)) != sizeof(secs) ||
+	if (read(ps[0], &rate, sizeof(rate)) != sizeof(rate) ||
 	    read(pc[0], &r->p50us, sizeof(double)) != sizeof(double))
 		return -1;
 	waitpid(a, &st1, 0);
 	waitpid(b, &st2, 0);
 	close(ps[0]), close(ps[1]), close(pc[0]), close(pc[1]);
-	r->mbps = (double)XFER / 1e6 / secs;
+	r->mbps = rate / 1e6;
 	return WIFEXITED(st1) && !WEXITSTATUS(st1) && WIFEXITED(st2) && !WEXITSTATUS(st2) ? 0 : -1;
 }
 
-static double
-median(double *v, int n)
+/* Round k's two measurements in ABBA order (pods first in even rounds):
+ * the machine is shared, and its load drifts; alternating the order
+ * spreads the drift over both sides. */
+static int
+round_ab(struct side *s, int k, const char *p1, const char *p2, const char *pip, const char *nip)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return v[n / 2];
+	struct result r;
+
+	for (int i = 0; i < 2; i++) {
+		int pods = (i + k) % 2 == 0;
+
+		if (pods ? measure(p2, p1, pip, &r) : measure("/run/netns/skiff-m2", "/run/netns/skiff-m1", nip, &r))
+			return -1;
+		if (pods)
+			s->pm[k] = r.mbps, s->pl[k] = r.p50us;
+		else
+			s->nm[k] = r.mbps, s->nl[k] = r.p50us;
+	}
+	s->ratio[k] = s->pm[k] / s->nm[k];
+	return 0;
 }
 
-/* ROUNDS pairs of measurements, pod to pod then node to node (the machine
- * is shared: interleaving spreads the noise over both), medians. */
+/* ROUNDS rounds of pods to pods (p1 to p2's 10.244.n2.200) and node to
+ * node, after an unmeasured warm-up of each; medians and the ratio's range. */
 static int
-rounds(const char *p1, const char *p2, unsigned n2, struct result *pods, struct result *nodes)
+rounds(const char *p1, const char *p2, unsigned n2, struct side *s)
 {
-	double pm[ROUNDS], pl[ROUNDS], nm[ROUNDS], nl[ROUNDS];
 	char pip[32], nip[32];
-	struct result r;
+	struct result w;
 
 	snprintf(pip, sizeof(pip), "10.244.%u.200", n2);
 	bed_minion_ip(2, nip, sizeof(nip));
-	for (int k = 0; k < ROUNDS; k++) {
-		if (measure(p2, p1, pip, &r) < 0)
+	if (measure(p2, p1, pip, &w) < 0 || measure("/run/netns/skiff-m2", "/run/netns/skiff-m1", nip, &w) < 0)
+		return -1;
+	for (int k = 0; k < ROUNDS; k++)
+		if (round_ab(s, k, p1, p2, pip, nip) < 0)
 			return -1;
-		pm[k] = r.mbps, pl[k] = r.p50us;
-		if (measure("/run/netns/skiff-m2", "/run/netns/skiff-m1", nip, &r) < 0)
-			return -1;
-		nm[k] = r.mbps, nl[k] = r.p50us;
-	}
-	*pods = (struct result){median(pm, ROUNDS), median(pl, ROUNDS)};
-	*nodes = (struct result){median(nm, ROUNDS), median(nl, ROUNDS)};
+	bench_range(s->ratio, ROUNDS, &s->lo, &s->hi);
+	s->ratio_med = bench_median(s->ratio, ROUNDS);
+	s->pods = (struct result){bench_median(s->pm, ROUNDS), bench_median(s->pl, ROUNDS)};
+	s->nodes = (struct result){bench_median(s->nm, ROUNDS), bench_median(s->nl, ROUNDS)};
 	return 0;
 }
 
@@ -227,7 +257,7 @@ pod(int i, unsigned n)
 
 /* One backend: pod to pod and node to node on a fresh two-minion bed. */
 static int
-run(const char *args, struct result *pods, struct result *nodes)
+run(const char *args, struct side *s)
 {
 	unsigned n1 = 0, n2 = 0;
 	char p1[64], p2[64];
@@ -248,7 +278,7 @@ run(const char *args, struct result *pods, struct result *nodes)
 	if (b > 0) {
 		snprintf(p1, sizeof(p1), "/proc/%d/ns/net", (int)a);
 		snprintf(p2, sizeof(p2), "/proc/%d/ns/net", (int)b);
-		rc = rounds(p1, p2, n2, pods, nodes);
+		rc = rounds(p1, p2, n2, s);
 	}
 	if (a > 0)
 		kill(a, SIGKILL);
@@ -258,24 +288,44 @@ run(const char *args, struct result *pods, struct result *nodes)
 	return rc;
 }
 
+/* The 1-minute load average, as uptime prints it. */
+static double
+load1(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
 int
 main(void)
 {
-	struct result hp, hn, vp, vn;
+	static struct side h, v;
+	double l0 = load1();
 
 	if (geteuid() != 0) {
 		printf("network: skipped (not root: needs network namespaces and a dockerd per minion)\n");
 		return 0;
 	}
-	if (run("", &hp, &hn) < 0 || run("--backend vxlan", &vp, &vn) < 0) {
+	if (run("", &h) < 0 || run("--backend vxlan", &v) < 0) {
 		fprintf(stderr, "network: a measurement failed\n");
 		return 1;
 	}
 	fprintf(stderr,
 	        "network: host-gw pods %.0f MB/s p50 %.0f µs, nodes %.0f MB/s p50 %.0f µs; vxlan pods %.0f MB/s p50 %.0f "
 	        "µs, nodes %.0f MB/s p50 %.0f µs\n",
-	        hp.mbps, hp.p50us, hn.mbps, hn.p50us, vp.mbps, vp.p50us, vn.mbps, vn.p50us);
-	printf("network host-gw: ratio=%.2f vxlan: ratio=%.2f (vs node to node) added p50=%.0f µs\n", hp.mbps / hn.mbps,
-	       vp.mbps / vn.mbps, vp.p50us - vn.p50us);
+	        h.pods.mbps, h.pods.p50us, h.nodes.mbps, h.nodes.p50us, v.pods.mbps, v.pods.p50us, v.nodes.mbps,
+	        v.nodes.p50us);
+	printf("network host-gw: ratio=%.2f vxlan: ratio=%.2f (vs node to node) added p50=%.0f µs\n", h.ratio_med,
+	       v.ratio_med, v.pods.p50us - v.nodes.p50us);
+	printf("network rounds: host-gw ratio %.2f-%.2f vxlan ratio %.2f-%.2f over %d rounds (ABBA, %.0f s, 1 stream, "
+	       "same CPUs; load %.2f before, %.2f after)\n",
+	       h.lo, h.hi, v.lo, v.hi, ROUNDS, DUR, l0, load1());
 	return 0;
 }
