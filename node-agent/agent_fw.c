@@ -10,11 +10,7 @@
  * chain: running pods need the rules while the agent is down.
  *
  * With the vxlan backend SKIFF-IN also lets the VXLAN UDP port in only
- * from the other nodes' addresses, and SKIFF-RAW (raw PREROUTING and
- * OUTPUT) exempts the VXLAN packets themselves from connection tracking:
- * the pod packets inside are tracked after decapsulation as with host-gw,
- * and SKIFF-IN's rules for the port are stateless, so tracking the outer
- * UDP as well only cost a lookup per packet on each side.
+ * from the other nodes' addresses.
  *
  * What SKIFF-FWD lets reach this node's pods: the pod network and the
  * other nodes' addresses, replies to what the pods started, and host ports
@@ -38,7 +34,7 @@
 #include "daemon/log.h"
 #include "daemon/run.h"
 
-#define FW_STEPS 7 /* 5, and 2 more for the raw jumps with vxlan */
+#define FW_STEPS 5
 
 /* Make a chain exist (rule[0] NULL, not restore), or a rule in it, or
  * (restore) replace our chains' content with the job's rules. */
@@ -53,7 +49,7 @@ struct fw_job {
 	struct ev_loop *loop;
 	struct run_job *run; /* the program running now */
 	struct fw_step steps[FW_STEPS];
-	size_t step, nsteps;
+	size_t step;
 	int making; /* the step's check failed: now -N, -I or -A */
 	int bad;
 	char why[512]; /* the first failure */
@@ -86,9 +82,9 @@ ip_forward_on(char *why, size_t len)
 }
 
 /* The steps, in order: the chains' content first (iptables-restore makes
- * them when absent), then the jumps to them (to SKIFF-RAW with vxlan only). */
+ * them when absent), then the jumps to them. */
 static void
-fw_steps(struct fw_job *j, int vxlan)
+fw_steps(struct fw_job *j)
 {
 	const struct fw_step s[FW_STEPS] = {
 		{"filter", "DOCKER-USER", 0, {NULL}, 0},
@@ -96,12 +92,9 @@ fw_steps(struct fw_job *j, int vxlan)
 		{"filter", "DOCKER-USER", 1, {"-j", "SKIFF-FWD", NULL}, 0},
 		{"filter", "INPUT", 1, {"-j", "SKIFF-IN", NULL}, 0},
 		{"nat", "POSTROUTING", 1, {"-j", "SKIFF-NAT", NULL}, 0},
-		{"raw", "PREROUTING", 1, {"-j", "SKIFF-RAW", NULL}, 0},
-		{"raw", "OUTPUT", 1, {"-j", "SKIFF-RAW", NULL}, 0},
 	};
 
 	memcpy(j->steps, s, sizeof(s));
-	j->nsteps = vxlan ? FW_STEPS : FW_STEPS - 2;
 }
 
 /* Append a printf'd line to *b (len used, cap allocated); -1 when out of memory. */
@@ -199,10 +192,6 @@ fw_rules(const struct fw_net *net, char *why, size_t len)
 		rc |= vxlan_rules(net, &b, &used, &cap);
 	rc |= add(&b, &used, &cap,
 	          "COMMIT\n*nat\n:SKIFF-NAT - [0:0]\n-A SKIFF-NAT -s %s ! -d %s -j MASQUERADE\nCOMMIT\n", sn, pod);
-	if (net->vxlan_port > 0)
-		rc |= add(&b, &used, &cap,
-		          "*raw\n:SKIFF-RAW - [0:0]\n-A SKIFF-RAW -p udp -m udp --dport %d -j NOTRACK\nCOMMIT\n",
-		          net->vxlan_port);
 	if (rc) {
 		free(b);
 		snprintf(why, len, "out of memory");
@@ -317,7 +306,7 @@ step_done(const struct run_result *r, void *arg)
 	}
 	for (;;) {
 		j->making = 0;
-		if (++j->step == j->nsteps) {
+		if (++j->step == FW_STEPS) {
 			j->done(j->arg, !j->bad, j->why);
 			free(j->rules);
 			free(j);
@@ -345,7 +334,7 @@ fw_ensure_async(struct ev_loop *loop, const struct fw_net *net, fw_done_fn done,
 		free(j);
 		return NULL;
 	}
-	fw_steps(j, net->vxlan_port > 0);
+	fw_steps(j);
 	if (ip_forward_on(w, sizeof(w)) < 0)
 		fail(j, "%s", w);
 	if (step_start(j) < 0) {

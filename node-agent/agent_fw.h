@@ -42,10 +42,8 @@ struct fw_net {
  *              {-s PEER -p udp --dport PORT -j ACCEPT}  (each peer)
  *              {-p udp --dport PORT -j DROP}
  *   SKIFF-NAT  -s SUBNET ! -d POD -j MASQUERADE
- *   SKIFF-RAW  {-p udp --dport PORT -j NOTRACK}     (raw table)
  * (the parenthesised ones with a dns_ip, the bracketed rules unless
- * allow_metadata, the braced ones with a vxlan_port: VXLAN packets only from the other nodes' addresses,
- * and not tracked: the pod packets inside them are, once decapsulated). Only canonical CIDRs and
+ * allow_metadata, the braced ones with a vxlan_port: VXLAN packets only from the other nodes' addresses). Only canonical CIDRs and
  * addresses are written: a peer that is not one is left out (it came from
  * etcd), and a bad pod_cidr or subnet gives NULL with why in why. New
  * string; NULL also when out of memory. Pure. */
@@ -55,8 +53,7 @@ char *fw_rules(const struct fw_net *net, char *why, size_t len);
  * insert, so no duplicates):
  *   /proc/sys/net/ipv4/ip_forward = 1
  *   DOCKER-USER (made when absent) jumps first to SKIFF-FWD, INPUT to
- *   SKIFF-IN, nat POSTROUTING to SKIFF-NAT, with a vxlan_port raw
- *   PREROUTING and OUTPUT to SKIFF-RAW; the chains hold fw_rules(net).
+ *   SKIFF-IN, nat POSTROUTING to SKIFF-NAT; the chains hold fw_rules(net).
  * Each step runs a program (iptables -w 5, or iptables-restore with the
  * rules on its stdin) as a child the loop does not wait for
  * (run_program_async; loop must be libev's default loop). done(arg, ok,

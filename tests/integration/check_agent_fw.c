@@ -49,14 +49,12 @@ on_done(void *arg, int ok, const char *why)
 
 /* The cluster DNS address of the next set-ups (NULL: none). */
 static const char *ensure_dns;
-/* The VXLAN port of the next set-ups (0: host-gw). */
-static int ensure_vxlan;
 
 /* Run one set-up to its end (the loop stops when done is called). */
 static void
 ensure(const char *const *peers, size_t n, int allow)
 {
-	struct fw_net net = {POD, SN, peers, n, allow, ensure_vxlan, ensure_dns};
+	struct fw_net net = {POD, SN, peers, n, allow, 0, ensure_dns};
 	struct done d = {0};
 	char why[512];
 	struct fw_job *j = fw_ensure_async(ev_default_loop(0), &net, on_done, &d, why, sizeof(why));
@@ -166,8 +164,6 @@ START_TEST(test_rules_vxlan)
 	ck_assert_ptr_nonnull(drop);
 	ck_assert(acc < drop);
 	ck_assert_ptr_null(strstr(r, "not an address"));
-	ck_assert_ptr_nonnull(
-		strstr(r, "*raw\n:SKIFF-RAW - [0:0]\n-A SKIFF-RAW -p udp -m udp --dport 8472 -j NOTRACK\n"));
 	free(r);
 	net.vxlan_port = 0;
 	ck_assert_ptr_nonnull(r = fw_rules(&net, why, sizeof(why)));
@@ -239,28 +235,6 @@ START_TEST(test_rules_in_kernel)
 		"-N SKIFF-IN\n-A SKIFF-IN -s 10.219.0.0/16 -d 169.254.20.10/32 -p udp -m udp --dport 53 -j ACCEPT\n"
 		"-A SKIFF-IN -s 10.219.0.0/16 -d 169.254.20.10/32 -p tcp -m tcp --dport 53 -j ACCEPT\n"
 		"-A SKIFF-IN -s 10.219.0.0/16 -m conntrack --ctorigdst 169.254.169.254 -j DROP\n");
-}
-END_TEST
-
-/* vxlan: the VXLAN packets are not tracked (raw PREROUTING and OUTPUT
- * jump once to SKIFF-RAW), and SKIFF-IN's rules for the port stay. */
-START_TEST(test_vxlan_untracked_in_kernel)
-{
-	const char *peers[] = {"10.217.99.3"};
-
-	if (!own_netns())
-		return;
-	ensure_vxlan = 8472;
-	for (int i = 0; i < 2; i++) {
-		ensure(peers, 1, 1);
-		assert_chain("raw", "SKIFF-RAW", "-N SKIFF-RAW\n-A SKIFF-RAW -p udp -m udp --dport 8472 -j NOTRACK\n");
-		ck_assert_int_eq(count("raw", "PREROUTING", "-j SKIFF-RAW"), 1);
-		ck_assert_int_eq(count("raw", "OUTPUT", "-j SKIFF-RAW"), 1);
-		assert_chain("filter", "SKIFF-IN",
-		             "-N SKIFF-IN\n-A SKIFF-IN -s 10.217.99.3/32 -p udp -m udp --dport 8472 -j ACCEPT\n"
-		             "-A SKIFF-IN -p udp -m udp --dport 8472 -j DROP\n");
-	}
-	ensure_vxlan = 0;
 }
 END_TEST
 
@@ -374,7 +348,6 @@ main(void)
 	tcase_add_test(tc, test_rules_vxlan);
 	tcase_add_test(tc, test_rules_dns);
 	tcase_add_test(tc, test_rules_in_kernel);
-	tcase_add_test(tc, test_vxlan_untracked_in_kernel);
 	tcase_add_test(tc, test_forwarded_packets);
 	suite_add_tcase(s, tc);
 	if (geteuid() != 0)
