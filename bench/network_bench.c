@@ -71,8 +71,8 @@ enter_path(const char *path)
 	return 0;
 }
 
-/* This process on CPU cpu (0 or the last one): the same placement for
- * every transfer, so that pods and nodes compete for the same CPUs. */
+/* This process on CPU 0, or with last on the last CPU: the same placement
+ * for every transfer, so that pods and nodes compete for the same CPUs. */
 static void
 pin(int last)
 {
