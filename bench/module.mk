@@ -37,6 +37,7 @@ BENCHES += $(BENCH_CLUSTER)
 # (root), host-gw and vxlan, next to node to node.
 BENCH_NETWORK := $(B)/bench/network_bench
 $(OBJ)/bench/network_bench.o: CFLAGS += -Itests/e2e
+$(BENCH_NETWORK): $(BENCH_STATS_OBJ)
 $(BENCH_NETWORK): $(OBJ)/bench/network_bench.o $(OBJ)/tests/e2e/e2e_bed.o $(OBJ)/tests/e2e/e2e_net.o \
 		$(HARNESS_OBJ) $(ETCD_LIB) | $(PROGRAMS)
 	@mkdir -p $(dir $@)

@@ -318,6 +318,54 @@ START_TEST(test_pod_to_pod_across_minions)
 }
 END_TEST
 
+/* The MTU of device dev in minion i's namespace, or -1 when it has none. */
+static int
+minion_mtu(int i, const char *dev)
+{
+	char cmd[160];
+	int mtu = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "nsenter --net=/run/netns/skiff-m%d ip -o link show %s 2>/dev/null", i, dev);
+	if (!(f = popen(cmd, "r")))
+		return -1;
+	while (mtu < 0 && fgets(cmd, sizeof(cmd), f)) {
+		char *m = strstr(cmd, " mtu ");
+
+		if (m)
+			mtu = atoi(m + 5);
+	}
+	pclose(f);
+	return mtu;
+}
+
+/* 3b. A pod's eth0 has the MTU the pod network carries: the node link's
+ * with host-gw; with vxlan the device's, which is the link's minus 50
+ * (the Docker network's MTU option), so that TCP's MSS (MTU - 40) fits
+ * the tunnel (the bridge itself keeps 1500 until a pod joins it). */
+START_TEST(test_pod_mtu)
+{
+	const char *argv[] = {"/bin/busybox", "cat", "/sys/class/net/eth0/mtu", NULL};
+	struct bed_eps e;
+	int i, link, vx;
+	char *out;
+
+	if (!ROOT)
+		return;
+	wait_eps(4, NULL, 1, 30, &e);
+	ck_assert_msg(sscanf(e.node[0], "m%d", &i) == 1, "pod %s on node %s", e.pod[0], e.node[0]);
+	link = minion_mtu(i, "eth0");
+	vx = minion_mtu(i, "skiff.1");
+	ck_assert_msg(link > 0, "m%d: no MTU for eth0", i);
+	ck_assert_msg(vx < 0 || vx == link - 50, "m%d: skiff.1 has MTU %d, its link %d", i, vx, link);
+	out = bed_exec_in_pod(i, e.pod[0], "httpd", argv);
+	ck_assert_msg(out != NULL, "cannot exec in pod %s on m%d", e.pod[0], i);
+	ck_assert_msg(atoi(out) == (vx > 0 ? vx : link), "pod %s on m%d has MTU %s, want %d (link %d, skiff.1 %d)",
+	              e.pod[0], i, out, vx > 0 ? vx : link, link, vx);
+	free(out);
+}
+END_TEST
+
 /* 4. Pods whose nodeSelector asks for disk=ssd land on the ssd minion. */
 START_TEST(test_node_selector)
 {
@@ -458,6 +506,7 @@ suite(void)
 	tcase_add_test(tc, test_minions_ready);
 	tcase_add_test(tc, test_service_across_minions);
 	tcase_add_test(tc, test_pod_to_pod_across_minions);
+	tcase_add_test(tc, test_pod_mtu);
 	tcase_add_test(tc, test_node_selector);
 	tcase_add_test(tc, test_agent_killed);
 	tcase_add_test(tc, test_agent_restarted);
