@@ -144,7 +144,13 @@ alloc_done(struct etcd_result *res, void *arg)
 	struct nc_node *n;
 
 	if (res->err.code == ETCD_OK) {
-		if (res->revision > nc->net_wait_rev)
+		/* Our own write is under P/network/: wait until the informer has
+		 * it. A lost guard says only that some key there changed: its
+		 * event comes and judges again. Waiting for the store's revision
+		 * then could last until the next write under P/network/ or the
+		 * next progress notification (minutes): a node went that long
+		 * without a subnet. */
+		if (res->succeeded && res->revision > nc->net_wait_rev)
 			nc->net_wait_rev = res->revision;
 		if (res->succeeded)
 			metric_add(nc->m_subnets, (double)a->n);
