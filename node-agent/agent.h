@@ -208,7 +208,7 @@ struct agent {
 	struct dk_req *rt_req;
 	int rt_asking;        /* 1: /_ping in flight, 2: /info */
 	int rt_down;          /* failing for --runtime-unhealthy-after: node not ready */
-	double rt_fail_since; /* loop time of the first failure since the last success, 0: none */
+	double rt_last_ok;    /* loop time of the last success (or of the start): failing since then */
 	char rt_why[256];     /* the last failure */
 	char rt_changed[32];  /* when rt_down last changed (RFC 3339) */
 

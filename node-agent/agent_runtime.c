@@ -2,9 +2,10 @@
  * agent_runtime.c: is Docker answering? Every 5 s the agent asks it two
  * cheap things with a short deadline: GET /_ping, then GET /info (which
  * goes through Docker's network store: it is what hung when libnetwork
- * deadlocked while `docker ps` still answered). After
- * --runtime-unhealthy-after of failures without a success the node
- * declares itself not ready:
+ * deadlocked while `docker ps` still answered). When a call fails
+ * --runtime-unhealthy-after or more since the last success (counted from
+ * that success, not from the first failure, which a hung call makes known
+ * only at its deadline), the node declares itself not ready:
  *
  *   - the heartbeat stops (agent_lease.c asks runtime_down), so the
  *     scheduler places nothing new here and the node controller evicts the
@@ -46,7 +47,7 @@ static void runtime_ask(struct agent *a, const char *path);
 static void
 runtime_ok(struct agent *a)
 {
-	a->rt_fail_since = 0;
+	a->rt_last_ok = agent_now(a);
 	if (!a->rt_down)
 		return;
 	a->rt_down = 0;
@@ -71,9 +72,7 @@ runtime_failed(struct agent *a, const char *path, const char *why)
 	double now = agent_now(a);
 
 	snprintf(a->rt_why, sizeof(a->rt_why), "%s: %s", path, why);
-	if (a->rt_fail_since == 0)
-		a->rt_fail_since = now;
-	if (a->rt_down || now - a->rt_fail_since < (double)a->o.runtime_unhealthy_ms / 1000.0)
+	if (a->rt_down || now - a->rt_last_ok < (double)a->o.runtime_unhealthy_ms / 1000.0)
 		return;
 	a->rt_down = 1;
 	api_time_format(time(NULL), a->rt_changed, sizeof(a->rt_changed));
@@ -81,9 +80,9 @@ runtime_failed(struct agent *a, const char *path, const char *why)
 	       "Docker has not answered for %.0fs (%s); the node reports itself not ready: its heartbeat stops, so "
 	       "nothing new is placed here and its pods are evicted after the node controller's timeout; check "
 	       "dockerd (docker info, its log)",
-	       now - a->rt_fail_since, a->rt_why);
+	       now - a->rt_last_ok, a->rt_why);
 	recorder_eventf(a->rec, "nodes", a->o.node_name, "Warning", "RuntimeUnhealthy",
-	                "Docker has not answered for %.0fs: %s", now - a->rt_fail_since, a->rt_why);
+	                "Docker has not answered for %.0fs: %s", now - a->rt_last_ok, a->rt_why);
 	register_refresh(a);
 }
 
@@ -183,6 +182,7 @@ void
 runtime_start(struct agent *a)
 {
 	api_time_format(time(NULL), a->rt_changed, sizeof(a->rt_changed));
+	a->rt_last_ok = agent_now(a);
 	ev_timer_init(&a->rt_timer, runtime_tick, 0.0, PERIOD_S);
 	a->rt_timer.data = a;
 	ev_timer_start(a->d->loop, &a->rt_timer);
