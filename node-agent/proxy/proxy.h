@@ -199,10 +199,12 @@ void px_nodeport_close(struct px_proxy *px, struct px_port *p);
 /* The maps "nodeports" (TCP, nftables mode) and "nodeports_udp" (UDP,
  * both modes): node port : jump to the port's chain svc_N (numbered in
  * px->ports order as px_nft.c numbers them); new, or NULL when no port
- * has a node port in kernel rules; then PX_NODEPORT_RULE and
- * PX_NODEPORT_UDP_RULE go in the prerouting and output chains for the
- * maps present. */
-char *px_nodeport_map(struct px_proxy *px);
+ * has a node port in kernel rules. *maps says which maps it holds
+ * (PX_NP_TCP, PX_NP_UDP): PX_NODEPORT_RULE and PX_NODEPORT_UDP_RULE go in
+ * the prerouting and output chains for those. */
+#define PX_NP_TCP 1
+#define PX_NP_UDP 2
+char *px_nodeport_map(struct px_proxy *px, int *maps);
 /* The mark of connections that came in on a node port (agent_fw.c lets
  * them through to pods: see SKIFF_NODEPORT_MARK there). */
 #ifndef SKIFF_NODEPORT_MARK

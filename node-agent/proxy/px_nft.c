@@ -154,7 +154,8 @@ px_nft_render(struct px_proxy *px)
 	int us = px->mode == PX_USERSPACE;
 	const char *hooks[2][2] = {{"prerouting", "type nat hook prerouting priority dstnat"},
 	                           {"output", "type nat hook output priority -100"}};
-	char *np = px_nodeport_map(px); /* px_nodeport.c */
+	int npmaps;
+	char *np = px_nodeport_map(px, &npmaps); /* px_nodeport.c */
 
 	HASH_ITER(hh, px->ports, p, tmp) {
 		ntcp += !p->udp;
@@ -178,9 +179,9 @@ px_nft_render(struct px_proxy *px)
 			sb_printf(&b, "\t\tip daddr . tcp dport vmap @services\n");
 		if (nudp)
 			sb_printf(&b, "\t\tip daddr . udp dport vmap @services_udp\n");
-		if (np && strstr(np, "map nodeports {"))
+		if (npmaps & PX_NP_TCP)
 			sb_printf(&b, PX_NODEPORT_RULE);
-		if (np && strstr(np, "map nodeports_udp {"))
+		if (npmaps & PX_NP_UDP)
 			sb_printf(&b, PX_NODEPORT_UDP_RULE);
 		sb_printf(&b, "\t}\n");
 	}

@@ -131,8 +131,8 @@ in_kernel(const struct px_proxy *px, const struct px_port *p)
 }
 
 /* The map nodeports (udp 0) or nodeports_udp of the ports in kernel
- * rules with that protocol, or nothing when there are none. */
-static void
+ * rules with that protocol, or nothing when there are none; how many. */
+static size_t
 np_map(struct px_proxy *px, FILE *f, int udp)
 {
 	struct px_port *p, *tmp;
@@ -149,22 +149,24 @@ np_map(struct px_proxy *px, FILE *f, int udp)
 	}
 	if (n)
 		fprintf(f, " }\n\t}\n");
+	return n;
 }
 
 char *
-px_nodeport_map(struct px_proxy *px)
+px_nodeport_map(struct px_proxy *px, int *maps)
 {
 	struct px_port *p, *tmp;
 	size_t i = 0, n = 0, len = 0;
 	char *out = NULL;
 	FILE *f;
 
+	*maps = 0;
 	HASH_ITER(hh, px->ports, p, tmp)
 		n += in_kernel(px, p);
 	if (!n || !(f = open_memstream(&out, &len)))
 		return NULL;
-	np_map(px, f, 0);
-	np_map(px, f, 1);
+	*maps |= np_map(px, f, 0) ? PX_NP_TCP : 0;
+	*maps |= np_map(px, f, 1) ? PX_NP_UDP : 0;
 	/* The connection is marked (conntrack's mark: every packet of it, both
 	 * ways) on the way to the port's chain: the agent's firewall forwards
 	 * marked connections whoever sent them (a node port is for clients
