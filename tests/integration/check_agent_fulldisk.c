@@ -24,11 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "docker_harness.h"
 #include "etcd_fixture.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
 #include "th_agentpod.h"
+#include "th_dockerd.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -37,8 +37,8 @@
 
 #define S tu_sync
 
-static char DIR_[128], SOCK[192], PFX[64], NODE[64];
-static struct th_proc *DOCKERD;
+static char DIR_[128], PFX[64], NODE[64];
+static struct th_dockerd *DK; /* started and freed by the runner's process */
 
 static double
 now(void)
@@ -49,80 +49,19 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int
-sh(const char *fmt, const char *a, const char *b)
-{
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), fmt, a, b);
-	return system(cmd);
-}
-
-/* A dockerd whose data root is a 160 MiB tmpfs under DIR_, answering on
- * SOCK within 60 s: 0, or -1. */
-static int
-start_dockerd(void)
-{
-	char root[192], exec[192], pid[192], cmd[512], pns[80];
-	/* In a network namespace of its own: a dockerd started with
-	 * --bridge=none deletes docker0 wherever it runs. */
-	const char *argv[] = {"unshare",
-	                      "--net",
-	                      "--",
-	                      "dockerd",
-	                      "--data-root",
-	                      root,
-	                      "--exec-root",
-	                      exec,
-	                      "--pidfile",
-	                      pid,
-	                      "-H",
-	                      cmd,
-	                      "--bridge=none",
-	                      "--iptables=false",
-	                      "--ip-masq=false",
-	                      "--containerd-namespace",
-	                      NODE,
-	                      "--containerd-plugins-namespace",
-	                      pns,
-	                      NULL};
-
-	snprintf(pns, sizeof(pns), "%s-p", NODE);
-	snprintf(root, sizeof(root), "%s/root", DIR_);
-	snprintf(exec, sizeof(exec), "%s/exec", DIR_);
-	snprintf(pid, sizeof(pid), "%s/exec/dockerd.pid", DIR_);
-	snprintf(SOCK, sizeof(SOCK), "%s/docker.sock", DIR_);
-	if (sh("mkdir -p %s %s", root, exec) != 0 ||
-	    sh("mount -t tmpfs -o size=160m skiff-fulldisk %s%s", root, "") != 0) {
-		fprintf(stderr, "check_agent_fulldisk: cannot mount a tmpfs on %s\n", root);
-		return -1;
-	}
-	snprintf(cmd, sizeof(cmd), "unix://%s", SOCK);
-	DOCKERD = th_proc_start("/usr/bin/unshare", (char *const *)argv, NULL);
-	for (double end = now() + 60; DOCKERD && th_proc_running(DOCKERD) && now() < end; usleep(200 * 1000))
-		if (dh_request_on(SOCK, "GET", "/_ping", NULL, NULL) == 200)
-			return 0;
-	if (DOCKERD) {
-		char *log = th_proc_log(DOCKERD);
-
-		fprintf(stderr, "check_agent_fulldisk: dockerd's log:\n%s\n",
-		        log ? log + (strlen(log) > 2000 ? strlen(log) - 2000 : 0) : "(none)");
-		free(log);
-	}
-	return -1;
-}
-
 /* The test image into our dockerd, then a file that takes the rest of
  * the tmpfs (dd stops at ENOSPC). */
 static int
 fill_disk(void)
 {
-	char root[192];
+	char cmd[256];
 
-	snprintf(root, sizeof(root), "%s/root", DIR_);
-	if (sh("DOCKER_HOST=unix://%s scripts/test-image.sh 2>/dev/null%s", SOCK, "") != 0)
+	if (th_dockerd_test_image(DK) != 0)
 		return -1;
-	sh("dd if=/dev/zero of=%s/filler bs=1M 2>/dev/null%s", root, "");
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/root/filler bs=1M 2>/dev/null", DIR_);
+	if (system(cmd) != 0) {
+		/* dd ends at ENOSPC with a failure: that is the point */
+	}
 	return 0;
 }
 
@@ -146,7 +85,7 @@ start_agent(void)
 	                      "5",
 	                      NULL};
 
-	snprintf(sock, sizeof(sock), "--docker-socket=%s", SOCK);
+	snprintf(sock, sizeof(sock), "--docker-socket=%s", th_dockerd_sock(DK));
 	snprintf(pods, sizeof(pods), "%s/pods", DIR_);
 	return th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
 }
@@ -181,7 +120,7 @@ START_TEST(full_docker_disk)
 	struct th_proc *agent;
 	long n0, n1;
 
-	ck_assert_msg(start_dockerd() == 0, "our dockerd on a tmpfs did not answer in 60 s (its log is above)");
+	ck_assert_msg(DK != NULL, "our dockerd on a tmpfs did not answer in 60 s (its log is above)");
 	agent = start_agent();
 	ck_assert_ptr_nonnull(agent);
 	snprintf(key, sizeof(key), "%s/nodestatus/%s", PFX, NODE);
@@ -219,61 +158,23 @@ START_TEST(full_docker_disk)
 }
 END_TEST
 
-/* Names from the runner's pid, so that teardown_all knows them too. */
+/* In the runner's process, which outlives a failed test's (a failed
+ * test's checked teardown does not run): our dockerd on a 160 MiB tmpfs
+ * under DIR_, and its removal with everything it made. */
 static void
 setup_all(void)
 {
 	snprintf(PFX, sizeof(PFX), "/fd%d", (int)getpid());
 	snprintf(NODE, sizeof(NODE), "fd%d", (int)getpid());
 	snprintf(DIR_, sizeof(DIR_), "/tmp/skiff-fulldisk.%d", (int)getpid());
+	DK = th_dockerd_start(DIR_, NODE, 160);
 }
 
-/* Our dockerd's containers, the dockerd, the tmpfs, the directory. */
-static void
-teardown(void)
-{
-	char root[192];
-	char *ids = NULL;
-
-	if (DOCKERD && dh_request_on(SOCK, "GET", "/containers/json?all=1", NULL, &ids) == 200) {
-		json_t *a = json_loads(ids, 0, NULL), *c;
-		size_t i;
-		char path[160];
-
-		json_array_foreach(a, i, c) {
-			snprintf(path, sizeof(path), "/containers/%s?force=1&v=1",
-			         json_string_value(json_object_get(c, "Id")) ?: "none");
-			dh_request_on(SOCK, "DELETE", path, NULL, NULL);
-		}
-		json_decref(a);
-	}
-	free(ids);
-	if (DOCKERD) {
-		th_proc_signal(DOCKERD, SIGTERM);
-		if (th_proc_wait(DOCKERD, 30) < 0)
-			th_proc_kill(DOCKERD);
-		th_proc_free(DOCKERD, 0);
-		DOCKERD = NULL;
-	}
-	snprintf(root, sizeof(root), "%s/root", DIR_);
-	sh("umount -l %s 2>/dev/null; rm -rf %s", root, DIR_);
-}
-
-/* In the runner's process, which outlives a failed test's (a failed
- * test's checked teardown does not run): its dockerd by the pid file, the
- * tmpfs and the directory. */
 static void
 teardown_all(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd),
-	         "p=$(cat %s/exec/dockerd.pid 2>/dev/null) && kill -9 $p 2>/dev/null; "
-	         "umount -l %s/root 2>/dev/null; rm -rf %s",
-	         DIR_, DIR_, DIR_);
-	if (system(cmd) != 0) {
-		/* nothing was left */
-	}
+	th_dockerd_free(DK);
+	DK = NULL;
 }
 
 int
@@ -289,7 +190,6 @@ main(void)
 	}
 	tcase_add_unchecked_fixture(t, setup_all, teardown_all);
 	tcase_add_checked_fixture(t, tu_setup, tu_teardown);
-	tcase_add_checked_fixture(t, NULL, teardown);
 	tcase_set_timeout(t, 300);
 	tcase_add_test(t, full_docker_disk);
 	suite_add_tcase(s, t);
