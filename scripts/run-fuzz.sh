@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-fuzz.sh: run libFuzzer targets, one after another.
+# run-fuzz.sh: run libFuzzer targets, FUZZ_JOBS (default 2) at a time.
 #   run-fuzz.sh SECONDS BIN...
 # For each BIN (fuzz_NAME): run it once over its seed corpus fuzz/corpus/NAME/
 # (a regression check), then fuzz for SECONDS (0: seeds only), with
@@ -45,17 +45,19 @@ fail() {
 	status=1
 }
 
-status=0
-for bin in "$@"; do
+# One target: seeds, then SECONDS of fuzzing; prints its line and
+# returns non-zero when it failed.
+one() {
+	bin=$1
 	name=$(basename "$bin")
 	seeds=fuzz/corpus/$name
 	work=$top/corpus/$name
 	log=$top/logs/$name.log
 	dict=fuzz/$name.dict
+	status=0
 	if [ ! -x "$bin" ]; then
 		echo "$name: FAILED: no such fuzzer $bin (make fuzz-bins)"
-		status=1
-		continue
+		return 1
 	fi
 	mkdir -p "$work" "$seeds"
 	set -- -artifact_prefix="$top/artifacts/$name-" -timeout=10 -rss_limit_mb=2048
@@ -66,7 +68,7 @@ for bin in "$@"; do
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		fail "$name" "$log" $rc
-		continue
+		return 1
 	fi
 	runs=0
 	if [ "$secs" -gt 0 ]; then
@@ -74,10 +76,34 @@ for bin in "$@"; do
 		rc=$?
 		if [ $rc -ne 0 ]; then
 			fail "$name" "$log" $rc
-			continue
+			return 1
 		fi
 		runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
 	fi
 	echo "$name: ok: $nseeds seeds, ${runs:-0} runs in ${secs}s, corpus now $(ls "$work" | wc -l) new inputs"
+}
+
+# FUZZ_JOBS targets at a time (default 2, one per core of the machines
+# CI runs on); each one's lines are printed when its group ends, in order.
+jobs=${FUZZ_JOBS:-2}
+status=0
+while [ $# -gt 0 ]; do
+	group=""
+	i=0
+	while [ $# -gt 0 ] && [ $i -lt "$jobs" ]; do
+		out=$top/logs/$(basename "$1").out
+		(one "$1" >"$out" 2>&1) &
+		group="$group $! $out"
+		shift
+		i=$((i + 1))
+	done
+	rest="$*"
+	set -- $group
+	while [ $# -gt 0 ]; do
+		wait "$1" || status=1
+		cat "$2"
+		shift 2
+	done
+	set -- $rest
 done
 exit $status
