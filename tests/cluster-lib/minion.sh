@@ -187,10 +187,13 @@ minion_isolate() {
 # one of its dockerd's containers (after a dockerd that died uncleanly).
 minion_kill_leftovers() {
 	for p in $(ip netns pids "skiff-m$1" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	for r in /proc/[0-9]*/root; do
-		case $(readlink "$r" 2>/dev/null) in
-		"$D/m$1/data/"*) p=${r#/proc/}; kill -KILL "${p%/root}" 2>/dev/null ;;
-		esac
+	# A container's processes sit in its cgroup (their /proc/PID/root
+	# reads "/" from outside their mount namespace, so it cannot tell).
+	for c in "$D/m$1"/data/containers/*; do
+		[ -d "$c" ] || continue
+		for f in /sys/fs/cgroup/*/docker/"${c##*/}"/cgroup.procs; do
+			[ -f "$f" ] && while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$f"
+		done
 	done
 }
 
