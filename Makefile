@@ -21,6 +21,8 @@ B        ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 VERSION  := 0.1.0
+# The version of the etcd key contract (docs/keys.md) this tree speaks.
+CONTRACT_VERSION := 2
 
 CC       ?= cc
 PKGS     := libcurl jansson libmicrohttpd openssl
@@ -36,7 +38,8 @@ OPT      ?= -O2
 WNO      = $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(WNO) $(CFLAGS) $(SAN_FLAGS) \
-             -I. -Itransport -Ietcdclient -Iruntime -Iapi -Idaemon $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP
+             -I. -Itransport -Ietcdclient -Iruntime -Iapi -Idaemon $(PKG_CFLAGS) -DSKIFF_VERSION='"$(VERSION)"' -MMD -MP \
+             -DSKIFF_CONTRACT_VERSION='"$(CONTRACT_VERSION)"'
 LDLIBS   = $(PKG_LIBS) $(EV_LIBS) -lm
 # Only tests, benchmarks and fuzz targets see the test harness's headers:
 # production code cannot include them by accident.

@@ -145,7 +145,7 @@ ctl_parse(struct ctl *c, const struct skiff_prog *prog, int argc, char **argv, F
 		return SKIFFCTL_EXIT_OK;
 	}
 	if (rc == FLAGS_VERSION) {
-		fprintf(out, "skiffctl %s\n", SKIFF_VERSION);
+		flags_version(out, "skiffctl");
 		return SKIFFCTL_EXIT_OK;
 	}
 	if (rc != FLAGS_OK)

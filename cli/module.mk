@@ -24,6 +24,8 @@ $(foreach t,$(SKIFFCTL_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(H
 $(foreach t,$(SKIFFCTL_INTEG),$(eval $(OBJ)/tests/integration/$(t).o: CFLAGS += -DSKIFFCTL='"$(BIN)/skiffctl"'))
 $(foreach t,$(SKIFFCTL_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiffctl))
 INTEG_TESTS += $(SKIFFCTL_INTEG:%=$(TBIN)/%)
+# check_skiffctl's version test reads a real scheduler's leader key.
+$(TBIN)/check_skiffctl: | $(BIN)/skiff-scheduler
 
 # The man page (section 1) and bash completion, installed beside what the
 # top Makefile's install rule installs.

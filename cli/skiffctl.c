@@ -9,10 +9,6 @@
 
 #include "skiffctl.h"
 
-#ifndef SKIFF_VERSION
-#define SKIFF_VERSION "dev"
-#endif
-
 static const struct skiffctl_cmd commands[] = {
 	{"get", cmd_get, cmd_get_usage, "list objects as a table, as JSON, or follow changes (-w)"},
 	{"describe", cmd_describe, cmd_describe_usage, "show one object with its status and events"},
@@ -26,6 +22,7 @@ static const struct skiffctl_cmd commands[] = {
 	{"rollout", cmd_rollout, cmd_rollout_usage, "follow, undo, restart, pause or resume a deployment's rollout"},
 	{"set", cmd_set, cmd_set_usage, "set the images of a deployment's or controller's pod template"},
 	{"validate", cmd_validate, cmd_validate_usage, "check manifests offline"},
+	{"version", cmd_version, cmd_version_usage, "print skiffctl's version and each component's, from etcd"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -52,7 +49,7 @@ main(int argc, char **argv)
 			return SKIFFCTL_EXIT_OK;
 		}
 		if (strcmp(argv[i], "--version") == 0) {
-			printf("skiffctl %s\n", SKIFF_VERSION);
+			flags_version(stdout, "skiffctl");
 			return SKIFFCTL_EXIT_OK;
 		}
 		fprintf(stderr, "skiffctl: unknown flag %s\n", argv[i]);

@@ -56,6 +56,9 @@ int cmd_cordon(int argc, char **argv, FILE *out, FILE *err);
 void cmd_cordon_usage(FILE *f);
 int cmd_uncordon(int argc, char **argv, FILE *out, FILE *err);
 void cmd_uncordon_usage(FILE *f);
+/* skiffctl version [--client] (cmd_version.c) */
+int cmd_version(int argc, char **argv, FILE *out, FILE *err);
+void cmd_version_usage(FILE *f);
 
 /* If arg is "--name" or "--name=value" (or short, when not NULL, is arg):
  * return 1 and set *value to the value (from "=..." or the next argument,

@@ -115,7 +115,7 @@ daemon_elect(struct skiff_daemon *d, const char *component, void (*lead)(void *)
 {
 	static const struct leader_callbacks cb = {started, stopped, failed, stale};
 	struct daemon_elect *e = calloc(1, sizeof(*e));
-	char election[300], id[128], host[64] = "unknown";
+	char election[300], id[256], host[64] = "unknown";
 
 	if (!e)
 		fatalx("out of memory");
@@ -130,7 +130,7 @@ daemon_elect(struct skiff_daemon *d, const char *component, void (*lead)(void *)
 		ev_timer_start(d->loop, &e->start);
 	} else {
 		gethostname(host, sizeof(host) - 1);
-		snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
+		snprintf(id, sizeof(id), "%s-%ld %s %s", host, (long)getpid(), d->prog->name, SKIFF_VERSION_TEXT);
 		snprintf(election, sizeof(election), "%s/leaders/%s", d->opts.prefix, component);
 		if (!(e->l = leader_new(d->etcd, election, id, ELECT_TTL, &cb, e)))
 			fatalx("out of memory");

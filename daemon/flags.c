@@ -353,3 +353,9 @@ flags_help(FILE *out, const char *name, const char *summary, const char *args, c
 	help_line(out, "help", "", "print this help and exit", NULL, NULL);
 	help_line(out, "version", "", "print the version and exit", NULL, NULL);
 }
+
+void
+flags_version(FILE *out, const char *name)
+{
+	fprintf(out, "%s %s\n", name, SKIFF_VERSION_TEXT);
+}

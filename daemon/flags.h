@@ -74,4 +74,10 @@ void flags_usage(FILE *f, const char *name, const char *args);
  * default and variable, then --help and --version. */
 void flags_help(FILE *f, const char *name, const char *summary, const char *args, const struct flag *const *tabs);
 
+/* What every program's --version prints after its name: the release and the
+ * version of the key contract it speaks, "0.1.0 (contract 2)". */
+#define SKIFF_VERSION_TEXT SKIFF_VERSION " (contract " SKIFF_CONTRACT_VERSION ")"
+/* Print "NAME 0.1.0 (contract 2)\n" on out. */
+void flags_version(FILE *out, const char *name);
+
 #endif

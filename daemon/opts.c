@@ -292,7 +292,7 @@ opts_parse_or_exit(struct skiff_opts *o, const struct skiff_prog *p, int argc, c
 	switch (opts_parse(o, p, argc, argv, err, sizeof(err))) {
 	case FLAGS_OK: opts_scrub_env(); return;
 	case FLAGS_HELP: opts_help(p, stdout); break;
-	case FLAGS_VERSION: printf("%s %s\n", p->name, SKIFF_VERSION); break;
+	case FLAGS_VERSION: flags_version(stdout, p->name); break;
 	default:
 		fprintf(stderr, "%s: %s\n", p->name, err);
 		opts_usage(p, stderr);

@@ -1166,6 +1166,75 @@ START_TEST(test_watch)
 }
 END_TEST
 
+/* ---- version ---- */
+
+/* skiffctl version: its own line, then one row per agent (v2 NodeStatus,
+ * v1 node status), per leader candidate (versioned value, a version-1
+ * value without one, a hostile one escaped), and a real scheduler's row
+ * once it campaigns. */
+START_TEST(test_version)
+{
+	char *argv[] = {"skiff-scheduler", EP_ARG, PFX_ARG, "--health-addr=", NULL};
+	struct th_proc *sched;
+	char old[64];
+	struct run r;
+	int i;
+
+	putf("nodestatus/m1", "{\"metadata\":{\"name\":\"m1\"},\"status\":{\"agentVersion\":\"0.1.0\"}}");
+	putf("nodes/m1", "{\"metadata\":{\"name\":\"m1\"},\"spec\":{}}");
+	putf("nodes/old", "{\"metadata\":{\"name\":\"old\"},\"status\":{\"agentVersion\":\"0.0.9\"}}");
+	putf("nodes/nostatus", "{\"metadata\":{\"name\":\"nostatus\"},\"spec\":{}}");
+	put("leaders/node-controller/1a", "hostb-7 skiff-node-controller 0.1.0 (contract 2)");
+	put("leaders/node-controller/1b", "hostc-8");
+	put("leaders/endpoints-controller/2a", "ev\x1b[2Jil skiff-endpoints-controller 9 (contract \x07)");
+	r = ctl("version", "--client", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_str_eq(r.out, "skiffctl " SKIFF_VERSION " (contract " SKIFF_CONTRACT_VERSION ")\n");
+	run_free(&r);
+	r = ctl("version", NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	ck_assert_str_eq(line_of(r.out, "skiffctl "),
+	                 "skiffctl " SKIFF_VERSION " (contract " SKIFF_CONTRACT_VERSION ")");
+	words_are(line_of(r.out, "COMPONENT"),
+	          (const char *const[]){"COMPONENT", "INSTANCE", "VERSION", "CONTRACT", "FROM", NULL});
+	words_are(line_of(r.out, "skiff-agent  "),
+	          (const char *const[]){"skiff-agent", "m1", "0.1.0", "2", "P/nodestatus", NULL});
+	snprintf(old, sizeof(old), "%-28s old", "skiff-agent");
+	words_are(line_of(r.out, old),
+	          (const char *const[]){"skiff-agent", "old", "0.0.9", "1", "P/nodes", "status", NULL});
+	HASNT(r.out, "nostatus");
+	words_are(line_of(r.out, "skiff-node-controller"),
+	          (const char *const[]){"skiff-node-controller", "hostb-7", "0.1.0", "2", "P/leaders/node-controller",
+	                                "(leader)", NULL});
+	words_are(line_of(r.out, "node-controller"),
+	          (const char *const[]){"node-controller", "hostc-8", "unknown", "unknown", "P/leaders/node-controller",
+	                                "(candidate)", NULL});
+	HAS(r.out, "ev\\x1b[2Jil");
+	HASNT(r.out, "\x1b");
+	HASNT(r.out, "\x07");
+	run_free(&r);
+
+	sched = th_proc_start("build/bin/skiff-scheduler", argv, NULL);
+	ck_assert_ptr_nonnull(sched);
+	for (i = 0; i < 400; i++) {
+		r = ctl("version", NULL);
+		if (strstr(r.out, "\nskiff-scheduler "))
+			break;
+		run_free(&r);
+		r.out = NULL;
+		usleep(25000);
+	}
+	ck_assert_msg(r.out, "no scheduler row within 10 s");
+	words_are(line_of(r.out, "skiff-scheduler"),
+	          (const char *const[]){"skiff-scheduler", "*", SKIFF_VERSION, SKIFF_CONTRACT_VERSION,
+	                                "P/leaders/scheduler", "(leader)", NULL});
+	run_free(&r);
+	ck_assert_int_eq(th_proc_signal(sched, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(sched, 10), 0);
+	th_proc_free(sched, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1193,6 +1262,7 @@ suite(void)
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_scale_cordon);
 	tcase_add_test(tc, test_watch);
+	tcase_add_test(tc, test_version);
 	suite_add_tcase(s, tc);
 	return s;
 }

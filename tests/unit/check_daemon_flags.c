@@ -652,7 +652,7 @@ START_TEST(test_exit_statuses)
 	ck_assert_str_eq(eout, "skiff-scheduler: unknown flag --etcd-endpoint\n"
 	                       "usage: skiff-scheduler [flags]\nTry 'skiff-scheduler --help' for the flags.\n");
 	ck_assert_int_eq(run_child(&sched, ver, 2, out, eout, sizeof(out)), 0);
-	ck_assert_str_eq(out, "skiff-scheduler " SKIFF_VERSION "\n");
+	ck_assert_str_eq(out, "skiff-scheduler " SKIFF_VERSION " (contract " SKIFF_CONTRACT_VERSION ")\n");
 	ck_assert_int_eq(run_child(&sched, help, 2, out, eout, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "--etcd-password-file FILE"));
 	ck_assert_str_eq(eout, "");
