@@ -11,6 +11,9 @@
 #   make fn-length  no function of the programs is longer than 80 lines
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
+#   make deb        Debian packages skiff-node, skiff-control-plane, skiffctl
+#                   in build/deb (packaging/); make deb-test installs them
+#                   into a scratch root and purges them (make test runs it)
 #   make chaos      the chaos suite (tests/chaos) for CHAOS_SECONDS (300) on
 #                   the three-minion bed (root); make test runs it for 90 s
 #
@@ -148,6 +151,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory san-unit
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
+	$(Q)$(MAKE) --no-print-directory deb-test
 	@./scripts/run-tests.sh --total
 
 # Fuzzing: FUZZERS are libFuzzer binaries (clang) listed by fuzz/module.mk.

@@ -10,7 +10,8 @@ uthash-dev libmicrohttpd-dev
 etcd-server etcd-client docker.io busybox-static
 openssl python3 iproute2 nftables iptables conntrack procps curl cloud-init
 libldns-dev bind9-dnsutils dnsperf nsd redis-server redis-tools
-wrk"
+wrk
+dpkg-dev lintian systemd"
 
 missing=""
 for p in $PKGS; do

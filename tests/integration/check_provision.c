@@ -392,7 +392,7 @@ END_TEST
 
 START_TEST(test_cloud_init_schema)
 {
-	static const char *const files[] = {"minion.yaml", "controller.yaml", NULL};
+	static const char *const files[] = {"minion.yaml", "controller.yaml", "minion-deb.yaml", NULL};
 	char *out = NULL;
 
 	if (!have("cloud-init")) {
