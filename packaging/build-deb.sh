@@ -175,6 +175,8 @@ control $p admin "" \
 	"command-line client of the Skiff container orchestrator" \
 	"skiffctl reads and writes Skiff's objects in etcd as kubectl does Kubernetes': get, describe, apply, delete, scale, cordon, drain, rollout, set image, validate, version. With its man page and bash completion."
 
+# lintian's report goes to B/lintian.out too: make deb-test judges it.
 if command -v lintian >/dev/null; then
-	lintian -I "$B"/*_"$VERSION"_"$ARCH".deb >&2 || true
+	lintian -I "$B"/*_"$VERSION"_"$ARCH".deb > "$B/lintian.out" 2>&1 || true
+	grep -v '^running with root privileges' "$B/lintian.out" >&2 || true
 fi
