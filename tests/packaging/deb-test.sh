@@ -160,6 +160,17 @@ out=$(dpkgr --verify $PKGS 2>&1) || fail "dpkg --verify: $out"
 [ -z "$out" ] || fail "dpkg --verify: $out"
 ok "dpkg --verify: every file matches its md5sum"
 
+# A conffile the admin edited survives the package's reinstall (upgrade
+# path of the maintainer scripts) and only a purge removes it.
+echo "SKIFF_NODE_NAME=edited-by-deb-test" >> "$root/etc/default/skiff-node"
+dpkgr --force-confold -i "$B/skiff-node_${VERSION}_$ARCH.deb" > "$B/dpkg-reinstall.out" 2>&1 ||
+	fail "dpkg -i again: $(cat "$B/dpkg-reinstall.out")"
+grep -q '^SKIFF_NODE_NAME=edited-by-deb-test$' "$root/etc/default/skiff-node" || fail "reinstall lost the edited conffile"
+dpkgr -r skiff-node > "$B/dpkg-remove.out" 2>&1 || fail "dpkg -r: $(cat "$B/dpkg-remove.out")"
+[ -f "$root/etc/default/skiff-node" ] && [ ! -e "$root/usr/sbin/skiff-agent" ] ||
+	fail "dpkg -r: expected the conffile kept and the programs gone"
+ok "an edited /etc/default/skiff-node survives a reinstall and a remove (not a purge)"
+
 dpkgr --purge skiffctl skiff-control-plane skiff-node > "$B/dpkg-purge.out" 2>&1 ||
 	fail "dpkg --purge: $(cat "$B/dpkg-purge.out")"
 (cd "$root" && find . ! -path './var/lib/dpkg/*' ! -path './var/log*' | LC_ALL=C sort) > "$B/scratch.after"
