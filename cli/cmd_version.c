@@ -40,13 +40,14 @@ cmd_version_usage(FILE *f)
 static void
 row(FILE *out, const char *comp, const char *inst, const char *ver, const char *contract, const char *from)
 {
-	char c[128], i[128], v[64], k[16];
+	char c[128], i[128], v[64], k[16], f[256];
 
 	ctl_escape(comp, c, sizeof(c));
 	ctl_escape(inst, i, sizeof(i));
 	ctl_escape(ver, v, sizeof(v));
 	ctl_escape(contract, k, sizeof(k));
-	fprintf(out, "%-28s %-24s %-10s %-9s %s\n", c, i, v, k, from);
+	ctl_escape(from, f, sizeof(f));
+	fprintf(out, "%-28s %-24s %-10s %-9s %s\n", c, i, v, k, f);
 }
 
 /* The list under P/DIR/ (paged), or NULL after reporting why. */
@@ -77,11 +78,12 @@ base(const struct etcd_kv *kv)
 }
 
 /* The agents' rows: one per P/nodestatus/NODE, then one per version-1
- * node (status.agentVersion in P/nodes/NODE and no NodeStatus). */
+ * node (status.agentVersion in P/nodes/NODE and no NodeStatus). Both
+ * lists come sorted by key, so one walk pairs them: O(nodes). */
 static void
 agents(FILE *out, const struct etcd_result *st, const struct etcd_result *nodes)
 {
-	size_t i, j;
+	size_t i, j = 0;
 
 	for (i = 0; i < st->nkvs; i++) {
 		json_t *v = json_loadb(st->kvs[i].value, st->kvs[i].value_len, 0, NULL);
@@ -94,9 +96,9 @@ agents(FILE *out, const struct etcd_result *st, const struct etcd_result *nodes)
 		const char *name = base(&nodes->kvs[i]), *ver;
 		json_t *v;
 
-		for (j = 0; j < st->nkvs && strcmp(base(&st->kvs[j]), name) != 0; j++)
-			;
-		if (j < st->nkvs)
+		while (j < st->nkvs && strcmp(base(&st->kvs[j]), name) < 0)
+			j++;
+		if (j < st->nkvs && strcmp(base(&st->kvs[j]), name) == 0)
 			continue;
 		v = json_loadb(nodes->kvs[i].value, nodes->kvs[i].value_len, 0, NULL);
 		if ((ver = ctl_jstr(v, "status.agentVersion")))
@@ -161,9 +163,8 @@ candidates(FILE *out, const struct etcd_result *r, size_t plen)
 				leads = 0;
 		cand_parse(&cd, &r->kvs[i]);
 		snprintf(from, sizeof(from), "P/leaders/%s (%s)", e1, leads ? "leader" : "candidate");
-		ctl_escape(from, e2, sizeof(e2));
 		row(out, cd.prog ? cd.prog : e1, cd.inst, cd.rel ? cd.rel : "unknown",
-		    cd.contract ? cd.contract : "unknown", e2);
+		    cd.contract ? cd.contract : "unknown", from);
 	}
 }
 

@@ -1177,11 +1177,13 @@ START_TEST(test_version)
 	char *argv[] = {"skiff-scheduler", EP_ARG, PFX_ARG, "--health-addr=", NULL};
 	struct th_proc *sched;
 	char old[64];
+	const char *at;
 	struct run r;
-	int i;
+	int i, n;
 
 	putf("nodestatus/m1", "{\"metadata\":{\"name\":\"m1\"},\"status\":{\"agentVersion\":\"0.1.0\"}}");
-	putf("nodes/m1", "{\"metadata\":{\"name\":\"m1\"},\"spec\":{}}");
+	putf("nodes/m1", "{\"metadata\":{\"name\":\"m1\"},\"status\":{\"agentVersion\":\"0.0.1\"}}");
+	putf("nodes/a0", "{\"metadata\":{\"name\":\"a0\"},\"status\":{\"agentVersion\":\"0.0.8\"}}");
 	putf("nodes/old", "{\"metadata\":{\"name\":\"old\"},\"status\":{\"agentVersion\":\"0.0.9\"}}");
 	putf("nodes/nostatus", "{\"metadata\":{\"name\":\"nostatus\"},\"spec\":{}}");
 	put("leaders/node-controller/1a", "hostb-7 skiff-node-controller 0.1.0 (contract 2)");
@@ -1203,6 +1205,11 @@ START_TEST(test_version)
 	words_are(line_of(r.out, old),
 	          (const char *const[]){"skiff-agent", "old", "0.0.9", "1", "P/nodes", "status", NULL});
 	HASNT(r.out, "nostatus");
+	HASNT(r.out, "0.0.1"); /* m1's leftover version-1 status: its NodeStatus wins */
+	HAS(r.out, " a0 ");
+	for (n = 0, at = r.out; (at = strstr(at, "\nskiff-agent ")); at++)
+		n++;
+	ck_assert_int_eq(n, 3); /* m1, a0, old */
 	words_are(line_of(r.out, "skiff-node-controller"),
 	          (const char *const[]){"skiff-node-controller", "hostb-7", "0.1.0", "2", "P/leaders/node-controller",
 	                                "(leader)", NULL});
