@@ -32,9 +32,8 @@ rm -rf "$work"
 mkdir -p "$work"
 
 NODE_UNITS="skiff-agent.service skiff-proxy.service skiff-dns.service"
-CP_UNITS="skiff-scheduler.service skiff-replication-controller.service skiff-node-controller.service
-skiff-endpoints-controller.service skiff-config-controller.service skiff-deployment-controller.service"
-CP_UNITS=$(echo $CP_UNITS)
+CP_UNITS="skiff-scheduler.service skiff-replication-controller.service skiff-node-controller.service"
+CP_UNITS="$CP_UNITS skiff-endpoints-controller.service skiff-config-controller.service skiff-deployment-controller.service"
 
 # unit PACKAGE NAME: manifests/systemd/NAME for the package's root.
 unit() {
@@ -132,46 +131,46 @@ control() {
 
 # skiff-node
 p=skiff-node
-bin $p sbin skiff-agent skiff-proxy skiff-dns
+bin "$p" sbin skiff-agent skiff-proxy skiff-dns
 install -d "$work/$p/usr/share/skiff" "$work/$p/etc/default"
 install -m 644 "$B/bin/pause.tar" "$work/$p/usr/share/skiff/pause.tar"
 install -m 600 packaging/skiff-node.default "$work/$p/etc/default/skiff-node"
-for u in $NODE_UNITS; do unit $p "$u"; done
-man $p 8 node-agent/skiff-agent.8 node-agent/proxy/skiff-proxy.8 node-agent/dns/skiff-dns.8
-common $p
-maint $p "$NODE_UNITS" skiff
+for u in $NODE_UNITS; do unit "$p" "$u"; done
+man "$p" 8 node-agent/skiff-agent.8 node-agent/proxy/skiff-proxy.8 node-agent/dns/skiff-dns.8
+common "$p"
+maint "$p" "$NODE_UNITS" skiff
 echo /etc/default/skiff-node > "$work/$p/DEBIAN/conffiles"
-control $p admin "docker.io | docker-ce, iptables, nftables, conntrack" \
+control "$p" admin "docker.io | docker-ce, iptables, nftables, conntrack" \
 	"Skiff node: agent, service proxy and cluster DNS" \
 	"The programs of a Skiff minion: skiff-agent runs the pods bound to this node in Docker and keeps the node's lease and status in etcd; skiff-proxy forwards service cluster IPs to their endpoints through nftables; skiff-dns answers the services' names. With the pause image's tarball, their systemd units and /etc/default/skiff-node." \
 	"Suggests: skiffctl"
 
 # skiff-control-plane
 p=skiff-control-plane
-bin $p sbin skiff-scheduler skiff-replication-controller skiff-node-controller skiff-endpoints-controller \
+bin "$p" sbin skiff-scheduler skiff-replication-controller skiff-node-controller skiff-endpoints-controller \
 	skiff-config-controller skiff-deployment-controller
 install -d "$work/$p/etc/default"
 install -m 600 packaging/skiff-control-plane.default "$work/$p/etc/default/skiff-control-plane"
-for u in $CP_UNITS; do unit $p "$u"; done
-man $p 8 scheduler/skiff-scheduler.8 controllers/replication/skiff-replication-controller.8 \
+for u in $CP_UNITS; do unit "$p" "$u"; done
+man "$p" 8 scheduler/skiff-scheduler.8 controllers/replication/skiff-replication-controller.8 \
 	controllers/node/skiff-node-controller.8 controllers/endpoints/skiff-endpoints-controller.8 \
 	controllers/config/skiff-config-controller.8 controllers/deployment/skiff-deployment-controller.8
-common $p
-maint $p "$CP_UNITS" ""
+common "$p"
+maint "$p" "$CP_UNITS" ""
 echo /etc/default/skiff-control-plane > "$work/$p/DEBIAN/conffiles"
-control $p admin "" \
+control "$p" admin "" \
 	"Skiff control plane: scheduler and controllers" \
 	"The control plane of Skiff, a container orchestrator whose components coordinate only through etcd: skiff-scheduler binds pods to nodes; the replication, node, endpoints, config and deployment controllers keep replicas, evict pods of lost nodes, keep services' endpoints, copy ConfigMaps and Secrets to nodes and roll deployments. Each runs as a dynamic user with no capabilities, one active instance at a time by leader election in etcd." \
 	"Suggests: etcd-server, skiffctl"
 
 # skiffctl
 p=skiffctl
-bin $p bin skiffctl
-man $p 1 cli/skiffctl.1
+bin "$p" bin skiffctl
+man "$p" 1 cli/skiffctl.1
 install -d "$work/$p/usr/share/bash-completion/completions"
 install -m 644 cli/skiffctl.bash-completion "$work/$p/usr/share/bash-completion/completions/skiffctl"
-common $p
-control $p admin "" \
+common "$p"
+control "$p" admin "" \
 	"command-line client of the Skiff container orchestrator" \
 	"skiffctl reads and writes Skiff's objects in etcd as kubectl does Kubernetes': get, describe, apply, delete, scale, cordon, drain, rollout, set image, validate, version. With its man page and bash completion."
 

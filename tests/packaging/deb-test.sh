@@ -52,7 +52,7 @@ done
 # it still reports is explained, by name, in packaging/README.md.
 for d in $debs; do
 	# shellcheck disable=SC2086
-	[ "$B/lintian.out" -nt "$d" ] || { lintian -I $debs > "$B/lintian.out" 2>&1 || true; }
+	[ -n "$(find "$B/lintian.out" -newer "$d" 2>/dev/null)" ] || { lintian -I $debs > "$B/lintian.out" 2>&1 || true; }
 done
 for t in $(sed -n 's/^[EWIPX]: [^ ]*: \([^ ]*\).*/\1/p' "$B/lintian.out" | sort -u); do
 	grep -q "\`$t\`" packaging/README.md || fail "lintian tag $t is not explained in packaging/README.md:
@@ -148,7 +148,7 @@ for u in $units; do
 		fail "systemd-analyze verify $u: $out"
 	[ -z "$out" ] || fail "systemd-analyze verify $u says: $out"
 done
-ok "systemd-analyze verify: $(echo $units | wc -w) units, no complaint"
+ok "systemd-analyze verify: $(echo "$units" | wc -w) units, no complaint"
 
 for x in usr/bin/skiffctl usr/sbin/skiff-agent usr/sbin/skiff-scheduler usr/sbin/skiff-dns; do
 	got=$("$root/$x" --version)
