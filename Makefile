@@ -26,6 +26,9 @@ DESTDIR  ?=
 VERSION  := 0.1.0
 # The version of the etcd key contract (docs/keys.md) this tree speaks.
 CONTRACT_VERSION := 2
+# Parallel jobs for the builds inside make test (one per core); the tests
+# themselves still run one after another.
+JOBS     ?= $(shell nproc 2>/dev/null || echo 1)
 
 CC       ?= cc
 PKGS     := libcurl jansson libmicrohttpd openssl
@@ -74,7 +77,7 @@ SAN_TESTS :=
 FUZZERS :=
 MAN_PAGES :=
 
-.PHONY: up down all test unit integration san-unit san-run bench fuzz fuzz-smoke fuzz-bins install clean deps \
+.PHONY: up down all test unit integration san-unit san-bins san-run bench fuzz fuzz-smoke fuzz-bins install clean deps \
         format format-check fn-length
 all:
 
@@ -137,16 +140,19 @@ integration: $(INTEG_TESTS) $(PROGRAMS)
 # The sanitizer pass: unit tests plus the integration tests of the pure
 # libraries (SAN_TESTS), rebuilt with clang under ASan+UBSan into build/san.
 san-unit:
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) B=build/san SAN=1 CC=clang OPT=-O1 san-bins
 	$(Q)$(MAKE) --no-print-directory B=build/san SAN=1 CC=clang OPT=-O1 san-run
 
-san-run: $(UNIT_TESTS) $(SAN_TESTS)
+san-bins: $(UNIT_TESTS) $(SAN_TESTS)
+
+san-run: san-bins
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ./scripts/run-tests.sh $(UNIT_TESTS) $(SAN_TESTS)
 
 test: deps
 	@rm -f build/test-counts
 	$(Q)$(MAKE) --no-print-directory format-check fn-length
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory san-unit
@@ -164,7 +170,7 @@ fuzz:
 	@./scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS:$(B)/%=build/fuzz/%)
 
 fuzz-smoke:
-	$(Q)$(MAKE) --no-print-directory B=build/fuzz FUZZ=1 CC=clang OPT=-O1 fuzz-bins
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) B=build/fuzz FUZZ=1 CC=clang OPT=-O1 fuzz-bins
 	@./scripts/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZERS:$(B)/%=build/fuzz/%)
 
 fuzz-bins: $(FUZZERS)

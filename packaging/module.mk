@@ -16,7 +16,7 @@ DEB_LDFLAGS = $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -Wl,-z,now
 .PHONY: deb deb-test
 deb:
 	@./scripts/deps.sh
-	$(Q)$(MAKE) --no-print-directory B=$(DEB_B) PREFIX=/usr CFLAGS="$(DEB_CFLAGS)" SAN_FLAGS="$(DEB_LDFLAGS)" \
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) B=$(DEB_B) PREFIX=/usr CFLAGS="$(DEB_CFLAGS)" SAN_FLAGS="$(DEB_LDFLAGS)" \
 	  $(patsubst $(BIN)/%,$(DEB_B)/bin/%,$(PROGRAMS) $(BIN)/pause.tar)
 	@VERSION=$(VERSION) ./packaging/build-deb.sh $(DEB_B)
 
