@@ -118,13 +118,23 @@ free_network(void *o)
 	api_network_config_free(o);
 }
 
+/* Queue service name, once the table has been built: before that, the
+ * first full build reads every cached object anyway, and a queue of
+ * names made during the first lists (one per object, freed only after
+ * the build) would leave holes all over the heap between the records
+ * that stay. */
+static void
+queue_service(struct dns_state *st, const char *name)
+{
+	if (st->srv.table.ready)
+		controller_add(st->ctl, name);
+}
+
 static void
 on_name(struct informer *inf, const struct informer_obj *o, void *arg)
 {
-	struct dns_state *st = arg;
-
 	(void)inf;
-	controller_add(st->ctl, o->name);
+	queue_service(arg, o->name);
 }
 
 static void
@@ -139,11 +149,10 @@ static void
 on_claim(struct informer *inf, const struct informer_obj *o, void *arg)
 {
 	const struct dns_rec_claim *c = o->obj;
-	struct dns_state *st = arg;
 
 	(void)inf;
 	if (c && c->service[0])
-		controller_add(st->ctl, c->service);
+		queue_service(arg, c->service);
 }
 
 static void
