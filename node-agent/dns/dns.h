@@ -50,11 +50,12 @@ struct dns_owner; /* a service's records (dns_table.c) */
 struct dns_table {
 	struct dns_node **slots;  /* by name, open addressing: O(1) lookups */
 	size_t n_slots, n_nodes;  /* n_slots: 0 or a power of two */
-	struct dns_owner *owners; /* by service name */
+	struct dns_owner *owners; /* every service's records, a list */
 	char domain[254];         /* the cluster domain, lower case, no final dot */
 	uint32_t ttl;             /* of every answer */
 	uint32_t serial;          /* of the SOA: bumped by every change */
 	int ready;                /* the first full build is done: until then SERVFAIL */
+	size_t n_owners;          /* services in owners */
 };
 
 /* One port of a service, as the table needs it. */

@@ -10,29 +10,36 @@
  * (dns_answer.c).
  *
  * Memory, as skiff-dns's RSS target wants it small (1,000 services in
- * about 0.8 MB): a name is one allocation with its text inside, and its
- * slot a pointer (no per-name hash handle); a service's records and
- * their target names are one block, made once its records are counted.
+ * about 0.6 MB): a name is one allocation with its text inside, and its
+ * slot a pointer (no per-name hash handle); a service's records, its name
+ * and their target names are one block, made once its records are
+ * counted, found through its own name's node (no index by service).
+ * "SVC" and "SVC.default" are not names of their own: dns_table_find
+ * looks them up as SVC.default.svc.DOMAIN, whose records they share.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <ldns/ldns.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns.h"
 
-/* A service's records: rrs[0..n) and the target names they point at,
- * one block, replaced whole by each set. */
+/* A service's records: rrs[0..n), then (the pool) the service's name
+ * and the target names they point at; one block, replaced whole by each
+ * set. rrs[0] is the record of no type at SVC.default.svc.DOMAIN, the
+ * only one of its kind there but another service's of the same name in
+ * another case: owner_find reaches the block through it. */
 struct dns_owner {
-	struct dns_rr *rrs;
-	size_t n, cap;
-	char *pool; /* targets, inside the rrs block */
-	size_t pool_used, pool_cap;
-	UT_hash_handle hh;
-	char name[];
+	struct dns_owner *prev, *next; /* every service's (dns_table_clear) */
+	const char *name;              /* the service's, in the pool */
+	size_t n, cap, pool_used, pool_cap;
+	struct dns_rr rrs[];
 };
+
+#define OWNER_POOL(o) ((char *)((o)->rrs + (o)->cap))
 
 void
 dns_table_init(struct dns_table *t, const char *domain, uint32_t ttl)
@@ -242,9 +249,9 @@ pool_add(struct dns_owner *o, const char *s)
 
 	if (o->pool_cap - o->pool_used < len)
 		return NULL;
-	memcpy(o->pool + o->pool_used, s, len);
+	memcpy(OWNER_POOL(o) + o->pool_used, s, len);
 	o->pool_used += len;
-	return o->pool + o->pool_used - len;
+	return OWNER_POOL(o) + o->pool_used - len;
 }
 
 /* A record of type pointing at target, which is o's (in its pool). */
@@ -256,7 +263,7 @@ add_named(struct dns_table *t, struct dns_owner *o, const char *name, uint16_t t
 	return target ? add_rr(t, o, name, &rr) : -1;
 }
 
-/* Drop o's records, and the names only they kept. */
+/* Drop o's records, the names only they kept, and o. */
 static void
 owner_drop(struct dns_table *t, struct dns_owner *o)
 {
@@ -273,57 +280,100 @@ owner_drop(struct dns_table *t, struct dns_owner *o)
 		snprintf(name, sizeof(name), "%s", n->name);
 		names_unref(t, name);
 	}
-	free(o->rrs);
-	o->rrs = NULL;
-	o->pool = NULL;
-	o->n = o->cap = o->pool_used = o->pool_cap = 0;
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		t->owners = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	t->n_owners--;
+	free(o);
 }
 
-/* Room in one block for the records s makes (fqdn: its name) and their
- * target names. 0 or -1. */
-static int
-owner_alloc(struct dns_owner *o, const struct dns_service *s, const char *fqdn)
+/* A block with room for the records s makes (fqdn: its name), s's name
+ * and their target names, first of t's owners; NULL out of memory. */
+static struct dns_owner *
+owner_new(struct dns_table *t, const struct dns_service *s, const char *fqdn)
 {
-	size_t named = 0, len = strlen(fqdn) + 1;
+	size_t named = 0, len = strlen(fqdn) + 1, cap, pool;
+	struct dns_owner *o;
 
 	for (size_t i = 0; i < s->n_ports; i++)
 		named += s->ports[i].name && *s->ports[i].name;
 	if (!s->headless) {
-		o->cap = 1 + (s->cluster_ip ? 4 : 0) + named;
-		o->pool_cap = len;
+		cap = 1 + (s->cluster_ip ? 2 : 0) + named;
+		pool = len;
 	} else {
-		o->cap = 1 + s->n_ready * (4 + named);
-		o->pool_cap = s->n_ready * named * (sizeof("255-255-255-255.") - 1 + len);
+		cap = 1 + s->n_ready * (2 + named);
+		pool = s->n_ready * named * (sizeof("255-255-255-255.") - 1 + len);
 	}
-	if (!(o->rrs = malloc(o->cap * sizeof(*o->rrs) + o->pool_cap))) {
-		o->cap = o->pool_cap = 0;
-		return -1;
+	pool += strlen(s->name) + 1;
+	if (!(o = malloc(sizeof(*o) + cap * sizeof(struct dns_rr) + pool)))
+		return NULL;
+	*o = (struct dns_owner){.next = t->owners, .cap = cap, .pool_cap = pool};
+	o->name = pool_add(o, s->name);
+	if (t->owners)
+		t->owners->prev = o;
+	t->owners = o;
+	t->n_owners++;
+	return o;
+}
+
+/* name's node, NULL when absent (name as stored: lower case). */
+static struct dns_node *
+lookup(const struct dns_table *t, const char *name)
+{
+	size_t len = strlen(name);
+
+	return t->n_slots ? t->slots[slot_of(t, name, len, name_hash(name, len))] : NULL;
+}
+
+/* SVC.default.svc.DOMAIN of service name, lower case, into out. */
+static void
+service_fqdn(const struct dns_table *t, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s.default.svc.%s", name, t->domain);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+/* The block of service name (exactly), NULL when it has none. O(records
+ * at its name). */
+static struct dns_owner *
+owner_find(const struct dns_table *t, const char *name)
+{
+	char fqdn[DNS_NAME_MAX];
+	const struct dns_node *n;
+
+	service_fqdn(t, name, fqdn, sizeof(fqdn));
+	for (const struct dns_rr *r = (n = lookup(t, fqdn)) ? n->rrs : NULL; r; r = r->next) {
+		struct dns_owner *o =
+			(struct dns_owner *)(void *)((char *)(uintptr_t)r - offsetof(struct dns_owner, rrs));
+
+		if (!r->type && strcmp(o->name, name) == 0)
+			return o;
 	}
-	o->pool = (char *)(o->rrs + o->cap);
-	return 0;
+	return NULL;
 }
 
 void
 dns_table_remove(struct dns_table *t, const char *name)
 {
-	struct dns_owner *o;
+	struct dns_owner *o = owner_find(t, name);
 
-	HASH_FIND_STR(t->owners, name, o);
 	if (!o)
 		return;
 	owner_drop(t, o);
-	HASH_DEL(t->owners, o);
-	free(o);
 	t->serial++;
 }
 
 void
 dns_table_clear(struct dns_table *t)
 {
-	struct dns_owner *o, *tmp;
-
-	HASH_ITER(hh, t->owners, o, tmp)
-		dns_table_remove(t, o->name);
+	while (t->owners) {
+		owner_drop(t, t->owners);
+		t->serial++;
+	}
 	if (!t->n_nodes) {
 		free(t->slots);
 		t->slots = NULL;
@@ -368,12 +418,11 @@ add_srv(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, c
 	return rc;
 }
 
-/* A records of names[0..2] for the cluster IP, or (headless) for every
- * ready address, each of which also gets a name of its own. fqdn:
- * names[2] in o's pool. */
+/* A records of the service's name (name) for the cluster IP, or
+ * (headless) for every ready address, each of which also gets a name of
+ * its own. fqdn: name, in o's pool when the records point at it. */
 static int
-add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, char names[3][DNS_NAME_MAX],
-              const char *fqdn)
+add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, const char *name, const char *fqdn)
 {
 	char pod[DNS_NAME_MAX], dash[16], rev[DNS_NAME_MAX];
 	const uint8_t *b = (const uint8_t *)&s->cluster_ip;
@@ -382,16 +431,14 @@ add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service
 	if (!s->headless) {
 		if (!s->cluster_ip)
 			return 0;
-		for (int i = 0; i < 3; i++)
-			rc |= add_a(t, o, names[i], s->cluster_ip);
+		rc |= add_a(t, o, name, s->cluster_ip);
 		snprintf(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
 		return rc | add_named(t, o, rev, LDNS_RR_TYPE_PTR, 0, fqdn);
 	}
 	for (size_t j = 0; j < s->n_ready; j++) {
-		for (int i = 0; i < 3; i++)
-			rc |= add_a(t, o, names[i], s->ready[j]);
+		rc |= add_a(t, o, name, s->ready[j]);
 		dashed(s->ready[j], dash, sizeof(dash));
-		snprintf(pod, sizeof(pod), "%s.%s", dash, names[2]);
+		snprintf(pod, sizeof(pod), "%s.%s", dash, name);
 		rc |= add_a(t, o, pod, s->ready[j]);
 	}
 	return rc;
@@ -400,35 +447,22 @@ add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service
 int
 dns_table_set(struct dns_table *t, const struct dns_service *s)
 {
-	struct dns_owner *o;
-	char names[3][DNS_NAME_MAX];
+	struct dns_owner *o = owner_find(t, s->name);
+	char name[DNS_NAME_MAX];
 	const char *fqdn;
 	struct dns_rr exists = {0};
-	size_t len = strlen(s->name) + 1;
 
-	HASH_FIND_STR(t->owners, s->name, o);
 	if (o)
 		owner_drop(t, o);
-	else {
-		if (!(o = calloc(1, sizeof(*o) + len)))
-			return -1;
-		memcpy(o->name, s->name, len);
-		HASH_ADD_KEYPTR(hh, t->owners, o->name, len - 1, o);
-	}
 	t->serial++;
-	snprintf(names[0], sizeof(names[0]), "%s", s->name);
-	snprintf(names[1], sizeof(names[1]), "%s.default", s->name);
-	snprintf(names[2], sizeof(names[2]), "%s.default.svc.%s", s->name, t->domain);
-	for (int i = 0; i < 3; i++)
-		for (char *p = names[i]; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-	if (owner_alloc(o, s, names[2]) < 0)
+	service_fqdn(t, s->name, name, sizeof(name));
+	if (!(o = owner_new(t, s, name)))
 		return -1;
 	/* Non-headless records point at the service's name: one copy. */
-	fqdn = s->headless ? names[2] : pool_add(o, names[2]);
-	/* A record of no type: the service's name exists even without
-	 * addresses (NODATA, not NXDOMAIN). */
-	if (!fqdn || add_rr(t, o, names[2], &exists) < 0 || add_addresses(t, o, s, names, fqdn) < 0 ||
+	fqdn = s->headless ? name : pool_add(o, name);
+	/* A record of no type, first (owner_find): the service's name exists
+	 * even without addresses (NODATA, not NXDOMAIN). */
+	if (!fqdn || add_rr(t, o, name, &exists) < 0 || add_addresses(t, o, s, name, fqdn) < 0 ||
 	    add_srv(t, o, s, fqdn) < 0) {
 		owner_drop(t, o);
 		return -1;
@@ -436,18 +470,38 @@ dns_table_set(struct dns_table *t, const struct dns_service *s)
 	return 0;
 }
 
+/* The full name a short one stands for ("SVC" and "SVC.default" are
+ * SVC.default.svc.DOMAIN's), into out; 0 when name is not one. */
+static int
+short_name(const struct dns_table *t, const char *name, char *out, size_t len)
+{
+	const char *dot = strchr(name, '.');
+	int n;
+
+	if (!*name || *name == '.')
+		return 0;
+	if (!dot)
+		n = snprintf(out, len, "%s.default.svc.%s", name, t->domain);
+	else if (strcmp(dot, ".default") == 0)
+		n = snprintf(out, len, "%s.svc.%s", name, t->domain);
+	else
+		return 0;
+	return n > 0 && (size_t)n < len;
+}
+
 const struct dns_node *
 dns_table_find(const struct dns_table *t, const char *name)
 {
-	size_t len = strlen(name);
+	const struct dns_node *n = lookup(t, name);
+	char full[DNS_NAME_MAX];
 
-	return t->n_slots ? t->slots[slot_of(t, name, len, name_hash(name, len))] : NULL;
+	return n || !short_name(t, name, full, sizeof(full)) ? n : lookup(t, full);
 }
 
 size_t
 dns_table_services(const struct dns_table *t)
 {
-	return HASH_COUNT(t->owners);
+	return t->n_owners;
 }
 
 size_t
