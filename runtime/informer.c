@@ -9,6 +9,8 @@
  * over the informer's size limit is neither kept nor decoded.
  */
 #include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +18,14 @@
 
 #include "informer.h"
 
+/* o.value is the entry's own copy (freed with it) when owns_value. The
+ * members are in this order so that no padding comes before the key: a
+ * daemon caching thousands of objects pays 16 bytes less for each. */
 struct entry {
 	struct informer_obj o;
-	char *value;
-	unsigned gen; /* list generation that last saw it */
 	UT_hash_handle hh;
+	unsigned gen : 31; /* list generation that last saw it (wraps) */
+	unsigned owns_value : 1;
 	char key[]; /* in the same allocation: one fewer per cached object */
 };
 
@@ -60,7 +65,8 @@ entry_free(struct informer *inf, struct entry *e)
 		return;
 	if (e->o.obj && inf->free_obj)
 		inf->free_obj(e->o.obj);
-	free(e->value);
+	if (e->owns_value)
+		free((char *)(uintptr_t)e->o.value);
 	free(e);
 }
 
@@ -86,20 +92,22 @@ oversize(struct informer *inf, const struct etcd_kv *kv)
 static struct entry *
 entry_new(struct informer *inf, const struct etcd_kv *kv)
 {
-	struct entry *e = calloc(1, sizeof(*e) + kv->key_len + 1);
+	struct entry *e = calloc(1, offsetof(struct entry, key) + kv->key_len + 1);
 	int big = oversize(inf, kv);
 	size_t vlen = big ? 0 : kv->value_len;
+	char *value = NULL;
 
-	if (!e || (!inf->drop_values && !(e->value = malloc(vlen + 1)))) {
+	if (!e || (!inf->drop_values && !(value = malloc(vlen + 1)))) {
 		free(e);
 		return NULL;
 	}
 	memcpy(e->key, kv->key, kv->key_len + 1);
-	if (e->value)
-		memcpy(e->value, big ? "" : kv->value, vlen + 1);
+	if (value)
+		memcpy(value, big ? "" : kv->value, vlen + 1);
+	e->owns_value = value != NULL;
 	e->o.key = e->key;
 	e->o.name = e->key + inf->plen;
-	e->o.value = e->value ? e->value : big ? "" : kv->value; /* borrowed until apply_put ends */
+	e->o.value = value ? value : big ? "" : kv->value; /* borrowed until apply_put ends */
 	e->o.value_len = vlen;
 	e->o.create_revision = kv->create_revision;
 	e->o.mod_revision = kv->mod_revision;
@@ -168,7 +176,7 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 		if (inf->h.add)
 			inf->h.add(inf, &e->o, inf->arg);
 	}
-	if (!e->value) { /* kv's value is not ours to keep */
+	if (!e->owns_value) { /* kv's value is not ours to keep */
 		e->o.value = NULL;
 		e->o.value_len = 0;
 	}
@@ -272,7 +280,7 @@ list_done(struct etcd_result *res, void *arg)
 		return;
 	}
 	inf->st.lists++;
-	inf->gen++;
+	inf->gen = (inf->gen + 1) & 0x7fffffffu; /* as wide as an entry's */
 	for (size_t i = 0; i < res->nkvs; i++)
 		apply_put(inf, &res->kvs[i]);
 	/* Whatever this list did not see was deleted while we were away. */
