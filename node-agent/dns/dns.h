@@ -237,22 +237,24 @@ struct api_service;
 struct api_endpoints;
 struct api_service_ip;
 
+/* Sizes as small as the values (ports are 16 bits, a value is under
+ * 1.5 MB): a thousand services fit in fewer bytes. */
 struct dns_rec_port {
 	const char *name; /* NULL: unnamed */
-	int port, target_port;
-	int udp; /* else TCP */
+	uint16_t port, target_port;
+	uint8_t udp; /* else TCP */
 };
 
 struct dns_rec_service {
 	uint32_t cluster_ip; /* network order; 0: none (headless, not yet allocated) */
-	int headless;
-	size_t n_ports;
+	uint8_t headless;
+	uint32_t n_ports;
 	struct dns_rec_port ports[];
 };
 
 struct dns_rec_endpoints {
 	uint32_t cluster_ip; /* network order; 0: none */
-	size_t n_ports, n_ready;
+	uint32_t n_ports, n_ready;
 	const uint32_t *ready; /* the ready addresses, network order */
 	struct dns_rec_port ports[];
 };

@@ -40,7 +40,8 @@ static char *
 pack_ports(struct dns_rec_port *out, const struct api_service_port *p, size_t n, char *pool)
 {
 	for (size_t i = 0; i < n; i++) {
-		out[i] = (struct dns_rec_port){NULL, p[i].port, p[i].target_port, p[i].protocol == API_PROTO_UDP};
+		out[i] = (struct dns_rec_port){NULL, (uint16_t)p[i].port, (uint16_t)p[i].target_port,
+		                               p[i].protocol == API_PROTO_UDP};
 		if (p[i].name) {
 			size_t len = strlen(p[i].name) + 1;
 
@@ -60,8 +61,8 @@ dns_rec_service(const struct api_service *s)
 	if (!r)
 		return NULL;
 	r->cluster_ip = ipv4(s->spec.cluster_ip);
-	r->headless = s->spec.headless;
-	r->n_ports = n;
+	r->headless = s->spec.headless != 0;
+	r->n_ports = (uint32_t)n;
 	pack_ports(r->ports, s->spec.ports, n, (char *)r + size);
 	return r;
 }
@@ -77,7 +78,7 @@ dns_rec_endpoints(const struct api_endpoints *ep)
 	if (!r)
 		return NULL;
 	r->cluster_ip = ipv4(ep->cluster_ip);
-	r->n_ports = n;
+	r->n_ports = (uint32_t)n;
 	r->n_ready = 0;
 	r->ready = ready = (uint32_t *)((char *)r + ports);
 	for (size_t i = 0; i < ep->n_addresses; i++)

@@ -35,7 +35,7 @@
 struct dns_owner {
 	struct dns_owner *prev, *next; /* every service's (dns_table_clear) */
 	const char *name;              /* the service's, in the pool */
-	size_t n, cap, pool_used, pool_cap;
+	uint32_t n, cap, pool_used, pool_cap;
 	struct dns_rr rrs[];
 };
 
@@ -250,7 +250,7 @@ pool_add(struct dns_owner *o, const char *s)
 	if (o->pool_cap - o->pool_used < len)
 		return NULL;
 	memcpy(OWNER_POOL(o) + o->pool_used, s, len);
-	o->pool_used += len;
+	o->pool_used += (uint32_t)len;
 	return OWNER_POOL(o) + o->pool_used - len;
 }
 
@@ -308,9 +308,10 @@ owner_new(struct dns_table *t, const struct dns_service *s, const char *fqdn)
 		pool = s->n_ready * named * (sizeof("255-255-255-255.") - 1 + len);
 	}
 	pool += strlen(s->name) + 1;
-	if (!(o = malloc(sizeof(*o) + cap * sizeof(struct dns_rr) + pool)))
+	if (cap > UINT32_MAX / sizeof(struct dns_rr) || pool > UINT32_MAX ||
+	    !(o = malloc(sizeof(*o) + cap * sizeof(struct dns_rr) + pool)))
 		return NULL;
-	*o = (struct dns_owner){.next = t->owners, .cap = cap, .pool_cap = pool};
+	*o = (struct dns_owner){.next = t->owners, .cap = (uint32_t)cap, .pool_cap = (uint32_t)pool};
 	o->name = pool_add(o, s->name);
 	if (t->owners)
 		t->owners->prev = o;
