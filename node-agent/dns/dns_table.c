@@ -15,7 +15,9 @@
  * and their target names are one block, made once its records are
  * counted, found through its own name's node (no index by service).
  * "SVC" and "SVC.default" are not names of their own: dns_table_find
- * looks them up as SVC.default.svc.DOMAIN, whose records they share.
+ * looks them up as SVC.default.svc.DOMAIN, whose records they share; nor
+ * is _tcp.SVC.default.svc.DOMAIN, which exists while an SRV record is
+ * below it.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -178,14 +180,16 @@ node_unref(struct dns_table *t, const char *name, size_t len)
 }
 
 /* The next name a record at name counts for, after p: a record counts
- * for its own name and, in the zone, each name above it up to the domain.
- * NULL after the last. */
+ * for its own name and, in the zone, each name above it up to the domain
+ * but those starting with '_' (_tcp.SVC.default.svc.DOMAIN: dns_table_find
+ * finds them through the SRV records below). NULL after the last. */
 static const char *
 next_up(const struct dns_table *t, const char *p, int zone)
 {
-	if (!zone || strlen(p) <= strlen(t->domain) || !(p = strchr(p, '.')))
-		return NULL;
-	return p + 1;
+	while (zone && strlen(p) > strlen(t->domain) && (p = strchr(p, '.')))
+		if (*++p != '_')
+			return p;
+	return NULL;
 }
 
 /* Count a record at name for its names. 0, or -1 (nothing counted). */
@@ -338,6 +342,13 @@ service_fqdn(const struct dns_table *t, const char *name, char *out, size_t len)
 		*p = (char)tolower((unsigned char)*p);
 }
 
+/* The block whose first record r is (a record of no type). */
+static struct dns_owner *
+owner_of(const struct dns_rr *r)
+{
+	return (struct dns_owner *)(void *)((char *)(uintptr_t)r - offsetof(struct dns_owner, rrs));
+}
+
 /* The block of service name (exactly), NULL when it has none. O(records
  * at its name). */
 static struct dns_owner *
@@ -347,13 +358,9 @@ owner_find(const struct dns_table *t, const char *name)
 	const struct dns_node *n;
 
 	service_fqdn(t, name, fqdn, sizeof(fqdn));
-	for (const struct dns_rr *r = (n = lookup(t, fqdn)) ? n->rrs : NULL; r; r = r->next) {
-		struct dns_owner *o =
-			(struct dns_owner *)(void *)((char *)(uintptr_t)r - offsetof(struct dns_owner, rrs));
-
-		if (!r->type && strcmp(o->name, name) == 0)
-			return o;
-	}
+	for (const struct dns_rr *r = (n = lookup(t, fqdn)) ? n->rrs : NULL; r; r = r->next)
+		if (!r->type && strcmp(owner_of(r)->name, name) == 0)
+			return owner_of(r);
 	return NULL;
 }
 
@@ -490,13 +497,42 @@ short_name(const struct dns_table *t, const char *name, char *out, size_t len)
 	return n > 0 && (size_t)n < len;
 }
 
+/* 1 when _PROTO.SVC... (name) has an SRV record right below it, in the
+ * blocks of the services at its parent. O(those services' records). */
+static int
+srv_below(const struct dns_table *t, const char *name)
+{
+	const char *dot = name[0] == '_' ? strchr(name, '.') : NULL;
+	const struct dns_node *n = dot ? lookup(t, dot + 1) : NULL;
+	size_t len = strlen(name);
+
+	for (const struct dns_rr *r = n ? n->rrs : NULL; r; r = r->next) {
+		const struct dns_owner *o = r->type ? NULL : owner_of(r);
+
+		for (size_t i = 0; o && i < o->n; i++) {
+			const char *at = o->rrs[i].node->name;
+			size_t l = strlen(at);
+
+			if (o->rrs[i].type == LDNS_RR_TYPE_SRV && l > len + 1 && at[l - len - 1] == '.' &&
+			    strcmp(at + l - len, name) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 const struct dns_node *
 dns_table_find(const struct dns_table *t, const char *name)
 {
+	static const struct dns_node ent; /* a name with names below it only */
 	const struct dns_node *n = lookup(t, name);
 	char full[DNS_NAME_MAX];
 
-	return n || !short_name(t, name, full, sizeof(full)) ? n : lookup(t, full);
+	if (n)
+		return n;
+	if (short_name(t, name, full, sizeof(full)))
+		return lookup(t, full);
+	return srv_below(t, name) ? &ent : NULL;
 }
 
 size_t
