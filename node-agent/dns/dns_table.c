@@ -306,7 +306,7 @@ owner_new(struct dns_table *t, const struct dns_service *s, const char *fqdn)
 		named += s->ports[i].name && *s->ports[i].name;
 	if (!s->headless) {
 		cap = 1 + (s->cluster_ip ? 2 : 0) + named;
-		pool = len;
+		pool = 0; /* the targets are the name's own node's text */
 	} else {
 		cap = 1 + s->n_ready * (2 + named);
 		pool = s->n_ready * named * (sizeof("255-255-255-255.") - 1 + len);
@@ -398,8 +398,8 @@ dashed(uint32_t ip, char *buf, size_t len)
 	snprintf(buf, len, "%u-%u-%u-%u", b[0], b[1], b[2], b[3]);
 }
 
-/* The SRV records of s's named ports at _NAME._PROTO.FQDN (fqdn: the
- * copy in o's pool). */
+/* The SRV records of s's named ports at _NAME._PROTO.FQDN (fqdn: what
+ * the targets point at). */
 static int
 add_srv(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, const char *fqdn)
 {
@@ -428,7 +428,7 @@ add_srv(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, c
 
 /* A records of the service's name (name) for the cluster IP, or
  * (headless) for every ready address, each of which also gets a name of
- * its own. fqdn: name, in o's pool when the records point at it. */
+ * its own. fqdn: name, where records pointing at it may keep it. */
 static int
 add_addresses(struct dns_table *t, struct dns_owner *o, const struct dns_service *s, const char *name, const char *fqdn)
 {
@@ -466,12 +466,12 @@ dns_table_set(struct dns_table *t, const struct dns_service *s)
 	service_fqdn(t, s->name, name, sizeof(name));
 	if (!(o = owner_new(t, s, name)))
 		return -1;
-	/* Non-headless records point at the service's name: one copy. */
-	fqdn = s->headless ? name : pool_add(o, name);
 	/* A record of no type, first (owner_find): the service's name exists
-	 * even without addresses (NODATA, not NXDOMAIN). */
-	if (!fqdn || add_rr(t, o, name, &exists) < 0 || add_addresses(t, o, s, name, fqdn) < 0 ||
-	    add_srv(t, o, s, fqdn) < 0) {
+	 * even without addresses (NODATA, not NXDOMAIN). Non-headless records
+	 * point at the service's name: the text of its node, which that
+	 * record keeps while the block lives. */
+	if (add_rr(t, o, name, &exists) < 0 || !(fqdn = s->headless ? name : o->rrs[0].node->name) ||
+	    add_addresses(t, o, s, name, fqdn) < 0 || add_srv(t, o, s, fqdn) < 0) {
 		owner_drop(t, o);
 		return -1;
 	}
