@@ -1,12 +1,13 @@
 /*
  * dns_cache.c: forwarded answers kept by (name, type, class) until their
  * TTL runs out, at most capacity of them, the least recently used going
- * first (uthash keeps insertion order: a hit moves an entry to the end,
+ * first (a list in order of use: a hit moves an entry to the end,
  * eviction takes the head). The same cache keyed by raw bytes keeps
  * skiff-dns's own answers by the query's bytes after its id (dns_net.c).
  * Pure: the caller gives the time. It does not rewrite ids or TTLs; the
  * callers set the id of what they send.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,20 @@
 
 /* One allocation: the key, then the answer, in data. */
 struct entry {
-	uint8_t *msg; /* data + klen */
-	size_t klen, len;
+	struct entry *prev, *next; /* least recently used first */
 	double expires;
-	UT_hash_handle hh;
+	uint32_t hash;
+	uint16_t klen, len;
 	uint8_t data[]; /* the key: "TYPE/CLASS/name", or a query's bytes */
 };
 
+/* Entries by key in open addressing (linear probing, under 3/4 full:
+ * a pointer per slot instead of a hash handle per entry), and in a list
+ * from least to most recently used. */
 struct dns_cache {
-	struct entry *map;
-	size_t cap;
+	struct entry **slots;
+	size_t n_slots, count, cap; /* n_slots: 0 or a power of two */
+	struct entry *head, *tail;
 };
 
 struct dns_cache *
@@ -37,22 +42,103 @@ dns_cache_new(size_t capacity)
 	return c;
 }
 
+/* The slot of key, or the empty slot where it would go. n_slots > 0. */
+static size_t
+slot_of(const struct dns_cache *c, const void *key, size_t klen, uint32_t h)
+{
+	size_t mask = c->n_slots - 1, i = h & mask;
+	const struct entry *e;
+
+	while ((e = c->slots[i]) && (e->hash != h || e->klen != klen || memcmp(e->data, key, klen) != 0))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void
+list_unlink(struct dns_cache *c, struct entry *e)
+{
+	*(e->prev ? &e->prev->next : &c->head) = e->next;
+	*(e->next ? &e->next->prev : &c->tail) = e->prev;
+}
+
+/* e goes last: the most recently used. */
+static void
+list_append(struct dns_cache *c, struct entry *e)
+{
+	e->next = NULL;
+	e->prev = c->tail;
+	*(c->tail ? &c->tail->next : &c->head) = e;
+	c->tail = e;
+}
+
+static int64_t
+entry_hash(void *arg, size_t j)
+{
+	const struct dns_cache *c = arg;
+
+	return c->slots[j] ? (int64_t)c->slots[j]->hash : -1;
+}
+
+static void
+entry_move(void *arg, size_t from, size_t to)
+{
+	struct dns_cache *c = arg;
+
+	c->slots[to] = c->slots[from];
+	c->slots[from] = NULL;
+}
+
 static void
 drop(struct dns_cache *c, struct entry *e)
 {
-	HASH_DEL(c->map, e);
+	size_t i = slot_of(c, e->data, e->klen, e->hash);
+
+	c->slots[i] = NULL;
+	dns_probe_close(c->n_slots, i, entry_hash, entry_move, c);
+	list_unlink(c, e);
+	c->count--;
 	free(e);
+}
+
+/* Room for one more entry. 0 or -1. */
+static int
+slots_reserve(struct dns_cache *c)
+{
+	struct entry **old = c->slots, **grown;
+	size_t n = dns_probe_size(c->n_slots, c->count, 16);
+
+	if (n == c->n_slots)
+		return 0;
+	if (!(grown = calloc(n, sizeof(*grown))))
+		return -1;
+	c->slots = grown;
+	c->n_slots = n;
+	for (struct entry *e = c->head; e; e = e->next)
+		c->slots[slot_of(c, e->data, e->klen, e->hash)] = e;
+	free(old);
+	return 0;
+}
+
+static struct entry *
+find(const struct dns_cache *c, const void *key, size_t klen, uint32_t h)
+{
+	return c->n_slots ? c->slots[slot_of(c, key, klen, h)] : NULL;
+}
+
+void
+dns_cache_clear(struct dns_cache *c)
+{
+	while (c->head)
+		drop(c, c->head);
 }
 
 void
 dns_cache_free(struct dns_cache *c)
 {
-	struct entry *e, *tmp;
-
 	if (!c)
 		return;
-	HASH_ITER(hh, c->map, e, tmp)
-		drop(c, e);
+	dns_cache_clear(c);
+	free(c->slots);
 	free(c);
 }
 
@@ -68,41 +154,43 @@ void
 dns_cache_put_raw(struct dns_cache *c, const void *key, size_t klen, const uint8_t *answer, size_t len, double now,
                   double ttl)
 {
+	uint32_t h = dns_hash(key, klen);
 	struct entry *e;
 
-	if (!c->cap || ttl <= 0)
+	if (!c->cap || ttl <= 0 || klen > UINT16_MAX || len > UINT16_MAX)
 		return;
-	HASH_FIND(hh, c->map, key, klen, e);
-	if (e)
+	if ((e = find(c, key, klen, h)))
 		drop(c, e);
-	while (HASH_COUNT(c->map) >= c->cap)
-		drop(c, c->map); /* the head: least recently used */
-	if (!(e = calloc(1, sizeof(*e) + klen + len)))
+	while (c->count >= c->cap)
+		drop(c, c->head); /* least recently used */
+	if (slots_reserve(c) < 0 || !(e = malloc(sizeof(*e) + klen + len)))
 		return;
-	memcpy(e->data, key, klen);
-	e->klen = klen;
-	e->msg = memcpy(e->data + klen, answer, len);
-	e->len = len;
 	e->expires = now + ttl;
-	HASH_ADD_KEYPTR(hh, c->map, e->data, klen, e);
+	e->hash = h;
+	e->klen = (uint16_t)klen;
+	e->len = (uint16_t)len;
+	memcpy(e->data, key, klen);
+	memcpy(e->data + klen, answer, len);
+	c->slots[slot_of(c, key, klen, h)] = e;
+	list_append(c, e);
+	c->count++;
 }
 
 const uint8_t *
 dns_cache_get_raw(struct dns_cache *c, const void *key, size_t klen, double now, size_t *len)
 {
-	struct entry *e;
+	struct entry *e = find(c, key, klen, dns_hash(key, klen));
 
-	HASH_FIND(hh, c->map, key, klen, e);
 	if (!e)
 		return NULL;
 	if (e->expires <= now) {
 		drop(c, e);
 		return NULL;
 	}
-	HASH_DEL(c->map, e); /* to the end: most recently used */
-	HASH_ADD_KEYPTR(hh, c->map, e->data, e->klen, e);
+	list_unlink(c, e); /* to the end: most recently used */
+	list_append(c, e);
 	*len = e->len;
-	return e->msg;
+	return e->data + e->klen;
 }
 
 void
@@ -122,17 +210,8 @@ dns_cache_get(struct dns_cache *c, const char *name, uint16_t type, uint16_t qcl
 	return dns_cache_get_raw(c, key, make_key(key, sizeof(key), name, type, qclass), now, len);
 }
 
-void
-dns_cache_clear(struct dns_cache *c)
-{
-	struct entry *e, *tmp;
-
-	HASH_ITER(hh, c->map, e, tmp)
-		drop(c, e);
-}
-
 size_t
 dns_cache_count(const struct dns_cache *c)
 {
-	return HASH_COUNT(c->map);
+	return c->count;
 }

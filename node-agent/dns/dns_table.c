@@ -70,13 +70,14 @@ dns_table_in_zone(const struct dns_table *t, const char *name)
 
 /* ---- names: open addressing with linear probing ---- */
 
-static uint32_t
-name_hash(const char *name, size_t len)
+uint32_t
+dns_hash(const void *p, size_t len)
 {
+	const uint8_t *b = p;
 	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)name[i]) * 16777619u;
+		h = (h ^ b[i]) * 16777619u;
 	return h;
 }
 
@@ -92,55 +93,86 @@ slot_of(const struct dns_table *t, const char *name, size_t len, uint32_t h)
 	return i;
 }
 
+size_t
+dns_probe_size(size_t n, size_t count, size_t min)
+{
+	if (!n)
+		n = min;
+	while ((count + 1) * 4 > n * 3)
+		n *= 2;
+	return n;
+}
+
 /* Room for one more name (the load stays under 3/4). 0 or -1. */
 static int
 slots_reserve(struct dns_table *t)
 {
 	struct dns_node **old = t->slots;
-	size_t n = t->n_slots ? t->n_slots : 64, old_n = t->n_slots;
+	size_t n = dns_probe_size(t->n_slots, t->n_nodes, 64), old_n = t->n_slots;
 
-	if ((t->n_nodes + 1) * 4 <= t->n_slots * 3)
+	if (n == old_n)
 		return 0;
-	while ((t->n_nodes + 1) * 4 > n * 3)
-		n *= 2;
 	if (!(t->slots = calloc(n, sizeof(*t->slots)))) {
 		t->slots = old;
 		return -1;
 	}
-	t->n_slots = n;
-	for (size_t i = 0; i < old_n; i++)
-		if (old[i])
-			t->slots[slot_of(t, old[i]->name, strlen(old[i]->name), old[i]->hash)] = old[i];
+	for (t->n_slots = n; old_n-- > 0;)
+		if (old[old_n])
+			t->slots[slot_of(t, old[old_n]->name, strlen(old[old_n]->name), old[old_n]->hash)] = old[old_n];
 	free(old);
 	return 0;
+}
+
+void
+dns_probe_close(size_t n, size_t i, int64_t (*hash)(void *arg, size_t j),
+                void (*move)(void *arg, size_t from, size_t to), void *arg)
+{
+	size_t mask = n - 1, j = i, k;
+	int64_t h;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if ((h = hash(arg, j)) < 0)
+			return;
+		k = (size_t)h & mask;
+		/* j stays when its home k lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		move(arg, j, i);
+		i = j;
+	}
+}
+
+static int64_t
+node_hash(void *arg, size_t j)
+{
+	const struct dns_table *t = arg;
+
+	return t->slots[j] ? (int64_t)t->slots[j]->hash : -1;
+}
+
+static void
+node_move(void *arg, size_t from, size_t to)
+{
+	struct dns_table *t = arg;
+
+	t->slots[to] = t->slots[from];
+	t->slots[from] = NULL;
 }
 
 /* Empty slot i, moving back the names after it that probed past it. */
 static void
 slot_clear(struct dns_table *t, size_t i)
 {
-	size_t mask = t->n_slots - 1, j = i, k;
-
 	t->slots[i] = NULL;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!t->slots[j])
-			return;
-		k = t->slots[j]->hash & mask;
-		/* j stays when its home k lies cyclically in (i, j]. */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		t->slots[i] = t->slots[j];
-		t->slots[j] = NULL;
-		i = j;
-	}
+	dns_probe_close(t->n_slots, i, node_hash, node_move, t);
 }
 
 /* Add one to the count of name (made when absent). NULL out of memory. */
 static struct dns_node *
 node_ref(struct dns_table *t, const char *name, size_t len)
 {
-	uint32_t h = name_hash(name, len);
+	uint32_t h = dns_hash(name, len);
 	struct dns_node *n;
 	size_t i;
 
@@ -171,7 +203,7 @@ node_unref(struct dns_table *t, const char *name, size_t len)
 
 	if (!t->n_slots)
 		return;
-	i = slot_of(t, name, len, name_hash(name, len));
+	i = slot_of(t, name, len, dns_hash(name, len));
 	if ((n = t->slots[i]) && --n->refs == 0) {
 		slot_clear(t, i);
 		t->n_nodes--;
@@ -228,7 +260,7 @@ add_rr(struct dns_table *t, struct dns_owner *o, const char *name, const struct 
 
 	if (o->n == o->cap || names_ref(t, name) < 0)
 		return -1;
-	n = t->slots[slot_of(t, name, len, name_hash(name, len))];
+	n = t->slots[slot_of(t, name, len, dns_hash(name, len))];
 	*rr = *proto;
 	rr->node = n;
 	rr->next = n->rrs;
@@ -330,7 +362,7 @@ lookup(const struct dns_table *t, const char *name)
 {
 	size_t len = strlen(name);
 
-	return t->n_slots ? t->slots[slot_of(t, name, len, name_hash(name, len))] : NULL;
+	return t->n_slots ? t->slots[slot_of(t, name, len, dns_hash(name, len))] : NULL;
 }
 
 /* SVC.default.svc.DOMAIN of service name, lower case, into out. */
