@@ -93,18 +93,8 @@ int dns_table_in_zone(const struct dns_table *t, const char *name);
 size_t dns_table_services(const struct dns_table *t);
 size_t dns_table_names(const struct dns_table *t);
 
-/* Open addressing with linear probing (the table's names, the caches'
- * entries; dns_table.c). dns_hash: FNV-1a of len bytes. dns_probe_close:
- * slot i of n (a power of two) has just been emptied; move back each
- * entry after it that probed past it. hash(arg, j) is the hash of slot
- * j's entry, -1 when j is empty; move(arg, from, to) moves one, leaving
- * from empty. */
+/* dns_table.c: FNV-1a of len bytes (the table's and the caches' slots). */
 uint32_t dns_hash(const void *p, size_t len);
-/* The slots for count + 1 entries under 3/4 full: n (min when 0), doubled
- * as often as needed. */
-size_t dns_probe_size(size_t n, size_t count, size_t min);
-void dns_probe_close(size_t n, size_t i, int64_t (*hash)(void *arg, size_t j),
-                     void (*move)(void *arg, size_t from, size_t to), void *arg);
 
 /* dns_answer.c */
 enum dns_verdict {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "probe.h"
 
 /* One allocation: the key, then the answer, in data. */
 struct entry {
@@ -94,7 +95,7 @@ drop(struct dns_cache *c, struct entry *e)
 	size_t i = slot_of(c, e->data, e->klen, e->hash);
 
 	c->slots[i] = NULL;
-	dns_probe_close(c->n_slots, i, entry_hash, entry_move, c);
+	probe_close(c->n_slots, i, entry_hash, entry_move, c);
 	list_unlink(c, e);
 	c->count--;
 	free(e);
@@ -105,7 +106,7 @@ static int
 slots_reserve(struct dns_cache *c)
 {
 	struct entry **old = c->slots, **grown;
-	size_t n = dns_probe_size(c->n_slots, c->count, 16);
+	size_t n = probe_size(c->n_slots, c->count, 16);
 
 	if (n == c->n_slots)
 		return 0;

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "probe.h"
 
 /* A service's records: rrs[0..n), then (the pool) the service's name
  * and the target names they point at; one block, replaced whole by each
@@ -93,22 +94,12 @@ slot_of(const struct dns_table *t, const char *name, size_t len, uint32_t h)
 	return i;
 }
 
-size_t
-dns_probe_size(size_t n, size_t count, size_t min)
-{
-	if (!n)
-		n = min;
-	while ((count + 1) * 4 > n * 3)
-		n *= 2;
-	return n;
-}
-
 /* Room for one more name (the load stays under 3/4). 0 or -1. */
 static int
 slots_reserve(struct dns_table *t)
 {
 	struct dns_node **old = t->slots;
-	size_t n = dns_probe_size(t->n_slots, t->n_nodes, 64), old_n = t->n_slots;
+	size_t n = probe_size(t->n_slots, t->n_nodes, 64), old_n = t->n_slots;
 
 	if (n == old_n)
 		return 0;
@@ -121,26 +112,6 @@ slots_reserve(struct dns_table *t)
 			t->slots[slot_of(t, old[old_n]->name, strlen(old[old_n]->name), old[old_n]->hash)] = old[old_n];
 	free(old);
 	return 0;
-}
-
-void
-dns_probe_close(size_t n, size_t i, int64_t (*hash)(void *arg, size_t j),
-                void (*move)(void *arg, size_t from, size_t to), void *arg)
-{
-	size_t mask = n - 1, j = i, k;
-	int64_t h;
-
-	for (;;) {
-		j = (j + 1) & mask;
-		if ((h = hash(arg, j)) < 0)
-			return;
-		k = (size_t)h & mask;
-		/* j stays when its home k lies cyclically in (i, j]. */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		move(arg, j, i);
-		i = j;
-	}
 }
 
 static int64_t
@@ -165,7 +136,7 @@ static void
 slot_clear(struct dns_table *t, size_t i)
 {
 	t->slots[i] = NULL;
-	dns_probe_close(t->n_slots, i, node_hash, node_move, t);
+	probe_close(t->n_slots, i, node_hash, node_move, t);
 }
 
 /* Add one to the count of name (made when absent). NULL out of memory. */
