@@ -14,17 +14,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
 
+#include "hash.h"
 #include "informer.h"
+#include "probe.h"
 
-/* o.value is the entry's own copy (freed with it) when owns_value. The
- * members are in this order so that no padding comes before the key: a
- * daemon caching thousands of objects pays 16 bytes less for each. */
+/* o.value is the entry's own copy (freed with it) when owns_value. No
+ * hash handle (the informer's slots point at entries) and no padding
+ * before the key: a daemon caching thousands of objects pays about 50
+ * bytes less for each. */
 struct entry {
 	struct informer_obj o;
-	UT_hash_handle hh;
-	unsigned gen : 31; /* list generation that last saw it (wraps) */
+	struct entry *prev, *next; /* in the order they came (informer_foreach) */
+	uint32_t hash;             /* of o.name */
+	unsigned gen : 31;         /* list generation that last saw it (wraps) */
 	unsigned owns_value : 1;
 	char key[]; /* in the same allocation: one fewer per cached object */
 };
@@ -37,7 +40,9 @@ struct informer {
 	informer_free_fn free_obj;
 	struct informer_handlers h;
 	void *arg;
-	struct entry *table;
+	struct entry **slots; /* by name, open addressing (probe.h) */
+	size_t n_slots, count;
+	struct entry *head, *tail; /* in the order they came */
 	int64_t rev;
 	int synced, started;
 	int drop_values;           /* see informer_drop_values */
@@ -57,6 +62,94 @@ struct list_call {
 };
 
 static void list(struct informer *inf);
+
+/* ---- the cache: names in open addressing, entries in a list ---- */
+
+static uint32_t
+name_hash(const char *name)
+{
+	return (uint32_t)fnv1a64(FNV64_BASIS, name, strlen(name));
+}
+
+/* The slot of name, or the empty slot where it would go. n_slots > 0. */
+static size_t
+slot_of(const struct informer *inf, const char *name, uint32_t h)
+{
+	size_t mask = inf->n_slots - 1, i = h & mask;
+	const struct entry *e;
+
+	while ((e = inf->slots[i]) && (e->hash != h || strcmp(e->o.name, name) != 0))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static struct entry *
+table_find(const struct informer *inf, const char *name)
+{
+	return inf->n_slots ? inf->slots[slot_of(inf, name, name_hash(name))] : NULL;
+}
+
+/* Room for one more entry. 0, or -1 out of memory (nothing changed). */
+static int
+table_reserve(struct informer *inf)
+{
+	size_t n = probe_size(inf->n_slots, inf->count, 16);
+	struct entry **grown;
+
+	if (n == inf->n_slots)
+		return 0;
+	if (!(grown = calloc(n, sizeof(*grown))))
+		return -1;
+	free(inf->slots);
+	inf->slots = grown;
+	inf->n_slots = n;
+	for (struct entry *e = inf->head; e; e = e->next)
+		inf->slots[slot_of(inf, e->o.name, e->hash)] = e;
+	return 0;
+}
+
+/* e goes in, last in order; table_reserve made room. */
+static void
+table_add(struct informer *inf, struct entry *e)
+{
+	e->hash = name_hash(e->o.name);
+	inf->slots[slot_of(inf, e->o.name, e->hash)] = e;
+	e->next = NULL;
+	e->prev = inf->tail;
+	*(inf->tail ? &inf->tail->next : &inf->head) = e;
+	inf->tail = e;
+	inf->count++;
+}
+
+static int64_t
+slot_hash(void *arg, size_t j)
+{
+	const struct informer *inf = arg;
+
+	return inf->slots[j] ? (int64_t)inf->slots[j]->hash : -1;
+}
+
+static void
+slot_move(void *arg, size_t from, size_t to)
+{
+	struct informer *inf = arg;
+
+	inf->slots[to] = inf->slots[from];
+	inf->slots[from] = NULL;
+}
+
+/* e goes out (not freed). */
+static void
+table_del(struct informer *inf, struct entry *e)
+{
+	size_t i = slot_of(inf, e->o.name, e->hash);
+
+	inf->slots[i] = NULL;
+	probe_close(inf->n_slots, i, slot_hash, slot_move, inf);
+	*(e->prev ? &e->prev->next : &inf->head) = e->next;
+	*(e->next ? &e->next->prev : &inf->tail) = e->prev;
+	inf->count--;
+}
 
 static void
 entry_free(struct informer *inf, struct entry *e)
@@ -136,7 +229,7 @@ report(struct informer *inf, enum etcd_code code, const char *fmt, const char *d
 static void
 remove_entry(struct informer *inf, struct entry *old)
 {
-	HASH_DEL(inf->table, old);
+	table_del(inf, old);
 	if (inf->h.del)
 		inf->h.del(inf, &old->o, inf->arg);
 	entry_free(inf, old);
@@ -151,12 +244,12 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 
 	if (kv->key_len <= inf->plen || memcmp(kv->key, inf->prefix, inf->plen) != 0)
 		return; /* not ours (cannot happen with a prefix range) */
-	HASH_FIND_STR(inf->table, name, old);
+	old = table_find(inf, name);
 	if (old && old->o.mod_revision == kv->mod_revision) {
 		old->gen = inf->gen;
 		return; /* unchanged */
 	}
-	if (!(e = entry_new(inf, kv))) {
+	if (table_reserve(inf) < 0 || !(e = entry_new(inf, kv))) {
 		report(inf, ETCD_ENOMEM, "informer %s: out of memory caching %s", name);
 		return;
 	}
@@ -166,13 +259,13 @@ apply_put(struct informer *inf, const struct etcd_kv *kv)
 		old = NULL;
 	}
 	if (old) {
-		HASH_DEL(inf->table, old);
-		HASH_ADD_KEYPTR(hh, inf->table, e->o.name, strlen(e->o.name), e);
+		table_del(inf, old);
+		table_add(inf, e);
 		if (inf->h.update)
 			inf->h.update(inf, &old->o, &e->o, inf->arg);
 		entry_free(inf, old);
 	} else {
-		HASH_ADD_KEYPTR(hh, inf->table, e->o.name, strlen(e->o.name), e);
+		table_add(inf, e);
 		if (inf->h.add)
 			inf->h.add(inf, &e->o, inf->arg);
 	}
@@ -189,8 +282,7 @@ apply_delete(struct informer *inf, const struct etcd_kv *kv)
 
 	if (kv->key_len <= inf->plen)
 		return;
-	HASH_FIND_STR(inf->table, kv->key + inf->plen, old);
-	if (old)
+	if ((old = table_find(inf, kv->key + inf->plen)))
 		remove_entry(inf, old);
 }
 
@@ -284,9 +376,11 @@ list_done(struct etcd_result *res, void *arg)
 	for (size_t i = 0; i < res->nkvs; i++)
 		apply_put(inf, &res->kvs[i]);
 	/* Whatever this list did not see was deleted while we were away. */
-	HASH_ITER(hh, inf->table, e, tmp)
+	for (e = inf->head; e; e = tmp) {
+		tmp = e->next;
 		if (e->gen != inf->gen)
 			remove_entry(inf, e);
+	}
 	inf->rev = res->revision;
 	start_watch(inf);
 	if (!inf->synced) {
@@ -407,10 +501,11 @@ informer_free(struct informer *inf)
 	etcd_watch_cancel(inf->watch);
 	if (inf->listing)
 		inf->listing->inf = NULL; /* list_done frees the call */
-	HASH_ITER(hh, inf->table, e, tmp) {
-		HASH_DEL(inf->table, e);
+	for (e = inf->head; e; e = tmp) {
+		tmp = e->next;
 		entry_free(inf, e);
 	}
+	free(inf->slots);
 	free(inf->prefix);
 	free(inf);
 }
@@ -436,25 +531,24 @@ informer_prefix(const struct informer *inf)
 const struct informer_obj *
 informer_get(const struct informer *inf, const char *name)
 {
-	struct entry *e = NULL;
+	struct entry *e = table_find(inf, name);
 
-	HASH_FIND_STR(inf->table, name, e);
 	return e ? &e->o : NULL;
 }
 
 size_t
 informer_count(const struct informer *inf)
 {
-	return HASH_COUNT(inf->table);
+	return inf->count;
 }
 
 void
 informer_foreach(const struct informer *inf, void (*fn)(const struct informer_obj *o, void *arg), void *arg)
 {
-	struct entry *e, *tmp;
-
-	HASH_ITER(hh, inf->table, e, tmp)
+	for (struct entry *e = inf->head, *tmp; e; e = tmp) {
+		tmp = e->next;
 		fn(&e->o, arg);
+	}
 }
 
 void
