@@ -121,22 +121,7 @@ table_add(struct informer *inf, struct entry *e)
 	inf->count++;
 }
 
-static int64_t
-slot_hash(void *arg, size_t j)
-{
-	const struct informer *inf = arg;
-
-	return inf->slots[j] ? (int64_t)inf->slots[j]->hash : -1;
-}
-
-static void
-slot_move(void *arg, size_t from, size_t to)
-{
-	struct informer *inf = arg;
-
-	inf->slots[to] = inf->slots[from];
-	inf->slots[from] = NULL;
-}
+PROBE_CALLBACKS(slot, struct informer, slots)
 
 /* e goes out (not freed). */
 static void

@@ -49,4 +49,20 @@ probe_close(size_t n, size_t i, int64_t (*hash)(void *arg, size_t j), void (*mov
 	}
 }
 
+/* probe_close's two callbacks, PREFIX_hash and PREFIX_move, for a table
+ * of type T whose member SLOTS holds pointers to entries that keep their
+ * hash in a member named hash. */
+#define PROBE_CALLBACKS(PREFIX, T, SLOTS)                               \
+	static int64_t PREFIX##_hash(void *arg, size_t j)               \
+	{                                                               \
+		const T *t_ = arg;                                      \
+		return t_->SLOTS[j] ? (int64_t)t_->SLOTS[j]->hash : -1; \
+	}                                                               \
+	static void PREFIX##_move(void *arg, size_t from, size_t to)    \
+	{                                                               \
+		T *t_ = arg;                                            \
+		t_->SLOTS[to] = t_->SLOTS[from];                        \
+		t_->SLOTS[from] = NULL;                                 \
+	}
+
 #endif

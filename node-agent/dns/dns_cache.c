@@ -72,22 +72,7 @@ list_append(struct dns_cache *c, struct entry *e)
 	c->tail = e;
 }
 
-static int64_t
-entry_hash(void *arg, size_t j)
-{
-	const struct dns_cache *c = arg;
-
-	return c->slots[j] ? (int64_t)c->slots[j]->hash : -1;
-}
-
-static void
-entry_move(void *arg, size_t from, size_t to)
-{
-	struct dns_cache *c = arg;
-
-	c->slots[to] = c->slots[from];
-	c->slots[from] = NULL;
-}
+PROBE_CALLBACKS(entry, struct dns_cache, slots)
 
 static void
 drop(struct dns_cache *c, struct entry *e)

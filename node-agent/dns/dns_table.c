@@ -114,22 +114,7 @@ slots_reserve(struct dns_table *t)
 	return 0;
 }
 
-static int64_t
-node_hash(void *arg, size_t j)
-{
-	const struct dns_table *t = arg;
-
-	return t->slots[j] ? (int64_t)t->slots[j]->hash : -1;
-}
-
-static void
-node_move(void *arg, size_t from, size_t to)
-{
-	struct dns_table *t = arg;
-
-	t->slots[to] = t->slots[from];
-	t->slots[from] = NULL;
-}
+PROBE_CALLBACKS(node, struct dns_table, slots)
 
 /* Empty slot i, moving back the names after it that probed past it. */
 static void
