@@ -26,7 +26,6 @@
 struct entry {
 	struct informer_obj o;
 	struct entry *prev, *next; /* in the order they came (informer_foreach) */
-	uint32_t hash;             /* of o.name */
 	unsigned gen : 31;         /* list generation that last saw it (wraps) */
 	unsigned owns_value : 1;
 	char key[]; /* in the same allocation: one fewer per cached object */
@@ -71,14 +70,15 @@ name_hash(const char *name)
 	return (uint32_t)fnv1a64(FNV64_BASIS, name, strlen(name));
 }
 
-/* The slot of name, or the empty slot where it would go. n_slots > 0. */
+/* The slot of name, or the empty slot where it would go. n_slots > 0.
+ * Entries keep no hash (4 bytes each): names are compared. */
 static size_t
-slot_of(const struct informer *inf, const char *name, uint32_t h)
+slot_of(const struct informer *inf, const char *name)
 {
-	size_t mask = inf->n_slots - 1, i = h & mask;
+	size_t mask = inf->n_slots - 1, i = name_hash(name) & mask;
 	const struct entry *e;
 
-	while ((e = inf->slots[i]) && (e->hash != h || strcmp(e->o.name, name) != 0))
+	while ((e = inf->slots[i]) && strcmp(e->o.name, name) != 0)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -86,7 +86,7 @@ slot_of(const struct informer *inf, const char *name, uint32_t h)
 static struct entry *
 table_find(const struct informer *inf, const char *name)
 {
-	return inf->n_slots ? inf->slots[slot_of(inf, name, name_hash(name))] : NULL;
+	return inf->n_slots ? inf->slots[slot_of(inf, name)] : NULL;
 }
 
 /* Room for one more entry. 0, or -1 out of memory (nothing changed). */
@@ -104,7 +104,7 @@ table_reserve(struct informer *inf)
 	inf->slots = grown;
 	inf->n_slots = n;
 	for (struct entry *e = inf->head; e; e = e->next)
-		inf->slots[slot_of(inf, e->o.name, e->hash)] = e;
+		inf->slots[slot_of(inf, e->o.name)] = e;
 	return 0;
 }
 
@@ -112,8 +112,7 @@ table_reserve(struct informer *inf)
 static void
 table_add(struct informer *inf, struct entry *e)
 {
-	e->hash = name_hash(e->o.name);
-	inf->slots[slot_of(inf, e->o.name, e->hash)] = e;
+	inf->slots[slot_of(inf, e->o.name)] = e;
 	e->next = NULL;
 	e->prev = inf->tail;
 	*(inf->tail ? &inf->tail->next : &inf->head) = e;
@@ -121,13 +120,28 @@ table_add(struct informer *inf, struct entry *e)
 	inf->count++;
 }
 
-PROBE_CALLBACKS(slot, struct informer, slots)
+static int64_t
+slot_hash(void *arg, size_t j)
+{
+	const struct informer *inf = arg;
+
+	return inf->slots[j] ? (int64_t)name_hash(inf->slots[j]->o.name) : -1;
+}
+
+static void
+slot_move(void *arg, size_t from, size_t to)
+{
+	struct informer *inf = arg;
+
+	inf->slots[to] = inf->slots[from];
+	inf->slots[from] = NULL;
+}
 
 /* e goes out (not freed). */
 static void
 table_del(struct informer *inf, struct entry *e)
 {
-	size_t i = slot_of(inf, e->o.name, e->hash);
+	size_t i = slot_of(inf, e->o.name);
 
 	inf->slots[i] = NULL;
 	probe_close(inf->n_slots, i, slot_hash, slot_move, inf);

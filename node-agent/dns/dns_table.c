@@ -37,12 +37,12 @@
  * another case: owner_find reaches the block through it. */
 struct dns_owner {
 	struct dns_owner *prev, *next; /* every service's (dns_table_clear) */
-	const char *name;              /* the service's, in the pool */
 	uint32_t n, cap, pool_used, pool_cap;
 	struct dns_rr rrs[];
 };
 
 #define OWNER_POOL(o) ((char *)((o)->rrs + (o)->cap))
+#define OWNER_NAME(o) OWNER_POOL(o) /* the pool's first string */
 
 void
 dns_table_init(struct dns_table *t, const char *domain, uint32_t ttl)
@@ -304,7 +304,7 @@ owner_new(struct dns_table *t, const struct dns_service *s, const char *fqdn)
 	    !(o = malloc(sizeof(*o) + cap * sizeof(struct dns_rr) + pool)))
 		return NULL;
 	*o = (struct dns_owner){.next = t->owners, .cap = (uint32_t)cap, .pool_cap = (uint32_t)pool};
-	o->name = pool_add(o, s->name);
+	pool_add(o, s->name);
 	if (t->owners)
 		t->owners->prev = o;
 	t->owners = o;
@@ -347,7 +347,7 @@ owner_find(const struct dns_table *t, const char *name)
 
 	service_fqdn(t, name, fqdn, sizeof(fqdn));
 	for (const struct dns_rr *r = (n = lookup(t, fqdn)) ? n->rrs : NULL; r; r = r->next)
-		if (!r->type && strcmp(owner_of(r)->name, name) == 0)
+		if (!r->type && strcmp(OWNER_NAME(owner_of(r)), name) == 0)
 			return owner_of(r);
 	return NULL;
 }
