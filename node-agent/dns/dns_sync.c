@@ -316,9 +316,9 @@ dns_reconcile(struct wq *q, const char *name, void *arg)
 	else if (st->srv.table.ready)
 		sync_service(st, name);
 	wq_done(q, name, WQ_OK, 0);
-	/* A full build follows a list: the lists' JSON, the queue's burst of
-	 * names and the old table leave free pages all over the heap. Give
-	 * them back once the burst is done (O(heap), once per full build). */
+	/* A full build follows a list: the lists' JSON and the old table
+	 * leave free pages all over the heap. Give them back once the queue
+	 * is empty (O(heap), once per full build). */
 	if (st->trim_pending && wq_len(q) == 0) {
 		st->trim_pending = 0;
 		malloc_trim(0);

@@ -10,7 +10,7 @@
  * (dns_answer.c).
  *
  * Memory, as skiff-dns's RSS target wants it small (1,000 services in
- * about 0.6 MB): a name is one allocation with its text inside, and its
+ * about 0.4 MB): a name is one allocation with its text inside, and its
  * slot a pointer (no per-name hash handle); a service's records, its name
  * and their target names are one block, made once its records are
  * counted, found through its own name's node (no index by service).
