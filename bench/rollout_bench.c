@@ -1,14 +1,15 @@
 /*
  * rollout_bench.c: does a service lose requests while its application
  * changes? On three minions of tests/cluster (root), a Deployment "web" of
- * 8 pods of the test image (readinessProbe httpGet / on port 80 every 1 s;
- * the app exits at once on SIGTERM, as most servers do) behind a service;
+ * 8 pods of nginx (skiff/test-nginx from scripts/nginx-image.sh: a listen
+ * backlog of 4096, one worker, answers "pod=HOSTNAME"; readinessProbe
+ * httpGet / on port 80 every 1 s) behind a service;
  * bench/rollout_client in minion 1's namespace sends 200 requests/s to the
  * cluster IP, each on a fresh connection with a 2 s deadline. Phases, each
  * until the Deployment is complete again (status updated = available =
  * replicas, the endpoints hold exactly the replicas, no stopped pod's
  * containers left):
- *   rollout     the template's image becomes a second tag of the test image
+ *   rollout     the template's image becomes a second tag of that image
  *   scale-down  skiffctl scale deployment/web 8 -> 2, then back to 8
  *   drain       skiffctl drain m2, then uncordon
  *   delete      skiffctl delete pod (one of them)
@@ -21,14 +22,22 @@
  * time it took to fail. A third line per run says how the failures failed
  * (refused, reset, timeout, ...) and how many of 5 s of steady load before
  * the phases failed; a fourth how many SYNs the pods themselves dropped
- * per phase because their listen queue was full (the test app's backlog
- * is 9: a server starved of CPU for a few tenths of a second drops
- * connections, which the client sees as timeouts whatever Skiff does);
+ * per phase because their listen queue was full (a server with a short
+ * backlog that is starved of CPU drops connections, which the client sees
+ * as timeouts whatever Skiff does: busybox httpd's 9 did, hence nginx);
  * -v writes the client's lines to /tmp/rollout-bench-{graceful,baseline}.log.
  *   rollout_bench [-v] [--no-graceful | --graceful-only]
  * $ROLLOUT_BENCH_RATE changes the 200 requests a second (a machine too
  * small or too busy to serve 200 a second while containers start shows
  * its own failures, not the stop ordering's: see bench/README).
+ * The pods stop as nginx is meant to stop: the image's STOPSIGNAL is
+ * SIGQUIT (graceful: close the listening socket, finish what is in
+ * flight), which the agent's Docker stop sends once the pod has left the
+ * endpoints and the proxies have caught up. No preStop hook: the common
+ * Kubernetes `preStop: exec nginx -s quit` sends the same SIGQUIT but is
+ * followed at once by SIGTERM, nginx's fast shutdown, which cuts the
+ * requests in flight; and Skiff's stop ordering is what a preStop sleep
+ * stands in for there.
  * It uses the bed's own etcd, not $ETCD_ENDPOINT. Prints "skipped" when
  * not root. Exit 0 whatever F is; 1 only when it cannot run (the bed, the
  * client, or a phase that never completes).
@@ -55,18 +64,13 @@
 #define REPLICAS 8
 #define RATE "200" /* requests a second, unless $ROLLOUT_BENCH_RATE */
 #define NAME "web"
-#define IMAGE_A "skiff/test-httpd:latest"
-#define IMAGE_B "skiff/test-httpd:rollout"
+#define IMAGE_A "skiff/test-nginx:latest"
+#define IMAGE_B "skiff/test-nginx:rollout"
 #define PHASE_WAIT 300 /* seconds a phase may take */
 #define STEADY 5       /* seconds of load before the phases */
 
 static const char *const PHASES[] = {"rollout", "scale-down", "drain", "delete"};
 #define NPHASES 4
-
-/* The app: writes its page, serves it, and exits on SIGTERM (busybox sh
- * as PID 1 would otherwise ignore it). */
-static const char APP[] = "echo \"pod=$(/bin/busybox hostname)\" > /www/index.html; trap 'exit 0' TERM; "
-			  "/bin/busybox httpd -f -p 80 -h /www & wait";
 
 struct result {
 	double start, lat;
@@ -87,11 +91,11 @@ static int VERBOSE;
 /* ---------------------------------------------------------------- queues */
 
 /* How many connections the pods dropped because their listen queue was
- * full: TcpExt ListenOverflows of each pod's network namespace (busybox
- * httpd listens with a backlog of 9, so a server that cannot accept for
- * a few tenths of a second drops SYNs; the client sends them again after
- * 1 s and 3 s, past its 2 s deadline). A thread reads the counter every
- * 0.25 s from /proc/PID/net/netstat of the bed's httpd processes (root
+ * full: TcpExt ListenOverflows of each pod's network namespace (a server
+ * with a short backlog that cannot accept for a few tenths of a second
+ * drops SYNs; the client sends them again after 1 s and 3 s, past its 2 s
+ * deadline). A thread reads the counter every 0.25 s from
+ * /proc/PID/net/netstat of the bed's nginx master processes (root
  * under the bed's state directory); a pod's last value is kept once it is
  * gone, so the sums are lower bounds (a stopped pod's last 0.25 s is
  * missed). Marks taken at each phase's start give the per-phase counts. */
@@ -134,12 +138,12 @@ q_overflows(const char *pid)
 	return v;
 }
 
-/* Process pid is one of the bed's busybox httpd: its namespace inode. Its
+/* Process pid is one of the bed's nginx masters: its namespace inode. Its
  * root (the first line of its mountinfo: an overlay whose directories
  * are under the bed's), since readlink of /proc/PID/root says "/" for a
  * process in another mount namespace. */
 static unsigned long
-q_httpd_ns(const char *pid, const char *dir)
+q_server_ns(const char *pid, const char *dir)
 {
 	char path[64], buf[4096];
 	struct stat st;
@@ -151,7 +155,7 @@ q_httpd_ns(const char *pid, const char *dir)
 		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	if (n < 19 || memcmp(buf, "/bin/busybox\0httpd\0", 19) != 0)
+	if (n < 21 || memcmp(buf, "nginx: master process", 21) != 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%s/mountinfo", pid);
 	if (!(f = fopen(path, "r")))
@@ -176,7 +180,7 @@ q_scan(const char *dir)
 		long long v;
 		int k;
 
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || !(ino = q_httpd_ns(e->d_name, dir)))
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || !(ino = q_server_ns(e->d_name, dir)))
 			continue;
 		if ((v = q_overflows(e->d_name)) < 0)
 			continue;
@@ -391,10 +395,9 @@ answers(void)
 static json_t *
 deployment(int replicas, const char *image, int probe)
 {
-	json_t *c = json_pack("{s:s, s:s, s:s, s:[s,s,s,s], s:[{s:s, s:i, s:s}], s:{s:{s:s, s:s}}}", "name", "httpd",
-	                      "image", image, "imagePullPolicy", "Never", "command", "/bin/busybox", "sh", "-c", APP,
-	                      "ports", "name", "http", "containerPort", 80, "protocol", "TCP", "resources", "requests",
-	                      "cpu", "50m", "memory", "8Mi");
+	json_t *c = json_pack("{s:s, s:s, s:s, s:[{s:s, s:i, s:s}], s:{s:{s:s, s:s}}}", "name", "nginx", "image", image,
+	                      "imagePullPolicy", "Never", "ports", "name", "http", "containerPort", 80, "protocol",
+	                      "TCP", "resources", "requests", "cpu", "50m", "memory", "8Mi");
 
 	if (c && probe)
 		json_object_set_new(
@@ -641,6 +644,24 @@ report(const char *label)
 
 /* ---------------------------------------------------------------- runs */
 
+/* IMAGE_A into each minion's dockerd (scripts/nginx-image.sh; one after
+ * the other, so that the first builds the root file system the others
+ * reuse). */
+static int
+import_image(void)
+{
+	char cmd[1024];
+	size_t l = (size_t)snprintf(cmd, sizeof(cmd), "for s in");
+
+	for (int i = 1; i <= NMIN; i++)
+		l += (size_t)snprintf(cmd + l, sizeof(cmd) - l, " %s", bed_docker(i));
+	snprintf(cmd + l, sizeof(cmd) - l, "; do DOCKER_HOST=unix://$s scripts/nginx-image.sh || exit 1; done");
+	if (system(cmd) == 0)
+		return 0;
+	fprintf(stderr, "rollout: importing %s failed: %s\n", IMAGE_A, cmd);
+	return -1;
+}
+
 static int
 run(int graceful)
 {
@@ -660,7 +681,7 @@ run(int graceful)
 	if (bed_up(NMIN, NULL) < 0)
 		goto out;
 	q_start();
-	if (bed_docker_tag(IMAGE_A, "skiff/test-httpd", "rollout") < 0 || put_service() < 0 ||
+	if (import_image() < 0 || bed_docker_tag(IMAGE_A, "skiff/test-nginx", "rollout") < 0 || put_service() < 0 ||
 	    put_deployment(IMAGE_A, graceful) < 0 || wait_complete(REPLICAS, "the first rollout") < 0 ||
 	    cluster_ip(cip, sizeof(cip)) < 0)
 		goto out;

@@ -11,7 +11,8 @@ etcd-server etcd-client docker.io busybox-static
 openssl python3 iproute2 nftables iptables conntrack procps curl cloud-init
 libldns-dev bind9-dnsutils dnsperf nsd redis-server redis-tools
 wrk
-dpkg-dev lintian systemd"
+dpkg-dev lintian systemd
+nginx-light"
 
 missing=""
 for p in $PKGS; do
