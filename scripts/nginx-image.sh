@@ -11,8 +11,8 @@
 #   agent's stop) asks for nginx's graceful shutdown (close the listening
 #   socket, finish the requests in flight, exit); SIGTERM would be its
 #   fast shutdown, which drops them.
-# The root file system (a few MB) is built once into build/images/ and
-# reused by later imports.
+# The image archive (10 MB) is built once into build/images/ and reused
+# by later loads.
 #
 #   nginx-image.sh [--rootfs DIR]   DIR: only build the root file system
 #                                   there (to look at it)
@@ -63,14 +63,25 @@ if [ "${1:-}" = --rootfs ]; then
 	exit 0
 fi
 docker image inspect "$IMAGE" >/dev/null 2>&1 && exit 0
+# An image archive as `docker save` writes it, loaded with `docker load`:
+# `docker import --change` (Docker 20.10) refuses STOPSIGNAL.
 tar=$top/build/images/test-nginx.tar
 if [ ! -s "$tar" ] || [ /usr/sbin/nginx -nt "$tar" ] || [ "$0" -nt "$tar" ]; then
 	mkdir -p "$top/build/images"
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	rootfs "$tmp"
-	tar -C "$tmp" -cf "$tar.$$" . && mv "$tar.$$" "$tar"
+	mkdir "$tmp/rootfs" "$tmp/img" "$tmp/img/layer"
+	rootfs "$tmp/rootfs"
+	tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/img/layer/layer.tar" .
+	diff=$(sha256sum "$tmp/img/layer/layer.tar" | cut -d' ' -f1)
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/bin"],%s%s%s},%s}\n' \
+		'"Cmd":["/usr/sbin/nginx"],' '"ExposedPorts":{"80/tcp":{}},' '"StopSignal":"SIGQUIT"' \
+		"\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$diff\"]}" >"$tmp/img/config.json"
+	cfg=$(sha256sum "$tmp/img/config.json" | cut -d' ' -f1)
+	mv "$tmp/img/config.json" "$tmp/img/$cfg.json"
+	printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer/layer.tar"]}]\n' "$cfg" "$IMAGE" \
+		>"$tmp/img/manifest.json"
+	tar -C "$tmp/img" -cf "$tar.$$" . && mv "$tar.$$" "$tar"
 fi
-docker import -c 'ENV PATH=/usr/sbin:/usr/bin:/bin' -c 'EXPOSE 80' -c 'STOPSIGNAL SIGQUIT' \
-	-c 'CMD ["/usr/sbin/nginx"]' "$tar" "$IMAGE" >/dev/null
-echo "nginx-image: imported $IMAGE" >&2
+docker load -q -i "$tar" >/dev/null
+echo "nginx-image: loaded $IMAGE" >&2
