@@ -636,8 +636,8 @@ report(const char *label)
 	sf = steady_failed(&sn);
 	printf("rollout %s failures by kind:%s; steady load before: %d of %d failed\n", label, kinds, sf, sn);
 	printf("rollout %s SYNs the pods dropped, listen queue full (at least): rollout %lld, scale-down %lld, drain "
-	       "%lld, delete %lld; steady %lld\n",
-	       label, q_count(1), q_count(2), q_count(3), q_count(4), q_count(0));
+	       "%lld, delete %lld; steady %lld (queues of %d pods read)\n",
+	       label, q_count(1), q_count(2), q_count(3), q_count(4), q_count(0), Q.n);
 	fflush(stdout);
 	free(lat);
 }
@@ -697,12 +697,12 @@ out:
 		fprintf(stderr, "rollout: the client failed\n");
 		rc = -1;
 	}
+	q_stop(); /* the marks are taken; report reads Q alone */
 	if (rc == 0)
 		report(graceful ? "zero-downtime" : "baseline (no readiness, no stop ordering)");
 	if (VERBOSE && system("cd ${SKIFF_CLUSTER_DIR:-/run/skiff-cluster} && tar czf /tmp/rollout-bench-logs.tgz "
 	                      "*.log m*/agent.log m*/proxy.log") == 0)
 		fprintf(stderr, "rollout: the bed's logs are in /tmp/rollout-bench-logs.tgz\n");
-	q_stop();
 	bed_down(rc < 0);
 	if (RAW)
 		fclose(RAW);
