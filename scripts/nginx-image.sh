@@ -66,7 +66,7 @@ docker image inspect "$IMAGE" >/dev/null 2>&1 && exit 0
 # An image archive as `docker save` writes it, loaded with `docker load`:
 # `docker import --change` (Docker 20.10) refuses STOPSIGNAL.
 tar=$top/build/images/test-nginx.tar
-if [ ! -s "$tar" ] || [ /usr/sbin/nginx -nt "$tar" ] || [ "$0" -nt "$tar" ]; then
+if [ ! -s "$tar" ] || [ -n "$(find /usr/sbin/nginx "$0" -newer "$tar")" ]; then
 	mkdir -p "$top/build/images"
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
