@@ -359,5 +359,8 @@ int cmd_set(int argc, char **argv, FILE *out, FILE *err);
 void cmd_set_usage(FILE *f);
 int cmd_drain(int argc, char **argv, FILE *out, FILE *err);
 void cmd_drain_usage(FILE *f);
+/* "skiffctl logs POD": a container's log from its node's agent (cmd_logs.c) */
+int cmd_logs(int argc, char **argv, FILE *out, FILE *err);
+void cmd_logs_usage(FILE *f);
 
 #endif
