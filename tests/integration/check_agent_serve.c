@@ -3,7 +3,8 @@
  * with the real skiff-agent, a real etcd, the real dockerd and the real
  * skiffctl. A throwaway admin CA, the agent's server certificate (for
  * 127.0.0.1), a client certificate, and an attacker's CA with its own
- * client certificate are made with openssl in a temporary directory.
+ * client certificate are made with openssl in a temporary directory
+ * (th_certs.h).
  *
  * skiffctl logs finds the pod's node and the agent's port in etcd
  * (P/nodestatus/NODE's daemonEndpoints) and prints the container's
@@ -29,6 +30,7 @@
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
 #include "th_agentpod.h"
+#include "th_certs.h"
 #include "th_proc.h"
 
 #ifndef SKIFF_AGENT
@@ -43,26 +45,9 @@
 
 static char RUN[32], DIR_[64], SHARE[96];
 
-/* The CA, the agent's certificate (IP 127.0.0.1), a client's; the
- * attacker's CA and client. */
-static const char CERTS[] =
-	"set -e; cd '%s'; exec >certs.log 2>&1\n"
-	"o() { openssl \"$@\"; }\n"
-	"for ca in ca evilca; do o req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=$ca -keyout $ca.key "
-	"-out $ca.pem; done\n"
-	"o req -newkey rsa:2048 -nodes -subj /CN=node -keyout server.key -out server.csr\n"
-	"printf 'subjectAltName=IP:127.0.0.1\\n' >san.ext\n"
-	"o x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out "
-	"server.pem\n"
-	"for c in client:ca evil:evilca; do n=${c%%:*}; a=${c#*:}; o req -newkey rsa:2048 -nodes -subj /CN=$n "
-	"-keyout $n.key -out $n.csr; o x509 -req -in $n.csr -CA $a.pem -CAkey $a.key -CAcreateserial -days 2 -out "
-	"$n.pem; done\n";
-
 static void
 suite_setup(void)
 {
-	char cmd[4096];
-
 	snprintf(RUN, sizeof(RUN), "s%d", (int)getpid());
 	snprintf(DIR_, sizeof(DIR_), "/tmp/skiff-serve-XXXXXX");
 	if (!mkdtemp(DIR_) || dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0)
@@ -70,8 +55,7 @@ suite_setup(void)
 	snprintf(SHARE, sizeof(SHARE), "%s/share", DIR_);
 	if (mkdir(SHARE, 0777) < 0 || chmod(SHARE, 0777) < 0)
 		abort();
-	snprintf(cmd, sizeof(cmd), CERTS, DIR_);
-	if (system(cmd) != 0) {
+	if (th_certs_make(DIR_) < 0) {
 		fprintf(stderr, "check_agent_serve: openssl failed (%s/certs.log)\n", DIR_);
 		abort();
 	}
@@ -92,8 +76,7 @@ suite_teardown(void)
 static const char *
 file_in(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", DIR_, name);
-	return buf;
+	return th_certs_file(buf, len, DIR_, name);
 }
 
 /* An agent for node RUN-name on prefix /RUN-name serving on 127.0.0.1:0
@@ -272,34 +255,10 @@ START_TEST(test_logs_tail_follow)
 }
 END_TEST
 
-/* GET url with client certificate name (NULL: none): the status; *body
- * what came (new). */
 static long
 get_as(const char *url, const char *name, char **body)
 {
-	char cert[96], key[96], ca[96], c[64], k[64];
-	CURL *e = curl_easy_init();
-	FILE *m;
-	size_t n = 0;
-	long status = 0;
-
-	*body = NULL;
-	ck_assert_ptr_nonnull(m = open_memstream(body, &n));
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, m);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(e, CURLOPT_CAINFO, file_in(ca, sizeof(ca), "ca.pem"));
-	if (name) {
-		snprintf(c, sizeof(c), "%s.pem", name);
-		snprintf(k, sizeof(k), "%s.key", name);
-		curl_easy_setopt(e, CURLOPT_SSLCERT, file_in(cert, sizeof(cert), c));
-		curl_easy_setopt(e, CURLOPT_SSLKEY, file_in(key, sizeof(key), k));
-	}
-	curl_easy_perform(e);
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(e);
-	fclose(m);
-	return status;
+	return th_certs_get(url, DIR_, name, body);
 }
 
 /* The agent's port from its node status (waits for it): > 0. */
