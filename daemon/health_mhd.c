@@ -36,7 +36,7 @@ health_mhd_load(char *err, size_t len)
 		size_t off;
 	} more[] = {
 		CALL(create_response_from_callback), CALL(suspend_connection),      CALL(resume_connection),
-		CALL(get_connection_info),           CALL(lookup_connection_value),
+		CALL(get_connection_info),           CALL(lookup_connection_value), CALL(set_connection_option),
 	};
 	struct health_mhd m;
 	void *lib;

@@ -27,6 +27,7 @@ struct health_mhd {
 	__typeof__(MHD_resume_connection) *resume_connection;
 	__typeof__(MHD_get_connection_info) *get_connection_info;
 	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_set_connection_option) *set_connection_option;
 };
 
 /* Filled by health_mhd_load; all NULL before. */

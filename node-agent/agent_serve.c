@@ -521,6 +521,9 @@ request_new(struct serve *s, struct MHD_Connection *conn, const char *url, const
 	s->streams = st;
 	s->n++;
 	*con_cls = st;
+	/* A stream may wait long for a line; the server's 60-s timeout stays
+	 * on connections that have not shown an admin certificate. */
+	M.set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	if (start_lookup(st) < 0)
 		return MHD_NO;
 	suspend(st);

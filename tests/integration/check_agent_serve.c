@@ -318,6 +318,14 @@ START_TEST(test_max_streams)
 	th_proc_kill(f);
 	th_proc_free(f, 0);
 	wait_logs(agent, prefix, "app"); /* the slot is free again */
+
+	/* The agent stops cleanly with a stream open, and the stream ends. */
+	f = logs_start(prefix, "app", "-f", NULL, NULL);
+	WAIT_PROC(f, "three\n");
+	ck_assert_int_eq(th_proc_signal(agent, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(agent, WAIT_S), 0);
+	ck_assert_int_ge(th_proc_wait(f, WAIT_S), 0);
+	th_proc_free(f, 0);
 	th_proc_free(agent, 0);
 	dh_remove_where("skiff.node", node);
 }
@@ -336,6 +344,24 @@ START_TEST(test_tls_flags_together)
 }
 END_TEST
 
+/* A pod bound to a node whose agent serves nothing, and one not bound:
+ * skiffctl logs says which and what to do, exit 1. */
+START_TEST(test_no_endpoint)
+{
+	char prefix[96], node[96], *out = NULL;
+
+	snprintf(prefix, sizeof(prefix), "/%s-none", RUN);
+	snprintf(node, sizeof(node), "%s-none", RUN);
+	bind_app(prefix, node, "app", "704");
+	ck_assert_int_eq(logs_run(prefix, "app", NULL, NULL, NULL, &out), 1);
+	ck_assert_msg(strstr(out, "publishes no HTTPS endpoint") && strstr(out, "--serve-addr"), "%s", out);
+	free(out);
+	ck_assert_int_eq(logs_run(prefix, "nosuch", NULL, NULL, NULL, &out), 1);
+	ck_assert_msg(strstr(out, "pod \"nosuch\" is not bound to a node"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -351,6 +377,7 @@ main(void)
 	tcase_add_test(tc, test_logs_tail_follow);
 	tcase_add_test(tc, test_refused_without_admin_cert);
 	tcase_add_test(tc, test_max_streams);
+	tcase_add_test(tc, test_no_endpoint);
 	suite_add_tcase(s, tc);
 	return tu_suite_main(s, &fx);
 }

@@ -353,6 +353,49 @@ START_TEST(test_deploy_usage)
 }
 END_TEST
 
+/* Run "logs ARGS..." (NULL-terminated) in-process. */
+static struct run
+logs_cmd(const char *arg, ...)
+{
+	struct run r;
+	va_list ap;
+
+	va_start(ap, arg);
+	r = run_in(cmd_logs, "logs", arg, ap);
+	va_end(ap);
+	return r;
+}
+
+/* skiffctl logs: usage errors before any etcd request (exit 2), -f and -c
+ * taken as --follow and --container, --help. */
+START_TEST(test_logs_usage)
+{
+	struct run r = logs_cmd(NULL);
+
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "expected one POD"));
+	run_free(&r);
+	r = logs_cmd("a", "b", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	run_free(&r);
+	r = logs_cmd("a", "--tail", "x", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "tail"));
+	run_free(&r);
+	r = logs_cmd("a", "-f", "-c", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "container"));
+	ck_assert_ptr_null(strstr(r.err, "filename"));
+	run_free(&r);
+	r = logs_cmd("--help", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: skiffctl logs"));
+	ck_assert_ptr_nonnull(strstr(r.out, "--client-cert"));
+	ck_assert_ptr_nonnull(strstr(r.out, "SKIFF_CLIENT_CERT"));
+	run_free(&r);
+}
+END_TEST
+
 /* A YAML alias bomb (9^9 strings from 350 bytes) is refused at once; a
  * document using anchors as people do is expanded. */
 START_TEST(test_yaml_alias_bomb)
@@ -603,6 +646,7 @@ cli_suite(void)
 	tcase_add_test(errors, test_usage);
 	tcase_add_test(errors, test_deploy_usage);
 	tcase_add_test(errors, test_yaml_alias_bomb);
+	tcase_add_test(errors, test_logs_usage);
 	tcase_add_test(binary, test_binary);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
