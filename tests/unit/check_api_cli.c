@@ -94,7 +94,7 @@ validate(const char *arg, ...)
 	return r;
 }
 
-/* The same for "rollout", "set", "scale" and "drain": the command is the
+/* The same for "rollout", "set", "scale", "drain" and "logs": the command is the
  * first argument. */
 static struct run
 deploy_cmd(const char *name, ...)
@@ -102,14 +102,18 @@ deploy_cmd(const char *name, ...)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **, FILE *, FILE *);
-	} cmds[] = {{"rollout", cmd_rollout}, {"set", cmd_set}, {"scale", cmd_scale}, {"drain", cmd_drain}};
+	} cmds[] = {{"rollout", cmd_rollout},
+	            {"set", cmd_set},
+	            {"scale", cmd_scale},
+	            {"drain", cmd_drain},
+	            {"logs", cmd_logs}};
 	struct run r = {0};
 	va_list ap;
 	size_t i;
 
-	for (i = 0; i < 4 && strcmp(cmds[i].name, name) != 0; i++)
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmds[i].name, name) != 0; i++)
 		;
-	ck_assert_uint_lt(i, 4);
+	ck_assert_uint_lt(i, sizeof(cmds) / sizeof(cmds[0]));
 	va_start(ap, name);
 	r = run_in(cmds[i].fn, name, va_arg(ap, const char *), ap);
 	va_end(ap);
@@ -353,41 +357,28 @@ START_TEST(test_deploy_usage)
 }
 END_TEST
 
-/* Run "logs ARGS..." (NULL-terminated) in-process. */
-static struct run
-logs_cmd(const char *arg, ...)
-{
-	struct run r;
-	va_list ap;
-
-	va_start(ap, arg);
-	r = run_in(cmd_logs, "logs", arg, ap);
-	va_end(ap);
-	return r;
-}
-
 /* skiffctl logs: usage errors before any etcd request (exit 2), -f and -c
  * taken as --follow and --container, --help. */
 START_TEST(test_logs_usage)
 {
-	struct run r = logs_cmd(NULL);
+	struct run r = deploy_cmd("logs", NULL);
 
 	ck_assert_int_eq(r.rc, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "expected one POD"));
 	run_free(&r);
-	r = logs_cmd("a", "b", NULL);
+	r = deploy_cmd("logs", "a", "b", NULL);
 	ck_assert_int_eq(r.rc, 2);
 	run_free(&r);
-	r = logs_cmd("a", "--tail", "x", NULL);
+	r = deploy_cmd("logs", "a", "--tail", "x", NULL);
 	ck_assert_int_eq(r.rc, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "tail"));
 	run_free(&r);
-	r = logs_cmd("a", "-f", "-c", NULL);
+	r = deploy_cmd("logs", "a", "-f", "-c", NULL);
 	ck_assert_int_eq(r.rc, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "container"));
 	ck_assert_ptr_null(strstr(r.err, "filename"));
 	run_free(&r);
-	r = logs_cmd("--help", NULL);
+	r = deploy_cmd("logs", "--help", NULL);
 	ck_assert_int_eq(r.rc, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "usage: skiffctl logs"));
 	ck_assert_ptr_nonnull(strstr(r.out, "--client-cert"));
