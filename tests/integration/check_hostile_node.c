@@ -1258,6 +1258,8 @@ START_TEST(logs_with_attacker_cert)
 	ck_assert_ptr_nonnull(first = strstr(log, "log stream started"));
 	ck_assert_msg(!strstr(first + 1, "log stream started"), "a refused client's stream started");
 	free(log);
+	ck_assert_int_eq(th_proc_signal(agent, SIGTERM), 0); /* and it stops cleanly */
+	ck_assert_int_eq(th_proc_wait(agent, 30), 0);
 	th_proc_free(agent, 0);
 }
 END_TEST
