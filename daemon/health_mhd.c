@@ -37,6 +37,7 @@ health_mhd_load(char *err, size_t len)
 	} more[] = {
 		CALL(create_response_from_callback), CALL(suspend_connection),      CALL(resume_connection),
 		CALL(get_connection_info),           CALL(lookup_connection_value), CALL(set_connection_option),
+		CALL(create_response_for_upgrade),   CALL(upgrade_action),          CALL(get_connection_values),
 	};
 	struct health_mhd m;
 	void *lib;

@@ -28,6 +28,9 @@ struct health_mhd {
 	__typeof__(MHD_get_connection_info) *get_connection_info;
 	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
 	__typeof__(MHD_set_connection_option) *set_connection_option;
+	__typeof__(MHD_create_response_for_upgrade) *create_response_for_upgrade;
+	__typeof__(MHD_upgrade_action) *upgrade_action;
+	__typeof__(MHD_get_connection_values) *get_connection_values;
 };
 
 /* Filled by health_mhd_load; all NULL before. */

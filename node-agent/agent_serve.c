@@ -30,48 +30,9 @@
 
 #include "agent.h"
 #include "agent_serve.h"
+#include "agent_serve_int.h"
 #include "api/api_binding.h"
 #include "health_mhd.h"
-
-#define M health_mhd
-#define SERVE_BUF_MAX ((size_t)4 << 20) /* bytes held for a slow client before its stream ends */
-
-struct stream;
-
-struct serve {
-	struct agent *a;
-	struct MHD_Daemon *mhd;
-	ev_io io;      /* MHD's epoll descriptor */
-	ev_timer tm;   /* MHD's timeout */
-	ev_timer kick; /* run MHD soon (a connection was resumed) */
-	long max;
-	int n; /* streams open */
-	int port;
-	struct stream *streams;
-	char *cert, *key, *ca; /* PEM texts; MHD keeps pointers to them */
-	int (*get_peers)(gnutls_session_t, unsigned int *);
-	int (*verify_peers)(gnutls_session_t, unsigned int *);
-};
-
-enum { ST_LOOKUP, ST_FOUND, ST_FAILED, ST_STREAMING };
-
-struct stream {
-	struct serve *s;
-	struct MHD_Connection *conn;
-	struct stream *next, *prev;
-	char pod[API_SUBDOMAIN_MAX + 1], ctr[API_SUBDOMAIN_MAX + 1];
-	char query[256];
-	struct dk_req *req;
-	int phase;
-	unsigned status; /* ST_FAILED: what to answer */
-	char msg[512];
-	char id[80];
-	struct demux dm;
-	char *buf; /* demultiplexed bytes not yet sent */
-	size_t len, off, cap;
-	int done, suspended, gone;
-	ev_io peer; /* the client's socket while suspended */
-};
 
 static void serve_run(struct serve *s);
 
@@ -124,8 +85,8 @@ kick(struct serve *s)
 
 static void peer_cb(struct ev_loop *loop, ev_io *w, int revents);
 
-static void
-suspend(struct stream *st)
+void
+serve_suspend(struct stream *st)
 {
 	const union MHD_ConnectionInfo *ci;
 
@@ -140,8 +101,8 @@ suspend(struct stream *st)
 	}
 }
 
-static void
-resume(struct stream *st)
+void
+serve_resume(struct stream *st)
 {
 	if (!st->suspended)
 		return;
@@ -161,7 +122,7 @@ stream_end(struct stream *st, const char *why)
 		log_kv(LL_INFO, KV("pod", st->pod, "container", st->ctr), "log stream ended: %s", why);
 	}
 	st->done = 1;
-	resume(st);
+	serve_resume(st);
 }
 
 /* The client's socket became readable while its stream waits for Docker:
@@ -216,10 +177,10 @@ logs_chunk(const char *p, size_t n, void *arg)
 	}
 	if (st->gone) {
 		st->done = 1;
-		resume(st);
+		serve_resume(st);
 		return 1;
 	}
-	resume(st);
+	serve_resume(st);
 	return 0;
 }
 
@@ -235,7 +196,7 @@ logs_done(struct dk_resp *r, void *arg)
 		demux_out(st, 1, e, strlen(e));
 	}
 	st->done = 1;
-	resume(st);
+	serve_resume(st);
 }
 
 static ssize_t
@@ -255,7 +216,7 @@ reader(void *cls, uint64_t pos, char *out, size_t max)
 	}
 	if (st->done || st->gone)
 		return st->gone ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
-	suspend(st);
+	serve_suspend(st);
 	return 0;
 }
 
@@ -304,7 +265,7 @@ lookup_done(struct dk_resp *r, void *arg)
 	} else {
 		st->phase = ST_FOUND;
 	}
-	resume(st);
+	serve_resume(st);
 }
 
 static void
@@ -322,6 +283,7 @@ stream_free(struct stream *st)
 	if (st->next)
 		st->next->prev = st->prev;
 	s->n--;
+	exec_free(st);
 	free(st->buf);
 	free(st);
 }
@@ -343,8 +305,8 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Reque
 
 /* ---------------------------------------------------------------- requests */
 
-static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned status, const char *msg)
+enum MHD_Result
+serve_reply(struct MHD_Connection *conn, unsigned status, const char *msg)
 {
 	struct MHD_Response *r = M.create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
@@ -372,16 +334,17 @@ peer_check(struct serve *s, struct MHD_Connection *conn)
 	return 0;
 }
 
-/* "/containerLogs/POD/CONTAINER" into st's names: 0, or -1. */
+/* "/containerLogs/POD/CONTAINER" (GET) or "/exec/POD/CONTAINER" (POST,
+ * st->exec set) into st's names: 0, or -1. */
 static int
-parse_path(const char *url, struct stream *st)
+parse_path(const char *url, const char *method, struct stream *st)
 {
-	static const char pre[] = "/containerLogs/";
-	const char *p, *slash;
+	const char *pre = strcmp(method, "POST") == 0 ? "/exec/" : "/containerLogs/", *p, *slash;
 
-	if (strncmp(url, pre, sizeof(pre) - 1) != 0)
+	if (strncmp(url, pre, strlen(pre)) != 0 || strcmp(method, pre[1] == 'e' ? "POST" : "GET") != 0)
 		return -1;
-	p = url + sizeof(pre) - 1;
+	st->exec = pre[1] == 'e';
+	p = url + strlen(pre);
 	if (!(slash = strchr(p, '/')) || (size_t)(slash - p) >= sizeof(st->pod) || strchr(slash + 1, '/') ||
 	    strlen(slash + 1) >= sizeof(st->ctr))
 		return -1;
@@ -491,27 +454,30 @@ request_new(struct serve *s, struct MHD_Connection *conn, const char *url, const
 		log_kv(LL_WARN, KV("url", url), "refused a client %s",
 		       code == MHD_HTTP_UNAUTHORIZED ? "without a certificate"
 		                                     : "whose certificate --client-ca did not sign");
-		return reply(conn, code,
-		             code == MHD_HTTP_UNAUTHORIZED ? "a client certificate is required\n"
-		                                           : "the client certificate is not signed by the admin CA\n");
+		return serve_reply(conn, code,
+		                   code == MHD_HTTP_UNAUTHORIZED
+		                           ? "a client certificate is required\n"
+		                           : "the client certificate is not signed by the admin CA\n");
 	}
 	if (!(st = calloc(1, sizeof(*st))))
 		return MHD_NO;
 	st->s = s;
 	st->conn = conn;
-	if (strcmp(method, "GET") != 0 || parse_path(url, st) < 0) {
+	if (parse_path(url, method, st) < 0) {
 		free(st);
-		return reply(conn, MHD_HTTP_NOT_FOUND, "this agent serves GET /containerLogs/POD/CONTAINER\n");
+		return serve_reply(conn, MHD_HTTP_NOT_FOUND,
+		                   "this agent serves GET /containerLogs/POD/CONTAINER and POST /exec/POD/CONTAINER\n");
 	}
 	if (s->n >= s->max) {
 		snprintf(msg, sizeof(msg), "node %s already serves %ld streams (--max-streams); try again later\n",
 		         s->a->o.node_name, s->max);
 		free(st);
-		return reply(conn, MHD_HTTP_TOO_MANY_REQUESTS, msg);
+		return serve_reply(conn, MHD_HTTP_TOO_MANY_REQUESTS, msg);
 	}
-	if (check_pod(st) < 0 || logs_query(st, conn) < 0) {
-		enum MHD_Result rc = reply(conn, st->status, st->msg);
+	if (check_pod(st) < 0 || (st->exec ? exec_query(st, conn) : logs_query(st, conn)) < 0) {
+		enum MHD_Result rc = serve_reply(conn, st->status, st->msg);
 
+		exec_free(st);
 		free(st);
 		return rc;
 	}
@@ -526,7 +492,7 @@ request_new(struct serve *s, struct MHD_Connection *conn, const char *url, const
 	M.set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	if (start_lookup(st) < 0)
 		return MHD_NO;
-	suspend(st);
+	serve_suspend(st);
 	return MHD_YES;
 }
 
@@ -564,8 +530,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 		return request_new(cls, conn, url, method, con_cls);
 	*upload_len = 0;
 	switch (st->phase) {
-	case ST_FAILED: return reply(conn, st->status, st->msg);
-	case ST_FOUND: return st->done ? MHD_NO : start_logs(st);
+	case ST_FAILED: return serve_reply(conn, st->status, st->msg);
+	case ST_FOUND: return st->done ? MHD_NO : st->exec ? exec_create(st) : start_logs(st);
+	case ST_EXEC: return st->done ? MHD_NO : exec_upgrade(st);
 	default: return st->done ? MHD_NO : MHD_YES;
 	}
 }
@@ -660,10 +627,11 @@ mhd_start(struct serve *s, const struct sockaddr_in *sa)
 {
 	const union MHD_DaemonInfo *di;
 
-	s->mhd = M.start_daemon(MHD_USE_EPOLL | MHD_USE_TLS | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, handler, s,
-	                        MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_HTTPS_MEM_CERT,
-	                        s->cert, MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+	s->mhd = M.start_daemon(MHD_USE_EPOLL | MHD_USE_TLS | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE, 0, NULL,
+	                        NULL, handler, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_KEY, s->key,
+	                        MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_TRUST, s->ca,
+	                        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	                        MHD_OPTION_END);
 	if (!s->mhd)
 		return -1;
 	di = M.get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -728,6 +696,7 @@ serve_stop(struct agent *a)
 		return;
 	for (struct stream *st = s->streams; st; st = st->next) {
 		st->gone = 1;
+		exec_end(st);
 		stream_end(st, "the agent stops");
 	}
 	ev_io_stop(a->d->loop, &s->io);
