@@ -338,15 +338,15 @@ static const struct flag agent_flags[] = {
          "more wait their turn",
          "N", check_docker_calls},
 	{"serve-addr", FLAG_STRING, &serve_addr, "", NULL,
-         "serve container logs over HTTPS here to clients of --client-ca (port 0: any; off unless all four TLS "
+         "serve container logs and exec over HTTPS here to clients of --client-ca (port 0: any; off unless all four TLS "
          "flags are given)",
          "IP:PORT", check_serve},
 	{"serve-cert", FLAG_STRING, &serve_cert, "", NULL, "the HTTPS server's certificate (PEM)", "PATH", NULL},
 	{"serve-key", FLAG_STRING, &serve_key, "", NULL, "its private key (PEM)", "PATH", NULL},
 	{"client-ca", FLAG_STRING, &client_ca, "", NULL,
          "the admin CA (PEM): only clients with a certificate it signed are served", "PATH", NULL},
-	{"max-streams", FLAG_INT, &max_streams, "32", NULL, "log streams served at once; more are refused (429)", "N",
-         check_streams},
+	{"max-streams", FLAG_INT, &max_streams, "32", NULL,
+         "log and exec streams served at once; more are refused (429)", "N", check_streams},
 	{0}};
 
 static const struct skiff_prog prog = {
