@@ -79,17 +79,6 @@ long_flags(int argc, char **argv)
 	return v;
 }
 
-/* The session: curl's connection and the frames coming in. */
-struct xs {
-	CURL *e;
-	int fd;
-	unsigned char h[5];
-	size_t hlen, left;
-	unsigned char code[4];
-	size_t clen;
-	int exited, status;
-};
-
 static int winch_pipe[2] = {-1, -1};
 
 static void
@@ -105,7 +94,7 @@ on_winch(int sig)
 
 /* Send all of p; 0, or -1. */
 static int
-send_all(struct xs *x, const void *p, size_t n)
+send_all(struct ctl_xs *x, const void *p, size_t n)
 {
 	while (n > 0) {
 		size_t sent = 0;
@@ -126,7 +115,7 @@ send_all(struct xs *x, const void *p, size_t n)
 }
 
 static int
-send_frame(struct xs *x, int id, const void *p, size_t n)
+send_frame(struct ctl_xs *x, int id, const void *p, size_t n)
 {
 	unsigned char h[5] = {(unsigned char)id, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
 	                      (unsigned char)(n >> 8), (unsigned char)n};
@@ -135,7 +124,7 @@ send_frame(struct xs *x, int id, const void *p, size_t n)
 }
 
 static void
-send_size(struct xs *x)
+send_size(struct ctl_xs *x)
 {
 	struct winsize ws;
 	unsigned char b[4];
@@ -149,7 +138,7 @@ send_size(struct xs *x)
 
 /* Frames from the agent: output to out/err, the exit status kept. */
 static void
-frames_in(struct xs *x, const unsigned char *p, size_t n, FILE *out, FILE *err)
+frames_in(struct ctl_xs *x, const unsigned char *p, size_t n, FILE *out, FILE *err)
 {
 	while (n > 0) {
 		size_t k;
@@ -186,8 +175,8 @@ frames_in(struct xs *x, const unsigned char *p, size_t n, FILE *out, FILE *err)
 /* Connect (TLS, client certificate) and ask for the upgrade: 0 with x
  * ready (bytes after the answer's header fed to frames_in), or -1 after a
  * message. */
-static int
-open_channel(struct ctl *c, struct xs *x, const char *base, const char *path, FILE *out)
+int
+ctl_xs_open(struct ctl *c, struct ctl_xs *x, const struct ctl_tls *tls, const char *base, const char *path, FILE *out)
 {
 	char req[4096], buf[8192];
 	size_t len = 0, got;
@@ -198,7 +187,7 @@ open_channel(struct ctl *c, struct xs *x, const char *base, const char *path, FI
 	curl_easy_setopt(x->e, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(x->e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L);
-	ctl_stream_tls(x->e, &tls);
+	ctl_stream_tls(x->e, tls);
 	if (curl_easy_perform(x->e) != CURLE_OK || curl_easy_getinfo(x->e, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK) {
 		fprintf(c->err, "%s: cannot connect to %s over TLS (check --client-cert, --client-key and --ca)\n",
 		        c->name, base);
@@ -248,15 +237,15 @@ open_channel(struct ctl *c, struct xs *x, const char *base, const char *path, FI
 
 /* Copy stdin and the window size out, frames in, until the exit status
  * or the end of the connection. */
-static void
-relay(struct xs *x, int in, FILE *out, FILE *err)
+void
+ctl_xs_relay(struct ctl_xs *x, int in_fd, FILE *out, FILE *err)
 {
 	unsigned char buf[16384];
-	int in_open = in;
+	int in_open = in_fd >= 0;
 
 	while (!x->exited) {
 		struct pollfd pf[3] = {{.fd = x->fd, .events = POLLIN},
-		                       {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+		                       {.fd = in_open ? in_fd : -1, .events = POLLIN},
 		                       {.fd = winch_pipe[0], .events = POLLIN}};
 		size_t got = 0;
 		ssize_t n;
@@ -279,7 +268,7 @@ relay(struct xs *x, int in, FILE *out, FILE *err)
 				send_size(x);
 		}
 		if (pf[1].revents & (POLLIN | POLLHUP)) {
-			n = read(STDIN_FILENO, buf, sizeof(buf));
+			n = read(in_fd, buf, sizeof(buf));
 			if (n <= 0)
 				in_open = 0;
 			if (send_frame(x, 0, buf, n > 0 ? (size_t)n : 0) < 0)
@@ -291,14 +280,14 @@ relay(struct xs *x, int in, FILE *out, FILE *err)
 static int
 session(struct ctl *c, const char *base, const char *path)
 {
-	struct xs x = {.fd = -1};
+	struct ctl_xs x = {.fd = -1};
 	struct termios saved, raw;
 	int term = tty_flag && stdin_flag && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
 	int rc = SKIFFCTL_EXIT_FAIL;
 
 	if (!(x.e = curl_easy_init()))
 		return SKIFFCTL_EXIT_FAIL;
-	if (open_channel(c, &x, base, path, c->out) < 0)
+	if (ctl_xs_open(c, &x, &tls, base, path, c->out) < 0)
 		goto done;
 	if (term) {
 		raw = saved;
@@ -308,7 +297,7 @@ session(struct ctl *c, const char *base, const char *path)
 			signal(SIGWINCH, on_winch);
 		send_size(&x);
 	}
-	relay(&x, stdin_flag, c->out, c->err);
+	ctl_xs_relay(&x, stdin_flag ? STDIN_FILENO : -1, c->out, c->err);
 	if (term)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (x.exited)

@@ -6,6 +6,8 @@
 #ifndef SKIFF_CTL_STREAM_H
 #define SKIFF_CTL_STREAM_H
 
+#include <curl/curl.h>
+
 #include "skiffctl.h"
 
 struct ctl_target {
@@ -41,5 +43,26 @@ struct ctl_tls {
 int ctl_stream_target(struct ctl *c, const char *pod, const char *ctr, struct ctl_target *t);
 /* Set tls's files on the curl handle. */
 void ctl_stream_tls(void *curl, const struct ctl_tls *tls);
+
+/* A framed channel (skiffctl exec, port-forward; cmd_exec.c): curl's
+ * connection and the frames coming in. */
+struct ctl_xs {
+	CURL *e;
+	int fd;
+	unsigned char h[5];
+	size_t hlen, left;
+	unsigned char code[4];
+	size_t clen;
+	int exited, status;
+};
+
+/* Connect to base (TLS with tls's files) and ask for the upgrade of POST
+ * path: 0 with x ready (x->e made by the caller; bytes after the answer
+ * already fed to out), or -1 after a message on c->err. */
+int ctl_xs_open(struct ctl *c, struct ctl_xs *x, const struct ctl_tls *tls, const char *base, const char *path,
+                FILE *out);
+/* Copy in_fd (-1: none) out as stdin frames, frames in to out and err,
+ * until the exit status (x->exited) or the connection's end. */
+void ctl_xs_relay(struct ctl_xs *x, int in_fd, FILE *out, FILE *err);
 
 #endif

@@ -365,5 +365,8 @@ void cmd_logs_usage(FILE *f);
 /* "skiffctl exec [-it] POD -- CMD": a command in the pod's container (cmd_exec.c) */
 int cmd_exec(int argc, char **argv, FILE *out, FILE *err);
 void cmd_exec_usage(FILE *f);
+/* "skiffctl port-forward POD LOCAL:REMOTE" (cmd_portforward.c) */
+int cmd_portforward(int argc, char **argv, FILE *out, FILE *err);
+void cmd_portforward_usage(FILE *f);
 
 #endif

@@ -334,13 +334,19 @@ peer_check(struct serve *s, struct MHD_Connection *conn)
 	return 0;
 }
 
-/* "/containerLogs/POD/CONTAINER" (GET) or "/exec/POD/CONTAINER" (POST,
- * st->exec set) into st's names: 0, or -1. */
+/* "/containerLogs/POD/CONTAINER" (GET), "/exec/POD/CONTAINER" (POST,
+ * st->exec 1) or "/portForward/POD" (POST, st->exec 2) into st's names:
+ * 0, or -1. */
 static int
 parse_path(const char *url, const char *method, struct stream *st)
 {
 	const char *pre = strcmp(method, "POST") == 0 ? "/exec/" : "/containerLogs/", *p, *slash;
 
+	if (strcmp(method, "POST") == 0 && strncmp(url, "/portForward/", 13) == 0) { /* no container */
+		st->exec = 2;
+		snprintf(st->pod, sizeof(st->pod), "%s", url + 13);
+		return strlen(url + 13) < sizeof(st->pod) && api_check_dns_label(st->pod, NULL) == 0 ? 0 : -1;
+	}
 	if (strncmp(url, pre, strlen(pre)) != 0 || strcmp(method, pre[1] == 'e' ? "POST" : "GET") != 0)
 		return -1;
 	st->exec = pre[1] == 'e';
@@ -418,6 +424,8 @@ check_pod(struct stream *st)
 		snprintf(st->msg, sizeof(st->msg), "pod %s is not bound to node %s\n", st->pod, st->s->a->o.node_name);
 		return -1;
 	}
+	if (st->exec == 2)
+		return 0;
 	for (size_t i = 0; i < b->pod.spec.n_containers; i++)
 		if (strcmp(b->pod.spec.containers[i].name, st->ctr) == 0)
 			return 0;
@@ -465,8 +473,9 @@ request_new(struct serve *s, struct MHD_Connection *conn, const char *url, const
 	st->conn = conn;
 	if (parse_path(url, method, st) < 0) {
 		free(st);
-		return serve_reply(conn, MHD_HTTP_NOT_FOUND,
-		                   "this agent serves GET /containerLogs/POD/CONTAINER and POST /exec/POD/CONTAINER\n");
+		return serve_reply(
+			conn, MHD_HTTP_NOT_FOUND,
+			"this agent serves GET /containerLogs/POD/CONTAINER, POST /exec/POD/CONTAINER and /portForward/POD\n");
 	}
 	if (s->n >= s->max) {
 		snprintf(msg, sizeof(msg), "node %s already serves %ld streams (--max-streams); try again later\n",
@@ -490,6 +499,10 @@ request_new(struct serve *s, struct MHD_Connection *conn, const char *url, const
 	/* A stream may wait long for a line; the server's 60-s timeout stays
 	 * on connections that have not shown an admin certificate. */
 	M.set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	if (st->exec == 2) { /* the pod's address is known: answer at once */
+		st->phase = ST_EXEC;
+		return MHD_YES;
+	}
 	if (start_lookup(st) < 0)
 		return MHD_NO;
 	serve_suspend(st);

@@ -14,8 +14,10 @@
  * connection, and it bounds what it holds for a slow side (8 MiB, then
  * the connection ends) instead of pausing the other side.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@ struct xconn {
 	char hdr[4096];         /* Docker's answer header until its blank line */
 	size_t hlen;
 	int hdr_done, tty, in_eof, closing, failed;
+	int forward; /* port-forward: Docker's side is a TCP connection to the pod */
 	struct demux dm;
 	unsigned char fh[5]; /* the client's frame header being read */
 	size_t fhlen, fleft;
@@ -150,6 +153,14 @@ docker_done(struct xconn *x)
 	ev_io_stop(x->s->a->d->loop, &x->dw);
 	close(x->dfd);
 	x->dfd = -1;
+	if (x->forward) { /* the pod closed the connection: status 0, then the end */
+		frame(x, 4, "\0\0\0\0", 4);
+		x->closing = 1;
+		if (x->cout.len)
+			return 0;
+		xfree(x);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "/exec/%s/json", x->id);
 	if (x->req)
 		dk_cancel(x->req);
@@ -349,6 +360,21 @@ xfree(struct xconn *x)
 
 /* ---------------------------------------------------------------- set-up */
 
+/* A TCP connection to ip:port, non-blocking (being made): the fd, or -1. */
+static int
+pod_connect(const char *ip, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && (inet_pton(AF_INET, ip, &sa.sin_addr) != 1 ||
+	                (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* A unix socket connected to Docker's, non-blocking: the fd, or -1. */
 static int
 docker_connect(const char *path)
@@ -385,7 +411,8 @@ upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extr
 	x->cfd = sock;
 	x->tty = st->tty;
 	snprintf(x->id, sizeof(x->id), "%s", st->exec_id);
-	x->dfd = docker_connect(st->s->a->o.docker_socket);
+	x->forward = st->exec == 2;
+	x->dfd = x->forward ? pod_connect(st->id, (int)st->port) : docker_connect(st->s->a->o.docker_socket);
 	ev_io_init(&x->cr, cr_cb, sock, EV_READ);
 	ev_io_init(&x->cw, cw_cb, sock, EV_WRITE);
 	ev_io_start(loop, &x->cr);
@@ -398,6 +425,13 @@ upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extr
 	ev_io_init(&x->dr, dr_cb, x->dfd, EV_READ);
 	ev_io_init(&x->dw, dw_cb, x->dfd, EV_WRITE);
 	ev_io_start(loop, &x->dr);
+	if (x->forward) { /* bytes both ways as they are: stdin frames to the pod, its bytes as stdout */
+		x->hdr_done = x->tty = 1;
+		log_kv(LL_INFO, KV("pod", st->pod, "to", st->id), "port-forward to port %ld started", st->port);
+		if (extra_len)
+			client_bytes(x, extra, extra_len);
+		return;
+	}
 	snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":%s}", x->tty ? "true" : "false");
 	snprintf(req, sizeof(req),
 	         "POST /v1.41/exec/%s/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
@@ -427,6 +461,34 @@ flag_on(struct MHD_Connection *conn, const char *name)
 	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
+/* Port-forward: the pod's IP (its status here) into st->id, the port
+ * into st->port. 0, or -1 with st's status and message. */
+static int
+forward_query(struct stream *st, struct MHD_Connection *conn)
+{
+	const char *v = M.lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "port");
+	const struct informer_obj *o = informer_get(st->s->a->statuses, st->pod);
+	json_t *j = o ? json_loadb(o->value, o->value_len, 0, NULL) : NULL;
+	const char *ip = json_string_value(json_object_get(j, "podIP"));
+	char *end;
+
+	st->port = v ? strtol(v, &end, 10) : 0;
+	if (!v || *end || st->port < 1 || st->port > 65535) {
+		snprintf(st->msg, sizeof(st->msg), "port-forward needs port=1..65535\n");
+		json_decref(j);
+		return -1;
+	}
+	if (!ip || !*ip) {
+		st->status = MHD_HTTP_NOT_FOUND;
+		snprintf(st->msg, sizeof(st->msg), "pod %s has no IP yet\n", st->pod);
+		json_decref(j);
+		return -1;
+	}
+	snprintf(st->id, sizeof(st->id), "%s", ip);
+	json_decref(j);
+	return 0;
+}
+
 int
 exec_query(struct stream *st, struct MHD_Connection *conn)
 {
@@ -437,6 +499,8 @@ exec_query(struct stream *st, struct MHD_Connection *conn)
 		snprintf(st->msg, sizeof(st->msg), "exec needs \"Upgrade: skiff-stream/1\"\n");
 		return -1;
 	}
+	if (st->exec == 2)
+		return forward_query(st, conn);
 	st->cmd = json_array();
 	if (st->cmd)
 		M.get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_command, st->cmd);

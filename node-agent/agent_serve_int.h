@@ -53,6 +53,7 @@ struct stream {
 	json_t *cmd;      /* the command, a JSON array */
 	char exec_id[80]; /* Docker's exec ID, "" before */
 	struct xconn *x;  /* the relay after the upgrade, NULL before and after */
+	long port;        /* port-forward (exec 2): the pod's port; its IP in id */
 };
 
 /* Hold st's connection until serve_resume (MHD calls nothing of it). */

@@ -415,6 +415,64 @@ START_TEST(test_exec)
 }
 END_TEST
 
+/* skiffctl port-forward: an HTTP request to 127.0.0.1:LOCAL reaches the
+ * pod's httpd on port 80 through the agent, twice (one channel each). */
+START_TEST(test_port_forward)
+{
+	char prefix[96], node[96], key[256], local[32], url[128], *body = NULL, e[3][128], crt[96], k[96], ca[96];
+	const char *spec = "{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"web\","
+			   "\"image\":\"skiff/test-httpd:latest\"}]}";
+	struct th_proc *agent = agent_for("pf", "32", prefix, sizeof(prefix), node, sizeof(node)), *pf;
+	int port = tu_closed_port();
+
+	TH_BIND_POD(prefix, node, "web", "706", spec);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/web", prefix, node);
+	TH_WAIT_TEXT(agent, key, "\"podIP\":\"1");
+	snprintf(local, sizeof(local), "%d:80", port);
+	snprintf(e[0], sizeof(e[0]), "SKIFF_CLIENT_CERT=%s", file_in(crt, sizeof(crt), "client.pem"));
+	snprintf(e[1], sizeof(e[1]), "SKIFF_CLIENT_KEY=%s", file_in(k, sizeof(k), "client.key"));
+	snprintf(e[2], sizeof(e[2]), "SKIFF_CA=%s", file_in(ca, sizeof(ca), "ca.pem"));
+	{
+		const char *argv[] = {SKIFFCTL,
+		                      "port-forward",
+		                      "--etcd-endpoints",
+		                      th_etcd_endpoints(tu_etcd),
+		                      "--prefix",
+		                      prefix,
+		                      "web",
+		                      local,
+		                      NULL};
+		char *env[] = {e[0], e[1], e[2], NULL};
+
+		ck_assert_ptr_nonnull(pf = th_proc_start(SKIFFCTL, (char *const *)argv, env));
+	}
+	WAIT_PROC(pf, "Forwarding from 127.0.0.1:");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	for (int i = 0; i < 2; i++) {
+		CURL *c = curl_easy_init();
+		long status = 0;
+		size_t n = 0;
+		FILE *m = open_memstream(&body, &n);
+
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, m);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+		curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+		fclose(m);
+		ck_assert_msg(status == 200 || status == 404, "request %d through the forward: HTTP %ld: %s", i, status,
+		              body ? body : "");
+		free(body);
+		body = NULL;
+	}
+	WAIT_PROC(agent, "port-forward to port 80 started");
+	th_proc_free(pf, 0);
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -432,6 +490,7 @@ main(void)
 	tcase_add_test(tc, test_max_streams);
 	tcase_add_test(tc, test_no_endpoint);
 	tcase_add_test(tc, test_exec);
+	tcase_add_test(tc, test_port_forward);
 	suite_add_tcase(s, tc);
 	return tu_suite_main(s, &fx);
 }
