@@ -23,6 +23,9 @@ static const struct skiffctl_cmd commands[] = {
 	{"set", cmd_set, cmd_set_usage, "set the images of a deployment's or controller's pod template"},
 	{"validate", cmd_validate, cmd_validate_usage, "check manifests offline"},
 	{"version", cmd_version, cmd_version_usage, "print skiffctl's version and each component's, from etcd"},
+	{"logs", cmd_logs, cmd_logs_usage, "print a container's log from its node's agent (-f follows)"},
+	{"exec", cmd_exec, cmd_exec_usage, "run a command in a pod's container (-it: a terminal)"},
+	{"port-forward", cmd_portforward, cmd_portforward_usage, "forward a local port to a pod's port"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -359,5 +359,14 @@ int cmd_set(int argc, char **argv, FILE *out, FILE *err);
 void cmd_set_usage(FILE *f);
 int cmd_drain(int argc, char **argv, FILE *out, FILE *err);
 void cmd_drain_usage(FILE *f);
+/* "skiffctl logs POD": a container's log from its node's agent (cmd_logs.c) */
+int cmd_logs(int argc, char **argv, FILE *out, FILE *err);
+void cmd_logs_usage(FILE *f);
+/* "skiffctl exec [-it] POD -- CMD": a command in the pod's container (cmd_exec.c) */
+int cmd_exec(int argc, char **argv, FILE *out, FILE *err);
+void cmd_exec_usage(FILE *f);
+/* "skiffctl port-forward POD LOCAL:REMOTE" (cmd_portforward.c) */
+int cmd_portforward(int argc, char **argv, FILE *out, FILE *err);
+void cmd_portforward_usage(FILE *f);
 
 #endif

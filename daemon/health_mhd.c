@@ -30,6 +30,15 @@ health_mhd_load(char *err, size_t len)
 		CALL(get_timeout),         CALL(get_daemon_info), CALL(create_response_from_buffer),
 		CALL(add_response_header), CALL(queue_response),  CALL(destroy_response),
 	};
+	/* the agent's HTTPS server (node-agent/agent_serve.c) */
+	static const struct {
+		const char *name;
+		size_t off;
+	} more[] = {
+		CALL(create_response_from_callback), CALL(suspend_connection),      CALL(resume_connection),
+		CALL(get_connection_info),           CALL(lookup_connection_value), CALL(set_connection_option),
+		CALL(create_response_for_upgrade),   CALL(upgrade_action),          CALL(get_connection_values),
+	};
 	struct health_mhd m;
 	void *lib;
 
@@ -39,12 +48,14 @@ health_mhd_load(char *err, size_t len)
 		snprintf(err, len, "cannot load %s for the health server: %s", MHD_SONAME, dlerror());
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]) + sizeof(more) / sizeof(more[0]); i++) {
+		size_t n = sizeof(calls) / sizeof(calls[0]), off = i < n ? calls[i].off : more[i - n].off;
+		const char *name = i < n ? calls[i].name : more[i - n].name;
 		/* POSIX's way to store what dlsym returns in a function pointer. */
-		void **slot = (void **)((char *)&m + calls[i].off);
+		void **slot = (void **)((char *)&m + off);
 
-		if (!(*slot = dlsym(lib, calls[i].name))) {
-			snprintf(err, len, "%s has no %s", MHD_SONAME, calls[i].name);
+		if (!(*slot = dlsym(lib, name))) {
+			snprintf(err, len, "%s has no %s", MHD_SONAME, name);
 			dlclose(lib);
 			return -1;
 		}

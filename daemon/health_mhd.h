@@ -21,6 +21,16 @@ struct health_mhd {
 	__typeof__(MHD_add_response_header) *add_response_header;
 	__typeof__(MHD_queue_response) *queue_response;
 	__typeof__(MHD_destroy_response) *destroy_response;
+	/* the agent's HTTPS server (node-agent/agent_serve.c) */
+	__typeof__(MHD_create_response_from_callback) *create_response_from_callback;
+	__typeof__(MHD_suspend_connection) *suspend_connection;
+	__typeof__(MHD_resume_connection) *resume_connection;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_set_connection_option) *set_connection_option;
+	__typeof__(MHD_create_response_for_upgrade) *create_response_for_upgrade;
+	__typeof__(MHD_upgrade_action) *upgrade_action;
+	__typeof__(MHD_get_connection_values) *get_connection_values;
 };
 
 /* Filled by health_mhd_load; all NULL before. */

@@ -91,6 +91,7 @@ struct dk_call_opts {
 	dk_done_fn done;
 	void *arg;
 	int urgent; /* may take the slot kept for the health check (agent_runtime.c only) */
+	int raw;    /* with on_line: each chunk of the body as it came, binary (agent_serve.c's logs) */
 };
 /* Start the request o describes (o is not kept), or queue it while
  * --max-docker-calls are in flight (agent_deadline.h); its deadline counts
@@ -143,6 +144,9 @@ struct agent_opts {
 	const char *resolv_conf;   /* --resolv-conf: the node's resolver file for Default */
 	int hollow;                /* --runtime hollow (agent_hollow.h) */
 	long max_docker_calls;     /* --max-docker-calls (agent_deadline.h) */
+	const char *serve_addr;    /* --serve-addr HOST:PORT, NULL: no HTTPS server (agent_serve.h) */
+	const char *serve_cert, *serve_key, *client_ca;
+	long max_streams; /* --max-streams */
 };
 
 struct pass;
@@ -227,6 +231,7 @@ struct agent {
 	/* service environment variables (agent_svcenv.c) */
 	struct informer *services;  /* P/services/, decoded */
 	struct informer *endpoints; /* P/endpoints/, decoded (their clusterIP) */
+	struct serve *serve;        /* the HTTPS server (agent_serve.c), NULL when off */
 };
 
 /* main.c */

@@ -44,6 +44,7 @@ struct dk_req {
 	void *body;
 	size_t len;
 	long timeout_ms, idle_s;
+	int raw; /* dk_call_opts.raw */
 };
 
 struct dk {
@@ -237,7 +238,8 @@ req_send(struct dk *d, struct dk_req *r, const struct dk_call_opts *o)
 	                    .idle_s = o->idle_s,
 	                    .on_line = o->on_line ? on_line : NULL,
 	                    .done = on_done,
-	                    .arg = r};
+	                    .arg = r,
+	                    .raw = o->raw};
 
 	snprintf(url, sizeof(url), "http://localhost/v1.41%s", o->path);
 	if (o->body) {
@@ -309,7 +311,8 @@ pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		                         .ctype = r->ctype,
 		                         .timeout_ms = r->timeout_ms,
 		                         .idle_s = r->idle_s,
-		                         .on_line = r->on_line};
+		                         .on_line = r->on_line,
+		                         .raw = r->raw};
 
 		req_unlink(r);
 		if (req_send(d, r, &o) < 0) {
@@ -410,6 +413,7 @@ dk_call(struct dk *d, const struct dk_call_opts *o)
 	r->done = o->done;
 	r->arg = o->arg;
 	r->urgent = o->urgent;
+	r->raw = o->raw;
 	/* behind the queue, unless urgent (the health check overtakes it) */
 	if (slot_free(d, r->urgent) && (!d->queue || r->urgent))
 		rc = req_send(d, r, o);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_serve.h"
 
 /* The default route's gateway from /proc/net/route (network byte order),
  * 0 when there is none. */
@@ -132,6 +133,9 @@ node_status(struct agent *a)
 	               "InternalIP", "address", a->host_ip, "agentVersion", SKIFF_VERSION, "daemonEndpoints");
 	if (st)
 		node_policy(a, st);
+	if (st && serve_port(a) > 0) /* Kubernetes' shape: the HTTPS server of logs (agent_serve.c) */
+		json_object_set_new(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint",
+		                    json_pack("{s:i}", "Port", serve_port(a)));
 	return st;
 }
 

@@ -17,6 +17,7 @@
 #include "agent_evict.h"
 #include "agent_hollow.h"
 #include "agent_probe.h"
+#include "agent_serve.h"
 #include "agent_svcenv.h"
 #include "agent_volumes.h"
 
@@ -245,6 +246,21 @@ check_runtime(const struct flag *f, char *err, size_t len)
 	return 0;
 }
 
+/* --serve-addr, --serve-cert, --serve-key, --client-ca, --max-streams
+ * (agent_serve.c). */
+static const char *serve_addr, *serve_cert, *serve_key, *client_ca;
+static long max_streams;
+FLAG_BOUNDS(check_streams, 1, 4096)
+
+static int
+check_serve(const struct flag *f, char *err, size_t len)
+{
+	const char *const v[4] = {serve_addr, serve_cert, serve_key, client_ca};
+
+	(void)f;
+	return serve_opts_check(v, err, len);
+}
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -321,6 +337,16 @@ static const struct flag agent_flags[] = {
          "Docker requests open at once (event stream and probe execs included, one kept for the health check); "
          "more wait their turn",
          "N", check_docker_calls},
+	{"serve-addr", FLAG_STRING, &serve_addr, "", NULL,
+         "serve container logs and exec over HTTPS here to clients of --client-ca (port 0: any; off unless all four TLS "
+         "flags are given)",
+         "IP:PORT", check_serve},
+	{"serve-cert", FLAG_STRING, &serve_cert, "", NULL, "the HTTPS server's certificate (PEM)", "PATH", NULL},
+	{"serve-key", FLAG_STRING, &serve_key, "", NULL, "its private key (PEM)", "PATH", NULL},
+	{"client-ca", FLAG_STRING, &client_ca, "", NULL,
+         "the admin CA (PEM): only clients with a certificate it signed are served", "PATH", NULL},
+	{"max-streams", FLAG_INT, &max_streams, "32", NULL,
+         "log and exec streams served at once; more are refused (429)", "N", check_streams},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -526,6 +552,7 @@ on_stop(struct skiff_daemon *d, void *arg)
 
 	a->stopping = 1;
 	log_kv(LL_INFO, KV("node", a->o.node_name), "stopping; containers, routes and firewall rules stay");
+	serve_stop(a);
 	events_stop(a);
 	net_stop(a);
 	register_stop(a);
@@ -585,6 +612,11 @@ agent_options(struct agent *a)
 		}
 	}
 	a->o.max_docker_calls = max_docker_calls;
+	a->o.serve_addr = serve_addr && *serve_addr ? serve_addr : NULL;
+	a->o.serve_cert = serve_cert;
+	a->o.serve_key = serve_key;
+	a->o.client_ca = client_ca;
+	a->o.max_streams = max_streams;
 }
 
 static void
@@ -593,7 +625,7 @@ agent_start(struct skiff_daemon *d)
 	struct agent *a = &A;
 	static const struct informer_handlers bh = {b_add, b_update, b_del, b_synced, inf_error};
 	static const struct informer_handlers sh = {s_add, NULL, s_del, s_synced, inf_error};
-	char host[256], dir[API_KEY_MAX];
+	char host[256], dir[API_KEY_MAX], err[512];
 	static char host_name[256];
 
 	a->d = d;
@@ -639,6 +671,8 @@ agent_start(struct skiff_daemon *d)
 		fatalx("out of memory");
 	log_kv(LL_INFO, KV("node", node_name, "ip", a->host_ip, "docker", a->o.hollow ? "hollow" : docker_socket),
 	       "starting node agent");
+	if (serve_start(a, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	register_start(a);
 	runtime_start(a);
 	net_start(a);
@@ -659,6 +693,7 @@ agent_free(struct agent *a)
 	a->stopping = 1;
 	if (a->d)
 		ev_timer_stop(a->d->loop, &a->stop_timer);
+	serve_stop(a);
 	events_stop(a);
 	register_stop(a);
 	runtime_stop(a);

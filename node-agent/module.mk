@@ -40,7 +40,7 @@ install-agent: $(BIN)/pause.tar
 # the agents beside the real node controller, which allocates subnets.
 AGENT_NETCALC := $(OBJ)/node-agent/agent_netcalc.o
 AGENT_INTEG := $(patsubst tests/integration/%.c,%,$(wildcard tests/integration/check_agent*.c))
-$(foreach t,$(filter-out check_agent_fw check_agent_init check_agent_probes check_agent_vxlan check_agent_fulldisk,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
+$(foreach t,$(filter-out check_agent_fw check_agent_init check_agent_probes check_agent_vxlan check_agent_fulldisk check_agent_serve,$(AGENT_INTEG)),$(eval $(call test_prog,$(t),tests/integration,$(HARNESS_OBJ) $(ETCD_LIB))))
 $(eval $(call test_prog,check_agent_init,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(eval $(call test_prog,check_agent_probes,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(eval $(call test_prog,check_agent_fulldisk,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
@@ -107,3 +107,8 @@ $(eval $(call test_prog,check_docker_cap,tests/unit,$(OBJ)/node-agent/agent_dock
 UNIT_TESTS += $(TBIN)/check_docker_cap
 # check_agent_frozen runs on the suite etcd of the check_etcd_* fixture.
 $(TBIN)/check_agent_frozen: $(ETCD_FIXTURE_OBJ)
+# check_agent_serve: the agent's HTTPS server (agent_serve.c) with the real
+# skiffctl logs, on the suite etcd of the check_etcd_* fixture.
+$(eval $(call test_prog,check_agent_serve,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
+$(OBJ)/tests/integration/check_agent_serve.o: CFLAGS += -DSKIFFCTL='"$(BIN)/skiffctl"'
+$(TBIN)/check_agent_serve: | $(BIN)/skiffctl

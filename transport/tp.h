@@ -63,6 +63,8 @@ struct tp_opts {
 	tp_done_fn done;         /* required */
 	void *arg;
 	int insecure; /* TLS: accept any server certificate (the agent's HTTPS probes, as the kubelet's) */
+	int raw;      /* with on_line: hand out each chunk of the body as it came (binary, no
+	               * splitting, nothing kept), e.g. Docker's multiplexed log stream */
 };
 
 /* A transport on loop. NULL when curl cannot start (out of memory). */

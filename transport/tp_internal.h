@@ -32,6 +32,7 @@ struct tp_xfer {
 	struct tp_xfer *next_live, *prev_live; /* every transfer not idle */
 	struct tp_xfer *next;                  /* on the pending list or in the pool */
 	char errbuf[CURL_ERROR_SIZE];
+	int raw; /* on_line gets each chunk as it came (tp_opts.raw) */
 };
 
 struct tp {

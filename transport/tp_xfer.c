@@ -57,6 +57,10 @@ write_cb(char *p, size_t sz, size_t n, void *ud)
 	struct tp_xfer *x = ud;
 	size_t len = sz * n;
 
+	if (x->raw && x->state == TP_RUNNING && !x->stopped && len > 0 && x->on_line(x->arg, p, len))
+		x->stopped = 1;
+	if (x->raw)
+		return x->state == TP_RUNNING && !x->stopped ? len : 0;
 	if (x->state != TP_RUNNING || x->stopped || reserve(x, len) < 0)
 		return 0;
 	memcpy(x->buf + x->len, p, len);
@@ -148,6 +152,7 @@ tp_xfer_setup(struct tp_xfer *x, const struct tp_opts *o)
 	CURL *e = x->easy;
 
 	x->on_line = o->on_line;
+	x->raw = o->on_line && o->raw;
 	x->done = o->done;
 	x->arg = o->arg;
 	x->max = o->max_body ? o->max_body : TP_MAX_BODY;

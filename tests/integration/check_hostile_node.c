@@ -37,6 +37,7 @@
 #include "bench/proc_mem.h"
 #include "etcd_harness.h"
 #include "etcd_testutil.h"
+#include "th_certs.h"
 #include "th_proc.h"
 #include "th_roles.h"
 
@@ -1175,6 +1176,94 @@ START_TEST(huge_values)
 }
 END_TEST
 
+/* The test PKI of logs_with_attacker_cert, made once before the roles
+ * case starts etcd (openssl takes seconds, longer than the honest m1's
+ * lease would wait without its loop). */
+static char CERTS[] = "/tmp/skiff-hostile-certs-XXXXXX";
+
+static void
+certs_setup(void)
+{
+	if (!mkdtemp(CERTS) || th_certs_make(CERTS) < 0)
+		fprintf(stderr, "check_hostile_node: cannot make the test certificates in %s\n", CERTS);
+}
+
+static void
+certs_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", CERTS);
+	if (system(cmd) != 0)
+		fprintf(stderr, "check_hostile_node: could not remove %s\n", CERTS);
+}
+
+/* The attacker's certificate (its own CA, not the admin CA) against a real
+ * agent's log server: a hollow agent (no Docker) as node m2, with its own
+ * node user, serving on 127.0.0.1. The admin's certificate gets 200 (the
+ * marker); the attacker's gets 403 and no certificate 401, and neither a
+ * byte of the log stream. */
+START_TEST(logs_with_attacker_cert)
+{
+	struct th_roles_flags f;
+	char *dir = CERTS, cert[128], key[128], ca[128], url[256], *body, *argv[24];
+	char ep[512], pfx[64], *env[] = {f.env, NULL}, *log, *first;
+	const char *path = "build/bin/skiff-agent";
+	struct th_proc *agent;
+	json_t *st;
+	long port = 0;
+	int n = 0;
+
+	ck_assert_msg(access(th_certs_file(ca, sizeof(ca), dir, "evil.pem"), R_OK) == 0, "no certificates in %s", dir);
+	th_roles_flags(E, "skiff-node-m2", path, &f);
+	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
+	snprintf(pfx, sizeof(pfx), "--prefix=%s", P);
+	argv[n++] = "skiff-agent", argv[n++] = ep, argv[n++] = pfx;
+	for (int k = 0; f.args[k]; k++)
+		argv[n++] = f.args[k];
+	argv[n++] = "--node-name=m2", argv[n++] = "--node-ip=127.0.0.1", argv[n++] = "--runtime=hollow";
+	argv[n++] = "--serve-addr=127.0.0.1:0";
+	argv[n++] = "--serve-cert", argv[n++] = (char *)th_certs_file(cert, sizeof(cert), dir, "server.pem");
+	argv[n++] = "--serve-key", argv[n++] = (char *)th_certs_file(key, sizeof(key), dir, "server.key");
+	argv[n++] = "--client-ca", argv[n++] = (char *)th_certs_file(ca, sizeof(ca), dir, "ca.pem");
+	argv[n] = NULL;
+	ck_assert_ptr_nonnull(agent = th_proc_start(path, argv, env));
+	put_as(ROOT, P "/bindings/m2/web",
+	       "{\"node\":\"m2\",\"pod\":{\"metadata\":{\"name\":\"web\",\"uid\":\"77\"},\"spec\":"
+	       "{\"containers\":[{\"name\":\"web\",\"image\":\"skiff/test-httpd:latest\"}]}}}",
+	       0);
+	for (int i = 0; i < 300 && port <= 0 && th_proc_running(agent); i++) {
+		st = get_json(P "/nodestatus/m2", NULL);
+		port = (long)json_integer_value(json_object_get(
+			json_object_get(json_object_get(json_object_get(st, "status"), "daemonEndpoints"),
+		                        "kubeletEndpoint"),
+			"Port"));
+		json_decref(st);
+		if (port <= 0)
+			ev_run(L, EVRUN_ONCE); /* the heartbeat timers of the honest m1 tick meanwhile, at most 0.1 s */
+	}
+	if (port <= 0)
+		th_proc_free(agent, 1);
+	ck_assert_msg(port > 0, "the agent published no daemonEndpoints port");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%ld/containerLogs/web/web?follow=0", port);
+	ck_assert_int_eq(th_certs_get(url, dir, "client", &body), 200); /* the marker: the admin is served */
+	free(body);
+	ck_assert_int_eq(th_certs_get(url, dir, "evil", &body), 403);
+	ck_assert_msg(strstr(body, "not signed by the admin CA") && !strstr(body, "skiff-agent:"), "%s", body);
+	free(body);
+	ck_assert_int_eq(th_certs_get(url, dir, NULL, &body), 401);
+	free(body);
+	ck_assert(th_proc_log_has(agent, "whose certificate --client-ca did not sign"));
+	log = th_proc_log(agent); /* only the admin's request reached the runtime */
+	ck_assert_ptr_nonnull(first = strstr(log, "log stream started"));
+	ck_assert_msg(!strstr(first + 1, "log stream started"), "a refused client's stream started");
+	free(log);
+	ck_assert_int_eq(th_proc_signal(agent, SIGTERM), 0); /* and it stops cleanly */
+	ck_assert_int_eq(th_proc_wait(agent, 30), 0);
+	th_proc_free(agent, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1189,6 +1278,8 @@ suite(void)
 	tcase_add_test(roles, route_hijack_slash32_refused);
 	tcase_add_test(roles, keep_dead_node_alive_revoke_refused);
 	tcase_add_test(roles, proxy_status_for_other_node);
+	tcase_add_test(roles, logs_with_attacker_cert);
+	tcase_add_unchecked_fixture(roles, certs_setup, certs_teardown);
 	suite_add_tcase(s, roles);
 
 	tcase_add_checked_fixture(cluster, setup_cluster, teardown);

@@ -94,7 +94,7 @@ validate(const char *arg, ...)
 	return r;
 }
 
-/* The same for "rollout", "set", "scale" and "drain": the command is the
+/* The same for "rollout", "set", "scale", "drain" and "logs": the command is the
  * first argument. */
 static struct run
 deploy_cmd(const char *name, ...)
@@ -102,14 +102,18 @@ deploy_cmd(const char *name, ...)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **, FILE *, FILE *);
-	} cmds[] = {{"rollout", cmd_rollout}, {"set", cmd_set}, {"scale", cmd_scale}, {"drain", cmd_drain}};
+	} cmds[] = {{"rollout", cmd_rollout},
+	            {"set", cmd_set},
+	            {"scale", cmd_scale},
+	            {"drain", cmd_drain},
+	            {"logs", cmd_logs}};
 	struct run r = {0};
 	va_list ap;
 	size_t i;
 
-	for (i = 0; i < 4 && strcmp(cmds[i].name, name) != 0; i++)
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmds[i].name, name) != 0; i++)
 		;
-	ck_assert_uint_lt(i, 4);
+	ck_assert_uint_lt(i, sizeof(cmds) / sizeof(cmds[0]));
 	va_start(ap, name);
 	r = run_in(cmds[i].fn, name, va_arg(ap, const char *), ap);
 	va_end(ap);
@@ -350,6 +354,36 @@ START_TEST(test_deploy_usage)
 		ck_assert_ptr_nonnull(strstr(r.out, usage));
 		run_free(&r);
 	}
+}
+END_TEST
+
+/* skiffctl logs: usage errors before any etcd request (exit 2), -f and -c
+ * taken as --follow and --container, --help. */
+START_TEST(test_logs_usage)
+{
+	struct run r = deploy_cmd("logs", NULL);
+
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "expected one POD"));
+	run_free(&r);
+	r = deploy_cmd("logs", "a", "b", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	run_free(&r);
+	r = deploy_cmd("logs", "a", "--tail", "x", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "tail"));
+	run_free(&r);
+	r = deploy_cmd("logs", "a", "-f", "-c", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "container"));
+	ck_assert_ptr_null(strstr(r.err, "filename"));
+	run_free(&r);
+	r = deploy_cmd("logs", "--help", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: skiffctl logs"));
+	ck_assert_ptr_nonnull(strstr(r.out, "--client-cert"));
+	ck_assert_ptr_nonnull(strstr(r.out, "SKIFF_CLIENT_CERT"));
+	run_free(&r);
 }
 END_TEST
 
@@ -603,6 +637,7 @@ cli_suite(void)
 	tcase_add_test(errors, test_usage);
 	tcase_add_test(errors, test_deploy_usage);
 	tcase_add_test(errors, test_yaml_alias_bomb);
+	tcase_add_test(errors, test_logs_usage);
 	tcase_add_test(binary, test_binary);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errors);
