@@ -5,8 +5,9 @@
  * import the pause image. Each completion feeds its result back (an image
  * now present, a start that failed, an image error in the pod's memo) and
  * plans again, or lists the pod's containers again after a change, so
- * every decision is made on fresh state. It decides nothing itself and
- * writes no status (agent_pods.c does).
+ * every decision is made on fresh state; a removal Docker confirmed only
+ * drops that container from the snapshots (pass_removed). It decides
+ * nothing itself and writes no status (agent_pods.c does).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -128,6 +129,26 @@ action_done(struct dk_resp *r, void *arg)
 	pass_relist(p);
 }
 
+/* A force-remove answered: gone (2xx, 404) is dropped from the pass's
+ * snapshots and the plan made again on the rest without a new list (the
+ * pass is the only writer of the pod's containers; what others do to
+ * them reaches the queue as Docker events); a conflict (409: a removal
+ * already in progress) lists again. */
+static void
+remove_done(struct dk_resp *r, void *arg)
+{
+	struct pass *p = arg;
+	char m[256];
+
+	p->req = NULL;
+	if (r->status == 409)
+		pass_relist(p);
+	else if (r->status >= 400 && r->status != 404)
+		pass_fail(p, "docker", dk_errmsg(r, m, sizeof(m)));
+	else
+		pass_removed(p, p->victim_id);
+}
+
 static void
 remove_stop_done(struct dk_resp *r, void *arg)
 {
@@ -137,7 +158,7 @@ remove_stop_done(struct dk_resp *r, void *arg)
 	p->req = NULL;
 	(void)r; /* whatever happened, force-remove next */
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", p->victim_id);
-	pass_call(p, "DELETE", path, NULL, deadline_ms(DEADLINE_REMOVE_MS), action_done);
+	pass_call(p, "DELETE", path, NULL, deadline_ms(DEADLINE_REMOVE_MS), remove_done);
 }
 
 /* Stop (with the grace period the plan gives) and remove o->target. */
@@ -172,7 +193,7 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 		          o->keep ? action_done : remove_stop_done);
 	} else {
 		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", s->id);
-		pass_call(p, "DELETE", path, NULL, deadline_ms(DEADLINE_REMOVE_MS), action_done);
+		pass_call(p, "DELETE", path, NULL, deadline_ms(DEADLINE_REMOVE_MS), remove_done);
 	}
 }
 

@@ -39,6 +39,10 @@ struct pass {
 void pass_relist(struct pass *p);
 /* Plan on the snapshots at hand and carry out the step. */
 void pass_decide(struct pass *p);
+/* Docker removed container id: drop it from the snapshots and plan again
+ * on the rest (pass_decide), or list again when the pass had no such
+ * snapshot. O(snapshots). */
+void pass_removed(struct pass *p, const char *id);
 /* End the pass (frees p) with the work queue's answer r. */
 void pass_finish(struct pass *p, enum wq_result r);
 /* Log what failed and end with WQ_RETRY. */

@@ -7,10 +7,13 @@
  * (agent_plan.c, pure) on the binding in the informer cache and that
  * snapshot. The plan's action is carried out by agent_exec.c; after an
  * action the pass lists again, so every decision is made on fresh state
- * (level-triggered, idempotent). When no action is left it writes the
- * pod's status and ends, asking to run again when a back-off expires. A
- * pass never touches containers without our node label, and leaves a pod
- * whose binding does not decode alone.
+ * (level-triggered, idempotent), except after a removal Docker confirmed:
+ * the removed container leaves the snapshot and the pass plans again on
+ * the rest (a stop: apps, then the sandbox, then the status, with no list
+ * in between). When no action is left it writes the pod's status and
+ * ends, asking to run again when a back-off expires. A pass never touches
+ * containers without our node label, and leaves a pod whose binding does
+ * not decode alone.
  */
 #include <jansson.h>
 #include <malloc.h>
@@ -314,6 +317,21 @@ pass_list(struct pass *p)
 	snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\",\"%s=%s\"]}", LBL_NODE, p->a->o.node_name, LBL_POD, p->pod);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", dk_escape(f, enc, sizeof(enc)));
 	pass_call(p, "GET", path, NULL, deadline_ms(DEADLINE_LIST_MS), list_done);
+}
+
+void
+pass_removed(struct pass *p, const char *id)
+{
+	for (size_t i = 0; id && i < p->n; i++) {
+		if (!p->s[i].id || strcmp(p->s[i].id, id) != 0)
+			continue;
+		snap_clear(&p->s[i]);
+		memmove(&p->s[i], &p->s[i + 1], (p->n - i - 1) * sizeof(*p->s));
+		p->n--;
+		pass_decide(p);
+		return;
+	}
+	pass_relist(p);
 }
 
 void

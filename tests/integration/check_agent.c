@@ -90,6 +90,20 @@ teardown(void)
 
 /* ---------------------------------------------------------------- helpers */
 
+/* The size of file in bytes, 0 when absent. */
+static long
+tr_file_size(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	long n = 0;
+
+	if (f && fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (f)
+		fclose(f);
+	return n < 0 ? 0 : n;
+}
+
 static double
 mono(void)
 {
@@ -128,7 +142,7 @@ ctx_init(struct ctx *c, const char *name)
 }
 
 static struct th_proc *
-start_agent(const struct ctx *c, const char *const *extra)
+start_agent_env(const struct ctx *c, const char *const *extra, char *const *env)
 {
 	const char *argv[40] = {SKIFF_AGENT,
 	                        "--etcd-endpoints",
@@ -149,9 +163,15 @@ start_agent(const struct ctx *c, const char *const *extra)
 	for (; extra && *extra && n < 38; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	p = th_proc_start(SKIFF_AGENT, (char *const *)argv, NULL);
+	p = th_proc_start(SKIFF_AGENT, (char *const *)argv, env);
 	ck_assert_ptr_nonnull(p);
 	return p;
+}
+
+static struct th_proc *
+start_agent(const struct ctx *c, const char *const *extra)
+{
+	return start_agent_env(c, extra, NULL);
 }
 
 /* Stop the agent, then remove what it made (the agent first, or it would
@@ -567,11 +587,23 @@ START_TEST(test_missing_image)
 }
 END_TEST
 
+/* Delete pod's binding; its status and every container of the node go. */
+static void
+unbind_wait_gone(struct ctx *c, const char *pod)
+{
+	struct want w = {.c = c, .pod = pod, .gone = 1};
+	struct count_want cw = {.node = c->node};
+
+	unbind_pod(c, c->node, pod);
+	wait_status(&w, 30);
+	json_decref(w.last);
+	ck_assert_msg(wait_until(count_is, &cw, 10) == 0, "containers left behind");
+}
+
 START_TEST(test_binding_deleted)
 {
 	struct ctx c;
 	struct want w = {0};
-	struct count_want cw;
 
 	ctx_init(&c, "del");
 	c.agent = start_agent(&c, NULL);
@@ -581,18 +613,102 @@ START_TEST(test_binding_deleted)
 	w.phase = "Running";
 	wait_status(&w, 30);
 	json_decref(w.last);
-	unbind_pod(&c, c.node, "web");
-	memset(&w, 0, sizeof(w));
+	unbind_wait_gone(&c, "web");
+	ck_assert(th_proc_running(c.agent));
+	ctx_done(&c, 0);
+}
+END_TEST
+
+/* The requests of trace (SKIFF_DOCKER_TRACE lines) from byte off on, as
+ * "METHOD PATH" lines in the agent's order (new), NULL when unreadable. */
+static char *
+trace_requests(const char *trace, long off)
+{
+	FILE *f = fopen(trace, "r");
+	char line[8192], *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	ck_assert_ptr_nonnull(m);
+	if (f && fseek(f, off, SEEK_SET) == 0)
+		while (fgets(line, sizeof(line), f)) {
+			json_t *j = json_loads(line, 0, NULL);
+			const char *meth = json_string_value(json_object_get(j, "method"));
+
+			if (meth)
+				fprintf(m, "%s %s\n", meth, json_string_value(json_object_get(j, "path")));
+			json_decref(j);
+		}
+	if (f)
+		fclose(f);
+	fclose(m);
+	return out;
+}
+
+/* Where request (a prefix of a line of reqs, then id) first occurs at or
+ * after from, or NULL. */
+static const char *
+trace_find(const char *from, const char *req, const char *id)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "%s%s", req, id);
+	return from ? strstr(from, want) : NULL;
+}
+
+/* 1 when the line that starts at line holds needle. */
+static int
+line_has(const char *line, const char *needle)
+{
+	const char *f = strstr(line, needle), *nl = strchr(line, '\n');
+
+	return f && (!nl || f < nl);
+}
+
+/* A pod's stop is its app container stopped and removed, then its
+ * sandbox, then the status: a removal Docker confirmed needs no new list
+ * of the pod's containers before the next step (agent_exec.c,
+ * remove_done). */
+START_TEST(test_stop_order)
+{
+	struct ctx c;
+	struct want w = {0};
+	char trace[] = "/tmp/check_agent_trace.XXXXXX", env0[64], *reqs, app[80];
+	char *env[] = {env0, NULL};
+	const char *a_stop, *a_del, *s_stop, *s_del, *list;
+	long off;
+	int fd = mkstemp(trace);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", trace);
+	ctx_init(&c, "order");
+	c.agent = start_agent_env(&c, NULL, env);
+	bind_pod(&c, c.node, "web", "112", HTTPD_SPEC);
 	w.c = &c;
 	w.pod = "web";
-	w.gone = 1;
+	w.phase = "Running";
 	wait_status(&w, 30);
-	cw.node = c.node;
-	cw.pod = NULL;
-	cw.n = 0;
-	ck_assert_msg(wait_until(count_is, &cw, 10) == 0, "containers left behind");
-	ck_assert(th_proc_running(c.agent));
+	ck_assert_ptr_nonnull(ctr_id(w.last, 0));
+	snprintf(app, sizeof(app), "%s", ctr_id(w.last, 0));
 	json_decref(w.last);
+	off = tr_file_size(trace);
+	unbind_wait_gone(&c, "web");
+	reqs = trace_requests(trace, off);
+	ck_assert_ptr_nonnull(reqs);
+	a_stop = trace_find(reqs, "POST /containers/", app);
+	a_del = trace_find(a_stop, "DELETE /containers/", app);
+	s_stop = a_del ? strstr(strchr(a_del, '\n'), "POST /containers/") : NULL;
+	s_del = s_stop ? strstr(s_stop, "DELETE /containers/") : NULL;
+	ck_assert_msg(a_stop && a_del && s_stop && s_del, "not app stop, app remove, sandbox stop, sandbox remove:\n%s",
+	              reqs);
+	ck_assert_msg(line_has(a_stop, "/stop?t=1") && line_has(s_stop, "/stop?t=") && !line_has(s_stop, app) &&
+	                      !line_has(s_del, app),
+	              "not the app then the sandbox:\n%s", reqs);
+	list = strstr(a_stop, "skiff.pod%3Dweb");
+	ck_assert_msg(!list || list > s_del, "the pod's containers listed again during its stop:\n%s", reqs);
+	free(reqs);
+	unlink(trace);
 	ctx_done(&c, 0);
 }
 END_TEST
@@ -1218,6 +1334,7 @@ suite(void)
 	tcase_add_test(tc, test_spec_change_recreates);
 	tcase_add_test(tc, test_env_from_config);
 	tcase_add_test(tc, test_env_missing_secret);
+	tcase_add_test(tc, test_stop_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
