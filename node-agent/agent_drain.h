@@ -18,8 +18,9 @@ struct drain;
  * may call drain_busy, not drain_forget nor drain_free. */
 typedef void (*drain_kick_fn)(void *arg, const char *pod_ip);
 
-/* Watch P/endpoints/, P/proxystatus/ and P/nodeleases/ under a->prefix
- * with a->d->etcd; starts at once. A value that does not decode is logged
+/* Watch P/endpoints/, P/proxystatus/ and the deletions under
+ * P/nodeleases/ (never the heartbeats) under a->prefix with a->d->etcd;
+ * starts at once. A value that does not decode is logged
  * and recorded as a Warning event on our node (InvalidEndpoints,
  * InvalidProxyStatus) and left out. NULL when out of memory. */
 struct drain *drain_new(struct agent *a, drain_kick_fn kick, void *arg);
