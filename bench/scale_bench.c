@@ -338,7 +338,7 @@ start(void)
 int
 main(void)
 {
-	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin", .agent_args = "--lease-ttl=40s"};
+	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin"};
 	double idle, idle_wal, t0 = bench_now();
 	int rc = 1;
 

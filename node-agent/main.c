@@ -273,7 +273,7 @@ static const struct flag agent_flags[] = {
 	{"capacity-memory", FLAG_STRING, &cap_mem, "", NULL, "memory capacity (default: MemTotal)", "QUANTITY",
          check_quantity},
 	{"max-pods", FLAG_INT, &max_pods, "110", NULL, "pods capacity", NULL, check_positive},
-	{"lease-ttl", FLAG_DURATION, &lease_ttl, "10s", NULL, "TTL of the node lease", NULL, check_lease},
+	{"lease-ttl", FLAG_DURATION, &lease_ttl, "40s", NULL, "TTL of the node lease", NULL, check_lease},
 	{"resync-interval", FLAG_DURATION, &resync, "60s", NULL, "full reconcile and node refresh interval", NULL,
          check_positive},
 	{"restart-backoff-base", FLAG_DURATION, &backoff_base, "10s", NULL, "first restart back-off (doubles)", NULL,
