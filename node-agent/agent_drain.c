@@ -53,6 +53,8 @@ struct drain {
 	void *arg;
 	struct recorder *rec; /* Warning events on node, when set (drain_new) */
 	const char *node;
+	void (*eps_synced)(void *); /* drain_on_synced */
+	void *eps_synced_arg;
 	struct drain_ip *ips;
 	ev_timer soon; /* recompute on the next loop turn */
 	int64_t highest;
@@ -152,6 +154,8 @@ on_synced(struct informer *inf, void *arg)
 
 	if (inf == d->leases)
 		d->lease_base = informer_revision(inf);
+	else if (inf == d->eps && d->eps_synced)
+		d->eps_synced(d->eps_synced_arg);
 	changed(d);
 }
 
@@ -366,6 +370,19 @@ drain_new(struct agent *a, drain_kick_fn kick, void *arg)
 		d->node = a->o.node_name;
 	}
 	return d;
+}
+
+struct informer *
+drain_endpoints(struct drain *d)
+{
+	return d ? d->eps : NULL;
+}
+
+void
+drain_on_synced(struct drain *d, void (*fn)(void *arg), void *arg)
+{
+	d->eps_synced = fn;
+	d->eps_synced_arg = arg;
 }
 
 int

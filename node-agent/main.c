@@ -679,8 +679,8 @@ agent_start(struct skiff_daemon *d)
 	dns_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
-	if (agent_config_start(a) < 0 || svcenv_start(a) < 0 ||
-	    (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))))
+	if (agent_config_start(a) < 0 || (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))) ||
+	    svcenv_start(a) < 0) /* after the gate: it shares the gate's endpoints */
 		fatalx("out of memory");
 	if (!stop_ordering)
 		log_kv(LL_WARN, KV("node", node_name),
