@@ -356,6 +356,9 @@ main(void)
 	o.endpoints = th_etcd_endpoints(B.e);
 	o.nodes = B.nodes;
 	o.start_delay_ms = env_long("SCALE_START_DELAY_MS", 0);
+	/* Real agents run on other machines: niced, a thousand of them
+	 * starting at once do not starve etcd and the control plane. */
+	o.agent_nice = (int)env_long("SCALE_AGENT_NICE", 10);
 	if (!(B.s = th_scale_start(&o)))
 		goto out;
 	if (th_wait(B.L, nodes_up, NULL, 60 + B.nodes * 0.3) != 0) {

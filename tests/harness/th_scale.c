@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "etcd.h"
@@ -84,6 +85,8 @@ th_scale_start(const struct th_scale_opts *o)
 	s->n = TH_SCALE_NCP + o->nodes;
 	for (i = 0; i < s->n; i++) {
 		s->p[i] = i < TH_SCALE_NCP ? start_one(o, progs[i], quiet) : start_agent(o, i - TH_SCALE_NCP);
+		if (s->p[i] && i >= TH_SCALE_NCP && o->agent_nice)
+			setpriority(PRIO_PROCESS, (id_t)th_proc_pid(s->p[i]), o->agent_nice);
 		if (!s->p[i]) {
 			fprintf(stderr, "th_scale: cannot start process %d of %d\n", i, s->n);
 			th_scale_free(s, 1);
