@@ -166,12 +166,15 @@ th_scale_put_rcs(struct etcd_sync *S, const char *prefix, const char *name, int 
 		         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s%d\"}},"
 		         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"hollow/web:1\"}]}}}}",
 		         name, i, replicas, name, i, name, i);
-		r = etcd_sync_put(S, key, val, strlen(val), NULL);
-		if (!r || r->err.code != ETCD_OK) {
-			fprintf(stderr, "th_scale: put %s: %s\n", key, r ? r->err.msg : "out of memory");
-			rc = -1;
+		for (int tries = 0; tries < 5; tries++) { /* an overloaded etcd times a proposal out: put again */
+			r = etcd_sync_put(S, key, val, strlen(val), NULL);
+			rc = r && r->err.code == ETCD_OK ? 0 : -1;
+			if (rc < 0)
+				fprintf(stderr, "th_scale: put %s: %s\n", key, r ? r->err.msg : "out of memory");
+			etcd_result_free(r);
+			if (rc == 0)
+				break;
 		}
-		etcd_result_free(r);
 	}
 	return rc;
 }
