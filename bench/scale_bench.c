@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench_stats.h"
@@ -328,6 +329,8 @@ start(void)
 	if (!(B.e = th_etcd_start(1, &eo)))
 		return -1;
 	B.etcd_pid = th_scale_find_etcd(th_etcd_dir(B.e));
+	if (B.etcd_pid > 0) /* etcd is everyone's: ahead of the thousand agents (nice 10) */
+		setpriority(PRIO_PROCESS, (id_t)B.etcd_pid, -5);
 	tu_config(B.e, &cfg);
 	cfg.request_timeout_ms = 60000;
 	B.S = etcd_sync_new(&cfg, &err);
@@ -338,7 +341,11 @@ start(void)
 int
 main(void)
 {
-	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin", .agent_args = "--lease-ttl=40s"};
+	/* A thousand agents starting at once on 2 shared cores get etcd's
+	 * first answer late: with the default 5 s start-up check half of 300
+	 * exited, with 30 s 19 of 1,000 (a node's supervisor would start it
+	 * again; the bench does not). */
+	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin", .agent_args = "--etcd-timeout=120s"};
 	double idle, idle_wal, t0 = bench_now();
 	int rc = 1;
 
@@ -353,6 +360,9 @@ main(void)
 	o.endpoints = th_etcd_endpoints(B.e);
 	o.nodes = B.nodes;
 	o.start_delay_ms = env_long("SCALE_START_DELAY_MS", 0);
+	/* Real agents run on other machines: niced, a thousand of them
+	 * starting at once do not starve etcd and the control plane. */
+	o.agent_nice = (int)env_long("SCALE_AGENT_NICE", 10);
 	if (!(B.s = th_scale_start(&o)))
 		goto out;
 	if (th_wait(B.L, nodes_up, NULL, 60 + B.nodes * 0.3) != 0) {

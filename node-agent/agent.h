@@ -232,6 +232,7 @@ struct agent {
 	struct informer *services;  /* P/services/, decoded */
 	struct informer *endpoints; /* P/endpoints/, decoded (their clusterIP) */
 	struct serve *serve;        /* the HTTPS server (agent_serve.c), NULL when off */
+	int endpoints_shared;       /* endpoints is the drain gate's (drain_endpoints), not ours to free */
 };
 
 /* main.c */

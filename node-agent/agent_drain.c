@@ -3,11 +3,16 @@
  * (which pod IPs a proxy may pick for a new connection: `addresses` only,
  * since no proxy sends anything to notReadyAddresses), P/proxystatus/ (the
  * endpoints revision each node's skiff-proxy has in force) and
- * P/nodeleases/ (which nodes are live: a node without a lease is not
- * waited for, nor is a node whose proxy never reported). The verdict is
- * agent_drain_calc.c's. Every cache change recomputes, on the next loop
- * turn, the verdict of each pod IP asked about and kicks those whose
- * verdict changed.
+ * P/nodeleases/ watched for deletions only (informer_deletes_only): a
+ * node's heartbeat rewrites its lease key every few seconds, and were the
+ * puts watched, every heartbeat of the cluster would reach every agent.
+ * A node is waited for while its lease is known (found by the last list,
+ * not seen deleted since) or, once its lease was seen gone, when its proxy
+ * has written a report since (drain_node_live): that is how a node that
+ * came back shows. A node whose proxy never reported is not waited for.
+ * The verdict is agent_drain_calc.c's. Every cache change recomputes, on
+ * the next loop turn, the verdict of each pod IP asked about and kicks
+ * those whose verdict changed.
  *
  * "The highest endpoints revision seen" is the highest mod revision of an
  * endpoints value the cache took, or, after a deletion the watch reported,
@@ -26,6 +31,13 @@
 #include "agent_drain.h"
 #include "agent_drain_calc.h"
 
+/* A node whose lease was seen gone, and the revision then. */
+struct drain_gone {
+	int64_t rev;
+	UT_hash_handle hh;
+	char name[];
+};
+
 struct drain_ip {
 	char ip[20];
 	uint32_t addr;
@@ -41,6 +53,8 @@ struct drain {
 	void *arg;
 	struct recorder *rec; /* Warning events on node, when set (drain_new) */
 	const char *node;
+	void (*eps_synced)(void *); /* drain_on_synced */
+	void *eps_synced_arg;
 	struct drain_ip *ips;
 	ev_timer soon; /* recompute on the next loop turn */
 	int64_t highest;
@@ -49,6 +63,8 @@ struct drain {
 	int eps_dirty;       /* the listed IPs must be built again */
 	uint32_t *listed;    /* drain_listed */
 	size_t n_listed;
+	struct drain_gone *gone; /* nodes whose lease was seen deleted */
+	int64_t lease_base;      /* the first lease list's revision: what it did not find was gone then */
 };
 
 static void
@@ -56,6 +72,35 @@ changed(struct drain *d)
 {
 	if (!ev_is_active(&d->soon))
 		ev_timer_start(d->loop, &d->soon);
+}
+
+static void
+gone_clear(struct drain *d, const char *node)
+{
+	struct drain_gone *g = NULL;
+
+	HASH_FIND_STR(d->gone, node, g);
+	if (g) {
+		HASH_DEL(d->gone, g);
+		free(g);
+	}
+}
+
+/* Out of memory, the node counts as gone at the lease list's revision:
+ * a later report keeps it waited for (the safe side). */
+static void
+gone_set(struct drain *d, const char *node, int64_t rev)
+{
+	size_t n = strlen(node) + 1;
+	struct drain_gone *g = NULL;
+
+	HASH_FIND_STR(d->gone, node, g);
+	if (!g && (g = calloc(1, sizeof(*g) + n))) {
+		memcpy(g->name, node, n);
+		HASH_ADD_STR(d->gone, name, g);
+	}
+	if (g)
+		g->rev = rev;
 }
 
 static void
@@ -74,8 +119,9 @@ on_add(struct informer *inf, const struct informer_obj *o, void *arg)
 
 	if (inf == d->eps)
 		ep_put(d, o);
-	else
-		changed(d);
+	else if (inf == d->leases) /* found by a list */
+		gone_clear(d, o->name);
+	changed(d);
 }
 
 static void
@@ -90,10 +136,13 @@ on_del(struct informer *inf, const struct informer_obj *old, void *arg)
 {
 	struct drain *d = arg;
 
-	(void)old;
 	if (inf == d->eps) {
 		d->deleted = 1;
 		d->eps_dirty = 1;
+	} else if (inf == d->leases) {
+		gone_set(d, old->name, informer_change_revision(inf));
+	} else {
+		gone_clear(d, old->name); /* the proxy stopped cleanly; a new report is a running proxy */
 	}
 	changed(d);
 }
@@ -101,8 +150,13 @@ on_del(struct informer *inf, const struct informer_obj *old, void *arg)
 static void
 on_synced(struct informer *inf, void *arg)
 {
-	(void)inf;
-	changed(arg);
+	struct drain *d = arg;
+
+	if (inf == d->leases)
+		d->lease_base = informer_revision(inf);
+	else if (inf == d->eps && d->eps_synced)
+		d->eps_synced(d->eps_synced_arg);
+	changed(d);
 }
 
 /* Decode a value of kind k (API_ENDPOINTS or API_PROXYSTATUS); a bad one
@@ -169,11 +223,14 @@ live_one(const struct informer_obj *o, void *arg)
 {
 	struct live_walk *w = arg;
 	const struct api_proxy_status *s = o->obj;
+	struct drain_gone *g = NULL;
 
 	if (!s)
 		return;
+	HASH_FIND_STR(w->d->gone, o->name, g);
 	w->p[w->n].rev = s->endpoints_revision;
-	w->p[w->n].live = informer_get(w->d->leases, o->name) != NULL;
+	w->p[w->n].live = drain_node_live(informer_get(w->d->leases, o->name) != NULL, o->mod_revision,
+	                                  g ? g->rev : w->d->lease_base);
 	w->n++;
 }
 
@@ -296,6 +353,7 @@ drain_open(struct etcd_client *c, const char *prefix, drain_kick_fn kick, void *
 	informer_drop_values(d->eps);
 	informer_drop_values(d->proxies);
 	informer_drop_values(d->leases);
+	informer_deletes_only(d->leases);
 	informer_start(d->eps);
 	informer_start(d->proxies);
 	informer_start(d->leases);
@@ -312,6 +370,19 @@ drain_new(struct agent *a, drain_kick_fn kick, void *arg)
 		d->node = a->o.node_name;
 	}
 	return d;
+}
+
+struct informer *
+drain_endpoints(struct drain *d)
+{
+	return d ? d->eps : NULL;
+}
+
+void
+drain_on_synced(struct drain *d, void (*fn)(void *arg), void *arg)
+{
+	d->eps_synced = fn;
+	d->eps_synced_arg = arg;
 }
 
 int
@@ -362,6 +433,7 @@ void
 drain_free(struct drain *d)
 {
 	struct drain_ip *e, *tmp;
+	struct drain_gone *g, *gtmp;
 
 	if (!d)
 		return;
@@ -372,6 +444,10 @@ drain_free(struct drain *d)
 	HASH_ITER(hh, d->ips, e, tmp) {
 		HASH_DEL(d->ips, e);
 		free(e);
+	}
+	HASH_ITER(hh, d->gone, g, gtmp) {
+		HASH_DEL(d->gone, g);
+		free(g);
 	}
 	free(d->listed);
 	free(d);

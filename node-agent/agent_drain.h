@@ -18,8 +18,9 @@ struct drain;
  * may call drain_busy, not drain_forget nor drain_free. */
 typedef void (*drain_kick_fn)(void *arg, const char *pod_ip);
 
-/* Watch P/endpoints/, P/proxystatus/ and P/nodeleases/ under a->prefix
- * with a->d->etcd; starts at once. A value that does not decode is logged
+/* Watch P/endpoints/, P/proxystatus/ and the deletions under
+ * P/nodeleases/ (never the heartbeats) under a->prefix with a->d->etcd;
+ * starts at once. A value that does not decode is logged
  * and recorded as a Warning event on our node (InvalidEndpoints,
  * InvalidProxyStatus) and left out. NULL when out of memory. */
 struct drain *drain_new(struct agent *a, drain_kick_fn kick, void *arg);
@@ -37,6 +38,14 @@ int drain_busy(struct drain *d, const char *pod_ip);
 long long drain_revision(const struct drain *d);
 /* Forget what drain_busy remembered about pod_ip (the pod is gone). */
 void drain_forget(struct drain *d, const char *pod_ip);
+/* The gate's P/endpoints/ cache (borrowed until drain_free; values
+ * decoded as api_endpoints, obj NULL for one that does not decode), so
+ * that the agent's other readers of P/endpoints/ share its watch instead
+ * of opening a second one. */
+struct informer *drain_endpoints(struct drain *d);
+/* fn(arg) once, when that cache has first synced. Set it before the loop
+ * runs (right after drain_new). */
+void drain_on_synced(struct drain *d, void (*fn)(void *arg), void *arg);
 /* Stops the watches; no kick after. NULL is fine. Not inside a kick. */
 void drain_free(struct drain *d);
 

@@ -1,8 +1,8 @@
 /*
  * agent_drain_calc.c: the drain gate's decision (agent_drain_calc.h), pure
  * so that the unit tests drive it with made-up caches. It does not watch,
- * decode keys, judge which nodes are live nor kick anyone: agent_drain.c
- * does, and hands the result in here.
+ * decode keys nor kick anyone: agent_drain.c does, and hands what its
+ * caches say in here.
  */
 #include <stdlib.h>
 
@@ -51,6 +51,12 @@ drain_min_live(const struct drain_proxy *p, size_t n)
 		if (p[i].live && p[i].rev < min)
 			min = p[i].rev;
 	return min;
+}
+
+int
+drain_node_live(int has_lease, int64_t reported_at, int64_t gone_at)
+{
+	return has_lease || reported_at > gone_at;
 }
 
 int

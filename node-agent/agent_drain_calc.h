@@ -27,7 +27,7 @@ struct drain_mem {
 };
 
 /* One node's proxy: its reported revision and whether the node is live
- * (it has P/nodeleases/NODE). */
+ * (drain_node_live). */
 struct drain_proxy {
 	int64_t rev;
 	int live;
@@ -47,5 +47,14 @@ int64_t drain_min_live(const struct drain_proxy *p, size_t n);
  * m: gone drops to 0 while ip is listed; the first verdict that finds it
  * absent sets gone_rev to v->highest. O(log n_ips). */
 int drain_decide(const struct drain_view *v, uint32_t ip, struct drain_mem *m);
+/* Whether the gate waits for a node's proxy. has_lease: the node's
+ * P/nodeleases/NODE is known to exist (found by the last list and not
+ * seen deleted since); reported_at: the mod revision of its
+ * P/proxystatus/NODE; gone_at: the revision at which its lease was last
+ * seen gone (a deletion's, or the list's that did not find it). A node
+ * without a lease is live again once its proxy reports after that:
+ * a proxy that writes is running, and a heartbeat (a put) is never seen,
+ * so this is how a node that came back shows. */
+int drain_node_live(int has_lease, int64_t reported_at, int64_t gone_at);
 
 #endif

@@ -2,8 +2,10 @@
  * agent_svcenv.c: which services a new container's environment names
  * (agent_svcenv.h). Two informers, P/services/ (decoded Services) and
  * P/endpoints/ (the endpoints controller's clusterIP of each), kept
- * without raw values; at container create every service with a cluster
- * IP gives its variables through agent_svcenv_vars.c, sorted by name.
+ * without raw values; the second is the drain gate's when there is one
+ * (drain_endpoints: one watch of P/endpoints/ per agent, not two). At
+ * container create every service with a cluster IP gives its variables
+ * through agent_svcenv_vars.c, sorted by name.
  *
  * It does not restart containers when services change: as in
  * Kubernetes, a container sees the services of the moment it was made.
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_drain.h"
 #include "agent_svcenv.h"
 
 /* Objects whose key is not their name, or that do not decode, are kept
@@ -64,6 +67,12 @@ synced(struct informer *inf, void *arg)
 }
 
 static void
+shared_synced(void *arg)
+{
+	agent_maybe_start(arg);
+}
+
+static void
 watch_error(struct informer *inf, const struct etcd_error *err, void *arg)
 {
 	(void)arg;
@@ -79,12 +88,17 @@ svcenv_start(struct agent *a)
 	snprintf(dir, sizeof(dir), "%s/services/", a->prefix);
 	if (!(a->services = informer_new(a->d->etcd, dir, decode_service, free_service, &h, a)))
 		return -1;
+	informer_drop_values(a->services);
+	informer_start(a->services);
+	if ((a->endpoints = drain_endpoints(a->drain))) { /* one watch of P/endpoints/ for both */
+		a->endpoints_shared = 1;
+		drain_on_synced(a->drain, shared_synced, a);
+		return 0;
+	}
 	snprintf(dir, sizeof(dir), "%s/endpoints/", a->prefix);
 	if (!(a->endpoints = informer_new(a->d->etcd, dir, decode_endpoints, free_endpoints, &h, a)))
 		return -1;
-	informer_drop_values(a->services);
 	informer_drop_values(a->endpoints);
-	informer_start(a->services);
 	informer_start(a->endpoints);
 	return 0;
 }
@@ -93,8 +107,10 @@ void
 svcenv_stop(struct agent *a)
 {
 	informer_free(a->services);
-	informer_free(a->endpoints);
+	if (!a->endpoints_shared)
+		informer_free(a->endpoints);
 	a->services = a->endpoints = NULL;
+	a->endpoints_shared = 0;
 }
 
 int

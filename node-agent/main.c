@@ -273,7 +273,7 @@ static const struct flag agent_flags[] = {
 	{"capacity-memory", FLAG_STRING, &cap_mem, "", NULL, "memory capacity (default: MemTotal)", "QUANTITY",
          check_quantity},
 	{"max-pods", FLAG_INT, &max_pods, "110", NULL, "pods capacity", NULL, check_positive},
-	{"lease-ttl", FLAG_DURATION, &lease_ttl, "10s", NULL, "TTL of the node lease", NULL, check_lease},
+	{"lease-ttl", FLAG_DURATION, &lease_ttl, "40s", NULL, "TTL of the node lease", NULL, check_lease},
 	{"resync-interval", FLAG_DURATION, &resync, "60s", NULL, "full reconcile and node refresh interval", NULL,
          check_positive},
 	{"restart-backoff-base", FLAG_DURATION, &backoff_base, "10s", NULL, "first restart back-off (doubles)", NULL,
@@ -679,8 +679,8 @@ agent_start(struct skiff_daemon *d)
 	dns_start(a);
 	informer_start(a->bindings);
 	informer_start(a->statuses);
-	if (agent_config_start(a) < 0 || svcenv_start(a) < 0 ||
-	    (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))))
+	if (agent_config_start(a) < 0 || (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))) ||
+	    svcenv_start(a) < 0) /* after the gate: it shares the gate's endpoints */
 		fatalx("out of memory");
 	if (!stop_ordering)
 		log_kv(LL_WARN, KV("node", node_name),

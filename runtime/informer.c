@@ -52,6 +52,8 @@ struct informer {
 	ev_timer retry;
 	int failures;
 	struct informer_stats st;
+	int deletes_only;   /* see informer_deletes_only */
+	int64_t change_rev; /* see informer_change_revision */
 };
 
 /* A list in flight points back through this, so that freeing the
@@ -310,6 +312,7 @@ watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 			const struct etcd_event *ev = &m->events[i];
 
 			inf->st.events++;
+			inf->change_rev = ev->kv.mod_revision;
 			if (ev->type == ETCD_EVENT_PUT)
 				apply_put(inf, &ev->kv);
 			else
@@ -342,7 +345,7 @@ watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 static void
 start_watch(struct informer *inf)
 {
-	struct etcd_watch_opts o = {.prefix = 1, .start_revision = inf->rev + 1};
+	struct etcd_watch_opts o = {.prefix = 1, .start_revision = inf->rev + 1, .no_put = inf->deletes_only};
 	struct etcd_error err = {0};
 
 	inf->watch = etcd_watch_start(inf->c, inf->prefix, &o, watch_cb, inf, &err);
@@ -372,6 +375,7 @@ list_done(struct etcd_result *res, void *arg)
 	}
 	inf->st.lists++;
 	inf->gen = (inf->gen + 1) & 0x7fffffffu; /* as wide as an entry's */
+	inf->change_rev = res->revision;
 	for (size_t i = 0; i < res->nkvs; i++)
 		apply_put(inf, &res->kvs[i]);
 	/* Whatever this list did not see was deleted while we were away. */
@@ -554,4 +558,16 @@ void
 informer_stats(const struct informer *inf, struct informer_stats *out)
 {
 	*out = inf->st;
+}
+
+void
+informer_deletes_only(struct informer *inf)
+{
+	inf->deletes_only = 1;
+}
+
+int64_t
+informer_change_revision(const struct informer *inf)
+{
+	return inf->change_rev;
 }

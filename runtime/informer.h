@@ -86,4 +86,18 @@ struct informer_stats {
 };
 void informer_stats(const struct informer *inf, struct informer_stats *out);
 
+/* Before informer_start: the watch carries etcd's NOPUT filter, so etcd
+ * sends this informer deletions only. The cache then holds what the last
+ * list found, less what was deleted since: a key created or rewritten
+ * after a list is not seen (no add, no update) until the next list. For
+ * a reader that needs to know only when keys go, over a prefix whose keys
+ * are rewritten often (heartbeats): etcd drops the puts before they cost
+ * the gateway or this process anything. */
+void informer_deletes_only(struct informer *inf);
+/* Inside a handler: the etcd revision of the change being delivered (a
+ * put's or a deletion's); for a change found by a list, the list's
+ * revision (the change happened at or before it). 0 before the first
+ * list. */
+int64_t informer_change_revision(const struct informer *inf);
+
 #endif

@@ -238,14 +238,24 @@ guard(struct nodectl *nc, struct etcd_txn *t, int64_t cfg_mod)
 		etcd_txn_cmp(t, cfg, ETCD_CMP_CREATE, ETCD_CMP_EQUAL, 0);
 }
 
-/* Allocate to every node that needs a subnet, in one transaction. */
+/* Nodes in one allocation: one compare each, the guards' two more, under
+ * etcd's --max-txn-ops (128 per list). The rest wait for the next pass,
+ * which the batch's completion brings (subnets_dirty). */
+#define NC_ALLOC_BATCH 100
+
+/* Allocate to the nodes that need a subnet, at most NC_ALLOC_BATCH of
+ * them, in one transaction. */
 static void
 allocate(struct nodectl *nc, const struct api_network_config *cfg, int64_t cfg_mod, struct claims *cl, size_t need)
 {
 	struct etcd_error err = {0};
 	struct nc_node *n, *tmp;
-	struct nc_alloc *a = calloc(1, sizeof(*a) + need * sizeof(a->node[0]));
+	struct nc_alloc *a;
 	struct etcd_txn *t = etcd_txn_new();
+
+	if (need > NC_ALLOC_BATCH)
+		need = NC_ALLOC_BATCH;
+	a = calloc(1, sizeof(*a) + need * sizeof(a->node[0]));
 
 	if (!a || !t)
 		goto fail;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "etcd.h"
@@ -84,6 +85,8 @@ th_scale_start(const struct th_scale_opts *o)
 	s->n = TH_SCALE_NCP + o->nodes;
 	for (i = 0; i < s->n; i++) {
 		s->p[i] = i < TH_SCALE_NCP ? start_one(o, progs[i], quiet) : start_agent(o, i - TH_SCALE_NCP);
+		if (s->p[i] && i >= TH_SCALE_NCP && o->agent_nice)
+			setpriority(PRIO_PROCESS, (id_t)th_proc_pid(s->p[i]), o->agent_nice);
 		if (!s->p[i]) {
 			fprintf(stderr, "th_scale: cannot start process %d of %d\n", i, s->n);
 			th_scale_free(s, 1);
@@ -163,12 +166,15 @@ th_scale_put_rcs(struct etcd_sync *S, const char *prefix, const char *name, int 
 		         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s%d\"}},"
 		         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"hollow/web:1\"}]}}}}",
 		         name, i, replicas, name, i, name, i);
-		r = etcd_sync_put(S, key, val, strlen(val), NULL);
-		if (!r || r->err.code != ETCD_OK) {
-			fprintf(stderr, "th_scale: put %s: %s\n", key, r ? r->err.msg : "out of memory");
-			rc = -1;
+		for (int tries = 0; tries < 5; tries++) { /* an overloaded etcd times a proposal out: put again */
+			r = etcd_sync_put(S, key, val, strlen(val), NULL);
+			rc = r && r->err.code == ETCD_OK ? 0 : -1;
+			if (rc < 0)
+				fprintf(stderr, "th_scale: put %s: %s\n", key, r ? r->err.msg : "out of memory");
+			etcd_result_free(r);
+			if (rc == 0)
+				break;
 		}
-		etcd_result_free(r);
 	}
 	return rc;
 }

@@ -25,6 +25,7 @@ struct th_scale_opts {
 	int nodes;              /* hollow agents: hollow-0 … */
 	long start_delay_ms;    /* --hollow-start-delay */
 	const char *agent_args; /* more agent flags, space-separated, or NULL */
+	int agent_nice;         /* the agents' nice value (setpriority), 0: as ours */
 };
 
 /* Start the control plane and the agents. NULL on failure (reported on

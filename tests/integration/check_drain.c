@@ -6,7 +6,7 @@
  * stop; node-agent/agent_drain.c (linked in) lets a pod IP go only once
  * it left the endpoints and the live nodes' proxies reported that
  * revision, and stops waiting for a node whose lease is gone (or whose
- * report is not its own). The proxy's lag is made real by freezing it
+ * report is not its own) until its proxy reports again. The proxy's lag is made real by freezing it
  * (SIGSTOP). The endpoints live in benchmarking and documentation ranges
  * that nothing routes; the table is removed at the end whatever happens.
  */
@@ -362,6 +362,61 @@ START_TEST(test_gate_skips_dead_node)
 }
 END_TEST
 
+/* Put P/proxystatus/m2 reporting rev. */
+static void
+report_m2(int64_t rev)
+{
+	char key[128], val[128];
+
+	snprintf(key, sizeof(key), "%s/proxystatus/m2", PFX);
+	snprintf(val, sizeof(val), "{\"node\":\"m2\",\"endpointsRevision\":%lld}", (long long)rev);
+	ck_assert_int_gt(tu_put(S, key, val), 0);
+}
+
+/* The gate watches only the deletions under P/nodeleases/: node m2 (its
+ * report written by hand, no proxy) is waited for while its lease is
+ * there, not once it is deleted, though heartbeats rewrite it again (a
+ * put the gate never sees), and again once its proxy reports after
+ * that: a node that came back. */
+START_TEST(test_gate_node_comes_back)
+{
+	struct etcd_client *c;
+	struct ev_loop *loop;
+	struct kicks k = {0};
+	struct drain *d;
+	char key[128];
+	int64_t r1;
+
+	if (skip_unless_root())
+		return;
+	c = etcd_sync_client(S);
+	loop = etcd_client_loop(c);
+	snprintf(key, sizeof(key), "%s/nodeleases/m2", PFX);
+	ck_assert_int_gt(tu_put(S, key, "{}"), 0);
+	report_m2(put_web(EPA));
+	ck_assert_ptr_nonnull(d = drain_open(c, PFX, kick, &k));
+	ck_assert_int_eq(th_wait(loop, busy_is, &(struct busy_cond){d, "198.18.251.99", 0}, 10), 0);
+	ck_assert_int_eq(drain_busy(d, EPA), 1);
+
+	r1 = put_web("");
+	ck_assert_int_eq(th_wait(loop, drain_saw, &(struct rev_cond){d, r1}, 10), 0);
+	ck_assert_int_eq(drain_busy(d, EPA), 1); /* m2 has not reported r1 */
+	delete_key("nodeleases", "m2");
+	ck_assert_int_eq(th_wait(loop, busy_is, &(struct busy_cond){d, EPA, 0}, 10), 0);
+
+	for (int i = 0; i < 3; i++) /* m2 is back: it beats */
+		ck_assert_int_gt(tu_put(S, key, "{}"), 0);
+	report_m2(r1 - 1); /* and its proxy writes, still behind */
+	ck_assert_int_eq(th_wait(loop, busy_is, &(struct busy_cond){d, EPA, 1}, 10), 0);
+	k.n = 0;
+	report_m2(r1);
+	ck_assert_int_eq(th_wait(loop, kicked, &k, 10), 0);
+	ck_assert_str_eq(k.ip, EPA);
+	ck_assert_int_eq(drain_busy(d, EPA), 0);
+	drain_free(d);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -378,6 +433,7 @@ suite(void)
 	tcase_set_timeout(gate, 60);
 	tcase_add_test(gate, test_gate_waits_for_proxy);
 	tcase_add_test(gate, test_gate_skips_dead_node);
+	tcase_add_test(gate, test_gate_node_comes_back);
 	suite_add_tcase(s, st);
 	suite_add_tcase(s, gate);
 	return s;

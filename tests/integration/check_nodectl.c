@@ -424,6 +424,31 @@ START_TEST(test_overlapping_subnets_oldest_wins)
 }
 END_TEST
 
+static int
+subnets_are(void *arg)
+{
+	return count("network/subnets/") == *(const int *)arg;
+}
+
+/* More nodes waiting for a subnet at once than one transaction may hold
+ * (etcd's --max-txn-ops, 128): every one gets its subnet, in batches. */
+START_TEST(test_many_nodes_at_once)
+{
+	static const int n = 200; /* the default podCIDR, a /16, has 255 /24s */
+	char node[32], ip[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(node, sizeof(node), "m%d", i);
+		snprintf(ip, sizeof(ip), "192.168.50.%d", 10 + i);
+		put_status(node, ip, "");
+	}
+	start_nc();
+	WAIT(subnets_are, (void *)&n, 30);
+	ck_assert(!th_proc_log_has(CUR, "more than 128 operations"));
+	th_proc_free(CUR, 0);
+}
+END_TEST
+
 /* A node whose InternalIP is loopback: registered, no subnet, a Warning. */
 START_TEST(test_invalid_hostip_no_subnet)
 {
@@ -548,6 +573,7 @@ suite(void)
 	tcase_add_test(limits, test_full_disruption_evicts_nothing);
 	tcase_add_test(limits, test_overlapping_subnets_oldest_wins);
 	tcase_add_test(limits, test_invalid_hostip_no_subnet);
+	tcase_add_test(limits, test_many_nodes_at_once);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -73,6 +73,20 @@ START_TEST(test_min_live)
 }
 END_TEST
 
+/* Which node is waited for: one with a lease; one whose lease went and
+ * whose proxy has not written since (dead); one whose proxy wrote after
+ * its lease went (came back: its heartbeats are not watched). */
+START_TEST(test_node_live)
+{
+	ck_assert_int_eq(drain_node_live(1, 10, 0), 1);
+	ck_assert_int_eq(drain_node_live(1, 10, 50), 1); /* a lease listed again after a deletion */
+	ck_assert_int_eq(drain_node_live(0, 10, 50), 0);
+	ck_assert_int_eq(drain_node_live(0, 50, 50), 0); /* the same revision is not after */
+	ck_assert_int_eq(drain_node_live(0, 51, 50), 1);
+	ck_assert_int_eq(drain_node_live(0, 0, 0), 0); /* nothing known */
+}
+END_TEST
+
 /* A pod IP followed through a stop: listed, then its endpoints change at
  * revision 20 (the IP leaves), then the proxies catch up one by one. */
 START_TEST(test_stop_sequence)
@@ -150,6 +164,7 @@ suite(void)
 	tcase_add_test(core, test_listed);
 	tcase_add_test(core, test_min_live);
 	tcase_add_test(core, test_stop_sequence);
+	tcase_add_test(core, test_node_live);
 	tcase_add_test(limits, test_edges);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
