@@ -75,9 +75,10 @@ has_all(char (*want)[128], int n_want, char got[][128], int n)
 	return 1;
 }
 
-/* The child: one line per request ("" for a failure) on fd. */
+/* The child: one line per request ("" for a failure) on fd; every > 0
+ * paces the requests (seconds between one's end and the next's start). */
 static void
-client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, double secs)
+client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, double secs, double every)
 {
 	static char got[BED_MAXA][128];
 	double end = bed_now() + secs;
@@ -95,12 +96,14 @@ client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, do
 			break;
 		if (!pod[0])
 			usleep(50 * 1000); /* not answering yet: poll again */
+		else if (every > 0)
+			usleep((useconds_t)(every * 1e6));
 	}
 	_exit(0);
 }
 
-pid_t
-bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
+static pid_t
+spawn_client(int i, const char *ip, int max, double secs, double every, int *rfd)
 {
 	int p[2];
 	pid_t pid;
@@ -115,11 +118,17 @@ bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
 	if (pid == 0) {
 		close(p[0]);
 		signal(SIGPIPE, SIG_DFL); /* the reader closing its end stops the child */
-		client(p[1], i, ip, NULL, 0, max, secs);
+		client(p[1], i, ip, NULL, 0, max, secs, every);
 	}
 	close(p[1]);
 	*rfd = p[0];
 	return pid;
+}
+
+pid_t
+bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
+{
+	return spawn_client(i, ip, max, secs, 0, rfd);
 }
 
 int
@@ -135,7 +144,7 @@ bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, dou
 		return -1;
 	if (pid == 0) {
 		close(p[0]);
-		client(p[1], i, ip, want, n_want, max, secs);
+		client(p[1], i, ip, want, n_want, max, secs, 0);
 	}
 	close(p[1]);
 	f = fdopen(p[0], "r");
@@ -260,4 +269,10 @@ bed_docker_tag(const char *image, const char *repo, const char *tag)
 		}
 	}
 	return 0;
+}
+
+pid_t
+bed_http_spawn_every(int i, const char *ip, double every, double secs, int *rfd)
+{
+	return spawn_client(i, ip, 1 << 30, secs, every, rfd);
 }
