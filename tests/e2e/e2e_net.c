@@ -102,13 +102,15 @@ client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, do
 	_exit(0);
 }
 
+/* The child's pipe is close-on-exec: a program the caller starts
+ * meanwhile (tests/cluster's daemons) must not keep its read end open. */
 static pid_t
 spawn_client(int i, const char *ip, int max, double secs, double every, int *rfd)
 {
 	int p[2];
 	pid_t pid;
 
-	if (pipe(p) < 0)
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	if ((pid = fork()) < 0) {
 		close(p[0]);
