@@ -284,9 +284,10 @@ new_pid(const struct step *s)
 	return strncmp(exe, want, strlen(want)) == 0 && exe[strlen(want)] == '/' ? pid : 0;
 }
 
-/* Process pid leads its election: its key (value "HOST-PID") is the only
- * one under its P/leaders/COMPONENT/ (the old process resigned). The
- * values are not JSON: read with etcdctl. */
+/* Process pid leads its election: its key (value "HOST-PID", maybe
+ * followed by a space and its version) is the only one under its
+ * P/leaders/COMPONENT/ (the old process resigned). The values are not
+ * JSON: read with etcdctl. */
 static int
 leads(int pid)
 {
@@ -302,8 +303,8 @@ leads(int pid)
 	while (n < 16 && fgets(key, sizeof(key), p) && fgets(val, sizeof(val), p)) {
 		key[strcspn(key, "\n")] = val[strcspn(val, "\n")] = '\0';
 		snprintf(keys[n++], sizeof(keys[0]), "%s", key);
-		l = strlen(val);
-		if (l > tl && strcmp(val + l - tl, tail) == 0)
+		l = strcspn(val, " ");
+		if (l > tl && strncmp(val + l - tl, tail, tl) == 0)
 			snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(key, '/') - key + 1), key);
 	}
 	pclose(p);
