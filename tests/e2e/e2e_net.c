@@ -6,6 +6,7 @@
  * pod run through that minion's Docker API (exec).
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -22,15 +24,27 @@
 #include "th_podhttp.h"
 
 /* GET http://ip/ with 2 s timeouts; the "pod=" name into pod, "" when
- * there was no answer. */
+ * there was no answer. With say, a failure is told on stderr: when (wall
+ * clock, as the bed's logs), and whether the connect or the answer failed. */
 static void
-get_pod(const char *ip, char *pod, size_t len)
+get_pod(const char *ip, char *pod, size_t len, int say)
 {
-	int fd = th_http_dial(ip, 80, 2);
+	double t0 = bed_now();
+	int fd = th_http_dial(ip, 80, 2), err = errno;
+	struct timespec now;
+	struct tm tm;
+	char when[32];
 
 	pod[0] = '\0';
 	if (fd >= 0)
 		th_http_pod(fd, "e2e", pod, len);
+	if (pod[0] || !say)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(stderr, "e2e_net: %s.%03ldZ GET http://%s/ failed after %.1f s: %s\n", when, now.tv_nsec / 1000000, ip,
+	        bed_now() - t0, fd < 0 ? strerror(err) : "connected, no answer");
 }
 
 static int
@@ -88,7 +102,7 @@ client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, do
 	if (enter(i) < 0)
 		_exit(2);
 	for (int k = 0; k < max && bed_now() < end; k++) {
-		get_pod(ip, pod, sizeof(pod));
+		get_pod(ip, pod, sizeof(pod), every > 0);
 		dprintf(fd, "%s\n", pod);
 		if (pod[0])
 			n = add_name(got, n, pod);
