@@ -211,5 +211,6 @@ install: all
 
 clean:
 	rm -rf build
+	-@git worktree prune 2>/dev/null
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

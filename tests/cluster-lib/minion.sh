@@ -103,7 +103,7 @@ minion_image() {
 	s=$(minion_sock "$1")
 	DOCKER_HOST=unix://$s "$ROOT/scripts/test-image.sh" 2>/dev/null &&
 		curl -sf -m 60 --unix-socket "$s" -X POST -H 'Content-Type: application/x-tar' \
-			--data-binary @"$ROOT/build/bin/pause.tar" \
+			--data-binary @"$(bin_dir "$D/m$1/agent.bin")/pause.tar" \
 			'http://d/images/create?fromSrc=-&repo=skiff%2Fpause&tag=0.1' >/dev/null ||
 		{ echo "tests/cluster: cannot load the images into minion $1" >&2; return 1; }
 }
@@ -117,7 +117,7 @@ minion_agent() {
 	# SKIFF_CLUSTER_AGENT_ARGS at `up` (kept in $D/agentargs for start-agent).
 	extra="$extra $(cat "$D/agentargs" 2>/dev/null)"
 	# shellcheck disable=SC2086
-	spawn "$m/agent.pid" "$m/agent.log" nsenter --net="/run/netns/skiff-m$i" "$ROOT/build/bin/skiff-agent" \
+	spawn_bin "$m/agent.pid" "$m/agent.log" nsenter --net="/run/netns/skiff-m$i" -- "$(bin_dir "$m/agent.bin")/skiff-agent" \
 		--etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" --node-name="m$i" --node-ip="$(minion_ip "$i")" \
 		--docker-socket="$m/docker.sock" --lease-ttl="$LEASE_TTL" --restart-backoff-base=1s $extra
 }
@@ -131,14 +131,16 @@ minion_skiff() {
 }
 
 minion_proxy() {
-	spawn "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" \
-		"$ROOT/build/bin/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+	spawn_bin "$D/m$1/proxy.pid" "$D/m$1/proxy.log" nsenter --net="/run/netns/skiff-m$1" -- \
+		"$(bin_dir "$D/m$1/proxy.bin")/skiff-proxy" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
 		--node-name="m$1" --mode=nftables
 }
 
 minion_dns() {
-	spawn "$D/m$1/dns.pid" "$D/m$1/dns.log" nsenter --net="/run/netns/skiff-m$1" \
-		"$ROOT/build/bin/skiff-dns" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
+	_b=$(bin_dir "$D/m$1/dns.bin")
+	[ -x "$_b/skiff-dns" ] || { echo "tests/cluster: $_b has no skiff-dns: none on m$1" >&2; return 0; }
+	spawn_bin "$D/m$1/dns.pid" "$D/m$1/dns.log" nsenter --net="/run/netns/skiff-m$1" -- \
+		"$_b/skiff-dns" --etcd-endpoints="$ETCD_MINION" --prefix="$PREFIX" \
 		--listen=169.254.20.10:53
 }
 

@@ -22,7 +22,7 @@ net_check_free() {
 # net_mode: "agent" when the agent makes the pod network itself
 # (--docker-network, --routing), else "bridge".
 net_mode() {
-	if "$ROOT/build/bin/skiff-agent" --help 2>&1 | grep -q -- '--docker-network'; then
+	if "$(bin_dir "$D/bindir")/skiff-agent" --help 2>&1 | grep -q -- '--docker-network'; then
 		echo agent
 	else
 		echo bridge

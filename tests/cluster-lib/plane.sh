@@ -118,6 +118,8 @@ PLANE="skiff-scheduler skiff-replication-controller skiff-endpoints-controller s
 
 plane_start() {
 	for p in $PLANE; do
+		# an older build may lack some (bin.sh)
+		[ -x "$(bin_dir "$D/$p.bin")/$p" ] || { echo "tests/cluster: no $p in $(bin_dir "$D/$p.bin")" >&2; continue; }
 		plane_spawn "$p" || return 1
 	done
 }
@@ -126,7 +128,7 @@ plane_start() {
 plane_spawn() {
 	extra=""
 	[ "$1" = skiff-node-controller ] && extra="--eviction-timeout=$EVICTION"
-	spawn "$D/$1.pid" "$D/$1.log" "$ROOT/build/bin/$1" --etcd-endpoints="$ETCD" \
+	spawn_bin "$D/$1.pid" "$D/$1.log" -- "$(bin_dir "$D/$1.bin")/$1" --etcd-endpoints="$ETCD" \
 		--prefix="$PREFIX" $extra
 }
 

@@ -75,6 +75,10 @@ pid_t bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd);
  * until max). got gets the distinct "pod=" names seen (up to BED_MAXA);
  * returns how many, or -1 when the namespace could not be entered.
  * *failed counts requests without an answer. Bounded by secs. */
+/* As bed_http_spawn, one fresh connection per request, with every seconds
+ * between an answered request and the next, until secs have passed or
+ * *rfd is closed. */
+pid_t bed_http_spawn_every(int i, const char *ip, double every, double secs, int *rfd);
 int bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, double secs, char got[][128],
                   int *failed);
 

@@ -9,6 +9,8 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "e2e_bed.h"
@@ -33,6 +35,32 @@ e2e_manifest(const char *file)
 
 	ck_assert_msg(j != NULL, "%s: %s", file, err.text);
 	return j;
+}
+
+/* main() of a suite on the bed: *root says whether this is root (when
+ * not, the suite runs with the bed absent and its tests return at once);
+ * as root, tests/cluster up n with extra, the suite, then down (the logs
+ * first when a test failed or SKIFF_E2E_LOGS is set). The exit status. */
+static inline int
+e2e_run(Suite *s, const char *name, int n, const char *extra, int *root)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	*root = geteuid() == 0;
+	if (!*root)
+		fprintf(stderr, "%s: not root: needs network namespaces and dockerd; skipped\n", name);
+	else if (bed_up(n, extra) < 0) {
+		srunner_free(sr);
+		bed_down(1);
+		return 1;
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (*root)
+		bed_down(failed > 0 || getenv("SKIFF_E2E_LOGS"));
+	return failed ? 1 : 0;
 }
 
 #endif

@@ -6,6 +6,7 @@
  * pod run through that minion's Docker API (exec).
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -22,15 +24,27 @@
 #include "th_podhttp.h"
 
 /* GET http://ip/ with 2 s timeouts; the "pod=" name into pod, "" when
- * there was no answer. */
+ * there was no answer. With say, a failure is told on stderr: when (wall
+ * clock, as the bed's logs), and whether the connect or the answer failed. */
 static void
-get_pod(const char *ip, char *pod, size_t len)
+get_pod(const char *ip, char *pod, size_t len, int say)
 {
-	int fd = th_http_dial(ip, 80, 2);
+	double t0 = bed_now();
+	int fd = th_http_dial(ip, 80, 2), err = errno;
+	struct timespec now;
+	struct tm tm;
+	char when[32];
 
 	pod[0] = '\0';
 	if (fd >= 0)
 		th_http_pod(fd, "e2e", pod, len);
+	if (pod[0] || !say)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(stderr, "e2e_net: %s.%03ldZ GET http://%s/ failed after %.1f s: %s\n", when, now.tv_nsec / 1000000, ip,
+	        bed_now() - t0, fd < 0 ? strerror(err) : "connected, no answer");
 }
 
 static int
@@ -75,9 +89,10 @@ has_all(char (*want)[128], int n_want, char got[][128], int n)
 	return 1;
 }
 
-/* The child: one line per request ("" for a failure) on fd. */
+/* The child: one line per request ("" for a failure) on fd; every > 0
+ * paces the requests (seconds between one's end and the next's start). */
 static void
-client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, double secs)
+client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, double secs, double every)
 {
 	static char got[BED_MAXA][128];
 	double end = bed_now() + secs;
@@ -87,7 +102,7 @@ client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, do
 	if (enter(i) < 0)
 		_exit(2);
 	for (int k = 0; k < max && bed_now() < end; k++) {
-		get_pod(ip, pod, sizeof(pod));
+		get_pod(ip, pod, sizeof(pod), every > 0);
 		dprintf(fd, "%s\n", pod);
 		if (pod[0])
 			n = add_name(got, n, pod);
@@ -95,17 +110,21 @@ client(int fd, int i, const char *ip, char (*want)[128], int n_want, int max, do
 			break;
 		if (!pod[0])
 			usleep(50 * 1000); /* not answering yet: poll again */
+		else if (every > 0)
+			usleep((useconds_t)(every * 1e6));
 	}
 	_exit(0);
 }
 
-pid_t
-bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
+/* The child's pipe is close-on-exec: a program the caller starts
+ * meanwhile (tests/cluster's daemons) must not keep its read end open. */
+static pid_t
+spawn_client(int i, const char *ip, int max, double secs, double every, int *rfd)
 {
 	int p[2];
 	pid_t pid;
 
-	if (pipe(p) < 0)
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	if ((pid = fork()) < 0) {
 		close(p[0]);
@@ -115,11 +134,17 @@ bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
 	if (pid == 0) {
 		close(p[0]);
 		signal(SIGPIPE, SIG_DFL); /* the reader closing its end stops the child */
-		client(p[1], i, ip, NULL, 0, max, secs);
+		client(p[1], i, ip, NULL, 0, max, secs, every);
 	}
 	close(p[1]);
 	*rfd = p[0];
 	return pid;
+}
+
+pid_t
+bed_http_spawn(int i, const char *ip, int max, double secs, int *rfd)
+{
+	return spawn_client(i, ip, max, secs, 0, rfd);
 }
 
 int
@@ -135,7 +160,7 @@ bed_http_from(int i, const char *ip, char (*want)[128], int n_want, int max, dou
 		return -1;
 	if (pid == 0) {
 		close(p[0]);
-		client(p[1], i, ip, want, n_want, max, secs);
+		client(p[1], i, ip, want, n_want, max, secs, 0);
 	}
 	close(p[1]);
 	f = fdopen(p[0], "r");
@@ -260,4 +285,10 @@ bed_docker_tag(const char *image, const char *repo, const char *tag)
 		}
 	}
 	return 0;
+}
+
+pid_t
+bed_http_spawn_every(int i, const char *ip, double every, double secs, int *rfd)
+{
+	return spawn_client(i, ip, 1 << 30, secs, every, rfd);
 }
