@@ -186,8 +186,15 @@ main(int argc, char **argv)
 	PX.m_conns = metrics_add(d.metrics, "skiff_proxy_connections", NULL, METRIC_GAUGE, "open proxied connections");
 	PX.m_fail = metrics_add(d.metrics, "skiff_proxy_connect_failures_total", NULL, METRIC_COUNTER,
 	                        "connects to an endpoint that failed");
-	/* Replace whatever a crashed run left with an empty table. */
-	px_nft_apply(&PX, NULL);
+	/* In userspace mode a crashed run's table redirects to ports no one
+	 * listens on any more: replace it with an empty one. In nftables mode
+	 * its DNAT rules name pods, mostly still there: they stay until the
+	 * first sync replaces the table in one transaction. An empty table in
+	 * between would let a connection's first packet pass un-NATed, and
+	 * conntrack would keep every later packet of it that way (a lost
+	 * connect after each proxy restart or upgrade). */
+	if (PX.mode != PX_NFTABLES)
+		px_nft_apply(&PX, NULL);
 	if (!(PX.rec = recorder_new_node(d.etcd, d.opts.prefix, node_name, "proxy")))
 		fatalx("out of memory");
 	PX.ctl = daemon_controller(&d, &cfg);
