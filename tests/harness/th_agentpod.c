@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "docker_harness.h"
 #include "etcd_harness.h"
@@ -126,4 +128,28 @@ th_pod_containers(const char *node, const char *pod)
 	snprintf(l1, sizeof(l1), "skiff.node=%s", node);
 	snprintf(l2, sizeof(l2), "skiff.pod=%s", pod);
 	return dh_list(labels, NULL);
+}
+
+void
+th_agent_scratch(char tag, const char *name, unsigned mode, char *run, size_t rlen, char *dir, size_t dlen, char *share,
+                 size_t slen)
+{
+	snprintf(run, rlen, "%c%d", tag, (int)getpid());
+	snprintf(dir, dlen, "/tmp/skiff-%s-XXXXXX", name);
+	if (!mkdtemp(dir) || dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0)
+		abort();
+	snprintf(share, slen, "%s/share", dir);
+	if (mkdir(share, mode) < 0 || chmod(share, mode) < 0)
+		abort();
+}
+
+void
+th_agent_scratch_free(const char *who, const char *run, const char *dir)
+{
+	char cmd[128];
+
+	dh_remove_where("skiff.node", run);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s: could not remove %s\n", who, dir);
 }

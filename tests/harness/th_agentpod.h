@@ -33,4 +33,13 @@ int th_pod_containers(const char *node, const char *pod);
 #define TH_WAIT_TEXT(agent, prefix, needle) \
 	ck_assert_msg(th_wait_text(S, agent, prefix, needle) == 0, "%s: no \"%s\" after 45 s", prefix, needle)
 
+/* A Docker suite's scratch space: "TAG<pid>" into run (the containers'
+ * skiff.node label), a new /tmp/skiff-NAME-XXXXXX into dir with share/
+ * (mode) inside it into share; a dockerd and the test image made sure of.
+ * Aborts when any of it fails (a suite setup cannot fail otherwise). */
+void th_agent_scratch(char tag, const char *name, unsigned mode, char *run, size_t rlen, char *dir, size_t dlen,
+                      char *share, size_t slen);
+/* The run's containers and dir removed; who names the suite in a complaint. */
+void th_agent_scratch_free(const char *who, const char *run, const char *dir);
+
 #endif

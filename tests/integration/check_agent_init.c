@@ -39,24 +39,13 @@ static char RUN[32], DIR_[64], SHARE[96];
 static void
 suite_setup(void)
 {
-	snprintf(RUN, sizeof(RUN), "i%d", (int)getpid());
-	snprintf(DIR_, sizeof(DIR_), "/tmp/skiff-init-XXXXXX");
-	if (!mkdtemp(DIR_) || dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0)
-		abort();
-	snprintf(SHARE, sizeof(SHARE), "%s/share", DIR_);
-	if (mkdir(SHARE, 0755) < 0)
-		abort();
+	th_agent_scratch('i', "init", 0755, RUN, sizeof(RUN), DIR_, sizeof(DIR_), SHARE, sizeof(SHARE));
 }
 
 static void
 suite_teardown(void)
 {
-	char cmd[128];
-
-	dh_remove_where("skiff.node", RUN);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", DIR_);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_agent_init: could not remove %s\n", DIR_);
+	th_agent_scratch_free("check_agent_init", RUN, DIR_);
 }
 
 /* An agent for node RUN-name on prefix /RUN-name, pods under DIR_/pods. */

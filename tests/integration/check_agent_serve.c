@@ -48,13 +48,7 @@ static char RUN[32], DIR_[64], SHARE[96];
 static void
 suite_setup(void)
 {
-	snprintf(RUN, sizeof(RUN), "s%d", (int)getpid());
-	snprintf(DIR_, sizeof(DIR_), "/tmp/skiff-serve-XXXXXX");
-	if (!mkdtemp(DIR_) || dh_ensure_dockerd(60) < 0 || dh_ensure_test_image() < 0)
-		abort();
-	snprintf(SHARE, sizeof(SHARE), "%s/share", DIR_);
-	if (mkdir(SHARE, 0777) < 0 || chmod(SHARE, 0777) < 0)
-		abort();
+	th_agent_scratch('s', "serve", 0777, RUN, sizeof(RUN), DIR_, sizeof(DIR_), SHARE, sizeof(SHARE));
 	if (th_certs_make(DIR_) < 0) {
 		fprintf(stderr, "check_agent_serve: openssl failed (%s/certs.log)\n", DIR_);
 		abort();
@@ -64,12 +58,7 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	char cmd[128];
-
-	dh_remove_where("skiff.node", RUN);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", DIR_);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_agent_serve: could not remove %s\n", DIR_);
+	th_agent_scratch_free("check_agent_serve", RUN, DIR_);
 }
 
 /* DIR_/name into buf. */
