@@ -24,15 +24,13 @@
 #include "th_podhttp.h"
 
 /* GET http://ip/ with 2 s timeouts; the "pod=" name into pod, "" when
- * there was no answer. With say (the paced client), a failure is told on
- * stderr: when (wall clock, as the bed's logs), and whether the connect
- * or the answer failed; its connect then waits 5 s, so that a SYN lost
- * once or twice is resent by TCP (after 1 s and 3 s) before it counts. */
+ * there was no answer. With say, a failure is told on stderr: when (wall
+ * clock, as the bed's logs), and whether the connect or the answer failed. */
 static void
 get_pod(const char *ip, char *pod, size_t len, int say)
 {
 	double t0 = bed_now();
-	int fd = th_http_dial(ip, 80, say ? 5 : 2), err = errno;
+	int fd = th_http_dial(ip, 80, 2), err = errno;
 	struct timespec now;
 	struct tm tm;
 	char when[32];

@@ -493,15 +493,6 @@ run_step(const struct step *s, struct v1 *v, const char *cip, struct traffic *t,
 	        t->requests - r0, t->failures - f0);
 }
 
-/* How many failed requests the whole upgrade may have (UPGRADE_MAX_FAILED). */
-static long
-max_failed(void)
-{
-	const char *v = getenv("UPGRADE_MAX_FAILED");
-
-	return v && *v ? atol(v) : 1;
-}
-
 START_TEST(test_upgrade_restarts_nothing)
 {
 	struct ctrs before;
@@ -532,12 +523,7 @@ START_TEST(test_upgrade_restarts_nothing)
 	waitpid(t.pid, NULL, 0);
 	fprintf(stderr, "check_upgrade: upgraded in %.1f s; %ld requests, %ld failed\n", bed_now() - t0, t.requests,
 	        t.failures);
-	/* UPGRADE_MAX_FAILED (default 1, a guard): one request was lost in
-	 * about one run in three right after the client node's proxy was
-	 * replaced, until the proxy kept its old table at start
-	 * (docs/testing.md); each failure is printed above. */
-	ck_assert_msg(t.failures <= max_failed(), "%ld of %ld requests failed during the upgrade (at most %ld allowed)",
-	              t.failures, t.requests, max_failed());
+	ck_assert_msg(t.failures == 0, "%ld of %ld requests failed during the upgrade", t.failures, t.requests);
 }
 END_TEST
 
