@@ -136,40 +136,25 @@ send_size(struct ctl_xs *x)
 	send_frame(x, 3, b, 4);
 }
 
-/* Frames from the agent: output to out/err, the exit status kept. */
 static void
-frames_in(struct ctl_xs *x, const unsigned char *p, size_t n, FILE *out, FILE *err)
+frame_out(void *arg, int stream, const unsigned char *p, size_t n)
 {
-	while (n > 0) {
-		size_t k;
+	struct ctl_xs *x = arg;
+	FILE *f = stream == 1 ? x->out : x->err;
 
-		if (x->hlen < 5) {
-			x->h[x->hlen++] = *p++;
-			n--;
-			if (x->hlen == 5)
-				x->left =
-					(size_t)x->h[1] << 24 | (size_t)x->h[2] << 16 | (size_t)x->h[3] << 8 | x->h[4];
-			if (x->hlen < 5 || x->left > 0)
-				continue;
-		}
-		k = n < x->left ? n : x->left;
-		if (x->h[0] == 1 || x->h[0] == 2) {
-			fwrite(p, 1, k, x->h[0] == 1 ? out : err);
-			fflush(x->h[0] == 1 ? out : err);
-		}
-		for (size_t i = 0; x->h[0] == 4 && i < k && x->clen < 4; i++)
-			x->code[x->clen++] = p[i];
-		p += k;
-		n -= k;
-		x->left -= k;
-		if (x->left == 0) {
-			if (x->h[0] == 4 && x->clen == 4) {
-				x->exited = 1;
-				x->status = x->code[0] << 24 | x->code[1] << 16 | x->code[2] << 8 | x->code[3];
-			}
-			x->hlen = 0;
-		}
-	}
+	fwrite(p, 1, n, f);
+	fflush(f);
+}
+
+/* Frames from the agent: output to x->out and x->err, the exit status
+ * kept. 0, or -1 after a message when they are not frames. */
+static int
+frames_in(struct ctl_xs *x, const unsigned char *p, size_t n)
+{
+	if (ctl_frames_feed(&x->f, p, n, frame_out, x) == 0)
+		return 0;
+	fprintf(x->err, "skiffctl: the agent sent %s; ending the stream\n", x->f.err);
+	return -1;
 }
 
 /* Connect (TLS, client certificate) and ask for the upgrade: 0 with x
@@ -194,6 +179,8 @@ ctl_xs_open(struct ctl *c, struct ctl_xs *x, const struct ctl_tls *tls, const ch
 		return -1;
 	}
 	x->fd = (int)fd;
+	x->out = out;
+	x->err = c->err;
 	snprintf(req, sizeof(req),
 	         "POST %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: skiff-stream/1\r\n"
 	         "Content-Length: 0\r\n\r\n",
@@ -231,8 +218,7 @@ ctl_xs_open(struct ctl *c, struct ctl_xs *x, const struct ctl_tls *tls, const ch
 		fprintf(c->err, "%s: the agent answered %s: %s", c->name, buf + 9, end + 4);
 		return -1;
 	}
-	frames_in(x, (unsigned char *)end + 4, len - (size_t)(end + 4 - buf), out, c->err);
-	return 0;
+	return frames_in(x, (unsigned char *)end + 4, len - (size_t)(end + 4 - buf));
 }
 
 /* Copy stdin and the window size out, frames in, until the exit status
@@ -243,7 +229,9 @@ ctl_xs_relay(struct ctl_xs *x, int in_fd, FILE *out, FILE *err)
 	unsigned char buf[16384];
 	int in_open = in_fd >= 0;
 
-	while (!x->exited) {
+	x->out = out;
+	x->err = err;
+	while (!x->f.exited) {
 		struct pollfd pf[3] = {{.fd = x->fd, .events = POLLIN},
 		                       {.fd = in_open ? in_fd : -1, .events = POLLIN},
 		                       {.fd = winch_pipe[0], .events = POLLIN}};
@@ -254,7 +242,8 @@ ctl_xs_relay(struct ctl_xs *x, int in_fd, FILE *out, FILE *err)
 		if (rc == CURLE_OK && got == 0)
 			break;
 		if (rc == CURLE_OK) {
-			frames_in(x, buf, got, out, err);
+			if (frames_in(x, buf, got) < 0)
+				break;
 			continue;
 		}
 		if (rc != CURLE_AGAIN)
@@ -300,9 +289,9 @@ session(struct ctl *c, const char *base, const char *path)
 	ctl_xs_relay(&x, stdin_flag ? STDIN_FILENO : -1, c->out, c->err);
 	if (term)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	if (x.exited)
-		rc = x.status & 0xff;
-	else
+	if (x.f.exited)
+		rc = x.f.status & 0xff;
+	else if (!x.f.err)
 		fprintf(c->err, "%s: the connection to the agent ended before the command's exit status\n", c->name);
 done:
 	curl_easy_cleanup(x.e);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_chunked.h"
 #include "node-agent/agent_serve.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,14 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t step;
 	int a, b;
 
-	if (size < 1)
+	if (fuzz_chunked(&data, &size, &step, 1, (void **)&whole.buf, (void **)&chunks.buf) < 0)
 		return 0;
-	step = (size_t)data[0] + 1;
-	data++, size--;
-	whole.buf = malloc(size + 1);
-	chunks.buf = malloc(size + 1);
-	if (!whole.buf || !chunks.buf)
-		abort();
 	a = feed((const char *)data, size, size ? size : 1, &whole);
 	b = feed((const char *)data, size, step, &chunks);
 	if (a != b || (a == 0 && (whole.len != chunks.len || memcmp(whole.buf, chunks.buf, whole.len) != 0)))

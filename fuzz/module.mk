@@ -16,6 +16,8 @@ $(BIN)/fuzz_manifest_yaml: LDLIBS += -lyaml
 $(BIN)/fuzz_dns_query: $(OBJ)/node-agent/dns/dns_answer.o $(OBJ)/node-agent/dns/dns_table.o
 $(BIN)/fuzz_dns_query: LDLIBS += $(DNS_LIBS)
 $(BIN)/fuzz_demux: $(OBJ)/node-agent/agent_serve_demux.o
+$(BIN)/fuzz_xframe: $(OBJ)/node-agent/agent_serve_exec_frame.o
+$(BIN)/fuzz_ctl_frames: $(OBJ)/cli/ctl_stream_frame.o
 
 $(FUZZ_SRC:fuzz/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/fuzz/%.o $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)

@@ -10,7 +10,8 @@
 #   fuzz_manifest_yaml/ every tests/fixtures/fields/*/*/input.json (JSON is
 #                       YAML) and manifests/*/*.json, plus a few YAML files
 #                       written by hand (named yaml-*, kept)
-# (fuzz_netcalc/, fuzz_etcd_resp/ and fuzz_demux/ are written by hand.)
+# (fuzz_netcalc/, fuzz_etcd_resp/, fuzz_demux/, fuzz_xframe/ and
+# fuzz_ctl_frames/ are written by hand.)
 # Files named regress-* (inputs that once crashed a target) are kept.
 set -eu
 out=fuzz/corpus

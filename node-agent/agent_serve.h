@@ -4,7 +4,9 @@
  * It serves kubelet's GET /containerLogs/POD/CONTAINER to clients whose
  * certificate the admin CA (--client-ca) signed, on the agent's one loop.
  * agent_serve_demux.c is its pure half: Docker's multiplexed log stream
- * into plain bytes (fuzzed by fuzz/fuzz_demux.c).
+ * into plain bytes (fuzzed by fuzz/fuzz_demux.c); so is
+ * agent_serve_exec_frame.c, the exec channel's frames from the client
+ * (fuzzed by fuzz/fuzz_xframe.c).
  */
 #ifndef SKIFF_AGENT_SERVE_H
 #define SKIFF_AGENT_SERVE_H
@@ -44,5 +46,35 @@ typedef void (*demux_out_fn)(void *arg, int stream, const char *p, size_t n);
  * not one (unknown stream or non-zero padding): the stream is corrupt or
  * not multiplexed; m must not be fed again. */
 int demux_feed(struct demux *m, const char *p, size_t n, demux_out_fn out, void *arg);
+
+/* ------------------------------------------------------------------------
+ * The exec channel's frames from the client (docs/operations.md, "The exec
+ * channel"): 1 byte stream, a 4-byte big-endian length, that many bytes.
+ * A client sends stdin (length 0: stdin ends) and resize (width and
+ * height, 2 bytes each, big-endian). agent_serve_exec_frame.c, pure
+ * (fuzzed by fuzz/fuzz_xframe.c). The state carries a frame across chunks.
+ */
+#define XFRAME_MAX ((size_t)1 << 20) /* longest payload of a frame, either way */
+enum { XF_STDIN = 0, XF_STDOUT = 1, XF_STDERR = 2, XF_RESIZE = 3, XF_EXIT = 4 };
+struct xframe {
+	unsigned char h[5];
+	size_t hlen;           /* header bytes held */
+	size_t left;           /* payload bytes of the current frame still to come */
+	int in_frame;          /* in a payload (or between frames) */
+	unsigned char size[4]; /* a resize frame's payload */
+	size_t slen;
+	int in_closed;   /* stdin ended */
+	const char *err; /* why the channel is corrupt (static text), NULL before */
+};
+struct xframe_ops {
+	void (*in)(void *arg, const char *p, size_t n); /* stdin bytes; n == 0 (once): stdin ends */
+	void (*resize)(void *arg, unsigned width, unsigned height);
+};
+/* Feed n bytes from the client; ops get what whole frames and payload
+ * pieces carry, as they come. 0, or -1 with f->err when the bytes are not
+ * frames a client sends (an unknown stream, a payload over XFRAME_MAX, a
+ * resize of other than 4 bytes, stdin after its end): f is then spent and
+ * every later feed returns -1. */
+int xframe_feed(struct xframe *f, const char *p, size_t n, const struct xframe_ops *ops, void *arg);
 
 #endif

@@ -8,7 +8,9 @@
  * the client's side (docs/operations.md): 1 byte stream (0 stdin, 1
  * stdout, 2 stderr, 3 resize, 4 exit status), a 4-byte big-endian length,
  * the payload; stdin of length 0 closes the command's stdin; resize is
- * width and height, 2 bytes each; the exit status 4 bytes, last.
+ * width and height, 2 bytes each; the exit status 4 bytes, last. The
+ * client's frames are cut by agent_serve_exec_frame.c; bytes that are not
+ * frames a client sends end the connection, with why on stderr.
  *
  * It does not serve port-forward, attach, or more than one command per
  * connection, and it bounds what it holds for a slow side (8 MiB, then
@@ -48,10 +50,7 @@ struct xconn {
 	int hdr_done, tty, in_eof, closing, failed;
 	int forward; /* port-forward: Docker's side is a TCP connection to the pod */
 	struct demux dm;
-	unsigned char fh[5]; /* the client's frame header being read */
-	size_t fhlen, fleft;
-	unsigned char resize[4];
-	size_t rlen;
+	struct xframe xf; /* the client's frames (agent_serve_exec_frame.c) */
 	char id[80];
 	struct dk_req *req; /* inspect or resize */
 };
@@ -250,55 +249,65 @@ resize_done(struct dk_resp *r, void *arg)
 	((struct xconn *)arg)->req = NULL;
 }
 
-/* One whole frame's payload piece from the client. */
+/* Stdin bytes from the client, or (n == 0) the end of its stdin. */
 static void
-client_payload(struct xconn *x, int id, const char *p, size_t n)
+client_in(void *arg, const char *p, size_t n)
 {
-	char path[200];
+	struct xconn *x = arg;
 
-	if (id == 0 && ob_add(&x->dout, p, n) < 0)
+	if (n == 0) {
+		x->in_eof = 1;
+		if (!x->dout.len && x->dfd >= 0)
+			shutdown(x->dfd, SHUT_WR);
+	} else if (ob_add(&x->dout, p, n) < 0) {
 		x->failed = 1;
-	if (id == 3)
-		for (size_t i = 0; i < n && x->rlen < 4; i++)
-			x->resize[x->rlen++] = (unsigned char)p[i];
-	if (id == 3 && x->rlen == 4 && !x->req) {
-		snprintf(path, sizeof(path), "/exec/%s/resize?w=%d&h=%d", x->id, x->resize[0] << 8 | x->resize[1],
-		         x->resize[2] << 8 | x->resize[3]);
-		x->req = dk_call(
-			x->s->a->dk,
-			&(struct dk_call_opts){
-				.method = "POST", .path = path, .timeout_ms = 10000, .done = resize_done, .arg = x});
 	}
 	want_write(x);
 }
 
-/* Bytes from the client, cut into frames. */
+/* The client's terminal has a new size (dropped while one is being set). */
 static void
+client_resize(void *arg, unsigned w, unsigned h)
+{
+	struct xconn *x = arg;
+	char path[200];
+
+	if (x->req)
+		return;
+	snprintf(path, sizeof(path), "/exec/%s/resize?w=%u&h=%u", x->id, w, h);
+	x->req = dk_call(x->s->a->dk,
+	                 &(struct dk_call_opts){
+				 .method = "POST", .path = path, .timeout_ms = 10000, .done = resize_done, .arg = x});
+}
+
+static const struct xframe_ops client_ops = {.in = client_in, .resize = client_resize};
+
+/* Bytes from the client, cut into frames. 0, or -1 when they are not
+ * frames: then the client gets why on stderr, Docker's side is closed and
+ * x is freed, now or once the message is sent. */
+static int
 client_bytes(struct xconn *x, const char *p, size_t n)
 {
-	while (n > 0 || (x->fhlen == 5 && x->fleft == 0)) {
-		if (x->fhlen < 5) {
-			x->fh[x->fhlen++] = (unsigned char)*p++;
-			n--;
-			if (x->fhlen < 5)
-				continue;
-			x->fleft = (size_t)x->fh[1] << 24 | (size_t)x->fh[2] << 16 | (size_t)x->fh[3] << 8 | x->fh[4];
-			x->rlen = 0;
-			if (x->fh[0] == 0 && x->fleft == 0) { /* stdin ends */
-				x->in_eof = 1;
-				if (!x->dout.len && x->dfd >= 0)
-					shutdown(x->dfd, SHUT_WR);
-			}
-		}
-		size_t k = n < x->fleft ? n : x->fleft;
+	struct ev_loop *loop = x->s->a->d->loop;
+	char msg[160];
+	int k;
 
-		client_payload(x, x->fh[0], p, k);
-		p += k;
-		n -= k;
-		x->fleft -= k;
-		if (x->fleft == 0)
-			x->fhlen = 0;
-	}
+	if (xframe_feed(&x->xf, p, n, &client_ops, x) == 0)
+		return 0;
+	log_kv(LL_WARN, KV("exec", x->id), "ending the exec stream: the client sent %s", x->xf.err);
+	k = snprintf(msg, sizeof(msg), "skiff-agent: ending the stream: the client sent %s\n", x->xf.err);
+	ev_io_stop(loop, &x->cr);
+	ev_io_stop(loop, &x->dr);
+	ev_io_stop(loop, &x->dw);
+	if (x->dfd >= 0)
+		close(x->dfd);
+	x->dfd = -1;
+	x->dout.len = 0;
+	frame(x, XF_STDERR, msg, (size_t)k);
+	x->closing = 1;
+	if (x->failed || !x->cout.len)
+		xfree(x);
+	return -1;
 }
 
 static void
@@ -316,8 +325,7 @@ cr_cb(struct ev_loop *loop, ev_io *w, int revents)
 		xfree(x);
 		return;
 	}
-	client_bytes(x, buf, (size_t)n);
-	if (x->failed)
+	if (client_bytes(x, buf, (size_t)n) == 0 && x->failed)
 		xfree(x);
 }
 

@@ -112,3 +112,8 @@ $(TBIN)/check_agent_frozen: $(ETCD_FIXTURE_OBJ)
 $(eval $(call test_prog,check_agent_serve,tests/integration,$(ETCD_FIXTURE_OBJ) $(HARNESS_OBJ) $(ETCD_LIB)))
 $(OBJ)/tests/integration/check_agent_serve.o: CFLAGS += -DSKIFFCTL='"$(BIN)/skiffctl"'
 $(TBIN)/check_agent_serve: | $(BIN)/skiffctl
+# check_exec_frames: the exec channel's two pure frame decoders, the
+# agent's (agent_serve_exec_frame.c) and skiffctl's (cli/ctl_stream_frame.c),
+# over the case folders tests/fixtures/exec_frames/{agent,ctl}/.
+$(eval $(call test_prog,check_exec_frames,tests/unit,$(OBJ)/node-agent/agent_serve_exec_frame.o $(OBJ)/cli/ctl_stream_frame.o))
+UNIT_TESTS += $(TBIN)/check_exec_frames
