@@ -45,6 +45,7 @@ struct xconn {
 	int cfd, dfd; /* the client's upgraded socket (MHD's), Docker's */
 	ev_io cr, cw, dr, dw;
 	struct obuf cout, dout; /* frames to the client, stdin bytes to Docker */
+	struct obuf early;      /* stdin bytes before Docker's answer (see client_in) */
 	char hdr[4096];         /* Docker's answer header until its blank line */
 	size_t hlen;
 	int hdr_done, tty, in_eof, closing, failed;
@@ -189,6 +190,12 @@ docker_bytes(struct xconn *x, const char *p, size_t n)
 		if (strncmp(x->hdr, "HTTP/1.1 101", 12) != 0 && strncmp(x->hdr, "HTTP/1.1 200", 12) != 0)
 			return -1;
 		x->hdr_done = 1;
+		if (x->early.len && ob_add(&x->dout, x->early.p, x->early.len) < 0)
+			return -1;
+		x->early.len = 0;
+		if (x->in_eof && !x->dout.len)
+			shutdown(x->dfd, SHUT_WR);
+		want_write(x);
 		k = (size_t)(end + 4 - x->hdr);
 		return docker_bytes(x, x->hdr + k, x->hlen - k);
 	}
@@ -235,7 +242,7 @@ dw_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (!x->dout.len) {
 		ev_io_stop(loop, w);
-		if (x->in_eof)
+		if (x->in_eof && x->hdr_done)
 			shutdown(x->dfd, SHUT_WR);
 	}
 }
@@ -249,7 +256,11 @@ resize_done(struct dk_resp *r, void *arg)
 	((struct xconn *)arg)->req = NULL;
 }
 
-/* Stdin bytes from the client, or (n == 0) the end of its stdin. */
+/* Stdin bytes from the client, or (n == 0) the end of its stdin. Until
+ * Docker has answered its exec start they wait in x->early, the end too:
+ * Docker takes the connection over only then, and bytes it read with the
+ * request are lost (stdin would be empty) while an early half-close ends
+ * the request. */
 static void
 client_in(void *arg, const char *p, size_t n)
 {
@@ -257,9 +268,9 @@ client_in(void *arg, const char *p, size_t n)
 
 	if (n == 0) {
 		x->in_eof = 1;
-		if (!x->dout.len && x->dfd >= 0)
+		if (x->hdr_done && !x->dout.len && x->dfd >= 0)
 			shutdown(x->dfd, SHUT_WR);
-	} else if (ob_add(&x->dout, p, n) < 0) {
+	} else if (ob_add(x->hdr_done ? &x->dout : &x->early, p, n) < 0) {
 		x->failed = 1;
 	}
 	want_write(x);
@@ -363,6 +374,7 @@ xfree(struct xconn *x)
 	M.upgrade_action(x->urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(x->cout.p);
 	free(x->dout.p);
+	free(x->early.p);
 	free(x);
 }
 

@@ -117,3 +117,5 @@ $(TBIN)/check_agent_serve: | $(BIN)/skiffctl
 # over the case folders tests/fixtures/exec_frames/{agent,ctl}/.
 $(eval $(call test_prog,check_exec_frames,tests/unit,$(OBJ)/node-agent/agent_serve_exec_frame.o $(OBJ)/cli/ctl_stream_frame.o))
 UNIT_TESTS += $(TBIN)/check_exec_frames
+# check_agent_serve runs skiffctl exec -it in a pseudo-terminal (forkpty).
+$(TBIN)/check_agent_serve: LDLIBS += -lutil

@@ -13,16 +13,23 @@
  * ends the agent's Docker stream. A client without a certificate gets 401,
  * one whose certificate another CA signed 403, neither any log bytes;
  * beyond --max-streams a client gets 429 and a clear message; the four
- * TLS flags are all or none. Waits poll to a deadline (th_wait).
+ * TLS flags are all or none. skiffctl exec passes stdin (also when it is
+ * all there before Docker starts the exec), output and the exit status;
+ * exec -it in a pseudo-terminal of the test's own gives the command a
+ * terminal. Waits poll to a deadline (th_wait, pty_until).
  */
 #include <check.h>
 #include <curl/curl.h>
 #include <ev.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "docker_harness.h"
@@ -205,6 +212,18 @@ wait_logs(struct th_proc *agent, const char *prefix, const char *pod)
 	free(u.out);
 }
 
+/* An agent (--max-streams 32) for node RUN-name with the pod "app" of
+ * SPEC (uid) running and its logs served; prefix and node of 96 bytes. */
+static struct th_proc *
+agent_with_app(const char *name, const char *uid, char *prefix, char *node)
+{
+	struct th_proc *agent = agent_for(name, "32", prefix, 96, node, 96);
+
+	bind_app(prefix, node, "app", uid);
+	wait_logs(agent, prefix, "app");
+	return agent;
+}
+
 START_TEST(test_logs_tail_follow)
 {
 	char prefix[96], node[96], path[160], *out = NULL;
@@ -384,11 +403,9 @@ sh_run(const char *prefix, const char *script, char **out)
 START_TEST(test_exec)
 {
 	char prefix[96], node[96], *out = NULL;
-	struct th_proc *agent = agent_for("exec", "32", prefix, sizeof(prefix), node, sizeof(node));
+	struct th_proc *agent = agent_with_app("exec", "705", prefix, node);
 	int rc;
 
-	bind_app(prefix, node, "app", "705");
-	wait_logs(agent, prefix, "app");
 	rc = sh_run(prefix, "printf 'hello\\nworld\\n' | $CTL exec $E -i app -- /bin/busybox cat", &out);
 	ck_assert_msg(rc == 0 && strstr(out, "hello\nworld\n"), "exit %d: %s", rc, out);
 	free(out);
@@ -462,6 +479,122 @@ START_TEST(test_port_forward)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- exec -t */
+
+struct pty_out {
+	int fd; /* the terminal's master side */
+	char b[8192];
+	size_t len;
+	int eof; /* the slave side closed (skiffctl exited) */
+};
+
+/* Read what the terminal shows until it shows needle (NULL: until its
+ * end) or the deadline: 0 when it did. */
+static int
+pty_until(struct pty_out *o, const char *needle, double secs)
+{
+	double end = ev_time() + secs;
+
+	while (!(needle && strstr(o->b, needle)) && !o->eof) {
+		double left = end - ev_time();
+		struct pollfd pf = {.fd = o->fd, .events = POLLIN};
+		ssize_t n;
+
+		if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) < 0)
+			return -1;
+		if (!pf.revents)
+			continue;
+		n = read(o->fd, o->b + o->len, sizeof(o->b) - 1 - o->len);
+		if (n <= 0) /* EIO: no process holds the slave side any more */
+			o->eof = 1;
+		else
+			o->len += (size_t)n;
+		o->b[o->len] = '\0';
+		if (o->len == sizeof(o->b) - 1)
+			return -1;
+	}
+	return needle && !strstr(o->b, needle) ? -1 : 0;
+}
+
+/* skiffctl exec -it in a pseudo-terminal of the test's own (80x24): the
+ * command gets a terminal of its own (tty names a /dev/pts/ device), reads
+ * what is typed, and its exit status is skiffctl's. */
+START_TEST(test_exec_tty)
+{
+	char prefix[96], node[96], cert[96], key[96], ca[96];
+	struct th_proc *agent = agent_with_app("tty", "707", prefix, node);
+	struct winsize ws = {.ws_row = 24, .ws_col = 80};
+	struct pty_out o = {.fd = -1};
+	const char *typed = "tty; echo $((6*7)); exit 3\r";
+	int status = -1;
+	pid_t pid;
+
+	file_in(cert, sizeof(cert), "client.pem");
+	file_in(key, sizeof(key), "client.key");
+	file_in(ca, sizeof(ca), "ca.pem");
+	fflush(NULL);
+	pid = forkpty(&o.fd, NULL, NULL, &ws);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *argv[] = {SKIFFCTL,
+		                      "exec",
+		                      "--etcd-endpoints",
+		                      th_etcd_endpoints(tu_etcd),
+		                      "--prefix",
+		                      prefix,
+		                      "-it",
+		                      "app",
+		                      "--",
+		                      "/bin/busybox",
+		                      "sh",
+		                      NULL};
+
+		setenv("SKIFF_CLIENT_CERT", cert, 1);
+		setenv("SKIFF_CLIENT_KEY", key, 1);
+		setenv("SKIFF_CA", ca, 1);
+		execv(SKIFFCTL, (char *const *)argv);
+		_exit(127);
+	}
+	/* the shell's prompt: it reads the terminal now */
+	ck_assert_msg(pty_until(&o, "# ", WAIT_S) == 0, "no prompt: %s", o.b);
+	ck_assert_int_eq(write(o.fd, typed, strlen(typed)), (ssize_t)strlen(typed));
+	ck_assert_msg(pty_until(&o, NULL, WAIT_S) == 0, "skiffctl did not end: %s", o.b);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(o.fd);
+	ck_assert_msg(strstr(o.b, "/dev/pts/"), "tty printed no /dev/pts/ device: %s", o.b);
+	ck_assert_msg(strstr(o.b, "42"), "no 42: %s", o.b);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x: %s", status, o.b);
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
+/* Stdin that is all there before Docker has started the exec (a pipe
+ * already written and closed) reaches the command every time: the agent
+ * holds it until Docker has taken the connection over. */
+START_TEST(test_exec_stdin_first)
+{
+	char prefix[96], node[96], *out = NULL;
+	struct th_proc *agent = agent_with_app("early", "708", prefix, node);
+	int rc;
+
+	rc = sh_run(prefix,
+	            "i=0; while [ $i -lt 20 ]; do i=$((i+1)); "
+	            "printf 'in-%d\\n' $i | $CTL exec $E -i app -- /bin/busybox cat || exit 9; done",
+	            &out);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	for (int i = 1; i <= 20; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "in-%d\n", i);
+		ck_assert_msg(strstr(out, want), "exec %d lost its stdin: %s", i, out);
+	}
+	free(out);
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -480,6 +613,8 @@ main(void)
 	tcase_add_test(tc, test_no_endpoint);
 	tcase_add_test(tc, test_exec);
 	tcase_add_test(tc, test_port_forward);
+	tcase_add_test(tc, test_exec_tty);
+	tcase_add_test(tc, test_exec_stdin_first);
 	suite_add_tcase(s, tc);
 	return tu_suite_main(s, &fx);
 }
