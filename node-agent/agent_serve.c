@@ -11,11 +11,14 @@
  * container (demultiplexed, agent_serve_demux.c) as a chunked body; the
  * connection is suspended while no bytes wait, and a client that goes
  * away (its socket readable: EOF or a TLS alert) ends the Docker call at
- * once. At most --max-streams at a time, then 429.
+ * once. At most --max-streams at a time, then 429. A client that lets
+ * 4 MiB wait for it is cut off: its slot is freed and its connection shut
+ * down at once, not when it goes. POST /exec/ and /portForward/ are
+ * agent_serve_exec.c's.
  *
- * It deliberately does not serve exec, attach or port-forward (refused
- * with 404), nor --previous (the agent removes an exited container before
- * it starts the next one, so there is no previous instance to read).
+ * It deliberately does not serve attach (refused with 404), nor
+ * --previous (the agent removes an exited container before it starts the
+ * next one, so there is no previous instance to read).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -155,7 +158,7 @@ demux_out(void *arg, int stream, const char *p, size_t n)
 		while (cap < st->len + n)
 			cap *= 2;
 		if (cap > SERVE_BUF_MAX || !(nb = realloc(st->buf, cap))) {
-			st->gone = 1; /* the client reads too slowly: end rather than hold more */
+			st->gone = st->slow = 1; /* the client reads too slowly: end rather than hold more */
 			return;
 		}
 		st->buf = nb;
@@ -163,6 +166,26 @@ demux_out(void *arg, int stream, const char *p, size_t n)
 	}
 	memcpy(st->buf + st->len, p, n);
 	st->len += n;
+}
+
+/* Give up on a client that reads too slowly: free its --max-streams slot
+ * now and close its connection (shut down under MHD, which then ends the
+ * request and frees st), as a client that reads nothing would otherwise
+ * hold both until it goes. */
+static void
+cut_slow(struct stream *st)
+{
+	const union MHD_ConnectionInfo *ci = M.get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	log_kv(LL_WARN, KV("pod", st->pod, "container", st->ctr),
+	       "log stream ended: the client reads too slowly (%zu MiB held for it); closing its connection",
+	       SERVE_BUF_MAX >> 20);
+	if (!st->released) {
+		st->released = 1;
+		st->s->n--;
+	}
+	if (ci && ci->connect_fd >= 0)
+		shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
 static int
@@ -176,6 +199,8 @@ logs_chunk(const char *p, size_t n, void *arg)
 		st->gone = 1;
 	}
 	if (st->gone) {
+		if (st->slow)
+			cut_slow(st);
 		st->done = 1;
 		serve_resume(st);
 		return 1;
@@ -282,7 +307,8 @@ stream_free(struct stream *st)
 		s->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	s->n--;
+	if (!st->released)
+		s->n--;
 	exec_free(st);
 	free(st->buf);
 	free(st);

@@ -54,6 +54,8 @@ struct stream {
 	char exec_id[80]; /* Docker's exec ID, "" before */
 	struct xconn *x;  /* the relay after the upgrade, NULL before and after */
 	long port;        /* port-forward (exec 2): the pod's port; its IP in id */
+	int slow;         /* the client read too slowly: cut off */
+	int released;     /* its --max-streams slot is free again (s->n counts it no more) */
 };
 
 /* Hold st's connection until serve_resume (MHD calls nothing of it). */

@@ -16,7 +16,9 @@
  * TLS flags are all or none. skiffctl exec passes stdin (also when it is
  * all there before Docker starts the exec), output and the exit status;
  * exec -it in a pseudo-terminal of the test's own gives the command a
- * terminal. Waits poll to a deadline (th_wait, pty_until).
+ * terminal. A logs -f client that stops reading is cut off and its
+ * --max-streams slot freed while it still holds its end. Waits poll to a
+ * deadline (th_wait, pty_until).
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -595,6 +598,83 @@ START_TEST(test_exec_stdin_first)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- a slow reader */
+
+static size_t
+never_done(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p, (void)size, (void)n, (void)arg;
+	for (;;) /* a client that stops reading: blocked until killed */
+		pause();
+	return 0;
+}
+
+static int
+small_rcvbuf(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int v = 4096;
+
+	(void)arg, (void)purpose;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	return CURL_SOCKOPT_OK;
+}
+
+/* A child that follows url's log with the admin's certificate and reads
+ * only its first bytes: its pid. */
+static pid_t
+slow_follower(const char *url)
+{
+	char cert[96], key[96], ca[96];
+	pid_t pid;
+
+	fflush(NULL);
+	if ((pid = fork()) != 0)
+		return pid;
+	CURL *e = curl_easy_init();
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_SSLCERT, file_in(cert, sizeof(cert), "client.pem"));
+	curl_easy_setopt(e, CURLOPT_SSLKEY, file_in(key, sizeof(key), "client.key"));
+	curl_easy_setopt(e, CURLOPT_CAINFO, file_in(ca, sizeof(ca), "ca.pem"));
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, small_rcvbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, never_done);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
+	curl_easy_perform(e);
+	_exit(0);
+}
+
+/* A logs -f client that stops reading is cut off once 4 MiB wait for it
+ * (the container logs 32 MiB at once), and its --max-streams slot (1) is
+ * free again at once, while the client still holds its end. */
+START_TEST(test_logs_slow_client)
+{
+	char prefix[96], node[96], key[256], url[256], *out = NULL;
+	const char *spec = "{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"app\","
+			   "\"image\":\"skiff/test-httpd:latest\",\"command\":[\"/bin/busybox\",\"sh\",\"-c\","
+			   "\"/bin/busybox yes 0123456789012345678901234567890123456789012345678901234567890123456789 "
+			   "| /bin/busybox head -c 33554432; exec /bin/busybox sleep 3600\"]}]}";
+	struct th_proc *agent = agent_for("slow", "1", prefix, sizeof(prefix), node, sizeof(node));
+	int status;
+	pid_t pid;
+
+	TH_BIND_POD(prefix, node, "app", "709", spec);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/app", prefix, node);
+	TH_WAIT_TEXT(agent, key, "\"phase\":\"Running\"");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%ld/containerLogs/app/app?follow=true",
+	         agent_port(agent, prefix, node));
+	ck_assert_int_gt(pid = slow_follower(url), 0);
+	WAIT_PROC(agent, "the client reads too slowly");
+	ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0); /* the client is still there */
+	ck_assert_int_eq(logs_run(prefix, "app", "--tail", "1", NULL, &out), 0);
+	ck_assert_msg(strstr(out, "0123456789"), "%s", out);
+	free(out);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	th_proc_free(agent, 0);
+	dh_remove_where("skiff.node", node);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -615,6 +695,7 @@ main(void)
 	tcase_add_test(tc, test_port_forward);
 	tcase_add_test(tc, test_exec_tty);
 	tcase_add_test(tc, test_exec_stdin_first);
+	tcase_add_test(tc, test_logs_slow_client);
 	suite_add_tcase(s, tc);
 	return tu_suite_main(s, &fx);
 }
