@@ -479,6 +479,27 @@ warm_up(struct agent *a, struct idle *idle, struct trace *t, struct tr_pod **tp)
 	return 0;
 }
 
+/* The --workers the curve chooses: the fewest workers within 5% of the
+ * fastest start (more workers than Docker can use only queue in Docker),
+ * next to the agent's default. */
+static void
+print_workers(double s1, double s4, double s8)
+{
+	const double t[] = {s1, s4, s8};
+	const int w[] = {1, 4, 8};
+	double best = t[0];
+	int pick = 0;
+
+	for (int i = 1; i < 3; i++)
+		if (t[i] < best)
+			best = t[i];
+	while (t[pick] > best * 1.05)
+		pick++;
+	printf("agent %d pods workers: the baseline's curve chooses %d (start 1=%.2f 4=%.2f 8=%.2f s); skiff-agent's "
+	       "--workers default is %d\n",
+	       NPODS, w[pick], s1, s4, s8, WORKERS);
+}
+
 /* ABBA rounds, then the baseline's curve over workers. */
 static int
 measure(struct agent *a, const struct tr_pod *tp, int rounds)
@@ -506,6 +527,7 @@ measure(struct agent *a, const struct tr_pod *tp, int rounds)
 	printf("agent %d pods baseline workers=4: start=%.2f s stop=%.2f s (median of the rounds)\n", NPODS,
 	       MEDIAN_OF(bs, rounds, start), MEDIAN_OF(bs, rounds, stop));
 	printf("agent %d pods baseline workers=8: start=%.2f s stop=%.2f s\n", NPODS, c8.start, c8.stop);
+	print_workers(c1.start, MEDIAN_OF(bs, rounds, start), c8.start);
 	return 0;
 }
 

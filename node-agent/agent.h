@@ -233,6 +233,8 @@ struct agent {
 	struct informer *endpoints; /* P/endpoints/, decoded (their clusterIP) */
 	struct serve *serve;        /* the HTTPS server (agent_serve.c), NULL when off */
 	int endpoints_shared;       /* endpoints is the drain gate's (drain_endpoints), not ours to free */
+	struct own_ev *own;         /* the agent's own changes whose events are ignored (agent_events_own.c) */
+	struct img_seen *imgs;      /* images Docker said it has, for a short while (agent_pods_img.c) */
 };
 
 /* main.c */
@@ -282,6 +284,17 @@ void pods_free_memos(struct agent *a);
 /* The binding of pod if it is valid (borrowed until control returns to the
  * loop); NULL when absent. *malformed set when present but unusable. */
 const struct api_binding *pods_binding(struct agent *a, const char *pod, int *malformed);
+/* agent_pods_img.c: Docker said image ref is present (an inspect or a
+ * pull), now. */
+void pods_img_seen(struct agent *a, const char *ref);
+/* A create said ref is absent: forget it. */
+void pods_img_forget(struct agent *a, const char *ref);
+/* img[0..n) (enum plan_img per container of pod, api_spec_container's
+ * index): an unknown image is PRESENT when Docker said so within the last
+ * 30 s, unless its pull policy is Always or the container needs the
+ * image's user (runAsNonRoot). */
+void pods_img_known(struct agent *a, const struct api_pod *pod, unsigned char *img, size_t n);
+void pods_img_free(struct agent *a);
 
 /* agent_status.c: struct snap (agent_plan.h) from Docker's answers. */
 /* Fill s from a containers/json item's labels (id and labels). */
@@ -309,6 +322,27 @@ void events_start(struct agent *a);
 void events_stop(struct agent *a);
 /* Enqueue every pod known to etcd or Docker. */
 void events_resync(struct agent *a);
+
+/* agent_events_own.c: what the agent itself is doing, whose events need
+ * no new pass. key is a container ID, or "status/" and a pod's name. */
+#define OWN_START 1u   /* a "start" event of the container (sent: a start) */
+#define OWN_DIE 2u     /* a "die" (sent: a stop or force-remove) */
+#define OWN_DESTROY 4u /* a "destroy" (sent: a remove) */
+#define OWN_STATUS 8u  /* the watch's delete of the pod's status (sent: its delete) */
+/* Expect the events what of key for a short while (30 s). Costs O(256). */
+void events_own(struct agent *a, const char *key, unsigned what);
+/* 1 when an event what of key was expected (the expectation is used up):
+ * the caller queues nothing; 0 otherwise. */
+int events_own_match(struct agent *a, const char *key, unsigned what);
+/* The OWN_ bit of a Docker event's Action, 0 for any other. */
+unsigned events_own_action(const char *action);
+/* The pass is deleting pod's status: its delete from the watch needs no
+ * new pass. */
+void events_own_status(struct agent *a, const char *pod);
+/* 1 when the watch's delete of pod's status is the agent's own (used up)
+ * and the pod has no binding now; 0: queue the pod. */
+int events_own_status_deleted(struct agent *a, const char *pod);
+void events_own_free(struct agent *a);
 
 /* agent_subnets.c: the P/network/ watch, judged. A view borrows the
  * informer's entries until control returns to the loop. */

@@ -4,7 +4,8 @@
  * skiff.node label; reconnected after a second when it ends, with a full
  * resync since events may have been missed) and the resync timer, which
  * queues every pod that has a binding, a status or a container of ours.
- * It only queues names; agent_pods.c does the work.
+ * It only queues names; agent_pods.c does the work. The echoes of the
+ * agent's own starts and removals queue nothing (agent_events_own.c).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -28,11 +29,16 @@ event_line(const char *line, size_t len, void *arg)
 	json_t *j = json_loadb(line, len, 0, NULL);
 	json_t *attrs = json_object_get(json_object_get(j, "Actor"), "Attributes");
 	const char *node = json_string_value(json_object_get(attrs, LBL_NODE));
+	const char *action = json_string_value(json_object_get(j, "Action"));
+	const char *id = json_string_value(json_object_get(json_object_get(j, "Actor"), "ID"));
 
 	if (node && strcmp(node, a->o.node_name) == 0) {
-		log_kv(LL_DEBUG, KV("pod", json_string_value(json_object_get(attrs, LBL_POD))), "docker event %s",
-		       json_string_value(json_object_get(j, "Action")));
-		queue_pod(a, json_string_value(json_object_get(attrs, LBL_POD)));
+		int own = events_own_match(a, id, events_own_action(action));
+
+		log_kv(LL_DEBUG, KV("pod", json_string_value(json_object_get(attrs, LBL_POD))), "docker event %s%s",
+		       action ? action : "?", own ? " (the agent's own: no new pass)" : "");
+		if (!own)
+			queue_pod(a, json_string_value(json_object_get(attrs, LBL_POD)));
 	}
 	json_decref(j);
 	return 0;

@@ -187,6 +187,8 @@ remove_ctr(struct pass *p, const struct api_binding *b, const struct plan_out *o
 		pass_fail(p, "remove", "out of memory");
 		return;
 	}
+	if (!o->keep) /* its die and destroy: this pass goes on without them */
+		events_own(p->a, s->id, OWN_DIE | OWN_DESTROY);
 	if (grace >= 0) {
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=%ld", s->id, grace);
 		pass_call(p, "POST", path, NULL, grace * 1000 + deadline_ms(DEADLINE_STOP_MARGIN_MS),
@@ -244,6 +246,11 @@ pull_done(struct dk_resp *r, void *arg)
 	if (r->status == 200 && !p->pull_err[0] && !r->err[0] && pull_check_user(p))
 		return;
 	if (r->status == 200 && !p->pull_err[0] && !r->err[0]) {
+		const struct api_binding *b;
+		const struct api_container *c = pass_container(p, &b);
+
+		if (c)
+			pods_img_seen(p->a, c->image);
 		if ((size_t)p->ci < p->n_img)
 			p->img[p->ci] = PLAN_IMG_PRESENT;
 		pass_decide(p);
@@ -325,6 +332,8 @@ image_inspect_done(struct dk_resp *r, void *arg)
 		return;
 	if (r->status == 200 || r->status == 404) {
 		p->img[p->ci] = r->status == 200 ? PLAN_IMG_PRESENT : PLAN_IMG_ABSENT;
+		if (r->status == 200)
+			pods_img_seen(p->a, api_spec_container(&b->pod.spec, (size_t)p->ci)->image);
 		pass_decide(p);
 	} else {
 		pass_fail(p, "inspect image", dk_errmsg(r, m, sizeof(m)));
@@ -474,9 +483,12 @@ start_done(struct dk_resp *r, void *arg)
 		no_answer(p, "start container", "Failed", r);
 		return;
 	}
-	if (r->status != 204 && r->status != 304)
+	if (r->status != 204 && r->status != 304) {
 		start_failed(p, dk_errmsg(r, m, sizeof(m)));
-	pass_relist(p);
+		pass_relist(p);
+		return;
+	}
+	pass_started(p, p->start_id);
 }
 
 static void
@@ -491,10 +503,30 @@ start_ctr(struct pass *p, const char *id)
 		return;
 	}
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
+	events_own(p->a, id, OWN_START);
 	pass_call(p, "POST", path, NULL, deadline_ms(DEADLINE_START_MS), start_done);
 }
 
 /* ---------------------------------------------------------------- create */
+
+/* A create of container p->ci answered 404 "No such image" (Docker's
+ * message m): the image went since it was seen (agent_pods_img.c). As an
+ * inspect answering 404: forgotten, absent, planned again (a pull, or
+ * ErrImageNeverPull). 1 when so. */
+static int
+image_gone(struct pass *p, const struct dk_resp *r, const char *m)
+{
+	const struct api_binding *b;
+	const struct api_container *c = pass_container(p, &b);
+
+	if (r->status != 404 || strncmp(m, "No such image", 13) != 0 || !c || (size_t)p->ci >= p->n_img)
+		return 0;
+	log_kv(LL_INFO, KV("pod", p->pod, "image", c->image), "the image is gone: %s", m);
+	pods_img_forget(p->a, c->image);
+	p->img[p->ci] = PLAN_IMG_ABSENT;
+	pass_decide(p);
+	return 1;
+}
 
 static void
 create_done(struct dk_resp *r, void *arg)
@@ -519,6 +551,8 @@ create_done(struct dk_resp *r, void *arg)
 	}
 	if (r->status != 201) {
 		dk_errmsg(r, m, sizeof(m));
+		if (p->ci >= 0 && image_gone(p, r, m))
+			return;
 		if (p->ci < 0)
 			sandbox_failed(p, m);
 		else if (!pass_container(p, &b))

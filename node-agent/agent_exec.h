@@ -43,6 +43,11 @@ void pass_decide(struct pass *p);
  * on the rest (pass_decide), or list again when the pass had no such
  * snapshot. O(snapshots). */
 void pass_removed(struct pass *p, const char *id);
+/* Docker started container id (2xx): inspect it alone, put its
+ * snapshot in place of the one the pass had (or add it: made in this
+ * pass) and plan again, or list again when the inspect gives nothing
+ * usable. One call instead of a list and an inspect per container. */
+void pass_started(struct pass *p, const char *id);
 /* End the pass (frees p) with the work queue's answer r. */
 void pass_finish(struct pass *p, enum wq_result r);
 /* Log what failed and end with WQ_RETRY. */

@@ -91,6 +91,8 @@ pods_free_memos(struct agent *a)
 		a->memos = m->next;
 		plan_memo_free(m);
 	}
+	pods_img_free(a); /* and the passes' other memories */
+	events_own_free(a);
 }
 
 /* ---------------------------------------------------------------- binding */
@@ -261,6 +263,26 @@ inspect_next(struct pass *p)
 	pass_call(p, "GET", path, NULL, deadline_ms(DEADLINE_INSPECT_MS), inspect_done);
 }
 
+/* Append s (its contents now owned by p): 0, or -1 (s cleared) when out
+ * of memory. */
+static int
+pass_add_snap(struct pass *p, struct snap *s)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		struct snap *ns = realloc(p->s, cap * sizeof(*ns));
+
+		if (!ns) {
+			snap_clear(s);
+			return -1;
+		}
+		p->s = ns;
+		p->cap = cap;
+	}
+	p->s[p->n++] = *s;
+	return 0;
+}
+
 static void
 list_done(struct dk_resp *r, void *arg)
 {
@@ -285,18 +307,8 @@ list_done(struct dk_resp *r, void *arg)
 
 		if (snap_from_list(&s, it) < 0)
 			continue;
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? p->cap * 2 : 8;
-			struct snap *ns = realloc(p->s, cap * sizeof(*ns));
-
-			if (!ns) {
-				snap_clear(&s);
-				break;
-			}
-			p->s = ns;
-			p->cap = cap;
-		}
-		p->s[p->n++] = s;
+		if (pass_add_snap(p, &s) < 0)
+			break;
 	}
 	json_decref(j);
 	p->ix = 0;
@@ -332,6 +344,67 @@ pass_removed(struct pass *p, const char *id)
 		return;
 	}
 	pass_relist(p);
+}
+
+/* A snapshot from an inspect answer alone (its Id, Config.Labels and
+ * Config.Image stand in for the list's item): 0, or -1. */
+static int
+snap_from_inspect_only(struct pass *p, struct snap *s, const struct dk_resp *r)
+{
+	json_t *j = json_loadb(r->body, r->len, 0, NULL), *cfg = json_object_get(j, "Config");
+	json_t *item = json_pack("{s:O?,s:O?,s:O?,s:O?}", "Id", json_object_get(j, "Id"), "Labels",
+	                         json_object_get(cfg, "Labels"), "Image", json_object_get(cfg, "Image"), "State",
+	                         json_object_get(json_object_get(j, "State"), "Status"));
+	int rc = item ? snap_from_list(s, item) : -1;
+
+	json_decref(item);
+	json_decref(j);
+	if (rc == 0 && snap_from_inspect(s, r->body, r->len, p->a->o.docker_network, p->a->host_ip) < 0) {
+		snap_clear(s);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* The inspect of the container the pass started: its snapshot replaced
+ * (or added: made in this pass), then the plan made again. Anything else
+ * than a usable answer lists again. */
+static void
+started_done(struct dk_resp *r, void *arg)
+{
+	struct pass *p = arg;
+	struct snap s;
+	size_t i;
+
+	p->req = NULL;
+	if (r->status != 200 || snap_from_inspect_only(p, &s, r) < 0) {
+		pass_relist(p);
+		return;
+	}
+	for (i = 0; i < p->n; i++)
+		if (p->s[i].id && strcmp(p->s[i].id, s.id) == 0)
+			break;
+	if (i < p->n) {
+		snap_clear(&p->s[i]);
+		p->s[i] = s;
+	} else if (pass_add_snap(p, &s) < 0) {
+		pass_fail(p, "reconcile", "out of memory");
+		return;
+	}
+	pass_decide(p);
+}
+
+void
+pass_started(struct pass *p, const char *id)
+{
+	char path[256];
+
+	if (++p->steps > MAX_STEPS) {
+		pass_fail(p, "reconcile", "too many steps in one pass");
+		return;
+	}
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	pass_call(p, "GET", path, NULL, deadline_ms(DEADLINE_INSPECT_MS), started_done);
 }
 
 void
@@ -579,6 +652,8 @@ pass_decide(struct pass *p)
 		pass_fail(p, "reconcile", "out of memory");
 		return;
 	}
+	if (b)
+		pods_img_known(p->a, &b->pod, p->img, p->n_img);
 	plan_input(p, b, &in);
 	if (plan(&in, &out) < 0) {
 		plan_out_clear(&out);
@@ -598,6 +673,7 @@ pass_decide(struct pass *p)
 		if (ip[0])
 			drain_forget(p->a->drain, ip);
 		p->etcd_busy = 1;
+		events_own_status(p->a, p->pod);
 		status_delete(p->a, p->pod, delete_done, p);
 	} else
 		exec_action(p, b, &out);

@@ -518,7 +518,7 @@ s_del(struct informer *inf, const struct informer_obj *old, void *arg)
 	struct agent *a = arg;
 
 	(void)inf;
-	if (api_check_dns_label(old->name, NULL) == 0)
+	if (api_check_dns_label(old->name, NULL) == 0 && !events_own_status_deleted(a, old->name))
 		wq_add(a->q, old->name);
 }
 

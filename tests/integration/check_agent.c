@@ -665,6 +665,23 @@ line_has(const char *line, const char *needle)
 	return f && (!nl || f < nl);
 }
 
+/* Start c's agent (ctx_init with name, flags extra) with its Docker
+ * requests traced into trace, a mkstemp template that gets the file's
+ * name. */
+static void
+start_traced(struct ctx *c, const char *name, const char *const *extra, char *trace)
+{
+	char env0[64];
+	char *env[] = {env0, NULL};
+	int fd = mkstemp(trace);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", trace);
+	ctx_init(c, name);
+	c->agent = start_agent_env(c, extra, env);
+}
+
 /* A pod's stop is its app container stopped and removed, then its
  * sandbox, then the status: a removal Docker confirmed needs no new list
  * of the pod's containers before the next step (agent_exec.c,
@@ -673,17 +690,11 @@ START_TEST(test_stop_order)
 {
 	struct ctx c;
 	struct want w = {0};
-	char trace[] = "/tmp/check_agent_trace.XXXXXX", env0[64], *reqs, app[80];
-	char *env[] = {env0, NULL};
+	char trace[] = "/tmp/check_agent_trace.XXXXXX", *reqs, app[80];
 	const char *a_stop, *a_del, *s_stop, *s_del, *list;
 	long off;
-	int fd = mkstemp(trace);
 
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	snprintf(env0, sizeof(env0), "SKIFF_DOCKER_TRACE=%s", trace);
-	ctx_init(&c, "order");
-	c.agent = start_agent_env(&c, NULL, env);
+	start_traced(&c, "order", NULL, trace);
 	bind_pod(&c, c.node, "web", "112", HTTPD_SPEC);
 	w.c = &c;
 	w.pod = "web";
@@ -708,6 +719,104 @@ START_TEST(test_stop_order)
 	list = strstr(a_stop, "skiff.pod%3Dweb");
 	ck_assert_msg(!list || list > s_del, "the pod's containers listed again during its stop:\n%s", reqs);
 	free(reqs);
+	unlink(trace);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+/* Lines of reqs holding needle and, when not NULL, also and. */
+static int
+count_lines(const char *reqs, const char *needle, const char *also)
+{
+	int n = 0;
+
+	for (const char *l = reqs; l && *l;) {
+		const char *nl = strchr(l, '\n');
+
+		n += line_has(l, needle) && (!also || line_has(l, also));
+		l = nl ? nl + 1 : l + strlen(l);
+	}
+	return n;
+}
+
+/* The requests of reqs about pod web: [0] lists of its containers, [1]
+ * inspects of ids[0] or ids[1] (its two containers), [2] starts, [3]
+ * stops, [4] deletes of them. */
+static void
+count_pod_calls(const char *reqs, char ids[2][80], int *n)
+{
+	n[0] = count_lines(reqs, "GET /containers/json", "skiff.pod%3Dweb%22");
+	n[1] = n[2] = n[3] = n[4] = 0;
+	for (int i = 0; i < 2; i++) {
+		n[1] += count_lines(reqs, "GET /containers/", ids[i]);
+		n[2] += count_lines(reqs, ids[i], "/start");
+		n[3] += count_lines(reqs, ids[i], "/stop");
+		n[4] += count_lines(reqs, "DELETE /containers/", ids[i]);
+	}
+}
+
+/* Bind pod (uid) with HTTPD_SPEC and wait until it is Running. */
+static void
+bind_running(struct ctx *c, const char *pod, const char *uid)
+{
+	struct want w = {.c = c, .pod = pod, .phase = "Running"};
+
+	bind_pod(c, c->node, pod, uid, HTTPD_SPEC);
+	wait_status(&w, 30);
+	json_decref(w.last);
+}
+
+/* The Docker calls of one pod's start and stop, from the agent's trace.
+ * Start: one list, the sandbox's create, start and inspect (its IP), the
+ * image inspect (the next pod's create goes without one: agent_pods_img.c),
+ * the app's create, start and inspect; no list after the agent's own
+ * writes, and no second pass from the echoes of its own starts. Stop: one
+ * list, two inspects, then stop and delete of each container; no pass
+ * from the die and destroy events of its removals, nor from the delete
+ * of its status. A marker pod started after each phase shows that such a
+ * pass would have run by then (a queued name runs at once with free
+ * workers, long before a new pod is Running). */
+START_TEST(test_start_stop_calls)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct count_want cw = {0};
+	static const char *const slow_resync[] = {"--resync-interval", "10m", NULL}; /* no pass but the pods' own */
+	char trace[] = "/tmp/check_agent_trace.XXXXXX", *all, *stop, *ids, ids2[2][80];
+	int st[5], sp[5];
+	long off;
+
+	start_traced(&c, "calls", slow_resync, trace);
+	bind_running(&c, "web", "130");
+	ck_assert_int_eq(node_containers(c.node, "web", &ids), 2);
+	ck_assert(sscanf(ids, "%79s %79s", ids2[0], ids2[1]) == 2);
+	free(ids);
+	bind_running(&c, "marka", "131");
+	off = tr_file_size(trace);
+	unbind_pod(&c, c.node, "web");
+	w = (struct want){.c = &c, .pod = "web", .gone = 1};
+	wait_status(&w, 30);
+	json_decref(w.last);
+	cw = (struct count_want){.node = c.node, .pod = "web"};
+	ck_assert_msg(wait_until(count_is, &cw, 10) == 0, "web's containers left behind");
+	bind_running(&c, "markb", "132");
+	all = trace_requests(trace, 0);
+	stop = trace_requests(trace, off);
+	ck_assert(all && stop);
+	count_pod_calls(all, ids2, st);
+	count_pod_calls(stop, ids2, sp);
+	for (int i = 0; i < 5; i++)
+		st[i] -= sp[i];
+	ck_assert_msg(st[0] == 1 && st[1] == 2 && st[2] == 2 && st[3] == 0 && st[4] == 0,
+	              "start: %d lists %d inspects %d starts %d stops %d deletes, not 1 2 2 0 0:\n%s", st[0], st[1],
+	              st[2], st[3], st[4], all);
+	ck_assert_msg(count_lines(all, "GET /images/", "test-httpd") == 1,
+	              "the image inspected more than once for two pods of one image:\n%s", all);
+	ck_assert_msg(sp[0] == 1 && sp[1] == 2 && sp[2] == 0 && sp[3] == 2 && sp[4] == 2,
+	              "stop: %d lists %d inspects %d starts %d stops %d deletes, not 1 2 0 2 2:\n%s", sp[0], sp[1],
+	              sp[2], sp[3], sp[4], stop);
+	free(all);
+	free(stop);
 	unlink(trace);
 	ctx_done(&c, 0);
 }
@@ -1335,6 +1444,7 @@ suite(void)
 	tcase_add_test(tc, test_env_from_config);
 	tcase_add_test(tc, test_env_missing_secret);
 	tcase_add_test(tc, test_stop_order);
+	tcase_add_test(tc, test_start_stop_calls);
 	suite_add_tcase(s, tc);
 	return s;
 }
