@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -261,6 +262,12 @@ check_serve(const struct flag *f, char *err, size_t len)
 	return serve_opts_check(v, err, len);
 }
 
+/* --start-jitter: how long at most the agent waits, at random, before its
+ * first request to etcd beyond the start-up check. */
+static long start_jitter;
+static ev_timer start_timer;
+FLAG_BOUNDS(check_start_jitter, 0, 3600 * 1000)
+
 static const struct flag agent_flags[] = {
 	{"node-name", FLAG_STRING, &node_name, "", "SKIFF_NODE_NAME", "this node's name (default: the host name)",
          "NAME", check_node},
@@ -347,6 +354,10 @@ static const struct flag agent_flags[] = {
          "the admin CA (PEM): only clients with a certificate it signed are served", "PATH", NULL},
 	{"max-streams", FLAG_INT, &max_streams, "32", NULL,
          "log and exec streams served at once; more are refused (429)", "N", check_streams},
+	{"start-jitter", FLAG_DURATION, &start_jitter, "0s", NULL,
+         "wait a random time up to this before the first lists and watches, so that a fleet started at once (or "
+         "after an etcd restart) does not list all at once (e.g. 30s for 1,000 nodes)",
+         NULL, check_start_jitter},
 	{0}};
 
 static const struct skiff_prog prog = {
@@ -551,6 +562,7 @@ on_stop(struct skiff_daemon *d, void *arg)
 	struct agent *a = arg;
 
 	a->stopping = 1;
+	ev_timer_stop(d->loop, &start_timer); /* still waiting out --start-jitter: never starts */
 	log_kv(LL_INFO, KV("node", a->o.node_name), "stopping; containers, routes and firewall rules stay");
 	serve_stop(a);
 	events_stop(a);
@@ -619,6 +631,53 @@ agent_options(struct agent *a)
 	a->o.max_streams = max_streams;
 }
 
+/* The registration, the heartbeat, the runtime's and network's loops and
+ * every informer: all the agent's lists and watches. */
+static void
+agent_go(struct agent *a)
+{
+	register_start(a);
+	runtime_start(a);
+	net_start(a);
+	dns_start(a);
+	informer_start(a->bindings);
+	informer_start(a->statuses);
+	if (agent_config_start(a) < 0 || (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))) ||
+	    svcenv_start(a) < 0) /* after the gate: it shares the gate's endpoints */
+		fatalx("out of memory");
+}
+
+static void
+start_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	agent_go(t->data);
+}
+
+/* agent_go now, or after a random part of --start-jitter: a thousand
+ * agents started together (a fleet's boot, an etcd restart with a
+ * supervisor restarting the agents) would otherwise send their ~7 lists
+ * and watches each in the same second. The seed is the pid and the time,
+ * so the draws differ between agents (etcd_backoff's retry jitter draws
+ * from the same rand()). */
+static void
+agent_start_jittered(struct agent *a)
+{
+	double after;
+
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	if (start_jitter <= 0) {
+		agent_go(a);
+		return;
+	}
+	after = (double)start_jitter / 1000.0 * ((double)rand() / ((double)RAND_MAX + 1.0));
+	log_kv(LL_INFO, KV("node", a->o.node_name), "first lists and watches in %.1fs (--start-jitter)", after);
+	ev_timer_init(&start_timer, start_timer_cb, after, 0.0);
+	start_timer.data = a;
+	ev_timer_start(a->d->loop, &start_timer);
+}
+
 static void
 agent_start(struct skiff_daemon *d)
 {
@@ -673,26 +732,20 @@ agent_start(struct skiff_daemon *d)
 	       "starting node agent");
 	if (serve_start(a, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	register_start(a);
-	runtime_start(a);
-	net_start(a);
-	dns_start(a);
-	informer_start(a->bindings);
-	informer_start(a->statuses);
-	if (agent_config_start(a) < 0 || (stop_ordering && !(a->drain = drain_new(a, pods_drain_kick, a))) ||
-	    svcenv_start(a) < 0) /* after the gate: it shares the gate's endpoints */
-		fatalx("out of memory");
 	if (!stop_ordering)
 		log_kv(LL_WARN, KV("node", node_name),
 		       "--stop-ordering=false: pods are stopped without waiting for the proxies (benchmarks only)");
+	agent_start_jittered(a);
 }
 
 static void
 agent_free(struct agent *a)
 {
 	a->stopping = 1;
-	if (a->d)
+	if (a->d) {
 		ev_timer_stop(a->d->loop, &a->stop_timer);
+		ev_timer_stop(a->d->loop, &start_timer);
+	}
 	serve_stop(a);
 	events_stop(a);
 	register_stop(a);
