@@ -14,7 +14,9 @@
  *   steady: SCALE_STEADY_PODS (3000) bare pods created at 100/s, each one's
  *           create->Running latency seen through a watch on P/podstatus/.
  *
- * SCALE_START_DELAY_MS (0) is the agents' --hollow-start-delay.
+ * SCALE_START_DELAY_MS (0) is the agents' --hollow-start-delay,
+ * SCALE_START_JITTER_S (nodes/33) their --start-jitter. Past 250 nodes
+ * it writes P/network/config with a podCIDR of 4,096 node subnets.
  *
  * "writes" are etcd_server_proposals_committed_total (a transaction counts
  * once, however many keys it puts); etcd_mvcc_put_total (keys put) is
@@ -23,6 +25,7 @@
  * did not finish (the line then says how far it got).
  */
 #include <ev.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,7 @@ struct bench {
 	int nodes, pods;
 	struct th_scale_pods now;
 	double last_poll, poll_every;
+	double progress_t0, last_progress; /* the burst's start, the last progress line (stderr) */
 };
 
 static struct bench B;
@@ -67,6 +71,11 @@ poll_pods(void)
 		return;
 	th_scale_pods(B.S, PREFIX, &B.now);
 	B.last_poll = bench_now();
+	if (B.progress_t0 > 0 && B.last_poll - B.last_progress >= 5.0) { /* which stage lags: created, bound, Running */
+		fprintf(stderr, "scale: %.0f s: pods=%d bound=%d running=%d\n", B.last_poll - B.progress_t0, B.now.pods,
+		        B.now.bound, B.now.running);
+		B.last_progress = B.last_poll;
+	}
 }
 
 static int
@@ -143,12 +152,105 @@ metrics(struct th_scale_etcd *m)
 	return th_scale_etcd_metrics(th_etcd_endpoint(B.e, 0), m);
 }
 
+/* ------------------------------------------------------------- census */
+
+/* What the idle cluster writes, by key directory (P/DIR/...): puts and
+ * deletes seen by one watch on the whole prefix, and how many distinct
+ * keys they touched (a thousand keys once each is heartbeats; one key a
+ * thousand times is a loop). */
+#define CENSUS_DIRS 32
+
+struct census {
+	struct etcd_client *c;
+	struct etcd_watch *w;
+	int n;
+	struct {
+		char dir[48];
+		long events;
+		json_t *keys; /* key -> null, for the distinct count */
+	} d[CENSUS_DIRS];
+};
+
+static void
+census_watch(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	struct census *cs = arg;
+	size_t i, plen = strlen(PREFIX "/");
+
+	(void)w;
+	for (i = 0; m->kind == ETCD_WATCH_EVENTS && i < m->nevents; i++) {
+		const char *k = m->events[i].kv.key, *slash;
+		char dir[48];
+		int j;
+
+		if (strncmp(k, PREFIX "/", plen) != 0)
+			continue;
+		slash = strchr(k + plen, '/');
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash ? slash - (k + plen) : (long)strlen(k + plen)),
+		         k + plen);
+		for (j = 0; j < cs->n && strcmp(cs->d[j].dir, dir) != 0; j++)
+			;
+		if (j == cs->n && cs->n < CENSUS_DIRS) {
+			snprintf(cs->d[cs->n].dir, sizeof(cs->d[0].dir), "%s", dir);
+			cs->d[cs->n++].keys = json_object();
+		}
+		if (j < cs->n) {
+			cs->d[j].events++;
+			json_object_set_new(cs->d[j].keys, k, json_null());
+		}
+	}
+}
+
+static int
+census_start(struct census *cs)
+{
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+
+	memset(cs, 0, sizeof(*cs));
+	tu_config(B.e, &cfg);
+	if (!(cs->c = etcd_client_new(B.L, &cfg, &err)))
+		return -1;
+	cs->w = etcd_watch_start(cs->c, PREFIX "/", &wo, census_watch, cs, &err);
+	return cs->w ? 0 : -1;
+}
+
+/* Print the writes per second by directory over secs, busiest first
+ * (started: census_start's answer), and end the census. */
+static void
+census_print(struct census *cs, int started, double secs)
+{
+	int i, j, done[CENSUS_DIRS] = {0};
+
+	printf("scale idle writes by key:%s", started == 0 ? "" : " (no watch)");
+	for (i = 0; i < cs->n; i++) {
+		int best = -1;
+
+		for (j = 0; j < cs->n; j++)
+			if (!done[j] && (best < 0 || cs->d[j].events > cs->d[best].events))
+				best = j;
+		done[best] = 1;
+		printf(" %s=%.1f/s (%zu keys)", cs->d[best].dir, (double)cs->d[best].events / secs,
+		       json_object_size(cs->d[best].keys));
+	}
+	printf("\n");
+	if (cs->w)
+		etcd_watch_cancel(cs->w);
+	etcd_client_free(cs->c);
+	for (i = 0; i < cs->n; i++)
+		json_decref(cs->d[i].keys);
+}
+
 /* Phase 1: the registered cluster at rest. Returns the proposals/s. */
 static double
 idle_phase(double secs, double *wal_rate)
 {
 	struct th_scale_etcd a, b;
 	double t0, t1, c0, c1, ag0, ag1;
+
+	struct census cs;
+	int census = census_start(&cs);
 
 	metrics(&a);
 	c0 = cpu_of(B.etcd_pid);
@@ -165,6 +267,7 @@ idle_phase(double secs, double *wal_rate)
 	printf("scale idle detail: watchers=%.0f watch events/s=%.0f (%.1f per write) agents cpu=%.1f%% (all %d)\n",
 	       b.watchers, (b.events - a.events) / (t1 - t0),
 	       (b.events - a.events) / (b.proposals - a.proposals + 1e-9), 100.0 * (ag1 - ag0) / (t1 - t0), B.nodes);
+	census_print(&cs, census, t1 - t0);
 	return (b.proposals - a.proposals) / (t1 - t0);
 }
 
@@ -176,20 +279,28 @@ burst_phase(double idle, double idle_wal, double timeout)
 	double t0, t1, cpu0[TH_SCALE_NCP], cpu1[TH_SCALE_NCP], ah, ap, cp = 0, w, bytes, puts;
 	int i, rcs = (B.pods + 99) / 100, rc;
 
+	double e0, e1, ag0, ag1;
+
 	metrics(&a);
 	for (i = 0; i < TH_SCALE_NCP; i++)
 		cpu0[i] = cpu_of(th_scale_pid(B.s, i));
+	e0 = cpu_of(B.etcd_pid);
+	ag0 = agents_cpu();
 	t0 = bench_now();
 	if (th_scale_put_rcs(B.S, PREFIX, "web", 0, rcs, 100) < 0)
 		return -1;
 	B.pods = rcs * 100;
+	B.progress_t0 = t0;
 	rc = th_wait(B.L, burst_done, NULL, timeout);
+	B.progress_t0 = 0;
 	t1 = bench_now();
 	metrics(&b);
 	for (i = 0; i < TH_SCALE_NCP; i++) {
 		cpu1[i] = cpu_of(th_scale_pid(B.s, i));
 		cp += cpu1[i] - cpu0[i];
 	}
+	e1 = cpu_of(B.etcd_pid);
+	ag1 = agents_cpu();
 	w = (b.proposals - a.proposals - idle * (t1 - t0)) / B.pods;
 	bytes = (b.wal_bytes - a.wal_bytes - idle_wal * (t1 - t0)) / B.pods;
 	puts = (b.puts - a.puts) / B.pods;
@@ -205,6 +316,15 @@ burst_phase(double idle, double idle_wal, double timeout)
 	       B.now.running, B.now.bound, B.now.bound_twice, puts, 1e6 * cp / B.pods,
 	       1e6 * (cpu1[TH_SCALE_RC] - cpu0[TH_SCALE_RC]) / B.pods, hwm_mb(th_scale_pid(B.s, TH_SCALE_NODECTL)),
 	       hwm_mb(B.etcd_pid), ap);
+	/* what was busy during the burst: a component near 100 % of a core is
+	 * the bottleneck; all of them together near 200 % is the machine */
+	printf("scale burst cpu: etcd=%.0f%% sched=%.0f%% rc=%.0f%% nodectl=%.0f%% epc=%.0f%% agents=%.0f%% (all %d) "
+	       "proposals/s=%.0f\n",
+	       100 * (e1 - e0) / (t1 - t0), 100 * (cpu1[TH_SCALE_SCHED] - cpu0[TH_SCALE_SCHED]) / (t1 - t0),
+	       100 * (cpu1[TH_SCALE_RC] - cpu0[TH_SCALE_RC]) / (t1 - t0),
+	       100 * (cpu1[TH_SCALE_NODECTL] - cpu0[TH_SCALE_NODECTL]) / (t1 - t0),
+	       100 * (cpu1[TH_SCALE_EPC] - cpu0[TH_SCALE_EPC]) / (t1 - t0), 100 * (ag1 - ag0) / (t1 - t0), B.nodes,
+	       (b.proposals - a.proposals) / (t1 - t0));
 	return rc;
 }
 
@@ -345,7 +465,8 @@ main(void)
 	 * first answer late: with the default 5 s start-up check half of 300
 	 * exited, with 30 s 19 of 1,000 (a node's supervisor would start it
 	 * again; the bench does not). */
-	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin", .agent_args = "--etcd-timeout=120s"};
+	struct th_scale_opts o = {.prefix = PREFIX, .bindir = "build/bin"};
+	char agent_args[128];
 	double idle, idle_wal, t0 = bench_now();
 	int rc = 1;
 
@@ -357,12 +478,20 @@ main(void)
 		fprintf(stderr, "scale: cannot start etcd\n");
 		return 1;
 	}
+	/* --start-jitter: the agents' first lists spread over nodes/33 s (30 s
+	 * at 1,000), about the rate at which 1,000 registered without it
+	 * (51 s), so the start is not one storm (SCALE_START_JITTER_S). */
+	snprintf(agent_args, sizeof(agent_args), "--etcd-timeout=120s --start-jitter=%lds",
+	         env_long("SCALE_START_JITTER_S", B.nodes / 33));
+	o.agent_args = agent_args;
 	o.endpoints = th_etcd_endpoints(B.e);
 	o.nodes = B.nodes;
 	o.start_delay_ms = env_long("SCALE_START_DELAY_MS", 0);
 	/* Real agents run on other machines: niced, a thousand of them
 	 * starting at once do not starve etcd and the control plane. */
 	o.agent_nice = (int)env_long("SCALE_AGENT_NICE", 10);
+	if (th_scale_put_network(B.S, PREFIX, B.nodes) < 0) /* past 250 nodes: a podCIDR with room */
+		goto out;
 	if (!(B.s = th_scale_start(&o)))
 		goto out;
 	if (th_wait(B.L, nodes_up, NULL, 60 + B.nodes * 0.3) != 0) {

@@ -152,31 +152,82 @@ th_scale_running(struct th_scale *s)
 	return n;
 }
 
+/* Puts keys[i] = vals[i] (n of them) in one transaction, sent again after
+ * an answer that is no answer (an overloaded etcd times the proposal out,
+ * or refuses it while its apply lags: `request timed out`, `too many
+ * requests`), after 1, 2, 4 ... s; a put is idempotent, so a proposal
+ * that was applied after all does no harm. what names the batch in the
+ * log lines. 0 or -1. */
+static int
+put_txn_retrying(struct etcd_sync *S, char *const *keys, char *const *vals, int n, const char *what)
+{
+	struct etcd_result *r = NULL;
+	struct etcd_txn *t;
+	int tries, i, rc = -1;
+
+	for (tries = 1; tries <= TH_SCALE_PUT_TRIES && rc < 0; tries++) {
+		if (tries > 1) {
+			fprintf(stderr, "th_scale: %s: %s; again in %d s (try %d of %d)\n", what,
+			        r ? r->err.msg : "out of memory", 1 << (tries - 2), tries, TH_SCALE_PUT_TRIES);
+			sleep(1u << (tries - 2)); /* a back-off between tries, not a wait for a condition */
+		}
+		etcd_result_free(r);
+		r = NULL;
+		if (!(t = etcd_txn_new()))
+			continue;
+		for (i = 0; i < n; i++)
+			etcd_txn_put(t, ETCD_TXN_SUCCESS, keys[i], vals[i], strlen(vals[i]), 0);
+		r = etcd_sync_txn(S, t);
+		rc = r && r->err.code == ETCD_OK && r->succeeded ? 0 : -1;
+	}
+	if (rc < 0)
+		fprintf(stderr, "th_scale: %s: %s; giving up after %d tries\n", what, r ? r->err.msg : "out of memory",
+		        TH_SCALE_PUT_TRIES);
+	etcd_result_free(r);
+	return rc;
+}
+
 int
 th_scale_put_rcs(struct etcd_sync *S, const char *prefix, const char *name, int first, int n, int replicas)
 {
-	char key[256], val[1024];
-	struct etcd_result *r;
-	int i, rc = 0;
+	char *keys[TH_SCALE_RCS_PER_TXN], *vals[TH_SCALE_RCS_PER_TXN], what[256];
+	int i, j, rc = 0, in = 0;
 
 	for (i = first; i < first + n && rc == 0; i++) {
-		snprintf(key, sizeof(key), "%s/controllers/%s%d", prefix, name, i);
-		snprintf(val, sizeof(val),
-		         "{\"metadata\":{\"name\":\"%s%d\"},\"spec\":{\"replicas\":%d,\"selector\":{\"app\":\"%s%d\"},"
-		         "\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s%d\"}},"
-		         "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"hollow/web:1\"}]}}}}",
-		         name, i, replicas, name, i, name, i);
-		for (int tries = 0; tries < 5; tries++) { /* an overloaded etcd times a proposal out: put again */
-			r = etcd_sync_put(S, key, val, strlen(val), NULL);
-			rc = r && r->err.code == ETCD_OK ? 0 : -1;
-			if (rc < 0)
-				fprintf(stderr, "th_scale: put %s: %s\n", key, r ? r->err.msg : "out of memory");
-			etcd_result_free(r);
-			if (rc == 0)
-				break;
+		if (asprintf(&keys[in], "%s/controllers/%s%d", prefix, name, i) < 0)
+			return -1;
+		if (asprintf(&vals[in],
+		             "{\"metadata\":{\"name\":\"%s%d\"},\"spec\":{\"replicas\":%d,\"selector\":{"
+		             "\"app\":\"%s%d\"},\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s%d\"}},"
+		             "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"hollow/web:1\"}]}}}}",
+		             name, i, replicas, name, i, name, i) < 0) {
+			free(keys[in]);
+			return -1;
+		}
+		if (++in == TH_SCALE_RCS_PER_TXN || i == first + n - 1) {
+			snprintf(what, sizeof(what), "put of controllers %s%d..%s%d (%d in one transaction)", name,
+			         i - in + 1, name, i, in);
+			rc = put_txn_retrying(S, keys, vals, in, what);
+			for (j = 0; j < in; j++) {
+				free(keys[j]);
+				free(vals[j]);
+			}
+			in = 0;
 		}
 	}
 	return rc;
+}
+
+int
+th_scale_put_network(struct etcd_sync *S, const char *prefix, int nodes)
+{
+	static char val[] = "{\"podCIDR\":\"10.64.0.0/12\",\"subnetLength\":24,\"serviceCIDR\":\"10.0.0.0/24\"}";
+	char key[256], *k = key, *v = val;
+
+	if (nodes <= 250)
+		return 0;
+	snprintf(key, sizeof(key), "%s/network/config", prefix);
+	return put_txn_retrying(S, &k, &v, 1, "put of the network config");
 }
 
 /* Every key under prefix/dir/ (new result, NULL on failure). */

@@ -45,8 +45,17 @@ int th_scale_procs(const struct th_scale *s);
 int th_scale_running(struct th_scale *s);
 
 /* Write n replication controllers NAMEi (i from first) with replicas
- * pods each, image "hollow/web:1". 0 or -1. */
+ * pods each, image "hollow/web:1": TH_SCALE_RCS_PER_TXN to a transaction
+ * (one proposal each; etcd's --max-txn-ops is 128), each transaction sent
+ * again (a line on stderr says why) when etcd answers `request timed out`
+ * or `too many requests`, at most TH_SCALE_PUT_TRIES times. 0 or -1. */
+enum { TH_SCALE_RCS_PER_TXN = 100, TH_SCALE_PUT_TRIES = 8 };
 int th_scale_put_rcs(struct etcd_sync *S, const char *prefix, const char *name, int first, int n, int replicas);
+/* For more than 250 nodes (the default podCIDR, 10.244.0.0/16 in /24s,
+ * has 255 node subnets), P/network/config with podCIDR 10.64.0.0/12 (4,096
+ * subnets of /24; the agents' --node-ip are 10.128.0.0 up, outside it).
+ * 0 (nothing to do, or written) or -1. */
+int th_scale_put_network(struct etcd_sync *S, const char *prefix, int nodes);
 
 /* What etcd holds under the prefix. */
 struct th_scale_pods {
