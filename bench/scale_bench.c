@@ -59,7 +59,7 @@ struct bench {
 	int nodes, pods;
 	struct th_scale_pods now;
 	double last_poll, poll_every;
-	double progress_t0, last_progress; /* the burst's start, the last progress line (stderr) */
+	double progress_t0, last_progress; /* the burst's start, its last progress line (stderr) */
 };
 
 static struct bench B;
@@ -71,11 +71,6 @@ poll_pods(void)
 		return;
 	th_scale_pods(B.S, PREFIX, &B.now);
 	B.last_poll = bench_now();
-	if (B.progress_t0 > 0 && B.last_poll - B.last_progress >= 5.0) { /* which stage lags: created, bound, Running */
-		fprintf(stderr, "scale: %.0f s: pods=%d bound=%d running=%d\n", B.last_poll - B.progress_t0, B.now.pods,
-		        B.now.bound, B.now.running);
-		B.last_progress = B.last_poll;
-	}
 }
 
 static int
@@ -86,12 +81,156 @@ nodes_up(void *arg)
 	return B.now.nodes >= B.nodes;
 }
 
+/* The burst's progress, cheaply: a watch on P/podstatus/ counts the pods
+ * Running, count-only ranges count pods and bindings (listing 30,000
+ * statuses every 2 s would cost etcd more than the pods do); the full
+ * th_scale_pods check runs once at the end. Each count's round trip is
+ * also a sample of etcd's read latency through the gateway under load. */
+#define REV_SAMPLES 32768
+
+struct progress {
+	/* (time answered, etcd's revision) of each count: when the store
+	 * reached the revision of the last Running status, whatever the
+	 * watches' lag */
+	double rev_at[REV_SAMPLES];
+	int64_t rev[REV_SAMPLES];
+	int nrevs;
+	struct etcd_client *c;
+	struct etcd_watch *w;
+	json_t *phase;                      /* status key -> true (Running) / false */
+	int running, pods, bound, statuses; /* statuses: keys in etcd, beside running seen by the watch */
+	double rtt_sum, rtt_max;
+	int rtt_n, inflight;
+	double slow_max; /* the most slow watchers seen */
+};
+
+static struct progress P;
+
+static void
+progress_watch(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	size_t i;
+
+	(void)w;
+	(void)arg;
+	for (i = 0; m->kind == ETCD_WATCH_EVENTS && i < m->nevents; i++) {
+		const struct etcd_event *ev = &m->events[i];
+		int was = json_is_true(json_object_get(P.phase, ev->kv.key));
+		int now = ev->type == ETCD_EVENT_PUT &&
+		          memmem(ev->kv.value, ev->kv.value_len, "\"phase\":\"Running\"", 17) != NULL;
+
+		json_object_set_new(P.phase, ev->kv.key, json_boolean(now));
+		P.running += now - was;
+	}
+}
+
+static int
+progress_start(void)
+{
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_config cfg;
+	struct etcd_error err = {0};
+
+	memset(&P, 0, sizeof(P));
+	tu_config(B.e, &cfg);
+	P.phase = json_object();
+	if (!(P.c = etcd_client_new(B.L, &cfg, &err)))
+		return -1;
+	P.w = etcd_watch_start(P.c, PREFIX "/podstatus/", &wo, progress_watch, NULL, &err);
+	return P.w ? 0 : -1;
+}
+
+/* When etcd's revision first reached rev, by the counts' answers (at most
+ * one poll late); def when no answer had it. */
+static double
+progress_time_of(int64_t rev, double def)
+{
+	for (int i = 0; i < P.nrevs; i++)
+		if (P.rev[i] >= rev)
+			return P.rev_at[i];
+	return def;
+}
+
+static void
+progress_stop(void)
+{
+	while (P.c && P.inflight > 0) /* the counts' answers write into P */
+		ev_run(B.L, EVRUN_ONCE);
+	if (P.w)
+		etcd_watch_cancel(P.w);
+	etcd_client_free(P.c);
+	json_decref(P.phase);
+	memset(&P, 0, sizeof(P));
+}
+
+/* One count-only range in flight; its answer lands in *out (-1: etcd did
+ * not answer). */
+struct count_req {
+	int *out;
+	double sent;
+};
+
+static void
+count_done(struct etcd_result *r, void *arg)
+{
+	struct count_req *q = arg;
+	double t = bench_now() - q->sent;
+
+	*q->out = r->err.code == ETCD_OK ? (int)r->count : -1;
+	if (r->err.code == ETCD_OK && P.nrevs < REV_SAMPLES) {
+		P.rev_at[P.nrevs] = bench_now();
+		P.rev[P.nrevs++] = r->revision;
+	}
+	P.rtt_sum += t;
+	P.rtt_max = t > P.rtt_max ? t : P.rtt_max;
+	P.rtt_n++;
+	P.inflight--;
+	free(q);
+}
+
+static void
+count_keys(const char *dir, int *out)
+{
+	struct etcd_range_opts o = {.prefix = 1, .count_only = 1};
+	struct etcd_error err = {0};
+	struct count_req *q = malloc(sizeof(*q));
+	char key[128];
+
+	if (!q)
+		return;
+	*q = (struct count_req){out, bench_now()};
+	snprintf(key, sizeof(key), "%s/%s/", PREFIX, dir);
+	if (etcd_range(P.c, key, &o, count_done, q, &err) < 0) {
+		free(q);
+		return;
+	}
+	P.inflight++;
+}
+
+/* Counts on the bench's loop, never blocking it, so the status watch is
+ * read as it arrives and the end is seen when it happens. */
 static int
 burst_done(void *arg)
 {
+	double now = bench_now();
+
 	(void)arg;
-	poll_pods();
-	return B.now.pods >= B.pods && B.now.running >= B.pods;
+	if (P.inflight == 0 && now - B.last_poll >= B.poll_every) {
+		B.last_poll = now;
+		count_keys("pods", &P.pods);
+		count_keys("bindings", &P.bound);
+		count_keys("podstatus", &P.statuses);
+	}
+	if (now - B.last_progress >= 5.0) {
+		struct th_scale_etcd m;
+
+		if (th_scale_etcd_metrics(th_etcd_endpoint(B.e, 0), &m) == 0 && m.slow > P.slow_max)
+			P.slow_max = m.slow;
+		fprintf(stderr, "scale: %.0f s: pods=%d bound=%d statuses=%d running=%d (etcd: slow watchers=%.0f)\n",
+		        now - B.progress_t0, P.pods, P.bound, P.statuses, P.running, m.slow);
+		B.last_progress = now;
+	}
+	return P.pods >= B.pods && P.bound >= B.pods && P.running >= B.pods;
 }
 
 static double
@@ -277,23 +416,34 @@ burst_phase(double idle, double idle_wal, double timeout)
 {
 	struct th_scale_etcd a, b;
 	double t0, t1, cpu0[TH_SCALE_NCP], cpu1[TH_SCALE_NCP], ah, ap, cp = 0, w, bytes, puts;
+	double e0, e1, ag0, ag1, tw, d;
 	int i, rcs = (B.pods + 99) / 100, rc;
 
-	double e0, e1, ag0, ag1;
-
+	if (progress_start() < 0) {
+		progress_stop();
+		fprintf(stderr, "scale: cannot watch the pod statuses\n");
+		return -1;
+	}
 	metrics(&a);
 	for (i = 0; i < TH_SCALE_NCP; i++)
 		cpu0[i] = cpu_of(th_scale_pid(B.s, i));
 	e0 = cpu_of(B.etcd_pid);
 	ag0 = agents_cpu();
 	t0 = bench_now();
-	if (th_scale_put_rcs(B.S, PREFIX, "web", 0, rcs, 100) < 0)
+	if (th_scale_put_rcs(B.S, PREFIX, "web", 0, rcs, 100) < 0) {
+		progress_stop();
 		return -1;
+	}
 	B.pods = rcs * 100;
 	B.progress_t0 = t0;
 	rc = th_wait(B.L, burst_done, NULL, timeout);
-	B.progress_t0 = 0;
-	t1 = bench_now();
+	tw = bench_now(); /* the end as our status watch saw it, d after t0 */
+	d = tw - t0;
+	B.last_poll = 0;
+	poll_pods(); /* the full check, once: every pod bound exactly once */
+	/* the end as etcd had it (the last Running status's revision), not
+	 * as the watch, late under load, delivered it */
+	t1 = rc == 0 ? progress_time_of(B.now.last_running_rev, tw) : tw;
 	metrics(&b);
 	for (i = 0; i < TH_SCALE_NCP; i++) {
 		cpu1[i] = cpu_of(th_scale_pid(B.s, i));
@@ -301,8 +451,8 @@ burst_phase(double idle, double idle_wal, double timeout)
 	}
 	e1 = cpu_of(B.etcd_pid);
 	ag1 = agents_cpu();
-	w = (b.proposals - a.proposals - idle * (t1 - t0)) / B.pods;
-	bytes = (b.wal_bytes - a.wal_bytes - idle_wal * (t1 - t0)) / B.pods;
+	w = (b.proposals - a.proposals - idle * d) / B.pods;
+	bytes = (b.wal_bytes - a.wal_bytes - idle_wal * d) / B.pods;
 	puts = (b.puts - a.puts) / B.pods;
 	agents_mem(&ah, &ap);
 	printf("scale %d nodes %d pods: %s in %.1f s (%.0f pods/s) writes/pod=%.2f bytes/pod=%.0f sched=%.0f µs/pod "
@@ -319,12 +469,14 @@ burst_phase(double idle, double idle_wal, double timeout)
 	/* what was busy during the burst: a component near 100 % of a core is
 	 * the bottleneck; all of them together near 200 % is the machine */
 	printf("scale burst cpu: etcd=%.0f%% sched=%.0f%% rc=%.0f%% nodectl=%.0f%% epc=%.0f%% agents=%.0f%% (all %d) "
-	       "proposals/s=%.0f\n",
-	       100 * (e1 - e0) / (t1 - t0), 100 * (cpu1[TH_SCALE_SCHED] - cpu0[TH_SCALE_SCHED]) / (t1 - t0),
-	       100 * (cpu1[TH_SCALE_RC] - cpu0[TH_SCALE_RC]) / (t1 - t0),
-	       100 * (cpu1[TH_SCALE_NODECTL] - cpu0[TH_SCALE_NODECTL]) / (t1 - t0),
-	       100 * (cpu1[TH_SCALE_EPC] - cpu0[TH_SCALE_EPC]) / (t1 - t0), 100 * (ag1 - ag0) / (t1 - t0), B.nodes,
-	       (b.proposals - a.proposals) / (t1 - t0));
+	       "proposals/s=%.0f count rtt mean=%.0f max=%.0f ms slow watchers max=%.0f, a status watch %.1f s late\n",
+	       100 * (e1 - e0) / d, 100 * (cpu1[TH_SCALE_SCHED] - cpu0[TH_SCALE_SCHED]) / d,
+	       100 * (cpu1[TH_SCALE_RC] - cpu0[TH_SCALE_RC]) / d,
+	       100 * (cpu1[TH_SCALE_NODECTL] - cpu0[TH_SCALE_NODECTL]) / d,
+	       100 * (cpu1[TH_SCALE_EPC] - cpu0[TH_SCALE_EPC]) / d, 100 * (ag1 - ag0) / d, B.nodes,
+	       (b.proposals - a.proposals) / d, 1e3 * P.rtt_sum / (P.rtt_n ? P.rtt_n : 1), 1e3 * P.rtt_max, P.slow_max,
+	       tw > t1 ? tw - t1 : 0);
+	progress_stop();
 	return rc;
 }
 
@@ -472,7 +624,7 @@ main(void)
 
 	B.nodes = (int)env_long("SCALE_NODES", 1000);
 	B.pods = (int)env_long("SCALE_PODS", 30000);
-	B.poll_every = B.pods > 5000 ? 2.0 : 0.5;
+	B.poll_every = 0.5;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (start() < 0) {
 		fprintf(stderr, "scale: cannot start etcd\n");
@@ -484,13 +636,15 @@ main(void)
 	snprintf(agent_args, sizeof(agent_args), "--etcd-timeout=120s --start-jitter=%lds",
 	         env_long("SCALE_START_JITTER_S", B.nodes / 33));
 	o.agent_args = agent_args;
+	o.rc_args = getenv("SCALE_RC_ARGS"); /* e.g. "--workers=32" */
 	o.endpoints = th_etcd_endpoints(B.e);
 	o.nodes = B.nodes;
 	o.start_delay_ms = env_long("SCALE_START_DELAY_MS", 0);
 	/* Real agents run on other machines: niced, a thousand of them
 	 * starting at once do not starve etcd and the control plane. */
 	o.agent_nice = (int)env_long("SCALE_AGENT_NICE", 10);
-	if (th_scale_put_network(B.S, PREFIX, B.nodes) < 0) /* past 250 nodes: a podCIDR with room */
+	/* past 250 nodes: a podCIDR with room (SCALE_DEFAULT_NETWORK=1: not) */
+	if (!env_long("SCALE_DEFAULT_NETWORK", 0) && th_scale_put_network(B.S, PREFIX, B.nodes) < 0)
 		goto out;
 	if (!(B.s = th_scale_start(&o)))
 		goto out;

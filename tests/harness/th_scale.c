@@ -75,16 +75,22 @@ th_scale_start(const struct th_scale_opts *o)
 	static const char *const progs[TH_SCALE_NCP] = {"skiff-scheduler", "skiff-replication-controller",
 	                                                "skiff-node-controller", "skiff-endpoints-controller"};
 	static const char *const quiet[] = {"--log-level=warn", NULL};
+	const char *rc_extra[8] = {"--log-level=warn"};
+	char buf[256], *tok, *save = NULL;
 	struct th_scale *s = calloc(1, sizeof(*s));
-	int i;
+	int i, n = 1;
 
 	if (!s || !(s->p = calloc((size_t)(TH_SCALE_NCP + o->nodes), sizeof(*s->p)))) {
 		free(s);
 		return NULL;
 	}
 	s->n = TH_SCALE_NCP + o->nodes;
+	snprintf(buf, sizeof(buf), "%s", o->rc_args ? o->rc_args : "");
+	for (tok = strtok_r(buf, " ", &save); tok && n < 7; tok = strtok_r(NULL, " ", &save))
+		rc_extra[n++] = tok;
 	for (i = 0; i < s->n; i++) {
-		s->p[i] = i < TH_SCALE_NCP ? start_one(o, progs[i], quiet) : start_agent(o, i - TH_SCALE_NCP);
+		s->p[i] = i < TH_SCALE_NCP ? start_one(o, progs[i], i == TH_SCALE_RC ? rc_extra : quiet)
+		                           : start_agent(o, i - TH_SCALE_NCP);
 		if (s->p[i] && i >= TH_SCALE_NCP && o->agent_nice)
 			setpriority(PRIO_PROCESS, (id_t)th_proc_pid(s->p[i]), o->agent_nice);
 		if (!s->p[i]) {
@@ -291,9 +297,14 @@ th_scale_pods(struct etcd_sync *S, const char *prefix, struct th_scale_pods *p)
 			p->bound += json_integer_value(v) == 1;
 			p->bound_twice += json_integer_value(v) > 1;
 		}
-		for (i = 0; i < st->nkvs; i++)
-			p->running += st->kvs[i].value && memmem(st->kvs[i].value, st->kvs[i].value_len,
-			                                         "\"phase\":\"Running\"", 17) != NULL;
+		for (i = 0; i < st->nkvs; i++) {
+			int run = st->kvs[i].value &&
+			          memmem(st->kvs[i].value, st->kvs[i].value_len, "\"phase\":\"Running\"", 17) != NULL;
+
+			p->running += run;
+			if (run && st->kvs[i].mod_revision > p->last_running_rev)
+				p->last_running_rev = st->kvs[i].mod_revision;
+		}
 		p->nodes = (int)nodes->nkvs;
 		rc = 0;
 	}
@@ -360,6 +371,8 @@ th_scale_etcd_metrics(const char *url, struct th_scale_etcd *m)
 	m->wal_bytes = sample(buf, "etcd_disk_wal_write_bytes_total");
 	m->events = sample(buf, "etcd_debugging_mvcc_events_total");
 	m->watchers = sample(buf, "etcd_debugging_mvcc_watcher_total");
+	m->slow = sample(buf, "etcd_debugging_mvcc_slow_watcher_total");
+	m->pending = sample(buf, "etcd_debugging_mvcc_pending_events_total");
 	free(buf);
 	return 0;
 }

@@ -26,6 +26,7 @@ struct th_scale_opts {
 	long start_delay_ms;    /* --hollow-start-delay */
 	const char *agent_args; /* more agent flags, space-separated, or NULL */
 	int agent_nice;         /* the agents' nice value (setpriority), 0: as ours */
+	const char *rc_args;    /* more replication-controller flags, space-separated, or NULL */
 };
 
 /* Start the control plane and the agents. NULL on failure (reported on
@@ -59,12 +60,13 @@ int th_scale_put_network(struct etcd_sync *S, const char *prefix, int nodes);
 
 /* What etcd holds under the prefix. */
 struct th_scale_pods {
-	int pods;        /* P/pods/ keys */
-	int bound;       /* pods with exactly one binding */
-	int bound_twice; /* pods with more than one */
-	int stray;       /* bindings of no pod */
-	int running;     /* statuses with phase Running */
-	int nodes;       /* P/nodestatus/ keys */
+	int pods;                   /* P/pods/ keys */
+	int bound;                  /* pods with exactly one binding */
+	int bound_twice;            /* pods with more than one */
+	int stray;                  /* bindings of no pod */
+	int running;                /* statuses with phase Running */
+	int nodes;                  /* P/nodestatus/ keys */
+	long long last_running_rev; /* the largest mod revision of a Running status */
 };
 int th_scale_pods(struct etcd_sync *S, const char *prefix, struct th_scale_pods *p);
 
@@ -77,6 +79,8 @@ struct th_scale_etcd {
 	double wal_bytes; /* etcd_disk_wal_write_bytes_total */
 	double events;    /* etcd_debugging_mvcc_events_total: events sent to watchers */
 	double watchers;  /* etcd_debugging_mvcc_watcher_total (a gauge) */
+	double slow;      /* etcd_debugging_mvcc_slow_watcher_total (a gauge): watchers behind, sent in batches */
+	double pending;   /* etcd_debugging_mvcc_pending_events_total: events held for slow watchers */
 };
 int th_scale_etcd_metrics(const char *url, struct th_scale_etcd *m);
 
