@@ -60,6 +60,7 @@ struct bench {
 	struct th_scale_pods now;
 	double last_poll, poll_every;
 	double progress_t0, last_progress; /* the burst's start, its last progress line (stderr) */
+	double full_poll, last_full;       /* SCALE_FULL_POLL_S: list every pod, binding, status this often */
 };
 
 static struct bench B;
@@ -220,6 +221,10 @@ burst_done(void *arg)
 		count_keys("pods", &P.pods);
 		count_keys("bindings", &P.bound);
 		count_keys("podstatus", &P.statuses);
+	}
+	if (B.full_poll > 0 && now - B.last_full >= B.full_poll) { /* as the bench did before: list everything */
+		th_scale_pods(B.S, PREFIX, &B.now);
+		B.last_full = now;
 	}
 	if (now - B.last_progress >= 5.0) {
 		struct th_scale_etcd m;
@@ -625,6 +630,7 @@ main(void)
 	B.nodes = (int)env_long("SCALE_NODES", 1000);
 	B.pods = (int)env_long("SCALE_PODS", 30000);
 	B.poll_every = 0.5;
+	B.full_poll = (double)env_long("SCALE_FULL_POLL_S", 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (start() < 0) {
 		fprintf(stderr, "scale: cannot start etcd\n");

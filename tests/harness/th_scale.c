@@ -240,7 +240,9 @@ th_scale_put_network(struct etcd_sync *S, const char *prefix, int nodes)
 static struct etcd_result *
 range(struct etcd_sync *S, const char *prefix, const char *dir, int keys_only)
 {
-	struct etcd_range_opts o = {.prefix = 1, .keys_only = keys_only};
+	/* pages of 5,000 keys at one revision: 30,000 statuses in one answer
+	 * would be one message of tens of MB through the gateway */
+	struct etcd_range_opts o = {.prefix = 1, .keys_only = keys_only, .page_size = 5000};
 	char key[256];
 	struct etcd_result *r;
 
