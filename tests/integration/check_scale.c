@@ -7,10 +7,13 @@
  * less the heartbeats the idle cluster writes in as long, must stay within
  * 4 per pod. The whole case runs under 2 minutes (its Check timeout).
  * No Docker: it needs no lock. Timings are not asserted (the machine is
- * shared); bench/scale_bench measures them.
+ * shared); bench/scale_bench measures them. The "jitter" cases: an agent
+ * with --start-jitter registers after it, and one stopped while it waits
+ * exits at once having written nothing.
  */
 #include <check.h>
 #include <ev.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -20,6 +23,7 @@
 #include "etcd_harness.h"
 #include "etcd_sync.h"
 #include "etcd_testutil.h"
+#include "th_proc.h"
 #include "th_scale.h"
 
 #define NODES 50
@@ -60,6 +64,13 @@ nodes_up(void *arg)
 	(void)arg;
 	poll_pods();
 	return Now.nodes >= NODES;
+}
+
+static int
+nodes_up_n(void *arg)
+{
+	poll_pods();
+	return Now.nodes >= *(const int *)arg;
 }
 
 static int
@@ -123,6 +134,71 @@ START_TEST(test_scale_2000_pods)
 }
 END_TEST
 
+static int
+log_has(void *arg)
+{
+	return th_proc_log_has(arg, "--start-jitter");
+}
+
+/* An agent stopped while it waits out --start-jitter exits at once and
+ * has written nothing: no node status, no lease. */
+START_TEST(test_start_jitter_stop)
+{
+	char ep[512], pfx[128], tmp[256];
+	char *argv[] = {"skiff-agent",
+	                ep,
+	                pfx,
+	                "--health-addr=",
+	                "--runtime=hollow",
+	                "--node-name=jitter-0",
+	                "--node-ip=10.200.0.1",
+	                "--resolv-conf=/dev/null",
+	                "--start-jitter=1h",
+	                NULL};
+	const char *t = getenv("TMPDIR");
+	struct th_proc *p;
+	struct etcd_result *r;
+
+	snprintf(ep, sizeof(ep), "--etcd-endpoints=%s", th_etcd_endpoints(E));
+	snprintf(pfx, sizeof(pfx), "--prefix=%s", PREFIX);
+	p = th_proc_start("build/bin/skiff-agent", argv, NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_msg(th_wait(L, log_has, p, 30) == 0, "the agent never said it waits out --start-jitter");
+	ck_assert_int_eq(th_proc_signal(p, SIGTERM), 0);
+	ck_assert_int_eq(th_proc_wait(p, 10.0), 0);
+	r = etcd_sync_get(S, PREFIX "/nodestatus/jitter-0");
+	ck_assert_msg(r && r->err.code == ETCD_OK && r->nkvs == 0, "a node status was written during the jitter");
+	etcd_result_free(r);
+	r = etcd_sync_get(S, PREFIX "/nodeleases/jitter-0");
+	ck_assert_msg(r && r->err.code == ETCD_OK && r->nkvs == 0, "a heartbeat was written during the jitter");
+	etcd_result_free(r);
+	th_proc_free(p, 0);
+	snprintf(tmp, sizeof(tmp), "%s/skiff-hollow-jitter-0", t && *t ? t : "/tmp");
+	rmdir(tmp);
+}
+END_TEST
+
+/* Agents with a --start-jitter all register after it. */
+START_TEST(test_start_jitter_registers)
+{
+	struct th_scale_opts o = {.endpoints = th_etcd_endpoints(E),
+	                          .prefix = PREFIX,
+	                          .bindir = "build/bin",
+	                          .nodes = 10,
+	                          .agent_args = "--start-jitter=3s"};
+	struct th_scale *s = th_scale_start(&o);
+
+	ck_assert_ptr_nonnull(s);
+	if (th_wait(L, nodes_up_n, &o.nodes, 40) != 0) {
+		th_scale_free(s, 1);
+		ck_abort_msg("only %d of %d hollow nodes with --start-jitter=3s registered in 40 s", Now.nodes,
+		             o.nodes);
+	}
+	ck_assert_int_eq(th_scale_running(s), th_scale_procs(s));
+	th_scale_free(s, 0);
+}
+END_TEST
+
 static void
 setup(void)
 {
@@ -159,6 +235,12 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scale_2000_pods);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jitter");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_start_jitter_stop);
+	tcase_add_test(tc, test_start_jitter_registers);
 	suite_add_tcase(s, tc);
 	return s;
 }
