@@ -140,6 +140,12 @@ progress_start(void)
 	P.phase = json_object();
 	if (!(P.c = etcd_client_new(B.L, &cfg, &err)))
 		return -1;
+	/* From the revision before the burst, not "from now": B.L does not
+	 * run while the controllers are written through B.S, so a watch from
+	 * now would start only after the first statuses, and miss them. */
+	if ((wo.start_revision = tu_revision(B.S)) < 0)
+		return -1;
+	wo.start_revision++;
 	P.w = etcd_watch_start(P.c, PREFIX "/podstatus/", &wo, progress_watch, NULL, &err);
 	return P.w ? 0 : -1;
 }
@@ -590,6 +596,9 @@ steady_phase(int n, double rate)
 	for (i = 0; i < n; i++)
 		st.lat[i] = -1;
 	snprintf(key, sizeof(key), "%s/podstatus/", PREFIX);
+	if ((wo.start_revision = tu_revision(B.S)) < 0)
+		return -1;
+	wo.start_revision++; /* not "from now": see progress_start */
 	st.w = etcd_watch_start(st.c, key, &wo, steady_watch, &st, &err);
 	ev_timer_init(&st.tick, steady_tick, 1.0 / rate, 1.0 / rate);
 	ev_timer_start(B.L, &st.tick);

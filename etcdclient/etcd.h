@@ -292,7 +292,7 @@ typedef void (*etcd_watch_cb)(struct etcd_watch *w, const struct etcd_watch_msg 
 struct etcd_watch_opts {
 	int prefix;
 	const char *range_end;
-	int64_t start_revision; /* 0 = from now */
+	int64_t start_revision; /* 0: from when etcd registers the watch (CREATED), not from this call */
 	int prev_kv;
 	int progress_notify;
 	int no_put, no_delete; /* filters */

@@ -2,9 +2,10 @@
  * check_etcd_watch.c: watches against real etcd. Most tests share one
  * one-member etcd started for the file (each under its own prefix); the
  * restart test starts its own. Covers events and their fields, history from
- * a start revision, prev_kv, filters, cancel (also inside the callback),
- * compaction reported to a watcher, large events, and resuming across an
- * etcd restart with every event delivered exactly once and in order.
+ * a start revision (and what "from now" means), prev_kv, filters, cancel
+ * (also inside the callback), compaction reported to a watcher, large
+ * events, and resuming across an etcd restart with every event delivered
+ * exactly once and in order.
  */
 #include <check.h>
 #include <ev.h>
@@ -107,6 +108,41 @@ START_TEST(watch_from_start_revision)
 	ck_assert_int_eq(l.ev[3].mod_revision, r4);
 	etcd_watch_cancel(w);
 	tu_wlog_free(&l);
+}
+END_TEST
+
+/* What bench/scale's status watch did: start a watch on a loop that is not
+ * running, then write through another client (an etcd_sync, its own loop).
+ * "From now" is when etcd registers the watch, after the write, so that
+ * write is never delivered; a watch from the revision read before the
+ * write delivers it. */
+START_TEST(watch_from_now_starts_when_registered)
+{
+	struct tu_wlog now = {0}, from = {0};
+	struct etcd_watch_opts o = {.prefix = 1};
+	struct etcd_error err;
+	int64_t before = tu_revision(tu_sync);
+	ck_assert_int_gt(before, 0);
+	struct etcd_watch *wn = etcd_watch_start(tu_client, "/w/late/", &o, tu_wlog_cb, &now, &err);
+	ck_assert_ptr_nonnull(wn);
+	o.start_revision = before + 1;
+	struct etcd_watch *wf = etcd_watch_start(tu_client, "/w/late/", &o, tu_wlog_cb, &from, &err);
+	ck_assert_ptr_nonnull(wf);
+	int64_t r1 = tu_put(tu_sync, "/w/late/early", "1"); /* tu_loop has not run */
+	ck_assert_int_eq(th_wait(tu_loop, tu_wlog_created, &now, 10), 0);
+	int64_t r2 = tu_put(tu_sync, "/w/late/after", "2");
+	wait_events(&from, 2);
+	wait_events(&now, 1);
+	th_wait(tu_loop, NULL, NULL, 0.2);
+	ck_assert_uint_eq(from.n, 2);
+	ck_assert_int_eq(from.ev[0].mod_revision, r1);
+	ck_assert_int_eq(from.ev[1].mod_revision, r2);
+	ck_assert_uint_eq(now.n, 1); /* the early write is lost to it */
+	ck_assert_str_eq(now.ev[0].key, "/w/late/after");
+	etcd_watch_cancel(wn);
+	etcd_watch_cancel(wf);
+	tu_wlog_free(&now);
+	tu_wlog_free(&from);
 }
 END_TEST
 
@@ -449,6 +485,7 @@ watch_suite(void)
 	tcase_set_timeout(core, 60);
 	tcase_add_test(core, watch_put_and_delete_events);
 	tcase_add_test(core, watch_from_start_revision);
+	tcase_add_test(core, watch_from_now_starts_when_registered);
 	tcase_add_test(core, watch_prev_kv);
 	tcase_add_test(core, watch_filters);
 	tcase_add_test(core, watch_single_key_and_range_end);
