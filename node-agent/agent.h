@@ -303,6 +303,10 @@ int snap_from_list(struct snap *s, void *json_item);
  * network net (NULL: the first one found), or host_ip for a container in
  * the host's network namespace (a hostNetwork pod's sandbox). 0 or -1. */
 int snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net, const char *host_ip);
+/* Only s's IP (as snap_from_inspect) from a parsed inspect body or a
+ * containers/json item, which carries NetworkSettings.Networks and
+ * HostConfig.NetworkMode too; NULL when it names none. */
+void snap_ip(struct snap *s, void *json, const char *net, const char *host_ip);
 
 /* Write P/podstatus/NODE/POD, the status of PLAN_STATUS plan o
  * (plan_status_value), if it differs from the cache. Calls

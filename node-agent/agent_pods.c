@@ -3,7 +3,8 @@
  * pass and its glue to the work queue, the per-pod memos and the status.
  *
  * A pass is a chain of asynchronous steps: list the pod's containers (our
- * skiff.node and skiff.pod labels), inspect each, then plan
+ * skiff.node and skiff.pod labels), inspect each (not when the binding
+ * is gone: the list's answer is all a stop reads), then plan
  * (agent_plan.c, pure) on the binding in the informer cache and that
  * snapshot. The plan's action is carried out by agent_exec.c; after an
  * action the pass lists again, so every decision is made on fresh state
@@ -32,6 +33,7 @@
 #define MAX_STEPS 24
 
 static void inspect_next(struct pass *p);
+static void status_pod_ip(struct agent *a, const char *pod, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- memos */
 
@@ -283,6 +285,31 @@ pass_add_snap(struct pass *p, struct snap *s)
 	return 0;
 }
 
+/* A pod whose binding is gone is only stopped, and no status is written
+ * on the way: its plan reads, of each container, the labels, the State
+ * (running: stopped with the grace period; else removed) and the
+ * sandbox's IP (the drain gate, the probes), all in the list's answer:
+ * the IP there (NetworkSettings.Networks), or else the podIP of the
+ * status the agent wrote, which outlives the containers. So no container
+ * is inspected (each inspect waits on the container's lock in Docker,
+ * behind the stops). A pod still bound, or being deleted with its
+ * Terminating status to write (exit codes, times), is inspected. 1 when
+ * the list is enough. */
+static int
+pass_list_enough(struct pass *p)
+{
+	int mal;
+	char ip[64];
+
+	if (pods_binding(p->a, p->pod, &mal) || mal)
+		return mal; /* a malformed one is left alone: nothing to inspect */
+	status_pod_ip(p->a, p->pod, ip, sizeof(ip));
+	for (size_t i = 0; ip[0] && i < p->n; i++)
+		if (p->s[i].running && !p->s[i].ip && strcmp(p->s[i].ctr, INFRA_NAME) == 0)
+			p->s[i].ip = strdup(ip); /* NULL when out of memory: no gate, as before */
+	return 1;
+}
+
 static void
 list_done(struct dk_resp *r, void *arg)
 {
@@ -307,12 +334,16 @@ list_done(struct dk_resp *r, void *arg)
 
 		if (snap_from_list(&s, it) < 0)
 			continue;
+		snap_ip(&s, it, p->a->o.docker_network, p->a->host_ip);
 		if (pass_add_snap(p, &s) < 0)
 			break;
 	}
 	json_decref(j);
 	p->ix = 0;
-	inspect_next(p);
+	if (pass_list_enough(p))
+		pass_decide(p);
+	else
+		inspect_next(p);
 }
 
 /* Lists the pod's containers, then inspects each, then plans. */

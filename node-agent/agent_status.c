@@ -55,8 +55,7 @@ snap_from_list(struct snap *s, void *item)
 int
 snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net, const char *host_ip)
 {
-	json_t *j = json_loadb(body, len, 0, NULL), *st, *ns, *nets, *v;
-	const char *k, *ip;
+	json_t *j = json_loadb(body, len, 0, NULL), *st;
 
 	if (!j)
 		return -1;
@@ -72,6 +71,17 @@ snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net,
 	s->started_at = dupstr(json_object_get(st, "StartedAt"));
 	free(s->finished_at);
 	s->finished_at = dupstr(json_object_get(st, "FinishedAt"));
+	snap_ip(s, j, net, host_ip);
+	json_decref(j);
+	return 0;
+}
+
+void
+snap_ip(struct snap *s, void *json, const char *net, const char *host_ip)
+{
+	json_t *j = json, *ns, *nets, *v;
+	const char *k, *ip;
+
 	ns = json_object_get(j, "NetworkSettings");
 	nets = json_object_get(ns, "Networks");
 	ip = json_string_value(json_object_get(net ? json_object_get(nets, net) : ns, "IPAddress"));
@@ -90,8 +100,6 @@ snap_from_inspect(struct snap *s, const char *body, size_t len, const char *net,
 		ip = host_ip;
 	free(s->ip);
 	s->ip = ip && *ip ? strdup(ip) : NULL;
-	json_decref(j);
-	return 0;
 }
 
 struct swrite {
