@@ -823,6 +823,103 @@ START_TEST(test_start_stop_calls)
 }
 END_TEST
 
+/* For wait_until: at least n lists of pod web's containers in trace
+ * from byte off on. */
+struct lists_want {
+	const char *trace;
+	long off;
+	int n;
+};
+
+static int
+lists_reached(void *arg)
+{
+	struct lists_want *w = arg;
+	char *reqs = trace_requests(w->trace, w->off);
+	int n = count_lines(reqs, "GET /containers/json", "skiff.pod%3Dweb%22");
+
+	free(reqs);
+	return n >= w->n;
+}
+
+/* Put P/endpoints/web with ip as its one address ("" none); the
+ * revision. */
+static int64_t
+put_endpoints(const struct ctx *c, const char *ip)
+{
+	char key[256], val[512], addr[128] = "";
+	int64_t rev;
+
+	if (*ip)
+		snprintf(addr, sizeof(addr), "{\"ip\":\"%s\",\"node\":\"%s\",\"pod\":\"web\"}", ip, c->node);
+	snprintf(key, sizeof(key), "%s/endpoints/web", c->prefix);
+	snprintf(val, sizeof(val),
+	         "{\"clusterIP\":\"198.51.100.7\",\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8080,"
+	         "\"protocol\":\"TCP\"}],\"addresses\":[%s]}",
+	         addr);
+	ck_assert_int_gt(rev = tu_put(S, key, val), 0);
+	return rev;
+}
+
+/* The drain gate of a pod whose binding is gone, on the sandbox's IP from
+ * the list's answer (its stop inspects nothing): while the IP is in an
+ * endpoints' addresses (node m2's proxy reports, so m2 is waited for)
+ * the pass lists again every 0.2 s and neither stops nor inspects its
+ * containers; once the IP left and m2's proxy reported that revision, the
+ * pod goes (the 60 s grace capped at 1 s for the stop itself). */
+START_TEST(test_stop_gate_from_list)
+{
+	struct ctx c;
+	struct want w = {0};
+	struct count_want cw = {0};
+	static const char *const extra[] = {"--max-grace-period", "1s", NULL};
+	char trace[] = "/tmp/check_agent_trace.XXXXXX", key[256], val[128], ip[64], *ids, ids2[2][80], *reqs;
+	int sp[5];
+	long off;
+	int64_t rev;
+
+	ctx_init(&c, "gate");
+	snprintf(key, sizeof(key), "%s/nodeleases/m2", c.prefix); /* known at the agent's first list */
+	put(key, "{}");
+	snprintf(key, sizeof(key), "%s/proxystatus/m2", c.prefix);
+	put(key, "{\"node\":\"m2\",\"endpointsRevision\":1}");
+	start_traced(&c, "gate", extra, trace);
+	bind_pod(&c, c.node, "web", "133",
+	         "{\"terminationGracePeriodSeconds\":60,\"containers\":[{\"name\":\"web\","
+	         "\"image\":\"skiff/test-httpd:latest\"}]}");
+	w = (struct want){.c = &c, .pod = "web", .phase = "Running"};
+	wait_status(&w, 30);
+	snprintf(ip, sizeof(ip), "%s", json_string_value(json_object_get(w.last, "podIP")));
+	json_decref(w.last);
+	ck_assert_msg(ip[0], "no podIP");
+	put_endpoints(&c, ip);
+	ck_assert_int_eq(node_containers(c.node, "web", &ids), 2);
+	ck_assert(sscanf(ids, "%79s %79s", ids2[0], ids2[1]) == 2);
+	free(ids);
+	off = tr_file_size(trace);
+	unbind_pod(&c, c.node, "web");
+	ck_assert_msg(wait_until(lists_reached, &(struct lists_want){trace, off, 4}, 15) == 0,
+	              "the stop did not wait at the gate");
+	reqs = trace_requests(trace, off);
+	count_pod_calls(reqs, ids2, sp);
+	ck_assert_msg(sp[1] == 0 && sp[3] == 0 && sp[4] == 0, "at the gate: %d inspects %d stops %d deletes:\n%s",
+	              sp[1], sp[3], sp[4], reqs);
+	free(reqs);
+	rev = put_endpoints(&c, "");
+	snprintf(val, sizeof(val), "{\"node\":\"m2\",\"endpointsRevision\":%lld}", (long long)rev);
+	put(key, val);
+	cw = (struct count_want){.node = c.node, .pod = "web"};
+	ck_assert_msg(wait_until(count_is, &cw, 20) == 0, "web's containers left behind after the gate opened");
+	reqs = trace_requests(trace, off);
+	count_pod_calls(reqs, ids2, sp);
+	ck_assert_msg(sp[1] == 0 && sp[3] == 2 && sp[4] == 2, "stop: %d inspects %d stops %d deletes:\n%s", sp[1],
+	              sp[3], sp[4], reqs);
+	free(reqs);
+	unlink(trace);
+	ctx_done(&c, 0);
+}
+END_TEST
+
 /* --max-grace-period caps the stop: busybox httpd as PID 1 ignores SIGTERM,
  * so with the pod's 60 s it would stay a minute; capped at 1 s it is gone
  * in seconds. */
@@ -1446,6 +1543,7 @@ suite(void)
 	tcase_add_test(tc, test_env_missing_secret);
 	tcase_add_test(tc, test_stop_order);
 	tcase_add_test(tc, test_start_stop_calls);
+	tcase_add_test(tc, test_stop_gate_from_list);
 	suite_add_tcase(s, tc);
 	return s;
 }
