@@ -369,14 +369,14 @@ metrics_init(struct metrics *m)
  * find the other caches filled. */
 static const struct controller_watch watches[] = {
 	{"controllerstatus", NULL, NULL, {NULL, ctl_update, ctl_add, NULL, NULL}, 0, &RC.cstatus},
-	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 0, &RC.podstatus},
+	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 1, &RC.podstatus},
 	{"bindings",
          dec_binding,
          free_binding,
          {binding_add, binding_update, binding_del, NULL, NULL},
          1,
          &RC.bindings},
-	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 0, &RC.pods},
+	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 1, &RC.pods},
 	{"controllers",
          dec_controller,
          free_controller,
