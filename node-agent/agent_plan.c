@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent_plan.h"
 #include "hash.h"
@@ -743,6 +744,32 @@ pick_current(const struct plan_in *in, const struct api_container *c, const stru
 	return 0;
 }
 
+/* The sub-second part of an RFC 3339 time Docker wrote
+ * ("...:05.123456789Z"), 0 when it has none. Whole seconds alone made a
+ * 1 s back-off end at once when the second ticked between a crash and the
+ * pass that saw it. */
+static double
+time_frac(const char *t)
+{
+	double f = 0, scale = 0.1;
+
+	if (!t || strlen(t) < 21 || t[19] != '.')
+		return 0;
+	for (t += 20; *t >= '0' && *t <= '9' && scale > 1e-10; t++, scale /= 10)
+		f += (*t - '0') * scale;
+	return f;
+}
+
+void
+plan_wall_now(struct plan_in *in)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	in->wall = ts.tv_sec;
+	in->wall_frac = (double)ts.tv_nsec / 1e9;
+}
+
 /* The crash-loop back-off before container cur, ended at fin (0:
  * unknown), runs again: none when it ran long enough, as kubelet. */
 static double
@@ -775,7 +802,7 @@ plan_exited(const struct plan_in *in, const struct snap *cur, struct ctr_memo *c
 	if (cur->finished_at)
 		api_time_parse(cur->finished_at, &fin, NULL);
 	delay = restart_delay(in, cur, fin);
-	waited = fin ? difftime(in->wall, fin) : delay;
+	waited = fin ? difftime(in->wall, fin) + in->wall_frac - time_frac(cur->finished_at) : delay;
 	if (waited + 0.001 >= delay) {
 		memo_restarts(cm, cur->restarts + 1);
 		act_remove(out, cur, "it exited and the restart policy restarts it");

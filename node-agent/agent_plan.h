@@ -143,7 +143,11 @@ struct plan_in {
 	const struct api_pod *last_pod;  /* binding gone: the pod as last bound (hooks, grace), or NULL */
 	int draining;                    /* 1: proxies may still send this pod new connections (agent_drain.c) */
 	const char *ready_since; /* api_pod_status_ready_since() of the status written last: NULL unless it was Ready */
+	double wall_frac;        /* wall's sub-second part (0 <= f < 1): Docker's times have nanoseconds */
 };
+
+/* in->wall and in->wall_frac from the real-time clock. */
+void plan_wall_now(struct plan_in *in);
 
 enum plan_act {
 	PLAN_STATUS,        /* nothing to do: write the status rows and end */

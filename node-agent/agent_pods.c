@@ -631,7 +631,7 @@ plan_input(struct pass *p, const struct api_binding *b, struct plan_in *in)
 	           : in->last_pod ? pods_memo(a, p->pod, in->last_pod->meta.uid)
 	                          : NULL;
 	in->now = agent_now(a);
-	in->wall = time(NULL);
+	plan_wall_now(in);
 	in->network = a->o.docker_network;
 	in->backoff_base_ms = a->o.backoff_base_ms;
 	in->backoff_max_ms = a->o.backoff_max_ms;
