@@ -284,6 +284,8 @@ void pods_free_memos(struct agent *a);
 /* The binding of pod if it is valid (borrowed until control returns to the
  * loop); NULL when absent. *malformed set when present but unusable. */
 const struct api_binding *pods_binding(struct agent *a, const char *pod, int *malformed);
+/* The podIP in pod's status as the informer has it, into buf ("" none). */
+void pods_status_ip(struct agent *a, const char *pod, char *buf, size_t len);
 /* agent_pods_img.c: Docker said image ref is present (an inspect or a
  * pull), now. */
 void pods_img_seen(struct agent *a, const char *ref);

@@ -33,7 +33,6 @@
 #define MAX_STEPS 24
 
 static void inspect_next(struct pass *p);
-static void status_pod_ip(struct agent *a, const char *pod, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- memos */
 
@@ -303,7 +302,7 @@ pass_list_enough(struct pass *p)
 
 	if (pods_binding(p->a, p->pod, &mal) || mal)
 		return mal; /* a malformed one is left alone: nothing to inspect */
-	status_pod_ip(p->a, p->pod, ip, sizeof(ip));
+	pods_status_ip(p->a, p->pod, ip, sizeof(ip));
 	for (size_t i = 0; ip[0] && i < p->n; i++)
 		if (p->s[i].running && !p->s[i].ip && strcmp(p->s[i].ctr, INFRA_NAME) == 0)
 			p->s[i].ip = strdup(ip); /* NULL when out of memory: no gate, as before */
@@ -581,9 +580,8 @@ plan_input_probes(struct pass *p, const struct api_binding *b, struct plan_in *i
 	}
 }
 
-/* The podIP in pod's status as the informer has it, into buf ("" none). */
-static void
-status_pod_ip(struct agent *a, const char *pod, char *buf, size_t len)
+void
+pods_status_ip(struct agent *a, const char *pod, char *buf, size_t len)
 {
 	const struct informer_obj *o = informer_get(a->statuses, pod);
 	json_t *j = o ? json_loadb(o->value, o->value_len, 0, NULL) : NULL;
@@ -604,7 +602,7 @@ kick_one(const struct informer_obj *o, void *arg)
 	struct kick *k = arg;
 	char ip[64];
 
-	status_pod_ip(k->a, o->name, ip, sizeof(ip));
+	pods_status_ip(k->a, o->name, ip, sizeof(ip));
 	if (strcmp(ip, k->ip) == 0)
 		wq_add(k->a->q, o->name);
 }
@@ -700,7 +698,7 @@ pass_decide(struct pass *p)
 	else if (out.act == PLAN_DELETE_STATUS) {
 		char ip[64];
 
-		status_pod_ip(p->a, p->pod, ip, sizeof(ip));
+		pods_status_ip(p->a, p->pod, ip, sizeof(ip));
 		if (ip[0])
 			drain_forget(p->a->drain, ip);
 		p->etcd_busy = 1;

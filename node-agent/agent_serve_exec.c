@@ -487,25 +487,20 @@ static int
 forward_query(struct stream *st, struct MHD_Connection *conn)
 {
 	const char *v = M.lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "port");
-	const struct informer_obj *o = informer_get(st->s->a->statuses, st->pod);
-	json_t *j = o ? json_loadb(o->value, o->value_len, 0, NULL) : NULL;
-	const char *ip = json_string_value(json_object_get(j, "podIP"));
-	char *end;
+	char ip[64], *end;
 
 	st->port = v ? strtol(v, &end, 10) : 0;
 	if (!v || *end || st->port < 1 || st->port > 65535) {
 		snprintf(st->msg, sizeof(st->msg), "port-forward needs port=1..65535\n");
-		json_decref(j);
 		return -1;
 	}
-	if (!ip || !*ip) {
+	pods_status_ip(st->s->a, st->pod, ip, sizeof(ip));
+	if (!ip[0]) {
 		st->status = MHD_HTTP_NOT_FOUND;
 		snprintf(st->msg, sizeof(st->msg), "pod %s has no IP yet\n", st->pod);
-		json_decref(j);
 		return -1;
 	}
 	snprintf(st->id, sizeof(st->id), "%s", ip);
-	json_decref(j);
 	return 0;
 }
 
