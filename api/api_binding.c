@@ -80,3 +80,13 @@ api_binding_free(struct api_binding *b)
 {
 	api_free(API_BINDING, b);
 }
+
+char *
+api_binding_pod_uid(const char *json, size_t len, struct api_errors *errs)
+{
+	struct api_binding *b = api_binding_parse(json, len, errs);
+	char *uid = b && b->pod.meta.uid ? strdup(b->pod.meta.uid) : NULL;
+
+	api_binding_free(b);
+	return uid;
+}

@@ -171,7 +171,7 @@ static json_t *
 status_encode(const void *obj)
 {
 	const struct api_pod_status *s = obj;
-	json_t *j = json_object();
+	json_t *j = s->slim ? NULL : json_object(); /* a slim status's parts are freed: NULL */
 	int rc = !j;
 
 	if (j) {
@@ -269,6 +269,49 @@ void
 api_pod_status_free(struct api_pod_status *st)
 {
 	api_free(API_PODSTATUS, st);
+}
+
+/* k gets the Ready condition of s (moved), or when s has none, rows of
+ * s's container statuses with their ready flag: what api_pod_status_ready
+ * reads. 0, or -1 when out of memory (s untouched). */
+static int
+take_ready(struct api_pod_status *s, struct api_pod_status *k)
+{
+	struct api_pod_condition *c = (struct api_pod_condition *)api_pod_status_condition(s, "Ready");
+
+	if (c) {
+		if (!(k->conditions = calloc(1, sizeof(*k->conditions))))
+			return -1;
+		k->conditions[0] = (struct api_pod_condition){
+			.type = c->type, .status = c->status, .last_transition_time = c->last_transition_time};
+		k->n_conditions = 1;
+		c->type = c->last_transition_time = NULL; /* moved */
+		return 0;
+	}
+	if (s->n_containers && !(k->containers = calloc(s->n_containers, sizeof(*k->containers))))
+		return -1;
+	k->n_containers = s->n_containers;
+	for (size_t i = 0; i < s->n_containers; i++)
+		k->containers[i].ready = s->containers[i].ready;
+	return 0;
+}
+
+int
+api_pod_status_slim(struct api_pod_status *st, unsigned keep)
+{
+	struct api_pod_status k = {.phase = st->phase, .slim = 1};
+
+	if ((keep & API_SLIM_STATUS_READY) && take_ready(st, &k) < 0)
+		return -1;
+	k.uid = st->uid;
+	st->uid = NULL;
+	if (keep & API_SLIM_STATUS_POD_IP) {
+		k.pod_ip = st->pod_ip;
+		st->pod_ip = NULL;
+	}
+	status_clear(st);
+	*st = k;
+	return 0;
 }
 
 const struct api_pod_condition *

@@ -72,11 +72,24 @@ struct api_pod_status {
 	size_t n_init_containers;
 	struct api_pod_condition *conditions; /* "conditions" */
 	size_t n_conditions;
+	int slim; /* 1 once api_pod_status_slim freed parts of it (then never serialized) */
 };
 
 struct api_pod_status *api_pod_status_parse(const char *json, size_t len, struct api_errors *errs);
 char *api_pod_status_serialize(const struct api_pod_status *st);
 void api_pod_status_free(struct api_pod_status *st);
+/* What api_pod_status_slim keeps besides uid and phase: */
+#define API_SLIM_STATUS_READY (1u << 0)  /* what api_pod_status_ready and _ready_since read */
+#define API_SLIM_STATUS_POD_IP (1u << 1) /* podIP */
+/* Free everything of a decoded status but uid, phase and what keep names
+ * (a cache that reads only these). API_SLIM_STATUS_READY keeps the first
+ * Ready condition (type, status, lastTransitionTime) alone, and only when
+ * there is none, the container statuses with their ready flag alone, so
+ * that api_pod_status_ready and api_pod_status_ready_since answer as on
+ * the whole status. A slimmed status must not be serialized or checked
+ * again: api_pod_status_serialize gives NULL for it (st->slim set). 0, or
+ * -1 when out of memory (st left whole). O(size of the status). */
+int api_pod_status_slim(struct api_pod_status *st, unsigned keep);
 /* "Pending", "Running", ... */
 const char *api_pod_phase_name(enum api_pod_phase p);
 /* 1 when Running and ready (what Endpoints selects): the Ready condition
