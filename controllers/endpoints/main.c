@@ -55,6 +55,20 @@ static const struct src SERVICES = {API_SERVICE, "services"}, PODS = {API_POD, "
 			IPS = {API_SERVICEIP, NULL}, ENDPOINTS = {API_ENDPOINTS, NULL},
 			NETWORK = {API_NETWORKCONFIG, NULL};
 
+/* Cached pods and statuses keep only what this controller reads (after
+ * the whole value is checked): of a pod its labels, deletion grace,
+ * hostNetwork and named container ports (epc_sync.c, epc_trust.c); of a
+ * status its uid, phase, readiness and podIP. */
+static void
+slim(enum api_kind kind, void *obj)
+{
+	/* Out of memory: kept whole, which reads the same. */
+	if (kind == API_POD)
+		api_pod_slim(obj, API_SLIM_LABELS | API_SLIM_NAMED_PORTS);
+	else if (kind == API_PODSTATUS)
+		api_pod_status_slim(obj, API_SLIM_STATUS_READY | API_SLIM_STATUS_POD_IP);
+}
+
 static void *
 decode(const char *name, const char *value, size_t len, void *arg, const struct src *s)
 {
@@ -70,6 +84,7 @@ decode(const char *name, const char *value, size_t len, void *arg, const struct 
 
 		if (!m || api_meta_check_name(m, name, &errs) == 0) {
 			api_errors_clear(&errs);
+			slim(s->kind, obj);
 			return obj;
 		}
 		api_free(s->kind, obj);
@@ -108,13 +123,11 @@ static void *
 dec_binding(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	struct api_binding *b = api_binding_parse(value, len, &errs);
-	char *uid = b && b->pod.meta.uid ? strdup(b->pod.meta.uid) : NULL;
+	char *uid = api_binding_pod_uid(value, len, &errs);
 
 	(void)arg;
-	if (!b)
+	if (!uid)
 		log_kv(LL_WARN, KV("binding", name), "ignoring a binding that does not decode");
-	api_binding_free(b);
 	api_errors_clear(&errs);
 	return uid;
 }

@@ -93,6 +93,11 @@ free_controller(void *o)
 	api_controller_free(o);
 }
 
+/* Cached pods, statuses and bindings keep only what this controller
+ * reads (after the whole value is checked): of a pod its labels, owners
+ * and deletion grace (rc_sync.c, rc_enqueue_for_pod); of a status its
+ * uid, phase and readiness (rc_index.c); of a binding its pod's uid. New
+ * pods are made from the controller's template, never from a cached pod. */
 static void *
 dec_pod(const char *name, const char *value, size_t len, void *arg)
 {
@@ -106,6 +111,8 @@ dec_pod(const char *name, const char *value, size_t len, void *arg)
 	}
 	if (!p)
 		log_kv(LL_DEBUG, KV("pod", name), "pod does not decode; not counting it for any controller");
+	else
+		api_pod_slim(p, API_SLIM_LABELS | API_SLIM_OWNERS); /* out of memory: kept whole */
 	api_errors_clear(&errs);
 	return p;
 }
@@ -120,10 +127,12 @@ static void *
 dec_status(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	void *st = api_pod_status_parse(value, len, &errs);
+	struct api_pod_status *st = api_pod_status_parse(value, len, &errs);
 
 	(void)name;
 	(void)arg;
+	if (st)
+		api_pod_status_slim(st, API_SLIM_STATUS_READY); /* out of memory: kept whole */
 	api_errors_clear(&errs);
 	return st;
 }
@@ -134,32 +143,19 @@ free_status(void *o)
 	api_pod_status_free(o);
 }
 
-/* Bindings are the scheduler's; one that does not decode binds no
- * incarnation (it still counts as a binding for scale-down). */
+/* A binding is kept as its pod's uid (new). Bindings are the scheduler's;
+ * one that does not decode binds no incarnation (it still counts as a
+ * binding for scale-down). */
 static void *
 dec_binding(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
-	void *b = api_binding_parse(value, len, &errs);
+	char *uid = api_binding_pod_uid(value, len, &errs);
 
 	(void)name;
 	(void)arg;
 	api_errors_clear(&errs);
-	return b;
-}
-
-static void
-free_binding(void *o)
-{
-	api_binding_free(o);
-}
-
-static const char *
-binding_uid(const struct informer_obj *o)
-{
-	const struct api_binding *b = o->obj;
-
-	return b ? b->pod.meta.uid : NULL;
+	return uid;
 }
 
 /* ---- handlers: enqueue what a change concerns ---- */
@@ -233,7 +229,7 @@ binding_add(struct informer *inf, const struct informer_obj *o, void *arg)
 
 	(void)inf;
 	(void)arg;
-	rc_index_binding(&RC, o->name, binding_uid(o), 1);
+	rc_index_binding(&RC, o->name, o->obj, 1);
 	if (slash)
 		enqueue_pod_named(slash + 1);
 }
@@ -370,12 +366,7 @@ metrics_init(struct metrics *m)
 static const struct controller_watch watches[] = {
 	{"controllerstatus", NULL, NULL, {NULL, ctl_update, ctl_add, NULL, NULL}, 0, &RC.cstatus},
 	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 1, &RC.podstatus},
-	{"bindings",
-         dec_binding,
-         free_binding,
-         {binding_add, binding_update, binding_del, NULL, NULL},
-         1,
-         &RC.bindings},
+	{"bindings", dec_binding, free, {binding_add, binding_update, binding_del, NULL, NULL}, 1, &RC.bindings},
 	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 1, &RC.pods},
 	{"controllers",
          dec_controller,
