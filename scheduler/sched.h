@@ -253,9 +253,25 @@ int sched_node_judge(struct sched_node *n, double now);
 /* Judge every node, logging those whose heartbeat stopped; 1 when one
  * became Ready. O(nodes). */
 int sched_nodes_judge(double now);
+/* A pod as the scheduler reads it: what it asks of a node, taken from the
+ * whole pod, and the pod (for its labels, owners, nodeSelector and
+ * volumes). The pods cache holds these with the pod slimmed to those
+ * (api_pod_slim) and owned; a binding's copy is read through one that
+ * borrows it. A binding is written from the pod's raw value (sched_bind.c). */
+struct sched_pod {
+	struct api_pod *pod;
+	int64_t cpu, mem; /* api_pod_requests */
+	int privileged;   /* api_sec_privileged */
+	struct sched_hostport *ports;
+	size_t nports;
+};
+/* Fill sp from the whole pod (sp->pod = pod, borrowed). 0, or -1 out of
+ * memory; sched_pod_clear frees what it holds besides the pod. */
+int sched_pod_digest(struct api_pod *pod, struct sched_pod *sp);
+void sched_pod_clear(struct sched_pod *sp);
 /* Fill req from pod. *ports (new array or NULL) and sp are the caller's to
  * free (free, sched_spread_free); req borrows them. 0, or -1 out of memory. */
-int sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
+int sched_pod_req(const struct sched_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
                   struct sched_spread *sp);
 /* The controller owner's key of m ("ReplicationController/web"), new, or NULL. */
 char *sched_owner_key(const struct api_meta *m);
@@ -272,7 +288,7 @@ void sched_spread_reset(const struct sched_spread *sp);
 void sched_places_rekey(void);
 struct sched_place *sched_place_find(const char *pod);
 /* Record pod on node (replacing any earlier placement of the name). NULL when out of memory. */
-struct sched_place *sched_place_add(const char *pod, const char *node, int64_t uid, const struct api_pod *obj,
+struct sched_place *sched_place_add(const char *pod, const char *node, int64_t uid, const struct sched_pod *obj,
                                     int assumed);
 void sched_place_del(struct sched_place *p);
 void sched_pending_add(const char *pod, int64_t create_rev);

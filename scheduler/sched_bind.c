@@ -61,21 +61,29 @@ leading(void)
 /* ---- the binding value ---- */
 
 /* {"node":NODE,"pod":POD with metadata.name and metadata.uid}: new string
- * or NULL. The pod is serialised from a shallow copy of the cached object
- * (only the two fields differ), not from a deep one. */
+ * or NULL. The cached pod is slim (sched.h): the copy is decoded again
+ * from the pod's raw value, which the pods cache keeps, and serialised
+ * from a shallow copy of that (only the two fields differ). One decode
+ * per binding written. */
 static char *
 binding_value(const char *node, const struct informer_obj *po)
 {
-	const struct api_pod *pod = po->obj;
+	struct api_errors errs = {0};
+	struct api_pod *pod = po->value ? api_pod_parse(po->value, po->value_len, &errs) : NULL;
 	struct api_binding b;
-	char uid[24];
+	char uid[24], *out;
 
+	api_errors_clear(&errs);
+	if (!pod)
+		return NULL; /* it decoded when cached: out of memory */
 	snprintf(uid, sizeof(uid), "%" PRId64, po->create_revision);
 	b.node = (char *)node;
 	b.pod = *pod;
 	b.pod.meta.uid = uid;
 	b.pod.meta.name = (char *)po->name;
-	return api_binding_serialize(&b);
+	out = api_binding_serialize(&b);
+	api_pod_free(pod); /* its own name and uid, not the copy's */
+	return out;
 }
 
 /* ---- bind transactions ---- */
@@ -639,7 +647,7 @@ upkeep_txn(const char *pod, const char *bkey, int64_t bmod, const char *pkey, in
 /* The SF_* bits of what n's agent would refuse of pod (its published
  * policy), 0 when it allows it or publishes none. */
 static unsigned
-refused(const struct sched_node *n, const struct api_pod *pod)
+refused(const struct sched_node *n, const struct sched_pod *pod)
 {
 	struct sched_podreq req;
 	struct sched_hostport *ports;

@@ -285,38 +285,60 @@ sched_spread_reset(const struct sched_spread *sp)
 }
 
 int
-sched_pod_req(const struct api_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
-              struct sched_spread *sp)
+sched_pod_digest(struct api_pod *pod, struct sched_pod *sp)
 {
 	const char *what, *ctr;
 	size_t n = 0;
-	char *owner;
 
-	memset(req, 0, sizeof(*req));
 	memset(sp, 0, sizeof(*sp));
-	*ports = NULL;
-	api_pod_requests(pod, &req->cpu, &req->mem);
-	req->selector = &pod->spec.node_selector;
-	req->privileged = api_sec_privileged(&pod->spec, &what, &ctr);
-	req->volumes = pod->spec.volumes;
-	req->nvolumes = pod->spec.n_volumes;
+	sp->pod = pod;
+	api_pod_requests(pod, &sp->cpu, &sp->mem);
+	sp->privileged = api_sec_privileged(&pod->spec, &what, &ctr);
 	for (size_t i = 0; i < pod->spec.n_containers; i++)
 		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++)
 			n += pod->spec.containers[i].ports[j].host_port > 0;
-	if (n && !(*ports = calloc(n, sizeof(**ports))))
+	if (n && !(sp->ports = calloc(n, sizeof(*sp->ports))))
 		return -1;
-	n = 0;
 	for (size_t i = 0; i < pod->spec.n_containers; i++)
 		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++) {
 			const struct api_container_port *cp = &pod->spec.containers[i].ports[j];
 
 			if (cp->host_port > 0)
-				(*ports)[n++] = (struct sched_hostport){cp->host_port, (int)cp->protocol};
+				sp->ports[sp->nports++] = (struct sched_hostport){cp->host_port, (int)cp->protocol};
 		}
+	return 0;
+}
+
+void
+sched_pod_clear(struct sched_pod *sp)
+{
+	free(sp->ports);
+	memset(sp, 0, sizeof(*sp));
+}
+
+int
+sched_pod_req(const struct sched_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
+              struct sched_spread *sp)
+{
+	char *owner;
+
+	memset(req, 0, sizeof(*req));
+	memset(sp, 0, sizeof(*sp));
+	*ports = NULL;
+	req->cpu = pod->cpu;
+	req->mem = pod->mem;
+	req->selector = &pod->pod->spec.node_selector;
+	req->privileged = pod->privileged;
+	req->volumes = pod->pod->spec.volumes;
+	req->nvolumes = pod->pod->spec.n_volumes;
+	if (pod->nports && !(*ports = malloc(pod->nports * sizeof(**ports))))
+		return -1;
+	if (pod->nports)
+		memcpy(*ports, pod->ports, pod->nports * sizeof(**ports));
 	req->ports = *ports;
-	req->nports = n;
-	owner = sched_owner_key(&pod->meta);
-	if (sched_spread_keys(&pod->meta.labels, owner, sp) < 0) {
+	req->nports = pod->nports;
+	owner = sched_owner_key(&pod->pod->meta);
+	if (sched_spread_keys(&pod->pod->meta.labels, owner, sp) < 0) {
 		free(owner);
 		free(*ports);
 		*ports = NULL;
@@ -411,7 +433,7 @@ sched_place_find(const char *pod)
 }
 
 struct sched_place *
-sched_place_add(const char *pod, const char *node, int64_t uid, const struct api_pod *obj, int assumed)
+sched_place_add(const char *pod, const char *node, int64_t uid, const struct sched_pod *obj, int assumed)
 {
 	struct sched_place *p, *old;
 	struct sched_podreq req = {0};
@@ -463,14 +485,16 @@ sched_places_rekey(void)
 {
 	struct sched_place *p, *tmp;
 	const struct informer_obj *po;
+	const struct sched_pod *spod;
 	const struct api_pod *pod;
 	struct sched_spread sp;
 	char *owner;
 	int rc;
 
 	HASH_ITER(hh, S.places, p, tmp) {
-		if (!(po = informer_get(S.pods, p->pod)) || !(pod = po->obj) || po->create_revision != p->uid)
+		if (!(po = informer_get(S.pods, p->pod)) || !(spod = po->obj) || po->create_revision != p->uid)
 			continue;
+		pod = spod->pod;
 		owner = sched_owner_key(&pod->meta);
 		rc = sched_spread_keys(&pod->meta.labels, owner, &sp);
 		free(owner);

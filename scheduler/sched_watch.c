@@ -27,12 +27,15 @@ report_invalid(const char *kind, const char *dir, const char *name, struct api_e
 	free(why);
 }
 
+/* A struct sched_pod (new) of the whole pod, then the pod slimmed to
+ * what sched_pod_req reads besides the digest. */
 static void *
 dec_pod(const char *name, const char *value, size_t len, void *arg)
 {
 	struct api_errors errs = {0};
 	struct api_error e;
 	struct api_pod *pod = NULL;
+	struct sched_pod *sp = NULL;
 
 	(void)arg;
 	if (api_check_dns_label(name, &e) < 0)
@@ -41,16 +44,30 @@ dec_pod(const char *name, const char *value, size_t len, void *arg)
 		api_pod_free(pod);
 		pod = NULL;
 	}
+	if (pod && (!(sp = malloc(sizeof(*sp))) || sched_pod_digest(pod, sp) < 0)) {
+		free(sp); /* out of memory: reported as such */
+		api_pod_free(pod);
+		pod = NULL;
+		sp = NULL;
+	}
 	if (!pod)
 		report_invalid("pod", "pods", name, &errs);
+	else
+		api_pod_slim(pod, API_SLIM_LABELS | API_SLIM_OWNERS | API_SLIM_NODE_SELECTOR | API_SLIM_VOLUMES);
 	api_errors_clear(&errs);
-	return pod;
+	return sp;
 }
 
 static void
 free_pod(void *obj)
 {
-	api_pod_free(obj);
+	struct sched_pod *sp = obj;
+
+	if (sp) {
+		api_pod_free(sp->pod);
+		sched_pod_clear(sp);
+		free(sp);
+	}
 }
 
 static void *
@@ -375,6 +392,7 @@ binding_seen(const struct informer_obj *o)
 	char node[API_SUBDOMAIN_MAX + 1];
 	const char *pod;
 	struct api_binding *b;
+	struct sched_pod copy = {0}; /* of the binding's pod */
 	struct sched_place *pl;
 	int64_t uid = 0;
 
@@ -392,7 +410,8 @@ binding_seen(const struct informer_obj *o)
 		api_binding_free(b);
 		return;
 	}
-	pl = sched_place_add(pod, node, uid, b ? &b->pod : NULL, 0);
+	pl = b && sched_pod_digest(&b->pod, &copy) < 0 ? NULL : sched_place_add(pod, node, uid, b ? &copy : NULL, 0);
+	sched_pod_clear(&copy);
 	api_binding_free(b);
 	if (!pl) {
 		log_kv(LL_ERROR, KV("pod", pod, "node", node), "out of memory recording a binding");
@@ -490,8 +509,9 @@ sched_resync(struct controller *c, void *arg)
 	sched_kick();
 }
 
-/* Started in this order; pods and bindings are the many: their caches
- * keep the decoded form only. */
+/* Started in this order; pods and bindings are the many: the pods cache
+ * keeps a digest, the pod slimmed and its raw value (a binding is written
+ * from it), the bindings cache neither object nor value. */
 const struct controller_watch sched_watches[] = {
 	{"services",
          dec_service,
@@ -508,6 +528,6 @@ const struct controller_watch sched_watches[] = {
          &S.nodestatus},
 	{"nodeleases", NULL, NULL, {lease_added, lease_updated, lease_deleted, synced, NULL}, 0, &S.leases},
 	{"bindings", NULL, NULL, {binding_added, binding_updated, binding_deleted, synced, NULL}, 1, &S.bindings},
-	{"pods", dec_pod, free_pod, {pod_added, pod_updated, pod_deleted, synced, NULL}, 1, &S.pods},
+	{"pods", dec_pod, free_pod, {pod_added, pod_updated, pod_deleted, synced, NULL}, 0, &S.pods},
 	{0},
 };
