@@ -11,6 +11,9 @@
 #include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "controller.h"
 
@@ -27,6 +30,8 @@ struct controller {
 	size_t nwatches;
 	struct wq *q;
 	int leading, stopping, running; /* running: the queue is resumed */
+	ev_timer trim;                  /* once, after the first lists (trim_cb) */
+	int trimmed;                    /* trim was started */
 	ev_timer resync;
 	void (*done)(void *);
 	void *done_arg;
@@ -105,6 +110,22 @@ update(struct controller *c)
 	enqueue_all(c);
 }
 
+/* Every first list has been applied. Each held its whole prefix's values
+ * at once (etcd_list delivers one result); they are free now, once the
+ * lists' results and the first passes are done, but malloc keeps such
+ * pages in the middle of the heap: about 1 kB a pod in the replication
+ * controller. Give them back, once. */
+static void
+trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static void
 w_synced(struct informer *inf, void *arg)
 {
@@ -113,6 +134,10 @@ w_synced(struct informer *inf, void *arg)
 	if (cw->w->h.synced)
 		cw->w->h.synced(inf, cw->c->cfg.arg);
 	update(cw->c);
+	if (controller_synced(cw->c) && !cw->c->trimmed) {
+		cw->c->trimmed = 1;
+		ev_timer_start(cw->c->loop, &cw->c->trim);
+	}
 }
 
 static void
@@ -166,6 +191,7 @@ controller_new(struct ev_loop *loop, struct etcd_client *etcd, const struct cont
 	c->cfg = *cfg;
 	ev_timer_init(&c->resync, resync_cb, cfg->resync, cfg->resync);
 	c->resync.data = c;
+	ev_timer_init(&c->trim, trim_cb, 1.0, 0);
 	if (cfg->reconcile) {
 		if (!(c->q = wq_new(loop, cfg->reconcile, cfg->arg, cfg->workers > 0 ? cfg->workers : 1)))
 			goto fail;
@@ -256,6 +282,7 @@ controller_stop(struct controller *c, void (*done)(void *), void *arg)
 {
 	c->stopping = 1;
 	ev_timer_stop(c->loop, &c->resync);
+	ev_timer_stop(c->loop, &c->trim);
 	update(c);
 	if (c->cfg.stopping)
 		c->cfg.stopping(c->cfg.arg);
@@ -283,6 +310,7 @@ controller_free(struct controller *c)
 	if (!c)
 		return;
 	ev_timer_stop(c->loop, &c->resync);
+	ev_timer_stop(c->loop, &c->trim);
 	for (size_t i = c->nwatches; i-- > 0;) {
 		informer_free(c->watches[i].inf);
 		if (c->watches[i].w->out)
