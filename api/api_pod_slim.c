@@ -65,13 +65,6 @@ fail:
 	return -1;
 }
 
-static void
-take_labels(struct api_labels *to, struct api_labels *from)
-{
-	*to = *from;
-	*from = (struct api_labels){0};
-}
-
 int
 api_pod_slim(struct api_pod *pod, unsigned keep)
 {
@@ -91,21 +84,15 @@ api_pod_slim(struct api_pod *pod, unsigned keep)
 		return -1;
 	k.spec.n_containers = n;
 	k.meta.deletion_grace_p1 = pod->meta.deletion_grace_p1;
-	if (keep & API_SLIM_LABELS)
-		take_labels(&k.meta.labels, &pod->meta.labels);
-	if (keep & API_SLIM_NODE_SELECTOR)
-		take_labels(&k.spec.node_selector, &pod->spec.node_selector);
+	if (keep & API_SLIM_LABELS) {
+		k.meta.labels = pod->meta.labels;
+		pod->meta.labels = (struct api_labels){0};
+	}
 	if (keep & API_SLIM_OWNERS) {
 		k.meta.owners = pod->meta.owners;
 		k.meta.n_owners = pod->meta.n_owners;
 		pod->meta.owners = NULL;
 		pod->meta.n_owners = 0;
-	}
-	if (keep & API_SLIM_VOLUMES) {
-		k.spec.volumes = pod->spec.volumes;
-		k.spec.n_volumes = pod->spec.n_volumes;
-		pod->spec.volumes = NULL;
-		pod->spec.n_volumes = 0;
 	}
 	api_pod_clear(pod); /* what was not moved to k */
 	*pod = k;

@@ -253,20 +253,23 @@ int sched_node_judge(struct sched_node *n, double now);
 /* Judge every node, logging those whose heartbeat stopped; 1 when one
  * became Ready. O(nodes). */
 int sched_nodes_judge(double now);
-/* A pod as the scheduler reads it: what it asks of a node, taken from the
- * whole pod, and the pod (for its labels, owners, nodeSelector and
- * volumes). The pods cache holds these with the pod slimmed to those
- * (api_pod_slim) and owned; a binding's copy is read through one that
- * borrows it. A binding is written from the pod's raw value (sched_bind.c). */
+/* A pod as the scheduler caches it: what it asks of a node and what it
+ * is spread and filtered by, taken from the whole pod, which is not kept
+ * (a binding is written from the pod's raw value, sched_bind.c). */
 struct sched_pod {
-	struct api_pod *pod;
 	int64_t cpu, mem; /* api_pod_requests */
 	int privileged;   /* api_sec_privileged */
 	struct sched_hostport *ports;
 	size_t nports;
+	struct api_labels labels;        /* metadata.labels */
+	char *owner;                     /* sched_owner_key, NULL: none */
+	struct api_labels node_selector; /* spec.nodeSelector */
+	struct api_volume *host_paths;   /* spec.volumes of hostPath: source and path only */
+	size_t n_host_paths;
 };
-/* Fill sp from the whole pod (sp->pod = pod, borrowed). 0, or -1 out of
- * memory; sched_pod_clear frees what it holds besides the pod. */
+/* Fill sp from the whole pod, moving its labels, nodeSelector and
+ * hostPath volumes' paths out of it (pod is then fit only to be freed).
+ * 0, or -1 out of memory (pod untouched). sched_pod_clear frees sp's. */
 int sched_pod_digest(struct api_pod *pod, struct sched_pod *sp);
 void sched_pod_clear(struct sched_pod *sp);
 /* Fill req from pod. *ports (new array or NULL) and sp are the caller's to

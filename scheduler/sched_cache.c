@@ -284,28 +284,56 @@ sched_spread_reset(const struct sched_spread *sp)
 	}
 }
 
-int
-sched_pod_digest(struct api_pod *pod, struct sched_pod *sp)
+/* sp's host ports and hostPath volumes from pod (the paths moved out of
+ * it, only once both arrays are had). 0, or -1 out of memory. */
+static int
+digest_arrays(struct api_pod *pod, struct sched_pod *sp)
 {
-	const char *what, *ctr;
-	size_t n = 0;
+	const struct api_pod_spec *s = &pod->spec;
+	size_t n = 0, v = 0;
 
-	memset(sp, 0, sizeof(*sp));
-	sp->pod = pod;
-	api_pod_requests(pod, &sp->cpu, &sp->mem);
-	sp->privileged = api_sec_privileged(&pod->spec, &what, &ctr);
-	for (size_t i = 0; i < pod->spec.n_containers; i++)
-		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++)
-			n += pod->spec.containers[i].ports[j].host_port > 0;
-	if (n && !(sp->ports = calloc(n, sizeof(*sp->ports))))
+	for (size_t i = 0; i < s->n_containers; i++)
+		for (size_t j = 0; j < s->containers[i].n_ports; j++)
+			n += s->containers[i].ports[j].host_port > 0;
+	for (size_t i = 0; i < s->n_volumes; i++)
+		v += s->volumes[i].source == API_VOL_HOST_PATH;
+	if ((n && !(sp->ports = calloc(n, sizeof(*sp->ports)))) ||
+	    (v && !(sp->host_paths = calloc(v, sizeof(*sp->host_paths)))))
 		return -1;
-	for (size_t i = 0; i < pod->spec.n_containers; i++)
-		for (size_t j = 0; j < pod->spec.containers[i].n_ports; j++) {
-			const struct api_container_port *cp = &pod->spec.containers[i].ports[j];
+	for (size_t i = 0; i < s->n_containers; i++)
+		for (size_t j = 0; j < s->containers[i].n_ports; j++) {
+			const struct api_container_port *cp = &s->containers[i].ports[j];
 
 			if (cp->host_port > 0)
 				sp->ports[sp->nports++] = (struct sched_hostport){cp->host_port, (int)cp->protocol};
 		}
+	for (size_t i = 0; i < s->n_volumes; i++)
+		if (s->volumes[i].source == API_VOL_HOST_PATH) {
+			sp->host_paths[sp->n_host_paths] =
+				(struct api_volume){.source = API_VOL_HOST_PATH, .path = s->volumes[i].path};
+			s->volumes[i].path = NULL; /* moved */
+			sp->n_host_paths++;
+		}
+	return 0;
+}
+
+int
+sched_pod_digest(struct api_pod *pod, struct sched_pod *sp)
+{
+	const char *what, *ctr;
+
+	memset(sp, 0, sizeof(*sp));
+	if (digest_arrays(pod, sp) < 0) {
+		sched_pod_clear(sp);
+		return -1;
+	}
+	sp->owner = sched_owner_key(&pod->meta); /* out of memory: spread without it, a worse score */
+	api_pod_requests(pod, &sp->cpu, &sp->mem);
+	sp->privileged = api_sec_privileged(&pod->spec, &what, &ctr);
+	sp->labels = pod->meta.labels;
+	pod->meta.labels = (struct api_labels){0};
+	sp->node_selector = pod->spec.node_selector;
+	pod->spec.node_selector = (struct api_labels){0};
 	return 0;
 }
 
@@ -313,6 +341,12 @@ void
 sched_pod_clear(struct sched_pod *sp)
 {
 	free(sp->ports);
+	free(sp->owner);
+	api_labels_clear(&sp->labels);
+	api_labels_clear(&sp->node_selector);
+	for (size_t i = 0; i < sp->n_host_paths; i++)
+		free(sp->host_paths[i].path);
+	free(sp->host_paths);
 	memset(sp, 0, sizeof(*sp));
 }
 
@@ -320,31 +354,26 @@ int
 sched_pod_req(const struct sched_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
               struct sched_spread *sp)
 {
-	char *owner;
-
 	memset(req, 0, sizeof(*req));
 	memset(sp, 0, sizeof(*sp));
 	*ports = NULL;
 	req->cpu = pod->cpu;
 	req->mem = pod->mem;
-	req->selector = &pod->pod->spec.node_selector;
+	req->selector = &pod->node_selector;
 	req->privileged = pod->privileged;
-	req->volumes = pod->pod->spec.volumes;
-	req->nvolumes = pod->pod->spec.n_volumes;
+	req->volumes = pod->host_paths;
+	req->nvolumes = pod->n_host_paths;
 	if (pod->nports && !(*ports = malloc(pod->nports * sizeof(**ports))))
 		return -1;
 	if (pod->nports)
 		memcpy(*ports, pod->ports, pod->nports * sizeof(**ports));
 	req->ports = *ports;
 	req->nports = pod->nports;
-	owner = sched_owner_key(&pod->pod->meta);
-	if (sched_spread_keys(&pod->pod->meta.labels, owner, sp) < 0) {
-		free(owner);
+	if (sched_spread_keys(&pod->labels, pod->owner, sp) < 0) {
 		free(*ports);
 		*ports = NULL;
 		return -1;
 	}
-	free(owner);
 	req->owner = sp->n ? sp->keys[0].key : NULL;
 	return 0;
 }
@@ -485,20 +514,13 @@ sched_places_rekey(void)
 {
 	struct sched_place *p, *tmp;
 	const struct informer_obj *po;
-	const struct sched_pod *spod;
-	const struct api_pod *pod;
+	const struct sched_pod *pod;
 	struct sched_spread sp;
-	char *owner;
-	int rc;
 
 	HASH_ITER(hh, S.places, p, tmp) {
-		if (!(po = informer_get(S.pods, p->pod)) || !(spod = po->obj) || po->create_revision != p->uid)
+		if (!(po = informer_get(S.pods, p->pod)) || !(pod = po->obj) || po->create_revision != p->uid)
 			continue;
-		pod = spod->pod;
-		owner = sched_owner_key(&pod->meta);
-		rc = sched_spread_keys(&pod->meta.labels, owner, &sp);
-		free(owner);
-		if (rc < 0)
+		if (sched_spread_keys(&pod->labels, pod->owner, &sp) < 0)
 			continue; /* out of memory: keep the old keys */
 		account_spread(p, -1);
 		sched_spread_free(&p->spread);

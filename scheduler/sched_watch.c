@@ -27,8 +27,7 @@ report_invalid(const char *kind, const char *dir, const char *name, struct api_e
 	free(why);
 }
 
-/* A struct sched_pod (new) of the whole pod, then the pod slimmed to
- * what sched_pod_req reads besides the digest. */
+/* A struct sched_pod (new) of the whole pod, which is freed. */
 static void *
 dec_pod(const char *name, const char *value, size_t len, void *arg)
 {
@@ -46,14 +45,11 @@ dec_pod(const char *name, const char *value, size_t len, void *arg)
 	}
 	if (pod && (!(sp = malloc(sizeof(*sp))) || sched_pod_digest(pod, sp) < 0)) {
 		free(sp); /* out of memory: reported as such */
-		api_pod_free(pod);
-		pod = NULL;
 		sp = NULL;
 	}
-	if (!pod)
+	if (!sp)
 		report_invalid("pod", "pods", name, &errs);
-	else
-		api_pod_slim(pod, API_SLIM_LABELS | API_SLIM_OWNERS | API_SLIM_NODE_SELECTOR | API_SLIM_VOLUMES);
+	api_pod_free(pod);
 	api_errors_clear(&errs);
 	return sp;
 }
@@ -64,7 +60,6 @@ free_pod(void *obj)
 	struct sched_pod *sp = obj;
 
 	if (sp) {
-		api_pod_free(sp->pod);
 		sched_pod_clear(sp);
 		free(sp);
 	}
@@ -510,8 +505,8 @@ sched_resync(struct controller *c, void *arg)
 }
 
 /* Started in this order; pods and bindings are the many: the pods cache
- * keeps a digest, the pod slimmed and its raw value (a binding is written
- * from it), the bindings cache neither object nor value. */
+ * keeps a digest (struct sched_pod) and the raw value (a binding is
+ * written from it), the bindings cache neither object nor value. */
 const struct controller_watch sched_watches[] = {
 	{"services",
          dec_service,
