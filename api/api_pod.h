@@ -141,15 +141,14 @@ void api_pod_free(struct api_pod *pod);
  * (deletionGracePeriodSeconds, hostNetwork, hostPID, hostIPC,
  * restartPolicy, ...), which cost nothing more: */
 #define API_SLIM_LABELS (1u << 0) /* metadata.labels */
-#define API_SLIM_OWNERS (1u << 1) /* metadata.ownerReferences */
 /* The containers' named ports (name, containerPort, hostPort, protocol),
  * what a service's named targetPort resolves against: a container keeps
  * only those and nothing else, a container without one is dropped. */
-#define API_SLIM_NAMED_PORTS (1u << 2)
+#define API_SLIM_NAMED_PORTS (1u << 1)
 /* Free everything of a decoded, checked pod but what keep names (a cache
  * that reads only these fields). Everything else reads as absent: name,
- * uid, annotations, nodeSelector, volumes, init containers, every
- * other container field.
+ * uid, annotations, ownerReferences, nodeSelector, volumes, init
+ * containers, every other container field.
  * A slimmed pod must not be serialized, copied or checked again:
  * api_pod_serialize and api_pod_dup give NULL for it (pod->slim set).
  * 0, or -1 when out of memory (pod left whole). O(size of the pod). */

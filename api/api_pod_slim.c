@@ -1,9 +1,11 @@
 /*
  * api_pod_slim.c: what a cache keeps of a decoded pod (issue 20). The
  * controllers' informers hold every pod of the cluster; each reads a few
- * fields (labels, owners, a container's named ports...), so once a pod
- * has been decoded and checked whole, the rest is freed. It does not check
- * anything and never makes a pod whole again: a slimmed pod is only read.
+ * fields (labels, a container's named ports...), so once a pod has been
+ * decoded and checked whole, the rest is freed (the scheduler and the
+ * replication controller keep a small struct of their own instead). It
+ * does not check anything and never makes a pod whole again: a slimmed
+ * pod is only read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +89,6 @@ api_pod_slim(struct api_pod *pod, unsigned keep)
 	if (keep & API_SLIM_LABELS) {
 		k.meta.labels = pod->meta.labels;
 		pod->meta.labels = (struct api_labels){0};
-	}
-	if (keep & API_SLIM_OWNERS) {
-		k.meta.owners = pod->meta.owners;
-		k.meta.n_owners = pod->meta.n_owners;
-		pod->meta.owners = NULL;
-		pod->meta.n_owners = 0;
 	}
 	api_pod_clear(pod); /* what was not moved to k */
 	*pod = k;

@@ -94,33 +94,57 @@ free_controller(void *o)
 }
 
 /* Cached pods, statuses and bindings keep only what this controller
- * reads (after the whole value is checked): of a pod its labels, owners
- * and deletion grace (rc_sync.c, rc_enqueue_for_pod); of a status its
- * uid, phase and readiness (rc_index.c); of a binding its pod's uid. New
- * pods are made from the controller's template, never from a cached pod. */
-static void *
-dec_pod(const char *name, const char *value, size_t len, void *arg)
+ * reads (after the whole value is checked): of a pod a struct rc_pod
+ * (rc_sync.c, rc_enqueue_for_pod); of a status its uid, phase and
+ * readiness (rc_index.c); of a binding its pod's uid. New pods are made
+ * from the controller's template, never from a cached pod. */
+static struct rc_pod *
+rc_pod_of(struct api_pod *p)
 {
-	struct api_errors errs = {0};
-	struct api_pod *p;
+	struct rc_pod *rp = calloc(1, sizeof(*rp));
+	struct api_owner_ref *own = (struct api_owner_ref *)api_meta_owner(&p->meta, API_CONTROLLER_KIND);
 
-	(void)arg;
-	if ((p = api_pod_parse(value, len, &errs)) && api_meta_check_name(&p->meta, name, &errs) < 0) {
-		api_pod_free(p);
-		p = NULL;
+	if (!rp)
+		return NULL;
+	rp->labels = p->meta.labels;
+	p->meta.labels = (struct api_labels){0};
+	if ((rp->owned = own != NULL)) {
+		rp->owner = own->name;
+		rp->owner_uid = own->uid;
+		own->name = own->uid = NULL; /* moved */
 	}
-	if (!p)
-		log_kv(LL_DEBUG, KV("pod", name), "pod does not decode; not counting it for any controller");
-	else
-		api_pod_slim(p, API_SLIM_LABELS | API_SLIM_OWNERS); /* out of memory: kept whole */
-	api_errors_clear(&errs);
-	return p;
+	rp->deletion_grace_p1 = p->meta.deletion_grace_p1;
+	return rp;
 }
 
 static void
 free_pod(void *o)
 {
-	api_pod_free(o);
+	struct rc_pod *rp = o;
+
+	if (rp) {
+		api_labels_clear(&rp->labels);
+		free(rp->owner);
+		free(rp->owner_uid);
+		free(rp);
+	}
+}
+
+static void *
+dec_pod(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_errors errs = {0};
+	struct api_pod *p;
+	struct rc_pod *rp = NULL;
+
+	(void)arg;
+	if ((p = api_pod_parse(value, len, &errs)) && api_meta_check_name(&p->meta, name, &errs) == 0)
+		rp = rc_pod_of(p);
+	if (!rp)
+		log_kv(LL_DEBUG, KV("pod", name), "pod does not decode; not counting it for any controller");
+	api_pod_free(p);
+	api_errors_clear(&errs);
+	return rp;
 }
 
 static void *
@@ -178,23 +202,21 @@ ctl_update(struct informer *inf, const struct informer_obj *old, const struct in
 static void
 enqueue_selecting(const struct informer_obj *o, void *arg)
 {
-	const struct api_pod *pod = arg;
+	const struct rc_pod *pod = arg;
+	const struct api_controller *ctl = o->obj;
 
-	if (o->obj && api_controller_selects(o->obj, pod))
+	if (ctl && api_selector_matches(&ctl->spec.selector, &pod->labels))
 		wq_add(RC.q, o->name);
 }
 
 void
-rc_enqueue_for_pod(struct rc *rc, const struct api_pod *pod)
+rc_enqueue_for_pod(struct rc *rc, const struct rc_pod *pod)
 {
-	const struct api_owner_ref *own;
-
 	if (!pod)
 		return;
-	own = api_meta_owner(&pod->meta, API_CONTROLLER_KIND);
-	if (own && own->name && api_check_dns_label(own->name, NULL) == 0)
-		wq_add(rc->q, own->name);
-	else if (!own)
+	if (pod->owned && pod->owner && api_check_dns_label(pod->owner, NULL) == 0)
+		wq_add(rc->q, pod->owner);
+	else if (!pod->owned)
 		informer_foreach(rc->controllers, enqueue_selecting, (void *)pod);
 }
 

@@ -82,13 +82,22 @@ struct rc {
 	struct metric *m_creates, *m_deletes, *m_status, *m_failures;
 };
 
+/* A pod as the pods cache holds it (main.c): what this controller reads
+ * of one, moved out of the whole pod, which is freed. */
+struct rc_pod {
+	struct api_labels labels;  /* metadata.labels */
+	int owned;                 /* it has an owner reference of kind ReplicationController */
+	char *owner, *owner_uid;   /* the first such reference's name and uid (NULL when absent) */
+	int64_t deletion_grace_p1; /* api_meta's: > 0 while the pod is being deleted */
+};
+
 /* main.c */
 extern struct rc RC;
 /* The state of name, created when create is set (NULL when out of memory
  * or absent). Owned by RC. */
 struct rc_state *rc_state_get(struct rc *rc, const char *name, int create);
 /* Enqueue the controller owning pod, or every controller selecting it. */
-void rc_enqueue_for_pod(struct rc *rc, const struct api_pod *pod);
+void rc_enqueue_for_pod(struct rc *rc, const struct rc_pod *pod);
 
 /* rc_index.c: the pod → binding/status index. name is NODE/POD; uid is
  * the binding's pod uid (NULL: it binds no incarnation). */

@@ -319,23 +319,22 @@ static void
 collect_cb(const struct informer_obj *o, void *arg)
 {
 	struct collect *c = arg;
-	const struct api_pod *pod = o->obj;
-	const struct api_owner_ref *own;
+	const struct rc_pod *pod = o->obj;
 	const struct rc_podinfo *pi;
 	char uid[24];
 
 	if (!pod)
 		return;
-	own = api_meta_owner(&pod->meta, API_CONTROLLER_KIND);
-	if (own && own->name && strcmp(own->name, c->name) == 0 &&
-	    (!c->uid || !own->uid || strcmp(own->uid, c->uid) != 0)) {
+	if (pod->owner && strcmp(pod->owner, c->name) == 0 &&
+	    (!c->uid || !pod->owner_uid || strcmp(pod->owner_uid, c->uid) != 0)) {
 		/* Owned by a controller of this name that no longer exists. */
 		c->oom |= push(&c->stale, &c->nstale, c->cap, o);
 		return;
 	}
-	if (!c->ctl || (own && (!own->name || strcmp(own->name, c->name) != 0)) || !api_controller_selects(c->ctl, pod))
+	if (!c->ctl || (pod->owned && (!pod->owner || strcmp(pod->owner, c->name) != 0)) ||
+	    !api_selector_matches(&c->ctl->spec.selector, &pod->labels))
 		return;
-	if (pod->meta.deletion_grace_p1 > 0)
+	if (pod->deletion_grace_p1 > 0)
 		return; /* being deleted: not active, as Kubernetes counts it; replaced now */
 	snprintf(uid, sizeof(uid), "%" PRId64, o->create_revision);
 	pi = rc_podinfo(c->rc, o->name);
