@@ -30,8 +30,8 @@ struct controller {
 	size_t nwatches;
 	struct wq *q;
 	int leading, stopping, running; /* running: the queue is resumed */
-	ev_timer trim;                  /* once, after the first lists (trim_cb) */
-	int trimmed;                    /* trim was started */
+	ev_timer trim;                  /* twice, after the first lists (trim_cb) */
+	int trimmed;                    /* 0: not started, then 1 + trims done */
 	ev_timer resync;
 	void (*done)(void *);
 	void *done_arg;
@@ -114,16 +114,19 @@ update(struct controller *c)
  * at once (etcd_list delivers one result); they are free now, once the
  * lists' results and the first passes are done, but malloc keeps such
  * pages in the middle of the heap: about 1 kB a pod in the replication
- * controller. Give them back, once. */
+ * controller. Give them back 1 s after, and again 10 s after (first
+ * passes that waited for their own writes, a loaded machine). */
 static void
 trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)loop;
-	(void)t;
+	struct controller *c = t->data;
+
 	(void)revents;
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+	if (++c->trimmed > 2)
+		ev_timer_stop(loop, t);
 }
 
 static void
@@ -191,7 +194,8 @@ controller_new(struct ev_loop *loop, struct etcd_client *etcd, const struct cont
 	c->cfg = *cfg;
 	ev_timer_init(&c->resync, resync_cb, cfg->resync, cfg->resync);
 	c->resync.data = c;
-	ev_timer_init(&c->trim, trim_cb, 1.0, 0);
+	ev_timer_init(&c->trim, trim_cb, 1.0, 9.0);
+	c->trim.data = c;
 	if (cfg->reconcile) {
 		if (!(c->q = wq_new(loop, cfg->reconcile, cfg->arg, cfg->workers > 0 ? cfg->workers : 1)))
 			goto fail;
