@@ -22,8 +22,9 @@ $(foreach t,$(CTL_INTEG),$(eval $(call test_prog,$(t),tests/integration,$(CTL_EX
 $(foreach t,$(CTL_INTEG),$(eval $(TBIN)/$(t): | $(BIN)/skiff-replication-controller $(BIN)/skiff-node-controller))
 INTEG_TESTS += $(CTL_INTEG:%=$(TBIN)/%)
 
-# Unit tests link the pure parts (index, ranking) without main.c.
-RC_UNIT_OBJ := $(OBJ)/controllers/replication/rc_index.o $(OBJ)/controllers/replication/rc_delete.o
+# Unit tests link the pure parts (index, ranking, the cached pod) without main.c.
+RC_UNIT_OBJ := $(OBJ)/controllers/replication/rc_index.o $(OBJ)/controllers/replication/rc_delete.o \
+               $(OBJ)/controllers/replication/rc_pod.o
 $(eval $(call test_prog,check_rc,tests/unit,$(RC_UNIT_OBJ) $(DAEMON_LIB) $(API_LIB) $(ETCD_LIB)))
 UNIT_TESTS += $(TBIN)/check_rc
 

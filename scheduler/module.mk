@@ -1,7 +1,7 @@
-# scheduler/: skiff-scheduler (binds pods to nodes). sched_filter.c and
-# sched_score.c are pure and also linked by the unit tests.
+# scheduler/: skiff-scheduler (binds pods to nodes). sched_filter.c,
+# sched_score.c and sched_pod.c are pure and also linked by the unit tests.
 SCHED_SRC := $(wildcard scheduler/*.c)
-SCHED_PURE := $(OBJ)/scheduler/sched_filter.o $(OBJ)/scheduler/sched_score.o
+SCHED_PURE := $(OBJ)/scheduler/sched_filter.o $(OBJ)/scheduler/sched_score.o $(OBJ)/scheduler/sched_pod.o
 PROGRAMS += $(BIN)/skiff-scheduler
 MAN_PAGES += scheduler/skiff-scheduler.8
 $(BIN)/skiff-scheduler: $(SCHED_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)

@@ -130,6 +130,30 @@ int sched_score_cmp(const struct sched_score *a, const struct sched_score *b);
 #define SCHED_MIN_NODES_TO_FIND 100
 size_t sched_nodes_to_find(size_t nnodes, int percentage);
 
+/* ---- what is kept of a pod (sched_pod.c, pure) ---- */
+
+/* A pod as the scheduler caches it: what it asks of a node and what it
+ * is spread and filtered by, taken from the whole pod, which is not kept
+ * (a binding is written from the pod's raw value, sched_bind.c). */
+struct sched_pod {
+	int64_t cpu, mem; /* api_pod_requests */
+	int privileged;   /* api_sec_privileged */
+	struct sched_hostport *ports;
+	size_t nports;
+	struct api_labels labels;        /* metadata.labels */
+	char *owner;                     /* sched_owner_key, NULL: none */
+	struct api_labels node_selector; /* spec.nodeSelector */
+	struct api_volume *host_paths;   /* spec.volumes of hostPath: source and path only */
+	size_t n_host_paths;
+};
+/* Fill sp from the whole pod, moving its labels, nodeSelector and
+ * hostPath volumes' paths out of it (pod is then fit only to be freed).
+ * 0, or -1 out of memory (pod untouched). sched_pod_clear frees sp's. */
+int sched_pod_digest(struct api_pod *pod, struct sched_pod *sp);
+void sched_pod_clear(struct sched_pod *sp);
+/* The controller owner's key of m ("ReplicationController/web"), new, or NULL. */
+char *sched_owner_key(const struct api_meta *m);
+
 /* ---- the daemon's bookkeeping (sched_cache.c) ---- */
 
 struct sched_group;
@@ -253,31 +277,10 @@ int sched_node_judge(struct sched_node *n, double now);
 /* Judge every node, logging those whose heartbeat stopped; 1 when one
  * became Ready. O(nodes). */
 int sched_nodes_judge(double now);
-/* A pod as the scheduler caches it: what it asks of a node and what it
- * is spread and filtered by, taken from the whole pod, which is not kept
- * (a binding is written from the pod's raw value, sched_bind.c). */
-struct sched_pod {
-	int64_t cpu, mem; /* api_pod_requests */
-	int privileged;   /* api_sec_privileged */
-	struct sched_hostport *ports;
-	size_t nports;
-	struct api_labels labels;        /* metadata.labels */
-	char *owner;                     /* sched_owner_key, NULL: none */
-	struct api_labels node_selector; /* spec.nodeSelector */
-	struct api_volume *host_paths;   /* spec.volumes of hostPath: source and path only */
-	size_t n_host_paths;
-};
-/* Fill sp from the whole pod, moving its labels, nodeSelector and
- * hostPath volumes' paths out of it (pod is then fit only to be freed).
- * 0, or -1 out of memory (pod untouched). sched_pod_clear frees sp's. */
-int sched_pod_digest(struct api_pod *pod, struct sched_pod *sp);
-void sched_pod_clear(struct sched_pod *sp);
 /* Fill req from pod. *ports (new array or NULL) and sp are the caller's to
  * free (free, sched_spread_free); req borrows them. 0, or -1 out of memory. */
 int sched_pod_req(const struct sched_pod *pod, struct sched_podreq *req, struct sched_hostport **ports,
                   struct sched_spread *sp);
-/* The controller owner's key of m ("ReplicationController/web"), new, or NULL. */
-char *sched_owner_key(const struct api_meta *m);
 /* sp = owner (if any) + every service whose selector matches labels. O(services). */
 int sched_spread_keys(const struct api_labels *labels, const char *owner, struct sched_spread *sp);
 void sched_spread_free(struct sched_spread *sp);

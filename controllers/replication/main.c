@@ -98,38 +98,6 @@ free_controller(void *o)
  * (rc_sync.c, rc_enqueue_for_pod); of a status its uid, phase and
  * readiness (rc_index.c); of a binding its pod's uid. New pods are made
  * from the controller's template, never from a cached pod. */
-static struct rc_pod *
-rc_pod_of(struct api_pod *p)
-{
-	struct rc_pod *rp = calloc(1, sizeof(*rp));
-	struct api_owner_ref *own = (struct api_owner_ref *)api_meta_owner(&p->meta, API_CONTROLLER_KIND);
-
-	if (!rp)
-		return NULL;
-	rp->labels = p->meta.labels;
-	p->meta.labels = (struct api_labels){0};
-	if ((rp->owned = own != NULL)) {
-		rp->owner = own->name;
-		rp->owner_uid = own->uid;
-		own->name = own->uid = NULL; /* moved */
-	}
-	rp->deletion_grace_p1 = p->meta.deletion_grace_p1;
-	return rp;
-}
-
-static void
-free_pod(void *o)
-{
-	struct rc_pod *rp = o;
-
-	if (rp) {
-		api_labels_clear(&rp->labels);
-		free(rp->owner);
-		free(rp->owner_uid);
-		free(rp);
-	}
-}
-
 static void *
 dec_pod(const char *name, const char *value, size_t len, void *arg)
 {
@@ -139,7 +107,7 @@ dec_pod(const char *name, const char *value, size_t len, void *arg)
 
 	(void)arg;
 	if ((p = api_pod_parse(value, len, &errs)) && api_meta_check_name(&p->meta, name, &errs) == 0)
-		rp = rc_pod_of(p);
+		rp = rc_pod_new(p);
 	if (!rp)
 		log_kv(LL_DEBUG, KV("pod", name), "pod does not decode; not counting it for any controller");
 	api_pod_free(p);
@@ -389,7 +357,7 @@ static const struct controller_watch watches[] = {
 	{"controllerstatus", NULL, NULL, {NULL, ctl_update, ctl_add, NULL, NULL}, 0, &RC.cstatus},
 	{"podstatus", dec_status, free_status, {status_add, status_update, status_del, NULL, NULL}, 1, &RC.podstatus},
 	{"bindings", dec_binding, free, {binding_add, binding_update, binding_del, NULL, NULL}, 1, &RC.bindings},
-	{"pods", dec_pod, free_pod, {pod_add, pod_update, pod_add, NULL, NULL}, 1, &RC.pods},
+	{"pods", dec_pod, rc_pod_free, {pod_add, pod_update, pod_add, NULL, NULL}, 1, &RC.pods},
 	{"controllers",
          dec_controller,
          free_controller,

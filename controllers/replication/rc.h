@@ -91,6 +91,12 @@ struct rc_pod {
 	int64_t deletion_grace_p1; /* api_meta's: > 0 while the pod is being deleted */
 };
 
+/* rc_pod.c: a new struct rc_pod of p, whose labels and owner strings it
+ * takes (p is then fit only to be freed); NULL when out of memory (p
+ * untouched). */
+struct rc_pod *rc_pod_new(struct api_pod *p);
+void rc_pod_free(void *pod);
+
 /* main.c */
 extern struct rc RC;
 /* The state of name, created when create is set (NULL when out of memory

@@ -8,87 +8,17 @@
  * object does, and is never serialized again.
  */
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "unit_fixtures.h"
 
 #define ALL_POD_KEEP 32u   /* every combination of the five API_SLIM_* */
 #define ALL_STATUS_KEEP 4u /* and of the two API_SLIM_STATUS_* */
 
-typedef void (*keep_fn)(const char *name, const char *text, size_t len, unsigned keep);
-
-/* For the input.json of every case of suite that decodes as kind, fn
- * with keep 0 .. nkeep-1; with nkeep 0, fn once (keep 0) for every case,
- * decoding or not. Returns how many cases fn saw. */
-static size_t
-each_case(const char *suite, enum api_kind kind, keep_fn fn, unsigned nkeep)
-{
-	char path[600];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "tests/fixtures/api/%s", suite);
-	ck_assert_msg((d = opendir(path)) != NULL, "%s: run from the source tree", path);
-	while ((de = readdir(d))) {
-		struct api_errors errs = {0};
-		void *obj = NULL;
-		FILE *f;
-		long len;
-		char *text;
-
-		snprintf(path, sizeof(path), "tests/fixtures/api/%s/%s/input.json", suite, de->d_name);
-		if (de->d_name[0] == '.' || !(f = fopen(path, "rb")))
-			continue;
-		fseek(f, 0, SEEK_END);
-		len = ftell(f);
-		rewind(f);
-		text = calloc(1, (size_t)len + 1);
-		ck_assert_int_eq(fread(text, 1, (size_t)len, f), (size_t)len);
-		fclose(f);
-		if (nkeep == 0 || (obj = api_parse(kind, text, (size_t)len, &errs))) {
-			for (unsigned keep = 0; keep < (nkeep ? nkeep : 1); keep++)
-				fn(de->d_name, text, (size_t)len, keep);
-			n++;
-		}
-		api_free(kind, obj); /* an invalid one is reported, never cached */
-		api_errors_clear(&errs);
-		free(text);
-	}
-	closedir(d);
-	return n;
-}
-
 /* ---- pods ---- */
-
-static const char *const selectors[] = {
-	"{\"app\": \"web\"}",
-	"{\"app\": \"apache\", \"tier\": \"frontend\"}",
-	"{\"matchExpressions\": [{\"key\": \"app\", \"operator\": \"Exists\"}]}",
-	"{\"matchExpressions\": [{\"key\": \"tier\", \"operator\": \"NotIn\", \"values\": [\"backend\"]}]}",
-	"{\"matchExpressions\": [{\"key\": \"app\", \"operator\": \"DoesNotExist\"}]}",
-};
-
-/* api_controller_selects (the replication controller) and the same
- * selector on labels (the endpoints controller's matching). */
-static void
-same_selection(const char *name, const struct api_pod *full, const struct api_pod *slim)
-{
-	for (size_t i = 0; i < sizeof(selectors) / sizeof(selectors[0]); i++) {
-		struct api_controller c = {0};
-		struct api_errors errs = {0};
-		json_t *j = json_loads(selectors[i], 0, NULL);
-
-		ck_assert_int_eq(api_selector_from_json(j, &c.spec.selector, &errs), 0);
-		ck_assert_msg(api_controller_selects(&c, full) == api_controller_selects(&c, slim), "%s: selector %zu",
-		              name, i);
-		api_selector_clear(&c.spec.selector);
-		json_decref(j);
-	}
-}
 
 /* Every named port of full resolves the same on slim, in either protocol,
  * and a name no container has resolves to nothing on both. */
@@ -154,7 +84,7 @@ check_pod_keep(const char *name, const char *text, size_t len, unsigned keep)
 	scalars_only(name, full, slim);
 	if (keep & API_SLIM_LABELS) {
 		ck_assert_msg(api_labels_equal(&slim->meta.labels, &full->meta.labels), "%s: labels", name);
-		same_selection(name, full, slim);
+		uf_selects_alike(name, full, &slim->meta.labels);
 	} else {
 		ck_assert_int_eq(slim->meta.labels.n, 0);
 	}
@@ -170,7 +100,7 @@ check_pod_keep(const char *name, const char *text, size_t len, unsigned keep)
 
 START_TEST(pods_keep_what_is_asked)
 {
-	ck_assert_uint_ge(each_case("pod", API_POD, check_pod_keep, ALL_POD_KEEP), 20);
+	ck_assert_uint_ge(uf_each_case("pod", API_POD, check_pod_keep, ALL_POD_KEEP), 20);
 }
 END_TEST
 
@@ -243,7 +173,7 @@ check_status_keep(const char *name, const char *text, size_t len, unsigned keep)
 
 START_TEST(statuses_keep_what_is_asked)
 {
-	ck_assert_uint_ge(each_case("podstatus", API_PODSTATUS, check_status_keep, ALL_STATUS_KEEP), 5);
+	ck_assert_uint_ge(uf_each_case("podstatus", API_PODSTATUS, check_status_keep, ALL_STATUS_KEEP), 5);
 }
 END_TEST
 
@@ -298,7 +228,7 @@ check_binding(const char *name, const char *text, size_t len, unsigned keep)
 
 START_TEST(bindings_keep_the_uid)
 {
-	ck_assert_uint_ge(each_case("binding", API_BINDING, check_binding, 0), 4);
+	ck_assert_uint_ge(uf_each_case("binding", API_BINDING, check_binding, 0), 4);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "controllers/replication/rc.h"
+#include "unit_fixtures.h"
 
 static struct api_pod_status *
 status(const char *uid, int running, int ready)
@@ -136,6 +137,35 @@ START_TEST(test_rank)
 }
 END_TEST
 
+/* What the pods cache keeps (rc_pod_new) counts and selects as the
+ * whole pod does, for every valid pod of tests/fixtures/api/pod/. */
+static void
+rc_pod_one(const char *name, const char *text, size_t len, unsigned keep)
+{
+	struct api_errors errs = {0};
+	struct api_pod *full = api_pod_parse(text, len, &errs), *moved = api_pod_parse(text, len, &errs);
+	const struct api_owner_ref *own = api_meta_owner(&full->meta, API_CONTROLLER_KIND);
+	struct rc_pod *rp = rc_pod_new(moved);
+
+	(void)keep;
+	ck_assert_ptr_nonnull(rp);
+	uf_selects_alike(name, full, &rp->labels);
+	ck_assert_msg(rp->owned == (own != NULL), "%s: owned", name);
+	ck_assert_pstr_eq(rp->owner, own ? own->name : NULL);
+	ck_assert_pstr_eq(rp->owner_uid, own ? own->uid : NULL);
+	ck_assert_int_eq(rp->deletion_grace_p1, full->meta.deletion_grace_p1);
+	rc_pod_free(rp);
+	api_pod_free(moved);
+	api_pod_free(full);
+	api_errors_clear(&errs);
+}
+
+START_TEST(test_pod)
+{
+	ck_assert_uint_ge(uf_each_case("pod", API_POD, rc_pod_one, 1), 20);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -147,6 +177,7 @@ main(void)
 	tcase_add_test(core, test_index);
 	tcase_add_test(core, test_trust);
 	tcase_add_test(core, test_rank);
+	tcase_add_test(core, test_pod);
 	suite_add_tcase(s, core);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scheduler/sched.h" /* not <sched.h> */
+#include "unit_fixtures.h"
 
 static struct api_labels ssd, hdd;
 
@@ -289,6 +290,61 @@ START_TEST(nodes_to_find)
 }
 END_TEST
 
+/* What the pods cache keeps (sched_pod_digest) answers as the whole pod
+ * does, for every valid pod of tests/fixtures/api/pod/. */
+static void
+digest_one(const char *name, const char *text, size_t len, unsigned keep)
+{
+	struct api_errors errs = {0};
+	struct api_pod *full = api_pod_parse(text, len, &errs), *moved = api_pod_parse(text, len, &errs);
+	struct sched_pod sp;
+	const char *what, *ctr;
+	int64_t cpu, mem;
+	char *owner = sched_owner_key(&full->meta);
+	size_t k = 0;
+
+	(void)keep;
+	ck_assert_int_eq(sched_pod_digest(moved, &sp), 0);
+	api_pod_requests(full, &cpu, &mem);
+	ck_assert_msg(sp.cpu == cpu && sp.mem == mem, "%s: requests", name);
+	ck_assert_int_eq(sp.privileged, api_sec_privileged(&full->spec, &what, &ctr));
+	ck_assert_msg(api_labels_equal(&sp.labels, &full->meta.labels), "%s: labels", name);
+	uf_selects_alike(name, full, &sp.labels); /* services' selectors, for spreading */
+	ck_assert_msg(api_labels_equal(&sp.node_selector, &full->spec.node_selector), "%s: nodeSelector", name);
+	ck_assert_pstr_eq(sp.owner, owner);
+	for (size_t i = 0; i < full->spec.n_containers; i++)
+		for (size_t j = 0; j < full->spec.containers[i].n_ports; j++) {
+			const struct api_container_port *cp = &full->spec.containers[i].ports[j];
+
+			if (cp->host_port > 0) {
+				ck_assert_uint_lt(k, sp.nports);
+				ck_assert_msg(sp.ports[k].port == cp->host_port &&
+				                      sp.ports[k].proto == (int)cp->protocol,
+				              "%s: host port %zu", name, k);
+				k++;
+			}
+		}
+	ck_assert_uint_eq(k, sp.nports);
+	k = 0;
+	for (size_t i = 0; i < full->spec.n_volumes; i++)
+		if (full->spec.volumes[i].source == API_VOL_HOST_PATH) {
+			ck_assert_uint_lt(k, sp.n_host_paths);
+			ck_assert_str_eq(sp.host_paths[k++].path, full->spec.volumes[i].path);
+		}
+	ck_assert_uint_eq(k, sp.n_host_paths);
+	free(owner);
+	sched_pod_clear(&sp);
+	api_pod_free(moved);
+	api_pod_free(full);
+	api_errors_clear(&errs);
+}
+
+START_TEST(pod_digest)
+{
+	ck_assert_uint_ge(uf_each_case("pod", API_POD, digest_one, 1), 20);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -304,6 +360,7 @@ suite(void)
 	tcase_add_test(core, node_policy);
 	tcase_add_test(core, score_least_balanced);
 	tcase_add_test(core, score_spread_first);
+	tcase_add_test(core, pod_digest);
 	tcase_add_test(errors, not_ready_unschedulable);
 	tcase_add_test(errors, summary);
 	tcase_add_test(limits, resources);
