@@ -430,7 +430,7 @@ json_t *
 api_pod_encode(const void *obj)
 {
 	const struct api_pod *pod = obj;
-	json_t *j = pod->slim ? NULL : json_object(); /* a slim pod's parts are freed: NULL */
+	json_t *j = json_object();
 	int rc = !j;
 
 	if (j) {

@@ -124,7 +124,6 @@ struct api_pod_spec {
 struct api_pod {
 	struct api_meta meta;
 	struct api_pod_spec spec;
-	int slim; /* 1 once api_pod_slim freed parts of it (then never serialized) */
 };
 
 /* Decode and check a Pod from JSON text (len bytes). Returns a new pod
@@ -136,23 +135,6 @@ char *api_pod_serialize(const struct api_pod *pod);
 /* A deep copy, NULL when out of memory. */
 struct api_pod *api_pod_dup(const struct api_pod *pod);
 void api_pod_free(struct api_pod *pod);
-
-/* What api_pod_slim keeps besides every scalar of metadata and spec
- * (deletionGracePeriodSeconds, hostNetwork, hostPID, hostIPC,
- * restartPolicy, ...), which cost nothing more: */
-#define API_SLIM_LABELS (1u << 0) /* metadata.labels */
-/* The containers' named ports (name, containerPort, hostPort, protocol),
- * what a service's named targetPort resolves against: a container keeps
- * only those and nothing else, a container without one is dropped. */
-#define API_SLIM_NAMED_PORTS (1u << 1)
-/* Free everything of a decoded, checked pod but what keep names (a cache
- * that reads only these fields). Everything else reads as absent: name,
- * uid, annotations, ownerReferences, nodeSelector, volumes, init
- * containers, every other container field.
- * A slimmed pod must not be serialized, copied or checked again:
- * api_pod_serialize and api_pod_dup give NULL for it (pod->slim set).
- * 0, or -1 when out of memory (pod left whole). O(size of the pod). */
-int api_pod_slim(struct api_pod *pod, unsigned keep);
 
 /* Sum of the containers' requests: milli-cpu and bytes. */
 void api_pod_requests(const struct api_pod *pod, int64_t *cpu_milli, int64_t *memory_bytes);

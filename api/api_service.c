@@ -312,19 +312,23 @@ api_service_free(struct api_service *svc)
 }
 
 int
+api_port_by_name(const struct api_container_port *ports, size_t n, const char *name, enum api_protocol proto)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].name && strcmp(ports[i].name, name) == 0 && ports[i].protocol == proto)
+			return ports[i].container_port;
+	return 0;
+}
+
+int
 api_service_port_target(const struct api_service_port *sp, const struct api_pod *pod)
 {
-	size_t i, j;
+	int port = 0;
 
 	if (!sp->target_port_name)
 		return sp->target_port;
-	for (i = 0; i < pod->spec.n_containers; i++) {
-		const struct api_container *c = &pod->spec.containers[i];
-
-		for (j = 0; j < c->n_ports; j++)
-			if (c->ports[j].name && strcmp(c->ports[j].name, sp->target_port_name) == 0 &&
-			    c->ports[j].protocol == sp->protocol)
-				return c->ports[j].container_port;
-	}
-	return 0;
+	for (size_t i = 0; i < pod->spec.n_containers && !port; i++)
+		port = api_port_by_name(pod->spec.containers[i].ports, pod->spec.containers[i].n_ports,
+		                        sp->target_port_name, sp->protocol);
+	return port;
 }

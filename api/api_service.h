@@ -58,6 +58,9 @@ void api_service_free(struct api_service *svc);
  * for a named target the number of the pod's port of that name and
  * protocol, 0 when it has none. O(ports of the pod). */
 int api_service_port_target(const struct api_service_port *sp, const struct api_pod *pod);
+/* The containerPort of the first of ports[0..n) named name with protocol
+ * proto, 0 when none is. O(n). */
+int api_port_by_name(const struct api_container_port *ports, size_t n, const char *name, enum api_protocol proto);
 
 /* "ClusterIP", "NodePort", "LoadBalancer". */
 const char *api_service_type_name(enum api_service_type t);

@@ -94,6 +94,22 @@ enum epc_np_verdict {
 enum epc_np_verdict epc_node_port_judge(int want, int lo, int hi, const struct api_service_ip *holder, const char *name,
                                         const char *uid, int port, enum api_protocol proto);
 
+/* epc_pod.c: a pod as the pods cache holds it: what this controller
+ * reads of one. */
+struct epc_pod {
+	struct api_labels labels;         /* metadata.labels */
+	int64_t deletion_grace_p1;        /* api_meta's: > 0 while the pod is being deleted */
+	int host_network;                 /* spec.hostNetwork (epc_trust.c) */
+	struct api_container_port *named; /* the containers' named ports, in order */
+	size_t n_named;
+};
+/* A new struct epc_pod of p, whose labels and port names it takes (p is
+ * then fit only to be freed); NULL when out of memory (p untouched). */
+struct epc_pod *epc_pod_new(struct api_pod *p);
+void epc_pod_free(void *pod);
+/* What api_service_port_target answers on the whole pod. O(named ports). */
+int epc_pod_target(const struct api_service_port *sp, const struct epc_pod *pod);
+
 /* epc_sync.c */
 void epc_reconcile(struct wq *q, const char *name, void *arg);
 /* Enqueue every service whose selector matches pod (by name in P/pods/),

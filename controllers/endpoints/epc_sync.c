@@ -55,7 +55,7 @@ struct collect {
 	struct epc *e;
 	const struct api_service *svc;
 	struct addr_list ready, not_ready;
-	const struct api_pod *first; /* to resolve named target ports */
+	const struct epc_pod *first; /* to resolve named target ports */
 };
 
 /* Append a copy of (ip, node, pod); out of memory leaves it out. */
@@ -106,13 +106,13 @@ static void
 add_pod(const struct informer_obj *o, void *arg)
 {
 	struct collect *c = arg;
-	const struct api_pod *pod = o->obj;
+	const struct epc_pod *pod = o->obj;
 	const struct api_pod_status *st;
 	const char *node = NULL;
 
-	if (!pod || !api_selector_matches(&c->svc->spec.selector, &pod->meta.labels))
+	if (!pod || !api_selector_matches(&c->svc->spec.selector, &pod->labels))
 		return;
-	if (pod->meta.deletion_grace_p1 > 0)
+	if (pod->deletion_grace_p1 > 0)
 		return;
 	/* The status of this incarnation, from the node it is bound to. */
 	if (!(st = epc_trusted_status(c->e, o, &node)) || !st->pod_ip || !*st->pod_ip)
@@ -141,8 +141,7 @@ endpoints_json(struct epc *e, const struct api_service *svc, const char *ip)
 			ports[i] = svc->spec.ports[i];
 			ports[i].target_port_name = NULL;
 			if (svc->spec.ports[i].target_port_name)
-				ports[i].target_port =
-					c.first ? api_service_port_target(&svc->spec.ports[i], c.first) : 0;
+				ports[i].target_port = c.first ? epc_pod_target(&svc->spec.ports[i], c.first) : 0;
 			if (ports[i].target_port == 0)
 				ports[i].target_port = ports[i].port;
 			ports[i].node_port = epc_node_port_of(e, svc->meta.name, &svc->spec.ports[i]);
@@ -283,5 +282,5 @@ epc_enqueue_for_pod(struct epc *e, const char *pod)
 	const struct informer_obj *o = informer_get(e->pods, pod);
 
 	if (o && o->obj)
-		epc_enqueue_for_labels(e, &((const struct api_pod *)o->obj)->meta.labels);
+		epc_enqueue_for_labels(e, &((const struct epc_pod *)o->obj)->labels);
 }

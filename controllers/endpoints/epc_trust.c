@@ -272,7 +272,7 @@ epc_trusted_status(struct epc *e, const struct informer_obj *pod, const char **n
 	if (!(so = informer_get(e->status, key)) || !(st = so->obj) || !st->uid || strcmp(st->uid, uid) != 0)
 		return NULL; /* no status of this incarnation yet */
 	if (st->pod_ip && *st->pod_ip &&
-	    ip_check(e, node, st->pod_ip, pod->obj && ((const struct api_pod *)pod->obj)->spec.host_network, why,
+	    ip_check(e, node, st->pod_ip, pod->obj && ((const struct epc_pod *)pod->obj)->host_network, why,
 	             sizeof(why)) < 0) {
 		untrusted(e, so, pod->name, node, why);
 		return NULL;

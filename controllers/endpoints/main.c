@@ -55,20 +55,6 @@ static const struct src SERVICES = {API_SERVICE, "services"}, PODS = {API_POD, "
 			IPS = {API_SERVICEIP, NULL}, ENDPOINTS = {API_ENDPOINTS, NULL},
 			NETWORK = {API_NETWORKCONFIG, NULL};
 
-/* Cached pods and statuses keep only what this controller reads (after
- * the whole value is checked): of a pod its labels, deletion grace,
- * hostNetwork and named container ports (epc_sync.c, epc_trust.c); of a
- * status its uid, phase, readiness and podIP. */
-static void
-slim(enum api_kind kind, void *obj)
-{
-	/* Out of memory: kept whole, which reads the same. */
-	if (kind == API_POD)
-		api_pod_slim(obj, API_SLIM_LABELS | API_SLIM_NAMED_PORTS);
-	else if (kind == API_PODSTATUS)
-		api_pod_status_slim(obj, API_SLIM_STATUS_READY | API_SLIM_STATUS_POD_IP);
-}
-
 static void *
 decode(const char *name, const char *value, size_t len, void *arg, const struct src *s)
 {
@@ -84,7 +70,8 @@ decode(const char *name, const char *value, size_t len, void *arg, const struct 
 
 		if (!m || api_meta_check_name(m, name, &errs) == 0) {
 			api_errors_clear(&errs);
-			slim(s->kind, obj);
+			if (s->kind == API_PODSTATUS) /* out of memory: kept whole, which reads the same */
+				api_pod_status_slim(obj, API_SLIM_STATUS_READY | API_SLIM_STATUS_POD_IP);
 			return obj;
 		}
 		api_free(s->kind, obj);
@@ -111,11 +98,26 @@ decode(const char *name, const char *value, size_t len, void *arg, const struct 
 	}
 
 DECODER(dec_service, SERVICES, API_SERVICE)
-DECODER(dec_pod, PODS, API_POD)
 DECODER(dec_status, STATUS, API_PODSTATUS)
 DECODER(dec_ip, IPS, API_SERVICEIP)
 DECODER(dec_endpoints, ENDPOINTS, API_ENDPOINTS)
 DECODER(dec_network, NETWORK, API_NETWORKCONFIG)
+
+/* Cached pods, statuses and bindings keep only what this controller reads
+ * (after the whole value is checked): a pod as a struct epc_pod (its
+ * labels, deletion grace, hostNetwork, named container ports), a status
+ * slimmed to its uid, phase, readiness and podIP (decode above). */
+static void *
+dec_pod(const char *name, const char *value, size_t len, void *arg)
+{
+	struct api_pod *p = decode(name, value, len, arg, &PODS);
+	struct epc_pod *ep = p ? epc_pod_new(p) : NULL;
+
+	if (p && !ep)
+		log_kv(LL_WARN, KV("pod", name), "out of memory keeping the pod; it is left out until it changes");
+	api_pod_free(p);
+	return ep;
+}
 
 /* A binding is kept as its pod uid (new): all this controller needs of it.
  * Bindings are the scheduler's; one that does not decode binds nothing. */
@@ -157,7 +159,7 @@ pod_changed(struct informer *inf, const struct informer_obj *o, void *arg)
 	(void)inf;
 	(void)arg;
 	if (o->obj)
-		epc_enqueue_for_labels(&E, &((const struct api_pod *)o->obj)->meta.labels);
+		epc_enqueue_for_labels(&E, &((const struct epc_pod *)o->obj)->labels);
 }
 
 static void
@@ -307,7 +309,7 @@ static const struct controller_watch watches[] = {
          1,
          &E.status},
 	{"bindings", dec_binding, free, {keyed_added, keyed_updated, keyed_deleted, NULL, NULL}, 1, &E.bindings},
-	{"pods", dec_pod, dec_pod_free, {pod_changed, pod_updated, pod_changed, NULL, NULL}, 1, &E.pods},
+	{"pods", dec_pod, epc_pod_free, {pod_changed, pod_updated, pod_changed, NULL, NULL}, 1, &E.pods},
 	{"services",
          dec_service,
          dec_service_free,

@@ -15,3 +15,7 @@ MAN_PAGES += controllers/endpoints/skiff-endpoints-controller.8
 # The node-port allocator's pure decisions (range, pick, conflicts).
 $(eval $(call test_prog,check_epc_nodeport,tests/unit,$(OBJ)/controllers/endpoints/epc_nodeport_calc.o $(API_LIB)))
 UNIT_TESTS += $(TBIN)/check_epc_nodeport
+
+# What the pods cache keeps of a pod, against the whole pod.
+$(eval $(call test_prog,check_epc_pod,tests/unit,$(OBJ)/controllers/endpoints/epc_pod.o $(API_LIB)))
+UNIT_TESTS += $(TBIN)/check_epc_pod

@@ -60,7 +60,7 @@ uf_each_case(const char *suite, enum api_kind kind, uf_keep_fn fn, unsigned nkee
 
 /* api_controller_selects on the whole pod and the same selectors on the
  * labels a cache kept of it give the same answers. */
-static void
+__attribute__((unused)) static void
 uf_selects_alike(const char *name, const struct api_pod *full, const struct api_labels *kept)
 {
 	static const char *const selectors[] = {
