@@ -92,6 +92,9 @@ struct etcd_stats {
 	uint64_t watch_events, watch_restarts;
 };
 void etcd_client_stats(struct etcd_client *c, struct etcd_stats *out);
+/* Free the idle HTTP handles kept for reuse (about 32 kB each): for a
+ * daemon gone idle after a burst. Open connections stay. */
+void etcd_client_trim(struct etcd_client *c);
 
 /* etcd out of space: the client notes it when a call ends in
  * ETCD_ENOSPACE (etcd's NOSPACE alarm refuses writes) and calls fn once

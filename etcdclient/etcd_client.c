@@ -158,6 +158,13 @@ etcd_client_stats(struct etcd_client *c, struct etcd_stats *out)
 	*out = c->stats;
 }
 
+void
+etcd_client_trim(struct etcd_client *c)
+{
+	if (c)
+		tp_trim(c->tp);
+}
+
 int
 etcd_client_nospace(const struct etcd_client *c)
 {

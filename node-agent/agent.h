@@ -100,6 +100,8 @@ struct dk_req *dk_call(struct dk *d, const struct dk_call_opts *o);
 /* At most max requests open at once (0: no bound), one of them kept for
  * urgent ones when max > 1. */
 void dk_set_max(struct dk *d, long max);
+/* Free the idle curl handles kept for reuse (tp_trim). */
+void dk_trim(struct dk *d);
 /* Register the gauges skiff_agent_docker_calls_inflight and _queued and
  * the counter skiff_agent_docker_calls_timed_out_total. */
 void dk_metrics(struct dk *d, struct metrics *m);
@@ -180,6 +182,7 @@ struct agent {
 	struct dk_req *events_req;
 	ev_timer events_timer;
 	struct dk_req *list_req; /* resync list of our containers */
+	int list_unbound_only;   /* that list queues only pods without a binding */
 	int pause_importing;
 	int pause_ready;
 	struct metric *m_passes, *m_restarts, *m_status_writes;
@@ -326,7 +329,7 @@ void status_delete(struct agent *a, const char *pod, status_done_fn done, void *
 /* agent_events.c */
 void events_start(struct agent *a);
 void events_stop(struct agent *a);
-/* Enqueue every pod known to etcd or Docker. */
+/* Enqueue every pod known to etcd or Docker (the full resync). */
 void events_resync(struct agent *a);
 
 /* agent_events_own.c: what the agent itself is doing, whose events need

@@ -346,6 +346,13 @@ dk_new(struct ev_loop *loop, const char *socket_path)
 }
 
 void
+dk_trim(struct dk *d)
+{
+	if (d)
+		tp_trim(d->tp);
+}
+
+void
 dk_set_max(struct dk *d, long max)
 {
 	if (hollow_on())

@@ -2,10 +2,15 @@
  * agent_events.c: what makes pods get reconciled besides binding changes:
  * Docker's event stream (die, oom, destroy, start of containers with our
  * skiff.node label; reconnected after a second when it ends, with a full
- * resync since events may have been missed) and the resync timer, which
- * queues every pod that has a binding, a status or a container of ours.
- * It only queues names; agent_pods.c does the work. The echoes of the
- * agent's own starts and removals queue nothing (agent_events_own.c).
+ * resync since events may have been missed) and the resync timer. A bound
+ * pod is reconciled again --resync-interval after its own last pass
+ * (agent_pods.c, as kubelet's pod workers), so the timer queues only what
+ * has no binding: statuses, and containers of ours found by one list of
+ * the node's containers. A full resync (start, a new event stream, Docker
+ * answering again) queues every pod that has a binding, a status or a
+ * container of ours. It only queues names; agent_pods.c does the work.
+ * The echoes of the agent's own starts and removals queue nothing
+ * (agent_events_own.c).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -20,6 +25,13 @@ queue_pod(struct agent *a, const char *pod)
 {
 	if (pod && api_check_dns_label(pod, NULL) == 0)
 		wq_add(a->q, pod);
+}
+
+/* A pod the periodic resync leaves to its own timer: bound. */
+static int
+bound(struct agent *a, const char *pod)
+{
+	return pod && informer_get(a->bindings, pod) != NULL;
 }
 
 static int
@@ -110,27 +122,58 @@ list_done(struct dk_resp *r, void *arg)
 	}
 	j = json_loadb(r->body, r->len, 0, NULL);
 	json_array_foreach(j, i, it) {
-		queue_pod(a, json_string_value(json_object_get(json_object_get(it, "Labels"), LBL_POD)));
+		const char *pod = json_string_value(json_object_get(json_object_get(it, "Labels"), LBL_POD));
+
+		if (!a->list_unbound_only || !bound(a, pod))
+			queue_pod(a, pod);
 	}
 	json_decref(j);
 }
 
-void
-events_resync(struct agent *a)
+static void
+queue_unbound(const struct informer_obj *o, void *arg)
+{
+	if (!bound(arg, o->name))
+		queue_pod(arg, o->name);
+}
+
+/* One list of the node's containers, whose pods list_done queues (only
+ * the unbound ones when unbound_only). */
+static void
+list_node(struct agent *a, int unbound_only)
 {
 	char f[512], enc[1024], path[1200];
 
-	if (a->stopping)
+	if (a->list_req) {
+		a->list_unbound_only &= unbound_only; /* a full one asked for wins */
 		return;
-	informer_foreach(a->bindings, queue_obj, a);
-	informer_foreach(a->statuses, queue_obj, a);
-	if (a->list_req)
-		return;
+	}
+	a->list_unbound_only = unbound_only;
 	snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\"]}", LBL_NODE, a->o.node_name);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", dk_escape(f, enc, sizeof(enc)));
 	a->list_req = dk_call(
 		a->dk,
 		&(struct dk_call_opts){.path = path, .timeout_ms = DEADLINE_LIST_MS, .done = list_done, .arg = a});
+}
+
+void
+events_resync(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	informer_foreach(a->bindings, queue_obj, a);
+	informer_foreach(a->statuses, queue_obj, a);
+	list_node(a, 0);
+}
+
+/* The timer's resync: what has no binding (bound pods have their own). */
+static void
+resync_unbound(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	informer_foreach(a->statuses, queue_unbound, a);
+	list_node(a, 1);
 }
 
 static void
@@ -140,7 +183,7 @@ resync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	events_resync(a);
+	resync_unbound(a);
 }
 
 void

@@ -29,6 +29,7 @@
 #include "agent_exec.h"
 #include "agent_probe.h"
 #include "agent_volumes.h"
+#include "tp.h"
 
 #define MAX_STEPS 24
 
@@ -154,13 +155,36 @@ pass_unlink(struct pass *p)
 
 /* After a burst of passes (start-up, a resync, many bindings) the freed
  * Docker and etcd answers leave free pages all over the heap, which glibc
- * keeps resident; give them back once the queue has drained. Costs one walk
- * of the heap per burst, not per pass. */
+ * keeps resident, and curl handles kept for reuse (about 32 kB each: its
+ * receive buffer and state); give them back once the queue has drained.
+ * Costs one walk of the heap and a few handles made again per burst, not
+ * per pass. */
 static void
 trim_if_idle(struct agent *a)
 {
-	if (!a->passes && wq_len(a->q) == 0 && wq_inflight(a->q) == 0)
-		malloc_trim(0);
+	if (a->passes || wq_len(a->q) != 0 || wq_inflight(a->q) != 0)
+		return;
+	dk_trim(a->dk);
+	etcd_client_trim(a->d->etcd);
+	if (a->prober)
+		tp_trim(a->prober->tp);
+	malloc_trim(0);
+}
+
+/* A bound pod is reconciled again --resync-interval after its last pass,
+ * plus up to a quarter of it at random, as kubelet's pod workers: the
+ * periodic passes of a node's pods are spread out, not all at one tick,
+ * and a pod just started is not looked at again at once. An earlier
+ * requeue (a back-off, a probe, an event) comes first; the queue keeps
+ * the earliest. */
+static void
+periodic_pass(struct agent *a, const char *pod)
+{
+	int mal;
+	double iv = (double)a->o.resync_ms / 1000.0;
+
+	if (iv > 0 && pods_binding(a, pod, &mal) && !mal)
+		wq_add_after(a->q, pod, iv * (1.0 + 0.25 * ((double)rand() / ((double)RAND_MAX + 1.0))));
 }
 
 void
@@ -177,6 +201,8 @@ pass_finish(struct pass *p, enum wq_result r)
 		wq_done(a->q, pod, WQ_REQUEUE_AFTER, after);
 	else
 		wq_done(a->q, pod, r, 0);
+	if (r == WQ_OK && !a->stopping)
+		periodic_pass(a, pod);
 	trim_if_idle(a);
 }
 
@@ -552,16 +578,13 @@ pass_infra(const struct pass *p)
 }
 
 /* The prober's side of the plan's input: the probes of the current
- * containers, the pod as last bound (kept while bound), the Ready time. */
+ * containers, the pod as last bound (copied when its binding went), the Ready time. */
 static void
 plan_input_probes(struct pass *p, const struct api_binding *b, struct plan_in *in)
 {
 	struct agent *a = p->a;
-	const struct informer_obj *o = b ? informer_get(a->bindings, p->pod) : NULL;
 	const struct api_pod *spec;
 
-	if (b)
-		lastpod_keep(a, p->pod, &b->pod, o ? o->mod_revision : 0);
 	in->last_pod = b ? NULL : lastpod_get(a, p->pod);
 	spec = b ? &b->pod : in->last_pod;
 	free(p->probes);

@@ -270,6 +270,16 @@ sweep(struct prober *pr, const char *pod)
 	}
 }
 
+/* A container with no probe and no preStop hook has nothing to track: it
+ * is started and ready once running, and its stop runs no hook, which is
+ * what prober_sync reports without state (a copy of the pod and timers
+ * each, about 2 kB, saved). */
+static int
+needs_state(const struct api_container *c)
+{
+	return c->startup.set || c->readiness.set || c->liveness.set || c->lifecycle.pre_stop.kind != API_HANDLER_NONE;
+}
+
 int
 prober_sync(struct prober *pr, const char *pod, const struct api_pod *p, const struct snap *s, size_t n,
             const struct snap *infra, struct plan_probe *out)
@@ -285,7 +295,7 @@ prober_sync(struct prober *pr, const char *pod, const struct api_pod *p, const s
 		const struct snap *cur = running_of(c, s, n);
 		struct pctr *pc = cur ? prober_find(pr, cur->id) : NULL;
 
-		if (cur && !pc && !(pc = pctr_new(pr, pod, p, j, cur->id)))
+		if (cur && !pc && needs_state(c) && !(pc = pctr_new(pr, pod, p, j, cur->id)))
 			rc = -1;
 		if (!pc) {
 			out[j].started = out[j].ready = !c->startup.set && !c->readiness.set;

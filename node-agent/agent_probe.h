@@ -98,8 +98,9 @@ void prober_drop_pod(struct prober *pr, const char *pod);
  * set), 0 when it ran already or the prober does not know the container.
  * A failure is a Warning event FailedPreStopHook. */
 int hook_pre_stop(struct prober *pr, const char *target_id, long grace);
-/* The pod as last bound (a copy the agent keeps per pod name and uid,
- * refreshed when the binding's revision changes), or NULL. */
+/* The pod as last bound (a copy the agent takes per pod name when the
+ * binding goes, for the stop that follows; dropped with the pod's status),
+ * or NULL. */
 void lastpod_keep(struct agent *a, const char *pod, const struct api_pod *p, int64_t rev);
 const struct api_pod *lastpod_get(struct agent *a, const char *pod);
 void lastpod_drop(struct agent *a, const char *pod);

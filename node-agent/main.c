@@ -474,8 +474,14 @@ b_del(struct informer *inf, const struct informer_obj *old, void *arg)
 	struct agent *a = arg;
 
 	(void)inf;
-	if (api_check_dns_label(old->name, NULL) == 0)
-		wq_add(a->q, old->name);
+	if (api_check_dns_label(old->name, NULL) < 0)
+		return;
+	/* The stop that follows reads the pod as it was last bound (grace
+	 * period, preStop hooks, probes): copied now, when its binding goes,
+	 * not kept beside every binding while it is bound. */
+	if (old->obj)
+		lastpod_keep(a, old->name, &((const struct api_binding *)old->obj)->pod, old->mod_revision);
+	wq_add(a->q, old->name);
 }
 
 void
@@ -721,6 +727,8 @@ agent_start(struct skiff_daemon *d)
 		fatalx("bad prefix or node name");
 	informer_default_max_value((size_t)d->opts.max_value_bytes);
 	a->bindings = informer_new(d->etcd, dir, decode_binding, free_binding, &bh, a);
+	if (a->bindings)
+		informer_drop_values(a->bindings); /* only report_invalid reads one, in b_add */
 	if (api_key_dir(dir, sizeof(dir), a->prefix, API_PODSTATUS, node_name, NULL) < 0)
 		fatalx("bad prefix or node name");
 	a->statuses = informer_new(d->etcd, dir, NULL, NULL, &sh, a);

@@ -72,6 +72,11 @@ struct tp *tp_new(struct ev_loop *loop);
 /* Drop every transfer still running, without callbacks, and free t. Not
  * from inside a callback of t. */
 void tp_free(struct tp *t);
+/* Free the idle transfers kept for reuse with their curl handles (each
+ * holds curl's 16 kB receive buffer and its own state, about 32 kB): for a
+ * daemon gone idle after a burst. Connections stay in curl's cache. Not
+ * from inside curl (a no-op there). */
+void tp_trim(struct tp *t);
 
 /* Start the transfer o describes (o and what it points to are copied).
  * Returns the transfer, valid until its done callback starts or tp_abort;

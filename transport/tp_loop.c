@@ -294,17 +294,27 @@ tp_free(struct tp *t)
 		free(x->buf);
 		free(x);
 	}
-	while (t->pool) {
-		struct tp_xfer *x = t->pool;
-
-		t->pool = x->next;
-		curl_easy_cleanup(x->easy);
-		free(x);
-	}
+	t->in_curl = 0;
+	tp_trim(t);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_timer_stop(t->loop, &t->flush);
 	curl_multi_cleanup(t->multi);
 	free(t);
+}
+
+void
+tp_trim(struct tp *t)
+{
+	if (!t || t->in_curl)
+		return;
+	while (t->pool) {
+		struct tp_xfer *x = t->pool;
+
+		t->pool = x->next;
+		t->npool--;
+		curl_easy_cleanup(x->easy);
+		free(x);
+	}
 }
 
 static struct tp_xfer *
