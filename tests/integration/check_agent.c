@@ -842,6 +842,57 @@ lists_reached(void *arg)
 	return n >= w->n;
 }
 
+/* Trace times ("t"): of the last line before byte off (*end), and of
+ * the first request from off on whose path holds pat (*next, -1: none). */
+static void
+trace_times(const char *trace, long off, const char *pat, double *end, double *next)
+{
+	FILE *f = fopen(trace, "r");
+	char line[8192];
+	long at = 0;
+
+	*end = *next = -1;
+	while (f && *next < 0 && fgets(line, sizeof(line), f)) {
+		json_t *j = json_loads(line, 0, NULL);
+		const char *path = json_string_value(json_object_get(j, "path"));
+
+		if (at < off)
+			*end = json_number_value(json_object_get(j, "t"));
+		else if (path && strstr(path, pat))
+			*next = json_number_value(json_object_get(j, "t"));
+		at += (long)strlen(line);
+		json_decref(j);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* A bound pod is looked at again --resync-interval (3 s here) after its
+ * own last pass, plus up to a quarter of it: not at a node-wide tick that
+ * may come right after it started (each such pass lists and inspects). */
+START_TEST(test_periodic_pass_per_pod)
+{
+	struct ctx c;
+	static const char *const resync[] = {"--resync-interval", "3s", NULL};
+	char trace[] = "/tmp/check_agent_trace.XXXXXX";
+	double end, next;
+	long off;
+
+	start_traced(&c, "periodic", resync, trace);
+	bind_running(&c, "web", "150");
+	off = tr_file_size(trace);
+	ck_assert_msg(wait_until(lists_reached, &(struct lists_want){trace, off, 1}, 10) == 0,
+	              "no periodic pass of web within 10 s");
+	trace_times(trace, off, "skiff.pod%3Dweb%22", &end, &next);
+	ck_assert(end > 0 && next > 0);
+	ck_assert_msg(next - end >= 2.9 && next - end <= 3.75 + 1.0,
+	              "web's periodic pass came %.2f s after its start pass ended, not 3-3.75 s", next - end);
+	unlink(trace);
+	ctx_done(&c, 0);
+}
+END_TEST
+
+
 /* Put P/endpoints/web with ip as its one address ("" none); the
  * revision. */
 static int64_t
@@ -1544,6 +1595,7 @@ suite(void)
 	tcase_add_test(tc, test_stop_order);
 	tcase_add_test(tc, test_start_stop_calls);
 	tcase_add_test(tc, test_stop_gate_from_list);
+	tcase_add_test(tc, test_periodic_pass_per_pod);
 	suite_add_tcase(s, tc);
 	return s;
 }
