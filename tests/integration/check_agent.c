@@ -892,7 +892,6 @@ START_TEST(test_periodic_pass_per_pod)
 }
 END_TEST
 
-
 /* Put P/endpoints/web with ip as its one address ("" none); the
  * revision. */
 static int64_t
