@@ -153,12 +153,13 @@ pass_unlink(struct pass *p)
 	}
 }
 
-/* After a burst of passes (start-up, a resync, many bindings) the freed
- * Docker and etcd answers leave free pages all over the heap, which glibc
- * keeps resident, and curl handles kept for reuse (about 32 kB each: its
- * receive buffer and state); give them back once the queue has drained.
- * Costs one walk of the heap and a few handles made again per burst, not
- * per pass. */
+/* After a burst of passes (start-up, a full resync, many bindings) the
+ * freed Docker and etcd answers leave free pages all over the heap, which
+ * glibc keeps resident, and curl handles kept for reuse (about 32 kB each:
+ * its receive buffer and state); give them back once the queue has
+ * drained. Costs one walk of the heap and a few handles made again each
+ * time the queue drains: once per burst, and once per periodic pass, which
+ * come one at a time (small beside the pass's own list and inspects). */
 static void
 trim_if_idle(struct agent *a)
 {

@@ -278,6 +278,20 @@ tp_new(struct ev_loop *loop)
 	return t;
 }
 
+/* Free the idle transfers kept for reuse, with their curl handles. */
+static void
+pool_free(struct tp *t)
+{
+	while (t->pool) {
+		struct tp_xfer *x = t->pool;
+
+		t->pool = x->next;
+		t->npool--;
+		curl_easy_cleanup(x->easy);
+		free(x);
+	}
+}
+
 void
 tp_free(struct tp *t)
 {
@@ -294,8 +308,7 @@ tp_free(struct tp *t)
 		free(x->buf);
 		free(x);
 	}
-	t->in_curl = 0;
-	tp_trim(t);
+	pool_free(t);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_timer_stop(t->loop, &t->flush);
 	curl_multi_cleanup(t->multi);
@@ -305,16 +318,8 @@ tp_free(struct tp *t)
 void
 tp_trim(struct tp *t)
 {
-	if (!t || t->in_curl)
-		return;
-	while (t->pool) {
-		struct tp_xfer *x = t->pool;
-
-		t->pool = x->next;
-		t->npool--;
-		curl_easy_cleanup(x->easy);
-		free(x);
-	}
+	if (t && !t->in_curl)
+		pool_free(t);
 }
 
 static struct tp_xfer *
