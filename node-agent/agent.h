@@ -175,6 +175,7 @@ struct agent {
 	struct etcd_keeper *keeper;
 	ev_timer lease_timer;
 	int lease_busy;
+	int lease_fails;     /* grants or first puts failed in a row (back-off) */
 	ev_timer beat_timer; /* heartbeat (agent_lease.c) */
 	int beat_busy;
 	char lease_acquired[40]; /* spec.acquireTime of the current etcd lease */

@@ -6,7 +6,10 @@
  * node controller judges the node by when it last saw the key change, on
  * its own clock, so a keep-alive sent by someone else does not keep this
  * node Ready. When the lease is lost a new one is granted and the key
- * written again, retrying every second until etcd answers.
+ * written again: the first try within 2 s, then after 1, 2, 4 ... 30 s,
+ * each jittered by half either way. A thousand agents whose etcd fell
+ * behind all lose their leases at once; coming back in step, every
+ * second, they would keep it behind (docs/scaling.md).
  *
  * It does not write the node's status (agent_register.c does) and never
  * judges liveness itself.
@@ -20,7 +23,22 @@
 #include "agent.h"
 
 static void lease_again(struct agent *a, double after);
+static void lease_retry(struct agent *a);
 static void beat_again(struct agent *a);
+
+/* Seconds before the next grant after FAILS failed tries in a row (0: the
+ * lease was just lost): up to 2 s, then 1, 2, 4 ... 30 s times 0.5-1.5. */
+static double
+lease_retry_delay(int fails)
+{
+	double r = (double)rand() / ((double)RAND_MAX + 1.0), d = 1.0;
+
+	if (fails <= 0)
+		return 2.0 * r;
+	while (--fails > 0 && d < 30.0)
+		d *= 2.0;
+	return (d > 30.0 ? 30.0 : d) * (0.5 + r);
+}
 
 /* Now as RFC 3339 with microseconds, "2026-12-06T12:00:00.123456Z". */
 static void
@@ -87,7 +105,8 @@ keeper_cb(struct etcd_keeper *k, enum etcd_lease_state st, const struct etcd_err
 		a->keeper = NULL;
 		a->lease_id = 0;
 		ev_timer_stop(a->d->loop, &a->beat_timer);
-		lease_again(a, 0.0);
+		a->lease_fails = 0;
+		lease_again(a, lease_retry_delay(0));
 	}
 }
 
@@ -158,16 +177,17 @@ lease_put_done(struct etcd_result *res, void *arg)
 	if (a->stopping)
 		return;
 	if (res->err.code != ETCD_OK) {
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot write the node lease key: %s; retrying in 1s",
+		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot write the node lease key: %s; trying again",
 		       res->err.msg);
-		lease_again(a, 1.0);
+		lease_retry(a);
 		return;
 	}
 	a->keeper = etcd_keeper_start(a->d->etcd, a->lease_id, a->o.lease_ttl_ms / 1000, keeper_cb, a);
 	if (!a->keeper) {
-		lease_again(a, 1.0);
+		lease_retry(a);
 		return;
 	}
+	a->lease_fails = 0;
 	log_kv(LL_INFO, KV("node", a->o.node_name), "node is ready (lease %lld, heartbeat every %.1fs)",
 	       (long long)a->lease_id, (double)(a->o.lease_ttl_ms / 1000) / 4.0);
 	beat_again(a);
@@ -184,16 +204,16 @@ lease_grant_done(struct etcd_result *res, void *arg)
 	}
 	if (res->err.code != ETCD_OK) {
 		a->lease_busy = 0;
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot grant the node lease: %s; retrying in 1s",
+		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot grant the node lease: %s; trying again",
 		       res->err.msg);
-		lease_again(a, 1.0);
+		lease_retry(a);
 		return;
 	}
 	a->lease_id = res->lease_id;
 	a->lease_acquired[0] = '\0';
 	if (lease_put(a, lease_put_done) < 0) {
 		a->lease_busy = 0;
-		lease_again(a, 1.0);
+		lease_retry(a);
 	}
 }
 
@@ -210,8 +230,19 @@ lease_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	a->lease_busy = 1;
 	if (etcd_lease_grant(a->d->etcd, a->o.lease_ttl_ms / 1000, 0, lease_grant_done, a, &err) < 0) {
 		a->lease_busy = 0;
-		lease_again(a, 1.0);
+		lease_retry(a);
 	}
+}
+
+/* One more failed try: the next after a longer, jittered wait. */
+static void
+lease_retry(struct agent *a)
+{
+	double after = lease_retry_delay(++a->lease_fails);
+
+	log_kv(LL_INFO, KV("node", a->o.node_name), "next node lease try in %.1fs (%d failed in a row)", after,
+	       a->lease_fails);
+	lease_again(a, after);
 }
 
 static void
