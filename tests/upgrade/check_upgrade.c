@@ -493,6 +493,23 @@ run_step(const struct step *s, struct v1 *v, const char *cip, struct traffic *t,
 	        t->requests - r0, t->failures - f0);
 }
 
+/* The old cluster serves: from minion 1 the service has answered from
+ * every pod of e. Pods Running is not enough: an app may not listen yet,
+ * or a proxy not have the service yet, and the paced client below counts
+ * every refused connection as a failure. */
+static void
+old_serves(const struct bed_eps *e)
+{
+	char got[BED_MAXA][128], want[BED_MAXA][128];
+	int n, failed = 0;
+
+	for (int k = 0; k < e->n; k++)
+		snprintf(want[k], sizeof(want[k]), "%s", e->pod[k]);
+	n = bed_http_from(1, e->cip, want, e->n, 40 * e->n, 30, got, &failed);
+	ck_assert_msg(n == e->n, "the old cluster's %s answered from %d of %d pods in 30 s (%d requests failed)",
+	              e->cip, n, e->n, failed);
+}
+
 START_TEST(test_upgrade_restarts_nothing)
 {
 	struct ctrs before;
@@ -510,6 +527,7 @@ START_TEST(test_upgrade_restarts_nothing)
 	v1_keys(&v);
 	take(&before);
 	ck_assert_int_eq(before.n, 2 * REPLICAS); /* a sandbox and an app per pod */
+	old_serves(&e);
 	ck_assert_int_ge(t.pid = bed_http_spawn_every(1, e.cip, 0.02, 600, &t.fd), 0);
 	fcntl(t.fd, F_SETFL, O_NONBLOCK);
 	WAIT_FOR((drain(&t), t.requests - t.failures >= 10), 10, "the client got no answer from %s", e.cip);
