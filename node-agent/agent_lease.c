@@ -23,7 +23,7 @@
 #include "agent.h"
 
 static void lease_again(struct agent *a, double after);
-static void lease_retry(struct agent *a);
+static void lease_retry(struct agent *a, const char *what, const char *msg);
 static void beat_again(struct agent *a);
 
 /* Seconds before the next grant after FAILS failed tries in a row (0: the
@@ -105,8 +105,7 @@ keeper_cb(struct etcd_keeper *k, enum etcd_lease_state st, const struct etcd_err
 		a->keeper = NULL;
 		a->lease_id = 0;
 		ev_timer_stop(a->d->loop, &a->beat_timer);
-		a->lease_fails = 0;
-		lease_again(a, lease_retry_delay(0));
+		lease_again(a, lease_retry_delay(0)); /* lease_fails is 0 while a keeper runs */
 	}
 }
 
@@ -177,14 +176,12 @@ lease_put_done(struct etcd_result *res, void *arg)
 	if (a->stopping)
 		return;
 	if (res->err.code != ETCD_OK) {
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot write the node lease key: %s; trying again",
-		       res->err.msg);
-		lease_retry(a);
+		lease_retry(a, "cannot write the node lease key", res->err.msg);
 		return;
 	}
 	a->keeper = etcd_keeper_start(a->d->etcd, a->lease_id, a->o.lease_ttl_ms / 1000, keeper_cb, a);
 	if (!a->keeper) {
-		lease_retry(a);
+		lease_retry(a, "cannot keep the node lease alive", "out of memory");
 		return;
 	}
 	a->lease_fails = 0;
@@ -204,16 +201,14 @@ lease_grant_done(struct etcd_result *res, void *arg)
 	}
 	if (res->err.code != ETCD_OK) {
 		a->lease_busy = 0;
-		log_kv(LL_WARN, KV("node", a->o.node_name), "cannot grant the node lease: %s; trying again",
-		       res->err.msg);
-		lease_retry(a);
+		lease_retry(a, "cannot grant the node lease", res->err.msg);
 		return;
 	}
 	a->lease_id = res->lease_id;
 	a->lease_acquired[0] = '\0';
 	if (lease_put(a, lease_put_done) < 0) {
 		a->lease_busy = 0;
-		lease_retry(a);
+		lease_retry(a, "cannot write the node lease key", "request not sent");
 	}
 }
 
@@ -230,18 +225,19 @@ lease_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	a->lease_busy = 1;
 	if (etcd_lease_grant(a->d->etcd, a->o.lease_ttl_ms / 1000, 0, lease_grant_done, a, &err) < 0) {
 		a->lease_busy = 0;
-		lease_retry(a);
+		lease_retry(a, "cannot grant the node lease", err.msg);
 	}
 }
 
-/* One more failed try: the next after a longer, jittered wait. */
+/* One more failed try, said in one line: the next after a longer,
+ * jittered wait. */
 static void
-lease_retry(struct agent *a)
+lease_retry(struct agent *a, const char *what, const char *msg)
 {
 	double after = lease_retry_delay(++a->lease_fails);
 
-	log_kv(LL_INFO, KV("node", a->o.node_name), "next node lease try in %.1fs (%d failed in a row)", after,
-	       a->lease_fails);
+	log_kv(LL_WARN, KV("node", a->o.node_name), "%s: %s; trying again in %.1fs (%d failed in a row)", what,
+	       msg ? msg : "", after, a->lease_fails);
 	lease_again(a, after);
 }
 
