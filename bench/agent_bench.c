@@ -259,6 +259,20 @@ measure_idle(pid_t pid, struct idle *idle)
 	return 0;
 }
 
+/* Before each measured phase: until the machine is quiet (90 % idle over
+ * half a second, at most 20 s), so that Docker's and the kernel's cleanup
+ * after the last phase would not be counted against the next one. On
+ * 7 Dec 2026 it was always quiet already (the first half second, -v
+ * says so): the rounds' spread is Docker's own. */
+static void
+settle(const char *tag, const char *phase)
+{
+	double share = 0, waited = bench_settle(0.9, 20, &share);
+
+	if (verbose)
+		fprintf(stderr, "%s %s: settled in %.1f s (idle %.0f %%)\n", tag, phase, waited, share * 100);
+}
+
 /* Pods tag-pod-0..NPODS-1 (uids from uid0) started, (idle,) stopped;
  * times and windows. */
 static int
@@ -270,6 +284,7 @@ skiff_run(struct agent *a, const char *tag, int uid0, struct run *r, struct idle
 
 	snprintf(sdir, sizeof(sdir), "%s/podstatus/%s/", a->prefix, a->node);
 	snprintf(bdir, sizeof(bdir), "%s/bindings/%s/", a->prefix, a->node);
+	settle(tag, "start");
 	r->w[0] = mono();
 	if (put_bindings(a, tag, uid0) < 0 || wait_count(sdir, 1, NPODS, 300) < 0) {
 		fprintf(stderr, "agent_bench: skiff %s: %d of %d pods Running after 300 s\n", tag,
@@ -281,6 +296,7 @@ skiff_run(struct agent *a, const char *tag, int uid0, struct run *r, struct idle
 	r->cpu_start = (cpu1 - cpu0) / NPODS;
 	if (idle && measure_idle(pid, idle) < 0)
 		return r->bad = -1;
+	settle(tag, "stop");
 	cpu0 = proc_cpu_seconds(pid);
 	r->w[2] = mono();
 	etcd_delete_prefix(bdir);
@@ -324,6 +340,14 @@ skiff_round(struct agent *a, const char *tag, int uid0, struct run *r, char *kin
 	r->start_call /= starts > 0 ? starts : 1;
 	r->outside_start = (r->start - tr_busy(&t, r->w[0], r->w[1])) / NPODS;
 	r->outside_stop = (r->stop - tr_busy(&t, r->w[2], r->w[3])) / NPODS;
+	if (verbose) {
+		double tl = tr_call_time(&t, r->w[2], r->w[3], "/containers/json", NULL);
+		double ts = tr_call_time(&t, r->w[2], r->w[3], "/stop", NULL);
+
+		fprintf(stderr, "%s stop in Docker calls: %.1f ms/pod (list %.1f, stop %.1f, the rest %.1f)\n", tag,
+		        r->dt_stop * 1e3, tl * 1e3 / NPODS, ts * 1e3 / NPODS,
+		        r->dt_stop * 1e3 - (tl + ts) * 1e3 / NPODS);
+	}
 	if (kinds) {
 		size_t o;
 
@@ -355,9 +379,10 @@ baseline_run(const struct tr_pod *tp, const char *tag, int workers, struct run *
 		snprintf(uid, sizeof(uid), "%s-uid-%d", tag, i);
 		rp_job_init(&jobs[i], &tp[i], DH_SOCKET, 0, pod, uid, node);
 	}
+	settle(tag, "start");
 	r->w[0] = mono();
 	failed = rp_run(jobs, NPODS, 0, workers, "baseline");
-	r->w[1] = r->w[2] = mono();
+	r->w[1] = mono();
 	for (int i = 0; i < NPODS; i++) {
 		calls += jobs[i].calls;
 		dt += jobs[i].call_time;
@@ -367,6 +392,8 @@ baseline_run(const struct tr_pod *tp, const char *tag, int workers, struct run *
 	r->start_call /= starts > 0 ? starts : 1;
 	r->calls_start = (double)calls / NPODS;
 	r->dt_start = dt / NPODS;
+	settle(tag, "stop");
+	r->w[2] = mono();
 	if (!failed)
 		rp_run(jobs, NPODS, 1, workers, "baseline");
 	r->w[3] = mono();
@@ -375,6 +402,14 @@ baseline_run(const struct tr_pod *tp, const char *tag, int workers, struct run *
 	for (int i = 0; i < NPODS; i++) {
 		r->calls_stop += (double)jobs[i].calls / NPODS;
 		r->dt_stop += jobs[i].call_time / NPODS;
+	}
+	if (verbose) {
+		double st = 0;
+
+		for (int i = 0; i < NPODS; i++)
+			st += jobs[i].stop_time / NPODS;
+		fprintf(stderr, "%s stop in Docker calls: %.1f ms/pod (stop %.1f, the rest %.1f)\n", tag,
+		        r->dt_stop * 1e3, st * 1e3, (r->dt_stop - st) * 1e3);
 	}
 	r->start = r->w[1] - r->w[0];
 	r->stop = r->w[3] - r->w[2];

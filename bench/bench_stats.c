@@ -1,11 +1,14 @@
 /*
  * bench_stats.c: sorting samples, nearest-rank percentiles and the median
  * and range of rounds: the one definition the benchmarks' p50, p99 and
- * "ratio=R (LO-HI over N rounds)" share.
+ * "ratio=R (LO-HI over N rounds)" share; and the wait for a quiet machine
+ * before a round.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_stats.h"
 
@@ -57,4 +60,44 @@ bench_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The idle and total jiffies of all CPUs so far: 0, or -1. */
+static int
+cpu_jiffies(double *idle, double *total)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+	                   &v[6], &v[7])
+	          : 0;
+
+	if (f)
+		fclose(f);
+	if (n < 5)
+		return -1;
+	*idle = (double)(v[3] + v[4]);
+	*total = 0;
+	for (int i = 0; i < 8; i++)
+		*total += (double)v[i];
+	return 0;
+}
+
+double
+bench_settle(double idle_share, double max_s, double *share)
+{
+	double t0 = bench_now(), i0, a0, i1, a1, got = 0;
+
+	if (cpu_jiffies(&i0, &a0) < 0)
+		return -1;
+	do {
+		usleep(500 * 1000);
+		if (cpu_jiffies(&i1, &a1) < 0)
+			return -1;
+		got = a1 > a0 ? (i1 - i0) / (a1 - a0) : 1;
+		i0 = i1, a0 = a1;
+	} while (got < idle_share && bench_now() - t0 < max_s);
+	if (share)
+		*share = got;
+	return bench_now() - t0;
 }

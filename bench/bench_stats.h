@@ -1,5 +1,6 @@
 /*
- * bench_stats.h: what the benchmarks share to summarise samples and rounds.
+ * bench_stats.h: what the benchmarks share to summarise samples and
+ * rounds, and to start each round on a quiet machine.
  */
 #ifndef SKIFF_BENCH_STATS_H
 #define SKIFF_BENCH_STATS_H
@@ -16,5 +17,14 @@ void bench_range(const double *v, int n, double *lo, double *hi);
 
 /* Seconds on CLOCK_MONOTONIC. */
 double bench_now(void);
+
+/* Wait until the machine is quiet: a 0.5 s window of /proc/stat in which
+ * the CPUs were idle (or waiting for I/O) at least idle_share (0..1) of
+ * the time, at most max_s seconds. What the last phase left behind
+ * (dockerd's and the kernel's cleanup of removed containers and network
+ * namespaces) then does not land in the next one. Returns the seconds
+ * waited, or -1 when /proc/stat cannot be read; *share gets the last
+ * window's idle share when share is not NULL. */
+double bench_settle(double idle_share, double max_s, double *share);
 
 #endif

@@ -419,6 +419,19 @@ report(const struct round *res, int n)
 	       lo50, hi50, lo99, hi99, n, bench_median(v[0], n), bench_median(v[1], n));
 }
 
+/* Before each half: until the machine is quiet (90 % idle over half a
+ * second, at most 20 s), so that the minions' dockerds and the kernel,
+ * still removing the last half's containers and network namespaces, do
+ * not slow the next half. */
+static void
+settle(int r, const char *half)
+{
+	double share = 0, waited = bench_settle(0.9, 20, &share);
+
+	if (VERBOSE)
+		fprintf(stderr, "round %d %s: settled in %.1f s (idle %.0f %%)\n", r, half, waited, share * 100);
+}
+
 static int
 run(struct ev_loop *loop, struct etcd_client *c, const char *trace, int rounds)
 {
@@ -444,8 +457,10 @@ run(struct ev_loop *loop, struct etcd_client *c, const char *trace, int rounds)
 		rc = -1;
 	}
 	for (int r = 0; r < rounds && rc == 0; r++) {
-		for (int i = 0; i < 2 && rc == 0; i++)
+		for (int i = 0; i < 2 && rc == 0; i++) {
+			settle(r, (i + r) % 2 == 0 ? "skiff" : "raw");
 			rc = (i + r) % 2 == 0 ? skiff_half(loop, r, trace, &res[r]) : raw_half(tp, r, &res[r]);
+		}
 		if (VERBOSE && rc == 0)
 			fprintf(stderr, "round %d: skiff p50 %.2f p99 %.2f, raw p50 %.2f p99 %.2f\n", r, res[r].p50,
 			        res[r].p99, res[r].raw50, res[r].raw99);

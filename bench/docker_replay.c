@@ -209,6 +209,8 @@ replay_call(struct rp_job *j, const struct tr_call *tc, const char *who)
 		j->start_time += mono() - t0;
 		j->starts++;
 	}
+	if (tr_path_ends(tc->path, "/stop"))
+		j->stop_time += mono() - t0;
 	if (st == 201 && *id_in(tc->resp, old, sizeof(old)) && *id_in(resp, new, sizeof(new)) && j->nids < RP_MAXIDS) {
 		snprintf(j->ids[j->nids][0], sizeof(j->ids[0][0]), "%s", old);
 		snprintf(j->ids[j->nids++][1], sizeof(j->ids[0][1]), "%s", new);

@@ -25,6 +25,7 @@ struct rp_job {
 	int calls;         /* requests made (retries included) */
 	double call_time;  /* seconds they took, summed */
 	double start_time; /* of which POST /containers/ID/start */
+	double stop_time;  /* of which POST /containers/ID/stop */
 	int starts;
 	int failed;
 };
