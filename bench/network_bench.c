@@ -322,7 +322,8 @@ run(const char *args, struct side *s)
 		double share = 0, waited = bench_settle(0.85, 30, &share);
 
 		/* what ran before (the cluster bench, the bed's start) is over */
-		fprintf(stderr, "network%s: machine %.0f %% idle after %.1f s\n", args, share * 100, waited);
+		fprintf(stderr, "network %s: machine %.0f %% idle after %.1f s\n", *args ? args : "host-gw",
+		        share * 100, waited);
 		snprintf(p1, sizeof(p1), "/proc/%d/ns/net", (int)a);
 		snprintf(p2, sizeof(p2), "/proc/%d/ns/net", (int)b);
 		rc = rounds(p1, p2, n2, s);

@@ -174,20 +174,6 @@ tune_malloc(void)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
-/* GnuTLS, loaded with libcurl's librtmp and never used by skiff-dns,
- * initialises itself (with p11-kit: about 0.8 MB resident) as it loads,
- * before main, unless GNUTLS_NO_IMPLICIT_INIT is set. So the first start
- * sets it and runs itself again (same pid, same arguments); a health
- * server loads libmicrohttpd, which initialises GnuTLS for itself. When
- * the exec fails, skiff-dns goes on as it is. */
-static void
-skip_gnutls_init(char **argv)
-{
-	if (getenv("GNUTLS_NO_IMPLICIT_INIT") || setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1) < 0)
-		return;
-	execv("/proc/self/exe", argv);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -200,7 +186,6 @@ main(int argc, char **argv)
 	};
 	int rc;
 
-	skip_gnutls_init(argv);
 	tune_malloc();
 	daemon_init(&d, &prog, argc, argv);
 	dns_st.domain_flag = domain_flag;
