@@ -306,6 +306,9 @@ void sched_cache_free(void);
 void sched_kick(void); /* run a pass soon */
 void sched_init_bind(void);
 void sched_upkeep(struct wq *q, const char *pod, void *arg);
+/* The SF_* bits of what n's agent would refuse of pod (its published
+ * policy), 0 when it allows it or publishes none. */
+unsigned sched_refused(const struct sched_node *n, const struct sched_pod *pod);
 /* The controller's stop: stop starting binds, give up those waiting to
  * retry; sched_busy counts the bind transactions still in flight. */
 void sched_stopping(void *arg);

@@ -644,10 +644,8 @@ upkeep_txn(const char *pod, const char *bkey, int64_t bmod, const char *pkey, in
 	}
 }
 
-/* The SF_* bits of what n's agent would refuse of pod (its published
- * policy), 0 when it allows it or publishes none. */
-static unsigned
-refused(const struct sched_node *n, const struct sched_pod *pod)
+unsigned
+sched_refused(const struct sched_node *n, const struct sched_pod *pod)
 {
 	struct sched_podreq req;
 	struct sched_hostport *ports;
@@ -688,7 +686,7 @@ sched_upkeep(struct wq *q, const char *pod, void *arg)
 		upkeep_txn(pod, bkey, bo->mod_revision, NULL, 0, NULL);
 		return;
 	}
-	if (po->obj && (why = refused(pl->node, po->obj)) != 0) {
+	if (po->obj && (why = sched_refused(pl->node, po->obj)) != 0) {
 		log_kv(LL_INFO, KV("pod", pod, "node", pl->node->name),
 		       "the node's agent does not allow this pod (%s); deleting its binding to place it again",
 		       sched_filter_reason((unsigned)__builtin_ctz(why)));

@@ -352,13 +352,18 @@ split(const char *name, char *node, size_t len, const char **pod)
 
 /* Could sched_upkeep have anything to do for binding o of pl? Not when
  * it holds the current incarnation's latest copy (it was written after the
- * pod's last change), the case of every binding we just made. */
+ * pod's last change), the case of every binding we just made, and the
+ * node's agent allows the pod. That is asked again here because a policy
+ * that arrives while the binding is only assumed (its transaction sent,
+ * its watch event not yet seen: the two watches are not ordered) passes
+ * the placement over (policy_changed). */
 static int
 upkeep_needed(const struct sched_place *pl, const struct informer_obj *o)
 {
 	const struct informer_obj *po = informer_get(S.pods, pl->pod);
 
-	return !po || po->create_revision != pl->uid || (po->obj && po->mod_revision >= o->mod_revision);
+	return !po || po->create_revision != pl->uid ||
+	       (po->obj && (po->mod_revision >= o->mod_revision || sched_refused(pl->node, po->obj)));
 }
 
 /* Is o the binding our own transaction wrote, byte for byte as sent (the
