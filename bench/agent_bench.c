@@ -267,10 +267,10 @@ measure_idle(pid_t pid, struct idle *idle)
 static void
 settle(const char *tag, const char *phase)
 {
-	double share = 0, waited = bench_settle(0.9, 20, &share);
+	char who[64];
 
-	if (verbose)
-		fprintf(stderr, "%s %s: settled in %.1f s (idle %.0f %%)\n", tag, phase, waited, share * 100);
+	snprintf(who, sizeof(who), "%s %s", tag, phase);
+	bench_settle(0.9, 20, verbose ? who : NULL);
 }
 
 /* Pods tag-pod-0..NPODS-1 (uids from uid0) started, (idle,) stopped;

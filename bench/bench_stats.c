@@ -84,7 +84,7 @@ cpu_jiffies(double *idle, double *total)
 }
 
 double
-bench_settle(double idle_share, double max_s, double *share)
+bench_settle(double idle_share, double max_s, const char *who)
 {
 	double t0 = bench_now(), i0, a0, i1, a1, got = 0;
 
@@ -97,7 +97,7 @@ bench_settle(double idle_share, double max_s, double *share)
 		got = a1 > a0 ? (i1 - i0) / (a1 - a0) : 1;
 		i0 = i1, a0 = a1;
 	} while (got < idle_share && bench_now() - t0 < max_s);
-	if (share)
-		*share = got;
+	if (who)
+		fprintf(stderr, "%s: machine %.0f %% idle after %.1f s\n", who, got * 100, bench_now() - t0);
 	return bench_now() - t0;
 }

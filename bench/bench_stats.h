@@ -22,9 +22,9 @@ double bench_now(void);
  * the CPUs were idle (or waiting for I/O) at least idle_share (0..1) of
  * the time, at most max_s seconds. What the last phase left behind
  * (dockerd's and the kernel's cleanup of removed containers and network
- * namespaces) then does not land in the next one. Returns the seconds
- * waited, or -1 when /proc/stat cannot be read; *share gets the last
- * window's idle share when share is not NULL. */
-double bench_settle(double idle_share, double max_s, double *share);
+ * namespaces) then does not land in the next one. With who, says on
+ * stderr "WHO: machine N % idle after S s". Returns the seconds waited,
+ * or -1 when /proc/stat cannot be read. */
+double bench_settle(double idle_share, double max_s, const char *who);
 
 #endif

@@ -426,10 +426,10 @@ report(const struct round *res, int n)
 static void
 settle(int r, const char *half)
 {
-	double share = 0, waited = bench_settle(0.9, 20, &share);
+	char who[64];
 
-	if (VERBOSE)
-		fprintf(stderr, "round %d %s: settled in %.1f s (idle %.0f %%)\n", r, half, waited, share * 100);
+	snprintf(who, sizeof(who), "round %d %s", r, half);
+	bench_settle(0.9, 20, VERBOSE ? who : NULL);
 }
 
 static int

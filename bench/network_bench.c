@@ -319,11 +319,11 @@ run(const char *args, struct side *s)
 	pid_t a = pod(1, n1), b = a > 0 ? pod(2, n2) : -1;
 
 	if (b > 0) {
-		double share = 0, waited = bench_settle(0.85, 30, &share);
+		char who[64];
 
 		/* what ran before (the cluster bench, the bed's start) is over */
-		fprintf(stderr, "network %s: machine %.0f %% idle after %.1f s\n", *args ? args : "host-gw",
-		        share * 100, waited);
+		snprintf(who, sizeof(who), "network %s", *args ? args : "host-gw");
+		bench_settle(0.85, 30, who);
 		snprintf(p1, sizeof(p1), "/proc/%d/ns/net", (int)a);
 		snprintf(p2, sizeof(p2), "/proc/%d/ns/net", (int)b);
 		rc = rounds(p1, p2, n2, s);
