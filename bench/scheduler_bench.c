@@ -16,6 +16,11 @@
  *        else get it), with as many pods in flight as the scheduler allows
  *        (256), as fast as it can, timed like the scheduler: until a
  *        watch on its bindings has seen them all;
+ *      - the same ceiling with the scheduler's reads first: the library
+ *        lists the six prefixes the scheduler lists (all in flight at
+ *        once), watches them from the list's revision to the end, then
+ *        sends the same transactions; so etcd does for it all that it does
+ *        for the scheduler, and the gap left is the scheduler's own;
  *   3. baseline: 10,000 single create-if-absent transactions of
  *      binding-sized values by the library alone, 256 in flight.
  *
@@ -26,7 +31,7 @@
  * scheduler's largest VmHWM; its user+system CPU divided by the pods) and
  * "scheduler 10000 pods/1000 nodes: skiff=… pods/s, batched library=…
  * pods/s, ratio=… (LO-HI over N rounds)" (the median of the rounds'
- * ratios). Exit 1 on any failure. Options: -n NODES (1000) -m SMALL_NODES
+ * ratios), and the same for "batched library with its reads". Exit 1 on any failure. Options: -n NODES (1000) -m SMALL_NODES
  * (100; 0: skip) -p PODS -c INFLIGHT -b BIN -r ROUNDS.
  */
 #include <errno.h>
@@ -331,19 +336,79 @@ timeout_cb(struct ev_loop *l, ev_timer *t, int revents)
 	ev_break(l, EVBREAK_ALL);
 }
 
-/* Bind every pod as the scheduler would, as fast as the library can,
- * timed as the scheduler is: until the bench's watch on the bindings has
- * seen them all (so that etcd serves that watch on both sides). */
+/* ---- the scheduler's reads: its six lists, then a watch on each ---- */
+
+/* What skiff-scheduler lists and watches (scheduler/sched_watch.c), its
+ * bindings under the prefix the batched ceiling writes. */
+static const char *const reads[] = {PFX "/services/",   PFX "/nodes/",           PFX "/nodestatus/",
+                                    PFX "/nodeleases/", "/bench-base/bindings/", PFX "/pods/"};
+#define NREADS (sizeof(reads) / sizeof(reads[0]))
+
+struct lister {
+	int pending, errors;
+	int64_t rev;
+};
+
+static void
+list_cb(struct etcd_result *res, void *arg)
+{
+	struct lister *l = arg;
+
+	if (res->err.code != ETCD_OK && l->errors++ == 0)
+		fprintf(stderr, "scheduler-bench: list: %s\n", res->err.msg);
+	if (res->revision > l->rev)
+		l->rev = res->revision;
+	if (--l->pending == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+drain_watch(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	(void)w;
+	(void)m;
+	(void)arg;
+}
+
+/* The lists all in flight at once, as the informers start; then the
+ * watches from the newest list's revision. 0, or -1 (watches[] holds
+ * what was started, the rest NULL). */
 static int
-batch_all(void)
+read_like_scheduler(struct etcd_watch **watches)
 {
 	struct etcd_watch_opts wo = {.prefix = 1};
+	struct lister l = {0};
+	struct etcd_error err;
+
+	for (size_t i = 0; i < NREADS; i++, l.pending++)
+		if (etcd_list(client, reads[i], list_cb, &l, &err) < 0) {
+			fprintf(stderr, "scheduler-bench: list %s: %s\n", reads[i], err.msg);
+			return -1;
+		}
+	ev_run(loop, 0);
+	wo.start_revision = l.rev + 1;
+	for (size_t i = 0; i < NREADS && !l.errors; i++)
+		if (!(watches[i] = etcd_watch_start(client, reads[i], &wo, drain_watch, NULL, &err))) {
+			fprintf(stderr, "scheduler-bench: watch %s: %s\n", reads[i], err.msg);
+			return -1;
+		}
+	return l.errors ? -1 : 0;
+}
+
+/* Bind every pod as the scheduler would, as fast as the library can,
+ * timed as the scheduler is: until the bench's watch on the bindings has
+ * seen them all (so that etcd serves that watch on both sides). With
+ * same_reads, first the scheduler's lists and watches (held to the end),
+ * so that etcd does for the library all it does for the scheduler. */
+static int
+batch_all(int same_reads)
+{
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_watch *w, *watches[NREADS] = {0};
 	struct batcher b = {0};
 	struct etcd_error err;
-	struct etcd_watch *w;
 	ev_timer limit;
 
-	delete_prefix("/bench-base/");
 	bound = 0;
 	wo.start_revision = last_rev + 1;
 	if (!(w = etcd_watch_start(client, "/bench-base/bindings/", &wo, bind_watch, NULL, &err))) {
@@ -352,11 +417,17 @@ batch_all(void)
 	}
 	ev_timer_init(&limit, timeout_cb, 300, 0);
 	ev_timer_start(loop, &limit);
-	batch_more(&b);
+	if (same_reads && read_like_scheduler(watches) < 0)
+		failed = 1;
+	else
+		batch_more(&b);
 	while (!failed && (b.done < pods || bound < pods))
 		ev_run(loop, 0);
 	ev_timer_stop(loop, &limit);
 	etcd_watch_cancel(w);
+	for (size_t i = 0; i < NREADS; i++)
+		if (watches[i])
+			etcd_watch_cancel(watches[i]);
 	return b.errors || failed;
 }
 
@@ -534,36 +605,79 @@ setup(int n)
 	return lease;
 }
 
-/* On n nodes: rounds of one scheduler run and one batched run (ABBA),
- * then the single-txn baseline. 0, or 1 on failure. */
+/* The three sides of a round: the scheduler, the batched ceiling, and the
+ * ceiling with the scheduler's reads. */
+enum side { SCHED, BATCH, BATCH_READS, NSIDES };
+
+struct round {
+	double t[NSIDES], cpu; /* seconds; the scheduler's CPU */
+	long rss;
+};
+
+/* One side, timed. -1 on failure. */
+static double
+run_side(const char *ep, enum side s, struct round *rd)
+{
+	double t0;
+
+	if (s == SCHED)
+		return sched_round(ep, &rd->rss, &rd->cpu);
+	delete_prefix("/bench-base/");
+	t0 = now();
+	return batch_all(s == BATCH_READS) ? -1 : now() - t0;
+}
+
+/* Round r: the sides in order, reversed every other round (ABBA). */
+static int
+run_round(const char *ep, int r, struct round *rd)
+{
+	for (int j = 0; j < NSIDES && !failed; j++) {
+		enum side s = (enum side)(r % 2 == 0 ? j : NSIDES - 1 - j);
+
+		if ((rd->t[s] = run_side(ep, s, rd)) < 0)
+			failed = 1;
+	}
+	if (failed)
+		return -1;
+	printf("scheduler %d nodes round %d: %.2f s to bind all (cpu %.2f s), batched library %.2f s, with the "
+	       "scheduler's reads %.2f s\n",
+	       nodes, r + 1, rd->t[SCHED], rd->cpu, rd->t[BATCH], rd->t[BATCH_READS]);
+	return 0;
+}
+
+/* The ratio lines: skiff's median rate over a ceiling's, and the median
+ * and range of the rounds' ratios. */
+static void
+print_ratio(const char *what, double *sr, const struct round *rd, int k, enum side s)
+{
+	double br[16], q[16], lo, hi;
+
+	for (int i = 0; i < k; i++)
+		br[i] = pods / rd[i].t[s], q[i] = sr[i] / br[i];
+	bench_range(q, k, &lo, &hi);
+	printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s, %s=%.0f pods/s, ratio=%.2f (%.2f-%.2f over %d "
+	       "rounds)\n",
+	       pods, nodes, bench_median(sr, k), what, bench_median(br, k), bench_median(q, k), lo, hi, k);
+}
+
+/* On n nodes: rounds of the three sides, then the single-txn baseline.
+ * 0, or 1 on failure. */
 static int
 run_case(const char *ep, int n)
 {
-	double ts[16], tb[16], sr[16], br[16], q[16], cpus[16], t0, t_base, lo = 0, hi = 0;
-	long rss = 0, r_rss = 0;
+	struct round rd[16];
+	double sr[16], cpus[16], t0, t_base;
+	long rss = 0;
 	int64_t lease;
 	int k = 0;
 
 	failed = 0;
+	memset(rd, 0, sizeof(rd));
 	if ((lease = setup(n)) < 0)
 		return 1;
-	for (int r = 0; r < rounds && !failed; r++) {
-		for (int j = 0; j < 2 && !failed; j++) {
-			if ((j == 0) == (r % 2 == 0)) {
-				ts[k] = sched_round(ep, &r_rss, &cpus[k]);
-				rss = r_rss > rss ? r_rss : rss;
-			} else {
-				t0 = now();
-				failed |= batch_all() != 0;
-				tb[k] = now() - t0;
-			}
-		}
-		if (!failed) {
-			sr[k] = pods / ts[k], br[k] = pods / tb[k], q[k] = sr[k] / br[k];
-			printf("scheduler %d nodes round %d: %.2f s to bind all (cpu %.2f s), batched library %.2f s\n",
-			       nodes, r + 1, ts[k], cpus[k], tb[k]);
-			k++;
-		}
+	for (int r = 0; r < rounds && r < 16 && run_round(ep, r, &rd[k]) == 0; r++, k++) {
+		sr[k] = pods / rd[k].t[SCHED], cpus[k] = rd[k].cpu;
+		rss = rd[k].rss > rss ? rd[k].rss : rss;
 	}
 	/* the baseline: the same number of single guarded creates */
 	delete_prefix("/bench-base/");
@@ -572,14 +686,12 @@ run_case(const char *ep, int n)
 		failed = 1;
 	t_base = now() - t0;
 	if (k > 0) {
-		bench_range(q, k, &lo, &hi);
 		printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f peak_rss=%.1f MB "
 		       "cpu_per_pod=%.0f us\n",
 		       pods, nodes, bench_median(sr, k), pods / t_base, bench_median(sr, k) / (pods / t_base),
 		       rss / 1024.0, bench_median(cpus, k) * 1e6 / pods);
-		printf("scheduler %d pods/%d nodes: skiff=%.0f pods/s, batched library=%.0f pods/s, ratio=%.2f "
-		       "(%.2f-%.2f over %d rounds)\n",
-		       pods, nodes, bench_median(sr, k), bench_median(br, k), bench_median(q, k), lo, hi, k);
+		print_ratio("batched library", sr, rd, k, BATCH);
+		print_ratio("batched library with its reads", sr, rd, k, BATCH_READS);
 	}
 	fflush(stdout);
 	tidy(lease);
