@@ -1,7 +1,8 @@
 # scheduler/: skiff-scheduler (binds pods to nodes). sched_filter.c,
-# sched_score.c and sched_pod.c are pure and also linked by the unit tests.
+# sched_score.c, sched_pod.c and sched_copy.c are pure and also linked by the unit tests.
 SCHED_SRC := $(wildcard scheduler/*.c)
-SCHED_PURE := $(OBJ)/scheduler/sched_filter.o $(OBJ)/scheduler/sched_score.o $(OBJ)/scheduler/sched_pod.o
+SCHED_PURE := $(OBJ)/scheduler/sched_filter.o $(OBJ)/scheduler/sched_score.o $(OBJ)/scheduler/sched_pod.o \
+              $(OBJ)/scheduler/sched_copy.o
 PROGRAMS += $(BIN)/skiff-scheduler
 MAN_PAGES += scheduler/skiff-scheduler.8
 $(BIN)/skiff-scheduler: $(SCHED_SRC:%.c=$(OBJ)/%.o) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)

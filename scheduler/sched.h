@@ -133,8 +133,8 @@ size_t sched_nodes_to_find(size_t nnodes, int percentage);
 /* ---- what is kept of a pod (sched_pod.c, pure) ---- */
 
 /* A pod as the scheduler caches it: what it asks of a node and what it
- * is spread and filtered by, taken from the whole pod, which is not kept
- * (a binding is written from the pod's raw value, sched_bind.c). */
+ * is spread and filtered by, taken from the whole pod, which is not kept,
+ * nor is its raw value: a binding is written from copy (sched_copy.c). */
 struct sched_pod {
 	int64_t cpu, mem; /* api_pod_requests */
 	int privileged;   /* api_sec_privileged */
@@ -145,6 +145,8 @@ struct sched_pod {
 	struct api_labels node_selector; /* spec.nodeSelector */
 	struct api_volume *host_paths;   /* spec.volumes of hostPath: source and path only */
 	size_t n_host_paths;
+	char *copy;    /* the pod as its bindings hold it, less the uid (sched_pod_copy); NULL: none */
+	size_t uid_at; /* where in copy the uid's digits go */
 };
 /* Fill sp from the whole pod, moving its labels, nodeSelector and
  * hostPath volumes' paths out of it (pod is then fit only to be freed).
@@ -153,6 +155,19 @@ int sched_pod_digest(struct api_pod *pod, struct sched_pod *sp);
 void sched_pod_clear(struct sched_pod *sp);
 /* The controller owner's key of m ("ReplicationController/web"), new, or NULL. */
 char *sched_owner_key(const struct api_meta *m);
+
+/* ---- the pod copy in a binding (sched_copy.c, pure) ---- */
+
+/* The pod as api_binding_serialize writes a binding's pod: pod with
+ * metadata.name = name and metadata.uid = the incarnation's create
+ * revision, which the caller does not know yet: it is left out, and
+ * *uid_at is where its digits go. New string, or NULL out of memory; pod
+ * is as it was. One encode of the pod. */
+char *sched_pod_copy(struct api_pod *pod, const char *name, size_t *uid_at);
+/* The binding of sp's pod (its copy, NULL: none) to node, as uid: byte
+ * for byte what api_binding_serialize writes, without decoding the pod.
+ * New string, or NULL (out of memory, no copy, node not UTF-8). O(copy). */
+char *sched_binding_value(const char *node, const struct sched_pod *sp, int64_t uid);
 
 /* ---- the daemon's bookkeeping (sched_cache.c) ---- */
 

@@ -20,7 +20,6 @@
  *
  * Nothing here runs unless this process leads and every cache has synced.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,29 +60,12 @@ leading(void)
 /* ---- the binding value ---- */
 
 /* {"node":NODE,"pod":POD with metadata.name and metadata.uid}: new string
- * or NULL. The cached pod is slim (sched.h): the copy is decoded again
- * from the pod's raw value, which the pods cache keeps, and serialised
- * from a shallow copy of that (only the two fields differ). One decode
- * per binding written. */
+ * or NULL. Written from the copy the pods cache keeps (sched_copy.c),
+ * without decoding the pod again. */
 static char *
 binding_value(const char *node, const struct informer_obj *po)
 {
-	struct api_errors errs = {0};
-	struct api_pod *pod = po->value ? api_pod_parse(po->value, po->value_len, &errs) : NULL;
-	struct api_binding b;
-	char uid[24], *out;
-
-	api_errors_clear(&errs);
-	if (!pod)
-		return NULL; /* it decoded when cached: out of memory */
-	snprintf(uid, sizeof(uid), "%" PRId64, po->create_revision);
-	b.node = (char *)node;
-	b.pod = *pod;
-	b.pod.meta.uid = uid;
-	b.pod.meta.name = (char *)po->name;
-	out = api_binding_serialize(&b);
-	api_pod_free(pod); /* its own name and uid, not the copy's */
-	return out;
+	return po->obj ? sched_binding_value(node, po->obj, po->create_revision) : NULL;
 }
 
 /* ---- bind transactions ---- */

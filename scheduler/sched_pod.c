@@ -91,5 +91,6 @@ sched_pod_clear(struct sched_pod *sp)
 	for (size_t i = 0; i < sp->n_host_paths; i++)
 		free(sp->host_paths[i].path);
 	free(sp->host_paths);
+	free(sp->copy);
 	memset(sp, 0, sizeof(*sp));
 }

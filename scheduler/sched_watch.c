@@ -27,6 +27,23 @@ report_invalid(const char *kind, const char *dir, const char *name, struct api_e
 	free(why);
 }
 
+/* sp of pod and its copy for bindings (made first: the digest moves
+ * parts out of pod). 0, or -1 out of memory (sp cleared). */
+static int
+digest_pod(struct api_pod *pod, const char *name, struct sched_pod *sp)
+{
+	size_t uid_at;
+	char *copy = sched_pod_copy(pod, name, &uid_at);
+
+	if (!copy || sched_pod_digest(pod, sp) < 0) {
+		free(copy);
+		return -1;
+	}
+	sp->copy = copy;
+	sp->uid_at = uid_at;
+	return 0;
+}
+
 /* A struct sched_pod (new) of the whole pod, which is freed. */
 static void *
 dec_pod(const char *name, const char *value, size_t len, void *arg)
@@ -43,7 +60,7 @@ dec_pod(const char *name, const char *value, size_t len, void *arg)
 		api_pod_free(pod);
 		pod = NULL;
 	}
-	if (pod && (!(sp = malloc(sizeof(*sp))) || sched_pod_digest(pod, sp) < 0)) {
+	if (pod && (!(sp = malloc(sizeof(*sp))) || digest_pod(pod, name, sp) < 0)) {
 		free(sp); /* out of memory: reported as such */
 		sp = NULL;
 	}
@@ -510,8 +527,9 @@ sched_resync(struct controller *c, void *arg)
 }
 
 /* Started in this order; pods and bindings are the many: the pods cache
- * keeps a digest (struct sched_pod) and the raw value (a binding is
- * written from it), the bindings cache neither object nor value. */
+ * keeps a digest (struct sched_pod, with the copy a binding is written
+ * from) and not the raw value, the bindings cache neither object nor
+ * value. */
 const struct controller_watch sched_watches[] = {
 	{"services",
          dec_service,
@@ -528,6 +546,6 @@ const struct controller_watch sched_watches[] = {
          &S.nodestatus},
 	{"nodeleases", NULL, NULL, {lease_added, lease_updated, lease_deleted, synced, NULL}, 0, &S.leases},
 	{"bindings", NULL, NULL, {binding_added, binding_updated, binding_deleted, synced, NULL}, 1, &S.bindings},
-	{"pods", dec_pod, free_pod, {pod_added, pod_updated, pod_deleted, synced, NULL}, 0, &S.pods},
+	{"pods", dec_pod, free_pod, {pod_added, pod_updated, pod_deleted, synced, NULL}, 1, &S.pods},
 	{0},
 };

@@ -3,9 +3,12 @@
  * unschedulable, node selector, cpu, memory, pod count, host ports, what
  * the node's agent allows: privilege, hostPath prefixes, host port range), the
  * unschedulable summary, and the scores (spreading, least requested,
- * balanced) with their order.
+ * balanced) with their order; what the pods cache keeps of a pod, and the
+ * binding written from it.
  */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheduler/sched.h" /* not <sched.h> */
@@ -345,6 +348,53 @@ START_TEST(pod_digest)
 }
 END_TEST
 
+/* A binding written from the cached copy (sched_copy.c) is byte for byte
+ * what api_binding_serialize writes of the whole pod, for every valid pod
+ * of tests/fixtures/api/pod/, on node names plain and needing escapes. */
+static void
+copy_one(const char *name, const char *text, size_t len, unsigned keep)
+{
+	static const char *const nodes[] = {"n0001", "node-7.example.com", "Node_\"q\"/\x01\xc3\xbc"};
+	static const int64_t uids[] = {1, 42, 9223372036854775807};
+	struct api_errors errs = {0};
+	struct api_pod *pod = api_pod_parse(text, len, &errs);
+	struct sched_pod sp = {0};
+	struct api_binding b;
+	char *before = api_pod_serialize(pod), *after, *want, *got, uid[24];
+
+	(void)keep;
+	ck_assert_ptr_nonnull(sp.copy = sched_pod_copy(pod, "web-1", &sp.uid_at));
+	after = api_pod_serialize(pod);
+	ck_assert_msg(strcmp(before, after) == 0, "%s: the pod changed", name);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		for (size_t j = 0; j < sizeof(uids) / sizeof(uids[0]); j++) {
+			snprintf(uid, sizeof(uid), "%lld", (long long)uids[j]);
+			b.node = (char *)nodes[i];
+			b.pod = *pod;
+			b.pod.meta.name = "web-1";
+			b.pod.meta.uid = uid;
+			want = api_binding_serialize(&b);
+			got = sched_binding_value(nodes[i], &sp, uids[j]);
+			ck_assert_ptr_nonnull(want);
+			ck_assert_msg(got && strcmp(want, got) == 0, "%s on %s:\n want %s\n got  %s", name, nodes[i],
+			              want, got ? got : "NULL");
+			free(want);
+			free(got);
+		}
+	ck_assert_ptr_null(sched_binding_value("n\xff", &sp, 1)); /* not UTF-8: as api_binding_serialize */
+	free(before);
+	free(after);
+	sched_pod_clear(&sp);
+	api_pod_free(pod);
+	api_errors_clear(&errs);
+}
+
+START_TEST(binding_copy)
+{
+	ck_assert_uint_ge(uf_each_case("pod", API_POD, copy_one, 1), 20);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -361,6 +411,7 @@ suite(void)
 	tcase_add_test(core, score_least_balanced);
 	tcase_add_test(core, score_spread_first);
 	tcase_add_test(core, pod_digest);
+	tcase_add_test(core, binding_copy);
 	tcase_add_test(errors, not_ready_unschedulable);
 	tcase_add_test(errors, summary);
 	tcase_add_test(limits, resources);
