@@ -510,17 +510,17 @@ struct walk {
 /* Extend the path by ".name" (or "name" at the top) or "[i]"; returns the
  * mark to go back to. A path too long for the buffer is cut short. */
 static size_t
-push(struct walk *w, const char *name, long idx)
+push(struct walk *w, const char *name, size_t idx)
 {
 	size_t mark = w->len;
-	int n;
 
-	if (name)
-		n = snprintf(w->path + w->len, sizeof(w->path) - w->len, "%s%s", w->len ? "." : "", name);
-	else
-		n = snprintf(w->path + w->len, sizeof(w->path) - w->len, "[%ld]", idx);
-	if (n > 0)
-		w->len += (size_t)n < sizeof(w->path) - w->len ? (size_t)n : sizeof(w->path) - w->len - 1;
+	if (!name)
+		w->len = api_path_index(w->path, sizeof(w->path), w->len, idx);
+	else {
+		if (w->len)
+			w->len = api_path_cat(w->path, sizeof(w->path), w->len, ".", 1);
+		w->len = api_path_cat(w->path, sizeof(w->path), w->len, name, strlen(name));
+	}
 	return mark;
 }
 
@@ -601,7 +601,7 @@ walk_field(struct walk *w, const struct api_field *f, const json_t *v)
 	if (json_is_object(v))
 		walk_object(w, v, f->sub);
 	json_array_foreach(v, i, it) {
-		mark = push(w, NULL, (long)i);
+		mark = push(w, NULL, i);
 		if (json_is_object(it))
 			walk_object(w, it, f->sub);
 		pop(w, mark);

@@ -53,6 +53,13 @@ struct api_dec {
 /* Decodes one object j (NULL when absent) into out. */
 typedef void (*dec_fn)(struct api_dec *d, const json_t *j, void *out);
 
+/* path (of length len < cap) extended by n bytes of s, or "[i]", cut
+ * short at cap - 1 bytes and NUL-terminated: its new length. What the
+ * decoder and api_fields.c's walk build their paths with (no printf: a
+ * push per member decoded). */
+size_t api_path_cat(char *path, size_t cap, size_t len, const char *s, size_t n);
+size_t api_path_index(char *path, size_t cap, size_t len, size_t i);
+
 void dec_init(struct api_dec *d, struct api_errors *errs);
 /* Extend the path by ".field", "[i]" or "[key]"; returns the mark to pop to. */
 size_t dec_push(struct api_dec *d, const char *field);

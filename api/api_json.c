@@ -76,47 +76,73 @@ dec_init(struct api_dec *d, struct api_errors *errs)
 	d->path[0] = '\0';
 }
 
-static size_t push(struct api_dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t
+api_path_cat(char *path, size_t cap, size_t len, const char *s, size_t n)
+{
+	if (n > cap - 1 - len)
+		n = cap - 1 - len;
+	memcpy(path + len, s, n);
+	path[len + n] = '\0';
+	return len + n;
+}
 
+size_t
+api_path_index(char *path, size_t cap, size_t len, size_t i)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	*--p = ']';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) > 0);
+	*--p = '[';
+	return api_path_cat(path, cap, len, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* The path, extended by s; the mark to pop to. */
 static size_t
-push(struct api_dec *d, const char *fmt, ...)
+push(struct api_dec *d, const char *s, size_t n)
 {
 	size_t mark = d->len;
-	va_list ap;
-	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(d->path + d->len, sizeof(d->path) - d->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		d->len += (size_t)n;
-	if (d->len >= sizeof(d->path))
-		d->len = sizeof(d->path) - 1;
+	d->len = api_path_cat(d->path, sizeof(d->path), d->len, s, n);
 	return mark;
 }
 
 size_t
 dec_push(struct api_dec *d, const char *field)
 {
-	return push(d, "%s%s", d->len ? "." : "", field);
+	size_t mark = d->len;
+
+	if (d->len)
+		push(d, ".", 1);
+	push(d, field, strlen(field));
+	return mark;
 }
 
 size_t
 dec_push_index(struct api_dec *d, size_t i)
 {
-	return push(d, "[%zu]", i);
+	size_t mark = d->len;
+
+	d->len = api_path_index(d->path, sizeof(d->path), d->len, i);
+	return mark;
 }
 
 size_t
 dec_push_key(struct api_dec *d, const char *key)
 {
 	char q[96];
-	size_t i;
+	size_t i, mark = push(d, "[", 1);
 
 	for (i = 0; key[i]; i++)
-		if ((unsigned char)key[i] <= ' ' || key[i] == ']' || key[i] == '"' || key[i] == 0x7f || i > 64)
-			return push(d, "[%s]", api_quote(q, sizeof(q), key));
-	return push(d, "[%s]", key);
+		if ((unsigned char)key[i] <= ' ' || key[i] == ']' || key[i] == '"' || key[i] == 0x7f || i > 64) {
+			key = api_quote(q, sizeof(q), key);
+			break;
+		}
+	push(d, key, strlen(key));
+	push(d, "]", 1);
+	return mark;
 }
 
 void
