@@ -174,6 +174,14 @@ struct etcd_range_opts {
 	/* Paging: when > 0, the range is read in pages of this many keys, all
 	 * at the revision of the first page, and delivered as one result. */
 	int64_t page_size;
+	/* With paging: each page but the last goes to page_cb (with the same
+	 * arg) as it comes, after the next page was asked for, so that etcd
+	 * reads the next while the caller works through this one: the page's
+	 * kvs (freed when page_cb returns), the range's revision and count,
+	 * more = 1. The callback still runs exactly once, at the end, with the
+	 * last page's kvs only, or with an error: then page_cb saw part of the
+	 * range. NULL: every key in the one result. */
+	etcd_cb page_cb;
 };
 
 int etcd_range(struct etcd_client *c, const char *key, const struct etcd_range_opts *o, etcd_cb cb, void *arg,

@@ -89,6 +89,11 @@ struct etcd_req {
 	etcd_parse_fn parse;
 	void *ctx; /* owned by the service that built the request */
 	void (*ctx_free)(void *ctx);
+	/* After parse asked for another page (returned 1) and that page's
+	 * request went out: hand the caller what the service kept of the page
+	 * just read. Must not touch the request (or ctx) after calling back:
+	 * the caller may cancel everything there. */
+	void (*page_out)(void *ctx);
 	struct etcd_result *res;
 	etcd_cb cb;
 	void *arg;

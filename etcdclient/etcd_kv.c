@@ -89,13 +89,18 @@ parse_range(struct etcd_req *r, json_t *root, struct etcd_result *res)
 struct pager {
 	char *key; /* the original start key and options */
 	struct etcd_range_opts o;
+	void *arg; /* the callback's, for o.page_cb */
 	char *range_end;
 	int64_t rev;
 	int64_t remaining; /* of the caller's limit, or -1 */
 	int64_t count;     /* keys in the whole range, from the first page */
 	int count_set;
-	struct etcd_kv *acc;
-	size_t n, cap;
+	int64_t seen;            /* keys read so far */
+	char *last;              /* the last key read */
+	size_t last_len;         /* its length */
+	struct etcd_kv *acc;     /* without page_cb: every page's keys */
+	size_t n, cap;           /* of acc */
+	struct etcd_result page; /* with page_cb: the page read, until handed out */
 };
 
 static void
@@ -106,7 +111,9 @@ pager_free(void *p)
 	for (size_t i = 0; i < pg->n; i++)
 		etcd_kv_clear(&pg->acc[i]);
 	free(pg->acc);
+	etcd_result_clear(&pg->page);
 	free(pg->key);
+	free(pg->last);
 	free(pg->range_end);
 	free(pg);
 }
@@ -135,6 +142,21 @@ pager_take(struct pager *pg, struct etcd_result *page)
 	return 0;
 }
 
+/* The page read goes to page_cb (etcd_req's page_out: the next page's
+ * request is already out). Nothing of pg is touched after the call. */
+static void
+pager_out(void *ctx)
+{
+	struct pager *pg = ctx;
+	struct etcd_result page = pg->page;
+	etcd_cb cb = pg->o.page_cb;
+	void *arg = pg->arg;
+
+	memset(&pg->page, 0, sizeof(pg->page));
+	cb(&page, arg);
+	etcd_result_clear(&page);
+}
+
 /* The body of the page that starts at key (len bytes). */
 static json_t *
 pager_body(struct pager *pg, const char *key, size_t len)
@@ -150,6 +172,7 @@ pager_body(struct pager *pg, const char *key, size_t len)
 	o.range_end = NULL;
 	o.from_key = 0;
 	o.page_size = 0;
+	o.page_cb = NULL;
 	b = etcd_range_body(key, len, &o);
 	if (b && pg->range_end && json_object_set_new(b, "range_end", json_string(pg->range_end)) < 0) {
 		json_decref(b);
@@ -158,33 +181,58 @@ pager_body(struct pager *pg, const char *key, size_t len)
 	return b;
 }
 
+/* Does the page that starts with kv start after the last key read? Each
+ * must, or a broken server could keep us paging forever. */
+static int
+after_last(const struct pager *pg, const struct etcd_kv *kv)
+{
+	size_t m = pg->last_len < kv->key_len ? pg->last_len : kv->key_len;
+	int cmp;
+
+	if (!pg->last)
+		return 1;
+	cmp = memcmp(kv->key, pg->last, m);
+	return cmp > 0 || (cmp == 0 && kv->key_len > pg->last_len);
+}
+
+/* Remember the page's last key, and ask for the page after it (last +
+ * "\0"). 0, or -1 out of memory. */
+static int
+ask_next(struct etcd_req *r, struct pager *pg, const struct etcd_kv *last)
+{
+	char *next = malloc(last->key_len + 1);
+	json_t *b;
+
+	if (!next)
+		return -1;
+	memcpy(next, last->key, last->key_len);
+	next[last->key_len] = '\0';
+	free(pg->last);
+	pg->last = next;
+	pg->last_len = last->key_len;
+	b = pager_body(pg, next, last->key_len + 1);
+	return b && etcd_req_set_body(r, b) == 0 ? 0 : -1;
+}
+
+/* A page came: keep it (in acc, or for page_cb) and ask for the next (1),
+ * or put the whole range (or the last page) into res (0); -1 on error. */
 static int
 parse_page(struct etcd_req *r, json_t *root, struct etcd_result *res)
 {
 	struct pager *pg = r->ctx;
 	struct etcd_result page = {0};
-	struct etcd_kv *last;
 	size_t got;
-	json_t *b;
-	char *next;
+	int more;
 
 	if (etcd_parse_range_resp(root, &page) < 0) {
 		etcd_result_clear(&page);
 		return -1;
 	}
 	got = page.nkvs;
-	if (got > 0 && pg->n > 0) {
-		/* Each page must start after the last key of the one before, or a
-		 * broken server could keep us paging forever. */
-		const struct etcd_kv *a = &pg->acc[pg->n - 1], *b = &page.kvs[0];
-		size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
-		int cmp = memcmp(b->key, a->key, m);
-
-		if (cmp < 0 || (cmp == 0 && b->key_len <= a->key_len)) {
-			etcd_result_clear(&page);
-			return etcd_seterr(&res->err, ETCD_EBADRESP,
-			                   "paging %s: a page did not start after the last one", pg->key);
-		}
+	if (got > 0 && pg->last && !after_last(pg, &page.kvs[0])) {
+		etcd_result_clear(&page);
+		return etcd_seterr(&res->err, ETCD_EBADRESP, "paging %s: a page did not start after the last one",
+		                   pg->key);
 	}
 	if (!pg->rev)
 		pg->rev = page.revision;
@@ -192,34 +240,43 @@ parse_page(struct etcd_req *r, json_t *root, struct etcd_result *res)
 		pg->count = page.count;
 		pg->count_set = 1;
 	}
-	if (pager_take(pg, &page) < 0) {
+	pg->seen += (int64_t)got;
+	if (pg->o.limit > 0)
+		pg->remaining = pg->o.limit - pg->seen;
+	more = page.more && got > 0 && pg->remaining != 0;
+	if (more && ask_next(r, pg, &page.kvs[got - 1]) < 0) {
 		etcd_result_clear(&page);
 		return etcd_seterr(&res->err, ETCD_ENOMEM, "out of memory paging a range");
 	}
-	if (pg->o.limit > 0)
-		pg->remaining = pg->o.limit - (int64_t)pg->n;
-	if (page.more && got > 0 && pg->remaining != 0) {
-		/* The next page starts just after the last key: last + "\0". */
-		last = &pg->acc[pg->n - 1];
-		if (!(next = malloc(last->key_len + 1)))
-			return etcd_seterr(&res->err, ETCD_ENOMEM, "out of memory paging a range");
-		memcpy(next, last->key, last->key_len);
-		next[last->key_len] = '\0';
-		b = pager_body(pg, next, last->key_len + 1);
-		free(next);
-		if (!b || etcd_req_set_body(r, b) < 0)
-			return etcd_seterr(&res->err, ETCD_ENOMEM, "out of memory paging a range");
+	if (more && pg->o.page_cb) {
+		page.revision = pg->rev;
+		page.count = pg->count;
+		pg->page = page;
 		return 1;
 	}
+	if (!pg->o.page_cb && pager_take(pg, &page) < 0) {
+		etcd_result_clear(&page);
+		return etcd_seterr(&res->err, ETCD_ENOMEM, "out of memory paging a range");
+	}
+	if (more)
+		return 1;
 	res->op = ETCD_OP_RANGE;
 	res->revision = pg->rev;
 	res->member_id = page.member_id;
 	res->count = pg->count;
 	res->more = page.more;
-	res->kvs = pg->acc;
-	res->nkvs = pg->n;
-	pg->acc = NULL;
-	pg->n = pg->cap = 0;
+	if (pg->o.page_cb) {
+		res->kvs = page.kvs;
+		res->nkvs = page.nkvs;
+		page.kvs = NULL;
+		page.nkvs = 0;
+	} else {
+		res->kvs = pg->acc;
+		res->nkvs = pg->n;
+		pg->acc = NULL;
+		pg->n = pg->cap = 0;
+	}
+	etcd_result_clear(&page);
 	return 0;
 }
 
@@ -247,8 +304,10 @@ range_paged(struct etcd_client *c, const char *key, const struct etcd_range_opts
 		pager_free(pg);
 		return -1;
 	}
+	pg->arg = arg;
 	r->ctx = pg;
 	r->ctx_free = pager_free;
+	r->page_out = o->page_cb ? pager_out : NULL;
 	return etcd_req_submit(r, err);
 oom:
 	json_decref(tmp);

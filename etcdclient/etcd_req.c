@@ -41,6 +41,8 @@ etcd_result_new(void)
 }
 
 static void attempt(struct etcd_req *r);
+static int start(struct etcd_req *r, struct etcd_error *err);
+static void next_page(struct etcd_req *r);
 
 static void
 list_remove(struct etcd_req *r)
@@ -294,9 +296,7 @@ got_response(struct etcd_req *r, long status)
 		rc = r->parse(r, body, r->res);
 		json_decref(root);
 		if (rc == 1) { /* another page */
-			r->attempts = 0;
-			r->started = ev_now(r->c->loop);
-			attempt(r);
+			next_page(r);
 		} else if (rc < 0) {
 			struct etcd_error err = r->res->err;
 
@@ -323,6 +323,28 @@ got_response(struct etcd_req *r, long status)
 }
 
 /* The transfer ended (the transport's done callback). */
+/* Send the request for the next page at once, and only then let the
+ * service hand out the page just read (page_out): etcd prepares the next
+ * page while the caller works through this one. */
+static void
+next_page(struct etcd_req *r)
+{
+	struct etcd_error err = {0};
+	void (*out)(void *ctx) = r->page_out;
+	void *ctx = r->ctx;
+
+	r->attempts = 0;
+	r->started = ev_now(r->c->loop);
+	if (start(r, &err) < 0) {
+		complete(r, &err);
+		return;
+	}
+	if (out) {
+		tp_kick(r->c->tp);
+		out(ctx);
+	}
+}
+
 static void
 on_done(void *arg, const struct tp_result *res)
 {

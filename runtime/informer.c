@@ -2,9 +2,14 @@
  * informer.c: list + watch of one prefix into a cache (see informer.h).
  *
  * States: listing (a paged range in flight) → watching (from the list's
- * revision + 1) → on a terminal watch error, listing again. A list after
+ * revision + 1) → on a terminal watch error, listing again. Each page is
+ * applied as it comes, while etcd reads the next (etcd_range's page_cb),
+ * so decoding overlaps etcd's work and only a page of raw values is held
+ * at a time. A list after
  * the first compares itself with the cache and delivers only differences,
- * including the deletes that happened while the watch was down. Failed
+ * including the deletes that happened while the watch was down (known once
+ * its last page is in); a list that fails half-way leaves what its pages
+ * brought, and the next one completes it. Failed
  * lists are retried with back-off; the watch reconnects by itself. A value
  * over the informer's size limit is neither kept nor decoded.
  */
@@ -58,8 +63,13 @@ struct informer {
 
 /* A list in flight points back through this, so that freeing the
  * informer can disown the call instead of leaving it a dangling pointer. */
+/* Keys per page of a list: a page's raw values are what a list holds at
+ * once beyond the cache. */
+#define INFORMER_PAGE 500
+
 struct list_call {
 	struct informer *inf;
+	int paged; /* a page of this list was applied (the generation moved) */
 };
 
 static void list(struct informer *inf);
@@ -355,6 +365,31 @@ start_watch(struct informer *inf)
 	}
 }
 
+/* A page of the list (or its last): into the cache, as it comes, while
+ * etcd reads the next. The first moves the generation, so that the end of
+ * the list can tell what it did not see. */
+static void
+apply_page(struct list_call *lc, const struct etcd_result *res)
+{
+	struct informer *inf = lc->inf;
+
+	if (!lc->paged)
+		inf->gen = (inf->gen + 1) & 0x7fffffffu; /* as wide as an entry's */
+	lc->paged = 1;
+	inf->change_rev = res->revision;
+	for (size_t i = 0; i < res->nkvs; i++)
+		apply_put(inf, &res->kvs[i]);
+}
+
+static void
+list_page(struct etcd_result *res, void *arg)
+{
+	struct list_call *lc = arg;
+
+	if (lc->inf)
+		apply_page(lc, res);
+}
+
 static void
 list_done(struct etcd_result *res, void *arg)
 {
@@ -362,22 +397,24 @@ list_done(struct etcd_result *res, void *arg)
 	struct informer *inf = lc->inf;
 	struct entry *e, *tmp;
 
-	free(lc);
-	if (!inf)
+	if (!inf) {
+		free(lc);
 		return; /* the informer was freed meanwhile */
+	}
 	inf->listing = NULL;
-	if (res->err.code == ETCD_ECANCELED)
+	if (res->err.code == ETCD_ECANCELED) {
+		free(lc);
 		return;
+	}
 	if (res->err.code != ETCD_OK) {
+		free(lc);
 		report(inf, res->err.code, "informer %s: list failed, retrying: %s", res->err.msg);
 		retry_later(inf);
 		return;
 	}
 	inf->st.lists++;
-	inf->gen = (inf->gen + 1) & 0x7fffffffu; /* as wide as an entry's */
-	inf->change_rev = res->revision;
-	for (size_t i = 0; i < res->nkvs; i++)
-		apply_put(inf, &res->kvs[i]);
+	apply_page(lc, res);
+	free(lc);
 	/* Whatever this list did not see was deleted while we were away. */
 	for (e = inf->head; e; e = tmp) {
 		tmp = e->next;
@@ -396,6 +433,7 @@ list_done(struct etcd_result *res, void *arg)
 static void
 list(struct informer *inf)
 {
+	struct etcd_range_opts o = {.prefix = 1, .page_size = INFORMER_PAGE, .page_cb = list_page};
 	struct etcd_error err = {0};
 	struct list_call *lc;
 
@@ -408,7 +446,7 @@ list(struct informer *inf)
 	}
 	lc->inf = inf;
 	inf->listing = lc;
-	if (etcd_list(inf->c, inf->prefix, list_done, lc, &err) < 0) {
+	if (etcd_range(inf->c, inf->prefix, &o, list_done, lc, &err) < 0) {
 		inf->listing = NULL;
 		free(lc);
 		report(inf, err.code, "informer %s: cannot list: %s", err.msg);

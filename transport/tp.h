@@ -83,6 +83,11 @@ void tp_trim(struct tp *t);
  * NULL when out of memory or curl refuses it. Started inside a curl
  * callback, it is added to curl from a zero timer. Never calls back. */
 struct tp_xfer *tp_start(struct tp *t, const struct tp_opts *o);
+/* Let curl start what was added since it last ran (tp_start only adds:
+ * the request goes out on the next loop turn), now: for a caller about to
+ * work a while before it returns to the loop. Completions are reported on
+ * the next loop turn, as always. A no-op inside curl. */
+void tp_kick(struct tp *t);
 /* Stop x without a callback; from then on nothing of its owner is touched,
  * so arg may be freed at once. Safe anywhere, inside x's own on_line too;
  * NULL is fine. Not after x's done callback started (x is gone). */

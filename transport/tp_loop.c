@@ -316,6 +316,22 @@ tp_free(struct tp *t)
 }
 
 void
+tp_kick(struct tp *t)
+{
+	int running;
+
+	if (!t || t->in_curl)
+		return;
+	t->in_curl++;
+	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	t->in_curl--;
+	/* what finished meanwhile is read by the next action, soon */
+	ev_timer_stop(t->loop, &t->timer);
+	ev_timer_set(&t->timer, 0.0, 0.0);
+	ev_timer_start(t->loop, &t->timer);
+}
+
+void
 tp_trim(struct tp *t)
 {
 	if (t && !t->in_curl)

@@ -422,6 +422,91 @@ START_TEST(kv_range_paging_one_revision)
 }
 END_TEST
 
+/* Paging with page_cb: each page but the last handed out as it comes, the
+ * last in the one final callback; together exactly the range, in order,
+ * at one revision. */
+struct pages {
+	int pages, finals;
+	size_t n, in_pages;
+	int64_t rev;
+	int bad;
+	char keys[NPAGEKEYS][32];
+};
+
+static void
+take_keys(struct pages *pg, const struct etcd_result *res)
+{
+	for (size_t i = 0; i < res->nkvs; i++) {
+		if (pg->n >= NPAGEKEYS || (pg->n > 0 && strcmp(pg->keys[pg->n - 1], res->kvs[i].key) >= 0) ||
+		    res->kvs[i].mod_revision > res->revision) {
+			pg->bad++;
+			return;
+		}
+		snprintf(pg->keys[pg->n++], sizeof(pg->keys[0]), "%s", res->kvs[i].key);
+	}
+}
+
+static void
+page_cb(struct etcd_result *res, void *arg)
+{
+	struct pages *pg = arg;
+
+	pg->pages++;
+	if (res->err.code != ETCD_OK || !res->more || (pg->rev && res->revision != pg->rev) || pg->finals)
+		pg->bad++;
+	pg->rev = res->revision;
+	pg->in_pages += res->nkvs;
+	take_keys(pg, res);
+}
+
+static void
+final_cb(struct etcd_result *res, void *arg)
+{
+	struct pages *pg = arg;
+
+	pg->finals++;
+	if (res->err.code != ETCD_OK || res->more || res->revision != pg->rev || res->count != NPAGEKEYS)
+		pg->bad++;
+	take_keys(pg, res);
+}
+
+static int
+pages_done(void *arg)
+{
+	return ((struct pages *)arg)->finals > 0;
+}
+
+START_TEST(kv_range_page_cb)
+{
+	char key[64];
+	for (int b = 0; b < NPAGEKEYS / 100; b++) {
+		struct etcd_txn *t = etcd_txn_new();
+		for (int i = b * 100; i < (b + 1) * 100; i++) {
+			snprintf(key, sizeof key, "/kv/pcb/%05d", i);
+			ck_assert_int_eq(etcd_txn_put(t, ETCD_TXN_SUCCESS, key, "v", 1, 0), 0);
+		}
+		struct etcd_result *r = etcd_sync_txn(tu_sync, t);
+		TU_OK(r);
+		TU_FREE(r);
+	}
+	struct etcd_client *c = etcd_sync_client(tu_sync);
+	struct etcd_error err;
+	struct pages *pg = calloc(1, sizeof(*pg));
+	struct etcd_range_opts o = {.prefix = 1, .page_size = 1000, .page_cb = page_cb};
+	ck_assert_ptr_nonnull(pg);
+	ck_assert_int_eq(etcd_range(c, "/kv/pcb/", &o, final_cb, pg, &err), 0);
+	ck_assert_int_eq(th_wait(etcd_client_loop(c), pages_done, pg, 30), 0);
+	ck_assert_int_eq(pg->bad, 0);
+	ck_assert_int_eq(pg->pages, 2);
+	ck_assert_int_eq(pg->finals, 1);
+	ck_assert_uint_eq(pg->in_pages, 2000);
+	ck_assert_uint_eq(pg->n, NPAGEKEYS);
+	ck_assert_str_eq(pg->keys[0], "/kv/pcb/00000");
+	ck_assert_str_eq(pg->keys[NPAGEKEYS - 1], "/kv/pcb/02499");
+	free(pg);
+}
+END_TEST
+
 START_TEST(kv_put_prev_kv)
 {
 	struct etcd_put_opts po = {.prev_kv = 1};
@@ -844,6 +929,7 @@ kv_suite(void)
 	tcase_add_test(core, kv_range_revision_filters);
 	tcase_add_test(core, kv_range_serializable);
 	tcase_add_test(core, kv_range_paging_one_revision);
+	tcase_add_test(core, kv_range_page_cb);
 	tcase_add_test(core, kv_put_prev_kv);
 	tcase_add_test(core, kv_put_with_lease);
 	tcase_add_test(core, kv_put_ignore_value);

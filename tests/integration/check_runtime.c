@@ -336,7 +336,9 @@ START_TEST(test_informer_value_limit)
 END_TEST
 
 /* A re-list after compaction must deliver only what changed meanwhile,
- * including deletes the watch never saw. */
+ * including deletes the watch never saw: here over three pages (the
+ * informer lists 500 keys a page, each applied as it comes), with a key
+ * deleted from the first page and one from the last. */
 START_TEST(test_informer_relist_after_compaction)
 {
 	struct etcd_sync *s = sync_client();
@@ -345,11 +347,12 @@ START_TEST(test_informer_relist_after_compaction)
 	struct informer *inf = informer_new(c, "/inf/b/", NULL, NULL, &H, &n);
 	struct inf_wait w;
 	struct etcd_result *r;
-	int64_t rev = put_many(s, "/inf/b/", 0, 50);
+	int64_t rev = put_many(s, "/inf/b/", 0, 1200);
 
 	informer_start(inf);
-	w = (struct inf_wait){inf, rev, 50};
+	w = (struct inf_wait){inf, rev, 1200};
 	ck_assert_int_eq(th_wait(L, inf_at, &w, 10), 0);
+	ck_assert_int_eq(n.adds, 1200);
 	/* Stop the etcd so the watch is down, then change things and compact
 	 * past them, so that the watch cannot resume. */
 	ck_assert_int_eq(th_etcd_stop(E, 0), 0);
@@ -357,18 +360,22 @@ START_TEST(test_informer_relist_after_compaction)
 	ck_assert_int_eq(th_etcd_restart(E, 0), 0);
 	/* Keep the informer's loop from running until compaction is done. */
 	rev = put_many(s, "/inf/b/", 0, 5);            /* 5 updates */
-	r = etcd_sync_delete(s, "/inf/b/k0049", NULL); /* 1 delete */
+	r = etcd_sync_delete(s, "/inf/b/k0049", NULL); /* 2 deletes */
 	etcd_result_free(r);
-	rev = put_many(s, "/inf/b/", 50, 3); /* 3 adds */
+	r = etcd_sync_delete(s, "/inf/b/k1199", NULL);
+	etcd_result_free(r);
+	rev = put_many(s, "/inf/b/", 1200, 3); /* 3 adds */
 	r = etcd_sync_compact(s, rev, 1);
 	TU_OK(r);
 	etcd_result_free(r);
-	w = (struct inf_wait){inf, rev, 52};
+	w = (struct inf_wait){inf, rev, 1201};
 	ck_assert_int_eq(th_wait(L, inf_at, &w, 15), 0);
-	ck_assert_int_eq(n.adds, 53);
+	ck_assert_int_eq(n.adds, 1203);
 	ck_assert_int_eq(n.updates, 5);
-	ck_assert_int_eq(n.dels, 1);
+	ck_assert_int_eq(n.dels, 2);
 	ck_assert_int_eq(n.synced, 1);
+	ck_assert_ptr_null(informer_get(inf, "k0049"));
+	ck_assert_ptr_nonnull(informer_get(inf, "k1202"));
 	informer_free(inf);
 	etcd_client_free(c);
 	etcd_sync_free(s);
