@@ -20,9 +20,13 @@
  *    delivers it: etcd's own put-to-watch latency, measured alike.
  *  - fill: from the put of the controller "big" (10,000 replicas) until the
  *    watch has seen its 10,000th pod.
- * Prefixes are deleted afterwards. Output (stdout):
+ * Then 3 rounds (ABBA) of: the fill with a fresh controller (the reaction
+ * only in the first), the library's batched creates, and the same with the
+ * controller's five watches and the bench's own watch open, timed like the
+ * fill. Prefixes are deleted afterwards. Output (stdout):
  *   replication 10000 pods: skiff=N pods/s baseline=N txn/s ratio=R
- *   replication 10000 pods batched: skiff=N pods/s library=N pods/s ratio=R
+ *   replication 10000 pods batched: skiff=N pods/s library=N pods/s ratio=R (LO-HI over 3 rounds)
+ *   replication 10000 pods batched with its watches: (the same)
  *   replication reaction: p50=N ms p99=N ms (etcd watch latency p50=N ms p99=N ms)
  * With -v, on stderr: the controller's own log (level info: one line per
  * pass), when the fill saw its 1st, 100th, 1000th, 5000th and last pod,
@@ -63,6 +67,7 @@ static struct {
 	double t_want;    /* ... at this time */
 	int mark[5];      /* fill: pod counts worth a time stamp (-v) */
 	double t_mark[5];
+	int created; /* watches of this program that etcd confirmed */
 } W;
 
 static double
@@ -149,13 +154,16 @@ stop_controller(void)
 
 /* ---- the loop, calls and the watch ---- */
 
+/* The bench's own watch: arg is the prefix of the pods it counts. */
 static void
 watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 {
-	static const char pods[] = "/bench-rc/pods/";
+	const char *pods = arg;
+	size_t plen = strlen(pods);
 
 	(void)w;
-	(void)arg;
+	if (m->kind == ETCD_WATCH_CREATED)
+		W.created++;
 	if (m->kind != ETCD_WATCH_EVENTS)
 		return;
 	for (size_t i = 0; i < m->nevents; i++) {
@@ -167,7 +175,7 @@ watch_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 			W.seen = 1;
 			W.t_want = now();
 		}
-		if (kv->version != 1 || strncmp(kv->key, pods, sizeof(pods) - 1) != 0)
+		if (kv->version != 1 || strncmp(kv->key, pods, plen) != 0)
 			continue;
 		W.pods++;
 		for (int k = 0; k < 5; k++)
@@ -329,9 +337,10 @@ print_reaction(void)
 		        react[0], react[TRIES - 1], probe[0], probe[TRIES - 1]);
 }
 
-/* Reaction, then fill, with the controller running. Fill rate (pods/s). */
+/* Reaction (when asked), then fill, with the controller running. Fill
+ * rate (pods/s). */
 static double
-bench_skiff(const char *endpoint)
+bench_skiff(const char *endpoint, int reaction)
 {
 	struct etcd_watch_opts wo = {.prefix = 1};
 	struct etcd_error err = {0};
@@ -340,7 +349,7 @@ bench_skiff(const char *endpoint)
 	char json[1024];
 
 	del_prefix("/bench-rc/");
-	if (!(w = etcd_watch_start(C, "/bench-rc/", &wo, watch_cb, NULL, &err))) {
+	if (!(w = etcd_watch_start(C, "/bench-rc/", &wo, watch_cb, (void *)"/bench-rc/pods/", &err))) {
 		fprintf(stderr, "replication_bench: watch: %s\n", err.msg);
 		exit(1);
 	}
@@ -350,7 +359,8 @@ bench_skiff(const char *endpoint)
 		fprintf(stderr, "replication_bench: the controller did not start\n");
 		exit(1);
 	}
-	bench_reaction();
+	if (reaction)
+		bench_reaction();
 	rate = bench_fill();
 	etcd_watch_cancel(w);
 	cpu = stop_controller();
@@ -443,13 +453,118 @@ bench_library(int batch, int inflight)
 	return N_PODS / t;
 }
 
+/* What skiff-replication-controller watches (controllers/replication/
+ * main.c), here under the library's prefix. */
+static const char *const rc_dirs[] = {"controllerstatus", "podstatus", "bindings", "pods", "controllers"};
+#define NDIRS (sizeof(rc_dirs) / sizeof(rc_dirs[0]))
+
+static void
+drain_cb(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
+{
+	(void)w;
+	(void)arg;
+	if (m->kind == ETCD_WATCH_CREATED)
+		W.created++;
+}
+
+/* The batched creates with what etcd also does for the controller during
+ * a fill: its five watches held open, and the bench's own watch, which
+ * times the fill as it times the controller's (until it has seen every
+ * pod). Creates per second. */
+static double
+bench_library_watched(void)
+{
+	struct etcd_watch_opts wo = {.prefix = 1};
+	struct etcd_watch *w[NDIRS + 1] = {0};
+	struct etcd_error err = {0};
+	char p[64];
+	int base, calls;
+	double t0, t;
+
+	del_prefix("/bench-rc-base/");
+	W.created = 0;
+	for (size_t i = 0; i <= NDIRS; i++) {
+		if (i < NDIRS)
+			snprintf(p, sizeof(p), "/bench-rc-base/%s/", rc_dirs[i]);
+		w[i] = i < NDIRS ? etcd_watch_start(C, p, &wo, drain_cb, NULL, &err)
+		                 : etcd_watch_start(C, "/bench-rc-base/", &wo, watch_cb, (void *)"/bench-rc-base/pods/",
+		                                    &err);
+		if (!w[i]) {
+			fprintf(stderr, "replication_bench: watch: %s\n", err.msg);
+			exit(1);
+		}
+	}
+	if (run_until(&W.created, (int)NDIRS + 1, 10) < 0) {
+		fprintf(stderr, "replication_bench: the library's watches did not start\n");
+		exit(1);
+	}
+	base = W.pods;
+	calls = done_calls + (N_PODS + BATCH - 1) / BATCH;
+	sent = 0;
+	t0 = now();
+	for (int i = 0; i < BATCH_INFLIGHT && sent < N_PODS; i++)
+		send_next(BATCH);
+	if (run_until(&W.pods, base + N_PODS, 300) < 0) {
+		fprintf(stderr, "replication_bench: the library's watch saw %d of %d pods\n", W.pods - base, N_PODS);
+		exit(1);
+	}
+	t = now() - t0;
+	if (run_until(&done_calls, calls, 30) < 0) { /* the answers may come after the events */
+		fprintf(stderr, "replication_bench: the library's transactions did not all answer\n");
+		exit(1);
+	}
+	for (size_t i = 0; i <= NDIRS; i++)
+		etcd_watch_cancel(w[i]);
+	del_prefix("/bench-rc-base/");
+	return N_PODS / t;
+}
+
+#define ROUNDS 3
+
+/* The three sides of a round: the controller, the batched creates, the
+ * same with the controller's watches. */
+enum side { SKIFF, BATCHED, WATCHED, NSIDES };
+
+/* Round r: the sides in turn, the order reversed every other round. */
+static void
+run_round(const char *endpoint, int r, double rate[NSIDES])
+{
+	for (int j = 0; j < NSIDES; j++) {
+		enum side s = (enum side)(r % 2 == 0 ? j : NSIDES - 1 - j);
+
+		if (s == SKIFF)
+			rate[s] = bench_skiff(endpoint, r == 0);
+		else if (s == BATCHED)
+			rate[s] = bench_library(BATCH, BATCH_INFLIGHT);
+		else
+			rate[s] = bench_library_watched();
+	}
+	if (verbose)
+		fprintf(stderr, "# round %d: skiff %.0f pods/s, batched %.0f, with its watches %.0f\n", r + 1,
+		        rate[SKIFF], rate[BATCHED], rate[WATCHED]);
+}
+
+/* "replication 10000 pods WHAT: skiff=… library=… ratio=MEDIAN (LO-HI)" */
+static void
+print_ratio(const char *what, double rate[][NSIDES], enum side s)
+{
+	double sk[ROUNDS], lib[ROUNDS], q[ROUNDS], lo, hi;
+
+	for (int r = 0; r < ROUNDS; r++)
+		sk[r] = rate[r][SKIFF], lib[r] = rate[r][s], q[r] = sk[r] / lib[r];
+	bench_range(q, ROUNDS, &lo, &hi);
+	printf("replication %d pods %s: skiff=%.0f pods/s library=%.0f pods/s ratio=%.2f (%.2f-%.2f over %d rounds)\n",
+	       N_PODS, what, bench_median(sk, ROUNDS), bench_median(lib, ROUNDS), bench_median(q, ROUNDS), lo, hi,
+	       ROUNDS);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *endpoint = getenv("ETCD_ENDPOINT");
 	struct etcd_config cfg = {0};
 	struct etcd_error err = {0};
-	double skiff, base, batched;
+	double rate[ROUNDS][NSIDES], sk[ROUNDS], base;
 
 	verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
 	if (!endpoint) {
@@ -467,12 +582,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	base = bench_library(0, INFLIGHT);
-	batched = bench_library(BATCH, BATCH_INFLIGHT);
-	skiff = bench_skiff(endpoint);
-	printf("replication %d pods: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f\n", N_PODS, skiff, base,
-	       skiff / base);
-	printf("replication %d pods batched: skiff=%.0f pods/s library=%.0f pods/s ratio=%.2f\n", N_PODS, skiff,
-	       batched, skiff / batched);
+	for (int r = 0; r < ROUNDS; r++) {
+		run_round(endpoint, r, rate[r]);
+		sk[r] = rate[r][SKIFF];
+	}
+	printf("replication %d pods: skiff=%.0f pods/s baseline=%.0f txn/s ratio=%.2f\n", N_PODS,
+	       bench_median(sk, ROUNDS), base, bench_median(sk, ROUNDS) / base);
+	print_ratio("batched", rate, BATCHED);
+	print_ratio("batched with its watches", rate, WATCHED);
 	print_reaction();
 	etcd_client_free(C);
 	return errors ? 1 : 0;
