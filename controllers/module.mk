@@ -24,8 +24,9 @@ INTEG_TESTS += $(CTL_INTEG:%=$(TBIN)/%)
 
 # Unit tests link the pure parts (index, ranking, the cached pod) without main.c.
 RC_UNIT_OBJ := $(OBJ)/controllers/replication/rc_index.o $(OBJ)/controllers/replication/rc_delete.o \
-               $(OBJ)/controllers/replication/rc_pod.o
-$(eval $(call test_prog,check_rc,tests/unit,$(RC_UNIT_OBJ) $(DAEMON_LIB) $(API_LIB) $(ETCD_LIB)))
+               $(OBJ)/controllers/replication/rc_pod.o $(OBJ)/controllers/replication/rc_create.o \
+               $(OBJ)/controllers/replication/rc_batch.o $(OBJ)/controllers/replication/rc_expect.o
+$(eval $(call test_prog,check_rc,tests/unit,$(RC_UNIT_OBJ) $(DAEMON_LIB) $(RUNTIME_LIB) $(API_LIB) $(ETCD_LIB)))
 UNIT_TESTS += $(TBIN)/check_rc
 
 # bench/replication_bench: time to fill a controller of 10,000 replicas

@@ -106,6 +106,8 @@ dec_pod(const char *name, const char *value, size_t len, void *arg)
 	struct rc_pod *rp = NULL;
 
 	(void)arg;
+	if ((rp = rc_expect_take(&RC, name, value, len)))
+		return rp; /* one of ours, as sent */
 	if ((p = api_pod_parse(value, len, &errs)) && api_meta_check_name(&p->meta, name, &errs) == 0)
 		rp = rc_pod_new(p);
 	if (!rp)
@@ -330,6 +332,7 @@ free_all(void)
 	recorder_free(RC.rec);
 	RC.rec = NULL;
 	rc_index_free(&RC);
+	rc_expect_free(&RC);
 	HASH_ITER(hh, RC.states, st, tmp) {
 		HASH_DEL(RC.states, st);
 		free(st->name);

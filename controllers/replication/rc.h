@@ -80,6 +80,7 @@ struct rc {
 	struct rc_podinfo *podinfo;
 	int max_replicas; /* --max-replicas: pods kept for one controller at most */
 	struct metric *m_creates, *m_deletes, *m_status, *m_failures;
+	struct rc_expect *expect; /* pods just created (rc_expect.c) */
 };
 
 /* A pod as the pods cache holds it (main.c): what this controller reads
@@ -96,6 +97,18 @@ struct rc_pod {
  * untouched). */
 struct rc_pod *rc_pod_new(struct api_pod *p);
 void rc_pod_free(void *pod);
+
+/* rc_expect.c: pods just created, taken back by the pods cache without a
+ * decode. Remember that pod was sent as json, which decodes to digest
+ * (copied; nothing is kept when out of memory or full), at time now
+ * (ev_now: seconds). */
+void rc_expect_add(struct rc *rc, const char *pod, const char *json, const struct rc_pod *digest, double now);
+/* The digest of pod when value (len bytes) is byte for byte the JSON
+ * sent, new; else NULL. Either way the entry is gone. */
+struct rc_pod *rc_expect_take(struct rc *rc, const char *pod, const char *value, size_t len);
+void rc_expect_free(struct rc *rc);
+/* A copy of rp, or NULL when out of memory. */
+struct rc_pod *rc_pod_clone(const struct rc_pod *rp);
 
 /* main.c */
 extern struct rc RC;
@@ -139,6 +152,12 @@ struct rc_pass {
 	double requeue; /* > 0: run again after this many seconds */
 	int created, deleted, collided;
 	int64_t max_rev; /* highest revision a pod write of the pass returned */
+	/* The pass's pod JSON cut around the pod's name (rc_create.c): made
+	 * once, then each create joins head, name and tail. NULL: not made
+	 * yet, or not possible (tpl_tried), and each pod is serialised. */
+	char *tpl_head, *tpl_tail;
+	int tpl_tried;
+	struct rc_pod *tpl_digest; /* what the cache keeps of the pass's pods (with a template) */
 };
 
 /* rc_sync.c: the work queue's process function. */
@@ -158,7 +177,12 @@ int rc_create_next(const struct rc_pass *p);
 struct etcd_txn *rc_create_txn(struct rc_pass *p, int *n, char *first, size_t len);
 /* A create transaction of n creates returned: created of them succeeded. */
 void rc_create_done(struct rc_pass *p, int n, int created);
-void rc_create_names_free(struct rc_pass *p);
+/* The JSON of the pass's pod named pod, byte for byte what serialising
+ * the pod gives: from the pass's template (made at the first call) when
+ * there is one. New, or NULL. */
+char *rc_create_json(struct rc_pass *p, const char *pod);
+/* Free what the pass's creates kept (names used, the JSON template). */
+void rc_create_free(struct rc_pass *p);
 
 /* rc_batch.c: add a create-if-absent of key (a nested txn guarded by
  * create_revision == 0) to t. 0, or -1 (t remembers it; commit fails). */

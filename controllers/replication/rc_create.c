@@ -63,26 +63,87 @@ pick_name(struct rc_pass *p, char *pod, size_t len)
 	return 0;
 }
 
+/* The pod of this pass named pod, serialised. New, or NULL. */
+static char *
+pod_json(const struct rc_pass *p, const char *pod)
+{
+	struct api_pod *obj = api_controller_new_pod(p->ctl, p->name, p->uid, pod);
+	char *json = obj ? api_pod_serialize(obj) : NULL;
+
+	api_pod_free(obj);
+	return json;
+}
+
+/* Where mark occurs in s when it occurs exactly once, else NULL. */
+static char *
+only(char *s, const char *mark)
+{
+	char *at = strstr(s, mark);
+
+	return at && !strstr(at + 1, mark) ? at : NULL;
+}
+
+/* The pass's pod JSON, serialised once with a stand-in name and cut
+ * around it. The name is nowhere else in a pod made from the template
+ * unless the template holds it: then the stand-in shows up more than
+ * once, there is no template, and every pod is serialised. */
+static void
+template_make(struct rc_pass *p)
+{
+	char mark[API_LABEL_MAX + 1];
+	struct api_pod *obj = NULL;
+	char *json = NULL, *at;
+
+	p->tpl_tried = 1;
+	if (api_generate_name(mark, sizeof(mark), p->name, "00000") < 0 ||
+	    !(obj = api_controller_new_pod(p->ctl, p->name, p->uid, mark)) || !(json = api_pod_serialize(obj)) ||
+	    !(at = only(json, mark)) || !(p->tpl_tail = strdup(at + strlen(mark))))
+		goto out;
+	*at = '\0';
+	p->tpl_head = json;
+	json = NULL;
+	p->tpl_digest = rc_pod_new(obj); /* NULL: the pods are decoded when they come */
+out:
+	free(json);
+	api_pod_free(obj);
+}
+
+char *
+rc_create_json(struct rc_pass *p, const char *pod)
+{
+	size_t hl, nl, tl;
+	char *json;
+
+	if (!p->tpl_tried)
+		template_make(p);
+	if (!p->tpl_head)
+		return pod_json(p, pod);
+	hl = strlen(p->tpl_head), nl = strlen(pod), tl = strlen(p->tpl_tail);
+	if (!(json = malloc(hl + nl + tl + 1)))
+		return NULL;
+	memcpy(json, p->tpl_head, hl);
+	memcpy(json + hl, pod, nl);
+	memcpy(json + hl + nl, p->tpl_tail, tl + 1);
+	return json;
+}
+
 /* Add one create to t. Bytes of the pod's JSON, or -1. */
 static long
 add_create(struct rc_pass *p, struct etcd_txn *t, char *pod)
 {
 	char key[API_KEY_MAX];
 	struct api_error err;
-	struct api_pod *obj;
 	char *json;
 	long len;
 
 	if (pick_name(p, pod, API_LABEL_MAX + 1) < 0 ||
 	    api_key_object(key, sizeof(key), p->rc->prefix, API_POD, pod, &err) < 0)
 		return -1;
-	if (!(obj = api_controller_new_pod(p->ctl, p->name, p->uid, pod)))
-		return -1;
-	json = api_pod_serialize(obj);
-	api_pod_free(obj);
-	if (!json)
+	if (!(json = rc_create_json(p, pod)))
 		return -1;
 	len = rc_batch_add(t, key, json) < 0 ? -1 : (long)strlen(json);
+	if (len > 0 && p->tpl_digest)
+		rc_expect_add(p->rc, pod, json, p->tpl_digest, ev_now(p->rc->d->loop));
 	free(json);
 	log_kv(LL_DEBUG, KV("controller", p->name, "pod", pod), "creating pod");
 	return len;
@@ -133,7 +194,7 @@ rc_create_done(struct rc_pass *p, int n, int created)
 }
 
 void
-rc_create_names_free(struct rc_pass *p)
+rc_create_free(struct rc_pass *p)
 {
 	struct rc_name *n, *tmp;
 
@@ -141,4 +202,9 @@ rc_create_names_free(struct rc_pass *p)
 		HASH_DEL(p->names, n);
 		free(n);
 	}
+	free(p->tpl_head);
+	free(p->tpl_tail);
+	p->tpl_head = p->tpl_tail = NULL;
+	rc_pod_free(p->tpl_digest);
+	p->tpl_digest = NULL;
 }

@@ -98,7 +98,7 @@ pass_finish(struct rc_pass *p)
 			wq_done(rc->q, p->name, WQ_OK, 0);
 	}
 	api_controller_free(p->ctl);
-	rc_create_names_free(p);
+	rc_create_free(p);
 	free(p);
 	rc->passes--;
 	if (rc->q)

@@ -3,7 +3,8 @@
  * binding/status index (rc_index.c: a status believed only from the
  * bound node, with the binding's uid) and the scale-down order
  * (rc_delete.c): unbound first, then not running, then not ready, then
- * the youngest.
+ * the youngest; a create's pod JSON from the pass's template, byte for
+ * byte what serialising the pod gives (rc_create.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -166,6 +167,99 @@ START_TEST(test_pod)
 }
 END_TEST
 
+/* The digest a pass keeps for its pods' JSON is what decoding it gives
+ * (rc_expect.c hands it out instead of decoding). */
+static void
+same_digest(const struct rc_pod *d, const char *json)
+{
+	struct api_errors errs = {0};
+	struct api_pod *p = api_pod_parse(json, strlen(json), &errs);
+	struct rc_pod *rp = p ? rc_pod_new(p) : NULL;
+
+	ck_assert_ptr_nonnull(rp);
+	ck_assert(api_labels_equal(&d->labels, &rp->labels));
+	ck_assert_int_eq(d->owned, rp->owned);
+	ck_assert_str_eq(d->owner, rp->owner);
+	ck_assert_str_eq(d->owner_uid, rp->owner_uid);
+	ck_assert_int_eq(d->deletion_grace_p1, rp->deletion_grace_p1);
+	rc_pod_free(rp);
+	api_pod_free(p);
+	api_errors_clear(&errs);
+}
+
+/* rc_create_json against serialising the pod, for a template the
+ * stand-in name is unique in (a template is made) and one that holds it
+ * (none is; every pod serialised). */
+static void
+create_json_case(const char *ctl_json, int templated)
+{
+	static const char *const pods[] = {"web-abcde", "web-00000", "web-9z9z9"};
+	struct api_errors errs = {0};
+	struct rc_pass p = {0};
+
+	snprintf(p.name, sizeof(p.name), "web");
+	snprintf(p.uid, sizeof(p.uid), "42");
+	p.ctl = api_controller_parse(ctl_json, strlen(ctl_json), &errs);
+	ck_assert_msg(p.ctl != NULL, "controller does not parse");
+	for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
+		struct api_pod *obj = api_controller_new_pod(p.ctl, p.name, p.uid, pods[i]);
+		char *want = obj ? api_pod_serialize(obj) : NULL, *got = rc_create_json(&p, pods[i]);
+
+		ck_assert_ptr_nonnull(want);
+		ck_assert_ptr_nonnull(got);
+		ck_assert_str_eq(got, want);
+		ck_assert_int_eq(p.tpl_head != NULL, templated);
+		if (p.tpl_digest)
+			same_digest(p.tpl_digest, got);
+		free(want);
+		free(got);
+		api_pod_free(obj);
+	}
+	rc_create_free(&p);
+	ck_assert_ptr_null(p.tpl_head);
+	api_controller_free(p.ctl);
+	api_errors_clear(&errs);
+}
+
+START_TEST(test_create_json)
+{
+	create_json_case(
+		"{\"metadata\":{\"name\":\"web\"},\"spec\":{\"replicas\":3,\"selector\":{\"app\":\"web\"},"
+		"\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"image\":\"httpd:2.4\",\"env\":[{\"name\":\"A\",\"value\":\"\\\"q\\\"\"}]}]}}}}",
+		1);
+	create_json_case("{\"metadata\":{\"name\":\"web\"},\"spec\":{\"replicas\":3,\"selector\":{\"app\":\"web\"},"
+	                 "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\",\"peer\":\"web-00000\"}},"
+	                 "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"httpd:2.4\"}]}}}}",
+	                 0);
+}
+END_TEST
+
+/* An expected pod is taken once, and only with the bytes sent. */
+START_TEST(test_expect)
+{
+	struct rc rc = {0};
+	struct rc_pod d = {.owned = 1, .owner = "web", .owner_uid = "42"}, *got;
+	const char *json = "{\"metadata\":{\"name\":\"web-abcde\"}}";
+
+	ck_assert_int_eq(api_labels_set(&d.labels, "app", "web"), 0);
+	rc_expect_add(&rc, "web-abcde", json, &d, 0);
+	rc_expect_add(&rc, "web-fghij", json, &d, 0);
+	got = rc_expect_take(&rc, "web-abcde", json, strlen(json));
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(api_labels_get(&got->labels, "app"), "web");
+	ck_assert_str_eq(got->owner_uid, "42");
+	rc_pod_free(got);
+	ck_assert_ptr_null(rc_expect_take(&rc, "web-abcde", json, strlen(json)));     /* taken */
+	ck_assert_ptr_null(rc_expect_take(&rc, "web-fghij", json, strlen(json) - 1)); /* other bytes */
+	ck_assert_ptr_null(rc_expect_take(&rc, "web-fghij", json, strlen(json)));     /* dropped by that */
+	rc_expect_add(&rc, "web-klmno", json, &d, 0);
+	rc_expect_free(&rc);
+	ck_assert_ptr_null(rc.expect);
+	api_labels_clear(&d.labels);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -178,6 +272,8 @@ main(void)
 	tcase_add_test(core, test_trust);
 	tcase_add_test(core, test_rank);
 	tcase_add_test(core, test_pod);
+	tcase_add_test(core, test_create_json);
+	tcase_add_test(core, test_expect);
 	suite_add_tcase(s, core);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
