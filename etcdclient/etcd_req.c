@@ -322,7 +322,6 @@ got_response(struct etcd_req *r, long status)
 	bad_response(r, status, "not an etcd error body");
 }
 
-/* The transfer ended (the transport's done callback). */
 /* Send the request for the next page at once, and only then let the
  * service hand out the page just read (page_out): etcd prepares the next
  * page while the caller works through this one. */
@@ -345,6 +344,7 @@ next_page(struct etcd_req *r)
 	}
 }
 
+/* The transfer ended (the transport's done callback). */
 static void
 on_done(void *arg, const struct tp_result *res)
 {
