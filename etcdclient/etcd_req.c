@@ -40,8 +40,7 @@ etcd_result_new(void)
 	return &box->res;
 }
 
-static void attempt(struct etcd_req *r);
-static int start(struct etcd_req *r, struct etcd_error *err);
+static int attempt(struct etcd_req *r);
 static void next_page(struct etcd_req *r);
 
 static void
@@ -328,16 +327,13 @@ got_response(struct etcd_req *r, long status)
 static void
 next_page(struct etcd_req *r)
 {
-	struct etcd_error err = {0};
 	void (*out)(void *ctx) = r->page_out;
 	void *ctx = r->ctx;
 
 	r->attempts = 0;
 	r->started = ev_now(r->c->loop);
-	if (start(r, &err) < 0) {
-		complete(r, &err);
-		return;
-	}
+	if (attempt(r) < 0)
+		return; /* r is gone */
 	if (out) {
 		tp_kick(r->c->tp);
 		out(ctx);
@@ -402,13 +398,17 @@ start(struct etcd_req *r, struct etcd_error *err)
 	return r->x ? 0 : -1;
 }
 
-static void
+/* Start r, or complete it with the reason (r is then freed: -1). */
+static int
 attempt(struct etcd_req *r)
 {
 	struct etcd_error err = {0};
 
-	if (start(r, &err) < 0)
+	if (start(r, &err) < 0) {
 		complete(r, &err);
+		return -1;
+	}
+	return 0;
 }
 
 struct etcd_req *

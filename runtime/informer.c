@@ -5,13 +5,12 @@
  * revision + 1) → on a terminal watch error, listing again. Each page is
  * applied as it comes, while etcd reads the next (etcd_range's page_cb),
  * so decoding overlaps etcd's work and only a page of raw values is held
- * at a time. A list after
- * the first compares itself with the cache and delivers only differences,
- * including the deletes that happened while the watch was down (known once
- * its last page is in); a list that fails half-way leaves what its pages
- * brought, and the next one completes it. Failed
- * lists are retried with back-off; the watch reconnects by itself. A value
- * over the informer's size limit is neither kept nor decoded.
+ * at a time. A list after the first compares itself with the cache and
+ * delivers only differences, including the deletes that happened while
+ * the watch was down (known once its last page is in); a list that fails
+ * half-way leaves what its pages brought, and the next one completes it.
+ * Failed lists are retried with back-off; the watch reconnects by itself.
+ * A value over the informer's size limit is neither kept nor decoded.
  */
 #include <ev.h>
 #include <stddef.h>
@@ -61,15 +60,14 @@ struct informer {
 	int64_t change_rev; /* see informer_change_revision */
 };
 
-/* A list in flight points back through this, so that freeing the
- * informer can disown the call instead of leaving it a dangling pointer. */
 /* Keys per page of a list: a page's raw values are what a list holds at
  * once beyond the cache. */
 #define INFORMER_PAGE 500
 
+/* A list in flight points back through this, so that freeing the
+ * informer can disown the call instead of leaving it a dangling pointer. */
 struct list_call {
 	struct informer *inf;
-	int paged; /* a page of this list was applied (the generation moved) */
 };
 
 static void list(struct informer *inf);
@@ -366,16 +364,10 @@ start_watch(struct informer *inf)
 }
 
 /* A page of the list (or its last): into the cache, as it comes, while
- * etcd reads the next. The first moves the generation, so that the end of
- * the list can tell what it did not see. */
+ * etcd reads the next. */
 static void
-apply_page(struct list_call *lc, const struct etcd_result *res)
+apply_page(struct informer *inf, const struct etcd_result *res)
 {
-	struct informer *inf = lc->inf;
-
-	if (!lc->paged)
-		inf->gen = (inf->gen + 1) & 0x7fffffffu; /* as wide as an entry's */
-	lc->paged = 1;
 	inf->change_rev = res->revision;
 	for (size_t i = 0; i < res->nkvs; i++)
 		apply_put(inf, &res->kvs[i]);
@@ -387,7 +379,7 @@ list_page(struct etcd_result *res, void *arg)
 	struct list_call *lc = arg;
 
 	if (lc->inf)
-		apply_page(lc, res);
+		apply_page(lc->inf, res);
 }
 
 static void
@@ -397,24 +389,19 @@ list_done(struct etcd_result *res, void *arg)
 	struct informer *inf = lc->inf;
 	struct entry *e, *tmp;
 
-	if (!inf) {
-		free(lc);
+	free(lc);
+	if (!inf)
 		return; /* the informer was freed meanwhile */
-	}
 	inf->listing = NULL;
-	if (res->err.code == ETCD_ECANCELED) {
-		free(lc);
+	if (res->err.code == ETCD_ECANCELED)
 		return;
-	}
 	if (res->err.code != ETCD_OK) {
-		free(lc);
 		report(inf, res->err.code, "informer %s: list failed, retrying: %s", res->err.msg);
 		retry_later(inf);
 		return;
 	}
 	inf->st.lists++;
-	apply_page(lc, res);
-	free(lc);
+	apply_page(inf, res);
 	/* Whatever this list did not see was deleted while we were away. */
 	for (e = inf->head; e; e = tmp) {
 		tmp = e->next;
@@ -446,6 +433,9 @@ list(struct informer *inf)
 	}
 	lc->inf = inf;
 	inf->listing = lc;
+	/* A new generation: what the list's pages bring is marked with it, so
+	 * that its end can tell what it did not see (no watch runs meanwhile). */
+	inf->gen = (inf->gen + 1) & 0x7fffffffu; /* as wide as an entry's */
 	if (etcd_range(inf->c, inf->prefix, &o, list_done, lc, &err) < 0) {
 		inf->listing = NULL;
 		free(lc);
