@@ -96,6 +96,8 @@ struct rc_pod {
  * takes (p is then fit only to be freed); NULL when out of memory (p
  * untouched). */
 struct rc_pod *rc_pod_new(struct api_pod *p);
+/* A copy of rp, or NULL when out of memory. */
+struct rc_pod *rc_pod_clone(const struct rc_pod *rp);
 void rc_pod_free(void *pod);
 
 /* rc_expect.c: pods just created, taken back by the pods cache without a
@@ -107,8 +109,6 @@ void rc_expect_add(struct rc *rc, const char *pod, const char *json, const struc
  * sent, new; else NULL. Either way the entry is gone. */
 struct rc_pod *rc_expect_take(struct rc *rc, const char *pod, const char *value, size_t len);
 void rc_expect_free(struct rc *rc);
-/* A copy of rp, or NULL when out of memory. */
-struct rc_pod *rc_pod_clone(const struct rc_pod *rp);
 
 /* main.c */
 extern struct rc RC;

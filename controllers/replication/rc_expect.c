@@ -58,23 +58,6 @@ room(struct rc *rc, double now)
 	return HASH_COUNT(rc->expect) < RC_EXPECT_MAX;
 }
 
-struct rc_pod *
-rc_pod_clone(const struct rc_pod *rp)
-{
-	struct rc_pod *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->owned = rp->owned;
-	c->deletion_grace_p1 = rp->deletion_grace_p1;
-	if (api_labels_copy(&c->labels, &rp->labels) < 0 || (rp->owner && !(c->owner = strdup(rp->owner))) ||
-	    (rp->owner_uid && !(c->owner_uid = strdup(rp->owner_uid)))) {
-		rc_pod_free(c);
-		return NULL;
-	}
-	return c;
-}
-
 void
 rc_expect_add(struct rc *rc, const char *pod, const char *json, const struct rc_pod *digest, double now)
 {

@@ -4,6 +4,7 @@
  * what a pod counts for (rc_sync.c does).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "rc.h"
 
@@ -26,6 +27,23 @@ rc_pod_new(struct api_pod *p)
 	}
 	rp->deletion_grace_p1 = p->meta.deletion_grace_p1;
 	return rp;
+}
+
+struct rc_pod *
+rc_pod_clone(const struct rc_pod *rp)
+{
+	struct rc_pod *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->owned = rp->owned;
+	c->deletion_grace_p1 = rp->deletion_grace_p1;
+	if (api_labels_copy(&c->labels, &rp->labels) < 0 || (rp->owner && !(c->owner = strdup(rp->owner))) ||
+	    (rp->owner_uid && !(c->owner_uid = strdup(rp->owner_uid)))) {
+		rc_pod_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 void
