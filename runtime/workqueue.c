@@ -16,6 +16,7 @@
 struct item {
 	char *name;
 	int queued, processing, dirty, failures;
+	int added; /* a wq_add since the item was last taken */
 	ev_timer delay;
 	struct wq *q;
 	struct item *next, *prev; /* FIFO of ready items */
@@ -27,6 +28,7 @@ struct wq {
 	wq_process_fn fn;
 	void *arg;
 	int max_inflight, inflight, paused;
+	int by_timer; /* of the name being handed to fn (wq_by_timer) */
 	size_t queued;
 	double base, cap;
 	struct item *items; /* by name */
@@ -113,8 +115,11 @@ dispatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		q->queued--;
 		it->processing = 1;
 		it->dirty = 0;
+		q->by_timer = !it->added;
+		it->added = 0;
 		q->inflight++;
 		q->fn(q, it->name, q->arg);
+		q->by_timer = 0;
 	}
 	kick(q);
 }
@@ -165,8 +170,10 @@ wq_add(struct wq *q, const char *name)
 {
 	struct item *it = get_item(q, name);
 
-	if (it)
+	if (it) {
+		it->added = 1;
 		enqueue(q, it);
+	}
 }
 
 void
@@ -254,6 +261,12 @@ size_t
 wq_inflight(const struct wq *q)
 {
 	return (size_t)q->inflight;
+}
+
+int
+wq_by_timer(const struct wq *q)
+{
+	return q->by_timer;
 }
 
 int

@@ -44,5 +44,10 @@ void wq_resume(struct wq *q);
 size_t wq_len(const struct wq *q); /* queued, not yet processing */
 size_t wq_inflight(const struct wq *q);
 int wq_failures(const struct wq *q, const char *name);
+/* Inside the process function only: 1 when the name runs because a delay
+ * it was given ran out (wq_add_after, a back-off, a requeue) and nobody
+ * called wq_add for it since it was last handed out; 0 otherwise. Lets a
+ * periodic pass tell itself apart from one that an event asked for. */
+int wq_by_timer(const struct wq *q);
 
 #endif

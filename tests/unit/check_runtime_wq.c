@@ -1,7 +1,8 @@
 /*
  * check_runtime_wq.c: the work queue on a private libev loop, no etcd:
  * coalescing, dirty re-runs, never two passes of one name at once,
- * back-off growth, the in-flight limit, pause and resume.
+ * back-off growth, the in-flight limit, pause and resume, and which runs
+ * a timer alone started.
  */
 #include <check.h>
 #include <ev.h>
@@ -14,6 +15,7 @@ struct rec {
 	struct ev_loop *loop;
 	int runs[8];
 	int active[8];
+	int timer[8]; /* wq_by_timer at the name's last run */
 	int overlap;
 	int max_inflight;
 	int inflight;
@@ -38,6 +40,7 @@ process(struct wq *q, const char *name, void *arg)
 	int i = idx(name);
 
 	r->runs[i]++;
+	r->timer[i] = wq_by_timer(q);
 	if (r->active[i])
 		r->overlap = 1;
 	r->active[i] = 1;
@@ -202,6 +205,48 @@ START_TEST(test_pause_resume_and_after)
 }
 END_TEST
 
+/* A run is "by timer" only when its own delay started it and nothing
+ * added the name since it was last handed out. */
+START_TEST(test_by_timer)
+{
+	struct rec *r = setup_rec(4);
+
+	wq_add(r->q, "a");
+	wq_add_after(r->q, "b", 0.02);
+	wq_add_after(r->q, "c", 0.02);
+	wq_add(r->q, "c"); /* an event before the timer: runs now, not by timer */
+	spin(r->loop, 0.06);
+	ck_assert_int_eq(r->runs[0], 1);
+	ck_assert_int_eq(r->timer[0], 0);
+	ck_assert_int_eq(r->runs[1], 1);
+	ck_assert_int_eq(r->timer[1], 1);
+	ck_assert_int_eq(r->runs[2], 1);
+	ck_assert_int_eq(r->timer[2], 0);
+	ck_assert_int_eq(wq_by_timer(r->q), 0); /* outside a run */
+	/* Added while its timed run is open: the re-run is not by timer. */
+	r->async = 1;
+	wq_add_after(r->q, "d", 0.01);
+	spin(r->loop, 0.04);
+	ck_assert_int_eq(r->runs[3], 1);
+	ck_assert_int_eq(r->timer[3], 1);
+	wq_add(r->q, "d");
+	finish_open(r, WQ_OK);
+	spin(r->loop, 0.02);
+	ck_assert_int_eq(r->runs[3], 2);
+	ck_assert_int_eq(r->timer[3], 0);
+	/* A requeue after that run is by timer again. */
+	r->nopen = 0;
+	r->active[3] = 0;
+	r->inflight--;
+	wq_done(r->q, "d", WQ_REQUEUE_AFTER, 0.01);
+	spin(r->loop, 0.04);
+	ck_assert_int_eq(r->runs[3], 3);
+	ck_assert_int_eq(r->timer[3], 1);
+	finish_open(r, WQ_OK);
+	teardown_rec(r);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -213,6 +258,7 @@ suite(void)
 	tcase_add_test(core, test_backoff_grows);
 	tcase_add_test(core, test_inflight_limit);
 	tcase_add_test(core, test_pause_resume_and_after);
+	tcase_add_test(core, test_by_timer);
 	suite_add_tcase(s, core);
 	return s;
 }
