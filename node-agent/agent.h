@@ -316,8 +316,10 @@ void snap_ip(struct snap *s, void *json, const char *net, const char *host_ip);
 
 /* Write P/podstatus/NODE/POD, the status of PLAN_STATUS plan o
  * (plan_status_value), if it differs from the cache. Calls
- * done(arg, ok) later (or now, when nothing changes: ok=1). */
-typedef void (*status_done_fn)(void *arg, int ok);
+ * done(arg, ok, rev) later (or now, when nothing changes: ok=1), rev the
+ * key's mod revision once it holds exactly that value (the cache's when
+ * it did already, the write's), else 0. */
+typedef void (*status_done_fn)(void *arg, int ok, int64_t rev);
 void status_write(struct agent *a, const char *pod, const struct api_pod *p, const struct plan_out *o,
                   status_done_fn done, void *arg);
 /* A new memo m learns the Ready condition of the status its pod's

@@ -20,6 +20,8 @@ struct pass {
 	int etcd_busy, orphan;
 	int sandbox_failed; /* end with WQ_RETRY after the status */
 	double requeue;     /* > 0: run again after this many seconds */
+	int64_t steady_rev; /* started by its resync timer alone: the memo's quiet_rev (pods_process) */
+	int64_t status_rev; /* the status's mod revision once as planned (status_done) */
 	/* action context */
 	char *victim_id;
 	int ci; /* spec container index of a create/pull, -1 infra */

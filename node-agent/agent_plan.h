@@ -59,6 +59,9 @@ struct pod_memo {
 	char sandbox_err[600]; /* "failed to create pod sandbox: " Docker's answer; "" once one was made */
 	int sandbox_failures;
 	double sandbox_retry_at; /* monotonic: no new try before */
+	/* When its last pass ended with nothing left to do and the status as
+	 * planned: that status's mod revision (pass_finish); else 0. */
+	int64_t quiet_rev;
 };
 
 /* The entry of container name in m, made when missing (owned by m).
@@ -105,6 +108,14 @@ char *plan_status_value(const struct api_pod *p, const struct plan_out *o, const
 /* 1 when the plan's rows make the pod Ready: phase Running, every app
  * container ready, its stop not begun. */
 int plan_ready(const struct plan_out *o);
+/* The way back, for a periodic pass on a quiet pod (agent_pods.c, pass_steady):
+ * snapshots s[0..n) made from a list alone get their start times from st,
+ * the status this agent wrote last, instead of an inspect each. 1 when
+ * every snapshot is running and st shows it running under the same ID
+ * (an app or init container: its row's startedAt; the sandbox: st's
+ * startTime and podIP, when the list had no IP), each then filled in; 0
+ * otherwise, or when out of memory, with s unchanged. */
+int plan_status_started(struct snap *s, size_t n, const struct api_pod_status *st);
 
 /* What this pass learned about a spec container's image. */
 enum plan_img { PLAN_IMG_UNKNOWN, PLAN_IMG_PRESENT, PLAN_IMG_ABSENT };

@@ -6,7 +6,9 @@
  * serialized canonically. Pure like the planner: it writes nothing
  * (agent_status.c writes it to etcd only when the bytes differ) and reads
  * no clock: the only time that is not Docker's, Ready's lastTransitionTime,
- * is the plan's (agent_plan.c keeps it while Ready does not flip).
+ * is the plan's (agent_plan.c keeps it while Ready does not flip). And
+ * back (plan_status_started): the start times a status holds, for
+ * snapshots made from a list alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,4 +211,73 @@ plan_status_value(const struct api_pod *p, const struct plan_out *o, const char 
 		st->n_init_containers = 0;
 	api_pod_status_free(st);
 	return val;
+}
+
+/* st's row of the running container named name with Docker ID id, or
+ * NULL. */
+static const struct api_container_status *
+started_row(const struct api_pod_status *st, const char *name, const char *id)
+{
+	const struct api_container_status *rows[2] = {st->containers, st->init_containers};
+	size_t counts[2] = {st->n_containers, st->n_init_containers};
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < counts[k]; i++) {
+			const struct api_container_status *r = &rows[k][i];
+
+			if (r->name && strcmp(r->name, name) == 0 && r->container_id &&
+			    strncmp(r->container_id, "docker://", 9) == 0 && strcmp(r->container_id + 9, id) == 0 &&
+			    r->state.state == API_STATE_RUNNING && r->state.started_at)
+				return r;
+		}
+	return NULL;
+}
+
+/* What snapshot s gets from st: its start time and the sandbox's IP;
+ * NULL start when st does not vouch for s. */
+static const char *
+started_of(const struct snap *s, const struct api_pod_status *st, const char **ip)
+{
+	const struct api_container_status *r;
+
+	*ip = NULL;
+	if (!s->running || !s->id || !s->ctr)
+		return NULL;
+	if (strcmp(s->ctr, INFRA_NAME) == 0) {
+		if (!s->ip && !(*ip = st->pod_ip))
+			return NULL;
+		return st->start_time;
+	}
+	r = started_row(st, s->ctr, s->id);
+	return r ? r->state.started_at : NULL;
+}
+
+int
+plan_status_started(struct snap *s, size_t n, const struct api_pod_status *st)
+{
+	char **t = calloc(n ? 2 * n : 1, sizeof(*t));
+	const char *ip;
+	size_t i;
+	int ok = t && st;
+
+	for (i = 0; ok && i < n; i++) {
+		const char *at = started_of(&s[i], st, &ip);
+
+		ok = at && (t[2 * i] = strdup(at)) && (!ip || (t[2 * i + 1] = strdup(ip)));
+	}
+	for (i = 0; t && i < n; i++) {
+		if (!ok) {
+			free(t[2 * i]);
+			free(t[2 * i + 1]);
+			continue;
+		}
+		free(s[i].started_at);
+		s[i].started_at = t[2 * i];
+		if (t[2 * i + 1]) {
+			free(s[i].ip);
+			s[i].ip = t[2 * i + 1];
+		}
+	}
+	free(t);
+	return ok;
 }

@@ -4,7 +4,8 @@
  *
  * A pass is a chain of asynchronous steps: list the pod's containers (our
  * skiff.node and skiff.pod labels), inspect each (not when the binding
- * is gone: the list's answer is all a stop reads), then plan
+ * is gone: the list's answer is all a stop reads; nor in a periodic pass
+ * of a pod at rest, pass_steady), then plan
  * (agent_plan.c, pure) on the binding in the informer cache and that
  * snapshot. The plan's action is carried out by agent_exec.c; after an
  * action the pass lists again, so every decision is made on fresh state
@@ -37,14 +38,22 @@ static void inspect_next(struct pass *p);
 
 /* ---------------------------------------------------------------- memos */
 
-struct pod_memo *
-pods_memo(struct agent *a, const char *pod, const char *uid)
+static struct pod_memo *
+memo_find(struct agent *a, const char *pod)
 {
 	struct pod_memo *m;
 
 	for (m = a->memos; m; m = m->next)
 		if (strcmp(m->name, pod) == 0)
 			break;
+	return m;
+}
+
+struct pod_memo *
+pods_memo(struct agent *a, const char *pod, const char *uid)
+{
+	struct pod_memo *m = memo_find(a, pod);
+
 	if (m && strcmp(m->uid, uid) != 0) {
 		pods_memo_drop(a, pod);
 		m = NULL;
@@ -194,7 +203,10 @@ pass_finish(struct pass *p, enum wq_result r)
 	struct agent *a = p->a;
 	char pod[sizeof(p->pod)];
 	double after = p->requeue;
+	struct pod_memo *m = memo_find(a, p->pod);
 
+	if (m)
+		m->quiet_rev = r == WQ_OK && after <= 0 ? p->status_rev : 0;
 	memcpy(pod, p->pod, sizeof(pod));
 	pass_unlink(p);
 	pass_free(p);
@@ -336,6 +348,34 @@ pass_list_enough(struct pass *p)
 	return 1;
 }
 
+/* A periodic pass of a quiet pod (p->steady_rev) that is bound and not
+ * being deleted inspects nothing when its status is still the one that
+ * pass left (same mod revision: planned from inspected containers, and
+ * touched by nobody since) and vouches for every container the list
+ * found (plan_status_started): a node at
+ * rest costs one list per pod a minute, not also an inspect per
+ * container. Whatever else brings a pass (a Docker event, the binding, a
+ * probe, a status written by someone else, a back-off) inspects, and so
+ * does a pass that lists again after acting. 1 when the snapshots are
+ * complete. */
+static int
+pass_steady(struct pass *p)
+{
+	int mal, ok;
+	const struct api_binding *b = p->steady_rev ? pods_binding(p->a, p->pod, &mal) : NULL;
+	const struct informer_obj *o =
+		b && !b->pod.meta.deletion_grace_p1 && p->a->statuses ? informer_get(p->a->statuses, p->pod) : NULL;
+	struct api_errors errs = {0};
+	struct api_pod_status *st =
+		o && o->mod_revision == p->steady_rev ? api_pod_status_parse(o->value, o->value_len, &errs) : NULL;
+
+	ok = st && plan_status_started(p->s, p->n, st);
+	api_pod_status_free(st);
+	api_errors_clear(&errs);
+	p->steady_rev = 0;
+	return ok;
+}
+
 static void
 list_done(struct dk_resp *r, void *arg)
 {
@@ -366,7 +406,7 @@ list_done(struct dk_resp *r, void *arg)
 	}
 	json_decref(j);
 	p->ix = 0;
-	if (pass_list_enough(p))
+	if (pass_list_enough(p) || pass_steady(p))
 		pass_decide(p);
 	else
 		inspect_next(p);
@@ -488,6 +528,8 @@ pods_process(struct wq *q, const char *name, void *arg)
 	}
 	p->a = a;
 	snprintf(p->pod, sizeof(p->pod), "%s", name);
+	if (wq_by_timer(q) && memo_find(a, name))
+		p->steady_rev = memo_find(a, name)->quiet_rev;
 	p->next = a->passes;
 	a->passes = p;
 	metric_inc(a->m_passes);
@@ -495,11 +537,12 @@ pods_process(struct wq *q, const char *name, void *arg)
 }
 
 static void
-status_done(void *arg, int ok)
+status_done(void *arg, int ok, int64_t rev)
 {
 	struct pass *p = arg;
 
 	p->etcd_busy = 0;
+	p->status_rev = rev;
 	if (p->orphan) {
 		p->a->orphans--;
 		pass_free(p);
@@ -516,10 +559,11 @@ status_done(void *arg, int ok)
 }
 
 static void
-delete_done(void *arg, int ok)
+delete_done(void *arg, int ok, int64_t rev)
 {
 	struct pass *p = arg;
 
+	(void)rev;
 	p->etcd_busy = 0;
 	if (p->orphan) {
 		p->a->orphans--;

@@ -118,7 +118,7 @@ write_done(struct etcd_result *res, void *arg)
 		log_kv(LL_WARN, KV("node", w->a->o.node_name), "pod status write failed: %s; will retry", res->err.msg);
 	else if (ok)
 		metric_inc(w->a->m_status_writes);
-	w->done(w->arg, ok);
+	w->done(w->arg, ok, ok ? res->revision : 0);
 	free(w);
 }
 
@@ -130,7 +130,7 @@ commit(struct agent *a, struct etcd_txn *t, status_done_fn done, void *arg)
 
 	if (!w) {
 		etcd_txn_free(t);
-		done(arg, 0);
+		done(arg, 0, 0);
 		return;
 	}
 	w->a = a;
@@ -138,7 +138,7 @@ commit(struct agent *a, struct etcd_txn *t, status_done_fn done, void *arg)
 	w->arg = arg;
 	if (etcd_txn_commit(a->d->etcd, t, write_done, w, &err) < 0) {
 		free(w);
-		done(arg, 0);
+		done(arg, 0, 0);
 	}
 }
 
@@ -171,13 +171,13 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 
 	if (!val || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
 		free(val);
-		done(arg, 0);
+		done(arg, 0, 0);
 		return;
 	}
 	cur = informer_get(a->statuses, pod);
 	if (cur && cur->value_len == strlen(val) && memcmp(cur->value, val, cur->value_len) == 0) {
 		free(val);
-		done(arg, 1);
+		done(arg, 1, cur->mod_revision);
 		return;
 	}
 	t = etcd_txn_new();
@@ -188,7 +188,7 @@ status_write(struct agent *a, const char *pod, const struct api_pod *p, const st
 	if (guard_binding(a, t, pod) < 0) {
 		etcd_txn_free(t);
 		free(val);
-		done(arg, 1); /* no binding: the pod is on its way out, with no status */
+		done(arg, 1, 0); /* no binding: the pod is on its way out, with no status */
 		return;
 	}
 	etcd_txn_put(t, ETCD_TXN_SUCCESS, key, val, strlen(val), 0);
@@ -220,7 +220,7 @@ status_delete(struct agent *a, const char *pod, status_done_fn done, void *arg)
 	char key[API_KEY_MAX];
 
 	if (!cur || api_key_on_node(key, sizeof(key), a->prefix, API_PODSTATUS, a->o.node_name, pod, NULL) < 0) {
-		done(arg, 1);
+		done(arg, 1, 0);
 		return;
 	}
 	t = etcd_txn_new();

@@ -869,24 +869,45 @@ trace_times(const char *trace, long off, const char *pat, double *end, double *n
 
 /* A bound pod is looked at again --resync-interval (3 s here) after its
  * own last pass, plus up to a quarter of it: not at a node-wide tick that
- * may come right after it started (each such pass lists and inspects). */
+ * may come right after it started. Such a pass of a pod at rest lists its
+ * containers and inspects none: the start times come from the status the
+ * pass before it left (agent_pods.c, pass_steady). */
 START_TEST(test_periodic_pass_per_pod)
 {
 	struct ctx c;
 	static const char *const resync[] = {"--resync-interval", "3s", NULL};
-	char trace[] = "/tmp/check_agent_trace.XXXXXX";
+	char trace[] = "/tmp/check_agent_trace.XXXXXX", *reqs, key[256];
 	double end, next;
 	long off;
+	int inspects;
+	int64_t rev;
+	struct etcd_result *r;
 
 	start_traced(&c, "periodic", resync, trace);
 	bind_running(&c, "web", "150");
 	off = tr_file_size(trace);
+	snprintf(key, sizeof(key), "%s/podstatus/%s/web", c.prefix, c.node);
+	r = etcd_sync_get(S, key);
+	ck_assert(r && r->nkvs == 1);
+	rev = r->kvs[0].mod_revision;
+	etcd_result_free(r);
 	ck_assert_msg(wait_until(lists_reached, &(struct lists_want){trace, off, 1}, 10) == 0,
 	              "no periodic pass of web within 10 s");
 	trace_times(trace, off, "skiff.pod%3Dweb%22", &end, &next);
 	ck_assert(end > 0 && next > 0);
 	ck_assert_msg(next - end >= 2.9 && next - end <= 3.75 + 1.0,
 	              "web's periodic pass came %.2f s after its start pass ended, not 3-3.75 s", next - end);
+	ck_assert_msg(wait_until(lists_reached, &(struct lists_want){trace, off, 2}, 10) == 0,
+	              "no second periodic pass of web within 10 s");
+	reqs = trace_requests(trace, off);
+	ck_assert_ptr_nonnull(reqs);
+	inspects = count_lines(reqs, "GET /containers/", "/json") - count_lines(reqs, "GET /containers/json", NULL);
+	ck_assert_msg(inspects == 0, "periodic passes of a pod at rest inspected %d times:\n%s", inspects, reqs);
+	free(reqs);
+	r = etcd_sync_get(S, key); /* and their status is the same bytes: not rewritten */
+	ck_assert(r && r->nkvs == 1);
+	ck_assert_int_eq(r->kvs[0].mod_revision, rev);
+	etcd_result_free(r);
 	unlink(trace);
 	ctx_done(&c, 0);
 }
