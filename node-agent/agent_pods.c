@@ -349,15 +349,13 @@ pass_list_enough(struct pass *p)
 }
 
 /* A periodic pass of a quiet pod (p->steady_rev) that is bound and not
- * being deleted inspects nothing when its status is still the one that
- * pass left (same mod revision: planned from inspected containers, and
- * touched by nobody since) and vouches for every container the list
- * found (plan_status_started): a node at
- * rest costs one list per pod a minute, not also an inspect per
- * container. Whatever else brings a pass (a Docker event, the binding, a
- * probe, a status written by someone else, a back-off) inspects, and so
- * does a pass that lists again after acting. 1 when the snapshots are
- * complete. */
+ * being deleted inspects nothing when its status is still the one the
+ * pass before left (same mod revision: planned from inspected containers,
+ * touched by nobody since) and vouches for every container the list found
+ * (plan_status_started): a node at rest costs one list per pod a minute,
+ * not also an inspect per container. Whatever else brings a pass (a
+ * Docker event, the binding, a probe, a back-off) inspects, and so does a
+ * pass that lists again after acting. 1 when the snapshots are complete. */
 static int
 pass_steady(struct pass *p)
 {
@@ -516,6 +514,7 @@ pods_process(struct wq *q, const char *name, void *arg)
 {
 	struct agent *a = arg;
 	struct pass *p;
+	struct pod_memo *m;
 
 	if (a->stopping || strlen(name) >= sizeof(p->pod)) {
 		wq_done(q, name, WQ_OK, 0);
@@ -528,8 +527,8 @@ pods_process(struct wq *q, const char *name, void *arg)
 	}
 	p->a = a;
 	snprintf(p->pod, sizeof(p->pod), "%s", name);
-	if (wq_by_timer(q) && memo_find(a, name))
-		p->steady_rev = memo_find(a, name)->quiet_rev;
+	m = wq_by_timer(q) ? memo_find(a, name) : NULL;
+	p->steady_rev = m ? m->quiet_rev : 0;
 	p->next = a->passes;
 	a->passes = p;
 	metric_inc(a->m_passes);
