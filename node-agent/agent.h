@@ -214,11 +214,13 @@ struct agent {
 	/* Docker's health (agent_runtime.c) */
 	ev_timer rt_timer;
 	struct dk_req *rt_req;
-	int rt_asking;       /* 1: /_ping in flight, 2: /info */
-	int rt_down;         /* failing for --runtime-unhealthy-after: node not ready */
-	double rt_last_ok;   /* loop time of the last success (or of the start): failing since then */
-	char rt_why[256];    /* the last failure */
-	char rt_changed[32]; /* when rt_down last changed (RFC 3339) */
+	int rt_asking;         /* 1: /_ping in flight, 2: the networks, 3: /info */
+	double rt_info_at;     /* agent_now of the last /info answer; 0: none yet */
+	char docker_root[512]; /* DockerRootDir from that answer */
+	int rt_down;           /* failing for --runtime-unhealthy-after: node not ready */
+	double rt_last_ok;     /* loop time of the last success (or of the start): failing since then */
+	char rt_why[256];      /* the last failure */
+	char rt_changed[32];   /* when rt_down last changed (RFC 3339) */
 
 	struct prober *prober;    /* probes and hooks (agent_probe.h) */
 	struct lastpod *lastpods; /* each pod as last bound (agent_hook.c) */
